@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test suite of the project: the app (vitest), the Linux image (bats, packer, shellcheck),
+# the Windows image (Pester on real PowerShell) and the infrastructure (bicep). Each suite runs even
+# when an earlier one failed, so one run reports every failure; the exit status is non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+failed=()
+run() {
+  local name=$1
+  shift
+  echo "::group:: $name"
+  if "$@"; then echo "== $name: passed"; else echo "== $name: FAILED"; failed+=("$name"); fi
+}
+run app npm run --silent test:app
+run linux-image npm run --silent test:linux
+run windows-image npm run --silent test:windows
+run infra npm run --silent test:infra
+if ((${#failed[@]})); then
+  echo "failed suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"
