@@ -1,0 +1,170 @@
+/**
+ * The one settings loader. Reads every setting from an environment-like record, reports every
+ * problem at once (name, what is wrong, a valid example) and returns typed settings. Domain code
+ * never reads process.env; trigger adapters call loadSettings() and pass the result down.
+ */
+import { SETTINGS, type RawSettings, type SettingName } from './settings.js';
+
+export type Env = Record<string, string | undefined>;
+
+export interface SettingProblem {
+  setting: string;
+  problem: string;
+  example: string;
+}
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  constructor(readonly problems: SettingProblem[]) {
+    super(
+      `kiln settings are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.setting}: ${p.problem} (example: ${p.example})`).join('\n'),
+    );
+  }
+}
+
+export interface Settings {
+  subscriptionId: string;
+  clientId?: string;
+  arm: { endpoint: string; audience: string };
+  taskHub: string;
+  managedTag: { name: string; value: string };
+  canaryTag: { name: string; value: string };
+  scaleSetIds: string[];
+  keyVaultUrl: string;
+  github?: {
+    apiUrl: string;
+    scope: 'org' | 'repo';
+    owner: string;
+    repo: string;
+    auth: 'app' | 'pat';
+    appId: string;
+    installationId: string;
+    appKeySecret: string;
+    patSecret: string;
+  };
+  ado?: { orgUrl: string; pool: string; auth: 'pat' | 'entra'; patSecret: string };
+  schedules: { cleanup: string; rebuild: string; runnerRelease: string };
+  hygiene: { offlineGraceMinutes: number; bootDeadlineMinutes: number };
+  gallery: {
+    resourceGroup: string;
+    name: string;
+    definitions: { linux: string; windows: string };
+    targetRegions: { name: string; replicas: number }[];
+  };
+  packer: {
+    jobId: string;
+    jobImage: string;
+    imageResourceGroup: string;
+    tempResourceGroup: string;
+    vmSize: string;
+    tagOrg: string;
+    tagEnv: string;
+    agentVersion: string;
+  };
+  rebuild: {
+    buildTimeoutHours: number;
+    canarySoakMinutes: number;
+    pruneKeep: number;
+    runnerMaxAgeDays: number;
+    imageEolDays: number;
+  };
+}
+
+export function loadSettings(env: Env = process.env): Settings {
+  const problems: SettingProblem[] = [];
+  const raw = {} as Record<SettingName, unknown>;
+  for (const [name, { spec, schema }] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const value = env[name];
+    const result = schema.safeParse(value === undefined || value.trim() === '' ? undefined : value);
+    if (result.success) {
+      raw[name] = result.data;
+    } else {
+      const issue = result.error.issues[0];
+      const problem = value === undefined || value.trim() === '' ? 'is required but not set' : `${issue?.message ?? 'is invalid'} (got "${mask(name, value)}")`;
+      problems.push({ setting: name, problem, example: spec.example });
+    }
+  }
+  const r = raw as RawSettings;
+  const require = (name: SettingName, when: string) => {
+    if (r[name] === '' && !problems.some((p) => p.setting === name)) {
+      problems.push({ setting: name, problem: `is required when ${when}`, example: SETTINGS[name].spec.example });
+    }
+  };
+  const githubEnabled = problems.some((p) => p.setting === 'GITHUB_API_URL') || r.GITHUB_API_URL !== '';
+  if (githubEnabled) {
+    require('GITHUB_OWNER', 'GITHUB_API_URL is set');
+    if (r.GITHUB_SCOPE === 'repo') require('GITHUB_REPO', 'GITHUB_SCOPE=repo');
+    if (r.GITHUB_AUTH === 'app') require('GITHUB_APP_ID', 'GITHUB_AUTH=app');
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+
+  const armEndpoint = r.ARM_ENDPOINT.replace(/\/+$/, '');
+  return {
+    subscriptionId: r.AZURE_SUBSCRIPTION_ID,
+    clientId: r.AZURE_CLIENT_ID || undefined,
+    arm: { endpoint: armEndpoint, audience: r.ARM_AUDIENCE || `${armEndpoint}/.default` },
+    taskHub: r.KILN_TASK_HUB,
+    managedTag: r.MANAGED_TAG,
+    canaryTag: r.CANARY_TAG,
+    scaleSetIds: r.SCALE_SET_IDS,
+    keyVaultUrl: r.KEYVAULT_URL,
+    github: githubEnabled
+      ? {
+          apiUrl: r.GITHUB_API_URL.replace(/\/+$/, ''),
+          scope: r.GITHUB_SCOPE,
+          owner: r.GITHUB_OWNER,
+          repo: r.GITHUB_REPO,
+          auth: r.GITHUB_AUTH,
+          appId: r.GITHUB_APP_ID,
+          installationId: r.GITHUB_APP_INSTALLATION_ID,
+          appKeySecret: r.GITHUB_APP_KEY_SECRET,
+          patSecret: r.GITHUB_PAT_SECRET,
+        }
+      : undefined,
+    ado: r.ADO_ORG_URL
+      ? { orgUrl: r.ADO_ORG_URL.replace(/\/+$/, ''), pool: r.ADO_POOL, auth: r.ADO_AUTH, patSecret: r.ADO_PAT_SECRET }
+      : undefined,
+    schedules: { cleanup: r.CLEANUP_SCHEDULE, rebuild: r.REBUILD_SCHEDULE, runnerRelease: r.RUNNER_RELEASE_SCHEDULE },
+    hygiene: { offlineGraceMinutes: r.OFFLINE_GRACE_MINUTES, bootDeadlineMinutes: r.BOOT_DEADLINE_MINUTES },
+    gallery: {
+      resourceGroup: r.GALLERY_RESOURCE_GROUP,
+      name: r.GALLERY_NAME,
+      definitions: { linux: r.LINUX_IMAGE_DEFINITION, windows: r.WINDOWS_IMAGE_DEFINITION },
+      targetRegions: r.TARGET_REGIONS,
+    },
+    packer: {
+      jobId: r.PACKER_JOB_ID,
+      jobImage: r.PACKER_JOB_IMAGE,
+      imageResourceGroup: r.PACKER_IMAGE_RG,
+      tempResourceGroup: r.PACKER_TEMP_RG,
+      vmSize: r.PACKER_VM_SIZE,
+      tagOrg: r.TAG_ORG,
+      tagEnv: r.TAG_ENV,
+      agentVersion: r.AGENT_VERSION,
+    },
+    rebuild: {
+      buildTimeoutHours: r.BUILD_TIMEOUT_HOURS,
+      canarySoakMinutes: r.CANARY_SOAK_MINUTES,
+      pruneKeep: r.PRUNE_KEEP,
+      runnerMaxAgeDays: r.RUNNER_MAX_AGE_DAYS,
+      imageEolDays: r.IMAGE_EOL_DAYS,
+    },
+  };
+}
+
+const SECRET_NAME = /(TOKEN|PASSWORD|PRIVATE_KEY|CONNECTION_STRING|CLIENT_SECRET|_PAT|_KEY)$/i;
+
+/** Masks a value whose setting name looks like it holds a secret; settings that name secrets are not secret. */
+export function mask(name: string, value: string): string {
+  if (SETTINGS[name as SettingName]?.spec && !('secret' in SETTINGS[name as SettingName].spec)) return value;
+  return SECRET_NAME.test(name) ? `***(${value.length} chars)` : value;
+}
+
+/** The settings as they came in, one line each, secrets masked: for `kiln doctor` and start-up logs. */
+export function describeEnvironment(env: Env = process.env): string[] {
+  return Object.keys(SETTINGS).map((name) => {
+    const value = env[name];
+    return `${name}=${value === undefined ? '(default)' : mask(name, value)}`;
+  });
+}
