@@ -1,0 +1,353 @@
+# Pester tests of packer/windows/scripts/bootstrap-agent.ps1 against the loopback fake IMDS / Key
+# Vault server, with the agent's config.cmd replaced by a recording stub and the Windows-only
+# functions (machine environment, computer name, services, sleeps) mocked.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:BootstrapScript = Join-Path $script:WindowsScripts 'bootstrap-agent.ps1'
+    . $script:BootstrapScript
+    $script:Fake = Start-FakeAzure
+
+    function Invoke-Bootstrap {
+        # Runs the bootstrap in-process with every stream captured; returns the exit code and streams.
+        $all = @(Invoke-AdoBootstrap -AgentRoot $script:Root -LogPath $script:Log *>&1)
+        $codes = @($all | Where-Object { $_ -is [int] })
+        [pscustomobject]@{
+            Code    = if ($codes.Count -eq 1) { $codes[0] } else { "unexpected output: $($codes -join ',')" }
+            All     = $all
+            Text    = ($all | ForEach-Object { [string] $_ }) -join "`n"
+            LogText = if (Test-Path -LiteralPath $script:Log) { Get-Content -Raw -LiteralPath $script:Log } else { '' }
+        }
+    }
+
+    function Set-ConfiguredAgent {
+        # Lays out what a successful config.cmd leaves behind, for the idempotency tests.
+        param([string] $AgentName = 'KILNWIN000001', [string] $ServiceState = 'Running', [string] $Pool = 'Default')
+        $service = "vstsagent.stub.$Pool.$AgentName"
+        @{ agentId = 7; agentName = $AgentName; poolId = 1; poolName = $Pool; serverUrl = 'https://dev.azure.com/acme/'; workFolder = '_work' } |
+            ConvertTo-Json | Set-Content -LiteralPath (Join-Path $script:Root '.agent')
+        '{"scheme": "OAuth"}' | Set-Content -LiteralPath (Join-Path $script:Root '.credentials')
+        Set-Content -LiteralPath (Join-Path $script:Root '.service') -Value $service -NoNewline
+        New-Item -ItemType Directory -Path $env:STUB_SERVICES_DIR -Force | Out-Null
+        Set-Content -LiteralPath (Join-Path $env:STUB_SERVICES_DIR $service) -Value $ServiceState
+        $service
+    }
+}
+
+AfterAll {
+    Stop-FakeAzure $script:Fake
+    Remove-Item Env:STUB_RECORD_DIR, Env:STUB_SERVICES_DIR, Env:STUB_CONFIG_EXIT -ErrorAction SilentlyContinue
+}
+
+Describe 'bootstrap-agent.ps1' {
+    BeforeEach {
+        $id = [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Root = New-StubAgentRoot -Parent $TestDrive
+        $script:Log = Join-Path $TestDrive "logs-$id/bootstrap-agent.log"
+        $env:STUB_RECORD_DIR = Join-Path $TestDrive "calls-$id"
+        $env:STUB_SERVICES_DIR = Join-Path $TestDrive "services-$id"
+        Remove-Item Env:STUB_CONFIG_EXIT -ErrorAction SilentlyContinue
+        New-Item -ItemType Directory -Path $env:STUB_RECORD_DIR, $env:STUB_SERVICES_DIR | Out-Null
+
+        # A sentinel PAT: any appearance of it outside the stub's argument record is a leak.
+        $script:Pat = 'sentinelpat' + [guid]::NewGuid().ToString('N')
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/reset'
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/secrets' -Body @{ name = 'ado-pat'; value = $script:Pat }
+
+        $script:MachineEnv = @{
+            ADO_ORG_URL   = 'https://dev.azure.com/acme'
+            KEYVAULT_NAME = 'kv-kiln-test'
+            IMDS_ENDPOINT = $script:Fake.Url
+            KEYVAULT_URL  = $script:Fake.Url
+        }
+        Mock Get-MachineEnvironmentVariable { $script:MachineEnv[$Name] }
+        Mock Get-ComputerName { 'KILNWIN000001' }
+        Mock Get-AgentServiceState {
+            $file = Join-Path $env:STUB_SERVICES_DIR $Name
+            if (Test-Path -LiteralPath $file) { (Get-Content -Raw -LiteralPath $file).Trim() } else { $null }
+        }
+        Mock Start-AgentService { Set-Content -LiteralPath (Join-Path $env:STUB_SERVICES_DIR $Name) -Value 'Running' }
+        Mock Remove-AgentService { Remove-Item -LiteralPath (Join-Path $env:STUB_SERVICES_DIR $Name) -ErrorAction SilentlyContinue }
+        Mock Start-BootstrapDelay { }
+    }
+
+    Context 'happy path' {
+        It 'registers the agent under the computer name with the PAT from Key Vault' {
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls.Count | Should -Be 1
+            $calls[0] | Should -Be @(
+                '--unattended', '--url', 'https://dev.azure.com/acme', '--auth', 'pat', '--token', $script:Pat,
+                '--pool', 'Default', '--agent', 'KILNWIN000001', '--runAsService', '--replace',
+                '--work', (Join-Path $script:Root '_work'))
+
+            $imds = Get-FakeRequests -Fake $script:Fake -Service imds
+            $imds.Count | Should -Be 1
+            $imds[0].status | Should -Be 200
+            $imds[0].resource | Should -Be 'https://vault.azure.net'
+            $imds[0].query.'api-version' | Should -Be '2018-02-01'
+            $kv = Get-FakeRequests -Fake $script:Fake -Service keyvault
+            $kv.Count | Should -Be 1
+            $kv[0].status | Should -Be 200
+            $kv[0].secret | Should -Be 'ado-pat'
+            $kv[0].api_version | Should -Be '7.4'
+
+            $result.LogText | Should -Match 'agent configured'
+            Join-Path $script:Root '.agent' | Should -Exist
+        }
+
+        It 'uses ADO_PAT_SECRET, ADO_POOL and ADO_WORK_DIR when they are set' {
+            $script:MachineEnv.ADO_PAT_SECRET = 'fleet-pat'
+            $script:MachineEnv.ADO_POOL = 'kiln-windows'
+            $script:MachineEnv.ADO_WORK_DIR = 'D:\ado-work'
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/secrets' -Body @{ name = 'fleet-pat'; value = $script:Pat }
+
+            (Invoke-Bootstrap).Code | Should -Be 0
+            $call = (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR)[0]
+            $call[$call.IndexOf('--pool') + 1] | Should -Be 'kiln-windows'
+            $call[$call.IndexOf('--work') + 1] | Should -Be 'D:\ado-work'
+            (Get-FakeRequests -Fake $script:Fake -Service keyvault)[0].secret | Should -Be 'fleet-pat'
+        }
+
+        It 'reads the agent folder from ADO_AGENT_ROOT when no -AgentRoot is given' {
+            $script:MachineEnv.ADO_AGENT_ROOT = $script:Root
+            $all = @(Invoke-AdoBootstrap -LogPath $script:Log *>&1)
+            @($all | Where-Object { $_ -is [int] }) | Should -Be @(0)
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 1
+        }
+    }
+
+    Context 'missing or invalid variables' {
+        It 'reports every missing variable in one message, exits 2 and calls nothing' {
+            $script:MachineEnv.Remove('ADO_ORG_URL')
+            $script:MachineEnv.Remove('KEYVAULT_NAME')
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 2
+            $errorLines = @($result.LogText -split "`n" | Where-Object { $_ -match '\[ERROR\]' })
+            $errorLines.Count | Should -Be 1
+            $errorLines[0] | Should -Match '2 problems'
+            $errorLines[0] | Should -Match 'ADO_ORG_URL is not set'
+            $errorLines[0] | Should -Match 'KEYVAULT_NAME is not set'
+            $errorLines[0] | Should -Not -Match 'ADO_POOL|ADO_PAT_SECRET'
+            (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+        }
+
+        It 'reports invalid values and a missing config.cmd together' {
+            $script:MachineEnv.ADO_ORG_URL = 'dev.azure.com/acme'
+            $script:MachineEnv.KEYVAULT_NAME = 'kv'
+            $script:MachineEnv.ADO_PAT_SECRET = 'bad name!'
+            Remove-Item -LiteralPath (Join-Path $script:Root 'config.cmd')
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 2
+            $result.LogText | Should -Match '4 problems'
+            $result.LogText | Should -Match "ADO_ORG_URL 'dev.azure.com/acme' is not an absolute"
+            $result.LogText | Should -Match "KEYVAULT_NAME 'kv' is not a valid vault name"
+            $result.LogText | Should -Match "ADO_PAT_SECRET 'bad name!'"
+            $result.LogText | Should -Match 'has no config.cmd'
+        }
+
+        It 'exits 2 with one message when run as a script on a machine without the variables' {
+            # The real script in a child process: the machine environment of this Linux box has none
+            # of the variables, so this is the unmocked exit path end to end.
+            $hostExe = (Get-Process -Id $PID).Path
+            $log = Join-Path $TestDrive 'child.log'
+            $output = & $hostExe -NoProfile -NonInteractive -File $script:BootstrapScript -AgentRoot $script:Root -LogPath $log 2>&1
+            $LASTEXITCODE | Should -Be 2
+            ($output -join "`n") | Should -Match '2 problems: ADO_ORG_URL is not set [^;]*; KEYVAULT_NAME is not set$'
+            Get-Content -Raw -LiteralPath $log | Should -Match '\[ERROR\] agent bootstrap settings have 2 problems'
+        }
+    }
+
+    Context 'Key Vault refuses' {
+        It 'fails with exit 1 and a role hint on 403 and never runs config.cmd' {
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'keyvault'; statuses = @(403) }
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'HTTP 403 Forbidden'
+            $result.LogText | Should -Match 'Key Vault Secrets User'
+            (Get-FakeRequests -Fake $script:Fake -Service keyvault).Count | Should -Be 1
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+        }
+
+        It 'fails with exit 1 when the secret does not exist' {
+            $script:MachineEnv.ADO_PAT_SECRET = 'no-such-secret'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'HTTP 404 SecretNotFound'
+        }
+
+        It 'retries Key Vault throttling and then succeeds' {
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'keyvault'; statuses = @(429, 503) }
+            (Invoke-Bootstrap).Code | Should -Be 0
+            @(Get-FakeRequests -Fake $script:Fake -Service keyvault).status | Should -Be @(429, 503, 200)
+        }
+    }
+
+    Context 'IMDS retries' {
+        It 'retries 500, 429 and 404 with backoff and then succeeds' {
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'imds'; statuses = @(500, 429, 404) }
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            @(Get-FakeRequests -Fake $script:Fake -Service imds).status | Should -Be @(500, 429, 404, 200)
+            Should -Invoke Start-BootstrapDelay -ParameterFilter { $Seconds -eq 2 } -Times 1 -Exactly
+            Should -Invoke Start-BootstrapDelay -ParameterFilter { $Seconds -eq 6 } -Times 1 -Exactly
+            Should -Invoke Start-BootstrapDelay -ParameterFilter { $Seconds -eq 14 } -Times 1 -Exactly
+            $result.LogText | Should -Match 'IMDS token attempt 1 of 5 failed: HTTP 500'
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 1
+        }
+
+        It 'gives up after 5 attempts with exit 1' {
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'imds'; statuses = @(503, 503, 503, 503, 503) }
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'failed after 5 attempts'
+            (Get-FakeRequests -Fake $script:Fake -Service imds).Count | Should -Be 5
+            (Get-FakeRequests -Fake $script:Fake -Service keyvault).Count | Should -Be 0
+        }
+
+        It 'retries when IMDS does not answer at all' {
+            $script:MachineEnv.IMDS_ENDPOINT = 'http://127.0.0.1:9'  # discard port: connection refused
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'attempt 5 of 5 failed: no answer'
+        }
+
+        It 'does not retry a 400 and asks for the token of the cloud named by KEYVAULT_DNS_SUFFIX' {
+            $script:MachineEnv.KEYVAULT_DNS_SUFFIX = 'vault.example.test'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'IMDS refused the token request for https://vault.example.test: HTTP 400 invalid_resource'
+            (Get-FakeRequests -Fake $script:Fake -Service imds).Count | Should -Be 1
+        }
+    }
+
+    Context 'idempotency' {
+        It 'leaves an already configured agent alone without asking for a PAT' {
+            Set-ConfiguredAgent | Out-Null
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $result.LogText | Should -Match 'already configured'
+            (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+            Should -Invoke Start-AgentService -Times 0 -Exactly
+        }
+
+        It 'starts the service of a configured agent when it is stopped' {
+            $service = Set-ConfiguredAgent -ServiceState 'Stopped'
+            (Invoke-Bootstrap).Code | Should -Be 0
+            Should -Invoke Start-AgentService -ParameterFilter { $Name -eq $service } -Times 1 -Exactly
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+        }
+
+        It 'is a no-op the second time it runs' {
+            (Invoke-Bootstrap).Code | Should -Be 0
+            (Invoke-Bootstrap).Code | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 1
+            (Get-FakeRequests -Fake $script:Fake -Service keyvault).Count | Should -Be 1
+        }
+
+        It 'cleans a half-configured agent (no .credentials) and configures it again' {
+            Set-ConfiguredAgent | Out-Null
+            Remove-Item -LiteralPath (Join-Path $script:Root '.credentials') -Force
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $result.LogText | Should -Match 'cleaning a half-configured agent: .credentials is missing'
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls.Count | Should -Be 2
+            $calls[0][0..3] | Should -Be @('remove', '--unattended', '--auth', 'pat')
+            $calls[1][0] | Should -Be '--unattended'
+            Join-Path $script:Root '.credentials' | Should -Exist
+        }
+
+        It 'reconfigures an agent registered under another name (an image baked with a configured agent)' {
+            Set-ConfiguredAgent -AgentName 'PACKERBUILDVM' | Out-Null
+            (Invoke-Bootstrap).Code | Should -Be 0
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls[0][0] | Should -Be 'remove'
+            $calls[-1][$calls[-1].IndexOf('--agent') + 1] | Should -Be 'KILNWIN000001'
+            (Get-Content -Raw (Join-Path $script:Root '.agent') | ConvertFrom-Json).agentName | Should -Be 'KILNWIN000001'
+        }
+
+        It 'removes a leftover service when the marker files say so' {
+            $service = Set-ConfiguredAgent
+            Remove-Item -LiteralPath (Join-Path $script:Root '.agent') -Force
+            (Invoke-Bootstrap).Code | Should -Be 0
+            Should -Invoke Remove-AgentService -ParameterFilter { $Name -eq $service } -Times 1 -Exactly
+        }
+
+        It 'retries config.cmd once after cleaning, then fails with exit 1' {
+            $env:STUB_CONFIG_EXIT = '3'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'config.cmd exited with 3'
+            $result.LogText | Should -Match 'after 2 attempts'
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 2
+        }
+    }
+
+    Context 'the PAT stays secret' {
+        It 'appears in no output stream and no file but the stub record of --token (<Case>)' -ForEach @(
+            @{ Case = 'success'; ConfigExit = $null },
+            @{ Case = 'config.cmd fails'; ConfigExit = '1' }
+        ) {
+            if ($ConfigExit) { $env:STUB_CONFIG_EXIT = $ConfigExit }
+            # Turn every stream on so nothing is hidden by a preference.
+            $VerbosePreference = 'Continue'
+            $DebugPreference = 'Continue'
+            $InformationPreference = 'Continue'
+            $WarningPreference = 'Continue'
+            $all = @(Invoke-AdoBootstrap -AgentRoot $script:Root -LogPath $script:Log -Verbose -Debug *>&1)
+
+            $streams = [ordered]@{
+                Output      = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.WarningRecord] -and $_ -isnot [System.Management.Automation.VerboseRecord] -and $_ -isnot [System.Management.Automation.DebugRecord] -and $_ -isnot [System.Management.Automation.InformationRecord] })
+                Error       = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+                Warning     = @($all | Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
+                Verbose     = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+                Debug       = @($all | Where-Object { $_ -is [System.Management.Automation.DebugRecord] })
+                Information = @($all | Where-Object { $_ -is [System.Management.Automation.InformationRecord] })
+            }
+            $streams.Information.Count | Should -BeGreaterThan 0 -Because 'the log lines must have been captured'
+            foreach ($stream in $streams.Keys) {
+                (($streams[$stream] | ForEach-Object { ($_ | Out-String) }) -join "`n") | Should -Not -Match $script:Pat -Because "the $stream stream must not carry the PAT"
+            }
+
+            # The stub echoed its arguments (the PAT among them): the log shows them masked.
+            $log = Get-Content -Raw -LiteralPath $script:Log
+            $log | Should -Match 'stub config.cmd called with: .*--token \*\*\*'
+            $log | Should -Match 'running config.cmd .*--token \*\*\* '
+
+            # Only the stub's own record of its arguments may hold it (that is the delivery to config.cmd).
+            $leaks = @(Get-ChildItem -LiteralPath $TestDrive -Recurse -File -Force |
+                    Where-Object { $_.FullName -notlike "$($env:STUB_RECORD_DIR)*" } |
+                    Where-Object { (Get-Content -Raw -LiteralPath $_.FullName) -match $script:Pat })
+            $leaks.FullName | Should -BeNullOrEmpty
+            (Get-Content -Raw -LiteralPath (Get-ChildItem -LiteralPath $env:STUB_RECORD_DIR | Sort-Object Name | Select-Object -First 1).FullName) | Should -Match $script:Pat
+        }
+    }
+}
+
+Describe 'bootstrap-agent.ps1 endpoints' {
+    It 'builds the Key Vault secret URL from the vault name and DNS suffix' {
+        Get-KeyVaultSecretUri -VaultName 'kv-acme' -DnsSuffix 'vault.azure.net' -SecretName 'ado-pat' |
+            Should -Be 'https://kv-acme.vault.azure.net/secrets/ado-pat?api-version=7.4'
+        Get-KeyVaultSecretUri -VaultName 'kv-acme' -DnsSuffix 'vault.azure.cn' -SecretName 'ado-pat' |
+            Should -Be 'https://kv-acme.vault.azure.cn/secrets/ado-pat?api-version=7.4'
+        Get-KeyVaultSecretUri -VaultName 'kv-acme' -DnsSuffix 'vault.azure.net' -SecretName 'ado-pat' -VaultUrl 'http://127.0.0.1:8080/' |
+            Should -Be 'http://127.0.0.1:8080/secrets/ado-pat?api-version=7.4'
+    }
+
+    It 'asks IMDS for the Key Vault audience of the configured cloud' {
+        Get-KeyVaultResource -DnsSuffix 'vault.azure.net' | Should -Be 'https://vault.azure.net'
+        Get-KeyVaultResource -DnsSuffix 'vault.usgovcloudapi.net' | Should -Be 'https://vault.usgovcloudapi.net'
+    }
+
+    It 'masks every known secret' {
+        $script:BootstrapSecrets.Clear()
+        Add-BootstrapSecret 'abc123'
+        Protect-BootstrapText 'token abc123 and abc123' | Should -Be 'token *** and ***'
+        $script:BootstrapSecrets.Clear()
+    }
+}

@@ -1,0 +1,31 @@
+# Runs the Windows image Pester suites with Pester 5.7.1 from .tools/ (put there by
+# .ci/setup-windows-image.sh) and prints one summary line. Exit code: 0 only if at least one test
+# ran and none failed.
+param(
+    [Parameter(Mandatory)] [string] $PesterModulePath,
+    [string] $ResultPath
+)
+$ErrorActionPreference = 'Stop'
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $PesterModulePath -Force
+
+$config = New-PesterConfiguration
+$config.Run.Path = $PSScriptRoot
+$config.Run.PassThru = $true
+$config.Run.Exit = $false
+$config.Output.Verbosity = 'Detailed'
+if ($ResultPath) {
+    $config.TestResult.Enabled = $true
+    $config.TestResult.OutputFormat = 'JUnitXml'
+    $config.TestResult.OutputPath = $ResultPath
+}
+$result = Invoke-Pester -Configuration $config
+
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+Write-Host ("pester: {0} passed, {1} failed, {2} skipped" -f $result.PassedCount, $failed, $result.SkippedCount)
+if ($result.TotalCount -eq 0 -or $result.PassedCount -eq 0) {
+    Write-Host 'pester: no test ran'
+    exit 1
+}
+if ($failed -gt 0) { exit 1 }
+exit 0

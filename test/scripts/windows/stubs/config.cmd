@@ -1,0 +1,46 @@
+#!/bin/sh
+# Stand-in for the Azure DevOps agent's config.cmd in the Pester tests (a POSIX shell script: the
+# tests run on Linux). It records its arguments, one per line, in $STUB_RECORD_DIR/call-<n>.args,
+# echoes them (so the tests can prove bootstrap-agent.ps1 masks whatever config.cmd prints), and
+# acts like the agent on disk: configure writes .agent/.credentials/.service and "installs" the
+# service as a file in $STUB_SERVICES_DIR; remove deletes them. STUB_CONFIG_EXIT forces an exit code
+# for configure (the files are then not written, like a failed registration).
+set -eu
+root=$(cd "$(dirname "$0")" && pwd)
+n=$(ls "$STUB_RECORD_DIR" 2>/dev/null | wc -l)
+n=$((n + 1))
+record="$STUB_RECORD_DIR/call-$(printf '%03d' "$n").args"
+: > "$record"
+for arg in "$@"; do printf '%s\n' "$arg" >> "$record"; done
+echo "stub config.cmd called with: $*"
+
+if [ "${1:-}" = "remove" ]; then
+  if [ -f "$root/.service" ]; then rm -f "$STUB_SERVICES_DIR/$(cat "$root/.service")"; fi
+  rm -f "$root/.agent" "$root/.credentials" "$root/.credentials_rsaparams" "$root/.service"
+  echo "Removed agent configuration"
+  exit 0
+fi
+
+code="${STUB_CONFIG_EXIT:-0}"
+if [ "$code" != "0" ]; then
+  echo "stub config.cmd failing with $code" >&2
+  exit "$code"
+fi
+
+url="" pool="" agent=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --url) url="$2"; shift ;;
+    --pool) pool="$2"; shift ;;
+    --agent) agent="$2"; shift ;;
+  esac
+  shift
+done
+service="vstsagent.stub.$pool.$agent"
+printf '{"agentId": 7, "agentName": "%s", "poolId": 1, "poolName": "%s", "serverUrl": "%s", "workFolder": "_work"}\n' "$agent" "$pool" "$url" > "$root/.agent"
+printf '{"scheme": "OAuth"}\n' > "$root/.credentials"
+printf '%s' "$service" > "$root/.service"
+mkdir -p "$STUB_SERVICES_DIR"
+echo Running > "$STUB_SERVICES_DIR/$service"
+echo "Successfully added the agent"
+echo "Service $service successfully installed"
