@@ -1,0 +1,894 @@
+/**
+ * Reads a simulation scenario (format version 1, ../shared/scenarios/README.md) from JSON or YAML,
+ * validates it and applies every default, so the fake cloud and `kiln simulate` only ever see a
+ * complete `Scenario`. Like the settings loader it collects every problem and throws them together
+ * in one ScenarioError, each naming the field path (`scaleSets[1].capacity`), where it is in the file
+ * and what is wrong: a scenario author fixes the file in one pass, and `kiln simulate` exits 2.
+ *
+ * Each top-level field and each list item is validated on its own, so one broken scale set neither
+ * hides the problems of the others nor the cross-field checks (regions, versions, job instances)
+ * that only need the parts that are valid.
+ */
+import { readFileSync } from 'node:fs';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import type {
+  ImageKind,
+  Scenario,
+  ScenarioFault,
+  ScenarioJob,
+  ScenarioScaleSet,
+  TriggerName,
+} from './types.js';
+import { compareVersions, galleryVersionProblem, newestVersion } from './versions.js';
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(
+    /** The file (or other source name) the scenario came from. */
+    readonly source: string,
+    readonly problems: ScenarioProblem[],
+    summary = 'invalid scenario',
+  ) {
+    super(
+      `${source}: ${summary} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+  }
+}
+
+export interface ScenarioProblem {
+  /** Field path such as `scaleSets[1].capacity`; empty for the file as a whole. */
+  path: string;
+  message: string;
+  /** 1-based position in the file, when known. */
+  line?: number;
+  column?: number;
+}
+
+function formatProblem(p: ScenarioProblem): string {
+  const where = p.line === undefined ? '' : `line ${p.line}, column ${p.column ?? 1}`;
+  if (p.path === '') return where ? `${where}: ${p.message}` : p.message;
+  return `${p.path}${where ? ` (${where})` : ''}: ${p.message}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Defaults (README, format version 1)
+
+export const SCENARIO_DEFAULTS = {
+  version: 1,
+  start: '2026-12-01T02:55:00Z',
+  /** `until` defaults to start + this many hours. */
+  untilHours: 48,
+  timers: true,
+  dryRun: false,
+  galleryRegions: ['westeurope'],
+  /**
+   * The version each image has in the gallery when `gallery.existingVersions.<image>` is absent:
+   * the October build, so a run starting at the default December start builds one newer version.
+   */
+  existingVersion: '2026.10.1',
+  images: {
+    linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
+    windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
+  },
+  /** Scale sets when `scaleSets` is absent: one per image, in the build region (first gallery region). */
+  scaleSets: [
+    { name: 'vmss-gh-linux', image: 'linux' },
+    { name: 'vmss-ado-win', image: 'windows' },
+  ],
+  capacity: 3,
+  managed: true,
+  startAfterMinutes: 0,
+  latency: { replication: 30, reimage: 6, register: 2 },
+  faultTimes: 1,
+  eventgridDuplicates: 1,
+} as const;
+
+const IMAGE_KINDS = ['linux', 'windows'] as const satisfies readonly ImageKind[];
+const TRIGGERS = [
+  'http-rebuild',
+  'http-rollout',
+  'eventgrid',
+  'cleanup',
+] as const satisfies readonly TriggerName[];
+const SERVICES = [
+  'arm',
+  'github',
+  'ado',
+  'keyvault',
+  'identity',
+] as const satisfies readonly ScenarioFault['service'][];
+/** Azure allows at most 1000 instances in a scale set. */
+const MAX_CAPACITY = 1000;
+/** Registrations the fake services create up front; a bound keeps a typo from exhausting memory. */
+const MAX_REGISTRATIONS = 10_000;
+
+// ---------------------------------------------------------------------------------------------------
+// Field schemas. Scalars with a format of their own are checked by hand so the message can say what
+// a valid value looks like; `null` (a YAML key with nothing after it) counts as absent.
+
+type Check<T> = (value: unknown) => { value: T } | { problem: string };
+
+function checked<T>(check: Check<T>) {
+  return z.unknown().transform((value, ctx): T => {
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'is required' });
+      return z.NEVER;
+    }
+    const result = check(value);
+    if ('problem' in result) {
+      ctx.addIssue({ code: 'custom', message: result.problem });
+      return z.NEVER;
+    }
+    return result.value;
+  });
+}
+
+function optional<S extends z.ZodTypeAny>(schema: S) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+}
+
+const GOT_NUMBER_HINT = ' (YAML reads unquoted 2026.10 as a number: write it in quotes)';
+
+const versionName = checked<string>((value) => {
+  if (typeof value !== 'string') {
+    return {
+      problem: `expected a version such as 2026.10.1, got ${describe(value)}${typeof value === 'number' ? GOT_NUMBER_HINT : ''}`,
+    };
+  }
+  const problem = galleryVersionProblem(value);
+  return problem ? { problem } : { value };
+});
+
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Formats an instant as 2026-12-01T02:55:00Z (milliseconds only when there are some). */
+function formatInstant(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+const timestamp = checked<string>((value) => {
+  // A `%YAML 1.1` document turns timestamps into Dates.
+  if (value instanceof Date && !Number.isNaN(value.getTime()))
+    return { value: formatInstant(value.getTime()) };
+  const expected = 'expected an ISO 8601 UTC timestamp with a time zone such as 2026-12-01T02:55:00Z';
+  if (typeof value !== 'string') return { problem: `${expected}, got ${describe(value)}` };
+  const m = ISO_TIMESTAMP.exec(value);
+  if (!m) return { problem: `${expected}, got ${describe(value)}` };
+  const [year, month, day, hour, minute, second = '0'] = m.slice(1, 7).map(Number) as number[];
+  const local = new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, Number(second)));
+  const valid =
+    local.getUTCFullYear() === year &&
+    local.getUTCMonth() === month! - 1 &&
+    local.getUTCDate() === day &&
+    local.getUTCHours() === hour &&
+    local.getUTCMinutes() === minute &&
+    local.getUTCSeconds() === Number(second);
+  const ms = Date.parse(value);
+  if (!valid || Number.isNaN(ms)) return { problem: `${describe(value)} is not a real date and time` };
+  return { value: formatInstant(ms) };
+});
+
+const AZURE_REGION = /^[a-z][a-z0-9]*$/;
+const region = checked<string>((value) =>
+  typeof value === 'string' && AZURE_REGION.test(value)
+    ? { value }
+    : {
+        problem: `expected an Azure region name such as westeurope (lower case, no spaces), got ${describe(value)}`,
+      },
+);
+
+// Azure: 1-64 characters, letters, digits, '_', '.', '-'; starts with a letter or digit, does not
+// end with '.' or '-'.
+const SCALE_SET_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$/;
+const scaleSetName = checked<string>((value) =>
+  typeof value === 'string' && SCALE_SET_NAME.test(value)
+    ? { value }
+    : {
+        problem: `expected a scale set name (1-64 letters, digits, '_', '.', '-'; starting with a letter or digit, not ending with '.' or '-'), got ${describe(value)}`,
+      },
+);
+
+const INSTANCE = /^(.+)_(0|[1-9]\d*)$/;
+const instanceName = checked<string>((value) =>
+  typeof value === 'string' && INSTANCE.test(value)
+    ? { value }
+    : { problem: `expected <scaleSet>_<instanceId> such as vmss-gh-linux-weu_2, got ${describe(value)}` },
+);
+
+const httpStatus = checked<number>((value) =>
+  typeof value === 'number' && Number.isInteger(value) && (value === 0 || (value >= 100 && value <= 599))
+    ? { value }
+    : { problem: `expected an HTTP status (100-599) or 0 for a connection reset, got ${describe(value)}` },
+);
+
+const integer = (min: number, max?: number) => {
+  const base = z.number().int().min(min);
+  return max === undefined ? base : base.max(max);
+};
+const minutes = integer(0);
+const imageKind = z.enum(IMAGE_KINDS);
+
+const imageSchema = z
+  .object({
+    buildMinutes: optional(integer(1)),
+    buildFails: optional(z.boolean()),
+    unhealthy: optional(z.boolean()),
+  })
+  .strict();
+
+const countsSchema = z
+  .object({ github: optional(integer(0, MAX_REGISTRATIONS)), ado: optional(integer(0, MAX_REGISTRATIONS)) })
+  .strict();
+
+const scaleSetSchema = z
+  .object({
+    name: scaleSetName,
+    image: imageKind,
+    region: optional(region),
+    capacity: optional(integer(0, MAX_CAPACITY)),
+    version: optional(versionName),
+    canary: optional(z.boolean()),
+    managed: optional(z.boolean()),
+  })
+  .strict();
+
+const jobSchema = z
+  .object({ instance: instanceName, minutes: integer(1), startAfterMinutes: optional(minutes) })
+  .strict();
+
+const faultSchema = z
+  .object({
+    service: z.enum(SERVICES),
+    operation: z.string().min(1),
+    status: optional(httpStatus),
+    retryAfterSeconds: optional(integer(0)),
+    fail: optional(z.boolean()),
+    region: optional(region),
+    times: optional(integer(1)),
+  })
+  .strict();
+
+/** Top-level fields, each validated on its own; list items are validated one by one (ITEM_SCHEMAS). */
+const FIELD_SCHEMAS = {
+  version: optional(
+    checked<1>((value) =>
+      value === 1
+        ? { value: 1 }
+        : { problem: `unsupported scenario format version ${describe(value)}: this kiln reads version 1` },
+    ),
+  ),
+  name: z
+    .string()
+    .min(1)
+    .refine((name) => name.trim() !== '', 'must not be blank'),
+  start: optional(timestamp),
+  until: optional(timestamp),
+  timers: optional(z.boolean()),
+  trigger: optional(z.array(z.enum(TRIGGERS))),
+  dryRun: optional(z.boolean()),
+  gallery: optional(
+    z
+      .object({
+        regions: optional(z.array(region).min(1)),
+        existingVersions: optional(
+          z
+            .object({ linux: optional(z.array(versionName)), windows: optional(z.array(versionName)) })
+            .strict(),
+        ),
+      })
+      .strict(),
+  ),
+  images: optional(z.object({ linux: optional(imageSchema), windows: optional(imageSchema) }).strict()),
+  scaleSets: optional(z.array(z.unknown())),
+  jobs: optional(z.array(z.unknown())),
+  ghosts: optional(countsSchema),
+  foreign: optional(countsSchema),
+  latency: optional(
+    z
+      .object({ replication: optional(minutes), reimage: optional(minutes), register: optional(minutes) })
+      .strict(),
+  ),
+  faults: optional(z.array(z.unknown())),
+  eventgrid: optional(
+    z
+      .object({
+        version: z.object({ image: imageKind, version: versionName }).strict(),
+        duplicates: optional(integer(1)),
+      })
+      .strict(),
+  ),
+};
+
+const ITEM_SCHEMAS = { scaleSets: scaleSetSchema, jobs: jobSchema, faults: faultSchema };
+
+type Fields = { [K in keyof typeof FIELD_SCHEMAS]?: z.output<(typeof FIELD_SCHEMAS)[K]> };
+type ScaleSetInput = z.output<typeof scaleSetSchema>;
+type JobInput = z.output<typeof jobSchema>;
+type FaultInput = z.output<typeof faultSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// Public API
+
+/**
+ * Parses a scenario from JSON or YAML text (JSON is read by the YAML parser, which accepts it and
+ * reports positions the same way). `sourceName` names the file in error messages.
+ */
+export function parseScenario(text: string, sourceName: string): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      sourceName,
+      doc.errors.map((error) => {
+        const pos = error.pos ? lineCounter.linePos(error.pos[0]) : undefined;
+        return { path: '', message: error.message, line: pos?.line, column: pos?.col };
+      }),
+      'not valid YAML or JSON',
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ScenarioError(
+      sourceName,
+      [{ path: '', message: (error as Error).message }],
+      'not valid YAML or JSON',
+    );
+  }
+  const collector = new Collector(doc, lineCounter);
+  const scenario = validate(raw, collector);
+  if (collector.problems.length > 0 || scenario === undefined) {
+    throw new ScenarioError(sourceName, collector.sorted());
+  }
+  return scenario;
+}
+
+/** Reads and parses a scenario file; an unreadable file is a ScenarioError naming the path. */
+export function loadScenarioFile(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory, not a scenario file'
+          : (error as Error).message;
+    throw new ScenarioError(path, [{ path: '', message }], 'cannot read the scenario file');
+  }
+  return parseScenario(text, path);
+}
+
+/**
+ * The scenario `kiln simulate` runs without `--scenario`: the monthly rebuild timer fires at 03:00 on
+ * the first of the month, both images are built, replicated to two regions and rolled out canary
+ * first, while hygiene clears ghosts, leaves foreign registrations and the unmanaged scale set alone,
+ * waits for a busy runner, rides out a GitHub 500 and keeps the version the unmanaged set still uses.
+ */
+export const BUILT_IN_DEMO_SCENARIO = `# kiln simulate's built-in demo (format version 1)
+version: 1
+name: demo-monthly-rebuild
+start: 2026-12-01T02:55:00Z     # five minutes before the monthly rebuild timer
+until: 2026-12-02T02:55:00Z
+gallery:
+  regions: [westeurope, northeurope]
+  existingVersions:
+    linux: [2026.9.1, 2026.10.1]
+    windows: [2026.10.1]
+scaleSets:
+  - { name: vmss-gh-linux-weu, image: linux, region: westeurope, capacity: 4, canary: true }
+  - { name: vmss-gh-linux-neu, image: linux, region: northeurope, capacity: 3 }
+  - { name: vmss-ado-win-weu, image: windows, region: westeurope, capacity: 2, canary: true }
+  # another team's fleet: still on 2026.9.1, outside kiln's scope
+  - { name: vmss-gh-legacy-weu, image: linux, region: westeurope, capacity: 2, version: 2026.9.1, managed: false }
+jobs:
+  - { instance: vmss-gh-linux-neu_1, minutes: 150 }                          # keeps one runner busy
+  - { instance: vmss-ado-win-weu_0, minutes: 40, startAfterMinutes: 120 }    # starts mid-run
+ghosts: { github: 6, ado: 2 }
+foreign: { github: 3, ado: 1 }
+faults:
+  - { service: github, operation: deleteRunner, status: 500, times: 1 }
+`;
+
+export function builtInDemoScenario(): Scenario {
+  return parseScenario(BUILT_IN_DEMO_SCENARIO, 'built-in demo scenario');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+
+type PathSegment = string | number;
+
+function validate(raw: unknown, c: Collector): Scenario | undefined {
+  if (raw === null || raw === undefined) {
+    c.add([], 'the file is empty: a scenario needs at least a name, e.g. { "name": "x" }');
+    return undefined;
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    c.add([], `expected a mapping of scenario fields, got ${describe(raw)}`);
+    return undefined;
+  }
+  const input = raw as Record<string, unknown>;
+  const fields: Fields = {};
+  const invalid = new Set<string>();
+  for (const key of Object.keys(input)) {
+    if (!(key in FIELD_SCHEMAS)) c.unknownKey([], key, Object.keys(FIELD_SCHEMAS));
+  }
+  for (const [key, schema] of Object.entries(FIELD_SCHEMAS)) {
+    const result = (schema as z.ZodTypeAny).safeParse(input[key]);
+    if (result.success) (fields as Record<string, unknown>)[key] = result.data;
+    else {
+      invalid.add(key);
+      c.zod(result.error, [key], schema as z.ZodTypeAny, input[key]);
+    }
+  }
+  const items = <K extends keyof typeof ITEM_SCHEMAS>(
+    key: K,
+  ): (z.output<(typeof ITEM_SCHEMAS)[K]> | undefined)[] =>
+    ((fields[key] as unknown[] | undefined) ?? []).map((item, index) => {
+      const schema = ITEM_SCHEMAS[key];
+      const result = schema.safeParse(item);
+      if (result.success) return result.data as z.output<(typeof ITEM_SCHEMAS)[K]>;
+      c.zod(result.error, [key, index], schema, item);
+      return undefined;
+    });
+  const scaleSetItems = items('scaleSets');
+  const jobItems = items('jobs');
+  const faultItems = items('faults');
+
+  // Cross-field checks, each only on parts that are valid on their own.
+  const start = fields.start ?? SCENARIO_DEFAULTS.start;
+  if (fields.until !== undefined && !invalid.has('start') && Date.parse(fields.until) <= Date.parse(start)) {
+    c.add(['until'], `must be after start (${start}), got ${fields.until}`);
+  }
+  const until = fields.until ?? formatInstant(Date.parse(start) + SCENARIO_DEFAULTS.untilHours * 3_600_000);
+
+  checkDuplicates(
+    c,
+    ['trigger'],
+    fields.trigger ?? [],
+    (t) => t,
+    'is listed twice: each entry point fires once',
+  );
+  // The gallery's parts are looked at one by one so that, say, a bad existing version does not stop
+  // the region checks; `undefined` marks a part that is invalid (and already reported).
+  const part = <T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T | undefined => {
+    const result = schema.safeParse(value);
+    return result.success ? result.data : undefined;
+  };
+  const absent = (value: unknown) => value === undefined || value === null;
+  const gallery = absent(input.gallery) ? {} : input.gallery;
+  const regionsGiven = isRecord(gallery)
+    ? part(optional(z.array(region).min(1)), gallery.regions)
+    : undefined;
+  const regionsKnown = isRecord(gallery) && (absent(gallery.regions) || regionsGiven !== undefined);
+  const regions = regionsGiven ?? [...SCENARIO_DEFAULTS.galleryRegions];
+  if (regionsKnown) checkDuplicates(c, ['gallery', 'regions'], regions, (r) => r, 'is listed twice');
+  const existingVersions =
+    isRecord(gallery) && !absent(gallery.existingVersions) ? gallery.existingVersions : {};
+  const existing = {} as Record<ImageKind, string[] | undefined>;
+  for (const image of IMAGE_KINDS) {
+    const given = isRecord(existingVersions) ? existingVersions[image] : undefined;
+    const versions = isRecord(existingVersions) ? part(optional(z.array(versionName)), given) : undefined;
+    existing[image] =
+      absent(given) && isRecord(existingVersions) ? [SCENARIO_DEFAULTS.existingVersion] : versions;
+    const list = existing[image];
+    if (list)
+      checkDuplicates(
+        c,
+        ['gallery', 'existingVersions', image],
+        list,
+        (v) => v,
+        'is listed twice',
+        compareVersions,
+      );
+  }
+  const checkRegion = (path: PathSegment[], value: string | undefined) => {
+    if (value !== undefined && regionsKnown && !regions.includes(value)) {
+      c.add(path, `region "${value}" is not among gallery.regions (${regions.join(', ')})`);
+    }
+  };
+
+  // Scale sets
+  const scaleSetInputs: (ScaleSetInput | undefined)[] =
+    fields.scaleSets === undefined && !invalid.has('scaleSets')
+      ? SCENARIO_DEFAULTS.scaleSets.map((s) => ({ ...s }))
+      : scaleSetItems;
+  const explicitDefaults = fields.scaleSets !== undefined;
+  const byName = new Map<string, { index: number; capacity: number }>();
+  const seenLower = new Map<string, number>();
+  scaleSetInputs.forEach((s, index) => {
+    if (!s) return;
+    const path = ['scaleSets', index];
+    // Azure resource names are case-insensitive.
+    const first = seenLower.get(s.name.toLowerCase());
+    if (first !== undefined) {
+      c.add([...path, 'name'], `duplicate scale set name "${s.name}" (also scaleSets[${first}])`);
+    } else {
+      seenLower.set(s.name.toLowerCase(), index);
+      byName.set(s.name, { index, capacity: s.capacity ?? SCENARIO_DEFAULTS.capacity });
+    }
+    if (explicitDefaults) checkRegion([...path, 'region'], s.region);
+    const versions = existing[s.image];
+    if (s.version !== undefined && versions && !versions.some((v) => compareVersions(v, s.version!) === 0)) {
+      c.add(
+        [...path, 'version'],
+        `version ${s.version} is not in gallery.existingVersions.${s.image} (${versions.join(', ') || 'empty'})`,
+      );
+    }
+    if (s.version === undefined && versions?.length === 0) {
+      c.add(
+        [...path, 'version'],
+        `is required: gallery.existingVersions.${s.image} is empty, so there is no version to default to`,
+      );
+    }
+    if (s.canary === true && s.managed === false) {
+      c.add(
+        [...path, 'canary'],
+        'an unmanaged scale set (managed: false) is never touched, so it cannot take the canary',
+      );
+    }
+  });
+
+  // Jobs
+  jobItems.forEach((job, index) => {
+    if (!job || invalid.has('scaleSets')) return;
+    const [, scaleSet = '', id = '0'] = INSTANCE.exec(job.instance) ?? [];
+    const target = byName.get(scaleSet);
+    const path = ['jobs', index, 'instance'];
+    if (!target) {
+      // It may name a scale set that is itself invalid (and reported).
+      if (scaleSetInputs.some((s) => s === undefined)) return;
+      const names = [...byName.keys()];
+      c.add(
+        path,
+        `"${job.instance}" names no scale set of this scenario (scale sets: ${names.join(', ') || 'none'})`,
+      );
+    } else if (Number(id) >= target.capacity) {
+      c.add(
+        path,
+        `instance id ${id} does not exist: scaleSets[${target.index}] (${scaleSet}) has capacity ${target.capacity}, ids 0..${target.capacity - 1}`,
+      );
+    }
+  });
+
+  // Faults
+  faultItems.forEach((fault, index) => {
+    if (!fault) return;
+    const path = ['faults', index];
+    if (fault.fail === true && fault.status !== undefined) {
+      c.add(
+        [...path, 'status'],
+        'give either status (an HTTP answer) or fail: true (a long-running operation that ends Failed), not both',
+      );
+    } else if (fault.fail !== true && fault.status === undefined) {
+      c.add([...path, 'status'], 'is required unless fail: true (a long-running operation that ends Failed)');
+    }
+    if (fault.retryAfterSeconds !== undefined && fault.status === undefined) {
+      c.add([...path, 'retryAfterSeconds'], 'only applies to a fault that answers with an HTTP status');
+    }
+    checkRegion([...path, 'region'], fault.region);
+  });
+
+  // Event Grid
+  if (
+    (fields.trigger ?? []).includes('eventgrid') &&
+    fields.eventgrid === undefined &&
+    !invalid.has('eventgrid')
+  ) {
+    c.add(
+      ['eventgrid'],
+      'is required because trigger includes eventgrid (the event delivers eventgrid.version)',
+    );
+  }
+
+  if (c.problems.length > 0) return undefined;
+
+  // Everything is valid: assemble the complete scenario.
+  const scaleSets = (scaleSetInputs as ScaleSetInput[]).map((s): ScenarioScaleSet => ({
+    name: s.name,
+    image: s.image,
+    region: s.region ?? regions[0]!,
+    capacity: s.capacity ?? SCENARIO_DEFAULTS.capacity,
+    version: s.version ?? newestVersion(existing[s.image]!)!,
+    canary: s.canary ?? false,
+    managed: s.managed ?? SCENARIO_DEFAULTS.managed,
+  }));
+  // The canary defaults to the first managed scale set of each image, unless some scale set of that
+  // image says canary: true or false itself (then the scenario chose, even if it chose none).
+  for (const image of IMAGE_KINDS) {
+    const inputs = scaleSetInputs as ScaleSetInput[];
+    if (inputs.some((s) => s.image === image && s.canary !== undefined)) continue;
+    const first = scaleSets.find((s) => s.image === image && s.managed);
+    if (first) first.canary = true;
+  }
+  const images = {} as Scenario['images'];
+  for (const image of IMAGE_KINDS) {
+    const d = SCENARIO_DEFAULTS.images[image];
+    const given = fields.images?.[image];
+    images[image] = {
+      buildMinutes: given?.buildMinutes ?? d.buildMinutes,
+      buildFails: given?.buildFails ?? d.buildFails,
+      unhealthy: given?.unhealthy ?? d.unhealthy,
+    };
+  }
+  const scenario: Scenario = {
+    version: 1,
+    name: fields.name!,
+    start,
+    until,
+    timers: fields.timers ?? SCENARIO_DEFAULTS.timers,
+    trigger: [...(fields.trigger ?? [])],
+    dryRun: fields.dryRun ?? SCENARIO_DEFAULTS.dryRun,
+    gallery: {
+      regions: [...regions],
+      existingVersions: { linux: [...existing.linux!], windows: [...existing.windows!] },
+    },
+    images,
+    scaleSets,
+    jobs: (jobItems as JobInput[]).map((j): ScenarioJob => ({
+      instance: j.instance,
+      minutes: j.minutes,
+      startAfterMinutes: j.startAfterMinutes ?? SCENARIO_DEFAULTS.startAfterMinutes,
+    })),
+    ghosts: { github: fields.ghosts?.github ?? 0, ado: fields.ghosts?.ado ?? 0 },
+    foreign: { github: fields.foreign?.github ?? 0, ado: fields.foreign?.ado ?? 0 },
+    latency: {
+      replication: fields.latency?.replication ?? SCENARIO_DEFAULTS.latency.replication,
+      reimage: fields.latency?.reimage ?? SCENARIO_DEFAULTS.latency.reimage,
+      register: fields.latency?.register ?? SCENARIO_DEFAULTS.latency.register,
+    },
+    faults: (faultItems as FaultInput[]).map((f): ScenarioFault => {
+      const fault: ScenarioFault = {
+        service: f.service,
+        operation: f.operation,
+        times: f.times ?? SCENARIO_DEFAULTS.faultTimes,
+      };
+      if (f.status !== undefined) fault.status = f.status;
+      if (f.retryAfterSeconds !== undefined) fault.retryAfterSeconds = f.retryAfterSeconds;
+      if (f.fail !== undefined) fault.fail = f.fail;
+      if (f.region !== undefined) fault.region = f.region;
+      return fault;
+    }),
+  };
+  if (fields.eventgrid) {
+    scenario.eventgrid = {
+      version: { ...fields.eventgrid.version },
+      duplicates: fields.eventgrid.duplicates ?? SCENARIO_DEFAULTS.eventgridDuplicates,
+    };
+  }
+  return scenario;
+}
+
+function checkDuplicates<T>(
+  c: Collector,
+  path: PathSegment[],
+  values: readonly T[],
+  label: (value: T) => string,
+  message: string,
+  equal: (a: T, b: T) => number = (a, b) => (a === b ? 0 : 1),
+): void {
+  values.forEach((value, index) => {
+    const first = values.findIndex((other) => equal(other, value) === 0);
+    if (first < index) c.add([...path, index], `"${label(value)}" ${message} (first at index ${first})`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Problems: field paths, positions in the file and readable messages for zod's issues
+
+class Collector {
+  readonly problems: (ScenarioProblem & { offset: number })[] = [];
+
+  constructor(
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  add(path: PathSegment[], message: string, atKey = false): void {
+    const offset = this.locate(path, atKey);
+    const pos = offset === undefined ? undefined : this.lineCounter.linePos(offset);
+    this.problems.push({
+      path: formatPath(path),
+      message,
+      line: pos?.line,
+      column: pos?.col,
+      offset: offset ?? -1,
+    });
+  }
+
+  unknownKey(path: PathSegment[], key: string, known: readonly string[]): void {
+    const suggestion = closest(key, known);
+    this.add(
+      [...path, key],
+      `unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known keys here: ${known.join(', ')}`,
+      true,
+    );
+  }
+
+  zod(error: z.ZodError, prefix: PathSegment[], schema: z.ZodTypeAny, value: unknown): void {
+    for (const issue of error.issues) {
+      const path = [...prefix, ...issue.path];
+      const received = valueAt(value, issue.path);
+      switch (issue.code) {
+        case 'unrecognized_keys':
+          for (const key of issue.keys) this.unknownKey(path, key, knownKeys(schema, issue.path));
+          break;
+        case 'invalid_type':
+          if (issue.received === 'undefined') this.add(path, 'is required');
+          else if (issue.expected === 'integer')
+            this.add(path, `expected a whole number, got ${describe(received)}`);
+          else
+            this.add(
+              path,
+              `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describe(received)}`,
+            );
+          break;
+        case 'invalid_enum_value':
+          this.add(path, `expected one of ${issue.options.join(', ')}, got ${describe(received)}`);
+          break;
+        case 'too_small':
+          this.add(
+            path,
+            issue.type === 'array'
+              ? `must list at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}`
+              : issue.type === 'string'
+                ? 'must not be empty'
+                : `must be at least ${String(issue.minimum)}, got ${describe(received)}`,
+          );
+          break;
+        case 'too_big':
+          this.add(path, `must be at most ${String(issue.maximum)}, got ${describe(received)}`);
+          break;
+        default:
+          this.add(path, issue.message);
+      }
+    }
+  }
+
+  /** Problems in file order (problems without a position first), each once. */
+  sorted(): ScenarioProblem[] {
+    const seen = new Set<string>();
+    return [...this.problems]
+      .sort((a, b) => a.offset - b.offset)
+      .filter((p) => {
+        const key = `${p.path}\u0000${p.message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .map(({ offset: _offset, ...p }) => p);
+  }
+
+  /**
+   * Offset in the file of the node at `path` (of its key when `atKey`), falling back to the nearest
+   * ancestor that exists, e.g. the scale set a required key is missing from.
+   */
+  private locate(path: PathSegment[], atKey: boolean): number | undefined {
+    let node: unknown = this.doc.contents;
+    let offset = rangeStart(node);
+    for (let i = 0; i < path.length; i++) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      const segment = path[i];
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(segment),
+        );
+        if (!pair) return offset;
+        const last = i === path.length - 1;
+        node = pair.value;
+        offset =
+          (last && atKey ? rangeStart(pair.key) : (rangeStart(pair.value) ?? rangeStart(pair.key))) ?? offset;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        offset = rangeStart(node) ?? offset;
+      } else {
+        return offset;
+      }
+    }
+    return offset;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+  return range?.[0];
+}
+
+function formatPath(path: PathSegment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+};
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null (an empty value)';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return 'a list';
+  return 'a mapping';
+}
+
+function valueAt(value: unknown, path: PathSegment[]): unknown {
+  let current = value;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PathSegment, unknown>)[segment];
+  }
+  return current;
+}
+
+/** Keys allowed on the object `path` leads to inside `schema`. */
+function knownKeys(schema: z.ZodTypeAny, path: PathSegment[]): string[] {
+  let current: z.ZodTypeAny | undefined = schema;
+  const unwrap = (s: z.ZodTypeAny | undefined): z.ZodTypeAny | undefined => {
+    while (s) {
+      if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodTypeAny;
+      else if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodTypeAny;
+      else return s;
+    }
+    return s;
+  };
+  for (const segment of path) {
+    current = unwrap(current);
+    if (current instanceof z.ZodObject)
+      current = (current.shape as Record<string, z.ZodTypeAny>)[String(segment)];
+    else if (current instanceof z.ZodArray) current = current.element as z.ZodTypeAny;
+    else return [];
+  }
+  current = unwrap(current);
+  return current instanceof z.ZodObject ? Object.keys(current.shape as object) : [];
+}
+
+/** The known key nearest to `key` (a typo or different case), if any is close enough. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
