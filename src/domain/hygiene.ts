@@ -1,0 +1,161 @@
+/**
+ * Fleet hygiene decisions, as a pure function of observed state and `now`: which GitHub runner and
+ * Azure DevOps agent registrations to remove and which instances to reimage. Takes everything as
+ * arguments so a decision can be replayed and tested; the orchestration re-checks busy state right
+ * before acting (S1) and never acts outside the scope computed here (S2).
+ */
+export type Fleet = 'github' | 'ado';
+
+export interface HygieneScaleSet {
+  id: string;
+  name: string;
+  computerNamePrefix: string;
+  fleet: Fleet;
+  instances: { instanceId: string; computerName: string; provisioningState: string; provisionedAt?: string }[];
+}
+
+export interface Registration {
+  id: number;
+  name: string;
+  status: 'online' | 'offline';
+  busy: boolean;
+  /** When the service says the status last changed (Azure DevOps); GitHub does not say. */
+  statusChangedOn?: string;
+}
+
+export interface HygieneMemory {
+  /** `<fleet>:<registration id>` → first time kiln saw it offline (ISO 8601). */
+  offlineSince: Record<string, string>;
+}
+
+export interface HygieneInput {
+  now: string;
+  offlineGraceMinutes: number;
+  bootDeadlineMinutes: number;
+  scaleSets: HygieneScaleSet[];
+  /** undefined: the fleet is not configured or could not be listed; nothing is decided for it. */
+  registrations: Partial<Record<Fleet, Registration[]>>;
+  memory: HygieneMemory;
+}
+
+export type RemovalReason = 'ghost' | 'offline-past-grace';
+
+export interface RegistrationDecision {
+  fleet: Fleet;
+  id: number;
+  name: string;
+  scaleSet: string;
+  reason: RemovalReason;
+}
+
+export interface ReimageDecision {
+  scaleSetId: string;
+  scaleSet: string;
+  instanceId: string;
+  computerName: string;
+  reason: 'never-registered';
+}
+
+export interface Kept {
+  fleet: Fleet;
+  name: string;
+  reason: 'busy' | 'within-grace' | 'online-without-instance';
+}
+
+export interface HygienePlan {
+  remove: RegistrationDecision[];
+  reimage: ReimageDecision[];
+  kept: Kept[];
+  /** Registrations outside kiln's scope: reported, never changed (S2). */
+  foreign: { fleet: Fleet; name: string }[];
+  memory: HygieneMemory;
+}
+
+const FLEETS: Fleet[] = ['github', 'ado'];
+
+export function planHygiene(input: HygieneInput): HygienePlan {
+  const now = Date.parse(input.now);
+  const plan: HygienePlan = { remove: [], reimage: [], kept: [], foreign: [], memory: { offlineSince: {} } };
+
+  for (const fleet of FLEETS) {
+    const registrations = input.registrations[fleet];
+    if (!registrations) continue;
+    const scaleSets = input.scaleSets.filter((s) => s.fleet === fleet);
+    const registered = new Set<string>();
+
+    for (const reg of registrations) {
+      const owner = owningScaleSet(scaleSets, reg.name);
+      if (!owner) {
+        plan.foreign.push({ fleet, name: reg.name });
+        continue;
+      }
+      registered.add(reg.name.toLowerCase());
+      if (reg.busy) {
+        plan.kept.push({ fleet, name: reg.name, reason: 'busy' });
+        continue;
+      }
+      if (reg.status === 'online') continue;
+
+      const key = `${fleet}:${reg.id}`;
+      const instance = owner.instances.find((i) => i.computerName.toLowerCase() === reg.name.toLowerCase());
+      if (!instance) {
+        plan.remove.push({ fleet, id: reg.id, name: reg.name, scaleSet: owner.name, reason: 'ghost' });
+        continue;
+      }
+      const since = input.memory.offlineSince[key] ?? reg.statusChangedOn ?? input.now;
+      plan.memory.offlineSince[key] = since;
+      if (now - Date.parse(since) >= input.offlineGraceMinutes * 60_000) {
+        plan.remove.push({ fleet, id: reg.id, name: reg.name, scaleSet: owner.name, reason: 'offline-past-grace' });
+      } else {
+        plan.kept.push({ fleet, name: reg.name, reason: 'within-grace' });
+      }
+    }
+
+    for (const scaleSet of scaleSets) {
+      for (const instance of scaleSet.instances) {
+        if (registered.has(instance.computerName.toLowerCase())) continue;
+        if (instance.provisioningState.toLowerCase() !== 'succeeded' || !instance.provisionedAt) continue;
+        if (now - Date.parse(instance.provisionedAt) < input.bootDeadlineMinutes * 60_000) continue;
+        plan.reimage.push({
+          scaleSetId: scaleSet.id,
+          scaleSet: scaleSet.name,
+          instanceId: instance.instanceId,
+          computerName: instance.computerName,
+          reason: 'never-registered',
+        });
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * The managed scale set a registration belongs to: its name must be exactly a computer name the scale
+ * set can give (prefix + 6 base-36 characters, as Uniform scale sets name their instances).
+ */
+export function owningScaleSet<T extends { computerNamePrefix: string }>(scaleSets: T[], name: string): T | undefined {
+  const lower = name.toLowerCase();
+  let best: T | undefined;
+  for (const scaleSet of scaleSets) {
+    const prefix = scaleSet.computerNamePrefix.toLowerCase();
+    if (!prefix || !lower.startsWith(prefix)) continue;
+    if (!/^[0-9a-z]{6}$/.test(lower.slice(prefix.length))) continue;
+    if (!best || prefix.length > best.computerNamePrefix.length) best = scaleSet;
+  }
+  return best;
+}
+
+/** Counts by decision, the run's summary. */
+export function summarisePlan(plan: HygienePlan): Record<string, number> {
+  const count = (pred: (d: RegistrationDecision) => boolean) => plan.remove.filter(pred).length;
+  return {
+    ghostRunners: count((d) => d.fleet === 'github' && d.reason === 'ghost'),
+    ghostAgents: count((d) => d.fleet === 'ado' && d.reason === 'ghost'),
+    offlineRunners: count((d) => d.fleet === 'github' && d.reason === 'offline-past-grace'),
+    offlineAgents: count((d) => d.fleet === 'ado' && d.reason === 'offline-past-grace'),
+    reimage: plan.reimage.length,
+    keptBusy: plan.kept.filter((k) => k.reason === 'busy').length,
+    keptWithinGrace: plan.kept.filter((k) => k.reason === 'within-grace').length,
+    foreign: plan.foreign.length,
+  };
+}
