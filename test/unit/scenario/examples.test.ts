@@ -1,0 +1,258 @@
+/**
+ * The scenarios users actually run: the shared examples, the README's full example, the minimal
+ * `{ "name": "x" }` and the built-in demo, each with the defaults the README promises.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  BUILT_IN_DEMO_SCENARIO,
+  builtInDemoScenario,
+  loadScenarioFile,
+  parseScenario,
+  ScenarioError,
+} from '../../../src/local/scenario/parse-scenario.js';
+import type { Scenario } from '../../../src/local/scenario/types.js';
+import { fixtures, sharedScenarios } from './paths.js';
+
+const imagesDefault: Scenario['images'] = {
+  linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
+  windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
+};
+const latencyDefault = { replication: 30, reimage: 6, register: 2 };
+
+describe('the minimal scenario', () => {
+  const expected: Scenario = {
+    version: 1,
+    name: 'x',
+    start: '2026-12-01T02:55:00Z',
+    until: '2026-12-03T02:55:00Z',
+    timers: true,
+    trigger: [],
+    dryRun: false,
+    gallery: { regions: ['westeurope'], existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] } },
+    images: imagesDefault,
+    scaleSets: [
+      {
+        name: 'vmss-gh-linux',
+        image: 'linux',
+        region: 'westeurope',
+        capacity: 3,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+      {
+        name: 'vmss-ado-win',
+        image: 'windows',
+        region: 'westeurope',
+        capacity: 3,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+    ],
+    jobs: [],
+    ghosts: { github: 0, ado: 0 },
+    foreign: { github: 0, ado: 0 },
+    latency: latencyDefault,
+    faults: [],
+  };
+
+  it('{ "name": "x" } is one Linux and one Windows scale set of 3 in one region, nothing busy, no faults', () => {
+    const scenario = parseScenario('{ "name": "x" }', 'minimal.json');
+    expect(scenario).toEqual(expected);
+    expect(scenario).not.toHaveProperty('eventgrid');
+  });
+
+  it('reads the same from YAML', () => {
+    expect(parseScenario('name: x\n', 'minimal.yaml')).toEqual(expected);
+  });
+
+  it('hands out fresh objects: changing one parse result does not change the next', () => {
+    const first = parseScenario('name: x', 'a.yaml');
+    first.gallery.regions.push('northeurope');
+    first.images.linux.buildMinutes = 1;
+    first.scaleSets.pop();
+    first.gallery.existingVersions.linux.push('2026.11.1');
+    expect(parseScenario('name: x', 'b.yaml')).toEqual(expected);
+  });
+});
+
+describe('the shared examples', () => {
+  const files = readdirSync(sharedScenarios).filter((f) => /\.(ya?ml|json)$/.test(f));
+
+  it('are there to test', () => {
+    expect(files).toEqual(
+      expect.arrayContaining(['bad-image.yaml', 'busy-and-ghosts.yaml', 'monthly-small.yaml']),
+    );
+  });
+
+  it.each(files)('%s parses', (file) => {
+    const scenario = loadScenarioFile(join(sharedScenarios, file));
+    expect(scenario.version).toBe(1);
+    expect(scenario.name).toBe(file.replace(/\.(ya?ml|json)$/, ''));
+  });
+
+  it('monthly-small: timers, defaults for everything it leaves out', () => {
+    const s = loadScenarioFile(join(sharedScenarios, 'monthly-small.yaml'));
+    expect(s).toMatchObject({
+      start: '2026-12-01T02:55:00Z',
+      until: '2026-12-03T02:55:00Z',
+      timers: true,
+      trigger: [],
+      dryRun: false,
+      images: imagesDefault,
+      jobs: [],
+      ghosts: { github: 0, ado: 0 },
+      foreign: { github: 0, ado: 0 },
+      latency: latencyDefault,
+      faults: [],
+    });
+    expect(s.scaleSets).toEqual([
+      {
+        name: 'vmss-gh-linux-weu',
+        image: 'linux',
+        region: 'westeurope',
+        capacity: 3,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+      {
+        name: 'vmss-ado-win-weu',
+        image: 'windows',
+        region: 'westeurope',
+        capacity: 2,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+    ]);
+  });
+
+  it('busy-and-ghosts: newest existing version, explicit canary only, job and fault defaults', () => {
+    const s = loadScenarioFile(join(sharedScenarios, 'busy-and-ghosts.yaml'));
+    expect(s.gallery.regions).toEqual(['westeurope', 'northeurope']);
+    expect(s.scaleSets.map((x) => [x.name, x.region, x.capacity, x.version, x.canary])).toEqual([
+      ['vmss-gh-linux-weu', 'westeurope', 4, '2026.10.1', true],
+      ['vmss-gh-linux-neu', 'northeurope', 4, '2026.10.1', false],
+      ['vmss-ado-win-weu', 'westeurope', 2, '2026.10.1', true],
+    ]);
+    expect(s.jobs).toEqual([
+      { instance: 'vmss-gh-linux-neu_1', minutes: 300, startAfterMinutes: 0 },
+      { instance: 'vmss-ado-win-weu_0', minutes: 45, startAfterMinutes: 200 },
+    ]);
+    expect(s.ghosts).toEqual({ github: 12, ado: 2 });
+    expect(s.foreign).toEqual({ github: 3, ado: 0 });
+    expect(s.faults).toEqual([{ service: 'github', operation: 'deleteRunner', status: 500, times: 2 }]);
+  });
+
+  it('bad-image: image settings merge with their defaults', () => {
+    const s = loadScenarioFile(join(sharedScenarios, 'bad-image.yaml'));
+    expect(s.images).toEqual({
+      linux: { buildMinutes: 60, buildFails: false, unhealthy: true },
+      windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
+    });
+    expect(s.scaleSets.map((x) => [x.name, x.canary])).toEqual([
+      ['vmss-gh-linux-weu', true],
+      ['vmss-gh-linux-weu-2', false],
+      ['vmss-ado-win-weu', true],
+    ]);
+  });
+});
+
+describe("the README's full example", () => {
+  it('parses with every field as written', () => {
+    const s = loadScenarioFile(join(fixtures, 'readme-example.yaml'));
+    expect(s).toMatchObject({
+      version: 1,
+      name: 'monthly-rebuild-two-regions',
+      start: '2026-12-01T02:55:00Z',
+      until: '2026-12-02T00:00:00Z',
+      timers: true,
+      trigger: [],
+      dryRun: false,
+      gallery: {
+        regions: ['westeurope', 'northeurope'],
+        existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] },
+      },
+      images: imagesDefault,
+      ghosts: { github: 40, ado: 3 },
+      foreign: { github: 5, ado: 1 },
+      latency: latencyDefault,
+      eventgrid: { version: { image: 'linux', version: '2026.12.5' }, duplicates: 3 },
+    });
+    expect(s.scaleSets[0]).toEqual({
+      name: 'vmss-gh-linux-weu',
+      image: 'linux',
+      region: 'westeurope',
+      capacity: 6,
+      version: '2026.10.1',
+      canary: true,
+      managed: true,
+    });
+    expect(s.jobs).toEqual([
+      { instance: 'vmss-gh-linux-weu_2', minutes: 240, startAfterMinutes: 0 },
+      { instance: 'vmss-ado-win-weu_0', minutes: 30, startAfterMinutes: 90 },
+    ]);
+    expect(s.faults).toEqual([
+      {
+        service: 'arm',
+        operation: 'galleryImageVersions.createOrUpdate',
+        status: 429,
+        times: 3,
+        retryAfterSeconds: 10,
+      },
+      { service: 'github', operation: 'deleteRunner', status: 500, times: 2 },
+      { service: 'arm', operation: 'replication', region: 'northeurope', fail: true, times: 1 },
+    ]);
+  });
+
+  it('matches the README, whose only problem is the job on a scale set its abbreviated list leaves out', () => {
+    const readme = readFileSync(join(sharedScenarios, 'README.md'), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    // The fixture is the README block plus the marked scale set.
+    const fixture = readFileSync(join(fixtures, 'readme-example.yaml'), 'utf8');
+    const header = /^# The full example[^\n]*\n# the one scale set marked below\.\n/;
+    const added =
+      /  # Not in the README:[^\n]*\n  # vmss-ado-win-weu_0[^\n]*\n  - \{ name: vmss-ado-win-weu,[^\n]*\n/;
+    expect(fixture).toMatch(header);
+    expect(fixture).toMatch(added);
+    const unmarked = fixture.replace(header, '').replace(added, '');
+    expect(unmarked).toBe(block);
+    // If the README gains the Windows scale set, it parses as it is; until then only this fails.
+    try {
+      parseScenario(block!, 'README.md');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ScenarioError);
+      expect((error as ScenarioError).problems.map((p) => p.path)).toEqual(['jobs[1].instance']);
+    }
+  });
+});
+
+describe('the built-in demo', () => {
+  it('is a validated scenario that shows hygiene at work', () => {
+    const s = builtInDemoScenario();
+    expect(typeof BUILT_IN_DEMO_SCENARIO).toBe('string');
+    expect(s.gallery.regions).toHaveLength(2);
+    expect(new Set(s.scaleSets.map((x) => x.image))).toEqual(new Set(['linux', 'windows']));
+    expect(s.scaleSets.some((x) => !x.managed)).toBe(true);
+    expect(s.jobs.length).toBeGreaterThan(0);
+    expect(s.ghosts.github).toBeGreaterThan(0);
+    expect(s.foreign.github).toBeGreaterThan(0);
+    expect(s.faults).toContainEqual({ service: 'github', operation: 'deleteRunner', status: 500, times: 1 });
+    expect(s.timers).toBe(true);
+    // Every managed scale set of each image has one canary, and no unmanaged one.
+    for (const image of ['linux', 'windows'] as const) {
+      expect(s.scaleSets.filter((x) => x.image === image && x.canary && x.managed)).toHaveLength(1);
+    }
+  });
+
+  it('is built afresh each time', () => {
+    const a = builtInDemoScenario();
+    a.jobs.length = 0;
+    expect(builtInDemoScenario().jobs.length).toBeGreaterThan(0);
+  });
+});
