@@ -215,7 +215,8 @@ describe("the README's full example", () => {
     expect(block).toBeDefined();
     // The fixture is the README block plus the marked scale set.
     const fixture = readFileSync(join(fixtures, 'readme-example.yaml'), 'utf8');
-    const header = /^# The full example[^\n]*\n# the one scale set marked below\.\n/;
+    const header =
+      /^# The full example[^\n]*\n# the one scale set marked below\. prettier-ignore keeps[^\n]*\n# prettier-ignore\n/;
     const added =
       /  # Not in the README:[^\n]*\n  # vmss-ado-win-weu_0[^\n]*\n  - \{ name: vmss-ado-win-weu,[^\n]*\n/;
     expect(fixture).toMatch(header);
