@@ -1,0 +1,789 @@
+// kiln's whole Azure footprint, deployable with `azd up` (azure.yaml at the repository root):
+// the orchestrator Function App and its storage, monitoring, Key Vault, the Compute Gallery, the
+// Packer job, the runner/agent scale sets with their network, the gallery's Event Grid feed, and
+// every role assignment between them, each on the narrowest scope that works. Redeploying with the
+// same parameters changes nothing. See infra/README.md for the parameters and the deploy steps.
+targetScope = 'subscription'
+
+metadata description = 'kiln: keeps self-hosted CI runner fleets on Azure fresh (orchestrator, gallery, Packer job, scale sets).'
+
+import {
+  adoSettingsType
+  builtInRoleIds
+  fleetType
+  githubSettingsType
+  policyType
+  principalTypeType
+  schedulesType
+  tagsType
+} from 'modules/types.bicep'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------
+
+@description('Required. Name of the environment (azd environment name), e.g. dev or prod; prefixes resource names.')
+@minLength(1)
+@maxLength(20)
+param environmentName string
+
+@description('Required. Azure region of the resources; also the build region of the images.')
+param location string
+
+@description('Optional. Object id of the operator who sets the Key Vault secrets and pushes the Packer job image (azd passes AZURE_PRINCIPAL_ID). Empty grants nobody.')
+param principalId string = ''
+
+@description('Optional. Kind of the operator principal.')
+param principalType principalTypeType = 'User'
+
+@description('Optional. Name of the resource group of kiln\'s resources. Default rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Optional. Tags added to every resource.')
+param tags tagsType = {}
+
+@description('Optional. Organization tag of baked images (TAG_ORG); the environment tag (TAG_ENV) is environmentName.')
+param orgTag string = 'kiln'
+
+@description('Optional. Create the Compute Gallery and its image definitions (true) or use existing ones (false).')
+param createGallery bool = true
+
+@description('Optional. Compute Gallery name. Default gal_kiln_<environmentName>.')
+param galleryName string = ''
+
+@description('Optional. Resource group of the gallery; it must exist when set. Default: kiln\'s resource group.')
+param galleryResourceGroupName string = ''
+
+@description('Optional. Scale sets use the gallery images (true) or the marketplace base images (false, until the first image is published).')
+param useGalleryImages bool = false
+
+@description('Optional. Gallery version of the Linux image, or latest.')
+param linuxImageVersion string = 'latest'
+
+@description('Optional. Gallery version of the Windows image, or latest.')
+param windowsImageVersion string = 'latest'
+
+@description('Optional. Linux runners accept a password instead of an SSH key. Temporary fallback; false in a hardened state.')
+param linuxUsePassword bool = false
+
+@description('Optional. Administrator user name of the Linux runners.')
+param linuxAdminUsername string = 'kiln'
+
+@description('Optional. SSH public key of the Linux administrator; required unless linuxUsePassword is true.')
+param linuxSshPublicKey string = ''
+
+@description('Optional. Administrator password of the Linux runners; used only when linuxUsePassword is true.')
+@secure()
+param linuxAdminPassword string = ''
+
+@description('Optional. Administrator user name of the Windows agents.')
+param windowsAdminUsername string = 'kiln'
+
+@description('Optional. Administrator password of the Windows agents; required when the Windows fleet is enabled.')
+@secure()
+param windowsAdminPassword string = ''
+
+@description('Optional. The Linux GitHub runner fleet.')
+param linuxFleet fleetType = {}
+
+@description('Optional. The Windows Azure DevOps agent fleet.')
+param windowsFleet fleetType = {}
+
+@description('Required. GitHub settings.')
+param github githubSettingsType
+
+@description('Optional. Azure DevOps settings.')
+param ado adoSettingsType = {}
+
+@description('Optional. Timer schedules.')
+param schedules schedulesType = {}
+
+@description('Optional. Rebuild, rollout and hygiene policy.')
+param policy policyType = {}
+
+@description('Optional. Replication targets, region=replicas, comma separated; the first is the build region. Default <location>=1.')
+param targetRegions string = ''
+
+@description('Optional. Tag (key=value) that marks a scale set as managed by kiln.')
+param managedTag string = 'kiln-managed=true'
+
+@description('Optional. Tag (key=value) that marks a canary scale set.')
+param canaryTag string = 'kiln-canary=true'
+
+@description('Optional. Azure Resource Manager endpoint of the orchestrator. Default: this cloud\'s.')
+param armEndpoint string = ''
+
+@description('Optional. Durable Functions task hub name (letters and digits). Default kiln<environmentName>.')
+param taskHubName string = ''
+
+@description('Optional. Container image of the Packer job. Default <registry>/kiln-packer:latest.')
+param packerJobImage string = ''
+
+@description('Optional. VM size of the Packer build VMs.')
+param packerVmSize string = 'Standard_D4s_v5'
+
+@description('Optional. Install the Azure Monitor agent on the scale sets and collect the runner/agent service logs.')
+param monitorGuests bool = true
+
+@description('Optional. Allow only the outbound service tags and ports the runners need.')
+param restrictEgress bool = false
+
+@description('Optional. Outbound internet for the runners through a NAT gateway.')
+param createNatGateway bool = true
+
+@description('Optional. Address space of the runners\' virtual network.')
+param vnetAddressPrefix string = '10.60.0.0/16'
+
+@description('Optional. Address prefix of the runners\' subnet.')
+param subnetAddressPrefix string = '10.60.0.0/22'
+
+@description('Optional. The operator has stored the secrets in Key Vault: grant the secret-scoped Key Vault Secrets User roles (they need the secrets to exist).')
+param secretsReady bool = false
+
+@description('Optional. Subscribe the app\'s Event Grid function to gallery image version writes (the function must be deployed first).')
+param subscribeGalleryEvents bool = false
+
+@description('Optional. Name of the app\'s Event Grid-triggered function.')
+param galleryEventFunctionName string = 'galleryImageVersionWritten'
+
+@description('Optional. Upper bound of the Function App\'s Flex Consumption instances.')
+@minValue(40)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 40
+
+// ---------------------------------------------------------------------------------------------
+// Names and derived settings
+// ---------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var envSlug = toLower(replace(replace(environmentName, '_', '-'), '.', '-'))
+var baseTags = union(tags, { 'azd-env-name': environmentName })
+
+var rgName = empty(resourceGroupName) ? 'rg-${envSlug}' : resourceGroupName
+var imagesRgName = 'rg-${envSlug}-images'
+var buildRgName = 'rg-${envSlug}-packer-build'
+var galleryRgName = empty(galleryResourceGroupName) ? rgName : galleryResourceGroupName
+var effectiveGalleryName = empty(galleryName) ? 'gal_kiln_${replace(envSlug, '-', '_')}' : galleryName
+var workspaceName = 'log-${envSlug}-${resourceToken}'
+var appInsightsName = 'appi-${envSlug}-${resourceToken}'
+var storageAccountName = 'st${resourceToken}'
+var functionAppName = 'func-${envSlug}-${resourceToken}'
+var linuxImageDefinitionName = 'linux-agent'
+var windowsImageDefinitionName = 'windows-agent'
+
+var effectiveTaskHub = empty(taskHubName) ? 'kiln${replace(envSlug, '-', '')}' : taskHubName
+var cloudArmEndpoint = environment().resourceManager
+var effectiveArmEndpoint = empty(armEndpoint)
+  ? (endsWith(cloudArmEndpoint, '/') ? take(cloudArmEndpoint, length(cloudArmEndpoint) - 1) : cloudArmEndpoint)
+  : armEndpoint
+var effectiveTargetRegions = empty(targetRegions) ? '${location}=1' : targetRegions
+
+var managedTagParts = split(managedTag, '=')
+var canaryTagParts = split(canaryTag, '=')
+var managedTagObject = { '${managedTagParts[0]}': length(managedTagParts) > 1 ? managedTagParts[1] : 'true' }
+var canaryTagObject = { '${canaryTagParts[0]}': length(canaryTagParts) > 1 ? canaryTagParts[1] : 'true' }
+
+var githubAuth = github.?auth ?? 'app'
+var githubPatSecret = github.?patSecretName ?? 'gh-pat'
+var githubAppKeySecret = github.?appKeySecretName ?? 'github-app-key'
+var adoAuth = ado.?auth ?? 'pat'
+var adoPatSecret = ado.?patSecretName ?? 'ado-pat'
+var adoPool = ado.?pool ?? 'Default'
+
+var linuxEnabled = linuxFleet.?enabled ?? true
+var windowsEnabled = windowsFleet.?enabled ?? true
+var linuxPrefix = linuxFleet.?computerNamePrefix ?? 'kilnlnx'
+var windowsPrefix = windowsFleet.?computerNamePrefix ?? 'kilnwin'
+var linuxCanaryCount = linuxFleet.?canaryInstanceCount ?? 1
+var windowsCanaryCount = windowsFleet.?canaryInstanceCount ?? 1
+
+var roleIds = builtInRoleIds
+
+// ---------------------------------------------------------------------------------------------
+// Resource groups
+// ---------------------------------------------------------------------------------------------
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
+  name: rgName
+  location: location
+  tags: baseTags
+}
+
+// Packer's own resource groups: the build VM lives in one, the managed image it produces in the
+// other. The Packer identity is Contributor on these two groups and nowhere else.
+resource buildRg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
+  name: buildRgName
+  location: location
+  tags: baseTags
+}
+
+resource imagesRg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
+  name: imagesRgName
+  location: location
+  tags: baseTags
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identities: one per actor, so each holds only its own grants
+// ---------------------------------------------------------------------------------------------
+
+module orchestratorIdentity 'modules/identity.bicep' = {
+  scope: rg
+  params: {
+    name: 'id-${envSlug}-orchestrator'
+    location: location
+    tags: baseTags
+  }
+}
+
+module packerIdentity 'modules/identity.bicep' = {
+  scope: rg
+  params: {
+    name: 'id-${envSlug}-packer'
+    location: location
+    tags: baseTags
+  }
+}
+
+module linuxRunnerIdentity 'modules/identity.bicep' = {
+  scope: rg
+  params: {
+    name: 'id-${envSlug}-linux-runners'
+    location: location
+    tags: baseTags
+  }
+}
+
+module windowsAgentIdentity 'modules/identity.bicep' = {
+  scope: rg
+  params: {
+    name: 'id-${envSlug}-windows-agents'
+    location: location
+    tags: baseTags
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring, storage, Key Vault
+// ---------------------------------------------------------------------------------------------
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  params: {
+    workspaceName: workspaceName
+    appInsightsName: appInsightsName
+    location: location
+    tags: baseTags
+    appInsightsRoleAssignments: [
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.monitoringMetricsPublisher
+        description: 'The orchestrator sends telemetry with its identity (local auth is off).'
+      }
+    ]
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  scope: rg
+  params: {
+    name: storageAccountName
+    location: location
+    tags: baseTags
+    roleAssignments: [
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.storageBlobDataOwner
+        description: 'Functions host, durable task hub and deployment package blobs.'
+      }
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.storageQueueDataContributor
+        description: 'Durable task hub queues.'
+      }
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.storageTableDataContributor
+        description: 'Durable task hub history and instance tables.'
+      }
+    ]
+  }
+}
+
+// Secret-scoped readers: each identity reads only the secrets it uses.
+var orchestratorSecrets = union(
+  githubAuth == 'app' ? [githubAppKeySecret] : [githubPatSecret],
+  windowsEnabled && adoAuth == 'pat' ? [adoPatSecret] : []
+)
+var secretGrants = concat(
+  map(orchestratorSecrets, s => {
+    secretName: s
+    principalId: orchestratorIdentity.outputs.principalId
+    description: 'The orchestrator authenticates to GitHub / Azure DevOps.'
+  }),
+  linuxEnabled
+    ? [
+        {
+          secretName: githubPatSecret
+          principalId: linuxRunnerIdentity.outputs.principalId
+          description: 'Linux runners register with GitHub.'
+        }
+      ]
+    : [],
+  windowsEnabled
+    ? [
+        {
+          secretName: adoPatSecret
+          principalId: windowsAgentIdentity.outputs.principalId
+          description: 'Windows agents register with Azure DevOps.'
+        }
+      ]
+    : []
+)
+
+module keyVault 'modules/keyvault.bicep' = {
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: baseTags
+    roleAssignments: empty(principalId)
+      ? []
+      : [
+          {
+            principalId: principalId
+            roleDefinitionId: roleIds.keyVaultSecretsOfficer
+            principalType: principalType
+            description: 'The operator sets the PATs and the GitHub App key.'
+          }
+        ]
+    secretRoleAssignments: secretsReady ? secretGrants : []
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute Gallery
+// ---------------------------------------------------------------------------------------------
+
+module gallery 'modules/gallery.bicep' = {
+  scope: resourceGroup(galleryRgName)
+  params: {
+    name: effectiveGalleryName
+    location: location
+    createGallery: createGallery
+    tags: baseTags
+    linuxImageDefinitionName: linuxImageDefinitionName
+    windowsImageDefinitionName: windowsImageDefinitionName
+    imageDefinitionRoleAssignments: [
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.computeGalleryArtifactsPublisher
+        description: 'The orchestrator publishes, promotes and prunes image versions.'
+      }
+      {
+        principalId: packerIdentity.outputs.principalId
+        roleDefinitionId: roleIds.computeGalleryArtifactsPublisher
+        description: 'Packer reads and writes versions of this image definition.'
+      }
+    ]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packer: its resource groups, registry, Container Apps environment and job
+// ---------------------------------------------------------------------------------------------
+
+module buildRgRoles 'modules/resource-group-roles.bicep' = {
+  scope: buildRg
+  params: {
+    roleAssignments: [
+      {
+        principalId: packerIdentity.outputs.principalId
+        roleDefinitionId: roleIds.contributor
+        description: 'Packer creates and deletes its build VM, disks, NIC and public IP here.'
+      }
+    ]
+  }
+}
+
+module imagesRgRoles 'modules/resource-group-roles.bicep' = {
+  scope: imagesRg
+  params: {
+    roleAssignments: [
+      {
+        principalId: packerIdentity.outputs.principalId
+        roleDefinitionId: roleIds.contributor
+        description: 'Packer writes the managed image of each build here.'
+      }
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.reader
+        description: 'The orchestrator reads the managed image it publishes to the gallery.'
+      }
+    ]
+  }
+}
+
+module packerJob 'modules/packer-job.bicep' = {
+  scope: rg
+  params: {
+    registryName: 'cr${resourceToken}'
+    environmentName: 'cae-${envSlug}'
+    jobName: 'job-${envSlug}-packer'
+    location: location
+    tags: baseTags
+    workspaceName: workspaceName
+    identityResourceId: packerIdentity.outputs.resourceId
+    identityClientId: packerIdentity.outputs.clientId
+    identityPrincipalId: packerIdentity.outputs.principalId
+    image: packerJobImage
+    timeoutHours: policy.?buildTimeoutHours ?? 8
+    env: {
+      ARM_SUBSCRIPTION_ID: subscription().subscriptionId
+      PACKER_LOCATION: location
+      PACKER_IMAGE_RG: imagesRg.name
+      PACKER_TEMP_RG: buildRg.name
+      PACKER_VM_SIZE: packerVmSize
+      ORG: orgTag
+      ENV: environmentName
+    }
+    jobRoleAssignments: [
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.containerAppsJobsOperator
+        description: 'The orchestrator starts, polls and stops Packer builds.'
+      }
+    ]
+    registryRoleAssignments: empty(principalId)
+      ? []
+      : [
+          {
+            principalId: principalId
+            roleDefinitionId: roleIds.acrPush
+            principalType: principalType
+            description: 'The operator pushes the Packer job image.'
+          }
+        ]
+  }
+  dependsOn: [
+    monitoring
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The orchestrator Function App
+// ---------------------------------------------------------------------------------------------
+
+// The config loader's environment (src/config). Empty optional values are left out rather than set
+// to '', so "not configured" looks the same to the loader whichever way it was expressed.
+var kilnSettings = {
+  AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
+  AZURE_CLIENT_ID: orchestratorIdentity.outputs.clientId
+  ARM_ENDPOINT: effectiveArmEndpoint
+  KILN_TASK_HUB: effectiveTaskHub
+  MANAGED_TAG: managedTag
+  CANARY_TAG: canaryTag
+  KEYVAULT_URL: keyVault.outputs.uri
+  GITHUB_API_URL: github.?apiUrl ?? 'https://api.github.com'
+  GITHUB_SCOPE: github.scope
+  GITHUB_OWNER: github.owner
+  GITHUB_REPO: github.?repo ?? ''
+  GITHUB_AUTH: githubAuth
+  GITHUB_APP_ID: github.?appId ?? ''
+  GITHUB_APP_INSTALLATION_ID: github.?appInstallationId ?? ''
+  GITHUB_APP_KEY_SECRET: githubAppKeySecret
+  GITHUB_PAT_SECRET: githubPatSecret
+  ADO_ORG_URL: ado.?orgUrl ?? ''
+  ADO_POOL: adoPool
+  ADO_AUTH: adoAuth
+  ADO_PAT_SECRET: adoPatSecret
+  CLEANUP_SCHEDULE: schedules.?cleanup ?? '0 */15 * * * *'
+  REBUILD_SCHEDULE: schedules.?rebuild ?? '0 0 3 1 * *'
+  RUNNER_RELEASE_SCHEDULE: schedules.?runnerRelease ?? '0 0 6 * * *'
+  OFFLINE_GRACE_MINUTES: string(policy.?offlineGraceMinutes ?? 30)
+  BOOT_DEADLINE_MINUTES: string(policy.?bootDeadlineMinutes ?? 20)
+  GALLERY_RESOURCE_GROUP: galleryRgName
+  GALLERY_NAME: effectiveGalleryName
+  LINUX_IMAGE_DEFINITION: linuxImageDefinitionName
+  WINDOWS_IMAGE_DEFINITION: windowsImageDefinitionName
+  TARGET_REGIONS: effectiveTargetRegions
+  PACKER_JOB_ID: packerJob.outputs.jobResourceId
+  PACKER_JOB_IMAGE: packerJob.outputs.packerImage
+  PACKER_IMAGE_RG: imagesRg.name
+  PACKER_TEMP_RG: buildRg.name
+  PACKER_VM_SIZE: packerVmSize
+  TAG_ORG: orgTag
+  TAG_ENV: environmentName
+  BUILD_TIMEOUT_HOURS: string(policy.?buildTimeoutHours ?? 8)
+  CANARY_SOAK_MINUTES: string(policy.?canarySoakMinutes ?? 30)
+  PRUNE_KEEP: string(policy.?pruneKeep ?? 3)
+  RUNNER_MAX_AGE_DAYS: string(policy.?runnerMaxAgeDays ?? 21)
+  IMAGE_EOL_DAYS: string(policy.?imageEolDays ?? 180)
+  AGENT_VERSION: ado.?agentVersion ?? '3.240.1'
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: 'plan-${envSlug}-${resourceToken}'
+    location: location
+    tags: baseTags
+    serviceName: 'kiln'
+    identityResourceId: orchestratorIdentity.outputs.resourceId
+    identityClientId: orchestratorIdentity.outputs.clientId
+    storageAccountName: storageAccountName
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    appInsightsName: appInsightsName
+    maximumInstanceCount: functionMaximumInstanceCount
+    appSettings: toObject(filter(items(kilnSettings), s => !empty(s.value)), s => s.key, s => s.value)
+  }
+  dependsOn: [
+    monitoring
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runner network and guest monitoring
+// ---------------------------------------------------------------------------------------------
+
+module network 'modules/network.bicep' = {
+  scope: rg
+  params: {
+    namePrefix: envSlug
+    location: location
+    tags: baseTags
+    addressPrefix: vnetAddressPrefix
+    subnetPrefix: subnetAddressPrefix
+    restrictEgress: restrictEgress
+    createNatGateway: createNatGateway
+  }
+}
+
+module guestMonitoring 'modules/guest-monitoring.bicep' = if (monitorGuests) {
+  scope: rg
+  params: {
+    namePrefix: envSlug
+    location: location
+    tags: baseTags
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale sets: a main and a canary scale set per image
+// ---------------------------------------------------------------------------------------------
+
+var linuxImage = useGalleryImages
+  ? {
+      id: linuxImageVersion == 'latest'
+        ? gallery.outputs.linuxImageDefinitionId
+        : '${gallery.outputs.linuxImageDefinitionId}/versions/${linuxImageVersion}'
+    }
+  : {
+      publisher: 'Canonical'
+      offer: '0001-com-ubuntu-server-jammy'
+      sku: '22_04-lts-gen2'
+      version: 'latest'
+    }
+
+var windowsImage = useGalleryImages
+  ? {
+      id: windowsImageVersion == 'latest'
+        ? gallery.outputs.windowsImageDefinitionId
+        : '${gallery.outputs.windowsImageDefinitionId}/versions/${windowsImageVersion}'
+    }
+  : {
+      publisher: 'MicrosoftWindowsServer'
+      offer: 'WindowsServer'
+      sku: '2022-datacenter-azure-edition'
+      version: 'latest'
+    }
+
+var orchestratorScaleSetRoles = [
+  {
+    principalId: orchestratorIdentity.outputs.principalId
+    roleDefinitionId: roleIds.virtualMachineContributor
+    description: 'The orchestrator upgrades, reimages and deletes this scale set\'s instances.'
+  }
+]
+
+var linuxRuntime = {
+  scope: github.scope
+  owner: github.owner
+  repo: github.?repo ?? ''
+  keyVaultName: keyVault.outputs.name
+  secretName: githubPatSecret
+  labels: linuxFleet.?runnerLabels ?? ''
+  group: linuxFleet.?runnerGroup ?? ''
+}
+
+var windowsRuntime = {
+  orgUrl: ado.?orgUrl ?? ''
+  keyVaultName: keyVault.outputs.name
+  patSecretName: adoPatSecret
+  pool: adoPool
+}
+
+var linuxScaleSets = linuxEnabled
+  ? concat(
+      [
+        {
+          name: 'vmss-${envSlug}-linux'
+          count: linuxFleet.?instanceCount ?? 2
+          prefix: linuxPrefix
+          canary: false
+        }
+      ],
+      linuxCanaryCount > 0
+        ? [
+            {
+              name: 'vmss-${envSlug}-linux-canary'
+              count: linuxCanaryCount
+              prefix: '${linuxPrefix}c'
+              canary: true
+            }
+          ]
+        : []
+    )
+  : []
+
+var windowsScaleSets = windowsEnabled
+  ? concat(
+      [
+        {
+          name: 'vmss-${envSlug}-windows'
+          count: windowsFleet.?instanceCount ?? 2
+          prefix: windowsPrefix
+          canary: false
+        }
+      ],
+      windowsCanaryCount > 0
+        ? [
+            {
+              name: 'vmss-${envSlug}-windows-canary'
+              count: windowsCanaryCount
+              prefix: '${windowsPrefix}c'
+              canary: true
+            }
+          ]
+        : []
+    )
+  : []
+
+module linuxRunners 'modules/scale-set.bicep' = [
+  for ss in linuxScaleSets: {
+    scope: rg
+    name: '${ss.name}-${resourceToken}'
+    params: {
+      name: ss.name
+      location: location
+      osType: 'Linux'
+      tags: union(baseTags, managedTagObject, { 'kiln-image': 'linux' }, ss.canary ? canaryTagObject : {})
+      vmSize: linuxFleet.?vmSize ?? 'Standard_D4s_v5'
+      instanceCount: ss.count
+      computerNamePrefix: ss.prefix
+      subnetResourceId: network.outputs.subnetResourceId
+      identityResourceId: linuxRunnerIdentity.outputs.resourceId
+      imageReference: linuxImage
+      adminUsername: linuxAdminUsername
+      adminPassword: linuxAdminPassword
+      linuxSshPublicKey: linuxSshPublicKey
+      linuxUsePassword: linuxUsePassword
+      linuxRuntime: linuxRuntime
+      monitorGuests: monitorGuests
+      dataCollectionRuleResourceId: monitorGuests ? guestMonitoring!.outputs.linuxRuleResourceId : ''
+      roleAssignments: orchestratorScaleSetRoles
+    }
+  }
+]
+
+module windowsAgents 'modules/scale-set.bicep' = [
+  for ss in windowsScaleSets: {
+    scope: rg
+    name: '${ss.name}-${resourceToken}'
+    params: {
+      name: ss.name
+      location: location
+      osType: 'Windows'
+      tags: union(baseTags, managedTagObject, { 'kiln-image': 'windows' }, ss.canary ? canaryTagObject : {})
+      vmSize: windowsFleet.?vmSize ?? 'Standard_D4s_v5'
+      instanceCount: ss.count
+      computerNamePrefix: ss.prefix
+      subnetResourceId: network.outputs.subnetResourceId
+      identityResourceId: windowsAgentIdentity.outputs.resourceId
+      imageReference: windowsImage
+      adminUsername: windowsAdminUsername
+      adminPassword: windowsAdminPassword
+      windowsRuntime: windowsRuntime
+      monitorGuests: monitorGuests
+      dataCollectionRuleResourceId: monitorGuests ? guestMonitoring!.outputs.windowsRuleResourceId : ''
+      roleAssignments: orchestratorScaleSetRoles
+    }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Gallery events to the app
+// ---------------------------------------------------------------------------------------------
+
+module galleryEvents 'modules/gallery-events.bicep' = if (subscribeGalleryEvents) {
+  scope: resourceGroup(galleryRgName)
+  params: {
+    topicName: 'evgt-${envSlug}-gallery'
+    tags: baseTags
+    galleryName: gallery.outputs.name
+    functionAppName: functionAppName
+    functionAppResourceGroupName: rg.name
+    functionName: galleryEventFunctionName
+  }
+  dependsOn: [
+    functionApp
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs (azd stores them in the environment; none is a secret)
+// ---------------------------------------------------------------------------------------------
+
+@description('Region of the deployment.')
+output AZURE_LOCATION string = location
+
+@description('Tenant of the deployment.')
+output AZURE_TENANT_ID string = tenant().tenantId
+
+@description('Resource group of kiln\'s resources.')
+output AZURE_RESOURCE_GROUP string = rg.name
+
+@description('Name of the orchestrator Function App.')
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+
+@description('Client id of the orchestrator identity.')
+output KILN_ORCHESTRATOR_CLIENT_ID string = orchestratorIdentity.outputs.clientId
+
+@description('Name of the Key Vault that holds the PATs and the GitHub App key.')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+
+@description('URI of that Key Vault.')
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+
+@description('Login server of the registry of the Packer job image.')
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = packerJob.outputs.registryLoginServer
+
+@description('Name of that registry.')
+output AZURE_CONTAINER_REGISTRY_NAME string = packerJob.outputs.registryName
+
+@description('Resource id of the Packer job.')
+output KILN_PACKER_JOB_ID string = packerJob.outputs.jobResourceId
+
+@description('Image the Packer job runs.')
+output KILN_PACKER_JOB_IMAGE string = packerJob.outputs.packerImage
+
+@description('Resource group of the gallery.')
+output KILN_GALLERY_RESOURCE_GROUP string = galleryRgName
+
+@description('Name of the gallery.')
+output KILN_GALLERY_NAME string = gallery.outputs.name
+
+@description('Names of the scale sets kiln manages.')
+output KILN_SCALE_SETS string[] = concat(map(linuxScaleSets, s => s.name), map(windowsScaleSets, s => s.name))
