@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# entrypoint.sh: the Packer job's entry point: signs in with the job's managed identity and builds one kiln image.
+#
+# Usage: entrypoint.sh [linux|windows]   (or KILN_IMAGE=linux|windows)
+# Every Packer variable comes from the environment: PKR_VAR_<name> (read by Packer itself) and the
+# defaults the templates take from PACKER_LOCATION, PACKER_IMAGE_RG, PACKER_TEMP_RG, PACKER_VM_SIZE,
+# ORG and ENV. AZURE_CLIENT_ID picks a user-assigned identity; ARM_SUBSCRIPTION_ID the subscription.
+# On success prints "KILN_MANAGED_IMAGE_ID=<id>"; exits with Packer's status.
+set -euo pipefail
+
+log() { printf 'kiln-packer: %s\n' "$*" >&2; }
+
+image=${1:-${KILN_IMAGE:-}}
+templates=${KILN_TEMPLATES_DIR:-/opt/kiln/packer}
+case $image in
+linux | windows) ;;
+'')
+	log "no image given: pass linux or windows as the argument or in KILN_IMAGE"
+	exit 2
+	;;
+*)
+	log "unknown image '$image': expected linux or windows"
+	exit 2
+	;;
+esac
+template_dir=$templates/$image
+if [[ ! -d $template_dir ]]; then
+	log "no template folder $template_dir (KILN_TEMPLATES_DIR=$templates)"
+	exit 2
+fi
+
+# Container Apps managed identities are not reachable through IMDS, so the azure-arm builder's own
+# managed-identity login cannot work here; the Azure CLI can, so both templates build with CLI auth.
+export PKR_VAR_use_azure_cli_auth=${PKR_VAR_use_azure_cli_auth:-true}
+
+# Names only: values may be secrets.
+mapfile -t pkr_vars < <(compgen -e | grep '^PKR_VAR_' | sed 's/^PKR_VAR_//' | sort || true)
+log "building the $image image from $template_dir; Packer variables from the environment: ${pkr_vars[*]:-none}"
+
+login=(login --identity --output none)
+[[ -z ${AZURE_CLIENT_ID:-} ]] || login+=(--client-id "$AZURE_CLIENT_ID")
+if ! az "${login[@]}"; then
+	log "az login --identity failed: the job needs a managed identity (set AZURE_CLIENT_ID for a user-assigned one)"
+	exit 3
+fi
+if [[ -n ${ARM_SUBSCRIPTION_ID:-} ]]; then
+	az account set --subscription "$ARM_SUBSCRIPTION_ID"
+fi
+
+cd "$template_dir"
+export CHECKPOINT_DISABLE=1
+# Validation first: a bad variable fails in seconds, before any Azure resource exists.
+rc=0
+packer validate . || rc=$?
+if ((rc != 0)); then
+	log "packer validate failed (exit $rc): check the variables above"
+	exit "$rc"
+fi
+
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+rc=0
+packer build -color=false . 2>&1 | tee "$build_log" || rc=${PIPESTATUS[0]}
+if ((rc != 0)); then
+	log "packer build failed (exit $rc)"
+	exit "$rc"
+fi
+
+# The azure-arm artifact names its managed image; fall back to asking Azure by group and name.
+image_id=$(grep -oE 'ManagedImageId: /subscriptions/[^[:space:]]+' "$build_log" | tail -n1 | cut -d' ' -f2 || true)
+if [[ -z $image_id ]]; then
+	rg=${PKR_VAR_managed_image_rg:-${PACKER_IMAGE_RG:-}}
+	name=${PKR_VAR_managed_image_name:-}
+	if [[ -n $rg && -n $name ]]; then
+		image_id=$(az image show --resource-group "$rg" --name "$name" --query id --output tsv || true)
+	fi
+fi
+if [[ -n $image_id ]]; then
+	printf 'KILN_MANAGED_IMAGE_ID=%s\n' "$image_id"
+else
+	log "packer succeeded but the managed image id could not be determined (set PKR_VAR_managed_image_rg and PKR_VAR_managed_image_name)"
+fi
+exit "$rc"

@@ -1,0 +1,164 @@
+// Inputs of the Linux GitHub Actions runner image. Defaults come from the environment exactly as the
+// seed README's table says (PACKER_LOCATION, PACKER_IMAGE_RG, PACKER_TEMP_RG, PACKER_VM_SIZE, ORG,
+// ENV); any variable can also be set with -var or PKR_VAR_<name>.
+
+// Validation uses regex_replace(value, "^(?:pattern)$", "=VALID=") because packer 1.6.6 offers no
+// regex() or regexall() inside validation blocks; current Packer accepts the same form.
+
+variable "runner_version" {
+  type        = string
+  default     = ""
+  description = "GitHub Actions runner version, e.g. 2.338.0. Empty: the version in toolset.json. Setting it requires runner_sha256."
+  validation {
+    condition     = var.runner_version == "" || regex_replace(var.runner_version, "^(?:[0-9]+\\.[0-9]+\\.[0-9]+)$", "=VALID=") == "=VALID="
+    error_message = "The runner_version must look like 2.338.0 (no leading v), or be empty to use toolset.json."
+  }
+}
+
+variable "runner_sha256" {
+  type        = string
+  default     = ""
+  description = "SHA-256 of actions-runner-linux-x64-<runner_version>.tar.gz, from the release notes. Required with runner_version."
+  validation {
+    condition     = var.runner_sha256 == "" || regex_replace(var.runner_sha256, "^(?:[0-9a-f]{64})$", "=VALID=") == "=VALID="
+    error_message = "The runner_sha256 must be 64 lowercase hex digits (the SHA-256 listed in the runner's release notes)."
+  }
+}
+
+variable "runner_user" {
+  type        = string
+  default     = "runner"
+  description = "Unprivileged system user that owns /opt/actions-runner and runs the github-runner service."
+  validation {
+    condition     = regex_replace(var.runner_user, "^(?:[a-z_][a-z0-9_-]{0,31})$", "=VALID=") == "=VALID=" && var.runner_user != "root"
+    error_message = "The runner_user must be a Linux user name (lowercase, at most 32 characters) and not root."
+  }
+}
+
+variable "location" {
+  type        = string
+  default     = env("PACKER_LOCATION")
+  description = "Azure region of the build VM and the managed image (env PACKER_LOCATION)."
+  validation {
+    condition     = regex_replace(var.location, "^(?:[a-z][a-z0-9]+)$", "=VALID=") == "=VALID="
+    error_message = "The location must be an Azure region name such as swedencentral: export PACKER_LOCATION or pass -var location=..."
+  }
+}
+
+variable "managed_image_rg" {
+  type        = string
+  default     = env("PACKER_IMAGE_RG")
+  description = "Existing resource group that receives the managed image (env PACKER_IMAGE_RG)."
+  validation {
+    condition     = regex_replace(var.managed_image_rg, "^(?:[-\\w.()]{0,89}[-\\w()])$", "=VALID=") == "=VALID="
+    error_message = "The managed_image_rg must name an existing resource group: export PACKER_IMAGE_RG or pass -var managed_image_rg=..."
+  }
+}
+
+variable "managed_image_name" {
+  type        = string
+  description = "Name of the managed image to create, e.g. linux-gh-runner-202611280300 (must not exist yet)."
+  validation {
+    condition     = regex_replace(var.managed_image_name, "^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,78}[A-Za-z0-9_])$", "=VALID=") == "=VALID="
+    error_message = "The managed_image_name must be 2-80 letters, digits, '.', '_' or '-', start with a letter or digit and end with a letter, digit or '_'."
+  }
+}
+
+variable "temp_rg" {
+  type        = string
+  default     = env("PACKER_TEMP_RG")
+  description = "Resource group Packer creates for the build VM and deletes afterwards (env PACKER_TEMP_RG); must not exist. Empty: Packer picks a unique name, which lets builds run in parallel."
+  validation {
+    condition     = var.temp_rg == "" || regex_replace(var.temp_rg, "^(?:[-\\w.()]{0,89}[-\\w()])$", "=VALID=") == "=VALID="
+    error_message = "The temp_rg must be a resource group name (letters, digits, '-', '_', '.', '(', ')'; not ending in '.'), or empty."
+  }
+}
+
+variable "vm_size" {
+  type        = string
+  default     = env("PACKER_VM_SIZE")
+  description = "Size of the build VM (env PACKER_VM_SIZE). Empty: Standard_D4s_v5."
+  validation {
+    condition     = var.vm_size == "" || regex_replace(var.vm_size, "^(?:(Standard|Basic)_[A-Za-z0-9_]+)$", "=VALID=") == "=VALID="
+    error_message = "The vm_size must be an Azure VM size such as Standard_D4s_v5, or empty."
+  }
+}
+
+variable "tag_org" {
+  type        = string
+  default     = env("ORG")
+  description = "Value of the org tag on the image and build resources (env ORG)."
+  validation {
+    condition     = length(var.tag_org) <= 256
+    error_message = "The tag_org must be at most 256 characters (Azure tag value limit)."
+  }
+}
+
+variable "tag_env" {
+  type        = string
+  default     = env("ENV")
+  description = "Value of the env tag on the image and build resources (env ENV)."
+  validation {
+    condition     = length(var.tag_env) <= 256
+    error_message = "The tag_env must be at most 256 characters (Azure tag value limit)."
+  }
+}
+
+variable "subscription_id" {
+  type        = string
+  default     = env("ARM_SUBSCRIPTION_ID")
+  description = "Subscription to build in (env ARM_SUBSCRIPTION_ID). Empty: the Azure CLI's current subscription."
+}
+
+variable "use_azure_cli_auth" {
+  type        = bool
+  default     = true
+  description = "Authenticate as the signed-in Azure CLI identity (az login; the Packer job logs in with its managed identity). False: the azure-arm builder's own defaults, e.g. the build host's managed identity."
+}
+
+// Optional direct publishing to an Azure Compute Gallery (kiln's rebuild publishes from the managed
+// image itself; these let a hand-run build skip that step). Publishing is on when gallery_name is set.
+
+variable "gallery_subscription_id" {
+  type        = string
+  default     = ""
+  description = "Subscription of the gallery. Empty: the build subscription."
+}
+
+variable "gallery_resource_group" {
+  type        = string
+  default     = ""
+  description = "Resource group of the gallery. Empty: managed_image_rg."
+}
+
+variable "gallery_name" {
+  type        = string
+  default     = ""
+  description = "Azure Compute Gallery to publish to. Empty: no gallery version, only the managed image."
+  validation {
+    condition     = var.gallery_name == "" || regex_replace(var.gallery_name, "^(?:[A-Za-z0-9][A-Za-z0-9_.]{0,78}[A-Za-z0-9])$", "=VALID=") == "=VALID="
+    error_message = "The gallery_name must be letters, digits, '_' and '.', starting and ending with a letter or digit, or empty."
+  }
+}
+
+variable "gallery_image_name" {
+  type        = string
+  default     = "linux-agent"
+  description = "Image definition in the gallery (the seed README's linux-agent)."
+}
+
+variable "gallery_image_version" {
+  type        = string
+  default     = ""
+  description = "Version to create, MAJOR.MINOR.PATCH, e.g. 2026.11.28. Required when gallery_name is set."
+  validation {
+    condition     = var.gallery_image_version == "" || regex_replace(var.gallery_image_version, "^(?:[0-9]+\\.[0-9]+\\.[0-9]+)$", "=VALID=") == "=VALID="
+    error_message = "The gallery_image_version must be MAJOR.MINOR.PATCH with numbers only, e.g. 2026.11.28."
+  }
+}
+
+variable "gallery_replication_regions" {
+  type        = list(string)
+  default     = []
+  description = "Regions to replicate the gallery version to. Empty: the build location only."
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# packer/job/entrypoint.sh with stub `packer` and `az` on PATH that record their calls.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+setup() {
+	REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
+	ENTRYPOINT=$REPO_ROOT/packer/job/entrypoint.sh
+	STUBS=$BATS_TEST_TMPDIR/bin
+	CALLS=$BATS_TEST_TMPDIR/calls
+	TEMPLATES=$BATS_TEST_TMPDIR/templates
+	mkdir -p "$STUBS" "$TEMPLATES/linux" "$TEMPLATES/windows"
+	: >"$CALLS"
+	# Stubs log "<tool> <cwd> <args>" in call order; packer also logs the PKR_VAR_ values it sees.
+	cat >"$STUBS/packer" <<'STUB'
+#!/usr/bin/env bash
+echo "packer $PWD $*" >>"$CALLS"
+if [[ $1 == build ]]; then
+	env | grep '^PKR_VAR_' | sort >"$CALLS.pkrvars"
+	echo "==> Builds finished. The artifacts of successful builds are:"
+	if [[ -n ${STUB_IMAGE_ID:-} ]]; then
+		echo "ManagedImageResourceGroupName: rg-images"
+		echo "ManagedImageId: $STUB_IMAGE_ID"
+	fi
+	exit "${STUB_BUILD_EXIT:-0}"
+fi
+exit "${STUB_VALIDATE_EXIT:-0}"
+STUB
+	cat >"$STUBS/az" <<'STUB'
+#!/usr/bin/env bash
+echo "az $*" >>"$CALLS"
+if [[ $1 == login ]]; then exit "${STUB_LOGIN_EXIT:-0}"; fi
+if [[ $1 == image ]]; then echo "/subscriptions/0000/resourceGroups/rg-images/providers/Microsoft.Compute/images/from-az"; fi
+exit 0
+STUB
+	chmod +x "$STUBS/packer" "$STUBS/az"
+}
+
+run_entrypoint() {
+	run env -i PATH="$STUBS:$PATH" HOME="$BATS_TEST_TMPDIR" CALLS="$CALLS" \
+		KILN_TEMPLATES_DIR="$TEMPLATES" "$@" bash "$ENTRYPOINT"
+}
+
+IMAGE_ID=/subscriptions/0000/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-gh-runner-1
+
+@test "linux: logs in with the managed identity, validates, builds and prints the image id" {
+	run_entrypoint KILN_IMAGE=linux STUB_IMAGE_ID="$IMAGE_ID" PKR_VAR_managed_image_name=linux-gh-runner-1 \
+		PKR_VAR_runner_version=2.338.0 PACKER_LOCATION=swedencentral
+	assert_success
+	assert_line "KILN_MANAGED_IMAGE_ID=$IMAGE_ID"
+	run cat "$CALLS"
+	assert_line --index 0 "az login --identity --output none"
+	assert_line --index 1 "packer $TEMPLATES/linux validate ."
+	assert_line --index 2 "packer $TEMPLATES/linux build -color=false ."
+	assert_equal "${#lines[@]}" 3
+	# Every PKR_VAR_ reaches Packer untouched; CLI auth is switched on for the job.
+	run cat "$CALLS.pkrvars"
+	assert_output "PKR_VAR_managed_image_name=linux-gh-runner-1
+PKR_VAR_runner_version=2.338.0
+PKR_VAR_use_azure_cli_auth=true"
+}
+
+@test "no image: usage error; windows as argument: its templates, a user-assigned identity, caller auth choice kept" {
+	run_entrypoint STUB_IMAGE_ID="$IMAGE_ID" AZURE_CLIENT_ID=11111111-2222-3333-4444-555555555555 \
+		ARM_SUBSCRIPTION_ID=sub-1 PKR_VAR_agent_version=4.255.0 PKR_VAR_use_azure_cli_auth=false
+	assert_failure 2 # no image yet: usage error, nothing called
+	assert_output --partial "no image given"
+	[ ! -s "$CALLS" ]
+	run env -i PATH="$STUBS:$PATH" HOME="$BATS_TEST_TMPDIR" CALLS="$CALLS" KILN_TEMPLATES_DIR="$TEMPLATES" \
+		STUB_IMAGE_ID="$IMAGE_ID" AZURE_CLIENT_ID=11111111-2222-3333-4444-555555555555 \
+		ARM_SUBSCRIPTION_ID=sub-1 PKR_VAR_agent_version=4.255.0 PKR_VAR_use_azure_cli_auth=false \
+		bash "$ENTRYPOINT" windows
+	assert_success
+	run cat "$CALLS"
+	assert_line --index 0 "az login --identity --output none --client-id 11111111-2222-3333-4444-555555555555"
+	assert_line --index 1 "az account set --subscription sub-1"
+	assert_line --index 2 "packer $TEMPLATES/windows validate ."
+	assert_line --index 3 "packer $TEMPLATES/windows build -color=false ."
+	run cat "$CALLS.pkrvars"
+	assert_line "PKR_VAR_agent_version=4.255.0"
+	assert_line "PKR_VAR_use_azure_cli_auth=false"
+}
+
+@test "an unknown image is refused before anything runs" {
+	run_entrypoint KILN_IMAGE=macos
+	assert_failure 2
+	assert_output --partial "unknown image 'macos': expected linux or windows"
+	[ ! -s "$CALLS" ]
+}
+
+@test "packer build failure: the entry point exits with Packer's status and prints no image id" {
+	run_entrypoint KILN_IMAGE=linux STUB_BUILD_EXIT=3 STUB_IMAGE_ID="$IMAGE_ID"
+	assert_failure 3
+	assert_output --partial "packer build failed (exit 3)"
+	refute_output --partial "KILN_MANAGED_IMAGE_ID"
+}
+
+@test "packer validate failure stops before the build" {
+	run_entrypoint KILN_IMAGE=linux STUB_VALIDATE_EXIT=1
+	assert_failure 1
+	assert_output --partial "packer validate failed (exit 1)"
+	refute grep -q ' build ' "$CALLS"
+}
+
+@test "az login failure stops before Packer runs" {
+	run_entrypoint KILN_IMAGE=linux STUB_LOGIN_EXIT=1
+	assert_failure 3
+	assert_output --partial "az login --identity failed"
+	refute grep -q '^packer' "$CALLS"
+}
+
+@test "without an id in Packer's output the image id is asked from Azure by group and name" {
+	run_entrypoint KILN_IMAGE=linux PKR_VAR_managed_image_rg=rg-images PKR_VAR_managed_image_name=from-az
+	assert_success
+	assert_line "KILN_MANAGED_IMAGE_ID=/subscriptions/0000/resourceGroups/rg-images/providers/Microsoft.Compute/images/from-az"
+	run grep '^az image' "$CALLS"
+	assert_output "az image show --resource-group rg-images --name from-az --query id --output tsv"
+}
+
+@test "the Dockerfile copies what exists and starts the entry point" {
+	local dockerfile=$REPO_ROOT/packer/job/Dockerfile
+	grep -qE '^ARG PACKER_VERSION=[0-9]+\.[0-9]+\.[0-9]+$' "$dockerfile"
+	grep -qE '^ARG PACKER_SHA256=[0-9a-f]{64}$' "$dockerfile"
+	grep -q 'packer plugins install github.com/hashicorp/azure' "$dockerfile"
+	while read -r src _; do
+		[ -e "$REPO_ROOT/$src" ] || fail "COPY source $src does not exist"
+	done < <(sed -nE 's/^COPY (--[a-z]+=[^ ]+ )*([^ ]+) ([^ ]+)$/\2 \3/p' "$dockerfile")
+	run sed -nE 's/^COPY (--[a-z]+=[^ ]+ )*packer\/job\/entrypoint.sh ([^ ]+)$/\2/p' "$dockerfile"
+	assert_output "/usr/local/bin/kiln-packer-build"
+	grep -qx 'ENTRYPOINT \["/usr/local/bin/kiln-packer-build"\]' "$dockerfile"
+}
