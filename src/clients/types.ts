@@ -61,6 +61,8 @@ export interface GitHubClient {
   listRunners(): Promise<GitHubRunner[]>;
   /** undefined on 404. */
   getRunner(id: number): Promise<GitHubRunner | undefined>;
+  /** Runners with exactly this name (GET …/runners?name=…): one request, for re-checks right before acting. */
+  findRunnersByName(name: string): Promise<GitHubRunner[]>;
   /** 204 → deleted; 404 → gone (already removed, success); 422 → busy (GitHub refused: a job is running). */
   deleteRunner(id: number): Promise<DeleteOutcome>;
 }
@@ -80,6 +82,8 @@ export interface AdoClient {
   /** Agents of the configured pool, with their assigned requests. */
   listAgents(): Promise<AdoAgent[]>;
   getAgent(id: number): Promise<AdoAgent | undefined>;
+  /** Agents of the pool with exactly this name (agentName=…), with their assigned requests. */
+  findAgentsByName(name: string): Promise<AdoAgent[]>;
   /** 2xx → deleted; 404 → gone. */
   deleteAgent(id: number): Promise<Exclude<DeleteOutcome, 'busy'>>;
 }

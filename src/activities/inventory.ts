@@ -1,0 +1,68 @@
+/**
+ * Read-only activities that observe the fleet: managed scale sets, their instances, GitHub runners
+ * and Azure DevOps agents. Each returns plain JSON for the orchestration history (no secrets).
+ */
+import type { AdoAgent, GitHubRunner, ScaleSet, ScaleSetInstance } from '../clients/types.js';
+import type { Fleet } from '../domain/hygiene.js';
+import type { ActivityDeps } from './deps.js';
+import { attempt, type ActivityResult } from './result.js';
+
+export interface ManagedScaleSet extends ScaleSet {
+  fleet: Fleet;
+  image: 'linux' | 'windows';
+}
+
+export type ListManagedScaleSetsOutput = ActivityResult<ManagedScaleSet[]>;
+
+/** Scale sets in kiln's scope (S2): tagged as managed, or listed in SCALE_SET_IDS. */
+export function createListManagedScaleSetsActivity({ arm, settings }: ActivityDeps) {
+  return (): Promise<ListManagedScaleSetsOutput> =>
+    attempt('list managed scale sets', async () => {
+      const { name, value } = settings.managedTag;
+      let scaleSets: ScaleSet[];
+      if (settings.scaleSetIds.length > 0) {
+        const found = await Promise.all(settings.scaleSetIds.map((id) => arm.getScaleSet(id)));
+        scaleSets = found.filter((s): s is ScaleSet => s !== undefined);
+      } else {
+        scaleSets = await arm.listScaleSetsByTag({ name, value });
+      }
+      return scaleSets
+        .filter((s) => settings.scaleSetIds.length > 0 || s.tags[name] === value)
+        .map((s) => {
+          const image = imageOf(s);
+          return { ...s, image, fleet: image === 'linux' ? 'github' : 'ado' } satisfies ManagedScaleSet;
+        })
+        .sort((a, b) => a.name.localeCompare(b.name));
+    });
+}
+
+function imageOf(scaleSet: ScaleSet): 'linux' | 'windows' {
+  const tagged = scaleSet.tags['kiln-image']?.toLowerCase();
+  if (tagged === 'linux' || tagged === 'windows') return tagged;
+  return scaleSet.osType === 'Windows' ? 'windows' : 'linux';
+}
+
+export interface ListScaleSetInstancesInput {
+  scaleSetId: string;
+}
+export type ListScaleSetInstancesOutput = ActivityResult<ScaleSetInstance[]>;
+
+export function createListScaleSetInstancesActivity({ arm }: ActivityDeps) {
+  return (input: ListScaleSetInstancesInput): Promise<ListScaleSetInstancesOutput> =>
+    attempt(`list instances of ${input.scaleSetId}`, () => arm.listInstances(input.scaleSetId));
+}
+
+export type ListGitHubRunnersOutput = ActivityResult<GitHubRunner[] | null>;
+
+/** null when no GitHub fleet is configured. */
+export function createListGitHubRunnersActivity({ github }: ActivityDeps) {
+  return (): Promise<ListGitHubRunnersOutput> =>
+    attempt('list GitHub runners', async () => (github ? await github.listRunners() : null));
+}
+
+export type ListAdoAgentsOutput = ActivityResult<AdoAgent[] | null>;
+
+/** null when no Azure DevOps fleet is configured. */
+export function createListAdoAgentsActivity({ ado }: ActivityDeps) {
+  return (): Promise<ListAdoAgentsOutput> => attempt('list Azure DevOps agents', async () => (ado ? await ado.listAgents() : null));
+}

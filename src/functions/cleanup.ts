@@ -1,0 +1,85 @@
+/**
+ * Registrations of fleet hygiene: the cleanup orchestration and its activities, the timer
+ * (CLEANUP_SCHEDULE) and POST /api/cleanups. Adapters only: parse, validate, start, respond.
+ */
+import { app, HttpResponse, type HttpRequest, type InvocationContext, type Timer } from '@azure/functions';
+import * as df from 'durable-functions';
+import {
+  createListAdoAgentsActivity,
+  createListGitHubRunnersActivity,
+  createListManagedScaleSetsActivity,
+  createListScaleSetInstancesActivity,
+} from '../activities/inventory.js';
+import {
+  createReimageUnregisteredInstancesActivity,
+  createRemoveAdoAgentActivity,
+  createRemoveGitHubRunnerActivity,
+} from '../activities/remediation.js';
+import { scheduleSetting } from '../config/schedule-setting.js';
+import type { HygieneMemory } from '../domain/hygiene.js';
+import { Activities, InstanceIds, Orchestrations } from '../names.js';
+import { cleanupOrchestrator, type CleanupInput, type CleanupOutput } from '../orchestrations/cleanup.js';
+import { parseCleanupRequest } from './parse-cleanup-request.js';
+import { getRuntime, getSettings } from './runtime.js';
+import { previousStatus, startSingleton } from './start-run.js';
+
+export function registerCleanup(): void {
+  df.app.orchestration(Orchestrations.cleanup, cleanupOrchestrator);
+
+  const activity = <I, O>(name: string, factory: (deps: ReturnType<typeof getRuntime>) => (input: I) => Promise<O>) =>
+    df.app.activity(name, { handler: (input: unknown) => factory(getRuntime())(input as I) });
+  activity(Activities.listManagedScaleSets, createListManagedScaleSetsActivity);
+  activity(Activities.listScaleSetInstances, createListScaleSetInstancesActivity);
+  activity(Activities.listGitHubRunners, createListGitHubRunnersActivity);
+  activity(Activities.listAdoAgents, createListAdoAgentsActivity);
+  activity(Activities.removeGitHubRunner, createRemoveGitHubRunnerActivity);
+  activity(Activities.removeAdoAgent, createRemoveAdoAgentActivity);
+  activity(Activities.reimageUnregisteredInstances, createReimageUnregisteredInstancesActivity);
+
+  app.timer('cleanupTimer', {
+    schedule: scheduleSetting('CLEANUP_SCHEDULE'),
+    extraInputs: [df.input.durableClient()],
+    handler: async (_timer: Timer, context: InvocationContext) => {
+      const outcome = await startCleanup(df.getClient(context), false);
+      if (outcome.started) context.log(`started cleanup ${outcome.instanceId}`);
+      else context.log(`cleanup ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`);
+    },
+  });
+
+  app.http('startCleanup', {
+    route: 'cleanups',
+    methods: ['POST'],
+    authLevel: 'function',
+    extraInputs: [df.input.durableClient()],
+    handler: async (request: HttpRequest, context: InvocationContext) => {
+      const parsed = parseCleanupRequest(await request.text());
+      if (!parsed.ok) return new HttpResponse({ status: parsed.status, jsonBody: { error: parsed.message } });
+      const client = df.getClient(context);
+      const outcome = await startCleanup(client, parsed.value.dryRun);
+      const links = client.createHttpManagementPayload(outcome.instanceId);
+      if (!outcome.started) {
+        return new HttpResponse({
+          status: 409,
+          headers: { Location: links.statusQueryGetUri },
+          jsonBody: { error: `a cleanup is already ${outcome.status.runtimeStatus}`, id: outcome.instanceId, statusQueryGetUri: links.statusQueryGetUri },
+        });
+      }
+      context.log(`started cleanup ${outcome.instanceId}${parsed.value.dryRun ? ' (dry run)' : ''}`);
+      return client.createCheckStatusResponse(request, outcome.instanceId);
+    },
+  });
+}
+
+async function startCleanup(client: df.DurableClient, dryRun: boolean) {
+  const settings = getSettings();
+  const previous = await previousStatus(client, InstanceIds.cleanup);
+  // What the last run learnt (when registrations went offline) lives in its durable output.
+  const memory = (previous?.output as CleanupOutput | undefined)?.memory as HygieneMemory | undefined;
+  const input: CleanupInput = {
+    dryRun,
+    memory,
+    offlineGraceMinutes: settings.hygiene.offlineGraceMinutes,
+    bootDeadlineMinutes: settings.hygiene.bootDeadlineMinutes,
+  };
+  return startSingleton(client, Orchestrations.cleanup, InstanceIds.cleanup, input, previous);
+}

@@ -1,0 +1,7 @@
+/**
+ * The app's one registration module: the Functions host loads the bundle built from this file and
+ * every function is registered here, nowhere else.
+ */
+import { registerCleanup } from './cleanup.js';
+
+registerCleanup();

@@ -1,0 +1,37 @@
+/**
+ * The composition root: settings are loaded and the clients built once per worker process, on first
+ * use, and handed to the activity factories. Tests and the local host reset it after changing the
+ * environment.
+ */
+import { createArmClient } from '../clients/arm/index.js';
+import { createAdoClient } from '../clients/ado/index.js';
+import { createCredential } from '../clients/credential.js';
+import { createGitHubClient } from '../clients/github/index.js';
+import { createSecretReader } from '../clients/keyvault.js';
+import type { ActivityDeps } from '../activities/deps.js';
+import { loadSettings, type Settings } from '../config/load-settings.js';
+
+let runtime: ActivityDeps | undefined;
+
+export function getSettings(): Settings {
+  return getRuntime().settings;
+}
+
+export function getRuntime(): ActivityDeps {
+  if (!runtime) {
+    const settings = loadSettings(process.env);
+    const credential = createCredential(settings);
+    const secrets = createSecretReader(settings.keyVaultUrl, credential);
+    runtime = {
+      settings,
+      arm: createArmClient(settings, credential),
+      github: settings.github ? createGitHubClient(settings.github, secrets) : undefined,
+      ado: settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined,
+    };
+  }
+  return runtime;
+}
+
+export function resetRuntime(): void {
+  runtime = undefined;
+}

@@ -1,0 +1,37 @@
+/**
+ * Starting an orchestration as a singleton (S5): a run whose instance id is already running is not
+ * started again; the caller gets the running instance's status instead.
+ */
+import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+
+export type StartOutcome = { started: true; instanceId: string } | { started: false; instanceId: string; status: DurableOrchestrationStatus };
+
+const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
+
+export async function previousStatus(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
+  try {
+    return await client.getStatus(instanceId);
+  } catch {
+    // The client reports an unknown instance by throwing; any other failure surfaces at startNew.
+    return undefined;
+  }
+}
+
+export async function startSingleton(
+  client: DurableClient,
+  orchestration: string,
+  instanceId: string,
+  input: unknown,
+  previous?: DurableOrchestrationStatus,
+): Promise<StartOutcome> {
+  const status = previous ?? (await previousStatus(client, instanceId));
+  if (status && ACTIVE.has(String(status.runtimeStatus))) return { started: false, instanceId, status };
+  try {
+    await client.startNew(orchestration, { instanceId, input });
+  } catch (error) {
+    const now = await previousStatus(client, instanceId);
+    if (now && ACTIVE.has(String(now.runtimeStatus))) return { started: false, instanceId, status: now };
+    throw error;
+  }
+  return { started: true, instanceId };
+}
