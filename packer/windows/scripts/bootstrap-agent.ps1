@@ -356,7 +356,8 @@ function Get-AgentServiceName {
 
 function Get-AgentState {
     # State: None (never configured), Configured (for this name/org/pool, service present) or Partial.
-    param([Parameter(Mandatory)] $Settings)
+    # -WithoutService: an agent configured to run in a console (configure-run.ps1) has no service.
+    param([Parameter(Mandatory)] $Settings, [switch] $WithoutService)
     $root = $Settings.AgentRoot
     $present = @($script:AgentMarkerFiles | Where-Object { Test-Path -LiteralPath (Join-Path $root $_) })
     if ($present.Count -eq 0) { return [pscustomobject]@{ State = 'None'; Reason = 'no agent configuration found'; ServiceName = $null; ServiceState = $null } }
@@ -380,6 +381,11 @@ function Get-AgentState {
     # Older agents do not record the pool name; then the pool is not compared.
     if ($poolName -and $poolName -ne $Settings.Pool) {
         $result.Reason = "configured for pool '$poolName', not '$($Settings.Pool)'"; return $result
+    }
+    if ($WithoutService) {
+        $result.State = 'Configured'
+        $result.Reason = "configured as '$($Settings.AgentName)'"
+        return $result
     }
     if (-not $result.ServiceName) { $result.Reason = 'no agent service is recorded (.service)'; return $result }
     $result.ServiceState = Get-AgentServiceState -Name $result.ServiceName

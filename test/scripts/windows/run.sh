@@ -48,11 +48,17 @@ gallery_vars=(
   -var gallery_name=galkiln -var gallery_image_name=windows-agent -var gallery_image_version=2026.11.28
   -var gallery_resource_group=rg-gallery -var 'gallery_replication_regions=["swedencentral","westeurope"]'
 )
-check "packer fmt -check" packer fmt -check packer/windows
-check "packer validate (managed image)" packer validate "${common_vars[@]}" packer/windows
-check "packer validate (managed image + gallery version)" packer validate "${common_vars[@]}" "${gallery_vars[@]}" packer/windows
-check "packer validate rejects a missing managed_image_name" bash -c '! packer validate "$@" packer/windows >/dev/null 2>&1' _ \
+# Packer runs from the template folder, as documented: Packer 1.6.6 resolves file() against
+# path.root while current Packer resolves it against the working directory; "." satisfies both.
+cd packer/windows
+check "packer fmt -check" packer fmt -check .
+check "packer validate (managed image)" packer validate "${common_vars[@]}" .
+check "packer validate (managed image + gallery version)" packer validate "${common_vars[@]}" "${gallery_vars[@]}" .
+check "packer validate rejects a missing managed_image_name" bash -c \
+  'out=$(packer validate "$@" . 2>&1); rc=$?; [ $rc -ne 0 ] && grep -q managed_image_name <<<"$out"' _ \
   -var location=swedencentral -var managed_image_rg=rg-images -var temp_rg=rg-packer-temp -var subscription_id=00000000-0000-0000-0000-000000000000
+check "packer validate rejects an unknown variable" bash -c '! packer validate "$@" . >/dev/null 2>&1' _ "${common_vars[@]}" -var no_such_variable=1
+cd "$repo"
 
 echo "== Pester on $("$PWSH" -NoProfile -NonInteractive -Command '"PowerShell $($PSVersionTable.PSVersion)"')"
 mkdir -p test-results

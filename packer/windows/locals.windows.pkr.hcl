@@ -1,0 +1,38 @@
+// Derived values: defaults for empty inputs, tags, and the tool versions from toolset.json (the one
+// data file the install scripts read as well).
+
+locals {
+  toolset = jsondecode(file("${path.root}/toolset.json"))
+
+  vm_size = var.vm_size != "" ? var.vm_size : "Standard_D4s_v5"
+  temp_rg = var.temp_rg != "" ? var.temp_rg : null
+
+  agent_sha256 = var.agent_sha256 != "" ? var.agent_sha256 : lookup(local.toolset.adoAgent.sha256, var.agent_version, "")
+
+  // Where the scripts and toolset.json are copied on the build VM.
+  image_folder = "C:\\kiln\\image"
+
+  gallery_destinations = var.gallery_name == "" ? [] : [{
+    subscription        = var.gallery_subscription != "" ? var.gallery_subscription : var.subscription_id
+    resource_group      = var.gallery_resource_group != "" ? var.gallery_resource_group : var.managed_image_rg
+    gallery_name        = var.gallery_name
+    image_name          = var.gallery_image_name
+    image_version       = var.gallery_image_version
+    replication_regions = length(var.gallery_replication_regions) > 0 ? var.gallery_replication_regions : [var.location]
+  }]
+
+  tags = {
+    org       = var.tag_org
+    env       = var.tag_env
+    image     = "windows-ado-agent"
+    agent     = var.agent_version
+    createdBy = "kiln-packer"
+  }
+
+  script_env = [
+    "KILN_IMAGE_FOLDER=${local.image_folder}",
+    "AGENT_VERSION=${var.agent_version}",
+    "AGENT_SHA256=${local.agent_sha256}",
+    "AGENT_ROOT=${var.agent_root}",
+  ]
+}

@@ -1,0 +1,94 @@
+# Registers AdoBootstrap: a real Windows service (NSSM wrapping Windows PowerShell) that runs bootstrap-agent.ps1 at every boot.
+<#
+    Why a service through NSSM: a PowerShell script is not a service (the SCM would kill it after 30 s
+    for not answering). NSSM gives the seed README's promise literally: a service named AdoBootstrap
+    that starts at boot as LocalSystem with nobody logged in, runs the script, is restarted by NSSM
+    when the script exits non-zero (60 s delay, NSSM's throttling on top), stops cleanly when it
+    exits 0, and can be restarted by name after the environment is injected:
+        Restart-Service AdoBootstrap
+    The script is idempotent, so running it at every boot costs one file check once configured.
+    It is registered but not started: the build VM must not try to register itself.
+#>
+[CmdletBinding()]
+param(
+    [string] $AgentRoot = $env:AGENT_ROOT,
+    [string] $ScriptFolder = (Join-Path $env:KILN_IMAGE_FOLDER 'scripts'),
+    [string] $LogFolder = (Join-Path $env:ProgramData 'kiln\logs')
+)
+
+$ServiceName = 'AdoBootstrap'
+
+# --- Windows-only operations, isolated so the Pester tests can mock them -----------------------
+function Invoke-Nssm {
+    param([Parameter(Mandatory)] [string[]] $Arguments)
+    & nssm.exe @Arguments | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "nssm $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Get-ServiceStartType {
+    param([Parameter(Mandatory)] [string] $Name)
+    $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
+    if ($service) { [string] $service.StartType } else { $null }
+}
+
+function Set-MachineEnvironmentVariable {
+    param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Value)
+    [Environment]::SetEnvironmentVariable($Name, $Value, [EnvironmentVariableTarget]::Machine)
+}
+
+function Get-WindowsPowerShellPath {
+    Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'
+}
+
+# --- Registration ---------------------------------------------------------------------------------
+function Get-AdoBootstrapNssmSettings {
+    # Every `nssm set` of the service, in order; one list so the tests can read the contract.
+    param([Parameter(Mandatory)] [string] $AgentRoot, [Parameter(Mandatory)] [string] $LogFolder)
+    $script = Join-Path $AgentRoot 'bootstrap-agent.ps1'
+    $serviceLog = Join-Path $LogFolder 'AdoBootstrap.service.log'
+    @(
+        , @('AppParameters', "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$script`"")
+        , @('AppDirectory', $AgentRoot)
+        , @('DisplayName', 'kiln Azure DevOps agent bootstrap')
+        , @('Description', 'Registers this VM as an Azure DevOps agent (PAT from Key Vault via managed identity). Restart after changing ADO_* machine variables.')
+        , @('ObjectName', 'LocalSystem')
+        , @('Start', 'SERVICE_AUTO_START')
+        , @('AppExit', 'Default', 'Restart')
+        , @('AppExit', '0', 'Exit')
+        , @('AppRestartDelay', '60000')
+        , @('AppThrottle', '5000')
+        , @('AppStdout', $serviceLog)
+        , @('AppStderr', $serviceLog)
+        , @('AppRotateFiles', '1')
+        , @('AppRotateBytes', '1048576')
+    )
+}
+
+function Register-AdoBootstrap {
+    param([Parameter(Mandatory)] [string] $AgentRoot, [Parameter(Mandatory)] [string] $ScriptFolder, [Parameter(Mandatory)] [string] $LogFolder)
+    $ErrorActionPreference = 'Stop'
+    if (-not (Test-Path -LiteralPath (Join-Path $AgentRoot 'config.cmd'))) { throw "no agent in ${AgentRoot}: run install-ado-agent.ps1 first" }
+
+    foreach ($file in 'bootstrap-agent.ps1', 'configure-run.ps1') {
+        Copy-Item -LiteralPath (Join-Path $ScriptFolder $file) -Destination (Join-Path $AgentRoot $file) -Force
+    }
+    New-Item -ItemType Directory -Path $LogFolder -Force | Out-Null
+    # bootstrap-agent.ps1 finds its agent folder here (and next to itself).
+    Set-MachineEnvironmentVariable -Name 'ADO_AGENT_ROOT' -Value $AgentRoot
+
+    if ($null -ne (Get-ServiceStartType -Name $ServiceName)) {
+        Invoke-Nssm -Arguments @('remove', $ServiceName, 'confirm')
+    }
+    Invoke-Nssm -Arguments @('install', $ServiceName, (Get-WindowsPowerShellPath))
+    foreach ($setting in Get-AdoBootstrapNssmSettings -AgentRoot $AgentRoot -LogFolder $LogFolder) {
+        Invoke-Nssm -Arguments (@('set', $ServiceName) + $setting)
+    }
+
+    $startType = Get-ServiceStartType -Name $ServiceName
+    if ($startType -ne 'Automatic') { throw "$ServiceName start type is '$startType', expected Automatic" }
+    Write-Host "verified: service $ServiceName registered (Automatic, LocalSystem) to run $(Join-Path $AgentRoot 'bootstrap-agent.ps1')"
+}
+
+if ($MyInvocation.InvocationName -ne '.') {
+    Register-AdoBootstrap -AgentRoot $AgentRoot -ScriptFolder $ScriptFolder -LogFolder $LogFolder
+}

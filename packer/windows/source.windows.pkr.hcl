@@ -1,0 +1,42 @@
+// Build VM: Windows Server 2022 Azure Edition (Hyper-V generation 2) reached over WinRM/HTTPS.
+
+source "azure-arm" "windows" {
+  subscription_id    = var.subscription_id
+  tenant_id          = var.tenant_id
+  client_id          = var.client_id
+  client_secret      = var.client_secret
+  use_azure_cli_auth = var.use_azure_cli_auth
+
+  location                 = var.location
+  temp_resource_group_name = local.temp_rg
+  vm_size                  = local.vm_size
+  azure_tags               = local.tags
+
+  os_type         = "Windows"
+  image_publisher = "MicrosoftWindowsServer"
+  image_offer     = "WindowsServer"
+  image_sku       = "2022-datacenter-azure-edition"
+  image_version   = "latest"
+  os_disk_size_gb = 256
+
+  managed_image_name                = var.managed_image_name
+  managed_image_resource_group_name = var.managed_image_rg
+
+  dynamic "shared_image_gallery_destination" {
+    for_each = local.gallery_destinations
+    content {
+      subscription        = shared_image_gallery_destination.value.subscription
+      resource_group      = shared_image_gallery_destination.value.resource_group
+      gallery_name        = shared_image_gallery_destination.value.gallery_name
+      image_name          = shared_image_gallery_destination.value.image_name
+      image_version       = shared_image_gallery_destination.value.image_version
+      replication_regions = shared_image_gallery_destination.value.replication_regions
+    }
+  }
+
+  communicator   = "winrm"
+  winrm_username = "packer"
+  winrm_use_ssl  = true
+  winrm_insecure = true
+  winrm_timeout  = "30m"
+}

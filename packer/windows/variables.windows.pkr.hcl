@@ -1,0 +1,128 @@
+// Inputs of the Windows Azure DevOps agent image. Defaults read the same environment variables as
+// the seed README's table, so CI can run `packer build` without editing anything.
+
+variable "location" {
+  type        = string
+  description = "Azure region of the build VM and of the managed image (PACKER_LOCATION)."
+  default     = env("PACKER_LOCATION")
+}
+
+variable "managed_image_rg" {
+  type        = string
+  description = "Existing resource group that receives the managed image (PACKER_IMAGE_RG)."
+  default     = env("PACKER_IMAGE_RG")
+}
+
+variable "managed_image_name" {
+  type        = string
+  description = "Name of the managed image to create, e.g. windows-ado-agent-202611280300. Required."
+}
+
+variable "temp_rg" {
+  type        = string
+  description = "Temporary resource group Packer creates and deletes (PACKER_TEMP_RG); empty lets Packer pick a name."
+  default     = env("PACKER_TEMP_RG")
+}
+
+variable "vm_size" {
+  type        = string
+  description = "Build VM size (PACKER_VM_SIZE); empty means Standard_D4s_v5."
+  default     = env("PACKER_VM_SIZE")
+}
+
+variable "agent_version" {
+  type        = string
+  description = "Azure DevOps agent version to download; its SHA-256 must be in toolset.json (adoAgent.sha256) or in agent_sha256."
+  default     = "3.217.1"
+}
+
+variable "agent_sha256" {
+  type        = string
+  description = "Optional SHA-256 of vsts-agent-win-x64-<agent_version>.zip, from the agent's release notes; overrides toolset.json."
+  default     = ""
+}
+
+variable "agent_root" {
+  type        = string
+  description = "Folder the agent is unpacked into; bootstrap-agent.ps1 and configure-run.ps1 live there too."
+  default     = "C:\\ado-agent"
+}
+
+variable "tag_org" {
+  type        = string
+  description = "Value of the org tag on every resource the build creates (ORG)."
+  default     = env("ORG")
+}
+
+variable "tag_env" {
+  type        = string
+  description = "Value of the env tag on every resource the build creates (ENV)."
+  default     = env("ENV")
+}
+
+// Authentication. All empty: Packer falls back to the managed identity of the machine it runs on
+// (kiln's Container Apps job) or, with use_azure_cli_auth, to `az login`.
+variable "subscription_id" {
+  type    = string
+  default = env("ARM_SUBSCRIPTION_ID")
+}
+
+variable "tenant_id" {
+  type    = string
+  default = env("ARM_TENANT_ID")
+}
+
+variable "client_id" {
+  type        = string
+  description = "Service principal or user-assigned managed identity client id (ARM_CLIENT_ID)."
+  default     = env("ARM_CLIENT_ID")
+}
+
+variable "client_secret" {
+  type      = string
+  default   = env("ARM_CLIENT_SECRET")
+  sensitive = true
+}
+
+variable "use_azure_cli_auth" {
+  type    = bool
+  default = false
+}
+
+// Optional Azure Compute Gallery destination: set gallery_name to publish a version as well. The
+// managed image is always produced too (Packer 1.6.6 needs it alongside a gallery destination).
+variable "gallery_name" {
+  type        = string
+  description = "Gallery to publish into; empty publishes nothing."
+  default     = ""
+}
+
+variable "gallery_resource_group" {
+  type        = string
+  description = "Resource group of the gallery; empty means managed_image_rg."
+  default     = ""
+}
+
+variable "gallery_subscription" {
+  type        = string
+  description = "Subscription of the gallery; empty means subscription_id."
+  default     = ""
+}
+
+variable "gallery_image_name" {
+  type        = string
+  description = "Image definition in the gallery (Hyper-V generation 2, Windows, generalized)."
+  default     = "windows-agent"
+}
+
+variable "gallery_image_version" {
+  type        = string
+  description = "Version to create, Major.Minor.Patch (e.g. 2026.11.28)."
+  default     = ""
+}
+
+variable "gallery_replication_regions" {
+  type        = list(string)
+  description = "Regions to replicate the version to at build time; kiln replicates further after the canary."
+  default     = []
+}
