@@ -129,7 +129,7 @@ function optional<S extends z.ZodTypeAny>(schema: S) {
   return z.preprocess((value) => (value === null ? undefined : value), schema.optional());
 }
 
-const GOT_NUMBER_HINT = ' (YAML reads unquoted 2026.10 as a number: write it in quotes)';
+const GOT_NUMBER_HINT = ' (YAML reads an unquoted x.y as a number: write the version in quotes)';
 
 const versionName = checked<string>((value) => {
   if (typeof value !== 'string') {
@@ -259,10 +259,7 @@ const FIELD_SCHEMAS = {
         : { problem: `unsupported scenario format version ${describe(value)}: this kiln reads version 1` },
     ),
   ),
-  name: z
-    .string()
-    .min(1)
-    .refine((name) => name.trim() !== '', 'must not be blank'),
+  name: z.string().refine((name) => name.trim() !== '', 'must not be empty'),
   start: optional(timestamp),
   until: optional(timestamp),
   timers: optional(z.boolean()),
@@ -305,8 +302,6 @@ const ITEM_SCHEMAS = { scaleSets: scaleSetSchema, jobs: jobSchema, faults: fault
 
 type Fields = { [K in keyof typeof FIELD_SCHEMAS]?: z.output<(typeof FIELD_SCHEMAS)[K]> };
 type ScaleSetInput = z.output<typeof scaleSetSchema>;
-type JobInput = z.output<typeof jobSchema>;
-type FaultInput = z.output<typeof faultSchema>;
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
@@ -427,15 +422,16 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
       c.zod(result.error, [key], schema as z.ZodTypeAny, input[key]);
     }
   }
-  const items = <K extends keyof typeof ITEM_SCHEMAS>(
-    key: K,
-  ): (z.output<(typeof ITEM_SCHEMAS)[K]> | undefined)[] =>
-    ((fields[key] as unknown[] | undefined) ?? []).map((item, index) => {
+  // A list item that is invalid still has its valid fields checked against the rest (`part`, with
+  // `ok` naming the fields that are valid or absent), so one capacity typo does not hide a
+  // duplicate name in the same scale set.
+  const items = <K extends keyof typeof ITEM_SCHEMAS>(key: K): Item<z.output<(typeof ITEM_SCHEMAS)[K]>>[] =>
+    ((fields[key] as unknown[] | undefined) ?? []).map((raw, index) => {
       const schema = ITEM_SCHEMAS[key];
-      const result = schema.safeParse(item);
-      if (result.success) return result.data as z.output<(typeof ITEM_SCHEMAS)[K]>;
-      c.zod(result.error, [key, index], schema, item);
-      return undefined;
+      const result = schema.safeParse(raw);
+      if (result.success) return whole(result.data as z.output<(typeof ITEM_SCHEMAS)[K]>);
+      c.zod(result.error, [key, index], schema, raw);
+      return salvage(schema, raw);
     });
   const scaleSetItems = items('scaleSets');
   const jobItems = items('jobs');
@@ -495,37 +491,41 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   };
 
   // Scale sets
-  const scaleSetInputs: (ScaleSetInput | undefined)[] =
+  const scaleSetInputs: Item<ScaleSetInput>[] =
     fields.scaleSets === undefined && !invalid.has('scaleSets')
-      ? SCENARIO_DEFAULTS.scaleSets.map((s) => ({ ...s }))
+      ? SCENARIO_DEFAULTS.scaleSets.map((s) => whole<ScaleSetInput>({ ...s }))
       : scaleSetItems;
-  const explicitDefaults = fields.scaleSets !== undefined;
-  const byName = new Map<string, { index: number; capacity: number }>();
+  const byName = new Map<string, { index: number; capacity?: number }>();
   const seenLower = new Map<string, number>();
-  scaleSetInputs.forEach((s, index) => {
-    if (!s) return;
+  const allNamesKnown = !invalid.has('scaleSets') && scaleSetInputs.every((s) => s.ok.has('name'));
+  scaleSetInputs.forEach(({ part: s, ok }, index) => {
     const path = ['scaleSets', index];
-    // Azure resource names are case-insensitive.
-    const first = seenLower.get(s.name.toLowerCase());
-    if (first !== undefined) {
-      c.add([...path, 'name'], `duplicate scale set name "${s.name}" (also scaleSets[${first}])`);
-    } else {
-      seenLower.set(s.name.toLowerCase(), index);
-      byName.set(s.name, { index, capacity: s.capacity ?? SCENARIO_DEFAULTS.capacity });
+    if (s.name !== undefined) {
+      // Azure resource names are case-insensitive.
+      const first = seenLower.get(s.name.toLowerCase());
+      if (first !== undefined) {
+        c.add([...path, 'name'], `duplicate scale set name "${s.name}" (also scaleSets[${first}])`);
+      } else {
+        seenLower.set(s.name.toLowerCase(), index);
+        const capacity = ok.has('capacity') ? (s.capacity ?? SCENARIO_DEFAULTS.capacity) : undefined;
+        byName.set(s.name, { index, capacity });
+      }
     }
-    if (explicitDefaults) checkRegion([...path, 'region'], s.region);
-    const versions = existing[s.image];
-    if (s.version !== undefined && versions && !versions.some((v) => compareVersions(v, s.version!) === 0)) {
-      c.add(
-        [...path, 'version'],
-        `version ${s.version} is not in gallery.existingVersions.${s.image} (${versions.join(', ') || 'empty'})`,
-      );
-    }
-    if (s.version === undefined && versions?.length === 0) {
-      c.add(
-        [...path, 'version'],
-        `is required: gallery.existingVersions.${s.image} is empty, so there is no version to default to`,
-      );
+    checkRegion([...path, 'region'], s.region);
+    const versions = s.image === undefined ? undefined : existing[s.image];
+    if (ok.has('version') && versions) {
+      if (s.version !== undefined && !versions.some((v) => compareVersions(v, s.version!) === 0)) {
+        c.add(
+          [...path, 'version'],
+          `version ${s.version} is not in gallery.existingVersions.${s.image!} (${versions.join(', ') || 'empty'})`,
+        );
+      }
+      if (s.version === undefined && versions.length === 0) {
+        c.add(
+          [...path, 'version'],
+          `is required: gallery.existingVersions.${s.image!} is empty, so there is no version to default to`,
+        );
+      }
     }
     if (s.canary === true && s.managed === false) {
       c.add(
@@ -536,20 +536,20 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   });
 
   // Jobs
-  jobItems.forEach((job, index) => {
-    if (!job || invalid.has('scaleSets')) return;
+  jobItems.forEach(({ part: job }, index) => {
+    if (job.instance === undefined) return;
     const [, scaleSet = '', id = '0'] = INSTANCE.exec(job.instance) ?? [];
     const target = byName.get(scaleSet);
     const path = ['jobs', index, 'instance'];
     if (!target) {
-      // It may name a scale set that is itself invalid (and reported).
-      if (scaleSetInputs.some((s) => s === undefined)) return;
+      // It may name a scale set whose name is itself invalid (and reported).
+      if (!allNamesKnown) return;
       const names = [...byName.keys()];
       c.add(
         path,
         `"${job.instance}" names no scale set of this scenario (scale sets: ${names.join(', ') || 'none'})`,
       );
-    } else if (Number(id) >= target.capacity) {
+    } else if (target.capacity !== undefined && Number(id) >= target.capacity) {
       c.add(
         path,
         `instance id ${id} does not exist: scaleSets[${target.index}] (${scaleSet}) has capacity ${target.capacity}, ids 0..${target.capacity - 1}`,
@@ -558,10 +558,11 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   });
 
   // Faults
-  faultItems.forEach((fault, index) => {
-    if (!fault) return;
+  faultItems.forEach(({ part: fault, ok }, index) => {
     const path = ['faults', index];
-    if (fault.fail === true && fault.status !== undefined) {
+    if (!ok.has('status') || !ok.has('fail')) {
+      // Which of the two was meant is unclear; the invalid one is reported.
+    } else if (fault.fail === true && fault.status !== undefined) {
       c.add(
         [...path, 'status'],
         'give either status (an HTTP answer) or fail: true (a long-running operation that ends Failed), not both',
@@ -569,7 +570,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
     } else if (fault.fail !== true && fault.status === undefined) {
       c.add([...path, 'status'], 'is required unless fail: true (a long-running operation that ends Failed)');
     }
-    if (fault.retryAfterSeconds !== undefined && fault.status === undefined) {
+    if (fault.retryAfterSeconds !== undefined && ok.has('status') && fault.status === undefined) {
       c.add([...path, 'retryAfterSeconds'], 'only applies to a fault that answers with an HTTP status');
     }
     checkRegion([...path, 'region'], fault.region);
@@ -590,7 +591,8 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   if (c.problems.length > 0) return undefined;
 
   // Everything is valid: assemble the complete scenario.
-  const scaleSets = (scaleSetInputs as ScaleSetInput[]).map((s): ScenarioScaleSet => ({
+  const scaleSetValues = scaleSetInputs.map((s) => s.whole!);
+  const scaleSets = scaleSetValues.map((s): ScenarioScaleSet => ({
     name: s.name,
     image: s.image,
     region: s.region ?? regions[0]!,
@@ -602,7 +604,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   // The canary defaults to the first managed scale set of each image, unless some scale set of that
   // image says canary: true or false itself (then the scenario chose, even if it chose none).
   for (const image of IMAGE_KINDS) {
-    const inputs = scaleSetInputs as ScaleSetInput[];
+    const inputs = scaleSetValues;
     if (inputs.some((s) => s.image === image && s.canary !== undefined)) continue;
     const first = scaleSets.find((s) => s.image === image && s.managed);
     if (first) first.canary = true;
@@ -631,11 +633,13 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
     },
     images,
     scaleSets,
-    jobs: (jobItems as JobInput[]).map((j): ScenarioJob => ({
-      instance: j.instance,
-      minutes: j.minutes,
-      startAfterMinutes: j.startAfterMinutes ?? SCENARIO_DEFAULTS.startAfterMinutes,
-    })),
+    jobs: jobItems
+      .map((j) => j.whole!)
+      .map((j): ScenarioJob => ({
+        instance: j.instance,
+        minutes: j.minutes,
+        startAfterMinutes: j.startAfterMinutes ?? SCENARIO_DEFAULTS.startAfterMinutes,
+      })),
     ghosts: { github: fields.ghosts?.github ?? 0, ado: fields.ghosts?.ado ?? 0 },
     foreign: { github: fields.foreign?.github ?? 0, ado: fields.foreign?.ado ?? 0 },
     latency: {
@@ -643,18 +647,20 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
       reimage: fields.latency?.reimage ?? SCENARIO_DEFAULTS.latency.reimage,
       register: fields.latency?.register ?? SCENARIO_DEFAULTS.latency.register,
     },
-    faults: (faultItems as FaultInput[]).map((f): ScenarioFault => {
-      const fault: ScenarioFault = {
-        service: f.service,
-        operation: f.operation,
-        times: f.times ?? SCENARIO_DEFAULTS.faultTimes,
-      };
-      if (f.status !== undefined) fault.status = f.status;
-      if (f.retryAfterSeconds !== undefined) fault.retryAfterSeconds = f.retryAfterSeconds;
-      if (f.fail !== undefined) fault.fail = f.fail;
-      if (f.region !== undefined) fault.region = f.region;
-      return fault;
-    }),
+    faults: faultItems
+      .map((f) => f.whole!)
+      .map((f): ScenarioFault => {
+        const fault: ScenarioFault = {
+          service: f.service,
+          operation: f.operation,
+          times: f.times ?? SCENARIO_DEFAULTS.faultTimes,
+        };
+        if (f.status !== undefined) fault.status = f.status;
+        if (f.retryAfterSeconds !== undefined) fault.retryAfterSeconds = f.retryAfterSeconds;
+        if (f.fail !== undefined) fault.fail = f.fail;
+        if (f.region !== undefined) fault.region = f.region;
+        return fault;
+      }),
   };
   if (fields.eventgrid) {
     scenario.eventgrid = {
@@ -663,6 +669,33 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
     };
   }
   return scenario;
+}
+
+/** A list item: its valid fields (`part`, `ok`) and, when all of it is valid, the whole of it. */
+interface Item<T> {
+  whole?: T;
+  part: Partial<T>;
+  ok: { has(field: string): boolean };
+}
+
+const EVERY_FIELD = { has: () => true };
+
+function whole<T extends object>(value: T): Item<T> {
+  return { whole: value, part: value, ok: EVERY_FIELD };
+}
+
+function salvage<T>(schema: z.AnyZodObject, raw: unknown): Item<T> {
+  const part: Record<string, unknown> = {};
+  const ok = new Set<string>();
+  if (isRecord(raw)) {
+    for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodTypeAny>)) {
+      const result = field.safeParse(raw[key]);
+      if (!result.success) continue;
+      ok.add(key);
+      if (result.data !== undefined) part[key] = result.data;
+    }
+  }
+  return { part: part as Partial<T>, ok };
 }
 
 function checkDuplicates<T>(

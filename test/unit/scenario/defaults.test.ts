@@ -1,0 +1,206 @@
+/** The defaults of format version 1 that depend on other fields: versions, canaries, regions, time. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  loadScenarioFile,
+  parseScenario,
+  SCENARIO_DEFAULTS,
+  ScenarioError,
+} from '../../../src/local/scenario/parse-scenario.js';
+
+const parse = (text: string) => parseScenario(text, 'test.yaml');
+
+describe('scale set version', () => {
+  it('defaults to the newest existing version of its image, compared numerically', () => {
+    const s = parse(`
+name: x
+gallery:
+  existingVersions: { linux: [2026.10.1, 2026.9.1, 2026.2.1], windows: [2026.9.3, 2026.9.10] }
+`);
+    expect(s.scaleSets.map((x) => [x.image, x.version])).toEqual([
+      ['linux', '2026.10.1'],
+      ['windows', '2026.9.10'],
+    ]);
+  });
+
+  it('keeps an explicit existing version', () => {
+    const s = parse(`
+name: x
+gallery: { existingVersions: { linux: [2026.9.1, 2026.10.1] } }
+scaleSets: [{ name: a, image: linux, version: 2026.9.1 }]
+`);
+    expect(s.scaleSets[0]!.version).toBe('2026.9.1');
+  });
+
+  it(`defaults existing versions per image to ${SCENARIO_DEFAULTS.existingVersion}`, () => {
+    const s = parse('name: x\ngallery: { existingVersions: { linux: [2026.11.1] } }');
+    expect(s.gallery.existingVersions).toEqual({ linux: ['2026.11.1'], windows: ['2026.10.1'] });
+    expect(s.scaleSets.map((x) => x.version)).toEqual(['2026.11.1', '2026.10.1']);
+  });
+
+  it('allows an image without versions when no scale set runs it', () => {
+    const s = parse(`
+name: x
+gallery: { existingVersions: { windows: [] } }
+scaleSets: [{ name: a, image: linux }]
+`);
+    expect(s.gallery.existingVersions.windows).toEqual([]);
+  });
+});
+
+describe('canary', () => {
+  const canaries = (yaml: string) => parse(yaml).scaleSets.map((x) => `${x.name}:${String(x.canary)}`);
+
+  it('defaults to the first scale set of each image', () => {
+    expect(
+      canaries(`
+name: x
+scaleSets:
+  - { name: l1, image: linux }
+  - { name: w1, image: windows }
+  - { name: l2, image: linux }
+  - { name: w2, image: windows }
+`),
+    ).toEqual(['l1:true', 'w1:true', 'l2:false', 'w2:false']);
+  });
+
+  it('is not defaulted for an image where any scale set says canary itself', () => {
+    expect(
+      canaries(`
+name: x
+scaleSets:
+  - { name: l1, image: linux }
+  - { name: l2, image: linux, canary: true }
+  - { name: w1, image: windows }
+  - { name: w2, image: windows, canary: false }
+`),
+    ).toEqual(['l1:false', 'l2:true', 'w1:false', 'w2:false']);
+  });
+
+  it('skips unmanaged scale sets, which kiln never touches', () => {
+    expect(
+      canaries(`
+name: x
+scaleSets:
+  - { name: l0, image: linux, managed: false }
+  - { name: l1, image: linux }
+  - { name: w1, image: windows, managed: false }
+`),
+    ).toEqual(['l0:false', 'l1:true', 'w1:false']);
+  });
+});
+
+describe('regions, capacity and lists', () => {
+  it('puts scale sets without a region in the build region (the first gallery region)', () => {
+    const s = parse(`
+name: x
+gallery: { regions: [northeurope, westeurope] }
+scaleSets: [{ name: a, image: linux }, { name: b, image: windows, region: westeurope, capacity: 0 }]
+`);
+    expect(s.scaleSets.map((x) => [x.region, x.capacity])).toEqual([
+      ['northeurope', 3],
+      ['westeurope', 0],
+    ]);
+  });
+
+  it('places the default scale sets in the build region too', () => {
+    const s = parse('name: x\ngallery: { regions: [swedencentral, westeurope] }');
+    expect(s.scaleSets.map((x) => x.region)).toEqual(['swedencentral', 'swedencentral']);
+  });
+
+  it('takes an explicit empty scale set list as none', () => {
+    expect(parse('name: x\nscaleSets: []').scaleSets).toEqual([]);
+  });
+
+  it('reads a key with nothing after it (all items commented out) as absent', () => {
+    const s = parse('name: x\njobs:\n  # - { instance: a_1, minutes: 3 }\nfaults:\nghosts:\n');
+    expect(s.jobs).toEqual([]);
+    expect(s.faults).toEqual([]);
+    expect(s.ghosts).toEqual({ github: 0, ado: 0 });
+  });
+
+  it('keeps trigger order and fills job, fault and eventgrid defaults', () => {
+    const s = parse(`
+name: x
+trigger: [cleanup, eventgrid, http-rebuild]
+scaleSets: [{ name: my_vmss, image: linux }]
+jobs: [{ instance: my_vmss_2, minutes: 5 }]
+faults: [{ service: arm, operation: replication, fail: true }, { service: identity, operation: token, status: 0 }]
+eventgrid: { version: { image: windows, version: 2026.12.5 } }
+latency: { reimage: 0 }
+`);
+    expect(s.trigger).toEqual(['cleanup', 'eventgrid', 'http-rebuild']);
+    expect(s.jobs).toEqual([{ instance: 'my_vmss_2', minutes: 5, startAfterMinutes: 0 }]);
+    expect(s.faults).toEqual([
+      { service: 'arm', operation: 'replication', fail: true, times: 1 },
+      { service: 'identity', operation: 'token', status: 0, times: 1 },
+    ]);
+    expect(s.eventgrid).toEqual({ version: { image: 'windows', version: '2026.12.5' }, duplicates: 1 });
+    expect(s.latency).toEqual({ replication: 30, reimage: 0, register: 2 });
+  });
+});
+
+describe('time', () => {
+  it('runs until start + 48h by default', () => {
+    expect(parse('name: x\nstart: 2026-12-31T23:00:00Z')).toMatchObject({
+      start: '2026-12-31T23:00:00Z',
+      until: '2027-01-02T23:00:00Z',
+    });
+  });
+
+  it('normalises timestamps to UTC', () => {
+    expect(parse('name: x\nstart: 2026-12-01T03:55:00+01:00\nuntil: 2026-12-01T10:00:00.250Z')).toMatchObject(
+      {
+        start: '2026-12-01T02:55:00Z',
+        until: '2026-12-01T10:00:00.250Z',
+      },
+    );
+  });
+
+  it('accepts the timestamps a %YAML 1.1 document turns into dates', () => {
+    expect(parse('%YAML 1.1\n---\nname: x\nstart: 2026-12-01T02:55:00Z\n')).toMatchObject({
+      start: '2026-12-01T02:55:00Z',
+      until: '2026-12-03T02:55:00Z',
+    });
+  });
+
+  it('keeps other switches', () => {
+    expect(parse('name: x\ntimers: false\ndryRun: true')).toMatchObject({ timers: false, dryRun: true });
+  });
+});
+
+describe('JSON', () => {
+  it('reads JSON, tab-indented or not', () => {
+    const s = parseScenario(
+      '{\n\t"name": "json",\n\t"scaleSets": [\n\t\t{ "name": "a", "image": "windows", "capacity": 5 }\n\t]\n}\n',
+      'scenario.json',
+    );
+    expect(s.scaleSets).toEqual([
+      {
+        name: 'a',
+        image: 'windows',
+        region: 'westeurope',
+        capacity: 5,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+    ]);
+  });
+});
+
+describe('loadScenarioFile', () => {
+  it('names a missing file', () => {
+    const path = join(tmpdir(), 'kiln-no-such-scenario.yaml');
+    expect(() => loadScenarioFile(path)).toThrow(ScenarioError);
+    expect(() => loadScenarioFile(path)).toThrow(`${path}: cannot read the scenario file`);
+    expect(() => loadScenarioFile(path)).toThrow(/no such file/);
+  });
+
+  it('refuses a directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-scenario-'));
+    expect(() => loadScenarioFile(dir)).toThrow(/is a directory/);
+  });
+});
