@@ -1,0 +1,84 @@
+/**
+ * Fault injection for the fake cloud. A fault fires on the next `times` requests (or long-running
+ * operations) of one service + operation, then the operation behaves again.
+ *
+ * Operation names, per service (named after the SDK operation that sends the request):
+ *   identity  getToken                                   (App Service MSI and IMDS token requests)
+ *   keyvault  getSecret
+ *   arm       resources.list
+ *             virtualMachineScaleSets.get | .update | .reimage | .updateInstances (manualupgrade)
+ *             | .deleteInstances
+ *             virtualMachineScaleSetVMs.list | .get | .getInstanceView
+ *             galleryImages.get
+ *             galleryImageVersions.get | .listByGalleryImage | .createOrUpdate | .update | .delete
+ *             jobs.get | jobs.start | jobs.stopExecution | jobExecution (get one execution)
+ *             operations.get                           (polling an Azure-AsyncOperation / Location URL)
+ *             replication                              (not an HTTP fault: with `region` and
+ *                                                       `fail: true` that region's replication of the
+ *                                                       next created/updated version ends Failed)
+ *   github    getOrgInstallation | getRepoInstallation | createInstallationAccessToken
+ *             listRunners | getRunner | deleteRunner | createRegistrationToken | generateJitConfig
+ *             getLatestRelease
+ *   ado       getPools | listAgents | getAgent | updateAgent | deleteAgent
+ *   any       '*' matches every operation of the service.
+ *
+ * Shapes: `status` ≥ 400 answers that status with the service's error envelope (and `Retry-After`
+ * when `retryAfterSeconds` is set; GitHub 403/429 come as a secondary rate limit, as GitHub sends
+ * them); `status: 0` resets the connection; `hang: true` never answers; `fail: true` on a
+ * long-running ARM operation (reimage, updateInstances, deleteInstances, createOrUpdate, jobs.start)
+ * accepts it and lets it end Failed.
+ */
+import type { ScenarioFault } from '../scenario/types.js';
+
+export type FakeService = ScenarioFault['service'];
+
+export interface FakeFault extends ScenarioFault {
+  /** The response never comes (the client's own timeout must fire). */
+  hang?: boolean;
+}
+
+export class FaultBook {
+  private readonly faults: { fault: FakeFault; left: number }[] = [];
+  /** How often each fault fired, by `service:operation`. */
+  readonly fired: Record<string, number> = {};
+
+  constructor(initial: readonly FakeFault[] = []) {
+    for (const f of initial) this.add(f);
+  }
+
+  add(fault: FakeFault): void {
+    this.faults.push({ fault: { ...fault }, left: fault.times ?? 1 });
+  }
+
+  /**
+   * Takes one firing of the first live fault matching the request (HTTP faults: status or hang).
+   * Long-running `fail` faults and replication faults are taken with takeFailure().
+   */
+  takeHttp(service: FakeService, operation: string): FakeFault | undefined {
+    return this.take(service, operation, (f) => !f.fail && (f.hang === true || f.status !== undefined));
+  }
+
+  /** Takes one `fail: true` firing for a long-running operation (optionally for one region). */
+  takeFailure(service: FakeService, operation: string, region?: string): FakeFault | undefined {
+    return this.take(
+      service,
+      operation,
+      (f) => f.fail === true && (f.region === undefined || region === undefined || norm(f.region) === norm(region)),
+    );
+  }
+
+  private take(service: FakeService, operation: string, pred: (f: FakeFault) => boolean): FakeFault | undefined {
+    const hit = this.faults.find(
+      (e) => e.left > 0 && e.fault.service === service && (e.fault.operation === operation || e.fault.operation === '*') && pred(e.fault),
+    );
+    if (!hit) return undefined;
+    hit.left--;
+    const key = `${service}:${operation}`;
+    this.fired[key] = (this.fired[key] ?? 0) + 1;
+    return hit.fault;
+  }
+}
+
+function norm(region: string): string {
+  return region.toLowerCase().replace(/\s+/g, '');
+}

@@ -1,0 +1,59 @@
+/**
+ * Fake managed identity endpoint (plain HTTP on loopback, as both real endpoints are):
+ * - App Service / Functions form: `GET {IDENTITY_ENDPOINT}?resource=..&api-version=2019-08-01`
+ *   with `X-IDENTITY-HEADER: {IDENTITY_HEADER}` (what @azure/identity → MSAL uses in Functions);
+ * - IMDS form: `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=..` with
+ *   `Metadata: true`; numbers come as JSON strings, as IMDS sends them.
+ */
+import type { FaultBook } from './faults.js';
+import { applyHttpFault, sendJson, type FakeRequest } from './http.js';
+import { TOKEN_LIFETIME_SECONDS, type TokenIssuer } from './tokens.js';
+
+export const APP_SERVICE_MSI_PATH = '/msi/token';
+
+export function identityHandler(opts: { tokens: TokenIssuer; faults: FaultBook; identityHeader: string; clientId?: string }) {
+  return (req: FakeRequest): void => {
+    const { url } = req;
+    const isAppService = url.pathname === APP_SERVICE_MSI_PATH;
+    const isImds = url.pathname === '/metadata/identity/oauth2/token';
+    if (!isAppService && !isImds) return sendJson(req.res, 404, { error: 'not_found', error_description: `no such endpoint ${url.pathname}` });
+    if (req.method !== 'GET') return sendJson(req.res, 405, { error: 'invalid_request', error_description: 'only GET is allowed' });
+    if (applyHttpFault(req, opts.faults.takeHttp('identity', 'getToken'), (status) => ({ body: { error: 'service_unavailable', error_description: `injected ${status}` } }))) return;
+
+    if (isAppService) {
+      if (req.headers['x-identity-header'] !== opts.identityHeader) {
+        return sendJson(req.res, 401, { statusCode: 401, message: 'Unauthorized: X-IDENTITY-HEADER is missing or wrong' });
+      }
+      if (url.searchParams.get('api-version') !== '2019-08-01') {
+        return sendJson(req.res, 400, { statusCode: 400, message: 'api-version must be 2019-08-01' });
+      }
+    } else {
+      if (req.headers['metadata'] !== 'true') {
+        return sendJson(req.res, 400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
+      }
+      if (!url.searchParams.get('api-version')) {
+        return sendJson(req.res, 400, { error: 'invalid_request', error_description: 'Required query variable api-version is missing' });
+      }
+    }
+    const resource = url.searchParams.get('resource');
+    if (!resource) return sendJson(req.res, 400, { error: 'invalid_resource', error_description: 'resource is required' });
+    const clientId = url.searchParams.get('client_id') ?? undefined;
+    if (clientId && opts.clientId && clientId.toLowerCase() !== opts.clientId.toLowerCase()) {
+      return sendJson(req.res, 400, { error: 'invalid_request', error_description: `Identity not found: no user-assigned identity with client id ${clientId}` });
+    }
+    const { token, expiresAtMs } = opts.tokens.issue(resource, 'entra', clientId);
+    const expiresOn = String(Math.floor(expiresAtMs / 1000));
+    if (isAppService) {
+      return sendJson(req.res, 200, { access_token: token, expires_on: expiresOn, resource, token_type: 'Bearer', client_id: clientId ?? opts.clientId ?? '' });
+    }
+    return sendJson(req.res, 200, {
+      access_token: token,
+      refresh_token: '',
+      expires_in: String(TOKEN_LIFETIME_SECONDS),
+      expires_on: expiresOn,
+      not_before: String(Math.floor(expiresAtMs / 1000) - TOKEN_LIFETIME_SECONDS),
+      resource,
+      token_type: 'Bearer',
+    });
+  };
+}

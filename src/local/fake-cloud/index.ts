@@ -1,0 +1,197 @@
+/**
+ * The fake cloud: stateful HTTPS fakes of ARM, GitHub, Azure DevOps and Key Vault plus a managed
+ * identity endpoint, all on 127.0.0.1 with random ports, built from a scenario and driven by the
+ * shared virtual clock. `env` holds the kiln settings (and IDENTITY_ENDPOINT/IDENTITY_HEADER) that
+ * point kiln's real clients at the fakes; nothing else changes in the clients.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { VirtualClock } from '../clock.js';
+import type { Scenario } from '../scenario/types.js';
+import { ensureFakeCa } from '../tls/fake-ca.js';
+import { adoHandler } from './ado.js';
+import { armHandler } from './arm.js';
+import { FaultBook, type FakeFault, type FakeService } from './faults.js';
+import { githubHandler } from './github.js';
+import { serve, type RunningServer } from './http.js';
+import { APP_SERVICE_MSI_PATH, identityHandler } from './identity.js';
+import { keyVaultHandler, newSecret, type StoredSecret } from './keyvault.js';
+import { installLocalhostResolver } from './localhost-dns.js';
+import { issueLeaf } from './tls.js';
+import { TokenIssuer } from './tokens.js';
+import { World, type Ledger, type WorldNames } from './world.js';
+
+export type { FakeFault, FakeService } from './faults.js';
+export type { Ledger, LedgerEvent } from './world.js';
+export { World } from './world.js';
+
+export interface FakeCloudSecrets {
+  /** GitHub App private key (PEM). Generated at start when absent. */
+  githubAppKey?: string;
+  adoPat?: string;
+  githubPat?: string;
+}
+
+export interface StartFakeCloudOptions {
+  scenario: Scenario;
+  clock: VirtualClock;
+  secrets?: FakeCloudSecrets;
+  /** Page sizes of ARM lists (nextLink paging). */
+  pageSize?: Partial<{ vms: number; resources: number; versions: number }>;
+  names?: Partial<WorldNames>;
+}
+
+export type RequestCounts = Record<FakeService, number>;
+
+export interface FakeCloud {
+  env: Record<string, string>;
+  world: World;
+  requests: RequestCounts;
+  ledger: Ledger;
+  faults: FaultBook;
+  urls: { arm: string; github: string; ado: string; keyVault: string; identity: string };
+  /** Key Vault secret names kiln reads (the values stay inside the fake vault). */
+  secretNames: { githubAppKey: string; githubPat: string; adoPat: string };
+  addFault(fault: FakeFault): void;
+  /** Adds or replaces a Key Vault secret. */
+  setSecret(name: string, value: string): void;
+  close(): Promise<void>;
+}
+
+const SECRET_NAMES = { githubAppKey: 'github-app-key', githubPat: 'gh-pat', adoPat: 'ado-pat' };
+const KEYVAULT_HOST = 'kiln.vault.localhost';
+const KEYVAULT_RESOURCE = 'https://vault.localhost';
+
+export async function startFakeCloud(options: StartFakeCloudOptions): Promise<FakeCloud> {
+  const { scenario, clock } = options;
+  installLocalhostResolver();
+  const ca = ensureFakeCa();
+  const world = new World(scenario, clock, options.names);
+  const names = world.names;
+  const faults = new FaultBook(scenario.faults);
+  const tokens = new TokenIssuer();
+  const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0 };
+  const onRequest = (s: FakeService) => {
+    requests[s]++;
+  };
+
+  const appKey =
+    options.secrets?.githubAppKey ??
+    generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  const secrets = new Map<string, StoredSecret>();
+  const setSecret = (name: string, value: string) => secrets.set(name.toLowerCase(), newSecret(value, clock.nowMs()));
+  setSecret(SECRET_NAMES.githubAppKey, appKey);
+  setSecret(SECRET_NAMES.githubPat, options.secrets?.githubPat ?? `ghp_${randomBytes(18).toString('base64url')}`);
+  setSecret(SECRET_NAMES.adoPat, options.secrets?.adoPat ?? randomBytes(26).toString('base64url').toLowerCase());
+  const secretValue = (name: string) => secrets.get(name)?.value ?? '';
+
+  const identityHeader = randomBytes(16).toString('hex');
+  const clientId = '11111111-1111-4111-8111-11111111c0de';
+  const tlsMain = { cert: ca.certPem, key: ca.keyPem };
+  const servers: RunningServer[] = [];
+  const origins = { arm: '', github: '', ado: '', keyvault: '', identity: '' };
+  const pageSize = { vms: 50, resources: 50, versions: 50, ...options.pageSize };
+
+  try {
+    const identity = await serve({ service: 'identity', onRequest, handler: identityHandler({ tokens, faults, identityHeader, clientId }) });
+    servers.push(identity);
+    origins.identity = identity.origin;
+
+    const arm = await serve({
+      service: 'arm',
+      tls: tlsMain,
+      onRequest,
+      handler: armHandler({ world, tokens, faults, origin: () => origins.arm, audiences: () => [origins.arm, `${origins.arm}/`], pageSize }),
+    });
+    servers.push(arm);
+    origins.arm = arm.origin;
+
+    const github = await serve({
+      service: 'github',
+      tls: tlsMain,
+      onRequest,
+      handler: githubHandler({ world, tokens, faults, origin: () => origins.github, appPrivateKeyPem: appKey, pat: () => secretValue(SECRET_NAMES.githubPat) }),
+    });
+    servers.push(github);
+    origins.github = github.origin;
+
+    const ado = await serve({
+      service: 'ado',
+      tls: tlsMain,
+      onRequest,
+      handler: adoHandler({ world, tokens, faults, origin: () => origins.ado, pat: () => secretValue(SECRET_NAMES.adoPat) }),
+    });
+    servers.push(ado);
+    origins.ado = ado.origin;
+
+    const kv = await serve({
+      service: 'keyvault',
+      tls: issueLeaf(ca, [KEYVAULT_HOST, '*.vault.localhost', 'vault.localhost']),
+      hostName: KEYVAULT_HOST,
+      onRequest,
+      handler: keyVaultHandler({
+        tokens,
+        faults,
+        secrets,
+        resource: KEYVAULT_RESOURCE,
+        authority: `https://login.microsoftonline.com/${names.tenantId}`,
+        vaultOrigin: () => origins.keyvault,
+      }),
+    });
+    servers.push(kv);
+    origins.keyvault = kv.origin;
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    throw err;
+  }
+
+  const regions = scenario.gallery.regions;
+  const env: Record<string, string> = {
+    AZURE_SUBSCRIPTION_ID: names.subscriptionId,
+    AZURE_CLIENT_ID: clientId,
+    ARM_ENDPOINT: origins.arm,
+    KEYVAULT_URL: origins.keyvault,
+    GITHUB_API_URL: origins.github,
+    GITHUB_SCOPE: 'org',
+    GITHUB_OWNER: names.githubOwner,
+    GITHUB_REPO: names.githubRepo,
+    GITHUB_AUTH: 'app',
+    GITHUB_APP_ID: names.githubAppId,
+    GITHUB_APP_INSTALLATION_ID: '',
+    GITHUB_APP_KEY_SECRET: SECRET_NAMES.githubAppKey,
+    GITHUB_PAT_SECRET: SECRET_NAMES.githubPat,
+    ADO_ORG_URL: `${origins.ado}/${names.adoOrganization}`,
+    ADO_POOL: names.adoPoolName,
+    ADO_AUTH: 'pat',
+    ADO_PAT_SECRET: SECRET_NAMES.adoPat,
+    GALLERY_RESOURCE_GROUP: names.galleryResourceGroup,
+    GALLERY_NAME: names.galleryName,
+    LINUX_IMAGE_DEFINITION: names.definitions.linux,
+    WINDOWS_IMAGE_DEFINITION: names.definitions.windows,
+    TARGET_REGIONS: regions.map((r) => `${r}=1`).join(','),
+    PACKER_JOB_ID: world.packerJobId(),
+    PACKER_JOB_IMAGE: 'crkiln.azurecr.io/kiln-packer:1',
+    PACKER_IMAGE_RG: 'rg-images',
+    PACKER_TEMP_RG: 'rg-packer-temp',
+    IDENTITY_ENDPOINT: `${origins.identity}${APP_SERVICE_MSI_PATH}`,
+    IDENTITY_HEADER: identityHeader,
+    NODE_EXTRA_CA_CERTS: ca.certPath,
+  };
+
+  let closed = false;
+  return {
+    env,
+    world,
+    requests,
+    ledger: world.ledger,
+    faults,
+    urls: { arm: origins.arm, github: origins.github, ado: `${origins.ado}/${names.adoOrganization}`, keyVault: origins.keyvault, identity: env.IDENTITY_ENDPOINT! },
+    secretNames: { ...SECRET_NAMES },
+    addFault: (fault) => faults.add(fault),
+    setSecret,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
