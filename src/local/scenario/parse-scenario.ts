@@ -141,7 +141,9 @@ const versionName = checked<string>((value) => {
   return problem ? { problem } : { value };
 });
 
-const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+// RFC 3339 allows a lower-case t and z.
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Formats an instant as 2026-12-01T02:55:00Z (milliseconds only when there are some). */
 function formatInstant(ms: number): string {
@@ -156,16 +158,16 @@ const timestamp = checked<string>((value) => {
   if (typeof value !== 'string') return { problem: `${expected}, got ${describe(value)}` };
   const m = ISO_TIMESTAMP.exec(value);
   if (!m) return { problem: `${expected}, got ${describe(value)}` };
-  const [year, month, day, hour, minute, second = '0'] = m.slice(1, 7).map(Number) as number[];
-  const local = new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, Number(second)));
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((part) => Number(part ?? 0)) as number[];
+  const local = new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, second));
   const valid =
     local.getUTCFullYear() === year &&
     local.getUTCMonth() === month! - 1 &&
     local.getUTCDate() === day &&
     local.getUTCHours() === hour &&
     local.getUTCMinutes() === minute &&
-    local.getUTCSeconds() === Number(second);
-  const ms = Date.parse(value);
+    local.getUTCSeconds() === second;
+  const ms = Date.parse(value.toUpperCase());
   if (!valid || Number.isNaN(ms)) return { problem: `${describe(value)} is not a real date and time` };
   return { value: formatInstant(ms) };
 });
@@ -312,7 +314,8 @@ type ScaleSetInput = z.output<typeof scaleSetSchema>;
  */
 export function parseScenario(text: string, sourceName: string): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // `merge: true` lets authors share scale set settings with YAML merge keys (<<: *base).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       sourceName,
@@ -412,7 +415,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   const fields: Fields = {};
   const invalid = new Set<string>();
   for (const key of Object.keys(input)) {
-    if (!(key in FIELD_SCHEMAS)) c.unknownKey([], key, Object.keys(FIELD_SCHEMAS));
+    if (!Object.hasOwn(FIELD_SCHEMAS, key)) c.unknownKey([], key, Object.keys(FIELD_SCHEMAS));
   }
   for (const [key, schema] of Object.entries(FIELD_SCHEMAS)) {
     const result = (schema as z.ZodTypeAny).safeParse(input[key]);

@@ -110,6 +110,19 @@ scaleSets: [{ name: a, image: linux }, { name: b, image: windows, region: westeu
     expect(s.scaleSets.map((x) => x.region)).toEqual(['swedencentral', 'swedencentral']);
   });
 
+  it('shares scale set settings through YAML merge keys', () => {
+    const s = parse(`
+name: x
+scaleSets:
+  - &linux { name: a, image: linux, capacity: 5, region: westeurope }
+  - { <<: *linux, name: b }
+`);
+    expect(s.scaleSets.map((x) => [x.name, x.capacity, x.canary])).toEqual([
+      ['a', 5, true],
+      ['b', 5, false],
+    ]);
+  });
+
   it('takes an explicit empty scale set list as none', () => {
     expect(parse('name: x\nscaleSets: []').scaleSets).toEqual([]);
   });
@@ -157,6 +170,13 @@ describe('time', () => {
         until: '2026-12-01T10:00:00.250Z',
       },
     );
+  });
+
+  it('accepts timestamps without seconds and with a lower-case t and z (RFC 3339)', () => {
+    expect(parse('name: x\nstart: 2026-12-01T02:55Z\nuntil: 2026-12-01t04:00:30z')).toMatchObject({
+      start: '2026-12-01T02:55:00Z',
+      until: '2026-12-01T04:00:30Z',
+    });
   });
 
   it('accepts the timestamps a %YAML 1.1 document turns into dates', () => {

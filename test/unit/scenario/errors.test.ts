@@ -405,6 +405,17 @@ describe('unknown keys', () => {
     ]);
   });
 
+  it('include names an object inherits (constructor, __proto__, toString)', () => {
+    const error = errorOf(
+      'name: x\nconstructor: 1\nscaleSets: [{ name: a, image: linux, __proto__: { capacity: 5 }, toString: 2 }]\n',
+    );
+    expect(error.problems.map((p) => p.path)).toEqual([
+      'constructor',
+      'scaleSets[0].__proto__',
+      'scaleSets[0].toString',
+    ]);
+  });
+
   it('quote keys that are not identifiers in the path', () => {
     const error = errorOf('name: x\nlatency: { "re image": 3 }\n');
     expect(error.problems.map((p) => p.path)).toEqual(['latency["re image"]']);
