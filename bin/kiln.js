@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The kiln command. Runs the TypeScript sources through tsx, so it works from a fresh clone
+// (`npm ci && npx kiln …`) with no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

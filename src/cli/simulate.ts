@@ -1,0 +1,131 @@
+/**
+ * `kiln simulate`: parse arguments, load the scenario, run it, print the report. With
+ * `--report json` standard output holds only the JSON report; progress and logs go to standard error.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureFakeCa } from '../local/tls/fake-ca.js';
+import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
+import type { TriggerName } from '../local/scenario/types.js';
+import { exitCodeFor, renderText } from '../local/simulate/report.js';
+import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
+
+const HELP = `kiln simulate — run kiln's real orchestrations against the embedded fake cloud
+
+Usage:
+  kiln simulate [--scenario FILE] [--trigger NAME[,NAME…]] [--report text|json] [--dry-run] [--verbose]
+
+Options:
+  --scenario FILE   Scenario file, JSON or YAML (format: shared/scenarios/README.md).
+                    Without it, a built-in demo scenario runs.
+  --trigger NAMES   Entry points fired once at the start, replacing the scenario's "trigger" list.
+                    Available now: cleanup (POST /api/cleanups).
+  --report FORMAT   text (default): a readable timeline and summary. json: the report only, on stdout.
+  --dry-run         Every flow plans and reports, nothing changes (same as "dryRun: true").
+  --verbose         Also print the app's own log lines (to stderr).
+
+Examples:
+  kiln simulate
+  kiln simulate --scenario ../shared/scenarios/busy-and-ghosts.yaml --trigger cleanup --report json
+  kiln simulate --scenario my-fleet.yaml --dry-run
+
+Exit codes: 0 finished and every safety invariant held · 1 an invariant broke or a run failed ·
+2 bad arguments or scenario file.
+`;
+
+const TRIGGERS: TriggerName[] = ['http-rebuild', 'http-rollout', 'eventgrid', 'cleanup'];
+
+export async function simulateCommand(argv: string[]): Promise<number> {
+  let values: { scenario?: string; trigger?: string; report?: string; 'dry-run'?: boolean; verbose?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        scenario: { type: 'string' },
+        trigger: { type: 'string' },
+        report: { type: 'string', default: 'text' },
+        'dry-run': { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`kiln simulate: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.report !== 'text' && values.report !== 'json') {
+    process.stderr.write(`kiln simulate: --report must be "text" or "json", not "${values.report}"\n`);
+    return 2;
+  }
+  let triggers: TriggerName[] | undefined;
+  if (values.trigger !== undefined) {
+    const names = values.trigger.split(',').map((t) => t.trim()).filter(Boolean);
+    const unknown = names.filter((t) => !TRIGGERS.includes(t as TriggerName));
+    if (names.length === 0 || unknown.length > 0) {
+      process.stderr.write(`kiln simulate: --trigger takes a comma-separated list of ${TRIGGERS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`);
+      return 2;
+    }
+    triggers = names as TriggerName[];
+  }
+
+  let scenario;
+  try {
+    scenario = values.scenario ? loadScenarioFile(values.scenario) : builtInDemoScenario();
+  } catch (error) {
+    if (error instanceof ScenarioError) {
+      process.stderr.write(`kiln simulate: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  // The fake cloud serves HTTPS with its own CA; Node trusts extra CAs only from start-up.
+  const ca = ensureFakeCa();
+  const trusted = process.env.NODE_EXTRA_CA_CERTS;
+  if (trusted !== ca.certPath && !trusted?.endsWith('kiln-trust.pem')) return respawnTrusting(ca.certPath);
+
+  const log = (line: string) => {
+    if (values.verbose || !line.startsWith('  [')) process.stderr.write(`${line}\n`);
+  };
+  try {
+    const { report } = await runSimulation(scenario, { triggers, dryRun: values['dry-run'] ? true : undefined, log });
+    process.stdout.write(values.report === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report, { start: scenario.start, until: scenario.until }));
+    return exitCodeFor(report);
+  } catch (error) {
+    if (error instanceof SimulationError) {
+      process.stderr.write(`kiln simulate: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** Re-runs this command with NODE_EXTRA_CA_CERTS naming a bundle of the user's extra CAs and the fake cloud's. */
+function respawnTrusting(fakeCaPath: string): Promise<number> {
+  const bundle = join(fakeCaPath, '..', 'kiln-trust.pem');
+  const userCas = process.env.NODE_EXTRA_CA_CERTS ? safeRead(process.env.NODE_EXTRA_CA_CERTS) : '';
+  writeFileSync(bundle, `${userCas}\n${readFileSync(fakeCaPath, 'utf8')}`, { mode: 0o644 });
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

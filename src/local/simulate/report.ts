@@ -1,0 +1,88 @@
+/**
+ * The simulation report (format version 1, scenarios/README.md): what `kiln simulate` prints as
+ * JSON, and its readable text rendering.
+ */
+export type Outcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'planned';
+
+export interface ReportEvent {
+  at: string;
+  flow: string;
+  message: string;
+}
+
+export interface SimulationReport {
+  scenario: string;
+  outcome: Outcome;
+  dryRun: boolean;
+  images: Record<string, { version: string; state: string; regions: string[] }>;
+  scaleSets: Record<
+    string,
+    { state: string; version: string; previousVersion: string; instancesUpdated: number; instancesPending: number; managed: boolean }
+  >;
+  jobsInterrupted: number;
+  deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
+  foreignTouched: number;
+  apiCalls: Record<string, number>;
+  virtualMinutes: number;
+  criticalPathMinutes: number;
+  maxHistoryEvents: number;
+  /** Fleet hygiene decisions over all cleanup runs (identical in a dry run and a real run). */
+  hygiene: {
+    runs: number;
+    decisions: { removeRunners: string[]; removeAgents: string[]; reimage: string[]; keptBusy: string[]; foreign: string[] };
+    errors: string[];
+  };
+  orchestrations: { started: number; completed: number; failed: { instanceId: string; error: string }[]; running: string[] };
+  events: ReportEvent[];
+}
+
+export function exitCodeFor(report: SimulationReport): 0 | 1 {
+  const invariantsHeld = report.jobsInterrupted === 0 && report.foreignTouched === 0;
+  return invariantsHeld && report.orchestrations.failed.length === 0 ? 0 : 1;
+}
+
+export function renderText(report: SimulationReport, range: { start: string; until: string }): string {
+  const lines: string[] = [];
+  const time = (iso: string) => iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z');
+  lines.push(`kiln simulate — scenario "${report.scenario}"${report.dryRun ? ' (dry run)' : ''}`);
+  lines.push(`virtual time ${time(range.start)} → ${time(range.until)}`);
+  lines.push('');
+  lines.push('Timeline');
+  const shown = report.events.slice(0, 200);
+  for (const e of shown) lines.push(`  ${time(e.at)}  ${e.flow.padEnd(8)} ${e.message}`);
+  if (report.events.length > shown.length) lines.push(`  … ${report.events.length - shown.length} more events (--report json has them all)`);
+  if (report.events.length === 0) lines.push('  (nothing happened)');
+  lines.push('');
+  lines.push('Scale sets');
+  for (const [name, s] of Object.entries(report.scaleSets)) {
+    lines.push(`  ${name.padEnd(24)} ${s.state.padEnd(10)} ${s.version}${s.managed ? '' : '  (not managed: outside kiln scope)'}`);
+  }
+  const d = report.hygiene.decisions;
+  lines.push('');
+  lines.push('Hygiene');
+  lines.push(`  cleanup runs          ${report.hygiene.runs}`);
+  lines.push(`  runners to remove     ${d.removeRunners.length}${d.removeRunners.length ? `  (${abbreviate(d.removeRunners)})` : ''}`);
+  lines.push(`  agents to remove      ${d.removeAgents.length}${d.removeAgents.length ? `  (${abbreviate(d.removeAgents)})` : ''}`);
+  lines.push(`  instances to reimage  ${d.reimage.length}${d.reimage.length ? `  (${abbreviate(d.reimage)})` : ''}`);
+  lines.push(`  kept busy             ${d.keptBusy.length}${d.keptBusy.length ? `  (${abbreviate(d.keptBusy)})` : ''}`);
+  lines.push(`  foreign (untouched)   ${d.foreign.length}`);
+  for (const error of report.hygiene.errors) lines.push(`  error: ${error}`);
+  lines.push('');
+  lines.push('Summary');
+  lines.push(`  outcome               ${report.outcome}`);
+  lines.push(`  jobs interrupted      ${report.jobsInterrupted}`);
+  lines.push(`  foreign touched       ${report.foreignTouched}`);
+  lines.push(
+    `  deleted               ${report.deleted.githubRunners.length} GitHub runners, ${report.deleted.adoAgents.length} Azure DevOps agents, ` +
+      `${report.deleted.galleryVersions.length} gallery versions, ${report.deleted.instances.length} instances`,
+  );
+  lines.push(`  API calls             ${Object.entries(report.apiCalls).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(`  virtual minutes       ${report.virtualMinutes} (critical path ${report.criticalPathMinutes})`);
+  lines.push(`  max history events    ${report.maxHistoryEvents}`);
+  for (const f of report.orchestrations.failed) lines.push(`  FAILED ${f.instanceId}: ${f.error}`);
+  return lines.join('\n') + '\n';
+}
+
+function abbreviate(names: string[]): string {
+  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, … ${names.length - 3} more`;
+}
