@@ -2,7 +2,10 @@
 // other inputs, and the tags every resource of the build carries.
 
 locals {
-  toolset = jsondecode(file("${path.root}/toolset.json"))
+  // abspath: packer 1.6.6 resolves file() against the template folder, so "${path.root}/..." would
+  // double a relative path such as packer/linux; an absolute path works in every version.
+  root    = abspath(path.root)
+  toolset = jsondecode(file("${local.root}/toolset.json"))
 
   // runner_version/runner_sha256 override toolset.json together; install-actions-runner.sh refuses
   // an overridden version without its checksum.
@@ -22,7 +25,7 @@ locals {
   gallery_destinations = var.gallery_name == "" ? [] : [var.gallery_name]
   gallery_regions      = length(var.gallery_replication_regions) > 0 ? var.gallery_replication_regions : [var.location]
 
-  scripts = "${path.root}/scripts"
+  scripts = "${local.root}/scripts"
   // Where the file provisioner puts scripts/ on the build VM: helpers, bootstrap.sh, the unit.
   staging = "/tmp/kiln-image"
 

@@ -11,7 +11,7 @@ die() {
 # download_with_retry URL DEST: fetches URL to DEST, retrying with a growing delay, because one
 # network blip should not cost a 30-minute image build.
 download_with_retry() {
-	local url=$1 dest=$2 attempt delay=5
+	local url=$1 dest=$2 attempt delay=${DOWNLOAD_RETRY_DELAY:-5}
 	for attempt in 1 2 3 4 5; do
 		if curl -fsSL --connect-timeout 20 --max-time 900 -o "$dest" "$url"; then
 			return 0

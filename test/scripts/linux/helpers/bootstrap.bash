@@ -96,6 +96,7 @@ run_bootstrap() {
 		GITHUB_URL=https://github.com GITHUB_API_URL="http://127.0.0.1:$HTTP_PORT" \
 		RESTART_BACKOFF_BASE=0 \
 		"$@" timeout 60 bash "$BOOTSTRAP"
+	# shellcheck disable=SC2154 # bats' run sets $output
 	printf '%s\n' "$output" >"$OUT/bootstrap.output"
 }
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# The Linux image template and its build scripts: Packer validation rules, script conventions,
+# the shared download helper, toolset.json and the unit/bootstrap wiring.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+setup() {
+	REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
+	LINUX=$REPO_ROOT/packer/linux
+	SCRIPTS=$LINUX/scripts
+	export CHECKPOINT_DISABLE=1
+}
+
+teardown() {
+	if [[ -n ${SERVER_PID:-} ]]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+}
+
+# validate [VAR=value...] -- [packer args...]: packer validate in a clean environment.
+validate() {
+	local envs=()
+	while (($#)) && [[ $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ ${1:-} != -- ]] || shift
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${envs[@]}" packer validate "$@" "$LINUX"
+}
+
+GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme ENV=dev)
+
+@test "template: the seed README's environment defaults are enough, with a gallery destination too" {
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-202611280300
+	assert_success
+	assert_output ""
+	validate "${GOOD_ENV[@]}" PACKER_TEMP_RG=rg-packer-temp PACKER_VM_SIZE=Standard_D8s_v5 -- \
+		-var managed_image_name=linux-gh-runner-1 -var gallery_name=gal_kiln -var gallery_image_version=2026.11.28 \
+		-var 'gallery_replication_regions=["swedencentral","westeurope"]' \
+		-var runner_version=2.337.0 -var runner_sha256=70920811a4f8ad4328818682bca5c6469c1c942fab52448868071d0063816613
+	assert_success
+}
+
+@test "template: missing environment is reported with the variable to export" {
+	validate -- -var managed_image_name=x1
+	assert_failure
+	assert_output --partial "The location must be an Azure region name"
+	assert_output --partial "PACKER_LOCATION or pass -var location="
+	assert_output --partial "PACKER_IMAGE_RG or pass -var managed_image_rg="
+}
+
+@test "template: wrong values fail with clear messages" {
+	validate "${GOOD_ENV[@]}" PACKER_VM_SIZE=D4 -- -var managed_image_name=-bad -var runner_version=v2.338.0 \
+		-var runner_sha256=ABC -var runner_user=root -var gallery_image_version=latest -var temp_rg=rg.
+	assert_failure
+	assert_output --partial "The managed_image_name must be 2-80 letters"
+	assert_output --partial "The runner_version must look like 2.338.0"
+	assert_output --partial "The runner_sha256 must be 64 lowercase hex digits"
+	assert_output --partial "The runner_user must be a Linux user name"
+	assert_output --partial "The gallery_image_version must be MAJOR.MINOR.PATCH"
+	assert_output --partial "The vm_size must be an Azure VM size"
+	assert_output --partial "The temp_rg must be a resource group name"
+}
+
+@test "build scripts: verb-first names, a one-line header, strict mode" {
+	local script name count=0
+	for script in "$SCRIPTS"/*.sh; do
+		name=${script##*/}
+		[[ $name =~ ^(install|configure|verify|cleanup)-[a-z0-9-]+\.sh$ || $name == bootstrap.sh ]] ||
+			fail "$name is not verb-first (install-/configure-/verify-/cleanup-)"
+		[[ $(sed -n 1p "$script") == '#!/usr/bin/env bash' ]] || fail "$name: no bash shebang"
+		[[ $(sed -n 2p "$script") == "# "* ]] || fail "$name: no one-line header on line 2"
+		grep -qx 'set -euo pipefail' "$script" || fail "$name: no set -euo pipefail"
+		count=$((count + 1))
+	done
+	((count >= 10))
+}
+
+@test "build scripts: the template runs every script on disk, and each one it names exists" {
+	local listed on_disk
+	listed=$(grep -oE '\$\{local\.scripts\}/[a-z0-9-]+\.sh' "$LINUX/build.linux.pkr.hcl" | sed 's|.*/||' | sort -u)
+	on_disk=$(cd "$SCRIPTS" && ls -- *.sh | grep -vx bootstrap.sh | sort)
+	assert_equal "$listed" "$on_disk"
+	# Deprovisioning is the very last provisioner.
+	run grep -n 'provisioner "' "$LINUX/build.linux.pkr.hcl"
+	last=${lines[-1]%%:*}
+	run sed -n "$last,\$p" "$LINUX/build.linux.pkr.hcl"
+	assert_output --partial "waagent -force -deprovision+user"
+}
+
+@test "download_with_retry: retries a failing server, then the checksum is verified" {
+	echo "runner tarball" >"$BATS_TEST_TMPDIR/payload"
+	python3 "$BATS_TEST_DIRNAME/fake/flaky_download.py" "$BATS_TEST_TMPDIR/payload" 2 "$BATS_TEST_TMPDIR" &
+	SERVER_PID=$!
+	for _ in $(seq 50); do [[ -s $BATS_TEST_TMPDIR/port ]] && break; sleep 0.1; done
+	local url sum
+	url=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/runner.tar.gz
+	sum=$(sha256sum "$BATS_TEST_TMPDIR/payload" | cut -d' ' -f1)
+	DOWNLOAD_RETRY_DELAY=0 run bash -c 'source "$1"; download_with_retry "$2" "$3" && verify_sha256 "$3" "$4"' _ \
+		"$SCRIPTS/helpers/install-helpers.sh" "$url" "$BATS_TEST_TMPDIR/got" "$sum"
+	assert_success
+	assert_output --partial "(attempt 2 of 5)"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/hits")" 3
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/got")" "runner tarball"
+	run bash -c 'source "$1"; verify_sha256 "$2" "$3"' _ "$SCRIPTS/helpers/install-helpers.sh" \
+		"$BATS_TEST_TMPDIR/got" "$(printf '0%.0s' {1..64})"
+	assert_failure
+	assert_output --partial "SHA-256 mismatch"
+}
+
+@test "download_with_retry: gives up after 5 attempts with the URL named" {
+	DOWNLOAD_RETRY_DELAY=0 run bash -c 'source "$1"; download_with_retry http://127.0.0.1:1/x "$2"' _ \
+		"$SCRIPTS/helpers/install-helpers.sh" "$BATS_TEST_TMPDIR/x"
+	assert_failure
+	assert_output --partial "could not download http://127.0.0.1:1/x after 5 attempts"
+}
+
+@test "toolset.json: pinned runner with checksum, an LTS Node.js past 20, azd with checksum" {
+	local t=$LINUX/toolset.json
+	[[ $(jq -r .runner.version "$t") =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[[ $(jq -r .runner.sha256 "$t") =~ ^[0-9a-f]{64}$ ]]
+	[[ $(jq -r .azd.sha256 "$t") =~ ^[0-9a-f]{64}$ ]]
+	local node
+	node=$(jq -r .node.major "$t")
+	((node > 20 && node % 2 == 0)) || fail "Node.js $node is not a supported LTS major"
+	for tool in git curl jq build-essential python3 zip unzip; do
+		jq -e --arg t "$tool" '.apt.install | index($t)' "$t" >/dev/null || fail "$tool missing from apt.install"
+	done
+}
+
+@test "unit and install script agree on bootstrap.sh's path, the runner folder and the user lines" {
+	local unit=$SCRIPTS/github-runner.service
+	exec_path=$(sed -nE 's|^ExecStart=/bin/bash (/[^ ]+)$|\1|p' "$unit")
+	assert_equal "$exec_path" /usr/local/lib/github-runner/bootstrap.sh
+	grep -q "install -m 0755 -o root -g root \"\$STAGING_DIR/bootstrap.sh\" $exec_path" "$SCRIPTS/configure-runner-service.sh"
+	assert_equal "$(grep -c '^User=' "$unit")" 1
+	assert_equal "$(grep -c '^Group=' "$unit")" 1
+	grep -qx 'WorkingDirectory=/opt/actions-runner' "$unit"
+	grep -q 'runner_dir=/opt/actions-runner' "$SCRIPTS/install-actions-runner.sh"
+	# Rendered for another runner_user the way configure-runner-service.sh does, it still verifies.
+	sed -e "s/^User=.*/User=ci/" -e "s/^Group=.*/Group=ci/" "$unit" >"$BATS_TEST_TMPDIR/github-runner.service"
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/github-runner.service"
+	assert_success
+	assert_output ""
+}
