@@ -11,12 +11,11 @@
 #>
 [CmdletBinding()]
 param(
-    [string] $AgentRoot = $env:AGENT_ROOT,
-    [string] $ScriptFolder = (Join-Path $env:KILN_IMAGE_FOLDER 'scripts'),
-    [string] $LogFolder = (Join-Path $env:ProgramData 'kiln\logs')
+    # Defaults (set in the main block below): AGENT_ROOT, KILN_IMAGE_FOLDER\scripts, ProgramData\kiln\logs.
+    [string] $AgentRoot,
+    [string] $ScriptFolder,
+    [string] $LogFolder
 )
-
-$ServiceName = 'AdoBootstrap'
 
 # --- Windows-only operations, isolated so the Pester tests can mock them -----------------------
 function Invoke-Nssm {
@@ -65,7 +64,12 @@ function Get-AdoBootstrapNssmSettings {
 }
 
 function Register-AdoBootstrap {
-    param([Parameter(Mandatory)] [string] $AgentRoot, [Parameter(Mandatory)] [string] $ScriptFolder, [Parameter(Mandatory)] [string] $LogFolder)
+    param(
+        [Parameter(Mandatory)] [string] $AgentRoot,
+        [Parameter(Mandatory)] [string] $ScriptFolder,
+        [Parameter(Mandatory)] [string] $LogFolder,
+        [string] $ServiceName = 'AdoBootstrap'
+    )
     $ErrorActionPreference = 'Stop'
     if (-not (Test-Path -LiteralPath (Join-Path $AgentRoot 'config.cmd'))) { throw "no agent in ${AgentRoot}: run install-ado-agent.ps1 first" }
 
@@ -90,5 +94,8 @@ function Register-AdoBootstrap {
 }
 
 if ($MyInvocation.InvocationName -ne '.') {
+    if (-not $AgentRoot) { $AgentRoot = $env:AGENT_ROOT }
+    if (-not $ScriptFolder) { $ScriptFolder = Join-Path $env:KILN_IMAGE_FOLDER 'scripts' }
+    if (-not $LogFolder) { $LogFolder = Join-Path $env:ProgramData 'kiln\logs' }
     Register-AdoBootstrap -AgentRoot $AgentRoot -ScriptFolder $ScriptFolder -LogFolder $LogFolder
 }

@@ -1,0 +1,59 @@
+# Pester tests of packer/windows/scripts/configure-run.ps1, the manual fallback: it asks for what
+# is missing, configures the agent to run in the console (no service) and starts run.cmd. Prompts,
+# the machine environment and run.cmd are mocked; config.cmd is the recording stub.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    . (Join-Path $script:WindowsScripts 'configure-run.ps1')
+}
+
+AfterAll { Remove-Item Env:STUB_RECORD_DIR, Env:STUB_SERVICES_DIR -ErrorAction SilentlyContinue }
+
+Describe 'configure-run.ps1' {
+    BeforeEach {
+        $id = [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Root = New-StubAgentRoot -Parent $TestDrive
+        $env:STUB_RECORD_DIR = Join-Path $TestDrive "calls-$id"
+        $env:STUB_SERVICES_DIR = Join-Path $TestDrive "services-$id"
+        New-Item -ItemType Directory -Path $env:STUB_RECORD_DIR | Out-Null
+        $script:Pat = 'sentinelpat' + [guid]::NewGuid().ToString('N')
+        $script:MachineEnv = @{}
+        Mock Get-MachineEnvironmentVariable { $script:MachineEnv[$Name] }
+        Mock Get-ComputerName { 'KILNWIN000002' }
+        Mock Read-PromptValue { if ($Prompt -like '*URL*') { 'https://dev.azure.com/acme' } else { $Default } }
+        Mock Read-PromptSecret { $script:Pat }
+        Mock Invoke-AgentRun { }
+    }
+
+    It 'prompts for what is missing, configures without a service and runs the agent' {
+        $all = @(Invoke-ConfigureRun -AgentRoot $script:Root *>&1)
+        Should -Invoke Read-PromptValue -ParameterFilter { $Prompt -like '*URL*' } -Times 1 -Exactly
+        Should -Invoke Read-PromptValue -ParameterFilter { $Prompt -eq 'Agent pool' } -Times 1 -Exactly
+        $call = (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR)[0]
+        $call | Should -Not -Contain '--runAsService'
+        $call[$call.IndexOf('--agent') + 1] | Should -Be 'KILNWIN000002'
+        $call[$call.IndexOf('--pool') + 1] | Should -Be 'Default'
+        $call[$call.IndexOf('--token') + 1] | Should -Be $script:Pat
+        Should -Invoke Invoke-AgentRun -Times 1 -Exactly
+        ($all | Out-String) | Should -Not -Match $script:Pat
+        ($all | Out-String) | Should -Match '--token \*\*\*'
+    }
+
+    It 'takes the organisation and pool from the machine environment without asking' {
+        $script:MachineEnv = @{ ADO_ORG_URL = 'https://dev.azure.com/contoso'; ADO_POOL = 'kiln-windows' }
+        Invoke-ConfigureRun -AgentRoot $script:Root -NoRun *>&1 | Out-Null
+        Should -Invoke Read-PromptValue -Times 0 -Exactly
+        $call = (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR)[0]
+        $call[$call.IndexOf('--url') + 1] | Should -Be 'https://dev.azure.com/contoso'
+        $call[$call.IndexOf('--pool') + 1] | Should -Be 'kiln-windows'
+        Should -Invoke Invoke-AgentRun -Times 0 -Exactly
+    }
+
+    It 'just runs an agent that is already configured, without asking for a PAT' {
+        Invoke-ConfigureRun -AgentRoot $script:Root -OrgUrl 'https://dev.azure.com/acme' -Pool 'Default' -NoRun *>&1 | Out-Null
+        Invoke-ConfigureRun -AgentRoot $script:Root -OrgUrl 'https://dev.azure.com/acme' -Pool 'Default' *>&1 | Out-Null
+        Should -Invoke Read-PromptSecret -Times 1 -Exactly
+        (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 1
+        Should -Invoke Invoke-AgentRun -Times 1 -Exactly
+    }
+}

@@ -1,0 +1,144 @@
+# Consistency of the Windows image sources that packer validate cannot see: the promises of the
+# seed README (variables, base image, installed tools), the one versions file, the script naming
+# and verification rules, and Windows PowerShell 5.1 compatibility (the build VM and a fresh image
+# have nothing newer, while these tests run PowerShell 7).
+
+BeforeDiscovery {
+    $root = (Resolve-Path (Join-Path $PSScriptRoot '../../../packer/windows')).Path
+    $script:ImageScripts = @(Get-ChildItem -Path (Join-Path $root 'scripts') -Recurse -File -Include '*.ps1', '*.psm1' |
+            Sort-Object Name | ForEach-Object { @{ Path = $_.FullName; Name = $_.Name } })
+    $script:BuildScripts = @(Get-ChildItem -Path (Join-Path $root 'scripts') -File -Filter '*.ps1' |
+            Where-Object { $_.Name -notin 'bootstrap-agent.ps1', 'configure-run.ps1' } |
+            Sort-Object Name | ForEach-Object { @{ Path = $_.FullName; Name = $_.Name } })
+}
+
+BeforeAll {
+    $script:TemplateDir = (Resolve-Path (Join-Path $PSScriptRoot '../../../packer/windows')).Path
+    $script:Hcl = (Get-ChildItem -Path $script:TemplateDir -Filter '*.pkr.hcl' | ForEach-Object { Get-Content -Raw -LiteralPath $_.FullName }) -join "`n"
+    $script:Variables = Get-Content -Raw -LiteralPath (Join-Path $script:TemplateDir 'variables.windows.pkr.hcl')
+    $script:Build = Get-Content -Raw -LiteralPath (Join-Path $script:TemplateDir 'build.windows.pkr.hcl')
+    $script:Toolset = Get-Content -Raw -LiteralPath (Join-Path $script:TemplateDir 'toolset.json') | ConvertFrom-Json
+
+    function Get-VariableBlock([string] $Name) {
+        $m = [regex]::Match($script:Variables, '(?s)variable "' + [regex]::Escape($Name) + '" \{(.*?)\n\}')
+        if (-not $m.Success) { return $null }
+        $m.Groups[1].Value
+    }
+}
+
+Describe 'Packer template' {
+    It 'has the source / variables / locals / build split' {
+        foreach ($part in 'source', 'variables', 'locals', 'build') {
+            Join-Path $script:TemplateDir "$part.windows.pkr.hcl" | Should -Exist
+        }
+    }
+
+    It 'defaults <Name> to the environment variable <Env>' -ForEach @(
+        @{ Name = 'location'; Env = 'PACKER_LOCATION' },
+        @{ Name = 'managed_image_rg'; Env = 'PACKER_IMAGE_RG' },
+        @{ Name = 'temp_rg'; Env = 'PACKER_TEMP_RG' },
+        @{ Name = 'vm_size'; Env = 'PACKER_VM_SIZE' },
+        @{ Name = 'tag_org'; Env = 'ORG' },
+        @{ Name = 'tag_env'; Env = 'ENV' }
+    ) {
+        Get-VariableBlock $Name | Should -Match ('default\s*=\s*env\("' + $Env + '"\)')
+    }
+
+    It 'requires managed_image_name and defaults agent_root to C:\ado-agent' {
+        Get-VariableBlock 'managed_image_name' | Should -Not -Match 'default'
+        Get-VariableBlock 'agent_root' | Should -Match 'default\s*=\s*"C:\\\\ado-agent"'
+        Get-VariableBlock 'agent_version' | Should -Not -BeNullOrEmpty
+    }
+
+    It 'knows the SHA-256 of the default agent version' {
+        $version = [regex]::Match((Get-VariableBlock 'agent_version'), 'default\s*=\s*"([^"]+)"').Groups[1].Value
+        $version | Should -Match '^\d+\.\d+\.\d+$'
+        $script:Toolset.adoAgent.sha256.$version | Should -Match '^[0-9a-f]{64}$'
+    }
+
+    It 'builds from Windows Server 2022 Azure Edition over WinRM' {
+        $script:Hcl | Should -Match 'image_publisher\s*=\s*"MicrosoftWindowsServer"'
+        $script:Hcl | Should -Match 'image_offer\s*=\s*"WindowsServer"'
+        $script:Hcl | Should -Match 'image_sku\s*=\s*"2022-datacenter-azure-edition"'
+        $script:Hcl | Should -Match 'communicator\s*=\s*"winrm"'
+        $script:Hcl | Should -Match 'winrm_use_ssl\s*=\s*true'
+    }
+
+    It 'uses nothing Packer 1.6.6 rejects' {
+        $script:Hcl | Should -Not -Match 'required_plugins|templatefile\(|security_type|secure_boot_enabled|use_oidc|storage_account_type|^data "'
+    }
+
+    It 'runs every build script it names, and the script exists' {
+        $named = [regex]::Matches($script:Build, '\$\{path\.root\}/scripts/([\w-]+\.ps1)') | ForEach-Object { $_.Groups[1].Value }
+        $named | Should -Not -BeNullOrEmpty
+        foreach ($name in $named) { Join-Path $script:TemplateDir "scripts/$name" | Should -Exist }
+    }
+
+    It 'restarts Windows after the Visual Studio Build Tools and ends with Sysprep' {
+        $vs = $script:Build.IndexOf('install-vs-buildtools.ps1')
+        $restart = $script:Build.IndexOf('windows-restart', $vs)
+        $restart | Should -BeGreaterThan $vs
+        $script:Build.IndexOf('install-az-module.ps1') | Should -BeGreaterThan $restart
+        $last = [regex]::Matches($script:Build, '[\w-]+\.ps1') | Select-Object -Last 1
+        $last.Value | Should -Be 'invoke-sysprep.ps1'
+    }
+
+    It 'waits for the generalised image state after Sysprep' {
+        $sysprep = Get-Content -Raw -LiteralPath (Join-Path $script:TemplateDir 'scripts/invoke-sysprep.ps1')
+        $sysprep | Should -Match '/generalize'
+        $sysprep | Should -Match 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE'
+        $sysprep | Should -Match 'RdAgent'
+    }
+}
+
+Describe 'build scripts' {
+    It '<Name> is used by the template' -ForEach $script:BuildScripts {
+        $script:Build | Should -Match ([regex]::Escape($Name))
+    }
+
+    It '<Name> is named verb-first with a one-line header' -ForEach $script:BuildScripts {
+        $Name | Should -Match '^(install|configure|test|invoke)-[a-z0-9-]+\.ps1$'
+        (Get-Content -LiteralPath $Path -TotalCount 1) | Should -Match '^# [A-Z].{20,}'
+    }
+
+    It '<Name> checks what it installed' -ForEach ($script:BuildScripts | Where-Object { $_.Name -like 'install-*' -or $_.Name -like 'configure-*' }) {
+        Get-Content -Raw -LiteralPath $Path | Should -Match 'Assert-ToolOutput|verified:'
+    }
+
+    It '<Name> takes every version from toolset.json' -ForEach ($script:BuildScripts | Where-Object { $_.Name -like 'install-*' }) {
+        # A literal x.y.z in a script is a version that escaped the data file.
+        $code = (Get-Content -LiteralPath $Path | Where-Object { $_ -notmatch '^\s*#' }) -join "`n"
+        $code | Should -Not -Match '(?<![\w.])\d+\.\d+\.\d+(?![\w.])'
+    }
+
+    It 'toolset.json pins every tool the seed README promises' {
+        foreach ($tool in 'chocolatey', 'git', 'nodejs', 'python', 'cmake', 'azureCli', 'azd', 'visualStudioBuildTools', 'azPowerShell', 'pip') {
+            $script:Toolset.PSObject.Properties[$tool] | Should -Not -BeNullOrEmpty -Because "$tool is promised"
+        }
+        $script:Toolset.python.version | Should -Match '^3\.12\.'
+        $script:Toolset.visualStudioBuildTools.workloads | Should -Contain 'Microsoft.VisualStudio.Workload.VCTools'
+        @($script:Toolset.nodePackages.name) | Should -Be @('yarn', 'pnpm')
+    }
+}
+
+Describe 'Windows PowerShell 5.1 compatibility' {
+    It '<Name> uses no PowerShell 7-only syntax' -ForEach $script:ImageScripts {
+        $tokens = $null
+        $errors = $null
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($Path, [ref] $tokens, [ref] $errors)
+        $newSyntax = @($ast.FindAll({
+                    param($node)
+                    $node -is [System.Management.Automation.Language.TernaryExpressionAst] -or
+                    $node -is [System.Management.Automation.Language.PipelineChainAst]
+                }, $true))
+        $newTokens = @($tokens | Where-Object { $_.Kind -in 'QuestionQuestion', 'QuestionQuestionEquals', 'QuestionDot', 'QuestionLBracket' })
+        ($newSyntax + $newTokens | ForEach-Object { "line $($_.Extent.StartLineNumber): $($_.Extent.Text)" }) -join "`n" | Should -BeNullOrEmpty
+    }
+
+    It '<Name> guards PowerShell 7-only parameters' -ForEach $script:ImageScripts {
+        # -NoProxy, -SkipHttpErrorCheck, -StatusCodeVariable, -Parallel do not exist in 5.1 unless behind a version check.
+        $text = Get-Content -Raw -LiteralPath $Path
+        $text | Should -Not -Match '\s-(SkipHttpErrorCheck|StatusCodeVariable|Parallel|ResponseHeadersVariable)\b'
+        if ($text -match 'NoProxy') { $text | Should -Match 'PSVersion\.Major -ge 7' }
+    }
+}
