@@ -86,16 +86,15 @@ export function loadSettings(env: Env = process.env): Settings {
     }
   }
   const r = raw as RawSettings;
-  const require = (name: SettingName, when: string) => {
+  const requireSetting = (name: SettingName, when: string) => {
     if (r[name] === '' && !problems.some((p) => p.setting === name)) {
       problems.push({ setting: name, problem: `is required when ${when}`, example: SETTINGS[name].spec.example });
     }
   };
-  const githubEnabled = problems.some((p) => p.setting === 'GITHUB_API_URL') || r.GITHUB_API_URL !== '';
+  const githubEnabled = r.GITHUB_OWNER !== '' && r.GITHUB_OWNER !== undefined;
   if (githubEnabled) {
-    require('GITHUB_OWNER', 'GITHUB_API_URL is set');
-    if (r.GITHUB_SCOPE === 'repo') require('GITHUB_REPO', 'GITHUB_SCOPE=repo');
-    if (r.GITHUB_AUTH === 'app') require('GITHUB_APP_ID', 'GITHUB_AUTH=app');
+    if (r.GITHUB_SCOPE === 'repo') requireSetting('GITHUB_REPO', 'GITHUB_SCOPE=repo');
+    if (r.GITHUB_AUTH === 'app') requireSetting('GITHUB_APP_ID', 'GITHUB_AUTH=app');
   }
   if (problems.length > 0) throw new SettingsError(problems);
 

@@ -96,15 +96,15 @@ export const SETTINGS = {
     schema: httpsUrl,
   },
   GITHUB_API_URL: {
-    spec: { env: 'GITHUB_API_URL', description: 'GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3). Empty disables the GitHub fleet.', example: 'https://api.github.com', default: 'https://api.github.com' },
-    schema: z.union([z.literal(''), httpsUrl]).default('https://api.github.com'),
+    spec: { env: 'GITHUB_API_URL', description: 'GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3).', example: 'https://api.github.com', default: 'https://api.github.com' },
+    schema: httpsUrl.default('https://api.github.com'),
   },
   GITHUB_SCOPE: {
     spec: { env: 'GITHUB_SCOPE', description: 'Where runners are registered: org or repo.', example: 'org', default: 'org' },
     schema: z.enum(['org', 'repo']).default('org'),
   },
   GITHUB_OWNER: {
-    spec: { env: 'GITHUB_OWNER', description: 'Organisation (or repository owner) of the runners.', example: 'acme', default: '' },
+    spec: { env: 'GITHUB_OWNER', description: 'Organisation (or repository owner) of the runners. Empty: kiln manages no GitHub fleet.', example: 'acme', default: '' },
     schema: z.string().trim().default(''),
   },
   GITHUB_REPO: {

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadSettings, mask, SettingsError } from '../../src/config/load-settings.js';
+import { renderSettingsTable } from '../../src/config/settings-table.js';
+import { SETTINGS } from '../../src/config/settings.js';
+
+const VALID = {
+  AZURE_SUBSCRIPTION_ID: '00000000-0000-4000-8000-000000000001',
+  KEYVAULT_URL: 'https://kv-test.vault.azure.net',
+  GITHUB_OWNER: 'acme',
+  GITHUB_APP_ID: '12345',
+};
+
+describe('settings', () => {
+  it('applies every default', () => {
+    const s = loadSettings(VALID);
+    expect(s.arm).toEqual({ endpoint: 'https://management.azure.com', audience: 'https://management.azure.com/.default' });
+    expect(s.managedTag).toEqual({ name: 'kiln-managed', value: 'true' });
+    expect(s.schedules).toEqual({ cleanup: '0 */15 * * * *', rebuild: '0 0 3 1 * *', runnerRelease: '0 0 6 * * *' });
+    expect(s.hygiene).toEqual({ offlineGraceMinutes: 30, bootDeadlineMinutes: 20 });
+    expect(s.github).toMatchObject({ apiUrl: 'https://api.github.com', scope: 'org', auth: 'app', appKeySecret: 'github-app-key' });
+    expect(s.ado).toBeUndefined();
+    expect(s.rebuild).toEqual({ buildTimeoutHours: 8, canarySoakMinutes: 30, pruneKeep: 3, runnerMaxAgeDays: 21, imageEolDays: 180 });
+  });
+
+  it('derives the token audience from a sovereign ARM endpoint', () => {
+    const s = loadSettings({ ...VALID, ARM_ENDPOINT: 'https://management.chinacloudapi.cn/' });
+    expect(s.arm.audience).toBe('https://management.chinacloudapi.cn/.default');
+  });
+
+  it('reports every problem at once, each with the setting, the problem and an example', () => {
+    let error: SettingsError | undefined;
+    try {
+      loadSettings({
+        KEYVAULT_URL: 'http://kv.example',
+        GITHUB_SCOPE: 'team',
+        CLEANUP_SCHEDULE: '*/15 * * * *',
+        OFFLINE_GRACE_MINUTES: 'soon',
+        TARGET_REGIONS: 'westeurope=2,north europe',
+      });
+    } catch (e) {
+      error = e as SettingsError;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    const settings = error!.problems.map((p) => p.setting);
+    expect(settings).toEqual(['AZURE_SUBSCRIPTION_ID', 'KEYVAULT_URL', 'GITHUB_SCOPE', 'CLEANUP_SCHEDULE', 'OFFLINE_GRACE_MINUTES', 'TARGET_REGIONS']);
+    expect(error!.message).toMatch(/KEYVAULT_URL: must use https \(got "http:\/\/kv\.example"\) \(example: https:\/\/kv-kiln-prod\.vault\.azure\.net\)/);
+    expect(error!.message).toMatch(/AZURE_SUBSCRIPTION_ID: is required but not set/);
+    for (const p of error!.problems) expect(p.example).not.toBe('');
+  });
+
+  it('requires what the chosen options need', () => {
+    expect(() => loadSettings({ ...VALID, GITHUB_SCOPE: 'repo' })).toThrow(/GITHUB_REPO: is required when GITHUB_SCOPE=repo/);
+    expect(() => loadSettings({ ...VALID, GITHUB_APP_ID: '' })).toThrow(/GITHUB_APP_ID: is required when GITHUB_AUTH=app/);
+    expect(loadSettings({ ...VALID, GITHUB_OWNER: '' }).github).toBeUndefined();
+  });
+
+  it('parses regions and replica counts in order', () => {
+    expect(loadSettings({ ...VALID, TARGET_REGIONS: 'westeurope=2, NorthEurope' }).gallery.targetRegions).toEqual([
+      { name: 'westeurope', replicas: 2 },
+      { name: 'northeurope', replicas: 1 },
+    ]);
+  });
+
+  it('masks values of secret-looking settings only', () => {
+    expect(mask('GITHUB_PAT_SECRET', 'gh-pat')).toBe('gh-pat');
+    expect(mask('SOME_TOKEN', 'ghp_abcdef')).toBe('***(10 chars)');
+  });
+
+  it('keeps the README table equal to the settings list', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme).toContain(renderSettingsTable());
+    for (const name of Object.keys(SETTINGS)) expect(readme).toContain(`\`${name}\``);
+  });
+});
