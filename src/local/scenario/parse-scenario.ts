@@ -468,8 +468,11 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   const regionsKnown = isRecord(gallery) && (absent(gallery.regions) || regionsGiven !== undefined);
   const regions = regionsGiven ?? [...SCENARIO_DEFAULTS.galleryRegions];
   if (regionsKnown) checkDuplicates(c, ['gallery', 'regions'], regions, (r) => r, 'is listed twice');
-  const existingVersions =
-    isRecord(gallery) && !absent(gallery.existingVersions) ? gallery.existingVersions : {};
+  const existingVersions = !isRecord(gallery)
+    ? undefined
+    : absent(gallery.existingVersions)
+      ? {}
+      : gallery.existingVersions;
   const existing = {} as Record<ImageKind, string[] | undefined>;
   for (const image of IMAGE_KINDS) {
     const given = isRecord(existingVersions) ? existingVersions[image] : undefined;
@@ -563,15 +566,19 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   // Faults
   faultItems.forEach(({ part: fault, ok }, index) => {
     const path = ['faults', index];
-    if (!ok.has('status') || !ok.has('fail')) {
-      // Which of the two was meant is unclear; the invalid one is reported.
-    } else if (fault.fail === true && fault.status !== undefined) {
-      c.add(
-        [...path, 'status'],
-        'give either status (an HTTP answer) or fail: true (a long-running operation that ends Failed), not both',
-      );
-    } else if (fault.fail !== true && fault.status === undefined) {
-      c.add([...path, 'status'], 'is required unless fail: true (a long-running operation that ends Failed)');
+    // With status or fail itself invalid (and reported), which effect was meant is unclear.
+    if (ok.has('status') && ok.has('fail')) {
+      if (fault.fail === true && fault.status !== undefined) {
+        c.add(
+          [...path, 'status'],
+          'give either status (an HTTP answer) or fail: true (a long-running operation that ends Failed), not both',
+        );
+      } else if (fault.fail !== true && fault.status === undefined) {
+        c.add(
+          [...path, 'status'],
+          'is required unless fail: true (a long-running operation that ends Failed)',
+        );
+      }
     }
     if (fault.retryAfterSeconds !== undefined && ok.has('status') && fault.status === undefined) {
       c.add([...path, 'retryAfterSeconds'], 'only applies to a fault that answers with an HTTP status');
@@ -607,8 +614,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   // The canary defaults to the first managed scale set of each image, unless some scale set of that
   // image says canary: true or false itself (then the scenario chose, even if it chose none).
   for (const image of IMAGE_KINDS) {
-    const inputs = scaleSetValues;
-    if (inputs.some((s) => s.image === image && s.canary !== undefined)) continue;
+    if (scaleSetValues.some((s) => s.image === image && s.canary !== undefined)) continue;
     const first = scaleSets.find((s) => s.image === image && s.managed);
     if (first) first.canary = true;
   }

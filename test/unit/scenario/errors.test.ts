@@ -118,6 +118,12 @@ describe('one wrong field → one problem naming its path', () => {
       /listed twice/,
     ],
     [
+      'gallery not a mapping',
+      (s) => (s.gallery = ['westeurope']),
+      'gallery',
+      /expected a mapping, got a list/,
+    ],
+    [
       'existingVersions not a mapping',
       (s) => (s.gallery.existingVersions = ['2026.10.1']),
       'gallery.existingVersions',
