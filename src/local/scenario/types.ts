@@ -13,7 +13,12 @@ export interface ScenarioScaleSet {
   capacity: number;
   /** Version the instances run now: the scenario's value or the newest existing version of the image. */
   version: string;
+  /**
+   * Takes the canary. Default: the first managed scale set of each image, unless some scale set of
+   * that image sets canary itself. Never true on an unmanaged scale set.
+   */
   canary: boolean;
+  /** false: outside kiln's scope, must never be touched. */
   managed: boolean;
 }
 
@@ -32,6 +37,7 @@ export interface ScenarioFault {
   status?: number;
   retryAfterSeconds?: number;
   fail?: boolean;
+  /** Only in this region (one of gallery.regions). */
   region?: string;
   /** How many times the fault fires before the operation behaves again. */
   times: number;
@@ -40,11 +46,17 @@ export interface ScenarioFault {
 export interface Scenario {
   version: 1;
   name: string;
+  /** Virtual clock origin, UTC as 2026-12-01T02:55:00Z (milliseconds only when there are some). */
   start: string;
+  /** Where the clock stops, same form, after start (default start + 48h). */
   until: string;
   timers: boolean;
   trigger: TriggerName[];
   dryRun: boolean;
+  /**
+   * regions: replication targets, the first is the build region. existingVersions: per image, in the
+   * file's order (not sorted); an image the file leaves out has one version, 2026.10.1.
+   */
   gallery: { regions: string[]; existingVersions: Record<ImageKind, string[]> };
   images: Record<ImageKind, { buildMinutes: number; buildFails: boolean; unhealthy: boolean }>;
   scaleSets: ScenarioScaleSet[];
@@ -53,5 +65,6 @@ export interface Scenario {
   foreign: { github: number; ado: number };
   latency: { replication: number; reimage: number; register: number };
   faults: ScenarioFault[];
+  /** Present only when the file has an eventgrid block (required when trigger includes eventgrid). */
   eventgrid?: { version: { image: ImageKind; version: string }; duplicates: number };
 }
