@@ -81,7 +81,7 @@ GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme 
 @test "build scripts: the template runs every script on disk, and each one it names exists" {
 	local listed on_disk
 	listed=$(grep -oE '\$\{local\.scripts\}/[a-z0-9-]+\.sh' "$LINUX/build.linux.pkr.hcl" | sed 's|.*/||' | sort -u)
-	on_disk=$(cd "$SCRIPTS" && ls -- *.sh | grep -vx bootstrap.sh | sort)
+	on_disk=$(find "$SCRIPTS" -maxdepth 1 -name '*.sh' ! -name bootstrap.sh -printf '%f\n' | sort)
 	assert_equal "$listed" "$on_disk"
 	# Deprovisioning is the very last provisioner.
 	run grep -n 'provisioner "' "$LINUX/build.linux.pkr.hcl"
@@ -94,7 +94,10 @@ GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme 
 	echo "runner tarball" >"$BATS_TEST_TMPDIR/payload"
 	python3 "$BATS_TEST_DIRNAME/fake/flaky_download.py" "$BATS_TEST_TMPDIR/payload" 2 "$BATS_TEST_TMPDIR" &
 	SERVER_PID=$!
-	for _ in $(seq 50); do [[ -s $BATS_TEST_TMPDIR/port ]] && break; sleep 0.1; done
+	for _ in $(seq 50); do
+		[[ -s $BATS_TEST_TMPDIR/port ]] && break
+		sleep 0.1
+	done
 	local url sum
 	url=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/runner.tar.gz
 	sum=$(sha256sum "$BATS_TEST_TMPDIR/payload" | cut -d' ' -f1)

@@ -32,7 +32,7 @@ fi
 # Shell files of this area: build scripts, helpers, bootstrap, the job entry point, tests, CI setup.
 mapfile -t shell_files < <(
 	{
-		find packer/linux packer/job test/scripts/linux -type f \( -name '*.sh' -o -name '*.bash' \)
+		find packer/linux packer/job test/scripts/linux -type f \( -name '*.sh' -o -name '*.bash' -o -name '*.bats' \)
 		echo .ci/setup-linux-image.sh
 	} | sort
 )
