@@ -98,3 +98,126 @@ export interface Clients {
   github?: GitHubClient;
   ado?: AdoClient;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the rollout and rebuild flows. The interfaces above stay as they are; a client built by
+// createArmClient / createGitHubClient / createAdoClient implements these as well.
+
+/** Scale set writes used by a rollout. Each returns once ARM accepted (except setScaleSetImage, a short LRO awaited). */
+export interface ScaleSetRolloutOperations {
+  /** PATCH of the model's imageReference.id (a gallery version id, or a definition id for "latest"). */
+  setScaleSetImage(scaleSetId: string, imageReferenceId: string): Promise<void>;
+  /** POST manualupgrade for the instances; returns once accepted. */
+  startManualUpgrade(scaleSetId: string, instanceIds: string[]): Promise<void>;
+  /** POST delete for the instances; returns once accepted. */
+  startDeleteInstances(scaleSetId: string, instanceIds: string[]): Promise<void>;
+}
+
+export interface GalleryTargetRegion {
+  /** Region name as ARM answers it (may be a display name such as "West Europe"). */
+  name: string;
+  replicas: number;
+  excludeFromLatest?: boolean;
+  storageAccountType?: string;
+}
+
+export interface GalleryRegionReplication {
+  region: string;
+  /** Unknown | Replicating | Completed | Failed */
+  state: string;
+  progress?: number;
+  details?: string;
+}
+
+export interface GalleryImageVersionInfo {
+  id: string;
+  /** x.y.z */
+  name: string;
+  /** Creating | Updating | Succeeded | Failed | Deleting | Migrating */
+  provisioningState?: string;
+  excludeFromLatest: boolean;
+  targetRegions: GalleryTargetRegion[];
+  publishedDate?: string;
+  endOfLifeDate?: string;
+  sourceId?: string;
+  tags: Record<string, string>;
+  /** Only when read with replication status. */
+  replication?: { aggregatedState: string; regions: GalleryRegionReplication[] };
+}
+
+export interface CreateImageVersionRequest {
+  /** Gallery location (the build region). */
+  location: string;
+  /** Managed image (or VM / other version) the version is made from. */
+  sourceId: string;
+  targetRegions: GalleryTargetRegion[];
+  excludeFromLatest: boolean;
+  endOfLifeDate?: string;
+  tags?: Record<string, string>;
+}
+
+/** Gallery image versions of the configured gallery; `definition` is the image definition name. */
+export interface GalleryOperations {
+  /** undefined on 404. */
+  getImageVersion(definition: string, version: string, options?: { replicationStatus?: boolean }): Promise<GalleryImageVersionInfo | undefined>;
+  listImageVersions(definition: string): Promise<GalleryImageVersionInfo[]>;
+  /** PUT; returns once ARM accepted (201/200), replication continues in the background. */
+  startCreateImageVersion(definition: string, version: string, request: CreateImageVersionRequest): Promise<void>;
+  /** PATCH excludeFromLatest and/or target regions; returns once accepted. */
+  startUpdateImageVersion(definition: string, version: string, change: { excludeFromLatest?: boolean; targetRegions?: GalleryTargetRegion[]; endOfLifeDate?: string }): Promise<void>;
+  /** DELETE; returns once accepted; a version already gone is success. */
+  startDeleteImageVersion(definition: string, version: string): Promise<void>;
+}
+
+export interface JobContainer {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string; secretRef?: string }[];
+  resources?: { cpu?: number; memory?: string };
+}
+
+export interface JobExecutionInfo {
+  name: string;
+  /** Running | Processing | Succeeded | Failed | Stopped | Degraded | Unknown */
+  status: string;
+  startTime?: string;
+  endTime?: string;
+}
+
+/** Container Apps job executions (the Packer build job). `jobId` is the job's resource id. */
+export interface ContainerJobOperations {
+  /** POST start with the FULL template (the body replaces the job's template for this execution). */
+  startJobExecution(jobId: string, template: { containers: JobContainer[]; initContainers?: JobContainer[] }): Promise<{ name: string; id: string }>;
+  /** undefined on 404. */
+  getJobExecution(jobId: string, executionName: string): Promise<JobExecutionInfo | undefined>;
+  /** Returns once accepted. */
+  stopJobExecution(jobId: string, executionName: string): Promise<void>;
+}
+
+export interface FullArmClient extends ArmClient, ScaleSetRolloutOperations, GalleryOperations, ContainerJobOperations {}
+
+export interface RunnerRelease {
+  /** e.g. v2.330.0 */
+  tag: string;
+  /** e.g. 2.330.0 */
+  version: string;
+  publishedAt?: string;
+}
+
+export interface GitHubAdminOperations {
+  /** A registration token (secret: never put it in orchestration state or logs). */
+  createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;
+  /** Latest release of actions/runner. */
+  getLatestRunnerRelease(): Promise<RunnerRelease>;
+}
+
+export interface FullGitHubClient extends GitHubClient, GitHubAdminOperations {}
+
+export interface AdoAgentOperations {
+  /** PATCH enabled; undefined when the agent is gone. */
+  setAgentEnabled(id: number, enabled: boolean): Promise<AdoAgent | undefined>;
+}
+
+export interface FullAdoClient extends AdoClient, AdoAgentOperations {}

@@ -1,0 +1,337 @@
+/**
+ * kiln's ARM client: thin typed wrappers over @azure/arm-compute 25 (scale sets, scale set VMs,
+ * gallery image versions), @azure/arm-resources (scale sets by tag) and @azure/arm-appcontainers
+ * (the Packer job). Endpoint and token audience come from settings (sovereign clouds, and the local
+ * fake cloud). Long-running operations that take minutes (reimage, manual upgrade, delete,
+ * version create/replication) return once ARM accepted them; the orchestration polls.
+ */
+import { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
+import { ComputeManagementClient, type GalleryImageVersion, type VirtualMachineScaleSet, type VirtualMachineScaleSetVM } from '@azure/arm-compute';
+import { ResourceManagementClient } from '@azure/arm-resources';
+import type { TokenCredential } from '@azure/identity';
+import type { Settings } from '../../config/load-settings.js';
+import { describeFailure, toClientError } from '../client-error.js';
+import type {
+  CreateImageVersionRequest,
+  FullArmClient,
+  GalleryImageVersionInfo,
+  GalleryTargetRegion,
+  JobContainer,
+  JobExecutionInfo,
+  ScaleSet,
+  ScaleSetInstance,
+} from '../types.js';
+import { parseResourceId, resourceGroupOf } from './resource-id.js';
+
+export interface ArmClientOptions {
+  /** Per-request timeout (default 60 s). */
+  timeoutMs?: number;
+}
+
+const SCALE_SET_TYPE = 'microsoft.compute/virtualmachinescalesets';
+
+export function createArmClient(
+  settings: Pick<Settings, 'subscriptionId' | 'arm' | 'gallery'>,
+  credential: TokenCredential,
+  options: ArmClientOptions = {},
+): FullArmClient {
+  const endpoint = settings.arm.endpoint;
+  const scopes = [settings.arm.audience];
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const retryOptions = { maxRetries: 3 };
+  const compute = new ComputeManagementClient(credential, settings.subscriptionId, { endpoint, credentials: { scopes }, retryOptions });
+  // The older generated clients build URLs from `$host`; `endpoint` alone would not move them.
+  const resources = new ResourceManagementClient(credential, settings.subscriptionId, { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions });
+  const apps = new ContainerAppsAPIClient(credential, settings.subscriptionId, { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions });
+  const gallery = settings.gallery;
+  const signal = () => AbortSignal.timeout(timeoutMs);
+
+  async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toClientError(`arm ${operation}`, err);
+    }
+  }
+
+  async function orUndefinedOn404<T>(operation: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (describeFailure(err).status === 404) return undefined;
+      throw toClientError(`arm ${operation}`, err);
+    }
+  }
+
+  function scaleSetName(id: string) {
+    return parseResourceId(id, 'virtualMachineScaleSets');
+  }
+
+  const client: FullArmClient = {
+    async listScaleSetsByTag(tag) {
+      const filter = `tagName eq '${odata(tag.name)}' and tagValue eq '${odata(tag.value)}'`;
+      const ids = await call(`listScaleSetsByTag ${tag.name}=${tag.value}`, async () => {
+        const out: string[] = [];
+        for await (const r of resources.resources.list({ filter, abortSignal: signal() })) {
+          if (r.id && r.type?.toLowerCase() === SCALE_SET_TYPE) out.push(r.id);
+        }
+        return out;
+      });
+      const sets = await Promise.all(ids.map((id) => client.getScaleSet(id)));
+      return sets.filter((s): s is ScaleSet => s !== undefined);
+    },
+
+    async getScaleSet(id) {
+      const { resourceGroup, name } = scaleSetName(id);
+      const vmss = await orUndefinedOn404(`getScaleSet ${name}`, () => compute.virtualMachineScaleSets.get(resourceGroup, name, { abortSignal: signal() }));
+      return vmss ? toScaleSet(vmss, id) : undefined;
+    },
+
+    async listInstances(scaleSetId) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      return call(`listInstances ${name}`, async () => {
+        const out: ScaleSetInstance[] = [];
+        for await (const vm of compute.virtualMachineScaleSetVMs.list(resourceGroup, name, { expand: 'instanceView', abortSignal: signal() })) {
+          out.push(toInstance(vm));
+        }
+        return out;
+      });
+    },
+
+    async startReimage(scaleSetId, instanceIds) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      await call(`reimage ${name} [${instanceIds.join(',')}]`, () =>
+        compute.virtualMachineScaleSets.reimage(resourceGroup, name, { vmScaleSetReimageInput: { instanceIds }, abortSignal: signal() }).submitted(),
+      );
+    },
+
+    async setScaleSetImage(scaleSetId, imageReferenceId) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      await call(`setScaleSetImage ${name}`, async () => {
+        await compute.virtualMachineScaleSets.update(
+          resourceGroup,
+          name,
+          { virtualMachineProfile: { storageProfile: { imageReference: { id: imageReferenceId } } } },
+          { abortSignal: signal(), updateIntervalInMs: 2_000 },
+        );
+      });
+    },
+
+    async startManualUpgrade(scaleSetId, instanceIds) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      await call(`manualUpgrade ${name} [${instanceIds.join(',')}]`, () =>
+        compute.virtualMachineScaleSets.updateInstances(resourceGroup, name, { instanceIds }, { abortSignal: signal() }).submitted(),
+      );
+    },
+
+    async startDeleteInstances(scaleSetId, instanceIds) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      await call(`deleteInstances ${name} [${instanceIds.join(',')}]`, () =>
+        compute.virtualMachineScaleSets.deleteInstances(resourceGroup, name, { instanceIds }, { abortSignal: signal() }).submitted(),
+      );
+    },
+
+    async getImageVersion(definition, version, opts = {}) {
+      const v = await orUndefinedOn404(`getImageVersion ${definition}/${version}`, () =>
+        compute.galleryImageVersions.get(gallery.resourceGroup, gallery.name, definition, version, {
+          ...(opts.replicationStatus ? { expand: 'ReplicationStatus' } : {}),
+          abortSignal: signal(),
+        }),
+      );
+      return v ? toVersion(v) : undefined;
+    },
+
+    async listImageVersions(definition) {
+      return call(`listImageVersions ${definition}`, async () => {
+        const out: GalleryImageVersionInfo[] = [];
+        for await (const v of compute.galleryImageVersions.listByGalleryImage(gallery.resourceGroup, gallery.name, definition, { abortSignal: signal() })) {
+          out.push(toVersion(v));
+        }
+        return out;
+      });
+    },
+
+    async startCreateImageVersion(definition, version, request: CreateImageVersionRequest) {
+      await call(`createImageVersion ${definition}/${version}`, () =>
+        compute.galleryImageVersions
+          .createOrUpdate(
+            gallery.resourceGroup,
+            gallery.name,
+            definition,
+            version,
+            {
+              location: request.location,
+              tags: request.tags,
+              publishingProfile: {
+                targetRegions: request.targetRegions.map(toTargetRegion),
+                excludeFromLatest: request.excludeFromLatest,
+                ...(request.endOfLifeDate ? { endOfLifeDate: new Date(request.endOfLifeDate) } : {}),
+              },
+              storageProfile: { source: { id: request.sourceId } },
+            },
+            { abortSignal: signal() },
+          )
+          .submitted(),
+      );
+    },
+
+    async startUpdateImageVersion(definition, version, change) {
+      await call(`updateImageVersion ${definition}/${version}`, () =>
+        compute.galleryImageVersions
+          .update(
+            gallery.resourceGroup,
+            gallery.name,
+            definition,
+            version,
+            {
+              publishingProfile: {
+                ...(change.excludeFromLatest !== undefined ? { excludeFromLatest: change.excludeFromLatest } : {}),
+                ...(change.targetRegions ? { targetRegions: change.targetRegions.map(toTargetRegion) } : {}),
+                ...(change.endOfLifeDate ? { endOfLifeDate: new Date(change.endOfLifeDate) } : {}),
+              },
+            },
+            { abortSignal: signal() },
+          )
+          .submitted(),
+      );
+    },
+
+    async startDeleteImageVersion(definition, version) {
+      try {
+        await compute.galleryImageVersions.delete(gallery.resourceGroup, gallery.name, definition, version, { abortSignal: signal() }).submitted();
+      } catch (err) {
+        if (describeFailure(err).status === 404) return;
+        throw toClientError(`arm deleteImageVersion ${definition}/${version}`, err);
+      }
+    },
+
+    async startJobExecution(jobId, template) {
+      const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
+      return call(`startJobExecution ${name}`, async () => {
+        const poller = await apps.jobs.beginStart(resourceGroup, name, { template: { containers: template.containers.map(toContainer), initContainers: template.initContainers?.map(toContainer) }, abortSignal: signal() });
+        const result = await poller.pollUntilDone();
+        if (!result?.name || !result.id) throw new Error('ARM accepted the job start without naming the execution');
+        return { name: result.name, id: result.id };
+      });
+    },
+
+    async getJobExecution(jobId, executionName) {
+      const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
+      const e = await orUndefinedOn404(`getJobExecution ${name}/${executionName}`, () => apps.jobExecution(resourceGroup, name, executionName, { abortSignal: signal() }));
+      if (!e) return undefined;
+      const info: JobExecutionInfo = { name: e.name ?? executionName, status: e.status ?? 'Unknown' };
+      if (e.startTime) info.startTime = new Date(e.startTime).toISOString();
+      if (e.endTime) info.endTime = new Date(e.endTime).toISOString();
+      return info;
+    },
+
+    async stopJobExecution(jobId, executionName) {
+      const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
+      await call(`stopJobExecution ${name}/${executionName}`, async () => {
+        await apps.jobs.beginStopExecution(resourceGroup, name, executionName, { abortSignal: signal() });
+      });
+    },
+  };
+  return client;
+}
+
+/** OData string literal: single quotes doubled. */
+function odata(value: string): string {
+  return value.replace(/'/g, "''");
+}
+
+function toScaleSet(v: VirtualMachineScaleSet, requestedId: string): ScaleSet {
+  const profile = v.virtualMachineProfile;
+  const os = profile?.osProfile;
+  const osDiskType = profile?.storageProfile?.osDisk?.osType;
+  const osType: 'Linux' | 'Windows' = os?.windowsConfiguration || osDiskType === 'Windows' ? 'Windows' : 'Linux';
+  const id = v.id ?? requestedId;
+  const mode = v.upgradePolicy?.mode;
+  const out: ScaleSet = {
+    id,
+    name: v.name ?? parseResourceId(requestedId, 'virtualMachineScaleSets').name,
+    resourceGroup: resourceGroupOf(id),
+    location: v.location ?? '',
+    tags: { ...(v.tags ?? {}) },
+    orchestrationMode: v.orchestrationMode === 'Flexible' ? 'Flexible' : 'Uniform',
+    computerNamePrefix: os?.computerNamePrefix ?? '',
+    osType,
+    capacity: v.sku?.capacity ?? 0,
+  };
+  if (mode === 'Manual' || mode === 'Automatic' || mode === 'Rolling') out.upgradeMode = mode;
+  const imageId = profile?.storageProfile?.imageReference?.id;
+  if (imageId) out.imageReferenceId = imageId;
+  return out;
+}
+
+function toInstance(vm: VirtualMachineScaleSetVM): ScaleSetInstance {
+  const statuses = vm.instanceView?.statuses ?? [];
+  const prov = statuses.find((s) => s.code?.startsWith('ProvisioningState/'));
+  const power = statuses.find((s) => s.code?.startsWith('PowerState/'));
+  const out: ScaleSetInstance = {
+    instanceId: vm.instanceId ?? '',
+    name: vm.name ?? '',
+    computerName: vm.osProfile?.computerName ?? vm.instanceView?.computerName ?? '',
+    latestModelApplied: vm.latestModelApplied ?? false,
+    provisioningState: vm.provisioningState ?? 'Unknown',
+  };
+  if (prov?.time) out.provisionedAt = new Date(prov.time).toISOString();
+  if (power?.code) out.powerState = power.code.slice('PowerState/'.length);
+  const imageId = vm.storageProfile?.imageReference?.id;
+  if (imageId) out.imageReferenceId = imageId;
+  return out;
+}
+
+function toTargetRegion(r: GalleryTargetRegion) {
+  return {
+    name: r.name,
+    regionalReplicaCount: r.replicas,
+    ...(r.excludeFromLatest !== undefined ? { excludeFromLatest: r.excludeFromLatest } : {}),
+    ...(r.storageAccountType ? { storageAccountType: r.storageAccountType } : {}),
+  };
+}
+
+function toVersion(v: GalleryImageVersion): GalleryImageVersionInfo {
+  const pp = v.publishingProfile;
+  const out: GalleryImageVersionInfo = {
+    id: v.id ?? '',
+    name: v.name ?? '',
+    excludeFromLatest: pp?.excludeFromLatest ?? false,
+    targetRegions: (pp?.targetRegions ?? []).map((t) => {
+      const r: GalleryTargetRegion = { name: t.name, replicas: t.regionalReplicaCount ?? pp?.replicaCount ?? 1 };
+      if (t.excludeFromLatest !== undefined) r.excludeFromLatest = t.excludeFromLatest;
+      if (t.storageAccountType) r.storageAccountType = t.storageAccountType;
+      return r;
+    }),
+    tags: { ...(v.tags ?? {}) },
+  };
+  if (v.provisioningState) out.provisioningState = v.provisioningState;
+  if (pp?.publishedDate) out.publishedDate = new Date(pp.publishedDate).toISOString();
+  if (pp?.endOfLifeDate) out.endOfLifeDate = new Date(pp.endOfLifeDate).toISOString();
+  const src = v.storageProfile?.source;
+  const sourceId = src?.id ?? (src as { virtualMachineId?: string } | undefined)?.virtualMachineId;
+  if (sourceId) out.sourceId = sourceId;
+  if (v.replicationStatus) {
+    out.replication = {
+      aggregatedState: v.replicationStatus.aggregatedState ?? 'Unknown',
+      regions: (v.replicationStatus.summary ?? []).map((s) => {
+        const r: { region: string; state: string; progress?: number; details?: string } = { region: s.region ?? '', state: s.state ?? 'Unknown' };
+        if (s.progress !== undefined) r.progress = s.progress;
+        if (s.details) r.details = s.details;
+        return r;
+      }),
+    };
+  }
+  return out;
+}
+
+function toContainer(c: JobContainer) {
+  return {
+    name: c.name,
+    image: c.image,
+    ...(c.command ? { command: c.command } : {}),
+    ...(c.args ? { args: c.args } : {}),
+    ...(c.env ? { env: c.env } : {}),
+    ...(c.resources ? { resources: c.resources } : {}),
+  };
+}

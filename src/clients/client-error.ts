@@ -1,0 +1,77 @@
+/**
+ * Turns whatever an SDK or fetch threw into kiln's two error classes (errors.ts), after the client's
+ * own retries: TransientError for 429, 5xx, timeouts and dropped connections; PermanentError for
+ * other 4xx. The message names the operation and the status and never carries request headers,
+ * tokens or secret values (service messages are cut short and scrubbed of anything token-like).
+ */
+import { PermanentError, TransientError } from './errors.js';
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'REQUEST_SEND_ERROR',
+]);
+
+export function isTransientStatus(status: number | undefined): boolean {
+  return status === 408 || status === 429 || (status !== undefined && status >= 500);
+}
+
+/** Status and a short service code/message from RestError, Octokit's RequestError or our own fetch errors. */
+export function describeFailure(err: unknown): { status?: number; code?: string; detail?: string; network: boolean } {
+  const e = err as {
+    name?: string;
+    status?: number | string;
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    cause?: { code?: string; name?: string };
+    details?: { error?: { code?: string; message?: string } };
+    response?: { status?: number; data?: { message?: string } };
+  };
+  const statusRaw = e?.statusCode ?? e?.status ?? e?.response?.status;
+  const status = statusRaw === undefined ? undefined : Number(statusRaw);
+  const code = e?.details?.error?.code ?? (typeof e?.code === 'string' ? e.code : undefined) ?? e?.cause?.code;
+  const network =
+    status === undefined &&
+    (NETWORK_CODES.has(String(e?.code)) ||
+      NETWORK_CODES.has(String(e?.cause?.code)) ||
+      e?.name === 'AbortError' ||
+      e?.name === 'TimeoutError' ||
+      e?.cause?.name === 'TimeoutError' ||
+      /socket hang up|fetch failed|network|timed? ?out|aborted/i.test(String(e?.message ?? '')));
+  const detail = e?.details?.error?.message ?? e?.response?.data?.message ?? e?.message;
+  return { status: Number.isNaN(status) ? undefined : status, code, detail: detail ? scrub(detail) : undefined, network };
+}
+
+/** Wraps `err` for `operation` (e.g. "arm listInstances vmss-gh-linux-weu"). */
+export function toClientError(operation: string, err: unknown): TransientError | PermanentError {
+  if (err instanceof TransientError || err instanceof PermanentError) return err;
+  const f = describeFailure(err);
+  const what = f.status !== undefined ? `HTTP ${f.status}` : f.network ? `network error${f.code ? ` ${f.code}` : ''}` : 'error';
+  const codePart = f.code && f.status !== undefined ? ` ${f.code}` : '';
+  const detail = f.detail ? `: ${f.detail}` : '';
+  const message = `${operation} failed (${what}${codePart})${detail}`;
+  if (f.status === undefined ? f.network : isTransientStatus(f.status)) return new TransientError(message);
+  return new PermanentError(message);
+}
+
+/** Removes anything that looks like a credential and keeps messages short. */
+export function scrub(text: string): string {
+  return text
+    .replace(/(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***')
+    .replace(/\bgh[pousr]_[A-Za-z0-9_]{10,}/g, '***')
+    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/g, '***')
+    .replace(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g, '***')
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
+}

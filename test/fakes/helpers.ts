@@ -1,0 +1,76 @@
+/**
+ * Shared test helpers: scenarios built directly as Scenario objects (every field present, as the
+ * parser would return them) and a fake cloud whose env is applied to process.env for the clients.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { VirtualClock } from '../../src/local/clock.js';
+import type { Scenario } from '../../src/local/scenario/types.js';
+import { startFakeCloud, type FakeCloud, type StartFakeCloudOptions } from '../../src/local/fake-cloud/index.js';
+import { loadSettings, type Settings } from '../../src/config/load-settings.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const examplesDir = path.resolve(repoRoot, '..', 'shared', 'reference', 'examples');
+
+export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
+  return {
+    version: 1,
+    name: 'test',
+    start: '2026-12-01T02:55:00Z',
+    until: '2026-12-03T02:55:00Z',
+    timers: false,
+    trigger: [],
+    dryRun: false,
+    gallery: { regions: ['westeurope', 'northeurope'], existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] } },
+    images: {
+      linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
+      windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
+    },
+    scaleSets: [
+      { name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 3, version: '2026.10.1', canary: true, managed: true },
+      { name: 'vmss-ado-win-weu', image: 'windows', region: 'westeurope', capacity: 2, version: '2026.10.1', canary: true, managed: true },
+    ],
+    jobs: [],
+    ghosts: { github: 0, ado: 0 },
+    foreign: { github: 0, ado: 0 },
+    latency: { replication: 30, reimage: 6, register: 2 },
+    faults: [],
+    ...overrides,
+  };
+}
+
+export interface TestCloud {
+  cloud: FakeCloud;
+  clock: VirtualClock;
+  settings: Settings;
+  /** Advances the virtual clock by `minutes`, running everything that falls due. */
+  advance(minutes: number): void;
+  close(): Promise<void>;
+}
+
+const PROCESS_ENV_KEYS = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
+
+export async function startTestCloud(scenario: Scenario = makeScenario(), extra: Partial<StartFakeCloudOptions> = {}): Promise<TestCloud> {
+  const clock = new VirtualClock(scenario.start);
+  const cloud = await startFakeCloud({ scenario, clock, ...extra });
+  // The managed identity endpoint is found through the environment, as in Azure Functions.
+  for (const k of PROCESS_ENV_KEYS) process.env[k] = cloud.env[k];
+  const settings = loadSettings({ ...cloud.env });
+  return {
+    cloud,
+    clock,
+    settings,
+    advance(minutes: number) {
+      const target = clock.nowMs() + minutes * 60_000;
+      for (;;) {
+        clock.runDue();
+        const next = clock.nextAt();
+        if (next === undefined || next > target) break;
+        clock.advanceTo(next);
+      }
+      clock.advanceTo(target);
+      clock.runDue();
+    },
+    close: () => cloud.close(),
+  };
+}
