@@ -6,5 +6,10 @@ $toolset = Get-Toolset
 Install-ChocoPackage -Name $toolset.nssm.package -Version $toolset.nssm.version
 $nssm = Get-Command 'nssm.exe' -ErrorAction SilentlyContinue
 if (-not $nssm) { throw 'nssm.exe is not on PATH after its install' }
-# `nssm version` prints its banner and exits 0 on 2.24-101.
-Assert-ToolOutput -Command 'nssm.exe' -Arguments @('version') -Pattern 'NSSM'
+# NSSM has no version switch: without arguments it prints its usage and exits non-zero. Its text may
+# come back as UTF-16, hence the NULs stripped before matching.
+$ErrorActionPreference = 'Continue'
+$usage = ((& nssm.exe 2>&1 | ForEach-Object { [string] $_ }) -join "`n") -replace "`0", ''
+$ErrorActionPreference = 'Stop'
+if ($usage -notmatch 'nssm install') { throw "nssm.exe does not answer with its usage: $usage" }
+Write-Host "verified: nssm.exe at $($nssm.Source) answers"

@@ -3,6 +3,6 @@ $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts\helpers\ImageHelpers.psm1') -Force
 $toolset = Get-Toolset
 
-Install-ChocoPackage -Name $toolset.python.package -Version $toolset.python.version -PackageParameters '/InstallDir:C:\Python312'
+Install-ChocoPackage -Name $toolset.python.package -Version $toolset.python.version
 Assert-ToolOutput -Command 'python' -Arguments @('--version') -Pattern $toolset.python.versionPattern
 Assert-ToolOutput -Command 'python' -Arguments @('-m', 'pip', '--version') -Pattern '^pip \d+'
