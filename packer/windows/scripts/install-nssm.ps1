@@ -11,5 +11,7 @@ if (-not $nssm) { throw 'nssm.exe is not on PATH after its install' }
 $ErrorActionPreference = 'Continue'
 $usage = ((& nssm.exe 2>&1 | ForEach-Object { [string] $_ }) -join "`n") -replace "`0", ''
 $ErrorActionPreference = 'Stop'
+# Packer's powershell provisioner exits with the last native exit code: do not leak nssm's.
+$global:LASTEXITCODE = 0
 if ($usage -notmatch 'nssm install') { throw "nssm.exe does not answer with its usage: $usage" }
 Write-Host "verified: nssm.exe at $($nssm.Source) answers"
