@@ -1,0 +1,121 @@
+/**
+ * Rollout decisions, pure: which instances form the next wave, how a wave's health stands, and
+ * when a breach calls for rollback. A wave holds only idle instances (S1); busy ones are revisited
+ * wave after wave until `busyWaitHours`, then left pending on the old version — never forced.
+ */
+export interface RolloutInstance {
+  instanceId: string;
+  computerName: string;
+  latestModelApplied: boolean;
+  provisioningState: string;
+}
+
+export interface RegistrationState {
+  status: 'online' | 'offline';
+  busy: boolean;
+}
+
+export interface RolloutOptions {
+  batchPercent: number;
+  maxUnhealthyPercent: number;
+  healthDeadlineMinutes: number;
+  busyWaitHours: number;
+}
+
+export const DEFAULT_ROLLOUT_OPTIONS: RolloutOptions = {
+  batchPercent: 20,
+  maxUnhealthyPercent: 20,
+  healthDeadlineMinutes: 15,
+  busyWaitHours: 6,
+};
+
+export interface WavePlan {
+  /** Idle instances on the old model to drain and upgrade now (at most the batch size). */
+  upgrade: string[];
+  /** Busy instances on the old model, revisited in a later wave. */
+  busy: string[];
+  /** Busy past busyWaitHours: left on the old version, reported pending. */
+  pending: string[];
+  /** Old-model instances idle but beyond this wave's batch. */
+  waiting: string[];
+}
+
+export function batchSize(capacity: number, batchPercent: number): number {
+  return Math.max(1, Math.floor((capacity * batchPercent) / 100));
+}
+
+export function planWave(input: {
+  capacity: number;
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState | undefined>;
+  options: RolloutOptions;
+  rolloutStartedAt: string;
+  now: string;
+  /** Instances already given up on (pending) or already failed in this rollout. */
+  exclude?: string[];
+}): WavePlan {
+  const exclude = new Set(input.exclude ?? []);
+  const waitedMs = Date.parse(input.now) - Date.parse(input.rolloutStartedAt);
+  const busyExpired = waitedMs >= input.options.busyWaitHours * 3600_000;
+  const plan: WavePlan = { upgrade: [], busy: [], pending: [], waiting: [] };
+  const size = batchSize(input.capacity, input.options.batchPercent);
+  const stale = input.instances
+    .filter((i) => !i.latestModelApplied && !exclude.has(i.instanceId))
+    .sort((a, b) => Number(a.instanceId) - Number(b.instanceId) || a.instanceId.localeCompare(b.instanceId));
+  for (const instance of stale) {
+    const registration = input.registrations[instance.computerName.toLowerCase()];
+    if (registration?.busy) {
+      (busyExpired ? plan.pending : plan.busy).push(instance.instanceId);
+    } else if (plan.upgrade.length < size) {
+      plan.upgrade.push(instance.instanceId);
+    } else {
+      plan.waiting.push(instance.instanceId);
+    }
+  }
+  return plan;
+}
+
+export interface WaveHealth {
+  healthy: string[];
+  unhealthy: string[];
+  /** Not healthy yet, deadline not reached. */
+  starting: string[];
+}
+
+/** An upgraded instance is healthy once provisioned on the new model with its runner/agent online. */
+export function assessWave(input: {
+  wave: string[];
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState | undefined>;
+  waveStartedAt: string;
+  now: string;
+  healthDeadlineMinutes: number;
+}): WaveHealth {
+  const health: WaveHealth = { healthy: [], unhealthy: [], starting: [] };
+  const pastDeadline = Date.parse(input.now) - Date.parse(input.waveStartedAt) >= input.healthDeadlineMinutes * 60_000;
+  for (const id of input.wave) {
+    const instance = input.instances.find((i) => i.instanceId === id);
+    const state = instance?.provisioningState.toLowerCase();
+    const registration = instance ? input.registrations[instance.computerName.toLowerCase()] : undefined;
+    if (instance && state === 'succeeded' && instance.latestModelApplied && registration?.status === 'online') health.healthy.push(id);
+    else if (!instance || state === 'failed' || pastDeadline) health.unhealthy.push(id);
+    else health.starting.push(id);
+  }
+  return health;
+}
+
+export function breachesThreshold(unhealthy: number, waveSize: number, maxUnhealthyPercent: number): boolean {
+  if (waveSize === 0) return false;
+  return (unhealthy * 100) / waveSize > maxUnhealthyPercent;
+}
+
+/** Gallery version ids compare case-insensitively; the version is the last path segment. */
+export function versionOfImageReference(imageReferenceId: string | undefined): string | undefined {
+  const match = /\/versions\/([^/]+)$/i.exec(imageReferenceId ?? '');
+  return match?.[1];
+}
+
+export function definitionOfImageReference(imageReferenceId: string | undefined): string | undefined {
+  const match = /\/galleries\/[^/]+\/images\/([^/]+)(?:\/versions\/[^/]+)?$/i.exec(imageReferenceId ?? '');
+  return match?.[1];
+}
