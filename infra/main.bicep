@@ -574,11 +574,14 @@ module guestMonitoring 'modules/guest-monitoring.bicep' = if (monitorGuests) {
 // Scale sets: a main and a canary scale set per image
 // ---------------------------------------------------------------------------------------------
 
+// Ids computed here rather than read from the gallery module's outputs, so they are known before
+// deployment (what-if, snapshots); the scale sets still wait for the gallery module.
+var linuxImageDefinitionId = resourceId(subscription().subscriptionId, galleryRgName, 'Microsoft.Compute/galleries/images', effectiveGalleryName, linuxImageDefinitionName)
+var windowsImageDefinitionId = resourceId(subscription().subscriptionId, galleryRgName, 'Microsoft.Compute/galleries/images', effectiveGalleryName, windowsImageDefinitionName)
+
 var linuxImage = useGalleryImages
   ? {
-      id: linuxImageVersion == 'latest'
-        ? gallery.outputs.linuxImageDefinitionId
-        : '${gallery.outputs.linuxImageDefinitionId}/versions/${linuxImageVersion}'
+      id: linuxImageVersion == 'latest' ? linuxImageDefinitionId : '${linuxImageDefinitionId}/versions/${linuxImageVersion}'
     }
   : {
       publisher: 'Canonical'
@@ -589,9 +592,7 @@ var linuxImage = useGalleryImages
 
 var windowsImage = useGalleryImages
   ? {
-      id: windowsImageVersion == 'latest'
-        ? gallery.outputs.windowsImageDefinitionId
-        : '${gallery.outputs.windowsImageDefinitionId}/versions/${windowsImageVersion}'
+      id: windowsImageVersion == 'latest' ? windowsImageDefinitionId : '${windowsImageDefinitionId}/versions/${windowsImageVersion}'
     }
   : {
       publisher: 'MicrosoftWindowsServer'
@@ -695,6 +696,9 @@ module linuxRunners 'modules/scale-set.bicep' = [
       dataCollectionRuleResourceId: monitorGuests ? guestMonitoring!.outputs.linuxRuleResourceId : ''
       roleAssignments: orchestratorScaleSetRoles
     }
+    dependsOn: [
+      gallery
+    ]
   }
 ]
 
@@ -720,6 +724,9 @@ module windowsAgents 'modules/scale-set.bicep' = [
       dataCollectionRuleResourceId: monitorGuests ? guestMonitoring!.outputs.windowsRuleResourceId : ''
       roleAssignments: orchestratorScaleSetRoles
     }
+    dependsOn: [
+      gallery
+    ]
   }
 ]
 
@@ -732,13 +739,14 @@ module galleryEvents 'modules/gallery-events.bicep' = if (subscribeGalleryEvents
   params: {
     topicName: 'evgt-${envSlug}-gallery'
     tags: baseTags
-    galleryName: gallery.outputs.name
+    galleryName: effectiveGalleryName
     functionAppName: functionAppName
     functionAppResourceGroupName: rg.name
     functionName: galleryEventFunctionName
   }
   dependsOn: [
     functionApp
+    gallery
   ]
 }
 

@@ -1,0 +1,361 @@
+// Rules read from the template evaluated with real parameter sets (bicep snapshot): the resources
+// each scenario would deploy, their security settings, the exact set of role assignments (least
+// privilege, narrowest scope, guid() names), the scale set contract kiln relies on, and the app
+// settings contract with src/config.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { SUBSCRIPTION_ID } from './lib/bicep.mjs';
+import { findResource, resourcesOf, roleAssignments, scopeKind } from './lib/arm.mjs';
+import { OPERATOR_ID, scenarios } from './scenarios.mjs';
+
+const snaps = {};
+before(() => {
+  for (const [name, run] of Object.entries(scenarios)) snaps[name] = run();
+});
+
+const rgId = (rg) => `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${rg}`;
+const token = (snap) => resourcesOf(snap, 'Microsoft.Storage/storageAccounts')[0].name.replace(/^st/, '');
+
+/** "actor | role | scope" with the resource token and subscription replaced, for exact comparisons. */
+function grants(snap) {
+  const t = token(snap);
+  return roleAssignments(snap)
+    .map((g) => {
+      const actor = g.actor.startsWith('principal:') ? (g.actor === `principal:${OPERATOR_ID}` ? 'operator' : g.actor) : g.actor;
+      const scope = g.scope.replace(`/subscriptions/${SUBSCRIPTION_ID}`, '').split(t).join('<token>');
+      return `${actor} | ${g.role} | ${scope}`;
+    })
+    .sort();
+}
+
+const base = (env) => [
+  `orchestrator | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/linux-agent`,
+  `orchestrator | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/windows-agent`,
+  `orchestrator | Container Apps Jobs Operator | /resourceGroups/rg-${env}/providers/Microsoft.App/jobs/job-${env}-packer`,
+  `orchestrator | Monitoring Metrics Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Insights/components/appi-${env}-<token>`,
+  `orchestrator | Reader | /resourceGroups/rg-${env}-images`,
+  `orchestrator | Storage Blob Data Owner | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>`,
+  `orchestrator | Storage Queue Data Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>`,
+  `orchestrator | Storage Table Data Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>`,
+  ...['linux', 'linux-canary', 'windows', 'windows-canary'].map(
+    (s) => `orchestrator | Virtual Machine Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-${env}-${s}`,
+  ),
+  `packer | AcrPull | /resourceGroups/rg-${env}/providers/Microsoft.ContainerRegistry/registries/cr<token>`,
+  `packer | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/linux-agent`,
+  `packer | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/windows-agent`,
+  `packer | Contributor | /resourceGroups/rg-${env}-images`,
+  `packer | Contributor | /resourceGroups/rg-${env}-packer-build`,
+];
+
+describe('role assignments', () => {
+  it('dev (first deployment, no secrets yet): exactly the grants each identity needs', () => {
+    assert.deepEqual(grants(snaps.dev), base('dev').sort());
+  });
+
+  it('prod (secrets in place, an operator): adds secret-scoped readers and the operator, nothing else', () => {
+    const kv = `/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv-<token>`;
+    const expected = [
+      ...base('prod'),
+      `linuxRunner | Key Vault Secrets User | ${kv}/secrets/gh-pat`,
+      `windowsAgent | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
+      `orchestrator | Key Vault Secrets User | ${kv}/secrets/github-app-key`,
+      `orchestrator | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
+      `operator | Key Vault Secrets Officer | ${kv}`,
+      `operator | AcrPush | /resourceGroups/rg-prod/providers/Microsoft.ContainerRegistry/registries/cr<token>`,
+    ];
+    assert.deepEqual(grants(snaps.prod), expected.sort());
+  });
+
+  for (const name of Object.keys(scenarios)) {
+    it(`${name}: no Owner, nothing at subscription scope, Contributor only on Packer's resource groups`, () => {
+      for (const g of roleAssignments(snaps[name])) {
+        assert.notEqual(g.role, 'Owner');
+        assert.ok(!g.role.startsWith('unknown'), g.role);
+        assert.notEqual(scopeKind(g.scope), 'subscription', `${g.actor} ${g.role} at ${g.scope}`);
+        assert.notEqual(scopeKind(g.scope), 'unknown', g.scope);
+        if (g.role === 'Contributor') {
+          assert.equal(scopeKind(g.scope), 'resourceGroup');
+          assert.match(g.scope, /\/resourceGroups\/rg-[a-z0-9-]+-(packer-build|images)$/);
+          assert.equal(g.actor, 'packer');
+        }
+      }
+    });
+
+    it(`${name}: every name is guid(scope, principal, role) of its own assignment, and unique`, () => {
+      const names = new Set();
+      for (const g of roleAssignments(snaps[name])) {
+        if (g.principalExpr.startsWith('reference(')) {
+          assert.equal(g.nameExpr, `[guid('${g.scope}', ${g.principalExpr}, '${g.resource.properties.roleDefinitionId}')]`);
+        } else {
+          // A principal known before deployment (the operator): ARM's guid() is already evaluated.
+          assert.match(g.nameExpr, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        }
+        assert.ok(!names.has(g.nameExpr), `duplicate role assignment name for ${g.actor} ${g.role}`);
+        names.add(g.nameExpr);
+      }
+    });
+
+    it(`${name}: Key Vault Secrets User is granted on single secrets, never on the vault`, () => {
+      for (const g of roleAssignments(snaps[name]).filter((x) => x.role === 'Key Vault Secrets User')) {
+        assert.match(g.scope, /\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+\/secrets\/[^/]+$/);
+      }
+    });
+  }
+});
+
+describe('security settings', () => {
+  for (const name of Object.keys(scenarios)) {
+    it(`${name}: Key Vault in RBAC mode with soft delete and purge protection; the template writes no secret`, () => {
+      const [kv] = resourcesOf(snaps[name], 'Microsoft.KeyVault/vaults');
+      assert.equal(kv.properties.enableRbacAuthorization, true);
+      assert.equal(kv.properties.enableSoftDelete, true);
+      assert.equal(kv.properties.enablePurgeProtection, true);
+      assert.ok(kv.properties.softDeleteRetentionInDays >= 7);
+      assert.deepEqual(resourcesOf(snaps[name], 'Microsoft.KeyVault/vaults/secrets'), []);
+    });
+
+    it(`${name}: storage without shared keys, HTTPS only, TLS 1.2, no public blobs`, () => {
+      for (const st of resourcesOf(snaps[name], 'Microsoft.Storage/storageAccounts')) {
+        assert.equal(st.properties.allowSharedKeyAccess, false);
+        assert.equal(st.properties.supportsHttpsTrafficOnly, true);
+        assert.equal(st.properties.minimumTlsVersion, 'TLS1_2');
+        assert.equal(st.properties.allowBlobPublicAccess, false);
+      }
+    });
+
+    it(`${name}: Function App on Flex Consumption, Node 22, user-assigned identity, HTTPS only, TLS 1.2`, () => {
+      const [plan] = resourcesOf(snaps[name], 'Microsoft.Web/serverfarms');
+      assert.deepEqual(plan.sku, { tier: 'FlexConsumption', name: 'FC1' });
+      const [site] = resourcesOf(snaps[name], 'Microsoft.Web/sites');
+      assert.equal(site.kind, 'functionapp,linux');
+      assert.equal(site.identity.type, 'UserAssigned');
+      assert.equal(site.properties.httpsOnly, true);
+      assert.equal(site.properties.siteConfig.minTlsVersion, '1.2');
+      assert.equal(site.properties.siteConfig.ftpsState, 'Disabled');
+      assert.deepEqual(site.properties.functionAppConfig.runtime, { name: 'node', version: '22' });
+      const storage = site.properties.functionAppConfig.deployment.storage;
+      assert.equal(storage.type, 'blobContainer');
+      assert.equal(storage.authentication.type, 'UserAssignedIdentity');
+      assert.equal(site.tags['azd-service-name'], 'kiln');
+      for (const policy of resourcesOf(snaps[name], 'Microsoft.Web/sites/basicPublishingCredentialsPolicies')) {
+        assert.equal(policy.properties.allow, false, policy.name);
+      }
+    });
+
+    it(`${name}: Application Insights accepts only Entra ID telemetry`, () => {
+      const [ai] = resourcesOf(snaps[name], 'Microsoft.Insights/components');
+      assert.equal(ai.properties.DisableLocalAuth, true);
+    });
+
+    it(`${name}: registry without admin user; the Packer job pulls with its identity`, () => {
+      const [acr] = resourcesOf(snaps[name], 'Microsoft.ContainerRegistry/registries');
+      assert.equal(acr.properties.adminUserEnabled, false);
+      const [job] = resourcesOf(snaps[name], 'Microsoft.App/jobs');
+      assert.equal(job.identity.type, 'UserAssigned');
+      assert.equal(job.properties.configuration.triggerType, 'Manual');
+      for (const reg of job.properties.configuration.registries) {
+        assert.ok(reg.identity, 'registry access by identity');
+        assert.equal(reg.passwordSecretRef, undefined);
+      }
+      assert.equal(job.properties.configuration.secrets, undefined);
+    });
+
+    it(`${name}: every identity is user-assigned`, () => {
+      for (const r of snaps[name].predictedResources.filter((x) => x.identity)) {
+        assert.equal(r.identity.type, 'UserAssigned', `${r.type} ${r.name}`);
+      }
+    });
+
+    it(`${name}: the runner subnet's NSG denies all inbound traffic`, () => {
+      const [nsg] = resourcesOf(snaps[name], 'Microsoft.Network/networkSecurityGroups');
+      const inbound = nsg.properties.securityRules.filter((r) => r.properties.direction === 'Inbound');
+      assert.deepEqual(
+        inbound.map((r) => [r.properties.access, r.properties.sourceAddressPrefix, r.properties.destinationPortRange]),
+        [['Deny', '*', '*']],
+      );
+      const [vnet] = resourcesOf(snaps[name], 'Microsoft.Network/virtualNetworks');
+      for (const subnet of vnet.properties.subnets) assert.ok(subnet.properties.networkSecurityGroup.id.endsWith(`/networkSecurityGroups/${nsg.name}`));
+    });
+  }
+
+  it('the Packer job may run a full Windows build (default 8 hours)', () => {
+    const [job] = resourcesOf(snaps.defaults, 'Microsoft.App/jobs');
+    assert.equal(job.properties.configuration.replicaTimeout, 8 * 3600);
+    assert.equal(job.properties.configuration.replicaRetryLimit, 0);
+  });
+
+  it('dev leaves egress open; prod (restrictEgress) allows only the listed service tags and ports', () => {
+    const outbound = (snap) => resourcesOf(snap, 'Microsoft.Network/networkSecurityGroups')[0].properties.securityRules.filter((r) => r.properties.direction === 'Outbound');
+    assert.deepEqual(outbound(snaps.dev), []);
+    const rules = outbound(snaps.prod);
+    const deny = rules.find((r) => r.properties.access === 'Deny');
+    assert.equal(deny.properties.destinationAddressPrefix, '*');
+    const allows = rules.filter((r) => r.properties.access === 'Allow');
+    assert.deepEqual([...new Set(allows.map((r) => r.properties.destinationAddressPrefix))].sort(), ['AzureActiveDirectory', 'AzureKeyVault', 'AzureMonitor', 'Internet', 'Storage']);
+    for (const r of allows) {
+      assert.ok(r.properties.priority < deny.properties.priority);
+      for (const port of r.properties.destinationPortRanges) assert.ok(['443', '80', '1688'].includes(port), port);
+    }
+  });
+});
+
+describe('scale sets', () => {
+  for (const name of Object.keys(scenarios)) {
+    it(`${name}: Uniform, upgrade policy Manual, no overprovisioning, kiln's tags, explicit computer names`, () => {
+      const sets = resourcesOf(snaps[name], 'Microsoft.Compute/virtualMachineScaleSets');
+      assert.equal(sets.length, 4);
+      const prefixes = new Set();
+      for (const vmss of sets) {
+        const p = vmss.properties;
+        assert.equal(p.orchestrationMode, 'Uniform', vmss.name);
+        assert.equal(p.upgradePolicy.mode, 'Manual', vmss.name);
+        assert.equal(p.overprovision, false, vmss.name);
+        assert.equal(vmss.identity.type, 'UserAssigned');
+        const os = p.virtualMachineProfile.osProfile;
+        const platform = os.linuxConfiguration ? 'linux' : 'windows';
+        assert.equal(vmss.tags['kiln-managed'], 'true', vmss.name);
+        assert.equal(vmss.tags['kiln-image'], platform, vmss.name);
+        assert.equal(vmss.tags['kiln-canary'], vmss.name.endsWith('-canary') ? 'true' : undefined, vmss.name);
+        assert.ok(os.computerNamePrefix.length >= 1 && os.computerNamePrefix.length <= 9, os.computerNamePrefix);
+        assert.ok(!prefixes.has(os.computerNamePrefix), `duplicate prefix ${os.computerNamePrefix}`);
+        prefixes.add(os.computerNamePrefix);
+      }
+    });
+
+    it(`${name}: Linux runners sign in with an SSH key only`, () => {
+      for (const vmss of resourcesOf(snaps[name], 'Microsoft.Compute/virtualMachineScaleSets')) {
+        const os = vmss.properties.virtualMachineProfile.osProfile;
+        if (!os.linuxConfiguration) continue;
+        assert.equal(os.linuxConfiguration.disablePasswordAuthentication, true);
+        assert.equal(os.linuxConfiguration.ssh.publicKeys.length, 1);
+        assert.equal(os.adminPassword, null);
+      }
+    });
+
+    it(`${name}: the Azure Monitor agent runs and a data collection rule takes the service logs`, () => {
+      const sets = resourcesOf(snaps[name], 'Microsoft.Compute/virtualMachineScaleSets');
+      const associations = resourcesOf(snaps[name], 'Microsoft.Insights/dataCollectionRuleAssociations');
+      assert.equal(associations.length, sets.length);
+      for (const vmss of sets) {
+        const names = vmss.properties.virtualMachineProfile.extensionProfile.extensions.map((e) => e.properties.type);
+        assert.ok(names.includes('AzureMonitorLinuxAgent') || names.includes('AzureMonitorWindowsAgent'), names.join());
+      }
+      const rules = resourcesOf(snaps[name], 'Microsoft.Insights/dataCollectionRules');
+      assert.ok(rules.some((r) => r.properties.dataSources.syslog?.length));
+      assert.ok(rules.some((r) => r.properties.dataSources.windowsEventLogs?.length));
+    });
+  }
+
+  it('marketplace base images until useGalleryImages, then the gallery definitions (latest)', () => {
+    const image = (snap, n) => findResource(snap, 'Microsoft.Compute/virtualMachineScaleSets', n).properties.virtualMachineProfile.storageProfile.imageReference;
+    assert.equal(image(snaps.dev, 'vmss-dev-linux').publisher, 'Canonical');
+    assert.equal(image(snaps.dev, 'vmss-dev-windows').sku, '2022-datacenter-azure-edition');
+    assert.ok(image(snaps.prod, 'vmss-prod-linux').id.endsWith('/providers/Microsoft.Compute/galleries/gal_kiln_prod/images/linux-agent'));
+    assert.ok(image(snaps.prod, 'vmss-prod-windows-canary').id.endsWith('/images/windows-agent'));
+  });
+});
+
+describe('gallery and its events', () => {
+  it('creates linux-agent and windows-agent as generalized V2 definitions', () => {
+    const defs = resourcesOf(snaps.dev, 'Microsoft.Compute/galleries/images');
+    assert.deepEqual(
+      defs.map((d) => [d.name.split('/')[1], d.properties.osType, d.properties.osState, d.properties.hyperVGeneration]).sort(),
+      [
+        ['linux-agent', 'Linux', 'Generalized', 'V2'],
+        ['windows-agent', 'Windows', 'Generalized', 'V2'],
+      ],
+    );
+  });
+
+  it('prod subscribes the app\'s Event Grid function to image version writes in the gallery\'s resource group', () => {
+    const [topic] = resourcesOf(snaps.prod, 'Microsoft.EventGrid/systemTopics');
+    assert.equal(topic.properties.topicType, 'Microsoft.Resources.ResourceGroups');
+    assert.equal(topic.properties.source, rgId('rg-prod'));
+    const [sub] = resourcesOf(snaps.prod, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+    const f = sub.properties.filter;
+    assert.deepEqual(f.includedEventTypes, ['Microsoft.Resources.ResourceWriteSuccess']);
+    assert.equal(f.subjectBeginsWith, `${rgId('rg-prod')}/providers/Microsoft.Compute/galleries/gal_kiln_prod/images/`);
+    assert.deepEqual(f.advancedFilters, [{ operatorType: 'StringIn', key: 'data.operationName', values: ['Microsoft.Compute/galleries/images/versions/write'] }]);
+    assert.equal(sub.properties.destination.endpointType, 'AzureFunction');
+    assert.match(JSON.stringify(sub.properties.destination.properties.resourceId), /functions/);
+  });
+
+  it('dev (app not deployed yet) creates no Event Grid subscription', () => {
+    assert.deepEqual(resourcesOf(snaps.dev, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), []);
+  });
+});
+
+describe('app settings contract with src/config', () => {
+  const CONTRACT = [
+    'AZURE_SUBSCRIPTION_ID', 'AZURE_CLIENT_ID', 'ARM_ENDPOINT', 'KILN_TASK_HUB', 'MANAGED_TAG', 'CANARY_TAG', 'KEYVAULT_URL',
+    'GITHUB_API_URL', 'GITHUB_SCOPE', 'GITHUB_OWNER', 'GITHUB_REPO', 'GITHUB_AUTH', 'GITHUB_APP_ID', 'GITHUB_APP_INSTALLATION_ID',
+    'GITHUB_APP_KEY_SECRET', 'GITHUB_PAT_SECRET', 'ADO_ORG_URL', 'ADO_POOL', 'ADO_AUTH', 'ADO_PAT_SECRET', 'CLEANUP_SCHEDULE',
+    'REBUILD_SCHEDULE', 'RUNNER_RELEASE_SCHEDULE', 'OFFLINE_GRACE_MINUTES', 'BOOT_DEADLINE_MINUTES', 'GALLERY_RESOURCE_GROUP',
+    'GALLERY_NAME', 'LINUX_IMAGE_DEFINITION', 'WINDOWS_IMAGE_DEFINITION', 'TARGET_REGIONS', 'PACKER_JOB_ID', 'PACKER_JOB_IMAGE',
+    'PACKER_IMAGE_RG', 'PACKER_TEMP_RG', 'PACKER_VM_SIZE', 'TAG_ORG', 'TAG_ENV', 'BUILD_TIMEOUT_HOURS', 'CANARY_SOAK_MINUTES',
+    'PRUNE_KEEP', 'RUNNER_MAX_AGE_DAYS', 'IMAGE_EOL_DAYS', 'AGENT_VERSION',
+  ];
+  const HOST = ['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'];
+
+  // The settings object still holds runtime references (identity client id, Key Vault URI), so it is
+  // read from the evaluated expression: kiln's settings as key/value pairs, the host's as an object.
+  const settingsExpr = (snap) => resourcesOf(snap, 'Microsoft.Web/sites/config')[0].properties;
+  const literalSettings = (snap) => {
+    const map = {};
+    for (const m of settingsExpr(snap).matchAll(/createObject\('key', '(\w+)', 'value', '((?:[^']|'')*)'\)/g)) map[m[1]] = m[2].replace(/''/g, "'");
+    return map;
+  };
+
+  it('sets every setting the config loader reads, and the host\'s identity-based storage and telemetry', () => {
+    const expr = settingsExpr(snaps.prod);
+    assert.equal(typeof expr, 'string');
+    const keys = new Set([...expr.matchAll(/createObject\('key', '(\w+)'/g)].map((m) => m[1]));
+    assert.deepEqual(CONTRACT.filter((k) => !keys.has(k)), []);
+    for (const k of HOST) assert.ok(expr.includes(`'${k}'`), k);
+    assert.ok(expr.includes("'AzureWebJobsStorage__credential', 'managedidentity'"));
+    assert.ok(!/AccountKey=|SharedAccessSignature/i.test(expr), 'no key-based connection string');
+  });
+
+  it('defaults match the contract', () => {
+    const s = literalSettings(snaps.defaults);
+    assert.deepEqual(
+      {
+        MANAGED_TAG: s.MANAGED_TAG, CANARY_TAG: s.CANARY_TAG, CLEANUP_SCHEDULE: s.CLEANUP_SCHEDULE, REBUILD_SCHEDULE: s.REBUILD_SCHEDULE,
+        RUNNER_RELEASE_SCHEDULE: s.RUNNER_RELEASE_SCHEDULE, OFFLINE_GRACE_MINUTES: s.OFFLINE_GRACE_MINUTES, BOOT_DEADLINE_MINUTES: s.BOOT_DEADLINE_MINUTES,
+        LINUX_IMAGE_DEFINITION: s.LINUX_IMAGE_DEFINITION, WINDOWS_IMAGE_DEFINITION: s.WINDOWS_IMAGE_DEFINITION, BUILD_TIMEOUT_HOURS: s.BUILD_TIMEOUT_HOURS,
+        CANARY_SOAK_MINUTES: s.CANARY_SOAK_MINUTES, PRUNE_KEEP: s.PRUNE_KEEP, RUNNER_MAX_AGE_DAYS: s.RUNNER_MAX_AGE_DAYS, IMAGE_EOL_DAYS: s.IMAGE_EOL_DAYS,
+        GITHUB_APP_KEY_SECRET: s.GITHUB_APP_KEY_SECRET, GITHUB_PAT_SECRET: s.GITHUB_PAT_SECRET, ADO_PAT_SECRET: s.ADO_PAT_SECRET, ADO_POOL: s.ADO_POOL,
+        GITHUB_API_URL: s.GITHUB_API_URL, TARGET_REGIONS: s.TARGET_REGIONS, KILN_TASK_HUB: s.KILN_TASK_HUB, AZURE_SUBSCRIPTION_ID: s.AZURE_SUBSCRIPTION_ID,
+      },
+      {
+        MANAGED_TAG: 'kiln-managed=true', CANARY_TAG: 'kiln-canary=true', CLEANUP_SCHEDULE: '0 */15 * * * *', REBUILD_SCHEDULE: '0 0 3 1 * *',
+        RUNNER_RELEASE_SCHEDULE: '0 0 6 * * *', OFFLINE_GRACE_MINUTES: '30', BOOT_DEADLINE_MINUTES: '20',
+        LINUX_IMAGE_DEFINITION: 'linux-agent', WINDOWS_IMAGE_DEFINITION: 'windows-agent', BUILD_TIMEOUT_HOURS: '8',
+        CANARY_SOAK_MINUTES: '30', PRUNE_KEEP: '3', RUNNER_MAX_AGE_DAYS: '21', IMAGE_EOL_DAYS: '180',
+        GITHUB_APP_KEY_SECRET: 'github-app-key', GITHUB_PAT_SECRET: 'gh-pat', ADO_PAT_SECRET: 'ado-pat', ADO_POOL: 'Default',
+        GITHUB_API_URL: 'https://api.github.com', TARGET_REGIONS: 'northeurope=1', KILN_TASK_HUB: 'kilnminenv', AZURE_SUBSCRIPTION_ID: SUBSCRIPTION_ID,
+      },
+    );
+  });
+
+  it('takes the parameters files\' values (prod: GitHub App, two regions, its pool)', () => {
+    const s = literalSettings(snaps.prod);
+    assert.equal(s.GITHUB_AUTH, 'app');
+    assert.equal(s.GITHUB_APP_ID, '123456');
+    assert.equal(s.TARGET_REGIONS, 'westeurope=2,northeurope=1');
+    assert.equal(s.ADO_POOL, 'kiln-windows');
+    assert.equal(s.TAG_ENV, 'prod');
+    assert.equal(s.PACKER_TEMP_RG, 'rg-prod-packer-build');
+    assert.equal(s.PACKER_IMAGE_RG, 'rg-prod-images');
+  });
+});
+
+describe('outputs', () => {
+  for (const name of Object.keys(scenarios)) {
+    it(`${name}: azd's outputs carry names and ids, never a secret`, () => {
+      const outputs = snaps[name].outputs;
+      for (const key of ['AZURE_LOCATION', 'AZURE_TENANT_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'AZURE_KEY_VAULT_NAME']) assert.ok(key in outputs, key);
+      assert.ok(!/listKeys|listSecrets|password|sharedKey|connectionString/i.test(JSON.stringify(outputs)));
+    });
+  }
+});
