@@ -16,7 +16,7 @@ build {
 
   provisioner "shell" {
     environment_vars = local.script_env
-    execute_command  = "sudo -E bash '{{ .Path }}'"
+    execute_command  = "{{ .Vars }} sudo -E bash '{{ .Path }}'"
     scripts = [
       "${local.scripts}/configure-apt.sh",
       "${local.scripts}/install-apt-common.sh",
@@ -32,13 +32,13 @@ build {
   // Fails the build when any promised tool is missing or broken.
   provisioner "shell" {
     environment_vars = local.script_env
-    execute_command  = "sudo -E bash '{{ .Path }}'"
+    execute_command  = "{{ .Vars }} sudo -E bash '{{ .Path }}'"
     scripts          = ["${local.scripts}/verify-tools.sh"]
   }
 
   provisioner "shell" {
     environment_vars = local.script_env
-    execute_command  = "sudo -E bash '{{ .Path }}'"
+    execute_command  = "{{ .Vars }} sudo -E bash '{{ .Path }}'"
     scripts          = ["${local.scripts}/cleanup-image.sh"]
   }
 

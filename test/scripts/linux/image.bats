@@ -90,6 +90,19 @@ GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme 
 	assert_output --partial "waagent -force -deprovision+user"
 }
 
+@test "build: scripts get toolset.json's values (execute_command passes {{ .Vars }} through sudo -E)" {
+	local build=$LINUX/build.linux.pkr.hcl
+	# Without {{ .Vars }} in a custom execute_command, Packer silently drops environment_vars.
+	assert_equal "$(grep -c 'environment_vars = local.script_env' "$build")" 3
+	assert_equal "$(grep -cF "execute_command  = \"{{ .Vars }} sudo -E bash '{{ .Path }}'\"" "$build")" 3
+	# Every variable the scripts require is in local.script_env.
+	local required name
+	required=$(grep -ohE 'require_env [A-Z0-9_ ]+' "$SCRIPTS"/*.sh | cut -d' ' -f2- | tr ' ' '\n' | sort -u)
+	for name in $required; do
+		grep -q "\"$name=" "$LINUX/locals.linux.pkr.hcl" || fail "$name is required by a script but not passed"
+	done
+}
+
 @test "download_with_retry: retries a failing server, then the checksum is verified" {
 	echo "runner tarball" >"$BATS_TEST_TMPDIR/payload"
 	python3 "$BATS_TEST_DIRNAME/fake/flaky_download.py" "$BATS_TEST_TMPDIR/payload" 2 "$BATS_TEST_TMPDIR" &
