@@ -80,6 +80,17 @@ ENV
 	assert_line --index 0 --partial "using the PAT from GH_PAT"
 	assert_equal "$(sed -n '5p' "$REC/config.args")" "http://127.0.0.1:$HTTP_PORT/acme/widgets"
 	assert_no_secrets
+	# GITHUB_API_URL alone (ending in /api/v3) implies the server URL.
+	run_bootstrap GH_SCOPE=org GH_OWNER=acme GH_PAT="$PAT" \
+		GITHUB_URL= GITHUB_API_URL="http://127.0.0.1:$HTTP_PORT/api/v3/"
+	assert_success
+	assert_equal "$(requests github | tail -n1 | jq -r .path)" "/api/v3/orgs/acme/actions/runners/registration-token"
+	assert_equal "$(sed -n '5p' "$REC/config.args")" "http://127.0.0.1:$HTTP_PORT/acme"
+	# Neither alone is enough when the API URL does not show where the server is.
+	run_bootstrap GH_SCOPE=org GH_OWNER=acme GH_PAT="$PAT" GITHUB_URL= GITHUB_API_URL=http://127.0.0.1:9/api
+	assert_failure 2
+	assert_output --partial "GITHUB_URL is required when GITHUB_API_URL ('http://127.0.0.1:9/api') does not end in /api/v3"
+	assert_no_secrets
 }
 
 @test "missing variables: one message lists every problem, nothing is contacted" {
