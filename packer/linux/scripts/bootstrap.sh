@@ -178,7 +178,10 @@ if ((${#problems[@]})); then
 fi
 
 # --- HTTP ---------------------------------------------------------------------------------------
-tmp=$(mktemp -d "${RUNTIME_DIRECTORY:-${TMPDIR:-/tmp}}/bootstrap.XXXXXX")
+tmp_base=${RUNTIME_DIRECTORY:-${TMPDIR:-/tmp}}
+tmp_base=${tmp_base%%:*}
+tmp=$(mktemp -d "$tmp_base/bootstrap.XXXXXX") ||
+	die "cannot create a private temporary folder in $tmp_base. Fix: check the unit's RuntimeDirectory=github-runner" 2
 trap 'rm -rf "$tmp"' EXIT
 
 # http METHOD URL BODY_FILE HEADER_FILE [curl args...]: sets $status (000 when no HTTP answer).
