@@ -20,10 +20,16 @@ if ($ResultPath) {
     $config.TestResult.OutputPath = $ResultPath
 }
 $result = Invoke-Pester -Configuration $config
+if ($null -eq $result) {
+    # Pester reports some setup problems (no test file found) without a result object.
+    Write-Host 'pester: 0 passed, 1 failed, 0 skipped'
+    Write-Host 'pester: no test ran'
+    exit 1
+}
 
-$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-Write-Host ("pester: {0} passed, {1} failed, {2} skipped" -f $result.PassedCount, $failed, $result.SkippedCount)
-if ($result.TotalCount -eq 0 -or $result.PassedCount -eq 0) {
+$failed = [int] $result.FailedCount + [int] $result.FailedBlocksCount + [int] $result.FailedContainersCount
+Write-Host ("pester: {0} passed, {1} failed, {2} skipped" -f [int] $result.PassedCount, $failed, [int] $result.SkippedCount)
+if (-not ([int] $result.PassedCount -gt 0)) {
     Write-Host 'pester: no test ran'
     exit 1
 }
