@@ -54,6 +54,8 @@ export interface FakeCloud {
   addFault(fault: FakeFault): void;
   /** Adds or replaces a Key Vault secret. */
   setSecret(name: string, value: string): void;
+  /** The gallery version the scale set's model points at now (undefined: unknown scale set or not a version id). */
+  scaleSetVersion(name: string): string | undefined;
   close(): Promise<void>;
 }
 
@@ -188,6 +190,10 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     secretNames: { ...SECRET_NAMES },
     addFault: (fault) => faults.add(fault),
     setSecret,
+    scaleSetVersion: (name) => {
+      const set = world.findScaleSet(name);
+      return set ? /\/versions\/([^/]+)$/i.exec(set.imageId)?.[1] : undefined;
+    },
     close: async () => {
       if (closed) return;
       closed = true;
