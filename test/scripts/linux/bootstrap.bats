@@ -239,3 +239,29 @@ ENV
 	[ ! -e "$RUNNER/.credentials" ]
 	[ ! -e "$RUNNER/_work/old-job" ]
 }
+
+@test "the fake rejects what the real services reject (so passing tests mean correct requests)" {
+	start_fake
+	local imds=http://127.0.0.1:$HTTP_PORT/metadata/identity/oauth2/token resource
+	resource=$(jq -rn --arg v "https://localhost:$TLS_PORT" '$v | @uri')
+	code() { curl -s -o /dev/null -w '%{http_code}' --cacert "$BATS_FILE_TMPDIR/cert.pem" "$@"; }
+	# IMDS: Metadata header exactly "true", api-version and the Key Vault resource required.
+	assert_equal "$(code "$imds?api-version=2018-02-01&resource=$resource")" 400
+	assert_equal "$(code -H 'Metadata: True' "$imds?api-version=2018-02-01&resource=$resource")" 400
+	assert_equal "$(code -H 'Metadata: true' "$imds?resource=$resource")" 400
+	assert_equal "$(code -H 'Metadata: true' "$imds?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F")" 400
+	assert_equal "$(code -H 'Metadata: true' "$imds?api-version=2018-02-01&resource=$resource")" 200
+	# Key Vault: bearer token and api-version required; unknown secrets are 404.
+	local kv=https://$VAULT.localhost:$TLS_PORT/secrets
+	assert_equal "$(code "$kv/$SECRET?api-version=7.4")" 401
+	assert_equal "$(code -H "Authorization: Bearer nope" "$kv/$SECRET?api-version=7.4")" 401
+	assert_equal "$(code -H "Authorization: Bearer $ACCESS_TOKEN" "$kv/$SECRET")" 400
+	assert_equal "$(code -H "Authorization: Bearer $ACCESS_TOKEN" "$kv/other?api-version=7.4")" 404
+	assert_equal "$(code -H "Authorization: Bearer $ACCESS_TOKEN" "$kv/$SECRET?api-version=7.4")" 200
+	# GitHub: POST with the PAT; GET or a wrong token is refused.
+	local gh=http://127.0.0.1:$HTTP_PORT/orgs/acme/actions/runners/registration-token
+	assert_equal "$(code -X POST "$gh")" 401
+	assert_equal "$(code -X POST -H "Authorization: Bearer $WRONG_PAT" "$gh")" 401
+	assert_equal "$(code -H "Authorization: Bearer $PAT" "$gh")" 404
+	assert_equal "$(code -X POST -H "Authorization: Bearer $PAT" "$gh")" 201
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# packer/linux/scripts/verify-tools.sh with stub tools on PATH: it passes only when every promised
+# tool runs (and the versions match toolset.json), and names every one that does not.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+setup() {
+	REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
+	SCRIPTS=$REPO_ROOT/packer/linux/scripts
+	BIN=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$BIN"
+	# Only the stubs and the few real tools the script itself uses are on PATH.
+	for tool in head grep cat; do ln -s "$(command -v "$tool")" "$BIN/$tool"; done
+	for tool in git curl jq npm az gcc g++ make zip unzip; do stub "$tool" "$tool 1.0"; done
+	stub node v26.3.0
+	stub azd "azd version 1.35.1 (commit abc)"
+	stub python3 "Python 3.10.12"
+	stub runuser "2.338.0"
+	stub stat "runner"
+	stub bash "" # bash -n on the installed bootstrap.sh
+	stub systemctl "enabled"
+	stub sshd "passwordauthentication no"
+	printf '#!/bin/sh\nexit 1\n' >"$BIN/dpkg-query" # nothing of apt.remove is installed
+	chmod +x "$BIN/dpkg-query"
+}
+
+stub() { # stub NAME OUTPUT: a tool that prints OUTPUT and succeeds
+	printf '#!/bin/sh\necho "%s"\n' "$2" >"$BIN/$1"
+	chmod +x "$BIN/$1"
+}
+
+run_verify() {
+	run env -i PATH="$BIN" HELPER_DIR="$SCRIPTS/helpers" RUNNER_USER=runner RUNNER_VERSION=2.338.0 \
+		NODE_MAJOR=26 AZD_VERSION=1.35.1 APT_REMOVE="snapd apport" "$@" \
+		"$(command -v bash)" "$SCRIPTS/verify-tools.sh"
+}
+
+@test "every tool present: the build goes on" {
+	run_verify
+	assert_success
+	assert_output --partial "ok    node             v26.3.0"
+	assert_output --partial "ok    removed:snapd"
+	assert_output --partial "all tools present"
+	refute_output --partial FAIL
+}
+
+@test "missing tools, a wrong Node major and a leftover package fail the build, all named" {
+	rm "$BIN/azd" "$BIN/unzip"
+	stub node v20.19.0
+	printf '#!/bin/sh\necho "install ok installed"\n' >"$BIN/dpkg-query"
+	run_verify
+	assert_failure
+	assert_output --partial "FAIL  azd"
+	assert_output --partial "FAIL  unzip"
+	assert_output --partial "FAIL  node"
+	assert_output --partial "FAIL  removed:snapd"
+	assert_output --regexp "ERROR: 5 tool\(s\) missing or broken: node azd unzip removed:snapd removed:apport"
+}
+
+@test "a runner of another version than the template asked for fails the build" {
+	stub runuser "2.337.0"
+	run_verify
+	assert_failure
+	assert_output --partial "FAIL  runner"
+}
