@@ -74,3 +74,17 @@ export async function startTestCloud(scenario: Scenario = makeScenario(), extra:
     close: () => cloud.close(),
   };
 }
+
+/** A raw request to the fake ARM with a valid managed-identity token (for rejection tests). */
+export async function armFetch(t: TestCloud, pathAndQuery: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+  const { createCredential } = await import('../../src/clients/credential.js');
+  let token = init.token;
+  if (token === undefined) token = (await createCredential(t.settings).getToken(t.settings.arm.audience))!.token;
+  const headers = new Headers(init.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  return fetch(`${t.settings.arm.endpoint}${pathAndQuery}`, { ...init, headers });
+}
+
+export function vmssPath(t: TestCloud, name: string): string {
+  return `/subscriptions/${t.settings.subscriptionId}/resourceGroups/rg-kiln-runners/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
+}
