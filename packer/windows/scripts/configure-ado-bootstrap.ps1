@@ -3,7 +3,7 @@
     Why a service through NSSM: a PowerShell script is not a service (the SCM would kill it after 30 s
     for not answering). NSSM gives the seed README's promise literally: a service named AdoBootstrap
     that starts at boot as LocalSystem with nobody logged in, runs the script, is restarted by NSSM
-    when the script exits non-zero (60 s delay, NSSM's throttling on top), stops cleanly when it
+    when the script exits non-zero (after 60 s), stops cleanly when it
     exits 0, and can be restarted by name after the environment is injected:
         Restart-Service AdoBootstrap
     The script is idempotent, so running it at every boot costs one file check once configured.
