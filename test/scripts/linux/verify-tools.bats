@@ -32,7 +32,7 @@ stub() { # stub NAME OUTPUT: a tool that prints OUTPUT and succeeds
 
 run_verify() {
 	run env -i PATH="$BIN" HELPER_DIR="$SCRIPTS/helpers" RUNNER_USER=runner RUNNER_VERSION=2.338.0 \
-		NODE_MAJOR=26 AZD_VERSION=1.35.1 APT_REMOVE="snapd apport" "$@" \
+		NODE_MAJOR=26 AZD_VERSION=1.35.1 APT_REMOVE="snapd apport" \
 		"$(command -v bash)" "$SCRIPTS/verify-tools.sh"
 }
 
