@@ -1,0 +1,157 @@
+/**
+ * The real Octokit client (throttling + retry plugins, GitHub App auth) against the fake GitHub:
+ * App installation-token flow, Link pagination past 100 runners, 404/422 on delete, Retry-After on
+ * 429, 5xx retried, rejected credentials.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCredential } from '../../src/clients/credential.js';
+import { createGitHubClient } from '../../src/clients/github/index.js';
+import { createSecretReader } from '../../src/clients/keyvault.js';
+import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
+
+let t: TestCloud;
+const github = (overrides: Partial<NonNullable<TestCloud['settings']['github']>> = {}) =>
+  createGitHubClient({ ...t.settings.github!, ...overrides }, createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)), { writeSpacingMs: 0 });
+
+beforeAll(async () => {
+  t = await startTestCloud(
+    makeScenario({
+      scaleSets: [{ name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 4, version: '2026.10.1', canary: true, managed: true }],
+      jobs: [{ instance: 'vmss-gh-linux-weu_1', minutes: 120, startAfterMinutes: 0 }],
+      ghosts: { github: 230, ado: 0 },
+      foreign: { github: 3, ado: 0 },
+    }),
+  );
+  t.advance(0);
+});
+afterAll(async () => t?.close());
+
+describe('GitHub client against the fake', () => {
+  it('authenticates as the App: installation lookup by org, then an installation token', async () => {
+    const before = t.cloud.requests.github;
+    const runners = await github().listRunners();
+    expect(runners.length).toBe(4 + 230 + 3);
+    // installation lookup + access token + 3 pages of 100
+    expect(t.cloud.requests.github - before).toBe(2 + 3);
+  });
+
+  it('follows Link pagination past 100 runners and maps busy/online', async () => {
+    const runners = await github().listRunners();
+    const busy = runners.find((r) => r.name === 'vmss-gh-linux-weu-000001')!;
+    expect(busy).toMatchObject({ status: 'online', busy: true });
+    expect(busy.labels).toContain('vmss-gh-linux-weu');
+    expect(new Set(runners.map((r) => r.id)).size).toBe(runners.length);
+    expect(runners.filter((r) => r.status === 'offline').length).toBeGreaterThanOrEqual(230);
+  });
+
+  it('findRunnersByName asks for one name', async () => {
+    const found = await github().findRunnersByName('vmss-gh-linux-weu-000002');
+    expect(found.map((r) => r.name)).toEqual(['vmss-gh-linux-weu-000002']);
+    expect(await github().findRunnersByName('no-such-runner')).toEqual([]);
+  });
+
+  it('delete: 204 → deleted, 404 → gone, 422 (busy) → busy', async () => {
+    const client = github();
+    const runners = await client.listRunners();
+    const ghost = runners.find((r) => r.status === 'offline' && r.name.startsWith('vmss-gh-linux-weu-'))!;
+    expect(await client.deleteRunner(ghost.id)).toBe('deleted');
+    expect(await client.deleteRunner(ghost.id)).toBe('gone');
+    expect(await client.getRunner(ghost.id)).toBeUndefined();
+    const busy = runners.find((r) => r.busy && r.name === 'vmss-gh-linux-weu-000001')!;
+    expect(await client.deleteRunner(busy.id)).toBe('busy');
+    expect(t.cloud.ledger.deleted.githubRunners).toContain(ghost.name);
+    expect(t.cloud.ledger.jobsInterrupted).toBe(0);
+  });
+
+  it('deleting a foreign runner is recorded as a foreign touch', async () => {
+    const client = github();
+    const foreign = (await client.listRunners()).find((r) => r.name.startsWith('gpu-runner'))!;
+    const before = t.cloud.ledger.foreignTouched;
+    await client.deleteRunner(foreign.id);
+    expect(t.cloud.ledger.foreignTouched).toBe(before + 1);
+  });
+
+  it('honours Retry-After on a 429 (secondary rate limit)', async () => {
+    const client = github();
+    await client.listRunners();
+    t.cloud.addFault({ service: 'github', operation: 'listRunners', status: 429, retryAfterSeconds: 2, times: 1 });
+    const started = Date.now();
+    const runners = await client.listRunners();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(runners.length).toBeGreaterThan(200);
+    expect(t.cloud.faults.fired['github:listRunners']).toBe(1);
+  });
+
+  it('retries a 5xx on delete and then succeeds', async () => {
+    const client = github();
+    const ghost = (await client.listRunners()).find((r) => r.status === 'offline' && r.name.startsWith('vmss-gh-linux-weu-'))!;
+    t.cloud.addFault({ service: 'github', operation: 'deleteRunner', status: 500, times: 2 });
+    expect(await client.deleteRunner(ghost.id)).toBe('deleted');
+    expect(t.cloud.faults.fired['github:deleteRunner']).toBe(2);
+  }, 30_000);
+
+  it('a persistent 5xx ends as TransientError naming the operation and status', async () => {
+    t.cloud.addFault({ service: 'github', operation: 'getRunner', status: 502, times: 4 });
+    const err = (await github().getRunner(1001).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toContain('github getRunner 1001');
+    expect(err.message).toContain('502');
+  }, 30_000);
+
+  it('works with a PAT from Key Vault, and a wrong PAT fails without leaking it', async () => {
+    const pat = await github({ auth: 'pat' }).listRunners();
+    expect(pat.length).toBeGreaterThan(0);
+    const wrongPat = 'ghp_WRONGWRONGWRONGWRONG0123456789';
+    t.cloud.setSecret('gh-pat-wrong', wrongPat);
+    const err = (await github({ auth: 'pat', patSecret: 'gh-pat-wrong' }).listRunners().catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('PermanentError');
+    expect(err.message).toContain('401');
+    expect(err.message).not.toContain(wrongPat);
+  });
+
+  it('registration token and latest runner release', async () => {
+    const client = github();
+    const token = await client.createRegistrationToken();
+    expect(token.token).toMatch(/^[A-Z0-9]{20,}$/);
+    const release = await client.getLatestRunnerRelease();
+    expect(release.tag).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(release.version).toBe(release.tag.slice(1));
+  });
+});
+
+describe('the fake GitHub rejects what GitHub rejects', () => {
+  it('401 Bad credentials for a missing or unknown token', async () => {
+    const none = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`);
+    expect(none.status).toBe(401);
+    const bad = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`, { headers: { authorization: 'token ghs_forged' } });
+    expect(bad.status).toBe(401);
+    expect(((await bad.json()) as { message: string }).message).toBe('Bad credentials');
+  });
+
+  it('sends rate-limit headers and a Link header, per_page capped at 100', async () => {
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('gh-pat');
+    const res = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners?per_page=500`, { headers: { authorization: `token ${pat}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit')).toBe('5000');
+    expect(Number(res.headers.get('x-ratelimit-remaining'))).toBeLessThan(5000);
+    expect(res.headers.get('x-ratelimit-resource')).toBe('core');
+    expect(res.headers.get('link')).toMatch(/rel="next"/);
+    const body = (await res.json()) as { runners: unknown[]; total_count: number };
+    expect(body.runners).toHaveLength(100);
+  });
+
+  it('JIT config needs runner_group_id and refuses a duplicate name (409)', async () => {
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('gh-pat');
+    const post = (body: unknown) =>
+      fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners/generate-jitconfig`, {
+        method: 'POST',
+        headers: { authorization: `token ${pat}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ name: 'jit-1', labels: ['self-hosted'] })).status).toBe(422);
+    const ok = await post({ name: 'jit-1', runner_group_id: 1, labels: ['self-hosted'] });
+    expect(ok.status).toBe(201);
+    expect(((await ok.json()) as { encoded_jit_config: string }).encoded_jit_config.length).toBeGreaterThan(10);
+    expect((await post({ name: 'jit-1', runner_group_id: 1, labels: ['self-hosted'] })).status).toBe(409);
+  });
+});
