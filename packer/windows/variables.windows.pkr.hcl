@@ -33,7 +33,7 @@ variable "vm_size" {
 variable "agent_version" {
   type        = string
   description = "Azure DevOps agent version to download; its SHA-256 must be in toolset.json (adoAgent.sha256) or in agent_sha256."
-  default     = "3.217.1"
+  default     = "4.269.0"
 }
 
 variable "agent_sha256" {
