@@ -5,6 +5,8 @@
  */
 export const Orchestrations = {
   cleanup: 'cleanupOrchestrator',
+  rollout: 'rolloutOrchestrator',
+  rolloutScaleSet: 'rolloutScaleSetOrchestrator',
 } as const;
 
 export const Activities = {
@@ -15,9 +17,17 @@ export const Activities = {
   removeGitHubRunner: 'removeGitHubRunner',
   removeAdoAgent: 'removeAdoAgent',
   reimageUnregisteredInstances: 'reimageUnregisteredInstances',
+  resolveImageVersion: 'resolveImageVersion',
+  observeScaleSet: 'observeScaleSet',
+  drainInstances: 'drainInstances',
+  setScaleSetImage: 'setScaleSetImage',
+  startUpgrade: 'startUpgrade',
+  checkWaveHealth: 'checkWaveHealth',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */
 export const InstanceIds = {
   cleanup: 'kiln-cleanup',
+  /** One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). */
+  rollout: (definition: string, version: string) => `rollout-${definition}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_'),
 } as const;

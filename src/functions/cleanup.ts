@@ -20,21 +20,20 @@ import type { HygieneMemory } from '../domain/hygiene.js';
 import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { cleanupOrchestrator, type CleanupInput, type CleanupOutput } from '../orchestrations/cleanup.js';
 import { parseCleanupRequest } from './parse-cleanup-request.js';
-import { getRuntime, getSettings } from './runtime.js';
+import { registerActivity } from './register-activity.js';
+import { getSettings } from './runtime.js';
 import { previousStatus, startSingleton } from './start-run.js';
 
 export function registerCleanup(): void {
   df.app.orchestration(Orchestrations.cleanup, cleanupOrchestrator);
 
-  const activity = <I, O>(name: string, factory: (deps: ReturnType<typeof getRuntime>) => (input: I) => Promise<O>) =>
-    df.app.activity(name, { handler: (input: unknown) => factory(getRuntime())(input as I) });
-  activity(Activities.listManagedScaleSets, createListManagedScaleSetsActivity);
-  activity(Activities.listScaleSetInstances, createListScaleSetInstancesActivity);
-  activity(Activities.listGitHubRunners, createListGitHubRunnersActivity);
-  activity(Activities.listAdoAgents, createListAdoAgentsActivity);
-  activity(Activities.removeGitHubRunner, createRemoveGitHubRunnerActivity);
-  activity(Activities.removeAdoAgent, createRemoveAdoAgentActivity);
-  activity(Activities.reimageUnregisteredInstances, createReimageUnregisteredInstancesActivity);
+  registerActivity(Activities.listManagedScaleSets, createListManagedScaleSetsActivity);
+  registerActivity(Activities.listScaleSetInstances, createListScaleSetInstancesActivity);
+  registerActivity(Activities.listGitHubRunners, createListGitHubRunnersActivity);
+  registerActivity(Activities.listAdoAgents, createListAdoAgentsActivity);
+  registerActivity(Activities.removeGitHubRunner, createRemoveGitHubRunnerActivity);
+  registerActivity(Activities.removeAdoAgent, createRemoveAdoAgentActivity);
+  registerActivity(Activities.reimageUnregisteredInstances, createReimageUnregisteredInstancesActivity);
 
   app.timer('cleanupTimer', {
     schedule: scheduleSetting('CLEANUP_SCHEDULE'),

@@ -3,5 +3,7 @@
  * every function is registered here, nowhere else.
  */
 import { registerCleanup } from './cleanup.js';
+import { registerRollout } from './rollout.js';
 
 registerCleanup();
+registerRollout();

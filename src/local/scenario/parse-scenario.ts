@@ -20,7 +20,7 @@ import type {
   ScenarioScaleSet,
   TriggerName,
 } from './types.js';
-import { compareVersions, galleryVersionProblem, newestVersion } from './versions.js';
+import { compareVersions, galleryVersionProblem, newestVersion } from '../../domain/versions.js';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';

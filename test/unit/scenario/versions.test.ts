@@ -5,7 +5,7 @@ import {
   isGalleryVersion,
   newestVersion,
   sortVersions,
-} from '../../../src/local/scenario/versions.js';
+} from '../../../src/domain/versions.js';
 
 describe('compareVersions', () => {
   it.each([
