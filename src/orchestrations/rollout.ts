@@ -1,0 +1,170 @@
+/**
+ * Rolls an image version out to the scale sets that use its definition. The lead scale set (the
+ * canary-tagged one, else the first) goes alone; only when it ends healthy do the others follow, in
+ * parallel, each in its own sub-orchestration — so a bad version is rolled back on one scale set and
+ * never reaches another (S4). Started by HTTP, by Event Grid (a version written outside kiln) or by a
+ * rebuild; the instance id is derived from definition and version, so one version rolls once (S5).
+ */
+import type { OrchestrationContext, Task } from 'durable-functions';
+import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
+import type { ResolveImageVersionOutput } from '../activities/rollout.js';
+import { DEFAULT_ROLLOUT_OPTIONS, definitionOfImageReference } from '../domain/rollout.js';
+import { Activities, Orchestrations } from '../names.js';
+import { callActivity, replaySafeLog } from './call-activity.js';
+import type { ScaleSetRolloutInput, ScaleSetRolloutOptions, ScaleSetRolloutResult } from './rollout-scale-set.js';
+
+export type RolloutSource = 'http' | 'eventgrid' | 'rebuild';
+
+export interface RolloutInput {
+  definition: string;
+  version: string;
+  source: RolloutSource;
+  dryRun: boolean;
+  /** Scale set resource ids or names; default: every managed scale set whose model uses the definition. */
+  scaleSets?: string[];
+  options?: Partial<ScaleSetRolloutOptions>;
+  /** Regions in the order the lead is chosen from (the first scale set in the first region leads). */
+  regionOrder?: string[];
+  canaryTag: { name: string; value: string };
+}
+
+export interface RolloutOutput {
+  definition: string;
+  version: string;
+  source: RolloutSource;
+  dryRun: boolean;
+  state: 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'skipped' | 'planned';
+  reason?: string;
+  scaleSets: Record<string, ScaleSetRolloutResult>;
+}
+
+/** Tags kiln puts on versions it publishes; a version in these states is kiln's own work in progress. */
+export const KILN_STATE_TAG = 'kiln-state';
+const KILN_IN_PROGRESS = new Set(['building', 'publishing', 'canary', 'replicating', 'promoting', 'rejected']);
+
+export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, any> {
+  const input = context.df.getInput() as RolloutInput;
+  const output: RolloutOutput = { definition: input.definition, version: input.version, source: input.source, dryRun: input.dryRun, state: 'succeeded', scaleSets: {} };
+  const startedAt = context.df.currentUtcDateTime.toISOString();
+  context.df.setCustomStatus({ phase: 'checking version', version: input.version });
+
+  const version = (yield* callActivity(context, Activities.resolveImageVersion, { definition: input.definition, version: input.version })) as ResolveImageVersionOutput;
+  if (!version.ok) return end(context, output, 'failed', version.error.message);
+  if (!version.value) return end(context, output, 'failed', `gallery version ${input.definition}/${input.version} does not exist`);
+  if (input.source === 'eventgrid') {
+    // Events are hints: act only on a finished, promotable version that kiln is not publishing itself.
+    const kilnState = version.value.tags[KILN_STATE_TAG];
+    if (kilnState && KILN_IN_PROGRESS.has(kilnState)) return end(context, output, 'skipped', `kiln is ${kilnState === 'rejected' ? 'keeping out' : 'publishing'} this version itself (${KILN_STATE_TAG}=${kilnState})`);
+    if (version.value.excludeFromLatest) return end(context, output, 'skipped', 'the version is excluded from latest');
+    if (version.value.provisioningState && version.value.provisioningState !== 'Succeeded') {
+      return end(context, output, 'skipped', `the version is ${version.value.provisioningState}, not Succeeded`);
+    }
+  }
+
+  const listed = (yield* callActivity(context, Activities.listManagedScaleSets, null)) as ListManagedScaleSetsOutput;
+  if (!listed.ok) return end(context, output, 'failed', listed.error.message);
+  const managed = listed.value;
+  let targets: ManagedScaleSet[];
+  if (input.scaleSets && input.scaleSets.length > 0) {
+    targets = [];
+    for (const wanted of input.scaleSets) {
+      const match = managed.find((s) => s.id.toLowerCase() === wanted.toLowerCase() || s.name.toLowerCase() === wanted.toLowerCase());
+      if (match) targets.push(match);
+      else output.scaleSets[wanted] = refusedOutOfScope(wanted);
+    }
+  } else {
+    targets = managed.filter((s) => definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase());
+  }
+  if (targets.length === 0 && Object.keys(output.scaleSets).length === 0) return end(context, output, 'skipped', `no managed scale set uses ${input.definition}`);
+
+  const options: ScaleSetRolloutOptions = { ...DEFAULT_ROLLOUT_OPTIONS, pauseMinutes: 0, ...input.options };
+  const order = (s: ManagedScaleSet) => {
+    const index = input.regionOrder?.findIndex((r) => r.toLowerCase() === s.location.toLowerCase()) ?? -1;
+    return index < 0 ? Number.MAX_SAFE_INTEGER : index;
+  };
+  const ordered = [...targets].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
+  const lead = ordered.find((s) => s.tags[input.canaryTag.name] === input.canaryTag.value) ?? ordered[0];
+  const childInput = (scaleSet: ManagedScaleSet): ScaleSetRolloutInput => ({
+    scaleSet,
+    definition: input.definition,
+    version: input.version,
+    versionId: version.value!.id,
+    options,
+    dryRun: input.dryRun,
+    startedAt,
+  });
+  const child = (scaleSet: ManagedScaleSet) =>
+    context.df.callSubOrchestrator(Orchestrations.rolloutScaleSet, childInput(scaleSet), `${context.df.instanceId}:${scaleSet.name}`);
+
+  const report = (phase: string) =>
+    context.df.setCustomStatus({
+      phase,
+      version: input.version,
+      scaleSets: Object.fromEntries(
+        ordered.map((s) => {
+          const r = output.scaleSets[s.name];
+          return [s.name, r ? { state: r.state, onNewVersion: r.instancesUpdated, pendingBusy: r.instancesPending, unhealthy: r.unhealthy } : { state: 'queued', child: `${context.df.instanceId}:${s.name}` }];
+        }),
+      ),
+    });
+
+  if (lead) {
+    report(`rolling ${lead.name} first`);
+    output.scaleSets[lead.name] = yield* runChild(child(lead), lead);
+    const leadResult = output.scaleSets[lead.name]!;
+    if (leadResult.state === 'rolledBack' || leadResult.state === 'failed') {
+      for (const s of ordered) {
+        if (s !== lead) output.scaleSets[s.name] = untouched(s, `not started: ${lead.name} ${leadResult.state === 'rolledBack' ? 'was rolled back' : 'failed'} (${leadResult.reason})`);
+      }
+      replaySafeLog(context, `rollout of ${input.version} halted after ${lead.name}: ${leadResult.reason}`);
+      return end(context, output, leadResult.state === 'rolledBack' ? 'rolledBack' : 'failed', `${lead.name}: ${leadResult.reason}`);
+    }
+  }
+
+  const rest = ordered.filter((s) => s !== lead);
+  let running = rest.map((s) => ({ scaleSet: s, task: child(s) }));
+  report('rolling');
+  while (running.length > 0) {
+    const winner = (yield context.df.Task.any(running.map((r) => r.task))) as Task;
+    const done = running.find((r) => r.task === winner)!;
+    running = running.filter((r) => r !== done);
+    output.scaleSets[done.scaleSet.name] = yield* runChild(done.task, done.scaleSet);
+    report(running.length > 0 ? 'rolling' : 'done');
+  }
+  return end(context, output, overallState(output), undefined);
+}
+
+/** The result of a child task (already completed, or awaited here); a crashed child is a failure. */
+function* runChild(task: Task, scaleSet: ManagedScaleSet): Generator<Task, ScaleSetRolloutResult, any> {
+  try {
+    return (yield task) as ScaleSetRolloutResult;
+  } catch (error) {
+    return { ...untouched(scaleSet, `rollout crashed: ${(error as Error).message}`), state: 'failed' };
+  }
+}
+
+function overallState(output: RolloutOutput): RolloutOutput['state'] {
+  const states = Object.values(output.scaleSets).map((s) => s.state);
+  if (output.dryRun) return 'planned';
+  if (states.includes('rolledBack')) return 'rolledBack';
+  if (states.includes('failed')) return 'failed';
+  if (states.includes('pending')) return 'partial';
+  return 'succeeded';
+}
+
+function untouched(scaleSet: ManagedScaleSet, reason: string): ScaleSetRolloutResult {
+  const version = /\/versions\/([^/]+)$/i.exec(scaleSet.imageReferenceId ?? '')?.[1] ?? '';
+  return { scaleSet: scaleSet.name, scaleSetId: scaleSet.id, region: scaleSet.location, state: 'untouched', reason, version, previousVersion: version, instancesUpdated: 0, instancesPending: 0, unhealthy: 0, waves: 0 };
+}
+
+function refusedOutOfScope(name: string): ScaleSetRolloutResult {
+  return { scaleSet: name, scaleSetId: name, region: '', state: 'refused', reason: 'not a managed scale set: outside kiln scope (S2)', version: '', instancesUpdated: 0, instancesPending: 0, unhealthy: 0, waves: 0 };
+}
+
+function end(context: OrchestrationContext, output: RolloutOutput, state: RolloutOutput['state'], reason: string | undefined): RolloutOutput {
+  output.state = output.dryRun && (state === 'succeeded' || state === 'partial') ? 'planned' : state;
+  if (reason) output.reason = reason;
+  context.df.setCustomStatus({ phase: 'done', state: output.state, reason, scaleSets: Object.fromEntries(Object.entries(output.scaleSets).map(([k, v]) => [k, v.state])) });
+  replaySafeLog(context, `rollout of ${output.definition} ${output.version}: ${output.state}${reason ? ` (${reason})` : ''}`);
+  return output;
+}

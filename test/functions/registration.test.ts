@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { loadApp } from '../../src/local/host/app-host.js';
+import { Activities, Orchestrations } from '../../src/names.js';
+
+// Loads src/functions/index.ts exactly as the Functions host would and checks what it registers.
+describe('function registrations', () => {
+  it('registers every function with the right trigger', async () => {
+    process.env.CLEANUP_SCHEDULE = '0 */5 * * * *';
+    const registrations = await loadApp();
+    const byName = new Map(registrations.map((r) => [r.name, r]));
+
+    expect(byName.get(Orchestrations.cleanup)?.trigger.type).toBe('orchestrationTrigger');
+    for (const name of Object.values(Activities)) expect(byName.get(name)?.trigger.type, name).toBe('activityTrigger');
+
+    const timer = byName.get('cleanupTimer')!;
+    expect(timer.trigger).toMatchObject({ type: 'timerTrigger', direction: 'in', schedule: '0 */5 * * * *' });
+    expect(Object.values(timer.bindings).some((b) => b.type === 'durableClient')).toBe(true);
+
+    const http = byName.get('startCleanup')!;
+    expect(http.trigger).toMatchObject({ type: 'httpTrigger', route: 'cleanups', methods: ['POST'], authLevel: 'function' });
+    expect(Object.values(http.bindings).some((b) => b.type === 'durableClient')).toBe(true);
+    expect(Object.values(http.bindings).some((b) => b.type === 'http' && b.direction === 'out')).toBe(true);
+
+    const names = registrations.map((r) => r.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.sort()).toEqual([...Object.values(Activities), Orchestrations.cleanup, 'cleanupTimer', 'startCleanup'].sort());
+  });
+});
