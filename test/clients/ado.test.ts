@@ -1,0 +1,144 @@
+/**
+ * kiln's Azure DevOps client (fetch) against the fake Azure DevOps: pool lookup, agents with their
+ * assigned requests, delete outcomes, Retry-After, timeouts, dropped connections, PAT and Entra auth.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdoClient } from '../../src/clients/ado/index.js';
+import { createCredential } from '../../src/clients/credential.js';
+import { createSecretReader } from '../../src/clients/keyvault.js';
+import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
+
+let t: TestCloud;
+const ado = (overrides: Partial<NonNullable<TestCloud['settings']['ado']>> = {}, options: Parameters<typeof createAdoClient>[3] = {}) => {
+  const credential = createCredential(t.settings);
+  return createAdoClient({ ...t.settings.ado!, ...overrides }, createSecretReader(t.settings.keyVaultUrl, credential), credential, { backoffMs: 50, ...options });
+};
+
+beforeAll(async () => {
+  t = await startTestCloud(
+    makeScenario({
+      scaleSets: [{ name: 'vmss-ado-win-weu', image: 'windows', region: 'westeurope', capacity: 3, version: '2026.10.1', canary: true, managed: true }],
+      jobs: [{ instance: 'vmss-ado-win-weu_0', minutes: 60, startAfterMinutes: 10 }],
+      ghosts: { github: 0, ado: 2 },
+      foreign: { github: 0, ado: 2 },
+    }),
+  );
+});
+afterAll(async () => t?.close());
+
+describe('Azure DevOps client against the fake', () => {
+  it('looks the pool up once and lists agents; a job makes an agent busy on the virtual clock', async () => {
+    const client = ado();
+    const before = t.cloud.requests.ado;
+    const agents = await client.listAgents();
+    expect(agents).toHaveLength(3 + 2 + 2);
+    expect(agents.every((a) => a.poolId === 17)).toBe(true);
+    const first = agents.find((a) => a.name.endsWith('000000'))!;
+    expect(first).toMatchObject({ status: 'online', busy: false, enabled: true });
+    t.advance(10);
+    expect((await client.getAgent(first.id))!.busy).toBe(true);
+    expect(t.cloud.requests.ado - before).toBe(3); // pools once, agents, agent
+    t.advance(60);
+    expect((await client.getAgent(first.id))!.busy).toBe(false);
+  });
+
+  it('findAgentsByName, enable/disable', async () => {
+    const client = ado();
+    const [agent] = await client.findAgentsByName((await client.listAgents())[1]!.name);
+    expect(agent).toBeDefined();
+    expect((await client.setAgentEnabled(agent!.id, false))!.enabled).toBe(false);
+    expect((await client.getAgent(agent!.id))!.enabled).toBe(false);
+    expect((await client.setAgentEnabled(agent!.id, true))!.enabled).toBe(true);
+    expect(await client.setAgentEnabled(987654, true)).toBeUndefined();
+  });
+
+  it('delete: 204 → deleted, 404 → gone', async () => {
+    const client = ado();
+    const ghost = (await client.listAgents()).find((a) => a.status === 'offline' && a.name.startsWith('adowin'))!;
+    expect(await client.deleteAgent(ghost.id)).toBe('deleted');
+    expect(await client.deleteAgent(ghost.id)).toBe('gone');
+    expect(await client.getAgent(ghost.id)).toBeUndefined();
+    expect(t.cloud.ledger.deleted.adoAgents).toContain(ghost.name);
+  });
+
+  it('deleting a busy agent is allowed by Azure DevOps, and the ledger counts the interrupted job', async () => {
+    const client = ado();
+    const foreignBusy = (await client.listAgents()).find((a) => a.busy)!;
+    expect(foreignBusy.name).toMatch(/^build-agent-/);
+    const before = { jobs: t.cloud.ledger.jobsInterrupted, foreign: t.cloud.ledger.foreignTouched };
+    expect(await client.deleteAgent(foreignBusy.id)).toBe('deleted');
+    expect(t.cloud.ledger.jobsInterrupted).toBe(before.jobs + 1);
+    expect(t.cloud.ledger.foreignTouched).toBe(before.foreign + 1);
+  });
+
+  it('honours Retry-After on 429 and retries 5xx', async () => {
+    const client = ado();
+    await client.listAgents();
+    t.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 429, retryAfterSeconds: 1, times: 1 });
+    const started = Date.now();
+    await client.listAgents();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    t.cloud.addFault({ service: 'ado', operation: 'deleteAgent', status: 503, times: 2 });
+    expect(await client.deleteAgent(424242)).toBe('gone');
+    expect(t.cloud.faults.fired['ado:deleteAgent']).toBe(2);
+  });
+
+  it('gives up after bounded attempts with a TransientError naming the operation', async () => {
+    const client = ado({}, { maxAttempts: 3 });
+    await client.listAgents();
+    t.cloud.addFault({ service: 'ado', operation: 'getAgent', status: 500, times: 3 });
+    const err = (await client.getAgent(101).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toMatch(/^ado GET \/pools\/17\/agents\/101 failed \(HTTP 500\)/);
+  });
+
+  it('times out a request that never answers and retries a dropped connection', async () => {
+    const client = ado({}, { timeoutMs: 300, maxAttempts: 2 });
+    await client.listAgents();
+    t.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 0, times: 1 });
+    expect((await client.listAgents()).length).toBeGreaterThan(0);
+    t.cloud.addFault({ service: 'ado', operation: 'listAgents', hang: true, times: 2 });
+    const err = (await client.listAgents().catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toContain('network error');
+  });
+
+  it('authenticates with an Entra token for the Azure DevOps resource', async () => {
+    const agents = await ado({ auth: 'entra' }).listAgents();
+    expect(agents.length).toBeGreaterThan(0);
+  });
+
+  it('a wrong PAT is a PermanentError without the PAT in it', async () => {
+    const wrong = 'wrongpatwrongpatwrongpatwrongpat0123';
+    t.cloud.setSecret('ado-pat-wrong', wrong);
+    const err = (await ado({ patSecret: 'ado-pat-wrong' }).listAgents().catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('PermanentError');
+    expect(err.message).toContain('401');
+    expect(err.message).not.toContain(wrong);
+  });
+});
+
+describe('the fake Azure DevOps rejects what Azure DevOps rejects', () => {
+  it('401 without credentials, 400 for a missing or wrong api-version', async () => {
+    const base = `${t.settings.ado!.orgUrl}/_apis/distributedtask/pools`;
+    expect((await fetch(`${base}?api-version=7.1`)).status).toBe(401);
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('ado-pat');
+    const auth = { authorization: `Basic ${Buffer.from(`:${pat}`).toString('base64')}` };
+    expect((await fetch(`${base}?api-version=7.1`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}?api-version=7.1-preview.1`, { headers: auth })).status).toBe(200);
+    const missing = await fetch(base, { headers: auth });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { typeKey: string }).typeKey).toBe('VssVersionNotSpecifiedException');
+    expect((await fetch(`${base}?api-version=5.0`, { headers: auth })).status).toBe(400);
+  });
+
+  it('400 for a malformed PATCH body', async () => {
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('ado-pat');
+    const res = await fetch(`${t.settings.ado!.orgUrl}/_apis/distributedtask/pools/17/agents/101?api-version=7.1`, {
+      method: 'PATCH',
+      headers: { authorization: `Basic ${Buffer.from(`:${pat}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: '{"enabled": fal',
+    });
+    expect(res.status).toBe(400);
+  });
+});
