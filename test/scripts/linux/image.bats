@@ -64,6 +64,12 @@ GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme 
 	assert_output --partial "The temp_rg must be a resource group name"
 }
 
+@test "template: a gallery destination needs its version" {
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var gallery_name=galkiln
+	assert_failure
+	assert_output --partial "An image_version must be specified for shared_image_gallery_destination"
+}
+
 @test "build scripts: verb-first names, a one-line header, strict mode" {
 	local script name count=0
 	for script in "$SCRIPTS"/*.sh; do
