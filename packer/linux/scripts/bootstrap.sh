@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Registers this VM as an ephemeral GitHub Actions runner, then becomes the runner (exec run.sh).
+# bootstrap.sh: registers this VM as an ephemeral GitHub Actions runner, then becomes it (exec run.sh).
 # Started by github-runner.service; packer/README.md documents every variable it reads.
 set -euo pipefail
 # Never trace, even under `bash -x`: this script holds a PAT and a registration token.
@@ -23,7 +23,7 @@ redact() {
 # IMDS, Key Vault or GitHub. A successful registration resets the count.
 backoff_state=${RUNTIME_DIRECTORY:+${RUNTIME_DIRECTORY%%:*}/failures}
 die() {
-	local code=${2:-1} failures=1 delay base=${RESTART_BACKOFF_BASE:-10} max=${RESTART_BACKOFF_MAX:-300}
+	local code=${2:-1} failures=1 delay i base=${RESTART_BACKOFF_BASE:-10} max=${RESTART_BACKOFF_MAX:-300}
 	log "$(redact "$1")"
 	[[ $base =~ ^[0-9]+$ ]] || base=10
 	[[ $max =~ ^[0-9]+$ ]] || max=300
