@@ -2,7 +2,7 @@
  * Registrations of fleet hygiene: the cleanup orchestration and its activities, the timer
  * (CLEANUP_SCHEDULE) and POST /api/cleanups. Adapters only: parse, validate, start, respond.
  */
-import { app, HttpResponse, type HttpRequest, type InvocationContext, type Timer } from '@azure/functions';
+import { app, HttpResponse, type HttpRequest, type InvocationContext, type Timer } from './azure-functions.js';
 import * as df from 'durable-functions';
 import {
   createListAdoAgentsActivity,

@@ -2,7 +2,7 @@
  * Registrations of the rollout flow: its orchestrations and activities, POST /api/rollouts, and the
  * Event Grid trigger for gallery image versions written outside kiln. Adapters only.
  */
-import { app, HttpResponse, type EventGridEvent, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, HttpResponse, type EventGridEvent, type HttpRequest, type InvocationContext } from './azure-functions.js';
 import * as df from 'durable-functions';
 import {
   createCheckWaveHealthActivity,

@@ -9,7 +9,7 @@ describe('function registrations', () => {
     const registrations = await loadApp();
     const byName = new Map(registrations.map((r) => [r.name, r]));
 
-    expect(byName.get(Orchestrations.cleanup)?.trigger.type).toBe('orchestrationTrigger');
+    for (const name of Object.values(Orchestrations)) expect(byName.get(name)?.trigger.type, name).toBe('orchestrationTrigger');
     for (const name of Object.values(Activities)) expect(byName.get(name)?.trigger.type, name).toBe('activityTrigger');
 
     const timer = byName.get('cleanupTimer')!;
@@ -21,8 +21,17 @@ describe('function registrations', () => {
     expect(Object.values(http.bindings).some((b) => b.type === 'durableClient')).toBe(true);
     expect(Object.values(http.bindings).some((b) => b.type === 'http' && b.direction === 'out')).toBe(true);
 
+    const rollout = byName.get('startRollout')!;
+    expect(rollout.trigger).toMatchObject({ type: 'httpTrigger', route: 'rollouts', methods: ['POST'], authLevel: 'function' });
+
+    const events = byName.get('galleryVersionEvents')!;
+    expect(events.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
+    expect(Object.values(events.bindings).some((b) => b.type === 'durableClient')).toBe(true);
+
     const names = registrations.map((r) => r.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names.sort()).toEqual([...Object.values(Activities), Orchestrations.cleanup, 'cleanupTimer', 'startCleanup'].sort());
+    expect(names.sort()).toEqual(
+      [...Object.values(Activities), ...Object.values(Orchestrations), 'cleanupTimer', 'startCleanup', 'startRollout', 'galleryVersionEvents'].sort(),
+    );
   });
 });

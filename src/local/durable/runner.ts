@@ -8,7 +8,7 @@
  *
  * Dev and test only: never part of the deployed bundle.
  */
-import { InvocationContext } from '@azure/functions';
+import { InvocationContext } from '../../functions/azure-functions.js';
 import type { VirtualClock } from '../clock.js';
 import { ActionType, EventType, event, fromActionInput, toResultJson, type HistoryEvent } from './history.js';
 import {

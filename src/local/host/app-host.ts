@@ -5,7 +5,7 @@
  * function-key auth included — with the durable client binding pointing at the local runner.
  */
 import { randomBytes } from 'node:crypto';
-import { HttpRequest, HttpResponse, InvocationContext } from '@azure/functions';
+import { HttpRequest, HttpResponse, InvocationContext } from '../../functions/azure-functions.js';
 import type { VirtualClock } from '../clock.js';
 import { LocalDurableRunner } from '../durable/runner.js';
 import type { ActivityHandler, OrchestratorHandler } from '../durable/sdk-internals.js';

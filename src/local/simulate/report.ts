@@ -23,6 +23,8 @@ export interface SimulationReport {
   deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
   foreignTouched: number;
   apiCalls: Record<string, number>;
+  /** Injected faults that fired, by service:operation (kiln had to retry or fail over each one). */
+  faultsInjected: Record<string, number>;
   virtualMinutes: number;
   criticalPathMinutes: number;
   maxHistoryEvents: number;
@@ -32,7 +34,8 @@ export interface SimulationReport {
     decisions: { removeRunners: string[]; removeAgents: string[]; reimage: string[]; keptBusy: string[]; foreign: string[] };
     errors: string[];
   };
-  orchestrations: { started: number; completed: number; failed: { instanceId: string; error: string }[]; running: string[] };
+  /** Orchestration instances at the end of the run (a singleton re-run counts once; `hygiene.runs` counts runs). */
+  orchestrations: { instances: number; completed: number; failed: { instanceId: string; error: string }[]; running: string[] };
   events: ReportEvent[];
 }
 
@@ -77,6 +80,8 @@ export function renderText(report: SimulationReport, range: { start: string; unt
       `${report.deleted.galleryVersions.length} gallery versions, ${report.deleted.instances.length} instances`,
   );
   lines.push(`  API calls             ${Object.entries(report.apiCalls).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const faults = Object.entries(report.faultsInjected);
+  if (faults.length) lines.push(`  faults injected       ${faults.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   lines.push(`  virtual minutes       ${report.virtualMinutes} (critical path ${report.criticalPathMinutes})`);
   lines.push(`  max history events    ${report.maxHistoryEvents}`);
   for (const f of report.orchestrations.failed) lines.push(`  FAILED ${f.instanceId}: ${f.error}`);

@@ -220,13 +220,14 @@ function buildReport(
     },
     foreignTouched: ledger.foreignTouched,
     apiCalls: { ...cloud.requests },
+    faultsInjected: { ...cloud.faults.fired },
     virtualMinutes,
     // Hygiene needs no waiting: its shortest possible duration is zero virtual minutes.
     criticalPathMinutes: 0,
     maxHistoryEvents: Math.max(0, ...host.runner.stats().map((s) => s.maxHistoryEvents)),
     hygiene,
     orchestrations: {
-      started: instances.length,
+      instances: instances.length,
       completed: instances.filter((i) => i.runtimeStatus === 'Completed').length,
       failed,
       running,
