@@ -144,7 +144,7 @@ param secretsReady bool = false
 param subscribeGalleryEvents bool = false
 
 @description('Optional. Name of the app\'s Event Grid-triggered function.')
-param galleryEventFunctionName string = 'galleryImageVersionWritten'
+param galleryEventFunctionName string = 'galleryVersionEvents'
 
 @description('Optional. Upper bound of the Function App\'s Flex Consumption instances.')
 @minValue(40)
@@ -519,7 +519,7 @@ var kilnSettings = {
   PRUNE_KEEP: string(policy.?pruneKeep ?? 3)
   RUNNER_MAX_AGE_DAYS: string(policy.?runnerMaxAgeDays ?? 21)
   IMAGE_EOL_DAYS: string(policy.?imageEolDays ?? 180)
-  AGENT_VERSION: ado.?agentVersion ?? '3.240.1'
+  AGENT_VERSION: ado.?agentVersion ?? '4.269.0'
 }
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -615,6 +615,7 @@ var linuxRuntime = {
   repo: github.?repo ?? ''
   keyVaultName: keyVault.outputs.name
   secretName: githubPatSecret
+  clientId: linuxRunnerIdentity.outputs.clientId
   labels: linuxFleet.?runnerLabels ?? ''
   group: linuxFleet.?runnerGroup ?? ''
 }

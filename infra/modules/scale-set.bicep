@@ -42,6 +42,9 @@ type linuxRuntimeType = {
   @description('Required. SECRET_NAME: the PAT secret.')
   secretName: string
 
+  @description('Optional. AZURE_CLIENT_ID: the identity bootstrap.sh asks IMDS for (needed once a scale set has several identities).')
+  clientId: string?
+
   @description('Optional. GH_RUNNER_LABELS.')
   labels: string?
 
@@ -142,6 +145,7 @@ var linuxEnv = isLinux
         { key: 'GH_REPO', value: linuxRuntime!.scope == 'repo' ? (linuxRuntime!.?repo ?? '') : '' }
         { key: 'KEYVAULT_NAME', value: linuxRuntime!.keyVaultName }
         { key: 'SECRET_NAME', value: linuxRuntime!.secretName }
+        { key: 'AZURE_CLIENT_ID', value: linuxRuntime!.?clientId ?? '' }
         { key: 'GH_RUNNER_LABELS', value: linuxRuntime!.?labels ?? '' }
         { key: 'GH_RUNNER_GROUP', value: linuxRuntime!.?group ?? '' }
       ],

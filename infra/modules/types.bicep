@@ -137,7 +137,7 @@ type adoSettingsType = {
   @description('Optional. Key Vault secret holding the agent PAT. Default ado-pat.')
   patSecretName: string?
 
-  @description('Optional. Azure Pipelines agent version baked into the Windows image. Default 3.240.1.')
+  @description('Optional. Azure Pipelines agent version baked into the Windows image (its SHA-256 must be in packer/windows/toolset.json). Default 4.269.0.')
   agentVersion: string?
 }
 

@@ -3,8 +3,10 @@
 // privilege, narrowest scope, guid() names), the scale set contract kiln relies on, and the app
 // settings contract with src/config.
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { SUBSCRIPTION_ID } from './lib/bicep.mjs';
+import { SUBSCRIPTION_ID, loadCompiledTemplate, repoRoot } from './lib/bicep.mjs';
 import { findResource, resourcesOf, roleAssignments, scopeKind } from './lib/arm.mjs';
 import { OPERATOR_ID, scenarios } from './scenarios.mjs';
 
@@ -277,7 +279,17 @@ describe('gallery and its events', () => {
     assert.equal(f.subjectBeginsWith, `${rgId('rg-prod')}/providers/Microsoft.Compute/galleries/gal_kiln_prod/images/`);
     assert.deepEqual(f.advancedFilters, [{ operatorType: 'StringIn', key: 'data.operationName', values: ['Microsoft.Compute/galleries/images/versions/write'] }]);
     assert.equal(sub.properties.destination.endpointType, 'AzureFunction');
-    assert.match(JSON.stringify(sub.properties.destination.properties.resourceId), /functions/);
+    // The app registers app.eventGrid('galleryVersionEvents', ...) in src/functions/rollout.ts.
+    assert.match(sub.properties.destination.properties.resourceId, /\/providers\/Microsoft\.Web\/sites\/func-prod-[a-z0-9]+\/functions\/galleryVersionEvents$/);
+  });
+
+  it('the default function name is the app\'s Event Grid function', () => {
+    const dir = path.join(repoRoot, 'src/functions');
+    if (!existsSync(dir)) return; // the app is not in this checkout
+    const names = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/app\.eventGrid\(\s*'([^']+)'/g)].map((m) => m[1]));
+    assert.ok(names.includes(loadCompiledTemplate().parameters.galleryEventFunctionName.defaultValue), `app registers ${names.join(', ')}`);
   });
 
   it('dev (app not deployed yet) creates no Event Grid subscription', () => {
@@ -314,6 +326,17 @@ describe('app settings contract with src/config', () => {
     for (const k of HOST) assert.ok(expr.includes(`'${k}'`), k);
     assert.ok(expr.includes("'AzureWebJobsStorage__credential', 'managedidentity'"));
     assert.ok(!/AccountKey=|SharedAccessSignature/i.test(expr), 'no key-based connection string');
+  });
+
+  it('covers every setting src/config declares, except those deliberately left to the app\'s default', () => {
+    const file = path.join(repoRoot, 'src/config/settings.ts');
+    if (!existsSync(file)) return; // the app's config loader is not in this checkout
+    const declared = [...readFileSync(file, 'utf8').matchAll(/env: '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]);
+    assert.ok(declared.length > 10, 'settings.ts lists the settings');
+    // ARM_AUDIENCE derives from ARM_ENDPOINT; SCALE_SET_IDS replaces tag discovery, which infra uses.
+    const leftToDefault = ['ARM_AUDIENCE', 'SCALE_SET_IDS'];
+    const keys = new Set([...settingsExpr(snaps.prod).matchAll(/createObject\('key', '(\w+)'/g)].map((m) => m[1]));
+    assert.deepEqual(declared.filter((k) => !keys.has(k) && !leftToDefault.includes(k)), []);
   });
 
   it('defaults match the contract', () => {

@@ -45,7 +45,7 @@ function runLinuxScript(script, { runnerInstalled }) {
   writeFileSync(scriptFile, sandboxed);
   execFileSync('sh', ['-n', scriptFile]);
   execFileSync('sh', [scriptFile], { env: { PATH: `${bin}:${process.env.PATH}` } });
-  const vars = ['GH_SCOPE', 'GH_OWNER', 'GH_REPO', 'KEYVAULT_NAME', 'SECRET_NAME', 'GH_RUNNER_LABELS', 'GH_RUNNER_GROUP'];
+  const vars = ['GH_SCOPE', 'GH_OWNER', 'GH_REPO', 'KEYVAULT_NAME', 'SECRET_NAME', 'GH_RUNNER_LABELS', 'GH_RUNNER_GROUP', 'AZURE_CLIENT_ID'];
   // Source the written file in a clean shell and report each variable: name, set or not, value.
   const reader = path.join(dir, 'read-env.sh');
   writeFileSync(
@@ -86,7 +86,7 @@ describe('Linux runner scale set', () => {
     computerNamePrefix: 'kilnlnx',
     imageReference: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' },
     linuxSshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest kiln@test',
-    linuxRuntime: { scope: 'repo', owner: "o'brien & sons $HOME", repo: 'app', keyVaultName: 'kv-t', secretName: 'gh-pat', labels: 'kiln,linux x64', group: '' },
+    linuxRuntime: { scope: 'repo', owner: "o'brien & sons $HOME", repo: 'app', keyVaultName: 'kv-t', secretName: 'gh-pat', labels: 'kiln,linux x64', group: '', clientId: '22222222-3333-4444-5555-666666666666' },
   });
   const script = Buffer.from(extension('kiln-runtime-env').properties.settings.script, 'base64').toString('utf8');
 
@@ -107,6 +107,7 @@ describe('Linux runner scale set', () => {
       SECRET_NAME: 'gh-pat',
       GH_RUNNER_LABELS: 'kiln,linux x64',
       GH_RUNNER_GROUP: undefined,
+      AZURE_CLIENT_ID: '22222222-3333-4444-5555-666666666666',
     });
     assert.match(calls, /^restart github-runner\.service$/m);
   });
