@@ -62,6 +62,40 @@ export interface FakeCloud {
 const SECRET_NAMES = { githubAppKey: 'github-app-key', githubPat: 'gh-pat', adoPat: 'ado-pat' };
 const KEYVAULT_HOST = 'kiln.vault.localhost';
 const KEYVAULT_RESOURCE = 'https://vault.localhost';
+const FAKE_CLIENT_ID = '11111111-1111-4111-8111-11111111c0de';
+
+/**
+ * The managed identity endpoint is one per process: MSAL (inside @azure/identity) resolves the
+ * managed identity source and its endpoint once per process and keeps it, exactly as an Azure
+ * Functions worker sees one IDENTITY_ENDPOINT for its lifetime. Every fake cloud started in this
+ * process therefore shares this endpoint, its header secret and its token issuer; requests are
+ * counted (and faults taken) by the fake cloud started last.
+ */
+interface SharedIdentity {
+  origin: string;
+  header: string;
+  tokens: TokenIssuer;
+  activate(target: { faults: FaultBook; onRequest: (s: FakeService) => void }): void;
+}
+
+let sharedIdentityPromise: Promise<SharedIdentity> | undefined;
+
+function sharedIdentity(): Promise<SharedIdentity> {
+  sharedIdentityPromise ??= (async () => {
+    const tokens = new TokenIssuer();
+    const header = randomBytes(16).toString('hex');
+    let active: { faults: FaultBook; onRequest: (s: FakeService) => void } = { faults: new FaultBook(), onRequest: () => {} };
+    const server = await serve({
+      service: 'identity',
+      onRequest: (s) => active.onRequest(s),
+      handler: (req) => identityHandler({ tokens, faults: active.faults, identityHeader: header, clientId: FAKE_CLIENT_ID })(req),
+    });
+    // Never keeps the process alive on its own.
+    server.server.unref();
+    return { origin: server.origin, header, tokens, activate: (t) => (active = t) };
+  })();
+  return sharedIdentityPromise;
+}
 
 export async function startFakeCloud(options: StartFakeCloudOptions): Promise<FakeCloud> {
   const { scenario, clock } = options;
@@ -70,7 +104,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const world = new World(scenario, clock, options.names);
   const names = world.names;
   const faults = new FaultBook(scenario.faults);
-  const tokens = new TokenIssuer();
+  const identity = await sharedIdentity();
+  const tokens = identity.tokens;
   const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0 };
   const onRequest = (s: FakeService) => {
     requests[s]++;
@@ -86,16 +121,13 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   setSecret(SECRET_NAMES.adoPat, options.secrets?.adoPat ?? randomBytes(26).toString('base64url').toLowerCase());
   const secretValue = (name: string) => secrets.get(name)?.value ?? '';
 
-  const identityHeader = randomBytes(16).toString('hex');
-  const clientId = '11111111-1111-4111-8111-11111111c0de';
   const tlsMain = { cert: ca.certPem, key: ca.keyPem };
   const servers: RunningServer[] = [];
   const origins = { arm: '', github: '', ado: '', keyvault: '', identity: '' };
   const pageSize = { vms: 50, resources: 50, versions: 50, ...options.pageSize };
 
   try {
-    const identity = await serve({ service: 'identity', onRequest, handler: identityHandler({ tokens, faults, identityHeader, clientId }) });
-    servers.push(identity);
+    identity.activate({ faults, onRequest });
     origins.identity = identity.origin;
 
     const arm = await serve({
@@ -149,7 +181,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const regions = scenario.gallery.regions;
   const env: Record<string, string> = {
     AZURE_SUBSCRIPTION_ID: names.subscriptionId,
-    AZURE_CLIENT_ID: clientId,
+    AZURE_CLIENT_ID: FAKE_CLIENT_ID,
     ARM_ENDPOINT: origins.arm,
     KEYVAULT_URL: origins.keyvault,
     GITHUB_API_URL: origins.github,
@@ -175,7 +207,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     PACKER_IMAGE_RG: 'rg-images',
     PACKER_TEMP_RG: 'rg-packer-temp',
     IDENTITY_ENDPOINT: `${origins.identity}${APP_SERVICE_MSI_PATH}`,
-    IDENTITY_HEADER: identityHeader,
+    IDENTITY_HEADER: identity.header,
     NODE_EXTRA_CA_CERTS: ca.certPath,
   };
 
