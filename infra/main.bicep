@@ -158,6 +158,7 @@ param functionMaximumInstanceCount int = 40
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var envSlug = toLower(replace(replace(environmentName, '_', '-'), '.', '-'))
 var baseTags = union(tags, { 'azd-env-name': environmentName })
+var packerRgTags = union(tags, { 'kiln-env': environmentName })
 
 var rgName = empty(resourceGroupName) ? 'rg-${envSlug}' : resourceGroupName
 var imagesRgName = 'rg-${envSlug}-images'
@@ -211,16 +212,17 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
 
 // Packer's own resource groups: the build VM lives in one, the managed image it produces in the
 // other. The Packer identity is Contributor on these two groups and nowhere else.
+// Without the azd-env-name tag: azd looks for the environment's resource group by that tag.
 resource buildRg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
   name: buildRgName
   location: location
-  tags: baseTags
+  tags: packerRgTags
 }
 
 resource imagesRg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
   name: imagesRgName
   location: location
-  tags: baseTags
+  tags: packerRgTags
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,4 +60,13 @@ describe('azure.yaml', () => {
     const [site] = resourcesOf(scenarios.dev(), 'Microsoft.Web/sites');
     assert.ok(Object.keys(azureYaml.services).includes(site.tags['azd-service-name']));
   });
+
+  it('exactly one resource group carries azd-env-name, and main.bicep outputs it for azd', () => {
+    const snap = scenarios.dev();
+    const tagged = resourcesOf(snap, 'Microsoft.Resources/resourceGroups').filter((rg) => rg.tags?.['azd-env-name']);
+    assert.deepEqual(tagged.map((rg) => rg.name), ['rg-dev']);
+    assert.equal(snap.outputs.AZURE_RESOURCE_GROUP, 'rg-dev');
+    const rg = azureYaml.services.kiln.resourceGroup;
+    if (rg !== undefined) assert.equal(rg, '${AZURE_RESOURCE_GROUP}');
+  });
 });
