@@ -8,7 +8,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { SUBSCRIPTION_ID, loadCompiledTemplate, repoRoot } from './lib/bicep.mjs';
 import { findResource, resourcesOf, roleAssignments, scopeKind } from './lib/arm.mjs';
-import { OPERATOR_ID, scenarios } from './scenarios.mjs';
+import { OPERATOR_ID, expectedScaleSets, scenarios } from './scenarios.mjs';
 
 const snaps = {};
 before(() => {
@@ -205,7 +205,7 @@ describe('scale sets', () => {
   for (const name of Object.keys(scenarios)) {
     it(`${name}: Uniform, upgrade policy Manual, no overprovisioning, kiln's tags, explicit computer names`, () => {
       const sets = resourcesOf(snaps[name], 'Microsoft.Compute/virtualMachineScaleSets');
-      assert.equal(sets.length, 4);
+      assert.deepEqual(sets.map((v) => v.name).sort(), [...expectedScaleSets[name]].sort());
       const prefixes = new Set();
       for (const vmss of sets) {
         const p = vmss.properties;
@@ -243,6 +243,7 @@ describe('scale sets', () => {
         assert.ok(names.includes('AzureMonitorLinuxAgent') || names.includes('AzureMonitorWindowsAgent'), names.join());
       }
       const rules = resourcesOf(snaps[name], 'Microsoft.Insights/dataCollectionRules');
+      assert.equal(rules.length, 2);
       assert.ok(rules.some((r) => r.properties.dataSources.syslog?.length));
       assert.ok(rules.some((r) => r.properties.dataSources.windowsEventLogs?.length));
     });
@@ -254,6 +255,41 @@ describe('scale sets', () => {
     assert.equal(image(snaps.dev, 'vmss-dev-windows').sku, '2022-datacenter-azure-edition');
     assert.ok(image(snaps.prod, 'vmss-prod-linux').id.endsWith('/providers/Microsoft.Compute/galleries/gal_kiln_prod/images/linux-agent'));
     assert.ok(image(snaps.prod, 'vmss-prod-windows-canary').id.endsWith('/images/windows-agent'));
+  });
+});
+
+describe('an existing gallery (createGallery false)', () => {
+  const galleryRg = () => rgId('rg-shared-images');
+
+  it('creates no gallery or image definition, and nothing in the gallery\'s resource group but role assignments', () => {
+    const snap = snaps.existing;
+    assert.deepEqual(resourcesOf(snap, 'Microsoft.Compute/galleries'), []);
+    assert.deepEqual(resourcesOf(snap, 'Microsoft.Compute/galleries/images'), []);
+    assert.deepEqual(resourcesOf(snap, 'Microsoft.Resources/resourceGroups').map((r) => r.name).sort(), ['rg-ops', 'rg-ops-images', 'rg-ops-packer-build']);
+  });
+
+  it('grants the publishers on the existing definitions, and the repo-scope PAT to the orchestrator and runners only', () => {
+    const g = grants(snaps.existing);
+    for (const def of ['linux-agent', 'windows-agent']) {
+      for (const actor of ['orchestrator', 'packer']) {
+        assert.ok(g.includes(`${actor} | Compute Gallery Artifacts Publisher | /resourceGroups/rg-shared-images/providers/Microsoft.Compute/galleries/gal_shared/images/${def}`), `${actor} ${def}`);
+      }
+    }
+    const secrets = g.filter((x) => x.includes('Key Vault Secrets User'));
+    assert.deepEqual(secrets, [
+      'linuxRunner | Key Vault Secrets User | /resourceGroups/rg-ops/providers/Microsoft.KeyVault/vaults/kv-<token>/secrets/gh-pat',
+      'orchestrator | Key Vault Secrets User | /resourceGroups/rg-ops/providers/Microsoft.KeyVault/vaults/kv-<token>/secrets/gh-pat',
+    ]);
+  });
+
+  it('pins the scale set to the requested gallery version and points the app at that gallery', () => {
+    const vmss = findResource(snaps.existing, 'Microsoft.Compute/virtualMachineScaleSets', 'vmss-ops-linux');
+    assert.equal(vmss.properties.virtualMachineProfile.storageProfile.imageReference.id, `${galleryRg()}/providers/Microsoft.Compute/galleries/gal_shared/images/linux-agent/versions/1.2.3`);
+    assert.equal(vmss.sku.capacity, 5);
+    const settings = resourcesOf(snaps.existing, 'Microsoft.Web/sites/config')[0].properties;
+    assert.ok(settings.includes("createObject('key', 'GALLERY_RESOURCE_GROUP', 'value', 'rg-shared-images')"));
+    assert.ok(settings.includes("createObject('key', 'GALLERY_NAME', 'value', 'gal_shared')"));
+    assert.ok(settings.includes("createObject('key', 'GITHUB_REPO', 'value', 'build')"));
   });
 });
 

@@ -18,4 +18,30 @@ export const scenarios = {
       template: 'infra/main.bicep',
       params: { environmentName: 'Min_Env', location: 'northeurope', github: { scope: 'org', owner: 'acme' } },
     }),
+  // createGallery false: a shared gallery elsewhere, pinned versions, a Linux-only fleet.
+  existing: () =>
+    snapshot('existing', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'ops',
+        location: 'westeurope',
+        github: { scope: 'repo', owner: 'acme', repo: 'build', auth: 'pat' },
+        createGallery: false,
+        galleryName: 'gal_shared',
+        galleryResourceGroupName: 'rg-shared-images',
+        useGalleryImages: true,
+        linuxImageVersion: '1.2.3',
+        windowsFleet: { enabled: false },
+        linuxFleet: { canaryInstanceCount: 0, instanceCount: 5 },
+        secretsReady: true,
+      },
+    }),
+};
+
+/** Scale sets each scenario deploys. */
+export const expectedScaleSets = {
+  dev: ['vmss-dev-linux', 'vmss-dev-linux-canary', 'vmss-dev-windows', 'vmss-dev-windows-canary'],
+  prod: ['vmss-prod-linux', 'vmss-prod-linux-canary', 'vmss-prod-windows', 'vmss-prod-windows-canary'],
+  defaults: ['vmss-min-env-linux', 'vmss-min-env-linux-canary', 'vmss-min-env-windows', 'vmss-min-env-windows-canary'],
+  existing: ['vmss-ops-linux'],
 };

@@ -84,6 +84,11 @@ describe('compiled template', () => {
     assert.ok(count >= 7, `expected the modules' role assignments, found ${count}`);
   });
 
+  it('is deterministic: no utcNow() or newGuid(), so deploying twice changes nothing', () => {
+    const text = JSON.stringify(template);
+    assert.doesNotMatch(text, /utcNow\(|newGuid\(/);
+  });
+
   it('never mentions Owner, User Access Administrator or RBAC Administrator', () => {
     const text = JSON.stringify(template);
     for (const [id, name] of Object.entries(FORBIDDEN_ROLES)) assert.ok(!text.includes(id), `${name} (${id}) appears`);

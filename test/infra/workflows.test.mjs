@@ -65,6 +65,7 @@ describe('workflows', () => {
     const { doc } = load('ci.yml');
     const runs = Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run ?? ''));
     assert.ok(runs.some((r) => /bash \.ci\/run\b/.test(r) || /npm run test:all\b/.test(r)), runs.join('\n'));
+    assert.deepEqual(doc.permissions, { contents: 'read' }, 'CI needs read access only');
     const ciRun = readFileSync(path.join(repoRoot, '.ci/run'), 'utf8');
     assert.match(ciRun, /npm run test:all/);
   });
