@@ -36,11 +36,7 @@ param deploymentContainerName string
 param appInsightsName string
 
 @description('Optional. Node.js major version.')
-@allowed([
-  '20'
-  '22'
-])
-param nodeVersion string = '22'
+param nodeVersion '20' | '22' = '22'
 
 @description('Optional. Upper bound of Flex Consumption instances.')
 @minValue(40)
@@ -48,12 +44,7 @@ param nodeVersion string = '22'
 param maximumInstanceCount int = 40
 
 @description('Optional. Memory per instance, in MB.')
-@allowed([
-  512
-  2048
-  4096
-])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB 512 | 2048 | 4096 = 2048
 
 @description('Optional. kiln\'s own app settings (the config loader\'s environment), merged over the host settings.')
 param appSettings tagsType = {}

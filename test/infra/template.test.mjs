@@ -2,7 +2,7 @@
 // descriptions, secure inputs, outputs without secrets, role assignment naming, and that both
 // parameters files fit the template's parameters (names, types, allowed values, required).
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCompiledTemplate, repoRoot, snapshot } from './lib/bicep.mjs';
@@ -10,6 +10,12 @@ import { FORBIDDEN_ROLES, checkParametersFile } from './lib/arm.mjs';
 import { scenarios } from './scenarios.mjs';
 
 const template = loadCompiledTemplate();
+
+function bicepSources(dir = path.join(repoRoot, 'infra')) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? bicepSources(path.join(dir, e.name)) : e.name.endsWith('.bicep') ? [path.join(dir, e.name)] : [],
+  );
+}
 const readJson = (p) => JSON.parse(readFileSync(path.join(repoRoot, p), 'utf8'));
 
 /** The main template and every nested module template, with a path for messages. */
@@ -42,6 +48,31 @@ describe('compiled template', () => {
       }
     }
     assert.deepEqual(bad, []);
+  });
+
+  it('describes every property of every custom type with Required. or Optional.', () => {
+    const bad = [];
+    const visit = (schema, where) => {
+      for (const [name, p] of Object.entries(schema.properties ?? {})) {
+        const d = p.metadata?.description ?? '';
+        if (!/^(Required|Optional)\. /.test(d)) bad.push(`${where}.${name} "${d}"`);
+        visit(p, `${where}.${name}`);
+      }
+    };
+    for (const { t, where } of templates()) {
+      for (const [name, def] of Object.entries(t.definitions ?? {})) visit(def, `${where}#${name}`);
+    }
+    assert.deepEqual(bad, []);
+  });
+
+  it('uses literal-union types, not @allowed, for enumerations (house style)', () => {
+    const offenders = bicepSources().filter((f) => /^\s*@allowed\(/m.test(readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('starts every Bicep file with a comment that says what it is for', () => {
+    const offenders = bicepSources().filter((f) => !/^\/\/ \S/.test(readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders, []);
   });
 
   it('keeps the administrator passwords secure and without a default value', () => {
