@@ -23,6 +23,8 @@ export interface SimulationOptions {
   log?: (line: string) => void;
   /** Keep the fake cloud and host running after the run (kiln serve); the caller closes them. */
   keepRunning?: boolean;
+  /** Changes the fake world before the app starts (tests: a crashed runner service, a stopped VM). */
+  onStart?: (cloud: FakeCloud) => void;
 }
 
 export interface SimulationResult {
@@ -51,6 +53,7 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
   const clock = new VirtualClock(scenario.start);
   const untilMs = Date.parse(scenario.until);
   const cloud = await startFakeCloud({ scenario, clock });
+  options.onStart?.(cloud);
   const previousEnv = { ...process.env };
   applyEnvironment(cloud.env);
   resetRuntime();
