@@ -27,7 +27,12 @@ export function isTransientStatus(status: number | undefined): boolean {
 }
 
 /** Status and a short service code/message from RestError, Octokit's RequestError or our own fetch errors. */
-export function describeFailure(err: unknown): { status?: number; code?: string; detail?: string; network: boolean } {
+export function describeFailure(err: unknown): {
+  status?: number;
+  code?: string;
+  detail?: string;
+  network: boolean;
+} {
   const e = err as {
     name?: string;
     status?: number | string;
@@ -40,7 +45,8 @@ export function describeFailure(err: unknown): { status?: number; code?: string;
   };
   const statusRaw = e?.statusCode ?? e?.status ?? e?.response?.status;
   const status = statusRaw === undefined ? undefined : Number(statusRaw);
-  const code = e?.details?.error?.code ?? (typeof e?.code === 'string' ? e.code : undefined) ?? e?.cause?.code;
+  const code =
+    e?.details?.error?.code ?? (typeof e?.code === 'string' ? e.code : undefined) ?? e?.cause?.code;
   const network =
     status === undefined &&
     (NETWORK_CODES.has(String(e?.code)) ||
@@ -50,14 +56,24 @@ export function describeFailure(err: unknown): { status?: number; code?: string;
       e?.cause?.name === 'TimeoutError' ||
       /socket hang up|fetch failed|network|timed? ?out|aborted/i.test(String(e?.message ?? '')));
   const detail = e?.details?.error?.message ?? e?.response?.data?.message ?? e?.message;
-  return { status: Number.isNaN(status) ? undefined : status, code, detail: detail ? scrub(detail) : undefined, network };
+  return {
+    status: Number.isNaN(status) ? undefined : status,
+    code,
+    detail: detail ? scrub(detail) : undefined,
+    network,
+  };
 }
 
 /** Wraps `err` for `operation` (e.g. "arm listInstances vmss-gh-linux-weu"). */
 export function toClientError(operation: string, err: unknown): TransientError | PermanentError {
   if (err instanceof TransientError || err instanceof PermanentError) return err;
   const f = describeFailure(err);
-  const what = f.status !== undefined ? `HTTP ${f.status}` : f.network ? `network error${f.code ? ` ${f.code}` : ''}` : 'error';
+  const what =
+    f.status !== undefined
+      ? `HTTP ${f.status}`
+      : f.network
+        ? `network error${f.code ? ` ${f.code}` : ''}`
+        : 'error';
   const codePart = f.code && f.status !== undefined ? ` ${f.code}` : '';
   const detail = f.detail ? `: ${f.detail}` : '';
   const message = `${operation} failed (${what}${codePart})${detail}`;

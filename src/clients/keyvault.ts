@@ -16,7 +16,11 @@ export interface SecretReaderOptions {
   timeoutMs?: number;
 }
 
-export function createSecretReader(keyVaultUrl: string, credential: TokenCredential, options: SecretReaderOptions = {}): SecretReader {
+export function createSecretReader(
+  keyVaultUrl: string,
+  credential: TokenCredential,
+  options: SecretReaderOptions = {},
+): SecretReader {
   const client = new SecretClient(keyVaultUrl, credential, { retryOptions: { maxRetries: 3 } });
   const ttl = options.cacheTtlMs ?? 5 * 60_000;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -29,7 +33,8 @@ export function createSecretReader(keyVaultUrl: string, credential: TokenCredent
       const value = (async () => {
         try {
           const secret = await client.getSecret(name, { abortSignal: AbortSignal.timeout(timeoutMs) });
-          if (secret.value === undefined) throw new PermanentError(`keyvault getSecret ${name} failed: the secret has no value`);
+          if (secret.value === undefined)
+            throw new PermanentError(`keyvault getSecret ${name} failed: the secret has no value`);
           return secret.value;
         } catch (err) {
           throw toClientError(`keyvault getSecret ${name}`, err);

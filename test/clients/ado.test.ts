@@ -9,15 +9,33 @@ import { createSecretReader } from '../../src/clients/keyvault.js';
 import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
 
 let t: TestCloud;
-const ado = (overrides: Partial<NonNullable<TestCloud['settings']['ado']>> = {}, options: Parameters<typeof createAdoClient>[3] = {}) => {
+const ado = (
+  overrides: Partial<NonNullable<TestCloud['settings']['ado']>> = {},
+  options: Parameters<typeof createAdoClient>[3] = {},
+) => {
   const credential = createCredential(t.settings);
-  return createAdoClient({ ...t.settings.ado!, ...overrides }, createSecretReader(t.settings.keyVaultUrl, credential), credential, { backoffMs: 50, ...options });
+  return createAdoClient(
+    { ...t.settings.ado!, ...overrides },
+    createSecretReader(t.settings.keyVaultUrl, credential),
+    credential,
+    { backoffMs: 50, ...options },
+  );
 };
 
 beforeAll(async () => {
   t = await startTestCloud(
     makeScenario({
-      scaleSets: [{ name: 'vmss-ado-win-weu', image: 'windows', region: 'westeurope', capacity: 3, version: '2026.10.1', canary: true, managed: true }],
+      scaleSets: [
+        {
+          name: 'vmss-ado-win-weu',
+          image: 'windows',
+          region: 'westeurope',
+          capacity: 3,
+          version: '2026.10.1',
+          canary: true,
+          managed: true,
+        },
+      ],
       jobs: [{ instance: 'vmss-ado-win-weu_0', minutes: 60, startAfterMinutes: 10 }],
       ghosts: { github: 0, ado: 2 },
       foreign: { github: 0, ado: 2 },
@@ -54,7 +72,9 @@ describe('Azure DevOps client against the fake', () => {
 
   it('delete: 204 → deleted, 404 → gone', async () => {
     const client = ado();
-    const ghost = (await client.listAgents()).find((a) => a.status === 'offline' && a.name.startsWith('adowin'))!;
+    const ghost = (await client.listAgents()).find(
+      (a) => a.status === 'offline' && a.name.startsWith('adowin'),
+    )!;
     expect(await client.deleteAgent(ghost.id)).toBe('deleted');
     expect(await client.deleteAgent(ghost.id)).toBe('gone');
     expect(await client.getAgent(ghost.id)).toBeUndefined();
@@ -74,7 +94,13 @@ describe('Azure DevOps client against the fake', () => {
   it('honours Retry-After on 429 and retries 5xx', async () => {
     const client = ado();
     await client.listAgents();
-    t.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 429, retryAfterSeconds: 1, times: 1 });
+    t.cloud.addFault({
+      service: 'ado',
+      operation: 'listAgents',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     const started = Date.now();
     await client.listAgents();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
@@ -111,7 +137,9 @@ describe('Azure DevOps client against the fake', () => {
   it('a wrong PAT is a PermanentError without the PAT in it', async () => {
     const wrong = 'wrongpatwrongpatwrongpatwrongpat0123';
     t.cloud.setSecret('ado-pat-wrong', wrong);
-    const err = (await ado({ patSecret: 'ado-pat-wrong' }).listAgents().catch((e: unknown) => e)) as Error;
+    const err = (await ado({ patSecret: 'ado-pat-wrong' })
+      .listAgents()
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('PermanentError');
     expect(err.message).toContain('401');
     expect(err.message).not.toContain(wrong);
@@ -122,7 +150,9 @@ describe('the fake Azure DevOps rejects what Azure DevOps rejects', () => {
   it('401 without credentials, 400 for a missing or wrong api-version', async () => {
     const base = `${t.settings.ado!.orgUrl}/_apis/distributedtask/pools`;
     expect((await fetch(`${base}?api-version=7.1`)).status).toBe(401);
-    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('ado-pat');
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(
+      'ado-pat',
+    );
     const auth = { authorization: `Basic ${Buffer.from(`:${pat}`).toString('base64')}` };
     expect((await fetch(`${base}?api-version=7.1`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${base}?api-version=7.1-preview.1`, { headers: auth })).status).toBe(200);
@@ -133,12 +163,20 @@ describe('the fake Azure DevOps rejects what Azure DevOps rejects', () => {
   });
 
   it('400 for a malformed PATCH body', async () => {
-    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('ado-pat');
-    const res = await fetch(`${t.settings.ado!.orgUrl}/_apis/distributedtask/pools/17/agents/101?api-version=7.1`, {
-      method: 'PATCH',
-      headers: { authorization: `Basic ${Buffer.from(`:${pat}`).toString('base64')}`, 'content-type': 'application/json' },
-      body: '{"enabled": fal',
-    });
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(
+      'ado-pat',
+    );
+    const res = await fetch(
+      `${t.settings.ado!.orgUrl}/_apis/distributedtask/pools/17/agents/101?api-version=7.1`,
+      {
+        method: 'PATCH',
+        headers: {
+          authorization: `Basic ${Buffer.from(`:${pat}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: '{"enabled": fal',
+      },
+    );
     expect(res.status).toBe(400);
   });
 });

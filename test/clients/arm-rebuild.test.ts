@@ -11,16 +11,36 @@ import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.j
 
 let t: TestCloud;
 let arm: FullArmClient;
-const source = '/subscriptions/00000000-0000-4000-8000-00000000c0de/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1';
+const source =
+  '/subscriptions/00000000-0000-4000-8000-00000000c0de/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1';
 
 beforeAll(async () => {
   t = await startTestCloud(
     makeScenario({
       scaleSets: [
-        { name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 3, version: '2026.10.1', canary: true, managed: true },
-        { name: 'vmss-gh-linux-neu', image: 'linux', region: 'northeurope', capacity: 2, version: '2026.10.1', canary: false, managed: true },
+        {
+          name: 'vmss-gh-linux-weu',
+          image: 'linux',
+          region: 'westeurope',
+          capacity: 3,
+          version: '2026.10.1',
+          canary: true,
+          managed: true,
+        },
+        {
+          name: 'vmss-gh-linux-neu',
+          image: 'linux',
+          region: 'northeurope',
+          capacity: 2,
+          version: '2026.10.1',
+          canary: false,
+          managed: true,
+        },
       ],
-      images: { linux: { buildMinutes: 60, buildFails: false, unhealthy: false }, windows: { buildMinutes: 120, buildFails: true, unhealthy: false } },
+      images: {
+        linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
+        windows: { buildMinutes: 120, buildFails: true, unhealthy: false },
+      },
     }),
   );
   arm = createArmClient(t.settings, createCredential(t.settings));
@@ -45,11 +65,23 @@ describe('gallery image versions', () => {
       tags: { 'kiln-runner': '2.330.0' },
     });
     let v = (await arm.getImageVersion('linux-agent', '2026.12.1', { replicationStatus: true }))!;
-    expect(v).toMatchObject({ name: '2026.12.1', provisioningState: 'Creating', excludeFromLatest: true, sourceId: source, tags: { 'kiln-runner': '2.330.0' } });
+    expect(v).toMatchObject({
+      name: '2026.12.1',
+      provisioningState: 'Creating',
+      excludeFromLatest: true,
+      sourceId: source,
+      tags: { 'kiln-runner': '2.330.0' },
+    });
     expect(v.endOfLifeDate).toBe('2027-06-01T00:00:00.000Z');
-    expect(v.replication).toEqual({ aggregatedState: 'InProgress', regions: [{ region: 'West Europe', state: 'Replicating', progress: 0 }] });
+    expect(v.replication).toEqual({
+      aggregatedState: 'InProgress',
+      regions: [{ region: 'West Europe', state: 'Replicating', progress: 0 }],
+    });
     t.advance(15);
-    expect((await arm.getImageVersion('linux-agent', '2026.12.1', { replicationStatus: true }))!.replication!.regions[0]!.progress).toBe(50);
+    expect(
+      (await arm.getImageVersion('linux-agent', '2026.12.1', { replicationStatus: true }))!.replication!
+        .regions[0]!.progress,
+    ).toBe(50);
     t.advance(15);
     v = (await arm.getImageVersion('linux-agent', '2026.12.1', { replicationStatus: true }))!;
     expect(v.provisioningState).toBe('Succeeded');
@@ -65,7 +97,10 @@ describe('gallery image versions', () => {
     });
     v = (await arm.getImageVersion('linux-agent', '2026.12.1', { replicationStatus: true }))!;
     expect(v.provisioningState).toBe('Updating');
-    expect(v.replication!.regions.map((r) => `${r.region}:${r.state}`)).toEqual(['West Europe:Completed', 'North Europe:Replicating']);
+    expect(v.replication!.regions.map((r) => `${r.region}:${r.state}`)).toEqual([
+      'West Europe:Completed',
+      'North Europe:Replicating',
+    ]);
     t.advance(30);
     v = (await arm.getImageVersion('linux-agent', '2026.12.1', { replicationStatus: true }))!;
     expect(v.replication!.aggregatedState).toBe('Completed');
@@ -79,7 +114,13 @@ describe('gallery image versions', () => {
   });
 
   it('an injected replication failure fails that region and the version', async () => {
-    t.cloud.addFault({ service: 'arm', operation: 'replication', region: 'northeurope', fail: true, times: 1 });
+    t.cloud.addFault({
+      service: 'arm',
+      operation: 'replication',
+      region: 'northeurope',
+      fail: true,
+      times: 1,
+    });
     await arm.startCreateImageVersion('linux-agent', '2026.12.2', {
       location: 'westeurope',
       sourceId: source,
@@ -98,16 +139,32 @@ describe('gallery image versions', () => {
   });
 
   it('a 429 on create is retried by the SDK after Retry-After', async () => {
-    t.cloud.addFault({ service: 'arm', operation: 'galleryImageVersions.createOrUpdate', status: 429, retryAfterSeconds: 1, times: 1 });
+    t.cloud.addFault({
+      service: 'arm',
+      operation: 'galleryImageVersions.createOrUpdate',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     const started = Date.now();
-    await arm.startCreateImageVersion('linux-agent', '2026.12.3', { location: 'westeurope', sourceId: source, targetRegions: [{ name: 'westeurope', replicas: 1 }], excludeFromLatest: true });
+    await arm.startCreateImageVersion('linux-agent', '2026.12.3', {
+      location: 'westeurope',
+      sourceId: source,
+      targetRegions: [{ name: 'westeurope', replicas: 1 }],
+      excludeFromLatest: true,
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect((await arm.getImageVersion('linux-agent', '2026.12.3'))!.provisioningState).toBe('Creating');
   });
 
   it('a bad version name is a PermanentError', async () => {
     const err = (await arm
-      .startCreateImageVersion('linux-agent', 'latest', { location: 'westeurope', sourceId: source, targetRegions: [{ name: 'westeurope', replicas: 1 }], excludeFromLatest: true })
+      .startCreateImageVersion('linux-agent', 'latest', {
+        location: 'westeurope',
+        sourceId: source,
+        targetRegions: [{ name: 'westeurope', replicas: 1 }],
+        excludeFromLatest: true,
+      })
       .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('PermanentError');
   });
@@ -122,7 +179,9 @@ describe('gallery image versions', () => {
 
 describe('rollout operations', () => {
   it('points the model at a version and upgrades instances one by one', async () => {
-    const set = (await arm.listScaleSetsByTag(t.settings.managedTag)).find((s) => s.name === 'vmss-gh-linux-weu')!;
+    const set = (await arm.listScaleSetsByTag(t.settings.managedTag)).find(
+      (s) => s.name === 'vmss-gh-linux-weu',
+    )!;
     const target = t.cloud.world.versionId('linux', '2026.12.1');
     await arm.setScaleSetImage(set.id, target);
     expect((await arm.getScaleSet(set.id))!.imageReferenceId).toBe(target);
@@ -131,7 +190,10 @@ describe('rollout operations', () => {
     expect(instances.every((i) => !i.latestModelApplied)).toBe(true);
     await arm.startManualUpgrade(set.id, ['0', '1']);
     instances = await arm.listInstances(set.id);
-    expect(instances.filter((i) => i.provisioningState === 'Updating').map((i) => i.instanceId)).toEqual(['0', '1']);
+    expect(instances.filter((i) => i.provisioningState === 'Updating').map((i) => i.instanceId)).toEqual([
+      '0',
+      '1',
+    ]);
     t.advance(8);
     instances = await arm.listInstances(set.id);
     expect(instances.map((i) => i.latestModelApplied)).toEqual([true, true, false]);
@@ -140,24 +202,37 @@ describe('rollout operations', () => {
   });
 
   it('a long-running failure leaves the instance Failed; it never registers', async () => {
-    t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.updateInstances', fail: true, times: 1 });
-    const set = (await arm.listScaleSetsByTag(t.settings.managedTag)).find((s) => s.name === 'vmss-gh-linux-weu')!;
+    t.cloud.addFault({
+      service: 'arm',
+      operation: 'virtualMachineScaleSets.updateInstances',
+      fail: true,
+      times: 1,
+    });
+    const set = (await arm.listScaleSetsByTag(t.settings.managedTag)).find(
+      (s) => s.name === 'vmss-gh-linux-weu',
+    )!;
     await arm.startManualUpgrade(set.id, ['2']);
     t.advance(10);
-    expect((await arm.listInstances(set.id)).find((i) => i.instanceId === '2')!.provisioningState).toBe('Failed');
+    expect((await arm.listInstances(set.id)).find((i) => i.instanceId === '2')!.provisioningState).toBe(
+      'Failed',
+    );
     expect(t.cloud.world.findRunnerByName('vmss-gh-linux-weu-000002')!.status).toBe('offline');
   });
 
   it('an ARM request that never answers times out as TransientError', async () => {
     const quick = createArmClient(t.settings, createCredential(t.settings), { timeoutMs: 500 });
     t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.get', hang: true, times: 1 });
-    const err = (await quick.getScaleSet(t.cloud.world.findScaleSet('vmss-gh-linux-neu')!.id).catch((e: unknown) => e)) as Error;
+    const err = (await quick
+      .getScaleSet(t.cloud.world.findScaleSet('vmss-gh-linux-neu')!.id)
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('TransientError');
   });
 
   it('a dropped connection is retried by the SDK', async () => {
     t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.get', status: 0, times: 1 });
-    expect((await arm.getScaleSet(t.cloud.world.findScaleSet('vmss-gh-linux-neu')!.id))!.name).toBe('vmss-gh-linux-neu');
+    expect((await arm.getScaleSet(t.cloud.world.findScaleSet('vmss-gh-linux-neu')!.id))!.name).toBe(
+      'vmss-gh-linux-neu',
+    );
   });
 });
 

@@ -10,15 +10,40 @@ import { armFetch, makeScenario, startTestCloud, vmssPath, type TestCloud } from
 
 let t: TestCloud;
 const arm = () => createArmClient(t.settings, createCredential(t.settings));
-const idOf = (name: string) => `/subscriptions/${t.settings.subscriptionId}/resourceGroups/rg-kiln-runners/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
+const idOf = (name: string) =>
+  `/subscriptions/${t.settings.subscriptionId}/resourceGroups/rg-kiln-runners/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
 
 beforeAll(async () => {
   t = await startTestCloud(
     makeScenario({
       scaleSets: [
-        { name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 120, version: '2026.10.1', canary: true, managed: true },
-        { name: 'vmss-ado-win-weu', image: 'windows', region: 'westeurope', capacity: 2, version: '2026.10.1', canary: true, managed: true },
-        { name: 'vmss-other-team', image: 'linux', region: 'westeurope', capacity: 1, version: '2026.10.1', canary: false, managed: false },
+        {
+          name: 'vmss-gh-linux-weu',
+          image: 'linux',
+          region: 'westeurope',
+          capacity: 120,
+          version: '2026.10.1',
+          canary: true,
+          managed: true,
+        },
+        {
+          name: 'vmss-ado-win-weu',
+          image: 'windows',
+          region: 'westeurope',
+          capacity: 2,
+          version: '2026.10.1',
+          canary: true,
+          managed: true,
+        },
+        {
+          name: 'vmss-other-team',
+          image: 'linux',
+          region: 'westeurope',
+          capacity: 1,
+          version: '2026.10.1',
+          canary: false,
+          managed: false,
+        },
       ],
     }),
     { pageSize: { vms: 50, resources: 2 } },
@@ -32,7 +57,13 @@ describe('ARM client against the fake', () => {
     const sets = await arm().listScaleSetsByTag(t.settings.managedTag);
     expect(sets.map((s) => s.name).sort()).toEqual(['vmss-ado-win-weu', 'vmss-gh-linux-weu']);
     const linux = sets.find((s) => s.name === 'vmss-gh-linux-weu')!;
-    expect(linux).toMatchObject({ osType: 'Linux', orchestrationMode: 'Uniform', upgradeMode: 'Manual', computerNamePrefix: 'vmss-gh-linux-weu-', capacity: 120 });
+    expect(linux).toMatchObject({
+      osType: 'Linux',
+      orchestrationMode: 'Uniform',
+      upgradeMode: 'Manual',
+      computerNamePrefix: 'vmss-gh-linux-weu-',
+      capacity: 120,
+    });
     expect(linux.imageReferenceId).toMatch(/\/images\/linux-agent\/versions\/2026\.10\.1$/);
     const win = sets.find((s) => s.name === 'vmss-ado-win-weu')!;
     expect(win.osType).toBe('Windows');
@@ -51,7 +82,13 @@ describe('ARM client against the fake', () => {
     expect(instances).toHaveLength(120);
     expect(t.cloud.requests.arm - before).toBe(3);
     const i7 = instances.find((i) => i.instanceId === '7')!;
-    expect(i7).toMatchObject({ name: 'vmss-gh-linux-weu_7', computerName: 'vmss-gh-linux-weu-000007', latestModelApplied: true, provisioningState: 'Succeeded', powerState: 'running' });
+    expect(i7).toMatchObject({
+      name: 'vmss-gh-linux-weu_7',
+      computerName: 'vmss-gh-linux-weu-000007',
+      latestModelApplied: true,
+      provisioningState: 'Succeeded',
+      powerState: 'running',
+    });
     expect(i7.provisionedAt).toBe('2026-11-30T02:55:00.000Z');
     expect(instances.find((i) => i.instanceId === '35')!.computerName).toBe('vmss-gh-linux-weu-00000z');
   });
@@ -89,15 +126,29 @@ describe('ARM client against the fake', () => {
   it('retries a 5xx (SDK retry policy) and honours Retry-After on 429', async () => {
     t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.get', status: 500, times: 1 });
     expect((await arm().getScaleSet(idOf('vmss-ado-win-weu')))?.name).toBe('vmss-ado-win-weu');
-    t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.get', status: 429, retryAfterSeconds: 2, times: 1 });
+    t.cloud.addFault({
+      service: 'arm',
+      operation: 'virtualMachineScaleSets.get',
+      status: 429,
+      retryAfterSeconds: 2,
+      times: 1,
+    });
     const started = Date.now();
     expect((await arm().getScaleSet(idOf('vmss-ado-win-weu')))?.name).toBe('vmss-ado-win-weu');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
   });
 
   it('after its retries a persistent 503 surfaces as TransientError naming the operation and status', async () => {
-    t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSetVMs.list', status: 503, retryAfterSeconds: 0, times: 4 });
-    const err = (await arm().listInstances(idOf('vmss-ado-win-weu')).catch((e: unknown) => e)) as Error;
+    t.cloud.addFault({
+      service: 'arm',
+      operation: 'virtualMachineScaleSetVMs.list',
+      status: 503,
+      retryAfterSeconds: 0,
+      times: 4,
+    });
+    const err = (await arm()
+      .listInstances(idOf('vmss-ado-win-weu'))
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('TransientError');
     expect(err.message).toContain('arm listInstances vmss-ado-win-weu');
     expect(err.message).toContain('503');
@@ -107,7 +158,9 @@ describe('ARM client against the fake', () => {
   });
 
   it('a 400 is a PermanentError', async () => {
-    const err = (await arm().startReimage(idOf('vmss-ado-win-weu'), ['99']).catch((e: unknown) => e)) as Error;
+    const err = (await arm()
+      .startReimage(idOf('vmss-ado-win-weu'), ['99'])
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('PermanentError');
     expect(err.message).toMatch(/reimage vmss-ado-win-weu \[99\] failed \(HTTP 400 InvalidParameter\)/);
   });
@@ -115,27 +168,37 @@ describe('ARM client against the fake', () => {
 
 describe('the fake ARM rejects what ARM rejects', () => {
   it('401 without a bearer token, in the ARM error envelope', async () => {
-    const res = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2026-04-01`, { token: null });
+    const res = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2026-04-01`, {
+      token: null,
+    });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('AuthenticationFailed');
-    const bad = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2026-04-01`, { token: 'forged' });
+    const bad = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2026-04-01`, {
+      token: 'forged',
+    });
     expect(bad.status).toBe(401);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('InvalidAuthenticationToken');
   });
 
   it('401 for a token issued for another audience', async () => {
     const kvToken = await createCredential(t.settings).getToken('https://vault.localhost/.default');
-    const res = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2026-04-01`, { token: kvToken!.token });
+    const res = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2026-04-01`, {
+      token: kvToken!.token,
+    });
     expect(res.status).toBe(401);
   });
 
   it('400 for a missing or unknown api-version', async () => {
     const missing = await armFetch(t, vmssPath(t, 'vmss-gh-linux-weu'));
     expect(missing.status).toBe(400);
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('MissingApiVersionParameter');
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
+      'MissingApiVersionParameter',
+    );
     const wrong = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}?api-version=2015-01-01`);
     expect(wrong.status).toBe(400);
-    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('InvalidApiVersionParameter');
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe(
+      'InvalidApiVersionParameter',
+    );
   });
 
   it('400 for a malformed JSON body', async () => {
@@ -155,7 +218,11 @@ describe('the fake ARM rejects what ARM rejects', () => {
   });
 
   it('manualupgrade without instanceIds is a 400', async () => {
-    const res = await armFetch(t, `${vmssPath(t, 'vmss-gh-linux-weu')}/manualupgrade?api-version=2026-04-01`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const res = await armFetch(
+      t,
+      `${vmssPath(t, 'vmss-gh-linux-weu')}/manualupgrade?api-version=2026-04-01`,
+      { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } },
+    );
     expect(res.status).toBe(400);
   });
 
@@ -170,7 +237,9 @@ describe('the fake ARM rejects what ARM rejects', () => {
     expect(opUrl).toContain('/providers/Microsoft.Compute/locations/westeurope/capsOperations/');
     expect(res.headers.get('location')).toContain('monitor=true');
     expect(res.headers.get('retry-after')).toBe('0');
-    const poll = async () => ((await (await armFetch(t, opUrl.slice(t.settings.arm.endpoint.length))).json()) as { status: string }).status;
+    const poll = async () =>
+      ((await (await armFetch(t, opUrl.slice(t.settings.arm.endpoint.length))).json()) as { status: string })
+        .status;
     expect(await poll()).toBe('InProgress');
     t.advance(6);
     expect(await poll()).toBe('Succeeded');

@@ -11,12 +11,26 @@ import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.j
 
 let t: TestCloud;
 const github = (overrides: Partial<NonNullable<TestCloud['settings']['github']>> = {}) =>
-  createGitHubClient({ ...t.settings.github!, ...overrides }, createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)), { writeSpacingMs: 0 });
+  createGitHubClient(
+    { ...t.settings.github!, ...overrides },
+    createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)),
+    { writeSpacingMs: 0 },
+  );
 
 beforeAll(async () => {
   t = await startTestCloud(
     makeScenario({
-      scaleSets: [{ name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 4, version: '2026.10.1', canary: true, managed: true }],
+      scaleSets: [
+        {
+          name: 'vmss-gh-linux-weu',
+          image: 'linux',
+          region: 'westeurope',
+          capacity: 4,
+          version: '2026.10.1',
+          canary: true,
+          managed: true,
+        },
+      ],
       jobs: [{ instance: 'vmss-gh-linux-weu_1', minutes: 120, startAfterMinutes: 0 }],
       ghosts: { github: 230, ado: 0 },
       foreign: { github: 3, ado: 0 },
@@ -74,7 +88,13 @@ describe('GitHub client against the fake', () => {
   it('honours Retry-After on a 429 (secondary rate limit)', async () => {
     const client = github();
     await client.listRunners();
-    t.cloud.addFault({ service: 'github', operation: 'listRunners', status: 429, retryAfterSeconds: 2, times: 1 });
+    t.cloud.addFault({
+      service: 'github',
+      operation: 'listRunners',
+      status: 429,
+      retryAfterSeconds: 2,
+      times: 1,
+    });
     const started = Date.now();
     const runners = await client.listRunners();
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
@@ -84,7 +104,9 @@ describe('GitHub client against the fake', () => {
 
   it('retries a 5xx on delete and then succeeds', async () => {
     const client = github();
-    const ghost = (await client.listRunners()).find((r) => r.status === 'offline' && r.name.startsWith('vmss-gh-linux-weu-'))!;
+    const ghost = (await client.listRunners()).find(
+      (r) => r.status === 'offline' && r.name.startsWith('vmss-gh-linux-weu-'),
+    )!;
     t.cloud.addFault({ service: 'github', operation: 'deleteRunner', status: 500, times: 2 });
     expect(await client.deleteRunner(ghost.id)).toBe('deleted');
     expect(t.cloud.faults.fired['github:deleteRunner']).toBe(2);
@@ -92,7 +114,9 @@ describe('GitHub client against the fake', () => {
 
   it('a persistent 5xx ends as TransientError naming the operation and status', async () => {
     t.cloud.addFault({ service: 'github', operation: 'getRunner', status: 502, times: 4 });
-    const err = (await github().getRunner(1001).catch((e: unknown) => e)) as Error;
+    const err = (await github()
+      .getRunner(1001)
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('TransientError');
     expect(err.message).toContain('github getRunner 1001');
     expect(err.message).toContain('502');
@@ -103,7 +127,9 @@ describe('GitHub client against the fake', () => {
     expect(pat.length).toBeGreaterThan(0);
     const wrongPat = 'ghp_WRONGWRONGWRONGWRONG0123456789';
     t.cloud.setSecret('gh-pat-wrong', wrongPat);
-    const err = (await github({ auth: 'pat', patSecret: 'gh-pat-wrong' }).listRunners().catch((e: unknown) => e)) as Error;
+    const err = (await github({ auth: 'pat', patSecret: 'gh-pat-wrong' })
+      .listRunners()
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('PermanentError');
     expect(err.message).toContain('401');
     expect(err.message).not.toContain(wrongPat);
@@ -123,14 +149,20 @@ describe('the fake GitHub rejects what GitHub rejects', () => {
   it('401 Bad credentials for a missing or unknown token', async () => {
     const none = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`);
     expect(none.status).toBe(401);
-    const bad = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`, { headers: { authorization: 'token ghs_forged' } });
+    const bad = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`, {
+      headers: { authorization: 'token ghs_forged' },
+    });
     expect(bad.status).toBe(401);
     expect(((await bad.json()) as { message: string }).message).toBe('Bad credentials');
   });
 
   it('sends rate-limit headers and a Link header, per_page capped at 100', async () => {
-    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('gh-pat');
-    const res = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners?per_page=500`, { headers: { authorization: `token ${pat}` } });
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(
+      'gh-pat',
+    );
+    const res = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners?per_page=500`, {
+      headers: { authorization: `token ${pat}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-ratelimit-limit')).toBe('5000');
     expect(Number(res.headers.get('x-ratelimit-remaining'))).toBeLessThan(5000);
@@ -141,7 +173,9 @@ describe('the fake GitHub rejects what GitHub rejects', () => {
   });
 
   it('JIT config needs runner_group_id and refuses a duplicate name (409)', async () => {
-    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret('gh-pat');
+    const pat = await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(
+      'gh-pat',
+    );
     const post = (body: unknown) =>
       fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners/generate-jitconfig`, {
         method: 'POST',
@@ -151,7 +185,9 @@ describe('the fake GitHub rejects what GitHub rejects', () => {
     expect((await post({ name: 'jit-1', labels: ['self-hosted'] })).status).toBe(422);
     const ok = await post({ name: 'jit-1', runner_group_id: 1, labels: ['self-hosted'] });
     expect(ok.status).toBe(201);
-    expect(((await ok.json()) as { encoded_jit_config: string }).encoded_jit_config.length).toBeGreaterThan(10);
+    expect(((await ok.json()) as { encoded_jit_config: string }).encoded_jit_config.length).toBeGreaterThan(
+      10,
+    );
     expect((await post({ name: 'jit-1', runner_group_id: 1, labels: ['self-hosted'] })).status).toBe(409);
   });
 });

@@ -64,14 +64,20 @@ describe('Key Vault', () => {
   it('answers an unauthenticated request with the challenge naming its resource', async () => {
     const res = await fetch(`${t.settings.keyVaultUrl}/secrets/ado-pat?api-version=2025-07-01`);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer authorization="https:\/\/login\.microsoftonline\.com\/[^"]+", resource="https:\/\/vault\.localhost"$/);
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^Bearer authorization="https:\/\/login\.microsoftonline\.com\/[^"]+", resource="https:\/\/vault\.localhost"$/,
+    );
   });
 
   it('rejects a token issued for another audience with 403 and a bad api-version with 400', async () => {
     const armToken = await createCredential(t.settings).getToken(t.settings.arm.audience);
-    const wrong = await fetch(`${t.settings.keyVaultUrl}/secrets/ado-pat?api-version=2025-07-01`, { headers: { authorization: `Bearer ${armToken!.token}` } });
+    const wrong = await fetch(`${t.settings.keyVaultUrl}/secrets/ado-pat?api-version=2025-07-01`, {
+      headers: { authorization: `Bearer ${armToken!.token}` },
+    });
     expect(wrong.status).toBe(403);
-    const badVersion = await fetch(`${t.settings.keyVaultUrl}/secrets/ado-pat?api-version=1999-01-01`, { headers: { authorization: `Bearer ${armToken!.token}` } });
+    const badVersion = await fetch(`${t.settings.keyVaultUrl}/secrets/ado-pat?api-version=1999-01-01`, {
+      headers: { authorization: `Bearer ${armToken!.token}` },
+    });
     expect(badVersion.status).toBe(400);
   });
 
@@ -85,7 +91,13 @@ describe('Key Vault', () => {
   });
 
   it('retries a 503 from the vault (SDK retry policy) and then succeeds', async () => {
-    t.cloud.addFault({ service: 'keyvault', operation: 'getSecret', status: 503, retryAfterSeconds: 0, times: 1 });
+    t.cloud.addFault({
+      service: 'keyvault',
+      operation: 'getSecret',
+      status: 503,
+      retryAfterSeconds: 0,
+      times: 1,
+    });
     const reader = createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings));
     expect(await reader.getSecret('gh-pat')).toMatch(/^ghp_/);
     expect(t.cloud.faults.fired['keyvault:getSecret']).toBe(1);

@@ -6,7 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualClock } from '../../src/local/clock.js';
 import type { Scenario } from '../../src/local/scenario/types.js';
-import { startFakeCloud, type FakeCloud, type StartFakeCloudOptions } from '../../src/local/fake-cloud/index.js';
+import {
+  startFakeCloud,
+  type FakeCloud,
+  type StartFakeCloudOptions,
+} from '../../src/local/fake-cloud/index.js';
 import { loadSettings, type Settings } from '../../src/config/load-settings.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,14 +25,33 @@ export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
     timers: false,
     trigger: [],
     dryRun: false,
-    gallery: { regions: ['westeurope', 'northeurope'], existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] } },
+    gallery: {
+      regions: ['westeurope', 'northeurope'],
+      existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] },
+    },
     images: {
       linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
       windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
     },
     scaleSets: [
-      { name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 3, version: '2026.10.1', canary: true, managed: true },
-      { name: 'vmss-ado-win-weu', image: 'windows', region: 'westeurope', capacity: 2, version: '2026.10.1', canary: true, managed: true },
+      {
+        name: 'vmss-gh-linux-weu',
+        image: 'linux',
+        region: 'westeurope',
+        capacity: 3,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+      {
+        name: 'vmss-ado-win-weu',
+        image: 'windows',
+        region: 'westeurope',
+        capacity: 2,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
     ],
     jobs: [],
     ghosts: { github: 0, ado: 0 },
@@ -50,7 +73,10 @@ export interface TestCloud {
 
 const PROCESS_ENV_KEYS = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
 
-export async function startTestCloud(scenario: Scenario = makeScenario(), extra: Partial<StartFakeCloudOptions> = {}): Promise<TestCloud> {
+export async function startTestCloud(
+  scenario: Scenario = makeScenario(),
+  extra: Partial<StartFakeCloudOptions> = {},
+): Promise<TestCloud> {
   const clock = new VirtualClock(scenario.start);
   const cloud = await startFakeCloud({ scenario, clock, ...extra });
   // The managed identity endpoint is found through the environment, as in Azure Functions.
@@ -76,10 +102,15 @@ export async function startTestCloud(scenario: Scenario = makeScenario(), extra:
 }
 
 /** A raw request to the fake ARM with a valid managed-identity token (for rejection tests). */
-export async function armFetch(t: TestCloud, pathAndQuery: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+export async function armFetch(
+  t: TestCloud,
+  pathAndQuery: string,
+  init: RequestInit & { token?: string | null } = {},
+): Promise<Response> {
   const { createCredential } = await import('../../src/clients/credential.js');
   let token = init.token;
-  if (token === undefined) token = (await createCredential(t.settings).getToken(t.settings.arm.audience))!.token;
+  if (token === undefined)
+    token = (await createCredential(t.settings).getToken(t.settings.arm.audience))!.token;
   const headers = new Headers(init.headers);
   if (token) headers.set('authorization', `Bearer ${token}`);
   return fetch(`${t.settings.arm.endpoint}${pathAndQuery}`, { ...init, headers });

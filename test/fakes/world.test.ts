@@ -29,11 +29,38 @@ function clients(tc: TestCloud) {
 
 const busyAndGhosts = () =>
   makeScenario({
-    gallery: { regions: ['westeurope', 'northeurope'], existingVersions: { linux: ['2026.8.1', '2026.9.1', '2026.10.1'], windows: ['2026.10.1'] } },
+    gallery: {
+      regions: ['westeurope', 'northeurope'],
+      existingVersions: { linux: ['2026.8.1', '2026.9.1', '2026.10.1'], windows: ['2026.10.1'] },
+    },
     scaleSets: [
-      { name: 'vmss-gh-linux-weu', image: 'linux', region: 'westeurope', capacity: 4, version: '2026.10.1', canary: true, managed: true },
-      { name: 'vmss-gh-linux-neu', image: 'linux', region: 'northeurope', capacity: 4, version: '2026.10.1', canary: false, managed: true },
-      { name: 'vmss-ado-win-weu', image: 'windows', region: 'westeurope', capacity: 2, version: '2026.10.1', canary: true, managed: true },
+      {
+        name: 'vmss-gh-linux-weu',
+        image: 'linux',
+        region: 'westeurope',
+        capacity: 4,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
+      {
+        name: 'vmss-gh-linux-neu',
+        image: 'linux',
+        region: 'northeurope',
+        capacity: 4,
+        version: '2026.10.1',
+        canary: false,
+        managed: true,
+      },
+      {
+        name: 'vmss-ado-win-weu',
+        image: 'windows',
+        region: 'westeurope',
+        capacity: 2,
+        version: '2026.10.1',
+        canary: true,
+        managed: true,
+      },
     ],
     jobs: [
       { instance: 'vmss-gh-linux-neu_1', minutes: 300, startAfterMinutes: 0 },
@@ -50,16 +77,24 @@ describe('initial fleet', () => {
     const linux = w.findScaleSet('vmss-gh-linux-weu')!;
     expect(linux.tags).toEqual({ 'kiln-managed': 'true', 'kiln-image': 'linux', 'kiln-canary': 'true' });
     expect(w.findScaleSet('vmss-gh-linux-neu')!.tags['kiln-canary']).toBeUndefined();
-    expect([...linux.instances.values()].map((i) => i.computerName)).toEqual(['vmss-gh-linux-weu-000000', 'vmss-gh-linux-weu-000001', 'vmss-gh-linux-weu-000002', 'vmss-gh-linux-weu-000003']);
+    expect([...linux.instances.values()].map((i) => i.computerName)).toEqual([
+      'vmss-gh-linux-weu-000000',
+      'vmss-gh-linux-weu-000001',
+      'vmss-gh-linux-weu-000002',
+      'vmss-gh-linux-weu-000003',
+    ]);
     const win = w.findScaleSet('vmss-ado-win-weu')!;
     expect(win.computerNamePrefix.length).toBeLessThanOrEqual(9);
     for (const i of win.instances.values()) expect(w.findAgentByName(i.computerName)?.status).toBe('online');
-    for (const i of linux.instances.values()) expect(w.findRunnerByName(i.computerName)?.status).toBe('online');
+    for (const i of linux.instances.values())
+      expect(w.findRunnerByName(i.computerName)?.status).toBe('online');
 
     const runners = [...w.runners.values()];
     const ghosts = runners.filter((r) => !r.foreign && !w.instanceByComputerName(r.name));
     expect(ghosts).toHaveLength(12);
-    expect(ghosts.every((g) => g.status === 'offline' && /^vmss-gh-linux-(weu|neu)-[0-9a-z]{6}$/.test(g.name))).toBe(true);
+    expect(
+      ghosts.every((g) => g.status === 'offline' && /^vmss-gh-linux-(weu|neu)-[0-9a-z]{6}$/.test(g.name)),
+    ).toBe(true);
     const foreign = runners.filter((r) => r.foreign);
     expect(foreign).toHaveLength(3);
     expect(foreign.some((r) => r.busy)).toBe(true);
@@ -71,8 +106,24 @@ describe('initial fleet', () => {
     t = await startTestCloud(
       makeScenario({
         scaleSets: [
-          { name: 'vmss-mine', image: 'linux', region: 'westeurope', capacity: 1, version: '2026.10.1', canary: true, managed: true },
-          { name: 'vmss-theirs', image: 'linux', region: 'westeurope', capacity: 1, version: '2026.10.1', canary: false, managed: false },
+          {
+            name: 'vmss-mine',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 1,
+            version: '2026.10.1',
+            canary: true,
+            managed: true,
+          },
+          {
+            name: 'vmss-theirs',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 1,
+            version: '2026.10.1',
+            canary: false,
+            managed: false,
+          },
         ],
       }),
     );
@@ -107,13 +158,25 @@ describe('jobs on the virtual clock', () => {
     const { arm } = clients(t);
     await arm.startReimage(t.cloud.world.findScaleSet('vmss-gh-linux-neu')!.id, ['1']);
     expect(t.cloud.ledger.jobsInterrupted).toBe(1);
-    expect(t.cloud.ledger.events.some((e) => /JOB INTERRUPTED on vmss-gh-linux-neu_1/.test(e.message))).toBe(true);
+    expect(t.cloud.ledger.events.some((e) => /JOB INTERRUPTED on vmss-gh-linux-neu_1/.test(e.message))).toBe(
+      true,
+    );
   });
 
   it('a job whose runner is down waits for it to register again', async () => {
     t = await startTestCloud(
       makeScenario({
-        scaleSets: [{ name: 'vmss-a', image: 'linux', region: 'westeurope', capacity: 1, version: '2026.10.1', canary: true, managed: true }],
+        scaleSets: [
+          {
+            name: 'vmss-a',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 1,
+            version: '2026.10.1',
+            canary: true,
+            managed: true,
+          },
+        ],
         jobs: [{ instance: 'vmss-a_0', minutes: 10, startAfterMinutes: 2 }],
       }),
     );
@@ -136,8 +199,24 @@ describe('writes outside the scope', () => {
     t = await startTestCloud(
       makeScenario({
         scaleSets: [
-          { name: 'vmss-a', image: 'linux', region: 'westeurope', capacity: 1, version: '2026.10.1', canary: true, managed: true },
-          { name: 'vmss-b', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.10.1', canary: false, managed: false },
+          {
+            name: 'vmss-a',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 1,
+            version: '2026.10.1',
+            canary: true,
+            managed: true,
+          },
+          {
+            name: 'vmss-b',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 2,
+            version: '2026.10.1',
+            canary: false,
+            managed: false,
+          },
         ],
         foreign: { github: 2, ado: 2 },
       }),
@@ -162,8 +241,21 @@ describe('writes outside the scope', () => {
 describe('rollout semantics', () => {
   it('manual upgrade applies the model image; an unhealthy new version never registers', async () => {
     const scenario = makeScenario({
-      scaleSets: [{ name: 'vmss-a', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.10.1', canary: true, managed: true }],
-      images: { linux: { buildMinutes: 60, buildFails: false, unhealthy: true }, windows: { buildMinutes: 120, buildFails: false, unhealthy: false } },
+      scaleSets: [
+        {
+          name: 'vmss-a',
+          image: 'linux',
+          region: 'westeurope',
+          capacity: 2,
+          version: '2026.10.1',
+          canary: true,
+          managed: true,
+        },
+      ],
+      images: {
+        linux: { buildMinutes: 60, buildFails: false, unhealthy: true },
+        windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
+      },
     });
     t = await startTestCloud(scenario);
     const { arm } = clients(t);
@@ -176,14 +268,18 @@ describe('rollout semantics', () => {
     await arm.startManualUpgrade(id, ['0']);
     t.advance(8);
     instances = await arm.listInstances(id);
-    expect(instances.find((i) => i.instanceId === '0')).toMatchObject({ latestModelApplied: true, provisioningState: 'Succeeded' });
+    expect(instances.find((i) => i.instanceId === '0')).toMatchObject({
+      latestModelApplied: true,
+      provisioningState: 'Succeeded',
+    });
     expect(instances.find((i) => i.instanceId === '0')!.imageReferenceId).toMatch(/2026\.9\.1$/);
     expect(w.findRunnerByName('vmss-a-000000')!.status).toBe('online');
 
     // A version created in this run is unhealthy in this scenario.
     await arm.startCreateImageVersion('linux-agent', '2026.12.1', {
       location: 'westeurope',
-      sourceId: '/subscriptions/x/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1',
+      sourceId:
+        '/subscriptions/x/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1',
       targetRegions: [{ name: 'westeurope', replicas: 1 }],
       excludeFromLatest: true,
     });
@@ -191,31 +287,63 @@ describe('rollout semantics', () => {
     await arm.setScaleSetImage(id, w.versionId('linux', '2026.12.1'));
     await arm.startManualUpgrade(id, ['1']);
     t.advance(60);
-    expect((await arm.listInstances(id)).find((i) => i.instanceId === '1')!.provisioningState).toBe('Succeeded');
+    expect((await arm.listInstances(id)).find((i) => i.instanceId === '1')!.provisioningState).toBe(
+      'Succeeded',
+    );
     expect(w.findRunnerByName('vmss-a-000001')!.status).toBe('offline');
   });
 
   it('a model update to a version not replicated to the region is refused', async () => {
     t = await startTestCloud(
       makeScenario({
-        scaleSets: [{ name: 'vmss-neu', image: 'linux', region: 'northeurope', capacity: 1, version: '2026.10.1', canary: true, managed: true }],
+        scaleSets: [
+          {
+            name: 'vmss-neu',
+            image: 'linux',
+            region: 'northeurope',
+            capacity: 1,
+            version: '2026.10.1',
+            canary: true,
+            managed: true,
+          },
+        ],
       }),
     );
     const { arm } = clients(t);
     await arm.startCreateImageVersion('linux-agent', '2026.12.1', {
       location: 'westeurope',
-      sourceId: '/subscriptions/x/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1',
+      sourceId:
+        '/subscriptions/x/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1',
       targetRegions: [{ name: 'westeurope', replicas: 1 }],
       excludeFromLatest: true,
     });
     t.advance(30);
-    const err = (await arm.setScaleSetImage(t.cloud.world.findScaleSet('vmss-neu')!.id, t.cloud.world.versionId('linux', '2026.12.1')).catch((e: unknown) => e)) as Error;
+    const err = (await arm
+      .setScaleSetImage(
+        t.cloud.world.findScaleSet('vmss-neu')!.id,
+        t.cloud.world.versionId('linux', '2026.12.1'),
+      )
+      .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('PermanentError');
     expect(err.message).toContain('GalleryImageNotFound');
   });
 
   it('deleting instances removes them after a virtual minute and their runners go offline', async () => {
-    t = await startTestCloud(makeScenario({ scaleSets: [{ name: 'vmss-a', image: 'linux', region: 'westeurope', capacity: 3, version: '2026.10.1', canary: true, managed: true }] }));
+    t = await startTestCloud(
+      makeScenario({
+        scaleSets: [
+          {
+            name: 'vmss-a',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 3,
+            version: '2026.10.1',
+            canary: true,
+            managed: true,
+          },
+        ],
+      }),
+    );
     const { arm } = clients(t);
     const id = t.cloud.world.findScaleSet('vmss-a')!.id;
     await arm.startDeleteInstances(id, ['2']);

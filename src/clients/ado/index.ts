@@ -67,7 +67,12 @@ export function createAdoClient(
   }
 
   /** One logical request with bounded retries; returns status and parsed JSON (undefined when empty). */
-  async function request(method: string, path: string, query: Record<string, string> = {}, body?: unknown): Promise<{ status: number; json: unknown }> {
+  async function request(
+    method: string,
+    path: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     const url = new URL(`${base}${path}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     url.searchParams.set('api-version', API_VERSION);
@@ -89,7 +94,9 @@ export function createAdoClient(
         const text = await res.text();
         // Azure DevOps answers a failed sign-in with 203 and an HTML page instead of 401.
         if (res.status === 203 || (res.status >= 300 && res.status < 400)) {
-          throw new PermanentError(`ado ${method} ${path} failed (HTTP ${res.status}): authentication was not accepted`);
+          throw new PermanentError(
+            `ado ${method} ${path} failed (HTTP ${res.status}): authentication was not accepted`,
+          );
         }
         if (res.ok || res.status === 404) {
           return { status: res.status, json: text ? safeJson(text) : undefined };
@@ -117,7 +124,8 @@ export function createAdoClient(
       const { status, json } = await request('GET', '/pools', { poolName: ado.pool });
       const pools = (json as { value?: { id: number; name: string }[] } | undefined)?.value ?? [];
       const pool = pools.find((p) => p.name.toLowerCase() === ado.pool.toLowerCase());
-      if (status === 404 || !pool) throw new PermanentError(`ado pool lookup failed: no agent pool named "${ado.pool}"`);
+      if (status === 404 || !pool)
+        throw new PermanentError(`ado pool lookup failed: no agent pool named "${ado.pool}"`);
       return pool.id;
     })().catch((err: unknown) => {
       poolIdPromise = undefined;
@@ -148,13 +156,20 @@ export function createAdoClient(
 
     async findAgentsByName(name) {
       const pool = await poolId();
-      const { json } = await request('GET', `/pools/${pool}/agents`, { agentName: name, includeAssignedRequest: 'true' });
-      return ((json as { value?: TaskAgentJson[] } | undefined)?.value ?? []).filter((a) => a.name === name).map((a) => toAgent(a, pool));
+      const { json } = await request('GET', `/pools/${pool}/agents`, {
+        agentName: name,
+        includeAssignedRequest: 'true',
+      });
+      return ((json as { value?: TaskAgentJson[] } | undefined)?.value ?? [])
+        .filter((a) => a.name === name)
+        .map((a) => toAgent(a, pool));
     },
 
     async getAgent(id) {
       const pool = await poolId();
-      const { status, json } = await request('GET', `/pools/${pool}/agents/${id}`, { includeAssignedRequest: 'true' });
+      const { status, json } = await request('GET', `/pools/${pool}/agents/${id}`, {
+        includeAssignedRequest: 'true',
+      });
       return status === 404 || !json ? undefined : toAgent(json as TaskAgentJson, pool);
     },
 

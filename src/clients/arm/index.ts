@@ -6,7 +6,12 @@
  * version create/replication) return once ARM accepted them; the orchestration polls.
  */
 import { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
-import { ComputeManagementClient, type GalleryImageVersion, type VirtualMachineScaleSet, type VirtualMachineScaleSetVM } from '@azure/arm-compute';
+import {
+  ComputeManagementClient,
+  type GalleryImageVersion,
+  type VirtualMachineScaleSet,
+  type VirtualMachineScaleSetVM,
+} from '@azure/arm-compute';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
@@ -39,10 +44,24 @@ export function createArmClient(
   const scopes = [settings.arm.audience];
   const timeoutMs = options.timeoutMs ?? 60_000;
   const retryOptions = { maxRetries: 3 };
-  const compute = new ComputeManagementClient(credential, settings.subscriptionId, { endpoint, credentials: { scopes }, retryOptions });
+  const compute = new ComputeManagementClient(credential, settings.subscriptionId, {
+    endpoint,
+    credentials: { scopes },
+    retryOptions,
+  });
   // The older generated clients build URLs from `$host`; `endpoint` alone would not move them.
-  const resources = new ResourceManagementClient(credential, settings.subscriptionId, { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions });
-  const apps = new ContainerAppsAPIClient(credential, settings.subscriptionId, { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions });
+  const resources = new ResourceManagementClient(credential, settings.subscriptionId, {
+    endpoint,
+    $host: endpoint,
+    credentialScopes: scopes,
+    retryOptions,
+  });
+  const apps = new ContainerAppsAPIClient(credential, settings.subscriptionId, {
+    endpoint,
+    $host: endpoint,
+    credentialScopes: scopes,
+    retryOptions,
+  });
   const gallery = settings.gallery;
   const signal = () => AbortSignal.timeout(timeoutMs);
 
@@ -83,7 +102,9 @@ export function createArmClient(
 
     async getScaleSet(id) {
       const { resourceGroup, name } = scaleSetName(id);
-      const vmss = await orUndefinedOn404(`getScaleSet ${name}`, () => compute.virtualMachineScaleSets.get(resourceGroup, name, { abortSignal: signal() }));
+      const vmss = await orUndefinedOn404(`getScaleSet ${name}`, () =>
+        compute.virtualMachineScaleSets.get(resourceGroup, name, { abortSignal: signal() }),
+      );
       return vmss ? toScaleSet(vmss, id) : undefined;
     },
 
@@ -91,7 +112,10 @@ export function createArmClient(
       const { resourceGroup, name } = scaleSetName(scaleSetId);
       return call(`listInstances ${name}`, async () => {
         const out: ScaleSetInstance[] = [];
-        for await (const vm of compute.virtualMachineScaleSetVMs.list(resourceGroup, name, { expand: 'instanceView', abortSignal: signal() })) {
+        for await (const vm of compute.virtualMachineScaleSetVMs.list(resourceGroup, name, {
+          expand: 'instanceView',
+          abortSignal: signal(),
+        })) {
           out.push(toInstance(vm));
         }
         return out;
@@ -101,7 +125,9 @@ export function createArmClient(
     async startReimage(scaleSetId, instanceIds) {
       const { resourceGroup, name } = scaleSetName(scaleSetId);
       await call(`reimage ${name} [${instanceIds.join(',')}]`, () =>
-        compute.virtualMachineScaleSets.reimage(resourceGroup, name, { vmScaleSetReimageInput: { instanceIds }, abortSignal: signal() }).submitted(),
+        compute.virtualMachineScaleSets
+          .reimage(resourceGroup, name, { vmScaleSetReimageInput: { instanceIds }, abortSignal: signal() })
+          .submitted(),
       );
     },
 
@@ -120,14 +146,18 @@ export function createArmClient(
     async startManualUpgrade(scaleSetId, instanceIds) {
       const { resourceGroup, name } = scaleSetName(scaleSetId);
       await call(`manualUpgrade ${name} [${instanceIds.join(',')}]`, () =>
-        compute.virtualMachineScaleSets.updateInstances(resourceGroup, name, { instanceIds }, { abortSignal: signal() }).submitted(),
+        compute.virtualMachineScaleSets
+          .updateInstances(resourceGroup, name, { instanceIds }, { abortSignal: signal() })
+          .submitted(),
       );
     },
 
     async startDeleteInstances(scaleSetId, instanceIds) {
       const { resourceGroup, name } = scaleSetName(scaleSetId);
       await call(`deleteInstances ${name} [${instanceIds.join(',')}]`, () =>
-        compute.virtualMachineScaleSets.deleteInstances(resourceGroup, name, { instanceIds }, { abortSignal: signal() }).submitted(),
+        compute.virtualMachineScaleSets
+          .deleteInstances(resourceGroup, name, { instanceIds }, { abortSignal: signal() })
+          .submitted(),
       );
     },
 
@@ -144,7 +174,12 @@ export function createArmClient(
     async listImageVersions(definition) {
       return call(`listImageVersions ${definition}`, async () => {
         const out: GalleryImageVersionInfo[] = [];
-        for await (const v of compute.galleryImageVersions.listByGalleryImage(gallery.resourceGroup, gallery.name, definition, { abortSignal: signal() })) {
+        for await (const v of compute.galleryImageVersions.listByGalleryImage(
+          gallery.resourceGroup,
+          gallery.name,
+          definition,
+          { abortSignal: signal() },
+        )) {
           out.push(toVersion(v));
         }
         return out;
@@ -185,7 +220,9 @@ export function createArmClient(
             version,
             {
               publishingProfile: {
-                ...(change.excludeFromLatest !== undefined ? { excludeFromLatest: change.excludeFromLatest } : {}),
+                ...(change.excludeFromLatest !== undefined
+                  ? { excludeFromLatest: change.excludeFromLatest }
+                  : {}),
                 ...(change.targetRegions ? { targetRegions: change.targetRegions.map(toTargetRegion) } : {}),
                 ...(change.endOfLifeDate ? { endOfLifeDate: new Date(change.endOfLifeDate) } : {}),
               },
@@ -198,7 +235,9 @@ export function createArmClient(
 
     async startDeleteImageVersion(definition, version) {
       try {
-        await compute.galleryImageVersions.delete(gallery.resourceGroup, gallery.name, definition, version, { abortSignal: signal() }).submitted();
+        await compute.galleryImageVersions
+          .delete(gallery.resourceGroup, gallery.name, definition, version, { abortSignal: signal() })
+          .submitted();
       } catch (err) {
         if (describeFailure(err).status === 404) return;
         throw toClientError(`arm deleteImageVersion ${definition}/${version}`, err);
@@ -208,16 +247,25 @@ export function createArmClient(
     async startJobExecution(jobId, template) {
       const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
       return call(`startJobExecution ${name}`, async () => {
-        const poller = await apps.jobs.beginStart(resourceGroup, name, { template: { containers: template.containers.map(toContainer), initContainers: template.initContainers?.map(toContainer) }, abortSignal: signal() });
+        const poller = await apps.jobs.beginStart(resourceGroup, name, {
+          template: {
+            containers: template.containers.map(toContainer),
+            initContainers: template.initContainers?.map(toContainer),
+          },
+          abortSignal: signal(),
+        });
         const result = await poller.pollUntilDone();
-        if (!result?.name || !result.id) throw new Error('ARM accepted the job start without naming the execution');
+        if (!result?.name || !result.id)
+          throw new Error('ARM accepted the job start without naming the execution');
         return { name: result.name, id: result.id };
       });
     },
 
     async getJobExecution(jobId, executionName) {
       const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
-      const e = await orUndefinedOn404(`getJobExecution ${name}/${executionName}`, () => apps.jobExecution(resourceGroup, name, executionName, { abortSignal: signal() }));
+      const e = await orUndefinedOn404(`getJobExecution ${name}/${executionName}`, () =>
+        apps.jobExecution(resourceGroup, name, executionName, { abortSignal: signal() }),
+      );
       if (!e) return undefined;
       const info: JobExecutionInfo = { name: e.name ?? executionName, status: e.status ?? 'Unknown' };
       if (e.startTime) info.startTime = new Date(e.startTime).toISOString();
@@ -244,7 +292,8 @@ function toScaleSet(v: VirtualMachineScaleSet, requestedId: string): ScaleSet {
   const profile = v.virtualMachineProfile;
   const os = profile?.osProfile;
   const osDiskType = profile?.storageProfile?.osDisk?.osType;
-  const osType: 'Linux' | 'Windows' = os?.windowsConfiguration || osDiskType === 'Windows' ? 'Windows' : 'Linux';
+  const osType: 'Linux' | 'Windows' =
+    os?.windowsConfiguration || osDiskType === 'Windows' ? 'Windows' : 'Linux';
   const id = v.id ?? requestedId;
   const mode = v.upgradePolicy?.mode;
   const out: ScaleSet = {
@@ -298,7 +347,10 @@ function toVersion(v: GalleryImageVersion): GalleryImageVersionInfo {
     name: v.name ?? '',
     excludeFromLatest: pp?.excludeFromLatest ?? false,
     targetRegions: (pp?.targetRegions ?? []).map((t) => {
-      const r: GalleryTargetRegion = { name: t.name, replicas: t.regionalReplicaCount ?? pp?.replicaCount ?? 1 };
+      const r: GalleryTargetRegion = {
+        name: t.name,
+        replicas: t.regionalReplicaCount ?? pp?.replicaCount ?? 1,
+      };
       if (t.excludeFromLatest !== undefined) r.excludeFromLatest = t.excludeFromLatest;
       if (t.storageAccountType) r.storageAccountType = t.storageAccountType;
       return r;
@@ -315,7 +367,10 @@ function toVersion(v: GalleryImageVersion): GalleryImageVersionInfo {
     out.replication = {
       aggregatedState: v.replicationStatus.aggregatedState ?? 'Unknown',
       regions: (v.replicationStatus.summary ?? []).map((s) => {
-        const r: { region: string; state: string; progress?: number; details?: string } = { region: s.region ?? '', state: s.state ?? 'Unknown' };
+        const r: { region: string; state: string; progress?: number; details?: string } = {
+          region: s.region ?? '',
+          state: s.state ?? 'Unknown',
+        };
         if (s.progress !== undefined) r.progress = s.progress;
         if (s.details) r.details = s.details;
         return r;

@@ -7,7 +7,10 @@ export interface ParsedResourceId {
 
 export function parseResourceId(id: string, type: 'virtualMachineScaleSets' | 'jobs'): ParsedResourceId {
   const provider = type === 'jobs' ? 'Microsoft\\.App' : 'Microsoft\\.Compute';
-  const re = new RegExp(`^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/${provider}/${type}/([^/]+)/?$`, 'i');
+  const re = new RegExp(
+    `^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/${provider}/${type}/([^/]+)/?$`,
+    'i',
+  );
   const m = re.exec(id.trim());
   if (!m) throw new TypeError(`not a ${type} resource id: ${id}`);
   return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };

@@ -31,7 +31,11 @@ export interface GitHubClientOptions {
 
 type RunnerData = { id: number; name: string; status: string; busy: boolean; labels: { name: string }[] };
 
-export function createGitHubClient(github: NonNullable<Settings['github']>, secrets: SecretReader, options: GitHubClientOptions = {}): FullGitHubClient {
+export function createGitHubClient(
+  github: NonNullable<Settings['github']>,
+  secrets: SecretReader,
+  options: GitHubClientOptions = {},
+): FullGitHubClient {
   const maxWait = options.maxRateLimitWaitSeconds ?? 120;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const warn = options.log?.warn ?? (() => {});
@@ -76,11 +80,21 @@ export function createGitHubClient(github: NonNullable<Settings['github']>, secr
     const privateKey = await secrets.getSecret(github.appKeySecret);
     let installationId = github.installationId ? Number(github.installationId) : undefined;
     if (!installationId) {
-      const app = new KilnOctokit({ ...baseOptions(), authStrategy: createAppAuth, auth: { appId: github.appId, privateKey } });
-      const { data } = isOrg ? await app.rest.apps.getOrgInstallation({ org: owner }) : await app.rest.apps.getRepoInstallation({ owner, repo });
+      const app = new KilnOctokit({
+        ...baseOptions(),
+        authStrategy: createAppAuth,
+        auth: { appId: github.appId, privateKey },
+      });
+      const { data } = isOrg
+        ? await app.rest.apps.getOrgInstallation({ org: owner })
+        : await app.rest.apps.getRepoInstallation({ owner, repo });
       installationId = data.id;
     }
-    return new KilnOctokit({ ...baseOptions(), authStrategy: createAppAuth, auth: { appId: github.appId, privateKey, installationId } });
+    return new KilnOctokit({
+      ...baseOptions(),
+      authStrategy: createAppAuth,
+      auth: { appId: github.appId, privateKey, installationId },
+    });
   }
 
   async function call<T>(operation: string, fn: (o: KilnOctokitInstance) => Promise<T>): Promise<T> {
@@ -151,7 +165,10 @@ export function createGitHubClient(github: NonNullable<Settings['github']>, secr
     async getLatestRunnerRelease() {
       return call('getLatestRunnerRelease', async (o) => {
         const { data } = await o.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' });
-        const out: { tag: string; version: string; publishedAt?: string } = { tag: data.tag_name, version: data.tag_name.replace(/^v/, '') };
+        const out: { tag: string; version: string; publishedAt?: string } = {
+          tag: data.tag_name,
+          version: data.tag_name.replace(/^v/, ''),
+        };
         if (data.published_at) out.publishedAt = data.published_at;
         return out;
       });
@@ -160,7 +177,13 @@ export function createGitHubClient(github: NonNullable<Settings['github']>, secr
 }
 
 function toRunner(r: RunnerData): GitHubRunner {
-  return { id: r.id, name: r.name, status: r.status === 'online' ? 'online' : 'offline', busy: r.busy === true, labels: (r.labels ?? []).map((l) => l.name) };
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status === 'online' ? 'online' : 'offline',
+    busy: r.busy === true,
+    labels: (r.labels ?? []).map((l) => l.name),
+  };
 }
 
 /** A stand-in for the throttling plugin's write group: one write at a time, `ms` apart. */
@@ -168,7 +191,11 @@ function spacedGate(ms: number) {
   let last = 0;
   let chain: Promise<void> = Promise.resolve();
   const limiter = {
-    schedule<A extends unknown[], R>(_jobOptions: unknown, fn: (...args: A) => R | Promise<R>, ...args: A): Promise<R> {
+    schedule<A extends unknown[], R>(
+      _jobOptions: unknown,
+      fn: (...args: A) => R | Promise<R>,
+      ...args: A
+    ): Promise<R> {
       const turn = chain.then(async () => {
         const wait = last + ms - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));

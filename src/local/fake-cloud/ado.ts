@@ -24,11 +24,25 @@ export function adoHandler(o: AdoFakeOptions) {
   const { world, faults } = o;
   const names = world.names;
 
-  const vssError = (req: FakeRequest, status: number, typeKey: string, message: string, headers: Record<string, string> = {}) =>
+  const vssError = (
+    req: FakeRequest,
+    status: number,
+    typeKey: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) =>
     sendJson(
       req.res,
       status,
-      { $id: '1', innerException: null, message, typeName: `Microsoft.TeamFoundation.DistributedTask.WebApi.${typeKey}, Microsoft.TeamFoundation.DistributedTask.WebApi`, typeKey, errorCode: 0, eventId: 3000 },
+      {
+        $id: '1',
+        innerException: null,
+        message,
+        typeName: `Microsoft.TeamFoundation.DistributedTask.WebApi.${typeKey}, Microsoft.TeamFoundation.DistributedTask.WebApi`,
+        typeKey,
+        errorCode: 0,
+        eventId: 3000,
+      },
       headers,
     );
 
@@ -40,21 +54,38 @@ export function adoHandler(o: AdoFakeOptions) {
       });
     }
     const parts = req.url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0]?.toLowerCase() !== names.adoOrganization.toLowerCase() || parts[1] !== '_apis' || parts[2]?.toLowerCase() !== 'distributedtask') {
+    if (
+      parts[0]?.toLowerCase() !== names.adoOrganization.toLowerCase() ||
+      parts[1] !== '_apis' ||
+      parts[2]?.toLowerCase() !== 'distributedtask'
+    ) {
       return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
     }
     // The api-version may come in the query or in the Accept header, as ADO clients do both.
     const fromAccept = /api-version=([0-9a-z.-]+)/i.exec(String(req.headers.accept ?? ''))?.[1];
     const apiVersion = req.url.searchParams.get('api-version') ?? fromAccept;
     if (!apiVersion) {
-      return vssError(req, 400, 'VssVersionNotSpecifiedException', 'No api-version was supplied for the "' + req.method + '" request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").');
+      return vssError(
+        req,
+        400,
+        'VssVersionNotSpecifiedException',
+        'No api-version was supplied for the "' +
+          req.method +
+          '" request. The version must be supplied either as part of the Accept header (e.g. "application/json; api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").',
+      );
     }
     if (!ADO_API_VERSIONS.has(apiVersion)) {
-      return vssError(req, 400, 'VssVersionOutOfRangeException', `The requested REST API version of ${apiVersion} is not supported by this fake; use 7.1.`);
+      return vssError(
+        req,
+        400,
+        'VssVersionOutOfRangeException',
+        `The requested REST API version of ${apiVersion} is not supported by this fake; use 7.1.`,
+      );
     }
     const rest = parts.slice(3);
     const m = req.method;
-    if (rest[0]?.toLowerCase() !== 'pools') return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
+    if (rest[0]?.toLowerCase() !== 'pools')
+      return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
 
     if (rest.length === 1 && m === 'GET') {
       return op(req, 'getPools', () => {
@@ -65,23 +96,40 @@ export function adoHandler(o: AdoFakeOptions) {
     }
     const poolId = Number(rest[1]);
     if (rest.length === 2 && m === 'GET') {
-      return op(req, 'getPools', () => (poolId === names.adoPoolId ? sendJson(req.res, 200, poolBody()) : vssError(req, 404, 'TaskAgentPoolNotFoundException', `Agent pool ${rest[1]} could not be found.`)));
+      return op(req, 'getPools', () =>
+        poolId === names.adoPoolId
+          ? sendJson(req.res, 200, poolBody())
+          : vssError(req, 404, 'TaskAgentPoolNotFoundException', `Agent pool ${rest[1]} could not be found.`),
+      );
     }
-    if (rest[2]?.toLowerCase() !== 'agents') return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
-    if (poolId !== names.adoPoolId) return vssError(req, 404, 'TaskAgentPoolNotFoundException', `Agent pool ${rest[1]} could not be found.`);
+    if (rest[2]?.toLowerCase() !== 'agents')
+      return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
+    if (poolId !== names.adoPoolId)
+      return vssError(
+        req,
+        404,
+        'TaskAgentPoolNotFoundException',
+        `Agent pool ${rest[1]} could not be found.`,
+      );
     const include = req.url.searchParams.get('includeAssignedRequest') === 'true';
     const includeLast = req.url.searchParams.get('includeLastCompletedRequest') === 'true';
 
     if (rest.length === 3 && m === 'GET') {
       return op(req, 'listAgents', () => {
         const name = req.url.searchParams.get('agentName');
-        const agents = [...world.agents.values()].filter((a) => !name || a.name.toLowerCase() === name.toLowerCase()).sort((a, b) => a.id - b.id);
-        sendJson(req.res, 200, { count: agents.length, value: agents.map((a) => agentBody(a, include, includeLast)) });
+        const agents = [...world.agents.values()]
+          .filter((a) => !name || a.name.toLowerCase() === name.toLowerCase())
+          .sort((a, b) => a.id - b.id);
+        sendJson(req.res, 200, {
+          count: agents.length,
+          value: agents.map((a) => agentBody(a, include, includeLast)),
+        });
       });
     }
     if (rest.length === 4 && /^\d+$/.test(rest[3]!)) {
       const agentId = Number(rest[3]);
-      const notFound = () => vssError(req, 404, 'TaskAgentNotFoundException', `Agent ${agentId} was not found in pool ${poolId}.`);
+      const notFound = () =>
+        vssError(req, 404, 'TaskAgentNotFoundException', `Agent ${agentId} was not found in pool ${poolId}.`);
       if (m === 'GET') {
         return op(req, 'getAgent', () => {
           const a = world.agents.get(agentId);
@@ -89,7 +137,9 @@ export function adoHandler(o: AdoFakeOptions) {
         });
       }
       if (m === 'DELETE') {
-        return op(req, 'deleteAgent', () => (world.deleteAgent(agentId) === 'gone' ? notFound() : sendJson(req.res, 204, undefined)));
+        return op(req, 'deleteAgent', () =>
+          world.deleteAgent(agentId) === 'gone' ? notFound() : sendJson(req.res, 204, undefined),
+        );
       }
       if (m === 'PATCH') {
         return op(req, 'updateAgent', () => {
@@ -97,14 +147,32 @@ export function adoHandler(o: AdoFakeOptions) {
           try {
             b = JSON.parse(req.body) as Record<string, unknown>;
           } catch {
-            return vssError(req, 400, 'VssRequestContentException', 'The request body could not be parsed as JSON.');
+            return vssError(
+              req,
+              400,
+              'VssRequestContentException',
+              'The request body could not be parsed as JSON.',
+            );
           }
-          if (typeof b !== 'object' || b === null || Array.isArray(b)) return vssError(req, 400, 'ArgumentNullException', 'Value cannot be null.\r\nParameter name: agent');
+          if (typeof b !== 'object' || b === null || Array.isArray(b))
+            return vssError(
+              req,
+              400,
+              'ArgumentNullException',
+              'Value cannot be null.\r\nParameter name: agent',
+            );
           const a = world.agents.get(agentId);
           if (!a) return notFound();
-          if (b.id !== undefined && Number(b.id) !== agentId) return vssError(req, 400, 'ArgumentException', `The agent id in the body (${String(b.id)}) does not match the URL (${agentId}).`);
+          if (b.id !== undefined && Number(b.id) !== agentId)
+            return vssError(
+              req,
+              400,
+              'ArgumentException',
+              `The agent id in the body (${String(b.id)}) does not match the URL (${agentId}).`,
+            );
           if (b.enabled !== undefined) {
-            if (typeof b.enabled !== 'boolean') return vssError(req, 400, 'ArgumentException', 'enabled must be a boolean.');
+            if (typeof b.enabled !== 'boolean')
+              return vssError(req, 400, 'ArgumentException', 'enabled must be a boolean.');
             world.setAgentEnabled(a, b.enabled);
           }
           sendJson(req.res, 200, agentBody(a, false, false));
@@ -129,7 +197,16 @@ export function adoHandler(o: AdoFakeOptions) {
     const fault = faults.takeHttp('ado', operation);
     if (
       applyHttpFault(req, fault, (status) => ({
-        body: { $id: '1', innerException: null, message: status === 429 ? 'Request was blocked due to exceeding usage of resource.' : `Injected ${status}`, typeName: 'Fault', typeKey: 'Fault', errorCode: 0, eventId: 3000 },
+        body: {
+          $id: '1',
+          innerException: null,
+          message:
+            status === 429 ? 'Request was blocked due to exceeding usage of resource.' : `Injected ${status}`,
+          typeName: 'Fault',
+          typeKey: 'Fault',
+          errorCode: 0,
+          eventId: 3000,
+        },
       }))
     )
       return;
@@ -163,12 +240,17 @@ export function adoHandler(o: AdoFakeOptions) {
     return {
       _links: {
         self: { href: base },
-        web: { href: `${o.origin()}/${names.adoOrganization}/_settings/agentpools?agentId=${a.id}&poolId=${names.adoPoolId}` },
+        web: {
+          href: `${o.origin()}/${names.adoOrganization}/_settings/agentpools?agentId=${a.id}&poolId=${names.adoPoolId}`,
+        },
       },
       maxParallelism: 1,
       createdOn: a.createdOn,
       statusChangedOn: a.statusChangedOn,
-      authorization: { clientId: `00000000-0000-4000-8000-${String(a.id).padStart(12, '0')}`, publicKey: { exponent: 'AQAB', modulus: 'fake' } },
+      authorization: {
+        clientId: `00000000-0000-4000-8000-${String(a.id).padStart(12, '0')}`,
+        publicKey: { exponent: 'AQAB', modulus: 'fake' },
+      },
       id: a.id,
       name: a.name,
       version: a.version,
@@ -177,8 +259,12 @@ export function adoHandler(o: AdoFakeOptions) {
       status: a.status,
       provisioningState: 'Provisioned',
       accessPoint: 'CodexAccessMapping',
-      ...(include && a.assignedRequest ? { assignedRequest: { ...a.assignedRequest, poolId: names.adoPoolId } } : {}),
-      ...(includeLast && a.lastCompletedRequest ? { lastCompletedRequest: { ...a.lastCompletedRequest, poolId: names.adoPoolId } } : {}),
+      ...(include && a.assignedRequest
+        ? { assignedRequest: { ...a.assignedRequest, poolId: names.adoPoolId } }
+        : {}),
+      ...(includeLast && a.lastCompletedRequest
+        ? { lastCompletedRequest: { ...a.lastCompletedRequest, poolId: names.adoPoolId } }
+        : {}),
     };
   }
 }

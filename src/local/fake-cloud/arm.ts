@@ -57,7 +57,6 @@ class ArmError extends Error {
   }
 }
 
-
 export function armHandler(o: ArmFakeOptions) {
   const { world, faults } = o;
   const names = world.names;
@@ -69,7 +68,12 @@ export function armHandler(o: ArmFakeOptions) {
       if (err instanceof ArmError) {
         sendJson(req.res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
       } else if (err instanceof SyntaxError) {
-        sendJson(req.res, 400, { error: { code: 'InvalidRequestContent', message: `The request content was invalid and could not be deserialized: '${err.message}'.` } });
+        sendJson(req.res, 400, {
+          error: {
+            code: 'InvalidRequestContent',
+            message: `The request content was invalid and could not be deserialized: '${err.message}'.`,
+          },
+        });
       } else {
         throw err;
       }
@@ -88,25 +92,39 @@ export function armHandler(o: ArmFakeOptions) {
             : check === 'wrong-audience'
               ? 'The access token has been obtained for wrong audience or resource.'
               : 'The access token is invalid.';
-      const code = check === 'missing' ? 'AuthenticationFailed' : check === 'expired' ? 'ExpiredAuthenticationToken' : 'InvalidAuthenticationToken';
+      const code =
+        check === 'missing'
+          ? 'AuthenticationFailed'
+          : check === 'expired'
+            ? 'ExpiredAuthenticationToken'
+            : 'InvalidAuthenticationToken';
       throw new ArmError(401, code, message, {
         'www-authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${names.tenantId}", error="invalid_token", error_description="${message}"`,
       });
     }
     const seg = req.url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const lower = seg.map((s) => s.toLowerCase());
-    if (lower[0] !== 'subscriptions' || !seg[1]) throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}`);
-    if (seg[1].toLowerCase() !== names.subscriptionId) throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${seg[1]}' could not be found.`);
+    if (lower[0] !== 'subscriptions' || !seg[1])
+      throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}`);
+    if (seg[1].toLowerCase() !== names.subscriptionId)
+      throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${seg[1]}' could not be found.`);
 
     // /subscriptions/{sub}/resources
     if (lower.length === 3 && lower[2] === 'resources' && req.method === 'GET') {
       return run(req, 'resources', 'resources.list', () => listResources(req));
     }
     // /subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/capsOperations/{id}
-    if (lower[2] === 'providers' && lower[3] === 'microsoft.compute' && lower[4] === 'locations' && lower[6] === 'capsoperations' && seg[7]) {
+    if (
+      lower[2] === 'providers' &&
+      lower[3] === 'microsoft.compute' &&
+      lower[4] === 'locations' &&
+      lower[6] === 'capsoperations' &&
+      seg[7]
+    ) {
       return run(req, ['compute', 'gallery'], 'operations.get', () => getOperation(req, seg[7]!));
     }
-    if (lower[2] !== 'resourcegroups' || !seg[3] || lower[4] !== 'providers') throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}`);
+    if (lower[2] !== 'resourcegroups' || !seg[3] || lower[4] !== 'providers')
+      throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}`);
     const rg = seg[3];
     const provider = lower[5];
     const rest = seg.slice(6);
@@ -128,7 +146,12 @@ export function armHandler(o: ArmFakeOptions) {
   function run(req: FakeRequest, family: Family | Family[], operation: string, fn: () => void): void {
     const families = Array.isArray(family) ? family : [family];
     const v = req.url.searchParams.get('api-version');
-    if (!v) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    if (!v)
+      throw new ArmError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
     const supported: string[] = families.flatMap((f) => [...ARM_API_VERSIONS[f]]);
     if (!supported.includes(v)) {
       throw new ArmError(
@@ -142,8 +165,10 @@ export function armHandler(o: ArmFakeOptions) {
       applyHttpFault(req, fault, (status) => ({
         body: {
           error: {
-            code: status === 429 ? 'TooManyRequests' : status >= 500 ? 'InternalServerError' : 'InjectedFault',
-            message: status === 429 ? 'The request is being throttled.' : `Injected ${status} for ${operation}.`,
+            code:
+              status === 429 ? 'TooManyRequests' : status >= 500 ? 'InternalServerError' : 'InjectedFault',
+            message:
+              status === 429 ? 'The request is being throttled.' : `Injected ${status} for ${operation}.`,
           },
         },
       }))
@@ -155,11 +180,20 @@ export function armHandler(o: ArmFakeOptions) {
   function body(req: FakeRequest, required: boolean): Record<string, unknown> {
     const parsed = parseJsonBody(req);
     if (parsed === undefined) {
-      if (required) throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: the body is empty.');
+      if (required)
+        throw new ArmError(
+          400,
+          'InvalidRequestContent',
+          'The request content was invalid and could not be deserialized: the body is empty.',
+        );
       return {};
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ArmError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: expected a JSON object.');
+      throw new ArmError(
+        400,
+        'InvalidRequestContent',
+        'The request content was invalid and could not be deserialized: expected a JSON object.',
+      );
     }
     return parsed as Record<string, unknown>;
   }
@@ -185,10 +219,15 @@ export function armHandler(o: ArmFakeOptions) {
       ...(op.error ? { error: op.error } : {}),
     };
     if (monitor && op.status === 'InProgress') {
-      return sendJson(req.res, 202, undefined, { location: `${o.origin()}${req.url.pathname}${req.url.search}`, 'retry-after': '0' });
+      return sendJson(req.res, 202, undefined, {
+        location: `${o.origin()}${req.url.pathname}${req.url.search}`,
+        'retry-after': '0',
+      });
     }
     if (monitor && op.status === 'Failed') {
-      return sendJson(req.res, 500, { error: op.error ?? { code: 'OperationFailed', message: 'The operation failed.' } });
+      return sendJson(req.res, 500, {
+        error: op.error ?? { code: 'OperationFailed', message: 'The operation failed.' },
+      });
     }
     sendJson(req.res, 200, bodyOut);
   }
@@ -204,17 +243,29 @@ export function armHandler(o: ArmFakeOptions) {
       const typeOnly = /^\s*resourceType\s+eq\s+'([^']*)'\s*$/i.exec(filter);
       if (tagBoth) {
         const [, n, v] = tagBoth;
-        pred = (r) => Object.entries(r.tags).some(([k, val]) => k.toLowerCase() === n!.toLowerCase() && val === v);
+        pred = (r) =>
+          Object.entries(r.tags).some(([k, val]) => k.toLowerCase() === n!.toLowerCase() && val === v);
       } else if (tagOnly) {
         pred = (r) => Object.keys(r.tags).some((k) => k.toLowerCase() === tagOnly[1]!.toLowerCase());
       } else if (typeOnly) {
         pred = (r) => r.type.toLowerCase() === typeOnly[1]!.toLowerCase();
       } else {
-        throw new ArmError(400, 'InvalidFilterInQueryString', `Invalid $filter '${filter}' specified in the query string.`);
+        throw new ArmError(
+          400,
+          'InvalidFilterInQueryString',
+          `Invalid $filter '${filter}' specified in the query string.`,
+        );
       }
     }
     const all = [...world.scaleSets.values()]
-      .map((s) => ({ id: s.id, name: s.name, type: 'Microsoft.Compute/virtualMachineScaleSets', location: s.location, tags: { ...s.tags }, sku: { name: s.vmSize, tier: 'Standard', capacity: s.instances.size } }))
+      .map((s) => ({
+        id: s.id,
+        name: s.name,
+        type: 'Microsoft.Compute/virtualMachineScaleSets',
+        location: s.location,
+        tags: { ...s.tags },
+        sku: { name: s.vmSize, tier: 'Standard', capacity: s.instances.size },
+      }))
       .filter(pred);
     page(req, all, o.pageSize.resources);
   }
@@ -237,24 +288,54 @@ export function armHandler(o: ArmFakeOptions) {
   function findSet(rg: string, name: string): WorldScaleSet {
     const set = world.findScaleSet(name);
     if (!set || set.resourceGroup.toLowerCase() !== rg.toLowerCase()) {
-      throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+      throw new ArmError(
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+      );
     }
     return set;
   }
 
-  function scaleSetRoute(req: FakeRequest, rg: string, name: string, rest: string[], restLower: string[]): void {
+  function scaleSetRoute(
+    req: FakeRequest,
+    rg: string,
+    name: string,
+    rest: string[],
+    restLower: string[],
+  ): void {
     const m = req.method;
-    if (rest.length === 0 && m === 'GET') return run(req, 'compute', 'virtualMachineScaleSets.get', () => sendJson(req.res, 200, scaleSetBody(findSet(rg, name))));
-    if (rest.length === 0 && m === 'PATCH') return run(req, 'compute', 'virtualMachineScaleSets.update', () => patchScaleSet(req, findSet(rg, name)));
-    if (rest.length === 1 && m === 'POST' && restLower[0] === 'reimage') return run(req, 'compute', 'virtualMachineScaleSets.reimage', () => rebuild(req, findSet(rg, name), 'reimage'));
-    if (rest.length === 1 && m === 'POST' && restLower[0] === 'manualupgrade') return run(req, 'compute', 'virtualMachineScaleSets.updateInstances', () => rebuild(req, findSet(rg, name), 'upgrade'));
-    if (rest.length === 1 && m === 'POST' && restLower[0] === 'delete') return run(req, 'compute', 'virtualMachineScaleSets.deleteInstances', () => deleteInstances(req, findSet(rg, name)));
+    if (rest.length === 0 && m === 'GET')
+      return run(req, 'compute', 'virtualMachineScaleSets.get', () =>
+        sendJson(req.res, 200, scaleSetBody(findSet(rg, name))),
+      );
+    if (rest.length === 0 && m === 'PATCH')
+      return run(req, 'compute', 'virtualMachineScaleSets.update', () =>
+        patchScaleSet(req, findSet(rg, name)),
+      );
+    if (rest.length === 1 && m === 'POST' && restLower[0] === 'reimage')
+      return run(req, 'compute', 'virtualMachineScaleSets.reimage', () =>
+        rebuild(req, findSet(rg, name), 'reimage'),
+      );
+    if (rest.length === 1 && m === 'POST' && restLower[0] === 'manualupgrade')
+      return run(req, 'compute', 'virtualMachineScaleSets.updateInstances', () =>
+        rebuild(req, findSet(rg, name), 'upgrade'),
+      );
+    if (rest.length === 1 && m === 'POST' && restLower[0] === 'delete')
+      return run(req, 'compute', 'virtualMachineScaleSets.deleteInstances', () =>
+        deleteInstances(req, findSet(rg, name)),
+      );
     if (restLower[0] === 'virtualmachines' && m === 'GET') {
-      if (rest.length === 1) return run(req, 'compute', 'virtualMachineScaleSetVMs.list', () => listVms(req, findSet(rg, name)));
+      if (rest.length === 1)
+        return run(req, 'compute', 'virtualMachineScaleSetVMs.list', () => listVms(req, findSet(rg, name)));
       if (rest.length === 2) {
         return run(req, 'compute', 'virtualMachineScaleSetVMs.get', () => {
           const set = findSet(rg, name);
-          sendJson(req.res, 200, vmBody(set, findInstance(set, rest[1]!), req.url.searchParams.get('$expand') === 'instanceView'));
+          sendJson(
+            req.res,
+            200,
+            vmBody(set, findInstance(set, rest[1]!), req.url.searchParams.get('$expand') === 'instanceView'),
+          );
         });
       }
       if (rest.length === 3 && restLower[2] === 'instanceview') {
@@ -269,7 +350,12 @@ export function armHandler(o: ArmFakeOptions) {
 
   function findInstance(set: WorldScaleSet, id: string): WorldInstance {
     const inst = set.instances.get(id);
-    if (!inst) throw new ArmError(404, 'NotFound', `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${set.name}/virtualMachines/${id}' under resource group '${set.resourceGroup}' was not found.`);
+    if (!inst)
+      throw new ArmError(
+        404,
+        'NotFound',
+        `The Resource 'Microsoft.Compute/virtualMachineScaleSets/${set.name}/virtualMachines/${id}' under resource group '${set.resourceGroup}' was not found.`,
+      );
     return inst;
   }
 
@@ -295,12 +381,20 @@ export function armHandler(o: ArmFakeOptions) {
           osProfile: {
             computerNamePrefix: set.computerNamePrefix,
             adminUsername: 'kiln',
-            ...(linux ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } } : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: false } }),
+            ...(linux
+              ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } }
+              : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: false } }),
             allowExtensionOperations: true,
           },
           storageProfile: {
             imageReference: { id: set.imageId },
-            osDisk: { osType: linux ? 'Linux' : 'Windows', createOption: 'FromImage', caching: 'ReadOnly', managedDisk: { storageAccountType: 'Premium_LRS' }, diskSizeGB: 128 },
+            osDisk: {
+              osType: linux ? 'Linux' : 'Windows',
+              createOption: 'FromImage',
+              caching: 'ReadOnly',
+              managedDisk: { storageAccountType: 'Premium_LRS' },
+              diskSizeGB: 128,
+            },
           },
           networkProfile: {
             networkInterfaceConfigurations: [
@@ -311,7 +405,11 @@ export function armHandler(o: ArmFakeOptions) {
                   ipConfigurations: [
                     {
                       name: 'ipconfig1',
-                      properties: { subnet: { id: `/subscriptions/${names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.Network/virtualNetworks/vnet-kiln/subnets/runners` } },
+                      properties: {
+                        subnet: {
+                          id: `/subscriptions/${names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.Network/virtualNetworks/vnet-kiln/subnets/runners`,
+                        },
+                      },
                     },
                   ],
                 },
@@ -331,23 +429,37 @@ export function armHandler(o: ArmFakeOptions) {
     const ir = sp.imageReference as Record<string, unknown> | undefined;
     let imageId: string | undefined;
     if (ir !== undefined) {
-      if (typeof ir.id !== 'string' || ir.id === '') throw new ArmError(400, 'InvalidParameter', "Required parameter 'imageReference.id' is missing (null).");
+      if (typeof ir.id !== 'string' || ir.id === '')
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          "Required parameter 'imageReference.id' is missing (null).",
+        );
       imageId = ir.id;
       const v = world.versionByImageId(imageId);
       const isDefinition = /\/images\/([^/]+)$/i.exec(imageId);
       if (!v && !(isDefinition && world.kindOfDefinition(isDefinition[1]!))) {
-        throw new ArmError(404, 'GalleryImageNotFound', `The gallery image ${imageId} is not available in ${set.location} region. Please contact image owner to replicate to this region, or change your requested region.`);
+        throw new ArmError(
+          404,
+          'GalleryImageNotFound',
+          `The gallery image ${imageId} is not available in ${set.location} region. Please contact image owner to replicate to this region, or change your requested region.`,
+        );
       }
       if (v) {
         const rep = v.replication.find((r) => regionKey(r.region) === regionKey(set.location));
         if (!rep || rep.state !== 'Completed') {
-          throw new ArmError(400, 'GalleryImageNotFound', `The gallery image version ${v.name} is not available in ${set.location} region. Please contact image owner to replicate to this region, or change your requested region.`);
+          throw new ArmError(
+            400,
+            'GalleryImageNotFound',
+            `The gallery image version ${v.name} is not available in ${set.location} region. Please contact image owner to replicate to this region, or change your requested region.`,
+          );
         }
       }
     }
     let tags: Record<string, string> | undefined;
     if (b.tags !== undefined) {
-      if (typeof b.tags !== 'object' || b.tags === null) throw new ArmError(400, 'InvalidRequestContent', 'tags must be an object.');
+      if (typeof b.tags !== 'object' || b.tags === null)
+        throw new ArmError(400, 'InvalidRequestContent', 'tags must be an object.');
       tags = b.tags as Record<string, string>;
     }
     world.updateModel(set, { imageId, tags });
@@ -360,15 +472,22 @@ export function armHandler(o: ArmFakeOptions) {
     const b = body(req, required);
     const ids = b.instanceIds;
     if (ids === undefined || (Array.isArray(ids) && ids.length === 0 && !required)) {
-      if (required) throw new ArmError(400, 'InvalidParameter', "Required parameter 'instanceIds' is missing (null).");
+      if (required)
+        throw new ArmError(400, 'InvalidParameter', "Required parameter 'instanceIds' is missing (null).");
       return [...set.instances.keys()];
     }
-    if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string')) throw new ArmError(400, 'InvalidParameter', 'instanceIds must be an array of strings.');
-    if (required && ids.length === 0) throw new ArmError(400, 'InvalidParameter', "Required parameter 'instanceIds' is empty.");
+    if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string'))
+      throw new ArmError(400, 'InvalidParameter', 'instanceIds must be an array of strings.');
+    if (required && ids.length === 0)
+      throw new ArmError(400, 'InvalidParameter', "Required parameter 'instanceIds' is empty.");
     for (const id of ids as string[]) {
       const inst = set.instances.get(id);
       if (!inst || inst.provisioningState === 'Deleting') {
-        throw new ArmError(400, 'InvalidParameter', `The provided instanceId ${id} is not an active Virtual Machine Scale Set VM instanceId.`);
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          `The provided instanceId ${id} is not an active Virtual Machine Scale Set VM instanceId.`,
+        );
       }
     }
     return [...new Set(ids as string[])];
@@ -377,7 +496,10 @@ export function armHandler(o: ArmFakeOptions) {
   function rebuild(req: FakeRequest, set: WorldScaleSet, mode: 'reimage' | 'upgrade'): void {
     const ids = instanceIdsOf(req, set, mode === 'upgrade');
     const op = world.newOperation();
-    const fail = !!faults.takeFailure('arm', mode === 'reimage' ? 'virtualMachineScaleSets.reimage' : 'virtualMachineScaleSets.updateInstances');
+    const fail = !!faults.takeFailure(
+      'arm',
+      mode === 'reimage' ? 'virtualMachineScaleSets.reimage' : 'virtualMachineScaleSets.updateInstances',
+    );
     world.rebuildInstances(set, ids, mode, op, fail);
     sendJson(req.res, 202, undefined, lroHeaders(op, set.location));
   }
@@ -392,14 +514,23 @@ export function armHandler(o: ArmFakeOptions) {
 
   function listVms(req: FakeRequest, set: WorldScaleSet): void {
     const expand = req.url.searchParams.get('$expand');
-    if (expand !== null && expand !== 'instanceView') throw new ArmError(400, 'InvalidParameter', `The value '${expand}' of parameter '$expand' is invalid. Allowed values: instanceView.`);
+    if (expand !== null && expand !== 'instanceView')
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `The value '${expand}' of parameter '$expand' is invalid. Allowed values: instanceView.`,
+      );
     const filter = req.url.searchParams.get('$filter');
     let items = [...set.instances.values()];
     if (filter) {
       const lm = /^properties\/latestModelApplied eq (true|false)$/i.exec(filter.trim());
       if (lm) items = items.filter((i) => i.latestModelApplied === (lm[1]!.toLowerCase() === 'true'));
       else if (!/^startswith\(instanceView\/statuses\/code, *'PowerState'\) eq true$/i.test(filter.trim())) {
-        throw new ArmError(400, 'InvalidParameter', `The value '${filter}' of parameter '$filter' is invalid.`);
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          `The value '${filter}' of parameter '$filter' is invalid.`,
+        );
       }
     }
     page(
@@ -442,12 +573,18 @@ export function armHandler(o: ArmFakeOptions) {
         osProfile: {
           computerName: inst.computerName,
           adminUsername: 'kiln',
-          ...(linux ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } } : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: false } }),
+          ...(linux
+            ? { linuxConfiguration: { disablePasswordAuthentication: true, provisionVMAgent: true } }
+            : { windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: false } }),
           secrets: [],
           allowExtensionOperations: true,
           requireGuestProvisionSignal: true,
         },
-        networkProfile: { networkInterfaces: [{ id: `${set.id}/virtualMachines/${inst.instanceId}/networkInterfaces/${set.name}-nic` }] },
+        networkProfile: {
+          networkInterfaces: [
+            { id: `${set.id}/virtualMachines/${inst.instanceId}/networkInterfaces/${set.name}-nic` },
+          ],
+        },
         ...(withView ? { instanceView: instanceView(set, inst) } : {}),
       },
     };
@@ -457,11 +594,30 @@ export function armHandler(o: ArmFakeOptions) {
     const state = inst.provisioningState;
     const provisioning =
       state === 'Succeeded'
-        ? { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: new Date(inst.provisionedAt).toISOString() }
+        ? {
+            code: 'ProvisioningState/succeeded',
+            level: 'Info',
+            displayStatus: 'Provisioning succeeded',
+            time: new Date(inst.provisionedAt).toISOString(),
+          }
         : state === 'Failed'
-          ? { code: 'ProvisioningState/failed/VMProvisioningFailed', level: 'Error', displayStatus: 'Provisioning failed', time: world.isoNow() }
-          : { code: `ProvisioningState/${state.toLowerCase()}`, level: 'Info', displayStatus: state === 'Updating' ? 'Updating' : state };
-    const power = { running: 'VM running', starting: 'VM starting', stopped: 'VM stopped', deallocated: 'VM deallocated' }[inst.powerState];
+          ? {
+              code: 'ProvisioningState/failed/VMProvisioningFailed',
+              level: 'Error',
+              displayStatus: 'Provisioning failed',
+              time: world.isoNow(),
+            }
+          : {
+              code: `ProvisioningState/${state.toLowerCase()}`,
+              level: 'Info',
+              displayStatus: state === 'Updating' ? 'Updating' : state,
+            };
+    const power = {
+      running: 'VM running',
+      starting: 'VM starting',
+      stopped: 'VM stopped',
+      deallocated: 'VM deallocated',
+    }[inst.powerState];
     return {
       platformUpdateDomain: Number(inst.instanceId) % 5,
       platformFaultDomain: 0,
@@ -472,34 +628,79 @@ export function armHandler(o: ArmFakeOptions) {
         vmAgentVersion: state === 'Succeeded' ? '2.12.0.2' : 'Unknown',
         statuses: [
           state === 'Succeeded'
-            ? { code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running', time: new Date(inst.provisionedAt).toISOString() }
-            : { code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.', time: world.isoNow() },
+            ? {
+                code: 'ProvisioningState/succeeded',
+                level: 'Info',
+                displayStatus: 'Ready',
+                message: 'Guest Agent is running',
+                time: new Date(inst.provisionedAt).toISOString(),
+              }
+            : {
+                code: 'ProvisioningState/Unavailable',
+                level: 'Warning',
+                displayStatus: 'Not Ready',
+                message: 'VM status blob is found but not yet populated.',
+                time: world.isoNow(),
+              },
         ],
       },
-      disks: [{ name: `${inst.name}_OsDisk_1`, statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: new Date(inst.timeCreated).toISOString() }] }],
-      statuses: [provisioning, { code: `PowerState/${inst.powerState}`, level: 'Info', displayStatus: power }],
+      disks: [
+        {
+          name: `${inst.name}_OsDisk_1`,
+          statuses: [
+            {
+              code: 'ProvisioningState/succeeded',
+              level: 'Info',
+              displayStatus: 'Provisioning succeeded',
+              time: new Date(inst.timeCreated).toISOString(),
+            },
+          ],
+        },
+      ],
+      statuses: [
+        provisioning,
+        { code: `PowerState/${inst.powerState}`, level: 'Info', displayStatus: power },
+      ],
     };
   }
 
   // ------------------------------------------------------------------ gallery
 
-  function galleryRoute(req: FakeRequest, rg: string, gallery: string, rest: string[], restLower: string[]): void {
+  function galleryRoute(
+    req: FakeRequest,
+    rg: string,
+    gallery: string,
+    rest: string[],
+    restLower: string[],
+  ): void {
     const m = req.method;
-    const galleryOk = rg.toLowerCase() === names.galleryResourceGroup.toLowerCase() && gallery.toLowerCase() === names.galleryName.toLowerCase();
-    const notFound = (what: string) => new ArmError(404, 'ResourceNotFound', `The Resource '${what}' under resource group '${rg}' was not found.`);
-    if (restLower[0] !== 'images' || !rest[1]) throw new ArmError(404, 'NotFound', `No route for ${m} ${req.url.pathname}`);
+    const galleryOk =
+      rg.toLowerCase() === names.galleryResourceGroup.toLowerCase() &&
+      gallery.toLowerCase() === names.galleryName.toLowerCase();
+    const notFound = (what: string) =>
+      new ArmError(
+        404,
+        'ResourceNotFound',
+        `The Resource '${what}' under resource group '${rg}' was not found.`,
+      );
+    if (restLower[0] !== 'images' || !rest[1])
+      throw new ArmError(404, 'NotFound', `No route for ${m} ${req.url.pathname}`);
     const definition = rest[1];
     const kindOf = (): ImageKind => {
       const kind = galleryOk ? world.kindOfDefinition(definition) : undefined;
       if (!kind) throw notFound(`Microsoft.Compute/galleries/${gallery}/images/${definition}`);
       return kind;
     };
-    if (rest.length === 2 && m === 'GET') return run(req, 'gallery', 'galleryImages.get', () => sendJson(req.res, 200, definitionBody(kindOf())));
-    if (restLower[2] !== 'versions') throw new ArmError(404, 'NotFound', `No route for ${m} ${req.url.pathname}`);
+    if (rest.length === 2 && m === 'GET')
+      return run(req, 'gallery', 'galleryImages.get', () => sendJson(req.res, 200, definitionBody(kindOf())));
+    if (restLower[2] !== 'versions')
+      throw new ArmError(404, 'NotFound', `No route for ${m} ${req.url.pathname}`);
     if (rest.length === 3 && m === 'GET') {
       return run(req, 'gallery', 'galleryImageVersions.listByGalleryImage', () => {
         const kind = kindOf();
-        const items = [...world.versions.values()].filter((v) => v.kind === kind).map((v) => versionBody(v, false));
+        const items = [...world.versions.values()]
+          .filter((v) => v.kind === kind)
+          .map((v) => versionBody(v, false));
         page(req, items, o.pageSize.versions);
       });
     }
@@ -507,20 +708,33 @@ export function armHandler(o: ArmFakeOptions) {
     const versionName = rest[3]!;
     const find = (kind: ImageKind) => {
       const v = world.versions.get(world.versionKey(kind, versionName));
-      if (!v) throw notFound(`Microsoft.Compute/galleries/${gallery}/images/${definition}/versions/${versionName}`);
+      if (!v)
+        throw notFound(`Microsoft.Compute/galleries/${gallery}/images/${definition}/versions/${versionName}`);
       return v;
     };
     if (m === 'GET') {
       return run(req, 'gallery', 'galleryImageVersions.get', () => {
         const expand = req.url.searchParams.get('$expand');
-        if (expand !== null && expand.toLowerCase() !== 'replicationstatus' && expand.toLowerCase() !== 'uefisettings') {
-          throw new ArmError(400, 'InvalidParameter', `The value '${expand}' of parameter '$expand' is invalid.`);
+        if (
+          expand !== null &&
+          expand.toLowerCase() !== 'replicationstatus' &&
+          expand.toLowerCase() !== 'uefisettings'
+        ) {
+          throw new ArmError(
+            400,
+            'InvalidParameter',
+            `The value '${expand}' of parameter '$expand' is invalid.`,
+          );
         }
         sendJson(req.res, 200, versionBody(find(kindOf()), expand?.toLowerCase() === 'replicationstatus'));
       });
     }
-    if (m === 'PUT') return run(req, 'gallery', 'galleryImageVersions.createOrUpdate', () => putVersion(req, kindOf(), versionName));
-    if (m === 'PATCH') return run(req, 'gallery', 'galleryImageVersions.update', () => patchVersion(req, find(kindOf())));
+    if (m === 'PUT')
+      return run(req, 'gallery', 'galleryImageVersions.createOrUpdate', () =>
+        putVersion(req, kindOf(), versionName),
+      );
+    if (m === 'PATCH')
+      return run(req, 'gallery', 'galleryImageVersions.update', () => patchVersion(req, find(kindOf())));
     if (m === 'DELETE') {
       return run(req, 'gallery', 'galleryImageVersions.delete', () => {
         const kind = kindOf();
@@ -554,8 +768,16 @@ export function armHandler(o: ArmFakeOptions) {
   function versionBody(v: WorldGalleryVersion, withReplication: boolean) {
     const now = world.clock.nowMs();
     const progress = (r: { state: string; startedAt: number; doneAt: number }) =>
-      r.state === 'Completed' ? 100 : r.state === 'Failed' ? 0 : Math.min(99, Math.floor(((now - r.startedAt) / Math.max(r.doneAt - r.startedAt, 1)) * 100));
-    const aggregated = v.replication.some((r) => r.state === 'Failed') ? 'Failed' : v.replication.some((r) => r.state === 'Replicating') ? 'InProgress' : 'Completed';
+      r.state === 'Completed'
+        ? 100
+        : r.state === 'Failed'
+          ? 0
+          : Math.min(99, Math.floor(((now - r.startedAt) / Math.max(r.doneAt - r.startedAt, 1)) * 100));
+    const aggregated = v.replication.some((r) => r.state === 'Failed')
+      ? 'Failed'
+      : v.replication.some((r) => r.state === 'Replicating')
+        ? 'InProgress'
+        : 'Completed';
     return {
       id: world.versionId(v.kind, v.name),
       name: v.name,
@@ -564,7 +786,12 @@ export function armHandler(o: ArmFakeOptions) {
       tags: { ...v.tags },
       properties: {
         publishingProfile: {
-          targetRegions: v.targetRegions.map((t) => ({ name: regionDisplay(t.name), regionalReplicaCount: t.regionalReplicaCount, storageAccountType: t.storageAccountType, excludeFromLatest: t.excludeFromLatest })),
+          targetRegions: v.targetRegions.map((t) => ({
+            name: regionDisplay(t.name),
+            regionalReplicaCount: t.regionalReplicaCount,
+            storageAccountType: t.storageAccountType,
+            excludeFromLatest: t.excludeFromLatest,
+          })),
           replicaCount: v.replicaCount,
           excludeFromLatest: v.excludeFromLatest,
           publishedDate: new Date(v.publishedDate).toISOString(),
@@ -572,7 +799,11 @@ export function armHandler(o: ArmFakeOptions) {
           storageAccountType: v.storageAccountType,
         },
         storageProfile: {
-          source: { id: v.sourceId ?? `/subscriptions/${names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/${v.definition}-${v.name}` },
+          source: {
+            id:
+              v.sourceId ??
+              `/subscriptions/${names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/${v.definition}-${v.name}`,
+          },
           osDiskImage: { sizeInGB: 86, hostCaching: 'ReadOnly' },
         },
         safetyProfile: { allowDeletionOfReplicatedLocations: true, reportedForPolicyViolation: false },
@@ -581,7 +812,12 @@ export function armHandler(o: ArmFakeOptions) {
           ? {
               replicationStatus: {
                 aggregatedState: aggregated,
-                summary: v.replication.map((r) => ({ region: regionDisplay(r.region), state: r.state, details: r.details, progress: progress(r) })),
+                summary: v.replication.map((r) => ({
+                  region: regionDisplay(r.region),
+                  state: r.state,
+                  details: r.details,
+                  progress: progress(r),
+                })),
               },
             }
           : {}),
@@ -589,15 +825,36 @@ export function armHandler(o: ArmFakeOptions) {
     };
   }
 
-  function parseTargetRegions(raw: unknown, fallbackRegion: string, replicaCount: number, storage: string, exclude: boolean): TargetRegion[] {
-    if (raw === undefined) return [{ name: fallbackRegion, regionalReplicaCount: replicaCount, storageAccountType: storage, excludeFromLatest: exclude }];
-    if (!Array.isArray(raw) || raw.length === 0) throw new ArmError(400, 'InvalidParameter', 'publishingProfile.targetRegions must be a non-empty array.');
+  function parseTargetRegions(
+    raw: unknown,
+    fallbackRegion: string,
+    replicaCount: number,
+    storage: string,
+    exclude: boolean,
+  ): TargetRegion[] {
+    if (raw === undefined)
+      return [
+        {
+          name: fallbackRegion,
+          regionalReplicaCount: replicaCount,
+          storageAccountType: storage,
+          excludeFromLatest: exclude,
+        },
+      ];
+    if (!Array.isArray(raw) || raw.length === 0)
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        'publishingProfile.targetRegions must be a non-empty array.',
+      );
     return raw.map((t: unknown) => {
       const r = t as Record<string, unknown>;
-      if (typeof r?.name !== 'string' || r.name === '') throw new ArmError(400, 'InvalidParameter', "Required parameter 'targetRegions[].name' is missing.");
+      if (typeof r?.name !== 'string' || r.name === '')
+        throw new ArmError(400, 'InvalidParameter', "Required parameter 'targetRegions[].name' is missing.");
       return {
         name: regionKey(r.name),
-        regionalReplicaCount: typeof r.regionalReplicaCount === 'number' ? r.regionalReplicaCount : replicaCount,
+        regionalReplicaCount:
+          typeof r.regionalReplicaCount === 'number' ? r.regionalReplicaCount : replicaCount,
         storageAccountType: typeof r.storageAccountType === 'string' ? r.storageAccountType : storage,
         excludeFromLatest: typeof r.excludeFromLatest === 'boolean' ? r.excludeFromLatest : exclude,
       };
@@ -606,29 +863,56 @@ export function armHandler(o: ArmFakeOptions) {
 
   function putVersion(req: FakeRequest, kind: ImageKind, versionName: string): void {
     if (!/^\d{1,9}\.\d{1,9}\.\d{1,9}$/.test(versionName)) {
-      throw new ArmError(400, 'InvalidParameter', `The gallery image version name '${versionName}' is invalid. It must follow the Major(int32).Minor(int32).Patch(int32) format.`);
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `The gallery image version name '${versionName}' is invalid. It must follow the Major(int32).Minor(int32).Patch(int32) format.`,
+      );
     }
     const b = body(req, true);
     const galleryLocation = world.scenario.gallery.regions[0] ?? 'westeurope';
-    if (typeof b.location !== 'string' || b.location === '') throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
+    if (typeof b.location !== 'string' || b.location === '')
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
     if (regionKey(b.location) !== regionKey(galleryLocation)) {
-      throw new ArmError(400, 'InvalidParameter', `The gallery image version location '${b.location}' must match the gallery location '${galleryLocation}'.`);
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `The gallery image version location '${b.location}' must match the gallery location '${galleryLocation}'.`,
+      );
     }
     const props = (b.properties ?? {}) as Record<string, unknown>;
     const pp = (props.publishingProfile ?? {}) as Record<string, unknown>;
     const sp = (props.storageProfile ?? {}) as Record<string, unknown>;
     const source = (sp.source ?? {}) as Record<string, unknown>;
     const existing = world.versions.get(world.versionKey(kind, versionName));
-    const sourceId = typeof source.id === 'string' ? source.id : typeof source.virtualMachineId === 'string' ? source.virtualMachineId : undefined;
-    if (!existing && !sourceId) throw new ArmError(400, 'InvalidParameter', "Required parameter 'storageProfile.source' is missing: a gallery image version needs a source.");
+    const sourceId =
+      typeof source.id === 'string'
+        ? source.id
+        : typeof source.virtualMachineId === 'string'
+          ? source.virtualMachineId
+          : undefined;
+    if (!existing && !sourceId)
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        "Required parameter 'storageProfile.source' is missing: a gallery image version needs a source.",
+      );
     const replicaCount = typeof pp.replicaCount === 'number' ? pp.replicaCount : 1;
     const storage = typeof pp.storageAccountType === 'string' ? pp.storageAccountType : 'Standard_LRS';
     const exclude = pp.excludeFromLatest === true;
-    const targetRegions = parseTargetRegions(pp.targetRegions, regionKey(b.location), replicaCount, storage, exclude);
+    const targetRegions = parseTargetRegions(
+      pp.targetRegions,
+      regionKey(b.location),
+      replicaCount,
+      storage,
+      exclude,
+    );
     const op = world.newOperation();
     const failRegions = new Set<string>();
-    if (faults.takeFailure('arm', 'galleryImageVersions.createOrUpdate')) for (const t of targetRegions) failRegions.add(regionKey(t.name));
-    for (const t of targetRegions) if (faults.takeFailure('arm', 'replication', t.name)) failRegions.add(regionKey(t.name));
+    if (faults.takeFailure('arm', 'galleryImageVersions.createOrUpdate'))
+      for (const t of targetRegions) failRegions.add(regionKey(t.name));
+    for (const t of targetRegions)
+      if (faults.takeFailure('arm', 'replication', t.name)) failRegions.add(regionKey(t.name));
     const { version, created } = world.createOrUpdateVersion(
       kind,
       versionName,
@@ -653,7 +937,8 @@ export function armHandler(o: ArmFakeOptions) {
     const props = (b.properties ?? {}) as Record<string, unknown>;
     const pp = (props.publishingProfile ?? {}) as Record<string, unknown>;
     if (pp.excludeFromLatest !== undefined) {
-      if (typeof pp.excludeFromLatest !== 'boolean') throw new ArmError(400, 'InvalidParameter', 'excludeFromLatest must be a boolean.');
+      if (typeof pp.excludeFromLatest !== 'boolean')
+        throw new ArmError(400, 'InvalidParameter', 'excludeFromLatest must be a boolean.');
       v.excludeFromLatest = pp.excludeFromLatest;
       for (const t of v.targetRegions) t.excludeFromLatest = pp.excludeFromLatest;
       world.event('arm', `${v.definition}/${v.name} excludeFromLatest=${pp.excludeFromLatest}`);
@@ -662,10 +947,18 @@ export function armHandler(o: ArmFakeOptions) {
     if (b.tags !== undefined) v.tags = { ...(b.tags as Record<string, string>) };
     const op = world.newOperation();
     if (pp.targetRegions !== undefined) {
-      const regions = parseTargetRegions(pp.targetRegions, v.location, v.replicaCount, v.storageAccountType, v.excludeFromLatest);
+      const regions = parseTargetRegions(
+        pp.targetRegions,
+        v.location,
+        v.replicaCount,
+        v.storageAccountType,
+        v.excludeFromLatest,
+      );
       const failRegions = new Set<string>();
       for (const t of regions) {
-        const already = v.replication.some((r) => regionKey(r.region) === regionKey(t.name) && r.state === 'Completed');
+        const already = v.replication.some(
+          (r) => regionKey(r.region) === regionKey(t.name) && r.state === 'Completed',
+        );
         if (!already && faults.takeFailure('arm', 'replication', t.name)) failRegions.add(regionKey(t.name));
       }
       world.setTargetRegions(v, regions, op, failRegions);
@@ -679,16 +972,25 @@ export function armHandler(o: ArmFakeOptions) {
 
   function jobRoute(req: FakeRequest, rg: string, job: string, rest: string[], restLower: string[]): void {
     const m = req.method;
-    const ok = rg.toLowerCase() === names.packerResourceGroup.toLowerCase() && job.toLowerCase() === names.packerJobName.toLowerCase();
+    const ok =
+      rg.toLowerCase() === names.packerResourceGroup.toLowerCase() &&
+      job.toLowerCase() === names.packerJobName.toLowerCase();
     const check = () => {
-      if (!ok) throw new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.App/jobs/${job}' under resource group '${rg}' was not found.`);
+      if (!ok)
+        throw new ArmError(
+          404,
+          'ResourceNotFound',
+          `The Resource 'Microsoft.App/jobs/${job}' under resource group '${rg}' was not found.`,
+        );
     };
     const findExec = (name: string): WorldExecution => {
       const e = world.executions.get(name);
-      if (!e || e.jobName.toLowerCase() !== job.toLowerCase()) throw new ArmError(404, 'ResourceNotFound', `Job execution '${name}' of job '${job}' was not found.`);
+      if (!e || e.jobName.toLowerCase() !== job.toLowerCase())
+        throw new ArmError(404, 'ResourceNotFound', `Job execution '${name}' of job '${job}' was not found.`);
       return e;
     };
-    if (rest.length === 0 && m === 'GET') return run(req, 'app', 'jobs.get', () => (check(), sendJson(req.res, 200, jobBody())));
+    if (rest.length === 0 && m === 'GET')
+      return run(req, 'app', 'jobs.get', () => (check(), sendJson(req.res, 200, jobBody())));
     if (rest.length === 1 && restLower[0] === 'start' && m === 'POST') {
       return run(req, 'app', 'jobs.start', () => {
         check();
@@ -696,10 +998,19 @@ export function armHandler(o: ArmFakeOptions) {
         const template = Object.keys(b).length === 0 ? defaultTemplate() : b;
         const containers = (template as { containers?: unknown }).containers;
         if (!Array.isArray(containers) || containers.length === 0) {
-          throw new ArmError(400, 'InvalidRequestContent', 'JobExecutionTemplate.containers must contain at least one container.');
+          throw new ArmError(
+            400,
+            'InvalidRequestContent',
+            'JobExecutionTemplate.containers must contain at least one container.',
+          );
         }
         for (const c of containers as Record<string, unknown>[]) {
-          if (typeof c?.image !== 'string' || typeof c?.name !== 'string') throw new ArmError(400, 'ContainerAppInvalidContainer', 'Every container needs a name and an image.');
+          if (typeof c?.image !== 'string' || typeof c?.name !== 'string')
+            throw new ArmError(
+              400,
+              'ContainerAppInvalidContainer',
+              'Every container needs a name and an image.',
+            );
         }
         const fail = !!faults.takeFailure('arm', 'jobs.start');
         const exec = world.startExecution(names.packerJobName, template, fail);
@@ -713,7 +1024,12 @@ export function armHandler(o: ArmFakeOptions) {
       });
     }
     if (restLower[0] === 'executions' && rest.length === 2 && m === 'GET') {
-      return run(req, 'app', 'jobExecution', () => (check(), sendJson(req.res, 200, execBody(findExec(rest[1]!)))));
+      return run(
+        req,
+        'app',
+        'jobExecution',
+        () => (check(), sendJson(req.res, 200, execBody(findExec(rest[1]!)))),
+      );
     }
     if (restLower[0] === 'executions' && rest.length === 3 && restLower[2] === 'stop' && m === 'POST') {
       return run(req, 'app', 'jobs.stopExecution', () => {
@@ -726,7 +1042,11 @@ export function armHandler(o: ArmFakeOptions) {
   }
 
   function defaultTemplate() {
-    return { containers: [{ name: 'packer', image: 'crkiln.azurecr.io/kiln-packer:1', resources: { cpu: 2, memory: '4Gi' } }] };
+    return {
+      containers: [
+        { name: 'packer', image: 'crkiln.azurecr.io/kiln-packer:1', resources: { cpu: 2, memory: '4Gi' } },
+      ],
+    };
   }
 
   function jobBody() {
@@ -738,7 +1058,12 @@ export function armHandler(o: ArmFakeOptions) {
       properties: {
         provisioningState: 'Succeeded',
         environmentId: `/subscriptions/${names.subscriptionId}/resourceGroups/${names.packerResourceGroup}/providers/Microsoft.App/managedEnvironments/cae-kiln`,
-        configuration: { replicaTimeout: 28800, replicaRetryLimit: 0, manualTriggerConfig: { replicaCompletionCount: 1, parallelism: 1 }, triggerType: 'Manual' },
+        configuration: {
+          replicaTimeout: 28800,
+          replicaRetryLimit: 0,
+          manualTriggerConfig: { replicaCompletionCount: 1, parallelism: 1 },
+          triggerType: 'Manual',
+        },
         template: defaultTemplate(),
       },
     };
@@ -758,4 +1083,3 @@ export function armHandler(o: ArmFakeOptions) {
     };
   }
 }
-

@@ -63,13 +63,23 @@ export class FaultBook {
     return this.take(
       service,
       operation,
-      (f) => f.fail === true && (f.region === undefined || region === undefined || norm(f.region) === norm(region)),
+      (f) =>
+        f.fail === true &&
+        (f.region === undefined || region === undefined || norm(f.region) === norm(region)),
     );
   }
 
-  private take(service: FakeService, operation: string, pred: (f: FakeFault) => boolean): FakeFault | undefined {
+  private take(
+    service: FakeService,
+    operation: string,
+    pred: (f: FakeFault) => boolean,
+  ): FakeFault | undefined {
     const hit = this.faults.find(
-      (e) => e.left > 0 && e.fault.service === service && (e.fault.operation === operation || e.fault.operation === '*') && pred(e.fault),
+      (e) =>
+        e.left > 0 &&
+        e.fault.service === service &&
+        (e.fault.operation === operation || e.fault.operation === '*') &&
+        pred(e.fault),
     );
     if (!hit) return undefined;
     hit.left--;

@@ -47,27 +47,42 @@ export function githubHandler(o: GitHubFakeOptions) {
       if (caller.kind !== 'jwt') return error(req, 401, 'A JSON web token could not be decoded', undefined);
       if (m === 'GET' && parts[0] === 'orgs' && parts.length === 3) {
         return op(req, caller, 'getOrgInstallation', () => {
-          if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase()) return error(req, 404, 'Not Found');
+          if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase())
+            return error(req, 404, 'Not Found');
           sendJson(req.res, 200, installationBody(), rateHeaders(caller));
         });
       }
       if (m === 'GET' && parts[0] === 'repos' && parts.length === 4) {
         return op(req, caller, 'getRepoInstallation', () => {
-          if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase()) return error(req, 404, 'Not Found');
+          if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase())
+            return error(req, 404, 'Not Found');
           sendJson(req.res, 200, installationBody(), rateHeaders(caller));
         });
       }
-      if (m === 'POST' && parts[0] === 'app' && parts[1] === 'installations' && parts[3] === 'access_tokens' && parts.length === 4) {
+      if (
+        m === 'POST' &&
+        parts[0] === 'app' &&
+        parts[1] === 'installations' &&
+        parts[3] === 'access_tokens' &&
+        parts.length === 4
+      ) {
         return op(req, caller, 'createInstallationAccessToken', () => {
           if (parts[2] !== String(names.githubInstallationId)) return error(req, 404, 'Not Found');
-          const { token, expiresAtMs } = o.tokens.issue(`github-installation:${names.githubInstallationId}`, 'github-installation');
+          const { token, expiresAtMs } = o.tokens.issue(
+            `github-installation:${names.githubInstallationId}`,
+            'github-installation',
+          );
           sendJson(
             req.res,
             201,
             {
               token,
               expires_at: new Date(expiresAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-              permissions: { organization_self_hosted_runners: 'write', administration: 'write', metadata: 'read' },
+              permissions: {
+                organization_self_hosted_runners: 'write',
+                administration: 'write',
+                metadata: 'read',
+              },
               repository_selection: 'all',
             },
             rateHeaders(caller),
@@ -75,44 +90,83 @@ export function githubHandler(o: GitHubFakeOptions) {
         });
       }
       if (m === 'GET' && path === '/app') {
-        return sendJson(req.res, 200, { id: Number(names.githubAppId), slug: 'kiln', name: 'kiln', owner: { login: names.githubOwner } });
+        return sendJson(req.res, 200, {
+          id: Number(names.githubAppId),
+          slug: 'kiln',
+          name: 'kiln',
+          owner: { login: names.githubOwner },
+        });
       }
       return error(req, 404, 'Not Found');
     }
     if (caller.kind === 'jwt') {
       // A JWT only works for /app endpoints.
-      return error(req, 403, 'A JSON web token cannot be used to access this resource; use an installation token.');
+      return error(
+        req,
+        403,
+        'A JSON web token cannot be used to access this resource; use an installation token.',
+      );
     }
     if (!count(req, caller)) return;
 
     if (m === 'GET' && path === '/rate_limit') {
       const u = usage.get(caller.key)!;
       const reset = resetOf(u.window);
-      return sendJson(req.res, 200, { resources: { core: { limit: GITHUB_RATE_LIMIT, used: u.used, remaining: GITHUB_RATE_LIMIT - u.used, reset } }, rate: { limit: GITHUB_RATE_LIMIT, used: u.used, remaining: GITHUB_RATE_LIMIT - u.used, reset } }, rateHeaders(caller));
+      return sendJson(
+        req.res,
+        200,
+        {
+          resources: {
+            core: { limit: GITHUB_RATE_LIMIT, used: u.used, remaining: GITHUB_RATE_LIMIT - u.used, reset },
+          },
+          rate: { limit: GITHUB_RATE_LIMIT, used: u.used, remaining: GITHUB_RATE_LIMIT - u.used, reset },
+        },
+        rateHeaders(caller),
+      );
     }
     if (m === 'GET' && path === '/repos/actions/runner/releases/latest') {
-      return op(req, caller, 'getLatestRelease', () => sendJson(req.res, 200, releaseBody(), rateHeaders(caller)));
+      return op(req, caller, 'getLatestRelease', () =>
+        sendJson(req.res, 200, releaseBody(), rateHeaders(caller)),
+      );
     }
 
     // Runner scope: /orgs/{org}/actions/runners or /repos/{owner}/{repo}/actions/runners
-    let scopeLen = 0;
+    let scopeLen: number;
     if (parts[0] === 'orgs' && parts[2] === 'actions' && parts[3] === 'runners') {
       if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase()) return error(req, 404, 'Not Found');
       scopeLen = 4;
     } else if (parts[0] === 'repos' && parts[3] === 'actions' && parts[4] === 'runners') {
-      if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase() || parts[2]!.toLowerCase() !== names.githubRepo.toLowerCase()) return error(req, 404, 'Not Found');
+      if (
+        parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase() ||
+        parts[2]!.toLowerCase() !== names.githubRepo.toLowerCase()
+      )
+        return error(req, 404, 'Not Found');
       scopeLen = 5;
     } else {
       return error(req, 404, 'Not Found');
     }
     const sub = parts.slice(scopeLen);
-    if (sub.length === 0 && m === 'GET') return op(req, caller, 'listRunners', () => listRunners(req, caller));
+    if (sub.length === 0 && m === 'GET')
+      return op(req, caller, 'listRunners', () => listRunners(req, caller));
     if (sub.length === 1 && sub[0] === 'registration-token' && m === 'POST') {
       return op(req, caller, 'createRegistrationToken', () =>
-        sendJson(req.res, 201, { token: randomBytes(15).toString('base64').replace(/[^A-Z0-9]/gi, 'X').toUpperCase().slice(0, 29), expires_at: new Date(world.clock.nowMs() + 3600_000).toISOString() }, rateHeaders(caller)),
+        sendJson(
+          req.res,
+          201,
+          {
+            token: randomBytes(15)
+              .toString('base64')
+              .replace(/[^A-Z0-9]/gi, 'X')
+              .toUpperCase()
+              .slice(0, 29),
+            expires_at: new Date(world.clock.nowMs() + 3600_000).toISOString(),
+          },
+          rateHeaders(caller),
+        ),
       );
     }
-    if (sub.length === 1 && sub[0] === 'generate-jitconfig' && m === 'POST') return op(req, caller, 'generateJitConfig', () => jitConfig(req, caller));
+    if (sub.length === 1 && sub[0] === 'generate-jitconfig' && m === 'POST')
+      return op(req, caller, 'generateJitConfig', () => jitConfig(req, caller));
     if (sub.length === 1 && /^\d+$/.test(sub[0]!)) {
       const id = Number(sub[0]);
       if (m === 'GET') {
@@ -126,7 +180,13 @@ export function githubHandler(o: GitHubFakeOptions) {
         return op(req, caller, 'deleteRunner', () => {
           const outcome = world.deleteRunner(id);
           if (outcome === 'gone') return error(req, 404, 'Not Found', caller);
-          if (outcome === 'busy') return error(req, 422, `Bad request - Runner "${world.runners.get(id)?.name ?? id}" is still running a job.`, caller);
+          if (outcome === 'busy')
+            return error(
+              req,
+              422,
+              `Bad request - Runner "${world.runners.get(id)?.name ?? id}" is still running a job.`,
+              caller,
+            );
           sendJson(req.res, 204, undefined, rateHeaders(caller));
         });
       }
@@ -142,9 +202,14 @@ export function githubHandler(o: GitHubFakeOptions) {
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(h);
     if (!m) return 'bad';
     const value = m[1]!;
-    if (value.split('.').length === 3 && !value.startsWith('ghs_') && !value.startsWith('fake-entra.')) return verifyJwt(value);
+    if (value.split('.').length === 3 && !value.startsWith('ghs_') && !value.startsWith('fake-entra.'))
+      return verifyJwt(value);
     if (value === o.pat()) return { kind: 'token', key: 'pat' };
-    const check = o.tokens.check(value, `github-installation:${names.githubInstallationId}`, 'github-installation');
+    const check = o.tokens.check(
+      value,
+      `github-installation:${names.githubInstallationId}`,
+      'github-installation',
+    );
     return check === 'ok' ? { kind: 'token', key: value } : 'bad';
   }
 
@@ -159,13 +224,17 @@ export function githubHandler(o: GitHubFakeOptions) {
       return 'A JSON web token could not be decoded';
     }
     if (header.alg !== 'RS256') return 'A JSON web token could not be decoded';
-    const ok = createVerify('RSA-SHA256').update(`${h}.${p}`).verify(appPublicKey, Buffer.from(s, 'base64url'));
+    const ok = createVerify('RSA-SHA256')
+      .update(`${h}.${p}`)
+      .verify(appPublicKey, Buffer.from(s, 'base64url'));
     if (!ok) return 'A JSON web token could not be decoded';
     if (String(payload.iss) !== names.githubAppId) return "'Issuer' claim ('iss') must be an Integer";
     // JWT times are the client's wall clock, like GitHub's own check.
     const now = Math.floor(Date.now() / 1000);
-    if (typeof payload.exp !== 'number' || payload.exp <= now) return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
-    if (typeof payload.iat !== 'number' || payload.iat > now + 60) return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+    if (typeof payload.exp !== 'number' || payload.exp <= now)
+      return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
+    if (typeof payload.iat !== 'number' || payload.iat > now + 60)
+      return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
     if (payload.exp - payload.iat > 660) return "'Expiration time' claim ('exp') is too far in the future";
     return { kind: 'jwt', appId: String(payload.iss) };
   }
@@ -190,7 +259,11 @@ export function githubHandler(o: GitHubFakeOptions) {
       sendJson(
         req.res,
         403,
-        { message: `API rate limit exceeded for installation ID ${names.githubInstallationId}.`, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api`, status: '403' },
+        {
+          message: `API rate limit exceeded for installation ID ${names.githubInstallationId}.`,
+          documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api`,
+          status: '403',
+        },
         rateHeaders(caller),
       );
       return false;
@@ -214,7 +287,12 @@ export function githubHandler(o: GitHubFakeOptions) {
   }
 
   function error(req: FakeRequest, status: number, message: string, caller?: Caller): void {
-    sendJson(req.res, status, { message, documentation_url: DOCS, status: String(status) }, rateHeaders(caller));
+    sendJson(
+      req.res,
+      status,
+      { message, documentation_url: DOCS, status: String(status) },
+      rateHeaders(caller),
+    );
   }
 
   function op(req: FakeRequest, caller: Caller, operation: string, fn: () => void): void {
@@ -223,8 +301,17 @@ export function githubHandler(o: GitHubFakeOptions) {
       applyHttpFault(req, fault, (status) => ({
         body:
           status === 403 || status === 429
-            ? { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`, status: String(status) }
-            : { message: status >= 500 ? 'Server Error' : `Injected ${status}`, documentation_url: DOCS, status: String(status) },
+            ? {
+                message:
+                  'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+                documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+                status: String(status),
+              }
+            : {
+                message: status >= 500 ? 'Server Error' : `Injected ${status}`,
+                documentation_url: DOCS,
+                status: String(status),
+              },
         headers: rateHeaders(caller),
       }))
     )
@@ -240,7 +327,9 @@ export function githubHandler(o: GitHubFakeOptions) {
     const perPage = Math.min(100, Math.max(1, Number(perPageRaw ?? '30') || 30));
     const page = Math.max(1, Number(pageRaw ?? '1') || 1);
     const nameFilter = req.url.searchParams.get('name');
-    const all = [...world.runners.values()].filter((r) => !nameFilter || r.name === nameFilter).sort((a, b) => a.id - b.id);
+    const all = [...world.runners.values()]
+      .filter((r) => !nameFilter || r.name === nameFilter)
+      .sort((a, b) => a.id - b.id);
     const slice = all.slice((page - 1) * perPage, page * perPage);
     const last = Math.max(1, Math.ceil(all.length / perPage));
     const headers = rateHeaders(caller);
@@ -265,12 +354,20 @@ export function githubHandler(o: GitHubFakeOptions) {
     } catch {
       return error(req, 400, 'Problems parsing JSON', caller);
     }
-    if (typeof b.name !== 'string' || b.name === '') return error(req, 422, 'Invalid request.\n\n"name" wasn\'t supplied.', caller);
-    if (typeof b.runner_group_id !== 'number') return error(req, 422, 'Invalid request.\n\n"runner_group_id" wasn\'t supplied.', caller);
-    if (!Array.isArray(b.labels) || b.labels.length < 1 || b.labels.length > 100) return error(req, 422, 'Invalid request.\n\n"labels" must have between 1 and 100 items.', caller);
+    if (typeof b.name !== 'string' || b.name === '')
+      return error(req, 422, 'Invalid request.\n\n"name" wasn\'t supplied.', caller);
+    if (typeof b.runner_group_id !== 'number')
+      return error(req, 422, 'Invalid request.\n\n"runner_group_id" wasn\'t supplied.', caller);
+    if (!Array.isArray(b.labels) || b.labels.length < 1 || b.labels.length > 100)
+      return error(req, 422, 'Invalid request.\n\n"labels" must have between 1 and 100 items.', caller);
     const r = world.createJitRunner(b.name, b.labels as string[]);
-    if (r === 'exists') return error(req, 409, `Already exists - A runner with the name ${b.name} already exists.`, caller);
-    const encoded = Buffer.from(JSON.stringify({ '.runner': Buffer.from(JSON.stringify({ agentId: r.id, agentName: r.name })).toString('base64') })).toString('base64');
+    if (r === 'exists')
+      return error(req, 409, `Already exists - A runner with the name ${b.name} already exists.`, caller);
+    const encoded = Buffer.from(
+      JSON.stringify({
+        '.runner': Buffer.from(JSON.stringify({ agentId: r.id, agentName: r.name })).toString('base64'),
+      }),
+    ).toString('base64');
     sendJson(req.res, 201, { runner: runnerBody(r), encoded_jit_config: encoded }, rateHeaders(caller));
   }
 
@@ -351,7 +448,10 @@ export function githubHandler(o: GitHubFakeOptions) {
       created_at: published,
       published_at: published,
       author: user,
-      assets: [asset(`actions-runner-linux-x64-${v}.tar.gz`, 300000001), asset(`actions-runner-win-x64-${v}.zip`, 300000002)],
+      assets: [
+        asset(`actions-runner-linux-x64-${v}.tar.gz`, 300000001),
+        asset(`actions-runner-win-x64-${v}.zip`, 300000002),
+      ],
     };
   }
 }

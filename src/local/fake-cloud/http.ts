@@ -3,7 +3,12 @@
  * random port, request counting, body reading, JSON replies and the two faults that are not a
  * status code (connection reset, no answer at all).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FakeFault, FakeService } from './faults.js';
@@ -55,7 +60,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         .then(() => options.handler(req))
         .catch((err: unknown) => {
           if (!res.headersSent) {
-            sendJson(res, 500, { error: { code: 'InternalServerError', message: `fake ${options.service} failed: ${String((err as Error)?.message ?? err)}` } });
+            sendJson(res, 500, {
+              error: {
+                code: 'InternalServerError',
+                message: `fake ${options.service} failed: ${String((err as Error)?.message ?? err)}`,
+              },
+            });
           } else {
             res.destroy();
           }
@@ -83,7 +93,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
-export function sendJson(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   const text = body === undefined ? '' : JSON.stringify(body);
   const all: Record<string, string> = { ...headers };

@@ -11,40 +11,74 @@ import { TOKEN_LIFETIME_SECONDS, type TokenIssuer } from './tokens.js';
 
 export const APP_SERVICE_MSI_PATH = '/msi/token';
 
-export function identityHandler(opts: { tokens: TokenIssuer; faults: FaultBook; identityHeader: string; clientId?: string }) {
+export function identityHandler(opts: {
+  tokens: TokenIssuer;
+  faults: FaultBook;
+  identityHeader: string;
+  clientId?: string;
+}) {
   return (req: FakeRequest): void => {
     const { url } = req;
     const isAppService = url.pathname === APP_SERVICE_MSI_PATH;
     const isImds = url.pathname === '/metadata/identity/oauth2/token';
-    if (!isAppService && !isImds) return sendJson(req.res, 404, { error: 'not_found', error_description: `no such endpoint ${url.pathname}` });
-    if (req.method !== 'GET') return sendJson(req.res, 405, { error: 'invalid_request', error_description: 'only GET is allowed' });
-    if (applyHttpFault(req, opts.faults.takeHttp('identity', 'getToken'), (status) => ({ body: { error: 'service_unavailable', error_description: `injected ${status}` } }))) return;
+    if (!isAppService && !isImds)
+      return sendJson(req.res, 404, {
+        error: 'not_found',
+        error_description: `no such endpoint ${url.pathname}`,
+      });
+    if (req.method !== 'GET')
+      return sendJson(req.res, 405, { error: 'invalid_request', error_description: 'only GET is allowed' });
+    if (
+      applyHttpFault(req, opts.faults.takeHttp('identity', 'getToken'), (status) => ({
+        body: { error: 'service_unavailable', error_description: `injected ${status}` },
+      }))
+    )
+      return;
 
     if (isAppService) {
       if (req.headers['x-identity-header'] !== opts.identityHeader) {
-        return sendJson(req.res, 401, { statusCode: 401, message: 'Unauthorized: X-IDENTITY-HEADER is missing or wrong' });
+        return sendJson(req.res, 401, {
+          statusCode: 401,
+          message: 'Unauthorized: X-IDENTITY-HEADER is missing or wrong',
+        });
       }
       if (url.searchParams.get('api-version') !== '2019-08-01') {
         return sendJson(req.res, 400, { statusCode: 400, message: 'api-version must be 2019-08-01' });
       }
     } else {
       if (req.headers['metadata'] !== 'true') {
-        return sendJson(req.res, 400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
+        return sendJson(req.res, 400, {
+          error: 'invalid_request',
+          error_description: 'Required metadata header not specified',
+        });
       }
       if (!url.searchParams.get('api-version')) {
-        return sendJson(req.res, 400, { error: 'invalid_request', error_description: 'Required query variable api-version is missing' });
+        return sendJson(req.res, 400, {
+          error: 'invalid_request',
+          error_description: 'Required query variable api-version is missing',
+        });
       }
     }
     const resource = url.searchParams.get('resource');
-    if (!resource) return sendJson(req.res, 400, { error: 'invalid_resource', error_description: 'resource is required' });
+    if (!resource)
+      return sendJson(req.res, 400, { error: 'invalid_resource', error_description: 'resource is required' });
     const clientId = url.searchParams.get('client_id') ?? undefined;
     if (clientId && opts.clientId && clientId.toLowerCase() !== opts.clientId.toLowerCase()) {
-      return sendJson(req.res, 400, { error: 'invalid_request', error_description: `Identity not found: no user-assigned identity with client id ${clientId}` });
+      return sendJson(req.res, 400, {
+        error: 'invalid_request',
+        error_description: `Identity not found: no user-assigned identity with client id ${clientId}`,
+      });
     }
     const { token, expiresAtMs } = opts.tokens.issue(resource, 'entra', clientId);
     const expiresOn = String(Math.floor(expiresAtMs / 1000));
     if (isAppService) {
-      return sendJson(req.res, 200, { access_token: token, expires_on: expiresOn, resource, token_type: 'Bearer', client_id: clientId ?? opts.clientId ?? '' });
+      return sendJson(req.res, 200, {
+        access_token: token,
+        expires_on: expiresOn,
+        resource,
+        token_type: 'Bearer',
+        client_id: clientId ?? opts.clientId ?? '',
+      });
     }
     return sendJson(req.res, 200, {
       access_token: token,

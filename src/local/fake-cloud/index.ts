@@ -84,11 +84,17 @@ function sharedIdentity(): Promise<SharedIdentity> {
   sharedIdentityPromise ??= (async () => {
     const tokens = new TokenIssuer();
     const header = randomBytes(16).toString('hex');
-    let active: { faults: FaultBook; onRequest: (s: FakeService) => void } = { faults: new FaultBook(), onRequest: () => {} };
+    let active: { faults: FaultBook; onRequest: (s: FakeService) => void } = {
+      faults: new FaultBook(),
+      onRequest: () => {},
+    };
     const server = await serve({
       service: 'identity',
       onRequest: (s) => active.onRequest(s),
-      handler: (req) => identityHandler({ tokens, faults: active.faults, identityHeader: header, clientId: FAKE_CLIENT_ID })(req),
+      handler: (req) =>
+        identityHandler({ tokens, faults: active.faults, identityHeader: header, clientId: FAKE_CLIENT_ID })(
+          req,
+        ),
     });
     // Never keeps the process alive on its own.
     server.server.unref();
@@ -113,12 +119,23 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
 
   const appKey =
     options.secrets?.githubAppKey ??
-    generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
   const secrets = new Map<string, StoredSecret>();
-  const setSecret = (name: string, value: string) => secrets.set(name.toLowerCase(), newSecret(value, clock.nowMs()));
+  const setSecret = (name: string, value: string) =>
+    secrets.set(name.toLowerCase(), newSecret(value, clock.nowMs()));
   setSecret(SECRET_NAMES.githubAppKey, appKey);
-  setSecret(SECRET_NAMES.githubPat, options.secrets?.githubPat ?? `ghp_${randomBytes(18).toString('base64url')}`);
-  setSecret(SECRET_NAMES.adoPat, options.secrets?.adoPat ?? randomBytes(26).toString('base64url').toLowerCase());
+  setSecret(
+    SECRET_NAMES.githubPat,
+    options.secrets?.githubPat ?? `ghp_${randomBytes(18).toString('base64url')}`,
+  );
+  setSecret(
+    SECRET_NAMES.adoPat,
+    options.secrets?.adoPat ?? randomBytes(26).toString('base64url').toLowerCase(),
+  );
   const secretValue = (name: string) => secrets.get(name)?.value ?? '';
 
   const tlsMain = { cert: ca.certPem, key: ca.keyPem };
@@ -134,7 +151,14 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       service: 'arm',
       tls: tlsMain,
       onRequest,
-      handler: armHandler({ world, tokens, faults, origin: () => origins.arm, audiences: () => [origins.arm, `${origins.arm}/`], pageSize }),
+      handler: armHandler({
+        world,
+        tokens,
+        faults,
+        origin: () => origins.arm,
+        audiences: () => [origins.arm, `${origins.arm}/`],
+        pageSize,
+      }),
     });
     servers.push(arm);
     origins.arm = arm.origin;
@@ -143,7 +167,14 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       service: 'github',
       tls: tlsMain,
       onRequest,
-      handler: githubHandler({ world, tokens, faults, origin: () => origins.github, appPrivateKeyPem: appKey, pat: () => secretValue(SECRET_NAMES.githubPat) }),
+      handler: githubHandler({
+        world,
+        tokens,
+        faults,
+        origin: () => origins.github,
+        appPrivateKeyPem: appKey,
+        pat: () => secretValue(SECRET_NAMES.githubPat),
+      }),
     });
     servers.push(github);
     origins.github = github.origin;
@@ -152,7 +183,13 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       service: 'ado',
       tls: tlsMain,
       onRequest,
-      handler: adoHandler({ world, tokens, faults, origin: () => origins.ado, pat: () => secretValue(SECRET_NAMES.adoPat) }),
+      handler: adoHandler({
+        world,
+        tokens,
+        faults,
+        origin: () => origins.ado,
+        pat: () => secretValue(SECRET_NAMES.adoPat),
+      }),
     });
     servers.push(ado);
     origins.ado = ado.origin;
@@ -218,7 +255,13 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     requests,
     ledger: world.ledger,
     faults,
-    urls: { arm: origins.arm, github: origins.github, ado: `${origins.ado}/${names.adoOrganization}`, keyVault: origins.keyvault, identity: env.IDENTITY_ENDPOINT! },
+    urls: {
+      arm: origins.arm,
+      github: origins.github,
+      ado: `${origins.ado}/${names.adoOrganization}`,
+      keyVault: origins.keyvault,
+      identity: env.IDENTITY_ENDPOINT!,
+    },
     secretNames: { ...SECRET_NAMES },
     addFault: (fault) => faults.add(fault),
     setSecret,

@@ -38,26 +38,64 @@ export function keyVaultHandler(opts: {
   return (req: FakeRequest): void => {
     const send = (e: ReturnType<typeof kvError>) => sendJson(req.res, e.status, e.body, e.headers);
     const m = /^\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-f]{32}))?\/?$/.exec(req.url.pathname);
-    if (!m || req.method !== 'GET') return send(kvError(404, 'NotFound', `${req.method} ${req.url.pathname} is not a secrets get request`));
+    if (!m || req.method !== 'GET')
+      return send(kvError(404, 'NotFound', `${req.method} ${req.url.pathname} is not a secrets get request`));
     const apiVersion = req.url.searchParams.get('api-version');
     if (!apiVersion) return send(kvError(400, 'BadParameter', 'The api-version query parameter is missing.'));
-    if (!KEYVAULT_API_VERSIONS.has(apiVersion)) return send(kvError(400, 'BadParameter', `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (2025-07-01).`));
+    if (!KEYVAULT_API_VERSIONS.has(apiVersion))
+      return send(
+        kvError(
+          400,
+          'BadParameter',
+          `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version (2025-07-01).`,
+        ),
+      );
     const token = bearerToken(req);
     const check = opts.tokens.check(token, opts.resource);
-    if (check === 'missing') return send(kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', { 'www-authenticate': challenge }));
-    if (check === 'invalid' || check === 'expired') return send(kvError(401, 'Unauthorized', `AKV10032: Invalid issuer or token (${check}).`, { 'www-authenticate': challenge }));
-    if (check === 'wrong-audience') return send(kvError(403, 'Forbidden', 'AKV10022: Invalid audience for this vault.'));
-    if (applyHttpFault(req, opts.faults.takeHttp('keyvault', 'getSecret'), (status) => ({ body: { error: { code: status === 429 ? 'Throttled' : 'ServiceUnavailable', message: `injected ${status}` } } }))) return;
+    if (check === 'missing')
+      return send(
+        kvError(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.', {
+          'www-authenticate': challenge,
+        }),
+      );
+    if (check === 'invalid' || check === 'expired')
+      return send(
+        kvError(401, 'Unauthorized', `AKV10032: Invalid issuer or token (${check}).`, {
+          'www-authenticate': challenge,
+        }),
+      );
+    if (check === 'wrong-audience')
+      return send(kvError(403, 'Forbidden', 'AKV10022: Invalid audience for this vault.'));
+    if (
+      applyHttpFault(req, opts.faults.takeHttp('keyvault', 'getSecret'), (status) => ({
+        body: {
+          error: { code: status === 429 ? 'Throttled' : 'ServiceUnavailable', message: `injected ${status}` },
+        },
+      }))
+    )
+      return;
     const name = m[1]!;
     const secret = opts.secrets.get(name.toLowerCase());
     if (!secret || (m[2] && m[2] !== secret.version)) {
-      return send(kvError(404, 'SecretNotFound', `A secret with (name/id) ${name}${m[2] ? `/${m[2]}` : ''} was not found in this key vault.`));
+      return send(
+        kvError(
+          404,
+          'SecretNotFound',
+          `A secret with (name/id) ${name}${m[2] ? `/${m[2]}` : ''} was not found in this key vault.`,
+        ),
+      );
     }
     const created = Math.floor(secret.created / 1000);
     sendJson(req.res, 200, {
       value: secret.value,
       id: `${opts.vaultOrigin()}/secrets/${name}/${secret.version}`,
-      attributes: { enabled: true, created, updated: created, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      attributes: {
+        enabled: true,
+        created,
+        updated: created,
+        recoveryLevel: 'Recoverable+Purgeable',
+        recoverableDays: 90,
+      },
       tags: {},
     });
   };

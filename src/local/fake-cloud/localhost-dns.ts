@@ -22,9 +22,12 @@ export function installLocalhostResolver(): void {
     if (typeof hostname === 'string' && /\.localhost\.?$/i.test(hostname)) {
       const callback = rest.at(-1) as (err: Error | null, address: unknown, family?: number) => void;
       const options = rest.length > 1 ? rest[0] : undefined;
-      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all === true;
+      const all =
+        typeof options === 'object' && options !== null && (options as { all?: boolean }).all === true;
       // Always IPv4 loopback: the fake servers listen on 127.0.0.1 only.
-      process.nextTick(() => (all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4)));
+      process.nextTick(() =>
+        all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4),
+      );
       return;
     }
     return (original as (...a: unknown[]) => unknown).call(this, hostname, ...rest);

@@ -26,7 +26,11 @@ export class TokenIssuer {
 
   constructor(private readonly wallNow: () => number = Date.now) {}
 
-  issue(audience: string, kind: IssuedToken['kind'] = 'entra', clientId?: string): { token: string; expiresAtMs: number } {
+  issue(
+    audience: string,
+    kind: IssuedToken['kind'] = 'entra',
+    clientId?: string,
+  ): { token: string; expiresAtMs: number } {
     const prefix = kind === 'entra' ? 'fake-entra.' : 'ghs_';
     const token = prefix + randomBytes(24).toString('base64url');
     const expiresAtMs = this.wallNow() + TOKEN_LIFETIME_SECONDS * 1000;
@@ -34,7 +38,11 @@ export class TokenIssuer {
     return { token, expiresAtMs };
   }
 
-  check(token: string | undefined, audiences: string | string[], kind: IssuedToken['kind'] = 'entra'): TokenCheck {
+  check(
+    token: string | undefined,
+    audiences: string | string[],
+    kind: IssuedToken['kind'] = 'entra',
+  ): TokenCheck {
     if (!token) return 'missing';
     const t = this.tokens.get(token);
     if (!t || t.kind !== kind) return 'invalid';
@@ -46,5 +54,9 @@ export class TokenIssuer {
 
 /** `https://host/`, `https://host/.default` and `https://host` name the same audience. */
 export function normalizeAudience(a: string): string {
-  return a.trim().replace(/\/\.default$/i, '').replace(/\/+$/, '').toLowerCase();
+  return a
+    .trim()
+    .replace(/\/\.default$/i, '')
+    .replace(/\/+$/, '')
+    .toLowerCase();
 }

@@ -289,7 +289,9 @@ export class World {
 
   kindOfDefinition(definition: string): ImageKind | undefined {
     const d = definition.toLowerCase();
-    return (Object.keys(this.names.definitions) as ImageKind[]).find((k) => this.names.definitions[k].toLowerCase() === d);
+    return (Object.keys(this.names.definitions) as ImageKind[]).find(
+      (k) => this.names.definitions[k].toLowerCase() === d,
+    );
   }
 
   versionKey(kind: ImageKind, version: string): string {
@@ -326,13 +328,24 @@ export class World {
           name: v,
           location: galleryLocation,
           tags: {},
-          targetRegions: s.gallery.regions.map((r) => ({ name: r, regionalReplicaCount: 1, storageAccountType: 'Standard_LRS', excludeFromLatest: false })),
+          targetRegions: s.gallery.regions.map((r) => ({
+            name: r,
+            regionalReplicaCount: 1,
+            storageAccountType: 'Standard_LRS',
+            excludeFromLatest: false,
+          })),
           replicaCount: 1,
           storageAccountType: 'Standard_LRS',
           excludeFromLatest: false,
           publishedDate: now - 30 * 24 * 60 * MINUTE,
           provisioningState: 'Succeeded',
-          replication: s.gallery.regions.map((r) => ({ region: r, state: 'Completed', startedAt: now, doneAt: now, details: '' })),
+          replication: s.gallery.regions.map((r) => ({
+            region: r,
+            state: 'Completed',
+            startedAt: now,
+            doneAt: now,
+            details: '',
+          })),
           createdInRun: false,
         });
       }
@@ -372,7 +385,12 @@ export class World {
     this.addForeign();
 
     s.jobs.forEach((j) => {
-      const job: WorldJob = { id: this.jobs.length + 1, instance: j.instance, minutes: j.minutes, state: 'scheduled' };
+      const job: WorldJob = {
+        id: this.jobs.length + 1,
+        instance: j.instance,
+        minutes: j.minutes,
+        state: 'scheduled',
+      };
       this.jobs.push(job);
       this.clock.after(j.startAfterMinutes, () => this.tryStartJob(job), `job ${j.instance} starts`);
     });
@@ -420,7 +438,13 @@ export class World {
     }
   }
 
-  private newRunner(name: string, os: WorldRunner['os'], status: WorldRunner['status'], scaleSetLabel?: string, foreign = false): WorldRunner {
+  private newRunner(
+    name: string,
+    os: WorldRunner['os'],
+    status: WorldRunner['status'],
+    scaleSetLabel?: string,
+    foreign = false,
+  ): WorldRunner {
     const id = this.nextRunnerId++;
     const osLabel = os === 'linux' ? 'Linux' : os === 'windows' ? 'Windows' : 'macOS';
     const labels: WorldRunner['labels'] = [
@@ -429,10 +453,26 @@ export class World {
       { id: os === 'linux' ? 11 : os === 'windows' ? 12 : 20, name: osLabel, type: 'read-only' },
     ];
     if (scaleSetLabel) labels.push({ id: this.nextLabelId++, name: scaleSetLabel, type: 'custom' });
-    return { id, name, os, status, busy: false, labels, foreign, ephemeral: false, version: this.runnerRelease.tag.replace(/^v/, '') };
+    return {
+      id,
+      name,
+      os,
+      status,
+      busy: false,
+      labels,
+      foreign,
+      ephemeral: false,
+      version: this.runnerRelease.tag.replace(/^v/, ''),
+    };
   }
 
-  private newAgent(id: number, name: string, status: WorldAgent['status'], statusChangedOn: string, foreign: boolean): WorldAgent {
+  private newAgent(
+    id: number,
+    name: string,
+    status: WorldAgent['status'],
+    statusChangedOn: string,
+    foreign: boolean,
+  ): WorldAgent {
     return {
       id,
       name,
@@ -473,7 +513,10 @@ export class World {
     const now = this.clock.nowMs();
     for (let i = 0; i < this.scenario.foreign.github; i++) {
       const os: WorldRunner['os'] = i % 2 === 0 ? 'macos' : 'linux';
-      const name = i % 2 === 0 ? `mac-build-${String(i + 1).padStart(2, '0')}` : `gpu-runner-${String(i + 1).padStart(2, '0')}`;
+      const name =
+        i % 2 === 0
+          ? `mac-build-${String(i + 1).padStart(2, '0')}`
+          : `gpu-runner-${String(i + 1).padStart(2, '0')}`;
       const r = this.newRunner(name, os, i % 3 === 1 ? 'offline' : 'online', undefined, true);
       if (i === 0) r.busy = true;
       this.runners.set(r.id, r);
@@ -481,7 +524,13 @@ export class World {
     for (let i = 0; i < this.scenario.foreign.ado; i++) {
       const id = this.nextAgentId++;
       const status = i % 3 === 1 ? 'offline' : 'online';
-      const agent = this.newAgent(id, `build-agent-${String(i + 1).padStart(2, '0')}`, status, new Date(now - 300 * MINUTE).toISOString(), true);
+      const agent = this.newAgent(
+        id,
+        `build-agent-${String(i + 1).padStart(2, '0')}`,
+        status,
+        new Date(now - 300 * MINUTE).toISOString(),
+        true,
+      );
       if (i === 0) agent.assignedRequest = this.newRequest(now - 20 * MINUTE);
       this.agents.set(id, agent);
     }
@@ -538,7 +587,9 @@ export class World {
   }
 
   private registrationOf(set: WorldScaleSet, inst: WorldInstance): WorldRunner | WorldAgent | undefined {
-    return set.kind === 'linux' ? this.findRunnerByName(inst.computerName) : this.findAgentByName(inst.computerName);
+    return set.kind === 'linux'
+      ? this.findRunnerByName(inst.computerName)
+      : this.findAgentByName(inst.computerName);
   }
 
   // ---------------------------------------------------------------- jobs
@@ -563,7 +614,10 @@ export class World {
     job.endsAt = job.startedAt + job.minutes * MINUTE;
     if ('busy' in reg) reg.busy = true;
     else reg.assignedRequest = this.newRequest(job.startedAt);
-    this.event(found.set.kind === 'linux' ? 'github' : 'ado', `job started on ${job.instance} (${reg.name}) for ${job.minutes} min`);
+    this.event(
+      found.set.kind === 'linux' ? 'github' : 'ado',
+      `job started on ${job.instance} (${reg.name}) for ${job.minutes} min`,
+    );
     this.clock.after(job.minutes, () => this.finishJob(job), `job ${job.instance} ends`);
   }
 
@@ -597,7 +651,8 @@ export class World {
 
   /** Jobs that wait for this instance's registration get it when it comes online. */
   private wakePendingJobs(vmName: string): void {
-    for (const job of this.jobs) if (job.instance === vmName && job.state === 'pending') this.tryStartJob(job);
+    for (const job of this.jobs)
+      if (job.instance === vmName && job.state === 'pending') this.tryStartJob(job);
   }
 
   // ---------------------------------------------------------------- ARM: scale sets
@@ -616,7 +671,8 @@ export class World {
     if (change.imageId && change.imageId.toLowerCase() !== set.imageId.toLowerCase()) {
       const previous = set.imageId;
       set.imageId = change.imageId;
-      for (const inst of set.instances.values()) inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
+      for (const inst of set.instances.values())
+        inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
       this.event('arm', `model of ${set.name} now ${tail(change.imageId)} (was ${tail(previous)})`);
     }
   }
@@ -626,7 +682,13 @@ export class World {
    * when ARM accepted; the instance comes back on the virtual clock. `fail` ends the operation Failed
    * with the instance left Failed.
    */
-  rebuildInstances(set: WorldScaleSet, ids: string[], mode: 'reimage' | 'upgrade', op: AsyncOperation, fail: boolean): void {
+  rebuildInstances(
+    set: WorldScaleSet,
+    ids: string[],
+    mode: 'reimage' | 'upgrade',
+    op: AsyncOperation,
+    fail: boolean,
+  ): void {
     this.touchScaleSet(set, mode);
     const latency = this.scenario.latency;
     for (const id of ids) {
@@ -653,24 +715,39 @@ export class World {
           inst.provisioningState = 'Succeeded';
           inst.powerState = 'running';
           inst.provisionedAt = this.clock.nowMs();
-          this.event('arm', `${inst.name} ${mode === 'reimage' ? 'reimaged' : 'upgraded'} on ${tail(inst.imageId)}`);
+          this.event(
+            'arm',
+            `${inst.name} ${mode === 'reimage' ? 'reimaged' : 'upgraded'} on ${tail(inst.imageId)}`,
+          );
           this.scheduleRegistration(set, inst, epoch);
         },
         `${mode} ${inst.name}`,
       );
     }
-    this.completeOperationAfter(op, latency.reimage, fail ? { code: 'VMProvisioningFailed', message: `${mode} failed` } : undefined);
+    this.completeOperationAfter(
+      op,
+      latency.reimage,
+      fail ? { code: 'VMProvisioningFailed', message: `${mode} failed` } : undefined,
+    );
   }
 
   private scheduleRegistration(set: WorldScaleSet, inst: WorldInstance, epoch: number): void {
     if (this.isUnhealthy(inst.imageId)) {
-      this.event(set.kind === 'linux' ? 'github' : 'ado', `${inst.computerName} booted on unhealthy ${tail(inst.imageId)}: it never registers`);
+      this.event(
+        set.kind === 'linux' ? 'github' : 'ado',
+        `${inst.computerName} booted on unhealthy ${tail(inst.imageId)}: it never registers`,
+      );
       return;
     }
     this.clock.after(
       this.scenario.latency.register,
       () => {
-        if (inst.epoch !== epoch || !set.instances.has(inst.instanceId) || inst.provisioningState !== 'Succeeded') return;
+        if (
+          inst.epoch !== epoch ||
+          !set.instances.has(inst.instanceId) ||
+          inst.provisioningState !== 'Succeeded'
+        )
+          return;
         this.register(set, inst, this.clock.nowMs());
         this.event(set.kind === 'linux' ? 'github' : 'ado', `${inst.computerName} registered online`);
         this.wakePendingJobs(inst.name);
@@ -710,7 +787,11 @@ export class World {
         `delete ${inst.name}`,
       );
     }
-    this.completeOperationAfter(op, 1, fail ? { code: 'InternalExecutionError', message: 'delete failed' } : undefined);
+    this.completeOperationAfter(
+      op,
+      1,
+      fail ? { code: 'InternalExecutionError', message: 'delete failed' } : undefined,
+    );
   }
 
   private setOffline(reg: WorldRunner | WorldAgent | undefined): void {
@@ -733,7 +814,11 @@ export class World {
     return op;
   }
 
-  completeOperationAfter(op: AsyncOperation, minutes: number, error?: { code: string; message: string }): void {
+  completeOperationAfter(
+    op: AsyncOperation,
+    minutes: number,
+    error?: { code: string; message: string },
+  ): void {
     const done = () => {
       if (op.status !== 'InProgress') return;
       op.status = error ? 'Failed' : 'Succeeded';
@@ -808,7 +893,10 @@ export class World {
     if (agent.enabled === enabled) return;
     agent.enabled = enabled;
     const busy = agent.assignedRequest && !agent.assignedRequest.finishTime;
-    this.event('ado', `${enabled ? 'enabled' : 'disabled'} agent ${agent.name}${busy ? ' (busy: its job keeps running)' : ''}`);
+    this.event(
+      'ado',
+      `${enabled ? 'enabled' : 'disabled'} agent ${agent.name}${busy ? ' (busy: its job keeps running)' : ''}`,
+    );
     if (enabled) {
       const found = this.instanceByComputerName(agent.name);
       if (found) this.wakePendingJobs(found.inst.name);
@@ -821,7 +909,16 @@ export class World {
   createOrUpdateVersion(
     kind: ImageKind,
     name: string,
-    spec: { location: string; targetRegions: TargetRegion[]; excludeFromLatest: boolean; endOfLifeDate?: string; sourceId?: string; tags: Record<string, string>; replicaCount: number; storageAccountType: string },
+    spec: {
+      location: string;
+      targetRegions: TargetRegion[];
+      excludeFromLatest: boolean;
+      endOfLifeDate?: string;
+      sourceId?: string;
+      tags: Record<string, string>;
+      replicaCount: number;
+      storageAccountType: string;
+    },
     op: AsyncOperation,
     failRegions: Set<string>,
   ): { version: WorldGalleryVersion; created: boolean } {
@@ -858,7 +955,12 @@ export class World {
   }
 
   /** Replaces the target regions; new regions replicate for `latency.replication` minutes. */
-  setTargetRegions(version: WorldGalleryVersion, regions: TargetRegion[], op: AsyncOperation, failRegions: Set<string>): void {
+  setTargetRegions(
+    version: WorldGalleryVersion,
+    regions: TargetRegion[],
+    op: AsyncOperation,
+    failRegions: Set<string>,
+  ): void {
     const now = this.clock.nowMs();
     const minutes = this.scenario.latency.replication;
     version.targetRegions = regions.map((r) => ({ ...r }));
@@ -868,13 +970,21 @@ export class World {
     for (const r of regions) {
       const existing = version.replication.find((x) => regionKey(x.region) === regionKey(r.name));
       if (existing && existing.state !== 'Failed') continue;
-      const rep: RegionReplication = { region: r.name, state: 'Replicating', startedAt: now, doneAt: now + minutes * MINUTE, details: '' };
+      const rep: RegionReplication = {
+        region: r.name,
+        state: 'Replicating',
+        startedAt: now,
+        doneAt: now + minutes * MINUTE,
+        details: '',
+      };
       if (existing) version.replication.splice(version.replication.indexOf(existing), 1);
       version.replication.push(rep);
       started.push(rep);
     }
     if (started.length === 0) {
-      version.provisioningState = version.replication.some((r) => r.state === 'Failed') ? 'Failed' : 'Succeeded';
+      version.provisioningState = version.replication.some((r) => r.state === 'Failed')
+        ? 'Failed'
+        : 'Succeeded';
       this.completeOperationAfter(op, 0);
       return;
     }
@@ -895,12 +1005,19 @@ export class World {
         }
         if (version.provisioningState === 'Deleting') return;
         const failed = version.replication.some((r) => r.state === 'Failed');
-        if (version.replication.every((r) => r.state !== 'Replicating')) version.provisioningState = failed ? 'Failed' : 'Succeeded';
+        if (version.replication.every((r) => r.state !== 'Replicating'))
+          version.provisioningState = failed ? 'Failed' : 'Succeeded';
       },
       `replicate ${version.name}`,
     );
     const anyFail = started.some((r) => failRegions.has(regionKey(r.region)));
-    this.completeOperationAfter(op, minutes, anyFail ? { code: 'ReplicationFailed', message: 'Replication failed in one or more regions.' } : undefined);
+    this.completeOperationAfter(
+      op,
+      minutes,
+      anyFail
+        ? { code: 'ReplicationFailed', message: 'Replication failed in one or more regions.' }
+        : undefined,
+    );
   }
 
   deleteVersion(version: WorldGalleryVersion): void {
@@ -908,9 +1025,16 @@ export class World {
     this.versions.delete(key);
     this.ledger.deleted.galleryVersions.push(`${version.definition}/${version.name}`);
     const referenced = [...this.scaleSets.values()].some(
-      (s) => s.imageId.toLowerCase() === this.versionId(version.kind, version.name).toLowerCase() || [...s.instances.values()].some((i) => i.imageId.toLowerCase() === this.versionId(version.kind, version.name).toLowerCase()),
+      (s) =>
+        s.imageId.toLowerCase() === this.versionId(version.kind, version.name).toLowerCase() ||
+        [...s.instances.values()].some(
+          (i) => i.imageId.toLowerCase() === this.versionId(version.kind, version.name).toLowerCase(),
+        ),
     );
-    this.event('arm', `deleted gallery version ${version.definition}/${version.name}${referenced ? ' (STILL REFERENCED by a scale set)' : ''}`);
+    this.event(
+      'arm',
+      `deleted gallery version ${version.definition}/${version.name}${referenced ? ' (STILL REFERENCED by a scale set)' : ''}`,
+    );
   }
 
   // ---------------------------------------------------------------- Container Apps job executions
@@ -918,7 +1042,14 @@ export class World {
   startExecution(jobName: string, template: unknown, fail: boolean): WorldExecution {
     const kind = inferKind(template);
     const name = `${jobName}-${Math.random().toString(36).slice(2, 9)}`;
-    const exec: WorldExecution = { name, jobName, kind, status: 'Running', startTime: this.clock.nowMs(), template };
+    const exec: WorldExecution = {
+      name,
+      jobName,
+      kind,
+      status: 'Running',
+      startTime: this.clock.nowMs(),
+      template,
+    };
     this.executions.set(name, exec);
     const cfg = this.scenario.images[kind];
     this.event('arm', `packer job execution ${name} started (${kind}, ${cfg.buildMinutes} min)`);
@@ -945,7 +1076,9 @@ export class World {
 
 /** Which image a Packer execution builds: an env value or argument naming linux/windows. */
 export function inferKind(template: unknown): ImageKind {
-  const t = template as { containers?: { env?: { name?: string; value?: string }[]; args?: string[]; command?: string[] }[] } | undefined;
+  const t = template as
+    | { containers?: { env?: { name?: string; value?: string }[]; args?: string[]; command?: string[] }[] }
+    | undefined;
   for (const c of t?.containers ?? []) {
     for (const e of c.env ?? []) {
       const v = (e.value ?? '').toLowerCase();
@@ -958,7 +1091,12 @@ export function inferKind(template: unknown): ImageKind {
 }
 
 function windowsPrefix(name: string, index: number, used: Set<string>): string {
-  const base = name.replace(/^vmss-?/i, '').replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 7) || 'win';
+  const base =
+    name
+      .replace(/^vmss-?/i, '')
+      .replace(/[^a-z0-9]/gi, '')
+      .toLowerCase()
+      .slice(0, 7) || 'win';
   let prefix = `${base}${index.toString(36)}`.slice(0, 9);
   let n = 0;
   while (used.has(prefix)) prefix = `${base.slice(0, 6)}${(n++).toString(36)}`.slice(0, 9);
