@@ -10,9 +10,48 @@ import { repoRoot } from './lib/bicep.mjs';
 import { resourcesOf } from './lib/arm.mjs';
 import { scenarios } from './scenarios.mjs';
 
-const HOSTS = ['appservice', 'containerapp', 'function', 'springapp', 'staticwebapp', 'aks', 'ai.endpoint', 'azure.ai.agent', 'microsoft.foundry'];
-const LANGUAGES = ['dotnet', 'csharp', 'fsharp', 'py', 'python', 'js', 'ts', 'java', 'go', 'golang', 'docker'];
-const SERVICE_KEYS = ['apiVersion', 'resourceGroup', 'resourceName', 'project', 'image', 'host', 'language', 'module', 'dist', 'remoteBuild', 'docker', 'k8s', 'config', 'uses', 'env', 'hooks'];
+const HOSTS = [
+  'appservice',
+  'containerapp',
+  'function',
+  'springapp',
+  'staticwebapp',
+  'aks',
+  'ai.endpoint',
+  'azure.ai.agent',
+  'microsoft.foundry',
+];
+const LANGUAGES = [
+  'dotnet',
+  'csharp',
+  'fsharp',
+  'py',
+  'python',
+  'js',
+  'ts',
+  'java',
+  'go',
+  'golang',
+  'docker',
+];
+const SERVICE_KEYS = [
+  'apiVersion',
+  'resourceGroup',
+  'resourceName',
+  'project',
+  'image',
+  'host',
+  'language',
+  'module',
+  'dist',
+  'remoteBuild',
+  'docker',
+  'k8s',
+  'config',
+  'uses',
+  'env',
+  'hooks',
+];
 
 const azureYaml = parse(readFileSync(path.join(repoRoot, 'azure.yaml'), 'utf8'));
 
@@ -28,7 +67,10 @@ describe('azure.yaml', () => {
     assert.equal(infra.provider ?? 'bicep', 'bicep');
     const dir = path.join(repoRoot, infra.path ?? 'infra');
     assert.ok(existsSync(path.join(dir, `${infra.module ?? 'main'}.bicep`)));
-    assert.ok(existsSync(path.join(dir, `${infra.module ?? 'main'}.parameters.json`)), 'azd reads <module>.parameters.json');
+    assert.ok(
+      existsSync(path.join(dir, `${infra.module ?? 'main'}.parameters.json`)),
+      'azd reads <module>.parameters.json',
+    );
   });
 
   it('declares the kiln service as a TypeScript Function App built from the repository root', () => {
@@ -38,14 +80,17 @@ describe('azure.yaml', () => {
     assert.ok(kiln, 'service kiln');
     for (const [name, svc] of Object.entries(services)) {
       assert.ok(HOSTS.includes(svc.host), `${name}: unknown host ${svc.host}`);
-      if (svc.language !== undefined) assert.ok(LANGUAGES.includes(svc.language), `${name}: unknown language ${svc.language}`);
-      for (const key of Object.keys(svc)) assert.ok(SERVICE_KEYS.includes(key), `${name}: unknown key ${key}`);
+      if (svc.language !== undefined)
+        assert.ok(LANGUAGES.includes(svc.language), `${name}: unknown language ${svc.language}`);
+      for (const key of Object.keys(svc))
+        assert.ok(SERVICE_KEYS.includes(key), `${name}: unknown key ${key}`);
     }
     assert.equal(kiln.host, 'function');
     assert.equal(kiln.language, 'ts');
     // Function hosts require a project and take no container settings.
     assert.equal(typeof kiln.project, 'string');
-    for (const key of ['image', 'docker', 'k8s', 'apiVersion', 'env']) assert.equal(kiln[key], undefined, key);
+    for (const key of ['image', 'docker', 'k8s', 'apiVersion', 'env'])
+      assert.equal(kiln[key], undefined, key);
     if ('remoteBuild' in kiln) assert.equal(typeof kiln.remoteBuild, 'boolean');
   });
 
@@ -63,8 +108,13 @@ describe('azure.yaml', () => {
 
   it('exactly one resource group carries azd-env-name, and main.bicep outputs it for azd', () => {
     const snap = scenarios.dev();
-    const tagged = resourcesOf(snap, 'Microsoft.Resources/resourceGroups').filter((rg) => rg.tags?.['azd-env-name']);
-    assert.deepEqual(tagged.map((rg) => rg.name), ['rg-dev']);
+    const tagged = resourcesOf(snap, 'Microsoft.Resources/resourceGroups').filter(
+      (rg) => rg.tags?.['azd-env-name'],
+    );
+    assert.deepEqual(
+      tagged.map((rg) => rg.name),
+      ['rg-dev'],
+    );
     assert.equal(snap.outputs.AZURE_RESOURCE_GROUP, 'rg-dev');
     const rg = azureYaml.services.kiln.resourceGroup;
     if (rg !== undefined) assert.equal(rg, '${AZURE_RESOURCE_GROUP}');

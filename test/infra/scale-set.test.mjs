@@ -22,9 +22,18 @@ const common = {
 };
 
 function scaleSet(name, params) {
-  const snap = snapshot(name, { template: 'infra/modules/scale-set.bicep', resourceGroup: 'rg-t', params: { ...common, ...params } });
+  const snap = snapshot(name, {
+    template: 'infra/modules/scale-set.bicep',
+    resourceGroup: 'rg-t',
+    params: { ...common, ...params },
+  });
   const [vmss] = resourcesOf(snap, 'Microsoft.Compute/virtualMachineScaleSets');
-  return { snap, vmss, extension: (n) => vmss.properties.virtualMachineProfile.extensionProfile.extensions.find((e) => e.name === n) };
+  return {
+    snap,
+    vmss,
+    extension: (n) =>
+      vmss.properties.virtualMachineProfile.extensionProfile.extensions.find((e) => e.name === n),
+  };
 }
 
 /** Runs the Linux runtime script with the env file redirected to a scratch dir; returns what it did. */
@@ -45,7 +54,16 @@ function runLinuxScript(script, { runnerInstalled }) {
   writeFileSync(scriptFile, sandboxed);
   execFileSync('sh', ['-n', scriptFile]);
   execFileSync('sh', [scriptFile], { env: { PATH: `${bin}:${process.env.PATH}` } });
-  const vars = ['GH_SCOPE', 'GH_OWNER', 'GH_REPO', 'KEYVAULT_NAME', 'SECRET_NAME', 'GH_RUNNER_LABELS', 'GH_RUNNER_GROUP', 'AZURE_CLIENT_ID'];
+  const vars = [
+    'GH_SCOPE',
+    'GH_OWNER',
+    'GH_REPO',
+    'KEYVAULT_NAME',
+    'SECRET_NAME',
+    'GH_RUNNER_LABELS',
+    'GH_RUNNER_GROUP',
+    'AZURE_CLIENT_ID',
+  ];
   // Source the written file in a clean shell and report each variable: name, set or not, value.
   const reader = path.join(dir, 'read-env.sh');
   writeFileSync(
@@ -84,11 +102,27 @@ describe('Linux runner scale set', () => {
     osType: 'Linux',
     tags: { 'kiln-managed': 'true', 'kiln-image': 'linux' },
     computerNamePrefix: 'kilnlnx',
-    imageReference: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' },
+    imageReference: {
+      publisher: 'Canonical',
+      offer: '0001-com-ubuntu-server-jammy',
+      sku: '22_04-lts-gen2',
+      version: 'latest',
+    },
     linuxSshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest kiln@test',
-    linuxRuntime: { scope: 'repo', owner: "o'brien & sons $HOME", repo: 'app', keyVaultName: 'kv-t', secretName: 'gh-pat', labels: 'kiln,linux x64', group: '', clientId: '22222222-3333-4444-5555-666666666666' },
+    linuxRuntime: {
+      scope: 'repo',
+      owner: "o'brien & sons $HOME",
+      repo: 'app',
+      keyVaultName: 'kv-t',
+      secretName: 'gh-pat',
+      labels: 'kiln,linux x64',
+      group: '',
+      clientId: '22222222-3333-4444-5555-666666666666',
+    },
   });
-  const script = Buffer.from(extension('kiln-runtime-env').properties.settings.script, 'base64').toString('utf8');
+  const script = Buffer.from(extension('kiln-runtime-env').properties.settings.script, 'base64').toString(
+    'utf8',
+  );
 
   it('injects the runtime environment with a Custom Script extension, fully known before deployment', () => {
     const ext = extension('kiln-runtime-env').properties;
@@ -123,11 +157,21 @@ describe('Linux runner scale set', () => {
       osType: 'Linux',
       tags: {},
       computerNamePrefix: 'kilnlnx',
-      imageReference: { id: `/subscriptions/${sub}/resourceGroups/rg-t/providers/Microsoft.Compute/galleries/g/images/linux-agent` },
+      imageReference: {
+        id: `/subscriptions/${sub}/resourceGroups/rg-t/providers/Microsoft.Compute/galleries/g/images/linux-agent`,
+      },
       linuxSshPublicKey: 'ssh-ed25519 AAAA kiln@test',
-      linuxRuntime: { scope: 'org', owner: 'acme', repo: 'ignored', keyVaultName: 'kv-t', secretName: 'gh-pat' },
+      linuxRuntime: {
+        scope: 'org',
+        owner: 'acme',
+        repo: 'ignored',
+        keyVaultName: 'kv-t',
+        secretName: 'gh-pat',
+      },
     });
-    const orgScript = Buffer.from(ext('kiln-runtime-env').properties.settings.script, 'base64').toString('utf8');
+    const orgScript = Buffer.from(ext('kiln-runtime-env').properties.settings.script, 'base64').toString(
+      'utf8',
+    );
     const { values } = runLinuxScript(orgScript, { runnerInstalled: true });
     assert.equal(values.GH_SCOPE, 'org');
     assert.equal(values.GH_REPO, undefined);
@@ -146,7 +190,12 @@ describe('Linux runner scale set', () => {
       osType: 'Linux',
       tags: {},
       computerNamePrefix: 'kilnlnx',
-      imageReference: { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', sku: '22_04-lts-gen2', version: 'latest' },
+      imageReference: {
+        publisher: 'Canonical',
+        offer: '0001-com-ubuntu-server-jammy',
+        sku: '22_04-lts-gen2',
+        version: 'latest',
+      },
       linuxUsePassword: true,
       adminPassword: 'Not-A-Real-Password-1',
       linuxRuntime: { scope: 'org', owner: 'acme', keyVaultName: 'kv-t', secretName: 'gh-pat' },
@@ -171,9 +220,19 @@ describe('Windows agent scale set', () => {
     osType: 'Windows',
     tags: { 'kiln-managed': 'true', 'kiln-image': 'windows', 'kiln-canary': 'true' },
     computerNamePrefix: 'kilnwinc',
-    imageReference: { publisher: 'MicrosoftWindowsServer', offer: 'WindowsServer', sku: '2022-datacenter-azure-edition', version: 'latest' },
+    imageReference: {
+      publisher: 'MicrosoftWindowsServer',
+      offer: 'WindowsServer',
+      sku: '2022-datacenter-azure-edition',
+      version: 'latest',
+    },
     adminPassword: 'Not-A-Real-Password-1',
-    windowsRuntime: { orgUrl: 'https://dev.azure.com/acme', keyVaultName: 'kv-t', patSecretName: 'ado-pat', pool: "Pool 'A'" },
+    windowsRuntime: {
+      orgUrl: 'https://dev.azure.com/acme',
+      keyVaultName: 'kv-t',
+      patSecretName: 'ado-pat',
+      pool: "Pool 'A'",
+    },
     monitorGuests: false,
   });
   const command = extension('kiln-runtime-env').properties.settings.commandToExecute;
@@ -185,7 +244,10 @@ describe('Windows agent scale set', () => {
       ['ADO_PAT_SECRET', "'ado-pat'"],
       ['ADO_POOL', "'Pool ''A'''"],
     ]) {
-      assert.ok(command.includes(`[Environment]::SetEnvironmentVariable('${key}', ${value}, 'Machine')`), `${key} in ${command}`);
+      assert.ok(
+        command.includes(`[Environment]::SetEnvironmentVariable('${key}', ${value}, 'Machine')`),
+        `${key} in ${command}`,
+      );
     }
   });
 
@@ -197,7 +259,10 @@ describe('Windows agent scale set', () => {
 
   it('keeps the administrator password out of the command and out of the evaluated model', () => {
     assert.ok(!command.includes('Not-A-Real-Password-1'));
-    assert.equal(vmss.properties.virtualMachineProfile.osProfile.adminPassword, "[parameters('adminPassword')]");
+    assert.equal(
+      vmss.properties.virtualMachineProfile.osProfile.adminPassword,
+      "[parameters('adminPassword')]",
+    );
   });
 
   it('has a Windows-length computer name prefix and no monitoring extension when monitorGuests is false', () => {

@@ -6,7 +6,8 @@ import { snapshot } from './lib/bicep.mjs';
 export const OPERATOR_ID = '11111111-2222-3333-4444-555555555555';
 
 export const scenarios = {
-  dev: () => snapshot('dev', { template: 'infra/main.bicep', jsonParametersFile: 'infra/base/parameters.dev.json' }),
+  dev: () =>
+    snapshot('dev', { template: 'infra/main.bicep', jsonParametersFile: 'infra/base/parameters.dev.json' }),
   prod: () =>
     snapshot('prod', {
       template: 'infra/main.bicep',
@@ -16,7 +17,11 @@ export const scenarios = {
   defaults: () =>
     snapshot('defaults', {
       template: 'infra/main.bicep',
-      params: { environmentName: 'Min_Env', location: 'northeurope', github: { scope: 'org', owner: 'acme' } },
+      params: {
+        environmentName: 'Min_Env',
+        location: 'northeurope',
+        github: { scope: 'org', owner: 'acme' },
+      },
     }),
   // createGallery false: a shared gallery elsewhere, pinned versions, a Linux-only fleet.
   existing: () =>
@@ -42,6 +47,11 @@ export const scenarios = {
 export const expectedScaleSets = {
   dev: ['vmss-dev-linux', 'vmss-dev-linux-canary', 'vmss-dev-windows', 'vmss-dev-windows-canary'],
   prod: ['vmss-prod-linux', 'vmss-prod-linux-canary', 'vmss-prod-windows', 'vmss-prod-windows-canary'],
-  defaults: ['vmss-min-env-linux', 'vmss-min-env-linux-canary', 'vmss-min-env-windows', 'vmss-min-env-windows-canary'],
+  defaults: [
+    'vmss-min-env-linux',
+    'vmss-min-env-linux-canary',
+    'vmss-min-env-windows',
+    'vmss-min-env-windows-canary',
+  ],
   existing: ['vmss-ops-linux'],
 };

@@ -13,7 +13,11 @@ const template = loadCompiledTemplate();
 
 function bicepSources(dir = path.join(repoRoot, 'infra')) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? bicepSources(path.join(dir, e.name)) : e.name.endsWith('.bicep') ? [path.join(dir, e.name)] : [],
+    e.isDirectory()
+      ? bicepSources(path.join(dir, e.name))
+      : e.name.endsWith('.bicep')
+        ? [path.join(dir, e.name)]
+        : [],
   );
 }
 const readJson = (p) => JSON.parse(readFileSync(path.join(repoRoot, p), 'utf8'));
@@ -21,7 +25,9 @@ const readJson = (p) => JSON.parse(readFileSync(path.join(repoRoot, p), 'utf8'))
 /** The main template and every nested module template, with a path for messages. */
 function* templates(t = template, where = 'main') {
   yield { t, where };
-  const resources = Array.isArray(t.resources) ? t.resources.map((r) => [r.name, r]) : Object.entries(t.resources ?? {});
+  const resources = Array.isArray(t.resources)
+    ? t.resources.map((r) => [r.name, r])
+    : Object.entries(t.resources ?? {});
   for (const [name, r] of resources) {
     if (r.type === 'Microsoft.Resources/deployments' && r.properties?.template) {
       yield* templates(r.properties.template, `${where}/${name}`);
@@ -92,8 +98,10 @@ describe('compiled template', () => {
         const text = JSON.stringify(o);
         if (/^secure/i.test(o.type ?? '')) problems.push(`${where}.${name}: secure output type`);
         if (/\blist\w*\(/.test(text)) problems.push(`${where}.${name}: calls a list* function`);
-        if (/password|connectionstring|sharedkey|accesskey|token/i.test(name)) problems.push(`${where}.${name}: secret-like name`);
-        for (const p of secureParams) if (text.includes(`parameters('${p}')`)) problems.push(`${where}.${name}: returns ${p}`);
+        if (/password|connectionstring|sharedkey|accesskey|token/i.test(name))
+          problems.push(`${where}.${name}: secret-like name`);
+        for (const p of secureParams)
+          if (text.includes(`parameters('${p}')`)) problems.push(`${where}.${name}: returns ${p}`);
       }
     }
     assert.deepEqual(problems, []);
@@ -122,15 +130,19 @@ describe('compiled template', () => {
 
   it('never mentions Owner, User Access Administrator or RBAC Administrator', () => {
     const text = JSON.stringify(template);
-    for (const [id, name] of Object.entries(FORBIDDEN_ROLES)) assert.ok(!text.includes(id), `${name} (${id}) appears`);
+    for (const [id, name] of Object.entries(FORBIDDEN_ROLES))
+      assert.ok(!text.includes(id), `${name} (${id}) appears`);
   });
 
   it('declares no role assignment at subscription scope', () => {
     for (const r of resourcesOf(template)) assert.notEqual(r.type, 'Microsoft.Authorization/roleAssignments');
     for (const [name, r] of Object.entries(template.resources)) {
       if (r.type !== 'Microsoft.Resources/deployments') continue;
-      const nestedHasRoles = [...resourcesOf(r.properties.template)].some((x) => x.type === 'Microsoft.Authorization/roleAssignments');
-      if (nestedHasRoles) assert.ok(r.resourceGroup, `${name} assigns roles but does not target a resource group`);
+      const nestedHasRoles = [...resourcesOf(r.properties.template)].some(
+        (x) => x.type === 'Microsoft.Authorization/roleAssignments',
+      );
+      if (nestedHasRoles)
+        assert.ok(r.resourceGroup, `${name} assigns roles but does not target a resource group`);
     }
   });
 });
@@ -145,15 +157,18 @@ describe('parameters files', () => {
 
     it(`${file} sets the seed README toggles`, () => {
       const p = readJson(file).parameters;
-      for (const name of ['createGallery', 'useGalleryImages', 'linuxUsePassword']) assert.equal(typeof p[name]?.value, 'boolean', name);
-      for (const name of ['linuxImageVersion', 'windowsImageVersion']) assert.equal(typeof p[name]?.value, 'string', name);
+      for (const name of ['createGallery', 'useGalleryImages', 'linuxUsePassword'])
+        assert.equal(typeof p[name]?.value, 'boolean', name);
+      for (const name of ['linuxImageVersion', 'windowsImageVersion'])
+        assert.equal(typeof p[name]?.value, 'string', name);
       assert.equal(p.linuxUsePassword.value, false, 'password sign-in must stay off in the committed files');
     });
 
     it(`${file} gives no secure parameter a literal value`, () => {
       const p = readJson(file).parameters;
       for (const [name, entry] of Object.entries(p)) {
-        if (/^secure/i.test(template.parameters[name]?.type ?? '')) assert.ok(!('value' in entry), `${name} is secure: use a Key Vault reference`);
+        if (/^secure/i.test(template.parameters[name]?.type ?? ''))
+          assert.ok(!('value' in entry), `${name} is secure: use a Key Vault reference`);
       }
     });
   }
@@ -167,7 +182,14 @@ describe('parameters files', () => {
     bad.parameters.notAParameter = { value: 1 };
     delete bad.parameters.location;
     const problems = checkParametersFile(template, bad).join('\n');
-    for (const expected of ['github.scope', 'computerNamePrefix: longer than 8', 'linuxFleet.colour: unknown property', 'createGallery: expected bool', 'notAParameter: not a parameter', 'location: required parameter missing']) {
+    for (const expected of [
+      'github.scope',
+      'computerNamePrefix: longer than 8',
+      'linuxFleet.colour: unknown property',
+      'createGallery: expected bool',
+      'notAParameter: not a parameter',
+      'location: required parameter missing',
+    ]) {
       assert.ok(problems.includes(expected), `missing problem "${expected}" in:\n${problems}`);
     }
   });
@@ -190,14 +212,19 @@ describe('parameters files', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(file, JSON.stringify(bad));
     assert.throws(
-      () => snapshot('params-bad', { template: 'infra/main.bicep', jsonParametersFile: path.relative(repoRoot, file) }),
+      () =>
+        snapshot('params-bad', {
+          template: 'infra/main.bicep',
+          jsonParametersFile: path.relative(repoRoot, file),
+        }),
       /BCP036|expected a value of type/,
     );
   });
 
-  it('azd\'s infra/main.parameters.json names only template parameters', () => {
+  it("azd's infra/main.parameters.json names only template parameters", () => {
     const p = readJson('infra/main.parameters.json').parameters;
     for (const name of Object.keys(p)) assert.ok(name in template.parameters, name);
-    for (const name of ['environmentName', 'location', 'principalId', 'github']) assert.ok(name in p, `azd must pass ${name}`);
+    for (const name of ['environmentName', 'location', 'principalId', 'github'])
+      assert.ok(name in p, `azd must pass ${name}`);
   });
 });

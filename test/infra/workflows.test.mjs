@@ -10,7 +10,10 @@ import { repoRoot } from './lib/bicep.mjs';
 
 const dir = path.join(repoRoot, '.github/workflows');
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
-const load = (f) => ({ text: readFileSync(path.join(dir, f), 'utf8'), doc: parse(readFileSync(path.join(dir, f), 'utf8')) });
+const load = (f) => ({
+  text: readFileSync(path.join(dir, f), 'utf8'),
+  doc: parse(readFileSync(path.join(dir, f), 'utf8')),
+});
 
 /** Every `uses:` of a workflow (job-level reusable workflows and step actions). */
 function uses(doc) {
@@ -44,19 +47,29 @@ describe('workflows', () => {
       assert.ok(Object.keys(doc.jobs ?? {}).length > 0, 'jobs');
       for (const [name, job] of Object.entries(doc.jobs)) {
         assert.ok(job['runs-on'] || job.uses, `${name}: runs-on`);
-        for (const step of job.steps ?? []) assert.ok(step.uses || step.run, `${name}: a step needs uses or run`);
+        for (const step of job.steps ?? [])
+          assert.ok(step.uses || step.run, `${name}: a step needs uses or run`);
       }
     });
 
     it(`${f} pins every action`, () => {
       const refs = uses(load(f).doc);
       assert.ok(refs.length > 0);
-      assert.deepEqual(refs.filter((r) => !isPinned(r)), []);
+      assert.deepEqual(
+        refs.filter((r) => !isPinned(r)),
+        [],
+      );
     });
   }
 
   it('the pin check rejects floating references', () => {
-    for (const ref of ['actions/checkout@v4', 'actions/checkout@main', 'Azure/setup-azd@v2', 'actions/checkout@11bd719', 'docker://alpine:3']) {
+    for (const ref of [
+      'actions/checkout@v4',
+      'actions/checkout@main',
+      'Azure/setup-azd@v2',
+      'actions/checkout@11bd719',
+      'docker://alpine:3',
+    ]) {
       assert.equal(isPinned(ref), false, ref);
     }
   });
@@ -64,7 +77,10 @@ describe('workflows', () => {
   it('ci.yml runs the README test command through .ci/run', () => {
     const { doc } = load('ci.yml');
     const runs = Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run ?? ''));
-    assert.ok(runs.some((r) => /bash \.ci\/run\b/.test(r) || /npm run test:all\b/.test(r)), runs.join('\n'));
+    assert.ok(
+      runs.some((r) => /bash \.ci\/run\b/.test(r) || /npm run test:all\b/.test(r)),
+      runs.join('\n'),
+    );
     assert.deepEqual(doc.permissions, { contents: 'read' }, 'CI needs read access only');
     const ciRun = readFileSync(path.join(repoRoot, '.ci/run'), 'utf8');
     assert.match(ciRun, /npm run test:all/);
@@ -73,7 +89,9 @@ describe('workflows', () => {
   it('deploy.yml signs in with OIDC federation and stores no cloud secret', () => {
     const { doc, text } = load('deploy.yml');
     assert.equal(doc.permissions['id-token'], 'write');
-    const runs = Object.values(doc.jobs).flatMap((j) => (j.steps ?? []).map((s) => s.run ?? '')).join('\n');
+    const runs = Object.values(doc.jobs)
+      .flatMap((j) => (j.steps ?? []).map((s) => s.run ?? ''))
+      .join('\n');
     assert.match(runs, /azd auth login[\s\S]*--federated-credential-provider github/);
     assert.match(runs, /azd provision --no-prompt/);
     assert.match(runs, /azd deploy --no-prompt/);

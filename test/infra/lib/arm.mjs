@@ -55,7 +55,8 @@ export function roleAssignments(snapshot) {
     if (m) scope = `/subscriptions/${m[1]}/resourceGroups/${m[2]}`;
     m = /^\[subscriptionResourceId\('([^']+)', 'Microsoft\.Authorization\/roleAssignments'/.exec(r.id);
     if (m) scope = `/subscriptions/${m[1]}`;
-    if (!scope && r.id.startsWith('/')) scope = r.id.replace(/\/providers\/Microsoft\.Authorization\/roleAssignments\/[^/]+$/i, '');
+    if (!scope && r.id.startsWith('/'))
+      scope = r.id.replace(/\/providers\/Microsoft\.Authorization\/roleAssignments\/[^/]+$/i, '');
     const roleId = r.properties.roleDefinitionId.split('/').pop();
     return {
       resource: r,
@@ -130,15 +131,20 @@ export function checkValue(schema, value, where, definitions, problems = []) {
       }
     }
   }
-  if (s.minValue !== undefined && value < s.minValue) problems.push(`${where}: ${value} < minValue ${s.minValue}`);
-  if (s.maxValue !== undefined && value > s.maxValue) problems.push(`${where}: ${value} > maxValue ${s.maxValue}`);
-  if (s.minLength !== undefined && value.length < s.minLength) problems.push(`${where}: shorter than ${s.minLength}`);
-  if (s.maxLength !== undefined && value.length > s.maxLength) problems.push(`${where}: longer than ${s.maxLength}`);
+  if (s.minValue !== undefined && value < s.minValue)
+    problems.push(`${where}: ${value} < minValue ${s.minValue}`);
+  if (s.maxValue !== undefined && value > s.maxValue)
+    problems.push(`${where}: ${value} > maxValue ${s.maxValue}`);
+  if (s.minLength !== undefined && value.length < s.minLength)
+    problems.push(`${where}: shorter than ${s.minLength}`);
+  if (s.maxLength !== undefined && value.length > s.maxLength)
+    problems.push(`${where}: longer than ${s.maxLength}`);
   if (s.type === 'object' && (s.properties || s.additionalProperties !== undefined)) {
     const props = s.properties ?? {};
     for (const [key, propSchema] of Object.entries(props)) {
       if (key in value) checkValue(propSchema, value[key], `${where}.${key}`, definitions, problems);
-      else if (!resolve(propSchema, definitions).nullable) problems.push(`${where}.${key}: required property missing`);
+      else if (!resolve(propSchema, definitions).nullable)
+        problems.push(`${where}.${key}: required property missing`);
     }
     for (const key of Object.keys(value)) {
       if (key in props) continue;
@@ -149,7 +155,8 @@ export function checkValue(schema, value, where, definitions, problems = []) {
       }
     }
   }
-  if (s.type === 'array' && s.items) value.forEach((v, i) => checkValue(s.items, v, `${where}[${i}]`, definitions, problems));
+  if (s.type === 'array' && s.items)
+    value.forEach((v, i) => checkValue(s.items, v, `${where}[${i}]`, definitions, problems));
   return problems;
 }
 

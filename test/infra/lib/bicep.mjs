@@ -64,7 +64,18 @@ export function snapshot(name, { template, params = {}, jsonParametersFile, reso
     return result;
   }
   writeFileSync(paramFile, paramText);
-  const args = ['snapshot', paramFile, '--mode', 'overwrite', '--subscription-id', SUBSCRIPTION_ID, '--tenant-id', TENANT_ID, '--location', 'westeurope'];
+  const args = [
+    'snapshot',
+    paramFile,
+    '--mode',
+    'overwrite',
+    '--subscription-id',
+    SUBSCRIPTION_ID,
+    '--tenant-id',
+    TENANT_ID,
+    '--location',
+    'westeurope',
+  ];
   if (resourceGroup) args.push('--resource-group', resourceGroup);
   let output;
   try {
