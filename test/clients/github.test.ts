@@ -191,3 +191,24 @@ describe('the fake GitHub rejects what GitHub rejects', () => {
     expect((await post({ name: 'jit-1', runner_group_id: 1, labels: ['self-hosted'] })).status).toBe(409);
   });
 });
+
+describe('primary rate limit on the virtual clock', () => {
+  it('answers 403 with remaining 0 past the limit (a TransientError for kiln) and resets with the virtual hour', async () => {
+    const tc = await startTestCloud(makeScenario(), { githubRateLimit: 3 });
+    try {
+      const client = createGitHubClient(
+        { ...tc.settings.github!, auth: 'pat' },
+        createSecretReader(tc.settings.keyVaultUrl, createCredential(tc.settings)),
+        { writeSpacingMs: 0 },
+      );
+      for (let i = 0; i < 3; i++) await client.listRunners();
+      const err = (await client.listRunners().catch((e: unknown) => e)) as Error;
+      expect(err.name).toBe('TransientError');
+      expect(err.message).toContain('rate limited');
+      tc.advance(60);
+      expect((await client.listRunners()).length).toBeGreaterThan(0);
+    } finally {
+      await tc.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Settings } from '../../config/load-settings.js';
 import { describeFailure, toClientError } from '../client-error.js';
+import { TransientError } from '../errors.js';
 import type { FullGitHubClient, GitHubRunner, SecretReader } from '../types.js';
 
 const KilnOctokit = Octokit.plugin(retry, throttling);
@@ -67,7 +68,7 @@ export function createGitHubClient(
   function octokit(): Promise<KilnOctokitInstance> {
     octokitPromise ??= build().catch((err: unknown) => {
       octokitPromise = undefined;
-      throw toClientError('github authenticate', err);
+      throw githubError('github authenticate', err);
     });
     return octokitPromise;
   }
@@ -102,7 +103,7 @@ export function createGitHubClient(
     try {
       return await fn(o);
     } catch (err) {
-      throw toClientError(`github ${operation}`, err);
+      throw githubError(`github ${operation}`, err);
     }
   }
 
@@ -125,7 +126,7 @@ export function createGitHubClient(
         return toRunner(data as RunnerData);
       } catch (err) {
         if (describeFailure(err).status === 404) return undefined;
-        throw toClientError(`github getRunner ${id}`, err);
+        throw githubError(`github getRunner ${id}`, err);
       }
     },
 
@@ -149,7 +150,7 @@ export function createGitHubClient(
         if (status === 404) return 'gone';
         // GitHub refuses to remove a runner that is running a job.
         if (status === 422) return 'busy';
-        throw toClientError(`github deleteRunner ${id}`, err);
+        throw githubError(`github deleteRunner ${id}`, err);
       }
     },
 
@@ -174,6 +175,24 @@ export function createGitHubClient(
       });
     },
   };
+}
+
+/**
+ * A 403/429 that is a rate limit (primary: remaining 0; secondary: GitHub's message) is transient
+ * even though it is a 4xx: the throttling plugin already waited as long as kiln accepts, and a later
+ * attempt (the orchestration's retry) will get through.
+ */
+function githubError(operation: string, err: unknown) {
+  const e = err as {
+    status?: number;
+    message?: string;
+    response?: { headers?: Record<string, string | undefined> };
+  };
+  const rateLimited =
+    (e?.status === 403 || e?.status === 429) &&
+    (e.response?.headers?.['x-ratelimit-remaining'] === '0' || /rate limit/i.test(String(e.message ?? '')));
+  if (rateLimited) return new TransientError(`${operation} failed (HTTP ${e.status} rate limited)`);
+  return toClientError(operation, err);
 }
 
 function toRunner(r: RunnerData): GitHubRunner {

@@ -11,7 +11,7 @@
  *             virtualMachineScaleSetVMs.list | .get | .getInstanceView
  *             galleryImages.get
  *             galleryImageVersions.get | .listByGalleryImage | .createOrUpdate | .update | .delete
- *             jobs.get | jobs.start | jobs.stopExecution | jobExecution (get one execution)
+ *             jobs.get | jobs.start | jobs.listExecutions | jobs.stopExecution | jobExecution (get one)
  *             operations.get                           (polling an Azure-AsyncOperation / Location URL)
  *             replication                              (not an HTTP fault: with `region` and
  *                                                       `fail: true` that region's replication of the
@@ -31,6 +31,48 @@
 import type { ScenarioFault } from '../scenario/types.js';
 
 export type FakeService = ScenarioFault['service'];
+
+/** Operation names each fake answers to (the list above), for validating scenarios. */
+export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
+  identity: ['getToken'],
+  keyvault: ['getSecret'],
+  arm: [
+    'resources.list',
+    'virtualMachineScaleSets.get',
+    'virtualMachineScaleSets.update',
+    'virtualMachineScaleSets.reimage',
+    'virtualMachineScaleSets.updateInstances',
+    'virtualMachineScaleSets.deleteInstances',
+    'virtualMachineScaleSetVMs.list',
+    'virtualMachineScaleSetVMs.get',
+    'virtualMachineScaleSetVMs.getInstanceView',
+    'galleryImages.get',
+    'galleryImageVersions.get',
+    'galleryImageVersions.listByGalleryImage',
+    'galleryImageVersions.createOrUpdate',
+    'galleryImageVersions.update',
+    'galleryImageVersions.delete',
+    'jobs.get',
+    'jobs.start',
+    'jobs.listExecutions',
+    'jobs.stopExecution',
+    'jobExecution',
+    'operations.get',
+    'replication',
+  ],
+  github: [
+    'getOrgInstallation',
+    'getRepoInstallation',
+    'createInstallationAccessToken',
+    'listRunners',
+    'getRunner',
+    'deleteRunner',
+    'createRegistrationToken',
+    'generateJitConfig',
+    'getLatestRelease',
+  ],
+  ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent'],
+};
 
 export interface FakeFault extends ScenarioFault {
   /** The response never comes (the client's own timeout must fire). */

@@ -22,6 +22,8 @@ export interface GitHubFakeOptions {
   appPrivateKeyPem: string;
   /** A classic PAT that is also accepted (GITHUB_AUTH=pat). */
   pat: () => string;
+  /** Primary rate limit per token per virtual hour (default 5,000). */
+  rateLimit?: number;
 }
 
 type Caller = { kind: 'jwt'; appId: string } | { kind: 'token'; key: string };
@@ -31,6 +33,7 @@ export function githubHandler(o: GitHubFakeOptions) {
   const names = world.names;
   const appPublicKey: KeyObject = createPublicKey(o.appPrivateKeyPem);
   const usage = new Map<string, { window: number; used: number }>();
+  const limit = o.rateLimit ?? GITHUB_RATE_LIMIT;
 
   return (req: FakeRequest): void => {
     const path = req.url.pathname.replace(/\/+$/, '');
@@ -117,9 +120,9 @@ export function githubHandler(o: GitHubFakeOptions) {
         200,
         {
           resources: {
-            core: { limit: GITHUB_RATE_LIMIT, used: u.used, remaining: GITHUB_RATE_LIMIT - u.used, reset },
+            core: { limit, used: u.used, remaining: limit - u.used, reset },
           },
-          rate: { limit: GITHUB_RATE_LIMIT, used: u.used, remaining: GITHUB_RATE_LIMIT - u.used, reset },
+          rate: { limit, used: u.used, remaining: limit - u.used, reset },
         },
         rateHeaders(caller),
       );
@@ -255,7 +258,7 @@ export function githubHandler(o: GitHubFakeOptions) {
     const w = windowNow();
     let u = usage.get(caller.key);
     if (!u || u.window !== w) usage.set(caller.key, (u = { window: w, used: 0 }));
-    if (u.used >= GITHUB_RATE_LIMIT) {
+    if (u.used >= limit) {
       sendJson(
         req.res,
         403,
@@ -278,8 +281,8 @@ export function githubHandler(o: GitHubFakeOptions) {
     const u = usage.get(caller.key) ?? { window: windowNow(), used: 0 };
     return {
       ...headers,
-      'x-ratelimit-limit': String(GITHUB_RATE_LIMIT),
-      'x-ratelimit-remaining': String(Math.max(0, GITHUB_RATE_LIMIT - u.used)),
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, limit - u.used)),
       'x-ratelimit-used': String(u.used),
       'x-ratelimit-reset': String(resetOf(u.window)),
       'x-ratelimit-resource': 'core',

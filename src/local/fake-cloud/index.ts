@@ -38,6 +38,8 @@ export interface StartFakeCloudOptions {
   /** Page sizes of ARM lists (nextLink paging). */
   pageSize?: Partial<{ vms: number; resources: number; versions: number }>;
   names?: Partial<WorldNames>;
+  /** GitHub's primary rate limit per token per virtual hour (default 5,000). */
+  githubRateLimit?: number;
 }
 
 export type RequestCounts = Record<FakeService, number>;
@@ -173,6 +175,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
         faults,
         origin: () => origins.github,
         appPrivateKeyPem: appKey,
+        rateLimit: options.githubRateLimit,
         pat: () => secretValue(SECRET_NAMES.githubPat),
       }),
     });
