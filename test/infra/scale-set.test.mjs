@@ -4,11 +4,11 @@
 // included). The Windows command is checked for the seed README's machine variables and restart.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { snapshot } from './lib/bicep.mjs';
+import { repoRoot, snapshot } from './lib/bicep.mjs';
 import { resourcesOf } from './lib/arm.mjs';
 
 const sub = '00000000-0000-0000-0000-00000000a001';
@@ -214,6 +214,15 @@ describe('Linux runner scale set', () => {
   });
 });
 
+/** Real PowerShell when this machine has one: pwsh on PATH, or the host the Windows image tests build. */
+function findPwsh() {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, 'pwsh'))) return path.join(dir, 'pwsh');
+  }
+  const hosted = path.join(repoRoot, '.tools/pwsh-host/bin/Release/net10.0/linux-x64/pwsh-host');
+  return existsSync(hosted) ? hosted : undefined;
+}
+
 describe('Windows agent scale set', () => {
   const { vmss, extension, snap } = scaleSet('vmss-windows', {
     name: 'vmss-t-windows',
@@ -255,6 +264,32 @@ describe('Windows agent scale set', () => {
     assert.match(command, /Restart-Service -Name AdoBootstrap -Force/);
     assert.match(command, /Start-ScheduledTask -TaskName AdoBootstrap/);
     assert.equal(extension('kiln-runtime-env').properties.type, 'CustomScriptExtension');
+  });
+
+  it('runs under PowerShell: sets each machine variable with its exact value, then restarts AdoBootstrap', (t) => {
+    const pwsh = findPwsh();
+    if (!pwsh) return t.skip('no PowerShell on this machine');
+    const m = /-Command "(.*)"$/s.exec(command);
+    assert.ok(m, 'powershell.exe -Command "..."');
+    // The .NET call and the service cmdlets are replaced by recorders; the quoting under test is not.
+    const payload = m[1].split('[Environment]::SetEnvironmentVariable(').join('Write-KilnVariable @(');
+    const prelude = [
+      'function Write-KilnVariable($spec) { Write-Output ("set|{0}|{1}|{2}" -f $spec[0], $spec[1], $spec[2]) }',
+      'function Get-Service { param($Name, $ErrorAction) [pscustomobject]@{ Name = $Name } }',
+      'function Restart-Service { param($Name, [switch]$Force) Write-Output ("restart|{0}|{1}" -f $Name, [bool]$Force) }',
+      'function Get-ScheduledTask { param($TaskName, $ErrorAction) $null }',
+      'function Start-ScheduledTask { param($TaskName) Write-Output "task|$TaskName" }',
+    ].join('; ');
+    const out = execFileSync(pwsh, ['-NoProfile', '-NonInteractive', '-Command', `${prelude}; ${payload}`], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(out.trim().split(/\r?\n/), [
+      'set|ADO_ORG_URL|https://dev.azure.com/acme|Machine',
+      'set|KEYVAULT_NAME|kv-t|Machine',
+      'set|ADO_PAT_SECRET|ado-pat|Machine',
+      "set|ADO_POOL|Pool 'A'|Machine",
+      'restart|AdoBootstrap|True',
+    ]);
   });
 
   it('keeps the administrator password out of the command and out of the evaluated model', () => {
