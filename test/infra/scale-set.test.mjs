@@ -146,6 +146,14 @@ describe('Linux runner scale set', () => {
     assert.match(calls, /^restart github-runner\.service$/m);
   });
 
+  it('passes shellcheck as a POSIX sh script (when shellcheck is installed)', (t) => {
+    const found = (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .some((d) => d && existsSync(path.join(d, 'shellcheck')));
+    if (!found) return t.skip('no shellcheck on this machine');
+    execFileSync('shellcheck', ['--shell=sh', '-'], { input: script, encoding: 'utf8' });
+  });
+
   it('succeeds without restarting anything on a base image that has no runner yet', () => {
     const { calls } = runLinuxScript(script, { runnerInstalled: false });
     assert.doesNotMatch(calls, /restart/);
