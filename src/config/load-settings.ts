@@ -42,6 +42,7 @@ export interface Settings {
     installationId: string;
     appKeySecret: string;
     patSecret: string;
+    writeIntervalMs: number;
   };
   ado?: { orgUrl: string; pool: string; auth: 'pat' | 'entra'; patSecret: string };
   schedules: { cleanup: string; rebuild: string; runnerRelease: string };
@@ -119,6 +120,7 @@ export function loadSettings(env: Env = process.env): Settings {
           installationId: r.GITHUB_APP_INSTALLATION_ID,
           appKeySecret: r.GITHUB_APP_KEY_SECRET,
           patSecret: r.GITHUB_PAT_SECRET,
+          writeIntervalMs: r.GITHUB_WRITE_INTERVAL_MS,
         }
       : undefined,
     ado: r.ADO_ORG_URL

@@ -115,6 +115,10 @@ export const SETTINGS = {
     spec: { env: 'GITHUB_AUTH', description: 'How kiln authenticates to GitHub: app (GitHub App, preferred) or pat.', example: 'app', default: 'app' },
     schema: z.enum(['app', 'pat']).default('app'),
   },
+  GITHUB_WRITE_INTERVAL_MS: {
+    spec: { env: 'GITHUB_WRITE_INTERVAL_MS', description: "Minimum time between GitHub writes (GitHub's advice against secondary rate limits). 0 disables the spacing.", example: '1000', default: '1000' },
+    schema: z.coerce.number().int().min(0, 'must be a whole number ≥ 0').max(60_000, 'must be at most 60000').default(1000),
+  },
   GITHUB_APP_ID: {
     spec: { env: 'GITHUB_APP_ID', description: 'GitHub App id (GITHUB_AUTH=app).', example: '123456', default: '' },
     schema: z.string().trim().regex(/^\d*$/, 'must be the numeric App id').default(''),

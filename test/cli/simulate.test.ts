@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// `kiln simulate` as a user runs it: a child process, exit codes, stdout and stderr.
+const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
+
+function kiln(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['bin/kiln.js', ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('kiln simulate', () => {
+  it('runs the must-show cleanup with only the JSON report on stdout', async () => {
+    const { code, stdout, stderr } = await kiln(['simulate', '--scenario', join(SCENARIOS, 'busy-and-ghosts.yaml'), '--trigger', 'cleanup', '--report', 'json']);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ scenario: 'busy-and-ghosts', outcome: 'succeeded', jobsInterrupted: 0, foreignTouched: 0 });
+    expect(report.deleted.githubRunners).toHaveLength(12);
+    expect(report.faultsInjected).toEqual({ 'github:deleteRunner': 2 });
+    expect(stderr).toContain('cleanup: started by http');
+  });
+
+  it('runs the built-in demo without a scenario, trusting the fake CA on its own', async () => {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const { code, stdout, stderr } = await kiln(['simulate'], env);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/kiln simulate — scenario "/);
+    expect(stdout).toMatch(/jobs interrupted +0/);
+  });
+
+  it('exits 2 naming the field of a bad scenario', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'version: 1\nname: bad\nscaleSets:\n  - { name: a, image: linux, capacity: -1 }\n');
+    const { code, stderr, stdout } = await kiln(['simulate', '--scenario', file]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/scaleSets\[0\]\.capacity/);
+  });
+
+  it.each([
+    [['simulate', '--report', 'xml'], /--report must be "text" or "json"/],
+    [['simulate', '--trigger', 'nonsense'], /unknown: nonsense/],
+    [['simulate', '--scenario'], /argument missing|--scenario/],
+    [['simulate', '--bogus'], /Unknown option '--bogus'/],
+    [['simulate', '--scenario', '/no/such/file.yaml'], /\/no\/such\/file\.yaml/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('exits 2 for bad arguments: %j', async (args, message) => {
+    const { code, stderr } = await kiln(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('prints help with examples', async () => {
+    const { code, stdout } = await kiln(['simulate', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Examples:');
+    expect(stdout).toContain('Exit codes:');
+  });
+});
