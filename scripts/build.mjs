@@ -20,7 +20,9 @@ const result = await build({
   // Provided by the Azure Functions Node worker at run time.
   external: ['@azure/functions-core'],
   // CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 
@@ -31,4 +33,6 @@ if (leaked.length > 0) {
 }
 writeFileSync('dist/app/meta.json', JSON.stringify(result.metafile));
 const size = readFileSync('dist/app/index.js').length;
-console.log(`dist/app/index.js: ${(size / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules`);
+console.log(
+  `dist/app/index.js: ${(size / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules`,
+);

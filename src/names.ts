@@ -29,5 +29,6 @@ export const Activities = {
 export const InstanceIds = {
   cleanup: 'kiln-cleanup',
   /** One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). */
-  rollout: (definition: string, version: string) => `rollout-${definition}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+  rollout: (definition: string, version: string) =>
+    `rollout-${definition}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_'),
 } as const;

@@ -64,5 +64,6 @@ export type ListAdoAgentsOutput = ActivityResult<AdoAgent[] | null>;
 
 /** null when no Azure DevOps fleet is configured. */
 export function createListAdoAgentsActivity({ ado }: ActivityDeps) {
-  return (): Promise<ListAdoAgentsOutput> => attempt('list Azure DevOps agents', async () => (ado ? await ado.listAgents() : null));
+  return (): Promise<ListAdoAgentsOutput> =>
+    attempt('list Azure DevOps agents', async () => (ado ? await ado.listAgents() : null));
 }

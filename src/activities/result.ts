@@ -25,6 +25,13 @@ export async function attempt<T>(operation: string, work: () => Promise<T>): Pro
     return ok(await work());
   } catch (thrown) {
     const error = ensureError(thrown);
-    return { ok: false, error: { name: error.name, message: `${operation}: ${error.message}`, transient: TRANSIENT.has(error.name) } };
+    return {
+      ok: false,
+      error: {
+        name: error.name,
+        message: `${operation}: ${error.message}`,
+        transient: TRANSIENT.has(error.name),
+      },
+    };
   }
 }

@@ -49,7 +49,6 @@ export function createResolveImageVersionActivity({ arm }: ActivityDeps) {
     });
 }
 
-
 export interface ObserveScaleSetInput {
   scaleSetId: string;
   fleet: Fleet;
@@ -72,14 +71,27 @@ const LIST_THRESHOLD = 50;
 export function createObserveScaleSetActivity(deps: ActivityDeps) {
   return (input: ObserveScaleSetInput): Promise<ObserveScaleSetOutput> =>
     attempt(`observe scale set ${input.scaleSetId}`, async () => {
-      const [scaleSet, instances] = await Promise.all([deps.arm.getScaleSet(input.scaleSetId), deps.arm.listInstances(input.scaleSetId)]);
+      const [scaleSet, instances] = await Promise.all([
+        deps.arm.getScaleSet(input.scaleSetId),
+        deps.arm.listInstances(input.scaleSetId),
+      ]);
       const wanted = input.instanceIds ? new Set(input.instanceIds) : undefined;
-      const names = instances.filter((i) => (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied)).map((i) => i.computerName);
-      return { instances, registrations: await registrationsFor(deps, input.fleet, names), imageReferenceId: scaleSet?.imageReferenceId };
+      const names = instances
+        .filter((i) => (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied))
+        .map((i) => i.computerName);
+      return {
+        instances,
+        registrations: await registrationsFor(deps, input.fleet, names),
+        imageReferenceId: scaleSet?.imageReferenceId,
+      };
     });
 }
 
-async function registrationsFor(deps: ActivityDeps, fleet: Fleet, names: string[]): Promise<Record<string, RegistrationState>> {
+async function registrationsFor(
+  deps: ActivityDeps,
+  fleet: Fleet,
+  names: string[],
+): Promise<Record<string, RegistrationState>> {
   const result: Record<string, RegistrationState> = {};
   if (names.length === 0) return result;
   const wanted = new Set(names.map((n) => n.toLowerCase()));
@@ -88,15 +100,24 @@ async function registrationsFor(deps: ActivityDeps, fleet: Fleet, names: string[
     if (!wanted.has(key)) return;
     const previous = result[key];
     // Several registrations with one name (a stale one and its replacement): busy or online wins.
-    result[key] = { status: previous?.status === 'online' || r.status === 'online' ? 'online' : 'offline', busy: (previous?.busy ?? false) || r.busy };
+    result[key] = {
+      status: previous?.status === 'online' || r.status === 'online' ? 'online' : 'offline',
+      busy: (previous?.busy ?? false) || r.busy,
+    };
   };
   if (fleet === 'github') {
     const github = deps.github ?? missing('GitHub');
-    const found = names.length > LIST_THRESHOLD ? await github.listRunners() : (await Promise.all(names.map((n) => github.findRunnersByName(n)))).flat();
+    const found =
+      names.length > LIST_THRESHOLD
+        ? await github.listRunners()
+        : (await Promise.all(names.map((n) => github.findRunnersByName(n)))).flat();
     found.forEach(add);
   } else {
     const ado = deps.ado ?? missing('Azure DevOps');
-    const found = names.length > LIST_THRESHOLD ? await ado.listAgents() : (await Promise.all(names.map((n) => ado.findAgentsByName(n)))).flat();
+    const found =
+      names.length > LIST_THRESHOLD
+        ? await ado.listAgents()
+        : (await Promise.all(names.map((n) => ado.findAgentsByName(n)))).flat();
     found.forEach(add);
   }
   return result;
@@ -130,7 +151,10 @@ export function createDrainInstancesActivity(deps: ActivityDeps) {
     attempt(`drain ${input.instances.length} instance(s) of ${input.scaleSetId}`, async () => {
       const result: DrainResult = { drained: [], busy: [] };
       for (const instance of input.instances) {
-        const idle = input.fleet === 'github' ? await drainRunner(deps, instance.computerName) : await drainAgent(deps, instance.computerName);
+        const idle =
+          input.fleet === 'github'
+            ? await drainRunner(deps, instance.computerName)
+            : await drainAgent(deps, instance.computerName);
         (idle ? result.drained : result.busy).push(instance.instanceId);
       }
       return result;
@@ -206,8 +230,17 @@ export function createCheckWaveHealthActivity(deps: ActivityDeps) {
     attempt(`check health of ${input.instanceIds.length} instance(s) of ${input.scaleSetId}`, async () => {
       const instances = await deps.arm.listInstances(input.scaleSetId);
       const wanted = new Set(input.instanceIds);
-      const ready = instances.filter((i) => wanted.has(i.instanceId) && i.latestModelApplied && i.provisioningState.toLowerCase() === 'succeeded');
-      const registrations = await registrationsFor(deps, input.fleet, ready.map((i) => i.computerName));
+      const ready = instances.filter(
+        (i) =>
+          wanted.has(i.instanceId) &&
+          i.latestModelApplied &&
+          i.provisioningState.toLowerCase() === 'succeeded',
+      );
+      const registrations = await registrationsFor(
+        deps,
+        input.fleet,
+        ready.map((i) => i.computerName),
+      );
       return { instances: instances.filter((i) => wanted.has(i.instanceId)), registrations };
     });
 }

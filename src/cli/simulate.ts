@@ -38,7 +38,14 @@ Exit codes: 0 finished and every safety invariant held · 1 an invariant broke o
 const TRIGGERS: TriggerName[] = ['http-rebuild', 'http-rollout', 'eventgrid', 'cleanup'];
 
 export async function simulateCommand(argv: string[]): Promise<number> {
-  let values: { scenario?: string; trigger?: string; report?: string; 'dry-run'?: boolean; verbose?: boolean; help?: boolean };
+  let values: {
+    scenario?: string;
+    trigger?: string;
+    report?: string;
+    'dry-run'?: boolean;
+    verbose?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -67,10 +74,15 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   }
   let triggers: TriggerName[] | undefined;
   if (values.trigger !== undefined) {
-    const names = values.trigger.split(',').map((t) => t.trim()).filter(Boolean);
+    const names = values.trigger
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     const unknown = names.filter((t) => !TRIGGERS.includes(t as TriggerName));
     if (names.length === 0 || unknown.length > 0) {
-      process.stderr.write(`kiln simulate: --trigger takes a comma-separated list of ${TRIGGERS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`);
+      process.stderr.write(
+        `kiln simulate: --trigger takes a comma-separated list of ${TRIGGERS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`,
+      );
       return 2;
     }
     triggers = names as TriggerName[];
@@ -96,8 +108,16 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     if (values.verbose || !line.startsWith('  [')) process.stderr.write(`${line}\n`);
   };
   try {
-    const { report } = await runSimulation(scenario, { triggers, dryRun: values['dry-run'] ? true : undefined, log });
-    process.stdout.write(values.report === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderText(report, { start: scenario.start, until: scenario.until }));
+    const { report } = await runSimulation(scenario, {
+      triggers,
+      dryRun: values['dry-run'] ? true : undefined,
+      log,
+    });
+    process.stdout.write(
+      values.report === 'json'
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : renderText(report, { start: scenario.start, until: scenario.until }),
+    );
     return exitCodeFor(report);
   } catch (error) {
     if (error instanceof SimulationError) {

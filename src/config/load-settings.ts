@@ -75,21 +75,31 @@ export interface Settings {
 export function loadSettings(env: Env = process.env): Settings {
   const problems: SettingProblem[] = [];
   const raw = {} as Record<SettingName, unknown>;
-  for (const [name, { spec, schema }] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+  for (const [name, { spec, schema }] of Object.entries(SETTINGS) as [
+    SettingName,
+    (typeof SETTINGS)[SettingName],
+  ][]) {
     const value = env[name];
     const result = schema.safeParse(value === undefined || value.trim() === '' ? undefined : value);
     if (result.success) {
       raw[name] = result.data;
     } else {
       const issue = result.error.issues[0];
-      const problem = value === undefined || value.trim() === '' ? 'is required but not set' : `${issue?.message ?? 'is invalid'} (got "${mask(name, value)}")`;
+      const problem =
+        value === undefined || value.trim() === ''
+          ? 'is required but not set'
+          : `${issue?.message ?? 'is invalid'} (got "${mask(name, value)}")`;
       problems.push({ setting: name, problem, example: spec.example });
     }
   }
   const r = raw as RawSettings;
   const requireSetting = (name: SettingName, when: string) => {
     if (r[name] === '' && !problems.some((p) => p.setting === name)) {
-      problems.push({ setting: name, problem: `is required when ${when}`, example: SETTINGS[name].spec.example });
+      problems.push({
+        setting: name,
+        problem: `is required when ${when}`,
+        example: SETTINGS[name].spec.example,
+      });
     }
   };
   const githubEnabled = r.GITHUB_OWNER !== '' && r.GITHUB_OWNER !== undefined;
@@ -124,9 +134,18 @@ export function loadSettings(env: Env = process.env): Settings {
         }
       : undefined,
     ado: r.ADO_ORG_URL
-      ? { orgUrl: r.ADO_ORG_URL.replace(/\/+$/, ''), pool: r.ADO_POOL, auth: r.ADO_AUTH, patSecret: r.ADO_PAT_SECRET }
+      ? {
+          orgUrl: r.ADO_ORG_URL.replace(/\/+$/, ''),
+          pool: r.ADO_POOL,
+          auth: r.ADO_AUTH,
+          patSecret: r.ADO_PAT_SECRET,
+        }
       : undefined,
-    schedules: { cleanup: r.CLEANUP_SCHEDULE, rebuild: r.REBUILD_SCHEDULE, runnerRelease: r.RUNNER_RELEASE_SCHEDULE },
+    schedules: {
+      cleanup: r.CLEANUP_SCHEDULE,
+      rebuild: r.REBUILD_SCHEDULE,
+      runnerRelease: r.RUNNER_RELEASE_SCHEDULE,
+    },
     hygiene: { offlineGraceMinutes: r.OFFLINE_GRACE_MINUTES, bootDeadlineMinutes: r.BOOT_DEADLINE_MINUTES },
     gallery: {
       resourceGroup: r.GALLERY_RESOURCE_GROUP,

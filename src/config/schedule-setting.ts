@@ -12,7 +12,13 @@ export function scheduleSetting(name: ScheduleName, env: Env = process.env): str
   const raw = env[name];
   const result = schema.safeParse(raw === undefined || raw.trim() === '' ? undefined : raw);
   if (!result.success) {
-    throw new SettingsError([{ setting: name, problem: `${result.error.issues[0]?.message ?? 'is invalid'} (got "${raw}")`, example: spec.example }]);
+    throw new SettingsError([
+      {
+        setting: name,
+        problem: `${result.error.issues[0]?.message ?? 'is invalid'} (got "${raw}")`,
+        example: spec.example,
+      },
+    ]);
   }
   return result.data;
 }

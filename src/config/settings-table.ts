@@ -6,10 +6,17 @@ export const TABLE_END = '<!-- settings:end -->';
 
 export function renderSettingsTable(): string {
   const rows = Object.values(SETTINGS).map(({ spec }) => {
-    const fallback = 'default' in spec ? (spec.default === '' ? '(empty)' : `\`${spec.default}\``) : '**required**';
+    const fallback =
+      'default' in spec ? (spec.default === '' ? '(empty)' : `\`${spec.default}\``) : '**required**';
     return `| \`${spec.env}\` | ${fallback} | ${spec.description} | \`${spec.example}\` |`;
   });
-  return [TABLE_BEGIN, '| Setting | Default | Meaning | Example |', '|---|---|---|---|', ...rows, TABLE_END].join('\n');
+  return [
+    TABLE_BEGIN,
+    '| Setting | Default | Meaning | Example |',
+    '|---|---|---|---|',
+    ...rows,
+    TABLE_END,
+  ].join('\n');
 }
 
 /** Replaces the generated block in a README text. */

@@ -4,7 +4,13 @@
  * written" or a reason to ignore it. Events are hints: the orchestration re-reads the version.
  */
 export type GalleryEventReading =
-  | { kind: 'version-written'; definition: string; image?: 'linux' | 'windows'; version: string; eventId: string }
+  | {
+      kind: 'version-written';
+      definition: string;
+      image?: 'linux' | 'windows';
+      version: string;
+      eventId: string;
+    }
   | { kind: 'ignored'; reason: string };
 
 export interface GalleryRef {
@@ -22,17 +28,28 @@ export function readGalleryEvent(event: unknown, gallery: GalleryRef): GalleryEv
   const e = event as Record<string, unknown>;
   const type = String(e.eventType ?? e.type ?? '');
   const id = String(e.id ?? '');
-  if (type !== 'Microsoft.Resources.ResourceWriteSuccess') return { kind: 'ignored', reason: `event type "${type}" is not a resource write` };
+  if (type !== 'Microsoft.Resources.ResourceWriteSuccess')
+    return { kind: 'ignored', reason: `event type "${type}" is not a resource write` };
   const subject = String(e.subject ?? '');
   const match = VERSION_SUBJECT.exec(subject);
-  if (!match) return { kind: 'ignored', reason: `subject "${subject.slice(0, 300)}" is not a gallery image version` };
+  if (!match)
+    return { kind: 'ignored', reason: `subject "${subject.slice(0, 300)}" is not a gallery image version` };
   const [, subscriptionId, resourceGroup, galleryName, definition, version] = match as unknown as string[];
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-  if (!same(subscriptionId!, gallery.subscriptionId) || !same(resourceGroup!, gallery.resourceGroup) || !same(galleryName!, gallery.name)) {
+  if (
+    !same(subscriptionId!, gallery.subscriptionId) ||
+    !same(resourceGroup!, gallery.resourceGroup) ||
+    !same(galleryName!, gallery.name)
+  ) {
     return { kind: 'ignored', reason: `gallery ${galleryName} in ${resourceGroup} is not kiln's gallery` };
   }
-  if (!/^\d{1,10}\.\d{1,10}\.\d{1,10}$/.test(version!)) return { kind: 'ignored', reason: `"${version}" is not a gallery version name` };
-  const image = same(definition!, gallery.definitions.linux) ? 'linux' : same(definition!, gallery.definitions.windows) ? 'windows' : undefined;
+  if (!/^\d{1,10}\.\d{1,10}\.\d{1,10}$/.test(version!))
+    return { kind: 'ignored', reason: `"${version}" is not a gallery version name` };
+  const image = same(definition!, gallery.definitions.linux)
+    ? 'linux'
+    : same(definition!, gallery.definitions.windows)
+      ? 'windows'
+      : undefined;
   if (!image) return { kind: 'ignored', reason: `image definition "${definition}" is not one of kiln's` };
   const canonical = image === 'linux' ? gallery.definitions.linux : gallery.definitions.windows;
   return { kind: 'version-written', definition: canonical, image, version: version!, eventId: id };

@@ -11,7 +11,12 @@ export interface HygieneScaleSet {
   name: string;
   computerNamePrefix: string;
   fleet: Fleet;
-  instances: { instanceId: string; computerName: string; provisioningState: string; provisionedAt?: string }[];
+  instances: {
+    instanceId: string;
+    computerName: string;
+    provisioningState: string;
+    provisionedAt?: string;
+  }[];
 }
 
 export interface Registration {
@@ -105,7 +110,13 @@ export function planHygiene(input: HygieneInput): HygienePlan {
       const since = input.memory.offlineSince[key] ?? reg.statusChangedOn ?? input.now;
       plan.memory.offlineSince[key] = since;
       if (now - Date.parse(since) >= input.offlineGraceMinutes * 60_000) {
-        plan.remove.push({ fleet, id: reg.id, name: reg.name, scaleSet: owner.name, reason: 'offline-past-grace' });
+        plan.remove.push({
+          fleet,
+          id: reg.id,
+          name: reg.name,
+          scaleSet: owner.name,
+          reason: 'offline-past-grace',
+        });
       } else {
         plan.kept.push({ fleet, name: reg.name, reason: 'within-grace' });
       }
@@ -133,7 +144,10 @@ export function planHygiene(input: HygieneInput): HygienePlan {
  * The managed scale set a registration belongs to: its name must be exactly a computer name the scale
  * set can give (prefix + 6 base-36 characters, as Uniform scale sets name their instances).
  */
-export function owningScaleSet<T extends { computerNamePrefix: string }>(scaleSets: T[], name: string): T | undefined {
+export function owningScaleSet<T extends { computerNamePrefix: string }>(
+  scaleSets: T[],
+  name: string,
+): T | undefined {
   const lower = name.toLowerCase();
   let best: T | undefined;
   for (const scaleSet of scaleSets) {

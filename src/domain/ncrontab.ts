@@ -13,8 +13,25 @@ const FIELDS = [
 ] as const;
 
 const NAMES: Record<string, number> = {
-  jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
-  sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6,
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+  sun: 0,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
 };
 
 export interface Schedule {
@@ -24,7 +41,8 @@ export interface Schedule {
 
 export function parseNcrontab(expression: string): Schedule {
   const parts = expression.trim().split(/\s+/);
-  if (parts.length !== 6) throw new RangeError(`"${expression}" must have six fields (second minute hour day month weekday)`);
+  if (parts.length !== 6)
+    throw new RangeError(`"${expression}" must have six fields (second minute hour day month weekday)`);
   const sets = parts.map((part, index) => parseField(part, FIELDS[index]!, expression));
   return { expression, sets };
 }
@@ -34,7 +52,8 @@ function parseField(part: string, field: (typeof FIELDS)[number], expression: st
   for (const item of part.split(',')) {
     const [range, stepText] = item.split('/') as [string, string | undefined];
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new RangeError(`bad step "${item}" in the ${field.name} field of "${expression}"`);
+    if (!Number.isInteger(step) || step < 1)
+      throw new RangeError(`bad step "${item}" in the ${field.name} field of "${expression}"`);
     let from: number;
     let to: number;
     if (range === '*') {
@@ -48,7 +67,8 @@ function parseField(part: string, field: (typeof FIELDS)[number], expression: st
       from = value(range, field, expression);
       to = stepText === undefined ? from : field.max;
     }
-    if (from > to) throw new RangeError(`empty range "${item}" in the ${field.name} field of "${expression}"`);
+    if (from > to)
+      throw new RangeError(`empty range "${item}" in the ${field.name} field of "${expression}"`);
     for (let v = from; v <= to; v += step) values.add(field.name === 'weekday' && v === 7 ? 0 : v);
   }
   return values;
@@ -58,14 +78,23 @@ function value(text: string, field: (typeof FIELDS)[number], expression: string)
   const v = NAMES[text.toLowerCase()] ?? Number(text);
   const max = field.name === 'weekday' ? 7 : field.max;
   if (!Number.isInteger(v) || v < field.min || v > max) {
-    throw new RangeError(`"${text}" is out of range ${field.min}-${max} in the ${field.name} field of "${expression}"`);
+    throw new RangeError(
+      `"${text}" is out of range ${field.min}-${max} in the ${field.name} field of "${expression}"`,
+    );
   }
   return v;
 }
 
 /** The first occurrence strictly after `afterMs`, or undefined if none within ~5 years. */
 export function nextOccurrence(schedule: Schedule, afterMs: number): number | undefined {
-  const [seconds, minutes, hours, days, months, weekdays] = schedule.sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  const [seconds, minutes, hours, days, months, weekdays] = schedule.sets as [
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+  ];
   const t = new Date(Math.floor(afterMs / 1000) * 1000 + 1000);
   const limit = afterMs + 5 * 366 * 24 * 3600_000;
   while (t.getTime() <= limit) {

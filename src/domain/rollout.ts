@@ -92,12 +92,14 @@ export function assessWave(input: {
   healthDeadlineMinutes: number;
 }): WaveHealth {
   const health: WaveHealth = { healthy: [], unhealthy: [], starting: [] };
-  const pastDeadline = Date.parse(input.now) - Date.parse(input.waveStartedAt) >= input.healthDeadlineMinutes * 60_000;
+  const pastDeadline =
+    Date.parse(input.now) - Date.parse(input.waveStartedAt) >= input.healthDeadlineMinutes * 60_000;
   for (const id of input.wave) {
     const instance = input.instances.find((i) => i.instanceId === id);
     const state = instance?.provisioningState.toLowerCase();
     const registration = instance ? input.registrations[instance.computerName.toLowerCase()] : undefined;
-    if (instance && state === 'succeeded' && instance.latestModelApplied && registration?.status === 'online') health.healthy.push(id);
+    if (instance && state === 'succeeded' && instance.latestModelApplied && registration?.status === 'online')
+      health.healthy.push(id);
     else if (!instance || state === 'failed' || pastDeadline) health.unhealthy.push(id);
     else health.starting.push(id);
   }

@@ -2,7 +2,13 @@
  * Registrations of fleet hygiene: the cleanup orchestration and its activities, the timer
  * (CLEANUP_SCHEDULE) and POST /api/cleanups. Adapters only: parse, validate, start, respond.
  */
-import { app, HttpResponse, type HttpRequest, type InvocationContext, type Timer } from './azure-functions.js';
+import {
+  app,
+  HttpResponse,
+  type HttpRequest,
+  type InvocationContext,
+  type Timer,
+} from './azure-functions.js';
 import * as df from 'durable-functions';
 import {
   createListAdoAgentsActivity,
@@ -41,7 +47,10 @@ export function registerCleanup(): void {
     handler: async (_timer: Timer, context: InvocationContext) => {
       const outcome = await startCleanup(df.getClient(context), false);
       if (outcome.started) context.log(`started cleanup ${outcome.instanceId}`);
-      else context.log(`cleanup ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`);
+      else
+        context.log(
+          `cleanup ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`,
+        );
     },
   });
 
@@ -60,7 +69,11 @@ export function registerCleanup(): void {
         return new HttpResponse({
           status: 409,
           headers: { Location: links.statusQueryGetUri },
-          jsonBody: { error: `a cleanup is already ${outcome.status.runtimeStatus}`, id: outcome.instanceId, statusQueryGetUri: links.statusQueryGetUri },
+          jsonBody: {
+            error: `a cleanup is already ${outcome.status.runtimeStatus}`,
+            id: outcome.instanceId,
+            statusQueryGetUri: links.statusQueryGetUri,
+          },
         });
       }
       context.log(`started cleanup ${outcome.instanceId}${parsed.value.dryRun ? ' (dry run)' : ''}`);

@@ -17,7 +17,11 @@ export function parseJsonBody<S extends z.ZodTypeAny>(body: string, schema: S): 
     try {
       json = JSON.parse(body);
     } catch (error) {
-      return { ok: false, status: 400, message: `request body is not valid JSON: ${(error as Error).message}` };
+      return {
+        ok: false,
+        status: 400,
+        message: `request body is not valid JSON: ${(error as Error).message}`,
+      };
     }
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
@@ -27,7 +31,8 @@ export function parseJsonBody<S extends z.ZodTypeAny>(body: string, schema: S): 
   if (result.success) return { ok: true, value: result.data };
   const message = result.error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
       const field = issue.path.join('.') || '(body)';
       return `field "${field}": ${issue.message}`;
     })

@@ -20,13 +20,25 @@ const rolloutRequest = z
 
 export type RolloutRequest = z.output<typeof rolloutRequest>;
 
-export function parseRolloutRequest(body: string, definitions: { linux: string; windows: string }): ParsedRequest<RolloutRequest & { definition: string }> {
+export function parseRolloutRequest(
+  body: string,
+  definitions: { linux: string; windows: string },
+): ParsedRequest<RolloutRequest & { definition: string }> {
   const parsed = parseJsonBody(body, rolloutRequest);
   if (!parsed.ok) return parsed;
   const image = parsed.value.image;
-  const definition = image === 'linux' ? definitions.linux : image === 'windows' ? definitions.windows : [definitions.linux, definitions.windows].find((d) => d === image);
+  const definition =
+    image === 'linux'
+      ? definitions.linux
+      : image === 'windows'
+        ? definitions.windows
+        : [definitions.linux, definitions.windows].find((d) => d === image);
   if (!definition) {
-    return { ok: false, status: 400, message: `field "image": unknown image "${image}" (use linux, windows, ${definitions.linux} or ${definitions.windows})` };
+    return {
+      ok: false,
+      status: 400,
+      message: `field "image": unknown image "${image}" (use linux, windows, ${definitions.linux} or ${definitions.windows})`,
+    };
   }
   return { ok: true, value: { ...parsed.value, definition } };
 }

@@ -2,7 +2,13 @@
  * Registrations of the rollout flow: its orchestrations and activities, POST /api/rollouts, and the
  * Event Grid trigger for gallery image versions written outside kiln. Adapters only.
  */
-import { app, HttpResponse, type EventGridEvent, type HttpRequest, type InvocationContext } from './azure-functions.js';
+import {
+  app,
+  HttpResponse,
+  type EventGridEvent,
+  type HttpRequest,
+  type InvocationContext,
+} from './azure-functions.js';
 import * as df from 'durable-functions';
 import {
   createCheckWaveHealthActivity,
@@ -42,15 +48,33 @@ export function registerRollout(): void {
       if (!parsed.ok) return new HttpResponse({ status: parsed.status, jsonBody: { error: parsed.message } });
       const { definition, version, scaleSets, dryRun, regionOrder, ...options } = parsed.value;
       const { image: _image, ...rolloutOptions } = options;
-      const input: RolloutInput = { definition, version, source: 'http', dryRun, scaleSets, regionOrder, options: rolloutOptions, canaryTag: settings.canaryTag };
+      const input: RolloutInput = {
+        definition,
+        version,
+        source: 'http',
+        dryRun,
+        scaleSets,
+        regionOrder,
+        options: rolloutOptions,
+        canaryTag: settings.canaryTag,
+      };
       const client = df.getClient(context);
-      const outcome = await startSingleton(client, Orchestrations.rollout, InstanceIds.rollout(definition, version), input);
+      const outcome = await startSingleton(
+        client,
+        Orchestrations.rollout,
+        InstanceIds.rollout(definition, version),
+        input,
+      );
       const links = client.createHttpManagementPayload(outcome.instanceId);
       if (!outcome.started) {
         return new HttpResponse({
           status: 409,
           headers: { Location: links.statusQueryGetUri },
-          jsonBody: { error: `a rollout of ${definition} ${version} is already ${outcome.status.runtimeStatus}`, id: outcome.instanceId, statusQueryGetUri: links.statusQueryGetUri },
+          jsonBody: {
+            error: `a rollout of ${definition} ${version} is already ${outcome.status.runtimeStatus}`,
+            id: outcome.instanceId,
+            statusQueryGetUri: links.statusQueryGetUri,
+          },
         });
       }
       context.log(`started rollout ${outcome.instanceId}${dryRun ? ' (dry run)' : ''}`);
@@ -62,7 +86,12 @@ export function registerRollout(): void {
     extraInputs: [df.input.durableClient()],
     handler: async (event: EventGridEvent, context: InvocationContext) => {
       const settings = getSettings();
-      const reading = readGalleryEvent(event, { subscriptionId: settings.subscriptionId, resourceGroup: settings.gallery.resourceGroup, name: settings.gallery.name, definitions: settings.gallery.definitions });
+      const reading = readGalleryEvent(event, {
+        subscriptionId: settings.subscriptionId,
+        resourceGroup: settings.gallery.resourceGroup,
+        name: settings.gallery.name,
+        definitions: settings.gallery.definitions,
+      });
       if (reading.kind === 'ignored') {
         // Acknowledged, not retried: Event Grid would redeliver a failure for a day.
         context.log(`event ${(event as { id?: string }).id ?? '?'} ignored: ${reading.reason}`);
@@ -73,12 +102,24 @@ export function registerRollout(): void {
       const previous = await previousStatus(client, instanceId);
       if (previous) {
         // Deliveries repeat and arrive out of order: a version that has (or had) a rollout starts nothing (S5).
-        context.log(`event ${reading.eventId}: ${reading.definition} ${reading.version} already has rollout ${instanceId} (${previous.runtimeStatus}); nothing started`);
+        context.log(
+          `event ${reading.eventId}: ${reading.definition} ${reading.version} already has rollout ${instanceId} (${previous.runtimeStatus}); nothing started`,
+        );
         return;
       }
-      const input: RolloutInput = { definition: reading.definition, version: reading.version, source: 'eventgrid', dryRun: false, canaryTag: settings.canaryTag };
+      const input: RolloutInput = {
+        definition: reading.definition,
+        version: reading.version,
+        source: 'eventgrid',
+        dryRun: false,
+        canaryTag: settings.canaryTag,
+      };
       const outcome = await startSingleton(client, Orchestrations.rollout, instanceId, input, previous);
-      context.log(outcome.started ? `event ${reading.eventId}: started rollout ${instanceId}` : `event ${reading.eventId}: rollout ${instanceId} already running`);
+      context.log(
+        outcome.started
+          ? `event ${reading.eventId}: started rollout ${instanceId}`
+          : `event ${reading.eventId}: rollout ${instanceId} already running`,
+      );
     },
   });
 }

@@ -25,7 +25,9 @@ export function getRuntime(): ActivityDeps {
     runtime = {
       settings,
       arm: createArmClient(settings, credential),
-      github: settings.github ? createGitHubClient(settings.github, secrets, { writeSpacingMs: settings.github.writeIntervalMs }) : undefined,
+      github: settings.github
+        ? createGitHubClient(settings.github, secrets, { writeSpacingMs: settings.github.writeIntervalMs })
+        : undefined,
       ado: settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined,
     };
   }

@@ -4,11 +4,16 @@
  */
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 
-export type StartOutcome = { started: true; instanceId: string } | { started: false; instanceId: string; status: DurableOrchestrationStatus };
+export type StartOutcome =
+  | { started: true; instanceId: string }
+  | { started: false; instanceId: string; status: DurableOrchestrationStatus };
 
 const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
-export async function previousStatus(client: DurableClient, instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
+export async function previousStatus(
+  client: DurableClient,
+  instanceId: string,
+): Promise<DurableOrchestrationStatus | undefined> {
   try {
     return await client.getStatus(instanceId);
   } catch {

@@ -13,7 +13,12 @@ export interface RetryPolicy {
   maxDelaySeconds: number;
 }
 
-export const ACTIVITY_RETRY: RetryPolicy = { attempts: 4, firstDelaySeconds: 30, backoff: 2, maxDelaySeconds: 600 };
+export const ACTIVITY_RETRY: RetryPolicy = {
+  attempts: 4,
+  firstDelaySeconds: 30,
+  backoff: 2,
+  maxDelaySeconds: 600,
+};
 
 export interface ActivityCall {
   name: string;

@@ -4,10 +4,28 @@
  * Deterministic: every read goes through an activity, time comes from the context (S7).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ListAdoAgentsOutput, ListGitHubRunnersOutput, ListManagedScaleSetsOutput, ListScaleSetInstancesOutput, ManagedScaleSet } from '../activities/inventory.js';
-import type { RemovalOutcome, RemoveRegistrationInput, ReimageUnregisteredInput, ReimageUnregisteredResult } from '../activities/remediation.js';
+import type {
+  ListAdoAgentsOutput,
+  ListGitHubRunnersOutput,
+  ListManagedScaleSetsOutput,
+  ListScaleSetInstancesOutput,
+  ManagedScaleSet,
+} from '../activities/inventory.js';
+import type {
+  RemovalOutcome,
+  RemoveRegistrationInput,
+  ReimageUnregisteredInput,
+  ReimageUnregisteredResult,
+} from '../activities/remediation.js';
 import type { ActivityResult } from '../activities/result.js';
-import { planHygiene, summarisePlan, type HygieneMemory, type Kept, type Registration, type RemovalReason } from '../domain/hygiene.js';
+import {
+  planHygiene,
+  summarisePlan,
+  type HygieneMemory,
+  type Kept,
+  type Registration,
+  type RemovalReason,
+} from '../domain/hygiene.js';
 import { Activities } from '../names.js';
 import { callActivities, callActivity, replaySafeLog } from './call-activity.js';
 
@@ -44,7 +62,11 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   const errors: string[] = [];
   context.df.setCustomStatus({ phase: 'observing', dryRun: input.dryRun });
 
-  const scaleSetsResult = (yield* callActivity(context, Activities.listManagedScaleSets, null)) as ListManagedScaleSetsOutput;
+  const scaleSetsResult = (yield* callActivity(
+    context,
+    Activities.listManagedScaleSets,
+    null,
+  )) as ListManagedScaleSetsOutput;
   if (!scaleSetsResult.ok) {
     // Without the scope nothing can be judged safely: stop here (S2).
     return finish(context, input, startedAt, [scaleSetsResult.error.message]);
@@ -70,7 +92,13 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
       continue;
     }
     observed.push(scaleSet);
-    hygieneScaleSets.push({ id: scaleSet.id, name: scaleSet.name, computerNamePrefix: scaleSet.computerNamePrefix, fleet: scaleSet.fleet, instances: result.value });
+    hygieneScaleSets.push({
+      id: scaleSet.id,
+      name: scaleSet.name,
+      computerNamePrefix: scaleSet.computerNamePrefix,
+      fleet: scaleSet.fleet,
+      instances: result.value,
+    });
   }
   const unseenFleets = new Set(scaleSets.filter((s) => !observed.includes(s)).map((s) => s.fleet));
 
@@ -98,7 +126,11 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     summary,
     planned: {
       remove: plan.remove.map(({ fleet, name, scaleSet, reason }) => ({ fleet, name, scaleSet, reason })),
-      reimage: plan.reimage.map(({ scaleSet, instanceId, computerName }) => ({ scaleSet, instanceId, computerName })),
+      reimage: plan.reimage.map(({ scaleSet, instanceId, computerName }) => ({
+        scaleSet,
+        instanceId,
+        computerName,
+      })),
     },
     removed: [],
     reimaged: [],
@@ -120,13 +152,21 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   removals.forEach((result, index) => {
     const decision = plan.remove[index]!;
     if (!result.ok) errors.push(result.error.message);
-    output.removed.push({ fleet: decision.fleet, name: decision.name, outcome: result.ok ? result.value : 'failed' });
+    output.removed.push({
+      fleet: decision.fleet,
+      name: decision.name,
+      outcome: result.ok ? result.value : 'failed',
+    });
   });
 
   const byScaleSet = new Map<string, ReimageUnregisteredInput>();
   for (const d of plan.reimage) {
     const scaleSet = observed.find((s) => s.id === d.scaleSetId)!;
-    const entry = byScaleSet.get(d.scaleSetId) ?? { scaleSetId: d.scaleSetId, fleet: scaleSet.fleet, instances: [] };
+    const entry = byScaleSet.get(d.scaleSetId) ?? {
+      scaleSetId: d.scaleSetId,
+      fleet: scaleSet.fleet,
+      instances: [],
+    };
     entry.instances.push({ instanceId: d.instanceId, computerName: d.computerName });
     byScaleSet.set(d.scaleSetId, entry);
   }
@@ -138,19 +178,33 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     const result = reimages[index] as ActivityResult<ReimageUnregisteredResult>;
     const name = observed.find((s) => s.id === request.scaleSetId)!.name;
     if (!result.ok) errors.push(result.error.message);
-    else if (result.value.reimaged.length > 0) output.reimaged.push({ scaleSet: name, instanceIds: result.value.reimaged });
+    else if (result.value.reimaged.length > 0)
+      output.reimaged.push({ scaleSet: name, instanceIds: result.value.reimaged });
   });
   return done(context, output);
 }
 
 function done(context: OrchestrationContext, output: CleanupOutput): CleanupOutput {
   output.finishedAt = context.df.currentUtcDateTime.toISOString();
-  context.df.setCustomStatus({ phase: 'done', dryRun: output.dryRun, summary: output.summary, errors: output.errors.length });
-  replaySafeLog(context, `cleanup finished: removed ${output.removed.filter((r) => r.outcome === 'deleted').length}, reimaged ${output.reimaged.reduce((n, r) => n + r.instanceIds.length, 0)}, errors ${output.errors.length}`);
+  context.df.setCustomStatus({
+    phase: 'done',
+    dryRun: output.dryRun,
+    summary: output.summary,
+    errors: output.errors.length,
+  });
+  replaySafeLog(
+    context,
+    `cleanup finished: removed ${output.removed.filter((r) => r.outcome === 'deleted').length}, reimaged ${output.reimaged.reduce((n, r) => n + r.instanceIds.length, 0)}, errors ${output.errors.length}`,
+  );
   return output;
 }
 
-function finish(context: OrchestrationContext, input: CleanupInput, startedAt: string, errors: string[]): CleanupOutput {
+function finish(
+  context: OrchestrationContext,
+  input: CleanupInput,
+  startedAt: string,
+  errors: string[],
+): CleanupOutput {
   return done(context, {
     dryRun: input.dryRun,
     startedAt,

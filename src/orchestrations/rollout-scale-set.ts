@@ -23,7 +23,14 @@ import type {
 } from '../activities/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import { compareVersions } from '../domain/versions.js';
-import { assessWave, batchSize, breachesThreshold, planWave, versionOfImageReference, type RolloutOptions } from '../domain/rollout.js';
+import {
+  assessWave,
+  batchSize,
+  breachesThreshold,
+  planWave,
+  versionOfImageReference,
+  type RolloutOptions,
+} from '../domain/rollout.js';
 import { Activities } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 
@@ -31,7 +38,8 @@ export interface ScaleSetRolloutOptions extends RolloutOptions {
   pauseMinutes: number;
 }
 
-export type ScaleSetRolloutStateName = 'updated' | 'rolledBack' | 'pending' | 'refused' | 'untouched' | 'planned' | 'failed';
+export type ScaleSetRolloutStateName =
+  'updated' | 'rolledBack' | 'pending' | 'refused' | 'untouched' | 'planned' | 'failed';
 
 export interface ScaleSetRolloutResult {
   scaleSet: string;
@@ -81,21 +89,37 @@ export const ROLLOUT_TIMING = {
   busyRecheckMinutes: 10,
 };
 
-export function* rolloutScaleSetOrchestrator(context: OrchestrationContext): Generator<Task, ScaleSetRolloutResult, any> {
+export function* rolloutScaleSetOrchestrator(
+  context: OrchestrationContext,
+): Generator<Task, ScaleSetRolloutResult, any> {
   const input = context.df.getInput() as ScaleSetRolloutInput;
   if (!input.progress) return yield* begin(context, input);
   if (input.progress.phase === 'waves') return yield* nextWave(context, input, input.progress);
   return yield* rollBack(context, input, input.progress);
 }
 
-function* begin(context: OrchestrationContext, input: ScaleSetRolloutInput): Generator<Task, ScaleSetRolloutResult, any> {
+function* begin(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+): Generator<Task, ScaleSetRolloutResult, any> {
   const { scaleSet } = input;
   const previousVersion = versionOfImageReference(scaleSet.imageReferenceId);
-  const base = { previousVersion, version: previousVersion ?? '', instancesUpdated: 0, instancesPending: 0, unhealthy: 0, waves: 0 };
+  const base = {
+    previousVersion,
+    version: previousVersion ?? '',
+    instancesUpdated: 0,
+    instancesPending: 0,
+    unhealthy: 0,
+    waves: 0,
+  };
   status(context, 'inspecting', input);
 
   if (scaleSet.orchestrationMode !== 'Uniform') {
-    return result(input, { ...base, state: 'refused', reason: `orchestration mode is ${scaleSet.orchestrationMode}; kiln rolls Uniform scale sets only` });
+    return result(input, {
+      ...base,
+      state: 'refused',
+      reason: `orchestration mode is ${scaleSet.orchestrationMode}; kiln rolls Uniform scale sets only`,
+    });
   }
   if (scaleSet.upgradeMode !== 'Manual') {
     return result(input, {
@@ -105,52 +129,109 @@ function* begin(context: OrchestrationContext, input: ScaleSetRolloutInput): Gen
     });
   }
   if (previousVersion && compareVersions(previousVersion, input.version) > 0) {
-    return result(input, { ...base, state: 'untouched', reason: `it already runs the newer version ${previousVersion}` });
+    return result(input, {
+      ...base,
+      state: 'untouched',
+      reason: `it already runs the newer version ${previousVersion}`,
+    });
   }
 
   // The version must be in this region before any instance can boot from it.
   const region = regionKey(scaleSet.location);
   const deadline = Date.parse(input.startedAt) + ROLLOUT_TIMING.replicationWaitHours * 3600_000;
   for (;;) {
-    const version = (yield* callActivity(context, Activities.resolveImageVersion, { definition: input.definition, version: input.version })) as ResolveImageVersionOutput;
+    const version = (yield* callActivity(context, Activities.resolveImageVersion, {
+      definition: input.definition,
+      version: input.version,
+    })) as ResolveImageVersionOutput;
     if (!version.ok) return result(input, { ...base, state: 'failed', reason: version.error.message });
-    if (!version.value) return result(input, { ...base, state: 'failed', reason: `version ${input.version} no longer exists` });
+    if (!version.value)
+      return result(input, { ...base, state: 'failed', reason: `version ${input.version} no longer exists` });
     const state = version.value.regions[region];
     if (state === 'Completed') break;
-    if (state === undefined) return result(input, { ...base, state: 'refused', reason: `version ${input.version} is not replicated to ${scaleSet.location}` });
-    if (state === 'Failed') return result(input, { ...base, state: 'failed', reason: `replication of ${input.version} to ${scaleSet.location} failed` });
+    if (state === undefined)
+      return result(input, {
+        ...base,
+        state: 'refused',
+        reason: `version ${input.version} is not replicated to ${scaleSet.location}`,
+      });
+    if (state === 'Failed')
+      return result(input, {
+        ...base,
+        state: 'failed',
+        reason: `replication of ${input.version} to ${scaleSet.location} failed`,
+      });
     if (context.df.currentUtcDateTime.getTime() >= deadline) {
-      return result(input, { ...base, state: 'failed', reason: `replication of ${input.version} to ${scaleSet.location} did not complete within ${ROLLOUT_TIMING.replicationWaitHours} h` });
+      return result(input, {
+        ...base,
+        state: 'failed',
+        reason: `replication of ${input.version} to ${scaleSet.location} did not complete within ${ROLLOUT_TIMING.replicationWaitHours} h`,
+      });
     }
     status(context, 'waiting for replication', input);
     yield context.df.createTimer(after(context, ROLLOUT_TIMING.replicationPollMinutes));
   }
 
   if (input.dryRun) {
-    const observed = (yield* callActivity(context, Activities.observeScaleSet, { scaleSetId: scaleSet.id, fleet: scaleSet.fleet } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+    const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+      scaleSetId: scaleSet.id,
+      fleet: scaleSet.fleet,
+    } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
     if (!observed.ok) return result(input, { ...base, state: 'failed', reason: observed.error.message });
-    const stale = observed.value.instances.filter((i) => scaleSet.imageReferenceId?.toLowerCase() !== input.versionId.toLowerCase() || !i.latestModelApplied);
-    const busyNow = stale.filter((i) => observed.value.registrations[i.computerName.toLowerCase()]?.busy).length;
+    const stale = observed.value.instances.filter(
+      (i) =>
+        scaleSet.imageReferenceId?.toLowerCase() !== input.versionId.toLowerCase() || !i.latestModelApplied,
+    );
+    const busyNow = stale.filter(
+      (i) => observed.value.registrations[i.computerName.toLowerCase()]?.busy,
+    ).length;
     const size = batchSize(scaleSet.capacity, input.options.batchPercent);
-    return result(input, { ...base, state: 'planned', plannedWaves: Math.ceil(stale.length / size), busyNow, reason: `${stale.length} instance(s) would move to ${input.version}` });
+    return result(input, {
+      ...base,
+      state: 'planned',
+      plannedWaves: Math.ceil(stale.length / size),
+      busyNow,
+      reason: `${stale.length} instance(s) would move to ${input.version}`,
+    });
   }
 
   if (scaleSet.imageReferenceId?.toLowerCase() !== input.versionId.toLowerCase()) {
-    const set = (yield* callActivity(context, Activities.setScaleSetImage, { scaleSetId: scaleSet.id, imageReferenceId: input.versionId } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
+    const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+      scaleSetId: scaleSet.id,
+      imageReferenceId: input.versionId,
+    } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
     if (!set.ok) return result(input, { ...base, state: 'failed', reason: set.error.message });
-    replaySafeLog(context, `${scaleSet.name}: model now points at ${input.version} (was ${previousVersion ?? scaleSet.imageReferenceId ?? 'marketplace'})`);
+    replaySafeLog(
+      context,
+      `${scaleSet.name}: model now points at ${input.version} (was ${previousVersion ?? scaleSet.imageReferenceId ?? 'marketplace'})`,
+    );
   }
   context.df.continueAsNew({
     ...input,
-    progress: { phase: 'waves', previousImageId: scaleSet.imageReferenceId, previousVersion, updated: [], unhealthy: [], pending: [], waves: 0 },
+    progress: {
+      phase: 'waves',
+      previousImageId: scaleSet.imageReferenceId,
+      previousVersion,
+      updated: [],
+      unhealthy: [],
+      pending: [],
+      waves: 0,
+    },
   } satisfies ScaleSetRolloutInput);
   return undefined as never;
 }
 
-function* nextWave(context: OrchestrationContext, input: ScaleSetRolloutInput, progress: Progress): Generator<Task, ScaleSetRolloutResult, any> {
+function* nextWave(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+): Generator<Task, ScaleSetRolloutResult, any> {
   const { scaleSet, options } = input;
   status(context, `wave ${progress.waves + 1}`, input, progress);
-  const observed = (yield* callActivity(context, Activities.observeScaleSet, { scaleSetId: scaleSet.id, fleet: scaleSet.fleet } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+  const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+    scaleSetId: scaleSet.id,
+    fleet: scaleSet.fleet,
+  } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
   if (!observed.ok) return finished(input, progress, 'failed', observed.error.message);
 
   const plan = planWave({
@@ -165,7 +246,8 @@ function* nextWave(context: OrchestrationContext, input: ScaleSetRolloutInput, p
   progress.pending.push(...plan.pending);
 
   if (plan.upgrade.length === 0) {
-    if (plan.busy.length === 0) return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
+    if (plan.busy.length === 0)
+      return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
     status(context, `waiting for ${plan.busy.length} busy instance(s)`, input, progress);
     yield context.df.createTimer(after(context, ROLLOUT_TIMING.busyRecheckMinutes));
     return continueWith(context, input, progress);
@@ -185,7 +267,10 @@ function* nextWave(context: OrchestrationContext, input: ScaleSetRolloutInput, p
     return continueWith(context, input, progress);
   }
 
-  const upgrade = (yield* callActivity(context, Activities.startUpgrade, { scaleSetId: scaleSet.id, instanceIds: wave } satisfies StartUpgradeInput)) as StartUpgradeOutput;
+  const upgrade = (yield* callActivity(context, Activities.startUpgrade, {
+    scaleSetId: scaleSet.id,
+    instanceIds: wave,
+  } satisfies StartUpgradeInput)) as StartUpgradeOutput;
   if (!upgrade.ok) return finished(input, progress, 'failed', upgrade.error.message);
   replaySafeLog(context, `${scaleSet.name}: wave ${progress.waves + 1} upgrading ${wave.join(', ')}`);
 
@@ -197,7 +282,10 @@ function* nextWave(context: OrchestrationContext, input: ScaleSetRolloutInput, p
     progress.rollbackReason =
       `wave ${progress.waves}: ${health.unhealthy.length} of ${wave.length} upgraded instance(s) unhealthy ` +
       `(${health.unhealthy.join(', ')}: no ${scaleSet.fleet === 'github' ? 'runner' : 'agent'} online within ${options.healthDeadlineMinutes} min), above the ${options.maxUnhealthyPercent}% allowed`;
-    replaySafeLog(context, `${scaleSet.name}: ${progress.rollbackReason}; rolling back to ${progress.previousVersion}`);
+    replaySafeLog(
+      context,
+      `${scaleSet.name}: ${progress.rollbackReason}; rolling back to ${progress.previousVersion}`,
+    );
     return continueWith(context, input, progress);
   }
   progress.updated.push(...health.healthy);
@@ -207,14 +295,22 @@ function* nextWave(context: OrchestrationContext, input: ScaleSetRolloutInput, p
 }
 
 /** Polls the wave until every instance is healthy or the deadline passes. */
-function* awaitHealth(context: OrchestrationContext, input: ScaleSetRolloutInput, wave: string[]): Generator<Task, { healthy: string[]; unhealthy: string[] }, any> {
+function* awaitHealth(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  wave: string[],
+): Generator<Task, { healthy: string[]; unhealthy: string[] }, any> {
   const { scaleSet, options } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const healthy: string[] = [];
   let waiting = [...wave];
   for (;;) {
     yield context.df.createTimer(after(context, ROLLOUT_TIMING.healthPollMinutes));
-    const check = (yield* callActivity(context, Activities.checkWaveHealth, { scaleSetId: scaleSet.id, fleet: scaleSet.fleet, instanceIds: waiting } satisfies CheckHealthInput)) as CheckHealthOutput;
+    const check = (yield* callActivity(context, Activities.checkWaveHealth, {
+      scaleSetId: scaleSet.id,
+      fleet: scaleSet.fleet,
+      instanceIds: waiting,
+    } satisfies CheckHealthInput)) as CheckHealthOutput;
     const assessment = check.ok
       ? assessWave({
           wave: waiting,
@@ -229,22 +325,53 @@ function* awaitHealth(context: OrchestrationContext, input: ScaleSetRolloutInput
       healthy.push(...assessment.healthy);
       waiting = [...assessment.starting];
       if (waiting.length === 0) return { healthy, unhealthy: assessment.unhealthy };
-    } else if (context.df.currentUtcDateTime.getTime() - Date.parse(startedAt) >= options.healthDeadlineMinutes * 60_000) {
+    } else if (
+      context.df.currentUtcDateTime.getTime() - Date.parse(startedAt) >=
+      options.healthDeadlineMinutes * 60_000
+    ) {
       // Health could not be read until the deadline: treat what is unproven as unhealthy.
       return { healthy, unhealthy: waiting };
     }
   }
 }
 
-function* rollBack(context: OrchestrationContext, input: ScaleSetRolloutInput, progress: Progress): Generator<Task, ScaleSetRolloutResult, any> {
+function* rollBack(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+): Generator<Task, ScaleSetRolloutResult, any> {
   const { scaleSet } = input;
   status(context, 'rolling back', input, progress);
-  if (!progress.previousImageId) return finished(input, progress, 'failed', `${progress.rollbackReason}; no previous version to roll back to`);
-  const set = (yield* callActivity(context, Activities.setScaleSetImage, { scaleSetId: scaleSet.id, imageReferenceId: progress.previousImageId } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
-  if (!set.ok) return finished(input, progress, 'failed', `${progress.rollbackReason}; rollback failed: ${set.error.message}`);
+  if (!progress.previousImageId)
+    return finished(
+      input,
+      progress,
+      'failed',
+      `${progress.rollbackReason}; no previous version to roll back to`,
+    );
+  const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+    scaleSetId: scaleSet.id,
+    imageReferenceId: progress.previousImageId,
+  } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
+  if (!set.ok)
+    return finished(
+      input,
+      progress,
+      'failed',
+      `${progress.rollbackReason}; rollback failed: ${set.error.message}`,
+    );
 
-  const observed = (yield* callActivity(context, Activities.observeScaleSet, { scaleSetId: scaleSet.id, fleet: scaleSet.fleet } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
-  if (!observed.ok) return finished(input, progress, 'failed', `${progress.rollbackReason}; rollback failed: ${observed.error.message}`);
+  const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+    scaleSetId: scaleSet.id,
+    fleet: scaleSet.fleet,
+  } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+  if (!observed.ok)
+    return finished(
+      input,
+      progress,
+      'failed',
+      `${progress.rollbackReason}; rollback failed: ${observed.error.message}`,
+    );
   // Instances moved to the new version are now the ones off the model; a busy one is never touched (S1).
   const moved = planWave({
     capacity: scaleSet.capacity,
@@ -262,7 +389,10 @@ function* rollBack(context: OrchestrationContext, input: ScaleSetRolloutInput, p
       instances: moved.upgrade.map((id) => ({ instanceId: id, computerName: byId.get(id)!.computerName })),
     } satisfies DrainInput)) as DrainOutput;
     if (drain.ok && drain.value.drained.length > 0) {
-      yield* callActivity(context, Activities.startUpgrade, { scaleSetId: scaleSet.id, instanceIds: drain.value.drained } satisfies StartUpgradeInput);
+      yield* callActivity(context, Activities.startUpgrade, {
+        scaleSetId: scaleSet.id,
+        instanceIds: drain.value.drained,
+      } satisfies StartUpgradeInput);
     }
   }
   if (moved.busy.length > 0) {
@@ -273,16 +403,29 @@ function* rollBack(context: OrchestrationContext, input: ScaleSetRolloutInput, p
   return finished(input, progress, 'rolledBack', progress.rollbackReason);
 }
 
-function continueWith(context: OrchestrationContext, input: ScaleSetRolloutInput, progress: Progress): ScaleSetRolloutResult {
+function continueWith(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+): ScaleSetRolloutResult {
   context.df.continueAsNew({ ...input, progress } satisfies ScaleSetRolloutInput);
   return undefined as never;
 }
 
-function finished(input: ScaleSetRolloutInput, progress: Progress, state: ScaleSetRolloutStateName, reason?: string): ScaleSetRolloutResult {
+function finished(
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+  state: ScaleSetRolloutStateName,
+  reason?: string,
+): ScaleSetRolloutResult {
   const rolledBack = state === 'rolledBack';
   return result(input, {
     state,
-    reason: reason ?? (state === 'pending' ? `${progress.pending.length} instance(s) stayed busy past ${input.options.busyWaitHours} h and remain on ${progress.previousVersion}` : undefined),
+    reason:
+      reason ??
+      (state === 'pending'
+        ? `${progress.pending.length} instance(s) stayed busy past ${input.options.busyWaitHours} h and remain on ${progress.previousVersion}`
+        : undefined),
     version: rolledBack ? (progress.previousVersion ?? '') : input.version,
     previousVersion: progress.previousVersion,
     instancesUpdated: rolledBack ? 0 : progress.updated.length,
@@ -292,11 +435,24 @@ function finished(input: ScaleSetRolloutInput, progress: Progress, state: ScaleS
   });
 }
 
-function result(input: ScaleSetRolloutInput, fields: Omit<ScaleSetRolloutResult, 'scaleSet' | 'scaleSetId' | 'region'>): ScaleSetRolloutResult {
-  return { scaleSet: input.scaleSet.name, scaleSetId: input.scaleSet.id, region: input.scaleSet.location, ...fields };
+function result(
+  input: ScaleSetRolloutInput,
+  fields: Omit<ScaleSetRolloutResult, 'scaleSet' | 'scaleSetId' | 'region'>,
+): ScaleSetRolloutResult {
+  return {
+    scaleSet: input.scaleSet.name,
+    scaleSetId: input.scaleSet.id,
+    region: input.scaleSet.location,
+    ...fields,
+  };
 }
 
-function status(context: OrchestrationContext, phase: string, input: ScaleSetRolloutInput, progress?: Progress): void {
+function status(
+  context: OrchestrationContext,
+  phase: string,
+  input: ScaleSetRolloutInput,
+  progress?: Progress,
+): void {
   context.df.setCustomStatus({
     scaleSet: input.scaleSet.name,
     version: input.version,

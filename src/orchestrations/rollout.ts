@@ -11,7 +11,11 @@ import type { ResolveImageVersionOutput } from '../activities/rollout.js';
 import { DEFAULT_ROLLOUT_OPTIONS, definitionOfImageReference } from '../domain/rollout.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
-import type { ScaleSetRolloutInput, ScaleSetRolloutOptions, ScaleSetRolloutResult } from './rollout-scale-set.js';
+import type {
+  ScaleSetRolloutInput,
+  ScaleSetRolloutOptions,
+  ScaleSetRolloutResult,
+} from './rollout-scale-set.js';
 
 export type RolloutSource = 'http' | 'eventgrid' | 'rebuild';
 
@@ -40,42 +44,86 @@ export interface RolloutOutput {
 
 /** Tags kiln puts on versions it publishes; a version in these states is kiln's own work in progress. */
 export const KILN_STATE_TAG = 'kiln-state';
-const KILN_IN_PROGRESS = new Set(['building', 'publishing', 'canary', 'replicating', 'promoting', 'rejected']);
+const KILN_IN_PROGRESS = new Set([
+  'building',
+  'publishing',
+  'canary',
+  'replicating',
+  'promoting',
+  'rejected',
+]);
 
 export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, any> {
   const input = context.df.getInput() as RolloutInput;
-  const output: RolloutOutput = { definition: input.definition, version: input.version, source: input.source, dryRun: input.dryRun, state: 'succeeded', scaleSets: {} };
+  const output: RolloutOutput = {
+    definition: input.definition,
+    version: input.version,
+    source: input.source,
+    dryRun: input.dryRun,
+    state: 'succeeded',
+    scaleSets: {},
+  };
   const startedAt = context.df.currentUtcDateTime.toISOString();
   context.df.setCustomStatus({ phase: 'checking version', version: input.version });
 
-  const version = (yield* callActivity(context, Activities.resolveImageVersion, { definition: input.definition, version: input.version })) as ResolveImageVersionOutput;
+  const version = (yield* callActivity(context, Activities.resolveImageVersion, {
+    definition: input.definition,
+    version: input.version,
+  })) as ResolveImageVersionOutput;
   if (!version.ok) return end(context, output, 'failed', version.error.message);
-  if (!version.value) return end(context, output, 'failed', `gallery version ${input.definition}/${input.version} does not exist`);
+  if (!version.value)
+    return end(
+      context,
+      output,
+      'failed',
+      `gallery version ${input.definition}/${input.version} does not exist`,
+    );
   if (input.source === 'eventgrid') {
     // Events are hints: act only on a finished, promotable version that kiln is not publishing itself.
     const kilnState = version.value.tags[KILN_STATE_TAG];
-    if (kilnState && KILN_IN_PROGRESS.has(kilnState)) return end(context, output, 'skipped', `kiln is ${kilnState === 'rejected' ? 'keeping out' : 'publishing'} this version itself (${KILN_STATE_TAG}=${kilnState})`);
-    if (version.value.excludeFromLatest) return end(context, output, 'skipped', 'the version is excluded from latest');
+    if (kilnState && KILN_IN_PROGRESS.has(kilnState))
+      return end(
+        context,
+        output,
+        'skipped',
+        `kiln is ${kilnState === 'rejected' ? 'keeping out' : 'publishing'} this version itself (${KILN_STATE_TAG}=${kilnState})`,
+      );
+    if (version.value.excludeFromLatest)
+      return end(context, output, 'skipped', 'the version is excluded from latest');
     if (version.value.provisioningState && version.value.provisioningState !== 'Succeeded') {
-      return end(context, output, 'skipped', `the version is ${version.value.provisioningState}, not Succeeded`);
+      return end(
+        context,
+        output,
+        'skipped',
+        `the version is ${version.value.provisioningState}, not Succeeded`,
+      );
     }
   }
 
-  const listed = (yield* callActivity(context, Activities.listManagedScaleSets, null)) as ListManagedScaleSetsOutput;
+  const listed = (yield* callActivity(
+    context,
+    Activities.listManagedScaleSets,
+    null,
+  )) as ListManagedScaleSetsOutput;
   if (!listed.ok) return end(context, output, 'failed', listed.error.message);
   const managed = listed.value;
   let targets: ManagedScaleSet[];
   if (input.scaleSets && input.scaleSets.length > 0) {
     targets = [];
     for (const wanted of input.scaleSets) {
-      const match = managed.find((s) => s.id.toLowerCase() === wanted.toLowerCase() || s.name.toLowerCase() === wanted.toLowerCase());
+      const match = managed.find(
+        (s) => s.id.toLowerCase() === wanted.toLowerCase() || s.name.toLowerCase() === wanted.toLowerCase(),
+      );
       if (match) targets.push(match);
       else output.scaleSets[wanted] = refusedOutOfScope(wanted);
     }
   } else {
-    targets = managed.filter((s) => definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase());
+    targets = managed.filter(
+      (s) => definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase(),
+    );
   }
-  if (targets.length === 0 && Object.keys(output.scaleSets).length === 0) return end(context, output, 'skipped', `no managed scale set uses ${input.definition}`);
+  if (targets.length === 0 && Object.keys(output.scaleSets).length === 0)
+    return end(context, output, 'skipped', `no managed scale set uses ${input.definition}`);
 
   const options: ScaleSetRolloutOptions = { ...DEFAULT_ROLLOUT_OPTIONS, pauseMinutes: 0, ...input.options };
   const order = (s: ManagedScaleSet) => {
@@ -94,7 +142,11 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     startedAt,
   });
   const child = (scaleSet: ManagedScaleSet) =>
-    context.df.callSubOrchestrator(Orchestrations.rolloutScaleSet, childInput(scaleSet), `${context.df.instanceId}:${scaleSet.name}`);
+    context.df.callSubOrchestrator(
+      Orchestrations.rolloutScaleSet,
+      childInput(scaleSet),
+      `${context.df.instanceId}:${scaleSet.name}`,
+    );
 
   const report = (phase: string) =>
     context.df.setCustomStatus({
@@ -103,7 +155,17 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       scaleSets: Object.fromEntries(
         ordered.map((s) => {
           const r = output.scaleSets[s.name];
-          return [s.name, r ? { state: r.state, onNewVersion: r.instancesUpdated, pendingBusy: r.instancesPending, unhealthy: r.unhealthy } : { state: 'queued', child: `${context.df.instanceId}:${s.name}` }];
+          return [
+            s.name,
+            r
+              ? {
+                  state: r.state,
+                  onNewVersion: r.instancesUpdated,
+                  pendingBusy: r.instancesPending,
+                  unhealthy: r.unhealthy,
+                }
+              : { state: 'queued', child: `${context.df.instanceId}:${s.name}` },
+          ];
         }),
       ),
     });
@@ -114,10 +176,19 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     const leadResult = output.scaleSets[lead.name]!;
     if (leadResult.state === 'rolledBack' || leadResult.state === 'failed') {
       for (const s of ordered) {
-        if (s !== lead) output.scaleSets[s.name] = untouched(s, `not started: ${lead.name} ${leadResult.state === 'rolledBack' ? 'was rolled back' : 'failed'} (${leadResult.reason})`);
+        if (s !== lead)
+          output.scaleSets[s.name] = untouched(
+            s,
+            `not started: ${lead.name} ${leadResult.state === 'rolledBack' ? 'was rolled back' : 'failed'} (${leadResult.reason})`,
+          );
       }
       replaySafeLog(context, `rollout of ${input.version} halted after ${lead.name}: ${leadResult.reason}`);
-      return end(context, output, leadResult.state === 'rolledBack' ? 'rolledBack' : 'failed', `${lead.name}: ${leadResult.reason}`);
+      return end(
+        context,
+        output,
+        leadResult.state === 'rolledBack' ? 'rolledBack' : 'failed',
+        `${lead.name}: ${leadResult.reason}`,
+      );
     }
   }
 
@@ -154,17 +225,53 @@ function overallState(output: RolloutOutput): RolloutOutput['state'] {
 
 function untouched(scaleSet: ManagedScaleSet, reason: string): ScaleSetRolloutResult {
   const version = /\/versions\/([^/]+)$/i.exec(scaleSet.imageReferenceId ?? '')?.[1] ?? '';
-  return { scaleSet: scaleSet.name, scaleSetId: scaleSet.id, region: scaleSet.location, state: 'untouched', reason, version, previousVersion: version, instancesUpdated: 0, instancesPending: 0, unhealthy: 0, waves: 0 };
+  return {
+    scaleSet: scaleSet.name,
+    scaleSetId: scaleSet.id,
+    region: scaleSet.location,
+    state: 'untouched',
+    reason,
+    version,
+    previousVersion: version,
+    instancesUpdated: 0,
+    instancesPending: 0,
+    unhealthy: 0,
+    waves: 0,
+  };
 }
 
 function refusedOutOfScope(name: string): ScaleSetRolloutResult {
-  return { scaleSet: name, scaleSetId: name, region: '', state: 'refused', reason: 'not a managed scale set: outside kiln scope (S2)', version: '', instancesUpdated: 0, instancesPending: 0, unhealthy: 0, waves: 0 };
+  return {
+    scaleSet: name,
+    scaleSetId: name,
+    region: '',
+    state: 'refused',
+    reason: 'not a managed scale set: outside kiln scope (S2)',
+    version: '',
+    instancesUpdated: 0,
+    instancesPending: 0,
+    unhealthy: 0,
+    waves: 0,
+  };
 }
 
-function end(context: OrchestrationContext, output: RolloutOutput, state: RolloutOutput['state'], reason: string | undefined): RolloutOutput {
+function end(
+  context: OrchestrationContext,
+  output: RolloutOutput,
+  state: RolloutOutput['state'],
+  reason: string | undefined,
+): RolloutOutput {
   output.state = output.dryRun && (state === 'succeeded' || state === 'partial') ? 'planned' : state;
   if (reason) output.reason = reason;
-  context.df.setCustomStatus({ phase: 'done', state: output.state, reason, scaleSets: Object.fromEntries(Object.entries(output.scaleSets).map(([k, v]) => [k, v.state])) });
-  replaySafeLog(context, `rollout of ${output.definition} ${output.version}: ${output.state}${reason ? ` (${reason})` : ''}`);
+  context.df.setCustomStatus({
+    phase: 'done',
+    state: output.state,
+    reason,
+    scaleSets: Object.fromEntries(Object.entries(output.scaleSets).map(([k, v]) => [k, v.state])),
+  });
+  replaySafeLog(
+    context,
+    `rollout of ${output.definition} ${output.version}: ${output.state}${reason ? ` (${reason})` : ''}`,
+  );
   return output;
 }

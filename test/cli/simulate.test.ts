@@ -7,20 +7,41 @@ import { describe, expect, it } from 'vitest';
 // `kiln simulate` as a user runs it: a child process, exit codes, stdout and stderr.
 const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
 
-function kiln(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function kiln(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, ['bin/kiln.js', ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/kiln.js', ...args],
+      { env, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 describe('kiln simulate', () => {
   it('runs the must-show cleanup with only the JSON report on stdout', async () => {
-    const { code, stdout, stderr } = await kiln(['simulate', '--scenario', join(SCENARIOS, 'busy-and-ghosts.yaml'), '--trigger', 'cleanup', '--report', 'json']);
+    const { code, stdout, stderr } = await kiln([
+      'simulate',
+      '--scenario',
+      join(SCENARIOS, 'busy-and-ghosts.yaml'),
+      '--trigger',
+      'cleanup',
+      '--report',
+      'json',
+    ]);
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout);
-    expect(report).toMatchObject({ scenario: 'busy-and-ghosts', outcome: 'succeeded', jobsInterrupted: 0, foreignTouched: 0 });
+    expect(report).toMatchObject({
+      scenario: 'busy-and-ghosts',
+      outcome: 'succeeded',
+      jobsInterrupted: 0,
+      foreignTouched: 0,
+    });
     expect(report.deleted.githubRunners).toHaveLength(12);
     expect(report.faultsInjected).toEqual({ 'github:deleteRunner': 2 });
     expect(stderr).toContain('cleanup: started by http');

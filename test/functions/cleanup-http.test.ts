@@ -22,7 +22,12 @@ beforeAll(async () => {
 afterAll(() => host.close());
 
 const post = (body: string | undefined, headers: Record<string, string> = {}) =>
-  host.invokeHttp({ method: 'POST', path: '/api/cleanups', body, headers: { 'x-functions-key': host.functionKey, ...headers } });
+  host.invokeHttp({
+    method: 'POST',
+    path: '/api/cleanups',
+    body,
+    headers: { 'x-functions-key': host.functionKey, ...headers },
+  });
 
 describe('POST /api/cleanups', () => {
   it.each([
@@ -64,7 +69,10 @@ describe('POST /api/cleanups', () => {
   it('answers 409 with the status URL while a cleanup is running (S5)', async () => {
     const response = await post('');
     expect(response.status).toBe(409);
-    expect(JSON.parse(response.body)).toMatchObject({ id: InstanceIds.cleanup, statusQueryGetUri: expect.stringContaining(InstanceIds.cleanup) });
+    expect(JSON.parse(response.body)).toMatchObject({
+      id: InstanceIds.cleanup,
+      statusQueryGetUri: expect.stringContaining(InstanceIds.cleanup),
+    });
     expect(host.runner.listInstances()).toHaveLength(1);
   });
 });

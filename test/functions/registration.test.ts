@@ -9,20 +9,32 @@ describe('function registrations', () => {
     const registrations = await loadApp();
     const byName = new Map(registrations.map((r) => [r.name, r]));
 
-    for (const name of Object.values(Orchestrations)) expect(byName.get(name)?.trigger.type, name).toBe('orchestrationTrigger');
-    for (const name of Object.values(Activities)) expect(byName.get(name)?.trigger.type, name).toBe('activityTrigger');
+    for (const name of Object.values(Orchestrations))
+      expect(byName.get(name)?.trigger.type, name).toBe('orchestrationTrigger');
+    for (const name of Object.values(Activities))
+      expect(byName.get(name)?.trigger.type, name).toBe('activityTrigger');
 
     const timer = byName.get('cleanupTimer')!;
     expect(timer.trigger).toMatchObject({ type: 'timerTrigger', direction: 'in', schedule: '0 */5 * * * *' });
     expect(Object.values(timer.bindings).some((b) => b.type === 'durableClient')).toBe(true);
 
     const http = byName.get('startCleanup')!;
-    expect(http.trigger).toMatchObject({ type: 'httpTrigger', route: 'cleanups', methods: ['POST'], authLevel: 'function' });
+    expect(http.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'cleanups',
+      methods: ['POST'],
+      authLevel: 'function',
+    });
     expect(Object.values(http.bindings).some((b) => b.type === 'durableClient')).toBe(true);
     expect(Object.values(http.bindings).some((b) => b.type === 'http' && b.direction === 'out')).toBe(true);
 
     const rollout = byName.get('startRollout')!;
-    expect(rollout.trigger).toMatchObject({ type: 'httpTrigger', route: 'rollouts', methods: ['POST'], authLevel: 'function' });
+    expect(rollout.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'rollouts',
+      methods: ['POST'],
+      authLevel: 'function',
+    });
 
     const events = byName.get('galleryVersionEvents')!;
     expect(events.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
@@ -31,7 +43,14 @@ describe('function registrations', () => {
     const names = registrations.map((r) => r.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names.sort()).toEqual(
-      [...Object.values(Activities), ...Object.values(Orchestrations), 'cleanupTimer', 'startCleanup', 'startRollout', 'galleryVersionEvents'].sort(),
+      [
+        ...Object.values(Activities),
+        ...Object.values(Orchestrations),
+        'cleanupTimer',
+        'startCleanup',
+        'startRollout',
+        'galleryVersionEvents',
+      ].sort(),
     );
   });
 });

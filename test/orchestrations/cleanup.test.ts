@@ -14,7 +14,10 @@ function busyAndGhosts(hours = 3): Scenario {
 
 describe('cleanup on busy-and-ghosts', () => {
   it('deletes every ghost, touches no busy or foreign registration, and retries the injected GitHub 500s', async () => {
-    const { report, cloud } = await runSimulation(busyAndGhosts(), { triggers: ['cleanup'], keepRunning: true }).then(async (r) => {
+    const { report, cloud } = await runSimulation(busyAndGhosts(), {
+      triggers: ['cleanup'],
+      keepRunning: true,
+    }).then(async (r) => {
       await r.close();
       return r;
     });
@@ -23,14 +26,20 @@ describe('cleanup on busy-and-ghosts', () => {
     expect(report.foreignTouched).toBe(0);
     expect(report.deleted.githubRunners).toHaveLength(12);
     expect(report.deleted.adoAgents).toHaveLength(2);
-    expect([...report.deleted.githubRunners].sort()).toEqual([...report.hygiene.decisions.removeRunners].sort());
+    expect([...report.deleted.githubRunners].sort()).toEqual(
+      [...report.hygiene.decisions.removeRunners].sort(),
+    );
     expect(report.faultsInjected['github:deleteRunner']).toBe(2);
     // The busy Linux instance (job of 300 minutes) kept its runner.
     expect(report.hygiene.decisions.keptBusy).toContain('vmss-gh-linux-neu-000001');
     expect(report.hygiene.decisions.foreign).toHaveLength(3);
     // Every managed instance still has its registration: nothing but ghosts went away.
     for (const set of cloud.world.scaleSets.values()) {
-      for (const instance of set.instances.values()) expect(cloud.world.findRunnerByName(instance.computerName) ?? cloud.world.findAgentByName(instance.computerName)).toBeDefined();
+      for (const instance of set.instances.values())
+        expect(
+          cloud.world.findRunnerByName(instance.computerName) ??
+            cloud.world.findAgentByName(instance.computerName),
+        ).toBeDefined();
     }
     expect(report.hygiene.runs).toBeGreaterThan(10);
     expect(report.orchestrations.failed).toEqual([]);
@@ -51,7 +60,10 @@ describe('cleanup on busy-and-ghosts', () => {
       JSON.stringify({
         name: 'stuck-instances',
         until: '2026-12-01T04:30:00Z',
-        gallery: { regions: ['westeurope'], existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] } },
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] },
+        },
         scaleSets: [
           { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 3 },
           { name: 'vmss-ado', image: 'windows', region: 'westeurope', capacity: 2 },
@@ -82,7 +94,9 @@ describe('cleanup on busy-and-ghosts', () => {
       expect(report.hygiene.decisions.removeRunners).toEqual([offline]);
       expect(report.deleted.githubRunners).toEqual([offline]);
       // The grace period (30 min) passed before the offline runner was removed, the boot deadline (20 min) before the reimage.
-      const removedAt = report.events.find((e) => e.flow === 'github' && e.message.includes(`deleted runner ${offline}`))!.at;
+      const removedAt = report.events.find(
+        (e) => e.flow === 'github' && e.message.includes(`deleted runner ${offline}`),
+      )!.at;
       expect(Date.parse(removedAt) - Date.parse(scenario.start)).toBeGreaterThanOrEqual(30 * 60_000);
       // After their reimage both instances registered again; nothing else was touched.
       expect(cloud.world.findRunnerByName(stuck)?.status).toBe('online');

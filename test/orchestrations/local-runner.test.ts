@@ -8,12 +8,17 @@ import { orchestratorHandler, type ActivityHandler } from '../../src/local/durab
 const START = '2026-12-01T00:00:00Z';
 type Gen = Generator<unknown, unknown, any>;
 
-function makeRunner(orchestrators: Record<string, (ctx: OrchestrationContext) => Gen>, activities: Record<string, ActivityHandler>) {
+function makeRunner(
+  orchestrators: Record<string, (ctx: OrchestrationContext) => Gen>,
+  activities: Record<string, ActivityHandler>,
+) {
   const clock = new VirtualClock(START);
   const logs: string[] = [];
   const runner = new LocalDurableRunner({
     clock,
-    orchestrators: new Map(Object.entries(orchestrators).map(([k, v]) => [k, orchestratorHandler(v as never)])),
+    orchestrators: new Map(
+      Object.entries(orchestrators).map(([k, v]) => [k, orchestratorHandler(v as never)]),
+    ),
     activities: new Map(Object.entries(activities)),
     log: (level, source, message) => logs.push(`${level} ${source} ${message}`),
   });
@@ -159,7 +164,11 @@ describe('local durable runner (real durable-functions replay engine)', () => {
           }
         },
       },
-      { alwaysFails: async () => { throw new TypeError('boom'); } },
+      {
+        alwaysFails: async () => {
+          throw new TypeError('boom');
+        },
+      },
     );
     const status = await runner.runToCompletion(runner.startNew('hopeless'));
     expect(status.output).toContain('caught:');
@@ -208,10 +217,17 @@ describe('local durable runner (real durable-functions replay engine)', () => {
     );
     const id = runner.startNew('approval', { instanceId: 'approval-1' });
     await runner.runUntilQuiet();
-    expect(runner.getStatus(id)).toMatchObject({ runtimeStatus: 'Running', customStatus: { phase: 'waiting' } });
+    expect(runner.getStatus(id)).toMatchObject({
+      runtimeStatus: 'Running',
+      customStatus: { phase: 'waiting' },
+    });
     runner.raiseEvent(id, 'approve', { by: 'ops' });
     const status = await runner.runToCompletion(id);
-    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: { by: 'ops' }, customStatus: { phase: 'approved' } });
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { by: 'ops' },
+      customStatus: { phase: 'approved' },
+    });
   });
 
   it('keeps histories short with continueAsNew', async () => {
@@ -238,7 +254,14 @@ describe('local durable runner (real durable-functions replay engine)', () => {
   });
 
   it('refuses to start a second instance with a running instance id', async () => {
-    const { runner } = makeRunner({ wait: function* (ctx) { return yield ctx.df.waitForExternalEvent('go'); } }, {});
+    const { runner } = makeRunner(
+      {
+        wait: function* (ctx) {
+          return yield ctx.df.waitForExternalEvent('go');
+        },
+      },
+      {},
+    );
     runner.startNew('wait', { instanceId: 'singleton' });
     expect(() => runner.startNew('wait', { instanceId: 'singleton' })).toThrow(/already exists/);
   });

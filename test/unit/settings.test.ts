@@ -14,13 +14,31 @@ const VALID = {
 describe('settings', () => {
   it('applies every default', () => {
     const s = loadSettings(VALID);
-    expect(s.arm).toEqual({ endpoint: 'https://management.azure.com', audience: 'https://management.azure.com/.default' });
+    expect(s.arm).toEqual({
+      endpoint: 'https://management.azure.com',
+      audience: 'https://management.azure.com/.default',
+    });
     expect(s.managedTag).toEqual({ name: 'kiln-managed', value: 'true' });
-    expect(s.schedules).toEqual({ cleanup: '0 */15 * * * *', rebuild: '0 0 3 1 * *', runnerRelease: '0 0 6 * * *' });
+    expect(s.schedules).toEqual({
+      cleanup: '0 */15 * * * *',
+      rebuild: '0 0 3 1 * *',
+      runnerRelease: '0 0 6 * * *',
+    });
     expect(s.hygiene).toEqual({ offlineGraceMinutes: 30, bootDeadlineMinutes: 20 });
-    expect(s.github).toMatchObject({ apiUrl: 'https://api.github.com', scope: 'org', auth: 'app', appKeySecret: 'github-app-key' });
+    expect(s.github).toMatchObject({
+      apiUrl: 'https://api.github.com',
+      scope: 'org',
+      auth: 'app',
+      appKeySecret: 'github-app-key',
+    });
     expect(s.ado).toBeUndefined();
-    expect(s.rebuild).toEqual({ buildTimeoutHours: 8, canarySoakMinutes: 30, pruneKeep: 3, runnerMaxAgeDays: 21, imageEolDays: 180 });
+    expect(s.rebuild).toEqual({
+      buildTimeoutHours: 8,
+      canarySoakMinutes: 30,
+      pruneKeep: 3,
+      runnerMaxAgeDays: 21,
+      imageEolDays: 180,
+    });
   });
 
   it('derives the token audience from a sovereign ARM endpoint', () => {
@@ -43,20 +61,35 @@ describe('settings', () => {
     }
     expect(error).toBeInstanceOf(SettingsError);
     const settings = error!.problems.map((p) => p.setting);
-    expect(settings).toEqual(['AZURE_SUBSCRIPTION_ID', 'KEYVAULT_URL', 'GITHUB_SCOPE', 'CLEANUP_SCHEDULE', 'OFFLINE_GRACE_MINUTES', 'TARGET_REGIONS']);
-    expect(error!.message).toMatch(/KEYVAULT_URL: must use https \(got "http:\/\/kv\.example"\) \(example: https:\/\/kv-kiln-prod\.vault\.azure\.net\)/);
+    expect(settings).toEqual([
+      'AZURE_SUBSCRIPTION_ID',
+      'KEYVAULT_URL',
+      'GITHUB_SCOPE',
+      'CLEANUP_SCHEDULE',
+      'OFFLINE_GRACE_MINUTES',
+      'TARGET_REGIONS',
+    ]);
+    expect(error!.message).toMatch(
+      /KEYVAULT_URL: must use https \(got "http:\/\/kv\.example"\) \(example: https:\/\/kv-kiln-prod\.vault\.azure\.net\)/,
+    );
     expect(error!.message).toMatch(/AZURE_SUBSCRIPTION_ID: is required but not set/);
     for (const p of error!.problems) expect(p.example).not.toBe('');
   });
 
   it('requires what the chosen options need', () => {
-    expect(() => loadSettings({ ...VALID, GITHUB_SCOPE: 'repo' })).toThrow(/GITHUB_REPO: is required when GITHUB_SCOPE=repo/);
-    expect(() => loadSettings({ ...VALID, GITHUB_APP_ID: '' })).toThrow(/GITHUB_APP_ID: is required when GITHUB_AUTH=app/);
+    expect(() => loadSettings({ ...VALID, GITHUB_SCOPE: 'repo' })).toThrow(
+      /GITHUB_REPO: is required when GITHUB_SCOPE=repo/,
+    );
+    expect(() => loadSettings({ ...VALID, GITHUB_APP_ID: '' })).toThrow(
+      /GITHUB_APP_ID: is required when GITHUB_AUTH=app/,
+    );
     expect(loadSettings({ ...VALID, GITHUB_OWNER: '' }).github).toBeUndefined();
   });
 
   it('parses regions and replica counts in order', () => {
-    expect(loadSettings({ ...VALID, TARGET_REGIONS: 'westeurope=2, NorthEurope' }).gallery.targetRegions).toEqual([
+    expect(
+      loadSettings({ ...VALID, TARGET_REGIONS: 'westeurope=2, NorthEurope' }).gallery.targetRegions,
+    ).toEqual([
       { name: 'westeurope', replicas: 2 },
       { name: 'northeurope', replicas: 1 },
     ]);

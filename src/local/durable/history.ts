@@ -43,8 +43,19 @@ export interface HistoryEvent {
   [field: string]: unknown;
 }
 
-export function event(type: number, at: number, fields: Record<string, unknown> = {}, eventId = -1): HistoryEvent {
-  return { EventType: type, EventId: eventId, IsPlayed: false, Timestamp: new Date(at).toISOString(), ...fields };
+export function event(
+  type: number,
+  at: number,
+  fields: Record<string, unknown> = {},
+  eventId = -1,
+): HistoryEvent {
+  return {
+    EventType: type,
+    EventId: eventId,
+    IsPlayed: false,
+    Timestamp: new Date(at).toISOString(),
+    ...fields,
+  };
 }
 
 /** Serialises a value the way the extension stores results: JSON text, `undefined` as "null". */

@@ -127,11 +127,14 @@ export class LocalDurableRunner {
   }
 
   startNew(name: string, options: { instanceId?: string; input?: unknown } = {}): string {
-    if (!this.options.orchestrators.has(name)) throw new Error(`no orchestrator named "${name}" is registered`);
+    if (!this.options.orchestrators.has(name))
+      throw new Error(`no orchestrator named "${name}" is registered`);
     const instanceId = options.instanceId ?? `${name}-${(++this.invocationSeq).toString(36)}`;
     const existing = this.instances.get(instanceId);
     if (existing && (existing.status === 'Running' || existing.status === 'Pending')) {
-      throw new InstanceExistsError(`An orchestration instance with the ID "${instanceId}" and status ${existing.status} already exists.`);
+      throw new InstanceExistsError(
+        `An orchestration instance with the ID "${instanceId}" and status ${existing.status} already exists.`,
+      );
     }
     this.createInstance(name, instanceId, roundTrip(options.input));
     return instanceId;
@@ -229,7 +232,12 @@ export class LocalDurableRunner {
 
   // ----- instances and episodes -----
 
-  private createInstance(name: string, instanceId: string, input: unknown, parent?: Instance['parent']): Instance {
+  private createInstance(
+    name: string,
+    instanceId: string,
+    input: unknown,
+    parent?: Instance['parent'],
+  ): Instance {
     const now = this.clock.nowMs();
     const instance: Instance = {
       id: instanceId,
@@ -245,7 +253,15 @@ export class LocalDurableRunner {
       inbox: [],
       recordedActions: [],
       nextTaskId: 0,
-      stats: { instanceId, name, maxHistoryEvents: 0, episodes: 0, eventsReplayed: 0, replayMs: 0, executions: 1 },
+      stats: {
+        instanceId,
+        name,
+        maxHistoryEvents: 0,
+        episodes: 0,
+        eventsReplayed: 0,
+        replayMs: 0,
+        executions: 1,
+      },
     };
     instance.inbox.push({
       event: event(EventType.ExecutionStarted, now, {
@@ -294,8 +310,10 @@ export class LocalDurableRunner {
         defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
       }),
     );
-    const context = new testingUtils.DummyOrchestrationContext(instance.name, `${instance.id}:${instance.stats.episodes}`, (level, ...args) =>
-      this.emitLog(level, instance.name, args),
+    const context = new testingUtils.DummyOrchestrationContext(
+      instance.name,
+      `${instance.id}:${instance.stats.episodes}`,
+      (level, ...args) => this.emitLog(level, instance.name, args),
     );
 
     let state: OrchestratorState | undefined;
@@ -350,7 +368,12 @@ export class LocalDurableRunner {
       const expected = recorded[i]!;
       const actual = actions[i];
       const got = actual ? signature(actual) : undefined;
-      if (!got || got.actionType !== expected.actionType || got.functionName !== expected.functionName || got.input !== expected.input) {
+      if (
+        !got ||
+        got.actionType !== expected.actionType ||
+        got.functionName !== expected.functionName ||
+        got.input !== expected.input
+      ) {
         throw new NonDeterminismError(
           `Non-deterministic orchestrator "${instance.name}" (instance ${instance.id}): on replay, action #${i} was ` +
             `${got ? describeAction(got) : 'missing'} but history recorded ${describeAction(expected)}. ` +
@@ -369,7 +392,10 @@ export class LocalDurableRunner {
     instance.stats.executions++;
     instance.inbox = [
       {
-        event: event(EventType.ExecutionStarted, this.clock.nowMs(), { Name: instance.name, Input: toResultJson(input) }),
+        event: event(EventType.ExecutionStarted, this.clock.nowMs(), {
+          Name: instance.name,
+          Input: toResultJson(input),
+        }),
         allocatesIds: false,
       },
       ...carried,
@@ -382,12 +408,16 @@ export class LocalDurableRunner {
     instance.error = error;
     instance.inbox = [];
     instance.updatedAt = this.clock.nowMs();
-    if (status === 'Failed') this.failures.push({ instanceId: instance.id, name: instance.name, error: error ?? '' });
+    if (status === 'Failed')
+      this.failures.push({ instanceId: instance.id, name: instance.name, error: error ?? '' });
     const parent = instance.parent;
     if (!parent || (parent.instance.status !== 'Running' && parent.instance.status !== 'Pending')) return;
     if (status === 'Completed') {
       this.deliver(parent.instance, {
-        event: event(EventType.SubOrchestrationInstanceCompleted, this.clock.nowMs(), { TaskScheduledId: parent.taskId, Result: toResultJson(output) }),
+        event: event(EventType.SubOrchestrationInstanceCompleted, this.clock.nowMs(), {
+          TaskScheduledId: parent.taskId,
+          Result: toResultJson(output),
+        }),
         allocatesIds: false,
       });
       return;
@@ -396,8 +426,21 @@ export class LocalDurableRunner {
     failure.name = 'OrchestrationFailure';
     this.deliver(
       parent.instance,
-      this.failureDelivery(parent.instance, EventType.SubOrchestrationInstanceFailed, parent.taskId, instance.name, failure, parent.action, parent.attempt, () =>
-        this.scheduleSubOrchestration(parent.instance, parent.instance.nextTaskId++, parent.action, parent.attempt + 1),
+      this.failureDelivery(
+        parent.instance,
+        EventType.SubOrchestrationInstanceFailed,
+        parent.taskId,
+        instance.name,
+        failure,
+        parent.action,
+        parent.attempt,
+        () =>
+          this.scheduleSubOrchestration(
+            parent.instance,
+            parent.instance.nextTaskId++,
+            parent.action,
+            parent.attempt + 1,
+          ),
       ),
     );
   }
@@ -422,10 +465,19 @@ export class LocalDurableRunner {
       case ActionType.CreateTimer: {
         const id = instance.nextTaskId++;
         const fireAt = new Date(action.fireAt as string).getTime();
-        instance.history.push(event(EventType.TimerCreated, now, { FireAt: new Date(fireAt).toISOString() }, id));
+        instance.history.push(
+          event(EventType.TimerCreated, now, { FireAt: new Date(fireAt).toISOString() }, id),
+        );
         this.clock.schedule(
           fireAt,
-          () => this.deliver(instance, { event: event(EventType.TimerFired, fireAt, { TimerId: id, FireAt: new Date(fireAt).toISOString() }), allocatesIds: false }),
+          () =>
+            this.deliver(instance, {
+              event: event(EventType.TimerFired, fireAt, {
+                TimerId: id,
+                FireAt: new Date(fireAt).toISOString(),
+              }),
+              allocatesIds: false,
+            }),
           `timer ${instance.id}#${id}`,
         );
         return;
@@ -434,29 +486,49 @@ export class LocalDurableRunner {
       case ActionType.ContinueAsNew:
         return; // external events are matched by name; continue-as-new is handled when the episode ends
       default:
-        throw new Error(`the local runner does not support action type ${action.actionType} (entities and HTTP calls are not used by kiln)`);
+        throw new Error(
+          `the local runner does not support action type ${action.actionType} (entities and HTTP calls are not used by kiln)`,
+        );
     }
   }
 
   private scheduleActivity(instance: Instance, id: number, action: Action, attempt: number): void {
     const name = action.functionName!;
     const input = fromActionInput(action.input);
-    instance.history.push(event(EventType.TaskScheduled, this.clock.nowMs(), { Name: name, Input: toResultJson(input) }, id));
+    instance.history.push(
+      event(EventType.TaskScheduled, this.clock.nowMs(), { Name: name, Input: toResultJson(input) }, id),
+    );
     const handler = this.options.activities.get(name);
     this.enqueueActivity(async () => {
       let delivery: Delivery;
       try {
-        if (!handler) throw new Error(`The function '${name}' doesn't exist, is disabled, or is not an activity function.`);
+        if (!handler)
+          throw new Error(
+            `The function '${name}' doesn't exist, is disabled, or is not an activity function.`,
+          );
         const context = new InvocationContext({
           invocationId: `${instance.id}:${id}:${attempt}`,
           functionName: name,
           logHandler: (level, ...args) => this.emitLog(level, name, args),
         });
         const result = await handler(roundTrip(input), context);
-        delivery = { event: event(EventType.TaskCompleted, this.clock.nowMs(), { TaskScheduledId: id, Result: toResultJson(result) }), allocatesIds: false };
+        delivery = {
+          event: event(EventType.TaskCompleted, this.clock.nowMs(), {
+            TaskScheduledId: id,
+            Result: toResultJson(result),
+          }),
+          allocatesIds: false,
+        };
       } catch (error) {
-        delivery = this.failureDelivery(instance, EventType.TaskFailed, id, name, error, action, attempt, () =>
-          this.scheduleActivity(instance, instance.nextTaskId++, action, attempt + 1),
+        delivery = this.failureDelivery(
+          instance,
+          EventType.TaskFailed,
+          id,
+          name,
+          error,
+          action,
+          attempt,
+          () => this.scheduleActivity(instance, instance.nextTaskId++, action, attempt + 1),
         );
       }
       this.deliver(instance, delivery);
@@ -467,13 +539,25 @@ export class LocalDurableRunner {
     const name = action.functionName!;
     const childId = action.instanceId ?? `${instance.id}:${id}`;
     instance.history.push(
-      event(EventType.SubOrchestrationInstanceCreated, this.clock.nowMs(), { Name: name, InstanceId: childId, Input: toResultJson(action.input) }, id),
+      event(
+        EventType.SubOrchestrationInstanceCreated,
+        this.clock.nowMs(),
+        { Name: name, InstanceId: childId, Input: toResultJson(action.input) },
+        id,
+      ),
     );
     if (!this.options.orchestrators.has(name)) {
       this.deliver(
         instance,
-        this.failureDelivery(instance, EventType.SubOrchestrationInstanceFailed, id, name, new Error(`no orchestrator named "${name}"`), action, attempt, () =>
-          this.scheduleSubOrchestration(instance, instance.nextTaskId++, action, attempt + 1),
+        this.failureDelivery(
+          instance,
+          EventType.SubOrchestrationInstanceFailed,
+          id,
+          name,
+          new Error(`no orchestrator named "${name}"`),
+          action,
+          attempt,
+          () => this.scheduleSubOrchestration(instance, instance.nextTaskId++, action, attempt + 1),
         ),
       );
       return;
@@ -519,12 +603,22 @@ export class LocalDurableRunner {
           retry.maxRetryIntervalInMilliseconds ?? Number.MAX_SAFE_INTEGER,
         );
         const fireAt = this.clock.nowMs() + delay;
-        instance.history.push(event(EventType.TimerCreated, this.clock.nowMs(), { FireAt: new Date(fireAt).toISOString() }, timerId));
+        instance.history.push(
+          event(
+            EventType.TimerCreated,
+            this.clock.nowMs(),
+            { FireAt: new Date(fireAt).toISOString() },
+            timerId,
+          ),
+        );
         this.clock.schedule(
           fireAt,
           () =>
             this.deliver(instance, {
-              event: event(EventType.TimerFired, fireAt, { TimerId: timerId, FireAt: new Date(fireAt).toISOString() }),
+              event: event(EventType.TimerFired, fireAt, {
+                TimerId: timerId,
+                FireAt: new Date(fireAt).toISOString(),
+              }),
               allocatesIds: true,
               afterDelivery: () => {
                 if (attempt < retry.maxNumberOfAttempts) reschedule();
@@ -584,7 +678,9 @@ export class LocalDurableRunner {
   }
 
   private emitLog(level: string, source: string, args: unknown[]): void {
-    const message = args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
+    const message = args
+      .map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a)))
+      .join(' ');
     this.options.log?.(level, source, message);
   }
 }
@@ -595,7 +691,8 @@ function flattenActions(actions: unknown[][] | undefined): Action[] {
     if (Array.isArray(a)) a.forEach(visit);
     else if (a && typeof a === 'object') {
       const action = a as Action & { compoundActions?: unknown[] };
-      if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) action.compoundActions?.forEach(visit);
+      if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny)
+        action.compoundActions?.forEach(visit);
       else flat.push(action);
     }
   };
@@ -608,7 +705,11 @@ function signature(action: Action): { actionType: number; functionName?: string;
   if (action.actionType === ActionType.CreateTimer) input = new Date(action.fireAt as string).toISOString();
   else if (action.actionType === ActionType.WaitForExternalEvent) input = action.externalEventName;
   else input = { input: fromActionInput(action.input), instanceId: action.instanceId };
-  return { actionType: action.actionType, functionName: action.functionName, input: JSON.stringify(input) ?? '' };
+  return {
+    actionType: action.actionType,
+    functionName: action.functionName,
+    input: JSON.stringify(input) ?? '',
+  };
 }
 
 function describeAction(a: { actionType: number; functionName?: string; input: string }): string {

@@ -9,7 +9,11 @@ import type { InvocationContext } from '@azure/functions';
 const require = createRequire(import.meta.url);
 
 interface TestingUtils {
-  DummyOrchestrationContext: new (functionName?: string, invocationId?: string, logHandler?: (level: string, ...args: unknown[]) => void) => InvocationContext;
+  DummyOrchestrationContext: new (
+    functionName?: string,
+    invocationId?: string,
+    logHandler?: (level: string, ...args: unknown[]) => void,
+  ) => InvocationContext;
 }
 
 export const testingUtils: TestingUtils = require('durable-functions/lib/src/util/testingUtils');
@@ -24,7 +28,10 @@ export interface OrchestratorState {
   schemaVersion: number;
 }
 
-export type OrchestratorHandler = (trigger: unknown, context: InvocationContext) => Promise<OrchestratorState>;
+export type OrchestratorHandler = (
+  trigger: unknown,
+  context: InvocationContext,
+) => Promise<OrchestratorState>;
 export type ActivityHandler = (input: unknown, context: InvocationContext) => Promise<unknown>;
 
 const OUT_OF_PROC_LABEL = '$OutOfProcData$:';
@@ -47,6 +54,8 @@ interface TestingUtilsWithOrchestrator extends TestingUtils {
 }
 
 /** Wraps a generator the way df.app.orchestration() does before registering it (for runner tests). */
-export function orchestratorHandler(fn: (context: never) => Generator<unknown, unknown, never>): OrchestratorHandler {
+export function orchestratorHandler(
+  fn: (context: never) => Generator<unknown, unknown, never>,
+): OrchestratorHandler {
   return (testingUtils as TestingUtilsWithOrchestrator).createOrchestrator(fn as never);
 }

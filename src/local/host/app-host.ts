@@ -65,12 +65,24 @@ export class LocalAppHost {
     const orchestrators = new Map<string, OrchestratorHandler>();
     const activities = new Map<string, ActivityHandler>();
     for (const r of registrations) {
-      if (r.trigger.type === 'orchestrationTrigger') orchestrators.set(r.name, r.handler as OrchestratorHandler);
+      if (r.trigger.type === 'orchestrationTrigger')
+        orchestrators.set(r.name, r.handler as OrchestratorHandler);
       if (r.trigger.type === 'activityTrigger') activities.set(r.name, r.handler as ActivityHandler);
     }
-    const runner = new LocalDurableRunner({ clock: options.clock, orchestrators, activities, log: options.log });
+    const runner = new LocalDurableRunner({
+      clock: options.clock,
+      orchestrators,
+      activities,
+      log: options.log,
+    });
     const rpc = await startDurableRpcServer(runner, process.env.KILN_TASK_HUB ?? 'kiln');
-    return new LocalAppHost(registrations, runner, rpc, options, options.functionKey ?? randomBytes(16).toString('hex'));
+    return new LocalAppHost(
+      registrations,
+      runner,
+      rpc,
+      options,
+      options.functionKey ?? randomBytes(16).toString('hex'),
+    );
   }
 
   get durableApiBaseUrl(): string {
@@ -86,7 +98,9 @@ export class LocalAppHost {
   }
 
   timerFunctions(): { name: string; schedule: string }[] {
-    return this.registrations.filter((r) => r.trigger.type === 'timerTrigger').map((r) => ({ name: r.name, schedule: String(r.trigger.schedule) }));
+    return this.registrations
+      .filter((r) => r.trigger.type === 'timerTrigger')
+      .map((r) => ({ name: r.name, schedule: String(r.trigger.schedule) }));
   }
 
   /** Invokes the HTTP function whose route and method match, as the host would (404/405/401 otherwise). */
@@ -99,12 +113,17 @@ export class LocalAppHost {
       .map((r) => ({ r, params: matchRoute(String(r.trigger.route ?? r.name), routePath) }))
       .filter((c) => c.params !== undefined);
     if (candidates.length === 0) return plain(404, 'not found');
-    const match = candidates.find((c) => ((c.r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']).includes(method));
+    const match = candidates.find((c) =>
+      ((c.r.trigger.methods as string[] | undefined) ?? ['GET', 'POST']).includes(method),
+    );
     if (!match) return plain(405, 'method not allowed');
-    const headers = Object.fromEntries(Object.entries(call.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries(call.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
     if (match.r.trigger.authLevel !== 'anonymous') {
       const key = headers['x-functions-key'] ?? url.searchParams.get('code');
-      if (key !== this.functionKey) return plain(401, 'a function key is required (x-functions-key header or ?code=)');
+      if (key !== this.functionKey)
+        return plain(401, 'a function key is required (x-functions-key header or ?code=)');
     }
     const request = new HttpRequest({
       method,
@@ -115,9 +134,16 @@ export class LocalAppHost {
       body: call.body !== undefined ? { string: call.body } : undefined,
     });
     const context = this.context(match.r);
-    const result = (await match.r.handler(request, context)) as HttpResponse | { status?: number; jsonBody?: unknown; body?: string; headers?: Record<string, string> } | undefined;
+    const result = (await match.r.handler(request, context)) as
+      | HttpResponse
+      | { status?: number; jsonBody?: unknown; body?: string; headers?: Record<string, string> }
+      | undefined;
     const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? { status: 204 });
-    return { status: response.status, headers: Object.fromEntries(response.headers.entries()), body: await response.text() };
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers.entries()),
+      body: await response.text(),
+    };
   }
 
   /** Fires a timer function now, as its schedule would. */
@@ -125,19 +151,34 @@ export class LocalAppHost {
     const registration = this.registrations.find((r) => r.name === name && r.trigger.type === 'timerTrigger');
     if (!registration) throw new Error(`no timer function "${name}"`);
     const now = this.options.clock.now().toISOString();
-    await registration.handler({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } }, this.context(registration));
+    await registration.handler(
+      {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: now, next: now, lastUpdated: now },
+      },
+      this.context(registration),
+    );
   }
 
   private context(registration: Registration): InvocationContext {
-    const inputs = Object.values(registration.bindings).filter((b) => b.direction === 'in' && b !== registration.trigger);
+    const inputs = Object.values(registration.bindings).filter(
+      (b) => b.direction === 'in' && b !== registration.trigger,
+    );
     const context = new InvocationContext({
       invocationId: randomBytes(8).toString('hex'),
       functionName: registration.name,
-      logHandler: (level, ...args) => this.options.log?.(level, registration.name, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
+      logHandler: (level, ...args) =>
+        this.options.log?.(
+          level,
+          registration.name,
+          args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '),
+        ),
       options: { trigger: registration.trigger as never, extraInputs: inputs as never[], extraOutputs: [] },
     });
     for (const input of inputs) {
-      if (isDurableClient(input)) context.extraInputs.set(input.name, this.rpc.clientBinding(this.functionKey));
+      if (isDurableClient(input))
+        context.extraInputs.set(input.name, this.rpc.clientBinding(this.functionKey));
     }
     return context;
   }
@@ -150,7 +191,10 @@ function isDurableClient(binding: Binding): boolean {
 /** Matches an Azure Functions route template ("runs/{id}", "runs/{id?}") against a path. */
 export function matchRoute(template: string, path: string): Record<string, string> | undefined {
   const t = template.replace(/^\/+|\/+$/g, '').split('/');
-  const p = path.replace(/^\/+|\/+$/g, '').split('/').filter((s) => s !== '');
+  const p = path
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .filter((s) => s !== '');
   const params: Record<string, string> = {};
   for (let i = 0; i < t.length; i++) {
     const segment = t[i]!;
@@ -170,5 +214,9 @@ export function matchRoute(template: string, path: string): Record<string, strin
 }
 
 function plain(status: number, message: string): HttpResult {
-  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: message }),
+  };
 }

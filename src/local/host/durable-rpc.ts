@@ -17,7 +17,10 @@ export interface DurableRpcServer {
   close(): Promise<void>;
 }
 
-export async function startDurableRpcServer(runner: LocalDurableRunner, taskHub: string): Promise<DurableRpcServer> {
+export async function startDurableRpcServer(
+  runner: LocalDurableRunner,
+  taskHub: string,
+): Promise<DurableRpcServer> {
   const server: Server = createServer((request, response) => {
     handle(runner, request, response).catch((error: Error) => send(response, 500, { error: error.message }));
   });
@@ -54,7 +57,11 @@ export async function startDurableRpcServer(runner: LocalDurableRunner, taskHub:
   };
 }
 
-async function handle(runner: LocalDurableRunner, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  runner: LocalDurableRunner,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
   if (!url.pathname.startsWith(WEBHOOK_PATH)) return send(response, 404, { error: 'not found' });
   const parts = url.pathname.slice(WEBHOOK_PATH.length).split('/').filter(Boolean).map(decodeURIComponent);

@@ -48,8 +48,13 @@ export function installFunctionsCoreStandIn(): Registration[] {
       getProgrammingModel: () => undefined,
       registerHook: () => ({ dispose: () => undefined }),
       log: () => undefined,
-      registerFunction(metadata: { name: string; bindings: Record<string, Omit<Binding, 'name'>> }, handler: Registration['handler']) {
-        const bindings = Object.fromEntries(Object.entries(metadata.bindings).map(([name, b]) => [name, { ...b, name } as Binding]));
+      registerFunction(
+        metadata: { name: string; bindings: Record<string, Omit<Binding, 'name'>> },
+        handler: Registration['handler'],
+      ) {
+        const bindings = Object.fromEntries(
+          Object.entries(metadata.bindings).map(([name, b]) => [name, { ...b, name } as Binding]),
+        );
         const trigger = Object.values(bindings).find((b) => /trigger$/i.test(b.type));
         if (!trigger) throw new Error(`function "${metadata.name}" has no trigger binding`);
         registrations.push({ name: metadata.name, bindings, trigger, handler });

@@ -17,7 +17,14 @@ export interface SimulationReport {
   images: Record<string, { version: string; state: string; regions: string[] }>;
   scaleSets: Record<
     string,
-    { state: string; version: string; previousVersion: string; instancesUpdated: number; instancesPending: number; managed: boolean }
+    {
+      state: string;
+      version: string;
+      previousVersion: string;
+      instancesUpdated: number;
+      instancesPending: number;
+      managed: boolean;
+    }
   >;
   jobsInterrupted: number;
   deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
@@ -31,11 +38,22 @@ export interface SimulationReport {
   /** Fleet hygiene decisions over all cleanup runs (identical in a dry run and a real run). */
   hygiene: {
     runs: number;
-    decisions: { removeRunners: string[]; removeAgents: string[]; reimage: string[]; keptBusy: string[]; foreign: string[] };
+    decisions: {
+      removeRunners: string[];
+      removeAgents: string[];
+      reimage: string[];
+      keptBusy: string[];
+      foreign: string[];
+    };
     errors: string[];
   };
   /** Orchestration instances at the end of the run (a singleton re-run counts once; `hygiene.runs` counts runs). */
-  orchestrations: { instances: number; completed: number; failed: { instanceId: string; error: string }[]; running: string[] };
+  orchestrations: {
+    instances: number;
+    completed: number;
+    failed: { instanceId: string; error: string }[];
+    running: string[];
+  };
   events: ReportEvent[];
 }
 
@@ -53,21 +71,32 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   lines.push('Timeline');
   const shown = report.events.slice(0, 200);
   for (const e of shown) lines.push(`  ${time(e.at)}  ${e.flow.padEnd(8)} ${e.message}`);
-  if (report.events.length > shown.length) lines.push(`  … ${report.events.length - shown.length} more events (--report json has them all)`);
+  if (report.events.length > shown.length)
+    lines.push(`  … ${report.events.length - shown.length} more events (--report json has them all)`);
   if (report.events.length === 0) lines.push('  (nothing happened)');
   lines.push('');
   lines.push('Scale sets');
   for (const [name, s] of Object.entries(report.scaleSets)) {
-    lines.push(`  ${name.padEnd(24)} ${s.state.padEnd(10)} ${s.version}${s.managed ? '' : '  (not managed: outside kiln scope)'}`);
+    lines.push(
+      `  ${name.padEnd(24)} ${s.state.padEnd(10)} ${s.version}${s.managed ? '' : '  (not managed: outside kiln scope)'}`,
+    );
   }
   const d = report.hygiene.decisions;
   lines.push('');
   lines.push('Hygiene');
   lines.push(`  cleanup runs          ${report.hygiene.runs}`);
-  lines.push(`  runners to remove     ${d.removeRunners.length}${d.removeRunners.length ? `  (${abbreviate(d.removeRunners)})` : ''}`);
-  lines.push(`  agents to remove      ${d.removeAgents.length}${d.removeAgents.length ? `  (${abbreviate(d.removeAgents)})` : ''}`);
-  lines.push(`  instances to reimage  ${d.reimage.length}${d.reimage.length ? `  (${abbreviate(d.reimage)})` : ''}`);
-  lines.push(`  kept busy             ${d.keptBusy.length}${d.keptBusy.length ? `  (${abbreviate(d.keptBusy)})` : ''}`);
+  lines.push(
+    `  runners to remove     ${d.removeRunners.length}${d.removeRunners.length ? `  (${abbreviate(d.removeRunners)})` : ''}`,
+  );
+  lines.push(
+    `  agents to remove      ${d.removeAgents.length}${d.removeAgents.length ? `  (${abbreviate(d.removeAgents)})` : ''}`,
+  );
+  lines.push(
+    `  instances to reimage  ${d.reimage.length}${d.reimage.length ? `  (${abbreviate(d.reimage)})` : ''}`,
+  );
+  lines.push(
+    `  kept busy             ${d.keptBusy.length}${d.keptBusy.length ? `  (${abbreviate(d.keptBusy)})` : ''}`,
+  );
   lines.push(`  foreign (untouched)   ${d.foreign.length}`);
   for (const error of report.hygiene.errors) lines.push(`  error: ${error}`);
   lines.push('');
@@ -79,10 +108,16 @@ export function renderText(report: SimulationReport, range: { start: string; unt
     `  deleted               ${report.deleted.githubRunners.length} GitHub runners, ${report.deleted.adoAgents.length} Azure DevOps agents, ` +
       `${report.deleted.galleryVersions.length} gallery versions, ${report.deleted.instances.length} instances`,
   );
-  lines.push(`  API calls             ${Object.entries(report.apiCalls).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `  API calls             ${Object.entries(report.apiCalls)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   const faults = Object.entries(report.faultsInjected);
   if (faults.length) lines.push(`  faults injected       ${faults.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
-  lines.push(`  virtual minutes       ${report.virtualMinutes} (critical path ${report.criticalPathMinutes})`);
+  lines.push(
+    `  virtual minutes       ${report.virtualMinutes} (critical path ${report.criticalPathMinutes})`,
+  );
   lines.push(`  max history events    ${report.maxHistoryEvents}`);
   for (const f of report.orchestrations.failed) lines.push(`  FAILED ${f.instanceId}: ${f.error}`);
   return lines.join('\n') + '\n';

@@ -41,13 +41,18 @@ export class SimulationError extends Error {
   override readonly name = 'SimulationError';
 }
 
-export async function runSimulation(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
+export async function runSimulation(
+  scenario: Scenario,
+  options: SimulationOptions = {},
+): Promise<SimulationResult> {
   const log = options.log ?? (() => undefined);
   const triggers = options.triggers ?? scenario.trigger;
   const dryRun = options.dryRun ?? scenario.dryRun;
   const unavailable = triggers.filter((t) => !AVAILABLE_TRIGGERS.includes(t));
   if (unavailable.length > 0) {
-    throw new SimulationError(`trigger ${unavailable.map((t) => `"${t}"`).join(', ')} is not available yet (available: ${AVAILABLE_TRIGGERS.join(', ')})`);
+    throw new SimulationError(
+      `trigger ${unavailable.map((t) => `"${t}"`).join(', ')} is not available yet (available: ${AVAILABLE_TRIGGERS.join(', ')})`,
+    );
   }
 
   const clock = new VirtualClock(scenario.start);
@@ -64,7 +69,8 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
   const timeline: ReportEvent[] = [];
   let ledgerSeen = 0;
   const syncLedger = () => {
-    for (const e of cloud.ledger.events.slice(ledgerSeen)) timeline.push({ at: new Date(e.at).toISOString(), flow: e.service, message: e.message });
+    for (const e of cloud.ledger.events.slice(ledgerSeen))
+      timeline.push({ at: new Date(e.at).toISOString(), flow: e.service, message: e.message });
     ledgerSeen = cloud.ledger.events.length;
   };
   const event = (flow: string, message: string) => {
@@ -72,7 +78,10 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     timeline.push({ at: clock.now().toISOString(), flow, message });
     log(`${clock.now().toISOString()} ${flow}: ${message}`);
   };
-  const host = await LocalAppHost.start({ clock, log: (level, source, message) => log(`  [${level}] ${source}: ${message}`) });
+  const host = await LocalAppHost.start({
+    clock,
+    log: (level, source, message) => log(`  [${level}] ${source}: ${message}`),
+  });
 
   const pendingTriggers: (() => Promise<void>)[] = [];
   if (scenario.timers) {
@@ -81,14 +90,19 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
       const arm = (after: number) => {
         const at = nextOccurrence(schedule, after);
         if (at === undefined || at > untilMs) return;
-        clock.schedule(at, () => {
-          pendingTriggers.push(async () => {
-            // In a dry run, timers do not change anything either: they start plan-only runs.
-            if (dryRun && timer.name === 'cleanupTimer') await startCleanupOverHttp(host, true, event, 'timer');
-            else await host.fireTimer(timer.name);
-          });
-          arm(at);
-        }, `timer ${timer.name}`);
+        clock.schedule(
+          at,
+          () => {
+            pendingTriggers.push(async () => {
+              // In a dry run, timers do not change anything either: they start plan-only runs.
+              if (dryRun && timer.name === 'cleanupTimer')
+                await startCleanupOverHttp(host, true, event, 'timer');
+              else await host.fireTimer(timer.name);
+            });
+            arm(at);
+          },
+          `timer ${timer.name}`,
+        );
       };
       arm(clock.nowMs() - 1);
     }
@@ -125,18 +139,30 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
     while (pendingTriggers.length > 0) await pendingTriggers.shift()!();
     await host.runner.runUntilQuiet();
     collectCleanup();
-    if (host.runner.listInstances().some((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending')) lastWorkAt = clock.nowMs();
+    if (
+      host.runner.listInstances().some((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending')
+    )
+      lastWorkAt = clock.nowMs();
     if (pendingTriggers.length > 0) continue;
     const next = clock.nextAt();
     if (next === undefined || next > untilMs) break;
     clock.advanceTo(next);
     clock.runDue();
   }
-  for (const s of host.runner.listInstances()) lastWorkAt = Math.max(lastWorkAt, Date.parse(s.lastUpdatedTime));
+  for (const s of host.runner.listInstances())
+    lastWorkAt = Math.max(lastWorkAt, Date.parse(s.lastUpdatedTime));
   log(`simulation finished in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time`);
   syncLedger();
 
-  const report = buildReport(scenario, dryRun, cloud, host, hygiene, timeline, Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000));
+  const report = buildReport(
+    scenario,
+    dryRun,
+    cloud,
+    host,
+    hygiene,
+    timeline,
+    Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
+  );
   const close = async () => {
     await host.close();
     await cloud.close();
@@ -147,7 +173,12 @@ export async function runSimulation(scenario: Scenario, options: SimulationOptio
   return { report, cloud, host, close };
 }
 
-async function startCleanupOverHttp(host: LocalAppHost, dryRun: boolean, event: (flow: string, message: string) => void, via: string): Promise<void> {
+async function startCleanupOverHttp(
+  host: LocalAppHost,
+  dryRun: boolean,
+  event: (flow: string, message: string) => void,
+  via: string,
+): Promise<void> {
   const response = await host.invokeHttp({
     method: 'POST',
     path: '/api/cleanups',
@@ -164,11 +195,26 @@ function mergeCleanup(hygiene: SimulationReport['hygiene'], output: CleanupOutpu
     for (const name of names) if (!list.includes(name)) list.push(name);
   };
   const d = hygiene.decisions;
-  add(d.removeRunners, output.planned.remove.filter((r) => r.fleet === 'github').map((r) => r.name));
-  add(d.removeAgents, output.planned.remove.filter((r) => r.fleet === 'ado').map((r) => r.name));
-  add(d.reimage, output.planned.reimage.map((r) => `${r.scaleSet}_${r.instanceId}`));
-  add(d.keptBusy, output.kept.filter((k) => k.reason === 'busy').map((k) => k.name));
-  add(d.foreign, output.foreign.map((f) => f.name));
+  add(
+    d.removeRunners,
+    output.planned.remove.filter((r) => r.fleet === 'github').map((r) => r.name),
+  );
+  add(
+    d.removeAgents,
+    output.planned.remove.filter((r) => r.fleet === 'ado').map((r) => r.name),
+  );
+  add(
+    d.reimage,
+    output.planned.reimage.map((r) => `${r.scaleSet}_${r.instanceId}`),
+  );
+  add(
+    d.keptBusy,
+    output.kept.filter((k) => k.reason === 'busy').map((k) => k.name),
+  );
+  add(
+    d.foreign,
+    output.foreign.map((f) => f.name),
+  );
   add(hygiene.errors, output.errors);
 }
 
@@ -180,7 +226,10 @@ function describeCleanup(output: CleanupOutput): string {
     ? [`planned: remove ${output.planned.remove.length}, reimage ${output.planned.reimage.length}`]
     : [`removed ${deleted}`, `reimaged ${reimaged}`];
   if (skipped) parts.push(`skipped ${skipped} that became busy or came back online`);
-  parts.push(`kept busy ${output.kept.filter((k) => k.reason === 'busy').length}`, `foreign ${output.foreign.length}`);
+  parts.push(
+    `kept busy ${output.kept.filter((k) => k.reason === 'busy').length}`,
+    `foreign ${output.foreign.length}`,
+  );
   if (output.errors.length) parts.push(`errors: ${output.errors.join('; ')}`);
   return `finished${output.dryRun ? ' (dry run)' : ''}: ${parts.join(', ')}`;
 }
@@ -195,8 +244,12 @@ function buildReport(
   virtualMinutes: number,
 ): SimulationReport {
   const instances = host.runner.listInstances();
-  const failed = instances.filter((i) => i.runtimeStatus === 'Failed').map((i) => ({ instanceId: i.instanceId, error: String(i.output) }));
-  const running = instances.filter((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending').map((i) => i.instanceId);
+  const failed = instances
+    .filter((i) => i.runtimeStatus === 'Failed')
+    .map((i) => ({ instanceId: i.instanceId, error: String(i.output) }));
+  const running = instances
+    .filter((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending')
+    .map((i) => i.instanceId);
   const scaleSets: SimulationReport['scaleSets'] = {};
   for (const s of scenario.scaleSets) {
     const version = cloud.scaleSetVersion(s.name) ?? s.version;

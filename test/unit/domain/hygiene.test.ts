@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { owningScaleSet, planHygiene, summarisePlan, type HygieneInput, type Registration } from '../../../src/domain/hygiene.js';
+import {
+  owningScaleSet,
+  planHygiene,
+  summarisePlan,
+  type HygieneInput,
+  type Registration,
+} from '../../../src/domain/hygiene.js';
 
 const NOW = '2026-12-01T12:00:00.000Z';
 const minutesAgo = (m: number) => new Date(Date.parse(NOW) - m * 60_000).toISOString();
@@ -17,8 +23,18 @@ function input(overrides: Partial<HygieneInput> = {}): HygieneInput {
         computerNamePrefix: 'ghr-',
         fleet: 'github',
         instances: [
-          { instanceId: '0', computerName: 'ghr-000000', provisioningState: 'Succeeded', provisionedAt: minutesAgo(120) },
-          { instanceId: '1', computerName: 'ghr-000001', provisioningState: 'Succeeded', provisionedAt: minutesAgo(120) },
+          {
+            instanceId: '0',
+            computerName: 'ghr-000000',
+            provisioningState: 'Succeeded',
+            provisionedAt: minutesAgo(120),
+          },
+          {
+            instanceId: '1',
+            computerName: 'ghr-000001',
+            provisioningState: 'Succeeded',
+            provisionedAt: minutesAgo(120),
+          },
         ],
       },
       {
@@ -26,7 +42,14 @@ function input(overrides: Partial<HygieneInput> = {}): HygieneInput {
         name: 'vmss-ado',
         computerNamePrefix: 'adow',
         fleet: 'ado',
-        instances: [{ instanceId: '0', computerName: 'adow000000', provisioningState: 'Succeeded', provisionedAt: minutesAgo(120) }],
+        instances: [
+          {
+            instanceId: '0',
+            computerName: 'adow000000',
+            provisioningState: 'Succeeded',
+            provisionedAt: minutesAgo(120),
+          },
+        ],
       },
     ],
     registrations: {
@@ -40,7 +63,10 @@ function input(overrides: Partial<HygieneInput> = {}): HygieneInput {
   };
 }
 
-const gh = (regs: Registration[], base = input()) => ({ ...base.registrations, github: [...base.registrations.github!, ...regs] });
+const gh = (regs: Registration[], base = input()) => ({
+  ...base.registrations,
+  github: [...base.registrations.github!, ...regs],
+});
 
 describe('planHygiene', () => {
   it('leaves a healthy fleet alone', () => {
@@ -51,12 +77,18 @@ describe('planHygiene', () => {
   });
 
   it('removes offline registrations whose VM no longer exists (ghosts)', () => {
-    const plan = planHygiene(input({ registrations: gh([{ id: 3, name: 'ghr-00000z', status: 'offline', busy: false }]) }));
-    expect(plan.remove).toEqual([{ fleet: 'github', id: 3, name: 'ghr-00000z', scaleSet: 'vmss-gh', reason: 'ghost' }]);
+    const plan = planHygiene(
+      input({ registrations: gh([{ id: 3, name: 'ghr-00000z', status: 'offline', busy: false }]) }),
+    );
+    expect(plan.remove).toEqual([
+      { fleet: 'github', id: 3, name: 'ghr-00000z', scaleSet: 'vmss-gh', reason: 'ghost' },
+    ]);
   });
 
   it('never removes a busy registration, ghost or not (S1)', () => {
-    const plan = planHygiene(input({ registrations: gh([{ id: 3, name: 'ghr-00000z', status: 'offline', busy: true }]) }));
+    const plan = planHygiene(
+      input({ registrations: gh([{ id: 3, name: 'ghr-00000z', status: 'offline', busy: true }]) }),
+    );
     expect(plan.remove).toEqual([]);
     expect(plan.kept).toContainEqual({ fleet: 'github', name: 'ghr-00000z', reason: 'busy' });
   });
@@ -80,13 +112,28 @@ describe('planHygiene', () => {
     expect(first.memory.offlineSince['github:1']).toBe(NOW);
 
     const later = new Date(Date.parse(NOW) + 31 * 60_000).toISOString();
-    const second = planHygiene({ ...base, now: later, memory: first.memory, registrations: { ...base.registrations, github: [offline] } });
-    expect(second.remove).toEqual([{ fleet: 'github', id: 1, name: 'ghr-000000', scaleSet: 'vmss-gh', reason: 'offline-past-grace' }]);
+    const second = planHygiene({
+      ...base,
+      now: later,
+      memory: first.memory,
+      registrations: { ...base.registrations, github: [offline] },
+    });
+    expect(second.remove).toEqual([
+      { fleet: 'github', id: 1, name: 'ghr-000000', scaleSet: 'vmss-gh', reason: 'offline-past-grace' },
+    ]);
   });
 
   it('uses the status change time Azure DevOps reports', () => {
     const base = input();
-    const plan = planHygiene({ ...base, registrations: { ...base.registrations, ado: [{ id: 10, name: 'adow000000', status: 'offline', busy: false, statusChangedOn: minutesAgo(45) }] } });
+    const plan = planHygiene({
+      ...base,
+      registrations: {
+        ...base.registrations,
+        ado: [
+          { id: 10, name: 'adow000000', status: 'offline', busy: false, statusChangedOn: minutesAgo(45) },
+        ],
+      },
+    });
     expect(plan.remove.map((d) => d.reason)).toEqual(['offline-past-grace']);
   });
 
@@ -97,8 +144,22 @@ describe('planHygiene', () => {
 
   it('reimages instances whose runner never registered within the boot deadline', () => {
     const base = input();
-    const plan = planHygiene({ ...base, registrations: { ...base.registrations, github: [{ id: 1, name: 'ghr-000000', status: 'online', busy: false }] } });
-    expect(plan.reimage).toEqual([{ scaleSetId: '/subs/x/vmss/gh', scaleSet: 'vmss-gh', instanceId: '1', computerName: 'ghr-000001', reason: 'never-registered' }]);
+    const plan = planHygiene({
+      ...base,
+      registrations: {
+        ...base.registrations,
+        github: [{ id: 1, name: 'ghr-000000', status: 'online', busy: false }],
+      },
+    });
+    expect(plan.reimage).toEqual([
+      {
+        scaleSetId: '/subs/x/vmss/gh',
+        scaleSet: 'vmss-gh',
+        instanceId: '1',
+        computerName: 'ghr-000001',
+        reason: 'never-registered',
+      },
+    ]);
   });
 
   it('gives a freshly provisioned or still updating instance time to register', () => {
@@ -106,12 +167,18 @@ describe('planHygiene', () => {
     const scaleSets = structuredClone(base.scaleSets);
     scaleSets[0]!.instances[1]!.provisionedAt = minutesAgo(5);
     scaleSets[1]!.instances[0]!.provisioningState = 'Updating';
-    const plan = planHygiene({ ...base, scaleSets, registrations: { github: [base.registrations.github![0]!], ado: [] } });
+    const plan = planHygiene({
+      ...base,
+      scaleSets,
+      registrations: { github: [base.registrations.github![0]!], ado: [] },
+    });
     expect(plan.reimage).toEqual([]);
   });
 
   it('decides nothing for a fleet it could not list', () => {
-    const plan = planHygiene(input({ registrations: { github: [{ id: 3, name: 'ghr-00000z', status: 'offline', busy: false }] } }));
+    const plan = planHygiene(
+      input({ registrations: { github: [{ id: 3, name: 'ghr-00000z', status: 'offline', busy: false }] } }),
+    );
     // GitHub was listed: its unregistered instances are due; Azure DevOps was not: none of its instances are.
     expect(plan.reimage.map((r) => r.scaleSet)).toEqual(['vmss-gh', 'vmss-gh']);
     expect(plan.remove).toHaveLength(1);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { nextOccurrence, parseNcrontab } from '../../../src/domain/ncrontab.js';
 
-const next = (expr: string, after: string) => new Date(nextOccurrence(parseNcrontab(expr), Date.parse(after))!).toISOString();
+const next = (expr: string, after: string) =>
+  new Date(nextOccurrence(parseNcrontab(expr), Date.parse(after))!).toISOString();
 
 describe('NCRONTAB', () => {
   it('finds the next monthly rebuild (03:00 UTC on the 1st)', () => {

@@ -13,7 +13,12 @@ import {
 const T0 = '2026-12-01T03:00:00.000Z';
 const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
 const instances = (n: number, applied: number[] = []): RolloutInstance[] =>
-  Array.from({ length: n }, (_, i) => ({ instanceId: String(i), computerName: `ghr-${String(i).padStart(6, '0')}`, latestModelApplied: applied.includes(i), provisioningState: 'Succeeded' }));
+  Array.from({ length: n }, (_, i) => ({
+    instanceId: String(i),
+    computerName: `ghr-${String(i).padStart(6, '0')}`,
+    latestModelApplied: applied.includes(i),
+    provisioningState: 'Succeeded',
+  }));
 
 describe('planWave', () => {
   it('takes at most batchPercent of capacity, idle instances only, lowest ids first', () => {
@@ -25,11 +30,22 @@ describe('planWave', () => {
       rolloutStartedAt: T0,
       now: at(10),
     });
-    expect(plan).toEqual({ upgrade: ['2', '3'], busy: ['1'], pending: [], waiting: ['4', '5', '6', '7', '8', '9'] });
+    expect(plan).toEqual({
+      upgrade: ['2', '3'],
+      busy: ['1'],
+      pending: [],
+      waiting: ['4', '5', '6', '7', '8', '9'],
+    });
   });
 
   it('never puts a busy instance in a wave, and leaves it pending after busyWaitHours (S1)', () => {
-    const input = { capacity: 3, instances: instances(3, [0, 2]), registrations: { 'ghr-000001': { status: 'online' as const, busy: true } }, options: DEFAULT_ROLLOUT_OPTIONS, rolloutStartedAt: T0 };
+    const input = {
+      capacity: 3,
+      instances: instances(3, [0, 2]),
+      registrations: { 'ghr-000001': { status: 'online' as const, busy: true } },
+      options: DEFAULT_ROLLOUT_OPTIONS,
+      rolloutStartedAt: T0,
+    };
     expect(planWave({ ...input, now: at(5 * 60) })).toMatchObject({ upgrade: [], busy: ['1'], pending: [] });
     expect(planWave({ ...input, now: at(6 * 60) })).toMatchObject({ upgrade: [], busy: [], pending: ['1'] });
   });
@@ -37,7 +53,15 @@ describe('planWave', () => {
   it('skips excluded instances and always allows a wave of one', () => {
     expect(batchSize(3, 20)).toBe(1);
     expect(batchSize(1000, 20)).toBe(200);
-    const plan = planWave({ capacity: 3, instances: instances(3), registrations: {}, options: DEFAULT_ROLLOUT_OPTIONS, rolloutStartedAt: T0, now: T0, exclude: ['0'] });
+    const plan = planWave({
+      capacity: 3,
+      instances: instances(3),
+      registrations: {},
+      options: DEFAULT_ROLLOUT_OPTIONS,
+      rolloutStartedAt: T0,
+      now: T0,
+      exclude: ['0'],
+    });
     expect(plan.upgrade).toEqual(['1']);
   });
 });
@@ -50,7 +74,10 @@ describe('assessWave', () => {
     const health = assessWave({
       wave,
       instances: now,
-      registrations: { 'ghr-000000': { status: 'online', busy: false }, 'ghr-000001': { status: 'offline', busy: false } },
+      registrations: {
+        'ghr-000000': { status: 'online', busy: false },
+        'ghr-000001': { status: 'offline', busy: false },
+      },
       waveStartedAt: T0,
       now: at(5),
       healthDeadlineMinutes: 15,
@@ -61,7 +88,14 @@ describe('assessWave', () => {
   it('counts everything not healthy by the deadline, or failed, as unhealthy', () => {
     const now = instances(3, [0, 1, 2]);
     now[0]!.provisioningState = 'Failed';
-    const health = assessWave({ wave, instances: now, registrations: { 'ghr-000002': { status: 'online', busy: true } }, waveStartedAt: T0, now: at(15), healthDeadlineMinutes: 15 });
+    const health = assessWave({
+      wave,
+      instances: now,
+      registrations: { 'ghr-000002': { status: 'online', busy: true } },
+      waveStartedAt: T0,
+      now: at(15),
+      healthDeadlineMinutes: 15,
+    });
     expect(health).toEqual({ healthy: ['2'], unhealthy: ['0', '1'], starting: [] });
   });
 });
@@ -76,7 +110,8 @@ describe('breachesThreshold', () => {
 });
 
 describe('image references', () => {
-  const id = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/linux-agent/versions/2026.10.1';
+  const id =
+    '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/linux-agent/versions/2026.10.1';
   it('reads the version and definition of a gallery image reference', () => {
     expect(versionOfImageReference(id)).toBe('2026.10.1');
     expect(definitionOfImageReference(id)).toBe('linux-agent');

@@ -19,14 +19,21 @@ describe('determinism lint rule (S7)', () => {
     ['process.env', 'const v = process.env.X;'],
     ['performance.now()', 'const t = performance.now();'],
     ['an I/O import', "import { readFileSync } from 'node:fs';\nexport const f = readFileSync;"],
-    ['a client import', "import { createArmClient } from '../clients/arm/index.js';\nexport const f = createArmClient;"],
+    [
+      'a client import',
+      "import { createArmClient } from '../clients/arm/index.js';\nexport const f = createArmClient;",
+    ],
   ])('rejects %s in an orchestrator', async (_name, code) => {
     const found = await problems(`${code}\nexport {};\n`);
     expect(found.some((m) => m.includes('S7'))).toBe(true);
   });
 
   it('allows the same code outside orchestrations, and context time inside', async () => {
-    expect((await problems('export const t = Date.now();\n', 'src/activities/example.ts')).filter((m) => m.includes('S7'))).toEqual([]);
+    expect(
+      (await problems('export const t = Date.now();\n', 'src/activities/example.ts')).filter((m) =>
+        m.includes('S7'),
+      ),
+    ).toEqual([]);
     expect(await problems('export const at = (d: Date) => new Date(d.getTime() + 1000);\n')).toEqual([]);
   });
 });

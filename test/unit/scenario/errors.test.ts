@@ -27,7 +27,7 @@ const BASE = {
   faults: [{ service: 'github', operation: 'deleteRunner', status: 500 }],
   eventgrid: { version: { image: 'linux', version: '2026.12.5' } },
 };
-type AnyRecord = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type AnyRecord = Record<string, any>;
 
 function errorOf(text: string, source = 'bad.json'): ScenarioError {
   try {

@@ -218,7 +218,7 @@ describe("the README's full example", () => {
     const header =
       /^# The full example[^\n]*\n# the one scale set marked below\. prettier-ignore keeps[^\n]*\n# prettier-ignore\n/;
     const added =
-      /  # Not in the README:[^\n]*\n  # vmss-ado-win-weu_0[^\n]*\n  - \{ name: vmss-ado-win-weu,[^\n]*\n/;
+      / {2}# Not in the README:[^\n]*\n {2}# vmss-ado-win-weu_0[^\n]*\n {2}- \{ name: vmss-ado-win-weu,[^\n]*\n/;
     expect(fixture).toMatch(header);
     expect(fixture).toMatch(added);
     const unmarked = fixture.replace(header, '').replace(added, '');
