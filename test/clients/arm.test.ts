@@ -246,3 +246,19 @@ describe('the fake ARM rejects what ARM rejects', () => {
     t.advance(5);
   });
 });
+
+describe('subscription and resource groups', () => {
+  it('the real ResourceManagementClient lists and reads resource groups of the fake', async () => {
+    const { ResourceManagementClient } = await import('@azure/arm-resources');
+    const client = new ResourceManagementClient(createCredential(t.settings), t.settings.subscriptionId, {
+      endpoint: t.settings.arm.endpoint,
+      $host: t.settings.arm.endpoint,
+      credentialScopes: [t.settings.arm.audience],
+    });
+    const names: string[] = [];
+    for await (const g of client.resourceGroups.list()) names.push(g.name!);
+    expect(names.sort()).toEqual(['rg-kiln', 'rg-kiln-images', 'rg-kiln-runners']);
+    expect((await client.resourceGroups.get('rg-kiln-runners')).location).toBe('westeurope');
+    await expect(client.resourceGroups.get('rg-nope')).rejects.toMatchObject({ statusCode: 404 });
+  });
+});

@@ -135,6 +135,21 @@ describe('GitHub client against the fake', () => {
     expect(err.message).not.toContain(wrongPat);
   });
 
+  it('repo scope: installation looked up for the repository; a configured installation id skips the lookup', async () => {
+    const before = t.cloud.requests.github;
+    const repoRunners = await github({ scope: 'repo', repo: 'runners' }).listRunners();
+    expect(repoRunners.length).toBeGreaterThan(200);
+    expect(t.cloud.requests.github - before).toBe(2 + 3);
+    const mid = t.cloud.requests.github;
+    await github({ installationId: '4242' }).findRunnersByName('vmss-gh-linux-weu-000002');
+    expect(t.cloud.requests.github - mid).toBe(2); // access token + one list, no lookup
+    const err = (await github({ installationId: '999' })
+      .listRunners()
+      .catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('PermanentError');
+    expect(err.message).toContain('404');
+  });
+
   it('registration token and latest runner release', async () => {
     const client = github();
     const token = await client.createRegistrationToken();

@@ -109,6 +109,29 @@ export function armHandler(o: ArmFakeOptions) {
     if (seg[1].toLowerCase() !== names.subscriptionId)
       throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${seg[1]}' could not be found.`);
 
+    // /subscriptions/{sub}, /subscriptions/{sub}/resourcegroups[/{rg}]
+    if (lower.length === 2 && req.method === 'GET') {
+      return run(req, 'resources', 'subscriptions.get', () =>
+        sendJson(req.res, 200, {
+          id: `/subscriptions/${names.subscriptionId}`,
+          subscriptionId: names.subscriptionId,
+          tenantId: names.tenantId,
+          displayName: 'kiln fake subscription',
+          state: 'Enabled',
+        }),
+      );
+    }
+    if (lower[2] === 'resourcegroups' && lower.length <= 4 && req.method === 'GET') {
+      const groups = resourceGroups();
+      if (lower.length === 3)
+        return run(req, 'resources', 'resourceGroups.list', () => page(req, groups, o.pageSize.resources));
+      return run(req, 'resources', 'resourceGroups.get', () => {
+        const g = groups.find((x) => x.name.toLowerCase() === lower[3]);
+        if (!g)
+          throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${seg[3]}' could not be found.`);
+        sendJson(req.res, 200, g);
+      });
+    }
     // /subscriptions/{sub}/resources
     if (lower.length === 3 && lower[2] === 'resources' && req.method === 'GET') {
       return run(req, 'resources', 'resources.list', () => listResources(req));
@@ -268,6 +291,23 @@ export function armHandler(o: ArmFakeOptions) {
       }))
       .filter(pred);
     page(req, all, o.pageSize.resources);
+  }
+
+  function resourceGroups() {
+    const location = world.scenario.gallery.regions[0] ?? 'westeurope';
+    const names2 = new Set([
+      names.runnersResourceGroup,
+      names.galleryResourceGroup,
+      names.packerResourceGroup,
+      ...[...world.scaleSets.values()].map((s) => s.resourceGroup),
+    ]);
+    return [...names2].map((name) => ({
+      id: `/subscriptions/${names.subscriptionId}/resourceGroups/${name}`,
+      name,
+      type: 'Microsoft.Resources/resourceGroups',
+      location,
+      properties: { provisioningState: 'Succeeded' },
+    }));
   }
 
   /** `{ value, nextLink }` with a `$skiptoken` offset, as ARM lists page. */

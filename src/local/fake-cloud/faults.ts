@@ -5,7 +5,7 @@
  * Operation names, per service (named after the SDK operation that sends the request):
  *   identity  getToken                                   (App Service MSI and IMDS token requests)
  *   keyvault  getSecret
- *   arm       resources.list
+ *   arm       subscriptions.get | resourceGroups.list | resourceGroups.get | resources.list
  *             virtualMachineScaleSets.get | .update | .reimage | .updateInstances (manualupgrade)
  *             | .deleteInstances
  *             virtualMachineScaleSetVMs.list | .get | .getInstanceView
@@ -37,6 +37,9 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
   identity: ['getToken'],
   keyvault: ['getSecret'],
   arm: [
+    'subscriptions.get',
+    'resourceGroups.list',
+    'resourceGroups.get',
     'resources.list',
     'virtualMachineScaleSets.get',
     'virtualMachineScaleSets.update',
