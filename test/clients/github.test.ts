@@ -114,12 +114,38 @@ describe('GitHub client against the fake', () => {
 
   it('a persistent 5xx ends as TransientError naming the operation and status', async () => {
     t.cloud.addFault({ service: 'github', operation: 'getRunner', status: 502, times: 4 });
-    const err = (await github()
-      .getRunner(1001)
-      .catch((e: unknown) => e)) as Error;
+    const quick = createGitHubClient(
+      t.settings.github!,
+      createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)),
+      {
+        retryBaseMs: 50,
+      },
+    );
+    const err = (await quick.getRunner(1001).catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('TransientError');
     expect(err.message).toContain('github getRunner 1001');
     expect(err.message).toContain('502');
+  }, 30_000);
+
+  it('a request that never answers times out (per attempt), is retried, and ends as TransientError', async () => {
+    const warnings: string[] = [];
+    const client = createGitHubClient(
+      t.settings.github!,
+      createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)),
+      {
+        writeSpacingMs: 0,
+        timeoutMs: 300,
+        retryBaseMs: 50,
+        log: { warn: (m) => warnings.push(m) },
+      },
+    );
+    await client.listRunners();
+    t.cloud.addFault({ service: 'github', operation: 'getRunner', hang: true, times: 1 });
+    expect((await client.getRunner(1001))?.id).toBe(1001);
+    t.cloud.addFault({ service: 'github', operation: 'getRunner', hang: true, times: 4 });
+    const err = (await client.getRunner(1001).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    for (const w of warnings) expect(w).not.toMatch(/ghs_|Bearer|token [A-Za-z0-9]/);
   }, 30_000);
 
   it('works with a PAT from Key Vault, and a wrong PAT fails without leaking it', async () => {

@@ -26,6 +26,8 @@ export interface GitHubClientOptions {
   maxRateLimitWaitSeconds?: number;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
+  /** Base of the retry plugin's backoff for 5xx and network errors: n² × base (default 1 s). */
+  retryBaseMs?: number;
   /** Where Octokit's warnings go (default: nowhere). Messages carry no tokens. */
   log?: { warn: (message: string) => void };
 }
@@ -47,7 +49,8 @@ export function createGitHubClient(
   const baseOptions = () => ({
     baseUrl: github.apiUrl,
     userAgent: 'kiln',
-    request: { timeout: timeoutMs },
+    // Octokit 22 has no timeout option: every attempt gets its own deadline through fetch.
+    request: { fetch: fetchWithTimeout(timeoutMs) },
     log: { debug: () => {}, info: () => {}, warn: (m: string) => warn(m), error: (m: string) => warn(m) },
     throttle: {
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) => {
@@ -61,7 +64,11 @@ export function createGitHubClient(
       ...(options.writeSpacingMs !== undefined ? { write: spacedGate(options.writeSpacingMs) as never } : {}),
     },
     // 403/429 belong to the throttling plugin (Retry-After / reset); the retry plugin takes 5xx.
-    retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451], retries: 3 },
+    retry: {
+      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+      retries: 3,
+      ...(options.retryBaseMs !== undefined ? { retryAfterBaseValue: options.retryBaseMs } : {}),
+    },
   });
 
   let octokitPromise: Promise<KilnOctokitInstance> | undefined;
@@ -202,6 +209,14 @@ function toRunner(r: RunnerData): GitHubRunner {
     status: r.status === 'online' ? 'online' : 'offline',
     busy: r.busy === true,
     labels: (r.labels ?? []).map((l) => l.name),
+  };
+}
+
+function fetchWithTimeout(ms: number): typeof fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(ms);
+    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    return fetch(input, { ...init, signal });
   };
 }
 
