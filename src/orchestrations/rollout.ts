@@ -90,14 +90,9 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       );
     if (version.value.excludeFromLatest)
       return end(context, output, 'skipped', 'the version is excluded from latest');
-    if (version.value.provisioningState && version.value.provisioningState !== 'Succeeded') {
-      return end(
-        context,
-        output,
-        'skipped',
-        `the version is ${version.value.provisioningState}, not Succeeded`,
-      );
-    }
+    // A version still being written is fine: each scale set waits for replication to its region.
+    if (version.value.provisioningState === 'Failed')
+      return end(context, output, 'skipped', 'the version failed to provision');
   }
 
   const listed = (yield* callActivity(
@@ -217,6 +212,7 @@ function* runChild(task: Task, scaleSet: ManagedScaleSet): Generator<Task, Scale
 function overallState(output: RolloutOutput): RolloutOutput['state'] {
   const states = Object.values(output.scaleSets).map((s) => s.state);
   if (output.dryRun) return 'planned';
+  if (states.every((s) => s === 'untouched' || s === 'refused')) return 'skipped';
   if (states.includes('rolledBack')) return 'rolledBack';
   if (states.includes('failed')) return 'failed';
   if (states.includes('pending')) return 'partial';

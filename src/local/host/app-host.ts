@@ -161,6 +161,17 @@ export class LocalAppHost {
     );
   }
 
+  eventGridFunctions(): Registration[] {
+    return this.registrations.filter((r) => r.trigger.type === 'eventGridTrigger');
+  }
+
+  /** Delivers one Event Grid event to an Event Grid function, as the extension does after the handshake. */
+  async deliverEvent(functionName: string, event: unknown): Promise<void> {
+    const registration = this.eventGridFunctions().find((r) => r.name === functionName);
+    if (!registration) throw new Error(`no Event Grid function "${functionName}"`);
+    await registration.handler(event, this.context(registration));
+  }
+
   private context(registration: Registration): InvocationContext {
     const inputs = Object.values(registration.bindings).filter(
       (b) => b.direction === 'in' && b !== registration.trigger,

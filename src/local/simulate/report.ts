@@ -24,6 +24,8 @@ export interface SimulationReport {
       instancesUpdated: number;
       instancesPending: number;
       managed: boolean;
+      /** Why it was rolled back, refused, left pending or untouched. */
+      reason?: string;
     }
   >;
   jobsInterrupted: number;
@@ -47,6 +49,8 @@ export interface SimulationReport {
     };
     errors: string[];
   };
+  /** Every rollout that ran (one per image version: S5). */
+  rollouts: { definition: string; version: string; source: string; state: string; reason?: string }[];
   /** Orchestration instances at the end of the run (a singleton re-run counts once; `hygiene.runs` counts runs). */
   orchestrations: {
     instances: number;
@@ -77,11 +81,24 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   lines.push('');
   lines.push('Scale sets');
   for (const [name, s] of Object.entries(report.scaleSets)) {
-    lines.push(
-      `  ${name.padEnd(24)} ${s.state.padEnd(10)} ${s.version}${s.managed ? '' : '  (not managed: outside kiln scope)'}`,
-    );
+    const from = s.previousVersion !== s.version ? ` (from ${s.previousVersion})` : '';
+    const counts =
+      s.instancesUpdated || s.instancesPending
+        ? `, ${s.instancesUpdated} updated, ${s.instancesPending} pending`
+        : '';
+    const scope = s.managed ? '' : '  (not managed: outside kiln scope)';
+    lines.push(`  ${name.padEnd(24)} ${s.state.padEnd(10)} ${s.version}${from}${counts}${scope}`);
+    if (s.reason) lines.push(`  ${''.padEnd(24)} ${s.reason}`);
   }
   const d = report.hygiene.decisions;
+  if (report.rollouts.length > 0) {
+    lines.push('');
+    lines.push('Rollouts');
+    for (const r of report.rollouts)
+      lines.push(
+        `  ${r.definition} ${r.version} (${r.source}): ${r.state}${r.reason ? ` — ${r.reason}` : ''}`,
+      );
+  }
   lines.push('');
   lines.push('Hygiene');
   lines.push(`  cleanup runs          ${report.hygiene.runs}`);

@@ -7,11 +7,14 @@
 import { VirtualClock } from '../clock.js';
 import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.js';
 import { LocalAppHost } from '../host/app-host.js';
-import type { Scenario, TriggerName } from '../scenario/types.js';
+import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
+import { sortVersions } from '../../domain/versions.js';
 import { resetRuntime } from '../../functions/runtime.js';
-import { InstanceIds } from '../../names.js';
+import { InstanceIds, Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
+import type { RolloutOutput } from '../../orchestrations/rollout.js';
+import { deliveryPlan, publishOutsideKiln, versionWrittenEvent } from './gallery-events.js';
 import type { ReportEvent, SimulationReport } from './report.js';
 
 export interface SimulationOptions {
@@ -34,8 +37,9 @@ export interface SimulationResult {
   close: () => Promise<void>;
 }
 
-/** Trigger names whose flows exist today, and the timer functions that belong to them. */
-const AVAILABLE_TRIGGERS: TriggerName[] = ['cleanup'];
+/** Trigger names whose flows exist today. */
+const AVAILABLE_TRIGGERS: TriggerName[] = ['cleanup', 'eventgrid', 'http-rollout'];
+const EVENT_GRID_FUNCTION = 'galleryVersionEvents';
 
 export class SimulationError extends Error {
   override readonly name = 'SimulationError';
@@ -48,12 +52,7 @@ export async function runSimulation(
   const log = options.log ?? (() => undefined);
   const triggers = options.triggers ?? scenario.trigger;
   const dryRun = options.dryRun ?? scenario.dryRun;
-  const unavailable = triggers.filter((t) => !AVAILABLE_TRIGGERS.includes(t));
-  if (unavailable.length > 0) {
-    throw new SimulationError(
-      `trigger ${unavailable.map((t) => `"${t}"`).join(', ')} is not available yet (available: ${AVAILABLE_TRIGGERS.join(', ')})`,
-    );
-  }
+  checkTriggers(scenario, triggers);
 
   const clock = new VirtualClock(scenario.start);
   const untilMs = Date.parse(scenario.until);
@@ -82,68 +81,117 @@ export async function runSimulation(
     clock,
     log: (level, source, message) => log(`  [${level}] ${source}: ${message}`),
   });
+  const http = (path: string, body: unknown) =>
+    host.invokeHttp({
+      method: 'POST',
+      path,
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', 'x-functions-key': host.functionKey },
+    });
 
-  const pendingTriggers: (() => Promise<void>)[] = [];
-  if (scenario.timers) {
-    for (const timer of host.timerFunctions()) {
-      const schedule = parseNcrontab(timer.schedule);
-      const arm = (after: number) => {
-        const at = nextOccurrence(schedule, after);
-        if (at === undefined || at > untilMs) return;
-        clock.schedule(
-          at,
-          () => {
-            pendingTriggers.push(async () => {
-              // In a dry run, timers do not change anything either: they start plan-only runs.
-              if (dryRun && timer.name === 'cleanupTimer')
-                await startCleanupOverHttp(host, true, event, 'timer');
-              else await host.fireTimer(timer.name);
-            });
-            arm(at);
-          },
-          `timer ${timer.name}`,
-        );
-      };
-      arm(clock.nowMs() - 1);
-    }
-  }
+  const pending: (() => Promise<void>)[] = [];
+  const startCleanup = async (via: string) => {
+    const response = await http('/api/cleanups', { dryRun });
+    if (response.status === 202) event('cleanup', `started by ${via}${dryRun ? ' (dry run)' : ''}`);
+    else if (response.status === 409) event('cleanup', `not started by ${via}: a cleanup is already running`);
+    else throw new SimulationError(`POST /api/cleanups answered ${response.status}: ${response.body}`);
+  };
+
+  if (scenario.timers)
+    scheduleTimers(host, clock, untilMs, (name) =>
+      pending.push(() => (name === 'cleanupTimer' && dryRun ? startCleanup('timer') : host.fireTimer(name))),
+    );
   for (const trigger of triggers) {
-    if (trigger === 'cleanup') pendingTriggers.push(() => startCleanupOverHttp(host, dryRun, event, 'http'));
+    if (trigger === 'cleanup') pending.push(() => startCleanup('http'));
+    if (trigger === 'http-rollout') {
+      for (const { image, version } of rolloutTargets(scenario)) {
+        pending.push(async () => {
+          publishOutsideKiln(cloud, scenario, image, version);
+          const response = await http('/api/rollouts', { image, version, dryRun });
+          event(
+            'rollout',
+            `POST /api/rollouts ${image} ${version}${dryRun ? ' (dry run)' : ''}: ${response.status}${response.status >= 300 ? ` ${response.body}` : ''}`,
+          );
+        });
+      }
+    }
+    if (trigger === 'eventgrid') {
+      const { image, version } = scenario.eventgrid!.version;
+      const older = sortVersions(scenario.gallery.existingVersions[image]).reverse()[1];
+      pending.push(async () => {
+        publishOutsideKiln(cloud, scenario, image, version);
+        event('eventgrid', `${image} ${version} written to the gallery outside kiln`);
+        for (const delivery of deliveryPlan(image, version, scenario.eventgrid!.duplicates, older)) {
+          clock.schedule(clock.nowMs() + delivery.afterMinutes * 60_000, () =>
+            pending.push(async () => {
+              event(
+                'eventgrid',
+                `delivered ResourceWriteSuccess for ${delivery.image} ${delivery.version}${delivery.duplicate ? ` (duplicate ${delivery.duplicate})` : ''}`,
+              );
+              await host.deliverEvent(
+                EVENT_GRID_FUNCTION,
+                versionWrittenEvent(cloud, delivery.image, delivery.version, clock.now()),
+              );
+            }),
+          );
+        }
+      });
+    }
   }
 
   const started = Date.now();
-  const observedCleanups = new Set<string>();
   const hygiene: SimulationReport['hygiene'] = {
     runs: 0,
     decisions: { removeRunners: [], removeAgents: [], reimage: [], keptBusy: [], foreign: [] },
     errors: [],
   };
-  const collectCleanup = () => {
-    const status = host.runner.getStatus(InstanceIds.cleanup);
-    if (!status || status.runtimeStatus !== 'Completed') return;
-    const key = status.lastUpdatedTime + status.createdTime;
-    if (observedCleanups.has(key)) return;
-    observedCleanups.add(key);
-    const output = status.output as CleanupOutput;
-    hygiene.runs++;
-    mergeCleanup(hygiene, output);
-    const acted = output.removed.length + output.reimaged.length;
-    const planned = output.planned.remove.length + output.planned.reimage.length;
-    if (planned > 0 || acted > 0 || output.errors.length > 0 || hygiene.runs === 1) {
-      event('cleanup', describeCleanup(output));
+  const seen = new Set<string>();
+  const rollouts = new Map<string, RolloutOutput>();
+  const collect = () => {
+    for (const status of host.runner.listInstances()) {
+      const key = `${status.instanceId}@${status.createdTime}`;
+      if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') {
+        if (!seen.has(`${key}:started`) && status.name === Orchestrations.rollout)
+          event('rollout', `${status.instanceId} started`);
+        seen.add(`${key}:started`);
+        continue;
+      }
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (status.runtimeStatus !== 'Completed') {
+        event(flowOf(status.name), `${status.instanceId} ${status.runtimeStatus}: ${String(status.output)}`);
+        continue;
+      }
+      if (status.name === Orchestrations.cleanup) {
+        const output = status.output as CleanupOutput;
+        hygiene.runs++;
+        mergeCleanup(hygiene, output);
+        const acted =
+          output.removed.length +
+          output.reimaged.length +
+          output.planned.remove.length +
+          output.planned.reimage.length;
+        if (acted > 0 || output.errors.length > 0 || hygiene.runs === 1)
+          event('cleanup', describeCleanup(output));
+      }
+      if (status.name === Orchestrations.rollout) {
+        const output = status.output as RolloutOutput;
+        rollouts.set(status.instanceId, output);
+        event('rollout', describeRollout(output));
+      }
     }
   };
 
   let lastWorkAt = clock.nowMs();
   for (;;) {
-    while (pendingTriggers.length > 0) await pendingTriggers.shift()!();
+    while (pending.length > 0) await pending.shift()!();
     await host.runner.runUntilQuiet();
-    collectCleanup();
+    collect();
     if (
       host.runner.listInstances().some((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending')
     )
       lastWorkAt = clock.nowMs();
-    if (pendingTriggers.length > 0) continue;
+    if (pending.length > 0) continue;
     const next = clock.nextAt();
     if (next === undefined || next > untilMs) break;
     clock.advanceTo(next);
@@ -154,15 +202,16 @@ export async function runSimulation(
   log(`simulation finished in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time`);
   syncLedger();
 
-  const report = buildReport(
+  const report = buildReport({
     scenario,
     dryRun,
     cloud,
     host,
     hygiene,
-    timeline,
-    Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
-  );
+    rollouts: [...rollouts.values()],
+    events: timeline,
+    virtualMinutes: Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
+  });
   const close = async () => {
     await host.close();
     await cloud.close();
@@ -173,21 +222,55 @@ export async function runSimulation(
   return { report, cloud, host, close };
 }
 
-async function startCleanupOverHttp(
+function checkTriggers(scenario: Scenario, triggers: TriggerName[]): void {
+  const unavailable = triggers.filter((t) => !AVAILABLE_TRIGGERS.includes(t));
+  if (unavailable.length > 0) {
+    throw new SimulationError(
+      `trigger ${unavailable.map((t) => `"${t}"`).join(', ')} is not available yet (available: ${AVAILABLE_TRIGGERS.join(', ')})`,
+    );
+  }
+  if (triggers.includes('eventgrid') && !scenario.eventgrid) {
+    throw new SimulationError(
+      'trigger "eventgrid" needs the scenario\'s eventgrid block (the version written outside kiln)',
+    );
+  }
+}
+
+/** http-rollout rolls the scenario's eventgrid version, or else each image to its newest existing version. */
+function rolloutTargets(scenario: Scenario): { image: ImageKind; version: string }[] {
+  if (scenario.eventgrid) return [scenario.eventgrid.version];
+  return (['linux', 'windows'] as ImageKind[])
+    .filter((image) => scenario.scaleSets.some((s) => s.image === image && s.managed))
+    .map((image) => ({ image, version: sortVersions(scenario.gallery.existingVersions[image]).at(-1)! }));
+}
+
+function scheduleTimers(
   host: LocalAppHost,
-  dryRun: boolean,
-  event: (flow: string, message: string) => void,
-  via: string,
-): Promise<void> {
-  const response = await host.invokeHttp({
-    method: 'POST',
-    path: '/api/cleanups',
-    body: JSON.stringify({ dryRun }),
-    headers: { 'content-type': 'application/json', 'x-functions-key': host.functionKey },
-  });
-  if (response.status === 202) event('cleanup', `started by ${via}${dryRun ? ' (dry run)' : ''}`);
-  else if (response.status === 409) event('cleanup', `not started by ${via}: a cleanup is already running`);
-  else throw new SimulationError(`POST /api/cleanups answered ${response.status}: ${response.body}`);
+  clock: VirtualClock,
+  untilMs: number,
+  fire: (name: string) => void,
+): void {
+  for (const timer of host.timerFunctions()) {
+    const schedule = parseNcrontab(timer.schedule);
+    const arm = (after: number) => {
+      const at = nextOccurrence(schedule, after);
+      if (at === undefined || at > untilMs) return;
+      clock.schedule(
+        at,
+        () => {
+          fire(timer.name);
+          arm(at);
+        },
+        `timer ${timer.name}`,
+      );
+    };
+    arm(clock.nowMs() - 1);
+  }
+}
+
+function flowOf(orchestration: string): string {
+  if (orchestration === Orchestrations.cleanup) return 'cleanup';
+  return 'rollout';
 }
 
 function mergeCleanup(hygiene: SimulationReport['hygiene'], output: CleanupOutput): void {
@@ -234,15 +317,24 @@ function describeCleanup(output: CleanupOutput): string {
   return `finished${output.dryRun ? ' (dry run)' : ''}: ${parts.join(', ')}`;
 }
 
-function buildReport(
-  scenario: Scenario,
-  dryRun: boolean,
-  cloud: FakeCloud,
-  host: LocalAppHost,
-  hygiene: SimulationReport['hygiene'],
-  events: ReportEvent[],
-  virtualMinutes: number,
-): SimulationReport {
+function describeRollout(output: RolloutOutput): string {
+  const sets = Object.values(output.scaleSets).map(
+    (s) => `${s.scaleSet} ${s.state}${s.instancesPending ? ` (${s.instancesPending} pending)` : ''}`,
+  );
+  return `${output.definition} ${output.version} (${output.source}): ${output.state}${output.reason ? ` — ${output.reason}` : ''}${sets.length ? `; ${sets.join(', ')}` : ''}`;
+}
+
+function buildReport(input: {
+  scenario: Scenario;
+  dryRun: boolean;
+  cloud: FakeCloud;
+  host: LocalAppHost;
+  hygiene: SimulationReport['hygiene'];
+  rollouts: RolloutOutput[];
+  events: ReportEvent[];
+  virtualMinutes: number;
+}): SimulationReport {
+  const { scenario, dryRun, cloud, host, hygiene, rollouts } = input;
   const instances = host.runner.listInstances();
   const failed = instances
     .filter((i) => i.runtimeStatus === 'Failed')
@@ -250,23 +342,40 @@ function buildReport(
   const running = instances
     .filter((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending')
     .map((i) => i.instanceId);
+
   const scaleSets: SimulationReport['scaleSets'] = {};
   for (const s of scenario.scaleSets) {
     const version = cloud.scaleSetVersion(s.name) ?? s.version;
+    // The last rollout that did something to this scale set says what happened to it.
+    const results = rollouts.flatMap((r) => Object.values(r.scaleSets).filter((x) => x.scaleSet === s.name));
+    const decisive = [...results].reverse().find((r) => r.state !== 'untouched') ?? results.at(-1);
+    const state = dryRun
+      ? 'planned'
+      : decisive && decisive.state !== 'refused' && decisive.state !== 'failed'
+        ? decisive.state
+        : version === s.version
+          ? 'untouched'
+          : 'updated';
     scaleSets[s.name] = {
-      state: dryRun ? 'planned' : version === s.version ? 'untouched' : 'updated',
+      state,
       version,
       previousVersion: s.version,
-      instancesUpdated: 0,
-      instancesPending: 0,
+      instancesUpdated: results.reduce((n, r) => n + r.instancesUpdated, 0),
+      instancesPending: decisive?.instancesPending ?? 0,
       managed: s.managed,
+      ...(decisive?.reason && decisive.state !== 'updated' ? { reason: decisive.reason } : {}),
     };
   }
-  const ledger = cloud.ledger;
+
+  const rolloutStates = rollouts.map((r) => r.state);
   let outcome: SimulationReport['outcome'] = 'succeeded';
   if (dryRun) outcome = 'planned';
-  else if (failed.length > 0 || hygiene.errors.length > 0) outcome = 'failed';
-  else if (running.length > 0) outcome = 'partial';
+  else if (failed.length > 0 || hygiene.errors.length > 0 || rolloutStates.includes('failed'))
+    outcome = 'failed';
+  else if (rolloutStates.includes('rolledBack')) outcome = 'rolledBack';
+  else if (running.length > 0 || rolloutStates.includes('partial')) outcome = 'partial';
+
+  const ledger = cloud.ledger;
   return {
     scenario: scenario.name,
     outcome,
@@ -283,18 +392,25 @@ function buildReport(
     foreignTouched: ledger.foreignTouched,
     apiCalls: { ...cloud.requests },
     faultsInjected: { ...cloud.faults.fired },
-    virtualMinutes,
-    // Hygiene needs no waiting: its shortest possible duration is zero virtual minutes.
+    virtualMinutes: input.virtualMinutes,
+    // Hygiene needs no waiting; rollout and rebuild add their own critical path when they run.
     criticalPathMinutes: 0,
     maxHistoryEvents: Math.max(0, ...host.runner.stats().map((s) => s.maxHistoryEvents)),
     hygiene,
+    rollouts: rollouts.map((r) => ({
+      definition: r.definition,
+      version: r.version,
+      source: r.source,
+      state: r.state,
+      reason: r.reason,
+    })),
     orchestrations: {
       instances: instances.length,
       completed: instances.filter((i) => i.runtimeStatus === 'Completed').length,
       failed,
       running,
     },
-    events,
+    events: input.events,
   };
 }
 
