@@ -11,7 +11,7 @@ import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
 import { sortVersions } from '../../domain/versions.js';
 import { resetRuntime } from '../../functions/runtime.js';
-import { InstanceIds, Orchestrations } from '../../names.js';
+import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
 import type { RolloutOutput } from '../../orchestrations/rollout.js';
 import { deliveryPlan, publishOutsideKiln, versionWrittenEvent } from './gallery-events.js';
