@@ -253,3 +253,12 @@ describe('primary rate limit on the virtual clock', () => {
     }
   });
 });
+
+describe('rate-limit headers on every response', () => {
+  it('unauthenticated and App (JWT) answers carry them too', async () => {
+    const res = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('x-ratelimit-limit')).toBe('60');
+    expect(res.headers.get('x-ratelimit-reset')).toMatch(/^\d+$/);
+  });
+});

@@ -275,14 +275,27 @@ export function githubHandler(o: GitHubFakeOptions) {
     return true;
   }
 
+  /**
+   * Rate-limit headers on every response. Installation tokens and PATs have the primary limit (5,000
+   * per virtual hour, enforced in count()); App JWT and unauthenticated calls get GitHub's headers
+   * for their own quotas (not enforced here).
+   */
   function rateHeaders(caller: Caller | undefined): Record<string, string> {
     const headers: Record<string, string> = { 'x-github-api-version-selected': '2022-11-28' };
-    if (!caller || caller.kind !== 'token') return headers;
-    const u = usage.get(caller.key) ?? { window: windowNow(), used: 0 };
+    const key = !caller ? 'anonymous' : caller.kind === 'token' ? caller.key : `app:${caller.appId}`;
+    const cap = !caller ? 60 : limit;
+    const w = windowNow();
+    let u = usage.get(key);
+    if (!u || u.window !== w) u = { window: w, used: 0 };
+    // Token calls were counted on the way in; the others count here, once per response.
+    if (!caller || caller.kind === 'jwt') {
+      u = { window: w, used: u.used + 1 };
+      usage.set(key, u);
+    }
     return {
       ...headers,
-      'x-ratelimit-limit': String(limit),
-      'x-ratelimit-remaining': String(Math.max(0, limit - u.used)),
+      'x-ratelimit-limit': String(cap),
+      'x-ratelimit-remaining': String(Math.max(0, cap - u.used)),
       'x-ratelimit-used': String(u.used),
       'x-ratelimit-reset': String(resetOf(u.window)),
       'x-ratelimit-resource': 'core',
