@@ -102,6 +102,21 @@ describe('GitHub client against the fake', () => {
     expect(t.cloud.faults.fired['github:listRunners']).toBe(1);
   });
 
+  it('honours Retry-After on a 403 secondary rate limit', async () => {
+    const client = github();
+    await client.listRunners();
+    t.cloud.addFault({
+      service: 'github',
+      operation: 'getRunner',
+      status: 403,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
+    const started = Date.now();
+    expect((await client.getRunner(1001))?.id).toBe(1001);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
   it('retries a 5xx on delete and then succeeds', async () => {
     const client = github();
     const ghost = (await client.listRunners()).find(

@@ -17,7 +17,7 @@
  *                                                       `fail: true` that region's replication of the
  *                                                       next created/updated version ends Failed)
  *   github    getOrgInstallation | getRepoInstallation | createInstallationAccessToken
- *             listRunners | getRunner | deleteRunner | createRegistrationToken | generateJitConfig
+ *             listRunners | listRunnerGroups | getRunner | deleteRunner | createRegistrationToken | generateJitConfig
  *             getLatestRelease
  *   ado       getPools | listAgents | getAgent | updateAgent | deleteAgent
  *   any       '*' matches every operation of the service.
@@ -68,6 +68,7 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
     'getRepoInstallation',
     'createInstallationAccessToken',
     'listRunners',
+    'listRunnerGroups',
     'getRunner',
     'deleteRunner',
     'createRegistrationToken',

@@ -133,6 +133,41 @@ export function githubHandler(o: GitHubFakeOptions) {
       );
     }
 
+    // The org's runner groups (JIT configs need a runner_group_id): only the Default group.
+    if (
+      m === 'GET' &&
+      parts[0] === 'orgs' &&
+      parts[2] === 'actions' &&
+      parts[3] === 'runner-groups' &&
+      parts.length === 4
+    ) {
+      if (parts[1]!.toLowerCase() !== names.githubOwner.toLowerCase())
+        return error(req, 404, 'Not Found', caller);
+      return op(req, caller, 'listRunnerGroups', () =>
+        sendJson(
+          req.res,
+          200,
+          {
+            total_count: 1,
+            runner_groups: [
+              {
+                id: 1,
+                name: 'Default',
+                visibility: 'all',
+                default: true,
+                runners_url: `${o.origin()}/orgs/${names.githubOwner}/actions/runner-groups/1/runners`,
+                inherited: false,
+                allows_public_repositories: false,
+                restricted_to_workflows: false,
+                selected_workflows: [],
+                workflow_restrictions_read_only: false,
+              },
+            ],
+          },
+          rateHeaders(caller),
+        ),
+      );
+    }
     // Runner scope: /orgs/{org}/actions/runners or /repos/{owner}/{repo}/actions/runners
     let scopeLen: number;
     if (parts[0] === 'orgs' && parts[2] === 'actions' && parts[3] === 'runners') {

@@ -223,6 +223,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     AZURE_SUBSCRIPTION_ID: names.subscriptionId,
     AZURE_CLIENT_ID: FAKE_CLIENT_ID,
     ARM_ENDPOINT: origins.arm,
+    MANAGED_TAG: 'kiln-managed=true',
+    CANARY_TAG: 'kiln-canary=true',
     KEYVAULT_URL: origins.keyvault,
     GITHUB_API_URL: origins.github,
     GITHUB_SCOPE: 'org',
