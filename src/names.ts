@@ -28,7 +28,10 @@ export const Activities = {
 /** Instance ids that make runs singletons (S5). */
 export const InstanceIds = {
   cleanup: 'kiln-cleanup',
-  /** One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). */
-  rollout: (definition: string, version: string) =>
-    `rollout-${definition}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+  /**
+   * One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). A dry
+   * run has its own id, so planning a version never stops it from being rolled later.
+   */
+  rollout: (definition: string, version: string, dryRun = false) =>
+    `${dryRun ? 'plan-' : ''}rollout-${definition}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_'),
 } as const;

@@ -28,6 +28,8 @@ export interface Settings {
   clientId?: string;
   arm: { endpoint: string; audience: string };
   taskHub: string;
+  /** Plan-only mode: every run is a dry run. */
+  dryRun: boolean;
   managedTag: { name: string; value: string };
   canaryTag: { name: string; value: string };
   scaleSetIds: string[];
@@ -115,6 +117,7 @@ export function loadSettings(env: Env = process.env): Settings {
     clientId: r.AZURE_CLIENT_ID || undefined,
     arm: { endpoint: armEndpoint, audience: r.ARM_AUDIENCE || `${armEndpoint}/.default` },
     taskHub: r.KILN_TASK_HUB,
+    dryRun: r.DRY_RUN,
     managedTag: r.MANAGED_TAG,
     canaryTag: r.CANARY_TAG,
     scaleSetIds: r.SCALE_SET_IDS,

@@ -116,6 +116,21 @@ export const SETTINGS = {
       .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3-45 letters/digits starting with a letter')
       .default('kiln'),
   },
+  DRY_RUN: {
+    spec: {
+      env: 'DRY_RUN',
+      description:
+        'Plan-only mode: timers, Event Grid and HTTP requests start dry runs that report what they would do and change nothing.',
+      example: 'false',
+      default: 'false',
+    },
+    schema: z
+      .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0'], {
+        errorMap: () => ({ message: 'must be true or false' }),
+      })
+      .transform((v) => v.toLowerCase() === 'true' || v === '1')
+      .default('false'),
+  },
   MANAGED_TAG: {
     spec: {
       env: 'MANAGED_TAG',

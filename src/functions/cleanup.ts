@@ -45,7 +45,7 @@ export function registerCleanup(): void {
     schedule: scheduleSetting('CLEANUP_SCHEDULE'),
     extraInputs: [df.input.durableClient()],
     handler: async (_timer: Timer, context: InvocationContext) => {
-      const outcome = await startCleanup(df.getClient(context), false);
+      const outcome = await startCleanup(df.getClient(context), getSettings().dryRun);
       if (outcome.started) context.log(`started cleanup ${outcome.instanceId}`);
       else
         context.log(
@@ -63,7 +63,8 @@ export function registerCleanup(): void {
       const parsed = parseCleanupRequest(await request.text());
       if (!parsed.ok) return new HttpResponse({ status: parsed.status, jsonBody: { error: parsed.message } });
       const client = df.getClient(context);
-      const outcome = await startCleanup(client, parsed.value.dryRun);
+      const dryRun = parsed.value.dryRun || getSettings().dryRun;
+      const outcome = await startCleanup(client, dryRun);
       const links = client.createHttpManagementPayload(outcome.instanceId);
       if (!outcome.started) {
         return new HttpResponse({
@@ -76,7 +77,7 @@ export function registerCleanup(): void {
           },
         });
       }
-      context.log(`started cleanup ${outcome.instanceId}${parsed.value.dryRun ? ' (dry run)' : ''}`);
+      context.log(`started cleanup ${outcome.instanceId}${dryRun ? ' (dry run)' : ''}`);
       return client.createCheckStatusResponse(request, outcome.instanceId);
     },
   });

@@ -52,7 +52,7 @@ export function registerRollout(): void {
         definition,
         version,
         source: 'http',
-        dryRun,
+        dryRun: dryRun || settings.dryRun,
         scaleSets,
         regionOrder,
         options: rolloutOptions,
@@ -62,7 +62,7 @@ export function registerRollout(): void {
       const outcome = await startSingleton(
         client,
         Orchestrations.rollout,
-        InstanceIds.rollout(definition, version),
+        InstanceIds.rollout(definition, version, input.dryRun),
         input,
       );
       const links = client.createHttpManagementPayload(outcome.instanceId);
@@ -97,7 +97,7 @@ export function registerRollout(): void {
         context.log(`event ${(event as { id?: string }).id ?? '?'} ignored: ${reading.reason}`);
         return;
       }
-      const instanceId = InstanceIds.rollout(reading.definition, reading.version);
+      const instanceId = InstanceIds.rollout(reading.definition, reading.version, settings.dryRun);
       const client = df.getClient(context);
       const previous = await previousStatus(client, instanceId);
       if (previous) {
@@ -111,7 +111,7 @@ export function registerRollout(): void {
         definition: reading.definition,
         version: reading.version,
         source: 'eventgrid',
-        dryRun: false,
+        dryRun: settings.dryRun,
         canaryTag: settings.canaryTag,
       };
       const outcome = await startSingleton(client, Orchestrations.rollout, instanceId, input, previous);

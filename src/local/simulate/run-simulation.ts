@@ -61,7 +61,7 @@ export async function runSimulation(
   const previousEnv = { ...process.env };
   // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes in real
   // time would only cost wall time there.
-  applyEnvironment({ GITHUB_WRITE_INTERVAL_MS: '0', ...cloud.env });
+  applyEnvironment({ GITHUB_WRITE_INTERVAL_MS: '0', ...cloud.env, DRY_RUN: String(dryRun) });
   resetRuntime();
 
   // One timeline in the order things happened: the cloud's own events are merged in before each of ours.
@@ -98,9 +98,7 @@ export async function runSimulation(
   };
 
   if (scenario.timers)
-    scheduleTimers(host, clock, untilMs, (name) =>
-      pending.push(() => (name === 'cleanupTimer' && dryRun ? startCleanup('timer') : host.fireTimer(name))),
-    );
+    scheduleTimers(host, clock, untilMs, (name) => pending.push(() => host.fireTimer(name)));
   for (const trigger of triggers) {
     if (trigger === 'cleanup') pending.push(() => startCleanup('http'));
     if (trigger === 'http-rollout') {
