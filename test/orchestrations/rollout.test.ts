@@ -205,6 +205,33 @@ describe('rollout', () => {
     expect(report.jobsInterrupted).toBe(0);
   }, 300_000);
 
+  it('refuses scale sets it may not pace (Flexible, or an upgrade policy other than Manual) with the reason', async () => {
+    const { report, cloud } = await simulate(
+      scenario({
+        scaleSets: [
+          { name: 'vmss-ok', image: 'linux', region: 'westeurope', capacity: 2, canary: true },
+          { name: 'vmss-flex', image: 'linux', region: 'westeurope', capacity: 2 },
+          { name: 'vmss-rolling', image: 'linux', region: 'westeurope', capacity: 2 },
+        ],
+      }),
+      {
+        onStart: (c) => {
+          c.world.scaleSets.get('vmss-flex')!.orchestrationMode = 'Flexible';
+          c.world.scaleSets.get('vmss-rolling')!.upgradeMode = 'Rolling';
+        },
+      },
+    );
+    expect(report.scaleSets['vmss-ok']).toMatchObject({ state: 'updated', version: '2026.12.1' });
+    expect(report.scaleSets['vmss-flex']).toMatchObject({ state: 'untouched', version: '2026.10.1' });
+    expect(report.scaleSets['vmss-flex']!.reason).toMatch(
+      /orchestration mode is Flexible; kiln rolls Uniform scale sets only/,
+    );
+    expect(report.scaleSets['vmss-rolling']).toMatchObject({ state: 'untouched', version: '2026.10.1' });
+    expect(report.scaleSets['vmss-rolling']!.reason).toMatch(/upgrade policy is Rolling; kiln needs Manual/);
+    expect(instanceVersions(cloud, 'vmss-flex')).toEqual(['2026.10.1', '2026.10.1']);
+    expect(instanceVersions(cloud, 'vmss-rolling')).toEqual(['2026.10.1', '2026.10.1']);
+  });
+
   it('reports a dry run without changing anything', async () => {
     const { report, cloud } = await simulate(scenario({ dryRun: true }));
     expect(report.outcome).toBe('planned');

@@ -410,8 +410,8 @@ export function armHandler(o: ArmFakeOptions) {
       sku: { name: set.vmSize, tier: 'Standard', capacity: set.instances.size },
       properties: {
         singlePlacementGroup: false,
-        orchestrationMode: 'Uniform',
-        upgradePolicy: { mode: 'Manual' },
+        orchestrationMode: set.orchestrationMode,
+        upgradePolicy: { mode: set.upgradeMode },
         provisioningState: 'Succeeded',
         overprovision: false,
         doNotRunExtensionsOnOverprovisionedVMs: false,

@@ -63,6 +63,9 @@ export interface WorldScaleSet {
   instances: Map<string, WorldInstance>;
   nextInstanceId: number;
   vmSize: string;
+  /** Scenario scale sets are Uniform with a Manual upgrade policy; tests change these to see kiln refuse. */
+  orchestrationMode: 'Uniform' | 'Flexible';
+  upgradeMode: 'Manual' | 'Automatic' | 'Rolling';
 }
 
 export interface WorldRunner {
@@ -372,7 +375,9 @@ export class World {
         imageId,
         instances: new Map(),
         nextInstanceId: 0,
-        vmSize: ss.image === 'linux' ? 'Standard_D4s_v5' : 'Standard_D4s_v5',
+        vmSize: 'Standard_D4s_v5',
+        orchestrationMode: 'Uniform',
+        upgradeMode: 'Manual',
       };
       this.scaleSets.set(ss.name.toLowerCase(), set);
       for (let i = 0; i < ss.capacity; i++) {
