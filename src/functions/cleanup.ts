@@ -28,7 +28,7 @@ import { cleanupOrchestrator, type CleanupInput, type CleanupOutput } from '../o
 import { parseCleanupRequest } from './parse-cleanup-request.js';
 import { registerActivity } from './register-activity.js';
 import { getSettings } from './runtime.js';
-import { previousStatus, startSingleton } from './start-run.js';
+import { previousStatus, startResponse, startSingleton } from './start-run.js';
 
 export function registerCleanup(): void {
   df.app.orchestration(Orchestrations.cleanup, cleanupOrchestrator);
@@ -65,20 +65,8 @@ export function registerCleanup(): void {
       const client = df.getClient(context);
       const dryRun = parsed.value.dryRun || getSettings().dryRun;
       const outcome = await startCleanup(client, dryRun);
-      const links = client.createHttpManagementPayload(outcome.instanceId);
-      if (!outcome.started) {
-        return new HttpResponse({
-          status: 409,
-          headers: { Location: links.statusQueryGetUri },
-          jsonBody: {
-            error: `a cleanup is already ${outcome.status.runtimeStatus}`,
-            id: outcome.instanceId,
-            statusQueryGetUri: links.statusQueryGetUri,
-          },
-        });
-      }
-      context.log(`started cleanup ${outcome.instanceId}${dryRun ? ' (dry run)' : ''}`);
-      return client.createCheckStatusResponse(request, outcome.instanceId);
+      if (outcome.started) context.log(`started cleanup ${outcome.instanceId}${dryRun ? ' (dry run)' : ''}`);
+      return startResponse(client, request, outcome, 'a cleanup');
     },
   });
 }

@@ -25,7 +25,7 @@ import { rolloutScaleSetOrchestrator } from '../orchestrations/rollout-scale-set
 import { registerActivity } from './register-activity.js';
 import { parseRolloutRequest } from './parse-rollout-request.js';
 import { getSettings } from './runtime.js';
-import { previousStatus, startSingleton } from './start-run.js';
+import { previousStatus, startResponse, startSingleton } from './start-run.js';
 
 export function registerRollout(): void {
   df.app.orchestration(Orchestrations.rollout, rolloutOrchestrator);
@@ -65,20 +65,9 @@ export function registerRollout(): void {
         InstanceIds.rollout(definition, version, input.dryRun),
         input,
       );
-      const links = client.createHttpManagementPayload(outcome.instanceId);
-      if (!outcome.started) {
-        return new HttpResponse({
-          status: 409,
-          headers: { Location: links.statusQueryGetUri },
-          jsonBody: {
-            error: `a rollout of ${definition} ${version} is already ${outcome.status.runtimeStatus}`,
-            id: outcome.instanceId,
-            statusQueryGetUri: links.statusQueryGetUri,
-          },
-        });
-      }
-      context.log(`started rollout ${outcome.instanceId}${dryRun ? ' (dry run)' : ''}`);
-      return client.createCheckStatusResponse(request, outcome.instanceId);
+      if (outcome.started)
+        context.log(`started rollout ${outcome.instanceId}${input.dryRun ? ' (dry run)' : ''}`);
+      return startResponse(client, request, outcome, `a rollout of ${definition} ${version}`);
     },
   });
 

@@ -3,6 +3,7 @@
  * started again; the caller gets the running instance's status instead.
  */
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import { HttpResponse, type HttpRequest } from './azure-functions.js';
 
 export type StartOutcome =
   | { started: true; instanceId: string }
@@ -39,4 +40,24 @@ export async function startSingleton(
     throw error;
   }
   return { started: true, instanceId };
+}
+
+/** The answer to an HTTP start: 202 with the status URLs, or 409 pointing at the run already going. */
+export function startResponse(
+  client: DurableClient,
+  request: HttpRequest,
+  outcome: StartOutcome,
+  run: string,
+): HttpResponse {
+  if (outcome.started) return client.createCheckStatusResponse(request, outcome.instanceId);
+  const links = client.createHttpManagementPayload(outcome.instanceId);
+  return new HttpResponse({
+    status: 409,
+    headers: { Location: links.statusQueryGetUri },
+    jsonBody: {
+      error: `${run} is already ${outcome.status.runtimeStatus}`,
+      id: outcome.instanceId,
+      statusQueryGetUri: links.statusQueryGetUri,
+    },
+  });
 }
