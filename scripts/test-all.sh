@@ -11,6 +11,9 @@ run() {
   echo "::group:: $name"
   if "$@"; then echo "== $name: passed"; else echo "== $name: FAILED"; failed+=("$name"); fi
 }
+run app-typecheck npm run --silent typecheck
+run app-lint npm run --silent lint
+run app-format npm run --silent format:check
 run app npm run --silent test:app
 run linux-image npm run --silent test:linux
 run windows-image npm run --silent test:windows

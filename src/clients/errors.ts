@@ -22,4 +22,10 @@ export function ensureError(value: unknown): Error {
 }
 
 /** Retry on these error names; anything else is permanent. */
-export const TRANSIENT_ERROR_NAMES = new Set(['TransientError', 'RestError', 'HttpError', 'FetchError', 'AbortError']);
+export const TRANSIENT_ERROR_NAMES = new Set([
+  'TransientError',
+  'RestError',
+  'HttpError',
+  'FetchError',
+  'AbortError',
+]);

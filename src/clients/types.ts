@@ -159,12 +159,24 @@ export interface CreateImageVersionRequest {
 /** Gallery image versions of the configured gallery; `definition` is the image definition name. */
 export interface GalleryOperations {
   /** undefined on 404. */
-  getImageVersion(definition: string, version: string, options?: { replicationStatus?: boolean }): Promise<GalleryImageVersionInfo | undefined>;
+  getImageVersion(
+    definition: string,
+    version: string,
+    options?: { replicationStatus?: boolean },
+  ): Promise<GalleryImageVersionInfo | undefined>;
   listImageVersions(definition: string): Promise<GalleryImageVersionInfo[]>;
   /** PUT; returns once ARM accepted (201/200), replication continues in the background. */
-  startCreateImageVersion(definition: string, version: string, request: CreateImageVersionRequest): Promise<void>;
+  startCreateImageVersion(
+    definition: string,
+    version: string,
+    request: CreateImageVersionRequest,
+  ): Promise<void>;
   /** PATCH excludeFromLatest and/or target regions; returns once accepted. */
-  startUpdateImageVersion(definition: string, version: string, change: { excludeFromLatest?: boolean; targetRegions?: GalleryTargetRegion[]; endOfLifeDate?: string }): Promise<void>;
+  startUpdateImageVersion(
+    definition: string,
+    version: string,
+    change: { excludeFromLatest?: boolean; targetRegions?: GalleryTargetRegion[]; endOfLifeDate?: string },
+  ): Promise<void>;
   /** DELETE; returns once accepted; a version already gone is success. */
   startDeleteImageVersion(definition: string, version: string): Promise<void>;
 }
@@ -189,14 +201,18 @@ export interface JobExecutionInfo {
 /** Container Apps job executions (the Packer build job). `jobId` is the job's resource id. */
 export interface ContainerJobOperations {
   /** POST start with the FULL template (the body replaces the job's template for this execution). */
-  startJobExecution(jobId: string, template: { containers: JobContainer[]; initContainers?: JobContainer[] }): Promise<{ name: string; id: string }>;
+  startJobExecution(
+    jobId: string,
+    template: { containers: JobContainer[]; initContainers?: JobContainer[] },
+  ): Promise<{ name: string; id: string }>;
   /** undefined on 404. */
   getJobExecution(jobId: string, executionName: string): Promise<JobExecutionInfo | undefined>;
   /** Returns once accepted. */
   stopJobExecution(jobId: string, executionName: string): Promise<void>;
 }
 
-export interface FullArmClient extends ArmClient, ScaleSetRolloutOperations, GalleryOperations, ContainerJobOperations {}
+export interface FullArmClient
+  extends ArmClient, ScaleSetRolloutOperations, GalleryOperations, ContainerJobOperations {}
 
 export interface RunnerRelease {
   /** e.g. v2.330.0 */
