@@ -14,6 +14,14 @@ locals {
 
   vm_size = var.vm_size != "" ? var.vm_size : "Standard_D4s_v5"
 
+  // Where the build VM goes. The azure-arm builder takes either location (it creates a group:
+  // temp_resource_group_name, or a generated name) or build_resource_group_name (an existing group,
+  // whose region it uses), never both; null leaves an argument unset.
+  build_in_existing_rg      = var.temp_rg != "" && var.build_in_existing_rg
+  build_resource_group_name = local.build_in_existing_rg ? var.temp_rg : null
+  temp_resource_group_name  = local.build_in_existing_rg || var.temp_rg == "" ? null : var.temp_rg
+  build_location            = local.build_in_existing_rg ? null : var.location
+
   tags = {
     org            = var.tag_org
     env            = var.tag_env

@@ -10,9 +10,11 @@ source "azure-arm" "linux" {
   image_offer     = "0001-com-ubuntu-server-jammy"
   image_sku       = "22_04-lts-gen2"
 
-  location                 = var.location
-  vm_size                  = local.vm_size
-  temp_resource_group_name = var.temp_rg
+  // Existing group (kiln: rg-<env>-packer-build, Contributor there only) or a group Packer creates.
+  location                  = local.build_location
+  build_resource_group_name = local.build_resource_group_name
+  temp_resource_group_name  = local.temp_resource_group_name
+  vm_size                   = local.vm_size
 
   managed_image_name                = var.managed_image_name
   managed_image_resource_group_name = var.managed_image_rg

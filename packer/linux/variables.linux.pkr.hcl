@@ -38,7 +38,7 @@ variable "runner_user" {
 variable "location" {
   type        = string
   default     = env("PACKER_LOCATION")
-  description = "Azure region of the build VM and the managed image (env PACKER_LOCATION)."
+  description = "Azure region of the build (env PACKER_LOCATION) and the default gallery replication region. When building in an existing temp_rg, Packer uses that group's region instead: keep them the same."
   validation {
     condition     = regex_replace(var.location, "^(?:[a-z][a-z0-9]+)$", "=VALID=") == "=VALID="
     error_message = "The location must be an Azure region name such as swedencentral: export PACKER_LOCATION or pass -var location=..."
@@ -67,11 +67,22 @@ variable "managed_image_name" {
 variable "temp_rg" {
   type        = string
   default     = env("PACKER_TEMP_RG")
-  description = "Resource group Packer creates for the build VM and deletes afterwards (env PACKER_TEMP_RG); must not exist. Empty: Packer picks a unique name, which lets builds run in parallel."
+  description = "Resource group of the build VM (env PACKER_TEMP_RG). With build_in_existing_rg (the default) an existing group Packer only builds in, e.g. kiln's rg-<env>-packer-build; with build_in_existing_rg=false a group Packer creates and deletes, which must not exist. Empty: Packer creates and deletes a group with a unique generated name in location."
   validation {
     condition     = var.temp_rg == "" || regex_replace(var.temp_rg, "^(?:[-\\w.()]{0,89}[-\\w()])$", "=VALID=") == "=VALID="
     error_message = "The temp_rg must be a resource group name (letters, digits, '-', '_', '.', '(', ')'; not ending in '.'), or empty."
   }
+}
+
+// How temp_rg is used. true (default): build in that existing group (build_resource_group_name):
+// the identity needs Contributor on that group only, and the build region is the group's. false:
+// Packer creates temp_rg in location and deletes it (temp_resource_group_name), which needs the
+// right to create resource groups in the subscription. Ignored while temp_rg is empty.
+// The env value must be empty, true or false; anything else fails as "a bool is required".
+variable "build_in_existing_rg" {
+  type        = bool
+  default     = env("PACKER_BUILD_IN_EXISTING_RG") == "" ? true : env("PACKER_BUILD_IN_EXISTING_RG")
+  description = "Build in the existing resource group temp_rg (env PACKER_BUILD_IN_EXISTING_RG: true or false; unset: true). false: Packer creates and deletes temp_rg itself. Ignored when temp_rg is empty."
 }
 
 variable "vm_size" {
