@@ -2,10 +2,20 @@
 // data file the install scripts read as well).
 
 locals {
-  toolset = jsondecode(file("${path.root}/toolset.json"))
+  // abspath: packer 1.6.6 resolves file() against the template folder, current Packer against the
+  // working directory; an absolute path works in both, from any directory.
+  root    = abspath(path.root)
+  toolset = jsondecode(file("${local.root}/toolset.json"))
 
   vm_size = var.vm_size != "" ? var.vm_size : "Standard_D4s_v5"
-  temp_rg = var.temp_rg != "" ? var.temp_rg : null
+
+  // Where the build VM goes. The azure-arm builder takes either location (it creates a group:
+  // temp_resource_group_name, or a generated name) or build_resource_group_name (an existing group,
+  // whose region it uses), never both; null leaves an argument unset.
+  build_in_existing_rg      = var.temp_rg != "" && var.build_in_existing_rg
+  build_resource_group_name = local.build_in_existing_rg ? var.temp_rg : null
+  temp_resource_group_name  = local.build_in_existing_rg || var.temp_rg == "" ? null : var.temp_rg
+  build_location            = local.build_in_existing_rg ? null : var.location
 
   agent_sha256 = var.agent_sha256 != "" ? var.agent_sha256 : lookup(local.toolset.adoAgent.sha256, var.agent_version, "")
 

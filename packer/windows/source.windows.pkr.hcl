@@ -7,10 +7,12 @@ source "azure-arm" "windows" {
   client_secret      = var.client_secret
   use_azure_cli_auth = var.use_azure_cli_auth
 
-  location                 = var.location
-  temp_resource_group_name = local.temp_rg
-  vm_size                  = local.vm_size
-  azure_tags               = local.tags
+  // Existing group (kiln: rg-<env>-packer-build, Contributor there only) or a group Packer creates.
+  location                  = local.build_location
+  build_resource_group_name = local.build_resource_group_name
+  temp_resource_group_name  = local.temp_resource_group_name
+  vm_size                   = local.vm_size
+  azure_tags                = local.tags
 
   os_type         = "Windows"
   image_publisher = "MicrosoftWindowsServer"

@@ -1,10 +1,17 @@
 // Inputs of the Windows Azure DevOps agent image. Defaults read the same environment variables as
 // the seed README's table, so CI can run `packer build` without editing anything.
 
+// Validation uses regex_replace(value, "^(?:pattern)$", "=VALID=") because packer 1.6.6 offers no
+// regex() or regexall() inside validation blocks; current Packer accepts the same form.
+
 variable "location" {
   type        = string
-  description = "Azure region of the build VM and of the managed image (PACKER_LOCATION)."
+  description = "Azure region of the build (PACKER_LOCATION) and the default gallery replication region. When building in an existing temp_rg, Packer uses that group's region instead: keep them the same."
   default     = env("PACKER_LOCATION")
+  validation {
+    condition     = regex_replace(var.location, "^(?:[a-z][a-z0-9]+)$", "=VALID=") == "=VALID="
+    error_message = "The location must be an Azure region name such as swedencentral: export PACKER_LOCATION or pass -var location=..."
+  }
 }
 
 variable "managed_image_rg" {
@@ -20,8 +27,23 @@ variable "managed_image_name" {
 
 variable "temp_rg" {
   type        = string
-  description = "Temporary resource group Packer creates and deletes (PACKER_TEMP_RG); empty lets Packer pick a name."
+  description = "Resource group of the build VM (PACKER_TEMP_RG). With build_in_existing_rg (the default) an existing group Packer only builds in, e.g. kiln's rg-<env>-packer-build; with build_in_existing_rg=false a group Packer creates and deletes, which must not exist. Empty: Packer creates and deletes a group with a generated name in location."
   default     = env("PACKER_TEMP_RG")
+  validation {
+    condition     = var.temp_rg == "" || regex_replace(var.temp_rg, "^(?:[-\\w.()]{0,89}[-\\w()])$", "=VALID=") == "=VALID="
+    error_message = "The temp_rg must be a resource group name (letters, digits, '-', '_', '.', '(', ')'; not ending in '.'), or empty."
+  }
+}
+
+// How temp_rg is used. true (default): build in that existing group (build_resource_group_name):
+// the identity needs Contributor on that group only, and the build region is the group's. false:
+// Packer creates temp_rg in location and deletes it (temp_resource_group_name), which needs the
+// right to create resource groups in the subscription. Ignored while temp_rg is empty.
+// The env value must be empty, true or false; anything else fails as "a bool is required".
+variable "build_in_existing_rg" {
+  type        = bool
+  description = "Build in the existing resource group temp_rg (PACKER_BUILD_IN_EXISTING_RG: true or false; unset: true). false: Packer creates and deletes temp_rg itself. Ignored when temp_rg is empty."
+  default     = env("PACKER_BUILD_IN_EXISTING_RG") == "" ? true : env("PACKER_BUILD_IN_EXISTING_RG")
 }
 
 variable "vm_size" {
