@@ -511,6 +511,7 @@ var kilnSettings = {
   TARGET_REGIONS: effectiveTargetRegions
   PACKER_JOB_ID: packerJob.outputs.jobResourceId
   PACKER_JOB_IMAGE: packerJob.outputs.packerImage
+  PACKER_JOB_CLIENT_ID: packerIdentity.outputs.clientId
   PACKER_IMAGE_RG: imagesRg.name
   PACKER_TEMP_RG: buildRg.name
   PACKER_VM_SIZE: packerVmSize

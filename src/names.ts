@@ -7,6 +7,10 @@ export const Orchestrations = {
   cleanup: 'cleanupOrchestrator',
   rollout: 'rolloutOrchestrator',
   rolloutScaleSet: 'rolloutScaleSetOrchestrator',
+  rebuild: 'rebuildOrchestrator',
+  waitForBuild: 'waitForBuildOrchestrator',
+  waitForReplication: 'waitForReplicationOrchestrator',
+  runnerReleaseWatch: 'runnerReleaseWatchOrchestrator',
 } as const;
 
 export const Activities = {
@@ -23,11 +27,25 @@ export const Activities = {
   setScaleSetImage: 'setScaleSetImage',
   startUpgrade: 'startUpgrade',
   checkWaveHealth: 'checkWaveHealth',
+  readGallery: 'readGallery',
+  startBuild: 'startBuild',
+  getBuildStatus: 'getBuildStatus',
+  stopBuild: 'stopBuild',
+  publishVersion: 'publishVersion',
+  updateVersion: 'updateVersion',
+  tagVersion: 'tagVersion',
+  deleteVersions: 'deleteVersions',
+  deleteManagedImage: 'deleteManagedImage',
+  readRunnerRelease: 'readRunnerRelease',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */
 export const InstanceIds = {
   cleanup: 'kiln-cleanup',
+  /** One rebuild per image and month (S5); a runner-release rebuild is also one per runner version. */
+  rebuild: (image: string, period: string, runnerVersion?: string) =>
+    `rebuild-${image}-${period}${runnerVersion ? `-runner-${runnerVersion}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+  runnerReleaseWatch: 'kiln-runner-release-watch',
   /**
    * One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). A dry
    * run has its own id, so planning a version never stops it from being rolled later.

@@ -54,6 +54,8 @@ export interface ObserveScaleSetInput {
   fleet: Fleet;
   /** Look up registrations for these instances only (all stale ones when omitted). */
   instanceIds?: string[];
+  /** Look up registrations for every instance. */
+  allInstances?: boolean;
 }
 
 export interface ScaleSetObservation {

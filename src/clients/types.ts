@@ -177,6 +177,8 @@ export interface GalleryOperations {
     version: string,
     change: { excludeFromLatest?: boolean; targetRegions?: GalleryTargetRegion[]; endOfLifeDate?: string },
   ): Promise<void>;
+  /** Merges these tags into the version's tags (ARM's PATCH replaces the tag set, so the client merges); returns once accepted. */
+  setImageVersionTags(definition: string, version: string, tags: Record<string, string>): Promise<void>;
   /** DELETE; returns once accepted; a version already gone is success. */
   startDeleteImageVersion(definition: string, version: string): Promise<void>;
 }
@@ -211,8 +213,20 @@ export interface ContainerJobOperations {
   stopJobExecution(jobId: string, executionName: string): Promise<void>;
 }
 
+/** What the rebuild needs beyond the other groups. */
+export interface ImagePipelineOperations {
+  /** Every scale set of the subscription, managed or not: a gallery version any of them uses is never pruned (S3). */
+  listAllScaleSets(): Promise<ScaleSet[]>;
+  /** Deletes the intermediate managed image Packer built; one already gone is success. Returns once accepted. */
+  startDeleteManagedImage(imageId: string): Promise<void>;
+}
+
 export interface FullArmClient
-  extends ArmClient, ScaleSetRolloutOperations, GalleryOperations, ContainerJobOperations {}
+  extends ArmClient,
+    ScaleSetRolloutOperations,
+    GalleryOperations,
+    ContainerJobOperations,
+    ImagePipelineOperations {}
 
 export interface RunnerRelease {
   /** e.g. v2.330.0 */
@@ -220,6 +234,8 @@ export interface RunnerRelease {
   /** e.g. 2.330.0 */
   version: string;
   publishedAt?: string;
+  /** SHA-256 of actions-runner-linux-x64-<version>.tar.gz from the release asset's digest, when GitHub gives it. */
+  linuxX64Sha256?: string;
 }
 
 export interface GitHubAdminOperations {

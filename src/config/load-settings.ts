@@ -58,6 +58,7 @@ export interface Settings {
   packer: {
     jobId: string;
     jobImage: string;
+    jobClientId: string;
     imageResourceGroup: string;
     tempResourceGroup: string;
     vmSize: string;
@@ -159,6 +160,7 @@ export function loadSettings(env: Env = process.env): Settings {
     packer: {
       jobId: r.PACKER_JOB_ID,
       jobImage: r.PACKER_JOB_IMAGE,
+      jobClientId: r.PACKER_JOB_CLIENT_ID,
       imageResourceGroup: r.PACKER_IMAGE_RG,
       tempResourceGroup: r.PACKER_TEMP_RG,
       vmSize: r.PACKER_VM_SIZE,

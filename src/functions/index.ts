@@ -3,7 +3,9 @@
  * every function is registered here, nowhere else.
  */
 import { registerCleanup } from './cleanup.js';
+import { registerRebuild } from './rebuild.js';
 import { registerRollout } from './rollout.js';
 
 registerCleanup();
 registerRollout();
+registerRebuild();

@@ -233,6 +233,39 @@ export function createArmClient(
       );
     },
 
+    async setImageVersionTags(definition, version, tags) {
+      const current = await client.getImageVersion(definition, version);
+      if (!current) throw toClientError(`arm setImageVersionTags ${definition}/${version}`, Object.assign(new Error('version not found'), { statusCode: 404 }));
+      await call(`setImageVersionTags ${definition}/${version}`, () =>
+        compute.galleryImageVersions
+          .update(gallery.resourceGroup, gallery.name, definition, version, { tags: { ...current.tags, ...tags } }, { abortSignal: signal() })
+          .submitted(),
+      );
+    },
+
+    async listAllScaleSets() {
+      const filter = `resourceType eq 'Microsoft.Compute/virtualMachineScaleSets'`;
+      const ids = await call('listAllScaleSets', async () => {
+        const out: string[] = [];
+        for await (const r of resources.resources.list({ filter, abortSignal: signal() })) if (r.id) out.push(r.id);
+        return out;
+      });
+      const sets = await Promise.all(ids.map((id) => client.getScaleSet(id)));
+      return sets.filter((s): s is ScaleSet => s !== undefined);
+    },
+
+    async startDeleteManagedImage(imageId) {
+      const resourceGroup = /\/resourceGroups\/([^/]+)\//i.exec(imageId)?.[1];
+      const name = /\/images\/([^/]+)$/i.exec(imageId)?.[1];
+      if (!resourceGroup || !name) throw new Error(`not a managed image id: ${imageId}`);
+      try {
+        await compute.images.delete(resourceGroup, name, { abortSignal: signal() }).submitted();
+      } catch (err) {
+        if (describeFailure(err).status === 404) return;
+        throw toClientError(`arm deleteManagedImage ${name}`, err);
+      }
+    },
+
     async startDeleteImageVersion(definition, version) {
       try {
         await compute.galleryImageVersions

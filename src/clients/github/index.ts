@@ -11,7 +11,7 @@ import { Octokit } from '@octokit/rest';
 import type { Settings } from '../../config/load-settings.js';
 import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
-import type { FullGitHubClient, GitHubRunner, SecretReader } from '../types.js';
+import type { FullGitHubClient, GitHubRunner, RunnerRelease, SecretReader } from '../types.js';
 
 const KilnOctokit = Octokit.plugin(retry, throttling);
 type KilnOctokitInstance = InstanceType<typeof KilnOctokit>;
@@ -173,11 +173,12 @@ export function createGitHubClient(
     async getLatestRunnerRelease() {
       return call('getLatestRunnerRelease', async (o) => {
         const { data } = await o.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' });
-        const out: { tag: string; version: string; publishedAt?: string } = {
-          tag: data.tag_name,
-          version: data.tag_name.replace(/^v/, ''),
-        };
+        const version = data.tag_name.replace(/^v/, '');
+        const out: RunnerRelease = { tag: data.tag_name, version };
         if (data.published_at) out.publishedAt = data.published_at;
+        const linux = data.assets?.find((a) => a.name === `actions-runner-linux-x64-${version}.tar.gz`) as { digest?: string | null } | undefined;
+        const digest = /^sha256:([0-9a-f]{64})$/.exec(linux?.digest ?? '');
+        if (digest) out.linuxX64Sha256 = digest[1];
         return out;
       });
     },

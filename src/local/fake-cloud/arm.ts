@@ -162,7 +162,33 @@ export function armHandler(o: ArmFakeOptions) {
     if (provider === 'microsoft.app' && restLower[0] === 'jobs' && rest[1]) {
       return jobRoute(req, rg, rest[1], rest.slice(2), restLower.slice(2));
     }
+    if (provider === 'microsoft.compute' && restLower[0] === 'images' && rest[1] && rest.length === 2) {
+      return managedImageRoute(req, rg, rest[1]);
+    }
     throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}`);
+  }
+
+  /** Managed images: the intermediate output of a Packer build, published into the gallery, then deleted. */
+  function managedImageRoute(req: FakeRequest, rg: string, name: string): void {
+    const id = `/subscriptions/${names.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.Compute/images/${name}`;
+    const exists = world.managedImages.has(id.toLowerCase());
+    if (req.method === 'GET') {
+      return run(req, 'compute', 'images.get', () => {
+        if (!exists) throw new ArmError(404, 'NotFound', `The Resource 'Microsoft.Compute/images/${name}' under resource group '${rg}' was not found.`);
+        sendJson(req.res, 200, { id, name, type: 'Microsoft.Compute/images', location: world.scenario.gallery.regions[0], properties: { provisioningState: 'Succeeded' } });
+      });
+    }
+    if (req.method === 'DELETE') {
+      return run(req, 'compute', 'images.delete', () => {
+        if (!exists) return sendJson(req.res, 204, undefined);
+        world.managedImages.delete(id.toLowerCase());
+        world.event('arm', `deleted managed image ${name}`);
+        const op = world.newOperation();
+        world.completeOperationAfter(op, 0);
+        sendJson(req.res, 202, undefined, lroHeaders(op, world.scenario.gallery.regions[0] ?? 'westeurope'));
+      });
+    }
+    throw new ArmError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${req.url.pathname}`);
   }
 
   /** api-version check, fault injection, then the operation. */

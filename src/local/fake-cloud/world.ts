@@ -244,6 +244,8 @@ export class World {
   readonly agents = new Map<number, WorldAgent>();
   readonly jobs: WorldJob[] = [];
   readonly versions = new Map<string, WorldGalleryVersion>();
+  /** Managed image ids (lower case) that Packer builds left behind. */
+  readonly managedImages = new Set<string>();
   readonly executions = new Map<string, WorldExecution>();
   readonly operations = new Map<string, AsyncOperation>();
   readonly ledger: Ledger = {
@@ -1064,6 +1066,14 @@ export class World {
         if (exec.status !== 'Running') return;
         exec.status = cfg.buildFails || fail ? 'Failed' : 'Succeeded';
         exec.endTime = this.clock.nowMs();
+        if (exec.status === 'Succeeded') {
+          const env = templateEnv(template);
+          if (env.PKR_VAR_managed_image_name && env.PACKER_IMAGE_RG) {
+            this.managedImages.add(
+              `/subscriptions/${this.names.subscriptionId}/resourceGroups/${env.PACKER_IMAGE_RG}/providers/Microsoft.Compute/images/${env.PKR_VAR_managed_image_name}`.toLowerCase(),
+            );
+          }
+        }
         this.event('arm', `packer job execution ${name} ${exec.status}`);
       },
       `execution ${name}`,
@@ -1077,6 +1087,14 @@ export class World {
     exec.endTime = this.clock.nowMs();
     this.event('arm', `packer job execution ${exec.name} stopped`);
   }
+}
+
+/** The environment variables of an execution template's containers. */
+export function templateEnv(template: unknown): Record<string, string> {
+  const t = template as { containers?: { env?: { name?: string; value?: string }[] }[] } | undefined;
+  const env: Record<string, string> = {};
+  for (const c of t?.containers ?? []) for (const e of c.env ?? []) if (e.name && e.value !== undefined) env[e.name] = e.value;
+  return env;
 }
 
 /** Which image a Packer execution builds: an env value or argument naming linux/windows. */

@@ -1,0 +1,225 @@
+/**
+ * Activities of the image pipeline: read the gallery, start and watch the Packer job, publish the
+ * built image as a gallery version, change its regions, tags and latest flag, prune, and read the
+ * latest GitHub runner release. Each starts slow work and returns; the orchestration polls.
+ */
+import { buildJobTemplate, type ImageKind } from '../domain/release.js';
+import { versionOfImageReference } from '../domain/rollout.js';
+import { regionKey } from '../domain/regions.js';
+import type { ActivityDeps } from './deps.js';
+import { attempt, type ActivityResult } from './result.js';
+
+export interface GalleryVersionSummary {
+  name: string;
+  excludeFromLatest: boolean;
+  tags: Record<string, string>;
+  provisioningState?: string;
+  publishedDate?: string;
+}
+
+export interface ReadGalleryInput {
+  definition: string;
+}
+
+export interface GalleryState {
+  versions: GalleryVersionSummary[];
+  /** Versions any scale set of the subscription uses, in its model or on an instance (S3). */
+  referenced: string[];
+}
+
+export type ReadGalleryOutput = ActivityResult<GalleryState>;
+
+export function createReadGalleryActivity({ arm }: ActivityDeps) {
+  return (input: ReadGalleryInput): Promise<ReadGalleryOutput> =>
+    attempt(`read gallery versions of ${input.definition}`, async () => {
+      const [versions, scaleSets] = await Promise.all([arm.listImageVersions(input.definition), arm.listAllScaleSets()]);
+      const referenced = new Set<string>();
+      const mine = (id?: string) => id && new RegExp(`/images/${input.definition}/versions/`, 'i').test(id);
+      for (const scaleSet of scaleSets) {
+        if (mine(scaleSet.imageReferenceId)) referenced.add(versionOfImageReference(scaleSet.imageReferenceId)!);
+        for (const instance of await arm.listInstances(scaleSet.id)) {
+          if (mine(instance.imageReferenceId)) referenced.add(versionOfImageReference(instance.imageReferenceId)!);
+        }
+      }
+      return {
+        versions: versions.map((v) => ({ name: v.name, excludeFromLatest: v.excludeFromLatest, tags: v.tags, provisioningState: v.provisioningState, publishedDate: v.publishedDate })),
+        referenced: [...referenced],
+      };
+    });
+}
+
+export interface StartBuildInput {
+  image: ImageKind;
+  version: string;
+  runId: string;
+  runnerVersion?: string;
+  runnerSha256?: string;
+  agentVersion?: string;
+}
+
+export interface BuildStarted {
+  executionName: string;
+  managedImageId: string;
+}
+
+export type StartBuildOutput = ActivityResult<BuildStarted>;
+
+/** Starts one execution of the Packer job. The job signs in with its own identity: no secret in the request. */
+export function createStartBuildActivity({ arm, settings }: ActivityDeps) {
+  return (input: StartBuildInput): Promise<StartBuildOutput> =>
+    attempt(`start the ${input.image} Packer build`, async () => {
+      const { packer } = settings;
+      const buildRegion = settings.gallery.targetRegions[0]?.name;
+      if (!packer.jobId || !packer.jobImage || !packer.imageResourceGroup || !buildRegion) {
+        throw new Error('PACKER_JOB_ID, PACKER_JOB_IMAGE, PACKER_IMAGE_RG and TARGET_REGIONS must be set to build images');
+      }
+      const managedImageName = `kiln-${input.image}-${input.version}`;
+      const template = buildJobTemplate({
+        image: input.image,
+        containerImage: packer.jobImage,
+        subscriptionId: settings.subscriptionId,
+        buildRegion,
+        managedImageResourceGroup: packer.imageResourceGroup,
+        managedImageName,
+        tempResourceGroup: packer.tempResourceGroup,
+        vmSize: packer.vmSize,
+        tagOrg: packer.tagOrg,
+        tagEnv: packer.tagEnv,
+        jobClientId: packer.jobClientId,
+        runId: input.runId,
+        runnerVersion: input.runnerVersion,
+        runnerSha256: input.runnerSha256,
+        agentVersion: input.agentVersion ?? (packer.agentVersion || undefined),
+      });
+      const started = await arm.startJobExecution(packer.jobId, template);
+      return {
+        executionName: started.name,
+        managedImageId: `/subscriptions/${settings.subscriptionId}/resourceGroups/${packer.imageResourceGroup}/providers/Microsoft.Compute/images/${managedImageName}`,
+      };
+    });
+}
+
+export interface BuildStatusInput {
+  executionName: string;
+}
+
+export type BuildStatusOutput = ActivityResult<{ status: string }>;
+
+export function createGetBuildStatusActivity({ arm, settings }: ActivityDeps) {
+  return (input: BuildStatusInput): Promise<BuildStatusOutput> =>
+    attempt(`read Packer execution ${input.executionName}`, async () => {
+      const execution = await arm.getJobExecution(settings.packer.jobId, input.executionName);
+      return { status: execution?.status ?? 'Unknown' };
+    });
+}
+
+export function createStopBuildActivity({ arm, settings }: ActivityDeps) {
+  return (input: BuildStatusInput): Promise<ActivityResult<null>> =>
+    attempt(`stop Packer execution ${input.executionName}`, async () => {
+      await arm.stopJobExecution(settings.packer.jobId, input.executionName);
+      return null;
+    });
+}
+
+export interface PublishVersionInput {
+  definition: string;
+  version: string;
+  managedImageId: string;
+  tags: Record<string, string>;
+  endOfLifeDate: string;
+}
+
+/** Creates the gallery version in the build region only, excluded from latest (it is not proven yet). */
+export function createPublishVersionActivity({ arm, settings }: ActivityDeps) {
+  return (input: PublishVersionInput): Promise<ActivityResult<null>> =>
+    attempt(`publish gallery version ${input.definition}/${input.version}`, async () => {
+      const build = settings.gallery.targetRegions[0]!;
+      await arm.startCreateImageVersion(input.definition, input.version, {
+        location: build.name,
+        sourceId: input.managedImageId,
+        targetRegions: [{ name: build.name, replicas: build.replicas, excludeFromLatest: true }],
+        excludeFromLatest: true,
+        endOfLifeDate: input.endOfLifeDate,
+        tags: input.tags,
+      });
+      return null;
+    });
+}
+
+export interface UpdateVersionInput {
+  definition: string;
+  version: string;
+  excludeFromLatest?: boolean;
+  /** Replicate to every target region of the settings. */
+  allRegions?: boolean;
+}
+
+export function createUpdateVersionActivity({ arm, settings }: ActivityDeps) {
+  return (input: UpdateVersionInput): Promise<ActivityResult<null>> =>
+    attempt(`update gallery version ${input.definition}/${input.version}`, async () => {
+      const exclude = input.excludeFromLatest;
+      await arm.startUpdateImageVersion(input.definition, input.version, {
+        ...(exclude !== undefined ? { excludeFromLatest: exclude } : {}),
+        ...(input.allRegions
+          ? { targetRegions: settings.gallery.targetRegions.map((r) => ({ name: r.name, replicas: r.replicas, excludeFromLatest: exclude ?? true })) }
+          : {}),
+      });
+      return null;
+    });
+}
+
+export interface TagVersionInput {
+  definition: string;
+  version: string;
+  tags: Record<string, string>;
+}
+
+/** Merges tags into the version (kiln-state records where the pipeline stands). */
+export function createTagVersionActivity({ arm }: ActivityDeps) {
+  return (input: TagVersionInput): Promise<ActivityResult<null>> =>
+    attempt(`tag gallery version ${input.definition}/${input.version}`, async () => {
+      await arm.setImageVersionTags(input.definition, input.version, input.tags);
+      return null;
+    });
+}
+
+export interface DeleteVersionsInput {
+  definition: string;
+  versions: string[];
+}
+
+export function createDeleteVersionsActivity({ arm }: ActivityDeps) {
+  return (input: DeleteVersionsInput): Promise<ActivityResult<string[]>> =>
+    attempt(`delete gallery versions ${input.versions.join(', ')} of ${input.definition}`, async () => {
+      for (const version of input.versions) await arm.startDeleteImageVersion(input.definition, version);
+      return input.versions;
+    });
+}
+
+export function createDeleteManagedImageActivity({ arm }: ActivityDeps) {
+  return (input: { managedImageId: string }): Promise<ActivityResult<null>> =>
+    attempt(`delete managed image ${input.managedImageId}`, async () => {
+      await arm.startDeleteManagedImage(input.managedImageId);
+      return null;
+    });
+}
+
+export interface RunnerReleaseState {
+  latest: string;
+  publishedAt?: string;
+  linuxX64Sha256?: string;
+}
+
+export function createReadRunnerReleaseActivity({ github }: ActivityDeps) {
+  return (): Promise<ActivityResult<RunnerReleaseState | null>> =>
+    attempt('read the latest GitHub Actions runner release', async () => {
+      if (!github) return null;
+      const release = await github.getLatestRunnerRelease();
+      return { latest: release.version, publishedAt: release.publishedAt, linuxX64Sha256: release.linuxX64Sha256 };
+    });
+}
+
+/** Replication state per region of the version, keyed like settings regions. */
+export function replicationByRegion(regions: Record<string, string>, wanted: string[]): Record<string, string> {
+  return Object.fromEntries(wanted.map((r) => [r, regions[regionKey(r)] ?? 'Missing']));
+}

@@ -1,0 +1,117 @@
+/**
+ * Release decisions of the image pipeline, pure: the name of a new gallery version, the Packer job's
+ * template, which old versions may be pruned, and when a new GitHub runner release calls for a Linux
+ * rebuild. Everything takes `now` and observed state as arguments.
+ */
+import { compareVersions, isGalleryVersion } from './versions.js';
+
+export type ImageKind = 'linux' | 'windows';
+
+/**
+ * Version names are `YEAR.MONTH.N`: N counts the versions published in that month, so names are
+ * valid gallery versions (three integers), sort in publishing order, and the first rebuild of
+ * December 2026 is 2026.12.1. Derived from the gallery's versions as read in the orchestration's
+ * history, so a replay names the same version.
+ */
+export function nextVersionName(existing: string[], now: string): string {
+  const date = new Date(now);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth() + 1;
+  let highest = 0;
+  for (const name of existing) {
+    if (!isGalleryVersion(name)) continue;
+    const [y, m, n] = name.split('.').map(Number) as [number, number, number];
+    if (y === year && m === month) highest = Math.max(highest, n);
+    // A version from a later month than now (clock skew, manual naming) still must not sort above ours.
+    if (y > year || (y === year && m > month)) return `${y}.${m}.${n + 1}`;
+  }
+  return `${year}.${month}.${highest + 1}`;
+}
+
+/** The period a rebuild belongs to (one rebuild per image and period: S5). */
+export function rebuildPeriod(now: string): string {
+  return now.slice(0, 7);
+}
+
+export interface JobTemplateInput {
+  image: ImageKind;
+  containerImage: string;
+  subscriptionId: string;
+  buildRegion: string;
+  managedImageResourceGroup: string;
+  managedImageName: string;
+  tempResourceGroup: string;
+  vmSize: string;
+  tagOrg: string;
+  tagEnv: string;
+  /** The Packer job's own identity (the container signs in with it; no secret travels). */
+  jobClientId: string;
+  runId: string;
+  runnerVersion?: string;
+  runnerSha256?: string;
+  agentVersion?: string;
+}
+
+export interface JobTemplate {
+  containers: { name: string; image: string; resources: { cpu: number; memory: string }; env: { name: string; value: string }[] }[];
+}
+
+/**
+ * The complete template of one Packer execution. A start request replaces the job's whole template
+ * (cloud-apis.md §3), so every variable the job's own definition sets is sent again here.
+ */
+export function buildJobTemplate(input: JobTemplateInput): JobTemplate {
+  const env: Record<string, string> = {
+    KILN_IMAGE: input.image,
+    KILN_RUN_ID: input.runId,
+    ARM_SUBSCRIPTION_ID: input.subscriptionId,
+    PACKER_LOCATION: input.buildRegion,
+    PACKER_IMAGE_RG: input.managedImageResourceGroup,
+    PACKER_TEMP_RG: input.tempResourceGroup,
+    PACKER_VM_SIZE: input.vmSize,
+    ORG: input.tagOrg,
+    ENV: input.tagEnv,
+    PKR_VAR_managed_image_name: input.managedImageName,
+  };
+  if (input.jobClientId) env.AZURE_CLIENT_ID = input.jobClientId;
+  if (input.image === 'linux' && input.runnerVersion) {
+    env.PKR_VAR_runner_version = input.runnerVersion;
+    if (input.runnerSha256) env.PKR_VAR_runner_sha256 = input.runnerSha256;
+  }
+  if (input.image === 'windows' && input.agentVersion) env.PKR_VAR_agent_version = input.agentVersion;
+  return {
+    containers: [
+      {
+        name: 'packer',
+        image: input.containerImage,
+        resources: { cpu: 2, memory: '4Gi' },
+        env: Object.entries(env).map(([name, value]) => ({ name, value })),
+      },
+    ],
+  };
+}
+
+export interface PruneCandidate {
+  name: string;
+}
+
+/**
+ * Versions that may be deleted (S3): never one of the newest `keep`, never one referenced by a scale
+ * set model or instance, never one protected (the version this run publishes or rolls out).
+ */
+export function planPrune(input: { versions: string[]; keep: number; referenced: string[]; protected: string[] }): string[] {
+  const sorted = [...input.versions].filter(isGalleryVersion).sort(compareVersions).reverse();
+  const keep = new Set([...sorted.slice(0, input.keep), ...input.referenced, ...input.protected]);
+  return sorted.filter((v) => !keep.has(v)).reverse();
+}
+
+/**
+ * GitHub refuses runners left un-updated for 30 days after a newer release; kiln rebuilds the Linux
+ * image once a newer release than the one baked in has been out for `maxAgeDays`.
+ */
+export function runnerRefreshDue(input: { baked?: string; latest: string; latestPublishedAt?: string; now: string; maxAgeDays: number }): boolean {
+  if (!isGalleryVersion(input.latest)) return false;
+  if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0) return false;
+  if (!input.latestPublishedAt) return true;
+  return Date.parse(input.now) - Date.parse(input.latestPublishedAt) >= input.maxAgeDays * 24 * 3600_000;
+}

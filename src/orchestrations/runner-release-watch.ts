@@ -1,0 +1,58 @@
+/**
+ * Daily: compares the GitHub Actions runner baked into the newest promoted Linux version with the
+ * latest release, and rebuilds the Linux image with the new runner once it has been out for
+ * RUNNER_MAX_AGE_DAYS (GitHub refuses runners left un-updated for 30 days).
+ */
+import type { OrchestrationContext, Task } from 'durable-functions';
+import type { ReadGalleryOutput, RunnerReleaseState } from '../activities/rebuild.js';
+import type { ActivityResult } from '../activities/result.js';
+import { runnerRefreshDue } from '../domain/release.js';
+import { compareVersions, isGalleryVersion } from '../domain/versions.js';
+import { Activities, InstanceIds, Orchestrations } from '../names.js';
+import { callActivity, replaySafeLog } from './call-activity.js';
+import type { RebuildInput, RebuildOutput } from './rebuild.js';
+
+export interface RunnerReleaseWatchInput {
+  maxAgeDays: number;
+  period: string;
+  /** The Linux rebuild to start when the runner is due (runner version filled in here). */
+  rebuild: RebuildInput;
+}
+
+export interface RunnerReleaseWatchOutput {
+  action: 'none' | 'rebuilt' | 'failed';
+  baked?: string;
+  latest?: string;
+  reason: string;
+  rebuild?: { instanceId: string; version: string; state: string };
+}
+
+export function* runnerReleaseWatchOrchestrator(context: OrchestrationContext): Generator<Task, RunnerReleaseWatchOutput, any> {
+  const input = context.df.getInput() as RunnerReleaseWatchInput;
+  const release = (yield* callActivity(context, Activities.readRunnerRelease, null)) as ActivityResult<RunnerReleaseState | null>;
+  if (!release.ok) return { action: 'failed', reason: release.error.message };
+  if (!release.value) return { action: 'none', reason: 'no GitHub fleet is configured' };
+  const gallery = (yield* callActivity(context, Activities.readGallery, { definition: input.rebuild.definition })) as ReadGalleryOutput;
+  if (!gallery.ok) return { action: 'failed', reason: gallery.error.message };
+
+  const promoted = gallery.value.versions.filter((v) => !v.excludeFromLatest && isGalleryVersion(v.name)).sort((a, b) => compareVersions(b.name, a.name))[0];
+  const bakedTag = promoted?.tags['kiln-runner-version'];
+  const baked = bakedTag && isGalleryVersion(bakedTag) ? bakedTag : undefined;
+  const { latest, publishedAt, linuxX64Sha256 } = release.value;
+  const due = runnerRefreshDue({ baked, latest, latestPublishedAt: publishedAt, now: context.df.currentUtcDateTime.toISOString(), maxAgeDays: input.maxAgeDays });
+  if (!due) return { action: 'none', baked, latest, reason: baked && compareVersions(baked, latest) >= 0 ? 'the baked runner is the latest' : `runner ${latest} is younger than ${input.maxAgeDays} days` };
+  if (!linuxX64Sha256) return { action: 'failed', baked, latest, reason: `release ${latest} gives no SHA-256 for the linux-x64 package; rebuild with runnerVersion and runnerSha256` };
+
+  const instanceId = InstanceIds.rebuild('linux', input.period, latest);
+  replaySafeLog(context, `runner ${latest} is due (baked: ${baked ?? 'unknown'}); starting ${instanceId}`);
+  try {
+    const rebuilt = (yield context.df.callSubOrchestrator(
+      Orchestrations.rebuild,
+      { ...input.rebuild, trigger: 'runner-release', runnerVersion: latest, runnerSha256: linuxX64Sha256 } satisfies RebuildInput,
+      instanceId,
+    )) as RebuildOutput;
+    return { action: 'rebuilt', baked, latest, reason: `runner ${latest} replaces ${baked ?? 'the baked runner'}`, rebuild: { instanceId, version: rebuilt.version, state: rebuilt.state } };
+  } catch (error) {
+    return { action: 'failed', baked, latest, reason: `the rebuild ${instanceId} failed: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Polling sub-orchestrations for slow cloud work: a Packer job execution and a gallery version's
+ * replication. Each polls on durable timers and continues as new every few polls, so no history
+ * grows with the length of the wait (a 12-hour build polled every minute stays far under 300 events).
+ */
+import type { OrchestrationContext, Task } from 'durable-functions';
+import type { BuildStatusOutput } from '../activities/rebuild.js';
+import type { ResolveImageVersionOutput } from '../activities/rollout.js';
+import { regionKey } from '../domain/regions.js';
+import { Activities } from '../names.js';
+import { callActivity } from './call-activity.js';
+
+/** Polls per execution before continuing as new. */
+const POLLS_PER_EXECUTION = 20;
+
+export interface WaitForBuildInput {
+  executionName: string;
+  deadline: string;
+  pollMinutes: number;
+}
+
+export interface WaitForBuildOutput {
+  /** Succeeded | Failed | Stopped | TimedOut | Unreadable */
+  status: string;
+  reason?: string;
+}
+
+const TERMINAL_BUILD = new Set(['Succeeded', 'Failed', 'Stopped']);
+
+export function* waitForBuildOrchestrator(context: OrchestrationContext): Generator<Task, WaitForBuildOutput, any> {
+  const input = context.df.getInput() as WaitForBuildInput;
+  for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
+    if (context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) return { status: 'TimedOut' };
+    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000));
+    const read = (yield* callActivity(context, Activities.getBuildStatus, { executionName: input.executionName })) as BuildStatusOutput;
+    if (!read.ok) return { status: 'Unreadable', reason: read.error.message };
+    context.df.setCustomStatus({ execution: input.executionName, status: read.value.status });
+    if (TERMINAL_BUILD.has(read.value.status)) return { status: read.value.status };
+  }
+  context.df.continueAsNew(input);
+  return undefined as never;
+}
+
+export interface WaitForReplicationInput {
+  definition: string;
+  version: string;
+  regions: string[];
+  deadline: string;
+  pollMinutes: number;
+}
+
+export interface WaitForReplicationOutput {
+  /** Per wanted region: Completed, Failed, Replicating (deadline passed) or Missing. */
+  regions: Record<string, string>;
+  provisioningState?: string;
+  reason?: string;
+}
+
+export function* waitForReplicationOrchestrator(context: OrchestrationContext): Generator<Task, WaitForReplicationOutput, any> {
+  const input = context.df.getInput() as WaitForReplicationInput;
+  for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
+    const read = (yield* callActivity(context, Activities.resolveImageVersion, { definition: input.definition, version: input.version })) as ResolveImageVersionOutput;
+    if (!read.ok) return { regions: {}, reason: read.error.message };
+    if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist` };
+    const states = Object.fromEntries(input.regions.map((r) => [r, read.value!.regions[regionKey(r)] ?? 'Missing']));
+    context.df.setCustomStatus({ version: input.version, regions: states });
+    const settled = Object.values(states).every((s) => s === 'Completed' || s === 'Failed');
+    if (settled || context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) {
+      return { regions: states, provisioningState: read.value.provisioningState };
+    }
+    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000));
+  }
+  context.df.continueAsNew(input);
+  return undefined as never;
+}
