@@ -3,8 +3,11 @@
 #
 # Usage: entrypoint.sh [linux|windows]   (or KILN_IMAGE=linux|windows)
 # Every Packer variable comes from the environment: PKR_VAR_<name> (read by Packer itself) and the
-# defaults the templates take from PACKER_LOCATION, PACKER_IMAGE_RG, PACKER_TEMP_RG, PACKER_VM_SIZE,
-# ORG and ENV. AZURE_CLIENT_ID picks a user-assigned identity; ARM_SUBSCRIPTION_ID the subscription.
+# defaults the templates take from PACKER_LOCATION, PACKER_IMAGE_RG, PACKER_TEMP_RG,
+# PACKER_BUILD_IN_EXISTING_RG, PACKER_VM_SIZE, ORG and ENV. With kiln's PACKER_TEMP_RG (the existing
+# rg-<env>-packer-build, where the job's identity is Contributor) and PACKER_BUILD_IN_EXISTING_RG
+# unset, the templates build in that group and never create or delete a resource group.
+# AZURE_CLIENT_ID picks a user-assigned identity; ARM_SUBSCRIPTION_ID the subscription.
 # On success prints "KILN_MANAGED_IMAGE_ID=<id>"; exits with Packer's status.
 set -euo pipefail
 

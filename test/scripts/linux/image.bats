@@ -32,6 +32,20 @@ validate() {
 
 GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme ENV=dev)
 
+# build_group [VAR=value...] -- [packer args...]: the resource group arguments the source gets, as JSON
+# {"build":build_resource_group_name,"temp":temp_resource_group_name,"location":location} (null: unset).
+build_group() {
+	local envs=()
+	while (($#)) && [[ $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ ${1:-} != -- ]] || shift
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${GOOD_ENV[@]}" "${envs[@]}" \
+		packer console -var managed_image_name=linux-gh-runner-1 "$@" "$LINUX" \
+		<<<'jsonencode({build = local.build_resource_group_name, temp = local.temp_resource_group_name, location = local.build_location})'
+}
+
 @test "template: the seed README's environment defaults are enough, with a gallery destination too" {
 	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-202611280300
 	assert_success
@@ -41,6 +55,57 @@ GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme 
 		-var 'gallery_replication_regions=["swedencentral","westeurope"]' \
 		-var runner_version=2.337.0 -var runner_sha256=70920811a4f8ad4328818682bca5c6469c1c942fab52448868071d0063816613
 	assert_success
+}
+
+@test "resource group: kiln's PACKER_TEMP_RG is an existing group Packer builds in, without location" {
+	# The Packer job's environment as infra/ and the orchestrator set it: no PACKER_BUILD_IN_EXISTING_RG.
+	build_group PACKER_TEMP_RG=rg-dev-packer-build
+	assert_success
+	assert_output '{"build":"rg-dev-packer-build","location":null,"temp":null}'
+	build_group PACKER_TEMP_RG=rg-dev-packer-build PACKER_BUILD_IN_EXISTING_RG=true
+	assert_output '{"build":"rg-dev-packer-build","location":null,"temp":null}'
+	# The builder refuses location together with build_resource_group_name: validate passing proves
+	# the source leaves location unset.
+	validate "${GOOD_ENV[@]}" PACKER_TEMP_RG=rg-dev-packer-build -- -var managed_image_name=linux-gh-runner-1
+	assert_success
+	grep -qE '^  location += local\.build_location$' "$LINUX/source.linux.pkr.hcl"
+	grep -qE '^  build_resource_group_name += local\.build_resource_group_name$' "$LINUX/source.linux.pkr.hcl"
+	grep -qE '^  temp_resource_group_name += local\.temp_resource_group_name$' "$LINUX/source.linux.pkr.hcl"
+}
+
+@test "resource group: Packer creates and deletes temp_rg when build_in_existing_rg is false, or a generated one" {
+	build_group PACKER_TEMP_RG=rg-packer-temp PACKER_BUILD_IN_EXISTING_RG=false
+	assert_success
+	assert_output '{"build":null,"location":"swedencentral","temp":"rg-packer-temp"}'
+	build_group PACKER_TEMP_RG=rg-packer-temp -- -var build_in_existing_rg=false
+	assert_output '{"build":null,"location":"swedencentral","temp":"rg-packer-temp"}'
+	# No temp_rg: a generated name, whatever build_in_existing_rg says.
+	build_group
+	assert_output '{"build":null,"location":"swedencentral","temp":null}'
+	build_group PACKER_BUILD_IN_EXISTING_RG=true
+	assert_output '{"build":null,"location":"swedencentral","temp":null}'
+	validate "${GOOD_ENV[@]}" PACKER_TEMP_RG=rg-packer-temp PACKER_BUILD_IN_EXISTING_RG=false -- \
+		-var managed_image_name=linux-gh-runner-1
+	assert_success
+	assert_output ""
+}
+
+@test "resource group: PACKER_BUILD_IN_EXISTING_RG other than true or false is refused" {
+	validate "${GOOD_ENV[@]}" PACKER_TEMP_RG=rg-dev-packer-build PACKER_BUILD_IN_EXISTING_RG=yes -- \
+		-var managed_image_name=linux-gh-runner-1
+	assert_failure
+	assert_output --partial "Invalid default value for variable"
+	assert_output --partial 'variable "build_in_existing_rg"'
+}
+
+@test "template: validates from the repository root, from packer/ and from its own folder" {
+	local dir rel
+	for dir in "$REPO_ROOT" "$REPO_ROOT/packer" "$LINUX" "$BATS_TEST_TMPDIR"; do
+		rel=$(realpath --relative-to="$dir" "$LINUX")
+		run bash -c 'cd "$1" && shift && env -i PATH="$PATH" HOME="$HOME" CHECKPOINT_DISABLE=1 "$@"' _ "$dir" \
+			"${GOOD_ENV[@]}" PACKER_TEMP_RG=rg-dev-packer-build packer validate -var managed_image_name=linux-gh-runner-1 "$rel"
+		assert_success
+	done
 }
 
 @test "template: missing environment is reported with the variable to export" {

@@ -82,6 +82,40 @@ PKR_VAR_use_azure_cli_auth=true"
 	assert_line "PKR_VAR_use_azure_cli_auth=false"
 }
 
+@test "kiln's job environment: both real templates validate and build in the existing PACKER_TEMP_RG" {
+	# packer validates for real; "build" only prints the resource group arguments the source gets.
+	cat >"$STUBS/packer" <<'STUB'
+#!/usr/bin/env bash
+echo "packer $PWD $*" >>"$CALLS"
+case $1 in
+validate) exec "$REAL_PACKER" "$@" ;;
+build)
+	"$REAL_PACKER" console . >"$CALLS.group" <<<'jsonencode({build = local.build_resource_group_name, temp = local.temp_resource_group_name, location = local.build_location})'
+	;;
+esac
+STUB
+	local image
+	# As src/domain/release.ts and infra/main.bicep set it: PACKER_TEMP_RG, no PACKER_BUILD_IN_EXISTING_RG.
+	local job_env=(REAL_PACKER="$(command -v packer)" KILN_TEMPLATES_DIR="$REPO_ROOT/packer"
+	ARM_SUBSCRIPTION_ID=00000000-0000-0000-0000-00000000a001 PACKER_LOCATION=westeurope
+	PACKER_IMAGE_RG=rg-dev-images PACKER_TEMP_RG=rg-dev-packer-build PACKER_VM_SIZE=Standard_D4s_v5
+	ORG=acme ENV=dev AZURE_CLIENT_ID=11111111-2222-3333-4444-555555555555)
+	for image in linux windows; do
+		: >"$CALLS"
+		run_entrypoint "${job_env[@]}" KILN_IMAGE="$image" PKR_VAR_managed_image_name="$image-image-202611280300"
+		assert_success
+		run grep -c "^packer $REPO_ROOT/packer/$image validate .$" "$CALLS"
+		assert_output 1
+		run cat "$CALLS.group"
+		assert_output '{"build":"rg-dev-packer-build","location":null,"temp":null}'
+	done
+	# An operator can still let Packer create (and delete) the group.
+	run_entrypoint "${job_env[@]}" KILN_IMAGE=linux PKR_VAR_managed_image_name=linux-image-1 PACKER_BUILD_IN_EXISTING_RG=false
+	assert_success
+	run cat "$CALLS.group"
+	assert_output '{"build":null,"location":"westeurope","temp":"rg-dev-packer-build"}'
+}
+
 @test "an unknown image is refused before anything runs" {
 	run_entrypoint KILN_IMAGE=macos
 	assert_failure 2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The Linux image's test suite (npm run test:linux): Packer validate/fmt on the template, shellcheck and
-# shfmt on every script, systemd-analyze verify on the unit, then every bats file. Each step runs even
-# when an earlier one failed; the summary lists them all and the exit status is non-zero on any failure.
+# The Linux image's test suite (npm run test:linux): packer fmt and packer validate on the template
+# (from the repository root and from packer/linux, building in an existing resource group and in one
+# Packer creates), shellcheck and shfmt on every script, systemd-analyze verify on the unit, then every
+# bats file. Each step runs even when an earlier one failed; the summary lists them all and the exit
+# status is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
 
@@ -38,16 +40,35 @@ mapfile -t shell_files < <(
 )
 mapfile -t bats_files < <(find test/scripts/linux -maxdepth 1 -type f -name '*.bats' | sort)
 
-packer_validate() {
-	# Dummy values only where the template has no default; the rest come from the seed README's
-	# environment variables, as in a real build.
-	env -i PATH="$PATH" HOME="${TMPDIR:-/tmp}" CHECKPOINT_DISABLE=1 \
-		PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=kiln ENV=ci \
-		packer validate -var managed_image_name=linux-gh-runner-ci packer/linux &&
-		env -i PATH="$PATH" HOME="${TMPDIR:-/tmp}" CHECKPOINT_DISABLE=1 \
-			PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=kiln ENV=ci \
-			packer validate -var managed_image_name=linux-gh-runner-ci -var gallery_name=galkiln \
-			-var gallery_image_version=2026.11.28 packer/linux
+# pv DIR TEMPLATE [VAR=value...] -- [packer args...]: packer validate run from DIR in a clean
+# environment. Dummy values only where the template has no default; the rest come from the seed
+# README's environment variables, as in a real build.
+pv() {
+	local dir=$1 template=$2 envs=()
+	shift 2
+	while (($#)) && [[ $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ ${1:-} != -- ]] || shift
+	(cd "$dir" && env -i PATH="$PATH" HOME="${TMPDIR:-/tmp}" CHECKPOINT_DISABLE=1 \
+		PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=kiln ENV=ci "${envs[@]}" \
+		packer validate -var managed_image_name=linux-gh-runner-ci "$@" "$template")
+}
+
+packer_validate() { # packer_validate DIR TEMPLATE: every resource group mode, from DIR
+	local dir=$1 template=$2 rc=0
+	# Existing group (kiln's job: PACKER_TEMP_RG is rg-<env>-packer-build): build_resource_group_name,
+	# no location; the builder refuses both at once, so this also proves location is left unset.
+	pv "$dir" "$template" PACKER_TEMP_RG=rg-kiln-packer-build || rc=1
+	pv "$dir" "$template" PACKER_TEMP_RG=rg-kiln-packer-build -- -var gallery_name=galkiln \
+		-var gallery_image_version=2026.11.28 || rc=1
+	# Packer creates the group: a generated name, or temp_rg with build_in_existing_rg=false.
+	pv "$dir" "$template" || rc=1
+	pv "$dir" "$template" PACKER_TEMP_RG=rg-packer-temp PACKER_BUILD_IN_EXISTING_RG=false || rc=1
+	pv "$dir" "$template" PACKER_TEMP_RG=rg-packer-temp -- -var build_in_existing_rg=false \
+		-var gallery_name=galkiln -var gallery_image_version=2026.11.28 || rc=1
+	return "$rc"
 }
 
 unit_verify() {
@@ -75,7 +96,8 @@ run_bats() {
 }
 
 step "packer fmt -check packer/linux" packer fmt -check -diff packer/linux
-step "packer validate packer/linux" packer_validate
+step "packer validate packer/linux (repo root; existing and created resource group)" packer_validate . packer/linux
+step "packer validate . (in packer/linux; existing and created resource group)" packer_validate packer/linux .
 step "shellcheck (${#shell_files[@]} files)" shellcheck -x "${shell_files[@]}"
 step "shfmt -d (${#shell_files[@]} files)" shfmt -d "${shell_files[@]}"
 step "systemd-analyze verify github-runner.service" unit_verify
