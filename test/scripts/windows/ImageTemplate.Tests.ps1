@@ -37,11 +37,28 @@ Describe 'Packer template' {
         @{ Name = 'location'; Env = 'PACKER_LOCATION' },
         @{ Name = 'managed_image_rg'; Env = 'PACKER_IMAGE_RG' },
         @{ Name = 'temp_rg'; Env = 'PACKER_TEMP_RG' },
+        @{ Name = 'build_in_existing_rg'; Env = 'PACKER_BUILD_IN_EXISTING_RG' },
         @{ Name = 'vm_size'; Env = 'PACKER_VM_SIZE' },
         @{ Name = 'tag_org'; Env = 'ORG' },
         @{ Name = 'tag_env'; Env = 'ENV' }
     ) {
         Get-VariableBlock $Name | Should -Match ('default\s*=\s*env\("' + $Env + '"\)')
+    }
+
+    It 'builds in the existing temp_rg unless build_in_existing_rg is false (an unset env var means true)' {
+        $block = Get-VariableBlock 'build_in_existing_rg'
+        $block | Should -Match 'type\s*=\s*bool'
+        $block | Should -Match 'default\s*=\s*env\("PACKER_BUILD_IN_EXISTING_RG"\) == "" \? true :'
+        # location and build_resource_group_name are never both set (the builder refuses that).
+        $script:Hcl | Should -Match 'location\s*=\s*local\.build_location'
+        $script:Hcl | Should -Match 'build_resource_group_name\s*=\s*local\.build_resource_group_name'
+        $script:Hcl | Should -Match 'temp_resource_group_name\s*=\s*local\.temp_resource_group_name'
+        $script:Hcl | Should -Match 'build_location\s*=\s*local\.build_in_existing_rg \? null : var\.location'
+    }
+
+    It 'reads files through abspath(path.root), so it validates from any directory' {
+        $script:Hcl | Should -Match 'abspath\(path\.root\)'
+        $script:Hcl | Should -Not -Match 'file\("\$\{path\.root\}'
     }
 
     It 'requires managed_image_name and defaults agent_root to C:\ado-agent' {
