@@ -44,7 +44,10 @@ export const InstanceIds = {
   cleanup: 'kiln-cleanup',
   /** One rebuild per image and month (S5); a runner-release rebuild is also one per runner version. */
   rebuild: (image: string, period: string, runnerVersion?: string) =>
-    `rebuild-${image}-${period}${runnerVersion ? `-runner-${runnerVersion}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+    `rebuild-${image}-${period}${runnerVersion ? `-runner-${runnerVersion}` : ''}`.replace(
+      /[^A-Za-z0-9._-]/g,
+      '_',
+    ),
   runnerReleaseWatch: 'kiln-runner-release-watch',
   /**
    * One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). A dry

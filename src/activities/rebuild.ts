@@ -32,17 +32,28 @@ export type ReadGalleryOutput = ActivityResult<GalleryState>;
 export function createReadGalleryActivity({ arm }: ActivityDeps) {
   return (input: ReadGalleryInput): Promise<ReadGalleryOutput> =>
     attempt(`read gallery versions of ${input.definition}`, async () => {
-      const [versions, scaleSets] = await Promise.all([arm.listImageVersions(input.definition), arm.listAllScaleSets()]);
+      const [versions, scaleSets] = await Promise.all([
+        arm.listImageVersions(input.definition),
+        arm.listAllScaleSets(),
+      ]);
       const referenced = new Set<string>();
       const mine = (id?: string) => id && new RegExp(`/images/${input.definition}/versions/`, 'i').test(id);
       for (const scaleSet of scaleSets) {
-        if (mine(scaleSet.imageReferenceId)) referenced.add(versionOfImageReference(scaleSet.imageReferenceId)!);
+        if (mine(scaleSet.imageReferenceId))
+          referenced.add(versionOfImageReference(scaleSet.imageReferenceId)!);
         for (const instance of await arm.listInstances(scaleSet.id)) {
-          if (mine(instance.imageReferenceId)) referenced.add(versionOfImageReference(instance.imageReferenceId)!);
+          if (mine(instance.imageReferenceId))
+            referenced.add(versionOfImageReference(instance.imageReferenceId)!);
         }
       }
       return {
-        versions: versions.map((v) => ({ name: v.name, excludeFromLatest: v.excludeFromLatest, tags: v.tags, provisioningState: v.provisioningState, publishedDate: v.publishedDate })),
+        versions: versions.map((v) => ({
+          name: v.name,
+          excludeFromLatest: v.excludeFromLatest,
+          tags: v.tags,
+          provisioningState: v.provisioningState,
+          publishedDate: v.publishedDate,
+        })),
         referenced: [...referenced],
       };
     });
@@ -71,7 +82,9 @@ export function createStartBuildActivity({ arm, settings }: ActivityDeps) {
       const { packer } = settings;
       const buildRegion = settings.gallery.targetRegions[0]?.name;
       if (!packer.jobId || !packer.jobImage || !packer.imageResourceGroup || !buildRegion) {
-        throw new Error('PACKER_JOB_ID, PACKER_JOB_IMAGE, PACKER_IMAGE_RG and TARGET_REGIONS must be set to build images');
+        throw new Error(
+          'PACKER_JOB_ID, PACKER_JOB_IMAGE, PACKER_IMAGE_RG and TARGET_REGIONS must be set to build images',
+        );
       }
       const managedImageName = `kiln-${input.image}-${input.version}`;
       const template = buildJobTemplate({
@@ -161,7 +174,13 @@ export function createUpdateVersionActivity({ arm, settings }: ActivityDeps) {
       await arm.startUpdateImageVersion(input.definition, input.version, {
         ...(exclude !== undefined ? { excludeFromLatest: exclude } : {}),
         ...(input.allRegions
-          ? { targetRegions: settings.gallery.targetRegions.map((r) => ({ name: r.name, replicas: r.replicas, excludeFromLatest: exclude ?? true })) }
+          ? {
+              targetRegions: settings.gallery.targetRegions.map((r) => ({
+                name: r.name,
+                replicas: r.replicas,
+                excludeFromLatest: exclude ?? true,
+              })),
+            }
           : {}),
       });
       return null;
@@ -215,11 +234,18 @@ export function createReadRunnerReleaseActivity({ github }: ActivityDeps) {
     attempt('read the latest GitHub Actions runner release', async () => {
       if (!github) return null;
       const release = await github.getLatestRunnerRelease();
-      return { latest: release.version, publishedAt: release.publishedAt, linuxX64Sha256: release.linuxX64Sha256 };
+      return {
+        latest: release.version,
+        publishedAt: release.publishedAt,
+        linuxX64Sha256: release.linuxX64Sha256,
+      };
     });
 }
 
 /** Replication state per region of the version, keyed like settings regions. */
-export function replicationByRegion(regions: Record<string, string>, wanted: string[]): Record<string, string> {
+export function replicationByRegion(
+  regions: Record<string, string>,
+  wanted: string[],
+): Record<string, string> {
   return Object.fromEntries(wanted.map((r) => [r, regions[regionKey(r)] ?? 'Missing']));
 }

@@ -79,7 +79,7 @@ export function createObserveScaleSetActivity(deps: ActivityDeps) {
       ]);
       const wanted = input.instanceIds ? new Set(input.instanceIds) : undefined;
       const names = instances
-        .filter((i) => (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied))
+        .filter((i) => input.allInstances || (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied))
         .map((i) => i.computerName);
       return {
         instances,

@@ -222,7 +222,8 @@ export interface ImagePipelineOperations {
 }
 
 export interface FullArmClient
-  extends ArmClient,
+  extends
+    ArmClient,
     ScaleSetRolloutOperations,
     GalleryOperations,
     ContainerJobOperations,

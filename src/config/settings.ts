@@ -401,7 +401,13 @@ export const SETTINGS = {
     schema: z.string().trim().default(''),
   },
   PACKER_JOB_CLIENT_ID: {
-    spec: { env: 'PACKER_JOB_CLIENT_ID', description: "Client id of the Packer job's own identity, sent as AZURE_CLIENT_ID with every execution (a start request replaces the job's template).", example: '22222222-2222-2222-2222-222222222222', default: '' },
+    spec: {
+      env: 'PACKER_JOB_CLIENT_ID',
+      description:
+        "Client id of the Packer job's own identity, sent as AZURE_CLIENT_ID with every execution (a start request replaces the job's template).",
+      example: '22222222-2222-2222-2222-222222222222',
+      default: '',
+    },
     schema: z.string().trim().default(''),
   },
   PACKER_JOB_IMAGE: {

@@ -53,7 +53,12 @@ export interface JobTemplateInput {
 }
 
 export interface JobTemplate {
-  containers: { name: string; image: string; resources: { cpu: number; memory: string }; env: { name: string; value: string }[] }[];
+  containers: {
+    name: string;
+    image: string;
+    resources: { cpu: number; memory: string };
+    env: { name: string; value: string }[];
+  }[];
 }
 
 /**
@@ -99,7 +104,12 @@ export interface PruneCandidate {
  * Versions that may be deleted (S3): never one of the newest `keep`, never one referenced by a scale
  * set model or instance, never one protected (the version this run publishes or rolls out).
  */
-export function planPrune(input: { versions: string[]; keep: number; referenced: string[]; protected: string[] }): string[] {
+export function planPrune(input: {
+  versions: string[];
+  keep: number;
+  referenced: string[];
+  protected: string[];
+}): string[] {
   const sorted = [...input.versions].filter(isGalleryVersion).sort(compareVersions).reverse();
   const keep = new Set([...sorted.slice(0, input.keep), ...input.referenced, ...input.protected]);
   return sorted.filter((v) => !keep.has(v)).reverse();
@@ -109,9 +119,16 @@ export function planPrune(input: { versions: string[]; keep: number; referenced:
  * GitHub refuses runners left un-updated for 30 days after a newer release; kiln rebuilds the Linux
  * image once a newer release than the one baked in has been out for `maxAgeDays`.
  */
-export function runnerRefreshDue(input: { baked?: string; latest: string; latestPublishedAt?: string; now: string; maxAgeDays: number }): boolean {
+export function runnerRefreshDue(input: {
+  baked?: string;
+  latest: string;
+  latestPublishedAt?: string;
+  now: string;
+  maxAgeDays: number;
+}): boolean {
   if (!isGalleryVersion(input.latest)) return false;
-  if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0) return false;
+  if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0)
+    return false;
   if (!input.latestPublishedAt) return true;
   return Date.parse(input.now) - Date.parse(input.latestPublishedAt) >= input.maxAgeDays * 24 * 3600_000;
 }

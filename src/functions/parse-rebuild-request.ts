@@ -12,7 +12,10 @@ const rebuildRequest = z
       .default(['linux', 'windows']),
     dryRun: z.boolean().default(false),
     runnerVersion: z.string().refine(isGalleryVersion, 'must be a runner version such as 2.330.0').optional(),
-    runnerSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
+    runnerSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+      .optional(),
     agentVersion: z.string().refine(isGalleryVersion, 'must be an agent version such as 4.261.0').optional(),
   })
   .strict();

@@ -21,12 +21,21 @@ import { scheduleSetting } from '../config/schedule-setting.js';
 import { rebuildPeriod, type ImageKind } from '../domain/release.js';
 import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { rebuildOrchestrator, type RebuildInput } from '../orchestrations/rebuild.js';
-import { runnerReleaseWatchOrchestrator, type RunnerReleaseWatchInput } from '../orchestrations/runner-release-watch.js';
+import {
+  runnerReleaseWatchOrchestrator,
+  type RunnerReleaseWatchInput,
+} from '../orchestrations/runner-release-watch.js';
 import { waitForBuildOrchestrator, waitForReplicationOrchestrator } from '../orchestrations/wait.js';
-import { app, HttpResponse, type HttpRequest, type InvocationContext, type Timer } from './azure-functions.js';
+import {
+  app,
+  HttpResponse,
+  type HttpRequest,
+  type InvocationContext,
+  type Timer,
+} from './azure-functions.js';
 import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-request.js';
 import { registerActivity } from './register-activity.js';
-import { getSettings } from './runtime.js';
+import { getSettings, now } from './runtime.js';
 import { previousStatus, startSingleton, type StartOutcome } from './start-run.js';
 
 const BASE_IMAGES: Record<ImageKind, string> = {
@@ -58,8 +67,19 @@ export function registerRebuild(): void {
       const settings = getSettings();
       const client = df.getClient(context);
       for (const image of ['linux', 'windows'] as ImageKind[]) {
-        const outcome = await startRebuild(client, settings, image, { images: [image], dryRun: settings.dryRun }, 'timer', new Date());
-        context.log(outcome.started ? `started rebuild ${outcome.instanceId}` : `rebuild ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`);
+        const outcome = await startRebuild(
+          client,
+          settings,
+          image,
+          { images: [image], dryRun: settings.dryRun },
+          'timer',
+          now(),
+        );
+        context.log(
+          outcome.started
+            ? `started rebuild ${outcome.instanceId}`
+            : `rebuild ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`,
+        );
       }
     },
   });
@@ -71,18 +91,28 @@ export function registerRebuild(): void {
       const settings = getSettings();
       if (!settings.github) return;
       const client = df.getClient(context);
-      const now = new Date();
-      const monthly = await previousStatus(client, InstanceIds.rebuild('linux', rebuildPeriod(now.toISOString())));
+      const at = now();
+      const monthly = await previousStatus(
+        client,
+        InstanceIds.rebuild('linux', rebuildPeriod(at.toISOString())),
+      );
       if (monthly && ACTIVE.has(String(monthly.runtimeStatus))) {
-        context.log(`the Linux rebuild ${monthly.instanceId} is running; the runner release is checked again tomorrow`);
+        context.log(
+          `the Linux rebuild ${monthly.instanceId} is running; the runner release is checked again tomorrow`,
+        );
         return;
       }
       const input: RunnerReleaseWatchInput = {
         maxAgeDays: settings.rebuild.runnerMaxAgeDays,
-        period: rebuildPeriod(now.toISOString()),
+        period: rebuildPeriod(at.toISOString()),
         rebuild: rebuildInput(settings, 'linux', { dryRun: settings.dryRun }, 'runner-release'),
       };
-      const outcome = await startSingleton(client, Orchestrations.runnerReleaseWatch, InstanceIds.runnerReleaseWatch, input);
+      const outcome = await startSingleton(
+        client,
+        Orchestrations.runnerReleaseWatch,
+        InstanceIds.runnerReleaseWatch,
+        input,
+      );
       if (outcome.started) context.log('started the runner release watch');
     },
   });
@@ -97,42 +127,75 @@ export function registerRebuild(): void {
       if (!parsed.ok) return new HttpResponse({ status: parsed.status, jsonBody: { error: parsed.message } });
       const settings = getSettings();
       if (settings.gallery.targetRegions.length === 0) {
-        return new HttpResponse({ status: 500, jsonBody: { error: 'TARGET_REGIONS is not set: kiln does not know where to build and replicate' } });
+        return new HttpResponse({
+          status: 500,
+          jsonBody: { error: 'TARGET_REGIONS is not set: kiln does not know where to build and replicate' },
+        });
       }
       const client = df.getClient(context);
-      const now = new Date();
+      const at = now();
       // One rebuild per image at a time (S5): refuse the whole request if any image is already rebuilding.
       const running = [];
       for (const image of parsed.value.images) {
-        const id = InstanceIds.rebuild(image, rebuildPeriod(now.toISOString()));
+        const id = InstanceIds.rebuild(image, rebuildPeriod(at.toISOString()));
         const status = await previousStatus(client, id);
-        if (status && ACTIVE.has(String(status.runtimeStatus))) running.push({ image, id, statusQueryGetUri: client.createHttpManagementPayload(id).statusQueryGetUri });
+        if (status && ACTIVE.has(String(status.runtimeStatus)))
+          running.push({
+            image,
+            id,
+            statusQueryGetUri: client.createHttpManagementPayload(id).statusQueryGetUri,
+          });
       }
       if (running.length > 0) {
         return new HttpResponse({
           status: 409,
           headers: { Location: running[0]!.statusQueryGetUri },
-          jsonBody: { error: `a rebuild of ${running.map((r) => r.image).join(' and ')} is already running`, runs: running },
+          jsonBody: {
+            error: `a rebuild of ${running.map((r) => r.image).join(' and ')} is already running`,
+            runs: running,
+          },
         });
       }
       const runs = [];
       for (const image of parsed.value.images) {
-        const outcome = await startRebuild(client, settings, image, parsed.value, 'http', now);
-        runs.push({ image, started: outcome.started, ...client.createHttpManagementPayload(outcome.instanceId) });
-        context.log(`started rebuild ${outcome.instanceId}${parsed.value.dryRun || settings.dryRun ? ' (dry run)' : ''}`);
+        const outcome = await startRebuild(client, settings, image, parsed.value, 'http', at);
+        runs.push({
+          image,
+          started: outcome.started,
+          ...client.createHttpManagementPayload(outcome.instanceId),
+        });
+        context.log(
+          `started rebuild ${outcome.instanceId}${parsed.value.dryRun || settings.dryRun ? ' (dry run)' : ''}`,
+        );
       }
-      return new HttpResponse({ status: 202, headers: { Location: runs[0]!.statusQueryGetUri }, jsonBody: { runs } });
+      return new HttpResponse({
+        status: 202,
+        headers: { Location: runs[0]!.statusQueryGetUri },
+        jsonBody: { runs },
+      });
     },
   });
 }
 
-function startRebuild(client: df.DurableClient, settings: Settings, image: ImageKind, request: RebuildRequest, trigger: RebuildInput['trigger'], now: Date): Promise<StartOutcome> {
+function startRebuild(
+  client: df.DurableClient,
+  settings: Settings,
+  image: ImageKind,
+  request: RebuildRequest,
+  trigger: RebuildInput['trigger'],
+  at: Date,
+): Promise<StartOutcome> {
   const input = rebuildInput(settings, image, request, trigger);
-  const id = InstanceIds.rebuild(image, rebuildPeriod(now.toISOString())) + (input.dryRun ? '-plan' : '');
+  const id = InstanceIds.rebuild(image, rebuildPeriod(at.toISOString())) + (input.dryRun ? '-plan' : '');
   return startSingleton(client, Orchestrations.rebuild, id, input);
 }
 
-function rebuildInput(settings: Settings, image: ImageKind, request: Pick<RebuildRequest, 'dryRun' | 'runnerVersion' | 'runnerSha256' | 'agentVersion'>, trigger: RebuildInput['trigger']): RebuildInput {
+function rebuildInput(
+  settings: Settings,
+  image: ImageKind,
+  request: Pick<RebuildRequest, 'dryRun' | 'runnerVersion' | 'runnerSha256' | 'agentVersion'>,
+  trigger: RebuildInput['trigger'],
+): RebuildInput {
   return {
     image,
     definition: settings.gallery.definitions[image],

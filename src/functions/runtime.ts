@@ -12,6 +12,16 @@ import type { ActivityDeps } from '../activities/deps.js';
 import { loadSettings, type Settings } from '../config/load-settings.js';
 
 let runtime: ActivityDeps | undefined;
+let clock: () => Date = () => new Date();
+
+/** The time trigger adapters act at (run periods in instance ids). A local host sets its virtual clock here. */
+export function now(): Date {
+  return clock();
+}
+
+export function useClock(source: () => Date): void {
+  clock = source;
+}
 
 export function getSettings(): Settings {
   return getRuntime().settings;

@@ -8,7 +8,12 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
-import type { BuildStarted, ReadGalleryOutput, RunnerReleaseState, StartBuildInput } from '../activities/rebuild.js';
+import type {
+  BuildStarted,
+  ReadGalleryOutput,
+  RunnerReleaseState,
+  StartBuildInput,
+} from '../activities/rebuild.js';
 import type { ActivityResult } from '../activities/result.js';
 import type { ObserveScaleSetOutput } from '../activities/rollout.js';
 import { nextVersionName, planPrune, type ImageKind } from '../domain/release.js';
@@ -17,7 +22,12 @@ import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
 import { KILN_STATE_TAG } from './rollout.js';
-import type { WaitForBuildInput, WaitForBuildOutput, WaitForReplicationInput, WaitForReplicationOutput } from './wait.js';
+import type {
+  WaitForBuildInput,
+  WaitForBuildOutput,
+  WaitForReplicationInput,
+  WaitForReplicationOutput,
+} from './wait.js';
 
 export interface RebuildInput {
   image: ImageKind;
@@ -52,53 +62,111 @@ export interface RebuildOutput {
   executionName?: string;
   canary?: string;
   timings: Record<string, string>;
-  rollout?: { state: string; scaleSets: Record<string, { state: string; instancesUpdated: number; instancesPending: number }> };
+  rollout?: {
+    state: string;
+    scaleSets: Record<string, { state: string; instancesUpdated: number; instancesPending: number }>;
+  };
   pruned: string[];
   /** Dry run: what the rebuild would do now. */
   plan?: { canary?: string; rollOut: string[]; prune: string[] };
 }
 
-export const REBUILD_TIMING = { buildPollMinutes: 1, replicationPollMinutes: 5, publishWaitHours: 6, replicationWaitHours: 24 };
+export const REBUILD_TIMING = {
+  buildPollMinutes: 1,
+  replicationPollMinutes: 5,
+  publishWaitHours: 6,
+  replicationWaitHours: 24,
+};
 
 export function* rebuildOrchestrator(context: OrchestrationContext): Generator<Task, RebuildOutput, any> {
   const input = context.df.getInput() as RebuildInput;
   const id = context.df.instanceId;
   const now = () => context.df.currentUtcDateTime.toISOString();
-  const out: RebuildOutput = { image: input.image, definition: input.definition, version: '', state: 'failed', phase: 'reading gallery', regions: [], timings: { startedAt: now() }, pruned: [] };
+  const out: RebuildOutput = {
+    image: input.image,
+    definition: input.definition,
+    version: '',
+    state: 'failed',
+    phase: 'reading gallery',
+    regions: [],
+    timings: { startedAt: now() },
+    pruned: [],
+  };
   const phase = (name: string) => {
     out.phase = name;
-    context.df.setCustomStatus({ image: input.image, version: out.version, phase: name, executionName: out.executionName });
+    context.df.setCustomStatus({
+      image: input.image,
+      version: out.version,
+      phase: name,
+      executionName: out.executionName,
+    });
   };
   const fail = (reason: string, state: ImageState = 'failed') => {
     out.state = state;
     out.reason = reason;
     out.timings.finishedAt = now();
-    context.df.setCustomStatus({ image: input.image, version: out.version, phase: out.phase, state, reason, executionName: out.executionName });
+    context.df.setCustomStatus({
+      image: input.image,
+      version: out.version,
+      phase: out.phase,
+      state,
+      reason,
+      executionName: out.executionName,
+    });
     replaySafeLog(context, `rebuild of ${input.image} ${out.version}: ${state} (${reason})`);
     return out;
   };
-  const tag = (state: string) => callActivity(context, Activities.tagVersion, { definition: input.definition, version: out.version, tags: { [KILN_STATE_TAG]: state } });
+  const tag = (state: string) =>
+    callActivity(context, Activities.tagVersion, {
+      definition: input.definition,
+      version: out.version,
+      tags: { [KILN_STATE_TAG]: state },
+    });
   phase('reading gallery');
 
-  const gallery = (yield* callActivity(context, Activities.readGallery, { definition: input.definition })) as ReadGalleryOutput;
+  const gallery = (yield* callActivity(context, Activities.readGallery, {
+    definition: input.definition,
+  })) as ReadGalleryOutput;
   if (!gallery.ok) return fail(gallery.error.message);
-  out.version = nextVersionName(gallery.value.versions.map((v) => v.name), now());
+  out.version = nextVersionName(
+    gallery.value.versions.map((v) => v.name),
+    now(),
+  );
 
-  const listed = (yield* callActivity(context, Activities.listManagedScaleSets, null)) as ListManagedScaleSetsOutput;
+  const listed = (yield* callActivity(
+    context,
+    Activities.listManagedScaleSets,
+    null,
+  )) as ListManagedScaleSetsOutput;
   if (!listed.ok) return fail(listed.error.message);
-  const scaleSets = listed.value.filter((s) => s.image === input.image || definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase());
-  const canary = scaleSets.find((s) => s.tags[input.policy.canaryTag.name] === input.policy.canaryTag.value) ?? scaleSets[0];
+  const scaleSets = listed.value.filter(
+    (s) =>
+      s.image === input.image ||
+      definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase(),
+  );
+  const canary =
+    scaleSets.find((s) => s.tags[input.policy.canaryTag.name] === input.policy.canaryTag.value) ??
+    scaleSets[0];
   out.canary = canary?.name;
 
   // The runner baked into a Linux image is the latest release unless one was asked for; the
   // template needs its SHA-256, which GitHub gives as the release asset's digest.
   let runner = { version: input.runnerVersion, sha256: input.runnerSha256 };
   if (input.image === 'linux' && !runner.sha256) {
-    const release = (yield* callActivity(context, Activities.readRunnerRelease, null)) as ActivityResult<RunnerReleaseState | null>;
+    const release = (yield* callActivity(
+      context,
+      Activities.readRunnerRelease,
+      null,
+    )) as ActivityResult<RunnerReleaseState | null>;
     const latest = release.ok ? release.value : null;
-    if (!runner.version && latest?.linuxX64Sha256) runner = { version: latest.latest, sha256: latest.linuxX64Sha256 };
-    else if (runner.version && latest?.latest === runner.version && latest.linuxX64Sha256) runner.sha256 = latest.linuxX64Sha256;
-    else if (runner.version) return fail(`runner ${runner.version} is not the latest release: give its runnerSha256 (from its release notes) with the request`);
+    if (!runner.version && latest?.linuxX64Sha256)
+      runner = { version: latest.latest, sha256: latest.linuxX64Sha256 };
+    else if (runner.version && latest?.latest === runner.version && latest.linuxX64Sha256)
+      runner.sha256 = latest.linuxX64Sha256;
+    else if (runner.version)
+      return fail(
+        `runner ${runner.version} is not the latest release: give its runnerSha256 (from its release notes) with the request`,
+      );
   }
 
   if (input.dryRun) {
@@ -107,7 +175,12 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     out.plan = {
       canary: canary?.name,
       rollOut: scaleSets.filter((s) => s !== canary).map((s) => s.name),
-      prune: planPrune({ versions: [...gallery.value.versions.map((v) => v.name), out.version], keep: input.policy.pruneKeep, referenced: gallery.value.referenced, protected: [out.version] }),
+      prune: planPrune({
+        versions: [...gallery.value.versions.map((v) => v.name), out.version],
+        keep: input.policy.pruneKeep,
+        referenced: gallery.value.referenced,
+        protected: [out.version],
+      }),
     };
     phase('planned');
     return out;
@@ -126,36 +199,69 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   if (!build.ok) return fail(build.error.message);
   out.executionName = build.value.executionName;
   out.timings.buildStartedAt = now();
-  const deadline = new Date(context.df.currentUtcDateTime.getTime() + input.policy.buildTimeoutHours * 3600_000).toISOString();
+  const deadline = new Date(
+    context.df.currentUtcDateTime.getTime() + input.policy.buildTimeoutHours * 3600_000,
+  ).toISOString();
   const built = (yield context.df.callSubOrchestrator(
     Orchestrations.waitForBuild,
-    { executionName: build.value.executionName, deadline, pollMinutes: REBUILD_TIMING.buildPollMinutes } satisfies WaitForBuildInput,
+    {
+      executionName: build.value.executionName,
+      deadline,
+      pollMinutes: REBUILD_TIMING.buildPollMinutes,
+    } satisfies WaitForBuildInput,
     `${id}:build`,
   )) as WaitForBuildOutput;
   if (built.status === 'TimedOut') {
     yield* callActivity(context, Activities.stopBuild, { executionName: build.value.executionName });
-    return fail(`the Packer build ran longer than ${input.policy.buildTimeoutHours} h and was stopped (execution ${build.value.executionName})`);
+    return fail(
+      `the Packer build ran longer than ${input.policy.buildTimeoutHours} h and was stopped (execution ${build.value.executionName})`,
+    );
   }
   if (built.status !== 'Succeeded') {
-    return fail(`the Packer build ended ${built.status}${built.reason ? ` (${built.reason})` : ''}; see the logs of Container Apps execution ${build.value.executionName}`);
+    return fail(
+      `the Packer build ended ${built.status}${built.reason ? ` (${built.reason})` : ''}; see the logs of Container Apps execution ${build.value.executionName}`,
+    );
   }
   out.timings.builtAt = now();
 
   // Publish: build region only, excluded from latest until proven.
   phase('publishing');
-  const eol = new Date(context.df.currentUtcDateTime.getTime() + input.policy.imageEolDays * 24 * 3600_000).toISOString();
-  const tags: Record<string, string> = { [KILN_STATE_TAG]: 'publishing', 'kiln-run': id, 'kiln-base-image': input.policy.baseImage };
+  const eol = new Date(
+    context.df.currentUtcDateTime.getTime() + input.policy.imageEolDays * 24 * 3600_000,
+  ).toISOString();
+  const tags: Record<string, string> = {
+    [KILN_STATE_TAG]: 'publishing',
+    'kiln-run': id,
+    'kiln-base-image': input.policy.baseImage,
+  };
   if (input.image === 'linux') tags['kiln-runner-version'] = runner.version ?? 'template-default';
   else tags['kiln-agent-version'] = input.agentVersion ?? 'template-default';
-  const published = yield* callActivity(context, Activities.publishVersion, { definition: input.definition, version: out.version, managedImageId: build.value.managedImageId, tags, endOfLifeDate: eol });
+  const published = yield* callActivity(context, Activities.publishVersion, {
+    definition: input.definition,
+    version: out.version,
+    managedImageId: build.value.managedImageId,
+    tags,
+    endOfLifeDate: eol,
+  });
   const buildRegion = input.policy.regions[0]!;
   const inBuildRegion = published.ok
-    ? ((yield context.df.callSubOrchestrator(Orchestrations.waitForReplication, waitInput(context, input, out.version, [buildRegion], REBUILD_TIMING.publishWaitHours), `${id}:publish`)) as WaitForReplicationOutput)
+    ? ((yield context.df.callSubOrchestrator(
+        Orchestrations.waitForReplication,
+        waitInput(context, input, out.version, [buildRegion], REBUILD_TIMING.publishWaitHours),
+        `${id}:publish`,
+      )) as WaitForReplicationOutput)
     : undefined;
   if (!published.ok || inBuildRegion?.regions[buildRegion] !== 'Completed') {
     // Nothing half-made stays behind: the partial version goes (the managed image stays for a retry).
-    yield* callActivity(context, Activities.deleteVersions, { definition: input.definition, versions: [out.version] });
-    return fail(published.ok ? `publishing ${out.version} to ${buildRegion} did not complete (${inBuildRegion?.reason ?? inBuildRegion?.regions[buildRegion]})` : published.error.message);
+    yield* callActivity(context, Activities.deleteVersions, {
+      definition: input.definition,
+      versions: [out.version],
+    });
+    return fail(
+      published.ok
+        ? `publishing ${out.version} to ${buildRegion} did not complete (${inBuildRegion?.reason ?? inBuildRegion?.regions[buildRegion]})`
+        : published.error.message,
+    );
   }
   yield* callActivity(context, Activities.deleteManagedImage, { managedImageId: build.value.managedImageId });
   out.timings.publishedAt = now();
@@ -178,18 +284,25 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   yield* tag('replicating');
   let replicated: WaitForReplicationOutput | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
-    const update = yield* callActivity(context, Activities.updateVersion, { definition: input.definition, version: out.version, allRegions: true });
+    const update = yield* callActivity(context, Activities.updateVersion, {
+      definition: input.definition,
+      version: out.version,
+      allRegions: true,
+    });
     if (!update.ok) return fail(update.error.message);
     replicated = (yield context.df.callSubOrchestrator(
       Orchestrations.waitForReplication,
       waitInput(context, input, out.version, input.policy.regions, REBUILD_TIMING.replicationWaitHours),
       `${id}:replicate-${attempt}`,
     )) as WaitForReplicationOutput;
-    if (Object.values(replicated.regions).every((s) => s === 'Completed') && input.policy.regions.length > 0) break;
+    if (Object.values(replicated.regions).every((s) => s === 'Completed') && input.policy.regions.length > 0)
+      break;
   }
   const notReplicated = Object.entries(replicated?.regions ?? {}).filter(([, s]) => s !== 'Completed');
   if (notReplicated.length > 0 || !replicated || Object.keys(replicated.regions).length === 0) {
-    return fail(`replication did not complete in ${notReplicated.map(([r, s]) => `${r} (${s})`).join(', ') || replicated?.reason}; the version stays excluded from latest`);
+    return fail(
+      `replication did not complete in ${notReplicated.map(([r, s]) => `${r} (${s})`).join(', ') || replicated?.reason}; the version stays excluded from latest`,
+    );
   }
   out.regions = [...input.policy.regions];
   out.timings.replicatedAt = now();
@@ -197,12 +310,20 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   // Promote, then roll every other managed scale set of the image.
   phase('promoting');
   yield* tag('promoting');
-  const promote = yield* callActivity(context, Activities.updateVersion, { definition: input.definition, version: out.version, excludeFromLatest: false });
+  const promote = yield* callActivity(context, Activities.updateVersion, {
+    definition: input.definition,
+    version: out.version,
+    excludeFromLatest: false,
+  });
   if (!promote.ok) return fail(promote.error.message);
   const others = scaleSets.filter((s) => s !== canary);
   if (others.length > 0) {
     phase('rolling out');
-    const rollout = (yield context.df.callSubOrchestrator(Orchestrations.rollout, rolloutInput(input, out.version, others), `${id}:rollout`)) as RolloutOutput;
+    const rollout = (yield context.df.callSubOrchestrator(
+      Orchestrations.rollout,
+      rolloutInput(input, out.version, others),
+      `${id}:rollout`,
+    )) as RolloutOutput;
     out.rollout = summarise(rollout);
   }
   yield* tag('promoted');
@@ -210,55 +331,122 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // Prune (S3): never the newest PRUNE_KEEP, never one in use, never this one.
   phase('pruning');
-  const after = (yield* callActivity(context, Activities.readGallery, { definition: input.definition })) as ReadGalleryOutput;
+  const after = (yield* callActivity(context, Activities.readGallery, {
+    definition: input.definition,
+  })) as ReadGalleryOutput;
   if (after.ok) {
-    const prune = planPrune({ versions: after.value.versions.map((v) => v.name), keep: input.policy.pruneKeep, referenced: after.value.referenced, protected: [out.version] });
+    const prune = planPrune({
+      versions: after.value.versions.map((v) => v.name),
+      keep: input.policy.pruneKeep,
+      referenced: after.value.referenced,
+      protected: [out.version],
+    });
     if (prune.length > 0) {
-      const deleted = (yield* callActivity(context, Activities.deleteVersions, { definition: input.definition, versions: prune })) as ActivityResult<string[]>;
+      const deleted = (yield* callActivity(context, Activities.deleteVersions, {
+        definition: input.definition,
+        versions: prune,
+      })) as ActivityResult<string[]>;
       if (deleted.ok) out.pruned = deleted.value;
     }
   }
   out.state = 'promoted';
   out.timings.finishedAt = now();
   phase('done');
-  replaySafeLog(context, `rebuild of ${input.image}: ${out.version} promoted${out.pruned.length ? `, pruned ${out.pruned.join(', ')}` : ''}`);
+  replaySafeLog(
+    context,
+    `rebuild of ${input.image}: ${out.version} promoted${out.pruned.length ? `, pruned ${out.pruned.join(', ')}` : ''}`,
+  );
   return out;
 }
 
 /** Rolls the canary onto the version and checks it stays healthy for the soak time; rolls it back otherwise. */
-function* proveOnCanary(context: OrchestrationContext, input: RebuildInput, version: string, canary: ManagedScaleSet): Generator<Task, { ok: true } | { ok: false; reason: string }, any> {
+function* proveOnCanary(
+  context: OrchestrationContext,
+  input: RebuildInput,
+  version: string,
+  canary: ManagedScaleSet,
+): Generator<Task, { ok: true } | { ok: false; reason: string }, any> {
   const id = context.df.instanceId;
-  const rollout = (yield context.df.callSubOrchestrator(Orchestrations.rollout, rolloutInput(input, version, [canary]), `${id}:canary`)) as RolloutOutput;
+  const rollout = (yield context.df.callSubOrchestrator(
+    Orchestrations.rollout,
+    rolloutInput(input, version, [canary]),
+    `${id}:canary`,
+  )) as RolloutOutput;
   const result = rollout.scaleSets[canary.name];
   if (!result || (result.state !== 'updated' && result.state !== 'pending')) {
     return { ok: false, reason: result?.reason ?? rollout.reason ?? `rollout ${rollout.state}` };
   }
-  yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.policy.canarySoakMinutes * 60_000));
-  const observed = (yield* callActivity(context, Activities.observeScaleSet, { scaleSetId: canary.id, fleet: canary.fleet, allInstances: true })) as ObserveScaleSetOutput;
-  if (!observed.ok) return { ok: false, reason: `health after the soak could not be read: ${observed.error.message}` };
-  const onVersion = observed.value.instances.filter((i) => versionOfImageReference(i.imageReferenceId) === version);
-  const sick = onVersion.filter((i) => observed.value.registrations[i.computerName.toLowerCase()]?.status !== 'online' || i.provisioningState.toLowerCase() !== 'succeeded');
+  yield context.df.createTimer(
+    new Date(context.df.currentUtcDateTime.getTime() + input.policy.canarySoakMinutes * 60_000),
+  );
+  const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+    scaleSetId: canary.id,
+    fleet: canary.fleet,
+    allInstances: true,
+  })) as ObserveScaleSetOutput;
+  if (!observed.ok)
+    return { ok: false, reason: `health after the soak could not be read: ${observed.error.message}` };
+  const onVersion = observed.value.instances.filter(
+    (i) => versionOfImageReference(i.imageReferenceId) === version,
+  );
+  const sick = onVersion.filter(
+    (i) =>
+      observed.value.registrations[i.computerName.toLowerCase()]?.status !== 'online' ||
+      i.provisioningState.toLowerCase() !== 'succeeded',
+  );
   if (sick.length > 0) {
     // Healthy at the gate but not after the soak: put the canary back on what it ran before.
     const previous = versionOfImageReference(canary.imageReferenceId);
-    if (previous) yield context.df.callSubOrchestrator(Orchestrations.rollout, rolloutInput(input, previous, [canary]), `${id}:canary-rollback`);
-    return { ok: false, reason: `${sick.length} instance(s) lost their ${canary.fleet === 'github' ? 'runner' : 'agent'} during the ${input.policy.canarySoakMinutes}-minute soak (${sick.map((i) => i.computerName).join(', ')})` };
+    if (previous)
+      yield context.df.callSubOrchestrator(
+        Orchestrations.rollout,
+        rolloutInput(input, previous, [canary]),
+        `${id}:canary-rollback`,
+      );
+    return {
+      ok: false,
+      reason: `${sick.length} instance(s) lost their ${canary.fleet === 'github' ? 'runner' : 'agent'} during the ${input.policy.canarySoakMinutes}-minute soak (${sick.map((i) => i.computerName).join(', ')})`,
+    };
   }
   return { ok: true };
 }
 
 function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedScaleSet[]): RolloutInput {
-  return { definition: input.definition, version, source: 'rebuild', dryRun: false, scaleSets: scaleSets.map((s) => s.id), canaryTag: input.policy.canaryTag };
+  return {
+    definition: input.definition,
+    version,
+    source: 'rebuild',
+    dryRun: false,
+    scaleSets: scaleSets.map((s) => s.id),
+    canaryTag: input.policy.canaryTag,
+  };
 }
 
-function waitInput(context: OrchestrationContext, input: RebuildInput, version: string, regions: string[], hours: number): WaitForReplicationInput {
+function waitInput(
+  context: OrchestrationContext,
+  input: RebuildInput,
+  version: string,
+  regions: string[],
+  hours: number,
+): WaitForReplicationInput {
   const deadline = new Date(context.df.currentUtcDateTime.getTime() + hours * 3600_000).toISOString();
-  return { definition: input.definition, version, regions, deadline, pollMinutes: REBUILD_TIMING.replicationPollMinutes };
+  return {
+    definition: input.definition,
+    version,
+    regions,
+    deadline,
+    pollMinutes: REBUILD_TIMING.replicationPollMinutes,
+  };
 }
 
 function summarise(rollout: RolloutOutput): RebuildOutput['rollout'] {
   return {
     state: rollout.state,
-    scaleSets: Object.fromEntries(Object.values(rollout.scaleSets).map((s) => [s.scaleSet, { state: s.state, instancesUpdated: s.instancesUpdated, instancesPending: s.instancesPending }])),
+    scaleSets: Object.fromEntries(
+      Object.values(rollout.scaleSets).map((s) => [
+        s.scaleSet,
+        { state: s.state, instancesUpdated: s.instancesUpdated, instancesPending: s.instancesPending },
+      ]),
+    ),
   };
 }

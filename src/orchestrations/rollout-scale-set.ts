@@ -78,6 +78,8 @@ export interface ScaleSetRolloutInput {
   options: ScaleSetRolloutOptions;
   dryRun: boolean;
   startedAt: string;
+  /** Who asked: an Event Grid hint never moves a scale set to an older version. */
+  source: 'http' | 'eventgrid' | 'rebuild';
   progress?: Progress;
 }
 
@@ -128,7 +130,12 @@ function* begin(
       reason: `upgrade policy is ${scaleSet.upgradeMode ?? 'not set'}; kiln needs Manual so that it, not Azure, paces the upgrade around busy jobs (S1)`,
     });
   }
-  if (previousVersion && compareVersions(previousVersion, input.version) > 0) {
+  // A version written outside kiln is a hint: never move back to it. Asked-for rollouts may go back (rollback).
+  if (
+    input.source === 'eventgrid' &&
+    previousVersion &&
+    compareVersions(previousVersion, input.version) > 0
+  ) {
     return result(input, {
       ...base,
       state: 'untouched',

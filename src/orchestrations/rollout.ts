@@ -135,6 +135,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     options,
     dryRun: input.dryRun,
     startedAt,
+    source: input.source,
   });
   const child = (scaleSet: ManagedScaleSet) =>
     context.df.callSubOrchestrator(

@@ -27,32 +27,79 @@ export interface RunnerReleaseWatchOutput {
   rebuild?: { instanceId: string; version: string; state: string };
 }
 
-export function* runnerReleaseWatchOrchestrator(context: OrchestrationContext): Generator<Task, RunnerReleaseWatchOutput, any> {
+export function* runnerReleaseWatchOrchestrator(
+  context: OrchestrationContext,
+): Generator<Task, RunnerReleaseWatchOutput, any> {
   const input = context.df.getInput() as RunnerReleaseWatchInput;
-  const release = (yield* callActivity(context, Activities.readRunnerRelease, null)) as ActivityResult<RunnerReleaseState | null>;
+  const release = (yield* callActivity(
+    context,
+    Activities.readRunnerRelease,
+    null,
+  )) as ActivityResult<RunnerReleaseState | null>;
   if (!release.ok) return { action: 'failed', reason: release.error.message };
   if (!release.value) return { action: 'none', reason: 'no GitHub fleet is configured' };
-  const gallery = (yield* callActivity(context, Activities.readGallery, { definition: input.rebuild.definition })) as ReadGalleryOutput;
+  const gallery = (yield* callActivity(context, Activities.readGallery, {
+    definition: input.rebuild.definition,
+  })) as ReadGalleryOutput;
   if (!gallery.ok) return { action: 'failed', reason: gallery.error.message };
 
-  const promoted = gallery.value.versions.filter((v) => !v.excludeFromLatest && isGalleryVersion(v.name)).sort((a, b) => compareVersions(b.name, a.name))[0];
+  const promoted = gallery.value.versions
+    .filter((v) => !v.excludeFromLatest && isGalleryVersion(v.name))
+    .sort((a, b) => compareVersions(b.name, a.name))[0];
   const bakedTag = promoted?.tags['kiln-runner-version'];
   const baked = bakedTag && isGalleryVersion(bakedTag) ? bakedTag : undefined;
   const { latest, publishedAt, linuxX64Sha256 } = release.value;
-  const due = runnerRefreshDue({ baked, latest, latestPublishedAt: publishedAt, now: context.df.currentUtcDateTime.toISOString(), maxAgeDays: input.maxAgeDays });
-  if (!due) return { action: 'none', baked, latest, reason: baked && compareVersions(baked, latest) >= 0 ? 'the baked runner is the latest' : `runner ${latest} is younger than ${input.maxAgeDays} days` };
-  if (!linuxX64Sha256) return { action: 'failed', baked, latest, reason: `release ${latest} gives no SHA-256 for the linux-x64 package; rebuild with runnerVersion and runnerSha256` };
+  const due = runnerRefreshDue({
+    baked,
+    latest,
+    latestPublishedAt: publishedAt,
+    now: context.df.currentUtcDateTime.toISOString(),
+    maxAgeDays: input.maxAgeDays,
+  });
+  if (!due)
+    return {
+      action: 'none',
+      baked,
+      latest,
+      reason:
+        baked && compareVersions(baked, latest) >= 0
+          ? 'the baked runner is the latest'
+          : `runner ${latest} is younger than ${input.maxAgeDays} days`,
+    };
+  if (!linuxX64Sha256)
+    return {
+      action: 'failed',
+      baked,
+      latest,
+      reason: `release ${latest} gives no SHA-256 for the linux-x64 package; rebuild with runnerVersion and runnerSha256`,
+    };
 
   const instanceId = InstanceIds.rebuild('linux', input.period, latest);
   replaySafeLog(context, `runner ${latest} is due (baked: ${baked ?? 'unknown'}); starting ${instanceId}`);
   try {
     const rebuilt = (yield context.df.callSubOrchestrator(
       Orchestrations.rebuild,
-      { ...input.rebuild, trigger: 'runner-release', runnerVersion: latest, runnerSha256: linuxX64Sha256 } satisfies RebuildInput,
+      {
+        ...input.rebuild,
+        trigger: 'runner-release',
+        runnerVersion: latest,
+        runnerSha256: linuxX64Sha256,
+      } satisfies RebuildInput,
       instanceId,
     )) as RebuildOutput;
-    return { action: 'rebuilt', baked, latest, reason: `runner ${latest} replaces ${baked ?? 'the baked runner'}`, rebuild: { instanceId, version: rebuilt.version, state: rebuilt.state } };
+    return {
+      action: 'rebuilt',
+      baked,
+      latest,
+      reason: `runner ${latest} replaces ${baked ?? 'the baked runner'}`,
+      rebuild: { instanceId, version: rebuilt.version, state: rebuilt.state },
+    };
   } catch (error) {
-    return { action: 'failed', baked, latest, reason: `the rebuild ${instanceId} failed: ${(error as Error).message}` };
+    return {
+      action: 'failed',
+      baked,
+      latest,
+      reason: `the rebuild ${instanceId} failed: ${(error as Error).message}`,
+    };
   }
 }

@@ -27,12 +27,18 @@ export interface WaitForBuildOutput {
 
 const TERMINAL_BUILD = new Set(['Succeeded', 'Failed', 'Stopped']);
 
-export function* waitForBuildOrchestrator(context: OrchestrationContext): Generator<Task, WaitForBuildOutput, any> {
+export function* waitForBuildOrchestrator(
+  context: OrchestrationContext,
+): Generator<Task, WaitForBuildOutput, any> {
   const input = context.df.getInput() as WaitForBuildInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
     if (context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) return { status: 'TimedOut' };
-    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000));
-    const read = (yield* callActivity(context, Activities.getBuildStatus, { executionName: input.executionName })) as BuildStatusOutput;
+    yield context.df.createTimer(
+      new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
+    );
+    const read = (yield* callActivity(context, Activities.getBuildStatus, {
+      executionName: input.executionName,
+    })) as BuildStatusOutput;
     if (!read.ok) return { status: 'Unreadable', reason: read.error.message };
     context.df.setCustomStatus({ execution: input.executionName, status: read.value.status });
     if (TERMINAL_BUILD.has(read.value.status)) return { status: read.value.status };
@@ -56,19 +62,28 @@ export interface WaitForReplicationOutput {
   reason?: string;
 }
 
-export function* waitForReplicationOrchestrator(context: OrchestrationContext): Generator<Task, WaitForReplicationOutput, any> {
+export function* waitForReplicationOrchestrator(
+  context: OrchestrationContext,
+): Generator<Task, WaitForReplicationOutput, any> {
   const input = context.df.getInput() as WaitForReplicationInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
-    const read = (yield* callActivity(context, Activities.resolveImageVersion, { definition: input.definition, version: input.version })) as ResolveImageVersionOutput;
+    const read = (yield* callActivity(context, Activities.resolveImageVersion, {
+      definition: input.definition,
+      version: input.version,
+    })) as ResolveImageVersionOutput;
     if (!read.ok) return { regions: {}, reason: read.error.message };
     if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist` };
-    const states = Object.fromEntries(input.regions.map((r) => [r, read.value!.regions[regionKey(r)] ?? 'Missing']));
+    const states = Object.fromEntries(
+      input.regions.map((r) => [r, read.value!.regions[regionKey(r)] ?? 'Missing']),
+    );
     context.df.setCustomStatus({ version: input.version, regions: states });
     const settled = Object.values(states).every((s) => s === 'Completed' || s === 'Failed');
     if (settled || context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) {
       return { regions: states, provisioningState: read.value.provisioningState };
     }
-    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000));
+    yield context.df.createTimer(
+      new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
+    );
   }
   context.df.continueAsNew(input);
   return undefined as never;

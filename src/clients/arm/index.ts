@@ -235,10 +235,21 @@ export function createArmClient(
 
     async setImageVersionTags(definition, version, tags) {
       const current = await client.getImageVersion(definition, version);
-      if (!current) throw toClientError(`arm setImageVersionTags ${definition}/${version}`, Object.assign(new Error('version not found'), { statusCode: 404 }));
+      if (!current)
+        throw toClientError(
+          `arm setImageVersionTags ${definition}/${version}`,
+          Object.assign(new Error('version not found'), { statusCode: 404 }),
+        );
       await call(`setImageVersionTags ${definition}/${version}`, () =>
         compute.galleryImageVersions
-          .update(gallery.resourceGroup, gallery.name, definition, version, { tags: { ...current.tags, ...tags } }, { abortSignal: signal() })
+          .update(
+            gallery.resourceGroup,
+            gallery.name,
+            definition,
+            version,
+            { tags: { ...current.tags, ...tags } },
+            { abortSignal: signal() },
+          )
           .submitted(),
       );
     },
@@ -247,7 +258,8 @@ export function createArmClient(
       const filter = `resourceType eq 'Microsoft.Compute/virtualMachineScaleSets'`;
       const ids = await call('listAllScaleSets', async () => {
         const out: string[] = [];
-        for await (const r of resources.resources.list({ filter, abortSignal: signal() })) if (r.id) out.push(r.id);
+        for await (const r of resources.resources.list({ filter, abortSignal: signal() }))
+          if (r.id) out.push(r.id);
         return out;
       });
       const sets = await Promise.all(ids.map((id) => client.getScaleSet(id)));

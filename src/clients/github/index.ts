@@ -176,7 +176,8 @@ export function createGitHubClient(
         const version = data.tag_name.replace(/^v/, '');
         const out: RunnerRelease = { tag: data.tag_name, version };
         if (data.published_at) out.publishedAt = data.published_at;
-        const linux = data.assets?.find((a) => a.name === `actions-runner-linux-x64-${version}.tar.gz`) as { digest?: string | null } | undefined;
+        const linux = data.assets?.find((a) => a.name === `actions-runner-linux-x64-${version}.tar.gz`) as
+          { digest?: string | null } | undefined;
         const digest = /^sha256:([0-9a-f]{64})$/.exec(linux?.digest ?? '');
         if (digest) out.linuxX64Sha256 = digest[1];
         return out;

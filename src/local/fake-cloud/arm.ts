@@ -174,8 +174,19 @@ export function armHandler(o: ArmFakeOptions) {
     const exists = world.managedImages.has(id.toLowerCase());
     if (req.method === 'GET') {
       return run(req, 'compute', 'images.get', () => {
-        if (!exists) throw new ArmError(404, 'NotFound', `The Resource 'Microsoft.Compute/images/${name}' under resource group '${rg}' was not found.`);
-        sendJson(req.res, 200, { id, name, type: 'Microsoft.Compute/images', location: world.scenario.gallery.regions[0], properties: { provisioningState: 'Succeeded' } });
+        if (!exists)
+          throw new ArmError(
+            404,
+            'NotFound',
+            `The Resource 'Microsoft.Compute/images/${name}' under resource group '${rg}' was not found.`,
+          );
+        sendJson(req.res, 200, {
+          id,
+          name,
+          type: 'Microsoft.Compute/images',
+          location: world.scenario.gallery.regions[0],
+          properties: { provisioningState: 'Succeeded' },
+        });
       });
     }
     if (req.method === 'DELETE') {

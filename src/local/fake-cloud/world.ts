@@ -1093,7 +1093,8 @@ export class World {
 export function templateEnv(template: unknown): Record<string, string> {
   const t = template as { containers?: { env?: { name?: string; value?: string }[] }[] } | undefined;
   const env: Record<string, string> = {};
-  for (const c of t?.containers ?? []) for (const e of c.env ?? []) if (e.name && e.value !== undefined) env[e.name] = e.value;
+  for (const c of t?.containers ?? [])
+    for (const e of c.env ?? []) if (e.name && e.value !== undefined) env[e.name] = e.value;
   return env;
 }
 

@@ -9,6 +9,7 @@ import { HttpRequest, HttpResponse, InvocationContext } from '../../functions/az
 import type { VirtualClock } from '../clock.js';
 import { LocalDurableRunner } from '../durable/runner.js';
 import type { ActivityHandler, OrchestratorHandler } from '../durable/sdk-internals.js';
+import { useClock } from '../../functions/runtime.js';
 import { startDurableRpcServer, type DurableRpcServer } from './durable-rpc.js';
 import { installFunctionsCoreStandIn, type Binding, type Registration } from './functions-core.js';
 
@@ -62,6 +63,8 @@ export class LocalAppHost {
 
   static async start(options: AppHostOptions): Promise<LocalAppHost> {
     const registrations = await loadApp();
+    // Trigger adapters see the host's clock (virtual in a simulation) as the time they act at.
+    useClock(() => options.clock.now());
     const orchestrators = new Map<string, OrchestratorHandler>();
     const activities = new Map<string, ActivityHandler>();
     for (const r of registrations) {

@@ -14,7 +14,7 @@ export interface SimulationReport {
   scenario: string;
   outcome: Outcome;
   dryRun: boolean;
-  images: Record<string, { version: string; state: string; regions: string[] }>;
+  images: Record<string, { version: string; state: string; regions: string[]; reason?: string }>;
   scaleSets: Record<
     string,
     {
@@ -78,6 +78,16 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   if (report.events.length > shown.length)
     lines.push(`  … ${report.events.length - shown.length} more events (--report json has them all)`);
   if (report.events.length === 0) lines.push('  (nothing happened)');
+  if (Object.keys(report.images).length > 0) {
+    lines.push('');
+    lines.push('Images');
+    for (const [image, i] of Object.entries(report.images)) {
+      lines.push(
+        `  ${image.padEnd(24)} ${i.state.padEnd(10)} ${i.version}  regions: ${i.regions.join(', ') || '—'}`,
+      );
+      if (i.reason) lines.push(`  ${''.padEnd(24)} ${i.reason}`);
+    }
+  }
   lines.push('');
   lines.push('Scale sets');
   for (const [name, s] of Object.entries(report.scaleSets)) {

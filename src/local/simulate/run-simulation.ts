@@ -13,7 +13,9 @@ import { sortVersions } from '../../domain/versions.js';
 import { resetRuntime } from '../../functions/runtime.js';
 import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
+import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../../orchestrations/rollout.js';
+import { criticalPathMinutes } from './critical-path.js';
 import { deliveryPlan, publishOutsideKiln, versionWrittenEvent } from './gallery-events.js';
 import type { ReportEvent, SimulationReport } from './report.js';
 
@@ -38,7 +40,7 @@ export interface SimulationResult {
 }
 
 /** Trigger names whose flows exist today. */
-const AVAILABLE_TRIGGERS: TriggerName[] = ['cleanup', 'eventgrid', 'http-rollout'];
+const AVAILABLE_TRIGGERS: TriggerName[] = ['cleanup', 'eventgrid', 'http-rollout', 'http-rebuild'];
 const EVENT_GRID_FUNCTION = 'galleryVersionEvents';
 
 export class SimulationError extends Error {
@@ -99,8 +101,22 @@ export async function runSimulation(
 
   if (scenario.timers)
     scheduleTimers(host, clock, untilMs, (name) => pending.push(() => host.fireTimer(name)));
+  const flowStarts: {
+    rebuilds: Partial<Record<ImageKind, number>>;
+    rollouts: Partial<Record<ImageKind, number>>;
+  } = { rebuilds: {}, rollouts: {} };
+  const minutesIn = () => (clock.nowMs() - Date.parse(scenario.start)) / 60_000;
   for (const trigger of triggers) {
     if (trigger === 'cleanup') pending.push(() => startCleanup('http'));
+    if (trigger === 'http-rebuild') {
+      pending.push(async () => {
+        const response = await http('/api/rebuilds', { dryRun });
+        event(
+          'rebuild',
+          `POST /api/rebuilds${dryRun ? ' (dry run)' : ''}: ${response.status}${response.status >= 300 ? ` ${response.body}` : ''}`,
+        );
+      });
+    }
     if (trigger === 'http-rollout') {
       for (const { image, version } of rolloutTargets(scenario)) {
         pending.push(async () => {
@@ -145,12 +161,25 @@ export async function runSimulation(
   };
   const seen = new Set<string>();
   const rollouts = new Map<string, RolloutOutput>();
+  const rebuilds = new Map<string, RebuildOutput>();
   const collect = () => {
     for (const status of host.runner.listInstances()) {
       const key = `${status.instanceId}@${status.createdTime}`;
       if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') {
-        if (!seen.has(`${key}:started`) && status.name === Orchestrations.rollout)
-          event('rollout', `${status.instanceId} started`);
+        if (!seen.has(`${key}:started`)) {
+          const input = status.input as { image?: ImageKind; definition?: string; source?: string } | null;
+          if (status.name === Orchestrations.rollout) {
+            event('rollout', `${status.instanceId} started`);
+            const image = input?.definition ? cloud.world.kindOfDefinition(input.definition) : undefined;
+            if (image && input?.source !== 'rebuild' && flowStarts.rollouts[image] === undefined)
+              flowStarts.rollouts[image] = minutesIn();
+          }
+          if (status.name === Orchestrations.rebuild && input?.image) {
+            event('rebuild', `${status.instanceId} started`);
+            if (flowStarts.rebuilds[input.image] === undefined)
+              flowStarts.rebuilds[input.image] = minutesIn();
+          }
+        }
         seen.add(`${key}:started`);
         continue;
       }
@@ -177,26 +206,32 @@ export async function runSimulation(
         rollouts.set(status.instanceId, output);
         event('rollout', describeRollout(output));
       }
+      if (status.name === Orchestrations.rebuild) {
+        const output = status.output as RebuildOutput;
+        rebuilds.set(status.instanceId, output);
+        event('rebuild', describeRebuild(output));
+      }
     }
   };
 
-  let lastWorkAt = clock.nowMs();
   for (;;) {
     while (pending.length > 0) await pending.shift()!();
     await host.runner.runUntilQuiet();
     collect();
-    if (
-      host.runner.listInstances().some((i) => i.runtimeStatus === 'Running' || i.runtimeStatus === 'Pending')
-    )
-      lastWorkAt = clock.nowMs();
     if (pending.length > 0) continue;
     const next = clock.nextAt();
     if (next === undefined || next > untilMs) break;
     clock.advanceTo(next);
     clock.runDue();
   }
-  for (const s of host.runner.listInstances())
-    lastWorkAt = Math.max(lastWorkAt, Date.parse(s.lastUpdatedTime));
+  // The scenario's work ends when its last rebuild or rollout does; the recurring cleanup and runner
+  // watch count only in a run that has nothing else.
+  const flows = host.runner.listInstances();
+  const recurring = new Set<string>([Orchestrations.cleanup, Orchestrations.runnerReleaseWatch]);
+  const work = flows.some((s) => !recurring.has(s.name))
+    ? flows.filter((s) => !recurring.has(s.name))
+    : flows;
+  const lastWorkAt = Math.max(Date.parse(scenario.start), ...work.map((s) => Date.parse(s.lastUpdatedTime)));
   log(`simulation finished in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time`);
   syncLedger();
 
@@ -207,8 +242,14 @@ export async function runSimulation(
     host,
     hygiene,
     rollouts: [...rollouts.values()],
+    rebuilds: [...rebuilds.values()],
     events: timeline,
     virtualMinutes: Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
+    criticalPathMinutes: criticalPathMinutes({
+      scenario,
+      ...flowStarts,
+      canarySoakMinutes: Number(cloud.env.CANARY_SOAK_MINUTES ?? 30),
+    }),
   });
   const close = async () => {
     await host.close();
@@ -268,7 +309,9 @@ function scheduleTimers(
 
 function flowOf(orchestration: string): string {
   if (orchestration === Orchestrations.cleanup) return 'cleanup';
-  return 'rollout';
+  if (orchestration === Orchestrations.rollout || orchestration === Orchestrations.rolloutScaleSet)
+    return 'rollout';
+  return 'rebuild';
 }
 
 function mergeCleanup(hygiene: SimulationReport['hygiene'], output: CleanupOutput): void {
@@ -315,6 +358,16 @@ function describeCleanup(output: CleanupOutput): string {
   return `finished${output.dryRun ? ' (dry run)' : ''}: ${parts.join(', ')}`;
 }
 
+function describeRebuild(output: RebuildOutput): string {
+  const pruned = output.pruned.length ? `; pruned ${output.pruned.join(', ')}` : '';
+  const rolled = output.rollout
+    ? `; ${Object.entries(output.rollout.scaleSets)
+        .map(([name, s]) => `${name} ${s.state}`)
+        .join(', ')}`
+    : '';
+  return `${output.image} ${output.version}: ${output.state}${output.reason ? ` — ${output.reason}` : ''}${output.canary ? `; canary ${output.canary}` : ''}${rolled}${pruned}`;
+}
+
 function describeRollout(output: RolloutOutput): string {
   const sets = Object.values(output.scaleSets).map(
     (s) => `${s.scaleSet} ${s.state}${s.instancesPending ? ` (${s.instancesPending} pending)` : ''}`,
@@ -329,10 +382,12 @@ function buildReport(input: {
   host: LocalAppHost;
   hygiene: SimulationReport['hygiene'];
   rollouts: RolloutOutput[];
+  rebuilds: RebuildOutput[];
   events: ReportEvent[];
   virtualMinutes: number;
+  criticalPathMinutes: number;
 }): SimulationReport {
-  const { scenario, dryRun, cloud, host, hygiene, rollouts } = input;
+  const { scenario, dryRun, cloud, host, hygiene, rollouts, rebuilds } = input;
   const instances = host.runner.listInstances();
   const failed = instances
     .filter((i) => i.runtimeStatus === 'Failed')
@@ -365,12 +420,27 @@ function buildReport(input: {
     };
   }
 
+  const images: SimulationReport['images'] = {};
+  for (const r of rebuilds)
+    images[r.image] = {
+      version: r.version,
+      state: r.state,
+      regions: r.regions,
+      ...(r.reason ? { reason: r.reason } : {}),
+    };
+
   const rolloutStates = rollouts.map((r) => r.state);
+  const imageStates = rebuilds.map((r) => r.state);
   let outcome: SimulationReport['outcome'] = 'succeeded';
   if (dryRun) outcome = 'planned';
-  else if (failed.length > 0 || hygiene.errors.length > 0 || rolloutStates.includes('failed'))
+  else if (
+    failed.length > 0 ||
+    hygiene.errors.length > 0 ||
+    rolloutStates.includes('failed') ||
+    imageStates.includes('failed')
+  )
     outcome = 'failed';
-  else if (rolloutStates.includes('rolledBack')) outcome = 'rolledBack';
+  else if (rolloutStates.includes('rolledBack') || imageStates.includes('rejected')) outcome = 'rolledBack';
   else if (running.length > 0 || rolloutStates.includes('partial')) outcome = 'partial';
 
   const ledger = cloud.ledger;
@@ -378,7 +448,7 @@ function buildReport(input: {
     scenario: scenario.name,
     outcome,
     dryRun,
-    images: {},
+    images,
     scaleSets,
     jobsInterrupted: ledger.jobsInterrupted,
     deleted: {
@@ -391,8 +461,7 @@ function buildReport(input: {
     apiCalls: { ...cloud.requests },
     faultsInjected: { ...cloud.faults.fired },
     virtualMinutes: input.virtualMinutes,
-    // Hygiene needs no waiting; rollout and rebuild add their own critical path when they run.
-    criticalPathMinutes: 0,
+    criticalPathMinutes: input.criticalPathMinutes,
     maxHistoryEvents: Math.max(0, ...host.runner.stats().map((s) => s.maxHistoryEvents)),
     hygiene,
     rollouts: rollouts.map((r) => ({
