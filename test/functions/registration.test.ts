@@ -36,6 +36,21 @@ describe('function registrations', () => {
       authLevel: 'function',
     });
 
+    expect(byName.get('rebuildTimer')!.trigger).toMatchObject({
+      type: 'timerTrigger',
+      schedule: '0 0 3 1 * *',
+    });
+    expect(byName.get('runnerReleaseTimer')!.trigger).toMatchObject({
+      type: 'timerTrigger',
+      schedule: '0 0 6 * * *',
+    });
+    expect(byName.get('startRebuild')!.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'rebuilds',
+      methods: ['POST'],
+      authLevel: 'function',
+    });
+
     const events = byName.get('galleryVersionEvents')!;
     expect(events.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
     expect(Object.values(events.bindings).some((b) => b.type === 'durableClient')).toBe(true);
@@ -50,6 +65,9 @@ describe('function registrations', () => {
         'startCleanup',
         'startRollout',
         'galleryVersionEvents',
+        'rebuildTimer',
+        'runnerReleaseTimer',
+        'startRebuild',
       ].sort(),
     );
   });

@@ -30,6 +30,8 @@ export interface SimulationOptions {
   keepRunning?: boolean;
   /** Changes the fake world before the app starts (tests: a crashed runner service, a stopped VM). */
   onStart?: (cloud: FakeCloud) => void;
+  /** App settings on top of the fake cloud's (e.g. BUILD_TIMEOUT_HOURS). */
+  settings?: Record<string, string>;
 }
 
 export interface SimulationResult {
@@ -63,7 +65,12 @@ export async function runSimulation(
   const previousEnv = { ...process.env };
   // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes in real
   // time would only cost wall time there.
-  applyEnvironment({ GITHUB_WRITE_INTERVAL_MS: '0', ...cloud.env, DRY_RUN: String(dryRun) });
+  applyEnvironment({
+    GITHUB_WRITE_INTERVAL_MS: '0',
+    ...cloud.env,
+    ...options.settings,
+    DRY_RUN: String(dryRun),
+  });
   resetRuntime();
 
   // One timeline in the order things happened: the cloud's own events are merged in before each of ours.

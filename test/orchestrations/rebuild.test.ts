@@ -1,0 +1,255 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenarioFile, parseScenario } from '../../src/local/scenario/parse-scenario.js';
+import type { Scenario } from '../../src/local/scenario/types.js';
+import { runSimulation, type SimulationOptions } from '../../src/local/simulate/run-simulation.js';
+import { Orchestrations } from '../../src/names.js';
+
+// The image pipeline end to end: the app as registered, on the local durable runner, against the fake cloud.
+const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
+
+async function simulate(scenario: Scenario, options: SimulationOptions = {}) {
+  const result = await runSimulation(scenario, { ...options, keepRunning: true });
+  await result.close();
+  return result;
+}
+
+function scenario(overrides: Record<string, unknown>): Scenario {
+  return parseScenario(
+    JSON.stringify({
+      name: 'rebuild',
+      timers: false,
+      trigger: ['http-rebuild'],
+      until: '2026-12-02T12:00:00Z',
+      gallery: {
+        regions: ['westeurope'],
+        existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] },
+      },
+      scaleSets: [
+        { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2 },
+        { name: 'vmss-ado', image: 'windows', region: 'westeurope', capacity: 2 },
+      ],
+      ...overrides,
+    }),
+    'inline',
+  );
+}
+
+const instanceVersions = (cloud: Awaited<ReturnType<typeof simulate>>['cloud'], name: string) =>
+  [...cloud.world.scaleSets.get(name)!.instances.values()].map((i) => i.imageId.split('/').at(-1));
+
+describe('monthly rebuild', () => {
+  it('monthly-small: both images promoted, every managed scale set on its new version', async () => {
+    const { report, cloud } = await simulate(loadScenarioFile(resolve(SCENARIOS, 'monthly-small.yaml')));
+    expect(report.outcome).toBe('succeeded');
+    expect(report.images).toEqual({
+      linux: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'] },
+      windows: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'] },
+    });
+    expect(report.scaleSets['vmss-gh-linux-weu']).toMatchObject({
+      state: 'updated',
+      version: '2026.12.1',
+      previousVersion: '2026.10.1',
+    });
+    expect(report.scaleSets['vmss-ado-win-weu']).toMatchObject({ state: 'updated', version: '2026.12.1' });
+    expect(instanceVersions(cloud, 'vmss-gh-linux-weu')).toEqual(['2026.12.1', '2026.12.1', '2026.12.1']);
+    // Published excluded from latest, promoted at the end; the intermediate managed image is gone.
+    const linux = cloud.world.versions.get(cloud.world.versionKey('linux', '2026.12.1'))!;
+    expect(linux.excludeFromLatest).toBe(false);
+    expect(linux.tags).toMatchObject({
+      'kiln-state': 'promoted',
+      'kiln-runner-version': '2.330.0',
+      'kiln-run': 'rebuild-linux-2026-12',
+    });
+    expect(cloud.world.managedImages.size).toBe(0);
+    // The Packer job got its whole template: the job's own variables plus this build's, and no secret.
+    const execution = [...cloud.world.executions.values()].find((e) => e.kind === 'linux')!;
+    const env = Object.fromEntries(
+      (
+        execution.template as { containers: { env: { name: string; value: string }[] }[] }
+      ).containers[0]!.env.map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      KILN_IMAGE: 'linux',
+      PACKER_LOCATION: 'westeurope',
+      PACKER_IMAGE_RG: 'rg-images',
+      PKR_VAR_managed_image_name: 'kiln-linux-2026.12.1',
+      PKR_VAR_runner_version: '2.330.0',
+    });
+    expect(Object.keys(env).some((k) => /PAT|TOKEN|SECRET|PASSWORD/i.test(k))).toBe(false);
+    expect(report.virtualMinutes / report.criticalPathMinutes).toBeLessThanOrEqual(1.1);
+    expect(report.jobsInterrupted).toBe(0);
+  });
+
+  it('bad-image: the Linux version is rejected at canary and never reaches the second scale set; Windows is promoted', async () => {
+    const { report, cloud } = await simulate(loadScenarioFile(resolve(SCENARIOS, 'bad-image.yaml')));
+    expect(report.images.linux).toMatchObject({ version: '2026.12.1', state: 'rejected' });
+    expect(report.images.linux!.reason).toMatch(
+      /canary vmss-gh-linux-weu: wave 1: 1 of 1 upgraded instance\(s\) unhealthy/,
+    );
+    expect(report.images.windows).toMatchObject({ version: '2026.12.1', state: 'promoted' });
+    expect(report.scaleSets['vmss-gh-linux-weu']).toMatchObject({
+      state: 'rolledBack',
+      version: '2026.10.1',
+    });
+    expect(report.scaleSets['vmss-gh-linux-weu-2']).toMatchObject({
+      state: 'untouched',
+      version: '2026.10.1',
+    });
+    expect(instanceVersions(cloud, 'vmss-gh-linux-weu-2')).toEqual(['2026.10.1', '2026.10.1', '2026.10.1']);
+    const rejected = cloud.world.versions.get(cloud.world.versionKey('linux', '2026.12.1'))!;
+    expect(rejected.excludeFromLatest).toBe(true);
+    expect(rejected.tags['kiln-state']).toBe('rejected');
+    expect(report.outcome).toBe('rolledBack');
+  });
+
+  it('fails an image whose build fails, naming the execution, while the other image goes on', async () => {
+    const { report } = await simulate(scenario({ images: { linux: { buildFails: true } } }));
+    expect(report.images.linux).toMatchObject({ state: 'failed' });
+    expect(report.images.linux!.reason).toMatch(
+      /the Packer build ended Failed; see the logs of Container Apps execution job-kiln-packer-/,
+    );
+    expect(report.images.windows).toMatchObject({ state: 'promoted' });
+    expect(report.scaleSets['vmss-gh']).toMatchObject({ state: 'untouched', version: '2026.10.1' });
+    expect(report.outcome).toBe('failed');
+  });
+
+  it('stops a build that runs past BUILD_TIMEOUT_HOURS and fails the image', async () => {
+    const { report, cloud } = await simulate(scenario({ images: { linux: { buildMinutes: 180 } } }), {
+      settings: { BUILD_TIMEOUT_HOURS: '2' },
+    });
+    expect(report.images.linux!.state).toBe('failed');
+    expect(report.images.linux!.reason).toMatch(
+      /ran longer than 2 h and was stopped \(execution job-kiln-packer-/,
+    );
+    expect([...cloud.world.executions.values()].find((e) => e.kind === 'linux')!.status).toBe('Stopped');
+    expect(report.images.windows!.state).toBe('promoted');
+  });
+
+  it('retries a failed replication region, and fails the image without promotion when it fails again', async () => {
+    const twoRegions = {
+      gallery: {
+        regions: ['westeurope', 'northeurope'],
+        existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] },
+      },
+    };
+    const once = await simulate(
+      scenario({
+        ...twoRegions,
+        faults: [{ service: 'arm', operation: 'replication', region: 'northeurope', fail: true, times: 1 }],
+      }),
+    );
+    expect(once.report.images.linux).toMatchObject({
+      state: 'promoted',
+      regions: ['westeurope', 'northeurope'],
+    });
+
+    const twice = await simulate(
+      scenario({
+        ...twoRegions,
+        faults: [{ service: 'arm', operation: 'replication', region: 'northeurope', fail: true, times: 4 }],
+      }),
+    );
+    expect(twice.report.images.linux!.state).toBe('failed');
+    expect(twice.report.images.linux!.reason).toMatch(
+      /replication did not complete in northeurope \(Failed\); the version stays excluded from latest/,
+    );
+    expect(
+      twice.cloud.world.versions.get(twice.cloud.world.versionKey('linux', '2026.12.1'))!.excludeFromLatest,
+    ).toBe(true);
+    // The canary took the version; the other scale sets never saw it (none here) and nothing was promoted.
+    expect(twice.report.outcome).toBe('failed');
+  });
+
+  it('prunes old versions but never a referenced one nor the newest PRUNE_KEEP (S3)', async () => {
+    const { report } = await simulate(
+      scenario({
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: {
+            linux: ['2026.7.1', '2026.8.1', '2026.9.1', '2026.10.1'],
+            windows: ['2026.10.1'],
+          },
+        },
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2 },
+          // Outside kiln's scope but on an old version: it must keep its image.
+          {
+            name: 'vmss-legacy',
+            image: 'linux',
+            region: 'westeurope',
+            capacity: 1,
+            version: '2026.7.1',
+            managed: false,
+          },
+          { name: 'vmss-ado', image: 'windows', region: 'westeurope', capacity: 1 },
+        ],
+      }),
+    );
+    expect(report.images.linux!.state).toBe('promoted');
+    expect(report.deleted.galleryVersions).toEqual(['linux-agent/2026.8.1']);
+    expect(report.scaleSets['vmss-legacy']).toMatchObject({ state: 'untouched', version: '2026.7.1' });
+    expect(report.foreignTouched).toBe(0);
+  });
+
+  it('keeps every orchestration history under 300 events for a 12-hour build polled every minute', async () => {
+    const { report, host } = await simulate(
+      scenario({ images: { linux: { buildMinutes: 720 } }, until: '2026-12-03T00:00:00Z' }),
+      { settings: { BUILD_TIMEOUT_HOURS: '13' } },
+    );
+    expect(report.images.linux!.state).toBe('promoted');
+    expect(report.maxHistoryEvents).toBeLessThanOrEqual(300);
+    const build = host.runner.stats().find((s) => s.instanceId === 'rebuild-linux-2026-12:build')!;
+    expect(build.executions).toBeGreaterThan(30);
+  });
+
+  it('plans without changing anything in a dry run', async () => {
+    const { report, cloud, host } = await simulate(scenario({ dryRun: true }));
+    expect(report.outcome).toBe('planned');
+    expect(report.images.linux).toMatchObject({ version: '2026.12.1', state: 'planned' });
+    expect(cloud.world.executions.size).toBe(0);
+    expect(cloud.world.versions.has(cloud.world.versionKey('linux', '2026.12.1'))).toBe(false);
+    const plan = host.runner.listInstances().find((i) => i.name === Orchestrations.rebuild)!.output as {
+      plan: unknown;
+    };
+    expect(plan.plan).toEqual({ canary: 'vmss-gh', rollOut: [], prune: [] });
+  });
+});
+
+describe('runner-release watch', () => {
+  const watch = (releaseAgeDays: number) =>
+    simulate(
+      scenario({ trigger: [], timers: true, start: '2026-12-05T05:55:00Z', until: '2026-12-05T12:00:00Z' }),
+      {
+        onStart: (cloud) => {
+          cloud.world.runnerRelease.publishedAt =
+            Date.parse('2026-12-05T05:55:00Z') - releaseAgeDays * 24 * 3600_000;
+        },
+      },
+    );
+
+  it('rebuilds the Linux image with the new runner once the release is older than RUNNER_MAX_AGE_DAYS', async () => {
+    const { report, host } = await watch(25);
+    const result = host.runner.getStatus('kiln-runner-release-watch')!.output as {
+      action: string;
+      latest: string;
+      rebuild: { instanceId: string; state: string };
+    };
+    expect(result).toMatchObject({
+      action: 'rebuilt',
+      latest: '2.330.0',
+      rebuild: { instanceId: 'rebuild-linux-2026-12-runner-2.330.0', state: 'promoted' },
+    });
+    expect(report.images.linux).toMatchObject({ version: '2026.12.1', state: 'promoted' });
+    expect(report.images.windows).toBeUndefined();
+  });
+
+  it('does nothing while the release is younger', async () => {
+    const { report, host } = await watch(10);
+    expect(host.runner.getStatus('kiln-runner-release-watch')!.output).toMatchObject({
+      action: 'none',
+      reason: 'runner 2.330.0 is younger than 21 days',
+    });
+    expect(report.images).toEqual({});
+  });
+});
