@@ -21,7 +21,9 @@ Options:
   --scenario FILE   Scenario file, JSON or YAML (format: shared/scenarios/README.md).
                     Without it, a built-in demo scenario runs.
   --trigger NAMES   Entry points fired once at the start, replacing the scenario's "trigger" list.
-                    Available now: cleanup (POST /api/cleanups).
+                    cleanup (POST /api/cleanups), http-rebuild (POST /api/rebuilds),
+                    http-rollout (POST /api/rollouts), eventgrid (a version written
+                    outside kiln, delivered eventgrid.duplicates times, out of order).
   --report FORMAT   text (default): a readable timeline and summary. json: the report only, on stdout.
   --dry-run         Every flow plans and reports, nothing changes (same as "dryRun: true").
   --verbose         Also print the app's own log lines (to stderr).
@@ -29,6 +31,7 @@ Options:
 Examples:
   kiln simulate
   kiln simulate --scenario ../shared/scenarios/busy-and-ghosts.yaml --trigger cleanup --report json
+  kiln simulate --scenario ../shared/scenarios/monthly-small.yaml
   kiln simulate --scenario my-fleet.yaml --dry-run
 
 Exit codes: 0 finished and every safety invariant held · 1 an invariant broke or a run failed ·
