@@ -37,13 +37,17 @@ export interface ServeOptions {
   tls?: { cert: string; key: string };
   /** Host name used in `origin` (the server always listens on 127.0.0.1). */
   hostName?: string;
-  onRequest: (service: FakeService) => void;
+  /** Called once per request, before it is answered (counts per service and the request log). */
+  onRequest: (service: FakeService, request: { method: string; path: string }) => void;
   handler: Handler;
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const listener = (raw: IncomingMessage, res: ServerResponse) => {
-    options.onRequest(options.service);
+    options.onRequest(options.service, {
+      method: (raw.method ?? 'GET').toUpperCase(),
+      path: (raw.url ?? '/').split('?')[0] ?? '/',
+    });
     const chunks: Buffer[] = [];
     raw.on('data', (c: Buffer) => chunks.push(c));
     raw.on('end', () => {

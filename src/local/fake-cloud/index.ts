@@ -44,10 +44,21 @@ export interface StartFakeCloudOptions {
 
 export type RequestCounts = Record<FakeService, number>;
 
+/** One request as a fake received it: which service, the HTTP method and the path (no query, no body). */
+export interface RequestLogEntry {
+  service: FakeService;
+  method: string;
+  path: string;
+}
+
+type OnRequest = (service: FakeService, request: { method: string; path: string }) => void;
+
 export interface FakeCloud {
   env: Record<string, string>;
   world: World;
   requests: RequestCounts;
+  /** Every request in the order received (method and path only): e.g. to prove a run only read. */
+  requestLog: RequestLogEntry[];
   ledger: Ledger;
   faults: FaultBook;
   urls: { arm: string; github: string; ado: string; keyVault: string; identity: string };
@@ -77,7 +88,7 @@ interface SharedIdentity {
   origin: string;
   header: string;
   tokens: TokenIssuer;
-  activate(target: { faults: FaultBook; onRequest: (s: FakeService) => void }): void;
+  activate(target: { faults: FaultBook; onRequest: OnRequest }): void;
 }
 
 let sharedIdentityPromise: Promise<SharedIdentity> | undefined;
@@ -86,13 +97,13 @@ function sharedIdentity(): Promise<SharedIdentity> {
   sharedIdentityPromise ??= (async () => {
     const tokens = new TokenIssuer();
     const header = randomBytes(16).toString('hex');
-    let active: { faults: FaultBook; onRequest: (s: FakeService) => void } = {
+    let active: { faults: FaultBook; onRequest: OnRequest } = {
       faults: new FaultBook(),
       onRequest: () => {},
     };
     const server = await serve({
       service: 'identity',
-      onRequest: (s) => active.onRequest(s),
+      onRequest: (s, r) => active.onRequest(s, r),
       handler: (req) =>
         identityHandler({ tokens, faults: active.faults, identityHeader: header, clientId: FAKE_CLIENT_ID })(
           req,
@@ -115,8 +126,10 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const identity = await sharedIdentity();
   const tokens = identity.tokens;
   const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0 };
-  const onRequest = (s: FakeService) => {
+  const requestLog: RequestLogEntry[] = [];
+  const onRequest: OnRequest = (s, r) => {
     requests[s]++;
+    requestLog.push({ service: s, method: r.method, path: r.path });
   };
 
   const appKey =
@@ -258,6 +271,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     env,
     world,
     requests,
+    requestLog,
     ledger: world.ledger,
     faults,
     urls: {
