@@ -1,0 +1,213 @@
+/**
+ * `kiln plan`: what a rebuild, a rollout and a cleanup would do now, against the real Azure, GitHub
+ * and Azure DevOps of the current credentials. Every flow runs as a dry run (DRY_RUN=true) in-process,
+ * through the app as registered, and only reads. With `--json` standard output holds only the plan.
+ */
+import { parseArgs } from 'node:util';
+import { loadSettings, SettingsError, type Settings } from '../config/load-settings.js';
+import type { ImageKind } from '../domain/release.js';
+import { resetRuntime } from '../functions/runtime.js';
+import { makePlan, type Plan } from './plan-run.js';
+import { applySettings, readSettingsFile, renderTable, SettingsFileError } from './plan-settings.js';
+
+export const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
+
+Usage:
+  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json] [--verbose]
+
+Runs every flow as a dry run, in this process, against the real Azure, GitHub and Azure DevOps of
+the current credentials (DefaultAzureCredential: az login, environment, or a managed identity).
+Nothing is changed: only reads are sent (plus the token requests authentication needs).
+
+Options:
+  --settings FILE   App settings: a JSON object of settings, or a local.settings.json ("Values").
+                    Without it, settings come from the environment; the file's values win.
+  --image KIND      Plan only this image (linux or windows). Default: both.
+  --version X.Y.Z   The version to plan a rollout of (needs --image). Default: each image's newest
+                    promoted version (in latest, not kiln's work in progress).
+  --json            Print the plan as JSON on stdout (for scripts).
+  --verbose         Also print the app's log lines (to stderr).
+  -h, --help        This help.
+
+Prints three tables: per image the next version a rebuild would publish, its canary, the scale sets
+it would roll and the versions it would prune; per scale set what a rollout would do (waves, busy
+instances now, or why it would refuse); and the runners, agents and instances a cleanup would remove
+or reimage. A rollout that would first wait for replication is shown as waiting: the plan does not wait.
+
+Examples:
+  kiln plan
+  kiln plan --settings local.settings.json
+  kiln plan --image linux --version 2026.11.1
+  kiln plan --json | jq '.cleanup.remove'
+
+Exit codes: 0 every flow was planned · 1 something could not be planned (invalid settings, a read
+failed, a run failed; the plan says what) · 2 bad arguments or an unreadable settings file.
+`;
+
+const VERSION = /^\d+\.\d+\.\d+$/;
+
+export async function planCommand(argv: string[]): Promise<number> {
+  let values: {
+    settings?: string;
+    image?: string;
+    version?: string;
+    json?: boolean;
+    verbose?: boolean;
+    help?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        settings: { type: 'string' },
+        image: { type: 'string' },
+        version: { type: 'string' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`kiln plan: ${(error as Error).message}\n\n${PLAN_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(PLAN_HELP);
+    return 0;
+  }
+  const bad = (message: string) => {
+    process.stderr.write(`kiln plan: ${message}\n`);
+    return 2;
+  };
+  if (values.image !== undefined && values.image !== 'linux' && values.image !== 'windows')
+    return bad(`--image must be "linux" or "windows", not "${values.image}"`);
+  if (values.version !== undefined && !VERSION.test(values.version))
+    return bad(`--version must be a gallery version X.Y.Z (e.g. 2026.11.1), not "${values.version}"`);
+  if (values.version !== undefined && values.image === undefined)
+    return bad('--version needs --image (a version belongs to one image definition)');
+
+  let fileValues: Record<string, string> = {};
+  if (values.settings !== undefined) {
+    try {
+      fileValues = readSettingsFile(values.settings);
+    } catch (error) {
+      if (error instanceof SettingsFileError) return bad(error.message);
+      throw error;
+    }
+  }
+
+  // Every flow the app starts is a dry run, whatever the settings say (the shadow-mode switch).
+  const restore = applySettings({ ...fileValues, DRY_RUN: 'true' });
+  resetRuntime();
+  try {
+    let settings: Settings;
+    try {
+      settings = loadSettings(process.env);
+    } catch (error) {
+      if (!(error instanceof SettingsError)) throw error;
+      process.stderr.write(
+        `kiln plan: ${error.message}\nRun "kiln doctor" for a full check of the deployment.\n`,
+      );
+      return 1;
+    }
+    const plan = await makePlan({
+      settings,
+      images: values.image ? [values.image as ImageKind] : ['linux', 'windows'],
+      version: values.version,
+      log: values.verbose
+        ? (level, source, message) => process.stderr.write(`  [${level}] ${source}: ${message}\n`)
+        : undefined,
+    });
+    process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
+    return plan.errors.length > 0 ? 1 : 0;
+  } finally {
+    restore();
+    resetRuntime();
+  }
+}
+
+const dash = (value: string | number | undefined) =>
+  value === undefined || value === '' ? '–' : String(value);
+const list = (items: string[]) => (items.length > 0 ? items.join(', ') : '–');
+
+export function renderPlan(plan: Plan): string {
+  const out: string[] = [`kiln plan — ${plan.at} (dry run: nothing was changed)`, ''];
+
+  out.push('Rebuild (per image)');
+  out.push(
+    renderTable(
+      ['Image', 'Next version', 'Canary', 'Then roll', 'Prune', 'State'],
+      plan.rebuild.map((r) => [
+        r.image,
+        dash(r.nextVersion),
+        dash(r.canary),
+        list(r.rollOut),
+        list(r.prune),
+        r.reason ? `${r.state}: ${r.reason}` : r.state,
+      ]),
+    ),
+    '',
+  );
+
+  out.push('Rollout (per scale set)');
+  const rows: string[][] = [];
+  for (const r of plan.rollout) {
+    const version = r.version
+      ? `${r.version}${r.versionFrom === 'newest promoted' ? ' (newest promoted)' : ''}`
+      : '–';
+    if (r.scaleSets.length === 0) {
+      rows.push([r.image, version, '–', '–', r.state, '–', '–', dash(r.reason)]);
+      continue;
+    }
+    for (const s of r.scaleSets)
+      rows.push([
+        r.image,
+        version,
+        s.scaleSet,
+        dash(s.region),
+        s.state,
+        dash(s.plannedWaves),
+        dash(s.busyNow),
+        dash(s.reason),
+      ]);
+  }
+  out.push(
+    renderTable(['Image', 'Version', 'Scale set', 'Region', 'State', 'Waves', 'Busy now', 'Why'], rows),
+    '',
+  );
+
+  const c = plan.cleanup;
+  out.push(`Cleanup (${c.state})`);
+  const actions: string[][] = [
+    ...c.remove.map((r) => [
+      `remove ${r.fleet === 'github' ? 'runner' : 'agent'}`,
+      r.name,
+      r.scaleSet,
+      r.reason,
+    ]),
+    ...c.reimage.map((r) => [
+      'reimage instance',
+      `${r.computerName} (#${r.instanceId})`,
+      r.scaleSet,
+      'never registered',
+    ]),
+  ];
+  out.push(
+    actions.length > 0
+      ? renderTable(['Action', 'Name', 'Scale set', 'Why'], actions)
+      : 'nothing to remove or reimage',
+  );
+  out.push(
+    `kept: ${c.kept} (busy now: ${list(c.keptBusy)}) · left alone, not kiln's: ${list(c.foreign.map((f) => f.name))}`,
+    '',
+  );
+
+  if (plan.errors.length > 0) {
+    out.push('Could not plan:');
+    for (const e of plan.errors) out.push(`  ✗ ${e}`);
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
