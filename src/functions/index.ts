@@ -3,9 +3,15 @@
  * every function is registered here, nowhere else.
  */
 import { registerCleanup } from './cleanup.js';
+import { registerDashboard } from './dashboard.js';
+import { registerFleet } from './fleet.js';
 import { registerRebuild } from './rebuild.js';
 import { registerRollout } from './rollout.js';
+import { registerRuns } from './runs.js';
 
 registerCleanup();
 registerRollout();
 registerRebuild();
+registerFleet();
+registerRuns();
+registerDashboard();

@@ -51,6 +51,19 @@ describe('function registrations', () => {
       authLevel: 'function',
     });
 
+    for (const [name, route] of [
+      ['getFleet', 'fleet'],
+      ['listRuns', 'runs'],
+      ['getRun', 'runs/{id}'],
+      ['dashboard', 'dashboard'],
+    ] as const)
+      expect(byName.get(name)!.trigger, name).toMatchObject({
+        type: 'httpTrigger',
+        route,
+        methods: ['GET'],
+        authLevel: 'function',
+      });
+
     const events = byName.get('galleryVersionEvents')!;
     expect(events.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
     expect(Object.values(events.bindings).some((b) => b.type === 'durableClient')).toBe(true);
@@ -68,6 +81,10 @@ describe('function registrations', () => {
         'rebuildTimer',
         'runnerReleaseTimer',
         'startRebuild',
+        'getFleet',
+        'listRuns',
+        'getRun',
+        'dashboard',
       ].sort(),
     );
   });

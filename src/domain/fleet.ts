@@ -1,0 +1,210 @@
+/**
+ * The fleet as an operator sees it (GET /api/fleet, the dashboard): managed scale sets with their
+ * instances by image version and their runners/agents, and the gallery's versions per image with
+ * their state. A pure function of what the clients read, so the shaping is tested without a cloud.
+ */
+import type {
+  AdoAgent,
+  GalleryImageVersionInfo,
+  GitHubRunner,
+  ScaleSet,
+  ScaleSetInstance,
+} from '../clients/types.js';
+import { owningScaleSet, type Fleet } from './hygiene.js';
+import { regionKey } from './regions.js';
+import { definitionOfImageReference, versionOfImageReference } from './rollout.js';
+import { compareVersions, isGalleryVersion } from './versions.js';
+
+export type ImageKind = 'linux' | 'windows';
+
+export interface FleetScaleSetInput extends ScaleSet {
+  image: ImageKind;
+  fleet: Fleet;
+}
+
+export interface FleetInput {
+  now: string;
+  scaleSets: FleetScaleSetInput[];
+  /** Instances per scale set id; undefined when they could not be read. */
+  instances: Record<string, ScaleSetInstance[] | undefined>;
+  /** undefined: the fleet is not configured or could not be read. */
+  runners?: GitHubRunner[];
+  agents?: AdoAgent[];
+  gallery: { image: ImageKind; definition: string; versions?: GalleryImageVersionInfo[] }[];
+  canaryTag: { name: string; value: string };
+  /** What could not be read, one sentence each (the view is partial then). */
+  errors: string[];
+}
+
+/** `latest` for a model or instance on the definition's latest version; `marketplace` for no gallery image. */
+export type VersionLabel = string;
+
+export interface RegistrationCounts {
+  /** Registrations reported online (busy ones included). */
+  online: number;
+  /** Registrations running a job right now. */
+  busy: number;
+  offline: number;
+}
+
+export interface FleetScaleSetView {
+  name: string;
+  id: string;
+  resourceGroup: string;
+  region: string;
+  image: ImageKind;
+  fleet: Fleet;
+  canary: boolean;
+  orchestrationMode: string;
+  upgradeMode?: string;
+  capacity: number;
+  /** The version the model points at (new and reimaged instances get it). */
+  modelVersion: VersionLabel;
+  instances: number;
+  /** Instance counts per version, newest first. */
+  instancesByVersion: { version: VersionLabel; count: number }[];
+  runners: RegistrationCounts;
+}
+
+export type GalleryVersionState = 'promoted' | 'excluded' | 'replicating' | 'rejected' | 'failed';
+
+export interface GalleryVersionView {
+  version: string;
+  state: GalleryVersionState;
+  /** kiln's own progress tag (kiln-state), when present. */
+  kilnState?: string;
+  excludeFromLatest: boolean;
+  regions: { region: string; state?: string }[];
+  publishedDate?: string;
+  endOfLifeDate?: string;
+  /** Scale sets whose model points at this version. */
+  usedBy: string[];
+}
+
+export interface FleetView {
+  generatedAt: string;
+  scaleSets: FleetScaleSetView[];
+  images: { image: ImageKind; definition: string; versions: GalleryVersionView[] }[];
+  errors: string[];
+}
+
+export function versionLabel(imageReferenceId: string | undefined): VersionLabel {
+  const version = versionOfImageReference(imageReferenceId);
+  if (version) return version;
+  return definitionOfImageReference(imageReferenceId) ? 'latest' : 'marketplace';
+}
+
+/** Newest first; labels that are not versions (latest, marketplace) go last. */
+function compareLabels(a: string, b: string): number {
+  const va = isGalleryVersion(a);
+  const vb = isGalleryVersion(b);
+  if (va && vb) return compareVersions(b, a);
+  if (va !== vb) return va ? -1 : 1;
+  return a.localeCompare(b);
+}
+
+export function galleryVersionState(version: GalleryImageVersionInfo): GalleryVersionState {
+  if (version.tags['kiln-state'] === 'rejected') return 'rejected';
+  const provisioning = version.provisioningState ?? 'Succeeded';
+  if (provisioning === 'Failed' || version.replication?.aggregatedState === 'Failed') return 'failed';
+  if (
+    provisioning === 'Creating' ||
+    provisioning === 'Updating' ||
+    (version.replication && version.replication.aggregatedState !== 'Completed')
+  )
+    return 'replicating';
+  return version.excludeFromLatest ? 'excluded' : 'promoted';
+}
+
+function countRegistrations(
+  scaleSets: FleetScaleSetInput[],
+  registrations: { name: string; status: 'online' | 'offline'; busy: boolean }[] | undefined,
+): Map<string, RegistrationCounts> {
+  const counts = new Map<string, RegistrationCounts>();
+  for (const s of scaleSets) counts.set(s.id, { online: 0, busy: 0, offline: 0 });
+  for (const reg of registrations ?? []) {
+    // Same rule as hygiene (S2): a registration belongs to a scale set only by its exact computer-name shape.
+    const owner = owningScaleSet(scaleSets, reg.name);
+    if (!owner) continue;
+    const c = counts.get(owner.id)!;
+    if (reg.status === 'online') c.online++;
+    else c.offline++;
+    if (reg.busy) c.busy++;
+  }
+  return counts;
+}
+
+export function shapeFleet(input: FleetInput): FleetView {
+  const github = countRegistrations(
+    input.scaleSets.filter((s) => s.fleet === 'github'),
+    input.runners,
+  );
+  const ado = countRegistrations(
+    input.scaleSets.filter((s) => s.fleet === 'ado'),
+    input.agents,
+  );
+
+  const scaleSets = input.scaleSets
+    .map((s): FleetScaleSetView => {
+      const instances = input.instances[s.id] ?? [];
+      const byVersion = new Map<string, number>();
+      for (const i of instances) {
+        const label = versionLabel(i.imageReferenceId ?? s.imageReferenceId);
+        byVersion.set(label, (byVersion.get(label) ?? 0) + 1);
+      }
+      return {
+        name: s.name,
+        id: s.id,
+        resourceGroup: s.resourceGroup,
+        region: s.location,
+        image: s.image,
+        fleet: s.fleet,
+        canary: s.tags[input.canaryTag.name] === input.canaryTag.value,
+        orchestrationMode: s.orchestrationMode,
+        ...(s.upgradeMode ? { upgradeMode: s.upgradeMode } : {}),
+        capacity: s.capacity,
+        modelVersion: versionLabel(s.imageReferenceId),
+        instances: instances.length,
+        instancesByVersion: [...byVersion.entries()]
+          .map(([version, count]) => ({ version, count }))
+          .sort((a, b) => compareLabels(a.version, b.version)),
+        runners: (s.fleet === 'github' ? github : ado).get(s.id)!,
+      };
+    })
+    .sort((a, b) => a.image.localeCompare(b.image) || a.name.localeCompare(b.name));
+
+  const images = input.gallery.map(({ image, definition, versions }) => ({
+    image,
+    definition,
+    versions: (versions ?? [])
+      .map((v): GalleryVersionView => {
+        const replication = new Map(
+          (v.replication?.regions ?? []).map((r) => [regionKey(r.region), r.state] as const),
+        );
+        const kilnState = v.tags['kiln-state'];
+        return {
+          version: v.name,
+          state: galleryVersionState(v),
+          ...(kilnState ? { kilnState } : {}),
+          excludeFromLatest: v.excludeFromLatest,
+          regions: v.targetRegions.map((r) => {
+            const state = replication.get(regionKey(r.name));
+            return { region: r.name, ...(state ? { state } : {}) };
+          }),
+          ...(v.publishedDate ? { publishedDate: v.publishedDate } : {}),
+          ...(v.endOfLifeDate ? { endOfLifeDate: v.endOfLifeDate } : {}),
+          usedBy: scaleSets
+            .filter(
+              (s) =>
+                s.modelVersion === v.name &&
+                definitionOfImageReference(input.scaleSets.find((x) => x.id === s.id)?.imageReferenceId) ===
+                  definition,
+            )
+            .map((s) => s.name),
+        };
+      })
+      .sort((a, b) => compareLabels(a.version, b.version)),
+  }));
+
+  return { generatedAt: input.now, scaleSets, images, errors: [...input.errors] };
+}

@@ -1,0 +1,100 @@
+/**
+ * GET /api/fleet: the fleet as it is now — managed scale sets (instances by image version,
+ * runners/agents online, busy, offline) and the gallery's versions per image with their state.
+ * Reads only, through the same client wrappers and scope rule (S2) the activities use; the shaping
+ * is src/domain/fleet.ts. A part that cannot be read is named in `errors` and the rest is answered.
+ */
+import { createListManagedScaleSetsActivity } from '../activities/inventory.js';
+import type { ActivityDeps } from '../activities/deps.js';
+import type { GalleryImageVersionInfo, ScaleSetInstance } from '../clients/types.js';
+import { ensureError } from '../clients/errors.js';
+import { shapeFleet, type FleetView, type ImageKind } from '../domain/fleet.js';
+import { app, HttpResponse, type HttpRequest, type InvocationContext } from './azure-functions.js';
+import { getRuntime, now } from './runtime.js';
+
+export function registerFleet(): void {
+  app.http('getFleet', {
+    route: 'fleet',
+    methods: ['GET'],
+    authLevel: 'function',
+    handler: async (_request: HttpRequest, context: InvocationContext) => {
+      const fleet = await readFleet(getRuntime(), now());
+      if (fleet.errors.length > 0) context.warn(`fleet read with ${fleet.errors.length} error(s)`);
+      return new HttpResponse({
+        status: 200,
+        jsonBody: fleet,
+        headers: { 'Cache-Control': 'no-store' },
+      });
+    },
+  });
+}
+
+async function read<T>(errors: string[], what: string, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (thrown) {
+    errors.push(`could not read ${what}: ${ensureError(thrown).message}`);
+    return undefined;
+  }
+}
+
+/** Reads everything the fleet view needs, in parallel where the services allow it. */
+export async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
+  const { arm, github, ado, settings } = deps;
+  const errors: string[] = [];
+  const listed = await createListManagedScaleSetsActivity(deps)();
+  if (!listed.ok) errors.push(listed.error.message);
+  const scaleSets = listed.ok ? listed.value : [];
+
+  const images: { image: ImageKind; definition: string }[] = [
+    { image: 'linux', definition: settings.gallery.definitions.linux },
+    { image: 'windows', definition: settings.gallery.definitions.windows },
+  ];
+  const galleryConfigured = Boolean(settings.gallery.name && settings.gallery.resourceGroup);
+
+  const [instances, runners, agents, gallery] = await Promise.all([
+    Promise.all(
+      scaleSets.map(
+        async (s) =>
+          [s.id, await read(errors, `the instances of ${s.name}`, () => arm.listInstances(s.id))] as [
+            string,
+            ScaleSetInstance[] | undefined,
+          ],
+      ),
+    ),
+    github ? read(errors, 'the GitHub runners', () => github.listRunners()) : undefined,
+    ado ? read(errors, 'the Azure DevOps agents', () => ado.listAgents()) : undefined,
+    Promise.all(
+      images.map(async ({ image, definition }) => ({
+        image,
+        definition,
+        versions: galleryConfigured
+          ? await read(errors, `the gallery versions of ${definition}`, () => readVersions(deps, definition))
+          : [],
+      })),
+    ),
+  ]);
+
+  return shapeFleet({
+    now: at.toISOString(),
+    scaleSets,
+    instances: Object.fromEntries(instances),
+    runners,
+    agents,
+    gallery,
+    canaryTag: settings.canaryTag,
+    errors,
+  });
+}
+
+/** Versions of a definition; those still being written or replicated are re-read with their replication status. */
+async function readVersions(deps: ActivityDeps, definition: string): Promise<GalleryImageVersionInfo[]> {
+  const versions = await deps.arm.listImageVersions(definition);
+  return Promise.all(
+    versions.map(async (v) => {
+      if ((v.provisioningState ?? 'Succeeded') === 'Succeeded') return v;
+      const detailed = await deps.arm.getImageVersion(definition, v.name, { replicationStatus: true });
+      return detailed ?? v;
+    }),
+  );
+}
