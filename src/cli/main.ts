@@ -2,6 +2,7 @@
  * The `kiln` command: parses the command line and dispatches. Exit codes: 0 success, 1 a safety
  * invariant broke or a run failed, 2 bad arguments or a bad scenario file.
  */
+import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 
 export const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
@@ -22,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'simulate':
       return simulateCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -25,6 +25,9 @@ Options:
                     http-rollout (POST /api/rollouts), eventgrid (a version written
                     outside kiln, delivered eventgrid.duplicates times, out of order).
   --report FORMAT   text (default): a readable timeline and summary. json: the report only, on stdout.
+  --timers on|off   Whether the app's timers (monthly rebuild, cleanup, runner-release watch) fire
+                    on the virtual clock. Default: the scenario's "timers", or off when --trigger
+                    names the entry points to run.
   --dry-run         Every flow plans and reports, nothing changes (same as "dryRun: true").
   --verbose         Also print the app's own log lines (to stderr).
 
@@ -45,6 +48,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     scenario?: string;
     trigger?: string;
     report?: string;
+    timers?: string;
     'dry-run'?: boolean;
     verbose?: boolean;
     help?: boolean;
@@ -57,6 +61,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
         trigger: { type: 'string' },
         report: { type: 'string', default: 'text' },
         'dry-run': { type: 'boolean' },
+        timers: { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +75,10 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
+  }
+  if (values.timers !== undefined && values.timers !== 'on' && values.timers !== 'off') {
+    process.stderr.write(`kiln simulate: --timers must be "on" or "off", not "${values.timers}"\n`);
+    return 2;
   }
   if (values.report !== 'text' && values.report !== 'json') {
     process.stderr.write(`kiln simulate: --report must be "text" or "json", not "${values.report}"\n`);
@@ -113,6 +122,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   try {
     const { report } = await runSimulation(scenario, {
       triggers,
+      // Naming the entry points on the command line runs just those, unless the timers are asked for.
+      timers: values.timers !== undefined ? values.timers === 'on' : triggers ? false : undefined,
       dryRun: values['dry-run'] ? true : undefined,
       log,
     });

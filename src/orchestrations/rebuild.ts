@@ -418,6 +418,8 @@ function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedSc
     source: 'rebuild',
     dryRun: false,
     scaleSets: scaleSets.map((s) => s.id),
+    // Promotion rolls region by region, in the order of the target regions.
+    regionOrder: input.policy.regions,
     canaryTag: input.policy.canaryTag,
   };
 }

@@ -188,17 +188,44 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     }
   }
 
+  // With a region order the rest go region by region (parallel within a region) and stop at a rollback;
+  // without one, all at once.
   const rest = ordered.filter((s) => s !== lead);
-  let running = rest.map((s) => ({ scaleSet: s, task: child(s) }));
-  report('rolling');
-  while (running.length > 0) {
-    const winner = (yield context.df.Task.any(running.map((r) => r.task))) as Task;
-    const done = running.find((r) => r.task === winner)!;
-    running = running.filter((r) => r !== done);
-    output.scaleSets[done.scaleSet.name] = yield* runChild(done.task, done.scaleSet);
-    report(running.length > 0 ? 'rolling' : 'done');
+  const groups = input.regionOrder ? groupByRegion(rest) : [rest];
+  for (const [index, group] of groups.entries()) {
+    let running = group.map((s) => ({ scaleSet: s, task: child(s) }));
+    report(groups.length > 1 ? `rolling ${group[0]!.location}` : 'rolling');
+    while (running.length > 0) {
+      const winner = (yield context.df.Task.any(running.map((r) => r.task))) as Task;
+      const done = running.find((r) => r.task === winner)!;
+      running = running.filter((r) => r !== done);
+      output.scaleSets[done.scaleSet.name] = yield* runChild(done.task, done.scaleSet);
+      report(running.length > 0 ? 'rolling' : 'done');
+    }
+    const broken = group
+      .map((s) => output.scaleSets[s.name]!)
+      .find((r) => r.state === 'rolledBack' || r.state === 'failed');
+    if (broken && index < groups.length - 1) {
+      for (const s of groups.slice(index + 1).flat())
+        output.scaleSets[s.name] = untouched(
+          s,
+          `not started: ${broken.scaleSet} in ${broken.region} ${broken.state === 'rolledBack' ? 'was rolled back' : 'failed'}`,
+        );
+      break;
+    }
   }
   return end(context, output, overallState(output), undefined);
+}
+
+/** Consecutive groups of scale sets that share a region, in the order given. */
+function groupByRegion(scaleSets: ManagedScaleSet[]): ManagedScaleSet[][] {
+  const groups: ManagedScaleSet[][] = [];
+  for (const s of scaleSets) {
+    const last = groups.at(-1);
+    if (last && last[0]!.location.toLowerCase() === s.location.toLowerCase()) last.push(s);
+    else groups.push([s]);
+  }
+  return groups;
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */

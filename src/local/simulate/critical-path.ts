@@ -31,7 +31,12 @@ export function criticalPathMinutes(input: CriticalPathInput): number {
         continue;
       }
       if (scenario.gallery.regions.length > 1) t += scenario.latency.replication;
-      longest = Math.max(longest, ...sets.filter((s) => s !== canary).map((s) => rollEnd(scenario, s, t)), t);
+      // Promotion rolls region by region (in gallery region order), the scale sets of a region in parallel.
+      for (const region of scenario.gallery.regions) {
+        const inRegion = sets.filter((s) => s !== canary && s.region === region);
+        if (inRegion.length > 0) t = Math.max(...inRegion.map((s) => rollEnd(scenario, s, t)));
+      }
+      longest = Math.max(longest, t);
     }
     const rolloutAt = input.rollouts[image];
     if (rolloutAt !== undefined) {

@@ -5,7 +5,7 @@
  * serve sovereign clouds and GitHub Enterprise Server.
  */
 import { VirtualClock } from '../clock.js';
-import { startFakeCloud, type FakeCloud } from '../fake-cloud/index.js';
+import { startFakeCloud, type FakeCloud, type FakeCloudSecrets } from '../fake-cloud/index.js';
 import { LocalAppHost } from '../host/app-host.js';
 import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
@@ -24,6 +24,8 @@ export interface SimulationOptions {
   triggers?: TriggerName[];
   /** Overrides the scenario's `dryRun`. */
   dryRun?: boolean;
+  /** Overrides the scenario's `timers` (whether the app's timers fire on the virtual clock). */
+  timers?: boolean;
   /** Progress and logs (stderr in the CLI). */
   log?: (line: string) => void;
   /** Keep the fake cloud and host running after the run (kiln serve); the caller closes them. */
@@ -32,6 +34,8 @@ export interface SimulationOptions {
   onStart?: (cloud: FakeCloud) => void;
   /** App settings on top of the fake cloud's (e.g. BUILD_TIMEOUT_HOURS). */
   settings?: Record<string, string>;
+  /** Secret values the fake vault holds (tests: sentinels for the secret-leak check); generated when absent. */
+  secrets?: FakeCloudSecrets;
 }
 
 export interface SimulationResult {
@@ -60,7 +64,7 @@ export async function runSimulation(
 
   const clock = new VirtualClock(scenario.start);
   const untilMs = Date.parse(scenario.until);
-  const cloud = await startFakeCloud({ scenario, clock });
+  const cloud = await startFakeCloud({ scenario, clock, secrets: options.secrets });
   options.onStart?.(cloud);
   const previousEnv = { ...process.env };
   // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes in real
@@ -106,7 +110,7 @@ export async function runSimulation(
     else throw new SimulationError(`POST /api/cleanups answered ${response.status}: ${response.body}`);
   };
 
-  if (scenario.timers)
+  if (options.timers ?? scenario.timers)
     scheduleTimers(host, clock, untilMs, (name) => pending.push(() => host.fireTimer(name)));
   const flowStarts: {
     rebuilds: Partial<Record<ImageKind, number>>;

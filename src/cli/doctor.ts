@@ -1,0 +1,106 @@
+/**
+ * `kiln doctor`: checks a deployment before it is trusted — one line per check, ✓ or ✗, and for
+ * every ✗ the fix. Reads only; secret values are never printed. With `--json` standard output holds
+ * only the results.
+ */
+import { parseArgs } from 'node:util';
+import { runChecks, type CheckResult } from './doctor-checks.js';
+import { applySettings, readSettingsFile, SettingsFileError } from './plan-settings.js';
+
+export const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
+
+Usage:
+  kiln doctor [--settings FILE] [--json]
+
+Checks, in order (each only reads):
+  settings                  every app setting present and valid (each problem on its own line)
+  image pipeline settings   GALLERY_*, TARGET_REGIONS, PACKER_JOB_ID, PACKER_IMAGE_RG, PACKER_TEMP_RG
+  azure credential          DefaultAzureCredential issues a token for ARM
+  key vault secret NAME     the GitHub App key (or PAT) and the Azure DevOps PAT are readable
+  github                    listing the self-hosted runners works (credential valid, scope enough)
+  azure devops              the agent pool lookup works (PAT valid, pool exists)
+  gallery definition NAME   the Linux and Windows image definitions exist with the right OS type
+  scale set NAME            each managed scale set is in scope, Uniform, upgrade policy Manual
+  packer job                the Container Apps job in PACKER_JOB_ID exists
+  runners|agents online     every running instance of each scale set has an online runner/agent
+A ✗ whose cause is a row of the image README's troubleshooting table names that row.
+
+Options:
+  --settings FILE   App settings: a JSON object of settings, or a local.settings.json ("Values").
+                    Without it, settings come from the environment; the file's values win.
+  --json            Print the results as JSON on stdout (for scripts).
+  -h, --help        This help.
+
+Examples:
+  kiln doctor
+  kiln doctor --settings local.settings.json
+  kiln doctor --json | jq '.checks[] | select(.status == "fail")'
+
+Exit codes: 0 every check passed (– marks one that does not apply) · 1 a check failed · 2 bad
+arguments or an unreadable settings file.
+`;
+
+const MARK = { pass: '✓', fail: '✗', skip: '–' } as const;
+
+export async function doctorCommand(argv: string[]): Promise<number> {
+  let values: { settings?: string; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        settings: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`kiln doctor: ${(error as Error).message}\n\n${DOCTOR_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(DOCTOR_HELP);
+    return 0;
+  }
+  let fileValues: Record<string, string> = {};
+  if (values.settings !== undefined) {
+    try {
+      fileValues = readSettingsFile(values.settings);
+    } catch (error) {
+      if (error instanceof SettingsFileError) {
+        process.stderr.write(`kiln doctor: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+  }
+
+  // The credential reads AZURE_* from process.env, so the file's settings go there for the run.
+  const restore = applySettings(fileValues);
+  let checks: CheckResult[];
+  const at = new Date();
+  try {
+    checks = await runChecks({ ...process.env }, at);
+  } finally {
+    restore();
+  }
+  const ok = checks.every((c) => c.status !== 'fail');
+  if (values.json) process.stdout.write(`${JSON.stringify({ ok, at: at.toISOString(), checks }, null, 2)}\n`);
+  else process.stdout.write(renderChecks(checks, ok));
+  return ok ? 0 : 1;
+}
+
+export function renderChecks(checks: CheckResult[], ok: boolean): string {
+  const lines = checks.map(
+    (c) => `${MARK[c.status]} ${c.check}: ${c.detail}${c.fix ? ` — fix: ${c.fix}` : ''}`,
+  );
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  lines.push(
+    '',
+    ok
+      ? `all ${checks.filter((c) => c.status === 'pass').length} checks passed`
+      : `${failed} check(s) failed`,
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,167 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { doctorCommand } from '../../src/cli/doctor.js';
+import type { CheckResult } from '../../src/cli/doctor-checks.js';
+import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
+
+// `kiln doctor` in-process against the fake cloud, with settings from a local.settings.json.
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await doctorCommand(argv), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('kiln doctor', () => {
+  let t: TestCloud;
+  let dir: string;
+  const settingsFile = (overrides: Record<string, string> = {}) => {
+    const file = join(dir, `settings-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: { ...t.cloud.env, ...overrides } }));
+    return file;
+  };
+  const json = async (argv: string[]) => {
+    const { code, stdout, stderr } = await run([...argv, '--json']);
+    return { code, stderr, result: JSON.parse(stdout) as { ok: boolean; checks: CheckResult[] } };
+  };
+  const find = (checks: CheckResult[], name: string) => checks.find((c) => c.check === name);
+
+  beforeAll(async () => {
+    t = await startTestCloud(makeScenario());
+    dir = mkdtempSync(join(tmpdir(), 'kiln-doctor-'));
+  });
+  afterAll(() => t.close());
+
+  it('passes every check on a healthy deployment, and never prints a secret', async () => {
+    const pat = 'sentinelpat0123456789abcdefghijklmnopqrstuvwxyz';
+    t.cloud.setSecret('ado-pat', pat);
+    t.cloud.requestLog.length = 0;
+    const { code, stderr, result } = await json(['--settings', settingsFile()]);
+    expect(
+      result.checks.filter((c) => c.status !== 'pass'),
+      stderr,
+    ).toEqual([]);
+    expect(code).toBe(0);
+    expect(result.checks.map((c) => c.check)).toEqual([
+      'settings',
+      'image pipeline settings',
+      'azure credential',
+      'key vault secret github-app-key',
+      'key vault secret ado-pat',
+      'github',
+      'azure devops',
+      'gallery definition linux-agent',
+      'gallery definition windows-agent',
+      'scale set vmss-ado-win-weu',
+      'scale set vmss-gh-linux-weu',
+      'packer job',
+      'agents online vmss-ado-win-weu',
+      'runners online vmss-gh-linux-weu',
+    ]);
+    // Doctor only reads too (token requests and GitHub's installation token are authentication).
+    const writes = t.cloud.requestLog.filter(
+      (r) =>
+        r.method !== 'GET' &&
+        r.service !== 'identity' &&
+        !(r.service === 'github' && /^\/app\/installations\/\d+\/access_tokens$/.test(r.path)),
+    );
+    expect(writes).toEqual([]);
+
+    const text = await run(['--settings', settingsFile()]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^✓ settings: /m);
+    expect(text.stdout + JSON.stringify(result)).not.toContain(pat);
+    expect(text.stdout).not.toContain('BEGIN RSA PRIVATE KEY');
+    expect(text.stdout).toMatch(
+      /^✓ runners online vmss-gh-linux-weu: 3 of 3 instance\(s\) have an online runner/m,
+    );
+  });
+
+  it('reports every broken setting as ✗ with the fix, and exits 1', async () => {
+    const { code, result } = await json([
+      '--settings',
+      settingsFile({ KEYVAULT_URL: 'http://kv.example', CLEANUP_SCHEDULE: 'every 5 minutes' }),
+    ]);
+    expect(code).toBe(1);
+    expect(find(result.checks, 'setting KEYVAULT_URL')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('must use https'),
+      fix: expect.stringContaining('KEYVAULT_URL=https://kv-kiln-prod.vault.azure.net'),
+    });
+    expect(find(result.checks, 'setting CLEANUP_SCHEDULE')?.status).toBe('fail');
+    const text = await run(['--settings', settingsFile({ KEYVAULT_URL: 'http://kv.example' })]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^✗ setting KEYVAULT_URL: .* — fix: set the app setting KEYVAULT_URL/m);
+  });
+
+  it('reports a missing Key Vault role as ✗ naming the role and the troubleshooting row', async () => {
+    // The role is missing: Key Vault answers 403 to every read (the last test of this cloud).
+    t.cloud.addFault({ service: 'keyvault', operation: 'getSecret', status: 403, times: 99 });
+    {
+      const { code, result } = await json(['--settings', settingsFile()]);
+      expect(code).toBe(1);
+      const kv = find(result.checks, 'key vault secret github-app-key')!;
+      expect(kv).toMatchObject({ status: 'fail', troubleshooting: 'PAT retrieval fails' });
+      expect(kv.fix).toContain('Key Vault Secrets User');
+      expect(find(result.checks, 'key vault secret ado-pat')?.status).toBe('fail');
+      // Without the key kiln cannot sign in to GitHub either.
+      expect(find(result.checks, 'github')?.status).toBe('fail');
+      expect(find(result.checks, 'settings')?.status).toBe('pass');
+    }
+  });
+
+  it('reports instances whose runner or agent never came online, naming the troubleshooting rows', async () => {
+    // A fleet provisioned long ago (well past the boot deadline): one runner offline, one agent never registered.
+    const old = await startTestCloud(makeScenario({ start: '2026-01-01T00:00:00Z' }));
+    try {
+      const runners = [...old.cloud.world.runners.values()].filter((r) => !r.foreign);
+      const agents = [...old.cloud.world.agents.values()];
+      runners[0]!.status = 'offline';
+      old.cloud.world.agents.delete(agents[0]!.id);
+      const file = join(dir, 'old.json');
+      writeFileSync(file, JSON.stringify(old.cloud.env));
+      const { code, result } = await json(['--settings', file]);
+      expect(code).toBe(1);
+      expect(find(result.checks, 'runners online vmss-gh-linux-weu')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining(runners[0]!.name),
+        troubleshooting: 'GitHub runner never shows online',
+      });
+      expect(find(result.checks, 'agents online vmss-ado-win-weu')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining(agents[0]!.name),
+        troubleshooting: 'ADO agent stuck unconfigured',
+      });
+      expect(find(result.checks, 'agents online vmss-ado-win-weu')?.fix).toContain('AdoBootstrap');
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('exits 2 for bad arguments, and has help with examples', async () => {
+    expect((await run(['--bogus'])).code).toBe(2);
+    expect((await run(['extra'])).code).toBe(2);
+    expect((await run(['--settings', join(dir, 'missing.json')])).stderr).toContain(
+      'cannot read the settings file',
+    );
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+    expect(help.stdout).toContain('Exit codes:');
+  });
+});

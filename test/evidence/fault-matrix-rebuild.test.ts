@@ -1,0 +1,21 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { cellsOf, printMatrix, runCell, SCALED_TIMEOUT_MS, type CellResult } from './fault-matrix.js';
+
+// Fault-injection matrix, rebuild flow (see fault-matrix.ts for what each cell checks).
+const cells: CellResult[] = [];
+afterAll(() => {
+  console.error(printMatrix('fault matrix, rebuild', cells));
+});
+
+describe('fault matrix: rebuild', () => {
+  it.each(cellsOf('rebuild'))('%s, %s', async (operation, kind) => {
+    const cell = await runCell(
+      'rebuild',
+      operation,
+      kind,
+      kind === 'hang' ? { timeoutCapMs: SCALED_TIMEOUT_MS } : {},
+    );
+    cells.push(cell);
+    expect(cell.problems).toEqual([]);
+  });
+});
