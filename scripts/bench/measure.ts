@@ -1,0 +1,133 @@
+/**
+ * One benchmark measurement in its own process (run by run.ts with NODE_EXTRA_CA_CERTS naming the
+ * fake cloud's CA): simulates one bench scenario and prints a JSON summary on the last stdout line.
+ *
+ *   tsx scripts/bench/measure.ts SCENARIO [KEY=VALUE…]   (KEY=VALUE: app settings, e.g. BUILD_TIMEOUT_HOURS=14)
+ */
+import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
+import { runSimulation } from '../../src/local/simulate/run-simulation.js';
+import { SCENARIOS, scenarioYaml, type ScenarioName } from './scenarios.js';
+
+export interface Measurement {
+  scenario: string;
+  outcome: string;
+  wallMs: number;
+  maxRssMb: number;
+  virtualMinutes: number;
+  criticalPathMinutes: number;
+  maxHistoryEvents: number;
+  maxHistoryInstance: string;
+  replayMs: number;
+  episodes: number;
+  eventsReplayed: number;
+  apiCalls: Record<string, number>;
+  rateLimited: number;
+  deleted: { githubRunners: number; adoAgents: number; instances: number };
+  jobsInterrupted: number;
+  world: { runners: number; agents: number };
+  scaleSets: Record<string, { state: string; instancesUpdated: number; instancesPending: number }>;
+  /** Orchestrations that ran longest on the virtual clock. */
+  slowest: { instanceId: string; name: string; startedMinute: number; minutes: number; status: string }[];
+  history: {
+    instanceId: string;
+    name: string;
+    maxHistoryEvents: number;
+    episodes: number;
+    replayMs: number;
+  }[];
+}
+
+/**
+ * The fake cloud runs in this process: every refusal for a rate limit (GitHub's 403 with
+ * x-ratelimit-remaining 0, any 429) passes through writeHead.
+ */
+function countRateLimitRefusals(): { count: number } {
+  const refused = { count: 0 };
+  const writeHead = ServerResponse.prototype.writeHead as (...args: unknown[]) => ServerResponse;
+  ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const status = args[0] as number;
+    const headers = (args.find((a, i) => i > 0 && a && typeof a === 'object') ?? {}) as OutgoingHttpHeaders;
+    if (status === 429 || (status === 403 && headers['x-ratelimit-remaining'] === '0')) refused.count++;
+    return writeHead.apply(this, args);
+  } as typeof ServerResponse.prototype.writeHead;
+  return refused;
+}
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  if (!name || !(name in SCENARIOS)) throw new Error(`usage: measure.ts ${Object.keys(SCENARIOS).join('|')}`);
+  const settings = Object.fromEntries(rest.map((kv) => kv.split('=', 2) as [string, string]));
+  const scenario = parseScenario(scenarioYaml(name as ScenarioName), `${name}.yaml`);
+  const refused = countRateLimitRefusals();
+  const started = performance.now();
+  let runners = 0;
+  let agents = 0;
+  const { report, host } = await runSimulation(scenario, {
+    settings,
+    log: process.env.BENCH_VERBOSE ? (line) => process.stderr.write(`${line}\n`) : undefined,
+    onStart: (cloud) => {
+      runners = cloud.world.runners.size;
+      agents = cloud.world.agents.size;
+    },
+  });
+  const wallMs = performance.now() - started;
+  const stats = host.runner.stats();
+  const top = [...stats].sort((a, b) => b.maxHistoryEvents - a.maxHistoryEvents);
+  const m: Measurement = {
+    scenario: report.scenario,
+    outcome: report.outcome,
+    wallMs,
+    // maxRSS is in kilobytes.
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    virtualMinutes: report.virtualMinutes,
+    criticalPathMinutes: report.criticalPathMinutes,
+    maxHistoryEvents: report.maxHistoryEvents,
+    maxHistoryInstance: top[0]?.instanceId ?? '',
+    replayMs: stats.reduce((n, s) => n + s.replayMs, 0),
+    episodes: stats.reduce((n, s) => n + s.episodes, 0),
+    eventsReplayed: stats.reduce((n, s) => n + s.eventsReplayed, 0),
+    apiCalls: report.apiCalls,
+    rateLimited: refused.count,
+    deleted: {
+      githubRunners: report.deleted.githubRunners.length,
+      adoAgents: report.deleted.adoAgents.length,
+      instances: report.deleted.instances.length,
+    },
+    jobsInterrupted: report.jobsInterrupted,
+    world: { runners, agents },
+    scaleSets: Object.fromEntries(
+      Object.entries(report.scaleSets).map(([k, s]) => [
+        k,
+        { state: s.state, instancesUpdated: s.instancesUpdated, instancesPending: s.instancesPending },
+      ]),
+    ),
+    slowest: host.runner
+      .listInstances()
+      .map((i) => ({
+        instanceId: i.instanceId,
+        name: i.name,
+        startedMinute: Math.round((Date.parse(i.createdTime) - Date.parse(scenario.start)) / 60_000),
+        minutes: Math.round((Date.parse(i.lastUpdatedTime) - Date.parse(i.createdTime)) / 60_000),
+        status: i.runtimeStatus,
+      }))
+      .sort((a, b) => b.minutes - a.minutes)
+      .slice(0, 12),
+    history: top.slice(0, 8).map((s) => ({
+      instanceId: s.instanceId,
+      name: s.name,
+      maxHistoryEvents: s.maxHistoryEvents,
+      episodes: s.episodes,
+      replayMs: Math.round(s.replayMs),
+    })),
+  };
+  process.stdout.write(`\n${JSON.stringify(m)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

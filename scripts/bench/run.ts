@@ -1,0 +1,446 @@
+/**
+ * `npm run bench`: kiln's numbers (issue 9) in one table, also written to dist/bench.json.
+ *
+ * Every measurement runs in a child process: the simulations (scripts/bench/measure.ts) with
+ * NODE_EXTRA_CA_CERTS naming the fake cloud's CA, which Node reads only at start-up, and the cold
+ * starts (scripts/bench/cold-start.mjs) in fresh plain `node` processes. The scenarios are generated
+ * in code (scripts/bench/scenarios.ts); `--write-scenarios` also writes them to
+ * scripts/bench/scenarios/*.yaml for `kiln simulate --scenario`.
+ *
+ *   npm run bench [-- --rounds N] [-- --only cold-start,cleanup,large-rollout,large,large-12h-build]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { batchSize, DEFAULT_ROLLOUT_OPTIONS } from '../../src/domain/rollout.js';
+import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
+import type { Scenario } from '../../src/local/scenario/types.js';
+import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
+import type { Measurement } from './measure.js';
+import { SCENARIOS, scenarioYaml, type ScenarioName } from './scenarios.js';
+
+/** Page sizes of the APIs (and of the fake cloud, which pages as they do). */
+const PAGE = { githubRunners: 100, armVms: 50, armResources: 50 };
+/** A 12-hour build needs a build timeout above 12 hours. */
+const LONG_BUILD_SETTINGS = ['BUILD_TIMEOUT_HOURS=14'];
+const MEASURE_TIMEOUT_MS = 5 * 60_000;
+const MEASUREMENTS = ['cold-start', 'cleanup', 'large-rollout', 'large', 'large-12h-build'] as const;
+
+interface Row {
+  metric: string;
+  value: number | string;
+  unit: string;
+  target: string;
+  result: 'pass' | 'fail' | 'info' | 'error';
+  note?: string;
+}
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    only: { type: 'string' },
+    'write-scenarios': { type: 'boolean' },
+  },
+});
+const rounds = Math.max(1, Number(values.rounds) || 7);
+const only = new Set(values.only ? values.only.split(',') : MEASUREMENTS);
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+/** Runs a child to its end; its last stdout line is JSON. */
+function child(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = MEASURE_TIMEOUT_MS,
+  json = true,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && !json) return resolve(undefined);
+      if (code === 0 && last.startsWith('{')) return resolve(JSON.parse(last));
+      const why = signal === 'SIGKILL' ? `killed after ${timeoutMs / 1000} s` : `exit ${code ?? signal}`;
+      const detail = err.trim().split('\n').slice(0, 3).join(' | ');
+      reject(new Error(`${why}: ${detail.slice(0, 400)}`));
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+// ----------------------------------------------------------------------------------- cold start
+
+/** The app compiled file by file, unbundled, next to the deployed bundle. */
+async function compileUnbundled(dir: string): Promise<void> {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) {
+        if (!/^src\/(local|cli)$/.test(p)) walk(p);
+      } else if (p.endsWith('.ts')) files.push(p);
+    }
+  };
+  walk('src');
+  await build({
+    entryPoints: files,
+    outdir: dir,
+    outbase: 'src',
+    bundle: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+}
+
+async function coldStart(rows: Row[], detail: Record<string, unknown>): Promise<void> {
+  log('building the deployed bundle (scripts/build.mjs) and the unbundled app');
+  await child(['scripts/build.mjs'], process.env, 120_000, false);
+  const unbundled = 'dist/bench/unbundled';
+  await compileUnbundled(unbundled);
+  // The runtime dependencies the bundle contains, each imported eagerly from node_modules.
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+  const meta = JSON.parse(readFileSync('dist/app/meta.json', 'utf8')) as { inputs: Record<string, unknown> };
+  const inBundle = new Set(
+    Object.keys(meta.inputs).flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1] ?? []),
+  );
+  const packages = Object.keys(pkg.dependencies).filter((d) => inBundle.has(d));
+  const bundle: number[] = [];
+  const naive: number[] = [];
+  let functions = 0;
+  for (let i = 0; i < rounds; i++) {
+    // Alternate which goes first so drift on the machine hits both alike.
+    const order = i % 2 === 0 ? (['bundle', 'naive'] as const) : (['naive', 'bundle'] as const);
+    for (const mode of order) {
+      const args = [
+        'scripts/bench/cold-start.mjs',
+        mode,
+        ...(mode === 'naive' ? [unbundled, ...packages] : []),
+      ];
+      const r = (await child(args, process.env, 60_000)) as { ms: number; functions: number };
+      (mode === 'bundle' ? bundle : naive).push(r.ms);
+      functions = r.functions;
+    }
+  }
+  const b = median(bundle);
+  const n = median(naive);
+  detail.coldStart = {
+    rounds,
+    functions,
+    packages,
+    bundleMs: bundle.map((x) => round(x)),
+    naiveMs: naive.map((x) => round(x)),
+  };
+  rows.push(
+    {
+      metric: `cold start: bundle, load + register ${functions} functions (median of ${rounds})`,
+      value: round(b, 0),
+      unit: 'ms',
+      target: '',
+      result: 'info',
+    },
+    {
+      metric: `cold start: naive, ${packages.length} deps eager + app unbundled (median of ${rounds})`,
+      value: round(n, 0),
+      unit: 'ms',
+      target: '',
+      result: 'info',
+    },
+    {
+      metric: 'cold start: bundle / naive',
+      value: round(b / n),
+      unit: '×',
+      target: '≤ 0.50',
+      result: b / n <= 0.5 ? 'pass' : 'fail',
+    },
+  );
+}
+
+// ----------------------------------------------------------------------------------- API minimums
+
+interface Minimum {
+  arm: number;
+  github: number;
+  ado: number;
+  how: Record<string, string>;
+}
+
+const pages = (n: number, size: number) => Math.max(1, Math.ceil(n / size));
+
+/** Cleanup: list every registration and every instance once, delete each ghost once. */
+function cleanupMinimum(s: Scenario): Minimum {
+  const linux = s.scaleSets.filter((x) => x.image === 'linux');
+  const runners = linux.reduce((n, x) => n + x.capacity, 0) + s.ghosts.github + s.foreign.github;
+  const vmPages = s.scaleSets.reduce((n, x) => n + pages(x.capacity, PAGE.armVms), 0);
+  const ssPages = pages(s.scaleSets.length, PAGE.armResources);
+  return {
+    github: pages(runners, PAGE.githubRunners) + s.ghosts.github,
+    arm: ssPages + vmPages,
+    ado: 2 + s.ghosts.ado,
+    how: {
+      github: `ceil(${runners} runners / ${PAGE.githubRunners}) list pages + ${s.ghosts.github} deletes`,
+      arm: `${ssPages} scale-set list page(s) + ${vmPages} instance list pages (${PAGE.armVms} a page)`,
+      ado: `1 pool lookup (the pool is configured by name) + 1 agent list (not paged) + ${s.ghosts.ado} deletes`,
+    },
+  };
+}
+
+/**
+ * Rollout of both images to every managed scale set: resolve each version once, list the scale sets
+ * and each one's instances once, point each scale set at the version, one upgrade call per wave
+ * (ceil(capacity / batch) waves), drain each instance's registration once (GitHub: delete the
+ * runner; ADO: disable the agent), list the registrations once.
+ */
+function rolloutMinimum(s: Scenario): Minimum {
+  const managed = s.scaleSets.filter((x) => x.managed);
+  const waves = managed.reduce(
+    (n, x) => n + Math.ceil(x.capacity / batchSize(x.capacity, DEFAULT_ROLLOUT_OPTIONS.batchPercent)),
+    0,
+  );
+  const images = new Set(managed.map((x) => x.image)).size;
+  const ssPages = pages(s.scaleSets.length, PAGE.armResources);
+  const vmPages = managed.reduce((n, x) => n + pages(x.capacity, PAGE.armVms), 0);
+  const linux = managed.filter((x) => x.image === 'linux').reduce((n, x) => n + x.capacity, 0);
+  const windows = managed.filter((x) => x.image === 'windows').reduce((n, x) => n + x.capacity, 0);
+  const runners = linux + s.ghosts.github + s.foreign.github;
+  return {
+    arm: images + ssPages + vmPages + managed.length + waves,
+    github: pages(runners, PAGE.githubRunners) + linux,
+    ado: 2 + windows,
+    how: {
+      arm: `${images} version reads + ${ssPages} scale-set list page(s) + ${vmPages} instance list pages + ${managed.length} model updates + ${waves} upgrade calls (one per wave of ${DEFAULT_ROLLOUT_OPTIONS.batchPercent}%)`,
+      github: `ceil(${runners} runners / ${PAGE.githubRunners}) list pages + ${linux} runner deregistrations`,
+      ado: `1 pool lookup + 1 agent list + ${windows} agent disables`,
+    },
+  };
+}
+
+function apiRows(label: string, m: Measurement, min: Minimum, rows: Row[]): void {
+  for (const service of ['arm', 'github', 'ado'] as const) {
+    const used = m.apiCalls[service] ?? 0;
+    const ratio = used / min[service];
+    rows.push({
+      metric: `API economy: ${label}, ${service} requests / minimum (${used} / ${min[service]})`,
+      value: round(ratio),
+      unit: '×',
+      target: '≤ 1.10',
+      result: ratio <= 1.1 ? 'pass' : 'fail',
+      note: min.how[service],
+    });
+  }
+}
+
+// ----------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  if (values['write-scenarios']) {
+    mkdirSync('scripts/bench/scenarios', { recursive: true });
+    for (const name of Object.keys(SCENARIOS) as ScenarioName[])
+      writeFileSync(`scripts/bench/scenarios/${name}.yaml`, scenarioYaml(name));
+    log('wrote scripts/bench/scenarios/*.yaml');
+  }
+  const ca = ensureFakeCa();
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: ca.certPath };
+  // tsx as a loader of a plain `node`, so the child's resource usage is its own.
+  const simulate = (name: ScenarioName, settings: string[] = []) => {
+    log(`simulating ${name}${settings.length ? ` (${settings.join(' ')})` : ''}`);
+    return child(
+      ['--import', 'tsx', 'scripts/bench/measure.ts', name, ...settings],
+      env,
+    ) as Promise<Measurement>;
+  };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const rows: Row[] = [];
+  const detail: Record<string, unknown> = {};
+  const failed = (metric: string, error: unknown) =>
+    rows.push({
+      metric,
+      value: 'error',
+      unit: '',
+      target: '',
+      result: 'error',
+      note: (error as Error).message,
+    });
+
+  if (only.has('cold-start')) await coldStart(rows, detail).catch((e: unknown) => failed('cold start', e));
+
+  if (only.has('cleanup')) {
+    try {
+      const m = await simulate('cleanup');
+      detail.cleanup = m;
+      const min = cleanupMinimum(parseScenario(scenarioYaml('cleanup'), 'cleanup'));
+      apiRows(
+        `cleanup of ${m.world.runners} runners, ${SCENARIOS.cleanup().ghosts ? 300 : 0} ghosts`,
+        m,
+        min,
+        rows,
+      );
+      rows.push(rateRow('cleanup', m));
+    } catch (e) {
+      failed('cleanup (API economy)', e);
+    }
+  }
+
+  // The rollout and the 12-hour build report counts, not times: they share the two cores; the
+  // large monthly rebuild, whose wall time and memory are measured, runs alone afterwards.
+  const [rolloutRun, longRun] = await Promise.allSettled([
+    only.has('large-rollout') ? simulate('large-rollout') : Promise.resolve(undefined),
+    only.has('large-12h-build')
+      ? simulate('large-12h-build', LONG_BUILD_SETTINGS)
+      : Promise.resolve(undefined),
+  ]);
+  if (only.has('large-rollout')) {
+    try {
+      const m = settled(rolloutRun);
+      detail.largeRollout = m;
+      const min = rolloutMinimum(parseScenario(scenarioYaml('large-rollout'), 'large-rollout'));
+      apiRows('large rollout (20×50, both images)', m, min, rows);
+      rows.push(rateRow('large rollout', m));
+    } catch (e) {
+      failed('large rollout (API economy)', e);
+    }
+  }
+
+  if (only.has('large-12h-build')) {
+    try {
+      const m = settled(longRun);
+      detail.large12hBuild = m;
+      rows.push({
+        metric: `history bound: large with a 12-hour build, maxHistoryEvents (${m.maxHistoryInstance})`,
+        value: m.maxHistoryEvents,
+        unit: 'events',
+        target: '≤ 300',
+        result: m.maxHistoryEvents <= 300 ? 'pass' : 'fail',
+        note: `outcome ${m.outcome}; ${LONG_BUILD_SETTINGS.join(' ')}`,
+      });
+    } catch (e) {
+      failed('history bound (large, 12-hour build)', e);
+    }
+  }
+
+  if (only.has('large')) {
+    try {
+      const m = await simulate('large');
+      detail.large = m;
+      const wasted = m.virtualMinutes / m.criticalPathMinutes;
+      rows.push(
+        {
+          metric: `time wasted: large monthly rebuild, virtual / critical path (${m.virtualMinutes} / ${m.criticalPathMinutes} min)`,
+          value: round(wasted),
+          unit: '×',
+          target: '≤ 1.10',
+          result: wasted <= 1.1 ? 'pass' : 'fail',
+          note: `outcome ${m.outcome}`,
+        },
+        rateRow('large monthly rebuild', m),
+        {
+          metric: `replay cost: large monthly rebuild, orchestrator time (${m.episodes} episodes, ${m.eventsReplayed} events replayed)`,
+          value: round(m.replayMs, 0),
+          unit: 'ms',
+          target: '',
+          result: 'info',
+        },
+        {
+          metric: 'simulator: large monthly rebuild, wall time',
+          value: round(m.wallMs / 1000, 1),
+          unit: 's',
+          target: '',
+          result: 'info',
+        },
+        {
+          metric: 'simulator: large monthly rebuild, peak RSS',
+          value: round(m.maxRssMb, 0),
+          unit: 'MiB',
+          target: '',
+          result: 'info',
+        },
+      );
+    } catch (e) {
+      failed('large monthly rebuild (time wasted, replay, wall time, RSS)', e);
+    }
+  }
+
+  const result = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    startedAt,
+    seconds: round((performance.now() - t0) / 1000, 1),
+    machine,
+    rows,
+    detail,
+  };
+  mkdirSync('dist', { recursive: true });
+  writeFileSync('dist/bench.json', `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(renderTable(result));
+}
+
+function settled(r: PromiseSettledResult<Measurement | undefined>): Measurement {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value!;
+}
+
+function rateRow(label: string, m: Measurement): Row {
+  return {
+    metric: `rate limits: ${label}, requests the fake refused`,
+    value: m.rateLimited,
+    unit: '',
+    target: '0',
+    result: m.rateLimited === 0 ? 'pass' : 'fail',
+  };
+}
+
+export function renderTable(r: {
+  machine: Record<string, unknown>;
+  rows: Row[];
+  seconds: number;
+  command: string;
+}): string {
+  const m = r.machine;
+  const head = ['metric', 'value', 'target', 'result'];
+  const body = r.rows.map((x) => [
+    x.metric,
+    `${x.value}${x.unit && x.value !== 'error' ? ` ${x.unit}` : ''}`,
+    x.target || '—',
+    x.result,
+  ]);
+  const lines = [
+    `kiln bench — ${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryGiB)} GiB, node ${String(m.node)}, ${String(m.platform)}; ${r.seconds} s; \`${r.command}\``,
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...body.map((cells) => `| ${cells.join(' | ')} |`),
+  ];
+  const notes = r.rows.filter((x) => x.note).map((x) => `- ${x.metric}: ${x.note}`);
+  return `${lines.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+/**
+ * The benchmark's scenarios, generated in code (format: ../shared/scenarios/README.md) so their size
+ * stays a parameter. `npm run bench -- --write-scenarios` also writes them as YAML next to this file
+ * (scripts/bench/scenarios/) for `kiln simulate --scenario`.
+ *
+ * - large: 3 regions, 20 scale sets of 50 instances (10 Linux with GitHub runners, 10 Windows with
+ *   ADO agents, spread over the regions), busy jobs on 10% of the instances (every 10th instance),
+ *   monthly rebuild: timers on, start 2026-12-01T02:55Z (the rebuild timer fires at 03:00 on the 1st).
+ * - large-rollout: the same fleet, each image rolled to a version that already exists (http-rollout),
+ *   timers off.
+ * - cleanup: 5,000 GitHub runner registrations: 4,700 of instances (5 Linux scale sets of 940), 300
+ *   ghosts; one cleanup (POST /api/cleanups), timers off.
+ */
+import { stringify } from 'yaml';
+
+export const LARGE = { regions: ['westeurope', 'northeurope', 'swedencentral'], scaleSets: 20, capacity: 50 };
+
+export interface BenchScenarioOptions {
+  /** Linux and Windows build minutes (default 60 / 120). */
+  buildMinutes?: number;
+}
+
+function fleet(prefix = 'vmss'): { scaleSets: object[]; jobs: object[] } {
+  const scaleSets: object[] = [];
+  const jobs: object[] = [];
+  for (let i = 0; i < LARGE.scaleSets; i++) {
+    const image = i % 2 === 0 ? 'linux' : 'windows';
+    const region = LARGE.regions[Math.floor(i / 2) % LARGE.regions.length]!;
+    const name = `${prefix}-${image === 'linux' ? 'gh' : 'ado'}-${String(i).padStart(2, '0')}`;
+    scaleSets.push({ name, image, region, capacity: LARGE.capacity });
+    // Busy jobs on 10% of the instances: every 10th, of 30 to 300 minutes, some starting later.
+    for (let id = i % 10; id < LARGE.capacity; id += 10) {
+      const n = i * LARGE.capacity + id;
+      jobs.push({
+        instance: `${name}_${id}`,
+        minutes: 30 + ((n * 37) % 271),
+        startAfterMinutes: (n * 13) % 120,
+      });
+    }
+  }
+  return { scaleSets, jobs };
+}
+
+export function largeRebuild(options: BenchScenarioOptions = {}): Record<string, unknown> {
+  return {
+    version: 1,
+    name: options.buildMinutes ? `bench-large-build-${options.buildMinutes}m` : 'bench-large',
+    start: '2026-12-01T02:55:00Z',
+    until: '2026-12-03T02:55:00Z',
+    timers: true,
+    gallery: {
+      regions: LARGE.regions,
+      existingVersions: { linux: ['2026.10.1', '2026.11.1'], windows: ['2026.10.1', '2026.11.1'] },
+    },
+    images: {
+      linux: { buildMinutes: options.buildMinutes ?? 60 },
+      windows: { buildMinutes: options.buildMinutes ?? 120 },
+    },
+    ...fleet(),
+  };
+}
+
+export function largeRollout(): Record<string, unknown> {
+  const { scaleSets, jobs } = fleet();
+  return {
+    version: 1,
+    name: 'bench-large-rollout',
+    start: '2026-12-01T02:55:00Z',
+    until: '2026-12-03T02:55:00Z',
+    timers: false,
+    trigger: ['http-rollout'],
+    gallery: {
+      regions: LARGE.regions,
+      existingVersions: { linux: ['2026.10.1', '2026.11.1'], windows: ['2026.10.1', '2026.11.1'] },
+    },
+    scaleSets: scaleSets.map((s) => ({ ...s, version: '2026.10.1' })),
+    jobs,
+  };
+}
+
+export const CLEANUP = { scaleSets: 5, capacity: 940, ghosts: 300 };
+
+export function cleanup(): Record<string, unknown> {
+  return {
+    version: 1,
+    name: 'bench-cleanup-5000',
+    start: '2026-12-01T02:55:00Z',
+    until: '2026-12-01T08:55:00Z',
+    timers: false,
+    trigger: ['cleanup'],
+    gallery: { regions: ['westeurope'], existingVersions: { linux: ['2026.11.1'], windows: ['2026.11.1'] } },
+    scaleSets: Array.from({ length: CLEANUP.scaleSets }, (_, i) => ({
+      name: `vmss-gh-clean-${i}`,
+      image: 'linux',
+      region: 'westeurope',
+      capacity: CLEANUP.capacity,
+    })),
+    ghosts: { github: CLEANUP.ghosts, ado: 0 },
+  };
+}
+
+export const SCENARIOS = {
+  large: () => largeRebuild(),
+  'large-12h-build': () => largeRebuild({ buildMinutes: 12 * 60 }),
+  'large-rollout': largeRollout,
+  cleanup,
+} as const;
+export type ScenarioName = keyof typeof SCENARIOS;
+
+export function scenarioYaml(name: ScenarioName): string {
+  return stringify(SCENARIOS[name](), { lineWidth: 0 });
+}
