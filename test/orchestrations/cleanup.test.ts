@@ -6,6 +6,8 @@ import { runSimulation } from '../../src/local/simulate/run-simulation.js';
 
 // Fleet hygiene end to end: the app as registered, on the local durable runner, against the fake cloud.
 const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
+// The cleanup timer only: these scenarios start before 03:00 on the 1st, when the monthly rebuild would fire.
+const CLEANUP_ONLY = ['cleanupTimer'];
 
 function busyAndGhosts(hours = 3): Scenario {
   const scenario = loadScenarioFile(resolve(SCENARIOS, 'busy-and-ghosts.yaml'));
@@ -16,6 +18,7 @@ describe('cleanup on busy-and-ghosts', () => {
   it('deletes every ghost, touches no busy or foreign registration, and retries the injected GitHub 500s', async () => {
     const { report, cloud } = await runSimulation(busyAndGhosts(), {
       triggers: ['cleanup'],
+      timers: CLEANUP_ONLY,
       keepRunning: true,
     }).then(async (r) => {
       await r.close();
@@ -46,8 +49,11 @@ describe('cleanup on busy-and-ghosts', () => {
   });
 
   it('reports the same decisions in a dry run and changes nothing', async () => {
-    const real = (await runSimulation(busyAndGhosts(1), { triggers: ['cleanup'] })).report;
-    const dry = (await runSimulation(busyAndGhosts(1), { triggers: ['cleanup'], dryRun: true })).report;
+    const real = (await runSimulation(busyAndGhosts(1), { triggers: ['cleanup'], timers: CLEANUP_ONLY }))
+      .report;
+    const dry = (
+      await runSimulation(busyAndGhosts(1), { triggers: ['cleanup'], timers: CLEANUP_ONLY, dryRun: true })
+    ).report;
     expect(dry.outcome).toBe('planned');
     expect(dry.hygiene.decisions).toEqual(real.hygiene.decisions);
     expect(dry.deleted).toEqual({ githubRunners: [], adoAgents: [], galleryVersions: [], instances: [] });
@@ -75,6 +81,7 @@ describe('cleanup on busy-and-ghosts', () => {
     let offline = '';
     const result = await runSimulation(scenario, {
       keepRunning: true,
+      timers: CLEANUP_ONLY,
       onStart: (cloud) => {
         const set = cloud.world.scaleSets.get('vmss-gh')!;
         // Instance 1's runner service crashed before registering; instance 2's VM went quiet (runner offline).

@@ -24,8 +24,8 @@ export interface SimulationOptions {
   triggers?: TriggerName[];
   /** Overrides the scenario's `dryRun`. */
   dryRun?: boolean;
-  /** Overrides the scenario's `timers` (whether the app's timers fire on the virtual clock). */
-  timers?: boolean;
+  /** Overrides the scenario's `timers`: whether the app's timers fire on the virtual clock, or which ones (function names). */
+  timers?: boolean | string[];
   /** Progress and logs (stderr in the CLI). */
   log?: (line: string) => void;
   /** Keep the fake cloud and host running after the run (kiln serve); the caller closes them. */
@@ -110,8 +110,15 @@ export async function runSimulation(
     else throw new SimulationError(`POST /api/cleanups answered ${response.status}: ${response.body}`);
   };
 
-  if (options.timers ?? scenario.timers)
-    scheduleTimers(host, clock, untilMs, (name) => pending.push(() => host.fireTimer(name)));
+  const timers = options.timers ?? scenario.timers;
+  if (timers)
+    scheduleTimers(
+      host,
+      clock,
+      untilMs,
+      (name) => pending.push(() => host.fireTimer(name)),
+      Array.isArray(timers) ? timers : undefined,
+    );
   const flowStarts: {
     rebuilds: Partial<Record<ImageKind, number>>;
     rollouts: Partial<Record<ImageKind, number>>;
@@ -299,8 +306,9 @@ function scheduleTimers(
   clock: VirtualClock,
   untilMs: number,
   fire: (name: string) => void,
+  only?: string[],
 ): void {
-  for (const timer of host.timerFunctions()) {
+  for (const timer of host.timerFunctions().filter((t) => !only || only.includes(t.name))) {
     const schedule = parseNcrontab(timer.schedule);
     const arm = (after: number) => {
       const at = nextOccurrence(schedule, after);
