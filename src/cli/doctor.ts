@@ -5,12 +5,12 @@
  */
 import { parseArgs } from 'node:util';
 import { runChecks, type CheckResult } from './doctor-checks.js';
-import { applySettings, readSettingsFile, SettingsFileError } from './plan-settings.js';
+import { applySettings, readSettingsFile, runTrustingCa, SettingsFileError } from './plan-settings.js';
 
 export const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
 
 Usage:
-  kiln doctor [--settings FILE] [--json]
+  kiln doctor [--settings FILE] [--json] [--ca FILE]
 
 Checks, in order (each only reads):
   settings                  every app setting present and valid (each problem on its own line)
@@ -29,6 +29,8 @@ Options:
   --settings FILE   App settings: a JSON object of settings, or a local.settings.json ("Values").
                     Without it, settings come from the environment; the file's values win.
   --json            Print the results as JSON on stdout (for scripts).
+  --ca FILE         Also trust this PEM CA (GitHub Enterprise Server or a proxy with a private CA);
+                    the command re-runs itself once with NODE_EXTRA_CA_CERTS naming a bundle.
   -h, --help        This help.
 
 Examples:
@@ -43,13 +45,14 @@ arguments or an unreadable settings file.
 const MARK = { pass: '✓', fail: '✗', skip: '–' } as const;
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  let values: { settings?: string; json?: boolean; help?: boolean };
+  let values: { settings?: string; json?: boolean; ca?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         settings: { type: 'string' },
         json: { type: 'boolean' },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -64,16 +67,16 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   let fileValues: Record<string, string> = {};
-  if (values.settings !== undefined) {
-    try {
-      fileValues = readSettingsFile(values.settings);
-    } catch (error) {
-      if (error instanceof SettingsFileError) {
-        process.stderr.write(`kiln doctor: ${error.message}\n`);
-        return 2;
-      }
-      throw error;
+  try {
+    if (values.settings !== undefined) fileValues = readSettingsFile(values.settings);
+    const rerun = values.ca !== undefined ? runTrustingCa(values.ca) : undefined;
+    if (rerun) return await rerun;
+  } catch (error) {
+    if (error instanceof SettingsFileError) {
+      process.stderr.write(`kiln doctor: ${error.message}\n`);
+      return 2;
     }
+    throw error;
   }
 
   // The credential reads AZURE_* from process.env, so the file's settings go there for the run.

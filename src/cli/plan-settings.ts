@@ -4,7 +4,10 @@
  * them into process.env for the real clients (DefaultAzureCredential reads AZURE_* from there too) and
  * putting the environment back afterwards, so an in-process caller (a test) sees no change.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { VirtualClock } from '../local/clock.js';
 
 export class SettingsFileError extends Error {
@@ -95,4 +98,48 @@ export function renderTable(headers: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Node reads extra CAs (NODE_EXTRA_CA_CERTS) only at start-up. `--ca FILE` (a private CA, e.g. of
+ * GitHub Enterprise Server or a TLS-inspecting proxy) re-runs the command once with a bundle of the
+ * CAs already trusted and FILE. Returns undefined when this process already runs with the bundle, else
+ * the re-run's exit code. Signals are passed on, so Ctrl+C stops the re-run too.
+ */
+export function runTrustingCa(caFile: string): Promise<number> | undefined {
+  if (process.env.KILN_CA_BUNDLE_DONE === '1') return undefined;
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (error) {
+    throw new SettingsFileError(
+      `cannot read the CA file ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+    throw new SettingsFileError(`the CA file ${caFile} holds no PEM certificate`);
+  const existing = process.env.NODE_EXTRA_CA_CERTS ? safeRead(process.env.NODE_EXTRA_CA_CERTS) : '';
+  const bundle = join(mkdtempSync(join(tmpdir(), 'kiln-ca-')), 'trust.pem');
+  writeFileSync(bundle, `${existing}\n${ca}`, { mode: 0o600 });
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle, KILN_CA_BUNDLE_DONE: '1' },
+    });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    child.on('exit', (code, signal) => {
+      for (const [s, handler] of handlers) process.off(s, handler);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }

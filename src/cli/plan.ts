@@ -8,12 +8,18 @@ import { loadSettings, SettingsError, type Settings } from '../config/load-setti
 import type { ImageKind } from '../domain/release.js';
 import { resetRuntime } from '../functions/runtime.js';
 import { makePlan, type Plan } from './plan-run.js';
-import { applySettings, readSettingsFile, renderTable, SettingsFileError } from './plan-settings.js';
+import {
+  applySettings,
+  readSettingsFile,
+  renderTable,
+  runTrustingCa,
+  SettingsFileError,
+} from './plan-settings.js';
 
 export const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
 
 Usage:
-  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json] [--verbose]
+  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json] [--verbose] [--ca FILE]
 
 Runs every flow as a dry run, in this process, against the real Azure, GitHub and Azure DevOps of
 the current credentials (DefaultAzureCredential: az login, environment, or a managed identity).
@@ -27,6 +33,8 @@ Options:
                     promoted version (in latest, not kiln's work in progress).
   --json            Print the plan as JSON on stdout (for scripts).
   --verbose         Also print the app's log lines (to stderr).
+  --ca FILE         Also trust this PEM CA (GitHub Enterprise Server or a proxy with a private CA);
+                    the command re-runs itself once with NODE_EXTRA_CA_CERTS naming a bundle.
   -h, --help        This help.
 
 Prints three tables: per image the next version a rebuild would publish, its canary, the scale sets
@@ -53,6 +61,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     version?: string;
     json?: boolean;
     verbose?: boolean;
+    ca?: string;
     help?: boolean;
   };
   try {
@@ -64,6 +73,7 @@ export async function planCommand(argv: string[]): Promise<number> {
         version: { type: 'string' },
         json: { type: 'boolean' },
         verbose: { type: 'boolean' },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -89,13 +99,13 @@ export async function planCommand(argv: string[]): Promise<number> {
     return bad('--version needs --image (a version belongs to one image definition)');
 
   let fileValues: Record<string, string> = {};
-  if (values.settings !== undefined) {
-    try {
-      fileValues = readSettingsFile(values.settings);
-    } catch (error) {
-      if (error instanceof SettingsFileError) return bad(error.message);
-      throw error;
-    }
+  try {
+    if (values.settings !== undefined) fileValues = readSettingsFile(values.settings);
+    const rerun = values.ca !== undefined ? runTrustingCa(values.ca) : undefined;
+    if (rerun) return await rerun;
+  } catch (error) {
+    if (error instanceof SettingsFileError) return bad(error.message);
+    throw error;
   }
 
   // Every flow the app starts is a dry run, whatever the settings say (the shadow-mode switch).

@@ -159,6 +159,7 @@ describe('kiln doctor', () => {
     expect((await run(['--settings', join(dir, 'missing.json')])).stderr).toContain(
       'cannot read the settings file',
     );
+    expect((await run(['--ca', join(dir, 'missing.pem')])).code).toBe(2);
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Examples:');

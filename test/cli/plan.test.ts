@@ -160,6 +160,8 @@ describe('kiln plan', () => {
     expect((await run(['--settings', '/nonexistent/kiln.json'])).stderr).toContain(
       'cannot read the settings file',
     );
+    expect((await run(['--ca', '/nonexistent/ca.pem'])).stderr).toContain('cannot read the CA file');
+    expect((await run(['--ca', settingsFile])).stderr).toContain('holds no PEM certificate');
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Examples:');
