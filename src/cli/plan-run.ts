@@ -14,6 +14,7 @@ import type { Settings } from '../config/load-settings.js';
 import type { ImageKind } from '../domain/release.js';
 import { compareVersions } from '../domain/versions.js';
 import { getRuntime } from '../functions/runtime.js';
+import { EventType } from '../local/durable/history.js';
 import { LocalAppHost } from '../local/host/app-host.js';
 import { Orchestrations } from '../names.js';
 import type { CleanupOutput } from '../orchestrations/cleanup.js';
@@ -158,6 +159,14 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       const status = runner.getStatus(id);
       return status?.runtimeStatus === 'Failed' ? String(status.output) : undefined;
     };
+    // A run still going after the runner went quiet waits on a timer: a retry after a failed read
+    // (the plan names that read's error) or, for a rollout, replication.
+    const stuck = (id: string, customStatus: unknown) => {
+      const error = lastActivityError(host, id);
+      return error
+        ? `would retry after: ${error}`
+        : `waiting on a timer (${describeStatus(customStatus)}); the plan does not wait`;
+    };
 
     const rebuild: RebuildPlan[] = request.images.map((image) => {
       const definition = settings.gallery.definitions[image];
@@ -252,8 +261,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       errors.push(...out.errors.map((e) => `cleanup: ${e}`));
     } else if (cleanupStatus) {
       const reason =
-        failedRun(cleanupStatus.instanceId) ??
-        `still ${cleanupStatus.runtimeStatus} (retrying a read that failed: ${describeStatus(cleanupStatus.customStatus)})`;
+        failedRun(cleanupStatus.instanceId) ?? stuck(cleanupStatus.instanceId, cleanupStatus.customStatus);
       cleanup.state = cleanupStatus.runtimeStatus.toLowerCase();
       cleanup.errors.push(reason);
       errors.push(`cleanup: ${reason}`);
@@ -360,6 +368,20 @@ function toScaleSetPlan(r: ScaleSetRolloutResult): ScaleSetPlan {
     ...(r.busyNow !== undefined ? { busyNow: r.busyNow } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
   };
+}
+
+/** The error of the last activity of the instance that returned a failed result, if any. */
+function lastActivityError(host: LocalAppHost, instanceId: string): string | undefined {
+  let message: string | undefined;
+  for (const e of host.runner.getHistory(instanceId)) {
+    if (e.EventType !== EventType.TaskCompleted) continue;
+    const result = safeJson(String((e as { Result?: unknown }).Result ?? '')) as {
+      ok?: boolean;
+      error?: { message?: string };
+    } | null;
+    if (result && result.ok === false) message = result.error?.message;
+  }
+  return message;
 }
 
 function describeStatus(customStatus: unknown): string {

@@ -4,6 +4,8 @@
  * through the app as registered, and only reads. With `--json` standard output holds only the plan.
  */
 import { parseArgs } from 'node:util';
+import { scrub } from '../clients/client-error.js';
+import { createCredential } from '../clients/credential.js';
 import { loadSettings, SettingsError, type Settings } from '../config/load-settings.js';
 import type { ImageKind } from '../domain/release.js';
 import { resetRuntime } from '../functions/runtime.js';
@@ -119,6 +121,16 @@ export async function planCommand(argv: string[]): Promise<number> {
       if (!(error instanceof SettingsError)) throw error;
       process.stderr.write(
         `kiln plan: ${error.message}\nRun "kiln doctor" for a full check of the deployment.\n`,
+      );
+      return 1;
+    }
+    // Without a credential every read would fail the same way: say so once, before planning.
+    try {
+      const token = await createCredential(settings).getToken(settings.arm.audience);
+      if (!token) throw new Error('no token was issued');
+    } catch (error) {
+      process.stderr.write(
+        `kiln plan: no Azure credential: ${scrub((error as Error).message)}\nSign in (az login) or set AZURE_CLIENT_ID to kiln's identity; "kiln doctor" checks the rest.\n`,
       );
       return 1;
     }

@@ -152,6 +152,22 @@ describe('kiln plan', () => {
     expect(writes(t.cloud.requestLog)).toEqual([]);
   });
 
+  it('names a read that failed and does not wait for its retry (exit 1)', async () => {
+    // Azure DevOps answers 500 to the pool lookup: the cleanup would retry it later on a durable timer.
+    t.cloud.addFault({ service: 'ado', operation: 'getPools', status: 500, times: 99 });
+    t.cloud.requestLog.length = 0;
+    const { code, stdout } = await run(['--settings', settingsFile, '--json']);
+    expect(code).toBe(1);
+    const plan = JSON.parse(stdout) as Plan;
+    expect(plan.cleanup.state).toBe('running');
+    expect(plan.errors.join('\n')).toMatch(
+      /cleanup: would retry after: list Azure DevOps agents: .*HTTP 500/,
+    );
+    // The rebuild does not read Azure DevOps: it is still planned.
+    expect(plan.rebuild.map((r) => r.state)).toEqual(['planned', 'planned']);
+    expect(writes(t.cloud.requestLog)).toEqual([]);
+  });
+
   it('exits 2 for bad arguments and names the problem', async () => {
     expect((await run(['--image', 'mac'])).stderr).toContain('--image must be "linux" or "windows"');
     expect((await run(['--version', '1.2.3'])).code).toBe(2);
