@@ -1,35 +1,62 @@
 /**
- * The `kiln` command: parses the command line and dispatches. Exit codes: 0 success, 1 a safety
- * invariant broke or a run failed, 2 bad arguments or a bad scenario file.
+ * The `kiln` command: parses the command line and dispatches to one module per command. Each command
+ * answers --help with examples and documents its exit codes; in general 0 success, 1 a run failed
+ * or a safety invariant broke, 2 bad arguments or a bad scenario file, 3 the app cannot be reached.
  */
+import { startCommand, statusCommand } from './run-control.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+/** Every command by name; `kiln help NAME` and `kiln NAME --help` print the same help. */
+const COMMANDS: Record<string, Command> = {
+  simulate: simulateCommand,
+  serve: serveCommand,
+  status: statusCommand,
+  rebuild: (argv) => startCommand('rebuild', argv),
+  rollout: (argv) => startCommand('rollout', argv),
+  cleanup: (argv) => startCommand('cleanup', argv),
+};
 
 export const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
 
 Usage:
   kiln simulate [--scenario FILE] [--trigger cleanup,...] [--report text|json] [--dry-run]
+  kiln serve [--scenario FILE] [--port N] [--speed X]
+  kiln status [RUN] --app URL [--key KEY] [--follow] [--json]
+  kiln rebuild|rollout|cleanup --app URL [--key KEY] [options] [--no-wait] [--json]
   kiln help [COMMAND]
 
 Commands:
   simulate   Run kiln's real orchestrations against the embedded fake cloud on a virtual clock
              and print a report. Without --scenario, runs a built-in demo.
+  serve      Serve the app's HTTP routes and the dashboard on 127.0.0.1 over the fake cloud, on a
+             real or accelerated clock.
+  status     Recent runs of a deployment (or of kiln serve), or one run in detail.
+  rebuild    Start the image rebuild and follow it live.
+  rollout    Roll an image version onto the scale sets and follow it live.
+  cleanup    Run fleet hygiene now and follow it live.
 
-Exit codes: 0 success · 1 a safety invariant broke or a run failed · 2 bad arguments or scenario
+Run "kiln help COMMAND" for a command's options, examples and exit codes.
+
+Exit codes: 0 success · 1 a run failed or a safety invariant broke · 2 bad arguments or scenario ·
+3 the app cannot be reached or refused the key
 `;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return COMMANDS[command]!(rest);
   switch (command) {
-    case 'simulate':
-      return simulateCommand(rest);
-    case 'serve':
-      return serveCommand(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      if (rest[0] === 'simulate') return simulateCommand(['--help']);
+      if (rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) return COMMANDS[rest[0]]!(['--help']);
+      if (rest[0] !== undefined) {
+        process.stderr.write(`kiln help: unknown command "${rest[0]}"\n\n${USAGE}`);
+        return 2;
+      }
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:

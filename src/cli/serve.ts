@@ -82,7 +82,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const speed = Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0 || speed > 100_000) {
-    process.stderr.write(`kiln serve: --speed must be a number above 0 and at most 100000, not "${values.speed}"\n`);
+    process.stderr.write(
+      `kiln serve: --speed must be a number above 0 and at most 100000, not "${values.speed}"\n`,
+    );
     return 2;
   }
   let scenario;

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalAppHost } from './app-host.js';
+import { WEBHOOK_PATH } from './durable-rpc.js';
 
 export const EVENT_GRID_WEBHOOK = '/runtime/webhooks/eventgrid';
 /** Event Grid posts at most 1 MB per delivery. */
@@ -69,13 +70,15 @@ async function handle(
   if (url.pathname.replace(/\/+$/, '') === EVENT_GRID_WEBHOOK)
     return eventGrid(host, method, url, request, response, body, log);
 
+  if (url.pathname.startsWith(WEBHOOK_PATH)) return durableApi(host, method, url, response, body);
   if (!url.pathname.startsWith('/api/')) return send(response, 404, { error: 'not found' });
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers))
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   const result = await host.invokeHttp({
     method,
-    path: `${url.pathname}${url.search}`,
+    // The absolute URL makes the status links the app answers point at this server.
+    path: `${origin(request)}${url.pathname}${url.search}`,
     body: method === 'GET' || method === 'HEAD' ? undefined : body,
     headers,
   });
@@ -94,7 +97,10 @@ async function eventGrid(
   log?: (line: string) => void,
 ): Promise<void> {
   const functionName = url.searchParams.get('functionName') ?? '';
-  if (url.searchParams.get('code') !== host.functionKey && request.headers['x-functions-key'] !== host.functionKey)
+  if (
+    url.searchParams.get('code') !== host.functionKey &&
+    request.headers['x-functions-key'] !== host.functionKey
+  )
     return send(response, 401, { error: 'the webhook requires the key (?code=)' });
   if (!host.eventGridFunctions().some((r) => r.name === functionName))
     return send(response, 404, { error: `no Event Grid function "${functionName}"` });
@@ -122,7 +128,8 @@ async function eventGrid(
       (e) => (e as { eventType?: string }).eventType === 'Microsoft.EventGrid.SubscriptionValidationEvent',
     ) as { data?: { validationCode?: unknown } } | undefined;
     const code = validation?.data?.validationCode;
-    if (typeof code !== 'string') return send(response, 400, { error: 'no SubscriptionValidationEvent with a validationCode' });
+    if (typeof code !== 'string')
+      return send(response, 400, { error: 'no SubscriptionValidationEvent with a validationCode' });
     log?.(`event grid: subscription validated for ${functionName}`);
     return send(response, 200, { validationResponse: code });
   }
@@ -132,6 +139,33 @@ async function eventGrid(
   for (const event of events) await host.deliverEvent(functionName, event);
   log?.(`event grid: ${events.length} event(s) delivered to ${functionName}`);
   return send(response, 202, undefined);
+}
+
+function origin(request: IncomingMessage): string {
+  const address = request.socket.localAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
+  return `http://${address}:${request.socket.localPort}`;
+}
+
+/** The durable extension's HTTP API (the status links of a 202), behind the key like on a host. */
+async function durableApi(
+  host: LocalAppHost,
+  method: string,
+  url: URL,
+  response: ServerResponse,
+  body: string,
+): Promise<void> {
+  if (url.searchParams.get('code') !== host.functionKey)
+    return send(response, 401, { error: 'the durable HTTP API requires the key (?code=)' });
+  const target = new URL(url.pathname.slice(WEBHOOK_PATH.length) + url.search, host.durableApiBaseUrl);
+  const answer = await fetch(target, {
+    method,
+    body: method === 'GET' || method === 'HEAD' ? undefined : body,
+    headers: { 'content-type': 'application/json' },
+  });
+  response.writeHead(answer.status, {
+    'Content-Type': answer.headers.get('content-type') ?? 'application/json',
+  });
+  response.end(await answer.text());
 }
 
 function readBody(request: IncomingMessage): Promise<string | undefined> {

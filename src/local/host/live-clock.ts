@@ -30,7 +30,9 @@ export class LiveClock {
     if (this.options.timers) this.scheduleTimers();
     this.lastReal = Date.now();
     this.interval = setInterval(() => {
-      this.running = this.running.then(() => this.tick()).catch((error: Error) => this.options.onError?.(error));
+      this.running = this.running
+        .then(() => this.tick())
+        .catch((error: Error) => this.options.onError?.(error));
     }, this.options.tickMs ?? 100);
   }
 

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kiln, startServe, type Served } from './serve-helper.js';
+
+// `kiln serve` as a user runs it: a child process serving the app over real HTTP on 127.0.0.1,
+// the Event Grid webhook with its handshake, and a clean stop by PID.
+const FIXTURE = resolve('test/cli/fixtures/serve-rollout.yaml');
+const EXAMPLES = resolve(process.cwd(), '..', 'shared', 'reference', 'examples', 'eventgrid');
+let served: Served;
+
+beforeAll(async () => {
+  served = await startServe(['--scenario', FIXTURE, '--speed', '600']);
+});
+afterAll(async () => {
+  await served?.stop();
+});
+
+describe('kiln serve: arguments', () => {
+  it('prints its help with examples', async () => {
+    const { code, stdout } = await kiln(['serve', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'kiln serve --scenario ../shared/scenarios/monthly-small.yaml --port 8080 --speed 60',
+    );
+    expect(stdout).toMatch(/Exit codes: 0 stopped/);
+    expect((await kiln(['help', 'serve'])).stdout).toBe(stdout);
+  });
+
+  it.each([
+    [['--speed', '0'], /--speed must be a number above 0/],
+    [['--speed', 'fast'], /--speed must be a number/],
+    [['--port', '70000'], /--port must be a port number/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--scenario', 'no-such-file.yaml'], /no-such-file\.yaml/],
+  ])('exits 2 for %j', async (args, message) => {
+    const { code, stderr } = await kiln(['serve', ...args]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('exits 1 when the port is taken', async () => {
+    const port = new URL(served.url).port;
+    const { code, stderr } = await kiln(['serve', '--scenario', FIXTURE, '--port', port]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+  });
+});
+
+describe('kiln serve: the app over HTTP', () => {
+  it('serves the routes as registered, behind the function key', async () => {
+    expect((await fetch(`${served.url}/api/fleet`)).status).toBe(401);
+    const fleet = await fetch(`${served.url}/api/fleet`, { headers: { 'x-functions-key': served.key } });
+    expect(fleet.status).toBe(200);
+    const body = (await fleet.json()) as { scaleSets: { name: string }[] };
+    expect(body.scaleSets.map((s) => s.name).sort()).toEqual([
+      'vmss-ado-win-weu',
+      'vmss-gh-linux-neu',
+      'vmss-gh-linux-weu',
+    ]);
+    const page = await fetch(served.dashboard);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect((await fetch(`${served.url}/nothing`)).status).toBe(404);
+  });
+
+  it('runs the clock: a cleanup started over HTTP ends and its status link works', async () => {
+    const start = await fetch(`${served.url}/api/cleanups`, {
+      method: 'POST',
+      headers: { 'x-functions-key': served.key },
+      body: '{"dryRun": true}',
+    });
+    expect(start.status).toBe(202);
+    const links = (await start.json()) as { id: string; statusQueryGetUri: string };
+    expect(links.statusQueryGetUri.startsWith(`${served.url}/runtime/webhooks/durabletask/instances/`)).toBe(
+      true,
+    );
+    let status: { runtimeStatus?: string } = {};
+    for (let i = 0; i < 100 && status.runtimeStatus !== 'Completed'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await (await fetch(links.statusQueryGetUri)).json()) as { runtimeStatus?: string };
+    }
+    expect(status.runtimeStatus).toBe('Completed');
+    expect((await fetch(links.statusQueryGetUri.replace(/code=[^&]+/, 'code=wrong'))).status).toBe(401);
+  });
+
+  it('answers the Event Grid subscription validation handshake', async () => {
+    const response = await fetch(served.eventGrid, {
+      method: 'POST',
+      headers: { 'aeg-event-type': 'SubscriptionValidation', 'content-type': 'application/json' },
+      body: readFileSync(resolve(EXAMPLES, 'SubscriptionValidationEvent.json'), 'utf8'),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(
+      JSON.parse(readFileSync(resolve(EXAMPLES, 'SubscriptionValidationResponse.json'), 'utf8')),
+    );
+  });
+
+  it('delivers notifications to the function (202) and refuses what the extension refuses', async () => {
+    const event = JSON.parse(
+      readFileSync(resolve(EXAMPLES, 'ResourceWriteSuccess.eventgrid-schema.json'), 'utf8'),
+    );
+    const post = (url: string, headers: Record<string, string>) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(event),
+      });
+    // An unrelated resource's write event is delivered, logged and acknowledged by the function.
+    expect((await post(served.eventGrid, { 'aeg-event-type': 'Notification' })).status).toBe(202);
+    expect((await post(served.eventGrid, { 'aeg-event-type': 'Bogus' })).status).toBe(400);
+    expect(
+      (await post(served.eventGrid.replace(/code=[^&]+/, 'code=wrong'), { 'aeg-event-type': 'Notification' }))
+        .status,
+    ).toBe(401);
+    expect(
+      (
+        await post(served.eventGrid.replace('galleryVersionEvents', 'nope'), {
+          'aeg-event-type': 'Notification',
+        })
+      ).status,
+    ).toBe(404);
+    const options = await fetch(served.eventGrid, {
+      method: 'OPTIONS',
+      headers: { 'WebHook-Request-Origin': 'eventgrid.azure.net' },
+    });
+    expect(options.status).toBe(200);
+    expect(options.headers.get('webhook-allowed-origin')).toBe('eventgrid.azure.net');
+  });
+
+  it('stops on SIGTERM, exiting 0 and closing the port', async () => {
+    const other = await startServe(['--scenario', FIXTURE]);
+    expect((await fetch(`${other.url}/api/runs`, { headers: { 'x-functions-key': other.key } })).status).toBe(
+      200,
+    );
+    expect(await other.stop()).toBe(0);
+    expect(other.stderr()).toContain('kiln serve: stopped');
+    await expect(fetch(`${other.url}/api/runs`)).rejects.toThrow();
+  });
+});
