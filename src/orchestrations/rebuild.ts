@@ -279,6 +279,13 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     out.timings.canaryPassedAt = now();
   }
 
+  // From here on the canary runs a version that is not promoted: if the image fails, the canary
+  // goes back to what it ran before, so no scale set stays on a version that never became latest (S4).
+  function* withCanaryBack(reason: string): Generator<Task, string, any> {
+    if (!canary) return reason;
+    return `${reason}; ${yield* restoreCanary(context, input, canary, 'canary-restore')}`;
+  }
+
   // Replicate to every target region; a failed region gets one more try.
   phase('replicating');
   yield* tag('replicating');
@@ -289,7 +296,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
       version: out.version,
       allRegions: true,
     });
-    if (!update.ok) return fail(update.error.message);
+    if (!update.ok) return fail(yield* withCanaryBack(update.error.message));
     replicated = (yield context.df.callSubOrchestrator(
       Orchestrations.waitForReplication,
       waitInput(context, input, out.version, input.policy.regions, REBUILD_TIMING.replicationWaitHours),
@@ -301,7 +308,9 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   const notReplicated = Object.entries(replicated?.regions ?? {}).filter(([, s]) => s !== 'Completed');
   if (notReplicated.length > 0 || !replicated || Object.keys(replicated.regions).length === 0) {
     return fail(
-      `replication did not complete in ${notReplicated.map(([r, s]) => `${r} (${s})`).join(', ') || replicated?.reason}; the version stays excluded from latest`,
+      yield* withCanaryBack(
+        `replication did not complete in ${notReplicated.map(([r, s]) => `${r} (${s})`).join(', ') || replicated?.reason}; the version stays excluded from latest`,
+      ),
     );
   }
   out.regions = [...input.policy.regions];
@@ -315,7 +324,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     version: out.version,
     excludeFromLatest: false,
   });
-  if (!promote.ok) return fail(promote.error.message);
+  if (!promote.ok) return fail(yield* withCanaryBack(promote.error.message));
   const others = scaleSets.filter((s) => s !== canary);
   if (others.length > 0) {
     phase('rolling out');
@@ -374,7 +383,14 @@ function* proveOnCanary(
   )) as RolloutOutput;
   const result = rollout.scaleSets[canary.name];
   if (!result || (result.state !== 'updated' && result.state !== 'pending')) {
-    return { ok: false, reason: result?.reason ?? rollout.reason ?? `rollout ${rollout.state}` };
+    const reason = result?.reason ?? rollout.reason ?? `rollout ${rollout.state}`;
+    // A rollout that failed part-way (not rolled back by itself) may have pointed the model at the version.
+    if (result?.state === 'failed' || (!result && rollout.state === 'failed'))
+      return {
+        ok: false,
+        reason: `${reason}; ${yield* restoreCanary(context, input, canary, 'canary-restore')}`,
+      };
+    return { ok: false, reason };
   }
   yield context.df.createTimer(
     new Date(context.df.currentUtcDateTime.getTime() + input.policy.canarySoakMinutes * 60_000),
@@ -409,6 +425,27 @@ function* proveOnCanary(
     };
   }
   return { ok: true };
+}
+
+/** Rolls the canary back to the version it ran before the rebuild; says how that went. */
+function* restoreCanary(
+  context: OrchestrationContext,
+  input: RebuildInput,
+  canary: ManagedScaleSet,
+  name: string,
+): Generator<Task, string, any> {
+  const previous = versionOfImageReference(canary.imageReferenceId);
+  if (!previous)
+    return `the canary ${canary.name} ran no gallery version before, so it could not be put back`;
+  const back = (yield context.df.callSubOrchestrator(
+    Orchestrations.rollout,
+    rolloutInput(input, previous, [canary]),
+    `${context.df.instanceId}:${name}`,
+  )) as RolloutOutput;
+  const state = back.scaleSets[canary.name]?.state;
+  return state === 'updated'
+    ? `the canary ${canary.name} is back on ${previous}`
+    : `putting the canary ${canary.name} back on ${previous} ended ${state ?? back.state}${back.reason ? ` (${back.reason})` : ''}`;
 }
 
 function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedScaleSet[]): RolloutInput {

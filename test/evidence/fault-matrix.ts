@@ -265,7 +265,8 @@ export async function runCell(
   });
   try {
     const { report, cloud, host } = result;
-    if (operation && kind && !report.faultsInjected[operation]) problems.push(`the ${kind} fault never fired`);
+    if (operation && kind && !report.faultsInjected[operation])
+      problems.push(`the ${kind} fault never fired`);
 
     // 1. The flow ran to its end, or failed naming the operation.
     if (report.orchestrations.running.length > 0)
@@ -287,7 +288,16 @@ export async function runCell(
     clearFaults(cloud);
     await rerun(flow, report, cloud, host);
     checkConverged(flow, cloud, host, problems);
-    checkInvariants(flow, report, cloud, host, referencedAtStart, deletedBefore, problems, 'after the re-run');
+    checkInvariants(
+      flow,
+      report,
+      cloud,
+      host,
+      referencedAtStart,
+      deletedBefore,
+      problems,
+      'after the re-run',
+    );
   } finally {
     await result.close();
     AbortSignal.timeout = realTimeout;
