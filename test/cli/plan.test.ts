@@ -50,6 +50,8 @@ function writes(log: RequestLogEntry[]): RequestLogEntry[] {
   );
 }
 
+const ADO_PAT = 'sentinelpat0123456789abcdefghijklmnopqrstuvwxyz';
+
 describe('kiln plan', () => {
   let t: TestCloud;
   let settingsFile: string;
@@ -72,6 +74,7 @@ describe('kiln plan', () => {
 
   beforeAll(async () => {
     t = await startTestCloud(scenario);
+    t.cloud.setSecret('ado-pat', ADO_PAT);
     const dir = mkdtempSync(join(tmpdir(), 'kiln-plan-'));
     settingsFile = join(dir, 'local.settings.json');
     writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: t.cloud.env }));
@@ -144,8 +147,11 @@ describe('kiln plan', () => {
   });
 
   it('prints tables', async () => {
-    const { code, stdout } = await run(['--settings', settingsFile, '--image', 'linux']);
+    const { code, stdout, stderr } = await run(['--settings', settingsFile, '--image', 'linux', '--verbose']);
     expect(code).toBe(0);
+    // Secrets stay in the vault: not in the plan, not in the app's log lines.
+    expect(stdout + stderr).not.toContain(ADO_PAT);
+    expect(stdout + stderr).not.toContain('PRIVATE KEY');
     expect(stdout).toContain('Rebuild (per image)');
     expect(stdout).toContain('Rollout (per scale set)');
     expect(stdout).toMatch(/Cleanup \(planned\)/);
