@@ -1,0 +1,160 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kiln, startServe, type Served } from './serve-helper.js';
+
+// kiln status and kiln rebuild|rollout|cleanup against `kiln serve`, as an operator runs them:
+// child processes, exit codes, the live progress on stderr and the result on stdout.
+const FIXTURE = resolve('test/cli/fixtures/serve-rollout.yaml');
+let served: Served;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  served = await startServe(['--scenario', FIXTURE, '--speed', '1200']);
+  env = { ...process.env, KILN_FUNCTION_KEY: served.key };
+});
+afterAll(async () => {
+  await served?.stop();
+});
+
+describe('kiln rollout|cleanup|rebuild', () => {
+  it('starts a rollout and follows it wave by wave until it ends (exit 0)', async () => {
+    const { code, stdout, stderr } = await kiln(
+      ['rollout', '--app', served.url, '--image', 'linux', '--version', '2026.11.1', '--interval', '0.2'],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('started rollout-linux-agent-2026.11.1');
+    expect(stderr).toMatch(/rolling vmss-gh-linux-weu first/);
+    expect(stderr).toMatch(/vmss-gh-linux-weu wave \d+, \d on 2026\.11\.1/);
+    expect(stdout).toContain(
+      'rollout-linux-agent-2026.11.1 (rollout linux-agent 2026.11.1): Completed — succeeded',
+    );
+    expect(stdout).toContain('vmss-gh-linux-weu: updated, 4 updated');
+    expect(stdout).toContain('vmss-gh-linux-neu: updated, 3 updated');
+    // The key never appears in what the command prints.
+    expect(stdout + stderr).not.toContain(served.key);
+  });
+
+  it('lists the runs and shows one, as text and JSON', async () => {
+    const list = await kiln(['status', '--app', served.url], env);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^RUN\s+KIND\s+SUBJECT\s+STATUS/);
+    expect(list.stdout).toMatch(
+      /rollout-linux-agent-2026\.11\.1\s+rollout\s+linux-agent 2026\.11\.1\s+Completed\s+succeeded/,
+    );
+    const one = await kiln(['status', 'rollout-linux-agent-2026.11.1', '--app', served.url, '--json'], env);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({
+      id: 'rollout-linux-agent-2026.11.1',
+      status: 'Completed',
+      outcome: 'succeeded',
+      children: [
+        { id: 'rollout-linux-agent-2026.11.1:vmss-gh-linux-weu', status: 'Completed' },
+        { id: 'rollout-linux-agent-2026.11.1:vmss-gh-linux-neu', status: 'Completed' },
+      ],
+    });
+  });
+
+  it('--no-wait prints the id; status --follow follows it', async () => {
+    const started = await kiln(['cleanup', '--app', served.url, '--dry-run', '--no-wait', '--json'], env);
+    expect(started.code, started.stderr).toBe(0);
+    expect(JSON.parse(started.stdout)).toEqual({ started: ['kiln-cleanup'] });
+    const followed = await kiln(
+      ['status', 'kiln-cleanup', '--app', served.url, '--follow', '--interval', '0.2'],
+      env,
+    );
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toContain('kiln-cleanup (cleanup fleet, dry run): Completed — planned');
+    expect(followed.stdout).toMatch(/ghostRunners 2/);
+  });
+
+  it('a rebuild dry run reports the plan as JSON', async () => {
+    const { code, stdout, stderr } = await kiln(
+      ['rebuild', '--app', served.url, '--image', 'linux', '--dry-run', '--json', '--interval', '0.2'],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    const { runs } = JSON.parse(stdout) as {
+      runs: { kind: string; status: string; outcome: string; dryRun: boolean }[];
+    };
+    expect(runs).toEqual([
+      expect.objectContaining({ kind: 'rebuild', status: 'Completed', outcome: 'planned', dryRun: true }),
+    ]);
+  });
+
+  it('exits 1 with the reason when the run fails', async () => {
+    const { code, stdout } = await kiln(
+      ['rollout', '--app', served.url, '--image', 'linux', '--version', '2026.12.9', '--interval', '0.2'],
+      env,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toContain('reason: gallery version linux-agent/2026.12.9 does not exist');
+  });
+
+  it('exits 1 for a run that does not exist', async () => {
+    const { code, stderr } = await kiln(['status', 'rollout-nope-1.2.3', '--app', served.url], env);
+    expect(code).toBe(1);
+    expect(stderr).toContain('no run "rollout-nope-1.2.3"');
+  });
+});
+
+describe('run control: bad arguments and unreachable apps', () => {
+  it.each([
+    [['rollout', '--image', 'linux', '--version', '2026.11.1'], /--app URL is required/],
+    [['rollout', '--app', 'URL', '--image', 'linux', '--version', '2026.11.1'], /--app must be a URL/],
+    [['rollout', '--app', 'http://127.0.0.1:9', '--version', '2026.11.1'], /--image is required/],
+    [['rollout', '--app', 'http://127.0.0.1:9', '--image', 'linux'], /--version is required/],
+    [
+      [
+        'rollout',
+        '--app',
+        'http://127.0.0.1:9',
+        '--image',
+        'linux',
+        '--version',
+        '1.2.3',
+        '--batch-percent',
+        'half',
+      ],
+      /--batch-percent must be a number/,
+    ],
+    [['cleanup', '--app', 'http://127.0.0.1:9', '--force'], /Unknown option '--force'/],
+    [['status', 'a', 'b', '--app', 'http://127.0.0.1:9'], /at most one run id/],
+    [['status', '--follow', '--app', 'http://127.0.0.1:9'], /--follow needs a run id/],
+    [['status', '--app', 'http://127.0.0.1:9', '--interval', '0'], /--interval must be/],
+  ])('exits 2 for %j', async (args, message) => {
+    const { code, stderr } = await kiln(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it("exits 2 with the app's own message when it rejects the request (400)", async () => {
+    const { code, stderr } = await kiln(
+      ['rollout', '--app', served.url, '--image', 'linux', '--version', '1.2'],
+      env,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/the app rejected the request: field "version"/);
+  });
+
+  it('exits 3 when the key is wrong or the app cannot be reached', async () => {
+    const refused = await kiln(['status', '--app', served.url, '--key', 'wrong']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/refused the request \(401\): pass the function key/);
+    const unreachable = await kiln(['status', '--app', 'http://127.0.0.1:9/api/'], env);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9\/api/);
+  });
+
+  it('prints help with examples and exit codes for every command', async () => {
+    for (const command of ['status', 'rebuild', 'rollout', 'cleanup']) {
+      const { code, stdout } = await kiln([command, '--help']);
+      expect(code).toBe(0);
+      expect(stdout).toContain(`kiln ${command} —`);
+      expect(stdout).toContain('Examples:');
+      expect(stdout).toContain('Exit codes: 0');
+    }
+    const usage = await kiln(['help']);
+    expect(usage.stdout).toMatch(/serve\s+Serve the app's HTTP routes/);
+  });
+});
