@@ -171,7 +171,13 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
 
   // 5. GitHub: listing the runners proves the credential and its scope.
   let runners: GitHubRunner[] | undefined;
+  const unreadable = (name: string) =>
+    results.some((r) => r.check === `key vault secret ${name}` && r.status === 'fail');
+  const githubSecret =
+    settings.github?.auth === 'app' ? settings.github.appKeySecret : settings.github?.patSecret;
   if (!deps.github) skip('github', 'no GitHub fleet configured (GITHUB_OWNER is empty)');
+  else if (githubSecret && unreadable(githubSecret))
+    skip('github', `needs the Key Vault secret ${githubSecret} (see its ✗ above)`);
   else {
     const where =
       settings.github!.scope === 'org'
@@ -195,6 +201,8 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
   // 6. Azure DevOps: the pool lookup (and its agents) proves the credential and the pool.
   let agents: AdoAgent[] | undefined;
   if (!deps.ado) skip('azure devops', 'no Azure DevOps fleet configured (ADO_ORG_URL is empty)');
+  else if (settings.ado?.auth === 'pat' && unreadable(settings.ado.patSecret))
+    skip('azure devops', `needs the Key Vault secret ${settings.ado.patSecret} (see its ✗ above)`);
   else {
     try {
       agents = await deps.ado.listAgents();
