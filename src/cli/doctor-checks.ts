@@ -60,7 +60,10 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
   let settings: Settings;
   try {
     settings = loadSettings(env);
-    pass('settings', 'every setting is present and valid');
+    pass(
+      'settings',
+      `every setting is present and valid${settings.dryRun ? ' (DRY_RUN=true: every run only plans)' : ''}`,
+    );
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     for (const p of error.problems)
