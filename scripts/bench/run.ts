@@ -72,7 +72,7 @@ function child(
       if (code === 0 && !json) return resolve(undefined);
       if (code === 0 && last.startsWith('{')) return resolve(JSON.parse(last));
       const why = signal === 'SIGKILL' ? `killed after ${timeoutMs / 1000} s` : `exit ${code ?? signal}`;
-      const detail = err.trim().split('\n').slice(0, 3).join(' | ');
+      const detail = err.trim().split('\n')[0] ?? '';
       reject(new Error(`${why}: ${detail.slice(0, 400)}`));
     });
   });
@@ -279,17 +279,24 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const rows: Row[] = [];
   const detail: Record<string, unknown> = {};
-  const failed = (metric: string, error: unknown) =>
-    rows.push({
-      metric,
-      value: 'error',
-      unit: '',
-      target: '',
-      result: 'error',
-      note: (error as Error).message,
-    });
+  // A measurement that did not finish fails every row it stands for; the note says why.
+  const failed = (metrics: [string, string][], error: unknown) => {
+    const message = (error as Error).message;
+    for (const [metric, target] of metrics)
+      rows.push({
+        metric,
+        value: 'error',
+        unit: '',
+        target,
+        result: target ? 'fail' : 'error',
+        note: message,
+      });
+  };
 
-  if (only.has('cold-start')) await coldStart(rows, detail).catch((e: unknown) => failed('cold start', e));
+  if (only.has('cold-start'))
+    await coldStart(rows, detail).catch((e: unknown) =>
+      failed([['cold start: bundle / naive', '≤ 0.50']], e),
+    );
 
   if (only.has('cleanup')) {
     try {
@@ -304,7 +311,13 @@ async function main(): Promise<void> {
       );
       rows.push(rateRow('cleanup', m));
     } catch (e) {
-      failed('cleanup (API economy)', e);
+      failed(
+        [
+          ['API economy: cleanup of 5,000 runners, 300 ghosts', '≤ 1.10'],
+          ['rate limits: cleanup, requests the fake refused', '0'],
+        ],
+        e,
+      );
     }
   }
 
@@ -324,7 +337,13 @@ async function main(): Promise<void> {
       apiRows('large rollout (20×50, both images)', m, min, rows);
       rows.push(rateRow('large rollout', m));
     } catch (e) {
-      failed('large rollout (API economy)', e);
+      failed(
+        [
+          ['API economy: large rollout (20×50, both images)', '≤ 1.10'],
+          ['rate limits: large rollout, requests the fake refused', '0'],
+        ],
+        e,
+      );
     }
   }
 
@@ -341,7 +360,7 @@ async function main(): Promise<void> {
         note: `outcome ${m.outcome}; ${LONG_BUILD_SETTINGS.join(' ')}`,
       });
     } catch (e) {
-      failed('history bound (large, 12-hour build)', e);
+      failed([['history bound: large with a 12-hour build, maxHistoryEvents', '≤ 300']], e);
     }
   }
 
@@ -383,7 +402,16 @@ async function main(): Promise<void> {
         },
       );
     } catch (e) {
-      failed('large monthly rebuild (time wasted, replay, wall time, RSS)', e);
+      failed(
+        [
+          ['time wasted: large monthly rebuild, virtual / critical path', '≤ 1.10'],
+          ['rate limits: large monthly rebuild, requests the fake refused', '0'],
+          ['replay cost: large monthly rebuild, orchestrator time', ''],
+          ['simulator: large monthly rebuild, wall time', ''],
+          ['simulator: large monthly rebuild, peak RSS', ''],
+        ],
+        e,
+      );
     }
   }
 
@@ -423,14 +451,16 @@ export function renderTable(r: {
 }): string {
   const m = r.machine;
   const head = ['metric', 'value', 'target', 'result'];
+  const show = (x: Row) =>
+    typeof x.value === 'number' && x.unit === '×' ? x.value.toFixed(2) : String(x.value);
   const body = r.rows.map((x) => [
     x.metric,
-    `${x.value}${x.unit && x.value !== 'error' ? ` ${x.unit}` : ''}`,
+    `${show(x)}${x.unit && x.value !== 'error' ? ` ${x.unit}` : ''}`,
     x.target || '—',
     x.result,
   ]);
   const lines = [
-    `kiln bench — ${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryGiB)} GiB, node ${String(m.node)}, ${String(m.platform)}; ${r.seconds} s; \`${r.command}\``,
+    `Machine: ${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryGiB)} GiB, node ${String(m.node)}, ${String(m.platform)}. Command: \`${r.command}\` (${r.seconds} s).`,
     '',
     `| ${head.join(' | ')} |`,
     `| ${head.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
