@@ -83,7 +83,8 @@ export function registerRollout(): void {
       });
       if (reading.kind === 'ignored') {
         // Acknowledged, not retried: Event Grid would redeliver a failure for a day.
-        context.log(`event ${(event as { id?: string }).id ?? '?'} ignored: ${reading.reason}`);
+        // (A delivery that is not even an object must not throw: a failure would be redelivered for a day.)
+        context.log(`event ${(event as { id?: unknown } | null)?.id ?? '?'} ignored: ${reading.reason}`);
         return;
       }
       const instanceId = InstanceIds.rollout(reading.definition, reading.version, settings.dryRun);
