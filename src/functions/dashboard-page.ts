@@ -114,7 +114,7 @@ const SCRIPT = `
   function describeChild(c) {
     var s = c.customStatus || {};
     if (c.name !== 'rolloutScaleSetOrchestrator') return c.id + ': ' + c.status + (c.phase ? ' — ' + c.phase : '');
-    return (s.scaleSet || c.id) + ': ' + (c.phase || c.status) + (s.wave ? ', wave ' + s.wave : '') +
+    return (s.scaleSet || c.id) + ': ' + (c.phase || c.status) + (s.wave && !/\\bwave\\b/.test(c.phase || '') ? ', wave ' + s.wave : '') +
       ', ' + (s.onNewVersion || 0) + ' on ' + (s.version || 'the new version') +
       (s.pendingBusy ? ', ' + s.pendingBusy + ' busy' : '') + (s.unhealthy ? ', ' + s.unhealthy + ' unhealthy' : '') +
       (c.status !== 'Running' ? ' (' + c.status + ')' : '');
@@ -168,6 +168,8 @@ const SCRIPT = `
   function load() {
     return Promise.all([get('/fleet'), get('/runs')]).then(function (res) {
       var fleet = res[0], runs = res[1];
+      // Colours follow the gallery's order (newest first) so a version keeps its colour.
+      fleet.images.forEach(function (image) { image.versions.forEach(function (v) { colour(v.version); }); });
       drawScaleSets(fleet);
       drawRollouts(runs);
       drawGallery(fleet);
