@@ -23,6 +23,8 @@ export interface Measurement {
   eventsReplayed: number;
   apiCalls: Record<string, number>;
   rateLimited: number;
+  /** Responses of the fake cloud per operation shape (every service, including identity and Key Vault). */
+  operations: Record<string, number>;
   deleted: { githubRunners: number; adoAgents: number; instances: number };
   jobsInterrupted: number;
   world: { runners: number; agents: number };
@@ -42,16 +44,45 @@ export interface Measurement {
  * The fake cloud runs in this process: every refusal for a rate limit (GitHub's 403 with
  * x-ratelimit-remaining 0, any 429) passes through writeHead.
  */
-function countRateLimitRefusals(): { count: number } {
-  const refused = { count: 0 };
+function countResponses(): { count: number; operations: Record<string, number> } {
+  const refused = { count: 0, operations: {} as Record<string, number> };
   const writeHead = ServerResponse.prototype.writeHead as (...args: unknown[]) => ServerResponse;
   ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     const status = args[0] as number;
     const headers = (args.find((a, i) => i > 0 && a && typeof a === 'object') ?? {}) as OutgoingHttpHeaders;
     if (status === 429 || (status === 403 && headers['x-ratelimit-remaining'] === '0')) refused.count++;
+    const key = operationOf(this.req?.method, this.req?.headers.host, this.req?.url);
+    refused.operations[key] = (refused.operations[key] ?? 0) + 1;
     return writeHead.apply(this, args);
   } as typeof ServerResponse.prototype.writeHead;
   return refused;
+}
+
+/** `METHOD host path` with ids, names and versions replaced, e.g. `DELETE github /repos/…/runners/{id}`. */
+function operationOf(method = '?', host = '?', url = '/'): string {
+  const [path = '/', query] = url.split('?');
+  const shape = path
+    .split('/')
+    .map((seg, i, all) => {
+      const before = (all[i - 1] ?? '').toLowerCase();
+      if (/^\d+$/.test(seg) || /^[0-9a-f-]{36}$/i.test(seg)) return '{id}';
+      if (
+        /^(virtualmachinescalesets|virtualmachines|versions|images|resourcegroups|subscriptions|pools|agents|operations|locations|galleries)$/.test(
+          before,
+        ) &&
+        seg
+      )
+        return '{name}';
+      return seg;
+    })
+    .join('/');
+  const params = query
+    ? `?${[...new URLSearchParams(query).keys()]
+        .filter((k) => k !== 'api-version')
+        .sort()
+        .join('&')}`
+    : '';
+  return `${method} ${host.split('.')[0]?.split(':')[0]} ${shape}${params === '?' ? '' : params}`;
 }
 
 async function main(): Promise<void> {
@@ -59,7 +90,7 @@ async function main(): Promise<void> {
   if (!name || !(name in SCENARIOS)) throw new Error(`usage: measure.ts ${Object.keys(SCENARIOS).join('|')}`);
   const settings = Object.fromEntries(rest.map((kv) => kv.split('=', 2) as [string, string]));
   const scenario = parseScenario(scenarioYaml(name as ScenarioName), `${name}.yaml`);
-  const refused = countRateLimitRefusals();
+  const refused = countResponses();
   const started = performance.now();
   let runners = 0;
   let agents = 0;
@@ -89,6 +120,7 @@ async function main(): Promise<void> {
     eventsReplayed: stats.reduce((n, s) => n + s.eventsReplayed, 0),
     apiCalls: report.apiCalls,
     rateLimited: refused.count,
+    operations: Object.fromEntries(Object.entries(refused.operations).sort((a, b) => b[1] - a[1])),
     deleted: {
       githubRunners: report.deleted.githubRunners.length,
       adoAgents: report.deleted.adoAgents.length,
