@@ -193,15 +193,18 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   const rest = ordered.filter((s) => s !== lead);
   const groups = input.regionOrder ? groupByRegion(rest) : [rest];
   for (const [index, group] of groups.entries()) {
-    let running = group.map((s) => ({ scaleSet: s, task: child(s) }));
+    const running = group.map((s) => ({ scaleSet: s, task: child(s) }));
     report(groups.length > 1 ? `rolling ${group[0]!.location}` : 'rolling');
-    while (running.length > 0) {
-      const winner = (yield context.df.Task.any(running.map((r) => r.task))) as Task;
-      const done = running.find((r) => r.task === winner)!;
-      running = running.filter((r) => r !== done);
-      output.scaleSets[done.scaleSet.name] = yield* runChild(done.task, done.scaleSet);
-      report(running.length > 0 ? 'rolling' : 'done');
+    // The group's children start together (one Task.all) and are then read one by one. A Task.any
+    // over the shrinking list of children still running would make the SDK send their
+    // CallSubOrchestrator actions again (azure-functions-durable-js #574): duplicate children.
+    try {
+      yield context.df.Task.all(running.map((r) => r.task));
+    } catch {
+      // A crashed child: runChild below reports it, the others are awaited one by one.
     }
+    for (const r of running) output.scaleSets[r.scaleSet.name] = yield* runChild(r.task, r.scaleSet);
+    report(index < groups.length - 1 ? 'rolling' : 'done');
     const broken = group
       .map((s) => output.scaleSets[s.name]!)
       .find((r) => r.state === 'rolledBack' || r.state === 'failed');
