@@ -282,15 +282,16 @@ async function main(): Promise<void> {
   // A measurement that did not finish fails every row it stands for; the note says why.
   const failed = (metrics: [string, string][], error: unknown) => {
     const message = (error as Error).message;
-    for (const [metric, target] of metrics)
+    metrics.forEach(([metric, target], i) =>
       rows.push({
         metric,
         value: 'error',
         unit: '',
         target,
         result: target ? 'fail' : 'error',
-        note: message,
-      });
+        note: i === 0 ? message : undefined,
+      }),
+    );
   };
 
   if (only.has('cold-start'))
