@@ -2,15 +2,12 @@
  * `kiln simulate`: parse arguments, load the scenario, run it, print the report. With
  * `--report json` standard output holds only the JSON report; progress and logs go to standard error.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureFakeCa } from '../local/tls/fake-ca.js';
 import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
 import type { TriggerName } from '../local/scenario/types.js';
 import { exitCodeFor, renderText } from '../local/simulate/report.js';
 import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
+import { runTrustingFakeCa } from './trust.js';
 
 const HELP = `kiln simulate — run kiln's real orchestrations against the embedded fake cloud
 
@@ -112,9 +109,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   }
 
   // The fake cloud serves HTTPS with its own CA; Node trusts extra CAs only from start-up.
-  const ca = ensureFakeCa();
-  const trusted = process.env.NODE_EXTRA_CA_CERTS;
-  if (trusted !== ca.certPath && !trusted?.endsWith('kiln-trust.pem')) return respawnTrusting(ca.certPath);
+  const respawned = runTrustingFakeCa();
+  if (respawned) return respawned;
 
   const log = (line: string) => {
     if (values.verbose || !line.startsWith('  [')) process.stderr.write(`${line}\n`);
@@ -139,27 +135,5 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       return 2;
     }
     throw error;
-  }
-}
-
-/** Re-runs this command with NODE_EXTRA_CA_CERTS naming a bundle of the user's extra CAs and the fake cloud's. */
-function respawnTrusting(fakeCaPath: string): Promise<number> {
-  const bundle = join(fakeCaPath, '..', 'kiln-trust.pem');
-  const userCas = process.env.NODE_EXTRA_CA_CERTS ? safeRead(process.env.NODE_EXTRA_CA_CERTS) : '';
-  writeFileSync(bundle, `${userCas}\n${readFileSync(fakeCaPath, 'utf8')}`, { mode: 0o644 });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
-    });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-  });
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
