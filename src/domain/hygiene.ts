@@ -125,7 +125,10 @@ export function planHygiene(input: HygieneInput): HygienePlan {
     for (const scaleSet of scaleSets) {
       for (const instance of scaleSet.instances) {
         if (registered.has(instance.computerName.toLowerCase())) continue;
-        if (instance.provisioningState.toLowerCase() !== 'succeeded' || !instance.provisionedAt) continue;
+        // Creating/updating instances are still on their way; a Failed one (a reimage or upgrade that
+        // ended Failed) never registers on its own, and a reimage is how it comes back.
+        const state = instance.provisioningState.toLowerCase();
+        if ((state !== 'succeeded' && state !== 'failed') || !instance.provisionedAt) continue;
         if (now - Date.parse(instance.provisionedAt) < input.bootDeadlineMinutes * 60_000) continue;
         plan.reimage.push({
           scaleSetId: scaleSet.id,

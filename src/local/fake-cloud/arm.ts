@@ -682,7 +682,7 @@ export function armHandler(o: ArmFakeOptions) {
               code: 'ProvisioningState/failed/VMProvisioningFailed',
               level: 'Error',
               displayStatus: 'Provisioning failed',
-              time: world.isoNow(),
+              time: new Date(inst.provisionedAt).toISOString(),
             }
           : {
               code: `ProvisioningState/${state.toLowerCase()}`,

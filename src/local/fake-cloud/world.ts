@@ -715,6 +715,8 @@ export class World {
           if (fail) {
             inst.provisioningState = 'Failed';
             inst.powerState = 'stopped';
+            // Azure's ProvisioningState/failed status carries the time the operation failed.
+            inst.provisionedAt = this.clock.nowMs();
             return;
           }
           if (mode === 'upgrade') inst.imageId = set.imageId;
