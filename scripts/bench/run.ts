@@ -310,7 +310,13 @@ async function main(): Promise<void> {
         min,
         rows,
       );
-      rows.push(rateRow('cleanup', m));
+      rows.push(rateRow('cleanup', m), {
+        metric: `history: cleanup, maxHistoryEvents (${m.maxHistoryInstance})`,
+        value: m.maxHistoryEvents,
+        unit: 'events',
+        target: '',
+        result: 'info',
+      });
     } catch (e) {
       failed(
         [
