@@ -17,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   rebuild: (argv) => startCommand('rebuild', argv),
   rollout: (argv) => startCommand('rollout', argv),
   cleanup: (argv) => startCommand('cleanup', argv),
+  plan: async (argv) => (await import('./plan.js')).planCommand(argv),
+  doctor: async (argv) => (await import('./doctor.js')).doctorCommand(argv),
 };
 
 export const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
@@ -26,6 +28,8 @@ Usage:
   kiln serve [--scenario FILE] [--port N] [--speed X]
   kiln status [RUN] --app URL [--key KEY] [--follow] [--json]
   kiln rebuild|rollout|cleanup --app URL [--key KEY] [options] [--no-wait] [--json]
+  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json]
+  kiln doctor [--settings FILE] [--json]
   kiln help [COMMAND]
 
 Commands:
@@ -37,6 +41,9 @@ Commands:
   rebuild    Start the image rebuild and follow it live.
   rollout    Roll an image version onto the scale sets and follow it live.
   cleanup    Run fleet hygiene now and follow it live.
+  plan       What a rebuild, rollout and cleanup would do now, as dry runs against the real
+             Azure, GitHub and Azure DevOps of the current credentials (reads only).
+  doctor     Check a deployment: one line per check, ✓ or ✗ with the fix.
 
 Run "kiln help COMMAND" for a command's options, examples and exit codes.
 
