@@ -5,7 +5,6 @@
  */
 import { buildJobTemplate, type ImageKind } from '../domain/release.js';
 import { versionOfImageReference } from '../domain/rollout.js';
-import { regionKey } from '../domain/regions.js';
 import type { ActivityDeps } from './deps.js';
 import { attempt, type ActivityResult } from './result.js';
 
@@ -240,12 +239,4 @@ export function createReadRunnerReleaseActivity({ github }: ActivityDeps) {
         linuxX64Sha256: release.linuxX64Sha256,
       };
     });
-}
-
-/** Replication state per region of the version, keyed like settings regions. */
-export function replicationByRegion(
-  regions: Record<string, string>,
-  wanted: string[],
-): Record<string, string> {
-  return Object.fromEntries(wanted.map((r) => [r, regions[regionKey(r)] ?? 'Missing']));
 }

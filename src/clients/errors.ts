@@ -20,12 +20,3 @@ export function ensureError(value: unknown): Error {
     return new Error(String(value));
   }
 }
-
-/** Retry on these error names; anything else is permanent. */
-export const TRANSIENT_ERROR_NAMES = new Set([
-  'TransientError',
-  'RestError',
-  'HttpError',
-  'FetchError',
-  'AbortError',
-]);

@@ -193,11 +193,3 @@ export function mask(name: string, value: string): string {
   if (SETTINGS[name as SettingName]?.spec && !('secret' in SETTINGS[name as SettingName].spec)) return value;
   return SECRET_NAME.test(name) ? `***(${value.length} chars)` : value;
 }
-
-/** The settings as they came in, one line each, secrets masked: for `kiln doctor` and start-up logs. */
-export function describeEnvironment(env: Env = process.env): string[] {
-  return Object.keys(SETTINGS).map((name) => {
-    const value = env[name];
-    return `${name}=${value === undefined ? '(default)' : mask(name, value)}`;
-  });
-}

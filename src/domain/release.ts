@@ -95,11 +95,6 @@ export function buildJobTemplate(input: JobTemplateInput): JobTemplate {
     ],
   };
 }
-
-export interface PruneCandidate {
-  name: string;
-}
-
 /**
  * Versions that may be deleted (S3): never one of the newest `keep`, never one referenced by a scale
  * set model or instance, never one protected (the version this run publishes or rolls out).

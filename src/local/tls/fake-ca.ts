@@ -78,8 +78,3 @@ function createSelfSignedCa(): { certPem: string; keyPem: string } {
   cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: privateKey };
 }
-
-/** True when this process was started trusting the fake CA (NODE_EXTRA_CA_CERTS is read only at start). */
-export function processTrusts(ca: FakeCa): boolean {
-  return process.env.NODE_EXTRA_CA_CERTS === ca.certPath;
-}
