@@ -1,42 +1,60 @@
 /**
- * Activities that change the fleet for hygiene. Each re-checks the live state right before acting
- * (S1: a busy runner or agent is never removed, and neither is one that came back online) and is
- * idempotent: something already gone counts as done.
+ * Activities that change the fleet for hygiene. Removals are checked against the live state right
+ * before acting (S1: a busy runner or agent is never removed, and neither is one that came back
+ * online) and are idempotent: something already gone counts as done.
  */
+import type { Fleet, RemovalReason } from '../domain/hygiene.js';
 import type { ActivityDeps } from './deps.js';
 import { attempt, type ActivityResult } from './result.js';
 
 export type RemovalOutcome = 'deleted' | 'gone' | 'busy' | 'online';
 
-export interface RemoveRegistrationInput {
-  id: number;
-  name: string;
+/** Registrations one activity removes: the history holds one event pair per batch, not per runner. */
+export const REMOVALS_PER_ACTIVITY = 50;
+
+export interface RemoveRegistrationsInput {
+  registrations: { fleet: Fleet; id: number; name: string; reason: RemovalReason }[];
 }
 
-export type RemoveRegistrationOutput = ActivityResult<RemovalOutcome>;
+/** One result per registration, in order: a failure of one does not hide the others. */
+export type RemoveRegistrationsOutput = ActivityResult<ActivityResult<RemovalOutcome>[]>;
 
-export function createRemoveGitHubRunnerActivity({ github }: ActivityDeps) {
-  return (input: RemoveRegistrationInput): Promise<RemoveRegistrationOutput> =>
-    attempt(`remove GitHub runner ${input.name}`, async () => {
-      if (!github) throw new Error('no GitHub fleet is configured');
-      const live = await github.getRunner(input.id);
-      if (!live) return 'gone';
-      if (live.busy) return 'busy';
-      if (live.status === 'online') return 'online';
-      // GitHub refuses (422) to delete a runner that picked up a job since the check: that is busy too.
-      return github.deleteRunner(input.id);
-    });
-}
-
-export function createRemoveAdoAgentActivity({ ado }: ActivityDeps) {
-  return (input: RemoveRegistrationInput): Promise<RemoveRegistrationOutput> =>
-    attempt(`remove Azure DevOps agent ${input.name}`, async () => {
-      if (!ado) throw new Error('no Azure DevOps fleet is configured');
-      const live = await ado.getAgent(input.id);
-      if (!live) return 'gone';
-      if (live.busy) return 'busy';
-      if (live.status === 'online') return 'online';
-      return ado.deleteAgent(input.id);
+/**
+ * The re-check before each removal:
+ * - GitHub ghost (its instance is gone, so nothing can bring it back online): the DELETE is the check,
+ *   GitHub refuses (422) while a job runs, which counts as busy.
+ * - GitHub runner offline past grace (its instance exists and could reconnect): read it first, keep it
+ *   if it is online or busy; the DELETE still refuses a job picked up since.
+ * - Azure DevOps agent: read it first (Azure DevOps deletes a busy agent without refusing).
+ */
+export function createRemoveRegistrationsActivity({ github, ado }: ActivityDeps) {
+  return (input: RemoveRegistrationsInput): Promise<RemoveRegistrationsOutput> =>
+    attempt(`remove ${input.registrations.length} registration(s)`, async () => {
+      const results: ActivityResult<RemovalOutcome>[] = [];
+      for (const registration of input.registrations) {
+        const what = `remove ${registration.fleet === 'github' ? 'GitHub runner' : 'Azure DevOps agent'} ${registration.name}`;
+        results.push(
+          await attempt(what, async (): Promise<RemovalOutcome> => {
+            if (registration.fleet === 'github') {
+              if (!github) throw new Error('no GitHub fleet is configured');
+              if (registration.reason !== 'ghost') {
+                const live = await github.getRunner(registration.id);
+                if (!live) return 'gone';
+                if (live.busy) return 'busy';
+                if (live.status === 'online') return 'online';
+              }
+              return github.deleteRunner(registration.id);
+            }
+            if (!ado) throw new Error('no Azure DevOps fleet is configured');
+            const live = await ado.getAgent(registration.id);
+            if (!live) return 'gone';
+            if (live.busy) return 'busy';
+            if (live.status === 'online') return 'online';
+            return ado.deleteAgent(registration.id);
+          }),
+        );
+      }
+      return results;
     });
 }
 

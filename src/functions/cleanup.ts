@@ -18,8 +18,7 @@ import {
 } from '../activities/inventory.js';
 import {
   createReimageUnregisteredInstancesActivity,
-  createRemoveAdoAgentActivity,
-  createRemoveGitHubRunnerActivity,
+  createRemoveRegistrationsActivity,
 } from '../activities/remediation.js';
 import { scheduleSetting } from '../config/schedule-setting.js';
 import type { HygieneMemory } from '../domain/hygiene.js';
@@ -37,8 +36,7 @@ export function registerCleanup(): void {
   registerActivity(Activities.listScaleSetInstances, createListScaleSetInstancesActivity);
   registerActivity(Activities.listGitHubRunners, createListGitHubRunnersActivity);
   registerActivity(Activities.listAdoAgents, createListAdoAgentsActivity);
-  registerActivity(Activities.removeGitHubRunner, createRemoveGitHubRunnerActivity);
-  registerActivity(Activities.removeAdoAgent, createRemoveAdoAgentActivity);
+  registerActivity(Activities.removeRegistrations, createRemoveRegistrationsActivity);
   registerActivity(Activities.reimageUnregisteredInstances, createReimageUnregisteredInstancesActivity);
 
   app.timer('cleanupTimer', {

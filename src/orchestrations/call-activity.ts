@@ -50,6 +50,46 @@ export function* callActivities<T>(
   return results;
 }
 
+/**
+ * Calls an activity that works on a list, `size` items at a time (all chunks in parallel), and
+ * returns one result per item. The activity answers one result per item of its chunk; items that
+ * failed transiently (alone, or with their whole chunk) are retried together, on the same policy.
+ */
+export function* callActivityInChunks<I, T>(
+  context: OrchestrationContext,
+  name: string,
+  items: I[],
+  size: number,
+  chunkInput: (items: I[]) => unknown,
+  retry: RetryPolicy = ACTIVITY_RETRY,
+): Generator<Task, ActivityResult<T>[], any> {
+  const results = new Array<ActivityResult<T>>(items.length);
+  let pending = items.map((_, index) => index);
+  for (let attempt = 1; pending.length > 0 && attempt <= retry.attempts; attempt++) {
+    if (attempt > 1) {
+      const delay = Math.min(retry.firstDelaySeconds * retry.backoff ** (attempt - 2), retry.maxDelaySeconds);
+      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay * 1000));
+    }
+    const chunks: number[][] = [];
+    for (let start = 0; start < pending.length; start += size)
+      chunks.push(pending.slice(start, start + size));
+    const tasks = chunks.map((chunk) =>
+      context.df.callActivity(name, chunkInput(chunk.map((index) => items[index]!))),
+    );
+    const answers = (yield context.df.Task.all(tasks)) as ActivityResult<ActivityResult<T>[]>[];
+    const retryable: number[] = [];
+    answers.forEach((answer, c) => {
+      chunks[c]!.forEach((index, k) => {
+        const result = answer.ok ? answer.value[k]! : answer;
+        results[index] = result;
+        if (!result.ok && result.error.transient) retryable.push(index);
+      });
+    });
+    pending = retryable;
+  }
+  return results;
+}
+
 export function* callActivity<T>(
   context: OrchestrationContext,
   name: string,

@@ -11,23 +11,25 @@ import type {
   ListScaleSetInstancesOutput,
   ManagedScaleSet,
 } from '../activities/inventory.js';
-import type {
-  RemovalOutcome,
-  RemoveRegistrationInput,
-  ReimageUnregisteredInput,
-  ReimageUnregisteredResult,
+import {
+  REMOVALS_PER_ACTIVITY,
+  type RemovalOutcome,
+  type RemoveRegistrationsInput,
+  type ReimageUnregisteredInput,
+  type ReimageUnregisteredResult,
 } from '../activities/remediation.js';
 import type { ActivityResult } from '../activities/result.js';
 import {
   planHygiene,
   summarisePlan,
   type HygieneMemory,
+  type RegistrationDecision,
   type Kept,
   type Registration,
   type RemovalReason,
 } from '../domain/hygiene.js';
 import { Activities } from '../names.js';
-import { callActivities, callActivity, replaySafeLog } from './call-activity.js';
+import { callActivities, callActivity, callActivityInChunks, replaySafeLog } from './call-activity.js';
 
 export interface CleanupInput {
   dryRun: boolean;
@@ -142,12 +144,15 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   if (input.dryRun) return done(context, output);
 
   context.df.setCustomStatus({ phase: 'acting', remove: plan.remove.length, reimage: plan.reimage.length });
-  const removals = yield* callActivities<RemovalOutcome>(
+  const removals = yield* callActivityInChunks<RegistrationDecision, RemovalOutcome>(
     context,
-    plan.remove.map((d) => ({
-      name: d.fleet === 'github' ? Activities.removeGitHubRunner : Activities.removeAdoAgent,
-      input: { id: d.id, name: d.name } satisfies RemoveRegistrationInput,
-    })),
+    Activities.removeRegistrations,
+    plan.remove,
+    REMOVALS_PER_ACTIVITY,
+    (chunk) =>
+      ({
+        registrations: chunk.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),
+      }) satisfies RemoveRegistrationsInput,
   );
   removals.forEach((result, index) => {
     const decision = plan.remove[index]!;

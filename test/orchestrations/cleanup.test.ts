@@ -46,6 +46,56 @@ describe('cleanup on busy-and-ghosts', () => {
     }
     expect(report.hygiene.runs).toBeGreaterThan(10);
     expect(report.orchestrations.failed).toEqual([]);
+    // A ghost's DELETE is its own busy check (GitHub refuses while a job runs): no read before it.
+    expect(cloud.requestLog.filter((r) => r.service === 'github' && isRunnerRead(r))).toEqual([]);
+  });
+
+  it('removes many ghosts in a few activities, and keeps a ghost GitHub refuses to delete as busy', async () => {
+    const scenario = parseScenario(
+      JSON.stringify({
+        name: 'many-ghosts',
+        timers: false,
+        trigger: ['cleanup'],
+        until: '2026-12-01T03:30:00Z',
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] },
+        },
+        scaleSets: [{ name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2 }],
+        ghosts: { github: 120 },
+      }),
+      'inline',
+    );
+    let refused = '';
+    const result = await runSimulation(scenario, {
+      keepRunning: true,
+      onStart: (cloud) => {
+        const deleteRunner = cloud.world.deleteRunner.bind(cloud.world);
+        cloud.world.deleteRunner = (id: number) => {
+          const runner = cloud.world.runners.get(id);
+          if (!refused && runner) {
+            // Whatever the listing said, GitHub has the last word: a runner with a job is not deleted.
+            refused = runner.name;
+            runner.busy = true;
+          }
+          return deleteRunner(id);
+        };
+      },
+    });
+    try {
+      const { report, cloud, host } = result;
+      expect(refused).not.toBe('');
+      expect(report.hygiene.decisions.removeRunners).toHaveLength(120);
+      expect(report.deleted.githubRunners).toHaveLength(119);
+      expect(report.deleted.githubRunners).not.toContain(refused);
+      expect(cloud.world.findRunnerByName(refused)).toBeDefined();
+      // 120 removals in ceil(120 / 50) = 3 activities: the history does not grow with the ghosts.
+      const cleanup = host.runner.stats().find((s) => s.instanceId === 'kiln-cleanup')!;
+      expect(cleanup.maxHistoryEvents).toBeLessThan(40);
+      expect(report.orchestrations.failed).toEqual([]);
+    } finally {
+      await result.close();
+    }
   });
 
   it('reports the same decisions in a dry run and changes nothing', async () => {
@@ -110,8 +160,17 @@ describe('cleanup on busy-and-ghosts', () => {
       expect(cloud.world.findRunnerByName(offline)?.status).toBe('online');
       expect(report.jobsInterrupted).toBe(0);
       expect(report.foreignTouched).toBe(0);
+      // The offline runner's instance exists, so it could have come back: it was read before its DELETE.
+      expect(
+        cloud.requestLog.filter((r) => r.service === 'github' && isRunnerRead(r)).length,
+      ).toBeGreaterThan(0);
     } finally {
       await result.close();
     }
   });
 });
+
+/** GET of one runner by id (GET …/actions/runners/{id}). */
+function isRunnerRead(r: { method: string; path: string }): boolean {
+  return r.method === 'GET' && /\/actions\/runners\/\d+$/.test(r.path.split('?')[0]!);
+}
