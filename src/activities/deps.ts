@@ -1,10 +1,15 @@
 /** What activity factories receive: the clients and the settings they act under. */
 import type { Settings } from '../config/load-settings.js';
 import type { FullAdoClient, FullArmClient, FullGitHubClient } from '../clients/types.js';
+import type { RegistrationReader } from './registrations.js';
 
 export interface ActivityDeps {
   settings: Settings;
   arm: FullArmClient;
   github?: FullGitHubClient;
   ado?: FullAdoClient;
+  /** Shared registration looks (one fleet list per poll tick for every scale set that looks). */
+  registrations: RegistrationReader;
+  /** The app's clock (virtual in the simulator). */
+  now: () => Date;
 }

@@ -5,11 +5,12 @@
  * already on the model, removing a registration already gone are all no-ops), and every drain
  * re-checks busy state right before acting (S1).
  */
-import type { AdoAgent, GitHubRunner, ScaleSetInstance } from '../clients/types.js';
+import type { AdoAgent, ScaleSetInstance } from '../clients/types.js';
 import type { Fleet } from '../domain/hygiene.js';
 import type { RegistrationState } from '../domain/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import type { ActivityDeps } from './deps.js';
+import { ensureError } from '../clients/errors.js';
 import { attempt, type ActivityResult } from './result.js';
 
 export interface ImageVersionState {
@@ -62,67 +63,35 @@ export interface ScaleSetObservation {
   instances: ScaleSetInstance[];
   /** By lower-case computer name; absent: no registration. */
   registrations: Record<string, RegistrationState>;
-  imageReferenceId?: string;
 }
 
 export type ObserveScaleSetOutput = ActivityResult<ScaleSetObservation>;
 
-/** Above this many names one paged list is cheaper than a lookup per name. */
-const LIST_THRESHOLD = 50;
-
 export function createObserveScaleSetActivity(deps: ActivityDeps) {
   return (input: ObserveScaleSetInput): Promise<ObserveScaleSetOutput> =>
     attempt(`observe scale set ${input.scaleSetId}`, async () => {
-      const [scaleSet, instances] = await Promise.all([
-        deps.arm.getScaleSet(input.scaleSetId),
-        deps.arm.listInstances(input.scaleSetId),
-      ]);
+      const instances = await deps.arm.listInstances(input.scaleSetId);
       const wanted = input.instanceIds ? new Set(input.instanceIds) : undefined;
       const names = instances
         .filter((i) => input.allInstances || (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied))
         .map((i) => i.computerName);
-      return {
-        instances,
-        registrations: await registrationsFor(deps, input.fleet, names),
-        imageReferenceId: scaleSet?.imageReferenceId,
-      };
+      return { instances, registrations: await deps.registrations.stateOf(input.fleet, names) };
     });
 }
 
-async function registrationsFor(
-  deps: ActivityDeps,
-  fleet: Fleet,
-  names: string[],
-): Promise<Record<string, RegistrationState>> {
-  const result: Record<string, RegistrationState> = {};
-  if (names.length === 0) return result;
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const add = (r: GitHubRunner | AdoAgent) => {
-    const key = r.name.toLowerCase();
-    if (!wanted.has(key)) return;
-    const previous = result[key];
-    // Several registrations with one name (a stale one and its replacement): busy or online wins.
-    result[key] = {
-      status: previous?.status === 'online' || r.status === 'online' ? 'online' : 'offline',
-      busy: (previous?.busy ?? false) || r.busy,
-    };
-  };
-  if (fleet === 'github') {
-    const github = deps.github ?? missing('GitHub');
-    const found =
-      names.length > LIST_THRESHOLD
-        ? await github.listRunners()
-        : (await Promise.all(names.map((n) => github.findRunnersByName(n)))).flat();
-    found.forEach(add);
-  } else {
-    const ado = deps.ado ?? missing('Azure DevOps');
-    const found =
-      names.length > LIST_THRESHOLD
-        ? await ado.listAgents()
-        : (await Promise.all(names.map((n) => ado.findAgentsByName(n)))).flat();
-    found.forEach(add);
-  }
-  return result;
+export interface ReadRegistrationsInput {
+  fleet: Fleet;
+  names: string[];
+}
+
+export type ReadRegistrationsOutput = ActivityResult<Record<string, RegistrationState>>;
+
+/** Registrations only, no ARM: what a busy wait needs to see whether a job has ended. */
+export function createReadRegistrationsActivity(deps: ActivityDeps) {
+  return (input: ReadRegistrationsInput): Promise<ReadRegistrationsOutput> =>
+    attempt(`read ${input.names.length} ${input.fleet} registration(s)`, () =>
+      deps.registrations.stateOf(input.fleet, input.names),
+    );
 }
 
 function missing(fleet: string): never {
@@ -132,7 +101,8 @@ function missing(fleet: string): never {
 export interface DrainInput {
   scaleSetId: string;
   fleet: Fleet;
-  instances: { instanceId: string; computerName: string }[];
+  /** `registrationIds`: the registrations the wave's look saw with the instance's name. */
+  instances: { instanceId: string; computerName: string; registrationIds?: number[] }[];
 }
 
 export interface DrainResult {
@@ -145,46 +115,68 @@ export interface DrainResult {
 export type DrainOutput = ActivityResult<DrainResult>;
 
 /**
- * GitHub: remove the idle runner's registration (a 422 refusal means it picked up a job: busy).
- * Azure DevOps: disable the agent, then re-check that no request was assigned meanwhile.
+ * GitHub: remove the idle runner's registration; the DELETE itself is the busy check (GitHub refuses
+ * with 422 while a job runs). Azure DevOps: disable the agents, then one fresh list shows whether a
+ * job was assigned before the disable took effect; those agents are given back.
  */
 export function createDrainInstancesActivity(deps: ActivityDeps) {
   return (input: DrainInput): Promise<DrainOutput> =>
-    attempt(`drain ${input.instances.length} instance(s) of ${input.scaleSetId}`, async () => {
-      const result: DrainResult = { drained: [], busy: [] };
-      for (const instance of input.instances) {
-        const idle =
-          input.fleet === 'github'
-            ? await drainRunner(deps, instance.computerName)
-            : await drainAgent(deps, instance.computerName);
-        (idle ? result.drained : result.busy).push(instance.instanceId);
-      }
-      return result;
-    });
+    attempt(`drain ${input.instances.length} instance(s) of ${input.scaleSetId}`, async () =>
+      input.fleet === 'github' ? drainRunners(deps, input.instances) : drainAgents(deps, input.instances),
+    );
 }
 
-async function drainRunner(deps: ActivityDeps, name: string): Promise<boolean> {
+async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const github = deps.github ?? missing('GitHub');
-  for (const runner of await github.findRunnersByName(name)) {
-    if (runner.busy) return false;
-    if ((await github.deleteRunner(runner.id)) === 'busy') return false;
+  const result: DrainResult = { drained: [], busy: [] };
+  for (const instance of instances) {
+    const known = instance.registrationIds ?? [];
+    let idle = true;
+    let vanished = known.length === 0;
+    for (const id of known) {
+      const outcome = await github.deleteRunner(id);
+      if (outcome === 'busy') idle = false;
+      if (outcome === 'gone') vanished = true;
+    }
+    // Not seen by the look, or gone since: a new registration may have taken the name. Ask by name.
+    if (idle && vanished) {
+      for (const runner of await github.findRunnersByName(instance.computerName)) {
+        if (runner.busy || (await github.deleteRunner(runner.id)) === 'busy') idle = false;
+      }
+    }
+    (idle ? result.drained : result.busy).push(instance.instanceId);
   }
-  return true;
+  return result;
 }
 
-async function drainAgent(deps: ActivityDeps, name: string): Promise<boolean> {
+async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const ado = deps.ado ?? missing('Azure DevOps');
-  for (const agent of await ado.findAgentsByName(name)) {
-    if (agent.busy) return false;
-    if (agent.enabled) await ado.setAgentEnabled(agent.id, false);
-    const now = await ado.getAgent(agent.id);
-    if (now?.busy) {
-      // A job was assigned between the check and the disable: give the agent back.
-      await ado.setAgentEnabled(agent.id, true);
-      return false;
+  const disabled = new Set<number>();
+  for (const instance of instances) {
+    for (const id of instance.registrationIds ?? []) {
+      const agent = await ado.setAgentEnabled(id, false);
+      if (agent) disabled.add(id);
     }
   }
-  return true;
+  // One fresh list after every disable: the last word on busy (S1), and it shows agents the look missed.
+  const byName = new Map<string, AdoAgent[]>();
+  for (const agent of await ado.listAgents()) {
+    const key = agent.name.toLowerCase();
+    byName.set(key, [...(byName.get(key) ?? []), agent]);
+  }
+  const result: DrainResult = { drained: [], busy: [] };
+  for (const instance of instances) {
+    const agents = byName.get(instance.computerName.toLowerCase()) ?? [];
+    const takesJobs = agents.some((a) => a.busy || (a.enabled && !disabled.has(a.id)));
+    if (!takesJobs) {
+      result.drained.push(instance.instanceId);
+      continue;
+    }
+    // Busy, or an agent the look did not see is still enabled: give back what kiln disabled, try later.
+    for (const agent of agents) if (disabled.has(agent.id)) await ado.setAgentEnabled(agent.id, true);
+    result.busy.push(instance.instanceId);
+  }
+  return result;
 }
 
 export interface SetScaleSetImageInput {
@@ -207,13 +199,33 @@ export interface StartUpgradeInput {
   instanceIds: string[];
 }
 
-export type StartUpgradeOutput = ActivityResult<null>;
+/** The instances whose upgrade started. */
+export type StartUpgradeOutput = ActivityResult<string[]>;
 
+/**
+ * Starts the upgrade. The wave may have been planned from an earlier look (a busy wait reads only the
+ * registrations): when ARM refuses the request, the instances are listed and those that no longer
+ * exist (scaled in meanwhile) are left out before one more try.
+ */
 export function createStartUpgradeActivity({ arm }: ActivityDeps) {
   return (input: StartUpgradeInput): Promise<StartUpgradeOutput> =>
     attempt(`upgrade instances ${input.instanceIds.join(',')} of ${input.scaleSetId}`, async () => {
-      if (input.instanceIds.length > 0) await arm.startManualUpgrade(input.scaleSetId, input.instanceIds);
-      return null;
+      if (input.instanceIds.length === 0) return [];
+      try {
+        await arm.startManualUpgrade(input.scaleSetId, input.instanceIds);
+        return input.instanceIds;
+      } catch (error) {
+        if (ensureError(error).name !== 'PermanentError') throw error;
+        const present = new Set(
+          (await arm.listInstances(input.scaleSetId))
+            .filter((i) => i.provisioningState.toLowerCase() !== 'deleting')
+            .map((i) => i.instanceId),
+        );
+        const existing = input.instanceIds.filter((id) => present.has(id));
+        if (existing.length === input.instanceIds.length) throw error;
+        if (existing.length > 0) await arm.startManualUpgrade(input.scaleSetId, existing);
+        return existing;
+      }
     });
 }
 
@@ -226,23 +238,23 @@ export interface CheckHealthInput {
 
 export type CheckHealthOutput = ActivityResult<ScaleSetObservation>;
 
-/** ARM first (cheap); the runner/agent is looked up only for instances already provisioned on the new model. */
+/**
+ * One look at the whole scale set: the wave's instances (registrations of those provisioned on the
+ * new model) and every instance still on the old model, so the look that ends a wave also plans the
+ * next one.
+ */
 export function createCheckWaveHealthActivity(deps: ActivityDeps) {
   return (input: CheckHealthInput): Promise<CheckHealthOutput> =>
     attempt(`check health of ${input.instanceIds.length} instance(s) of ${input.scaleSetId}`, async () => {
       const instances = await deps.arm.listInstances(input.scaleSetId);
-      const wanted = new Set(input.instanceIds);
-      const ready = instances.filter(
-        (i) =>
-          wanted.has(i.instanceId) &&
-          i.latestModelApplied &&
-          i.provisioningState.toLowerCase() === 'succeeded',
-      );
-      const registrations = await registrationsFor(
-        deps,
-        input.fleet,
-        ready.map((i) => i.computerName),
-      );
-      return { instances: instances.filter((i) => wanted.has(i.instanceId)), registrations };
+      const wave = new Set(input.instanceIds);
+      const names = instances
+        .filter((i) =>
+          wave.has(i.instanceId)
+            ? i.latestModelApplied && i.provisioningState.toLowerCase() === 'succeeded'
+            : !i.latestModelApplied,
+        )
+        .map((i) => i.computerName);
+      return { instances, registrations: await deps.registrations.stateOf(input.fleet, names) };
     });
 }

@@ -8,6 +8,8 @@
  * Secrets: values read from Key Vault are dropped at once; nothing here prints a value, and client
  * errors are already scrubbed of anything token-like (clients/client-error.ts).
  */
+import type { ActivityDeps } from '../activities/deps.js';
+import { createRegistrationReader } from '../activities/registrations.js';
 import { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { SecretClient } from '@azure/keyvault-secrets';
@@ -165,11 +167,18 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
   }
 
   const secrets = createSecretReader(settings.keyVaultUrl, credential);
-  const deps = {
+  const github = settings.github
+    ? createGitHubClient(settings.github, secrets, { writeSpacingMs: 0 })
+    : undefined;
+  const ado = settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined;
+  const clock = () => now;
+  const deps: ActivityDeps = {
     settings,
     arm: createArmClient(settings, credential),
-    github: settings.github ? createGitHubClient(settings.github, secrets, { writeSpacingMs: 0 }) : undefined,
-    ado: settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined,
+    github,
+    ado,
+    registrations: createRegistrationReader({ github, ado, now: clock }),
+    now: clock,
   };
 
   // 5. GitHub: listing the runners proves the credential and its scope.

@@ -13,6 +13,8 @@ export interface RolloutInstance {
 export interface RegistrationState {
   status: 'online' | 'offline';
   busy: boolean;
+  /** The registrations seen with this name (a drain removes or disables exactly these first). */
+  ids?: number[];
 }
 
 export interface RolloutOptions {
@@ -80,6 +82,8 @@ export interface WaveHealth {
   unhealthy: string[];
   /** Not healthy yet, deadline not reached. */
   starting: string[];
+  /** The unhealthy ones whose upgrade failed in ARM (provisioning Failed) or that are gone. */
+  failed: string[];
 }
 
 /** An upgraded instance is healthy once provisioned on the new model with its runner/agent online. */
@@ -91,7 +95,7 @@ export function assessWave(input: {
   now: string;
   healthDeadlineMinutes: number;
 }): WaveHealth {
-  const health: WaveHealth = { healthy: [], unhealthy: [], starting: [] };
+  const health: WaveHealth = { healthy: [], unhealthy: [], starting: [], failed: [] };
   const pastDeadline =
     Date.parse(input.now) - Date.parse(input.waveStartedAt) >= input.healthDeadlineMinutes * 60_000;
   for (const id of input.wave) {
@@ -100,7 +104,10 @@ export function assessWave(input: {
     const registration = instance ? input.registrations[instance.computerName.toLowerCase()] : undefined;
     if (instance && state === 'succeeded' && instance.latestModelApplied && registration?.status === 'online')
       health.healthy.push(id);
-    else if (!instance || state === 'failed' || pastDeadline) health.unhealthy.push(id);
+    else if (!instance || state === 'failed') {
+      health.unhealthy.push(id);
+      health.failed.push(id);
+    } else if (pastDeadline) health.unhealthy.push(id);
     else health.starting.push(id);
   }
   return health;

@@ -14,6 +14,7 @@ import {
   createCheckWaveHealthActivity,
   createDrainInstancesActivity,
   createObserveScaleSetActivity,
+  createReadRegistrationsActivity,
   createResolveImageVersionActivity,
   createSetScaleSetImageActivity,
   createStartUpgradeActivity,
@@ -36,6 +37,7 @@ export function registerRollout(): void {
   registerActivity(Activities.setScaleSetImage, createSetScaleSetImageActivity);
   registerActivity(Activities.startUpgrade, createStartUpgradeActivity);
   registerActivity(Activities.checkWaveHealth, createCheckWaveHealthActivity);
+  registerActivity(Activities.readRegistrations, createReadRegistrationsActivity);
 
   app.http('startRollout', {
     route: 'rollouts',

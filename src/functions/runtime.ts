@@ -9,6 +9,7 @@ import { createCredential } from '../clients/credential.js';
 import { createGitHubClient } from '../clients/github/index.js';
 import { createSecretReader } from '../clients/keyvault.js';
 import type { ActivityDeps } from '../activities/deps.js';
+import { createRegistrationReader } from '../activities/registrations.js';
 import { loadSettings, type Settings } from '../config/load-settings.js';
 
 let runtime: ActivityDeps | undefined;
@@ -32,13 +33,17 @@ export function getRuntime(): ActivityDeps {
     const settings = loadSettings(process.env);
     const credential = createCredential(settings);
     const secrets = createSecretReader(settings.keyVaultUrl, credential);
+    const github = settings.github
+      ? createGitHubClient(settings.github, secrets, { writeSpacingMs: settings.github.writeIntervalMs })
+      : undefined;
+    const ado = settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined;
     runtime = {
       settings,
       arm: createArmClient(settings, credential),
-      github: settings.github
-        ? createGitHubClient(settings.github, secrets, { writeSpacingMs: settings.github.writeIntervalMs })
-        : undefined,
-      ado: settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined,
+      github,
+      ado,
+      registrations: createRegistrationReader({ github, ado, now }),
+      now,
     };
   }
   return runtime;

@@ -15,6 +15,9 @@ import type {
   DrainOutput,
   ObserveScaleSetInput,
   ObserveScaleSetOutput,
+  ReadRegistrationsInput,
+  ReadRegistrationsOutput,
+  ScaleSetObservation,
   ResolveImageVersionOutput,
   SetScaleSetImageInput,
   SetScaleSetImageOutput,
@@ -29,6 +32,8 @@ import {
   breachesThreshold,
   planWave,
   versionOfImageReference,
+  type RegistrationState,
+  type RolloutInstance,
   type RolloutOptions,
 } from '../domain/rollout.js';
 import { Activities } from '../names.js';
@@ -57,6 +62,14 @@ export interface ScaleSetRolloutResult {
   /** Dry run: waves the rollout would take now and instances that are busy now. */
   plannedWaves?: number;
   busyNow?: number;
+  /** How long this scale set's first wave took to prove healthy (minutes). */
+  healthyAfterMinutes?: number;
+}
+
+/** The look that ended a wave, kept to plan the next one: instances on the old model only. */
+interface Look {
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState>;
 }
 
 interface Progress {
@@ -68,6 +81,10 @@ interface Progress {
   pending: string[];
   waves: number;
   rollbackReason?: string;
+  /** Plans the next wave without looking again (absent: look first). */
+  lastLook?: Look;
+  /** When to look first at an upgraded wave, learned from a first wave (this scale set's or the lead's). */
+  healthyAfterMinutes?: number;
 }
 
 export interface ScaleSetRolloutInput {
@@ -80,6 +97,10 @@ export interface ScaleSetRolloutInput {
   startedAt: string;
   /** Who asked: an Event Grid hint never moves a scale set to an older version. */
   source: 'http' | 'eventgrid' | 'rebuild';
+  /** Regions the parent already saw the version completely replicated to (no need to read it again). */
+  replicatedTo?: string[];
+  /** The lead's first wave: how long an upgraded instance took to come back online (minutes). */
+  healthyAfterMinutes?: number;
   progress?: Progress;
 }
 
@@ -146,7 +167,7 @@ function* begin(
   // The version must be in this region before any instance can boot from it.
   const region = regionKey(scaleSet.location);
   const deadline = Date.parse(input.startedAt) + ROLLOUT_TIMING.replicationWaitHours * 3600_000;
-  for (;;) {
+  while (!input.replicatedTo?.includes(region)) {
     const version = (yield* callActivity(context, Activities.resolveImageVersion, {
       definition: input.definition,
       version: input.version,
@@ -223,6 +244,7 @@ function* begin(
       unhealthy: [],
       pending: [],
       waves: 0,
+      healthyAfterMinutes: input.healthyAfterMinutes,
     },
   } satisfies ScaleSetRolloutInput);
   return undefined as never;
@@ -235,16 +257,21 @@ function* nextWave(
 ): Generator<Task, ScaleSetRolloutResult, any> {
   const { scaleSet, options } = input;
   status(context, `wave ${progress.waves + 1}`, input, progress);
-  const observed = (yield* callActivity(context, Activities.observeScaleSet, {
-    scaleSetId: scaleSet.id,
-    fleet: scaleSet.fleet,
-  } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
-  if (!observed.ok) return finished(input, progress, 'failed', observed.error.message);
+  let look = progress.lastLook;
+  progress.lastLook = undefined;
+  if (!look) {
+    const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+      scaleSetId: scaleSet.id,
+      fleet: scaleSet.fleet,
+    } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+    if (!observed.ok) return finished(input, progress, 'failed', observed.error.message);
+    look = staleOnly(observed.value);
+  }
 
   const plan = planWave({
     capacity: scaleSet.capacity,
-    instances: observed.value.instances,
-    registrations: observed.value.registrations,
+    instances: look.instances,
+    registrations: look.registrations,
     options,
     rolloutStartedAt: input.startedAt,
     now: context.df.currentUtcDateTime.toISOString(),
@@ -256,19 +283,26 @@ function* nextWave(
     if (plan.busy.length === 0)
       return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
     status(context, `waiting for ${plan.busy.length} busy instance(s)`, input, progress);
-    yield context.df.createTimer(after(context, ROLLOUT_TIMING.busyRecheckMinutes));
+    yield context.df.createTimer(onTick(context, ROLLOUT_TIMING.busyRecheckMinutes));
+    // Waiting changes only the registrations: read those, not ARM. A job that ended makes the next
+    // wave from this look (the drain re-checks busy; the upgrade leaves out instances scaled in since).
+    const names = look.instances.filter((i) => plan.busy.includes(i.instanceId)).map((i) => i.computerName);
+    const fresh = (yield* callActivity(context, Activities.readRegistrations, {
+      fleet: scaleSet.fleet,
+      names,
+    } satisfies ReadRegistrationsInput)) as ReadRegistrationsOutput;
+    if (fresh.ok)
+      progress.lastLook = { instances: look.instances, registrations: withFresh(look, names, fresh.value) };
     return continueWith(context, input, progress);
   }
 
-  const byId = new Map(observed.value.instances.map((i) => [i.instanceId, i]));
   const drain = (yield* callActivity(context, Activities.drainInstances, {
     scaleSetId: scaleSet.id,
     fleet: scaleSet.fleet,
-    instances: plan.upgrade.map((id) => ({ instanceId: id, computerName: byId.get(id)!.computerName })),
+    instances: drainList(look, plan.upgrade),
   } satisfies DrainInput)) as DrainOutput;
   if (!drain.ok) return finished(input, progress, 'failed', drain.error.message);
-  const wave = drain.value.drained;
-  if (wave.length === 0) {
+  if (drain.value.drained.length === 0) {
     // Every candidate picked up a job between the look and the drain: look again shortly.
     yield context.df.createTimer(after(context, ROLLOUT_TIMING.healthPollMinutes));
     return continueWith(context, input, progress);
@@ -276,19 +310,22 @@ function* nextWave(
 
   const upgrade = (yield* callActivity(context, Activities.startUpgrade, {
     scaleSetId: scaleSet.id,
-    instanceIds: wave,
+    instanceIds: drain.value.drained,
   } satisfies StartUpgradeInput)) as StartUpgradeOutput;
   if (!upgrade.ok) return finished(input, progress, 'failed', upgrade.error.message);
+  const wave = upgrade.value;
+  if (wave.length === 0) return continueWith(context, input, progress);
   replaySafeLog(context, `${scaleSet.name}: wave ${progress.waves + 1} upgrading ${wave.join(', ')}`);
 
-  const health = yield* awaitHealth(context, input, wave);
+  const health = yield* awaitHealth(context, input, wave, progress.healthyAfterMinutes);
   progress.waves++;
+  progress.healthyAfterMinutes ??= health.unhealthy.length === 0 ? health.minutes : undefined;
   if (breachesThreshold(health.unhealthy.length, wave.length, options.maxUnhealthyPercent)) {
     progress.phase = 'rollback';
     progress.unhealthy.push(...health.unhealthy);
     progress.rollbackReason =
       `wave ${progress.waves}: ${health.unhealthy.length} of ${wave.length} upgraded instance(s) unhealthy ` +
-      `(${health.unhealthy.join(', ')}: no ${scaleSet.fleet === 'github' ? 'runner' : 'agent'} online within ${options.healthDeadlineMinutes} min), above the ${options.maxUnhealthyPercent}% allowed`;
+      `(${unhealthyReasons(health, scaleSet.fleet, options.healthDeadlineMinutes)}), above the ${options.maxUnhealthyPercent}% allowed`;
     replaySafeLog(
       context,
       `${scaleSet.name}: ${progress.rollbackReason}; rolling back to ${progress.previousVersion}`,
@@ -298,21 +335,38 @@ function* nextWave(
   progress.updated.push(...health.healthy);
   progress.unhealthy.push(...health.unhealthy);
   if (options.pauseMinutes > 0) yield context.df.createTimer(after(context, options.pauseMinutes));
+  else progress.lastLook = health.lastLook;
   return continueWith(context, input, progress);
 }
 
-/** Polls the wave until every instance is healthy or the deadline passes. */
+/**
+ * Looks at the wave until every instance is healthy or the deadline passes. The first look waits as
+ * long as a first wave took (when known), so a wave is usually proven by one look; looks fall on
+ * whole poll ticks so that scale sets rolling in parallel share one registration list.
+ */
 function* awaitHealth(
   context: OrchestrationContext,
   input: ScaleSetRolloutInput,
   wave: string[],
-): Generator<Task, { healthy: string[]; unhealthy: string[] }, any> {
+  healthyAfterMinutes: number | undefined,
+): Generator<
+  Task,
+  { healthy: string[]; unhealthy: string[]; failed: string[]; minutes: number; lastLook?: Look },
+  any
+> {
   const { scaleSet, options } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();
+  const elapsed = () => (context.df.currentUtcDateTime.getTime() - Date.parse(startedAt)) / 60_000;
   const healthy: string[] = [];
+  const failed: string[] = [];
   let waiting = [...wave];
+  let wait = Math.min(
+    Math.max(ROLLOUT_TIMING.healthPollMinutes, healthyAfterMinutes ?? 0),
+    options.healthDeadlineMinutes,
+  );
   for (;;) {
-    yield context.df.createTimer(after(context, ROLLOUT_TIMING.healthPollMinutes));
+    yield context.df.createTimer(onTick(context, wait, ROLLOUT_TIMING.healthPollMinutes));
+    wait = ROLLOUT_TIMING.healthPollMinutes;
     const check = (yield* callActivity(context, Activities.checkWaveHealth, {
       scaleSetId: scaleSet.id,
       fleet: scaleSet.fleet,
@@ -328,18 +382,83 @@ function* awaitHealth(
           healthDeadlineMinutes: options.healthDeadlineMinutes,
         })
       : undefined;
-    if (assessment) {
+    if (assessment && check.ok) {
       healthy.push(...assessment.healthy);
+      failed.push(...assessment.failed);
       waiting = [...assessment.starting];
-      if (waiting.length === 0) return { healthy, unhealthy: assessment.unhealthy };
-    } else if (
-      context.df.currentUtcDateTime.getTime() - Date.parse(startedAt) >=
-      options.healthDeadlineMinutes * 60_000
-    ) {
+      if (waiting.length === 0)
+        return {
+          healthy,
+          unhealthy: assessment.unhealthy,
+          failed,
+          minutes: Math.ceil(elapsed()),
+          lastLook: staleOnly(check.value),
+        };
+    } else if (elapsed() >= options.healthDeadlineMinutes) {
       // Health could not be read until the deadline: treat what is unproven as unhealthy.
-      return { healthy, unhealthy: waiting };
+      return { healthy, unhealthy: waiting, failed, minutes: Math.ceil(elapsed()) };
     }
   }
+}
+
+/** Why each unhealthy instance is: its upgrade failed in ARM, or its runner/agent never came online. */
+function unhealthyReasons(
+  health: { unhealthy: string[]; failed: string[] },
+  fleet: ScaleSetRolloutInput['scaleSet']['fleet'],
+  deadlineMinutes: number,
+): string {
+  const silent = health.unhealthy.filter((id) => !health.failed.includes(id));
+  return [
+    health.failed.length > 0 ? `${health.failed.join(', ')}: upgrade failed or instance gone` : '',
+    silent.length > 0
+      ? `${silent.join(', ')}: no ${fleet === 'github' ? 'runner' : 'agent'} online within ${deadlineMinutes} min`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** The part of a look that plans waves: instances still on the old model and their registrations. */
+function staleOnly(observation: ScaleSetObservation): Look {
+  const instances = observation.instances
+    .filter((i) => !i.latestModelApplied)
+    .map(({ instanceId, computerName, latestModelApplied, provisioningState }) => ({
+      instanceId,
+      computerName,
+      latestModelApplied,
+      provisioningState,
+    }));
+  const names = new Set(instances.map((i) => i.computerName.toLowerCase()));
+  return {
+    instances,
+    registrations: Object.fromEntries(
+      Object.entries(observation.registrations).filter(([name]) => names.has(name)),
+    ),
+  };
+}
+
+/** The look with these names' registrations replaced by a newer read (absent there: none now). */
+function withFresh(
+  look: Look,
+  names: string[],
+  fresh: Record<string, RegistrationState>,
+): Look['registrations'] {
+  const registrations = { ...look.registrations };
+  for (const name of names) {
+    const key = name.toLowerCase();
+    if (fresh[key]) registrations[key] = fresh[key];
+    else delete registrations[key];
+  }
+  return registrations;
+}
+
+/** The instances to drain with the registrations the look saw for each. */
+function drainList(look: Look, instanceIds: string[]): DrainInput['instances'] {
+  return instanceIds.map((id) => {
+    const instance = look.instances.find((i) => i.instanceId === id)!;
+    const ids = look.registrations[instance.computerName.toLowerCase()]?.ids;
+    return { instanceId: id, computerName: instance.computerName, ...(ids ? { registrationIds: ids } : {}) };
+  });
 }
 
 function* rollBack(
@@ -389,11 +508,10 @@ function* rollBack(
     now: context.df.currentUtcDateTime.toISOString(),
   });
   if (moved.upgrade.length > 0) {
-    const byId = new Map(observed.value.instances.map((i) => [i.instanceId, i]));
     const drain = (yield* callActivity(context, Activities.drainInstances, {
       scaleSetId: scaleSet.id,
       fleet: scaleSet.fleet,
-      instances: moved.upgrade.map((id) => ({ instanceId: id, computerName: byId.get(id)!.computerName })),
+      instances: drainList(staleOnly(observed.value), moved.upgrade),
     } satisfies DrainInput)) as DrainOutput;
     if (drain.ok && drain.value.drained.length > 0) {
       yield* callActivity(context, Activities.startUpgrade, {
@@ -439,6 +557,9 @@ function finished(
     instancesPending: progress.pending.length,
     unhealthy: progress.unhealthy.length,
     waves: progress.waves,
+    ...(progress.healthyAfterMinutes !== undefined
+      ? { healthyAfterMinutes: progress.healthyAfterMinutes }
+      : {}),
   });
 }
 
@@ -473,4 +594,14 @@ function status(
 
 function after(context: OrchestrationContext, minutes: number): Date {
   return new Date(context.df.currentUtcDateTime.getTime() + minutes * 60_000);
+}
+
+/**
+ * At least `minutes` from now, rounded up to a whole `tick` of UTC time (default: `minutes`), so that
+ * every scale set waiting on the same clock looks at the same moment.
+ */
+function onTick(context: OrchestrationContext, minutes: number, tick = minutes): Date {
+  const tickMs = tick * 60_000;
+  const earliest = context.df.currentUtcDateTime.getTime() + minutes * 60_000;
+  return new Date(Math.ceil(earliest / tickMs) * tickMs);
 }

@@ -127,11 +127,17 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   };
   const ordered = [...targets].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
   const lead = ordered.find((s) => s.tags[input.canaryTag.name] === input.canaryTag.value) ?? ordered[0];
+  // The lead's first wave shows how long an upgraded instance takes to come back: the rest look then.
+  let healthyAfterMinutes: number | undefined;
   const childInput = (scaleSet: ManagedScaleSet): ScaleSetRolloutInput => ({
+    ...(healthyAfterMinutes !== undefined ? { healthyAfterMinutes } : {}),
     scaleSet,
     definition: input.definition,
     version: input.version,
     versionId: version.value!.id,
+    replicatedTo: Object.keys(version.value!.regions).filter(
+      (r) => version.value!.regions[r] === 'Completed',
+    ),
     options,
     dryRun: input.dryRun,
     startedAt,
@@ -170,6 +176,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     report(`rolling ${lead.name} first`);
     output.scaleSets[lead.name] = yield* runChild(child(lead), lead);
     const leadResult = output.scaleSets[lead.name]!;
+    healthyAfterMinutes = leadResult.healthyAfterMinutes;
     if (leadResult.state === 'rolledBack' || leadResult.state === 'failed') {
       for (const s of ordered) {
         if (s !== lead)

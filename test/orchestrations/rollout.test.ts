@@ -233,6 +233,76 @@ describe('rollout', () => {
     expect(instanceVersions(cloud, 'vmss-rolling')).toEqual(['2026.10.1', '2026.10.1']);
   });
 
+  it('proves each wave with one look once the lead has shown how long an upgrade takes', async () => {
+    const { report, cloud } = await simulate(
+      scenario({
+        scaleSets: [
+          { name: 'vmss-gh-a', image: 'linux', region: 'westeurope', capacity: 10 },
+          { name: 'vmss-gh-b', image: 'linux', region: 'westeurope', capacity: 10 },
+        ],
+      }),
+    );
+    for (const name of ['vmss-gh-a', 'vmss-gh-b'])
+      expect(report.scaleSets[name]).toMatchObject({ state: 'updated', instancesUpdated: 10 });
+    const instanceLists = (scaleSet: string) =>
+      cloud.requestLog.filter(
+        (r) =>
+          r.method === 'GET' &&
+          r.path.split('?')[0]!.endsWith(`/virtualMachineScaleSets/${scaleSet}/virtualMachines`),
+      ).length;
+    // 5 waves of 2. The lead (first by name) looks once to plan, then every 2 minutes until its first
+    // wave is back (6 min reimage + 2 min registration: 4 looks), then once per wave; the other scale
+    // set, told how long the lead's first wave took, looks once per wave from the start.
+    expect(instanceLists('vmss-gh-a')).toBe(1 + 4 + 4);
+    expect(instanceLists('vmss-gh-b')).toBe(1 + 5);
+    // Drains delete the runners the look saw, by id: one DELETE per instance, no lookup by name.
+    const github = cloud.requestLog.filter((r) => r.service === 'github');
+    expect(github.filter((r) => r.method === 'DELETE')).toHaveLength(20);
+    expect(github.filter((r) => r.path.includes('name='))).toEqual([]);
+    expect(report.jobsInterrupted).toBe(0);
+  });
+
+  it('leaves out an instance scaled in while it was busy, and finishes the others', async () => {
+    let scaledIn = false;
+    const { report, cloud } = await simulate(scenario({ jobs: [{ instance: 'vmss-gh_1', minutes: 90 }] }), {
+      onStart: (c) => {
+        const world = c.world as unknown as { finishJob(job: { instance: string }): void };
+        const finishJob = world.finishJob.bind(c.world);
+        world.finishJob = (job) => {
+          finishJob(job);
+          if (job.instance !== 'vmss-gh_1') return;
+          // Autoscale removed the instance as soon as its job ended; its runner stays behind, offline.
+          const set = c.world.scaleSets.get('vmss-gh')!;
+          const instance = set.instances.get('1')!;
+          set.instances.delete('1');
+          c.world.findRunnerByName(instance.computerName)!.status = 'offline';
+          scaledIn = true;
+        };
+      },
+    });
+    expect(scaledIn).toBe(true);
+    // Waves of one: instances 0 and 2, then instance 1 from the look of the busy wait, which ARM
+    // refuses (no longer an instance): the activity leaves it out instead of failing the rollout.
+    const upgrades = cloud.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/manualupgrade'));
+    expect(upgrades).toHaveLength(3);
+    expect(report.scaleSets['vmss-gh']).toMatchObject({ state: 'updated', instancesPending: 0 });
+    expect(instanceVersions(cloud, 'vmss-gh')).toEqual(['2026.12.1', '2026.12.1']);
+    expect(report.jobsInterrupted).toBe(0);
+  });
+
+  it('names an upgrade that failed in ARM as the reason for the rollback, without waiting for the deadline', async () => {
+    const { report } = await simulate(
+      scenario({
+        faults: [{ service: 'arm', operation: 'virtualMachineScaleSets.updateInstances', fail: true }],
+      }),
+    );
+    expect(report.scaleSets['vmss-gh']).toMatchObject({ state: 'rolledBack', version: '2026.10.1' });
+    expect(report.scaleSets['vmss-gh']!.reason).toMatch(
+      /wave 1: 1 of 1 upgraded instance\(s\) unhealthy \(0: upgrade failed or instance gone\)/,
+    );
+    expect(report.jobsInterrupted).toBe(0);
+  });
+
   it('reports a dry run without changing anything', async () => {
     const { report, cloud } = await simulate(scenario({ dryRun: true }));
     expect(report.outcome).toBe('planned');

@@ -82,7 +82,7 @@ describe('assessWave', () => {
       now: at(5),
       healthDeadlineMinutes: 15,
     });
-    expect(health).toEqual({ healthy: ['0'], unhealthy: [], starting: ['1', '2'] });
+    expect(health).toEqual({ healthy: ['0'], unhealthy: [], starting: ['1', '2'], failed: [] });
   });
 
   it('counts everything not healthy by the deadline, or failed, as unhealthy', () => {
@@ -96,7 +96,7 @@ describe('assessWave', () => {
       now: at(15),
       healthDeadlineMinutes: 15,
     });
-    expect(health).toEqual({ healthy: ['2'], unhealthy: ['0', '1'], starting: [] });
+    expect(health).toEqual({ healthy: ['2'], unhealthy: ['0', '1'], starting: [], failed: ['0'] });
   });
 });
 
