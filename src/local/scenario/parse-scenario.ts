@@ -21,6 +21,7 @@ import type {
   TriggerName,
 } from './types.js';
 import { compareVersions, galleryVersionProblem, newestVersion } from '../../domain/versions.js';
+import { FAULT_OPERATIONS } from '../fake-cloud/faults.js';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -584,6 +585,15 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
       c.add([...path, 'retryAfterSeconds'], 'only applies to a fault that answers with an HTTP status');
     }
     checkRegion([...path, 'region'], fault.region);
+    // A misspelt operation would never fire, and the run would pass a fault it never met.
+    if (ok.has('service') && ok.has('operation') && fault.service && fault.operation) {
+      const known = FAULT_OPERATIONS[fault.service];
+      if (!known.includes(fault.operation))
+        c.add(
+          [...path, 'operation'],
+          `unknown ${fault.service} operation "${fault.operation}"; one of: ${known.join(', ')}`,
+        );
+    }
   });
 
   // Event Grid

@@ -140,7 +140,7 @@ name: x
 trigger: [cleanup, eventgrid, http-rebuild]
 scaleSets: [{ name: my_vmss, image: linux }]
 jobs: [{ instance: my_vmss_2, minutes: 5 }]
-faults: [{ service: arm, operation: replication, fail: true }, { service: identity, operation: token, status: 0 }]
+faults: [{ service: arm, operation: replication, fail: true }, { service: identity, operation: getToken, status: 0 }]
 eventgrid: { version: { image: windows, version: 2026.12.5 } }
 latency: { reimage: 0 }
 `);
@@ -148,7 +148,7 @@ latency: { reimage: 0 }
     expect(s.jobs).toEqual([{ instance: 'my_vmss_2', minutes: 5, startAfterMinutes: 0 }]);
     expect(s.faults).toEqual([
       { service: 'arm', operation: 'replication', fail: true, times: 1 },
-      { service: 'identity', operation: 'token', status: 0, times: 1 },
+      { service: 'identity', operation: 'getToken', status: 0, times: 1 },
     ]);
     expect(s.eventgrid).toEqual({ version: { image: 'windows', version: '2026.12.5' }, duplicates: 1 });
     expect(s.latency).toEqual({ replication: 30, reimage: 0, register: 2 });

@@ -296,6 +296,18 @@ describe('one wrong field → one problem naming its path', () => {
     ['status as text', (s) => (s.faults[0].status = '500'), 'faults[0].status', /got "500"/],
     ['fault fires 0 times', (s) => (s.faults[0].times = 0), 'faults[0].times', /at least 1/],
     [
+      'misspelt fault operation',
+      (s) => (s.faults[0].operation = 'deleteRunners'),
+      'faults[0].operation',
+      /unknown github operation "deleteRunners"; one of: .*deleteRunner/,
+    ],
+    [
+      'operation of another service',
+      (s) => (s.faults[0].service = 'ado'),
+      'faults[0].operation',
+      /unknown ado operation "deleteRunner"/,
+    ],
+    [
       'fault without operation',
       (s) => (s.faults[0].operation = ''),
       'faults[0].operation',
@@ -441,7 +453,7 @@ scaleSets:
 jobs:
   - { instance: lin_7, minutes: 5 }
 faults:
-  - { service: arm, operation: x, status: 42 }
+  - { service: arm, operation: virtualMachineScaleSets.get, status: 42 }
 eventgrid: { version: { image: linux, version: 1.2 } }
 extra: true
 `;
