@@ -25,6 +25,8 @@ export interface Measurement {
   rateLimited: number;
   /** Responses of the fake cloud per operation shape (every service, including identity and Key Vault). */
   operations: Record<string, number>;
+  /** Upgrade calls ARM accepted, per scale set: the rollout's waves (its minimum counts a look per wave). */
+  upgradeCalls: Record<string, number>;
   deleted: { githubRunners: number; adoAgents: number; instances: number };
   jobsInterrupted: number;
   world: { runners: number; agents: number };
@@ -44,8 +46,16 @@ export interface Measurement {
  * The fake cloud runs in this process: every refusal for a rate limit (GitHub's 403 with
  * x-ratelimit-remaining 0, any 429) passes through writeHead.
  */
-function countResponses(): { count: number; operations: Record<string, number> } {
-  const refused = { count: 0, operations: {} as Record<string, number> };
+function countResponses(): {
+  count: number;
+  operations: Record<string, number>;
+  upgradeCalls: Record<string, number>;
+} {
+  const refused = {
+    count: 0,
+    operations: {} as Record<string, number>,
+    upgradeCalls: {} as Record<string, number>,
+  };
   const writeHead = ServerResponse.prototype.writeHead as (...args: unknown[]) => ServerResponse;
   ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     const status = args[0] as number;
@@ -53,6 +63,11 @@ function countResponses(): { count: number; operations: Record<string, number> }
     if (status === 429 || (status === 403 && headers['x-ratelimit-remaining'] === '0')) refused.count++;
     const key = operationOf(this.req?.method, this.req?.headers.host, this.req?.url);
     refused.operations[key] = (refused.operations[key] ?? 0) + 1;
+    const upgrade = /\/virtualMachineScaleSets\/([^/]+)\/manualupgrade$/i.exec(
+      this.req?.url?.split('?')[0] ?? '',
+    );
+    if (upgrade && status < 300)
+      refused.upgradeCalls[upgrade[1]!] = (refused.upgradeCalls[upgrade[1]!] ?? 0) + 1;
     return writeHead.apply(this, args);
   } as typeof ServerResponse.prototype.writeHead;
   return refused;
@@ -121,6 +136,7 @@ async function main(): Promise<void> {
     apiCalls: report.apiCalls,
     rateLimited: refused.count,
     operations: Object.fromEntries(Object.entries(refused.operations).sort((a, b) => b[1] - a[1])),
+    upgradeCalls: refused.upgradeCalls,
     deleted: {
       githubRunners: report.deleted.githubRunners.length,
       adoAgents: report.deleted.adoAgents.length,

@@ -205,31 +205,47 @@ function cleanupMinimum(s: Scenario): Minimum {
 }
 
 /**
- * Rollout of both images to every managed scale set: resolve each version once, list the scale sets
- * and each one's instances once, point each scale set at the version, one upgrade call per wave
- * (ceil(capacity / batch) waves), drain each instance's registration once (GitHub: delete the
- * runner; ADO: disable the agent), list the registrations once.
+ * Rollout of both images to every managed scale set, gated wave by wave. Every change once: point
+ * each scale set at the version (the PATCH, plus the status and result reads of ARM's asynchronous
+ * operation that say it is done), one upgrade call per wave, drain each instance's registration once
+ * (GitHub: delete the runner; ADO: disable the agent). The looks a health-gated rollout cannot skip:
+ * read each version, find the scale sets (one tag-filtered resource page, then each one's model),
+ * list each scale set's instances and the registrations once at the start, and look once at each
+ * wave afterwards — its instances (the health gate, S4) and its registrations (the cheaper of the
+ * fleet's list pages and one lookup per instance of the wave), plus for ADO one agent list after
+ * disabling (the busy re-check, S1). The waves are the upgrade calls ARM accepted: a busy instance
+ * moves when its job ends, so jobs ending at different times make extra waves.
  */
-function rolloutMinimum(s: Scenario): Minimum {
+function rolloutMinimum(s: Scenario, m: Measurement): Minimum {
   const managed = s.scaleSets.filter((x) => x.managed);
-  const waves = managed.reduce(
-    (n, x) => n + Math.ceil(x.capacity / batchSize(x.capacity, DEFAULT_ROLLOUT_OPTIONS.batchPercent)),
-    0,
-  );
   const images = new Set(managed.map((x) => x.image)).size;
   const ssPages = pages(s.scaleSets.length, PAGE.armResources);
   const vmPages = managed.reduce((n, x) => n + pages(x.capacity, PAGE.armVms), 0);
-  const linux = managed.filter((x) => x.image === 'linux').reduce((n, x) => n + x.capacity, 0);
-  const windows = managed.filter((x) => x.image === 'windows').reduce((n, x) => n + x.capacity, 0);
-  const runners = linux + s.ghosts.github + s.foreign.github;
+  const linux = managed.filter((x) => x.image === 'linux');
+  const windows = managed.filter((x) => x.image === 'windows');
+  const instances = (sets: typeof managed) => sets.reduce((n, x) => n + x.capacity, 0);
+  const waves = (sets: typeof managed) => sets.reduce((n, x) => n + (m.upgradeCalls[x.name] ?? 0), 0);
+  const runnerPages = pages(instances(linux) + s.ghosts.github + s.foreign.github, PAGE.githubRunners);
+  const waveLooksArm = managed.reduce(
+    (n, x) => n + (m.upgradeCalls[x.name] ?? 0) * pages(x.capacity, PAGE.armVms),
+    0,
+  );
+  // Waves beyond ceil(capacity / batch) carry the instances freed by jobs ending: count them as one
+  // instance each (a single lookup), the cheapest they can be.
+  const waveLooksGitHub = linux.reduce((n, x) => {
+    const batch = batchSize(x.capacity, DEFAULT_ROLLOUT_OPTIONS.batchPercent);
+    const upgrades = m.upgradeCalls[x.name] ?? 0;
+    const full = Math.min(upgrades, Math.ceil(x.capacity / batch));
+    return n + full * Math.min(runnerPages, batch) + (upgrades - full) * Math.min(runnerPages, 1);
+  }, 0);
   return {
-    arm: images + ssPages + vmPages + managed.length + waves,
-    github: pages(runners, PAGE.githubRunners) + linux,
-    ado: 2 + windows,
+    arm: images + ssPages + managed.length + vmPages + managed.length * 3 + waves(managed) + waveLooksArm,
+    github: runnerPages + instances(linux) + waveLooksGitHub,
+    ado: 2 + instances(windows) + waves(windows) * 2,
     how: {
-      arm: `${images} version reads + ${ssPages} scale-set list page(s) + ${vmPages} instance list pages + ${managed.length} model updates + ${waves} upgrade calls (one per wave of ${DEFAULT_ROLLOUT_OPTIONS.batchPercent}%)`,
-      github: `ceil(${runners} runners / ${PAGE.githubRunners}) list pages + ${linux} runner deregistrations`,
-      ado: `1 pool lookup + 1 agent list + ${windows} agent disables`,
+      arm: `${images} version reads + ${ssPages} resource page(s) + ${managed.length} scale-set reads + ${vmPages} instance list pages + ${managed.length} model updates × 3 (PATCH, status, result) + ${waves(managed)} upgrade calls (waves) + ${waveLooksArm} instance list pages (one look per wave)`,
+      github: `${runnerPages} list pages + ${instances(linux)} runner deregistrations + ${waveLooksGitHub} registration reads (one look per wave, ${waves(linux)} waves: the cheaper of ${runnerPages} pages and a lookup per instance of the wave)`,
+      ado: `1 pool lookup + 1 agent list + ${instances(windows)} agent disables + ${waves(windows)} waves × 2 agent lists (the look, the re-check after disabling)`,
     },
   };
 }
@@ -340,7 +356,7 @@ async function main(): Promise<void> {
     try {
       const m = settled(rolloutRun);
       detail.largeRollout = m;
-      const min = rolloutMinimum(parseScenario(scenarioYaml('large-rollout'), 'large-rollout'));
+      const min = rolloutMinimum(parseScenario(scenarioYaml('large-rollout'), 'large-rollout'), m);
       apiRows('large rollout (20×50, both images)', m, min, rows);
       rows.push(rateRow('large rollout', m));
     } catch (e) {
