@@ -30,24 +30,10 @@ export function* callActivities<T>(
   calls: ActivityCall[],
   retry: RetryPolicy = ACTIVITY_RETRY,
 ): Generator<Task, ActivityResult<T>[], any> {
-  const results = new Array<ActivityResult<T>>(calls.length);
-  let pending = calls.map((_, index) => index);
-  for (let attempt = 1; pending.length > 0 && attempt <= retry.attempts; attempt++) {
-    if (attempt > 1) {
-      const delay = Math.min(retry.firstDelaySeconds * retry.backoff ** (attempt - 2), retry.maxDelaySeconds);
-      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay * 1000));
-    }
+  return yield* retryTransient<T>(context, calls.length, retry, function* (pending) {
     const tasks = pending.map((index) => context.df.callActivity(calls[index]!.name, calls[index]!.input));
-    const batch = (yield context.df.Task.all(tasks)) as ActivityResult<T>[];
-    const retryable: number[] = [];
-    batch.forEach((result, k) => {
-      const index = pending[k]!;
-      results[index] = result;
-      if (!result.ok && result.error.transient) retryable.push(index);
-    });
-    pending = retryable;
-  }
-  return results;
+    return (yield context.df.Task.all(tasks)) as ActivityResult<T>[];
+  });
 }
 
 /**
@@ -63,13 +49,7 @@ export function* callActivityInChunks<I, T>(
   chunkInput: (items: I[]) => unknown,
   retry: RetryPolicy = ACTIVITY_RETRY,
 ): Generator<Task, ActivityResult<T>[], any> {
-  const results = new Array<ActivityResult<T>>(items.length);
-  let pending = items.map((_, index) => index);
-  for (let attempt = 1; pending.length > 0 && attempt <= retry.attempts; attempt++) {
-    if (attempt > 1) {
-      const delay = Math.min(retry.firstDelaySeconds * retry.backoff ** (attempt - 2), retry.maxDelaySeconds);
-      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay * 1000));
-    }
+  return yield* retryTransient<T>(context, items.length, retry, function* (pending) {
     const chunks: number[][] = [];
     for (let start = 0; start < pending.length; start += size)
       chunks.push(pending.slice(start, start + size));
@@ -77,17 +57,41 @@ export function* callActivityInChunks<I, T>(
       context.df.callActivity(name, chunkInput(chunk.map((index) => items[index]!))),
     );
     const answers = (yield context.df.Task.all(tasks)) as ActivityResult<ActivityResult<T>[]>[];
+    // Chunks are consecutive slices of `pending`: their results, in order, line up with it.
+    return answers.flatMap((answer, c) => chunks[c]!.map((_, k) => (answer.ok ? answer.value[k]! : answer)));
+  });
+}
+
+/**
+ * Runs `attempt` on the indices still pending (all of `count` at first) and again, after a backoff
+ * timer, on those whose result failed transiently, up to the policy's attempts.
+ */
+function* retryTransient<T>(
+  context: OrchestrationContext,
+  count: number,
+  retry: RetryPolicy,
+  attempt: (pending: number[]) => Generator<Task, ActivityResult<T>[], any>,
+): Generator<Task, ActivityResult<T>[], any> {
+  const results = new Array<ActivityResult<T>>(count);
+  let pending = Array.from({ length: count }, (_, index) => index);
+  for (let round = 1; pending.length > 0 && round <= retry.attempts; round++) {
+    if (round > 1) yield backoffTimer(context, retry, round);
+    const answered = yield* attempt(pending);
     const retryable: number[] = [];
-    answers.forEach((answer, c) => {
-      chunks[c]!.forEach((index, k) => {
-        const result = answer.ok ? answer.value[k]! : answer;
-        results[index] = result;
-        if (!result.ok && result.error.transient) retryable.push(index);
-      });
+    answered.forEach((result, k) => {
+      const index = pending[k]!;
+      results[index] = result;
+      if (!result.ok && result.error.transient) retryable.push(index);
     });
     pending = retryable;
   }
   return results;
+}
+
+/** The durable timer before retry attempt `attempt` (2, 3, …): exponential, capped. */
+function backoffTimer(context: OrchestrationContext, retry: RetryPolicy, attempt: number): Task {
+  const delay = Math.min(retry.firstDelaySeconds * retry.backoff ** (attempt - 2), retry.maxDelaySeconds);
+  return context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay * 1000));
 }
 
 export function* callActivity<T>(
