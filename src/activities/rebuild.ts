@@ -74,7 +74,14 @@ export interface BuildStarted {
 
 export type StartBuildOutput = ActivityResult<BuildStarted>;
 
-/** Starts one execution of the Packer job. The job signs in with its own identity: no secret in the request. */
+/** Execution states in which an earlier start of the same build is still the build (not a failure to redo). */
+const LIVE_OR_DONE = new Set(['running', 'processing', 'succeeded']);
+
+/**
+ * Starts one execution of the Packer job. The job signs in with its own identity: no secret in the
+ * request. Idempotent: a retry after a start whose answer was lost finds the execution that start
+ * made (by run id and managed image name in its template) instead of starting a second build.
+ */
 export function createStartBuildActivity({ arm, settings }: ActivityDeps) {
   return (input: StartBuildInput): Promise<StartBuildOutput> =>
     attempt(`start the ${input.image} Packer build`, async () => {
@@ -103,9 +110,16 @@ export function createStartBuildActivity({ arm, settings }: ActivityDeps) {
         runnerSha256: input.runnerSha256,
         agentVersion: input.agentVersion ?? (packer.agentVersion || undefined),
       });
-      const started = await arm.startJobExecution(packer.jobId, template);
+      const earlier = await arm.findJobExecution(packer.jobId, {
+        KILN_RUN_ID: input.runId,
+        PKR_VAR_managed_image_name: managedImageName,
+      });
+      const executionName =
+        earlier && LIVE_OR_DONE.has(earlier.status.toLowerCase())
+          ? earlier.name
+          : (await arm.startJobExecution(packer.jobId, template)).name;
       return {
-        executionName: started.name,
+        executionName,
         managedImageId: `/subscriptions/${settings.subscriptionId}/resourceGroups/${packer.imageResourceGroup}/providers/Microsoft.Compute/images/${managedImageName}`,
       };
     });

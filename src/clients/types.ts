@@ -209,6 +209,8 @@ export interface ContainerJobOperations {
   ): Promise<{ name: string; id: string }>;
   /** undefined on 404. */
   getJobExecution(jobId: string, executionName: string): Promise<JobExecutionInfo | undefined>;
+  /** The newest execution whose first container carries every one of these environment values. */
+  findJobExecution(jobId: string, env: Record<string, string>): Promise<JobExecutionInfo | undefined>;
   /** Returns once accepted. */
   stopJobExecution(jobId: string, executionName: string): Promise<void>;
 }

@@ -271,4 +271,46 @@ describe('Packer job executions', () => {
     expect((await arm.getJobExecution(t.settings.packer.jobId, again.name))!.status).toBe('Stopped');
     expect(await arm.getJobExecution(t.settings.packer.jobId, 'job-kiln-packer-nope')).toBeUndefined();
   });
+
+  it('finds the newest execution whose template carries given environment values', async () => {
+    const jobId = t.settings.packer.jobId;
+    const first = await arm.startJobExecution(jobId, template('linux'));
+    t.advance(1);
+    const second = await arm.startJobExecution(jobId, template('linux'));
+    expect(
+      (await arm.findJobExecution(jobId, { KILN_IMAGE: 'linux', KILN_VERSION: '2026.12.1' }))!.name,
+    ).toBe(second.name);
+    expect(second.name).not.toBe(first.name);
+    expect(
+      await arm.findJobExecution(jobId, { KILN_IMAGE: 'linux', KILN_VERSION: '2026.12.2' }),
+    ).toBeUndefined();
+  });
+});
+
+describe('the startBuild activity', () => {
+  it('starts one build however often it is retried, and a new one once the earlier failed', async () => {
+    const { createStartBuildActivity } = await import('../../src/activities/rebuild.js');
+    const settings = {
+      ...t.settings,
+      packer: {
+        ...t.settings.packer,
+        jobImage: 'crkiln.azurecr.io/kiln-packer:1',
+        imageResourceGroup: 'rg-images',
+      },
+    };
+    const start = createStartBuildActivity({ arm, settings } as never);
+    const input = { image: 'linux' as const, version: '2026.12.7', runId: 'rebuild-linux-2026-12' };
+    const before = t.cloud.world.executions.size;
+    const first = await start(input);
+    const retried = await start(input);
+    expect(first.ok && retried.ok).toBe(true);
+    if (!first.ok || !retried.ok) return;
+    expect(retried.value.executionName).toBe(first.value.executionName);
+    expect(t.cloud.world.executions.size).toBe(before + 1);
+    // A stopped (timed-out) build is not the build any more: a new run of the same version starts anew.
+    await arm.stopJobExecution(t.settings.packer.jobId, first.value.executionName);
+    const again = await start(input);
+    expect(again.ok && again.value.executionName).not.toBe(first.value.executionName);
+    expect(t.cloud.world.executions.size).toBe(before + 2);
+  });
 });

@@ -318,6 +318,22 @@ export function createArmClient(
       return info;
     },
 
+    async findJobExecution(jobId, env) {
+      const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
+      return call(`listJobExecutions ${name}`, async () => {
+        let found: JobExecutionInfo | undefined;
+        for await (const e of apps.jobsExecutions.list(resourceGroup, name, { abortSignal: signal() })) {
+          const values = new Map((e.template?.containers?.[0]?.env ?? []).map((v) => [v.name, v.value]));
+          if (!Object.entries(env).every(([key, value]) => values.get(key) === value)) continue;
+          const info: JobExecutionInfo = { name: e.name ?? '', status: e.status ?? 'Unknown' };
+          if (e.startTime) info.startTime = new Date(e.startTime).toISOString();
+          if (e.endTime) info.endTime = new Date(e.endTime).toISOString();
+          if (!found || (info.startTime ?? '') > (found.startTime ?? '')) found = info;
+        }
+        return found;
+      });
+    },
+
     async stopJobExecution(jobId, executionName) {
       const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
       await call(`stopJobExecution ${name}/${executionName}`, async () => {
