@@ -36,7 +36,7 @@ import {
 import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-request.js';
 import { registerActivity } from './register-activity.js';
 import { getSettings, now } from './runtime.js';
-import { previousStatus, startSingleton, type StartOutcome } from './start-run.js';
+import { startSingleton, type StartOutcome } from './start-run.js';
 
 const BASE_IMAGES: Record<ImageKind, string> = {
   linux: 'Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2',
@@ -67,6 +67,11 @@ export function registerRebuild(): void {
       const settings = getSettings();
       const client = df.getClient(context);
       for (const image of ['linux', 'windows'] as ImageKind[]) {
+        const other = await runningRebuild(client, image);
+        if (other) {
+          context.log(`rebuild ${other} of ${image} is running; not starting another (S5)`);
+          continue;
+        }
         const outcome = await startRebuild(
           client,
           settings,
@@ -92,14 +97,9 @@ export function registerRebuild(): void {
       if (!settings.github) return;
       const client = df.getClient(context);
       const at = now();
-      const monthly = await previousStatus(
-        client,
-        InstanceIds.rebuild('linux', rebuildPeriod(at.toISOString())),
-      );
-      if (monthly && ACTIVE.has(String(monthly.runtimeStatus))) {
-        context.log(
-          `the Linux rebuild ${monthly.instanceId} is running; the runner release is checked again tomorrow`,
-        );
+      const linux = await runningRebuild(client, 'linux');
+      if (linux) {
+        context.log(`the Linux rebuild ${linux} is running; the runner release is checked again tomorrow`);
         return;
       }
       const input: RunnerReleaseWatchInput = {
@@ -137,9 +137,8 @@ export function registerRebuild(): void {
       // One rebuild per image at a time (S5): refuse the whole request if any image is already rebuilding.
       const running = [];
       for (const image of parsed.value.images) {
-        const id = InstanceIds.rebuild(image, rebuildPeriod(at.toISOString()));
-        const status = await previousStatus(client, id);
-        if (status && ACTIVE.has(String(status.runtimeStatus)))
+        const id = await runningRebuild(client, image);
+        if (id)
           running.push({
             image,
             id,
@@ -175,6 +174,25 @@ export function registerRebuild(): void {
       });
     },
   });
+}
+
+/**
+ * The instance id of a rebuild of this image that is running, whatever started it (the monthly
+ * timer, a request, or the runner-release watch, whose ids differ): one rebuild per image (S5).
+ * Plans (dry runs) change nothing and block nothing.
+ */
+async function runningRebuild(client: df.DurableClient, image: ImageKind): Promise<string | undefined> {
+  const prefix = `${InstanceIds.rebuild(image, '')}`;
+  const active = (await client.getStatusBy({
+    runtimeStatus: [...ACTIVE] as df.OrchestrationRuntimeStatus[],
+  })) as { instanceId: string; name: string }[];
+  return active.find(
+    (s) =>
+      s.name === Orchestrations.rebuild &&
+      s.instanceId.startsWith(prefix) &&
+      !s.instanceId.includes(':') &&
+      !s.instanceId.endsWith('-plan'),
+  )?.instanceId;
 }
 
 function startRebuild(

@@ -78,4 +78,16 @@ describe('POST /api/rebuilds', () => {
     });
     expect(rebuilds()).toHaveLength(1);
   });
+
+  it('answers 409 while a rebuild of the image started otherwise still runs (last month, a runner release)', async () => {
+    // November's Windows rebuild, with a long build, is still running on December 1st.
+    host.runner.startNew(Orchestrations.rebuild, { instanceId: 'rebuild-windows-2026-11', input: {} });
+    const response = await post({ images: ['windows'] });
+    expect(response.status).toBe(409);
+    expect(JSON.parse(response.body)).toMatchObject({
+      error: 'a rebuild of windows is already running',
+      runs: [{ image: 'windows', id: 'rebuild-windows-2026-11' }],
+    });
+    expect(rebuilds().map((r) => r.instanceId)).not.toContain('rebuild-windows-2026-12');
+  });
 });
