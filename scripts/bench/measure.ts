@@ -44,7 +44,7 @@ export interface Measurement {
 
 /**
  * The fake cloud runs in this process: every refusal for a rate limit (GitHub's 403 with
- * x-ratelimit-remaining 0, any 429) passes through writeHead.
+ * x-ratelimit-remaining 0 or a secondary limit's Retry-After, any 429) passes through writeHead.
  */
 function countResponses(): {
   count: number;
@@ -60,7 +60,11 @@ function countResponses(): {
   ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     const status = args[0] as number;
     const headers = (args.find((a, i) => i > 0 && a && typeof a === 'object') ?? {}) as OutgoingHttpHeaders;
-    if (status === 429 || (status === 403 && headers['x-ratelimit-remaining'] === '0')) refused.count++;
+    // GitHub refuses with 429, or 403 with remaining 0 (primary) or Retry-After (secondary limits).
+    const limited =
+      status === 429 ||
+      (status === 403 && (headers['x-ratelimit-remaining'] === '0' || headers['retry-after'] !== undefined));
+    if (limited) refused.count++;
     const key = operationOf(this.req?.method, this.req?.headers.host, this.req?.url);
     refused.operations[key] = (refused.operations[key] ?? 0) + 1;
     const upgrade = /\/virtualMachineScaleSets\/([^/]+)\/manualupgrade$/i.exec(

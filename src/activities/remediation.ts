@@ -9,8 +9,12 @@ import { attempt, type ActivityResult } from './result.js';
 
 export type RemovalOutcome = 'deleted' | 'gone' | 'busy' | 'online';
 
-/** Registrations one activity removes: the history holds one event pair per batch, not per runner. */
-export const REMOVALS_PER_ACTIVITY = 50;
+/**
+ * Removals per activity (the history holds one event pair per batch, not per runner) and per minute:
+ * a GitHub DELETE costs 5 of the 900 points a minute its secondary limit allows, so 100 a minute
+ * leave room for everything else kiln reads meanwhile.
+ */
+export const REMOVALS = { size: 50, perMinute: 100 };
 
 export interface RemoveRegistrationsInput {
   registrations: { fleet: Fleet; id: number; name: string; reason: RemovalReason }[];

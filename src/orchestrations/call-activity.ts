@@ -36,29 +36,50 @@ export function* callActivities<T>(
   });
 }
 
+export interface Chunking {
+  /** Items per activity call. */
+  size: number;
+  /** Items started per minute at the most (a service's rate limit): rounds of chunks a minute apart. */
+  perMinute: number;
+}
+
 /**
- * Calls an activity that works on a list, `size` items at a time (all chunks in parallel), and
- * returns one result per item. The activity answers one result per item of its chunk; items that
- * failed transiently (alone, or with their whole chunk) are retried together, on the same policy.
+ * Calls an activity that works on a list, `size` items at a time, and returns one result per item.
+ * Chunks run in parallel in rounds of at most `perMinute` items, each round a minute after the last
+ * began. The activity answers one result per item of its chunk; items that failed transiently
+ * (alone, or with their whole chunk) are retried together, on the same policy.
  */
 export function* callActivityInChunks<I, T>(
   context: OrchestrationContext,
   name: string,
   items: I[],
-  size: number,
+  chunking: Chunking,
   chunkInput: (items: I[]) => unknown,
   retry: RetryPolicy = ACTIVITY_RETRY,
 ): Generator<Task, ActivityResult<T>[], any> {
+  const { size, perMinute } = chunking;
+  const perRound = Math.max(size, perMinute - (perMinute % size));
   return yield* retryTransient<T>(context, items.length, retry, function* (pending) {
-    const chunks: number[][] = [];
-    for (let start = 0; start < pending.length; start += size)
-      chunks.push(pending.slice(start, start + size));
-    const tasks = chunks.map((chunk) =>
-      context.df.callActivity(name, chunkInput(chunk.map((index) => items[index]!))),
-    );
-    const answers = (yield context.df.Task.all(tasks)) as ActivityResult<ActivityResult<T>[]>[];
-    // Chunks are consecutive slices of `pending`: their results, in order, line up with it.
-    return answers.flatMap((answer, c) => chunks[c]!.map((_, k) => (answer.ok ? answer.value[k]! : answer)));
+    const answered: ActivityResult<T>[] = [];
+    for (let round = 0; round < pending.length; round += perRound) {
+      const next = context.df.currentUtcDateTime.getTime() + 60_000;
+      const inRound = pending.slice(round, round + perRound);
+      const chunks: number[][] = [];
+      for (let start = 0; start < inRound.length; start += size)
+        chunks.push(inRound.slice(start, start + size));
+      const tasks = chunks.map((chunk) =>
+        context.df.callActivity(name, chunkInput(chunk.map((index) => items[index]!))),
+      );
+      const answers = (yield context.df.Task.all(tasks)) as ActivityResult<ActivityResult<T>[]>[];
+      // Chunks are consecutive slices of `pending`: their results, in order, line up with it.
+      answered.push(
+        ...answers.flatMap((answer, c) => chunks[c]!.map((_, k) => (answer.ok ? answer.value[k]! : answer))),
+      );
+      const more = round + perRound < pending.length;
+      if (more && context.df.currentUtcDateTime.getTime() < next)
+        yield context.df.createTimer(new Date(next));
+    }
+    return answered;
   });
 }
 

@@ -12,7 +12,7 @@ import type {
   ManagedScaleSet,
 } from '../activities/inventory.js';
 import {
-  REMOVALS_PER_ACTIVITY,
+  REMOVALS,
   type RemovalOutcome,
   type RemoveRegistrationsInput,
   type ReimageUnregisteredInput,
@@ -148,7 +148,7 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     context,
     Activities.removeRegistrations,
     plan.remove,
-    REMOVALS_PER_ACTIVITY,
+    REMOVALS,
     (chunk) =>
       ({
         registrations: chunk.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),

@@ -13,6 +13,7 @@ import type {
   CheckHealthOutput,
   DrainInput,
   DrainOutput,
+  DrainResult,
   ObserveScaleSetInput,
   ObserveScaleSetOutput,
   ReadRegistrationsInput,
@@ -37,7 +38,7 @@ import {
   type RolloutOptions,
 } from '../domain/rollout.js';
 import { Activities } from '../names.js';
-import { callActivity, replaySafeLog } from './call-activity.js';
+import { callActivities, callActivity, replaySafeLog } from './call-activity.js';
 
 export interface ScaleSetRolloutOptions extends RolloutOptions {
   pauseMinutes: number;
@@ -103,6 +104,10 @@ export interface ScaleSetRolloutInput {
   healthyAfterMinutes?: number;
   progress?: Progress;
 }
+
+/** Drains a minute, and per activity (see drainPaced). */
+const DRAINS_PER_MINUTE = 100;
+const DRAINS_PER_ACTIVITY = 50;
 
 /** How often kiln looks again while it waits (minutes). */
 export const ROLLOUT_TIMING = {
@@ -296,11 +301,7 @@ function* nextWave(
     return continueWith(context, input, progress);
   }
 
-  const drain = (yield* callActivity(context, Activities.drainInstances, {
-    scaleSetId: scaleSet.id,
-    fleet: scaleSet.fleet,
-    instances: drainList(look, plan.upgrade),
-  } satisfies DrainInput)) as DrainOutput;
+  const drain = yield* drainPaced(context, scaleSet, drainList(look, plan.upgrade));
   if (!drain.ok) return finished(input, progress, 'failed', drain.error.message);
   if (drain.value.drained.length === 0) {
     // Every candidate picked up a job between the look and the drain: look again shortly.
@@ -452,6 +453,44 @@ function withFresh(
   return registrations;
 }
 
+/**
+ * Drains a wave in rounds of at most `DRAINS_PER_MINUTE` instances a minute (each round in activities
+ * of `DRAINS_PER_ACTIVITY`, in parallel): a GitHub drain is a DELETE, 5 of the 900 points a minute
+ * GitHub's secondary limit allows, so a wave of a large scale set is spread over minutes.
+ */
+function* drainPaced(
+  context: OrchestrationContext,
+  scaleSet: ScaleSetRolloutInput['scaleSet'],
+  instances: DrainInput['instances'],
+): Generator<Task, DrainOutput, any> {
+  const merged = { drained: [] as string[], busy: [] as string[] };
+  for (let round = 0; round < instances.length; round += DRAINS_PER_MINUTE) {
+    const next = after(context, 1);
+    const inRound = instances.slice(round, round + DRAINS_PER_MINUTE);
+    const calls = [];
+    for (let start = 0; start < inRound.length; start += DRAINS_PER_ACTIVITY)
+      calls.push({
+        name: Activities.drainInstances,
+        input: {
+          scaleSetId: scaleSet.id,
+          fleet: scaleSet.fleet,
+          instances: inRound.slice(start, start + DRAINS_PER_ACTIVITY),
+        } satisfies DrainInput,
+      });
+    const results = yield* callActivities<DrainResult>(context, calls);
+    const failed = results.find((r) => !r.ok);
+    if (failed) return failed;
+    for (const r of results) {
+      if (!r.ok) continue;
+      merged.drained.push(...r.value.drained);
+      merged.busy.push(...r.value.busy);
+    }
+    const more = round + DRAINS_PER_MINUTE < instances.length;
+    if (more && context.df.currentUtcDateTime < next) yield context.df.createTimer(next);
+  }
+  return { ok: true, value: merged };
+}
+
 /** The instances to drain with the registrations the look saw for each. */
 function drainList(look: Look, instanceIds: string[]): DrainInput['instances'] {
   return instanceIds.map((id) => {
@@ -508,11 +547,7 @@ function* rollBack(
     now: context.df.currentUtcDateTime.toISOString(),
   });
   if (moved.upgrade.length > 0) {
-    const drain = (yield* callActivity(context, Activities.drainInstances, {
-      scaleSetId: scaleSet.id,
-      fleet: scaleSet.fleet,
-      instances: drainList(staleOnly(observed.value), moved.upgrade),
-    } satisfies DrainInput)) as DrainOutput;
+    const drain = yield* drainPaced(context, scaleSet, drainList(staleOnly(observed.value), moved.upgrade));
     if (drain.ok && drain.value.drained.length > 0) {
       yield* callActivity(context, Activities.startUpgrade, {
         scaleSetId: scaleSet.id,

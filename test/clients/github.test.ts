@@ -269,6 +269,31 @@ describe('primary rate limit on the virtual clock', () => {
   });
 });
 
+describe('secondary rate limits on the virtual clock', () => {
+  it('refuses past 900 points a minute (a DELETE costs 5, a GET 1) with Retry-After, and counts anew each minute', async () => {
+    const tc = await startTestCloud(makeScenario());
+    try {
+      const pat = await createSecretReader(tc.settings.keyVaultUrl, createCredential(tc.settings)).getSecret(
+        'gh-pat',
+      );
+      const call = (method: string, path: string) =>
+        fetch(`${tc.settings.github!.apiUrl}${path}`, { method, headers: { authorization: `token ${pat}` } });
+      // 179 DELETEs of runners that do not exist (404, still counted) = 895 points; 5 GETs fill the minute.
+      for (let i = 0; i < 179; i++)
+        expect((await call('DELETE', `/orgs/acme/actions/runners/${90000 + i}`)).status).toBe(404);
+      for (let i = 0; i < 5; i++) expect((await call('GET', '/orgs/acme/actions/runners')).status).toBe(200);
+      const refused = await call('GET', '/orgs/acme/actions/runners');
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { message: string }).message).toMatch(/secondary rate limit/);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      tc.advance(1);
+      expect((await call('GET', '/orgs/acme/actions/runners')).status).toBe(200);
+    } finally {
+      await tc.close();
+    }
+  });
+});
+
 describe('rate-limit headers on every response', () => {
   it('unauthenticated and App (JWT) answers carry them too', async () => {
     const res = await fetch(`${t.settings.github!.apiUrl}/orgs/acme/actions/runners`);

@@ -89,6 +89,12 @@ describe('cleanup on busy-and-ghosts', () => {
       expect(report.deleted.githubRunners).toHaveLength(119);
       expect(report.deleted.githubRunners).not.toContain(refused);
       expect(cloud.world.findRunnerByName(refused)).toBeDefined();
+      // At most 100 removals a minute (GitHub's secondary limit: 900 points, 5 a DELETE).
+      const perMinute = new Map<string, number>();
+      for (const e of report.events.filter((e) => e.message.startsWith('deleted runner')))
+        perMinute.set(e.at.slice(0, 16), (perMinute.get(e.at.slice(0, 16)) ?? 0) + 1);
+      // 100 tried in the first minute (one refused as busy), the other 20 a minute later.
+      expect([...perMinute.values()]).toEqual([99, 20]);
       // 120 removals in ceil(120 / 50) = 3 activities: the history does not grow with the ghosts.
       const cleanup = host.runner.stats().find((s) => s.instanceId === 'kiln-cleanup')!;
       expect(cleanup.maxHistoryEvents).toBeLessThan(40);

@@ -2,7 +2,8 @@
  * Fake GitHub REST API (the parts kiln uses): self-hosted runners of an organisation (and of one
  * repository), registration tokens, JIT configs, the latest actions/runner release, the GitHub App
  * installation-token flow (RS256 JWT verified against the App's key) and rate-limit headers with a
- * primary limit of 5,000 requests per token per (virtual) hour.
+ * primary limit of 5,000 requests per token per (virtual) hour and GitHub's secondary limits (900
+ * points a virtual minute, 100 requests in flight).
  */
 import { createPublicKey, createVerify, randomBytes, type KeyObject } from 'node:crypto';
 import type { FaultBook } from './faults.js';
@@ -11,6 +12,9 @@ import type { TokenIssuer } from './tokens.js';
 import type { World, WorldRunner } from './world.js';
 
 export const GITHUB_RATE_LIMIT = 5000;
+/** Secondary limits (cloud-apis.md §5): points a minute per token, and requests in flight. */
+export const SECONDARY_POINTS_PER_MINUTE = 900;
+export const SECONDARY_CONCURRENCY = 100;
 const DOCS = 'https://docs.github.com/rest';
 
 export interface GitHubFakeOptions {
@@ -33,6 +37,9 @@ export function githubHandler(o: GitHubFakeOptions) {
   const names = world.names;
   const appPublicKey: KeyObject = createPublicKey(o.appPrivateKeyPem);
   const usage = new Map<string, { window: number; used: number }>();
+  /** Secondary limits per token: points in the current virtual minute, requests not yet answered. */
+  const points = new Map<string, { minute: number; used: number }>();
+  const inFlight = new Map<string, number>();
   const limit = o.rateLimit ?? GITHUB_RATE_LIMIT;
 
   return (req: FakeRequest): void => {
@@ -110,7 +117,7 @@ export function githubHandler(o: GitHubFakeOptions) {
         'A JSON web token cannot be used to access this resource; use an installation token.',
       );
     }
-    if (!count(req, caller)) return;
+    if (!count(req, caller) || !withinSecondaryLimits(req, caller)) return;
 
     if (m === 'GET' && path === '/rate_limit') {
       const u = usage.get(caller.key)!;
@@ -307,6 +314,39 @@ export function githubHandler(o: GitHubFakeOptions) {
       return false;
     }
     u.used++;
+    return true;
+  }
+
+  /**
+   * GitHub's secondary limits (cloud-apis.md §5): at most 100 requests in flight per token, and at most
+   * 900 points a minute, a GET (or HEAD/OPTIONS) costing 1 point and any other method 5. Counted on the
+   * virtual clock, as the primary limit is; a refusal is a 403 with GitHub's message and Retry-After.
+   */
+  function withinSecondaryLimits(req: FakeRequest, caller: Caller & { kind: 'token' }): boolean {
+    const key = caller.key;
+    const minute = Math.floor(world.clock.nowMs() / 60_000);
+    let p = points.get(key);
+    if (!p || p.minute !== minute) points.set(key, (p = { minute, used: 0 }));
+    const cost = ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 1 : 5;
+    const open = inFlight.get(key) ?? 0;
+    if (p.used + cost > SECONDARY_POINTS_PER_MINUTE || open >= SECONDARY_CONCURRENCY) {
+      const retryAfter = Math.max(1, Math.ceil(((minute + 1) * 60_000 - world.clock.nowMs()) / 1000));
+      sendJson(
+        req.res,
+        403,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+          documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+          status: '403',
+        },
+        { ...rateHeaders(caller), 'retry-after': String(retryAfter) },
+      );
+      return false;
+    }
+    p.used += cost;
+    inFlight.set(key, open + 1);
+    req.res.once('close', () => inFlight.set(key, (inFlight.get(key) ?? 1) - 1));
     return true;
   }
 
