@@ -186,19 +186,24 @@ interface Minimum {
 
 const pages = (n: number, size: number) => Math.max(1, Math.ceil(n / size));
 
-/** Cleanup: list every registration and every instance once, delete each ghost once. */
+/**
+ * Cleanup: find the managed scale sets (the tag-filtered resource list names them; each one's model,
+ * with its computer name prefix, is one read), list every registration and every instance once,
+ * delete each ghost once.
+ */
 function cleanupMinimum(s: Scenario): Minimum {
   const linux = s.scaleSets.filter((x) => x.image === 'linux');
   const runners = linux.reduce((n, x) => n + x.capacity, 0) + s.ghosts.github + s.foreign.github;
   const vmPages = s.scaleSets.reduce((n, x) => n + pages(x.capacity, PAGE.armVms), 0);
   const ssPages = pages(s.scaleSets.length, PAGE.armResources);
+  const managed = s.scaleSets.filter((x) => x.managed).length;
   return {
     github: pages(runners, PAGE.githubRunners) + s.ghosts.github,
-    arm: ssPages + vmPages,
+    arm: ssPages + managed + vmPages,
     ado: 2 + s.ghosts.ado,
     how: {
       github: `ceil(${runners} runners / ${PAGE.githubRunners}) list pages + ${s.ghosts.github} deletes`,
-      arm: `${ssPages} scale-set list page(s) + ${vmPages} instance list pages (${PAGE.armVms} a page)`,
+      arm: `${ssPages} resource page(s) + ${managed} scale-set reads + ${vmPages} instance list pages (${PAGE.armVms} a page)`,
       ado: `1 pool lookup (the pool is configured by name) + 1 agent list (not paged) + ${s.ghosts.ado} deletes`,
     },
   };
