@@ -241,13 +241,17 @@ export type CheckHealthOutput = ActivityResult<ScaleSetObservation>;
 /**
  * One look at the whole scale set: the wave's instances (registrations of those provisioned on the
  * new model) and every instance still on the old model, so the look that ends a wave also plans the
- * next one.
+ * next one. Returns those instances only.
  */
 export function createCheckWaveHealthActivity(deps: ActivityDeps) {
   return (input: CheckHealthInput): Promise<CheckHealthOutput> =>
     attempt(`check health of ${input.instanceIds.length} instance(s) of ${input.scaleSetId}`, async () => {
-      const instances = await deps.arm.listInstances(input.scaleSetId);
       const wave = new Set(input.instanceIds);
+      // Only what the orchestration reads (the wave, and what is still on the old model): its history
+      // keeps every result, and a large scale set's full list would grow it for nothing.
+      const instances = (await deps.arm.listInstances(input.scaleSetId)).filter(
+        (i) => wave.has(i.instanceId) || !i.latestModelApplied,
+      );
       const names = instances
         .filter((i) =>
           wave.has(i.instanceId)
