@@ -3,9 +3,9 @@
  * every ✗ the fix. Reads only; secret values are never printed. With `--json` standard output holds
  * only the results.
  */
-import { parseArgs } from 'node:util';
 import { runChecks, type CheckResult } from './doctor-checks.js';
 import { applySettings, readSettingsFile, runTrustingCa, SettingsFileError } from './plan-settings.js';
+import { parseCommandArguments } from './arguments.js';
 
 export const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
 
@@ -45,27 +45,18 @@ arguments or an unreadable settings file.
 const MARK = { pass: '✓', fail: '✗', skip: '–' } as const;
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  let values: { settings?: string; json?: boolean; ca?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        settings: { type: 'string' },
-        json: { type: 'boolean' },
-        ca: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`kiln doctor: ${(error as Error).message}\n\n${DOCTOR_HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(DOCTOR_HELP);
-    return 0;
-  }
+  const parsed = parseCommandArguments(
+    'doctor',
+    argv,
+    {
+      settings: { type: 'string' },
+      json: { type: 'boolean' },
+      ca: { type: 'string' },
+    },
+    DOCTOR_HELP,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values } = parsed;
   let fileValues: Record<string, string> = {};
   try {
     if (values.settings !== undefined) fileValues = readSettingsFile(values.settings);

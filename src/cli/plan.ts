@@ -3,7 +3,6 @@
  * and Azure DevOps of the current credentials. Every flow runs as a dry run (DRY_RUN=true) in-process,
  * through the app as registered, and only reads. With `--json` standard output holds only the plan.
  */
-import { parseArgs } from 'node:util';
 import { scrub } from '../clients/client-error.js';
 import { createCredential } from '../clients/credential.js';
 import { loadSettings, SettingsError, type Settings } from '../config/load-settings.js';
@@ -17,6 +16,7 @@ import {
   runTrustingCa,
   SettingsFileError,
 } from './plan-settings.js';
+import { parseCommandArguments } from './arguments.js';
 
 export const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
 
@@ -57,38 +57,21 @@ failed, a run failed; the plan says what) · 2 bad arguments or an unreadable se
 const VERSION = /^\d+\.\d+\.\d+$/;
 
 export async function planCommand(argv: string[]): Promise<number> {
-  let values: {
-    settings?: string;
-    image?: string;
-    version?: string;
-    json?: boolean;
-    verbose?: boolean;
-    ca?: string;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        settings: { type: 'string' },
-        image: { type: 'string' },
-        version: { type: 'string' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-        ca: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`kiln plan: ${(error as Error).message}\n\n${PLAN_HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(PLAN_HELP);
-    return 0;
-  }
+  const parsed = parseCommandArguments(
+    'plan',
+    argv,
+    {
+      settings: { type: 'string' },
+      image: { type: 'string' },
+      version: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      ca: { type: 'string' },
+    },
+    PLAN_HELP,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values } = parsed;
   const bad = (message: string) => {
     process.stderr.write(`kiln plan: ${message}\n`);
     return 2;

@@ -4,13 +4,13 @@
  * runner on a clock that runs in real time × --speed. For trying the dashboard and the run commands
  * without Azure. Runs until interrupted (Ctrl+C or SIGTERM).
  */
-import { parseArgs } from 'node:util';
 import { VirtualClock } from '../local/clock.js';
 import { startHttpFront, EVENT_GRID_WEBHOOK } from '../local/host/http-front.js';
 import { LiveClock } from '../local/host/live-clock.js';
 import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
 import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
 import { runTrustingFakeCa } from './trust.js';
+import { parseCommandArguments } from './arguments.js';
 
 const HELP = `kiln serve — the app's HTTP routes on 127.0.0.1, over the embedded fake cloud
 
@@ -45,36 +45,20 @@ Exit codes: 0 stopped by Ctrl+C or SIGTERM · 1 could not start (e.g. the port i
 `;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  let values: {
-    scenario?: string;
-    port?: string;
-    speed?: string;
-    json?: boolean;
-    verbose?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        scenario: { type: 'string' },
-        port: { type: 'string', default: '7071' },
-        speed: { type: 'string', default: '1' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`kiln serve: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArguments(
+    'serve',
+    argv,
+    {
+      scenario: { type: 'string' },
+      port: { type: 'string', default: '7071' },
+      speed: { type: 'string', default: '1' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+    HELP,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values } = parsed;
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port!) || port > 65535) {
     process.stderr.write(`kiln serve: --port must be a port number from 0 to 65535, not "${values.port}"\n`);

@@ -2,12 +2,12 @@
  * `kiln simulate`: parse arguments, load the scenario, run it, print the report. With
  * `--report json` standard output holds only the JSON report; progress and logs go to standard error.
  */
-import { parseArgs } from 'node:util';
 import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
 import type { TriggerName } from '../local/scenario/types.js';
 import { exitCodeFor, renderText } from '../local/simulate/report.js';
 import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
 import { runTrustingFakeCa } from './trust.js';
+import { parseCommandArguments } from './arguments.js';
 
 const HELP = `kiln simulate — run kiln's real orchestrations against the embedded fake cloud
 
@@ -41,38 +41,21 @@ Exit codes: 0 finished and every safety invariant held · 1 an invariant broke o
 const TRIGGERS: TriggerName[] = ['http-rebuild', 'http-rollout', 'eventgrid', 'cleanup'];
 
 export async function simulateCommand(argv: string[]): Promise<number> {
-  let values: {
-    scenario?: string;
-    trigger?: string;
-    report?: string;
-    timers?: string;
-    'dry-run'?: boolean;
-    verbose?: boolean;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        scenario: { type: 'string' },
-        trigger: { type: 'string' },
-        report: { type: 'string', default: 'text' },
-        'dry-run': { type: 'boolean' },
-        timers: { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`kiln simulate: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseCommandArguments(
+    'simulate',
+    argv,
+    {
+      scenario: { type: 'string' },
+      trigger: { type: 'string' },
+      report: { type: 'string', default: 'text' },
+      'dry-run': { type: 'boolean' },
+      timers: { type: 'string' },
+      verbose: { type: 'boolean' },
+    },
+    HELP,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values } = parsed;
   if (values.timers !== undefined && values.timers !== 'on' && values.timers !== 'off') {
     process.stderr.write(`kiln simulate: --timers must be "on" or "off", not "${values.timers}"\n`);
     return 2;
