@@ -4,7 +4,7 @@
  * only the results.
  */
 import { runChecks, type CheckResult } from './doctor-checks.js';
-import { applySettings, readSettingsFile, runTrustingCa, SettingsFileError } from './plan-settings.js';
+import { applySettings, settingsFromArguments } from './plan-settings.js';
 import { parseCommandArguments } from './arguments.js';
 
 export const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
@@ -57,18 +57,9 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   );
   if (parsed.exit !== undefined) return parsed.exit;
   const { values } = parsed;
-  let fileValues: Record<string, string> = {};
-  try {
-    if (values.settings !== undefined) fileValues = readSettingsFile(values.settings);
-    const rerun = values.ca !== undefined ? runTrustingCa(values.ca) : undefined;
-    if (rerun) return await rerun;
-  } catch (error) {
-    if (error instanceof SettingsFileError) {
-      process.stderr.write(`kiln doctor: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const fromFile = await settingsFromArguments('doctor', values);
+  if (fromFile.exit !== undefined) return fromFile.exit;
+  const { fileValues } = fromFile;
 
   // The credential reads AZURE_* from process.env, so the file's settings go there for the run.
   const restore = applySettings(fileValues);

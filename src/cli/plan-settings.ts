@@ -4,11 +4,11 @@
  * them into process.env for the real clients (DefaultAzureCredential reads AZURE_* from there too) and
  * putting the environment back afterwards, so an in-process caller (a test) sees no change.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../local/clock.js';
+import { rerunWith, trustedCas } from './trust.js';
 
 export class SettingsFileError extends Error {
   override readonly name = 'SettingsFileError';
@@ -101,6 +101,26 @@ export function renderTable(headers: string[], rows: string[][]): string {
 }
 
 /**
+ * `--settings FILE` and `--ca FILE` as plan and doctor take them: the file's settings, or the exit
+ * code to return — 2 (the message on standard error) for an unreadable file, or that of the re-run
+ * trusting the CA.
+ */
+export async function settingsFromArguments(
+  command: string,
+  values: { settings?: string; ca?: string },
+): Promise<{ fileValues: Record<string, string>; exit?: undefined } | { exit: number }> {
+  try {
+    const fileValues = values.settings !== undefined ? readSettingsFile(values.settings) : {};
+    const rerun = values.ca !== undefined ? runTrustingCa(values.ca) : undefined;
+    return rerun ? { exit: await rerun } : { fileValues };
+  } catch (error) {
+    if (!(error instanceof SettingsFileError)) throw error;
+    process.stderr.write(`kiln ${command}: ${error.message}\n`);
+    return { exit: 2 };
+  }
+}
+
+/**
  * Node reads extra CAs (NODE_EXTRA_CA_CERTS) only at start-up. `--ca FILE` (a private CA, e.g. of
  * GitHub Enterprise Server or a TLS-inspecting proxy) re-runs the command once with a bundle of the
  * CAs already trusted and FILE. Returns undefined when this process already runs with the bundle, else
@@ -118,28 +138,7 @@ export function runTrustingCa(caFile: string): Promise<number> | undefined {
   }
   if (!ca.includes('-----BEGIN CERTIFICATE-----'))
     throw new SettingsFileError(`the CA file ${caFile} holds no PEM certificate`);
-  const existing = process.env.NODE_EXTRA_CA_CERTS ? safeRead(process.env.NODE_EXTRA_CA_CERTS) : '';
   const bundle = join(mkdtempSync(join(tmpdir(), 'kiln-ca-')), 'trust.pem');
-  writeFileSync(bundle, `${existing}\n${ca}`, { mode: 0o600 });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle, KILN_CA_BUNDLE_DONE: '1' },
-    });
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
-    for (const [signal, handler] of handlers) process.on(signal, handler);
-    child.on('exit', (code, signal) => {
-      for (const [s, handler] of handlers) process.off(s, handler);
-      resolve(code ?? (signal ? 1 : 0));
-    });
-  });
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
+  writeFileSync(bundle, `${trustedCas()}\n${ca}`, { mode: 0o600 });
+  return rerunWith({ NODE_EXTRA_CA_CERTS: bundle, KILN_CA_BUNDLE_DONE: '1' });
 }

@@ -9,13 +9,7 @@ import { loadSettings, SettingsError, type Settings } from '../config/load-setti
 import type { ImageKind } from '../domain/release.js';
 import { resetRuntime } from '../functions/runtime.js';
 import { makePlan, type Plan } from './plan-run.js';
-import {
-  applySettings,
-  readSettingsFile,
-  renderTable,
-  runTrustingCa,
-  SettingsFileError,
-} from './plan-settings.js';
+import { applySettings, renderTable, settingsFromArguments } from './plan-settings.js';
 import { parseCommandArguments } from './arguments.js';
 
 export const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
@@ -83,15 +77,9 @@ export async function planCommand(argv: string[]): Promise<number> {
   if (values.version !== undefined && values.image === undefined)
     return bad('--version needs --image (a version belongs to one image definition)');
 
-  let fileValues: Record<string, string> = {};
-  try {
-    if (values.settings !== undefined) fileValues = readSettingsFile(values.settings);
-    const rerun = values.ca !== undefined ? runTrustingCa(values.ca) : undefined;
-    if (rerun) return await rerun;
-  } catch (error) {
-    if (error instanceof SettingsFileError) return bad(error.message);
-    throw error;
-  }
+  const fromFile = await settingsFromArguments('plan', values);
+  if (fromFile.exit !== undefined) return fromFile.exit;
+  const { fileValues } = fromFile;
 
   // Every flow the app starts is a dry run, whatever the settings say (the shadow-mode switch).
   const restore = applySettings({ ...fileValues, DRY_RUN: 'true' });

@@ -16,18 +16,34 @@ export function runTrustingFakeCa(): Promise<number> | undefined {
   return respawnTrusting(ca.certPath);
 }
 
-/**
- * Re-runs this command with NODE_EXTRA_CA_CERTS naming the bundle. Signals sent to this process
- * (Ctrl+C, `kill PID`) are passed on, so stopping the parent stops the command.
- */
+/** Re-runs this command trusting the user's extra CAs and the fake cloud's. */
 export function respawnTrusting(fakeCaPath: string): Promise<number> {
   const bundle = join(fakeCaPath, '..', 'kiln-trust.pem');
-  const userCas = process.env.NODE_EXTRA_CA_CERTS ? safeRead(process.env.NODE_EXTRA_CA_CERTS) : '';
-  writeFileSync(bundle, `${userCas}\n${readFileSync(fakeCaPath, 'utf8')}`, { mode: 0o644 });
+  writeFileSync(bundle, `${trustedCas()}\n${readFileSync(fakeCaPath, 'utf8')}`, { mode: 0o644 });
+  return rerunWith({ NODE_EXTRA_CA_CERTS: bundle });
+}
+
+/** The PEM text of the CAs this process was started trusting (NODE_EXTRA_CA_CERTS); '' when none. */
+export function trustedCas(): string {
+  const path = process.env.NODE_EXTRA_CA_CERTS;
+  if (!path) return '';
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Re-runs this command (same Node flags and arguments) with these environment values added, and
+ * resolves with its exit code. Signals sent to this process (Ctrl+C, `kill PID`) are passed on, so
+ * stopping the parent stops the command.
+ */
+export function rerunWith(env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
       stdio: 'inherit',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle },
+      env: { ...process.env, ...env },
     });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
     const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
@@ -37,12 +53,4 @@ export function respawnTrusting(fakeCaPath: string): Promise<number> {
       resolve(code ?? (signal ? 1 : 0));
     });
   });
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }
