@@ -182,7 +182,7 @@ export function registerRebuild(): void {
  * Plans (dry runs) change nothing and block nothing.
  */
 async function runningRebuild(client: df.DurableClient, image: ImageKind): Promise<string | undefined> {
-  const prefix = `${InstanceIds.rebuild(image, '')}`;
+  const prefix = InstanceIds.rebuild(image, '');
   const active = (await client.getStatusBy({
     runtimeStatus: [...ACTIVE] as df.OrchestrationRuntimeStatus[],
   })) as { instanceId: string; name: string }[];

@@ -5,7 +5,7 @@
  * fake cloud). Long-running operations that take minutes (reimage, manual upgrade, delete,
  * version create/replication) return once ARM accepted them; the orchestration polls.
  */
-import { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
+import { ContainerAppsAPIClient, type JobExecution } from '@azure/arm-appcontainers';
 import {
   ComputeManagementClient,
   type GalleryImageVersion,
@@ -311,11 +311,7 @@ export function createArmClient(
       const e = await orUndefinedOn404(`getJobExecution ${name}/${executionName}`, () =>
         apps.jobExecution(resourceGroup, name, executionName, { abortSignal: signal() }),
       );
-      if (!e) return undefined;
-      const info: JobExecutionInfo = { name: e.name ?? executionName, status: e.status ?? 'Unknown' };
-      if (e.startTime) info.startTime = new Date(e.startTime).toISOString();
-      if (e.endTime) info.endTime = new Date(e.endTime).toISOString();
-      return info;
+      return e ? toExecution(e, executionName) : undefined;
     },
 
     async findJobExecution(jobId, env) {
@@ -325,9 +321,7 @@ export function createArmClient(
         for await (const e of apps.jobsExecutions.list(resourceGroup, name, { abortSignal: signal() })) {
           const values = new Map((e.template?.containers?.[0]?.env ?? []).map((v) => [v.name, v.value]));
           if (!Object.entries(env).every(([key, value]) => values.get(key) === value)) continue;
-          const info: JobExecutionInfo = { name: e.name ?? '', status: e.status ?? 'Unknown' };
-          if (e.startTime) info.startTime = new Date(e.startTime).toISOString();
-          if (e.endTime) info.endTime = new Date(e.endTime).toISOString();
+          const info = toExecution(e, '');
           if (!found || (info.startTime ?? '') > (found.startTime ?? '')) found = info;
         }
         return found;
@@ -439,6 +433,13 @@ function toVersion(v: GalleryImageVersion): GalleryImageVersionInfo {
     };
   }
   return out;
+}
+
+function toExecution(e: JobExecution, fallbackName: string): JobExecutionInfo {
+  const info: JobExecutionInfo = { name: e.name ?? fallbackName, status: e.status ?? 'Unknown' };
+  if (e.startTime) info.startTime = new Date(e.startTime).toISOString();
+  if (e.endTime) info.endTime = new Date(e.endTime).toISOString();
+  return info;
 }
 
 function toContainer(c: JobContainer) {
