@@ -57,16 +57,9 @@ export function* callActivityInChunks<I, T>(
   chunkInput: (items: I[]) => unknown,
   retry: RetryPolicy = ACTIVITY_RETRY,
 ): Generator<Task, ActivityResult<T>[], any> {
-  const { size, perMinute } = chunking;
-  const perRound = Math.max(size, perMinute - (perMinute % size));
   return yield* retryTransient<T>(context, items.length, retry, function* (pending) {
     const answered: ActivityResult<T>[] = [];
-    for (let round = 0; round < pending.length; round += perRound) {
-      const next = context.df.currentUtcDateTime.getTime() + 60_000;
-      const inRound = pending.slice(round, round + perRound);
-      const chunks: number[][] = [];
-      for (let start = 0; start < inRound.length; start += size)
-        chunks.push(inRound.slice(start, start + size));
+    yield* inPacedRounds(context, pending, chunking, function* (chunks) {
       const tasks = chunks.map((chunk) =>
         context.df.callActivity(name, chunkInput(chunk.map((index) => items[index]!))),
       );
@@ -75,12 +68,34 @@ export function* callActivityInChunks<I, T>(
       answered.push(
         ...answers.flatMap((answer, c) => chunks[c]!.map((_, k) => (answer.ok ? answer.value[k]! : answer))),
       );
-      const more = round + perRound < pending.length;
-      if (more && context.df.currentUtcDateTime.getTime() < next)
-        yield context.df.createTimer(new Date(next));
-    }
+      return true;
+    });
     return answered;
   });
+}
+
+/**
+ * Walks `items` in rounds of at most `perMinute` (a whole number of chunks), each round split into
+ * chunks of `size` and begun at least a minute after the last: how kiln stays under a service's rate
+ * limit on durable timers. `round` handles one round's chunks and says whether to go on.
+ */
+export function* inPacedRounds<I>(
+  context: OrchestrationContext,
+  items: I[],
+  { size, perMinute }: Chunking,
+  round: (chunks: I[][]) => Generator<Task, boolean, any>,
+): Generator<Task, void, any> {
+  const perRound = Math.max(size, perMinute - (perMinute % size));
+  for (let first = 0; first < items.length; first += perRound) {
+    const next = new Date(context.df.currentUtcDateTime.getTime() + 60_000);
+    const inRound = items.slice(first, first + perRound);
+    const chunks: I[][] = [];
+    for (let start = 0; start < inRound.length; start += size)
+      chunks.push(inRound.slice(start, start + size));
+    if (!(yield* round(chunks))) return;
+    if (first + perRound < items.length && context.df.currentUtcDateTime < next)
+      yield context.df.createTimer(next);
+  }
 }
 
 /**

@@ -38,7 +38,7 @@ import {
   type RolloutOptions,
 } from '../domain/rollout.js';
 import { Activities } from '../names.js';
-import { callActivities, callActivity, replaySafeLog } from './call-activity.js';
+import { callActivities, callActivity, inPacedRounds, replaySafeLog } from './call-activity.js';
 
 export interface ScaleSetRolloutOptions extends RolloutOptions {
   pauseMinutes: number;
@@ -105,9 +105,8 @@ export interface ScaleSetRolloutInput {
   progress?: Progress;
 }
 
-/** Drains a minute, and per activity (see drainPaced). */
-const DRAINS_PER_MINUTE = 100;
-const DRAINS_PER_ACTIVITY = 50;
+/** Drains per activity, and a minute (see drainPaced). */
+const DRAINS = { size: 50, perMinute: 100 };
 
 /** How often kiln looks again while it waits (minutes). */
 export const ROLLOUT_TIMING = {
@@ -454,8 +453,8 @@ function withFresh(
 }
 
 /**
- * Drains a wave in rounds of at most `DRAINS_PER_MINUTE` instances a minute (each round in activities
- * of `DRAINS_PER_ACTIVITY`, in parallel): a GitHub drain is a DELETE, 5 of the 900 points a minute
+ * Drains a wave in rounds of at most `DRAINS.perMinute` instances a minute (each round in activities
+ * of `DRAINS.size`, in parallel): a GitHub drain is a DELETE, 5 of the 900 points a minute
  * GitHub's secondary limit allows, so a wave of a large scale set is spread over minutes.
  */
 function* drainPaced(
@@ -464,31 +463,24 @@ function* drainPaced(
   instances: DrainInput['instances'],
 ): Generator<Task, DrainOutput, any> {
   const merged = { drained: [] as string[], busy: [] as string[] };
-  for (let round = 0; round < instances.length; round += DRAINS_PER_MINUTE) {
-    const next = after(context, 1);
-    const inRound = instances.slice(round, round + DRAINS_PER_MINUTE);
-    const calls = [];
-    for (let start = 0; start < inRound.length; start += DRAINS_PER_ACTIVITY)
-      calls.push({
+  let failed: DrainOutput | undefined;
+  yield* inPacedRounds(context, instances, DRAINS, function* (chunks) {
+    const results = yield* callActivities<DrainResult>(
+      context,
+      chunks.map((chunk) => ({
         name: Activities.drainInstances,
-        input: {
-          scaleSetId: scaleSet.id,
-          fleet: scaleSet.fleet,
-          instances: inRound.slice(start, start + DRAINS_PER_ACTIVITY),
-        } satisfies DrainInput,
-      });
-    const results = yield* callActivities<DrainResult>(context, calls);
-    const failed = results.find((r) => !r.ok);
-    if (failed) return failed;
+        input: { scaleSetId: scaleSet.id, fleet: scaleSet.fleet, instances: chunk } satisfies DrainInput,
+      })),
+    );
+    failed = results.find((r) => !r.ok);
     for (const r of results) {
       if (!r.ok) continue;
       merged.drained.push(...r.value.drained);
       merged.busy.push(...r.value.busy);
     }
-    const more = round + DRAINS_PER_MINUTE < instances.length;
-    if (more && context.df.currentUtcDateTime < next) yield context.df.createTimer(next);
-  }
-  return { ok: true, value: merged };
+    return !failed;
+  });
+  return failed ?? { ok: true, value: merged };
 }
 
 /** The instances to drain with the registrations the look saw for each. */
