@@ -39,7 +39,6 @@ export interface RegistrationReader {
 export function createRegistrationReader(deps: RegistrationReaderDeps): RegistrationReader {
   const snapshots = new Map<Fleet, Snapshot>();
   const listing = new Map<Fleet, Promise<Snapshot>>();
-  const fleetSize = new Map<Fleet, number>();
   /**
    * Names asked per window of `SNAPSHOT_MAX_AGE_MS` (polls come in ticks, so a window is a tick): when
    * this window's questions, or the last one's, add up to a list's cost, the list answers them all.
@@ -54,7 +53,6 @@ export function createRegistrationReader(deps: RegistrationReaderDeps): Registra
       .then((registrations: Registration[]) => {
         const snapshot = { takenAt, registrations };
         snapshots.set(fleet, snapshot);
-        fleetSize.set(fleet, registrations.length);
         return snapshot;
       })
       .finally(() => listing.delete(fleet));
@@ -70,7 +68,8 @@ export function createRegistrationReader(deps: RegistrationReaderDeps): Registra
   /** Azure DevOps lists a pool in one request; GitHub pages by 100. */
   const listCost = (fleet: Fleet): number => {
     if (fleet === 'ado') return 1;
-    const size = fleetSize.get(fleet);
+    // The last list, however old, says how large the fleet is.
+    const size = snapshots.get(fleet)?.registrations.length;
     return size === undefined ? LOOKUPS_BEFORE_FIRST_LIST : Math.max(1, Math.ceil(size / GITHUB_PAGE_SIZE));
   };
 
