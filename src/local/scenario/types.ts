@@ -27,6 +27,12 @@ export interface ScenarioJob {
   instance: string;
   minutes: number;
   startAfterMinutes: number;
+  /**
+   * A race between one of kiln's looks and the act that follows: from `startAfterMinutes` on, the job
+   * is assigned right before the fake handles kiln's next request of this operation (whatever that
+   * request is about), not at a virtual instant. Absent: the job starts at `startAfterMinutes`.
+   */
+  race?: { service: 'arm' | 'github' | 'ado'; operation: string };
 }
 
 export interface ScenarioFault {
@@ -39,9 +45,54 @@ export interface ScenarioFault {
   fail?: boolean;
   /** Only in this region (one of gallery.regions). */
   region?: string;
-  /** How many times the fault fires before the operation behaves again. */
+  /** How many times the fault fires before the operation behaves again (ignored when persistent). */
   times: number;
+  /** Fires on every matching request while it is active: an outage, or a 404 that never goes away. */
+  persistent: boolean;
+  /** Active from this many minutes after start (default 0). */
+  afterMinutes: number;
+  /** Active for this many minutes (absent: until the end of the run). */
+  forMinutes?: number;
 }
+
+/**
+ * Something done to the world by someone other than kiln, at a virtual time (minutes after start;
+ * changes at the same minute apply in file order, those at minute 0 before any trigger fires).
+ */
+export type ScenarioChange =
+  /** The scale set grows by `count` instances on its current model (they boot and register). */
+  | { atMinutes: number; action: 'scaleOut'; scaleSet: string; count: number }
+  /** The scale set shrinks by `count`, newest instances first (a job on one of them ends with it). */
+  | { atMinutes: number; action: 'scaleIn'; scaleSet: string; count: number }
+  /** One instance (`<scaleSet>_<id>`) is deleted. */
+  | { atMinutes: number; action: 'deleteInstance'; instance: string }
+  /** Someone points the scale set's model at another version; with `upgradeInstances`, its idle instances follow at once. */
+  | { atMinutes: number; action: 'setModel'; scaleSet: string; version: string; upgradeInstances: boolean }
+  /** The whole scale set is deleted. */
+  | { atMinutes: number; action: 'deleteScaleSet'; scaleSet: string }
+  /** A gallery version is deleted. */
+  | { atMinutes: number; action: 'deleteVersion'; image: ImageKind; version: string }
+  /**
+   * A version is written to the gallery outside kiln, replicated to every gallery region. `unhealthy`:
+   * instances booted on it never register (default: the image's `unhealthy`).
+   */
+  | {
+      atMinutes: number;
+      action: 'publish';
+      image: ImageKind;
+      version: string;
+      excludeFromLatest: boolean;
+      unhealthy: boolean;
+    }
+  /** An excluded version is made latest (excludeFromLatest: false) outside kiln. */
+  | { atMinutes: number; action: 'promote'; image: ImageKind; version: string }
+  /** One Event Grid delivery of Microsoft.Resources.ResourceWriteSuccess for the version. */
+  | { atMinutes: number; action: 'event'; image: ImageKind; version: string };
+
+export type ScenarioChangeAction = ScenarioChange['action'];
+
+/** How runs may end for the scenario to pass (`kiln simulate` exits 0 only then, and only with no violation). */
+export type ExpectedOutcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'planned';
 
 export interface Scenario {
   version: 1;
@@ -67,4 +118,11 @@ export interface Scenario {
   faults: ScenarioFault[];
   /** Present only when the file has an eventgrid block (required when trigger includes eventgrid). */
   eventgrid?: { version: { image: ImageKind; version: string }; duplicates: number };
+  /** Outside changes, in time order (stable: file order within a minute). Default: none. */
+  changes: ScenarioChange[];
+  /**
+   * The outcomes the scenario expects (default: succeeded, or planned in a dry run). A run whose
+   * outcome is not among them exits 1 even when every invariant held.
+   */
+  expect: { outcome: ExpectedOutcome[] };
 }
