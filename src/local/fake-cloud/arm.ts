@@ -444,6 +444,7 @@ export function armHandler(o: ArmFakeOptions) {
       type: 'Microsoft.Compute/virtualMachineScaleSets',
       location: set.location,
       tags: { ...set.tags },
+      etag: etagOf(set),
       sku: { name: set.vmSize, tier: 'Standard', capacity: set.instances.size },
       properties: {
         singlePlacementGroup: false,
@@ -499,6 +500,14 @@ export function armHandler(o: ArmFakeOptions) {
   }
 
   function patchScaleSet(req: FakeRequest, set: WorldScaleSet): void {
+    // An If-Match names the model the caller decided on; ARM refuses the write once anything changed it.
+    const ifMatch = req.headers['if-match'];
+    if (typeof ifMatch === 'string' && ifMatch !== '*' && ifMatch !== etagOf(set))
+      throw new ArmError(
+        412,
+        'PreconditionFailed',
+        `The specified precondition 'If-Match = ${ifMatch}' failed: the scale set '${set.name}' has changed (ETag ${etagOf(set)}).`,
+      );
     const b = body(req, true);
     const props = (b.properties ?? {}) as Record<string, unknown>;
     const vmp = (props.virtualMachineProfile ?? {}) as Record<string, unknown>;
@@ -1016,8 +1025,7 @@ export function armHandler(o: ArmFakeOptions) {
     if (pp.excludeFromLatest !== undefined) {
       if (typeof pp.excludeFromLatest !== 'boolean')
         throw new ArmError(400, 'InvalidParameter', 'excludeFromLatest must be a boolean.');
-      v.excludeFromLatest = pp.excludeFromLatest;
-      for (const t of v.targetRegions) t.excludeFromLatest = pp.excludeFromLatest;
+      world.setExcludeFromLatest(v, pp.excludeFromLatest);
       world.event('arm', `${v.definition}/${v.name} excludeFromLatest=${pp.excludeFromLatest}`);
     }
     if (typeof pp.endOfLifeDate === 'string') v.endOfLifeDate = pp.endOfLifeDate;
@@ -1159,4 +1167,9 @@ export function armHandler(o: ArmFakeOptions) {
       },
     };
   }
+}
+
+/** A scale set's ETag as ARM answers it: a quoted counter of model writes. */
+function etagOf(set: WorldScaleSet): string {
+  return `"${set.etag}"`;
 }

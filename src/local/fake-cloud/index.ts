@@ -122,7 +122,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const ca = ensureFakeCa();
   const world = new World(scenario, clock, options.names);
   const names = world.names;
-  const faults = new FaultBook(scenario.faults);
+  const faults = new FaultBook(scenario.faults, () => clock.nowMs(), Date.parse(scenario.start));
+  faults.observe((service, operation) => world.beforeRequest(service, operation));
   const identity = await sharedIdentity();
   const tokens = identity.tokens;
   const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0 };

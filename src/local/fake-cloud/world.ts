@@ -14,9 +14,10 @@
  *   delete a busy runner);
  * - any write to a registration or scale set outside kiln's scope counts as a foreign touch.
  */
-import { randomUUID } from 'node:crypto';
+import { compareVersions } from '../../domain/versions.js';
 import type { VirtualClock } from '../clock.js';
-import type { ImageKind, Scenario } from '../scenario/types.js';
+import { randomUuid, seedOf, seededRandom, type Random } from '../random.js';
+import type { ImageKind, Scenario, ScenarioChange } from '../scenario/types.js';
 
 export interface LedgerEvent {
   at: string;
@@ -24,12 +25,28 @@ export interface LedgerEvent {
   message: string;
 }
 
+/** The safety invariants the simulator judges (DESIGN.md: S1-S5, S8 forward only, S9 nothing half-done). */
+export type Invariant = 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'S8' | 'S9';
+
+/** A broken invariant: which, about what (a scale set, instance, version, run), what happened, when. */
+export interface Violation {
+  invariant: Invariant;
+  subject: string;
+  detail: string;
+  at: string;
+}
+
 export interface Ledger {
   jobsInterrupted: number;
   foreignTouched: number;
   deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
   events: LedgerEvent[];
+  /** Invariants kiln broke, judged from the world's truth whatever kiln reports. */
+  violations: Violation[];
 }
+
+/** Who changed the world: kiln (through the HTTP fakes) or the scenario's outside changes. */
+export type Actor = 'kiln' | 'outside';
 
 export interface WorldInstance {
   instanceId: string;
@@ -66,6 +83,14 @@ export interface WorldScaleSet {
   /** Scenario scale sets are Uniform with a Manual upgrade policy; tests change these to see kiln refuse. */
   orchestrationMode: 'Uniform' | 'Flexible';
   upgradeMode: 'Manual' | 'Automatic' | 'Rolling';
+  /** Bumped by every write of the model; ARM answers it as the scale set's ETag. */
+  etag: number;
+  /** Versions the model ran since the run began or since the last outside change of it (S8). */
+  ranSince: Set<string>;
+  /** The last change of the model: kiln may move back only the change it made itself, and only while it is the last (S8). */
+  lastModelChange?: { from: string; to: string; by: Actor };
+  /** Set while the model's last change was kiln's rollback to this version: instances may follow it back. */
+  rolledBackTo?: string;
 }
 
 export interface WorldRunner {
@@ -105,6 +130,8 @@ export interface WorldAgent {
   statusChangedOn: string;
   assignedRequest?: AdoJobRequest;
   lastCompletedRequest?: AdoJobRequest;
+  /** Disabled by kiln and not enabled since (S9: kiln gives back what it disabled). */
+  disabledByKiln?: boolean;
 }
 
 export interface WorldJob {
@@ -112,11 +139,13 @@ export interface WorldJob {
   /** `<scaleSet>_<instanceId>` */
   instance: string;
   minutes: number;
-  state: 'scheduled' | 'pending' | 'running' | 'done' | 'interrupted';
+  /** armed: a race job waiting for kiln's next request of its operation. */
+  state: 'scheduled' | 'armed' | 'pending' | 'running' | 'done' | 'interrupted';
   startedAt?: number;
   endsAt?: number;
   /** Permanent busy registration of a foreign fleet (never ends). */
   foreignRunner?: number;
+  race?: { service: string; operation: string };
 }
 
 export interface TargetRegion {
@@ -151,6 +180,10 @@ export interface WorldGalleryVersion {
   replication: RegionReplication[];
   /** Versions created during the run (not in the scenario's existing versions). */
   createdInRun: boolean;
+  /** Instances booted on it never register (absent: the scenario's `images.<kind>.unhealthy` for versions created in the run). */
+  unhealthy?: boolean;
+  /** Was latest (not excluded) at some point: a version never latest and created in the run is its publisher's own work in progress. */
+  everLatest: boolean;
 }
 
 export interface WorldExecution {
@@ -253,7 +286,14 @@ export class World {
     foreignTouched: 0,
     deleted: { githubRunners: [], adoAgents: [], galleryVersions: [], instances: [] },
     events: [],
+    violations: [],
   };
+  /** Newest versions kiln must keep (S3); the simulator sets it from the app's PRUNE_KEEP. */
+  pruneKeep = 3;
+  /** Which scale sets kiln pointed each bad version's model at (S4: at most one, its canary or lead). */
+  private readonly badVersionReach = new Map<string, Set<string>>();
+  private actor: Actor = 'kiln';
+  private readonly random: Random;
   runnerRelease = { tag: 'v2.330.0', publishedAt: 0 };
   private nextRunnerId = 1001;
   private nextAgentId = 101;
@@ -266,6 +306,7 @@ export class World {
     names: Partial<WorldNames> = {},
   ) {
     this.names = { ...DEFAULT_NAMES, ...names };
+    this.random = seededRandom(seedOf(JSON.stringify(scenario)));
     this.runnerRelease.publishedAt = clock.nowMs() - 10 * 24 * 60 * MINUTE;
     this.build();
   }
@@ -319,6 +360,31 @@ export class World {
     this.ledger.events.push({ at: this.isoNow(), service, message });
   }
 
+  /** A UUID from the world's seeded randomness: the same scenario gives the same ids. */
+  uuid(): string {
+    return randomUuid(this.random);
+  }
+
+  /** Runs `change` as someone other than kiln: it counts against no invariant of kiln's. */
+  asOutside<T>(change: () => T): T {
+    const previous = this.actor;
+    this.actor = 'outside';
+    try {
+      return change();
+    } finally {
+      this.actor = previous;
+    }
+  }
+
+  get kilnActs(): boolean {
+    return this.actor === 'kiln';
+  }
+
+  violate(invariant: Invariant, subject: string, detail: string): void {
+    this.ledger.violations.push({ invariant, subject, detail, at: this.isoNow() });
+    this.event('invariant', `VIOLATION ${invariant} ${subject}: ${detail}`);
+  }
+
   // ---------------------------------------------------------------- initial state
 
   private build(): void {
@@ -352,6 +418,7 @@ export class World {
             details: '',
           })),
           createdInRun: false,
+          everLatest: true,
         });
       }
     }
@@ -380,6 +447,8 @@ export class World {
         vmSize: 'Standard_D4s_v5',
         orchestrationMode: 'Uniform',
         upgradeMode: 'Manual',
+        etag: 1,
+        ranSince: new Set([ss.version]),
       };
       this.scaleSets.set(ss.name.toLowerCase(), set);
       for (let i = 0; i < ss.capacity; i++) {
@@ -397,10 +466,36 @@ export class World {
         instance: j.instance,
         minutes: j.minutes,
         state: 'scheduled',
+        ...(j.race ? { race: { ...j.race } } : {}),
       };
       this.jobs.push(job);
-      this.clock.after(j.startAfterMinutes, () => this.tryStartJob(job), `job ${j.instance} starts`);
+      this.clock.after(
+        j.startAfterMinutes,
+        () => {
+          if (!job.race) return this.tryStartJob(job);
+          job.state = 'armed';
+          this.event(
+            'sim',
+            `job on ${job.instance} waits for kiln's next ${job.race.service} ${job.race.operation}`,
+          );
+        },
+        `job ${j.instance} starts`,
+      );
     });
+  }
+
+  /** A fake is about to handle one of kiln's requests: an armed race job is assigned now, between kiln's look and its act. */
+  beforeRequest(service: string, operation: string): void {
+    for (const job of this.jobs) {
+      if (job.state !== 'armed' || job.race?.service !== service || job.race.operation !== operation)
+        continue;
+      job.state = 'scheduled';
+      this.event(
+        'sim',
+        `race: a job is assigned on ${job.instance} right before kiln's ${service} ${operation}`,
+      );
+      this.tryStartJob(job);
+    }
   }
 
   private addInstance(set: WorldScaleSet, provisionedAt: number): WorldInstance {
@@ -409,7 +504,7 @@ export class World {
       instanceId: String(n),
       name: `${set.name}_${n}`,
       computerName: `${set.computerNamePrefix}${toBase36Id(n)}`,
-      vmId: randomUUID(),
+      vmId: this.uuid(),
       imageId: set.imageId,
       latestModelApplied: true,
       provisioningState: 'Succeeded',
@@ -547,8 +642,8 @@ export class World {
     const iso = new Date(at).toISOString();
     return {
       requestId: this.nextRequestId++,
-      jobId: randomUUID(),
-      planId: randomUUID(),
+      jobId: this.uuid(),
+      planId: this.uuid(),
       planType: 'Build',
       queueTime: iso,
       assignTime: iso,
@@ -647,9 +742,16 @@ export class World {
   private interruptJobOn(vmName: string, reason: string, service: string): void {
     const job = this.runningJobOn(vmName);
     if (!job) return;
-    job.state = 'interrupted';
-    this.ledger.jobsInterrupted++;
-    this.event(service, `JOB INTERRUPTED on ${vmName}: ${reason}`);
+    if (!this.kilnActs) {
+      // Someone else took the instance away: the job ends with it, and it is not kiln's doing.
+      job.state = 'done';
+      this.event(service, `job on ${vmName} ended with its instance (${reason}, outside kiln)`);
+    } else {
+      job.state = 'interrupted';
+      this.ledger.jobsInterrupted++;
+      this.event(service, `JOB INTERRUPTED on ${vmName}: ${reason}`);
+      this.violate('S1', vmName, `a running job was interrupted: ${reason}`);
+    }
     const found = this.instanceByVmName(vmName);
     const reg = found ? this.registrationOf(found.set, found.inst) : undefined;
     if (reg && 'busy' in reg) reg.busy = false;
@@ -665,23 +767,77 @@ export class World {
   // ---------------------------------------------------------------- ARM: scale sets
 
   private touchScaleSet(set: WorldScaleSet, what: string): void {
-    if (!set.managed) {
-      this.ledger.foreignTouched++;
-      this.event('arm', `FOREIGN WRITE: ${what} on unmanaged scale set ${set.name}`);
-    }
+    if (!set.managed && this.kilnActs)
+      this.foreignTouch('arm', set.name, `${what} on unmanaged scale set ${set.name}`);
+  }
+
+  private foreignTouch(service: string, subject: string, what: string): void {
+    this.ledger.foreignTouched++;
+    this.event(service, `FOREIGN WRITE: ${what}`);
+    this.violate('S2', subject, `kiln wrote to something outside its scope: ${what}`);
   }
 
   /** PATCH of the model: image and/or tags. */
   updateModel(set: WorldScaleSet, change: { imageId?: string; tags?: Record<string, string> }): void {
     this.touchScaleSet(set, 'model update');
+    set.etag++;
     if (change.tags) set.tags = { ...change.tags };
     if (change.imageId && change.imageId.toLowerCase() !== set.imageId.toLowerCase()) {
       const previous = set.imageId;
+      this.judgeModelChange(set, previous, change.imageId);
       set.imageId = change.imageId;
       for (const inst of set.instances.values())
         inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
-      this.event('arm', `model of ${set.name} now ${tail(change.imageId)} (was ${tail(previous)})`);
+      this.event(
+        'arm',
+        `model of ${set.name} now ${tail(change.imageId)} (was ${tail(previous)})${this.kilnActs ? '' : ' — outside kiln'}`,
+      );
     }
+  }
+
+  /**
+   * S8 forward only: kiln moves a model to an older version than one it ran only to undo its own last
+   * change of it. S4: kiln points a bad version at one scale set at most (its canary or lead).
+   */
+  private judgeModelChange(set: WorldScaleSet, fromId: string, toId: string): void {
+    const from = versionOf(fromId);
+    const to = versionOf(toId);
+    delete set.rolledBackTo;
+    if (!this.kilnActs) {
+      set.ranSince = new Set(to ? [to] : []);
+      set.lastModelChange = from && to ? { from, to, by: 'outside' } : undefined;
+      return;
+    }
+    if (to) {
+      const newest = [...set.ranSince].sort(compareVersions).at(-1);
+      const undo =
+        set.lastModelChange?.by === 'kiln' &&
+        set.lastModelChange.from === to &&
+        set.lastModelChange.to === from;
+      if (newest && compareVersions(to, newest) < 0) {
+        if (undo) set.rolledBackTo = to;
+        else
+          this.violate(
+            'S8',
+            set.name,
+            `model moved back to ${to} (from ${from ?? fromId}) although it ran ${newest} in this run, and not to undo kiln's own last change`,
+          );
+      }
+      if (this.isUnhealthy(toId)) {
+        const key = toId.toLowerCase();
+        const reach = this.badVersionReach.get(key) ?? new Set<string>();
+        reach.add(set.name);
+        this.badVersionReach.set(key, reach);
+        if (reach.size > 1)
+          this.violate(
+            'S4',
+            set.name,
+            `the bad version ${to} reached a second scale set (${[...reach].join(', ')})`,
+          );
+      }
+      set.ranSince.add(to);
+    }
+    set.lastModelChange = from && to ? { from, to, by: 'kiln' } : undefined;
   }
 
   /**
@@ -697,6 +853,7 @@ export class World {
     fail: boolean,
   ): void {
     this.touchScaleSet(set, mode);
+    const byKiln = this.kilnActs;
     const latency = this.scenario.latency;
     for (const id of ids) {
       const inst = set.instances.get(id)!;
@@ -719,7 +876,10 @@ export class World {
             inst.provisionedAt = this.clock.nowMs();
             return;
           }
-          if (mode === 'upgrade') inst.imageId = set.imageId;
+          if (mode === 'upgrade') {
+            if (byKiln) this.judgeInstanceMove(set, inst, set.imageId);
+            inst.imageId = set.imageId;
+          }
           inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
           inst.provisioningState = 'Succeeded';
           inst.powerState = 'running';
@@ -737,6 +897,18 @@ export class World {
       op,
       latency.reimage,
       fail ? { code: 'VMProvisioningFailed', message: `${mode} failed` } : undefined,
+    );
+  }
+
+  /** S8 for instances: kiln moves an instance to an older version only to follow its own rollback of the model. */
+  private judgeInstanceMove(set: WorldScaleSet, inst: WorldInstance, toId: string): void {
+    const from = versionOf(inst.imageId);
+    const to = versionOf(toId);
+    if (!from || !to || compareVersions(to, from) >= 0 || set.rolledBackTo === to) return;
+    this.violate(
+      'S8',
+      inst.name,
+      `instance moved back from ${from} to ${to}, not by a rollback of kiln's own change`,
     );
   }
 
@@ -765,11 +937,11 @@ export class World {
     );
   }
 
-  /** An image version is unhealthy when the scenario says so and it was created in this run. */
+  /** An image version is unhealthy when the scenario says so: for the version, or for its image's builds in this run. */
   isUnhealthy(imageId: string): boolean {
     const v = this.versionByImageId(imageId);
     if (!v) return false;
-    return v.createdInRun && this.scenario.images[v.kind].unhealthy;
+    return v.unhealthy ?? (v.createdInRun && this.scenario.images[v.kind].unhealthy);
   }
 
   deleteInstances(set: WorldScaleSet, ids: string[], op: AsyncOperation, fail: boolean): void {
@@ -815,10 +987,144 @@ export class World {
     }
   }
 
+  // ---------------------------------------------------------------- outside changes
+
+  /**
+   * Applies one of the scenario's outside changes (not `event`: Event Grid deliveries are the
+   * simulator's). Whatever kiln's view of the world was, it is stale now.
+   */
+  applyChange(change: Exclude<ScenarioChange, { action: 'event' }>): void {
+    this.asOutside(() => {
+      const set = 'scaleSet' in change ? this.findScaleSet(change.scaleSet) : undefined;
+      const missing = (what: string) =>
+        this.event('sim', `outside change ${change.action} skipped: ${what} no longer exists`);
+      switch (change.action) {
+        case 'scaleOut': {
+          if (!set) return missing(change.scaleSet);
+          for (let i = 0; i < change.count; i++) this.bootNewInstance(set);
+          this.event('sim', `${set.name} scaled out by ${change.count} outside kiln`);
+          return;
+        }
+        case 'scaleIn': {
+          if (!set) return missing(change.scaleSet);
+          const newest = [...set.instances.values()]
+            .filter((i) => i.provisioningState !== 'Deleting')
+            .sort((a, b) => Number(b.instanceId) - Number(a.instanceId))
+            .slice(0, change.count);
+          this.event('sim', `${set.name} scaled in by ${newest.length} outside kiln`);
+          if (newest.length > 0)
+            this.deleteInstances(
+              set,
+              newest.map((i) => i.instanceId),
+              this.newOperation(),
+              false,
+            );
+          return;
+        }
+        case 'deleteInstance': {
+          const found = this.instanceByVmName(change.instance);
+          if (!found) return missing(change.instance);
+          this.event('sim', `${change.instance} deleted outside kiln`);
+          this.deleteInstances(found.set, [found.inst.instanceId], this.newOperation(), false);
+          return;
+        }
+        case 'setModel': {
+          if (!set) return missing(change.scaleSet);
+          if (!this.versions.has(this.versionKey(set.kind, change.version)))
+            return missing(`version ${change.version}`);
+          this.updateModel(set, { imageId: this.versionId(set.kind, change.version) });
+          if (change.upgradeInstances) {
+            const idle = [...set.instances.values()].filter(
+              (i) =>
+                !i.latestModelApplied && i.provisioningState === 'Succeeded' && !this.runningJobOn(i.name),
+            );
+            if (idle.length > 0)
+              this.rebuildInstances(
+                set,
+                idle.map((i) => i.instanceId),
+                'upgrade',
+                this.newOperation(),
+                false,
+              );
+          }
+          return;
+        }
+        case 'deleteScaleSet': {
+          if (!set) return missing(change.scaleSet);
+          for (const inst of set.instances.values()) {
+            this.interruptJobOn(inst.name, 'scale set deleted', 'arm');
+            inst.epoch++;
+            this.setOffline(this.registrationOf(set, inst));
+            this.ledger.deleted.instances.push(inst.name);
+          }
+          this.scaleSets.delete(set.name.toLowerCase());
+          this.event('sim', `scale set ${set.name} deleted outside kiln`);
+          return;
+        }
+        case 'deleteVersion': {
+          const v = this.versions.get(this.versionKey(change.image, change.version));
+          if (!v) return missing(`version ${change.version}`);
+          this.deleteVersion(v);
+          return;
+        }
+        case 'publish': {
+          if (this.versions.has(this.versionKey(change.image, change.version))) return;
+          this.createOrUpdateVersion(
+            change.image,
+            change.version,
+            {
+              location: this.scenario.gallery.regions[0]!,
+              targetRegions: this.scenario.gallery.regions.map((name) => ({
+                name,
+                regionalReplicaCount: 1,
+                storageAccountType: 'Standard_LRS',
+                excludeFromLatest: change.excludeFromLatest,
+              })),
+              excludeFromLatest: change.excludeFromLatest,
+              tags: { publishedBy: 'platform-team' },
+              replicaCount: 1,
+              storageAccountType: 'Standard_LRS',
+              unhealthy: change.unhealthy,
+            },
+            this.newOperation(),
+            new Set(),
+          );
+          return;
+        }
+        case 'promote': {
+          const v = this.versions.get(this.versionKey(change.image, change.version));
+          if (!v) return missing(`version ${change.version}`);
+          this.setExcludeFromLatest(v, false);
+          this.event('sim', `${v.definition}/${v.name} made latest outside kiln`);
+          return;
+        }
+      }
+    });
+  }
+
+  /** A new instance on the scale set's model: it provisions, boots and registers (unless its image is bad). */
+  private bootNewInstance(set: WorldScaleSet): void {
+    const inst = this.addInstance(set, this.clock.nowMs());
+    inst.provisioningState = 'Creating';
+    inst.powerState = 'starting';
+    const epoch = inst.epoch;
+    this.clock.after(
+      this.scenario.latency.reimage,
+      () => {
+        if (inst.epoch !== epoch || !set.instances.has(inst.instanceId)) return;
+        inst.provisioningState = 'Succeeded';
+        inst.powerState = 'running';
+        inst.provisionedAt = this.clock.nowMs();
+        this.scheduleRegistration(set, inst, epoch);
+      },
+      `create ${inst.name}`,
+    );
+  }
+
   // ---------------------------------------------------------------- async operations
 
   newOperation(): AsyncOperation {
-    const op: AsyncOperation = { id: randomUUID(), status: 'InProgress', startTime: this.clock.nowMs() };
+    const op: AsyncOperation = { id: this.uuid(), status: 'InProgress', startTime: this.clock.nowMs() };
     this.operations.set(op.id, op);
     return op;
   }
@@ -844,10 +1150,7 @@ export class World {
   deleteRunner(id: number): 'deleted' | 'gone' | 'busy' {
     const r = this.runners.get(id);
     if (!r) return 'gone';
-    if (r.foreign) {
-      this.ledger.foreignTouched++;
-      this.event('github', `FOREIGN WRITE: delete of runner ${r.name}`);
-    }
+    if (r.foreign) this.foreignTouch('github', r.name, `delete of runner ${r.name}`);
     if (r.busy) {
       this.event('github', `refused to delete busy runner ${r.name} (422)`);
       return 'busy';
@@ -872,16 +1175,14 @@ export class World {
   deleteAgent(id: number): 'deleted' | 'gone' {
     const a = this.agents.get(id);
     if (!a) return 'gone';
-    if (a.foreign) {
-      this.ledger.foreignTouched++;
-      this.event('ado', `FOREIGN WRITE: delete of agent ${a.name}`);
-    }
+    if (a.foreign) this.foreignTouch('ado', a.name, `delete of agent ${a.name}`);
     if (a.assignedRequest && !a.assignedRequest.finishTime) {
       const found = this.instanceByComputerName(a.name);
       if (found) this.interruptJobOn(found.inst.name, `agent ${a.name} deleted while busy`, 'ado');
       else {
         this.ledger.jobsInterrupted++;
         this.event('ado', `JOB INTERRUPTED: agent ${a.name} deleted while busy`);
+        this.violate('S1', a.name, 'an agent was deleted while its job ran');
       }
     }
     this.agents.delete(id);
@@ -895,10 +1196,10 @@ export class World {
    * drains an agent), so it is not an interruption; it is recorded as an event.
    */
   setAgentEnabled(agent: WorldAgent, enabled: boolean): void {
-    if (agent.foreign) {
-      this.ledger.foreignTouched++;
-      this.event('ado', `FOREIGN WRITE: ${enabled ? 'enable' : 'disable'} of agent ${agent.name}`);
-    }
+    if (agent.foreign)
+      this.foreignTouch('ado', agent.name, `${enabled ? 'enable' : 'disable'} of agent ${agent.name}`);
+    if (enabled) delete agent.disabledByKiln;
+    else if (this.kilnActs) agent.disabledByKiln = true;
     if (agent.enabled === enabled) return;
     agent.enabled = enabled;
     const busy = agent.assignedRequest && !agent.assignedRequest.finishTime;
@@ -927,6 +1228,8 @@ export class World {
       tags: Record<string, string>;
       replicaCount: number;
       storageAccountType: string;
+      /** Outside publications may say whether instances booted on it register. */
+      unhealthy?: boolean;
     },
     op: AsyncOperation,
     failRegions: Set<string>,
@@ -950,10 +1253,12 @@ export class World {
       provisioningState: 'Creating',
       replication: [],
       createdInRun: true,
+      everLatest: false,
+      ...(spec.unhealthy !== undefined ? { unhealthy: spec.unhealthy } : {}),
     };
+    this.setExcludeFromLatest(version, spec.excludeFromLatest);
     if (existing) {
       version.provisioningState = 'Updating';
-      version.excludeFromLatest = spec.excludeFromLatest;
       version.endOfLifeDate = spec.endOfLifeDate ?? version.endOfLifeDate;
       version.tags = spec.tags;
     }
@@ -1029,20 +1334,49 @@ export class World {
     );
   }
 
+  /** excludeFromLatest of the version and of its regions; S4: kiln never makes a bad version latest. */
+  setExcludeFromLatest(version: WorldGalleryVersion, exclude: boolean): void {
+    const becomesLatest = !exclude && (version.excludeFromLatest || !version.everLatest);
+    version.excludeFromLatest = exclude;
+    for (const t of version.targetRegions) t.excludeFromLatest = exclude;
+    if (exclude) return;
+    version.everLatest = true;
+    if (becomesLatest && this.kilnActs && this.isUnhealthy(this.versionId(version.kind, version.name)))
+      this.violate('S4', `${version.definition}/${version.name}`, 'kiln made a bad version latest');
+  }
+
   deleteVersion(version: WorldGalleryVersion): void {
     const key = this.versionKey(version.kind, version.name);
+    const id = this.versionId(version.kind, version.name).toLowerCase();
+    const users = [...this.scaleSets.values()]
+      .filter(
+        (s) =>
+          s.imageId.toLowerCase() === id ||
+          [...s.instances.values()].some((i) => i.imageId.toLowerCase() === id),
+      )
+      .map((s) => s.name);
+    // The newest `pruneKeep` versions of the image, before this delete (S3).
+    const newest = [...this.versions.values()]
+      .filter((v) => v.kind === version.kind)
+      .map((v) => v.name)
+      .sort(compareVersions)
+      .slice(-this.pruneKeep);
     this.versions.delete(key);
     this.ledger.deleted.galleryVersions.push(`${version.definition}/${version.name}`);
-    const referenced = [...this.scaleSets.values()].some(
-      (s) =>
-        s.imageId.toLowerCase() === this.versionId(version.kind, version.name).toLowerCase() ||
-        [...s.instances.values()].some(
-          (i) => i.imageId.toLowerCase() === this.versionId(version.kind, version.name).toLowerCase(),
-        ),
-    );
+    const subject = `${version.definition}/${version.name}`;
+    if (this.kilnActs && users.length > 0)
+      this.violate('S3', subject, `deleted while scale sets use it (${users.join(', ')})`);
+    // A version created in this run that never became latest is its publisher's own unfinished work.
+    const ownUnfinished = version.createdInRun && !version.everLatest;
+    if (this.kilnActs && !ownUnfinished && newest.includes(version.name))
+      this.violate(
+        'S3',
+        subject,
+        `deleted although it is among the newest ${this.pruneKeep} versions (${newest.join(', ')})`,
+      );
     this.event(
       'arm',
-      `deleted gallery version ${version.definition}/${version.name}${referenced ? ' (STILL REFERENCED by a scale set)' : ''}`,
+      `deleted gallery version ${subject}${users.length > 0 ? ' (STILL REFERENCED by a scale set)' : ''}${this.kilnActs ? '' : ' — outside kiln'}`,
     );
   }
 
@@ -1050,7 +1384,12 @@ export class World {
 
   startExecution(jobName: string, template: unknown, fail: boolean): WorldExecution {
     const kind = inferKind(template);
-    const name = `${jobName}-${Math.random().toString(36).slice(2, 9)}`;
+    const running = [...this.executions.values()].find((e) => e.kind === kind && e.status === 'Running');
+    if (running)
+      this.violate('S5', `${kind} image`, `a second Packer build started while ${running.name} still runs`);
+    const name = `${jobName}-${Math.floor(this.random() * 36 ** 7)
+      .toString(36)
+      .padStart(7, '0')}`;
     const exec: WorldExecution = {
       name,
       jobName,
@@ -1128,6 +1467,11 @@ function windowsPrefix(name: string, index: number, used: Set<string>): string {
   while (used.has(prefix)) prefix = `${base.slice(0, 6)}${(n++).toString(36)}`.slice(0, 9);
   used.add(prefix);
   return prefix;
+}
+
+/** The version an image reference names (undefined: a definition or marketplace image). */
+function versionOf(imageId: string): string | undefined {
+  return /\/versions\/([^/]+)$/i.exec(imageId)?.[1];
 }
 
 function tail(imageId: string): string {

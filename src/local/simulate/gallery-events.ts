@@ -3,7 +3,6 @@
  * Event Grid delivers about it: at least once, duplicated and out of order, as the real service
  * may. Used by `kiln simulate --trigger eventgrid|http-rollout`.
  */
-import { randomUUID } from 'node:crypto';
 import type { FakeCloud } from '../fake-cloud/index.js';
 import type { ImageKind, Scenario } from '../scenario/types.js';
 
@@ -14,27 +13,14 @@ export function publishOutsideKiln(
   image: ImageKind,
   version: string,
 ): void {
-  const world = cloud.world;
-  if (world.versions.has(world.versionKey(image, version))) return;
-  world.createOrUpdateVersion(
+  cloud.world.applyChange({
+    atMinutes: 0,
+    action: 'publish',
     image,
     version,
-    {
-      location: scenario.gallery.regions[0]!,
-      targetRegions: scenario.gallery.regions.map((name) => ({
-        name,
-        regionalReplicaCount: 1,
-        storageAccountType: 'Standard_LRS',
-        excludeFromLatest: false,
-      })),
-      excludeFromLatest: false,
-      tags: { publishedBy: 'platform-team' },
-      replicaCount: 1,
-      storageAccountType: 'Standard_LRS',
-    },
-    world.newOperation(),
-    new Set(),
-  );
+    excludeFromLatest: false,
+    unhealthy: scenario.images[image].unhealthy,
+  });
 }
 
 /** A Microsoft.Resources.ResourceWriteSuccess event (EventGridEvent schema) for a gallery image version. */
@@ -46,9 +32,9 @@ export function versionWrittenEvent(
 ): Record<string, unknown> {
   const world = cloud.world;
   const resourceId = world.versionId(image, version);
-  const correlationId = randomUUID();
+  const correlationId = world.uuid();
   return {
-    id: randomUUID(),
+    id: world.uuid(),
     topic: `/subscriptions/${world.names.subscriptionId}/resourceGroups/${world.names.galleryResourceGroup}`,
     subject: resourceId,
     eventType: 'Microsoft.Resources.ResourceWriteSuccess',
@@ -62,7 +48,7 @@ export function versionWrittenEvent(
       claims: {},
       correlationId,
       httpRequest: {
-        clientRequestId: randomUUID(),
+        clientRequestId: world.uuid(),
         clientIpAddress: '203.0.113.7',
         method: 'PUT',
         url: `https://management.azure.com${resourceId}?api-version=2024-03-03`,

@@ -2,6 +2,8 @@
  * The simulation report (format version 1, scenarios/README.md): what `kiln simulate` prints as
  * JSON, and its readable text rendering.
  */
+import type { Violation } from '../fake-cloud/world.js';
+
 export type Outcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'planned';
 
 export interface ReportEvent {
@@ -13,6 +15,13 @@ export interface ReportEvent {
 export interface SimulationReport {
   scenario: string;
   outcome: Outcome;
+  /** The outcomes the scenario expects (its `expect.outcome`; default succeeded, or planned in a dry run). */
+  expected: Outcome[];
+  /**
+   * Invariants kiln broke, judged by the simulator from the world's truth, whatever kiln reported:
+   * S1-S5, S8 (forward only), S9 (nothing half-done, an honest report).
+   */
+  violations: Violation[];
   dryRun: boolean;
   images: Record<string, { version: string; state: string; regions: string[]; reason?: string }>;
   scaleSets: Record<
@@ -61,9 +70,9 @@ export interface SimulationReport {
   events: ReportEvent[];
 }
 
+/** 0 when every run ended as the scenario expects and every invariant held; 1 otherwise. */
 export function exitCodeFor(report: SimulationReport): 0 | 1 {
-  const invariantsHeld = report.jobsInterrupted === 0 && report.foreignTouched === 0;
-  return invariantsHeld && report.orchestrations.failed.length === 0 ? 0 : 1;
+  return report.violations.length === 0 && report.expected.includes(report.outcome) ? 0 : 1;
 }
 
 export function renderText(report: SimulationReport, range: { start: string; until: string }): string {
@@ -128,7 +137,15 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   for (const error of report.hygiene.errors) lines.push(`  error: ${error}`);
   lines.push('');
   lines.push('Summary');
-  lines.push(`  outcome               ${report.outcome}`);
+  const asExpected = report.expected.includes(report.outcome);
+  lines.push(
+    `  outcome               ${report.outcome}${asExpected ? '' : `  (NOT AS EXPECTED: ${report.expected.join(' or ')})`}`,
+  );
+  lines.push(
+    `  invariants            ${report.violations.length === 0 ? 'all held' : `${report.violations.length} violation(s)`}`,
+  );
+  for (const v of report.violations)
+    lines.push(`    ${v.invariant} ${v.subject} at ${time(v.at)}: ${v.detail}`);
   lines.push(`  jobs interrupted      ${report.jobsInterrupted}`);
   lines.push(`  foreign touched       ${report.foreignTouched}`);
   lines.push(

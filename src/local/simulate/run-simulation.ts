@@ -10,13 +10,22 @@ import { LocalAppHost } from '../host/app-host.js';
 import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
 import { sortVersions } from '../../domain/versions.js';
-import { resetRuntime } from '../../functions/runtime.js';
+import { getSettings, resetRuntime } from '../../functions/runtime.js';
 import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../../orchestrations/rollout.js';
+import type { ScaleSetRolloutResult } from '../../orchestrations/rollout-scale-set.js';
+import type { Violation } from '../fake-cloud/world.js';
 import { criticalPathMinutes } from './critical-path.js';
 import { deliveryPlan, publishOutsideKiln, versionWrittenEvent } from './gallery-events.js';
+import {
+  judgeEnd,
+  judgeOverlaps,
+  judgeRebuildResult,
+  judgeScaleSetResult,
+  type ObservedRun,
+} from './invariants.js';
 import type { ReportEvent, SimulationReport } from './report.js';
 
 export interface SimulationOptions {
@@ -76,6 +85,8 @@ export async function runSimulation(
     DRY_RUN: String(dryRun),
   });
   resetRuntime();
+  // S3 is judged against the policy kiln runs with.
+  cloud.world.pruneKeep = getSettings().rebuild.pruneKeep;
 
   // One timeline in the order things happened: the cloud's own events are merged in before each of ours.
   const timeline: ReportEvent[] = [];
@@ -103,6 +114,27 @@ export async function runSimulation(
     });
 
   const pending: (() => Promise<void>)[] = [];
+  const deliver = async (image: ImageKind, version: string, note = '') => {
+    event('eventgrid', `delivered ResourceWriteSuccess for ${image} ${version}${note}`);
+    await host.deliverEvent(EVENT_GRID_FUNCTION, versionWrittenEvent(cloud, image, version, clock.now()));
+  };
+  // The scenario's outside changes, at their minutes; those at minute 0 before any trigger fires.
+  for (const change of scenario.changes) {
+    const apply = async () => {
+      if (change.action === 'event') await deliver(change.image, change.version);
+      else {
+        cloud.world.applyChange(change);
+        event('sim', `outside change: ${describeChange(change)}`);
+      }
+    };
+    if (change.atMinutes === 0) pending.push(apply);
+    else
+      clock.schedule(
+        Date.parse(scenario.start) + change.atMinutes * 60_000,
+        () => pending.push(apply),
+        `change ${change.action}`,
+      );
+  }
   const startCleanup = async (via: string) => {
     const response = await http('/api/cleanups', { dryRun });
     if (response.status === 202) event('cleanup', `started by ${via}${dryRun ? ' (dry run)' : ''}`);
@@ -155,16 +187,13 @@ export async function runSimulation(
         event('eventgrid', `${image} ${version} written to the gallery outside kiln`);
         for (const delivery of deliveryPlan(image, version, scenario.eventgrid!.duplicates, older)) {
           clock.schedule(clock.nowMs() + delivery.afterMinutes * 60_000, () =>
-            pending.push(async () => {
-              event(
-                'eventgrid',
-                `delivered ResourceWriteSuccess for ${delivery.image} ${delivery.version}${delivery.duplicate ? ` (duplicate ${delivery.duplicate})` : ''}`,
-              );
-              await host.deliverEvent(
-                EVENT_GRID_FUNCTION,
-                versionWrittenEvent(cloud, delivery.image, delivery.version, clock.now()),
-              );
-            }),
+            pending.push(() =>
+              deliver(
+                delivery.image,
+                delivery.version,
+                delivery.duplicate ? ` (duplicate ${delivery.duplicate})` : '',
+              ),
+            ),
           );
         }
       });
@@ -180,9 +209,26 @@ export async function runSimulation(
   const seen = new Set<string>();
   const rollouts = new Map<string, RolloutOutput>();
   const rebuilds = new Map<string, RebuildOutput>();
+  const runs = new Map<string, ObservedRun>();
+  const violations: Violation[] = [];
+  const judged = (found: Violation[]) => {
+    for (const v of found) {
+      violations.push(v);
+      event('invariant', `VIOLATION ${v.invariant} ${v.subject}: ${v.detail}`);
+    }
+  };
   const collect = () => {
     for (const status of host.runner.listInstances()) {
       const key = `${status.instanceId}@${status.createdTime}`;
+      const run = runs.get(key) ?? {
+        name: status.name,
+        instanceId: status.instanceId,
+        input: status.input,
+        startedAt: clock.nowMs(),
+      };
+      runs.set(key, run);
+      if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending')
+        run.endedAt ??= clock.nowMs();
       if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') {
         if (!seen.has(`${key}:started`)) {
           const input = status.input as { image?: ImageKind; definition?: string; source?: string } | null;
@@ -219,6 +265,8 @@ export async function runSimulation(
         if (acted > 0 || output.errors.length > 0 || hygiene.runs === 1)
           event('cleanup', describeCleanup(output));
       }
+      if (status.name === Orchestrations.rolloutScaleSet)
+        judged(judgeScaleSetResult(cloud.world, status.output as ScaleSetRolloutResult));
       if (status.name === Orchestrations.rollout) {
         const output = status.output as RolloutOutput;
         rollouts.set(status.instanceId, output);
@@ -228,6 +276,7 @@ export async function runSimulation(
         const output = status.output as RebuildOutput;
         rebuilds.set(status.instanceId, output);
         event('rebuild', describeRebuild(output));
+        judged(judgeRebuildResult(cloud.world, output));
       }
     }
   };
@@ -251,6 +300,7 @@ export async function runSimulation(
     : flows;
   const lastWorkAt = Math.max(Date.parse(scenario.start), ...work.map((s) => Date.parse(s.lastUpdatedTime)));
   log(`simulation finished in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time`);
+  judged([...judgeOverlaps(cloud.world, [...runs.values()]), ...judgeEnd(cloud.world, flows)]);
   syncLedger();
 
   const report = buildReport({
@@ -261,6 +311,7 @@ export async function runSimulation(
     hygiene,
     rollouts: [...rollouts.values()],
     rebuilds: [...rebuilds.values()],
+    violations: [...cloud.ledger.violations, ...violations].sort((a, b) => a.at.localeCompare(b.at)),
     events: timeline,
     virtualMinutes: Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
     criticalPathMinutes: criticalPathMinutes({
@@ -402,6 +453,7 @@ function buildReport(input: {
   hygiene: SimulationReport['hygiene'];
   rollouts: RolloutOutput[];
   rebuilds: RebuildOutput[];
+  violations: Violation[];
   events: ReportEvent[];
   virtualMinutes: number;
   criticalPathMinutes: number;
@@ -466,6 +518,8 @@ function buildReport(input: {
   return {
     scenario: scenario.name,
     outcome,
+    expected: [...scenario.expect.outcome],
+    violations: input.violations,
     dryRun,
     images,
     scaleSets,
@@ -511,4 +565,11 @@ function applyEnvironment(env: Record<string, string>): void {
 function restoreEnvironment(previous: NodeJS.ProcessEnv): void {
   for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
   Object.assign(process.env, previous);
+}
+
+function describeChange(change: Exclude<Scenario['changes'][number], { action: 'event' }>): string {
+  const { atMinutes: _at, action, ...fields } = change;
+  return `${action} ${Object.entries(fields)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ')}`;
 }
