@@ -78,22 +78,53 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
   ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent'],
 };
 
-export interface FakeFault extends ScenarioFault {
+/**
+ * A fault as the fake cloud takes it: a scenario fault, or one a test adds (its timing fields
+ * default to "the next `times` requests from now on").
+ */
+export interface FakeFault
+  extends
+    Omit<ScenarioFault, 'times' | 'persistent' | 'afterMinutes'>,
+    Partial<Pick<ScenarioFault, 'times' | 'persistent' | 'afterMinutes'>> {
   /** The response never comes (the client's own timeout must fire). */
   hang?: boolean;
 }
 
+/** Called before a fake handles a request of `operation` (a race: a job assigned between kiln's look and its act). */
+export type RequestObserver = (service: FakeService, operation: string) => void;
+
 export class FaultBook {
-  private readonly faults: { fault: FakeFault; left: number }[] = [];
+  private readonly faults: { fault: FakeFault; left: number; from: number; to: number }[] = [];
+  private readonly observers: RequestObserver[] = [];
   /** How often each fault fired, by `service:operation`. */
   readonly fired: Record<string, number> = {};
 
-  constructor(initial: readonly FakeFault[] = []) {
+  /**
+   * `now` and `startMs` place the faults' windows (`afterMinutes`, `forMinutes`) on the virtual clock;
+   * without them every fault is active from the start.
+   */
+  constructor(
+    initial: readonly FakeFault[] = [],
+    private readonly now: () => number = () => 0,
+    private readonly startMs = 0,
+  ) {
     for (const f of initial) this.add(f);
   }
 
   add(fault: FakeFault): void {
-    this.faults.push({ fault: { ...fault }, left: fault.times ?? 1 });
+    const from = this.startMs + (fault.afterMinutes ?? 0) * 60_000;
+    const to = fault.forMinutes === undefined ? Number.POSITIVE_INFINITY : from + fault.forMinutes * 60_000;
+    this.faults.push({
+      fault: { ...fault },
+      left: fault.persistent ? Number.POSITIVE_INFINITY : (fault.times ?? 1),
+      from,
+      to,
+    });
+  }
+
+  /** `observer` sees every request a fake is about to handle, before any fault is taken for it. */
+  observe(observer: RequestObserver): void {
+    this.observers.push(observer);
   }
 
   /**
@@ -101,6 +132,7 @@ export class FaultBook {
    * Long-running `fail` faults and replication faults are taken with takeFailure().
    */
   takeHttp(service: FakeService, operation: string): FakeFault | undefined {
+    for (const observer of this.observers) observer(service, operation);
     return this.take(service, operation, (f) => !f.fail && (f.hang === true || f.status !== undefined));
   }
 
@@ -120,9 +152,12 @@ export class FaultBook {
     operation: string,
     pred: (f: FakeFault) => boolean,
   ): FakeFault | undefined {
+    const now = this.now();
     const hit = this.faults.find(
       (e) =>
         e.left > 0 &&
+        now >= e.from &&
+        now < e.to &&
         e.fault.service === service &&
         (e.fault.operation === operation || e.fault.operation === '*') &&
         pred(e.fault),
