@@ -79,6 +79,20 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
 };
 
 /**
+ * The ARM operations that run long (accepted, then polled until they end) and so can end Failed:
+ * the only ones a `fail: true` fault applies to. `replication` is no request of kiln's: it is the
+ * gallery replicating a created or updated version, region by region (a fault's `region` picks one).
+ */
+export const LONG_RUNNING_FAULT_OPERATIONS: readonly string[] = [
+  'virtualMachineScaleSets.reimage',
+  'virtualMachineScaleSets.updateInstances',
+  'virtualMachineScaleSets.deleteInstances',
+  'galleryImageVersions.createOrUpdate',
+  'jobs.start',
+  'replication',
+];
+
+/**
  * A fault as the fake cloud takes it: a scenario fault, or one a test adds (its timing fields
  * default to "the next `times` requests from now on").
  */
