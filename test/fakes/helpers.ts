@@ -58,6 +58,8 @@ export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
     foreign: { github: 0, ado: 0 },
     latency: { replication: 30, reimage: 6, register: 2 },
     faults: [],
+    changes: [],
+    expect: { outcome: ['succeeded'] },
     ...overrides,
   };
 }

@@ -13,15 +13,18 @@ import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type {
+  ExpectedOutcome,
   ImageKind,
   Scenario,
+  ScenarioChange,
+  ScenarioChangeAction,
   ScenarioFault,
   ScenarioJob,
   ScenarioScaleSet,
   TriggerName,
 } from './types.js';
 import { compareVersions, galleryVersionProblem, newestVersion } from '../../domain/versions.js';
-import { FAULT_OPERATIONS } from '../fake-cloud/faults.js';
+import { FAULT_OPERATIONS, LONG_RUNNING_FAULT_OPERATIONS } from '../fake-cloud/faults.js';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -83,7 +86,13 @@ export const SCENARIO_DEFAULTS = {
   startAfterMinutes: 0,
   latency: { replication: 30, reimage: 6, register: 2 },
   faultTimes: 1,
+  faultPersistent: false,
+  faultAfterMinutes: 0,
   eventgridDuplicates: 1,
+  upgradeInstances: false,
+  excludeFromLatest: false,
+  /** `expect.outcome` when the file has none: what a run of the scenario should end as. */
+  expectedOutcome: { dryRun: ['planned'], otherwise: ['succeeded'] },
 } as const;
 
 const IMAGE_KINDS = ['linux', 'windows'] as const satisfies readonly ImageKind[];
@@ -100,10 +109,34 @@ const SERVICES = [
   'keyvault',
   'identity',
 ] as const satisfies readonly ScenarioFault['service'][];
+const RACE_SERVICES = ['arm', 'github', 'ado'] as const satisfies readonly NonNullable<
+  ScenarioJob['race']
+>['service'][];
+const OUTCOMES = [
+  'succeeded',
+  'partial',
+  'rolledBack',
+  'failed',
+  'planned',
+] as const satisfies readonly ExpectedOutcome[];
 /** Azure allows at most 1000 instances in a scale set. */
 const MAX_CAPACITY = 1000;
 /** Registrations the fake services create up front; a bound keeps a typo from exhausting memory. */
 const MAX_REGISTRATIONS = 10_000;
+
+// Bounds that keep a typo from hanging the simulator or exhausting its memory: the virtual clock
+// runs every minute up to `until`, and each list item becomes work for the fake cloud.
+/** The longest run (until - start): a month of virtual time is plenty for any rollout. */
+const MAX_RUN_DAYS = 31;
+const MAX_RUN_MINUTES = MAX_RUN_DAYS * 24 * 60;
+const START_YEARS = { min: 2000, max: 2100 } as const;
+const MAX_SCALE_SETS = 50;
+const MAX_JOBS = 5000;
+const MAX_FAULTS = 200;
+const MAX_CHANGES = 1000;
+const MAX_EVENTGRID_DUPLICATES = 100;
+/** A latency of more than a day is a typo (a day is 1440 minutes). */
+const MAX_LATENCY_MINUTES = 24 * 60;
 
 // ---------------------------------------------------------------------------------------------------
 // Field schemas. Scalars with a format of their own are checked by hand so the message can say what
@@ -149,6 +182,11 @@ const ISO_TIMESTAMP =
 /** Formats an instant as 2026-12-01T02:55:00Z (milliseconds only when there are some). */
 function formatInstant(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** A count of minutes or days for a message: at most two decimals, none when whole. */
+function formatNumber(n: number): string {
+  return String(Math.round(n * 100) / 100);
 }
 
 const timestamp = checked<string>((value) => {
@@ -206,11 +244,19 @@ const httpStatus = checked<number>((value) =>
     : { problem: `expected an HTTP status (100-599) or 0 for a connection reset, got ${describe(value)}` },
 );
 
-const integer = (min: number, max?: number) => {
+/** A maximum's message starting with this is a note for the reader, e.g. `must be at most 1440 (a day)`. */
+const LIMIT_NOTE = 'note: ';
+
+const integer = (min: number, max?: number, note?: string) => {
   const base = z.number().int().min(min);
-  return max === undefined ? base : base.max(max);
+  if (max === undefined) return base;
+  return note === undefined ? base.max(max) : base.max(max, LIMIT_NOTE + note);
 };
 const minutes = integer(0);
+const latency = integer(0, MAX_LATENCY_MINUTES, 'a day');
+/** A duration that may outlast the run, bounded so a typo cannot keep the simulator busy. */
+const longMinutes = integer(1, MAX_RUN_MINUTES, `${MAX_RUN_DAYS} days`);
+const list = (max: number) => z.array(z.unknown()).max(max);
 const imageKind = z.enum(IMAGE_KINDS);
 
 const imageSchema = z
@@ -238,7 +284,12 @@ const scaleSetSchema = z
   .strict();
 
 const jobSchema = z
-  .object({ instance: instanceName, minutes: integer(1), startAfterMinutes: optional(minutes) })
+  .object({
+    instance: instanceName,
+    minutes: longMinutes,
+    startAfterMinutes: optional(minutes),
+    race: optional(z.object({ service: z.enum(RACE_SERVICES), operation: z.string().min(1) }).strict()),
+  })
   .strict();
 
 const faultSchema = z
@@ -250,8 +301,91 @@ const faultSchema = z
     fail: optional(z.boolean()),
     region: optional(region),
     times: optional(integer(1)),
+    persistent: optional(z.boolean()),
+    afterMinutes: optional(minutes),
+    forMinutes: optional(longMinutes),
   })
   .strict();
+
+/**
+ * One outside change per action, each with exactly the keys of its ScenarioChange (`at` in the
+ * file, minutes after start, is `atMinutes` once parsed).
+ */
+const changeSchema = <A extends ScenarioChangeAction, S extends z.ZodRawShape>(action: A, shape: S) =>
+  z.object({ at: minutes, action: z.literal(action), ...shape }).strict();
+const scaleCount = integer(1, MAX_CAPACITY);
+const imageVersion = { image: imageKind, version: versionName };
+const CHANGE_SCHEMAS = {
+  scaleOut: changeSchema('scaleOut', { scaleSet: scaleSetName, count: scaleCount }),
+  scaleIn: changeSchema('scaleIn', { scaleSet: scaleSetName, count: scaleCount }),
+  deleteInstance: changeSchema('deleteInstance', { instance: instanceName }),
+  setModel: changeSchema('setModel', {
+    scaleSet: scaleSetName,
+    version: versionName,
+    upgradeInstances: optional(z.boolean()),
+  }),
+  deleteScaleSet: changeSchema('deleteScaleSet', { scaleSet: scaleSetName }),
+  deleteVersion: changeSchema('deleteVersion', imageVersion),
+  publish: changeSchema('publish', {
+    ...imageVersion,
+    excludeFromLatest: optional(z.boolean()),
+    unhealthy: optional(z.boolean()),
+  }),
+  promote: changeSchema('promote', imageVersion),
+  event: changeSchema('event', imageVersion),
+} satisfies Record<ScenarioChangeAction, z.AnyZodObject>;
+const CHANGE_ACTIONS = Object.keys(CHANGE_SCHEMAS) as ScenarioChangeAction[];
+
+/** A change as the file has it: the fields of every action, each present only on its actions. */
+interface ChangeInput {
+  at: number;
+  action: ScenarioChangeAction;
+  scaleSet?: string;
+  count?: number;
+  instance?: string;
+  version?: string;
+  image?: ImageKind;
+  upgradeInstances?: boolean;
+  excludeFromLatest?: boolean;
+  unhealthy?: boolean;
+}
+
+/** `expect.outcome`: one outcome or a list of them, read as a list. */
+const expectedOutcomes = z.unknown().transform((value, ctx): ExpectedOutcome[] => {
+  const expected = `one of ${OUTCOMES.join(', ')}, or a list of them`;
+  if (value === undefined || value === null) {
+    ctx.addIssue({ code: 'custom', message: `is required: ${expected}` });
+    return z.NEVER;
+  }
+  const given = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (given.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must list at least 1 outcome (with none, no run could pass): ${expected}`,
+    });
+    return z.NEVER;
+  }
+  given.forEach((outcome, index) => {
+    const path = Array.isArray(value) ? [index] : [];
+    if (!(OUTCOMES as readonly unknown[]).includes(outcome)) {
+      const suggestion = typeof outcome === 'string' ? closest(outcome, OUTCOMES) : undefined;
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `expected one of ${OUTCOMES.join(', ')}, got ${describe(outcome)}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+      });
+    } else {
+      const first = given.indexOf(outcome);
+      if (first < index)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `"${String(outcome)}" is listed twice (first at index ${first})`,
+        });
+    }
+  });
+  return given as ExpectedOutcome[];
+});
 
 /** Top-level fields, each validated on its own; list items are validated one by one (ITEM_SCHEMAS). */
 const FIELD_SCHEMAS = {
@@ -281,24 +415,26 @@ const FIELD_SCHEMAS = {
       .strict(),
   ),
   images: optional(z.object({ linux: optional(imageSchema), windows: optional(imageSchema) }).strict()),
-  scaleSets: optional(z.array(z.unknown())),
-  jobs: optional(z.array(z.unknown())),
+  scaleSets: optional(list(MAX_SCALE_SETS)),
+  jobs: optional(list(MAX_JOBS)),
   ghosts: optional(countsSchema),
   foreign: optional(countsSchema),
   latency: optional(
     z
-      .object({ replication: optional(minutes), reimage: optional(minutes), register: optional(minutes) })
+      .object({ replication: optional(latency), reimage: optional(latency), register: optional(latency) })
       .strict(),
   ),
-  faults: optional(z.array(z.unknown())),
+  faults: optional(list(MAX_FAULTS)),
   eventgrid: optional(
     z
       .object({
         version: z.object({ image: imageKind, version: versionName }).strict(),
-        duplicates: optional(integer(1)),
+        duplicates: optional(integer(1, MAX_EVENTGRID_DUPLICATES)),
       })
       .strict(),
   ),
+  changes: optional(list(MAX_CHANGES)),
+  expect: optional(z.object({ outcome: expectedOutcomes }).strict()),
 };
 
 const ITEM_SCHEMAS = { scaleSets: scaleSetSchema, jobs: jobSchema, faults: faultSchema };
@@ -440,13 +576,40 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
   const scaleSetItems = items('scaleSets');
   const jobItems = items('jobs');
   const faultItems = items('faults');
+  const changeItems = changeItemsOf(fields.changes ?? [], c);
 
   // Cross-field checks, each only on parts that are valid on their own.
   const start = fields.start ?? SCENARIO_DEFAULTS.start;
-  if (fields.until !== undefined && !invalid.has('start') && Date.parse(fields.until) <= Date.parse(start)) {
+  let startKnown = !invalid.has('start');
+  const startYear = new Date(start).getUTCFullYear();
+  if (startYear < START_YEARS.min || startYear > START_YEARS.max) {
+    c.add(
+      ['start'],
+      `must be in a year from ${START_YEARS.min} to ${START_YEARS.max}, got ${start} (year ${startYear})`,
+    );
+    startKnown = false;
+  }
+  if (fields.until !== undefined && startKnown && Date.parse(fields.until) <= Date.parse(start)) {
     c.add(['until'], `must be after start (${start}), got ${fields.until}`);
   }
   const until = fields.until ?? formatInstant(Date.parse(start) + SCENARIO_DEFAULTS.untilHours * 3_600_000);
+  /** Minutes from start to until, when both are valid (each time in the run is at most this). */
+  const runMs = Date.parse(until) - Date.parse(start);
+  const runMinutes = startKnown && !invalid.has('until') && runMs > 0 ? runMs / 60_000 : undefined;
+  if (runMinutes !== undefined && runMinutes > MAX_RUN_MINUTES) {
+    c.add(
+      ['until'],
+      `must be at most ${MAX_RUN_DAYS} days (${MAX_RUN_MINUTES} minutes) after start, the longest run the simulator takes; got ${formatNumber(runMs / 86_400_000)} days (${formatNumber(runMinutes)} minutes) after start (${start})`,
+    );
+  }
+  /** A time in the run (minutes after start) later than until: what happens then never does. */
+  const afterRun = (path: PathSegment[], at: number | undefined, what: string) => {
+    if (runMinutes === undefined || at === undefined || at <= runMinutes) return;
+    c.add(
+      path,
+      `minute ${at} is after the run ends (until is ${formatNumber(runMinutes)} minutes after start), so ${what}: give at most ${Math.floor(runMinutes)}, or a later until`,
+    );
+  };
 
   checkDuplicates(
     c,
@@ -542,57 +705,173 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
     }
   });
 
-  // Jobs
-  jobItems.forEach(({ part: job }, index) => {
-    if (job.instance === undefined) return;
-    const [, scaleSet = '', id = '0'] = INSTANCE.exec(job.instance) ?? [];
+  /** Checks that `<scaleSet>_<id>` names a scale set of the scenario and an id it has (or gets: `added`). */
+  const checkInstance = (path: PathSegment[], instance: string, added?: { count: number; by: string }) => {
+    const [, scaleSet = '', id = '0'] = INSTANCE.exec(instance) ?? [];
     const target = byName.get(scaleSet);
-    const path = ['jobs', index, 'instance'];
     if (!target) {
       // It may name a scale set whose name is itself invalid (and reported).
       if (!allNamesKnown) return;
       const names = [...byName.keys()];
       c.add(
         path,
-        `"${job.instance}" names no scale set of this scenario (scale sets: ${names.join(', ') || 'none'})`,
+        `"${instance}" names no scale set of this scenario (scale sets: ${names.join(', ') || 'none'})`,
       );
-    } else if (target.capacity !== undefined && Number(id) >= target.capacity) {
-      c.add(
-        path,
-        `instance id ${id} does not exist: scaleSets[${target.index}] (${scaleSet}) has capacity ${target.capacity}, ids 0..${target.capacity - 1}`,
-      );
+      return;
+    }
+    if (target.capacity === undefined) return;
+    const ids = target.capacity + (added?.count ?? 0);
+    if (Number(id) < ids) return;
+    const range = ids === 0 ? 'no instance' : `ids 0..${ids - 1}`;
+    c.add(
+      path,
+      added === undefined
+        ? `instance id ${id} does not exist: scaleSets[${target.index}] (${scaleSet}) has capacity ${target.capacity}, ${range}`
+        : `instance id ${id} does not exist ${added.by}: scaleSets[${target.index}] (${scaleSet}) has capacity ${target.capacity} and ${added.count === 0 ? 'no scaleOut change of it comes earlier' : `the scaleOut changes of it before add ${added.count}`}, ${range}`,
+    );
+  };
+  const checkScaleSet = (path: PathSegment[], name: string | undefined) => {
+    if (name === undefined || byName.has(name) || !allNamesKnown) return;
+    c.add(
+      path,
+      `"${name}" names no scale set of this scenario (scale sets: ${[...byName.keys()].join(', ') || 'none'})`,
+    );
+  };
+
+  // Jobs
+  jobItems.forEach(({ part: job, ok }, index) => {
+    const path = ['jobs', index];
+    if (job.instance !== undefined) checkInstance([...path, 'instance'], job.instance);
+    afterRun([...path, 'startAfterMinutes'], job.startAfterMinutes, 'the job would never start');
+    // A race on an operation kiln never sends would never start the job.
+    if (ok.has('race') && job.race) {
+      const { service, operation } = job.race;
+      const known = FAULT_OPERATIONS[service].filter((op) => op !== 'replication');
+      if (!known.includes(operation)) {
+        c.add(
+          [...path, 'race', 'operation'],
+          service === 'arm' && operation === 'replication'
+            ? `replication is no request of kiln's, so no job can be assigned right before it; one of: ${known.join(', ')}`
+            : `unknown ${service} operation "${operation}"; one of: ${known.join(', ')}`,
+        );
+      }
     }
   });
 
-  // Faults
+  // Faults: each must be able to fire, or the run would pass a fault it never met.
   faultItems.forEach(({ part: fault, ok }, index) => {
     const path = ['faults', index];
+    const service = ok.has('service') ? fault.service : undefined;
+    const operation = service && ok.has('operation') ? fault.operation : undefined;
+    const known = service && operation ? FAULT_OPERATIONS[service].includes(operation) : false;
+    if (service && operation && !known) {
+      const operations = FAULT_OPERATIONS[service];
+      c.add(
+        [...path, 'operation'],
+        `unknown ${service} operation "${operation}"; one of: ${operations.join(', ')}`,
+      );
+    }
+    /** `github deleteRunner`, or `a github operation` while the operation is unknown. */
+    const what = known
+      ? `${service!} ${operation!}`
+      : `${/^[aeiou]/.test(service ?? '') ? 'an' : 'a'} ${service ?? ''} operation`;
+    const replication = known && service === 'arm' && operation === 'replication';
+    // Whether the operation is long-running (and fail: true applies); undefined: unknown.
+    const longRunning =
+      service === undefined
+        ? undefined
+        : service !== 'arm'
+          ? false
+          : known
+            ? LONG_RUNNING_FAULT_OPERATIONS.includes(operation!)
+            : undefined;
     // With status or fail itself invalid (and reported), which effect was meant is unclear.
     if (ok.has('status') && ok.has('fail')) {
-      if (fault.fail === true && fault.status !== undefined) {
+      const fail = fault.fail === true;
+      const status = fault.status !== undefined;
+      if (fail && status) {
+        const keep = replication
+          ? `; ${what} is no HTTP request, so keep fail: true and drop status`
+          : longRunning === false
+            ? `; ${what} is not a long-running operation, so keep status and drop fail`
+            : '';
         c.add(
           [...path, 'status'],
-          'give either status (an HTTP answer) or fail: true (a long-running operation that ends Failed), not both',
+          `give either status (an HTTP answer) or fail: true (a long-running operation that ends Failed), not both${keep}`,
         );
-      } else if (fault.fail !== true && fault.status === undefined) {
+      } else if (!fail && !status) {
+        if (replication)
+          c.add(
+            [...path, 'fail'],
+            `is required: ${what} is no HTTP request, so its fault is fail: true (the replication ends Failed)`,
+          );
+        else
+          c.add(
+            [...path, 'status'],
+            'is required unless fail: true (a long-running operation that ends Failed)',
+          );
+      } else if (fail && longRunning === false) {
+        c.add(
+          [...path, 'fail'],
+          `fail: true only applies to a long-running ARM operation (${LONG_RUNNING_FAULT_OPERATIONS.join(', ')}); ${what} answers at once, so the fault would never fire: give status (the HTTP status to answer with) instead`,
+        );
+      } else if (status && replication) {
         c.add(
           [...path, 'status'],
-          'is required unless fail: true (a long-running operation that ends Failed)',
+          `cannot apply to ${what}, which is no HTTP request: give fail: true instead (the replication ends Failed)`,
         );
       }
     }
     if (fault.retryAfterSeconds !== undefined && ok.has('status') && fault.status === undefined) {
       c.add([...path, 'retryAfterSeconds'], 'only applies to a fault that answers with an HTTP status');
     }
-    checkRegion([...path, 'region'], fault.region);
-    // A misspelt operation would never fire, and the run would pass a fault it never met.
-    if (ok.has('service') && ok.has('operation') && fault.service && fault.operation) {
-      const known = FAULT_OPERATIONS[fault.service];
-      if (!known.includes(fault.operation))
-        c.add(
-          [...path, 'operation'],
-          `unknown ${fault.service} operation "${fault.operation}"; one of: ${known.join(', ')}`,
-        );
+    if (fault.persistent === true && fault.times !== undefined) {
+      c.add(
+        [...path, 'times'],
+        'give either times or persistent: true, not both: keep times for a fault that fires that many times and goes away, or persistent: true for one that fires on every matching request while it is active',
+      );
+    }
+    // Only replication happens per region; any other fault would ignore its region.
+    const regionApplies =
+      service === undefined ? undefined : service !== 'arm' ? false : known ? replication : undefined;
+    if (fault.region !== undefined && regionApplies === false) {
+      c.add(
+        [...path, 'region'],
+        `only applies to arm replication (the region whose replication ends Failed); ${what} is not done per region, so region would be ignored: remove it`,
+      );
+    } else {
+      checkRegion([...path, 'region'], fault.region);
+    }
+    afterRun(
+      [...path, 'afterMinutes'],
+      fault.afterMinutes,
+      fault.forMinutes === undefined
+        ? 'the fault could never fire'
+        : `the fault (active minutes ${fault.afterMinutes} to ${(fault.afterMinutes ?? 0) + fault.forMinutes}) could never fire`,
+    );
+  });
+
+  // Outside changes, in the order they happen (stable: file order within a minute).
+  const changeOrder = changeItems
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => (a.item.part.at ?? 0) - (b.item.part.at ?? 0));
+  changeOrder.forEach(({ item: { part: change }, index }, position) => {
+    const path = ['changes', index];
+    afterRun([...path, 'at'], change.at, 'the change would never happen');
+    checkScaleSet([...path, 'scaleSet'], change.scaleSet);
+    if (change.action === 'deleteInstance' && change.instance !== undefined) {
+      // An instance beyond the capacity exists once enough scaleOut changes of its scale set came
+      // first (ids follow on). Any earlier change whose time or count is invalid makes that unknown.
+      const scaleSet = INSTANCE.exec(change.instance)?.[1];
+      const before = changeOrder.slice(0, position).map((o) => o.item);
+      const scaleOuts = before.filter((o) => o.part.action === 'scaleOut' && o.part.scaleSet === scaleSet);
+      const unclear =
+        changeItems.some((o) => !o.ok.has('at') || !o.ok.has('action')) ||
+        scaleOuts.some((o) => o.part.count === undefined);
+      if (!unclear) {
+        const count = scaleOuts.reduce((sum, o) => sum + o.part.count!, 0);
+        checkInstance([...path, 'instance'], change.instance, { count, by: `by minute ${change.at}` });
+      }
     }
   });
 
@@ -638,6 +917,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
       unhealthy: given?.unhealthy ?? d.unhealthy,
     };
   }
+  const dryRun = fields.dryRun ?? SCENARIO_DEFAULTS.dryRun;
   const scenario: Scenario = {
     version: 1,
     name: fields.name!,
@@ -645,7 +925,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
     until,
     timers: fields.timers ?? SCENARIO_DEFAULTS.timers,
     trigger: [...(fields.trigger ?? [])],
-    dryRun: fields.dryRun ?? SCENARIO_DEFAULTS.dryRun,
+    dryRun,
     gallery: {
       regions: [...regions],
       existingVersions: { linux: [...existing.linux!], windows: [...existing.windows!] },
@@ -658,6 +938,7 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
         instance: j.instance,
         minutes: j.minutes,
         startAfterMinutes: j.startAfterMinutes ?? SCENARIO_DEFAULTS.startAfterMinutes,
+        ...(j.race ? { race: { ...j.race } } : {}),
       })),
     ghosts: { github: fields.ghosts?.github ?? 0, ado: fields.ghosts?.ado ?? 0 },
     foreign: { github: fields.foreign?.github ?? 0, ado: fields.foreign?.ado ?? 0 },
@@ -673,13 +954,23 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
           service: f.service,
           operation: f.operation,
           times: f.times ?? SCENARIO_DEFAULTS.faultTimes,
+          persistent: f.persistent ?? SCENARIO_DEFAULTS.faultPersistent,
+          afterMinutes: f.afterMinutes ?? SCENARIO_DEFAULTS.faultAfterMinutes,
         };
         if (f.status !== undefined) fault.status = f.status;
         if (f.retryAfterSeconds !== undefined) fault.retryAfterSeconds = f.retryAfterSeconds;
         if (f.fail !== undefined) fault.fail = f.fail;
         if (f.region !== undefined) fault.region = f.region;
+        if (f.forMinutes !== undefined) fault.forMinutes = f.forMinutes;
         return fault;
       }),
+    changes: changeOrder.map(({ item }) => toChange(item.whole!, images)),
+    expect: {
+      outcome: [
+        ...(fields.expect?.outcome ??
+          (dryRun ? SCENARIO_DEFAULTS.expectedOutcome.dryRun : SCENARIO_DEFAULTS.expectedOutcome.otherwise)),
+      ],
+    },
   };
   if (fields.eventgrid) {
     scenario.eventgrid = {
@@ -688,6 +979,41 @@ function validate(raw: unknown, c: Collector): Scenario | undefined {
     };
   }
   return scenario;
+}
+
+/** The parsed change: `at` becomes `atMinutes`, each action with exactly its fields and their defaults. */
+function toChange(change: ChangeInput, images: Scenario['images']): ScenarioChange {
+  const atMinutes = change.at;
+  switch (change.action) {
+    case 'scaleOut':
+    case 'scaleIn':
+      return { atMinutes, action: change.action, scaleSet: change.scaleSet!, count: change.count! };
+    case 'deleteInstance':
+      return { atMinutes, action: change.action, instance: change.instance! };
+    case 'setModel':
+      return {
+        atMinutes,
+        action: change.action,
+        scaleSet: change.scaleSet!,
+        version: change.version!,
+        upgradeInstances: change.upgradeInstances ?? SCENARIO_DEFAULTS.upgradeInstances,
+      };
+    case 'deleteScaleSet':
+      return { atMinutes, action: change.action, scaleSet: change.scaleSet! };
+    case 'publish':
+      return {
+        atMinutes,
+        action: change.action,
+        image: change.image!,
+        version: change.version!,
+        excludeFromLatest: change.excludeFromLatest ?? SCENARIO_DEFAULTS.excludeFromLatest,
+        unhealthy: change.unhealthy ?? images[change.image!].unhealthy,
+      };
+    case 'deleteVersion':
+    case 'promote':
+    case 'event':
+      return { atMinutes, action: change.action, image: change.image!, version: change.version! };
+  }
 }
 
 /** A list item: its valid fields (`part`, `ok`) and, when all of it is valid, the whole of it. */
@@ -715,6 +1041,46 @@ function salvage<T>(schema: z.AnyZodObject, raw: unknown): Item<T> {
     }
   }
   return { part: part as Partial<T>, ok };
+}
+
+/**
+ * Validates the outside changes one by one: the action picks the keys the item may have. An item
+ * with a bad action still has its `at` checked; an invalid item keeps its valid fields (`part`).
+ */
+function changeItemsOf(raws: readonly unknown[], c: Collector): Item<ChangeInput>[] {
+  return raws.map((raw, index): Item<ChangeInput> => {
+    const path = ['changes', index];
+    if (!isRecord(raw)) {
+      c.add(
+        path,
+        `expected a mapping such as { at: 30, action: scaleOut, scaleSet: <name>, count: 2 }, got ${describe(raw)}`,
+      );
+      return { part: {}, ok: new Set<string>() };
+    }
+    const action = z
+      .enum(CHANGE_ACTIONS as [ScenarioChangeAction, ...ScenarioChangeAction[]])
+      .safeParse(raw.action);
+    if (!action.success) {
+      const actions = CHANGE_ACTIONS.join(', ');
+      if (raw.action === undefined || raw.action === null) {
+        c.add([...path, 'action'], `is required: one of ${actions}`);
+      } else {
+        const suggestion = typeof raw.action === 'string' ? closest(raw.action, CHANGE_ACTIONS) : undefined;
+        c.add(
+          [...path, 'action'],
+          `expected one of ${actions}, got ${describe(raw.action)}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+        );
+      }
+      const at = minutes.safeParse(raw.at);
+      if (!at.success) c.zod(at.error, [...path, 'at'], minutes, raw.at);
+      return { part: at.success ? { at: at.data } : {}, ok: new Set(at.success ? ['at'] : []) };
+    }
+    const schema: z.AnyZodObject = CHANGE_SCHEMAS[action.data];
+    const result = schema.safeParse(raw);
+    if (result.success) return whole(result.data as ChangeInput);
+    c.zod(result.error, path, schema, raw, `for action ${action.data}`);
+    return salvage<ChangeInput>(schema, raw);
+  });
 }
 
 function checkDuplicates<T>(
@@ -754,22 +1120,24 @@ class Collector {
     });
   }
 
-  unknownKey(path: PathSegment[], key: string, known: readonly string[]): void {
-    const suggestion = closest(key, known);
+  /** `where` says whose keys `known` are, e.g. `for action scaleOut`. */
+  unknownKey(path: PathSegment[], key: string, known: readonly string[], where = 'here'): void {
+    const hint = KEY_HINTS.get(key);
+    const suggestion = hint !== undefined && known.includes(hint) ? hint : closest(key, known);
     this.add(
       [...path, key],
-      `unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known keys here: ${known.join(', ')}`,
+      `unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known keys ${where}: ${known.join(', ')}`,
       true,
     );
   }
 
-  zod(error: z.ZodError, prefix: PathSegment[], schema: z.ZodTypeAny, value: unknown): void {
+  zod(error: z.ZodError, prefix: PathSegment[], schema: z.ZodTypeAny, value: unknown, where?: string): void {
     for (const issue of error.issues) {
       const path = [...prefix, ...issue.path];
       const received = valueAt(value, issue.path);
       switch (issue.code) {
         case 'unrecognized_keys':
-          for (const key of issue.keys) this.unknownKey(path, key, knownKeys(schema, issue.path));
+          for (const key of issue.keys) this.unknownKey(path, key, knownKeys(schema, issue.path), where);
           break;
         case 'invalid_type':
           if (issue.received === 'undefined') this.add(path, 'is required');
@@ -794,9 +1162,18 @@ class Collector {
                 : `must be at least ${String(issue.minimum)}, got ${describe(received)}`,
           );
           break;
-        case 'too_big':
-          this.add(path, `must be at most ${String(issue.maximum)}, got ${describe(received)}`);
+        case 'too_big': {
+          const note = issue.message.startsWith(LIMIT_NOTE)
+            ? ` (${issue.message.slice(LIMIT_NOTE.length)})`
+            : '';
+          this.add(
+            path,
+            issue.type === 'array'
+              ? `must list at most ${String(issue.maximum)} items, got ${Array.isArray(received) ? received.length : describe(received)}`
+              : `must be at most ${String(issue.maximum)}${note}, got ${describe(received)}`,
+          );
           break;
+        }
         default:
           this.add(path, issue.message);
       }
@@ -914,6 +1291,9 @@ function knownKeys(schema: z.ZodTypeAny, path: PathSegment[]): string[] {
   current = unwrap(current);
   return current instanceof z.ZodObject ? Object.keys(current.shape as object) : [];
 }
+
+/** Keys too far from the one meant for `closest` to find it. */
+const KEY_HINTS = new Map([['atMinutes', 'at']]);
 
 /** The known key nearest to `key` (a typo or different case), if any is close enough. */
 function closest(key: string, known: readonly string[]): string | undefined {

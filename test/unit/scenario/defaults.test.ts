@@ -147,8 +147,8 @@ latency: { reimage: 0 }
     expect(s.trigger).toEqual(['cleanup', 'eventgrid', 'http-rebuild']);
     expect(s.jobs).toEqual([{ instance: 'my_vmss_2', minutes: 5, startAfterMinutes: 0 }]);
     expect(s.faults).toEqual([
-      { service: 'arm', operation: 'replication', fail: true, times: 1 },
-      { service: 'identity', operation: 'getToken', status: 0, times: 1 },
+      { service: 'arm', operation: 'replication', fail: true, times: 1, persistent: false, afterMinutes: 0 },
+      { service: 'identity', operation: 'getToken', status: 0, times: 1, persistent: false, afterMinutes: 0 },
     ]);
     expect(s.eventgrid).toEqual({ version: { image: 'windows', version: '2026.12.5' }, duplicates: 1 });
     expect(s.latency).toEqual({ replication: 30, reimage: 0, register: 2 });

@@ -328,7 +328,7 @@ describe('one wrong field → one problem naming its path', () => {
     ],
     [
       'fault in a region outside the gallery',
-      (s) => (s.faults[0].region = 'eastus'),
+      (s) => (s.faults[0] = { service: 'arm', operation: 'replication', fail: true, region: 'eastus' }),
       'faults[0].region',
       /not among gallery.regions/,
     ],

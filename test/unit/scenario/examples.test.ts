@@ -57,6 +57,8 @@ describe('the minimal scenario', () => {
     foreign: { github: 0, ado: 0 },
     latency: latencyDefault,
     faults: [],
+    changes: [],
+    expect: { outcome: ['succeeded'] },
   };
 
   it('{ "name": "x" } is one Linux and one Windows scale set of 3 in one region, nothing busy, no faults', () => {
@@ -108,6 +110,8 @@ describe('the shared examples', () => {
       foreign: { github: 0, ado: 0 },
       latency: latencyDefault,
       faults: [],
+      changes: [],
+      expect: { outcome: ['succeeded'] },
     });
     expect(s.scaleSets).toEqual([
       {
@@ -145,7 +149,16 @@ describe('the shared examples', () => {
     ]);
     expect(s.ghosts).toEqual({ github: 12, ado: 2 });
     expect(s.foreign).toEqual({ github: 3, ado: 0 });
-    expect(s.faults).toEqual([{ service: 'github', operation: 'deleteRunner', status: 500, times: 2 }]);
+    expect(s.faults).toEqual([
+      {
+        service: 'github',
+        operation: 'deleteRunner',
+        status: 500,
+        times: 2,
+        persistent: false,
+        afterMinutes: 0,
+      },
+    ]);
   });
 
   it('bad-image: image settings merge with their defaults', () => {
@@ -203,10 +216,29 @@ describe("the README's full example", () => {
         status: 429,
         times: 3,
         retryAfterSeconds: 10,
+        persistent: false,
+        afterMinutes: 0,
       },
-      { service: 'github', operation: 'deleteRunner', status: 500, times: 2 },
-      { service: 'arm', operation: 'replication', region: 'northeurope', fail: true, times: 1 },
+      {
+        service: 'github',
+        operation: 'deleteRunner',
+        status: 500,
+        times: 2,
+        persistent: false,
+        afterMinutes: 0,
+      },
+      {
+        service: 'arm',
+        operation: 'replication',
+        region: 'northeurope',
+        fail: true,
+        times: 1,
+        persistent: false,
+        afterMinutes: 0,
+      },
     ]);
+    expect(s.changes).toEqual([]);
+    expect(s.expect).toEqual({ outcome: ['succeeded'] });
   });
 
   it('matches the README, whose only problem is the job on a scale set its abbreviated list leaves out', () => {
@@ -243,7 +275,14 @@ describe('the built-in demo', () => {
     expect(s.jobs.length).toBeGreaterThan(0);
     expect(s.ghosts.github).toBeGreaterThan(0);
     expect(s.foreign.github).toBeGreaterThan(0);
-    expect(s.faults).toContainEqual({ service: 'github', operation: 'deleteRunner', status: 500, times: 1 });
+    expect(s.faults).toContainEqual({
+      service: 'github',
+      operation: 'deleteRunner',
+      status: 500,
+      times: 1,
+      persistent: false,
+      afterMinutes: 0,
+    });
     expect(s.timers).toBe(true);
     // Every managed scale set of each image has one canary, and no unmanaged one.
     for (const image of ['linux', 'windows'] as const) {
