@@ -20,13 +20,26 @@ const BASE = {
     { name: 'lin', image: 'linux', region: 'westeurope', capacity: 4 },
     { name: 'win', image: 'windows', region: 'northeurope', capacity: 2 },
   ],
-  jobs: [{ instance: 'lin_1', minutes: 30 }],
+  jobs: [{ instance: 'lin_1', minutes: 30, race: { service: 'github', operation: 'listRunners' } }],
   ghosts: { github: 2 },
   foreign: { ado: 1 },
   latency: { reimage: 5 },
   faults: [{ service: 'github', operation: 'deleteRunner', status: 500 }],
   eventgrid: { version: { image: 'linux', version: '2026.12.5' } },
+  // The run is 48 hours (2880 minutes); lin_5 exists once the scale-out at minute 30 added lin_4 and lin_5.
+  changes: [
+    { at: 30, action: 'scaleOut', scaleSet: 'lin', count: 2 },
+    { at: 60, action: 'deleteInstance', instance: 'lin_5' },
+    { at: 60, action: 'setModel', scaleSet: 'lin', version: '2026.9.1' },
+    { at: 90, action: 'publish', image: 'windows', version: '2026.12.5' },
+  ],
+  expect: { outcome: ['succeeded', 'partial'] },
 };
+/** `count` list items, each made by `item`. */
+const many = (count: number, item: (i: number) => unknown) =>
+  Array.from({ length: count }, (_, i) => item(i));
+const LONG_RUNNING_LIST =
+  'virtualMachineScaleSets.reimage, virtualMachineScaleSets.updateInstances, virtualMachineScaleSets.deleteInstances, galleryImageVersions.createOrUpdate, jobs.start, replication';
 type AnyRecord = Record<string, any>;
 
 function errorOf(text: string, source = 'bad.json'): ScenarioError {
@@ -356,6 +369,381 @@ describe('one wrong field → one problem naming its path', () => {
       'eventgrid.duplicates',
       /at least 1/,
     ],
+
+    // Bounds that keep a typo from hanging the simulator
+    [
+      'eventgrid duplicates 5000000',
+      (s) => ((s.eventgrid as AnyRecord).duplicates = 5_000_000),
+      'eventgrid.duplicates',
+      /^must be at most 100, got 5000000$/,
+    ],
+    [
+      'until in the year 9999',
+      (s) => (s.until = '9999-01-01T00:00:00Z'),
+      'until',
+      /^must be at most 31 days \(44640 minutes\) after start, the longest run the simulator takes; got 2911743\.88 days \(4192911185 minutes\) after start \(2026-12-01T02:55:00Z\)$/,
+    ],
+    [
+      'a run of 31 days and a minute',
+      (s) => (s.until = '2027-01-01T02:56:00Z'),
+      'until',
+      /got 31 days \(44641 minutes\) after start/,
+    ],
+    [
+      'start before 2000',
+      (s) => (s.start = '1999-12-31T23:00:00Z'),
+      'start',
+      /^must be in a year from 2000 to 2100, got 1999-12-31T23:00:00Z \(year 1999\)$/,
+    ],
+    ['start after 2100', (s) => (s.start = '2101-01-01T00:00:00Z'), 'start', /\(year 2101\)/],
+    [
+      'more than 50 scale sets',
+      (s) => (s.scaleSets = many(51, (i) => ({ name: `s${i}`, image: 'linux', capacity: 0 }))),
+      'scaleSets',
+      /^must list at most 50 items, got 51$/,
+    ],
+    [
+      'more than 5000 jobs',
+      (s) => (s.jobs = many(5001, () => ({ instance: 'lin_1', minutes: 1 }))),
+      'jobs',
+      /^must list at most 5000 items, got 5001$/,
+    ],
+    [
+      'more than 200 faults',
+      (s) => (s.faults = many(201, () => s.faults[0])),
+      'faults',
+      /^must list at most 200 items, got 201$/,
+    ],
+    [
+      'more than 1000 changes',
+      (s) => (s.changes = many(1001, () => s.changes[3])),
+      'changes',
+      /^must list at most 1000 items, got 1001$/,
+    ],
+    [
+      'a job longer than 31 days',
+      (s) => (s.jobs[0].minutes = 44_641),
+      'jobs[0].minutes',
+      /^must be at most 44640 \(31 days\), got 44641$/,
+    ],
+    [
+      'a job starting after the run',
+      (s) => (s.jobs[0].startAfterMinutes = 2881),
+      'jobs[0].startAfterMinutes',
+      /^minute 2881 is after the run ends \(until is 2880 minutes after start\), so the job would never start: give at most 2880, or a later until$/,
+    ],
+    [
+      'a latency of more than a day',
+      (s) => (s.latency.replication = 1441),
+      'latency.replication',
+      /^must be at most 1440 \(a day\), got 1441$/,
+    ],
+
+    // Faults that could never fire or take effect
+    [
+      'fail: true on an HTTP operation (github deleteRunner)',
+      (s) => (s.faults[0] = { service: 'github', operation: 'deleteRunner', fail: true }),
+      'faults[0].fail',
+      /^fail: true only applies to a long-running ARM operation \(virtualMachineScaleSets.reimage, .*, replication\); github deleteRunner answers at once, so the fault would never fire: give status \(the HTTP status to answer with\) instead$/,
+    ],
+    [
+      'fail: true on an ARM read',
+      (s) => (s.faults[0] = { service: 'arm', operation: 'virtualMachineScaleSets.get', fail: true }),
+      'faults[0].fail',
+      /arm virtualMachineScaleSets.get answers at once/,
+    ],
+    [
+      'fail: true on identity',
+      (s) => (s.faults[0] = { service: 'identity', operation: 'getToken', fail: true }),
+      'faults[0].fail',
+      /identity getToken answers at once/,
+    ],
+    [
+      'status and fail: true on an HTTP operation',
+      (s) => (s.faults[0].fail = true),
+      'faults[0].status',
+      /not both; github deleteRunner is not a long-running operation, so keep status and drop fail$/,
+    ],
+    [
+      'status and fail: true on replication',
+      (s) => (s.faults[0] = { service: 'arm', operation: 'replication', fail: true, status: 500 }),
+      'faults[0].status',
+      /not both; arm replication is no HTTP request, so keep fail: true and drop status$/,
+    ],
+    [
+      'a status on replication',
+      (s) => (s.faults[0] = { service: 'arm', operation: 'replication', status: 500 }),
+      'faults[0].status',
+      /^cannot apply to arm replication, which is no HTTP request: give fail: true instead/,
+    ],
+    [
+      'replication without fail: true',
+      (s) => (s.faults[0] = { service: 'arm', operation: 'replication', fail: false }),
+      'faults[0].fail',
+      /^is required: arm replication is no HTTP request, so its fault is fail: true/,
+    ],
+    [
+      'region on a github fault',
+      (s) => (s.faults[0].region = 'westeurope'),
+      'faults[0].region',
+      /^only applies to arm replication \(the region whose replication ends Failed\); github deleteRunner is not done per region, so region would be ignored: remove it$/,
+    ],
+    [
+      'region on an arm fault other than replication',
+      (s) =>
+        (s.faults[0] = {
+          service: 'arm',
+          operation: 'virtualMachineScaleSets.reimage',
+          fail: true,
+          region: 'westeurope',
+        }),
+      'faults[0].region',
+      /arm virtualMachineScaleSets.reimage is not done per region/,
+    ],
+    [
+      'region outside the gallery on a fault it does not apply to',
+      (s) => (s.faults[0] = { service: 'keyvault', operation: 'getSecret', status: 503, region: 'eastus' }),
+      'faults[0].region',
+      /keyvault getSecret is not done per region/,
+    ],
+    [
+      'times and persistent: true',
+      (s) => Object.assign(s.faults[0], { times: 3, persistent: true }),
+      'faults[0].times',
+      /^give either times or persistent: true, not both: keep times for a fault that fires that many times and goes away, or persistent: true for one that fires on every matching request while it is active$/,
+    ],
+    [
+      'persistent as text',
+      (s) => (s.faults[0].persistent = 'always'),
+      'faults[0].persistent',
+      /expected true or false, got "always"/,
+    ],
+    ['negative afterMinutes', (s) => (s.faults[0].afterMinutes = -1), 'faults[0].afterMinutes', /at least 0/],
+    [
+      'fractional afterMinutes',
+      (s) => (s.faults[0].afterMinutes = 1.5),
+      'faults[0].afterMinutes',
+      /whole number, got 1.5/,
+    ],
+    ['forMinutes 0', (s) => (s.faults[0].forMinutes = 0), 'faults[0].forMinutes', /at least 1, got 0/],
+    [
+      'forMinutes longer than 31 days',
+      (s) => (s.faults[0].forMinutes = 50_000),
+      'faults[0].forMinutes',
+      /^must be at most 44640 \(31 days\), got 50000$/,
+    ],
+    [
+      'a fault active only after the run',
+      (s) => (s.faults[0].afterMinutes = 2881),
+      'faults[0].afterMinutes',
+      /^minute 2881 is after the run ends \(until is 2880 minutes after start\), so the fault could never fire: give at most 2880, or a later until$/,
+    ],
+    [
+      'a fault window after the run',
+      (s) => Object.assign(s.faults[0], { afterMinutes: 3000, forMinutes: 60 }),
+      'faults[0].afterMinutes',
+      /so the fault \(active minutes 3000 to 3060\) could never fire/,
+    ],
+
+    // Races
+    [
+      'race with a service that has none',
+      (s) => (s.jobs[0].race.service = 'keyvault'),
+      'jobs[0].race.service',
+      /expected one of arm, github, ado, got "keyvault"/,
+    ],
+    [
+      'race on a misspelt operation',
+      (s) => (s.jobs[0].race.operation = 'listRunner'),
+      'jobs[0].race.operation',
+      /^unknown github operation "listRunner"; one of: .*listRunners/,
+    ],
+    [
+      'race on an operation of another service',
+      (s) => (s.jobs[0].race.service = 'ado'),
+      'jobs[0].race.operation',
+      /unknown ado operation "listRunners"; one of: getPools, listAgents, getAgent, updateAgent, deleteAgent$/,
+    ],
+    [
+      'race on replication',
+      (s) => (s.jobs[0].race = { service: 'arm', operation: 'replication' }),
+      'jobs[0].race.operation',
+      /^replication is no request of kiln's, so no job can be assigned right before it; one of: subscriptions.get,/,
+    ],
+    [
+      'race without operation',
+      (s) => delete s.jobs[0].race.operation,
+      'jobs[0].race.operation',
+      /is required/,
+    ],
+    ['race not a mapping', (s) => (s.jobs[0].race = 'listRunners'), 'jobs[0].race', /expected a mapping/],
+
+    // Outside changes
+    ['changes not a list', (s) => (s.changes = { at: 1 }), 'changes', /expected a list, got a mapping/],
+    [
+      'a change that is not a mapping',
+      (s) => (s.changes[3] = 'publish'),
+      'changes[3]',
+      /^expected a mapping such as \{ at: 30, action: scaleOut, scaleSet: <name>, count: 2 \}, got "publish"$/,
+    ],
+    [
+      'a change after the run',
+      (s) => (s.changes[3].at = 2881),
+      'changes[3].at',
+      /^minute 2881 is after the run ends \(until is 2880 minutes after start\), so the change would never happen: give at most 2880, or a later until$/,
+    ],
+    ['a change before start', (s) => (s.changes[3].at = -1), 'changes[3].at', /at least 0, got -1/],
+    ['a change without at', (s) => delete s.changes[3].at, 'changes[3].at', /is required/],
+    ['at as text', (s) => (s.changes[3].at = '90m'), 'changes[3].at', /expected a number, got "90m"/],
+    [
+      'a change without action',
+      (s) => delete s.changes[3].action,
+      'changes[3].action',
+      /^is required: one of scaleOut, scaleIn, deleteInstance, setModel, deleteScaleSet, deleteVersion, publish, promote, event$/,
+    ],
+    [
+      'an unknown action',
+      (s) => (s.changes[0].action = 'resize'),
+      'changes[0].action',
+      /^expected one of scaleOut, .*, event, got "resize"$/,
+    ],
+    [
+      'an action in the wrong case',
+      (s) => (s.changes[0].action = 'scaleout'),
+      'changes[0].action',
+      /got "scaleout" \(did you mean "scaleOut"\?\)/,
+    ],
+    [
+      'a key of another action',
+      (s) => (s.changes[3].scaleSet = 'lin'),
+      'changes[3].scaleSet',
+      /^unknown key; known keys for action publish: at, action, image, version, excludeFromLatest, unhealthy$/,
+    ],
+    [
+      'a misspelt key',
+      (s) => (s.changes[2].upgradeInstance = true),
+      'changes[2].upgradeInstance',
+      /^unknown key \(did you mean "upgradeInstances"\?\); known keys for action setModel: at, action, scaleSet, version, upgradeInstances$/,
+    ],
+    [
+      'scale out of a scale set the scenario does not have',
+      (s) => (s.changes[2].scaleSet = 'nope'),
+      'changes[2].scaleSet',
+      /^"nope" names no scale set of this scenario \(scale sets: lin, win\)$/,
+    ],
+    [
+      'scaleIn without count',
+      (s) => (s.changes[3] = { at: 90, action: 'scaleIn', scaleSet: 'win' }),
+      'changes[3].count',
+      /is required/,
+    ],
+    ['scale out by 0', (s) => (s.changes[0].count = 0), 'changes[0].count', /at least 1, got 0/],
+    ['scale out by 1001', (s) => (s.changes[0].count = 1001), 'changes[0].count', /at most 1000, got 1001/],
+    [
+      'scale set name not a name',
+      (s) => (s.changes[2].scaleSet = 'my vmss'),
+      'changes[2].scaleSet',
+      /expected a scale set name/,
+    ],
+    [
+      'deleteInstance beyond capacity and scale-outs',
+      (s) => (s.changes[1].instance = 'lin_6'),
+      'changes[1].instance',
+      /^instance id 6 does not exist by minute 60: scaleSets\[0\] \(lin\) has capacity 4 and the scaleOut changes of it before add 2, ids 0..5$/,
+    ],
+    [
+      'deleteInstance before the scale-out that adds the instance',
+      (s) => (s.changes[1].at = 20),
+      'changes[1].instance',
+      /^instance id 5 does not exist by minute 20: scaleSets\[0\] \(lin\) has capacity 4 and no scaleOut change of it comes earlier, ids 0..3$/,
+    ],
+    [
+      'deleteInstance listed before a scale-out at the same minute',
+      (s) => (s.changes = [{ ...s.changes[1], at: 30 }, s.changes[0]]),
+      'changes[0].instance',
+      /does not exist by minute 30/,
+    ],
+    [
+      'deleteInstance of another scale set',
+      (s) => (s.changes[1].instance = 'win_2'),
+      'changes[1].instance',
+      /^instance id 2 does not exist by minute 60: scaleSets\[1\] \(win\) has capacity 2 and no scaleOut change of it comes earlier, ids 0..1$/,
+    ],
+    [
+      'deleteInstance on a scale set the scenario does not have',
+      (s) => (s.changes[1].instance = 'nope_0'),
+      'changes[1].instance',
+      /"nope_0" names no scale set of this scenario/,
+    ],
+    [
+      'deleteInstance without an id',
+      (s) => (s.changes[1].instance = 'lin'),
+      'changes[1].instance',
+      /<scaleSet>_<instanceId>/,
+    ],
+    [
+      'setModel to a two-part version',
+      (s) => (s.changes[2].version = '2026.9'),
+      'changes[2].version',
+      /three dot-separated integers/,
+    ],
+    [
+      'setModel upgradeInstances as text',
+      (s) => (s.changes[2].upgradeInstances = 'yes'),
+      'changes[2].upgradeInstances',
+      /true or false/,
+    ],
+    [
+      'publish of an unknown image',
+      (s) => (s.changes[3].image = 'macos'),
+      'changes[3].image',
+      /expected one of linux, windows, got "macos"/,
+    ],
+    [
+      'publish unhealthy as text',
+      (s) => (s.changes[3].unhealthy = 'no'),
+      'changes[3].unhealthy',
+      /true or false/,
+    ],
+    [
+      'event without version',
+      (s) => (s.changes[3] = { at: 90, action: 'event', image: 'linux' }),
+      'changes[3].version',
+      /is required/,
+    ],
+
+    // Expected outcomes
+    [
+      'an unknown outcome',
+      (s) => (s.expect.outcome = 'success'),
+      'expect.outcome',
+      /^expected one of succeeded, partial, rolledBack, failed, planned, got "success"$/,
+    ],
+    [
+      'an outcome in the wrong case',
+      (s) => (s.expect.outcome = ['succeeded', 'rolledback']),
+      'expect.outcome[1]',
+      /got "rolledback" \(did you mean "rolledBack"\?\)/,
+    ],
+    [
+      'an outcome twice',
+      (s) => s.expect.outcome.push('succeeded'),
+      'expect.outcome[2]',
+      /^"succeeded" is listed twice \(first at index 0\)$/,
+    ],
+    [
+      'no outcome at all',
+      (s) => (s.expect.outcome = []),
+      'expect.outcome',
+      /must list at least 1 outcome \(with none, no run could pass\)/,
+    ],
+    ['expect without outcome', (s) => (s.expect = {}), 'expect.outcome', /^is required: one of succeeded,/],
+    [
+      'expect not a mapping',
+      (s) => (s.expect = 'succeeded'),
+      'expect',
+      /expected a mapping, got "succeeded"/,
+    ],
   ];
 
   it('has a broad matrix', () => {
@@ -374,6 +762,39 @@ describe('one wrong field → one problem naming its path', () => {
   });
 });
 
+describe('refusals that keep the simulator from hanging or a fault from never firing, word for word', () => {
+  it.each([
+    [
+      'eventgrid duplicates 5000000',
+      'trigger: [eventgrid]\neventgrid: { version: { image: linux, version: 2026.12.5 }, duplicates: 5000000 }',
+      '  - eventgrid.duplicates (line 3, column 73): must be at most 100, got 5000000',
+    ],
+    [
+      'until in the year 9999',
+      'until: 9999-01-01T00:00:00Z',
+      '  - until (line 2, column 8): must be at most 31 days (44640 minutes) after start, the longest run the simulator takes; got 2911743.88 days (4192911185 minutes) after start (2026-12-01T02:55:00Z)',
+    ],
+    [
+      'fail: true on github deleteRunner',
+      'faults:\n  - { service: github, operation: deleteRunner, fail: true }',
+      `  - faults[0].fail (line 3, column 55): fail: true only applies to a long-running ARM operation (${LONG_RUNNING_LIST}); github deleteRunner answers at once, so the fault would never fire: give status (the HTTP status to answer with) instead`,
+    ],
+    [
+      'region on a github fault',
+      'faults:\n  - { service: github, operation: listRunners, status: 502, region: westeurope }',
+      '  - faults[0].region (line 3, column 69): only applies to arm replication (the region whose replication ends Failed); github listRunners is not done per region, so region would be ignored: remove it',
+    ],
+    [
+      'region on an arm fault other than replication',
+      'faults:\n  - { service: arm, operation: galleryImageVersions.createOrUpdate, fail: true, region: westeurope }',
+      '  - faults[0].region (line 3, column 89): only applies to arm replication (the region whose replication ends Failed); arm galleryImageVersions.createOrUpdate is not done per region, so region would be ignored: remove it',
+    ],
+  ])('%s', (_, yaml, line) => {
+    const error = errorOf(`name: x\n${yaml}\n`, 'scenario.yaml');
+    expect(error.message).toBe(`scenario.yaml: invalid scenario (1 problem):\n${line}`);
+  });
+});
+
 describe('unknown keys', () => {
   const places: [string, (s: AnyRecord) => AnyRecord][] = [
     ['', (s) => s],
@@ -389,6 +810,8 @@ describe('unknown keys', () => {
     ['faults[0]', (s) => s.faults[0]],
     ['eventgrid', (s) => s.eventgrid],
     ['eventgrid.version', (s) => s.eventgrid.version],
+    ['jobs[0].race', (s) => s.jobs[0].race],
+    ['expect', (s) => s.expect],
   ];
 
   it.each(places)('are an error at %j', (place, at) => {
@@ -431,6 +854,29 @@ describe('unknown keys', () => {
       'constructor',
       'scaleSets[0].__proto__',
       'scaleSets[0].toString',
+    ]);
+  });
+
+  it('in a change name its action, and `atMinutes` (the parsed name) points to `at`', () => {
+    const error = errorOf(
+      'name: x\nchanges:\n  - { atMinutes: 5, action: deleteScaleSet, scaleSet: vmss-gh-linux, colour: red }\n',
+      'change.yaml',
+    );
+    expect(error.problems).toEqual([
+      { path: 'changes[0].at', line: 3, column: 5, message: 'is required' },
+      {
+        path: 'changes[0].atMinutes',
+        line: 3,
+        column: 7,
+        message:
+          'unknown key (did you mean "at"?); known keys for action deleteScaleSet: at, action, scaleSet',
+      },
+      {
+        path: 'changes[0].colour',
+        line: 3,
+        column: 70,
+        message: 'unknown key; known keys for action deleteScaleSet: at, action, scaleSet',
+      },
     ]);
   });
 
