@@ -9,6 +9,7 @@ import {
   SCENARIO_DEFAULTS,
   ScenarioError,
 } from '../../../src/local/scenario/parse-scenario.js';
+import { FAULT_OPERATIONS, LONG_RUNNING_FAULT_OPERATIONS } from '../../../src/local/fake-cloud/faults.js';
 
 const parse = (text: string) => parseScenario(text, 'test.yaml');
 
@@ -222,5 +223,152 @@ describe('loadScenarioFile', () => {
   it('refuses a directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-scenario-'));
     expect(() => loadScenarioFile(dir)).toThrow(/is a directory/);
+  });
+});
+
+describe('faults: persistent and windowed', () => {
+  it('default to the next `times` requests from the start, with no window end', () => {
+    const [fault] = parse(
+      'name: x\nfaults: [{ service: github, operation: listRunners, status: 502 }]',
+    ).faults;
+    expect(fault).toEqual({
+      service: 'github',
+      operation: 'listRunners',
+      status: 502,
+      times: 1,
+      persistent: false,
+      afterMinutes: 0,
+    });
+    expect(fault).not.toHaveProperty('forMinutes');
+  });
+
+  it('keep persistent, afterMinutes and forMinutes as written', () => {
+    const s = parse(`
+name: x
+faults:
+  - { service: identity, operation: getToken, status: 500, persistent: true, afterMinutes: 30, forMinutes: 15 }
+  - { service: arm, operation: jobs.start, fail: true, times: 2, persistent: false, afterMinutes: 0 }
+`);
+    expect(s.faults).toEqual([
+      {
+        service: 'identity',
+        operation: 'getToken',
+        status: 500,
+        times: 1,
+        persistent: true,
+        afterMinutes: 30,
+        forMinutes: 15,
+      },
+      { service: 'arm', operation: 'jobs.start', fail: true, times: 2, persistent: false, afterMinutes: 0 },
+    ]);
+  });
+
+  it.each(LONG_RUNNING_FAULT_OPERATIONS)('accept fail: true on the long-running %s', (operation) => {
+    const region = operation === 'replication' ? ', region: westeurope' : '';
+    const s = parse(`name: x\nfaults: [{ service: arm, operation: ${operation}, fail: true${region} }]`);
+    expect(s.faults[0]).toMatchObject({ operation, fail: true });
+  });
+
+  it('list only long-running operations the fake ARM knows', () => {
+    expect(FAULT_OPERATIONS.arm).toEqual(expect.arrayContaining([...LONG_RUNNING_FAULT_OPERATIONS]));
+  });
+
+  it('accept a fault active from the last minute of the run (things due at until still happen)', () => {
+    const s = parse(`
+name: x
+until: 2026-12-01T03:55:00Z
+faults: [{ service: github, operation: deleteRunner, status: 500, afterMinutes: 60, forMinutes: 600 }]
+`);
+    expect(s.faults[0]).toMatchObject({ afterMinutes: 60, forMinutes: 600 });
+  });
+});
+
+describe('jobs: races', () => {
+  it('keep a race as written, and have none unless the file gives one', () => {
+    const s = parse(`
+name: x
+jobs:
+  - { instance: vmss-gh-linux_0, minutes: 30, race: { service: arm, operation: virtualMachineScaleSets.updateInstances } }
+  - { instance: vmss-ado-win_1, minutes: 30, startAfterMinutes: 5, race: { service: ado, operation: listAgents } }
+  - { instance: vmss-ado-win_2, minutes: 30 }
+`);
+    expect(s.jobs).toEqual([
+      {
+        instance: 'vmss-gh-linux_0',
+        minutes: 30,
+        startAfterMinutes: 0,
+        race: { service: 'arm', operation: 'virtualMachineScaleSets.updateInstances' },
+      },
+      {
+        instance: 'vmss-ado-win_1',
+        minutes: 30,
+        startAfterMinutes: 5,
+        race: { service: 'ado', operation: 'listAgents' },
+      },
+      { instance: 'vmss-ado-win_2', minutes: 30, startAfterMinutes: 0 },
+    ]);
+    expect(s.jobs[2]).not.toHaveProperty('race');
+  });
+
+  it('may outlast the run, up to 31 days, and start at its last minute', () => {
+    const s = parse(`
+name: x
+until: 2026-12-01T04:55:00Z
+jobs: [{ instance: vmss-gh-linux_0, minutes: 44640, startAfterMinutes: 120 }]
+`);
+    expect(s.jobs[0]).toMatchObject({ minutes: 44_640, startAfterMinutes: 120 });
+  });
+});
+
+describe('expected outcome', () => {
+  it('defaults to succeeded', () => {
+    expect(parse('name: x').expect).toEqual({ outcome: ['succeeded'] });
+  });
+
+  it('defaults to planned in a dry run', () => {
+    expect(parse('name: x\ndryRun: true').expect).toEqual({ outcome: ['planned'] });
+  });
+
+  it('reads one outcome as a list of one', () => {
+    expect(parse('name: x\nexpect: { outcome: rolledBack }').expect).toEqual({ outcome: ['rolledBack'] });
+  });
+
+  it('keeps a list in its order, also in a dry run', () => {
+    expect(parse('name: x\ndryRun: true\nexpect: { outcome: [failed, partial] }').expect).toEqual({
+      outcome: ['failed', 'partial'],
+    });
+  });
+
+  it('reads an empty expect block as absent', () => {
+    expect(parse('name: x\nexpect:\n').expect).toEqual({ outcome: ['succeeded'] });
+  });
+
+  it('hands out a fresh list each time', () => {
+    parse('name: x').expect.outcome.push('failed');
+    expect(parse('name: x').expect.outcome).toEqual(['succeeded']);
+  });
+});
+
+describe('bounds, at their edge', () => {
+  it('a run of exactly 31 days', () => {
+    expect(parse('name: x\nuntil: 2027-01-01T02:55:00Z').until).toBe('2027-01-01T02:55:00Z');
+  });
+
+  it.each(['2000-01-01T00:00:00Z', '2100-12-31T23:59:00Z'])('start %s', (start) => {
+    expect(parse(`name: x\nstart: ${start}`).start).toBe(start);
+  });
+
+  it('eventgrid duplicates 100, latencies of a day, 50 scale sets', () => {
+    const names = Array.from({ length: 50 }, (_, i) => `{ name: s${i}, image: linux, capacity: 0 }`);
+    const s = parse(`
+name: x
+trigger: [eventgrid]
+eventgrid: { version: { image: linux, version: 2026.12.5 }, duplicates: 100 }
+latency: { replication: 1440, reimage: 1440, register: 1440 }
+scaleSets: [${names.join(', ')}]
+`);
+    expect(s.eventgrid!.duplicates).toBe(100);
+    expect(s.latency).toEqual({ replication: 1440, reimage: 1440, register: 1440 });
+    expect(s.scaleSets).toHaveLength(50);
   });
 });
