@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdoClient } from '../../src/clients/ado/index.js';
 import { createCredential } from '../../src/clients/credential.js';
 import { createSecretReader } from '../../src/clients/keyvault.js';
+import { sendJson, serve } from '../../src/local/fake-cloud/http.js';
+import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
 import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
 
 let t: TestCloud;
@@ -143,6 +145,114 @@ describe('Azure DevOps client against the fake', () => {
     expect(err.name).toBe('PermanentError');
     expect(err.message).toContain('401');
     expect(err.message).not.toContain(wrong);
+  });
+});
+
+describe('a failed list is never an empty pool', () => {
+  it('a 404 on the agents list is a PermanentError naming the operation and status', async () => {
+    const client = ado();
+    const name = (await client.listAgents())[0]!.name;
+    t.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 404, times: 1 });
+    const err = (await client.listAgents().catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('PermanentError');
+    expect(err.message).toMatch(/^ado GET \/pools\/17\/agents failed \(HTTP 404\)/);
+    t.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 404, times: 1 });
+    const byName = (await client.findAgentsByName(name).catch((e: unknown) => e)) as Error;
+    expect(byName.name).toBe('PermanentError');
+    expect(byName.message).toMatch(/^ado GET \/pools\/17\/agents failed \(HTTP 404\)/);
+  });
+
+  it('after a 404 on the agents list the pool is looked up again (it may have a new id)', async () => {
+    const client = ado();
+    await client.listAgents();
+    t.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 404, times: 1 });
+    await client.listAgents().catch(() => undefined);
+    const from = t.cloud.requestLog.length;
+    expect((await client.listAgents()).length).toBeGreaterThan(0);
+    expect(
+      t.cloud.requestLog.slice(from).map((r) => r.path.replace(/^.*\/_apis\/distributedtask/, '')),
+    ).toEqual(['/pools', '/pools/17/agents']);
+  });
+
+  it('a 404 on the pool lookup (a wrong organisation URL) is a PermanentError with the status, not "no pool"', async () => {
+    const wrongOrg = (await ado({ orgUrl: `${t.settings.ado!.orgUrl}-wrong` })
+      .listAgents()
+      .catch((e: unknown) => e)) as Error;
+    expect(wrongOrg.name).toBe('PermanentError');
+    expect(wrongOrg.message).toMatch(/^ado GET \/pools failed \(HTTP 404\)/);
+    t.cloud.addFault({ service: 'ado', operation: 'getPools', status: 404, times: 1 });
+    const injected = (await ado()
+      .findAgentsByName('any')
+      .catch((e: unknown) => e)) as Error;
+    expect(injected.name).toBe('PermanentError');
+    expect(injected.message).toMatch(/^ado GET \/pools failed \(HTTP 404\)/);
+  });
+
+  it('a 404 about one agent still means that agent is gone', async () => {
+    const client = ado();
+    expect(await client.getAgent(987654)).toBeUndefined();
+    expect(await client.deleteAgent(987654)).toBe('gone');
+    expect(await client.setAgentEnabled(987654, false)).toBeUndefined();
+  });
+
+  it('an answer that is not a list (HTTP 200, an HTML page) is a PermanentError, never an empty pool', async () => {
+    const ca = ensureFakeCa();
+    const server = await serve({
+      service: 'ado',
+      tls: { cert: ca.certPem, key: ca.keyPem },
+      onRequest: () => {},
+      handler: (req) => {
+        if (/\/pools$/.test(req.url.pathname))
+          return sendJson(req.res, 200, { count: 1, value: [{ id: 17, name: t.settings.ado!.pool }] });
+        req.res.writeHead(200, { 'content-type': 'text/html' });
+        req.res.end('<html><body>Sign in</body></html>');
+      },
+    });
+    try {
+      const client = createAdoClient(
+        { ...t.settings.ado!, orgUrl: `${server.origin}/acme` },
+        { getSecret: async () => 'pat' },
+        createCredential(t.settings),
+      );
+      for (const list of [() => client.listAgents(), () => client.findAgentsByName('x')]) {
+        const err = (await list().catch((e: unknown) => e)) as Error;
+        expect(err.name).toBe('PermanentError');
+        expect(err.message).toMatch(
+          /^ado GET \/pools\/17\/agents failed: the answer \(HTTP 200\) holds no list/,
+        );
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('each request stays within its deadline', () => {
+  it('a Retry-After longer than the client waits fails the request as transient at once', async () => {
+    const client = ado();
+    await client.listAgents();
+    const fired = t.cloud.faults.fired['ado:getAgent'] ?? 0;
+    t.cloud.addFault({
+      service: 'ado',
+      operation: 'getAgent',
+      status: 429,
+      retryAfterSeconds: 3600,
+      times: 1,
+    });
+    const err = (await client.getAgent(101).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toContain('HTTP 429');
+    expect(t.cloud.faults.fired['ado:getAgent']).toBe(fired + 1);
+  });
+
+  it('no attempt starts past the deadline: an attempt that hangs uses it up', async () => {
+    // Without the deadline the hung attempt would time out after 10 s and the next one succeed.
+    const client = ado({}, { deadlineMs: 400, timeoutMs: 10_000, maxAttempts: 5 });
+    await client.listAgents();
+    t.cloud.addFault({ service: 'ado', operation: 'getAgent', hang: true, times: 1 });
+    const err = (await client.getAgent(101).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toContain('network error');
   });
 });
 

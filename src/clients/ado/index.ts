@@ -1,8 +1,12 @@
 /**
  * kiln's Azure DevOps client over plain fetch: `{orgUrl}/_apis/distributedtask/...?api-version=7.1`.
  * Auth by PAT from Key Vault (Basic base64(":" + PAT)) or by an Entra token for the Azure DevOps
- * resource through the managed identity. 429 and 5xx are retried with Retry-After (bounded), every
- * request has a timeout, and the pool id is looked up once per client.
+ * resource through the managed identity. 429 and 5xx are retried with Retry-After within a deadline
+ * per request, every attempt has a timeout, and the pool id is looked up once per client.
+ *
+ * A 404 means "gone" only where one thing was asked for (an agent to read, delete or change). On a
+ * list (the pool lookup, the agents of the pool) it means the pool or the organisation URL is wrong,
+ * and a failed list must never read as an empty pool: kiln would take busy agents for absent ones.
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
@@ -13,15 +17,36 @@ import type { AdoAgent, FullAdoClient, SecretReader } from '../types.js';
 export const ADO_RESOURCE_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
 const API_VERSION = '7.1';
 
+/*
+ * Time bounds of one request (one client call; the pool lookup, once per client, is a request of
+ * its own). Attempts and waits stop at the deadline: no attempt or backoff starts that would end
+ * past it, and an attempt's timeout is cut to what is left. Worst case per request: 60 s
+ * (ADO_REQUEST_DEADLINE_MS), the credential read (a cached Key Vault secret or Entra token) included.
+ * A Retry-After longer than ADO_MAX_RETRY_AFTER_S, or than what is left, fails the request as
+ * transient at once: the orchestrator waits on a durable timer instead of an activity sleeping.
+ */
+/** One HTTP attempt. */
+const ADO_ATTEMPT_TIMEOUT_MS = 30_000;
+/** Attempts per request, the first included. */
+const ADO_MAX_ATTEMPTS = 3;
+/** Longest Retry-After waited for inside a request. */
+const ADO_MAX_RETRY_AFTER_S = 20;
+/** All of one request: attempts, backoffs and Retry-After waits. */
+const ADO_REQUEST_DEADLINE_MS = 60_000;
+/** First backoff without a Retry-After, doubling (CLIENT_RETRY_BASE_MS sets it in the app). */
+const ADO_DEFAULT_BACKOFF_MS = 1_000;
+
 export interface AdoClientOptions {
-  /** Per-request timeout (default 30 s). */
+  /** Per-attempt timeout (default ADO_ATTEMPT_TIMEOUT_MS). */
   timeoutMs?: number;
-  /** Attempts per request, the first included (default 4). */
+  /** Attempts per request, the first included (default ADO_MAX_ATTEMPTS). */
   maxAttempts?: number;
-  /** Longest Retry-After honoured before giving up as transient (default 60 s). */
+  /** Longest Retry-After honoured before giving up as transient (default ADO_MAX_RETRY_AFTER_S). */
   maxRetryAfterSeconds?: number;
-  /** First backoff when no Retry-After came (default 500 ms, doubling). */
+  /** First backoff when no Retry-After came, doubling (default ADO_DEFAULT_BACKOFF_MS). */
   backoffMs?: number;
+  /** All of one request, retries included (default ADO_REQUEST_DEADLINE_MS). */
+  deadlineMs?: number;
 }
 
 interface TaskAgentJson {
@@ -49,10 +74,11 @@ export function createAdoClient(
   credential: TokenCredential,
   options: AdoClientOptions = {},
 ): FullAdoClient {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-  const maxRetryAfter = options.maxRetryAfterSeconds ?? 60;
-  const backoffMs = options.backoffMs ?? 500;
+  const timeoutMs = options.timeoutMs ?? ADO_ATTEMPT_TIMEOUT_MS;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? ADO_MAX_ATTEMPTS);
+  const maxRetryAfter = options.maxRetryAfterSeconds ?? ADO_MAX_RETRY_AFTER_S;
+  const backoffMs = options.backoffMs ?? ADO_DEFAULT_BACKOFF_MS;
+  const deadlineMs = options.deadlineMs ?? ADO_REQUEST_DEADLINE_MS;
   const base = `${ado.orgUrl.replace(/\/+$/, '')}/_apis/distributedtask`;
   let poolIdPromise: Promise<number> | undefined;
 
@@ -61,35 +87,49 @@ export function createAdoClient(
       const pat = await secrets.getSecret(ado.patSecret);
       return `Basic ${Buffer.from(`:${pat}`).toString('base64')}`;
     }
-    const token = await credential.getToken(ADO_RESOURCE_SCOPE);
+    const token = await credential.getToken(ADO_RESOURCE_SCOPE, {
+      abortSignal: AbortSignal.timeout(deadlineMs),
+    });
     if (!token) throw new PermanentError('ado authenticate failed: no Entra token for Azure DevOps');
     return `Bearer ${token.token}`;
   }
 
-  /** One logical request with bounded retries; returns status and parsed JSON (undefined when empty). */
+  /**
+   * One logical request with bounded retries; returns status and parsed JSON (undefined when empty).
+   * A 404 is an answer (status 404) only with `notFound: 'answer'`, for requests about one agent;
+   * anywhere else it is a PermanentError like any other 4xx.
+   */
   async function request(
     method: string,
     path: string,
     query: Record<string, string> = {},
     body?: unknown,
+    { notFound = 'error' }: { notFound?: 'answer' | 'error' } = {},
   ): Promise<{ status: number; json: unknown }> {
+    const started = Date.now();
+    const left = () => deadlineMs - (Date.now() - started);
     const url = new URL(`${base}${path}`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     url.searchParams.set('api-version', API_VERSION);
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const auth = await authorization().catch((err: unknown) => {
+      throw toClientError(`ado ${method} ${path}`, err);
+    });
+    let lastError: unknown = new TransientError(
+      `ado ${method} ${path} failed: no time left of its ${deadlineMs / 1000} s deadline`,
+    );
+    for (let attempt = 1; attempt <= maxAttempts && left() > 0; attempt++) {
       let waitMs = backoffMs * 2 ** (attempt - 1);
       try {
         const res = await fetch(url, {
           method,
           headers: {
-            authorization: await authorization(),
+            authorization: auth,
             accept: 'application/json',
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.timeout(Math.min(timeoutMs, left())),
         });
         const text = await res.text();
         // Azure DevOps answers a failed sign-in with 203 and an HTML page instead of 401.
@@ -98,14 +138,14 @@ export function createAdoClient(
             `ado ${method} ${path} failed (HTTP ${res.status}): authentication was not accepted`,
           );
         }
-        if (res.ok || res.status === 404) {
+        if (res.ok || (res.status === 404 && notFound === 'answer')) {
           return { status: res.status, json: text ? safeJson(text) : undefined };
         }
         const message = errorMessage(text);
         lastError = new HttpStatusError(res.status, message);
         if (!isTransientStatus(res.status)) break;
         const retryAfter = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(retryAfter) && retryAfter >= 0) {
+        if (res.headers.has('retry-after') && Number.isFinite(retryAfter) && retryAfter >= 0) {
           if (retryAfter > maxRetryAfter) break;
           waitMs = retryAfter * 1000;
         }
@@ -114,24 +154,60 @@ export function createAdoClient(
         lastError = err;
         if (!describeFailure(err).network) break;
       }
-      if (attempt < maxAttempts) await new Promise((r) => setTimeout(r, waitMs));
+      // A backoff that would leave no time for the next attempt is not waited for.
+      if (attempt < maxAttempts) {
+        if (waitMs >= left()) break;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
     }
     throw toClientError(`ado ${method} ${path}`, lastError);
   }
 
+  /** The `value` list of a list answer; an answer without one is a failed read, never an empty list. */
+  function listOf<T>(method: string, path: string, json: unknown): T[] {
+    const value = (json as { value?: unknown } | undefined)?.value;
+    if (!Array.isArray(value))
+      throw new PermanentError(`ado ${method} ${path} failed: the answer (HTTP 200) holds no list`);
+    return value as T[];
+  }
+
   async function poolId(): Promise<number> {
     poolIdPromise ??= (async () => {
-      const { status, json } = await request('GET', '/pools', { poolName: ado.pool });
-      const pools = (json as { value?: { id: number; name: string }[] } | undefined)?.value ?? [];
+      // A 404 here is not "no such pool" (that is an empty list): the organisation URL is wrong.
+      const { json } = await request('GET', '/pools', { poolName: ado.pool });
+      const pools = listOf<{ id: number; name: string }>('GET', '/pools', json);
       const pool = pools.find((p) => p.name.toLowerCase() === ado.pool.toLowerCase());
-      if (status === 404 || !pool)
-        throw new PermanentError(`ado pool lookup failed: no agent pool named "${ado.pool}"`);
+      if (!pool) throw new PermanentError(`ado pool lookup failed: no agent pool named "${ado.pool}"`);
       return pool.id;
     })().catch((err: unknown) => {
       poolIdPromise = undefined;
       throw err;
     });
     return poolIdPromise;
+  }
+
+  /**
+   * The pool's agents. A 404 (the pool is gone, e.g. deleted and created again under a new id) fails
+   * the list and drops the cached pool id, so that the next call looks the pool up again.
+   */
+  async function listPoolAgents(query: Record<string, string>): Promise<AdoAgent[]> {
+    const pool = await poolId();
+    const path = `/pools/${pool}/agents`;
+    const { status, json } = await request(
+      'GET',
+      path,
+      { ...query, includeAssignedRequest: 'true' },
+      undefined,
+      { notFound: 'answer' },
+    );
+    if (status === 404) {
+      poolIdPromise = undefined;
+      const detail = (json as { message?: unknown } | undefined)?.message;
+      throw new PermanentError(
+        `ado GET ${path} failed (HTTP 404)${typeof detail === 'string' ? `: ${scrub(detail)}` : ''}`,
+      );
+    }
+    return listOf<TaskAgentJson>('GET', path, json).map((a) => toAgent(a, pool));
   }
 
   const toAgent = (a: TaskAgentJson, pool: number): AdoAgent => {
@@ -148,40 +224,44 @@ export function createAdoClient(
   };
 
   return {
-    async listAgents() {
-      const pool = await poolId();
-      const { json } = await request('GET', `/pools/${pool}/agents`, { includeAssignedRequest: 'true' });
-      return ((json as { value?: TaskAgentJson[] } | undefined)?.value ?? []).map((a) => toAgent(a, pool));
+    listAgents() {
+      return listPoolAgents({});
     },
 
     async findAgentsByName(name) {
-      const pool = await poolId();
-      const { json } = await request('GET', `/pools/${pool}/agents`, {
-        agentName: name,
-        includeAssignedRequest: 'true',
-      });
-      return ((json as { value?: TaskAgentJson[] } | undefined)?.value ?? [])
-        .filter((a) => a.name === name)
-        .map((a) => toAgent(a, pool));
+      return (await listPoolAgents({ agentName: name })).filter((a) => a.name === name);
     },
 
+    // One agent asked for: 404 is that agent gone.
     async getAgent(id) {
       const pool = await poolId();
-      const { status, json } = await request('GET', `/pools/${pool}/agents/${id}`, {
-        includeAssignedRequest: 'true',
-      });
+      const { status, json } = await request(
+        'GET',
+        `/pools/${pool}/agents/${id}`,
+        { includeAssignedRequest: 'true' },
+        undefined,
+        { notFound: 'answer' },
+      );
       return status === 404 || !json ? undefined : toAgent(json as TaskAgentJson, pool);
     },
 
     async deleteAgent(id) {
       const pool = await poolId();
-      const { status } = await request('DELETE', `/pools/${pool}/agents/${id}`);
+      const { status } = await request('DELETE', `/pools/${pool}/agents/${id}`, {}, undefined, {
+        notFound: 'answer',
+      });
       return status === 404 ? 'gone' : 'deleted';
     },
 
     async setAgentEnabled(id, enabled) {
       const pool = await poolId();
-      const { status, json } = await request('PATCH', `/pools/${pool}/agents/${id}`, {}, { id, enabled });
+      const { status, json } = await request(
+        'PATCH',
+        `/pools/${pool}/agents/${id}`,
+        {},
+        { id, enabled },
+        { notFound: 'answer' },
+      );
       return status === 404 || !json ? undefined : toAgent(json as TaskAgentJson, pool);
     },
   };
