@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCredential } from '../../src/clients/credential.js';
 import { createGitHubClient } from '../../src/clients/github/index.js';
 import { createSecretReader } from '../../src/clients/keyvault.js';
+import { sendJson, serve } from '../../src/local/fake-cloud/http.js';
+import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
 import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
 
 let t: TestCloud;
@@ -128,7 +130,9 @@ describe('GitHub client against the fake', () => {
   }, 30_000);
 
   it('a persistent 5xx ends as TransientError naming the operation and status', async () => {
-    t.cloud.addFault({ service: 'github', operation: 'getRunner', status: 502, times: 4 });
+    // Three attempts (GITHUB_RETRIES 2): the fault is used up.
+    const fired = t.cloud.faults.fired['github:getRunner'] ?? 0;
+    t.cloud.addFault({ service: 'github', operation: 'getRunner', status: 502, times: 3 });
     const quick = createGitHubClient(
       t.settings.github!,
       createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)),
@@ -140,6 +144,7 @@ describe('GitHub client against the fake', () => {
     expect(err.name).toBe('TransientError');
     expect(err.message).toContain('github getRunner 1001');
     expect(err.message).toContain('502');
+    expect(t.cloud.faults.fired['github:getRunner']).toBe(fired + 3);
   }, 30_000);
 
   it('a request that never answers times out (per attempt), is retried, and ends as TransientError', async () => {
@@ -157,7 +162,7 @@ describe('GitHub client against the fake', () => {
     await client.listRunners();
     t.cloud.addFault({ service: 'github', operation: 'getRunner', hang: true, times: 1 });
     expect((await client.getRunner(1001))?.id).toBe(1001);
-    t.cloud.addFault({ service: 'github', operation: 'getRunner', hang: true, times: 4 });
+    t.cloud.addFault({ service: 'github', operation: 'getRunner', hang: true, times: 3 });
     const err = (await client.getRunner(1001).catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('TransientError');
     for (const w of warnings) expect(w).not.toMatch(/ghs_|Bearer|token [A-Za-z0-9]/);
@@ -198,6 +203,74 @@ describe('GitHub client against the fake', () => {
     const release = await client.getLatestRunnerRelease();
     expect(release.tag).toMatch(/^v\d+\.\d+\.\d+$/);
     expect(release.version).toBe(release.tag.slice(1));
+  });
+});
+
+describe('each call stays within its deadline', () => {
+  it('a rate limit longer than the client waits fails the call as transient at once', async () => {
+    const client = github();
+    await client.listRunners();
+    const fired = t.cloud.faults.fired['github:getRunner'] ?? 0;
+    t.cloud.addFault({
+      service: 'github',
+      operation: 'getRunner',
+      status: 429,
+      retryAfterSeconds: 3600,
+      times: 1,
+    });
+    const err = (await client.getRunner(1001).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toContain('rate limited');
+    expect(t.cloud.faults.fired['github:getRunner']).toBe(fired + 1);
+  });
+
+  it('retries and waits end at the deadline: the call fails as transient, naming it', async () => {
+    // Without the deadline the hung attempt would time out after 10 s and the retry succeed.
+    const client = createGitHubClient(
+      t.settings.github!,
+      createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)),
+      { writeSpacingMs: 0, timeoutMs: 10_000, deadlineMs: 500 },
+    );
+    await client.listRunners();
+    t.cloud.addFault({ service: 'github', operation: 'getRunner', hang: true, times: 1 });
+    const err = (await client.getRunner(1001).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toBe('github getRunner 1001 failed: no answer within 0.5 s, retries included');
+  });
+});
+
+describe('a failed list is never an empty fleet', () => {
+  it('a 404 on a list is a PermanentError', async () => {
+    t.cloud.addFault({ service: 'github', operation: 'listRunners', status: 404, times: 2 });
+    for (const list of [() => github().listRunners(), () => github().findRunnersByName('any')]) {
+      const err = (await list().catch((e: unknown) => e)) as Error;
+      expect(err.name).toBe('PermanentError');
+      expect(err.message).toMatch(/^github (listRunners|findRunnersByName any) failed \(HTTP 404\)/);
+    }
+  });
+
+  it('an answer that is not a list of runners (HTTP 200) is a PermanentError', async () => {
+    const ca = ensureFakeCa();
+    const server = await serve({
+      service: 'github',
+      tls: { cert: ca.certPem, key: ca.keyPem },
+      onRequest: () => {},
+      handler: (req) => sendJson(req.res, 200, {}),
+    });
+    try {
+      const client = createGitHubClient(
+        { ...t.settings.github!, apiUrl: server.origin, auth: 'pat' },
+        { getSecret: async () => 'ghp_notarealtoken' },
+        { writeSpacingMs: 0 },
+      );
+      for (const list of [() => client.listRunners(), () => client.findRunnersByName('any')]) {
+        const err = (await list().catch((e: unknown) => e)) as Error;
+        expect(err.name).toBe('PermanentError');
+        expect(err.message).toMatch(/failed \(error\): the answer \(HTTP 200\) holds no list of runners$/);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 

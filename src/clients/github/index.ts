@@ -3,6 +3,9 @@
  * Retry-After and the rate-limit reset) and the retry plugin (5xx). Auth by GitHub App (private key
  * from Key Vault; installation id from settings or looked up for the org/repo) or by a PAT from Key
  * Vault. Base URL from settings (GitHub Enterprise Server). Tokens never reach logs or errors.
+ *
+ * A 404 means "gone" only for one runner (getRunner, deleteRunner); a list that fails throws, and a
+ * list answer that is not a list of runners is a failed read, never an empty fleet.
  */
 import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
@@ -13,6 +16,29 @@ import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
 import type { FullGitHubClient, GitHubRunner, RunnerRelease, SecretReader } from '../types.js';
 
+/*
+ * Time bounds of one request (one client call: a runner read or delete, a list with all its pages).
+ * The plugins retry inside the call: 5xx and network errors GITHUB_RETRIES times after
+ * n² × base (1, 4 × CLIENT_RETRY_BASE_MS), a rate limit GITHUB_RATE_LIMIT_RETRIES time when GitHub
+ * asks for at most GITHUB_MAX_RATE_LIMIT_WAIT_S; and writes queue for their spacing. All of that is
+ * cut at GITHUB_REQUEST_DEADLINE_MS: the call then fails as transient, and its signal aborts the
+ * request in flight and any later attempt or page. Worst case per request: 60 s (the first call of a
+ * client also reads the App key and gets a token within it). A longer rate limit (GitHub's secondary
+ * limit usually asks for 60 s, the primary one for up to an hour) fails the call as transient at
+ * once: the orchestrator waits on a durable timer instead of an activity sleeping.
+ */
+/** One HTTP attempt. */
+const GITHUB_ATTEMPT_TIMEOUT_MS = 30_000;
+/** Retries of a 5xx or network error (the retry plugin). */
+const GITHUB_RETRIES = 2;
+/** Retries after a rate limit (the throttling plugin), each only if GitHub asks for at most this wait. */
+const GITHUB_RATE_LIMIT_RETRIES = 1;
+const GITHUB_MAX_RATE_LIMIT_WAIT_S = 20;
+/** All of one call: attempts, backoffs, rate-limit waits, write spacing. */
+const GITHUB_REQUEST_DEADLINE_MS = 60_000;
+/** Base of the retry plugin's n² backoff (CLIENT_RETRY_BASE_MS sets it in the app). */
+const GITHUB_DEFAULT_RETRY_BASE_MS = 1_000;
+
 const KilnOctokit = Octokit.plugin(retry, throttling);
 type KilnOctokitInstance = InstanceType<typeof KilnOctokit>;
 
@@ -22,12 +48,14 @@ export interface GitHubClientOptions {
    * secondary rate limits).
    */
   writeSpacingMs?: number;
-  /** Longest wait kiln accepts for a rate limit before failing the call as transient (default 120 s). */
+  /** Longest wait kiln accepts for a rate limit before failing the call as transient (default GITHUB_MAX_RATE_LIMIT_WAIT_S). */
   maxRateLimitWaitSeconds?: number;
-  /** Per-request timeout (default 30 s). */
+  /** Per-attempt timeout (default GITHUB_ATTEMPT_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Base of the retry plugin's backoff for 5xx and network errors: n² × base (default 1 s). */
   retryBaseMs?: number;
+  /** All of one call, retries and waits included (default GITHUB_REQUEST_DEADLINE_MS). */
+  deadlineMs?: number;
   /** Where Octokit's warnings go (default: nowhere). Messages carry no tokens. */
   log?: { warn: (message: string) => void };
 }
@@ -39,8 +67,9 @@ export function createGitHubClient(
   secrets: SecretReader,
   options: GitHubClientOptions = {},
 ): FullGitHubClient {
-  const maxWait = options.maxRateLimitWaitSeconds ?? 120;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxWait = options.maxRateLimitWaitSeconds ?? GITHUB_MAX_RATE_LIMIT_WAIT_S;
+  const timeoutMs = options.timeoutMs ?? GITHUB_ATTEMPT_TIMEOUT_MS;
+  const deadlineMs = options.deadlineMs ?? GITHUB_REQUEST_DEADLINE_MS;
   const warn = options.log?.warn ?? (() => {});
   const isOrg = github.scope === 'org';
   const owner = github.owner;
@@ -55,19 +84,19 @@ export function createGitHubClient(
     throttle: {
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) => {
         warn(`github primary rate limit hit; retry after ${retryAfter}s (attempt ${retryCount + 1})`);
-        return retryCount < 2 && retryAfter <= maxWait;
+        return retryCount < GITHUB_RATE_LIMIT_RETRIES && retryAfter <= maxWait;
       },
       onSecondaryRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) => {
         warn(`github secondary rate limit hit; retry after ${retryAfter}s (attempt ${retryCount + 1})`);
-        return retryCount < 3 && retryAfter <= maxWait;
+        return retryCount < GITHUB_RATE_LIMIT_RETRIES && retryAfter <= maxWait;
       },
       ...(options.writeSpacingMs !== undefined ? { write: spacedGate(options.writeSpacingMs) as never } : {}),
     },
     // 403/429 belong to the throttling plugin (Retry-After / reset); the retry plugin takes 5xx.
     retry: {
       doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
-      retries: 3,
-      ...(options.retryBaseMs !== undefined ? { retryAfterBaseValue: options.retryBaseMs } : {}),
+      retries: GITHUB_RETRIES,
+      retryAfterBaseValue: options.retryBaseMs ?? GITHUB_DEFAULT_RETRY_BASE_MS,
     },
   });
 
@@ -105,74 +134,116 @@ export function createGitHubClient(
     });
   }
 
-  async function call<T>(operation: string, fn: (o: KilnOctokitInstance) => Promise<T>): Promise<T> {
-    const o = await octokit();
+  /**
+   * One call within GITHUB_REQUEST_DEADLINE_MS: `fn` gets the client and the `request` option to pass
+   * to Octokit, whose signal aborts the call's request at the deadline (and any attempt a plugin
+   * would still make); the call then fails as transient even if a plugin is still sleeping.
+   */
+  async function call<T>(
+    operation: string,
+    fn: (o: KilnOctokitInstance, request: { signal: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const deadline = AbortSignal.timeout(deadlineMs);
+    let onDeadline = () => {};
+    const expired = new Promise<never>((_, reject) => {
+      onDeadline = () =>
+        reject(
+          new TransientError(
+            `github ${operation} failed: no answer within ${deadlineMs / 1000} s, retries included`,
+          ),
+        );
+      deadline.addEventListener('abort', onDeadline, { once: true });
+    });
     try {
-      return await fn(o);
+      return await Promise.race([(async () => fn(await octokit(), { signal: deadline }))(), expired]);
     } catch (err) {
       throw githubError(`github ${operation}`, err);
+    } finally {
+      deadline.removeEventListener('abort', onDeadline);
     }
   }
 
   return {
     async listRunners() {
-      return call('listRunners', async (o) => {
+      return call('listRunners', async (o, { signal }) => {
+        // paginate does not pass a `request` option on to its pages: it stops paging at the deadline.
         const runners = isOrg
-          ? await o.paginate(o.rest.actions.listSelfHostedRunnersForOrg, { org: owner, per_page: 100 })
-          : await o.paginate(o.rest.actions.listSelfHostedRunnersForRepo, { owner, repo, per_page: 100 });
-        return (runners as RunnerData[]).map(toRunner);
+          ? await o.paginate(
+              o.rest.actions.listSelfHostedRunnersForOrg,
+              { org: owner, per_page: 100 },
+              (response, done) => {
+                if (signal.aborted) done();
+                return response.data;
+              },
+            )
+          : await o.paginate(
+              o.rest.actions.listSelfHostedRunnersForRepo,
+              { owner, repo, per_page: 100 },
+              (response, done) => {
+                if (signal.aborted) done();
+                return response.data;
+              },
+            );
+        signal.throwIfAborted();
+        return runnerList(runners).map(toRunner);
       });
     },
 
+    // One runner asked for: 404 is that runner gone.
     async getRunner(id) {
-      const o = await octokit();
-      try {
-        const { data } = isOrg
-          ? await o.rest.actions.getSelfHostedRunnerForOrg({ org: owner, runner_id: id })
-          : await o.rest.actions.getSelfHostedRunnerForRepo({ owner, repo, runner_id: id });
-        return toRunner(data as RunnerData);
-      } catch (err) {
-        if (describeFailure(err).status === 404) return undefined;
-        throw githubError(`github getRunner ${id}`, err);
-      }
+      return call(`getRunner ${id}`, async (o, request) => {
+        try {
+          const { data } = isOrg
+            ? await o.rest.actions.getSelfHostedRunnerForOrg({ org: owner, runner_id: id, request })
+            : await o.rest.actions.getSelfHostedRunnerForRepo({ owner, repo, runner_id: id, request });
+          return toRunner(data as RunnerData);
+        } catch (err) {
+          if (describeFailure(err).status === 404) return undefined;
+          throw err;
+        }
+      });
     },
 
     async findRunnersByName(name) {
-      return call(`findRunnersByName ${name}`, async (o) => {
+      return call(`findRunnersByName ${name}`, async (o, request) => {
         const { data } = isOrg
-          ? await o.rest.actions.listSelfHostedRunnersForOrg({ org: owner, name, per_page: 100 })
-          : await o.rest.actions.listSelfHostedRunnersForRepo({ owner, repo, name, per_page: 100 });
-        return (data.runners as RunnerData[]).filter((r) => r.name === name).map(toRunner);
+          ? await o.rest.actions.listSelfHostedRunnersForOrg({ org: owner, name, per_page: 100, request })
+          : await o.rest.actions.listSelfHostedRunnersForRepo({ owner, repo, name, per_page: 100, request });
+        return runnerList(data.runners)
+          .filter((r) => r.name === name)
+          .map(toRunner);
       });
     },
 
     async deleteRunner(id) {
-      const o = await octokit();
-      try {
-        if (isOrg) await o.rest.actions.deleteSelfHostedRunnerFromOrg({ org: owner, runner_id: id });
-        else await o.rest.actions.deleteSelfHostedRunnerFromRepo({ owner, repo, runner_id: id });
-        return 'deleted';
-      } catch (err) {
-        const status = describeFailure(err).status;
-        if (status === 404) return 'gone';
-        // GitHub refuses to remove a runner that is running a job.
-        if (status === 422) return 'busy';
-        throw githubError(`github deleteRunner ${id}`, err);
-      }
+      return call(`deleteRunner ${id}`, async (o, request) => {
+        try {
+          if (isOrg)
+            await o.rest.actions.deleteSelfHostedRunnerFromOrg({ org: owner, runner_id: id, request });
+          else await o.rest.actions.deleteSelfHostedRunnerFromRepo({ owner, repo, runner_id: id, request });
+          return 'deleted' as const;
+        } catch (err) {
+          const status = describeFailure(err).status;
+          if (status === 404) return 'gone' as const;
+          // GitHub refuses to remove a runner that is running a job.
+          if (status === 422) return 'busy' as const;
+          throw err;
+        }
+      });
     },
 
     async createRegistrationToken() {
-      return call('createRegistrationToken', async (o) => {
+      return call('createRegistrationToken', async (o, request) => {
         const { data } = isOrg
-          ? await o.rest.actions.createRegistrationTokenForOrg({ org: owner })
-          : await o.rest.actions.createRegistrationTokenForRepo({ owner, repo });
+          ? await o.rest.actions.createRegistrationTokenForOrg({ org: owner, request })
+          : await o.rest.actions.createRegistrationTokenForRepo({ owner, repo, request });
         return { token: data.token, expiresAt: data.expires_at };
       });
     },
 
     async getLatestRunnerRelease() {
-      return call('getLatestRunnerRelease', async (o) => {
-        const { data } = await o.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner' });
+      return call('getLatestRunnerRelease', async (o, request) => {
+        const { data } = await o.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner', request });
         const version = data.tag_name.replace(/^v/, '');
         const out: RunnerRelease = { tag: data.tag_name, version };
         if (data.published_at) out.publishedAt = data.published_at;
@@ -184,6 +255,20 @@ export function createGitHubClient(
       });
     },
   };
+}
+
+/** The runners of a list answer; anything else is a failed read, never an empty fleet. */
+function runnerList(value: unknown): RunnerData[] {
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (r) =>
+        typeof (r as RunnerData | null)?.id === 'number' &&
+        typeof (r as RunnerData | null)?.name === 'string',
+    );
+  // A plain Error: the caller's githubError names the operation and makes it a PermanentError.
+  if (!valid) throw new Error('the answer (HTTP 200) holds no list of runners');
+  return value as RunnerData[];
 }
 
 /**
