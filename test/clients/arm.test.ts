@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArmClient } from '../../src/clients/arm/index.js';
 import { createCredential } from '../../src/clients/credential.js';
+import { sendJson, serve } from '../../src/local/fake-cloud/http.js';
+import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
 import { armFetch, makeScenario, startTestCloud, vmssPath, type TestCloud } from '../fakes/helpers.js';
 
 let t: TestCloud;
@@ -163,6 +165,61 @@ describe('ARM client against the fake', () => {
       .catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('PermanentError');
     expect(err.message).toMatch(/reimage vmss-ado-win-weu \[99\] failed \(HTTP 400 InvalidParameter\)/);
+  });
+});
+
+describe('listAllScaleSets (what pruning keeps, S3) never reads a failed read as "no scale set"', () => {
+  it('lists every scale set of the subscription, managed or not', async () => {
+    const sets = await arm().listAllScaleSets();
+    expect(sets.map((s) => s.name).sort()).toEqual([
+      'vmss-ado-win-weu',
+      'vmss-gh-linux-weu',
+      'vmss-other-team',
+    ]);
+  });
+
+  it('a scale set the resource list names but whose GET answers 404 fails it as transient', async () => {
+    t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.get', status: 404, times: 1 });
+    const err = (await arm()
+      .listAllScaleSets()
+      .catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toMatch(
+      /^arm listAllScaleSets failed: scale set vmss-[a-z-]+ was listed but reading it answered HTTP 404/,
+    );
+  });
+
+  it('listScaleSetsByTag drops such a scale set instead: that only narrows what kiln acts on', async () => {
+    t.cloud.addFault({ service: 'arm', operation: 'virtualMachineScaleSets.get', status: 404, times: 1 });
+    expect(await arm().listScaleSetsByTag(t.settings.managedTag)).toHaveLength(1);
+  });
+
+  it('a resource list page without its value list (HTTP 200) is a PermanentError, not an empty subscription', async () => {
+    const ca = ensureFakeCa();
+    const server = await serve({
+      service: 'arm',
+      tls: { cert: ca.certPem, key: ca.keyPem },
+      onRequest: () => {},
+      handler: (req) => sendJson(req.res, 200, {}),
+    });
+    try {
+      const client = createArmClient(
+        { ...t.settings, arm: { ...t.settings.arm, endpoint: server.origin } },
+        createCredential(t.settings),
+      );
+      for (const list of [
+        () => client.listAllScaleSets(),
+        () => client.listScaleSetsByTag(t.settings.managedTag),
+      ]) {
+        const err = (await list().catch((e: unknown) => e)) as Error;
+        expect(err.name).toBe('PermanentError');
+        expect(err.message).toMatch(
+          /^arm list\w+ .*failed \(error\): a page of the answer \(HTTP 200\) holds no list/,
+        );
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -4,6 +4,10 @@
  * (the Packer job). Endpoint and token audience come from settings (sovereign clouds, and the local
  * fake cloud). Long-running operations that take minutes (reimage, manual upgrade, delete,
  * version create/replication) return once ARM accepted them; the orchestration polls.
+ *
+ * A 404 means "gone" only where one thing was asked for (getScaleSet, getImageVersion, a delete).
+ * A list that fails throws, and so does a list page without its `value` list (the older SDKs,
+ * arm-resources and arm-appcontainers, would read it as an empty page).
  */
 import { ContainerAppsAPIClient, type JobExecution } from '@azure/arm-appcontainers';
 import {
@@ -16,6 +20,7 @@ import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
 import { describeFailure, toClientError } from '../client-error.js';
+import { TransientError } from '../errors.js';
 import type {
   CreateImageVersionRequest,
   FullArmClient,
@@ -28,9 +33,29 @@ import type {
 } from '../types.js';
 import { parseResourceId, resourceGroupOf } from './resource-id.js';
 
+/*
+ * Time bounds of one SDK call. Each call gets one AbortSignal.timeout(ARM_REQUEST_DEADLINE_MS) that
+ * the SDKs' retry policy honours across attempts, exponential backoffs (ARM_MAX_RETRIES, from
+ * CLIENT_RETRY_BASE_MS doubling, capped at ARM_MAX_RETRY_DELAY_MS), Retry-After waits (429/503,
+ * otherwise uncapped) and the polls of a long-running operation awaited to its end: when it fires,
+ * the call fails as transient (an aborted request is a network error). Worst case per request: 60 s.
+ * listScaleSetsByTag, listAllScaleSets and setImageVersionTags make two calls in a row (a list or
+ * read, then reads in parallel or an update): 120 s.
+ */
+/** All of one SDK call: attempts, backoffs, Retry-After waits, LRO polls. */
+const ARM_REQUEST_DEADLINE_MS = 60_000;
+/** Retries of a 408/429/5xx or network error, by the SDKs' retry policy. */
+const ARM_MAX_RETRIES = 3;
+/** Longest exponential backoff between two attempts (Retry-After is bounded only by the deadline). */
+const ARM_MAX_RETRY_DELAY_MS = 16_000;
+/** First backoff, doubling with jitter (CLIENT_RETRY_BASE_MS sets it in the app). */
+const ARM_DEFAULT_RETRY_BASE_MS = 1_000;
+
 export interface ArmClientOptions {
-  /** Per-request timeout (default 60 s). */
+  /** All of one SDK call, retries included (default ARM_REQUEST_DEADLINE_MS). */
   timeoutMs?: number;
+  /** First backoff of the SDKs' retries (default ARM_DEFAULT_RETRY_BASE_MS). */
+  retryBaseMs?: number;
 }
 
 const SCALE_SET_TYPE = 'microsoft.compute/virtualmachinescalesets';
@@ -42,8 +67,12 @@ export function createArmClient(
 ): FullArmClient {
   const endpoint = settings.arm.endpoint;
   const scopes = [settings.arm.audience];
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const retryOptions = { maxRetries: 3 };
+  const timeoutMs = options.timeoutMs ?? ARM_REQUEST_DEADLINE_MS;
+  const retryOptions = {
+    maxRetries: ARM_MAX_RETRIES,
+    retryDelayInMs: options.retryBaseMs ?? ARM_DEFAULT_RETRY_BASE_MS,
+    maxRetryDelayInMs: ARM_MAX_RETRY_DELAY_MS,
+  };
   const compute = new ComputeManagementClient(credential, settings.subscriptionId, {
     endpoint,
     credentials: { scopes },
@@ -86,17 +115,30 @@ export function createArmClient(
     return parseResourceId(id, 'virtualMachineScaleSets');
   }
 
+  /** Ids of the scale sets the resource list names for `filter`, every page checked. */
+  async function listScaleSetIds(operation: string, filter: string): Promise<string[]> {
+    return call(operation, async () => {
+      const pages = pageCheck();
+      const out: string[] = [];
+      for await (const r of resources.resources.list({
+        filter,
+        abortSignal: signal(),
+        onResponse: pages.onResponse,
+      })) {
+        if (r.id && r.type?.toLowerCase() === SCALE_SET_TYPE) out.push(r.id);
+      }
+      pages.check();
+      return out;
+    });
+  }
+
   const client: FullArmClient = {
     async listScaleSetsByTag(tag) {
       const filter = `tagName eq '${odata(tag.name)}' and tagValue eq '${odata(tag.value)}'`;
-      const ids = await call(`listScaleSetsByTag ${tag.name}=${tag.value}`, async () => {
-        const out: string[] = [];
-        for await (const r of resources.resources.list({ filter, abortSignal: signal() })) {
-          if (r.id && r.type?.toLowerCase() === SCALE_SET_TYPE) out.push(r.id);
-        }
-        return out;
-      });
+      const ids = await listScaleSetIds(`listScaleSetsByTag ${tag.name}=${tag.value}`, filter);
       const sets = await Promise.all(ids.map((id) => client.getScaleSet(id)));
+      // A scale set listed but gone (404) is dropped here: this list is the set kiln acts on, and one
+      // missing only narrows what kiln touches. listAllScaleSets must not do that (see there).
       return sets.filter((s): s is ScaleSet => s !== undefined);
     },
 
@@ -256,14 +298,19 @@ export function createArmClient(
 
     async listAllScaleSets() {
       const filter = `resourceType eq 'Microsoft.Compute/virtualMachineScaleSets'`;
-      const ids = await call('listAllScaleSets', async () => {
-        const out: string[] = [];
-        for await (const r of resources.resources.list({ filter, abortSignal: signal() }))
-          if (r.id) out.push(r.id);
-        return out;
-      });
-      const sets = await Promise.all(ids.map((id) => client.getScaleSet(id)));
-      return sets.filter((s): s is ScaleSet => s !== undefined);
+      const ids = await listScaleSetIds('listAllScaleSets', filter);
+      // This list says which gallery versions are in use (S3: pruning deletes the others). A scale
+      // set the list named but that cannot be read may still use a version, so it fails the list
+      // instead of being dropped: the resource index may be catching up, a later run will see it right.
+      return Promise.all(
+        ids.map(async (id) => {
+          const set = await client.getScaleSet(id);
+          if (set) return set;
+          throw new TransientError(
+            `arm listAllScaleSets failed: scale set ${scaleSetName(id).name} was listed but reading it answered HTTP 404 (the resource list may be catching up)`,
+          );
+        }),
+      );
     },
 
     async startDeleteManagedImage(imageId) {
@@ -292,14 +339,16 @@ export function createArmClient(
     async startJobExecution(jobId, template) {
       const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
       return call(`startJobExecution ${name}`, async () => {
+        const abortSignal = signal();
         const poller = await apps.jobs.beginStart(resourceGroup, name, {
           template: {
             containers: template.containers.map(toContainer),
             initContainers: template.initContainers?.map(toContainer),
           },
-          abortSignal: signal(),
+          abortSignal,
         });
-        const result = await poller.pollUntilDone();
+        // The same deadline for the polls and the waits between them.
+        const result = await poller.pollUntilDone({ abortSignal });
         if (!result?.name || !result.id)
           throw new Error('ARM accepted the job start without naming the execution');
         return { name: result.name, id: result.id };
@@ -317,13 +366,19 @@ export function createArmClient(
     async findJobExecution(jobId, env) {
       const { resourceGroup, name } = parseResourceId(jobId, 'jobs');
       return call(`listJobExecutions ${name}`, async () => {
+        // An empty answer would read as "never started" and start the build a second time.
+        const pages = pageCheck();
         let found: JobExecutionInfo | undefined;
-        for await (const e of apps.jobsExecutions.list(resourceGroup, name, { abortSignal: signal() })) {
+        for await (const e of apps.jobsExecutions.list(resourceGroup, name, {
+          abortSignal: signal(),
+          onResponse: pages.onResponse,
+        })) {
           const values = new Map((e.template?.containers?.[0]?.env ?? []).map((v) => [v.name, v.value]));
           if (!Object.entries(env).every(([key, value]) => values.get(key) === value)) continue;
           const info = toExecution(e, '');
           if (!found || (info.startTime ?? '') > (found.startTime ?? '')) found = info;
         }
+        pages.check();
         return found;
       });
     },
@@ -336,6 +391,24 @@ export function createArmClient(
     },
   };
   return client;
+}
+
+/**
+ * For the lists of the older SDKs (arm-resources, arm-appcontainers), which take a page without a
+ * `value` list for an empty page: `onResponse` notes such an answer and `check` then fails the list
+ * (a plain Error: the caller's toClientError names the operation and makes it permanent).
+ */
+function pageCheck() {
+  let malformed = false;
+  return {
+    onResponse(raw: { status: number; parsedBody?: unknown }) {
+      const value = (raw.parsedBody as { value?: unknown } | null | undefined)?.value;
+      if (raw.status >= 200 && raw.status < 300 && !Array.isArray(value)) malformed = true;
+    },
+    check() {
+      if (malformed) throw new Error('a page of the answer (HTTP 200) holds no list');
+    },
+  };
 }
 
 /** OData string literal: single quotes doubled. */
