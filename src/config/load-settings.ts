@@ -34,6 +34,8 @@ export interface Settings {
   canaryTag: { name: string; value: string };
   scaleSetIds: string[];
   keyVaultUrl: string;
+  /** First backoff of the GitHub, Azure DevOps and ARM clients' own retries (ms). */
+  clientRetryBaseMs: number;
   github?: {
     apiUrl: string;
     scope: 'org' | 'repo';
@@ -123,6 +125,7 @@ export function loadSettings(env: Env = process.env): Settings {
     canaryTag: r.CANARY_TAG,
     scaleSetIds: r.SCALE_SET_IDS,
     keyVaultUrl: r.KEYVAULT_URL,
+    clientRetryBaseMs: r.CLIENT_RETRY_BASE_MS,
     github: githubEnabled
       ? {
           apiUrl: r.GITHUB_API_URL.replace(/\/+$/, ''),

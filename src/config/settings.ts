@@ -167,6 +167,21 @@ export const SETTINGS = {
     },
     schema: httpsUrl,
   },
+  CLIENT_RETRY_BASE_MS: {
+    spec: {
+      env: 'CLIENT_RETRY_BASE_MS',
+      description:
+        "First backoff before a client retries a failed GitHub, Azure DevOps or ARM request; later backoffs grow from it, all within the client's fixed deadline per request. 0 retries at once.",
+      example: '1000',
+      default: '1000',
+    },
+    schema: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(0, 'must be a whole number ≥ 0')
+      .max(60_000, 'must be at most 60000')
+      .default(1000),
+  },
   GITHUB_API_URL: {
     spec: {
       env: 'GITHUB_API_URL',

@@ -33,13 +33,19 @@ export function getRuntime(): ActivityDeps {
     const settings = loadSettings(process.env);
     const credential = createCredential(settings);
     const secrets = createSecretReader(settings.keyVaultUrl, credential);
+    const retryBaseMs = settings.clientRetryBaseMs;
     const github = settings.github
-      ? createGitHubClient(settings.github, secrets, { writeSpacingMs: settings.github.writeIntervalMs })
+      ? createGitHubClient(settings.github, secrets, {
+          writeSpacingMs: settings.github.writeIntervalMs,
+          retryBaseMs,
+        })
       : undefined;
-    const ado = settings.ado ? createAdoClient(settings.ado, secrets, credential) : undefined;
+    const ado = settings.ado
+      ? createAdoClient(settings.ado, secrets, credential, { backoffMs: retryBaseMs })
+      : undefined;
     runtime = {
       settings,
-      arm: createArmClient(settings, credential),
+      arm: createArmClient(settings, credential, { retryBaseMs }),
       github,
       ado,
       registrations: createRegistrationReader({ github, ado, now }),

@@ -95,6 +95,20 @@ describe('settings', () => {
     ]);
   });
 
+  it("CLIENT_RETRY_BASE_MS: the clients' first retry backoff, 1000 by default, a whole number 0..60000", () => {
+    expect(loadSettings(VALID).clientRetryBaseMs).toBe(1000);
+    expect(loadSettings({ ...VALID, CLIENT_RETRY_BASE_MS: '0' }).clientRetryBaseMs).toBe(0);
+    expect(loadSettings({ ...VALID, CLIENT_RETRY_BASE_MS: '60000' }).clientRetryBaseMs).toBe(60_000);
+    for (const [value, problem] of [
+      ['-1', /must be a whole number ≥ 0/],
+      ['60001', /must be at most 60000/],
+      ['1.5', /must be a whole number/],
+      ['soon', /CLIENT_RETRY_BASE_MS/],
+    ] as const) {
+      expect(() => loadSettings({ ...VALID, CLIENT_RETRY_BASE_MS: value })).toThrow(problem);
+    }
+  });
+
   it('masks values of secret-looking settings only', () => {
     expect(mask('GITHUB_PAT_SECRET', 'gh-pat')).toBe('gh-pat');
     expect(mask('SOME_TOKEN', 'ghp_abcdef')).toBe('***(10 chars)');
