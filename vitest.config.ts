@@ -10,7 +10,9 @@ process.env.NODE_EXTRA_CA_CERTS = ensureFakeCa().certPath;
 // (npm run test:linux / test:windows / test:infra).
 export default defineConfig({
   test: {
-    include: ['test/{unit,orchestrations,fakes,clients,functions,cli,evidence,dashboard}/**/*.test.ts'],
+    include: [
+      'test/{unit,orchestrations,fakes,clients,activities,functions,cli,evidence,dashboard}/**/*.test.ts',
+    ],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

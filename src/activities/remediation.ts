@@ -1,11 +1,14 @@
 /**
  * Activities that change the fleet for hygiene. Removals are checked against the live state right
  * before acting (S1: a busy runner or agent is never removed, and neither is one that came back
- * online) and are idempotent: something already gone counts as done.
+ * online) and are idempotent: something already gone counts as done. Both work item after item
+ * within a budget (budget.ts): past 4 minutes, or after 3 items in a row failed transiently, the
+ * rest is returned not attempted, for the orchestrator to retry on its durable timers.
  */
 import type { Fleet, RemovalReason } from '../domain/hygiene.js';
+import { forEachWithinBudget } from './budget.js';
 import type { ActivityDeps } from './deps.js';
-import { attempt, type ActivityResult } from './result.js';
+import { attempt, type ActivityError, type ActivityResult } from './result.js';
 
 export type RemovalOutcome = 'deleted' | 'gone' | 'busy' | 'online';
 
@@ -33,12 +36,13 @@ export type RemoveRegistrationsOutput = ActivityResult<ActivityResult<RemovalOut
  */
 export function createRemoveRegistrationsActivity({ github, ado }: ActivityDeps) {
   return (input: RemoveRegistrationsInput): Promise<RemoveRegistrationsOutput> =>
-    attempt(`remove ${input.registrations.length} registration(s)`, async () => {
-      const results: ActivityResult<RemovalOutcome>[] = [];
-      for (const registration of input.registrations) {
-        const what = `remove ${registration.fleet === 'github' ? 'GitHub runner' : 'Azure DevOps agent'} ${registration.name}`;
-        results.push(
-          await attempt(what, async (): Promise<RemovalOutcome> => {
+    attempt(`remove ${input.registrations.length} registration(s)`, () =>
+      forEachWithinBudget(
+        input.registrations,
+        (registration) =>
+          `remove ${registration.fleet === 'github' ? 'GitHub runner' : 'Azure DevOps agent'} ${registration.name}`,
+        (registration, what) =>
+          attempt(what, async (): Promise<RemovalOutcome> => {
             if (registration.fleet === 'github') {
               if (!github) throw new Error('no GitHub fleet is configured');
               if (registration.reason !== 'ghost') {
@@ -56,10 +60,8 @@ export function createRemoveRegistrationsActivity({ github, ado }: ActivityDeps)
             if (live.status === 'online') return 'online';
             return ado.deleteAgent(registration.id);
           }),
-        );
-      }
-      return results;
-    });
+      ),
+    );
 }
 
 export interface ReimageUnregisteredInput {
@@ -72,26 +74,64 @@ export interface ReimageUnregisteredResult {
   reimaged: string[];
   /** Instances whose runner/agent registered since the plan was made. */
   registeredSince: string[];
+  /**
+   * Instances whose registration could not be looked up (failed, or not attempted within the
+   * budget), so not reimaged. Only alongside a started reimage: when nothing was due among the
+   * instances checked, a failed look-up fails the activity instead.
+   */
+  unchecked: { instanceId: string; error: ActivityError }[];
 }
 
 export type ReimageUnregisteredOutput = ActivityResult<ReimageUnregisteredResult>;
 
-/** Starts a reimage (does not wait for it) of instances that still have no registration. */
+/**
+ * Starts a reimage (does not wait for it) of the instances that still have no registration: an
+ * instance is reimaged only when its look-up answered that nothing is registered under its name.
+ * The look-ups run within a budget (budget.ts). If they leave nothing to reimage and some failed,
+ * the activity fails (transient if any look-up may succeed later), and the orchestrator retries the
+ * whole input, which is safe because nothing changed. Once a reimage started it answers ok and lists
+ * the instances it could not check under `unchecked`: a retry of the whole input would reimage the
+ * started instances a second time; the next cleanup run plans the unchecked ones again.
+ */
 export function createReimageUnregisteredInstancesActivity({ arm, github, ado }: ActivityDeps) {
-  return (input: ReimageUnregisteredInput): Promise<ReimageUnregisteredOutput> =>
-    attempt(`reimage instances of ${input.scaleSetId}`, async () => {
-      const registeredSince: string[] = [];
-      const due: string[] = [];
-      for (const instance of input.instances) {
-        const found =
-          input.fleet === 'github'
-            ? await github?.findRunnersByName(instance.computerName)
-            : await ado?.findAgentsByName(instance.computerName);
-        if (found === undefined) throw new Error(`no ${input.fleet} fleet is configured`);
-        if (found.length > 0) registeredSince.push(instance.instanceId);
-        else due.push(instance.instanceId);
-      }
-      if (due.length > 0) await arm.startReimage(input.scaleSetId, due);
-      return { reimaged: due, registeredSince };
+  return async (input: ReimageUnregisteredInput): Promise<ReimageUnregisteredOutput> => {
+    const operation = `reimage instances of ${input.scaleSetId}`;
+    const lookUp =
+      input.fleet === 'github'
+        ? github && ((name: string) => github.findRunnersByName(name))
+        : ado && ((name: string) => ado.findAgentsByName(name));
+    if (!lookUp) {
+      const message = `${operation}: no ${input.fleet} fleet is configured`;
+      return { ok: false, error: { name: 'Error', message, transient: false } };
+    }
+    const registered = await forEachWithinBudget(
+      input.instances,
+      (instance) => `look up the registration of ${instance.computerName}`,
+      (instance, what) => attempt(what, async () => (await lookUp(instance.computerName)).length > 0),
+    );
+    const reimaged: string[] = [];
+    const registeredSince: string[] = [];
+    const unchecked: ReimageUnregisteredResult['unchecked'] = [];
+    registered.forEach((result, k) => {
+      const { instanceId } = input.instances[k]!;
+      if (!result.ok) unchecked.push({ instanceId, error: result.error });
+      else (result.value ? registeredSince : reimaged).push(instanceId);
     });
+    if (reimaged.length === 0 && unchecked.length > 0) {
+      const transient = unchecked.some((u) => u.error.transient);
+      const first = (unchecked.find((u) => u.error.transient) ?? unchecked[0]!).error;
+      return {
+        ok: false,
+        error: {
+          name: first.name,
+          message: `${operation}: ${unchecked.length} of ${input.instances.length} instance(s) could not be checked, none reimaged; ${first.message}`,
+          transient,
+        },
+      };
+    }
+    return attempt(operation, async () => {
+      if (reimaged.length > 0) await arm.startReimage(input.scaleSetId, reimaged);
+      return { reimaged, registeredSince, unchecked };
+    });
+  };
 }
