@@ -8,9 +8,10 @@
  * Worst case of one activity: the time budget (4 min) + the item in flight when it ran out. One
  * request takes at most 60 s, retries and waits included (the bounds at the top of
  * src/clients/{github,ado,arm}/index.ts), and an item makes at most two in remediation.ts (a read,
- * then a delete; or the last look-up, then the one reimage): 4 + 2 × 1 = 6 min, below host.json's
- * functionTimeout of 10 min. An activity that uses this helper keeps its items to two requests or
- * says what its own worst case is.
+ * then a delete; or the last look-up, then the one reimage): 4 + 2 × 1 = 6 min, 7 min if an Azure
+ * DevOps item must look its pool up again first (the pool id is cached per client, dropped after a
+ * 404 on the agents list). That is below host.json's functionTimeout of 10 min. An activity that
+ * uses this helper keeps its items to two requests or says what its own worst case is.
  *
  * Use, one item at a time:
  *
