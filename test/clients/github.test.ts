@@ -3,6 +3,8 @@
  * App installation-token flow, Link pagination past 100 runners, 404/422 on delete, Retry-After on
  * 429, 5xx retried, rejected credentials.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCredential } from '../../src/clients/credential.js';
 import { createGitHubClient } from '../../src/clients/github/index.js';
@@ -236,6 +238,28 @@ describe('each call stays within its deadline', () => {
     const err = (await client.getRunner(1001).catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('TransientError');
     expect(err.message).toBe('github getRunner 1001 failed: no answer within 0.5 s, retries included');
+  });
+});
+
+describe('the per-attempt timeout under the call deadline', () => {
+  it('still fires after a garbage collection (AbortSignal.any holds its sources weakly)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const client = createGitHubClient(
+      t.settings.github!,
+      createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)),
+      { writeSpacingMs: 0, timeoutMs: 300, deadlineMs: 5_000, retryBaseMs: 1 },
+    );
+    await client.listRunners();
+    t.cloud.addFault({ service: 'github', operation: 'listRunners', hang: true, times: 1 });
+    const pending = client.findRunnersByName('vmss-gh-linux-weu-000002');
+    for (let k = 0; k < 5; k++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+    }
+    // The hung attempt times out after 300 ms and the retry answers; without the timeout the call
+    // would fail at its 5 s deadline.
+    expect((await pending).map((r) => r.name)).toEqual(['vmss-gh-linux-weu-000002']);
   });
 });
 

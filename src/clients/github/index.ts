@@ -300,12 +300,21 @@ function toRunner(r: RunnerData): GitHubRunner {
 }
 
 function fetchWithTimeout(ms: number): typeof fetch {
-  return (input, init) => {
-    const deadline = AbortSignal.timeout(ms);
-    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    return fetch(input, { ...init, signal });
+  return async (input, init) => {
+    const attempt = AbortSignal.timeout(ms);
+    const signal = init?.signal ? AbortSignal.any([init.signal, attempt]) : attempt;
+    try {
+      return await fetch(input, { ...init, signal });
+    } finally {
+      // AbortSignal.any holds its sources weakly (Node 20): without this reference the attempt's
+      // timeout could be garbage-collected before it fires, and a hung attempt would wait for the
+      // call's deadline instead.
+      keepAlive(attempt);
+    }
   };
 }
+
+function keepAlive(_value: unknown): void {}
 
 /** A stand-in for the throttling plugin's write group: one write at a time, `ms` apart. */
 function spacedGate(ms: number) {
