@@ -27,6 +27,8 @@ export const Activities = {
   startUpgrade: 'startUpgrade',
   checkWaveHealth: 'checkWaveHealth',
   readRegistrations: 'readRegistrations',
+  readScaleSet: 'readScaleSet',
+  returnDrained: 'returnDrained',
   readGallery: 'readGallery',
   startBuild: 'startBuild',
   getBuildStatus: 'getBuildStatus',

@@ -5,13 +5,14 @@
  * already on the model, removing a registration already gone are all no-ops), and every drain
  * re-checks busy state right before acting (S1).
  */
-import type { AdoAgent, ScaleSetInstance } from '../clients/types.js';
+import type { AdoAgent, ScaleSet, ScaleSetInstance } from '../clients/types.js';
 import type { Fleet } from '../domain/hygiene.js';
 import type { RegistrationState } from '../domain/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import type { ActivityDeps } from './deps.js';
 import { ensureError } from '../clients/errors.js';
-import { attempt, type ActivityResult } from './result.js';
+import { startBudget } from './budget.js';
+import { attempt, type ActivityError, type ActivityResult } from './result.js';
 
 export interface ImageVersionState {
   id: string;
@@ -48,6 +49,22 @@ export function createResolveImageVersionActivity({ arm }: ActivityDeps) {
         regions,
       };
     });
+}
+
+export interface ReadScaleSetInput {
+  scaleSetId: string;
+}
+
+/** The scale set as it is now (null: it no longer exists). */
+export type ReadScaleSetOutput = ActivityResult<ScaleSet | null>;
+
+/** A fresh read of the model, right before a change that depends on it (S8): never the list a run began with. */
+export function createReadScaleSetActivity({ arm }: ActivityDeps) {
+  return (input: ReadScaleSetInput): Promise<ReadScaleSetOutput> =>
+    attempt(
+      `read scale set ${input.scaleSetId}`,
+      async () => (await arm.getScaleSet(input.scaleSetId)) ?? null,
+    );
 }
 
 export interface ObserveScaleSetInput {
@@ -110,6 +127,8 @@ export interface DrainResult {
   drained: string[];
   /** Busy at the last check (or refused by the service as busy): left alone. */
   busy: string[];
+  /** Azure DevOps agents kiln disabled for the drained instances: to be enabled again once the wave is over (S9). */
+  disabled: number[];
 }
 
 export type DrainOutput = ActivityResult<DrainResult>;
@@ -117,7 +136,8 @@ export type DrainOutput = ActivityResult<DrainResult>;
 /**
  * GitHub: remove the idle runner's registration; the DELETE itself is the busy check (GitHub refuses
  * with 422 while a job runs). Azure DevOps: disable the agents, then one fresh list shows whether a
- * job was assigned before the disable took effect; those agents are given back.
+ * job was assigned before the disable took effect; those agents are given back. Instance after
+ * instance within a budget (budget.ts): what is not drained waits for a later wave.
  */
 export function createDrainInstancesActivity(deps: ActivityDeps) {
   return (input: DrainInput): Promise<DrainOutput> =>
@@ -128,92 +148,156 @@ export function createDrainInstancesActivity(deps: ActivityDeps) {
 
 async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const github = deps.github ?? missing('GitHub');
-  const result: DrainResult = { drained: [], busy: [] };
+  const result: DrainResult = { drained: [], busy: [], disabled: [] };
+  const budget = startBudget();
+  const failures: ActivityError[] = [];
   for (const instance of instances) {
-    const known = instance.registrationIds ?? [];
-    let idle = true;
-    let vanished = known.length === 0;
-    for (const id of known) {
-      const outcome = await github.deleteRunner(id);
-      if (outcome === 'busy') idle = false;
-      if (outcome === 'gone') vanished = true;
+    if (budget.exhausted()) {
+      // Left on the old version for a later wave; the orchestration waits on its timers, not here.
+      result.busy.push(instance.instanceId);
+      continue;
     }
-    // Not seen by the look, or gone since: a new registration may have taken the name. Ask by name.
-    if (idle && vanished) {
-      for (const runner of await github.findRunnersByName(instance.computerName)) {
-        if (runner.busy || (await github.deleteRunner(runner.id)) === 'busy') idle = false;
+    const drained = await attempt(`drain runner ${instance.computerName}`, async () => {
+      const known = instance.registrationIds ?? [];
+      let idle = true;
+      let vanished = known.length === 0;
+      for (const id of known) {
+        const outcome = await github.deleteRunner(id);
+        if (outcome === 'busy') idle = false;
+        if (outcome === 'gone') vanished = true;
       }
-    }
-    (idle ? result.drained : result.busy).push(instance.instanceId);
+      // Not seen by the look, or gone since: a new registration may have taken the name. Ask by name.
+      if (idle && vanished) {
+        for (const runner of await github.findRunnersByName(instance.computerName)) {
+          if (runner.busy || (await github.deleteRunner(runner.id)) === 'busy') idle = false;
+        }
+      }
+      return idle;
+    });
+    budget.record(drained);
+    if (!drained.ok) failures.push(drained.error);
+    (drained.ok && drained.value ? result.drained : result.busy).push(instance.instanceId);
   }
-  return result;
+  return orFail(result, failures);
 }
 
 async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const ado = deps.ado ?? missing('Azure DevOps');
   const disabled = new Set<number>();
+  const budget = startBudget();
+  const failures: ActivityError[] = [];
   for (const instance of instances) {
-    for (const id of instance.registrationIds ?? []) {
-      const agent = await ado.setAgentEnabled(id, false);
-      if (agent) disabled.add(id);
-    }
+    if (budget.exhausted()) break;
+    const done = await attempt(`disable the agent of ${instance.computerName}`, async () => {
+      for (const id of instance.registrationIds ?? []) {
+        const agent = await ado.setAgentEnabled(id, false);
+        if (agent) disabled.add(id);
+      }
+    });
+    budget.record(done);
+    if (!done.ok) failures.push(done.error);
   }
   // One fresh list after every disable: the last word on busy (S1), and it shows agents the look missed.
+  // Without it nothing is known: what was disabled is given back before the failure travels on (S9).
   const byName = new Map<string, AdoAgent[]>();
-  for (const agent of await ado.listAgents()) {
+  let listed: AdoAgent[];
+  try {
+    listed = await ado.listAgents();
+  } catch (error) {
+    await enableAll(ado, disabled);
+    throw error;
+  }
+  for (const agent of listed) {
     const key = agent.name.toLowerCase();
     byName.set(key, [...(byName.get(key) ?? []), agent]);
   }
-  const result: DrainResult = { drained: [], busy: [] };
+  const result: DrainResult = { drained: [], busy: [], disabled: [] };
   for (const instance of instances) {
     const agents = byName.get(instance.computerName.toLowerCase()) ?? [];
+    // An agent kiln could not disable (failed, or not attempted within the budget) still takes jobs.
     const takesJobs = agents.some((a) => a.busy || (a.enabled && !disabled.has(a.id)));
     if (!takesJobs) {
       result.drained.push(instance.instanceId);
+      result.disabled.push(...agents.filter((a) => disabled.has(a.id)).map((a) => a.id));
       continue;
     }
     // Busy, or an agent the look did not see is still enabled: give back what kiln disabled, try later.
-    for (const agent of agents) if (disabled.has(agent.id)) await ado.setAgentEnabled(agent.id, true);
+    await enableAll(
+      ado,
+      agents.filter((a) => disabled.has(a.id)).map((a) => a.id),
+    );
     result.busy.push(instance.instanceId);
   }
-  return result;
+  return orFail(result, failures);
+}
+
+/** Enables each agent, best effort: one that cannot be enabled now is left for the wave's give-back. */
+async function enableAll(ado: NonNullable<ActivityDeps['ado']>, ids: Iterable<number>): Promise<void> {
+  for (const id of ids) await ado.setAgentEnabled(id, true).catch(() => undefined);
+}
+
+/**
+ * A drain that drained nothing because its requests failed is a failure (transient if any was), so
+ * the orchestration retries it on its timers and, if the service stays down, ends the rollout; one
+ * that drained some goes on with those, and the rest wait for a later wave.
+ */
+function orFail(result: DrainResult, failures: ActivityError[]): DrainResult {
+  if (result.drained.length > 0 || failures.length === 0) return result;
+  const first = failures[0]!;
+  const error = new Error(
+    `${first.message}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
+  );
+  error.name = failures.some((f) => f.transient) ? 'TransientError' : first.name;
+  throw error;
 }
 
 export interface SetScaleSetImageInput {
   scaleSetId: string;
   imageReferenceId: string;
+  /** The ETag of the read the decision was made on: the write is refused ('conflict') if anything changed the model since. */
+  ifMatch?: string;
 }
 
-export type SetScaleSetImageOutput = ActivityResult<null>;
+export type SetScaleSetImageOutput = ActivityResult<'changed' | 'conflict'>;
 
 export function createSetScaleSetImageActivity({ arm }: ActivityDeps) {
   return (input: SetScaleSetImageInput): Promise<SetScaleSetImageOutput> =>
-    attempt(`point ${input.scaleSetId} at ${input.imageReferenceId}`, async () => {
-      await arm.setScaleSetImage(input.scaleSetId, input.imageReferenceId);
-      return null;
-    });
+    attempt(`point ${input.scaleSetId} at ${input.imageReferenceId}`, () =>
+      arm.setScaleSetImage(input.scaleSetId, input.imageReferenceId, { ifMatch: input.ifMatch }),
+    );
 }
 
 export interface StartUpgradeInput {
   scaleSetId: string;
   instanceIds: string[];
+  /** The model the wave moves instances to: nothing is upgraded once the model points elsewhere. */
+  imageReferenceId: string;
 }
 
-/** The instances whose upgrade started. */
-export type StartUpgradeOutput = ActivityResult<string[]>;
+/**
+ * The instances whose upgrade started; `modelNow` when the model no longer points at the wanted
+ * image (someone else moved it since the rollout did): then nothing was upgraded.
+ */
+export type StartUpgradeOutput = ActivityResult<{ upgraded: string[]; modelNow?: string }>;
 
 /**
- * Starts the upgrade. The wave may have been planned from an earlier look (a busy wait reads only the
- * registrations): when ARM refuses the request, the instances are listed and those that no longer
- * exist (scaled in meanwhile) are left out before one more try.
+ * Starts the upgrade, once the model is confirmed to point where the wave expects: a manual upgrade
+ * applies whatever the model says now, so a model moved since (by a newer rollout, or outside kiln)
+ * would move the instances somewhere the rollout never decided (S8). The wave may have been planned
+ * from an earlier look (a busy wait reads only the registrations): when ARM refuses the request, the
+ * instances are listed and those that no longer exist (scaled in meanwhile) are left out before one
+ * more try.
  */
 export function createStartUpgradeActivity({ arm }: ActivityDeps) {
   return (input: StartUpgradeInput): Promise<StartUpgradeOutput> =>
     attempt(`upgrade instances ${input.instanceIds.join(',')} of ${input.scaleSetId}`, async () => {
-      if (input.instanceIds.length === 0) return [];
+      if (input.instanceIds.length === 0) return { upgraded: [] };
+      const model = (await arm.getScaleSet(input.scaleSetId))?.imageReferenceId;
+      if (model?.toLowerCase() !== input.imageReferenceId.toLowerCase())
+        return { upgraded: [], modelNow: model ?? 'none (the scale set is gone)' };
       try {
         await arm.startManualUpgrade(input.scaleSetId, input.instanceIds);
-        return input.instanceIds;
+        return { upgraded: input.instanceIds };
       } catch (error) {
         if (ensureError(error).name !== 'PermanentError') throw error;
         const present = new Set(
@@ -224,9 +308,38 @@ export function createStartUpgradeActivity({ arm }: ActivityDeps) {
         const existing = input.instanceIds.filter((id) => present.has(id));
         if (existing.length === input.instanceIds.length) throw error;
         if (existing.length > 0) await arm.startManualUpgrade(input.scaleSetId, existing);
-        return existing;
+        return { upgraded: existing };
       }
     });
+}
+
+export interface ReturnDrainedInput {
+  scaleSetId: string;
+  fleet: Fleet;
+  /** Azure DevOps agents kiln disabled: enabled again. */
+  agentIds: number[];
+  /** GitHub instances whose runner kiln removed but that were not upgraded: reimaged, so their runner registers again. */
+  reimage: string[];
+}
+
+/**
+ * The undo of a drain (S9): agents kiln disabled take jobs again, and instances whose runner kiln
+ * removed without upgrading them are reimaged (a reimage keeps their version). Idempotent: enabling an
+ * enabled agent or one gone since, and reimaging, are harmless to repeat.
+ */
+export function createReturnDrainedActivity({ arm, ado }: ActivityDeps) {
+  return (input: ReturnDrainedInput): Promise<ActivityResult<null>> =>
+    attempt(
+      `give back ${input.agentIds.length + input.reimage.length} drained instance(s) of ${input.scaleSetId}`,
+      async () => {
+        if (input.agentIds.length > 0) {
+          const client = ado ?? missing('Azure DevOps');
+          for (const id of input.agentIds) await client.setAgentEnabled(id, true);
+        }
+        if (input.reimage.length > 0) await arm.startReimage(input.scaleSetId, input.reimage);
+        return null;
+      },
+    );
 }
 
 export interface CheckHealthInput {

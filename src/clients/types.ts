@@ -19,6 +19,8 @@ export interface ScaleSet {
   /** imageReference.id of the model: a gallery definition id (latest) or version id, or undefined for marketplace images. */
   imageReferenceId?: string;
   capacity: number;
+  /** The model's ETag: a write with If-Match on it fails once anything else changed the model since it was read. */
+  etag?: string;
 }
 
 export interface ScaleSetInstance {
@@ -106,7 +108,15 @@ export interface Clients {
 /** Scale set writes used by a rollout. Each returns once ARM accepted (except setScaleSetImage, a short LRO awaited). */
 export interface ScaleSetRolloutOperations {
   /** PATCH of the model's imageReference.id (a gallery version id, or a definition id for "latest"). */
-  setScaleSetImage(scaleSetId: string, imageReferenceId: string): Promise<void>;
+  /**
+   * Points the model at an image. With `ifMatch` (an ETag from getScaleSet) the write happens only if
+   * nothing changed the model since that read: 'conflict' when ARM refused it (412).
+   */
+  setScaleSetImage(
+    scaleSetId: string,
+    imageReferenceId: string,
+    options?: { ifMatch?: string },
+  ): Promise<'changed' | 'conflict'>;
   /** POST manualupgrade for the instances; returns once accepted. */
   startManualUpgrade(scaleSetId: string, instanceIds: string[]): Promise<void>;
   /** POST delete for the instances; returns once accepted. */

@@ -173,16 +173,25 @@ export function createArmClient(
       );
     },
 
-    async setScaleSetImage(scaleSetId, imageReferenceId) {
+    async setScaleSetImage(scaleSetId, imageReferenceId, options = {}) {
       const { resourceGroup, name } = scaleSetName(scaleSetId);
-      await call(`setScaleSetImage ${name}`, async () => {
+      try {
         await compute.virtualMachineScaleSets.update(
           resourceGroup,
           name,
           { virtualMachineProfile: { storageProfile: { imageReference: { id: imageReferenceId } } } },
-          { abortSignal: signal(), updateIntervalInMs: 2_000 },
+          {
+            abortSignal: signal(),
+            updateIntervalInMs: 2_000,
+            ...(options.ifMatch ? { ifMatch: options.ifMatch } : {}),
+          },
         );
-      });
+        return 'changed';
+      } catch (err) {
+        // The model changed since the caller read it: the caller decides again on a fresh read.
+        if (options.ifMatch && describeFailure(err).status === 412) return 'conflict';
+        throw toClientError(`arm setScaleSetImage ${name}`, err);
+      }
     },
 
     async startManualUpgrade(scaleSetId, instanceIds) {
@@ -438,6 +447,7 @@ function toScaleSet(v: VirtualMachineScaleSet, requestedId: string): ScaleSet {
   if (mode === 'Manual' || mode === 'Automatic' || mode === 'Rolling') out.upgradeMode = mode;
   const imageId = profile?.storageProfile?.imageReference?.id;
   if (imageId) out.imageReferenceId = imageId;
+  if (v.etag) out.etag = v.etag;
   return out;
 }
 
