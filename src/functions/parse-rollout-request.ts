@@ -15,6 +15,8 @@ const rolloutRequest = z
     busyWaitHours: z.number().min(0).max(168).optional(),
     pauseMinutes: z.number().int().min(0).max(1440).optional(),
     regionOrder: z.array(z.string().min(1)).max(100).optional(),
+    /** An operator's rollback: scale sets may move to an older version than they run (S8 otherwise leaves them). */
+    allowOlder: z.boolean().default(false),
   })
   .strict();
 

@@ -1,10 +1,13 @@
 /**
  * Rolls one scale set onto an exact gallery image version, wave by wave, without interrupting a job:
  * refuse what kiln may not pace (not Uniform, upgrade policy not Manual), wait for the version to be
- * replicated to the scale set's region, point the model at it, then per wave drain idle instances,
+ * replicated to the scale set's region, read the model afresh and point it at the version (never
+ * backwards, S8, and only if nothing changed it since that read), then per wave drain idle instances,
  * upgrade them and hold a health gate; a breach points the model back and returns the moved
- * instances. One wave per execution: the orchestration continues as new after each, so its history
- * stays short however large the scale set or long the busy wait.
+ * instances. Every drain is undone whatever the wave's end (S9). A lead or canary that ends without
+ * one instance moved and healthy has proven nothing: its model goes back (S4). One wave per
+ * execution: the orchestration continues as new after each, so its history stays short however large
+ * the scale set or long the busy wait.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ManagedScaleSet } from '../activities/inventory.js';
@@ -18,6 +21,9 @@ import type {
   ObserveScaleSetOutput,
   ReadRegistrationsInput,
   ReadRegistrationsOutput,
+  ReadScaleSetInput,
+  ReadScaleSetOutput,
+  ReturnDrainedInput,
   ScaleSetObservation,
   ResolveImageVersionOutput,
   SetScaleSetImageInput,
@@ -45,7 +51,7 @@ export interface ScaleSetRolloutOptions extends RolloutOptions {
 }
 
 export type ScaleSetRolloutStateName =
-  'updated' | 'rolledBack' | 'pending' | 'refused' | 'untouched' | 'planned' | 'failed';
+  'updated' | 'rolledBack' | 'pending' | 'refused' | 'untouched' | 'planned' | 'failed' | 'superseded';
 
 export interface ScaleSetRolloutResult {
   scaleSet: string;
@@ -65,6 +71,8 @@ export interface ScaleSetRolloutResult {
   busyNow?: number;
   /** How long this scale set's first wave took to prove healthy (minutes). */
   healthyAfterMinutes?: number;
+  /** A lead or canary that moved no instance to the version and saw it healthy: it proved nothing, and its model went back. */
+  unproven?: boolean;
 }
 
 /** The look that ended a wave, kept to plan the next one: instances on the old model only. */
@@ -77,6 +85,14 @@ interface Progress {
   phase: 'waves' | 'rollback';
   previousImageId?: string;
   previousVersion?: string;
+  /** This rollout pointed the model at the version (it was elsewhere when the rollout read it). */
+  movedModel: boolean;
+  /** Rollback: the model is back on previousImageId (by this rollout); what is left is moving instances back. */
+  restored?: boolean;
+  /** The rollback is of a lead or canary that proved nothing, not of a health breach. */
+  unproven?: boolean;
+  /** Why the rollout failed, when it puts an unproven model back before it ends failed. */
+  failure?: string;
   updated: string[];
   unhealthy: string[];
   pending: string[];
@@ -102,11 +118,19 @@ export interface ScaleSetRolloutInput {
   replicatedTo?: string[];
   /** The lead's first wave: how long an upgraded instance took to come back online (minutes). */
   healthyAfterMinutes?: number;
+  /** A lead or canary: it must end with an instance moved and healthy, or its model goes back (S4). */
+  mustProve?: boolean;
+  /** An undo: move to the version only from this image (the change being undone), never from anything else (S8). */
+  restoreFrom?: string;
+  /** An operator's rollback: the version may be older than the one the scale set runs. */
+  allowOlder?: boolean;
   progress?: Progress;
 }
 
 /** Drains per activity, and a minute (see drainPaced). */
 const DRAINS = { size: 50, perMinute: 100 };
+/** Fresh reads and conditional writes of the model before giving up on a model others keep changing. */
+const MODEL_WRITE_ATTEMPTS = 3;
 
 /** How often kiln looks again while it waits (minutes). */
 export const ROLLOUT_TIMING = {
@@ -155,19 +179,6 @@ function* begin(
       reason: `upgrade policy is ${scaleSet.upgradeMode ?? 'not set'}; kiln needs Manual so that it, not Azure, paces the upgrade around busy jobs (S1)`,
     });
   }
-  // A version written outside kiln is a hint: never move back to it. Asked-for rollouts may go back (rollback).
-  if (
-    input.source === 'eventgrid' &&
-    previousVersion &&
-    compareVersions(previousVersion, input.version) > 0
-  ) {
-    return result(input, {
-      ...base,
-      state: 'untouched',
-      reason: `it already runs the newer version ${previousVersion}`,
-    });
-  }
-
   // The version must be in this region before any instance can boot from it.
   const region = regionKey(scaleSet.location);
   const deadline = Date.parse(input.startedAt) + ROLLOUT_TIMING.replicationWaitHours * 3600_000;
@@ -227,31 +238,76 @@ function* begin(
     });
   }
 
-  if (scaleSet.imageReferenceId?.toLowerCase() !== input.versionId.toLowerCase()) {
-    const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+  // What the change depends on is read right before it (S8), and the write happens only if nothing
+  // changed the model since that read (If-Match on its ETag): a list read when the run began, hours
+  // ago for a scale set that waited for its lead, says nothing about what the model is now.
+  for (let attempt = 1; ; attempt++) {
+    const read = (yield* callActivity(context, Activities.readScaleSet, {
       scaleSetId: scaleSet.id,
-      imageReferenceId: input.versionId,
-    } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
-    if (!set.ok) return result(input, { ...base, state: 'failed', reason: set.error.message });
-    replaySafeLog(
-      context,
-      `${scaleSet.name}: model now points at ${input.version} (was ${previousVersion ?? scaleSet.imageReferenceId ?? 'marketplace'})`,
-    );
+    } satisfies ReadScaleSetInput)) as ReadScaleSetOutput;
+    if (!read.ok) return result(input, { ...base, state: 'failed', reason: read.error.message });
+    if (!read.value)
+      return result(input, { ...base, state: 'untouched', reason: 'the scale set no longer exists' });
+    const current = read.value.imageReferenceId;
+    const currentVersion = versionOfImageReference(current);
+    const now = { ...base, previousVersion: currentVersion, version: currentVersion ?? '' };
+    const onVersion = current?.toLowerCase() === input.versionId.toLowerCase();
+    if (!onVersion && input.restoreFrom && current?.toLowerCase() !== input.restoreFrom.toLowerCase()) {
+      return result(input, {
+        ...now,
+        state: 'untouched',
+        reason: `not put back on ${input.version}: its model was moved to ${currentVersion ?? current ?? 'nothing'} since, not by this run`,
+      });
+    }
+    if (
+      !onVersion &&
+      !input.restoreFrom &&
+      !input.allowOlder &&
+      currentVersion &&
+      compareVersions(currentVersion, input.version) > 0
+    ) {
+      return result(input, {
+        ...now,
+        state: 'untouched',
+        reason: `it already runs the newer version ${currentVersion}`,
+      });
+    }
+    if (!onVersion) {
+      const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+        scaleSetId: scaleSet.id,
+        imageReferenceId: input.versionId,
+        ...(read.value.etag ? { ifMatch: read.value.etag } : {}),
+      } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
+      if (!set.ok) return result(input, { ...now, state: 'failed', reason: set.error.message });
+      if (set.value === 'conflict') {
+        if (attempt < MODEL_WRITE_ATTEMPTS) continue;
+        return result(input, {
+          ...now,
+          state: 'failed',
+          reason: `the model kept changing while kiln tried to point it at ${input.version} (${MODEL_WRITE_ATTEMPTS} attempts)`,
+        });
+      }
+      replaySafeLog(
+        context,
+        `${scaleSet.name}: model now points at ${input.version} (was ${currentVersion ?? current ?? 'marketplace'})`,
+      );
+    }
+    context.df.continueAsNew({
+      ...input,
+      progress: {
+        phase: 'waves',
+        previousImageId: current,
+        previousVersion: currentVersion,
+        movedModel: !onVersion,
+        updated: [],
+        unhealthy: [],
+        pending: [],
+        waves: 0,
+        healthyAfterMinutes: input.healthyAfterMinutes,
+      },
+    } satisfies ScaleSetRolloutInput);
+    return undefined as never;
   }
-  context.df.continueAsNew({
-    ...input,
-    progress: {
-      phase: 'waves',
-      previousImageId: scaleSet.imageReferenceId,
-      previousVersion,
-      updated: [],
-      unhealthy: [],
-      pending: [],
-      waves: 0,
-      healthyAfterMinutes: input.healthyAfterMinutes,
-    },
-  } satisfies ScaleSetRolloutInput);
-  return undefined as never;
 }
 
 function* nextWave(
@@ -268,7 +324,7 @@ function* nextWave(
       scaleSetId: scaleSet.id,
       fleet: scaleSet.fleet,
     } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
-    if (!observed.ok) return finished(input, progress, 'failed', observed.error.message);
+    if (!observed.ok) return failOrUndo(context, input, progress, observed.error.message);
     look = staleOnly(observed.value);
   }
 
@@ -284,8 +340,7 @@ function* nextWave(
   progress.pending.push(...plan.pending);
 
   if (plan.upgrade.length === 0) {
-    if (plan.busy.length === 0)
-      return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
+    if (plan.busy.length === 0) return yield* conclude(context, input, progress, look);
     status(context, `waiting for ${plan.busy.length} busy instance(s)`, input, progress);
     yield context.df.createTimer(onTick(context, ROLLOUT_TIMING.busyRecheckMinutes));
     // Waiting changes only the registrations: read those, not ARM. A job that ended makes the next
@@ -301,7 +356,10 @@ function* nextWave(
   }
 
   const drain = yield* drainPaced(context, scaleSet, drainList(look, plan.upgrade));
-  if (!drain.ok) return finished(input, progress, 'failed', drain.error.message);
+  if (!drain.ok) {
+    yield* giveBack(context, scaleSet, drain.partial.disabled, drain.partial.drained);
+    return failOrUndo(context, input, progress, drain.error.message);
+  }
   if (drain.value.drained.length === 0) {
     // Every candidate picked up a job between the look and the drain: look again shortly.
     yield context.df.createTimer(after(context, ROLLOUT_TIMING.healthPollMinutes));
@@ -311,13 +369,24 @@ function* nextWave(
   const upgrade = (yield* callActivity(context, Activities.startUpgrade, {
     scaleSetId: scaleSet.id,
     instanceIds: drain.value.drained,
+    imageReferenceId: input.versionId,
   } satisfies StartUpgradeInput)) as StartUpgradeOutput;
-  if (!upgrade.ok) return finished(input, progress, 'failed', upgrade.error.message);
-  const wave = upgrade.value;
-  if (wave.length === 0) return continueWith(context, input, progress);
+  if (!upgrade.ok || upgrade.value.modelNow !== undefined) {
+    // Nothing moved: what the drain took is given back before the rollout ends (S9).
+    yield* giveBack(context, scaleSet, drain.value.disabled, drain.value.drained);
+    if (!upgrade.ok) return failOrUndo(context, input, progress, upgrade.error.message);
+    return finished(input, progress, 'superseded', supersededReason(input, upgrade.value.modelNow!));
+  }
+  const wave = upgrade.value.upgraded;
+  if (wave.length === 0) {
+    yield* giveBack(context, scaleSet, drain.value.disabled, []);
+    return continueWith(context, input, progress);
+  }
   replaySafeLog(context, `${scaleSet.name}: wave ${progress.waves + 1} upgrading ${wave.join(', ')}`);
 
   const health = yield* awaitHealth(context, input, wave, progress.healthyAfterMinutes);
+  // The wave's instances are back (or past their deadline): their agents take jobs again.
+  yield* giveBack(context, scaleSet, drain.value.disabled, []);
   progress.waves++;
   progress.healthyAfterMinutes ??= health.unhealthy.length === 0 ? health.minutes : undefined;
   if (breachesThreshold(health.unhealthy.length, wave.length, options.maxUnhealthyPercent)) {
@@ -337,6 +406,96 @@ function* nextWave(
   if (options.pauseMinutes > 0) yield context.df.createTimer(after(context, options.pauseMinutes));
   else progress.lastLook = health.lastLook;
   return continueWith(context, input, progress);
+}
+
+/**
+ * No wave left to run: says how the scale set really ended. The model is read once more (someone
+ * may have moved it since the last wave: then the rollout was superseded, not done); instances that
+ * stayed on the old version (busy past the wait, or whose upgrade failed) make it pending; and a lead
+ * or canary that moved nothing healthy has proven nothing, so its model goes back (S4).
+ */
+function* conclude(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+  look: Look,
+): Generator<Task, ScaleSetRolloutResult, any> {
+  const read = (yield* callActivity(context, Activities.readScaleSet, {
+    scaleSetId: input.scaleSet.id,
+  } satisfies ReadScaleSetInput)) as ReadScaleSetOutput;
+  if (!read.ok) return failOrUndo(context, input, progress, read.error.message);
+  const model = read.value?.imageReferenceId;
+  if (model?.toLowerCase() !== input.versionId.toLowerCase())
+    return finished(
+      input,
+      progress,
+      'superseded',
+      supersededReason(input, model ?? 'none (the scale set is gone)'),
+    );
+  if (input.mustProve && progress.updated.length === 0 && progress.movedModel) {
+    progress.phase = 'rollback';
+    progress.unproven = true;
+    progress.rollbackReason =
+      progress.pending.length > 0
+        ? `proved nothing: its ${progress.pending.length} instance(s) stayed busy past ${input.options.busyWaitHours} h, so none booted ${input.version}`
+        : `proved nothing: it has no instance that could boot ${input.version}`;
+    return continueWith(context, input, progress);
+  }
+  const stuck = look.instances
+    .filter((i) => progress.unhealthy.includes(i.instanceId))
+    .map((i) => i.instanceId);
+  if (stuck.length > 0) {
+    progress.pending.push(...stuck.filter((id) => !progress.pending.includes(id)));
+    return finished(
+      input,
+      progress,
+      'pending',
+      `${stuck.length} instance(s) failed to move and remain on ${progress.previousVersion} (${stuck.join(', ')})`,
+    );
+  }
+  return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
+}
+
+/**
+ * The rollout cannot go on. A lead or canary that pointed its model at the version but proved nothing
+ * yet puts the model back first (the version is unproven: a scale-out would boot it), then fails.
+ */
+function failOrUndo(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+  message: string,
+): ScaleSetRolloutResult {
+  if (!input.mustProve || !progress.movedModel || progress.updated.length > 0)
+    return finished(input, progress, 'failed', message);
+  progress.phase = 'rollback';
+  progress.unproven = true;
+  progress.failure = message;
+  progress.rollbackReason = `failed before proving anything: ${message}`;
+  return continueWith(context, input, progress);
+}
+
+function supersededReason(input: ScaleSetRolloutInput, modelNow: string): string {
+  return `the model was moved to ${versionOfImageReference(modelNow) ?? modelNow} while kiln rolled ${input.version}: the rollout stopped there`;
+}
+
+/** Gives back what a drain took when the wave did not move those instances, or once it is over (S9). */
+function* giveBack(
+  context: OrchestrationContext,
+  scaleSet: ScaleSetRolloutInput['scaleSet'],
+  agentIds: number[],
+  notUpgraded: string[],
+): Generator<Task, void, any> {
+  const reimage = scaleSet.fleet === 'github' ? notUpgraded : [];
+  if (agentIds.length === 0 && reimage.length === 0) return;
+  const back = yield* callActivity(context, Activities.returnDrained, {
+    scaleSetId: scaleSet.id,
+    fleet: scaleSet.fleet,
+    agentIds,
+    reimage,
+  } satisfies ReturnDrainedInput);
+  if (!back.ok)
+    replaySafeLog(context, `${scaleSet.name}: giving back drained instances failed: ${back.error.message}`);
 }
 
 /**
@@ -455,15 +614,20 @@ function withFresh(
 /**
  * Drains a wave in rounds of at most `DRAINS.perMinute` instances a minute (each round in activities
  * of `DRAINS.size`, in parallel): a GitHub drain is a DELETE, 5 of the 900 points a minute
- * GitHub's secondary limit allows, so a wave of a large scale set is spread over minutes.
+ * GitHub's secondary limit allows, so a wave of a large scale set is spread over minutes. A failure
+ * stops the drain and says what the chunks that succeeded already took (`partial`), to give back.
  */
 function* drainPaced(
   context: OrchestrationContext,
   scaleSet: ScaleSetRolloutInput['scaleSet'],
   instances: DrainInput['instances'],
-): Generator<Task, DrainOutput, any> {
-  const merged = { drained: [] as string[], busy: [] as string[] };
-  let failed: DrainOutput | undefined;
+): Generator<
+  Task,
+  { ok: true; value: DrainResult } | { ok: false; error: { message: string }; partial: DrainResult },
+  any
+> {
+  const merged: DrainResult = { drained: [], busy: [], disabled: [] };
+  let failure: { message: string } | undefined;
   yield* inPacedRounds(context, instances, DRAINS, function* (chunks) {
     const results = yield* callActivities<DrainResult>(
       context,
@@ -472,15 +636,18 @@ function* drainPaced(
         input: { scaleSetId: scaleSet.id, fleet: scaleSet.fleet, instances: chunk } satisfies DrainInput,
       })),
     );
-    failed = results.find((r) => !r.ok);
     for (const r of results) {
-      if (!r.ok) continue;
+      if (!r.ok) {
+        failure ??= r.error;
+        continue;
+      }
       merged.drained.push(...r.value.drained);
       merged.busy.push(...r.value.busy);
+      merged.disabled.push(...r.value.disabled);
     }
-    return !failed;
+    return !failure;
   });
-  return failed ?? { ok: true, value: merged };
+  return failure ? { ok: false, error: failure, partial: merged } : { ok: true, value: merged };
 }
 
 /** The instances to drain with the registrations the look saw for each. */
@@ -498,37 +665,47 @@ function* rollBack(
   progress: Progress,
 ): Generator<Task, ScaleSetRolloutResult, any> {
   const { scaleSet } = input;
+  const reason = progress.rollbackReason;
   status(context, 'rolling back', input, progress);
   if (!progress.previousImageId)
-    return finished(
-      input,
-      progress,
-      'failed',
-      `${progress.rollbackReason}; no previous version to roll back to`,
-    );
-  const set = (yield* callActivity(context, Activities.setScaleSetImage, {
-    scaleSetId: scaleSet.id,
-    imageReferenceId: progress.previousImageId,
-  } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
-  if (!set.ok)
-    return finished(
-      input,
-      progress,
-      'failed',
-      `${progress.rollbackReason}; rollback failed: ${set.error.message}`,
-    );
+    return finished(input, progress, 'failed', `${reason}; no previous version to roll back to`);
+  // S8: a rollback undoes this rollout's own change of the model, and only while it is still the
+  // last change: read afresh, write only if nothing changed the model since that read.
+  for (let attempt = 1; !progress.restored; attempt++) {
+    const read = (yield* callActivity(context, Activities.readScaleSet, {
+      scaleSetId: scaleSet.id,
+    } satisfies ReadScaleSetInput)) as ReadScaleSetOutput;
+    if (!read.ok)
+      return finished(input, progress, 'failed', `${reason}; rollback failed: ${read.error.message}`);
+    const model = read.value?.imageReferenceId;
+    if (model?.toLowerCase() === progress.previousImageId.toLowerCase()) break;
+    if (model?.toLowerCase() !== input.versionId.toLowerCase())
+      return finished(
+        input,
+        progress,
+        'superseded',
+        `${reason}; not rolled back: the model was moved to ${versionOfImageReference(model) ?? model ?? 'nothing (the scale set is gone)'} since, not by this rollout`,
+        versionOfImageReference(model),
+      );
+    const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+      scaleSetId: scaleSet.id,
+      imageReferenceId: progress.previousImageId,
+      ...(read.value?.etag ? { ifMatch: read.value.etag } : {}),
+    } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
+    if (!set.ok)
+      return finished(input, progress, 'failed', `${reason}; rollback failed: ${set.error.message}`);
+    if (set.value === 'changed') break;
+    if (attempt >= MODEL_WRITE_ATTEMPTS)
+      return finished(input, progress, 'failed', `${reason}; rollback failed: the model kept changing`);
+  }
+  progress.restored = true;
 
   const observed = (yield* callActivity(context, Activities.observeScaleSet, {
     scaleSetId: scaleSet.id,
     fleet: scaleSet.fleet,
   } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
   if (!observed.ok)
-    return finished(
-      input,
-      progress,
-      'failed',
-      `${progress.rollbackReason}; rollback failed: ${observed.error.message}`,
-    );
+    return finished(input, progress, 'failed', `${reason}; rollback failed: ${observed.error.message}`);
   // Instances moved to the new version are now the ones off the model; a busy one is never touched (S1).
   const moved = planWave({
     capacity: scaleSet.capacity,
@@ -540,11 +717,31 @@ function* rollBack(
   });
   if (moved.upgrade.length > 0) {
     const drain = yield* drainPaced(context, scaleSet, drainList(staleOnly(observed.value), moved.upgrade));
-    if (drain.ok && drain.value.drained.length > 0) {
-      yield* callActivity(context, Activities.startUpgrade, {
+    if (!drain.ok) {
+      yield* giveBack(context, scaleSet, drain.partial.disabled, drain.partial.drained);
+      return finished(input, progress, 'failed', `${reason}; rollback failed: ${drain.error.message}`);
+    }
+    if (drain.value.drained.length > 0) {
+      const upgrade = (yield* callActivity(context, Activities.startUpgrade, {
         scaleSetId: scaleSet.id,
         instanceIds: drain.value.drained,
-      } satisfies StartUpgradeInput);
+        imageReferenceId: progress.previousImageId,
+      } satisfies StartUpgradeInput)) as StartUpgradeOutput;
+      if (!upgrade.ok || upgrade.value.modelNow !== undefined) {
+        yield* giveBack(context, scaleSet, drain.value.disabled, drain.value.drained);
+        if (!upgrade.ok)
+          return finished(input, progress, 'failed', `${reason}; rollback failed: ${upgrade.error.message}`);
+        return finished(
+          input,
+          progress,
+          'superseded',
+          `${reason}; the model was moved to ${versionOfImageReference(upgrade.value.modelNow) ?? upgrade.value.modelNow} during the rollback`,
+          versionOfImageReference(upgrade.value.modelNow),
+        );
+      }
+      if (upgrade.value.upgraded.length > 0)
+        yield* awaitHealth(context, input, upgrade.value.upgraded, progress.healthyAfterMinutes);
+      yield* giveBack(context, scaleSet, drain.value.disabled, []);
     }
   }
   if (moved.busy.length > 0) {
@@ -552,7 +749,16 @@ function* rollBack(
     return continueWith(context, input, progress);
   }
   progress.pending.push(...moved.pending);
-  return finished(input, progress, 'rolledBack', progress.rollbackReason);
+  if (progress.failure)
+    return finished(
+      input,
+      progress,
+      'failed',
+      `${progress.failure}; the model is back on ${progress.previousVersion}`,
+    );
+  if (progress.unproven)
+    return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'untouched', reason);
+  return finished(input, progress, 'rolledBack', reason);
 }
 
 function continueWith(
@@ -569,8 +775,10 @@ function finished(
   progress: Progress,
   state: ScaleSetRolloutStateName,
   reason?: string,
+  /** The version the model points at now, when it is neither the rollout's nor the previous one. */
+  versionNow?: string,
 ): ScaleSetRolloutResult {
-  const rolledBack = state === 'rolledBack';
+  const back = state === 'rolledBack' || progress.unproven === true;
   return result(input, {
     state,
     reason:
@@ -578,15 +786,16 @@ function finished(
       (state === 'pending'
         ? `${progress.pending.length} instance(s) stayed busy past ${input.options.busyWaitHours} h and remain on ${progress.previousVersion}`
         : undefined),
-    version: rolledBack ? (progress.previousVersion ?? '') : input.version,
+    version: versionNow ?? (back ? (progress.previousVersion ?? '') : input.version),
     previousVersion: progress.previousVersion,
-    instancesUpdated: rolledBack ? 0 : progress.updated.length,
+    instancesUpdated: back ? 0 : progress.updated.length,
     instancesPending: progress.pending.length,
     unhealthy: progress.unhealthy.length,
     waves: progress.waves,
     ...(progress.healthyAfterMinutes !== undefined
       ? { healthyAfterMinutes: progress.healthyAfterMinutes }
       : {}),
+    ...(progress.unproven ? { unproven: true } : {}),
   });
 }
 

@@ -1,9 +1,12 @@
 /**
  * Rolls an image version out to the scale sets that use its definition. The lead scale set (the
- * canary-tagged one, else the first) goes alone; only when it ends healthy do the others follow, in
- * parallel, each in its own sub-orchestration — so a bad version is rolled back on one scale set and
- * never reaches another (S4). Started by HTTP, by Event Grid (a version written outside kiln) or by a
- * rebuild; the instance id is derived from definition and version, so one version rolls once (S5).
+ * canary-tagged one, else the first) goes alone; only when it has proven the version — at least one
+ * instance moved to it and came back healthy — do the others follow, in parallel, each in its own
+ * sub-orchestration, so a bad version is rolled back on one scale set and never reaches another (S4).
+ * A lead that had nothing to move (already on the version, refused, gone) hands the lead to the next
+ * scale set; a lead that could move nothing (every instance busy, none at all) has proven nothing,
+ * goes back, and the rollout stops there. Started by HTTP, by Event Grid (a version written outside
+ * kiln) or by a rebuild; the instance id is derived from definition and version (S5).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
@@ -30,6 +33,12 @@ export interface RolloutInput {
   /** Regions in the order the lead is chosen from (the first scale set in the first region leads). */
   regionOrder?: string[];
   canaryTag: { name: string; value: string };
+  /** The version was proven already (a rebuild's canary): the lead need not prove it again. */
+  proven?: boolean;
+  /** An undo (a canary put back): move only scale sets whose model is still on this version. */
+  restoreFrom?: string;
+  /** An operator's rollback: scale sets may move to an older version than they run (S8 otherwise leaves them). */
+  allowOlder?: boolean;
 }
 
 export interface RolloutOutput {
@@ -129,8 +138,14 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   const lead = ordered.find((s) => s.tags[input.canaryTag.name] === input.canaryTag.value) ?? ordered[0];
   // The lead's first wave shows how long an upgraded instance takes to come back: the rest look then.
   let healthyAfterMinutes: number | undefined;
-  const childInput = (scaleSet: ManagedScaleSet): ScaleSetRolloutInput => ({
+  const versionId = version.value.id;
+  const childInput = (scaleSet: ManagedScaleSet, mustProve: boolean): ScaleSetRolloutInput => ({
     ...(healthyAfterMinutes !== undefined ? { healthyAfterMinutes } : {}),
+    ...(mustProve ? { mustProve } : {}),
+    ...(input.restoreFrom
+      ? { restoreFrom: versionId.replace(/\/versions\/[^/]+$/i, `/versions/${input.restoreFrom}`) }
+      : {}),
+    ...(input.allowOlder ? { allowOlder: true } : {}),
     scaleSet,
     definition: input.definition,
     version: input.version,
@@ -143,10 +158,10 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     startedAt,
     source: input.source,
   });
-  const child = (scaleSet: ManagedScaleSet) =>
+  const child = (scaleSet: ManagedScaleSet, mustProve = false) =>
     context.df.callSubOrchestrator(
       Orchestrations.rolloutScaleSet,
-      childInput(scaleSet),
+      childInput(scaleSet, mustProve),
       `${context.df.instanceId}:${scaleSet.name}`,
     );
 
@@ -172,32 +187,55 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       ),
     });
 
-  if (lead) {
-    report(`rolling ${lead.name} first`);
-    output.scaleSets[lead.name] = yield* runChild(child(lead), lead);
-    const leadResult = output.scaleSets[lead.name]!;
-    healthyAfterMinutes = leadResult.healthyAfterMinutes;
-    if (leadResult.state === 'rolledBack' || leadResult.state === 'failed') {
+  // Leads go one at a time until one proves the version (S4: health needs evidence). An undo, or a
+  // version a canary proved already, needs no proof: its first scale set leads only to pace the rest.
+  const mustProve = !input.proven && !input.restoreFrom;
+  const leads = lead ? [lead, ...ordered.filter((s) => s !== lead)] : [];
+  const tried: ManagedScaleSet[] = [];
+  for (const candidate of leads) {
+    report(`rolling ${candidate.name} first`);
+    const leadResult = yield* runChild(child(candidate, mustProve), candidate);
+    output.scaleSets[candidate.name] = leadResult;
+    tried.push(candidate);
+    healthyAfterMinutes ??= leadResult.healthyAfterMinutes;
+    const halted =
+      leadResult.state === 'rolledBack' || leadResult.state === 'failed'
+        ? leadResult.state === 'rolledBack'
+          ? 'was rolled back'
+          : 'failed'
+        : leadResult.unproven
+          ? 'proved nothing'
+          : undefined;
+    if (halted) {
       for (const s of ordered) {
-        if (s !== lead)
+        if (!tried.includes(s))
           output.scaleSets[s.name] = untouched(
             s,
-            `not started: ${lead.name} ${leadResult.state === 'rolledBack' ? 'was rolled back' : 'failed'} (${leadResult.reason})`,
+            `not started: ${candidate.name} ${halted} (${leadResult.reason})`,
           );
       }
-      replaySafeLog(context, `rollout of ${input.version} halted after ${lead.name}: ${leadResult.reason}`);
+      replaySafeLog(
+        context,
+        `rollout of ${input.version} halted after ${candidate.name}: ${leadResult.reason}`,
+      );
       return end(
         context,
         output,
-        leadResult.state === 'rolledBack' ? 'rolledBack' : 'failed',
-        `${lead.name}: ${leadResult.reason}`,
+        leadResult.state === 'rolledBack'
+          ? 'rolledBack'
+          : leadResult.state === 'failed'
+            ? 'failed'
+            : 'partial',
+        `${candidate.name}: ${leadResult.reason}`,
       );
     }
+    // Proven by an instance that moved and came back healthy, or nothing to prove it with here.
+    if (!mustProve || leadResult.instancesUpdated > 0) break;
   }
 
   // With a region order the rest go region by region (parallel within a region) and stop at a rollback;
   // without one, all at once.
-  const rest = ordered.filter((s) => s !== lead);
+  const rest = ordered.filter((s) => !tried.includes(s));
   const groups = input.regionOrder ? groupByRegion(rest) : [rest];
   for (const [index, group] of groups.entries()) {
     const running = group.map((s) => ({ scaleSet: s, task: child(s) }));
@@ -253,7 +291,7 @@ function overallState(output: RolloutOutput): RolloutOutput['state'] {
   if (states.every((s) => s === 'untouched' || s === 'refused')) return 'skipped';
   if (states.includes('rolledBack')) return 'rolledBack';
   if (states.includes('failed')) return 'failed';
-  if (states.includes('pending')) return 'partial';
+  if (states.includes('pending') || states.includes('superseded')) return 'partial';
   return 'succeeded';
 }
 
