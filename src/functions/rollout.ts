@@ -10,18 +10,21 @@ import {
   type InvocationContext,
 } from './azure-functions.js';
 import * as df from 'durable-functions';
+import type { DurableOrchestrationStatus } from 'durable-functions';
 import {
   createCheckWaveHealthActivity,
   createDrainInstancesActivity,
   createObserveScaleSetActivity,
   createReadRegistrationsActivity,
+  createReadScaleSetActivity,
   createResolveImageVersionActivity,
+  createReturnDrainedActivity,
   createSetScaleSetImageActivity,
   createStartUpgradeActivity,
 } from '../activities/rollout.js';
 import { readGalleryEvent } from '../domain/gallery-event.js';
 import { Activities, InstanceIds, Orchestrations } from '../names.js';
-import { rolloutOrchestrator, type RolloutInput } from '../orchestrations/rollout.js';
+import { rolloutOrchestrator, type RolloutInput, type RolloutOutput } from '../orchestrations/rollout.js';
 import { rolloutScaleSetOrchestrator } from '../orchestrations/rollout-scale-set.js';
 import { registerActivity } from './register-activity.js';
 import { parseRolloutRequest } from './parse-rollout-request.js';
@@ -38,6 +41,8 @@ export function registerRollout(): void {
   registerActivity(Activities.startUpgrade, createStartUpgradeActivity);
   registerActivity(Activities.checkWaveHealth, createCheckWaveHealthActivity);
   registerActivity(Activities.readRegistrations, createReadRegistrationsActivity);
+  registerActivity(Activities.readScaleSet, createReadScaleSetActivity);
+  registerActivity(Activities.returnDrained, createReturnDrainedActivity);
 
   app.http('startRollout', {
     route: 'rollouts',
@@ -48,7 +53,7 @@ export function registerRollout(): void {
       const settings = getSettings();
       const parsed = parseRolloutRequest(await request.text(), settings.gallery.definitions);
       if (!parsed.ok) return new HttpResponse({ status: parsed.status, jsonBody: { error: parsed.message } });
-      const { definition, version, scaleSets, dryRun, regionOrder, ...options } = parsed.value;
+      const { definition, version, scaleSets, dryRun, regionOrder, allowOlder, ...options } = parsed.value;
       const { image: _image, ...rolloutOptions } = options;
       const input: RolloutInput = {
         definition,
@@ -59,6 +64,7 @@ export function registerRollout(): void {
         regionOrder,
         options: rolloutOptions,
         canaryTag: settings.canaryTag,
+        ...(allowOlder ? { allowOlder } : {}),
       };
       const client = df.getClient(context);
       const outcome = await startSingleton(
@@ -92,8 +98,9 @@ export function registerRollout(): void {
       const instanceId = InstanceIds.rollout(reading.definition, reading.version, settings.dryRun);
       const client = df.getClient(context);
       const previous = await previousStatus(client, instanceId);
-      if (previous) {
-        // Deliveries repeat and arrive out of order: a version that has (or had) a rollout starts nothing (S5).
+      if (previous && !mayRollAgain(previous)) {
+        // Deliveries repeat and arrive out of order: a version whose rollout runs or ran to a decision
+        // starts nothing (S5). One that failed, or skipped a version not ready then, is tried again.
         context.log(
           `event ${reading.eventId}: ${reading.definition} ${reading.version} already has rollout ${instanceId} (${previous.runtimeStatus}); nothing started`,
         );
@@ -114,4 +121,18 @@ export function registerRollout(): void {
       );
     },
   });
+}
+
+/**
+ * Whether a rollout that already ran may run again for a new delivery: a failed run must not block
+ * its own retry (a start lost to a short outage would otherwise never be retried), and a version
+ * skipped while excluded or still being published may be ready now. A rollout that succeeded, is
+ * partial or was rolled back has decided; one an operator terminated stays stopped.
+ */
+export function mayRollAgain(previous: DurableOrchestrationStatus): boolean {
+  const status = String(previous.runtimeStatus);
+  if (status === 'Failed') return true;
+  if (status !== 'Completed') return false;
+  const state = (previous.output as Partial<RolloutOutput> | null | undefined)?.state;
+  return state === 'failed' || state === 'skipped';
 }
