@@ -4,6 +4,7 @@
  * latest GitHub runner release. Each starts slow work and returns; the orchestration polls.
  */
 import { buildJobTemplate, type ImageKind } from '../domain/release.js';
+import { regionKey } from '../domain/regions.js';
 import { versionOfImageReference } from '../domain/rollout.js';
 import type { ActivityDeps } from './deps.js';
 import { attempt, type ActivityResult } from './result.js';
@@ -139,13 +140,18 @@ export function createGetBuildStatusActivity({ arm, settings }: ActivityDeps) {
     });
 }
 
+/** Stops the execution if it still runs (idempotent: one that ended, or is gone, is left as it is). */
 export function createStopBuildActivity({ arm, settings }: ActivityDeps) {
   return (input: BuildStatusInput): Promise<ActivityResult<null>> =>
     attempt(`stop Packer execution ${input.executionName}`, async () => {
+      const execution = await arm.getJobExecution(settings.packer.jobId, input.executionName);
+      if (!execution || ENDED.has(execution.status.toLowerCase())) return null;
       await arm.stopJobExecution(settings.packer.jobId, input.executionName);
       return null;
     });
 }
+
+const ENDED = new Set(['succeeded', 'failed', 'stopped', 'degraded']);
 
 export interface PublishVersionInput {
   definition: string;
@@ -153,9 +159,11 @@ export interface PublishVersionInput {
   managedImageId: string;
   tags: Record<string, string>;
   endOfLifeDate: string;
+  /** Where the version is first published: the build region (the gallery's, first) and the canary's. */
+  regions: string[];
 }
 
-/** Creates the gallery version in the build region only, excluded from latest (it is not proven yet). */
+/** Creates the gallery version where it is built and proven only, excluded from latest (it is not proven yet). */
 export function createPublishVersionActivity({ arm, settings }: ActivityDeps) {
   return (input: PublishVersionInput): Promise<ActivityResult<null>> =>
     attempt(`publish gallery version ${input.definition}/${input.version}`, async () => {
@@ -163,7 +171,7 @@ export function createPublishVersionActivity({ arm, settings }: ActivityDeps) {
       await arm.startCreateImageVersion(input.definition, input.version, {
         location: build.name,
         sourceId: input.managedImageId,
-        targetRegions: [{ name: build.name, replicas: build.replicas, excludeFromLatest: true }],
+        targetRegions: targetRegions(settings, input.regions, true),
         excludeFromLatest: true,
         endOfLifeDate: input.endOfLifeDate,
         tags: input.tags,
@@ -176,8 +184,8 @@ export interface UpdateVersionInput {
   definition: string;
   version: string;
   excludeFromLatest?: boolean;
-  /** Replicate to every target region of the settings. */
-  allRegions?: boolean;
+  /** Replicate to exactly these regions (the target regions of the settings, and the canary's). */
+  regions?: string[];
 }
 
 export function createUpdateVersionActivity({ arm, settings }: ActivityDeps) {
@@ -186,18 +194,20 @@ export function createUpdateVersionActivity({ arm, settings }: ActivityDeps) {
       const exclude = input.excludeFromLatest;
       await arm.startUpdateImageVersion(input.definition, input.version, {
         ...(exclude !== undefined ? { excludeFromLatest: exclude } : {}),
-        ...(input.allRegions
-          ? {
-              targetRegions: settings.gallery.targetRegions.map((r) => ({
-                name: r.name,
-                replicas: r.replicas,
-                excludeFromLatest: exclude ?? true,
-              })),
-            }
-          : {}),
+        ...(input.regions ? { targetRegions: targetRegions(settings, input.regions, exclude ?? true) } : {}),
       });
       return null;
     });
+}
+
+/** Target regions with the replica counts of the settings (1 for a region the settings do not list). */
+function targetRegions(settings: ActivityDeps['settings'], regions: string[], excludeFromLatest: boolean) {
+  return regions.map((name) => ({
+    name,
+    replicas:
+      settings.gallery.targetRegions.find((r) => regionKey(r.name) === regionKey(name))?.replicas ?? 1,
+    excludeFromLatest,
+  }));
 }
 
 export interface TagVersionInput {

@@ -1,10 +1,13 @@
 /**
  * Rebuilds one runner image end to end: build with Packer in the Container Apps job, publish a
- * gallery version (excluded from latest, build region only), prove it on the canary scale set,
- * replicate it, promote it and roll every other scale set of the image, then prune old versions.
- * One instance per image and period (S5). A version that fails its canary is tagged rejected and
- * never becomes latest nor reaches another scale set (S4); pruning never deletes a version in use or
- * among the newest PRUNE_KEEP (S3); the Packer job authenticates with its own identity (S6).
+ * gallery version (excluded from latest, in the build region and the canary's), prove it on the
+ * canary scale set, replicate it, promote it and roll every other scale set of the image, then prune
+ * old versions. One instance per image and period (S5). A version that fails its canary is tagged
+ * rejected and never becomes latest nor reaches another scale set; a canary that moved no instance
+ * has proven nothing, and without a canary nothing is built (S4). Pruning never deletes a version in
+ * use or among the newest PRUNE_KEEP (S3). Whatever ends the run, what it started is undone: the
+ * Packer execution stopped, a partial version deleted, the canary put back (S9). The Packer job
+ * authenticates with its own identity (S6).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
@@ -18,6 +21,7 @@ import type { ActivityResult } from '../activities/result.js';
 import type { ObserveScaleSetOutput } from '../activities/rollout.js';
 import { nextVersionName, planPrune, type ImageKind } from '../domain/release.js';
 import { versionOfImageReference, definitionOfImageReference } from '../domain/rollout.js';
+import { regionKey } from '../domain/regions.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
@@ -148,6 +152,20 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     scaleSets.find((s) => s.tags[input.policy.canaryTag.name] === input.policy.canaryTag.value) ??
     scaleSets[0];
   out.canary = canary?.name;
+  if (!canary) {
+    // A version nothing could prove would be promoted on faith (S4), and nothing would run it.
+    out.state = 'skipped';
+    out.reason = `no managed scale set uses the ${input.image} image: a new version could be proven nowhere, so none is built`;
+    out.timings.finishedAt = now();
+    phase('skipped');
+    replaySafeLog(context, `rebuild of ${input.image}: skipped (${out.reason})`);
+    return out;
+  }
+  // The version is published where it is built and where the canary runs (excluded from latest
+  // there), and replicated to every target region once the canary proved it.
+  const buildRegion = input.policy.regions[0]!;
+  const firstRegions = unique([buildRegion, canary.location]);
+  const allRegions = unique([...input.policy.regions, canary.location]);
 
   // The runner baked into a Linux image is the latest release unless one was asked for; the
   // template needs its SHA-256, which GitHub gives as the release asset's digest.
@@ -171,9 +189,9 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   if (input.dryRun) {
     out.state = 'planned';
-    out.regions = input.policy.regions;
+    out.regions = allRegions;
     out.plan = {
-      canary: canary?.name,
+      canary: canary.name,
       rollOut: scaleSets.filter((s) => s !== canary).map((s) => s.name),
       prune: planPrune({
         versions: [...gallery.value.versions.map((v) => v.name), out.version],
@@ -202,19 +220,28 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   const deadline = new Date(
     context.df.currentUtcDateTime.getTime() + input.policy.buildTimeoutHours * 3600_000,
   ).toISOString();
-  const built = (yield context.df.callSubOrchestrator(
-    Orchestrations.waitForBuild,
-    {
+  const waited = yield* settle<WaitForBuildOutput>(
+    context.df.callSubOrchestrator(
+      Orchestrations.waitForBuild,
+      {
+        executionName: build.value.executionName,
+        deadline,
+        pollMinutes: REBUILD_TIMING.buildPollMinutes,
+      } satisfies WaitForBuildInput,
+      `${id}:build`,
+    ),
+  );
+  const built: WaitForBuildOutput = waited.ok ? waited.value : { status: 'Crashed', reason: waited.message };
+  if (built.status === 'TimedOut' || built.status === 'Crashed') {
+    // The execution may still run: a failed rebuild stops what it started (S9).
+    const stopped = yield* callActivity(context, Activities.stopBuild, {
       executionName: build.value.executionName,
-      deadline,
-      pollMinutes: REBUILD_TIMING.buildPollMinutes,
-    } satisfies WaitForBuildInput,
-    `${id}:build`,
-  )) as WaitForBuildOutput;
-  if (built.status === 'TimedOut') {
-    yield* callActivity(context, Activities.stopBuild, { executionName: build.value.executionName });
+    });
+    const stop = stopped.ok ? 'was stopped' : `could not be stopped (${stopped.error.message})`;
     return fail(
-      `the Packer build ran longer than ${input.policy.buildTimeoutHours} h and was stopped (execution ${build.value.executionName})`,
+      built.status === 'TimedOut'
+        ? `the Packer build ran longer than ${input.policy.buildTimeoutHours} h${built.reason ? ` (${built.reason})` : ''} and ${stop} (execution ${build.value.executionName})`
+        : `waiting for the Packer build failed (${built.reason}); execution ${build.value.executionName} ${stop}`,
     );
   }
   if (built.status !== 'Succeeded') {
@@ -242,48 +269,51 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     managedImageId: build.value.managedImageId,
     tags,
     endOfLifeDate: eol,
+    regions: firstRegions,
   });
-  const buildRegion = input.policy.regions[0]!;
-  const inBuildRegion = published.ok
-    ? ((yield context.df.callSubOrchestrator(
-        Orchestrations.waitForReplication,
-        waitInput(context, input, out.version, [buildRegion], REBUILD_TIMING.publishWaitHours),
-        `${id}:publish`,
-      )) as WaitForReplicationOutput)
+  const publishWait = published.ok
+    ? yield* settle<WaitForReplicationOutput>(
+        context.df.callSubOrchestrator(
+          Orchestrations.waitForReplication,
+          waitInput(context, input, out.version, firstRegions, REBUILD_TIMING.publishWaitHours),
+          `${id}:publish`,
+        ),
+      )
     : undefined;
-  if (!published.ok || inBuildRegion?.regions[buildRegion] !== 'Completed') {
+  const inFirstRegions = publishWait?.ok ? publishWait.value : undefined;
+  const missing = firstRegions.filter((r) => inFirstRegions?.regions[r] !== 'Completed');
+  if (!published.ok || missing.length > 0) {
     // Nothing half-made stays behind: the partial version goes (the managed image stays for a retry).
     yield* callActivity(context, Activities.deleteVersions, {
       definition: input.definition,
       versions: [out.version],
     });
     return fail(
-      published.ok
-        ? `publishing ${out.version} to ${buildRegion} did not complete (${inBuildRegion?.reason ?? inBuildRegion?.regions[buildRegion]})`
-        : published.error.message,
+      !published.ok
+        ? published.error.message
+        : `publishing ${out.version} to ${missing.join(', ')} did not complete (${inFirstRegions?.reason ?? (publishWait && !publishWait.ok ? publishWait.message : missing.map((r) => `${r}: ${inFirstRegions?.regions[r]}`).join(', '))})`,
     );
   }
   yield* callActivity(context, Activities.deleteManagedImage, { managedImageId: build.value.managedImageId });
   out.timings.publishedAt = now();
-  out.regions = [buildRegion];
+  out.regions = firstRegions;
 
   // Canary: the version must carry real jobs' runners before anything else sees it (S4).
-  if (canary) {
-    phase(`canary on ${canary.name}`);
-    yield* tag('canary');
-    const proven = yield* proveOnCanary(context, input, out.version, canary);
-    if (!proven.ok) {
-      yield* tag('rejected');
-      return fail(`canary ${canary.name}: ${proven.reason}`, 'rejected');
-    }
-    out.timings.canaryPassedAt = now();
+  phase(`canary on ${canary.name}`);
+  yield* tag('canary');
+  const proven = yield* proveOnCanary(context, input, out.version, canary);
+  const canaryBefore = proven.previous;
+  if (!proven.ok) {
+    // A bad version is rejected for good; one the canary could not prove stays out, unjudged.
+    yield* tag(proven.rejected ? 'rejected' : 'unproven');
+    return fail(`canary ${canary.name}: ${proven.reason}`, proven.rejected ? 'rejected' : 'failed');
   }
+  out.timings.canaryPassedAt = now();
 
   // From here on the canary runs a version that is not promoted: if the image fails, the canary
   // goes back to what it ran before, so no scale set stays on a version that never became latest (S4).
   function* withCanaryBack(reason: string): Generator<Task, string, any> {
-    if (!canary) return reason;
-    return `${reason}; ${yield* restoreCanary(context, input, canary, 'canary-restore')}`;
+    return `${reason}; ${yield* restoreCanary(context, input, out.version, canaryBefore, canary!, 'canary-restore')}`;
   }
 
   // Replicate to every target region; a failed region gets one more try.
@@ -294,16 +324,18 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     const update = yield* callActivity(context, Activities.updateVersion, {
       definition: input.definition,
       version: out.version,
-      allRegions: true,
+      regions: allRegions,
     });
     if (!update.ok) return fail(yield* withCanaryBack(update.error.message));
-    replicated = (yield context.df.callSubOrchestrator(
-      Orchestrations.waitForReplication,
-      waitInput(context, input, out.version, input.policy.regions, REBUILD_TIMING.replicationWaitHours),
-      `${id}:replicate-${attempt}`,
-    )) as WaitForReplicationOutput;
-    if (Object.values(replicated.regions).every((s) => s === 'Completed') && input.policy.regions.length > 0)
-      break;
+    const wait = yield* settle<WaitForReplicationOutput>(
+      context.df.callSubOrchestrator(
+        Orchestrations.waitForReplication,
+        waitInput(context, input, out.version, allRegions, REBUILD_TIMING.replicationWaitHours),
+        `${id}:replicate-${attempt}`,
+      ),
+    );
+    replicated = wait.ok ? wait.value : { regions: {}, reason: wait.message };
+    if (Object.values(replicated.regions).every((s) => s === 'Completed') && allRegions.length > 0) break;
   }
   const notReplicated = Object.entries(replicated?.regions ?? {}).filter(([, s]) => s !== 'Completed');
   if (notReplicated.length > 0 || !replicated || Object.keys(replicated.regions).length === 0) {
@@ -313,7 +345,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
       ),
     );
   }
-  out.regions = [...input.policy.regions];
+  out.regions = allRegions;
   out.timings.replicatedAt = now();
 
   // Promote, then roll every other managed scale set of the image.
@@ -328,12 +360,14 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   const others = scaleSets.filter((s) => s !== canary);
   if (others.length > 0) {
     phase('rolling out');
-    const rollout = (yield context.df.callSubOrchestrator(
-      Orchestrations.rollout,
-      rolloutInput(input, out.version, others),
-      `${id}:rollout`,
-    )) as RolloutOutput;
-    out.rollout = summarise(rollout);
+    const rollout = yield* settle<RolloutOutput>(
+      context.df.callSubOrchestrator(
+        Orchestrations.rollout,
+        { ...rolloutInput(input, out.version, others), proven: true },
+        `${id}:rollout`,
+      ),
+    );
+    out.rollout = rollout.ok ? summarise(rollout.value) : { state: 'failed', scaleSets: {} };
   }
   yield* tag('promoted');
   out.timings.promotedAt = now();
@@ -368,29 +402,51 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   return out;
 }
 
-/** Rolls the canary onto the version and checks it stays healthy for the soak time; rolls it back otherwise. */
+/**
+ * Rolls the canary onto the version and checks it stays healthy for the soak time; puts it back
+ * otherwise. Proof needs evidence (S4): at least one instance moved to the version and seen healthy,
+ * and still on it and healthy after the soak. `rejected`: the version itself failed (it is bad);
+ * otherwise the canary could not prove it either way. `previous`: what the canary ran right before
+ * its rollout moved it (read by that rollout, not taken from the list the rebuild began with).
+ */
 function* proveOnCanary(
   context: OrchestrationContext,
   input: RebuildInput,
   version: string,
   canary: ManagedScaleSet,
-): Generator<Task, { ok: true } | { ok: false; reason: string }, any> {
+): Generator<
+  Task,
+  ({ ok: true } | { ok: false; reason: string; rejected: boolean }) & { previous?: string },
+  any
+> {
   const id = context.df.instanceId;
-  const rollout = (yield context.df.callSubOrchestrator(
-    Orchestrations.rollout,
-    rolloutInput(input, version, [canary]),
-    `${id}:canary`,
-  )) as RolloutOutput;
-  const result = rollout.scaleSets[canary.name];
-  if (!result || (result.state !== 'updated' && result.state !== 'pending')) {
-    const reason = result?.reason ?? rollout.reason ?? `rollout ${rollout.state}`;
-    // A rollout that failed part-way (not rolled back by itself) may have pointed the model at the version.
-    if (result?.state === 'failed' || (!result && rollout.state === 'failed'))
-      return {
-        ok: false,
-        reason: `${reason}; ${yield* restoreCanary(context, input, canary, 'canary-restore')}`,
-      };
-    return { ok: false, reason };
+  const rolled = yield* settle<RolloutOutput>(
+    context.df.callSubOrchestrator(
+      Orchestrations.rollout,
+      rolloutInput(input, version, [canary]),
+      `${id}:canary`,
+    ),
+  );
+  const rollout = rolled.ok ? rolled.value : undefined;
+  const result = rollout?.scaleSets[canary.name];
+  const previous = result?.previousVersion ?? versionOfImageReference(canary.imageReferenceId);
+  const restore = (name: string) => restoreCanary(context, input, version, previous, canary, name);
+  const reason =
+    result?.reason ?? rollout?.reason ?? (rolled.ok ? `rollout ${rolled.value.state}` : rolled.message);
+  if (result?.state === 'rolledBack') return { ok: false, reason, rejected: true, previous };
+  const moved =
+    result && (result.state === 'updated' || result.state === 'pending') && result.instancesUpdated > 0;
+  if (!moved) {
+    // Failed part-way, crashed, or proved nothing: the model may still name the version. A canary
+    // rollout that proved nothing put it back itself; otherwise it is put back here (an undo that
+    // moves only a model still on this version).
+    const back = result?.unproven ? '' : `; ${yield* restore('canary-restore')}`;
+    return {
+      ok: false,
+      reason: `${result?.unproven ? reason : `the canary could not prove the version (${reason})`}${back}`,
+      rejected: false,
+      previous,
+    };
   }
   yield context.df.createTimer(
     new Date(context.df.currentUtcDateTime.getTime() + input.policy.canarySoakMinutes * 60_000),
@@ -400,8 +456,15 @@ function* proveOnCanary(
     fleet: canary.fleet,
     allInstances: true,
   })) as ObserveScaleSetOutput;
-  if (!observed.ok)
-    return { ok: false, reason: `health after the soak could not be read: ${observed.error.message}` };
+  if (!observed.ok) {
+    const back = yield* restore('canary-rollback');
+    return {
+      ok: false,
+      reason: `health after the soak could not be read: ${observed.error.message}; ${back}`,
+      rejected: false,
+      previous,
+    };
+  }
   const onVersion = observed.value.instances.filter(
     (i) => versionOfImageReference(i.imageReferenceId) === version,
   );
@@ -410,42 +473,48 @@ function* proveOnCanary(
       observed.value.registrations[i.computerName.toLowerCase()]?.status !== 'online' ||
       i.provisioningState.toLowerCase() !== 'succeeded',
   );
-  if (sick.length > 0) {
-    // Healthy at the gate but not after the soak: put the canary back on what it ran before.
-    const previous = versionOfImageReference(canary.imageReferenceId);
-    if (previous)
-      yield context.df.callSubOrchestrator(
-        Orchestrations.rollout,
-        rolloutInput(input, previous, [canary]),
-        `${id}:canary-rollback`,
-      );
+  if (sick.length > 0 || onVersion.length === 0) {
+    // Healthy at the gate but not after the soak (or nothing left on it to show): put the canary back.
+    const back = yield* restore('canary-rollback');
     return {
       ok: false,
-      reason: `${sick.length} instance(s) lost their ${canary.fleet === 'github' ? 'runner' : 'agent'} during the ${input.policy.canarySoakMinutes}-minute soak (${sick.map((i) => i.computerName).join(', ')})`,
+      reason:
+        sick.length > 0
+          ? `${sick.length} instance(s) lost their ${canary.fleet === 'github' ? 'runner' : 'agent'} during the ${input.policy.canarySoakMinutes}-minute soak (${sick.map((i) => i.computerName).join(', ')}); ${back}`
+          : `no instance ran the version at the end of the ${input.policy.canarySoakMinutes}-minute soak, so it proved nothing; ${back}`,
+      rejected: sick.length > 0,
+      previous,
     };
   }
-  return { ok: true };
+  return { ok: true, previous };
 }
 
-/** Rolls the canary back to the version it ran before the rebuild; says how that went. */
+/**
+ * Puts the canary back on `previous`, the version it ran right before the rebuild moved it — an undo
+ * of the rebuild's own change only: a canary someone else moved since is left where it is (S8). Says
+ * how that went.
+ */
 function* restoreCanary(
   context: OrchestrationContext,
   input: RebuildInput,
+  version: string,
+  previous: string | undefined,
   canary: ManagedScaleSet,
   name: string,
 ): Generator<Task, string, any> {
-  const previous = versionOfImageReference(canary.imageReferenceId);
   if (!previous)
     return `the canary ${canary.name} ran no gallery version before, so it could not be put back`;
-  const back = (yield context.df.callSubOrchestrator(
-    Orchestrations.rollout,
-    rolloutInput(input, previous, [canary]),
-    `${context.df.instanceId}:${name}`,
-  )) as RolloutOutput;
-  const state = back.scaleSets[canary.name]?.state;
-  return state === 'updated'
-    ? `the canary ${canary.name} is back on ${previous}`
-    : `putting the canary ${canary.name} back on ${previous} ended ${state ?? back.state}${back.reason ? ` (${back.reason})` : ''}`;
+  const back = yield* settle<RolloutOutput>(
+    context.df.callSubOrchestrator(
+      Orchestrations.rollout,
+      { ...rolloutInput(input, previous, [canary]), restoreFrom: version },
+      `${context.df.instanceId}:${name}`,
+    ),
+  );
+  if (!back.ok) return `putting the canary ${canary.name} back on ${previous} failed (${back.message})`;
+  const result = back.value.scaleSets[canary.name];
+  if (result?.state === 'updated') return `the canary ${canary.name} is back on ${previous}`;
+  return `putting the canary ${canary.name} back on ${previous} ended ${result?.state ?? back.value.state}${(result?.reason ?? back.value.reason) ? ` (${result?.reason ?? back.value.reason})` : ''}`;
 }
 
 function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedScaleSet[]): RolloutInput {
@@ -459,6 +528,28 @@ function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedSc
     regionOrder: input.policy.regions,
     canaryTag: input.policy.canaryTag,
   };
+}
+
+/** A sub-orchestration's result, or why it crashed: a crash must not skip the undo of what the run started (S9). */
+function* settle<T>(
+  task: Task,
+): Generator<Task, { ok: true; value: T } | { ok: false; message: string }, any> {
+  try {
+    return { ok: true, value: (yield task) as T };
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+}
+
+/** Region names, once each (compared as ARM compares them). */
+function unique(regions: string[]): string[] {
+  const seen = new Set<string>();
+  return regions.filter((r) => {
+    const key = regionKey(r);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function waitInput(

@@ -17,29 +17,55 @@ export interface WaitForBuildInput {
   executionName: string;
   deadline: string;
   pollMinutes: number;
+  /** Since when the status could not be read (carried through continue-as-new). */
+  unreadableSince?: string;
+  lastReadError?: string;
 }
 
 export interface WaitForBuildOutput {
-  /** Succeeded | Failed | Stopped | TimedOut | Unreadable */
+  /** Succeeded | Failed | Stopped | TimedOut (the rebuild also uses Crashed for a wait that failed itself). */
   status: string;
   reason?: string;
 }
 
 const TERMINAL_BUILD = new Set(['Succeeded', 'Failed', 'Stopped']);
 
+/**
+ * Polls the execution until it ends or the deadline passes. A status that cannot be read is not a
+ * failed build: the build goes on meanwhile, so the wait goes on too (until the deadline, when the
+ * rebuild stops the execution), and says since when it could not read.
+ */
 export function* waitForBuildOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, WaitForBuildOutput, any> {
   const input = context.df.getInput() as WaitForBuildInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
-    if (context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) return { status: 'TimedOut' };
+    if (context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline))
+      return {
+        status: 'TimedOut',
+        ...(input.unreadableSince
+          ? { reason: `its status could not be read since ${input.unreadableSince}: ${input.lastReadError}` }
+          : {}),
+      };
     yield context.df.createTimer(
       new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
     );
     const read = (yield* callActivity(context, Activities.getBuildStatus, {
       executionName: input.executionName,
     })) as BuildStatusOutput;
-    if (!read.ok) return { status: 'Unreadable', reason: read.error.message };
+    if (!read.ok) {
+      input.unreadableSince ??= context.df.currentUtcDateTime.toISOString();
+      input.lastReadError = read.error.message;
+      context.df.setCustomStatus({
+        execution: input.executionName,
+        status: 'unreadable',
+        since: input.unreadableSince,
+        error: read.error.message,
+      });
+      continue;
+    }
+    delete input.unreadableSince;
+    delete input.lastReadError;
     context.df.setCustomStatus({ execution: input.executionName, status: read.value.status });
     if (TERMINAL_BUILD.has(read.value.status)) return { status: read.value.status };
   }
