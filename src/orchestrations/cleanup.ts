@@ -183,8 +183,12 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     const result = reimages[index] as ActivityResult<ReimageUnregisteredResult>;
     const name = observed.find((s) => s.id === request.scaleSetId)!.name;
     if (!result.ok) errors.push(result.error.message);
-    else if (result.value.reimaged.length > 0)
-      output.reimaged.push({ scaleSet: name, instanceIds: result.value.reimaged });
+    else {
+      if (result.value.reimaged.length > 0)
+        output.reimaged.push({ scaleSet: name, instanceIds: result.value.reimaged });
+      // Not checked, so not reimaged: the next run plans them again; this one says why.
+      for (const { error } of result.value.unchecked) errors.push(error.message);
+    }
   });
   return done(context, output);
 }
