@@ -46,8 +46,21 @@ export function judgeScaleSetResult(world: World, result: ScaleSetRolloutResult)
   ];
 }
 
-/** S9: an image reported promoted is latest and replicated where the rebuild says. */
+/**
+ * S9 when a rebuild ends: the Packer execution it started no longer runs, and an image reported
+ * promoted is latest.
+ */
 export function judgeRebuildResult(world: World, output: RebuildOutput): Violation[] {
+  const execution = output.executionName ? world.executions.get(output.executionName) : undefined;
+  if (execution?.status === 'Running')
+    return [
+      violation(
+        world,
+        'S9',
+        execution.name,
+        `the ${output.image} rebuild ended ${output.state} while its Packer execution still runs`,
+      ),
+    ];
   if (output.state !== 'promoted') return [];
   const version = world.versions.get(world.versionKey(output.image, output.version));
   const subject = `${output.definition}/${output.version}`;

@@ -76,10 +76,11 @@ export async function runSimulation(
   const cloud = await startFakeCloud({ scenario, clock, secrets: options.secrets });
   options.onStart?.(cloud);
   const previousEnv = { ...process.env };
-  // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes in real
-  // time would only cost wall time there.
+  // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes, or backing
+  // off between a client's own retries, in real time would only cost wall time there.
   applyEnvironment({
     GITHUB_WRITE_INTERVAL_MS: '0',
+    CLIENT_RETRY_BASE_MS: '0',
     ...cloud.env,
     ...options.settings,
     DRY_RUN: String(dryRun),
