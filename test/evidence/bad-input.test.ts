@@ -342,6 +342,7 @@ describe('settings: every problem at once, each naming its setting', () => {
     GITHUB_SCOPE: 'team',
     GITHUB_AUTH: 'oauth',
     GITHUB_WRITE_INTERVAL_MS: '-1',
+    CLIENT_RETRY_BASE_MS: '-1',
     GITHUB_APP_ID: 'kiln-app',
     GITHUB_APP_INSTALLATION_ID: 'abc',
     ADO_ORG_URL: 'http://dev.azure.com/acme',

@@ -144,7 +144,11 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
       const { report, host } = result;
       // The flows really ran, and really used the secrets.
       expect(report.hygiene.runs).toBeGreaterThan(0);
-      expect(report.rollouts.some((r) => r.source === 'eventgrid' && r.state === 'succeeded')).toBe(true);
+      // The Event Grid version rolls while the rebuilds' canaries take the same scale sets: one of its
+      // scale sets is superseded by the newer canary version, so the rollout ends partial.
+      expect(
+        report.rollouts.some((r) => r.source === 'eventgrid' && ['succeeded', 'partial'].includes(r.state)),
+      ).toBe(true);
       expect(report.images.linux?.state).toBe('promoted');
       expect(report.images.windows?.state).toBe('promoted');
       expect(report.apiCalls.keyvault).toBeGreaterThan(0);
