@@ -18,7 +18,7 @@ Usage:
   kiln serve [--scenario FILE] [--port N] [--speed X] [--json] [--verbose]
 
 Options:
-  --scenario FILE   Scenario file, JSON or YAML (format: shared/scenarios/README.md); without it,
+  --scenario FILE   Scenario file, JSON or YAML (format: scenarios/README.md); without it,
                     the built-in demo. The scenario's "trigger" and "until" are not used: start
                     runs with the API (kiln rollout|rebuild|cleanup --app URL). Its "timers"
                     decide whether the app's timers fire.
@@ -37,7 +37,7 @@ Serves:
 
 Examples:
   kiln serve
-  kiln serve --scenario ../shared/scenarios/monthly-small.yaml --port 8080 --speed 60
+  kiln serve --scenario scenarios/monthly-small.yaml --port 8080 --speed 60
   kiln rollout --app http://127.0.0.1:7071 --key KEY --image linux --version 2026.10.1
 
 Exit codes: 0 stopped by Ctrl+C or SIGTERM · 1 could not start (e.g. the port is in use) ·

@@ -15,7 +15,7 @@ Usage:
   kiln simulate [--scenario FILE] [--trigger NAME[,NAME…]] [--report text|json] [--dry-run] [--verbose]
 
 Options:
-  --scenario FILE   Scenario file, JSON or YAML (format: shared/scenarios/README.md).
+  --scenario FILE   Scenario file, JSON or YAML (format: scenarios/README.md).
                     Without it, a built-in demo scenario runs.
   --trigger NAMES   Entry points fired once at the start, replacing the scenario's "trigger" list.
                     cleanup (POST /api/cleanups), http-rebuild (POST /api/rebuilds),
@@ -30,8 +30,8 @@ Options:
 
 Examples:
   kiln simulate
-  kiln simulate --scenario ../shared/scenarios/busy-and-ghosts.yaml --trigger cleanup --report json
-  kiln simulate --scenario ../shared/scenarios/monthly-small.yaml
+  kiln simulate --scenario scenarios/busy-and-ghosts.yaml --trigger cleanup --report json
+  kiln simulate --scenario scenarios/monthly-small.yaml
   kiln simulate --scenario my-fleet.yaml --dry-run
 
 Exit codes: 0 finished and every safety invariant held · 1 an invariant broke or a run failed ·

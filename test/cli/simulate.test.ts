@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // `kiln simulate` as a user runs it: a child process, exit codes, stdout and stderr.
-const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
+const SCENARIOS = resolve(process.cwd(), 'scenarios');
 
 function kiln(
   args: string[],

@@ -5,7 +5,7 @@ import type { Scenario } from '../../src/local/scenario/types.js';
 import { runSimulation } from '../../src/local/simulate/run-simulation.js';
 
 // Fleet hygiene end to end: the app as registered, on the local durable runner, against the fake cloud.
-const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
+const SCENARIOS = resolve(process.cwd(), 'scenarios');
 // The cleanup timer only: these scenarios start before 03:00 on the 1st, when the monthly rebuild would fire.
 const CLEANUP_ONLY = ['cleanupTimer'];
 

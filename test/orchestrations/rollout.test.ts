@@ -7,7 +7,7 @@ import { runSimulation, type SimulationOptions } from '../../src/local/simulate/
 import { Orchestrations } from '../../src/names.js';
 
 // The rollout flow end to end: the app as registered, on the local durable runner, against the fake cloud.
-const SCENARIOS = resolve(process.cwd(), '..', 'shared', 'scenarios');
+const SCENARIOS = resolve(process.cwd(), 'scenarios');
 
 async function simulate(scenario: Scenario, options: SimulationOptions = {}) {
   const result = await runSimulation(scenario, { ...options, keepRunning: true });

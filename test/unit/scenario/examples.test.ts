@@ -13,7 +13,7 @@ import {
   ScenarioError,
 } from '../../../src/local/scenario/parse-scenario.js';
 import type { Scenario } from '../../../src/local/scenario/types.js';
-import { fixtures, sharedScenarios } from './paths.js';
+import { exampleScenarios } from './paths.js';
 
 const imagesDefault: Scenario['images'] = {
   linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
@@ -81,8 +81,8 @@ describe('the minimal scenario', () => {
   });
 });
 
-describe('the shared examples', () => {
-  const files = readdirSync(sharedScenarios).filter((f) => /\.(ya?ml|json)$/.test(f));
+describe('the example scenarios', () => {
+  const files = readdirSync(exampleScenarios).filter((f) => /\.(ya?ml|json)$/.test(f));
 
   it('are there to test', () => {
     expect(files).toEqual(
@@ -91,13 +91,13 @@ describe('the shared examples', () => {
   });
 
   it.each(files)('%s parses', (file) => {
-    const scenario = loadScenarioFile(join(sharedScenarios, file));
+    const scenario = loadScenarioFile(join(exampleScenarios, file));
     expect(scenario.version).toBe(1);
     expect(scenario.name).toBe(file.replace(/\.(ya?ml|json)$/, ''));
   });
 
   it('monthly-small: timers, defaults for everything it leaves out', () => {
-    const s = loadScenarioFile(join(sharedScenarios, 'monthly-small.yaml'));
+    const s = loadScenarioFile(join(exampleScenarios, 'monthly-small.yaml'));
     expect(s).toMatchObject({
       start: '2026-12-01T02:55:00Z',
       until: '2026-12-03T02:55:00Z',
@@ -136,7 +136,7 @@ describe('the shared examples', () => {
   });
 
   it('busy-and-ghosts: newest existing version, explicit canary only, job and fault defaults', () => {
-    const s = loadScenarioFile(join(sharedScenarios, 'busy-and-ghosts.yaml'));
+    const s = loadScenarioFile(join(exampleScenarios, 'busy-and-ghosts.yaml'));
     expect(s.gallery.regions).toEqual(['westeurope', 'northeurope']);
     expect(s.scaleSets.map((x) => [x.name, x.region, x.capacity, x.version, x.canary])).toEqual([
       ['vmss-gh-linux-weu', 'westeurope', 4, '2026.10.1', true],
@@ -162,7 +162,7 @@ describe('the shared examples', () => {
   });
 
   it('bad-image: image settings merge with their defaults', () => {
-    const s = loadScenarioFile(join(sharedScenarios, 'bad-image.yaml'));
+    const s = loadScenarioFile(join(exampleScenarios, 'bad-image.yaml'));
     expect(s.images).toEqual({
       linux: { buildMinutes: 60, buildFails: false, unhealthy: true },
       windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
@@ -175,9 +175,13 @@ describe('the shared examples', () => {
   });
 });
 
-describe("the README's full example", () => {
-  it('parses with every field as written', () => {
-    const s = loadScenarioFile(join(fixtures, 'readme-example.yaml'));
+describe("the format README's full example", () => {
+  const readme = readFileSync(join(exampleScenarios, 'README.md'), 'utf8');
+  const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+
+  it('parses as written, with every field as the README says', () => {
+    expect(block).toBeDefined();
+    const s = parseScenario(block!, 'README.md');
     expect(s).toMatchObject({
       version: 1,
       name: 'monthly-rebuild-two-regions',
@@ -195,6 +199,7 @@ describe("the README's full example", () => {
       foreign: { github: 5, ado: 1 },
       latency: latencyDefault,
       eventgrid: { version: { image: 'linux', version: '2026.12.5' }, duplicates: 3 },
+      expect: { outcome: ['succeeded', 'partial'] },
     });
     expect(s.scaleSets[0]).toEqual({
       name: 'vmss-gh-linux-weu',
@@ -208,6 +213,12 @@ describe("the README's full example", () => {
     expect(s.jobs).toEqual([
       { instance: 'vmss-gh-linux-weu_2', minutes: 240, startAfterMinutes: 0 },
       { instance: 'vmss-ado-win-weu_0', minutes: 30, startAfterMinutes: 90 },
+      {
+        instance: 'vmss-gh-linux-weu_3',
+        minutes: 60,
+        startAfterMinutes: 30,
+        race: { service: 'github', operation: 'deleteRunner' },
+      },
     ]);
     expect(s.faults).toEqual([
       {
@@ -236,32 +247,35 @@ describe("the README's full example", () => {
         persistent: false,
         afterMinutes: 0,
       },
+      { service: 'ado', operation: 'listAgents', status: 404, times: 1, persistent: true, afterMinutes: 0 },
+      {
+        service: 'identity',
+        operation: 'getToken',
+        status: 500,
+        times: 1,
+        persistent: true,
+        afterMinutes: 30,
+        forMinutes: 15,
+      },
     ]);
-    expect(s.changes).toEqual([]);
-    expect(s.expect).toEqual({ outcome: ['succeeded'] });
-  });
-
-  it('matches the README, whose only problem is the job on a scale set its abbreviated list leaves out', () => {
-    const readme = readFileSync(join(sharedScenarios, 'README.md'), 'utf8');
-    const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBeDefined();
-    // The fixture is the README block plus the marked scale set.
-    const fixture = readFileSync(join(fixtures, 'readme-example.yaml'), 'utf8');
-    const header =
-      /^# The full example[^\n]*\n# the one scale set marked below\. prettier-ignore keeps[^\n]*\n# prettier-ignore\n/;
-    const added =
-      / {2}# Not in the README:[^\n]*\n {2}# vmss-ado-win-weu_0[^\n]*\n {2}- \{ name: vmss-ado-win-weu,[^\n]*\n/;
-    expect(fixture).toMatch(header);
-    expect(fixture).toMatch(added);
-    const unmarked = fixture.replace(header, '').replace(added, '');
-    expect(unmarked).toBe(block);
-    // If the README gains the Windows scale set, it parses as it is; until then only this fails.
-    try {
-      parseScenario(block!, 'README.md');
-    } catch (error) {
-      expect(error).toBeInstanceOf(ScenarioError);
-      expect((error as ScenarioError).problems.map((p) => p.path)).toEqual(['jobs[1].instance']);
-    }
+    expect(s.changes).toEqual([
+      {
+        atMinutes: 0,
+        action: 'publish',
+        image: 'linux',
+        version: '2026.12.5',
+        excludeFromLatest: false,
+        unhealthy: true,
+      },
+      { atMinutes: 31, action: 'event', image: 'linux', version: '2026.12.5' },
+      {
+        atMinutes: 45,
+        action: 'setModel',
+        scaleSet: 'vmss-gh-linux-weu',
+        version: '2026.10.1',
+        upgradeInstances: true,
+      },
+    ]);
   });
 });
 
