@@ -32,20 +32,10 @@ export type ReadGalleryOutput = ActivityResult<GalleryState>;
 export function createReadGalleryActivity({ arm }: ActivityDeps) {
   return (input: ReadGalleryInput): Promise<ReadGalleryOutput> =>
     attempt(`read gallery versions of ${input.definition}`, async () => {
-      const [versions, scaleSets] = await Promise.all([
+      const [versions, referenced] = await Promise.all([
         arm.listImageVersions(input.definition),
-        arm.listAllScaleSets(),
+        referencedVersions(arm, input.definition),
       ]);
-      const referenced = new Set<string>();
-      const mine = (id?: string) => id && new RegExp(`/images/${input.definition}/versions/`, 'i').test(id);
-      for (const scaleSet of scaleSets) {
-        if (mine(scaleSet.imageReferenceId))
-          referenced.add(versionOfImageReference(scaleSet.imageReferenceId)!);
-        for (const instance of await arm.listInstances(scaleSet.id)) {
-          if (mine(instance.imageReferenceId))
-            referenced.add(versionOfImageReference(instance.imageReferenceId)!);
-        }
-      }
       return {
         versions: versions.map((v) => ({
           name: v.name,
@@ -57,6 +47,24 @@ export function createReadGalleryActivity({ arm }: ActivityDeps) {
         referenced: [...referenced],
       };
     });
+}
+
+/**
+ * The versions of the definition that any scale set of the subscription uses, in its model or on an
+ * instance (S3). Every list must be read whole: one that fails fails the answer (an unknown is "in
+ * use", never "unused").
+ */
+async function referencedVersions(arm: ActivityDeps['arm'], definition: string): Promise<Set<string>> {
+  const referenced = new Set<string>();
+  const mine = (id?: string) => id && new RegExp(`/images/${definition}/versions/`, 'i').test(id);
+  for (const scaleSet of await arm.listAllScaleSets()) {
+    if (mine(scaleSet.imageReferenceId)) referenced.add(versionOfImageReference(scaleSet.imageReferenceId)!);
+    for (const instance of await arm.listInstances(scaleSet.id)) {
+      if (mine(instance.imageReferenceId))
+        referenced.add(versionOfImageReference(instance.imageReferenceId)!);
+    }
+  }
+  return referenced;
 }
 
 export interface StartBuildInput {
@@ -228,13 +236,18 @@ export function createTagVersionActivity({ arm }: ActivityDeps) {
 export interface DeleteVersionsInput {
   definition: string;
   versions: string[];
+  /** Pruning: look again right before deleting, and keep any version a scale set uses by now (S3). */
+  unusedOnly?: boolean;
 }
 
+/** The versions deleted. */
 export function createDeleteVersionsActivity({ arm }: ActivityDeps) {
   return (input: DeleteVersionsInput): Promise<ActivityResult<string[]>> =>
     attempt(`delete gallery versions ${input.versions.join(', ')} of ${input.definition}`, async () => {
-      for (const version of input.versions) await arm.startDeleteImageVersion(input.definition, version);
-      return input.versions;
+      const inUse = input.unusedOnly ? await referencedVersions(arm, input.definition) : new Set<string>();
+      const deleted = input.versions.filter((version) => !inUse.has(version));
+      for (const version of deleted) await arm.startDeleteImageVersion(input.definition, version);
+      return deleted;
     });
 }
 

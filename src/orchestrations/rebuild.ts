@@ -388,6 +388,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
       const deleted = (yield* callActivity(context, Activities.deleteVersions, {
         definition: input.definition,
         versions: prune,
+        unusedOnly: true,
       })) as ActivityResult<string[]>;
       if (deleted.ok) out.pruned = deleted.value;
     }

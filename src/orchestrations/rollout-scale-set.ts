@@ -15,7 +15,6 @@ import type {
   CheckHealthInput,
   CheckHealthOutput,
   DrainInput,
-  DrainOutput,
   DrainResult,
   ObserveScaleSetInput,
   ObserveScaleSetOutput,

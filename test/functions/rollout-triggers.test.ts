@@ -3,6 +3,8 @@ import { VirtualClock } from '../../src/local/clock.js';
 import { LocalAppHost } from '../../src/local/host/app-host.js';
 import { resetRuntime } from '../../src/functions/runtime.js';
 import { InstanceIds, Orchestrations } from '../../src/names.js';
+import { mayRollAgain } from '../../src/functions/rollout.js';
+import type { DurableOrchestrationStatus } from 'durable-functions';
 
 // POST /api/rollouts and the Event Grid trigger through the local host: validation and S5. The
 // orchestrations are started but not run here (the simulations run them end to end).
@@ -128,5 +130,22 @@ describe('Event Grid trigger', () => {
     host.runner.terminate(id, 'ended for the test');
     await host.deliverEvent('galleryVersionEvents', event(versionId('2026.12.9')));
     expect(host.runner.getStatus(id)!.runtimeStatus).toBe('Terminated');
+  });
+});
+
+describe('a later delivery retries a rollout only when it did not decide (mayRollAgain)', () => {
+  const status = (runtimeStatus: string, state?: string) =>
+    ({ runtimeStatus, output: state ? { state } : undefined }) as unknown as DurableOrchestrationStatus;
+  it.each([
+    ['crashed (Failed)', status('Failed'), true],
+    ['ended failed (a lost start: an outage at its first read)', status('Completed', 'failed'), true],
+    ['skipped a version not ready then (excluded, still publishing)', status('Completed', 'skipped'), true],
+    ['succeeded', status('Completed', 'succeeded'), false],
+    ['partial', status('Completed', 'partial'), false],
+    ['rolled back (a bad version stays out)', status('Completed', 'rolledBack'), false],
+    ['terminated by an operator', status('Terminated'), false],
+    ['still running', status('Running'), false],
+  ])('%s → again: %s', (_case, previous, again) => {
+    expect(mayRollAgain(previous)).toBe(again);
   });
 });
