@@ -154,15 +154,25 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
         registrations: chunk.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),
       }) satisfies RemoveRegistrationsInput,
   );
+  const notAttempted = new Map<string, string[]>();
   removals.forEach((result, index) => {
     const decision = plan.remove[index]!;
-    if (!result.ok) errors.push(result.error.message);
+    if (!result.ok) {
+      // Items an activity left for later (its budget ran out) are one line per reason, not one each.
+      const left = /: not attempted: (.*)$/.exec(result.error.message);
+      if (left) notAttempted.set(left[1]!, [...(notAttempted.get(left[1]!) ?? []), decision.name]);
+      else errors.push(result.error.message);
+    }
     output.removed.push({
       fleet: decision.fleet,
       name: decision.name,
       outcome: result.ok ? result.value : 'failed',
     });
   });
+  for (const [reason, names] of notAttempted)
+    errors.push(
+      `${names.length} removal(s) not attempted (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): ${reason}`,
+    );
 
   const byScaleSet = new Map<string, ReimageUnregisteredInput>();
   for (const d of plan.reimage) {
