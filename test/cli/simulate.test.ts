@@ -56,6 +56,62 @@ describe('kiln simulate', () => {
     expect(stdout).toMatch(/jobs interrupted +0/);
   });
 
+  it('exits 1 when a run ends other than the scenario expects, 0 when it ends as expected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-'));
+    // bad-image ends rolledBack (the canary rejects the Linux build) and says it expects that.
+    const expected = await kiln([
+      'simulate',
+      '--scenario',
+      join(SCENARIOS, 'bad-image.yaml'),
+      '--report',
+      'json',
+    ]);
+    expect(expected.code, expected.stderr).toBe(0);
+    expect(JSON.parse(expected.stdout)).toMatchObject({
+      outcome: 'rolledBack',
+      expected: ['rolledBack'],
+      violations: [],
+    });
+    // The same world expecting success: the rollback is not what was asked, so the exit says so.
+    const file = join(dir, 'bad-image-expecting-success.yaml');
+    writeFileSync(
+      file,
+      'version: 1\nname: bad\ngallery: { regions: [westeurope] }\nimages: { linux: { unhealthy: true } }\n' +
+        'scaleSets:\n  - { name: a, image: linux, capacity: 2, canary: true }\n  - { name: b, image: linux, capacity: 2 }\n' +
+        'trigger: [http-rebuild]\ntimers: false\n',
+    );
+    const unexpected = await kiln(['simulate', '--scenario', file]);
+    expect(unexpected.code).toBe(1);
+    expect(unexpected.stdout).toMatch(/outcome +rolledBack +\(NOT AS EXPECTED: succeeded\)/);
+    expect(unexpected.stdout).toMatch(/invariants +all held/);
+  });
+
+  it.each([
+    [
+      'duplicates in the millions',
+      'eventgrid: { version: { image: linux, version: 2026.12.5 }, duplicates: 5000000 }\n',
+      /eventgrid\.duplicates/,
+    ],
+    ['a clock that never stops', 'until: 9999-01-01T00:00:00Z\n', /until.*at most 31 days/],
+    [
+      'a fault that can never fire',
+      'faults: [{ service: github, operation: deleteRunner, fail: true }]\n',
+      /faults\[0\]\.fail/,
+    ],
+    [
+      'a region on a GitHub fault',
+      'faults: [{ service: github, operation: deleteRunner, status: 500, region: westeurope }]\n',
+      /faults\[0\]\.region/,
+    ],
+  ])('exits 2 for a scenario that could hang or never take effect: %s', async (_case, yaml, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, `version: 1\nname: bad\n${yaml}`);
+    const { code, stderr } = await kiln(['simulate', '--scenario', file]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
   it('exits 2 naming the field of a bad scenario', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-'));
     const file = join(dir, 'bad.yaml');
