@@ -3,7 +3,7 @@
  * built image as a gallery version, change its regions, tags and latest flag, prune, and read the
  * latest GitHub runner release. Each starts slow work and returns; the orchestration polls.
  */
-import { buildJobTemplate, type ImageKind } from '../domain/release.js';
+import { buildJobTemplate, freeVersionName, type ImageKind } from '../domain/release.js';
 import { regionKey } from '../domain/regions.js';
 import { versionOfImageReference } from '../domain/rollout.js';
 import type { ActivityDeps } from './deps.js';
@@ -171,12 +171,26 @@ export interface PublishVersionInput {
   regions: string[];
 }
 
-/** Creates the gallery version where it is built and proven only, excluded from latest (it is not proven yet). */
+/** The name the version was published under. */
+export type PublishVersionOutput = ActivityResult<{ version: string }>;
+
+/**
+ * Creates the gallery version where it is built and proven only, excluded from latest (it is not
+ * proven yet). The name was chosen when the rebuild began, hours ago: if someone published a version
+ * under it since, the next free name of the month is used instead (a version's source cannot change,
+ * and overwriting another's version would be worse). A retry finds its own version (tag kiln-run).
+ */
 export function createPublishVersionActivity({ arm, settings }: ActivityDeps) {
-  return (input: PublishVersionInput): Promise<ActivityResult<null>> =>
+  return (input: PublishVersionInput): Promise<PublishVersionOutput> =>
     attempt(`publish gallery version ${input.definition}/${input.version}`, async () => {
       const build = settings.gallery.targetRegions[0]!;
-      await arm.startCreateImageVersion(input.definition, input.version, {
+      let version = input.version;
+      const taken = await arm.getImageVersion(input.definition, version);
+      if (taken && taken.tags['kiln-run'] !== input.tags['kiln-run']) {
+        const names = (await arm.listImageVersions(input.definition)).map((v) => v.name);
+        version = freeVersionName(names, input.version);
+      }
+      await arm.startCreateImageVersion(input.definition, version, {
         location: build.name,
         sourceId: input.managedImageId,
         targetRegions: targetRegions(settings, input.regions, true),
@@ -184,7 +198,7 @@ export function createPublishVersionActivity({ arm, settings }: ActivityDeps) {
         endOfLifeDate: input.endOfLifeDate,
         tags: input.tags,
       });
-      return null;
+      return { version };
     });
 }
 

@@ -28,6 +28,22 @@ export function nextVersionName(existing: string[], now: string): string {
   return `${year}.${month}.${highest + 1}`;
 }
 
+/**
+ * The name to publish under, decided right before publishing: the name chosen when the rebuild began,
+ * unless someone published a version under it since; then the next free name of the same month.
+ */
+export function freeVersionName(existing: string[], preferred: string): string {
+  if (!existing.includes(preferred)) return preferred;
+  const [year, month] = preferred.split('.');
+  let highest = 0;
+  for (const name of existing) {
+    if (!isGalleryVersion(name)) continue;
+    const [y, m, n] = name.split('.');
+    if (y === year && m === month) highest = Math.max(highest, Number(n));
+  }
+  return `${year}.${month}.${highest + 1}`;
+}
+
 /** The period a rebuild belongs to (one rebuild per image and period: S5). */
 export function rebuildPeriod(now: string): string {
   return now.slice(0, 7);

@@ -1,13 +1,18 @@
 /**
  * Rollout decisions, pure: which instances form the next wave, how a wave's health stands, and
  * when a breach calls for rollback. A wave holds only idle instances (S1); busy ones are revisited
- * wave after wave until `busyWaitHours`, then left pending on the old version — never forced.
+ * wave after wave until `busyWaitHours`, then left pending on the old version — never forced. An
+ * instance on a newer version than the rollout's is never moved back (S8) unless older is allowed.
  */
+import { compareVersions, isGalleryVersion } from './versions.js';
+
 export interface RolloutInstance {
   instanceId: string;
   computerName: string;
   latestModelApplied: boolean;
   provisioningState: string;
+  /** The image the instance runs (a gallery version id when it runs one). */
+  imageReferenceId?: string;
 }
 
 export interface RegistrationState {
@@ -40,6 +45,8 @@ export interface WavePlan {
   pending: string[];
   /** Old-model instances idle but beyond this wave's batch. */
   waiting: string[];
+  /** Off the model but on a newer version than the rollout's: never moved back (S8) unless older is allowed. */
+  newer: string[];
 }
 
 export function batchSize(capacity: number, batchPercent: number): number {
@@ -55,18 +62,33 @@ export function planWave(input: {
   now: string;
   /** Instances already given up on (pending) or already failed in this rollout. */
   exclude?: string[];
+  /** The version the rollout moves to; with `allowOlder` unset, instances on a newer one stay (S8). */
+  version?: string;
+  allowOlder?: boolean;
 }): WavePlan {
   const exclude = new Set(input.exclude ?? []);
   const waitedMs = Date.parse(input.now) - Date.parse(input.rolloutStartedAt);
   const busyExpired = waitedMs >= input.options.busyWaitHours * 3600_000;
-  const plan: WavePlan = { upgrade: [], busy: [], pending: [], waiting: [] };
+  const plan: WavePlan = { upgrade: [], busy: [], pending: [], waiting: [], newer: [] };
+  const runsNewer = (i: RolloutInstance) => {
+    const running = versionOfImageReference(i.imageReferenceId);
+    return (
+      !input.allowOlder &&
+      input.version !== undefined &&
+      running !== undefined &&
+      isGalleryVersion(running) &&
+      compareVersions(running, input.version) > 0
+    );
+  };
   const size = batchSize(input.capacity, input.options.batchPercent);
   const stale = input.instances
     .filter((i) => !i.latestModelApplied && !exclude.has(i.instanceId))
     .sort((a, b) => Number(a.instanceId) - Number(b.instanceId) || a.instanceId.localeCompare(b.instanceId));
   for (const instance of stale) {
     const registration = input.registrations[instance.computerName.toLowerCase()];
-    if (registration?.busy) {
+    if (runsNewer(instance)) {
+      plan.newer.push(instance.instanceId);
+    } else if (registration?.busy) {
       (busyExpired ? plan.pending : plan.busy).push(instance.instanceId);
     } else if (plan.upgrade.length < size) {
       plan.upgrade.push(instance.instanceId);

@@ -13,6 +13,8 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
 import type {
   BuildStarted,
+  PublishVersionInput,
+  PublishVersionOutput,
   ReadGalleryOutput,
   RunnerReleaseState,
   StartBuildInput,
@@ -263,14 +265,16 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   };
   if (input.image === 'linux') tags['kiln-runner-version'] = runner.version ?? 'template-default';
   else tags['kiln-agent-version'] = input.agentVersion ?? 'template-default';
-  const published = yield* callActivity(context, Activities.publishVersion, {
+  const published = (yield* callActivity(context, Activities.publishVersion, {
     definition: input.definition,
     version: out.version,
     managedImageId: build.value.managedImageId,
     tags,
     endOfLifeDate: eol,
     regions: firstRegions,
-  });
+  } satisfies PublishVersionInput)) as PublishVersionOutput;
+  // Someone may have published under the name chosen at the start: the activity took the next free one.
+  if (published.ok) out.version = published.value.version;
   const publishWait = published.ok
     ? yield* settle<WaitForReplicationOutput>(
         context.df.callSubOrchestrator(

@@ -335,11 +335,13 @@ function* nextWave(
     rolloutStartedAt: input.startedAt,
     now: context.df.currentUtcDateTime.toISOString(),
     exclude: [...progress.pending, ...progress.unhealthy],
+    version: input.version,
+    allowOlder: input.allowOlder || input.restoreFrom !== undefined,
   });
   progress.pending.push(...plan.pending);
 
   if (plan.upgrade.length === 0) {
-    if (plan.busy.length === 0) return yield* conclude(context, input, progress, look);
+    if (plan.busy.length === 0) return yield* conclude(context, input, progress, look, plan.newer);
     status(context, `waiting for ${plan.busy.length} busy instance(s)`, input, progress);
     yield context.df.createTimer(onTick(context, ROLLOUT_TIMING.busyRecheckMinutes));
     // Waiting changes only the registrations: read those, not ARM. A job that ended makes the next
@@ -418,6 +420,7 @@ function* conclude(
   input: ScaleSetRolloutInput,
   progress: Progress,
   look: Look,
+  newer: string[],
 ): Generator<Task, ScaleSetRolloutResult, any> {
   const read = (yield* callActivity(context, Activities.readScaleSet, {
     scaleSetId: input.scaleSet.id,
@@ -439,6 +442,15 @@ function* conclude(
         ? `proved nothing: its ${progress.pending.length} instance(s) stayed busy past ${input.options.busyWaitHours} h, so none booted ${input.version}`
         : `proved nothing: it has no instance that could boot ${input.version}`;
     return continueWith(context, input, progress);
+  }
+  if (newer.length > 0) {
+    progress.pending.push(...newer.filter((id) => !progress.pending.includes(id)));
+    return finished(
+      input,
+      progress,
+      'pending',
+      `${newer.length} instance(s) run a newer version than ${input.version} and are not moved back (${newer.join(', ')}); an operator's rollback says allowOlder`,
+    );
   }
   const stuck = look.instances
     .filter((i) => progress.unhealthy.includes(i.instanceId))
@@ -580,11 +592,12 @@ function unhealthyReasons(
 function staleOnly(observation: ScaleSetObservation): Look {
   const instances = observation.instances
     .filter((i) => !i.latestModelApplied)
-    .map(({ instanceId, computerName, latestModelApplied, provisioningState }) => ({
+    .map(({ instanceId, computerName, latestModelApplied, provisioningState, imageReferenceId }) => ({
       instanceId,
       computerName,
       latestModelApplied,
       provisioningState,
+      ...(imageReferenceId ? { imageReferenceId } : {}),
     }));
   const names = new Set(instances.map((i) => i.computerName.toLowerCase()));
   return {
@@ -706,9 +719,12 @@ function* rollBack(
   if (!observed.ok)
     return finished(input, progress, 'failed', `${reason}; rollback failed: ${observed.error.message}`);
   // Instances moved to the new version are now the ones off the model; a busy one is never touched (S1).
+  // Only what this rollout moved goes back: an instance someone put on another version stays there (S8).
   const moved = planWave({
     capacity: scaleSet.capacity,
-    instances: observed.value.instances,
+    instances: observed.value.instances.filter(
+      (i) => i.latestModelApplied || i.imageReferenceId?.toLowerCase() === input.versionId.toLowerCase(),
+    ),
     registrations: observed.value.registrations,
     options: { ...input.options, batchPercent: 100 },
     rolloutStartedAt: input.startedAt,

@@ -835,6 +835,14 @@ export function armHandler(o: ArmFakeOptions) {
     throw new ArmError(405, 'MethodNotAllowed', `${m} is not allowed on ${req.url.pathname}`);
   }
 
+  /** The managed image a version was made from (versions that exist before the run name a made-up one). */
+  function sourceOf(v: WorldGalleryVersion): string {
+    return (
+      v.sourceId ??
+      `/subscriptions/${names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/${v.definition}-${v.name}`
+    );
+  }
+
   function definitionBody(kind: ImageKind) {
     return {
       id: world.definitionId(kind),
@@ -885,11 +893,7 @@ export function armHandler(o: ArmFakeOptions) {
           storageAccountType: v.storageAccountType,
         },
         storageProfile: {
-          source: {
-            id:
-              v.sourceId ??
-              `/subscriptions/${names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/${v.definition}-${v.name}`,
-          },
+          source: { id: sourceOf(v) },
           osDiskImage: { sizeInGB: 86, hostCaching: 'ReadOnly' },
         },
         safetyProfile: { allowDeletionOfReplicatedLocations: true, reportedForPolicyViolation: false },
@@ -982,6 +986,13 @@ export function armHandler(o: ArmFakeOptions) {
         400,
         'InvalidParameter',
         "Required parameter 'storageProfile.source' is missing: a gallery image version needs a source.",
+      );
+    // A version's source is fixed: a PUT naming another source is refused (publish a new version).
+    if (existing && sourceId && sourceOf(existing).toLowerCase() !== sourceId.toLowerCase())
+      throw new ArmError(
+        409,
+        'PropertyChangeNotAllowed',
+        "Changing property 'galleryImageVersion.properties.storageProfile.source.id' is not allowed.",
       );
     const replicaCount = typeof pp.replicaCount === 'number' ? pp.replicaCount : 1;
     const storage = typeof pp.storageAccountType === 'string' ? pp.storageAccountType : 'Standard_LRS';

@@ -815,8 +815,11 @@ export class World {
         set.lastModelChange.from === to &&
         set.lastModelChange.to === from;
       if (newest && compareVersions(to, newest) < 0) {
-        if (undo) set.rolledBackTo = to;
-        else
+        // An undo puts the scale set back as if the undone version never ran.
+        if (undo) {
+          set.rolledBackTo = to;
+          if (from) set.ranSince.delete(from);
+        } else
           this.violate(
             'S8',
             set.name,

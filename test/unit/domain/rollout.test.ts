@@ -35,7 +35,29 @@ describe('planWave', () => {
       busy: ['1'],
       pending: [],
       waiting: ['4', '5', '6', '7', '8', '9'],
+      newer: [],
     });
+  });
+
+  it('never moves an instance back from a newer version, unless older is allowed (S8)', () => {
+    const onVersion = (id: string, version: string) => ({
+      instanceId: id,
+      computerName: `ghr-00000${id}`,
+      latestModelApplied: false,
+      provisioningState: 'Succeeded',
+      imageReferenceId: `/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/galleries/gal/images/linux-agent/versions/${version}`,
+    });
+    const input = {
+      capacity: 3,
+      instances: [onVersion('0', '2026.10.1'), onVersion('1', '2026.12.5'), onVersion('2', '2026.9.1')],
+      registrations: {},
+      options: { ...DEFAULT_ROLLOUT_OPTIONS, batchPercent: 100 },
+      rolloutStartedAt: T0,
+      now: T0,
+      version: '2026.12.3',
+    };
+    expect(planWave(input)).toMatchObject({ upgrade: ['0', '2'], newer: ['1'] });
+    expect(planWave({ ...input, allowOlder: true })).toMatchObject({ upgrade: ['0', '1', '2'], newer: [] });
   });
 
   it('never puts a busy instance in a wave, and leaves it pending after busyWaitHours (S1)', () => {
