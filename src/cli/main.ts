@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   cleanup: (argv) => startCommand('cleanup', argv),
   plan: async (argv) => (await import('./plan.js')).planCommand(argv),
   doctor: async (argv) => (await import('./doctor.js')).doctorCommand(argv),
+  explore: async (argv) => (await import('./explore.js')).exploreCommand(argv),
 };
 
 export const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
@@ -30,6 +31,7 @@ Usage:
   kiln rebuild|rollout|cleanup --app URL [--key KEY] [options] [--no-wait] [--json]
   kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json]
   kiln doctor [--settings FILE] [--json]
+  kiln explore [--seeds N] [--seed S] [--minutes M] [--workers W] [--out DIR] [--json]
   kiln help [COMMAND]
 
 Commands:
@@ -44,6 +46,8 @@ Commands:
   plan       What a rebuild, rollout and cleanup would do now, as dry runs against the real
              Azure, GitHub and Azure DevOps of the current credentials (reads only).
   doctor     Check a deployment: one line per check, ✓ or ✗ with the fix.
+  explore    Run many small random worlds through the simulator, hunting for safety-invariant
+             violations; shrink each one found to a small scenario file.
 
 Run "kiln help COMMAND" for a command's options, examples and exit codes.
 
