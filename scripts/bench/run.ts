@@ -219,7 +219,8 @@ function cleanupMinimum(s: Scenario): Minimum {
  * wave afterwards — its instances (the health gate, S4) and its registrations (the cheaper of the
  * fleet's list pages and one lookup per instance of the wave), plus for ADO one agent list after
  * disabling (the busy re-check, S1). What a change depends on is read right before it (S8): each
- * scale set's model once before it is pointed at the version and once before each wave's upgrade
+ * scale set's model (and whether another run is proving the version it names) once before it is
+ * pointed at the version, once before each wave's upgrade
  * (a model moved since must not carry the instances along), and once when the scale set is done (a
  * scale set reported updated runs the version, S9). Each disabled agent is enabled again once its
  * wave is over (S9: nothing kiln disabled stays disabled). The waves are the upgrade calls ARM
@@ -248,7 +249,7 @@ function rolloutMinimum(s: Scenario, m: Measurement): Minimum {
     const full = Math.min(upgrades, Math.ceil(x.capacity / batch));
     return n + full * Math.min(runnerPages, batch) + (upgrades - full) * Math.min(runnerPages, 1);
   }, 0);
-  const modelReads = managed.length * 2 + waves(managed);
+  const modelReads = managed.length * 3 + waves(managed);
   return {
     arm:
       images +
@@ -262,7 +263,7 @@ function rolloutMinimum(s: Scenario, m: Measurement): Minimum {
     github: runnerPages + instances(linux) + waveLooksGitHub,
     ado: 2 + instances(windows) * 2 + waves(windows) * 2,
     how: {
-      arm: `${images} version reads + ${ssPages} resource page(s) + ${managed.length} scale-set reads + ${vmPages} instance list pages + ${managed.length} model updates × 3 (PATCH, status, result) + ${waves(managed)} upgrade calls (waves) + ${waveLooksArm} instance list pages (one look per wave) + ${modelReads} model reads right before a change (${managed.length} before pointing, ${waves(managed)} before each upgrade, ${managed.length} at the end)`,
+      arm: `${images} version reads + ${ssPages} resource page(s) + ${managed.length} scale-set reads + ${vmPages} instance list pages + ${managed.length} model updates × 3 (PATCH, status, result) + ${waves(managed)} upgrade calls (waves) + ${waveLooksArm} instance list pages (one look per wave) + ${modelReads} reads right before a change (${managed.length} models and ${managed.length} versions they name before pointing, ${waves(managed)} models before each upgrade, ${managed.length} at the end)`,
       github: `${runnerPages} list pages + ${instances(linux)} runner deregistrations + ${waveLooksGitHub} registration reads (one look per wave, ${waves(linux)} waves: the cheaper of ${runnerPages} pages and a lookup per instance of the wave)`,
       ado: `1 pool lookup + 1 agent list + ${instances(windows)} agent disables + ${instances(windows)} agent enables (the wave's undo) + ${waves(windows)} waves × 2 agent lists (the look, the re-check after disabling)`,
     },

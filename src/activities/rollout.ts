@@ -367,9 +367,7 @@ export function createCheckWaveHealthActivity(deps: ActivityDeps) {
       );
       const names = instances
         .filter((i) =>
-          wave.has(i.instanceId)
-            ? i.latestModelApplied && i.provisioningState.toLowerCase() === 'succeeded'
-            : !i.latestModelApplied,
+          wave.has(i.instanceId) ? i.provisioningState.toLowerCase() === 'succeeded' : !i.latestModelApplied,
         )
         .map((i) => i.computerName);
       return { instances, registrations: await deps.registrations.stateOf(input.fleet, names) };

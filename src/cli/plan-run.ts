@@ -11,7 +11,6 @@
  */
 import { createListManagedScaleSetsActivity } from '../activities/inventory.js';
 import type { Settings } from '../config/load-settings.js';
-import type { ImageKind } from '../domain/release.js';
 import { compareVersions } from '../domain/versions.js';
 import { getRuntime } from '../functions/runtime.js';
 import { EventType } from '../local/durable/history.js';
@@ -20,7 +19,7 @@ import { Orchestrations } from '../names.js';
 import type { CleanupOutput } from '../orchestrations/cleanup.js';
 import type { RebuildOutput } from '../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../orchestrations/rollout.js';
-import { KILN_STATE_TAG } from '../orchestrations/rollout.js';
+import { KILN_STATE_TAG, type ImageKind } from '../domain/release.js';
 import type { ScaleSetRolloutInput, ScaleSetRolloutResult } from '../orchestrations/rollout-scale-set.js';
 import { WallClock } from './plan-settings.js';
 

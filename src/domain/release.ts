@@ -7,6 +7,13 @@ import { compareVersions, isGalleryVersion } from './versions.js';
 
 export type ImageKind = 'linux' | 'windows';
 
+/** The tag on versions kiln publishes that says where the pipeline stands with them. */
+export const KILN_STATE_TAG = 'kiln-state';
+/** Versions kiln is still building, publishing or proving: its own work in progress. */
+export const KILN_IN_PROGRESS = new Set(['building', 'publishing', 'canary', 'replicating', 'promoting']);
+/** Versions no other rollout takes: kiln's work in progress, and the ones its canary rejected. */
+export const KILN_KEEPS_OUT = new Set([...KILN_IN_PROGRESS, 'rejected', 'unproven']);
+
 /**
  * Version names are `YEAR.MONTH.N`: N counts the versions published in that month, so names are
  * valid gallery versions (three integers), sort in publishing order, and the first rebuild of

@@ -108,7 +108,11 @@ export interface WaveHealth {
   failed: string[];
 }
 
-/** An upgraded instance is healthy once provisioned on the new model with its runner/agent online. */
+/**
+ * An upgraded instance is healthy once provisioned on the wave's image with its runner/agent online.
+ * The image is what the instance runs, not whether it matches the model: a model someone moves while
+ * the wave comes back says nothing about the health of what the wave moved.
+ */
 export function assessWave(input: {
   wave: string[];
   instances: RolloutInstance[];
@@ -116,7 +120,13 @@ export function assessWave(input: {
   waveStartedAt: string;
   now: string;
   healthDeadlineMinutes: number;
+  /** The image the wave moved its instances to (absent: the model's, whatever it is). */
+  imageReferenceId?: string;
 }): WaveHealth {
+  const onImage = (i: RolloutInstance) =>
+    input.imageReferenceId && i.imageReferenceId
+      ? i.imageReferenceId.toLowerCase() === input.imageReferenceId.toLowerCase()
+      : i.latestModelApplied;
   const health: WaveHealth = { healthy: [], unhealthy: [], starting: [], failed: [] };
   const pastDeadline =
     Date.parse(input.now) - Date.parse(input.waveStartedAt) >= input.healthDeadlineMinutes * 60_000;
@@ -124,7 +134,7 @@ export function assessWave(input: {
     const instance = input.instances.find((i) => i.instanceId === id);
     const state = instance?.provisioningState.toLowerCase();
     const registration = instance ? input.registrations[instance.computerName.toLowerCase()] : undefined;
-    if (instance && state === 'succeeded' && instance.latestModelApplied && registration?.status === 'online')
+    if (instance && state === 'succeeded' && onImage(instance) && registration?.status === 'online')
       health.healthy.push(id);
     else if (!instance || state === 'failed') {
       health.unhealthy.push(id);

@@ -21,13 +21,12 @@ import type {
 } from '../activities/rebuild.js';
 import type { ActivityResult } from '../activities/result.js';
 import type { ObserveScaleSetOutput } from '../activities/rollout.js';
-import { nextVersionName, planPrune, type ImageKind } from '../domain/release.js';
+import { KILN_STATE_TAG, nextVersionName, planPrune, type ImageKind } from '../domain/release.js';
 import { versionOfImageReference, definitionOfImageReference } from '../domain/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
-import { KILN_STATE_TAG } from './rollout.js';
 import type {
   WaitForBuildInput,
   WaitForBuildOutput,
@@ -445,7 +444,9 @@ function* proveOnCanary(
     // Failed part-way, crashed, or proved nothing: the model may still name the version. A canary
     // rollout that proved nothing put it back itself; otherwise it is put back here (an undo that
     // moves only a model still on this version).
-    const back = result?.unproven ? '' : `; ${yield* restore('canary-restore')}`;
+    // Nothing to put back when the canary's rollout did not touch its model (or put it back itself).
+    const untouched = result?.unproven || result?.state === 'untouched' || result?.state === 'refused';
+    const back = untouched ? '' : `; ${yield* restore('canary-restore')}`;
     return {
       ok: false,
       reason: `${result?.unproven ? reason : `the canary could not prove the version (${reason})`}${back}`,

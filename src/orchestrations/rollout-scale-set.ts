@@ -30,12 +30,14 @@ import type {
   StartUpgradeInput,
   StartUpgradeOutput,
 } from '../activities/rollout.js';
+import { KILN_IN_PROGRESS, KILN_STATE_TAG } from '../domain/release.js';
 import { regionKey } from '../domain/regions.js';
 import { compareVersions } from '../domain/versions.js';
 import {
   assessWave,
   batchSize,
   breachesThreshold,
+  definitionOfImageReference,
   planWave,
   versionOfImageReference,
   type RegistrationState,
@@ -271,6 +273,22 @@ function* begin(
         reason: `it already runs the newer version ${currentVersion}`,
       });
     }
+    // A model on a version kiln is still proving elsewhere (a rebuild's canary) is that run's: two
+    // runs moving one scale set at once would undo each other (S5, S9). It is left until decided.
+    if (!onVersion && !input.restoreFrom && currentVersion) {
+      const there = (yield* callActivity(context, Activities.resolveImageVersion, {
+        definition: definitionOfImageReference(current) ?? input.definition,
+        version: currentVersion,
+      })) as ResolveImageVersionOutput;
+      if (!there.ok) return result(input, { ...now, state: 'failed', reason: there.error.message });
+      const state = there.value?.tags[KILN_STATE_TAG];
+      if (there.value?.excludeFromLatest && state && KILN_IN_PROGRESS.has(state))
+        return result(input, {
+          ...now,
+          state: 'untouched',
+          reason: `kiln is proving ${currentVersion} on it (${KILN_STATE_TAG}=${state}): left to that run`,
+        });
+    }
     if (!onVersion) {
       const set = (yield* callActivity(context, Activities.setScaleSetImage, {
         scaleSetId: scaleSet.id,
@@ -327,9 +345,13 @@ function* nextWave(
     look = staleOnly(observed.value);
   }
 
+  // An undo moves back only what it undoes: instances on the version being undone.
+  const restoreFrom = input.restoreFrom?.toLowerCase();
   const plan = planWave({
     capacity: scaleSet.capacity,
-    instances: look.instances,
+    instances: restoreFrom
+      ? look.instances.filter((i) => i.imageReferenceId?.toLowerCase() === restoreFrom)
+      : look.instances,
     registrations: look.registrations,
     options,
     rolloutStartedAt: input.startedAt,
@@ -385,7 +407,7 @@ function* nextWave(
   }
   replaySafeLog(context, `${scaleSet.name}: wave ${progress.waves + 1} upgrading ${wave.join(', ')}`);
 
-  const health = yield* awaitHealth(context, input, wave, progress.healthyAfterMinutes);
+  const health = yield* awaitHealth(context, input, wave, input.versionId, progress.healthyAfterMinutes);
   // The wave's instances are back (or past their deadline): their agents take jobs again.
   yield* giveBack(context, scaleSet, drain.value.disabled, []);
   progress.waves++;
@@ -443,6 +465,17 @@ function* conclude(
         : `proved nothing: it has no instance that could boot ${input.version}`;
     return continueWith(context, input, progress);
   }
+  // An undo moves only what it undoes: instances on other versions stay, and say so.
+  const others = input.restoreFrom
+    ? look.instances.filter((i) => i.imageReferenceId?.toLowerCase() !== input.restoreFrom!.toLowerCase())
+    : [];
+  if (others.length > 0)
+    return finished(
+      input,
+      progress,
+      'pending',
+      `${others.length} instance(s) run neither ${input.version} nor the version being undone, and are left as they are (${others.map((i) => i.instanceId).join(', ')})`,
+    );
   if (newer.length > 0) {
     progress.pending.push(...newer.filter((id) => !progress.pending.includes(id)));
     return finished(
@@ -518,6 +551,8 @@ function* awaitHealth(
   context: OrchestrationContext,
   input: ScaleSetRolloutInput,
   wave: string[],
+  /** The image the wave moved its instances to. */
+  imageReferenceId: string,
   healthyAfterMinutes: number | undefined,
 ): Generator<
   Task,
@@ -550,6 +585,7 @@ function* awaitHealth(
           waveStartedAt: startedAt,
           now: context.df.currentUtcDateTime.toISOString(),
           healthDeadlineMinutes: options.healthDeadlineMinutes,
+          imageReferenceId,
         })
       : undefined;
     if (assessment && check.ok) {
@@ -755,7 +791,13 @@ function* rollBack(
         );
       }
       if (upgrade.value.upgraded.length > 0)
-        yield* awaitHealth(context, input, upgrade.value.upgraded, progress.healthyAfterMinutes);
+        yield* awaitHealth(
+          context,
+          input,
+          upgrade.value.upgraded,
+          progress.previousImageId,
+          progress.healthyAfterMinutes,
+        );
       yield* giveBack(context, scaleSet, drain.value.disabled, []);
     }
   }

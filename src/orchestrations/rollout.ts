@@ -11,6 +11,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
 import type { ResolveImageVersionOutput } from '../activities/rollout.js';
+import { KILN_KEEPS_OUT, KILN_STATE_TAG } from '../domain/release.js';
 import { DEFAULT_ROLLOUT_OPTIONS, definitionOfImageReference } from '../domain/rollout.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
@@ -51,17 +52,6 @@ export interface RolloutOutput {
   scaleSets: Record<string, ScaleSetRolloutResult>;
 }
 
-/** Tags kiln puts on versions it publishes; a version in these states is kiln's own work in progress. */
-export const KILN_STATE_TAG = 'kiln-state';
-const KILN_IN_PROGRESS = new Set([
-  'building',
-  'publishing',
-  'canary',
-  'replicating',
-  'promoting',
-  'rejected',
-]);
-
 export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, any> {
   const input = context.df.getInput() as RolloutInput;
   const output: RolloutOutput = {
@@ -90,7 +80,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   if (input.source === 'eventgrid') {
     // Events are hints: act only on a finished, promotable version that kiln is not publishing itself.
     const kilnState = version.value.tags[KILN_STATE_TAG];
-    if (kilnState && KILN_IN_PROGRESS.has(kilnState))
+    if (kilnState && KILN_KEEPS_OUT.has(kilnState))
       return end(
         context,
         output,

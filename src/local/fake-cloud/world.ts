@@ -63,6 +63,8 @@ export interface WorldInstance {
   timeCreated: number;
   /** Bumped by every reimage/upgrade/delete so that stale scheduled work does nothing. */
   epoch: number;
+  /** The instance's last move between versions, and who made it (S8: kiln may undo its own move). */
+  lastMove?: { from: string; to: string; by: Actor };
 }
 
 export interface WorldScaleSet {
@@ -880,7 +882,7 @@ export class World {
             return;
           }
           if (mode === 'upgrade') {
-            if (byKiln) this.judgeInstanceMove(set, inst, set.imageId);
+            this.judgeInstanceMove(set, inst, set.imageId, byKiln ? 'kiln' : 'outside');
             inst.imageId = set.imageId;
           }
           inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
@@ -904,10 +906,15 @@ export class World {
   }
 
   /** S8 for instances: kiln moves an instance to an older version only to follow its own rollback of the model. */
-  private judgeInstanceMove(set: WorldScaleSet, inst: WorldInstance, toId: string): void {
+  private judgeInstanceMove(set: WorldScaleSet, inst: WorldInstance, toId: string, by: Actor): void {
     const from = versionOf(inst.imageId);
     const to = versionOf(toId);
-    if (!from || !to || compareVersions(to, from) >= 0 || set.rolledBackTo === to) return;
+    if (!from || !to || from === to) return;
+    const last = inst.lastMove;
+    inst.lastMove = { from, to, by };
+    if (by !== 'kiln' || compareVersions(to, from) >= 0 || set.rolledBackTo === to) return;
+    // Kiln undoing its own last move of this instance (its model moved back meanwhile, by anyone).
+    if (last?.by === 'kiln' && last.from === to && last.to === from) return;
     this.violate(
       'S8',
       inst.name,
