@@ -123,7 +123,7 @@ export const RACE_OPERATIONS = [
 
 export const FAULT_STATUSES = [500, 503, 429, 404, 0] as const;
 /** The longest identity or Key Vault outage (minutes). */
-const SHORT_OUTAGE_MINUTES = 5;
+const SHORT_OUTAGE_MINUTES = 3;
 
 /** HTTP faults of these services; `replication` is no request, its fault is `fail: true`. */
 const HTTP_OPERATIONS: Record<ScenarioFault['service'], readonly string[]> = {
@@ -227,6 +227,8 @@ const faultTemplate = fc.record({
   retryAfterSeconds: weighted<number | undefined>([70, fc.constant(undefined)], [30, fc.constantFrom(0, 1)]),
   /** Replication fails in one region (the other region, when there are two). */
   region: fc.nat(1),
+  /** An identity or Key Vault fault that is persistent stays so (a short outage) only this often. */
+  slowOutage: chance(0.25),
   lifetime: weighted<{ times: number } | { persistent: true; afterMinutes?: number; forMinutes?: number }>(
     [60, between(1, 3).map((times) => ({ times }))],
     [15, fc.constant({ persistent: true as const })],
@@ -373,8 +375,8 @@ function resolve(t: WorldTemplate): RawScenario {
     // Identity and Key Vault faults cost real seconds per request (their SDKs' own backoff): one
     // firing, or a short outage.
     const slow = f.service === 'identity' || f.service === 'keyvault';
-    if ('times' in f.lifetime) {
-      if (f.lifetime.times !== 1 && !slow) fault.times = f.lifetime.times;
+    if ('times' in f.lifetime || (slow && !f.slowOutage)) {
+      if ('times' in f.lifetime && f.lifetime.times !== 1 && !slow) fault.times = f.lifetime.times;
     } else {
       fault.persistent = true;
       if (f.lifetime.afterMinutes !== undefined) fault.afterMinutes = clamp(f.lifetime.afterMinutes);
