@@ -258,11 +258,10 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
                   ? `${shrunkBefore.map((f) => `seed ${f.seed}`).join(', ')} already show${shrunkBefore.length === 1 ? 's' : ''} this kind of finding (${shrunkBefore.map((f) => f.file).join(', ')})`
                   : undefined;
         if (reason === undefined) {
+          // Written now, replaced once shrunk: a run stopped while shrinking still leaves the file.
           toShrink.push(finding);
-          write(finding, worldOfSeed(seed), verdict, {
-            shrunk: false,
-            reason: 'its shrinking did not finish',
-          });
+          finding.shrink = { state: 'skipped', reason: 'its shrinking did not finish' };
+          write(finding, worldOfSeed(seed), verdict, { shrunk: false, reason: finding.shrink.reason });
         } else {
           finding.shrink = { state: 'skipped', reason };
           write(finding, worldOfSeed(seed), verdict, { shrunk: false, reason });
@@ -275,7 +274,9 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     const queue = [...toShrink];
     await Promise.all(
       slots.map(async (slot) => {
-        for (let finding = queue.shift(); finding && !stopping; finding = queue.shift()) {
+        while (!stopping) {
+          const finding = queue.shift();
+          if (!finding) break;
           const original = explored.get(finding.seed)!.verdict;
           options.progress(
             `shrinking seed ${finding.seed} ${finding.kind} (at most ${options.shrinkMinutes} min)`,
