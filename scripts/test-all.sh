@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite of the project: the app (vitest), the Linux image (bats, packer, shellcheck),
-# the Windows image (Pester on real PowerShell) and the infrastructure (bicep). Each suite runs even
-# when an earlier one failed, so one run reports every failure; the exit status is non-zero if any failed.
+# the Windows image (Pester on real PowerShell), the infrastructure (bicep) and a fixed budget of
+# kiln explore's random worlds. Each suite runs even when an earlier one failed, so one run reports
+# every failure; the exit status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 failed=()
@@ -18,6 +19,10 @@ run app npm run --silent test:app
 run linux-image npm run --silent test:linux
 run windows-image npm run --silent test:windows
 run infra npm run --silent test:infra
+# A fixed budget of kiln explore's random worlds (the same seeds every time): a world that breaks a
+# safety invariant fails the suite, and its finding (shrunk for at most a minute) is written to
+# test-results/explore-findings/ as a scenario file that kiln simulate runs as is.
+run explore node bin/kiln.js explore --seeds 250 --seed 1 --shrink-minutes 1 --out test-results/explore-findings
 if ((${#failed[@]})); then
   echo "failed suites: ${failed[*]}"
   exit 1
