@@ -252,6 +252,11 @@ export interface DeleteVersionsInput {
   versions: string[];
   /** Pruning: look again right before deleting, and keep any version a scale set uses by now (S3). */
   unusedOnly?: boolean;
+  /**
+   * A run cleaning up what it made: delete only a version tagged as this run's (kiln-run); one it
+   * cannot read is not known to be its own and is kept.
+   */
+  ownRun?: string;
 }
 
 /** The versions deleted. */
@@ -259,8 +264,15 @@ export function createDeleteVersionsActivity({ arm }: ActivityDeps) {
   return (input: DeleteVersionsInput): Promise<ActivityResult<string[]>> =>
     attempt(`delete gallery versions ${input.versions.join(', ')} of ${input.definition}`, async () => {
       const inUse = input.unusedOnly ? await referencedVersions(arm, input.definition) : new Set<string>();
-      const deleted = input.versions.filter((version) => !inUse.has(version));
-      for (const version of deleted) await arm.startDeleteImageVersion(input.definition, version);
+      const deleted: string[] = [];
+      for (const version of input.versions.filter((v) => !inUse.has(v))) {
+        if (input.ownRun) {
+          const found = await arm.getImageVersion(input.definition, version);
+          if (!found || found.tags['kiln-run'] !== input.ownRun) continue;
+        }
+        await arm.startDeleteImageVersion(input.definition, version);
+        deleted.push(version);
+      }
       return deleted;
     });
 }

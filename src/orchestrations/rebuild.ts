@@ -13,6 +13,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
 import type {
   BuildStarted,
+  DeleteVersionsInput,
   PublishVersionInput,
   PublishVersionOutput,
   ReadGalleryOutput,
@@ -286,11 +287,13 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   const inFirstRegions = publishWait?.ok ? publishWait.value : undefined;
   const missing = firstRegions.filter((r) => inFirstRegions?.regions[r] !== 'Completed');
   if (!published.ok || missing.length > 0) {
-    // Nothing half-made stays behind: the partial version goes (the managed image stays for a retry).
+    // Nothing half-made stays behind: the partial version goes (the managed image stays for a retry),
+    // if it is this run's: the name may be someone else's version (S3).
     yield* callActivity(context, Activities.deleteVersions, {
       definition: input.definition,
       versions: [out.version],
-    });
+      ownRun: id,
+    } satisfies DeleteVersionsInput);
     return fail(
       !published.ok
         ? published.error.message

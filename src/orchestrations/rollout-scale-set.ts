@@ -242,6 +242,9 @@ function* begin(
   // What the change depends on is read right before it (S8), and the write happens only if nothing
   // changed the model since that read (If-Match on its ETag): a list read when the run began, hours
   // ago for a scale set that waited for its lead, says nothing about what the model is now.
+  // The model a write was decided on: when the write's answer is lost (its retry then meets the
+  // changed ETag) and the next read finds the model on the version, that write is what moved it.
+  let decidedOn: { imageReferenceId?: string } | undefined;
   for (let attempt = 1; ; attempt++) {
     const read = (yield* callActivity(context, Activities.readScaleSet, {
       scaleSetId: scaleSet.id,
@@ -249,10 +252,12 @@ function* begin(
     if (!read.ok) return result(input, { ...base, state: 'failed', reason: read.error.message });
     if (!read.value)
       return result(input, { ...base, state: 'untouched', reason: 'the scale set no longer exists' });
-    const current = read.value.imageReferenceId;
+    const landed =
+      decidedOn !== undefined && read.value.imageReferenceId?.toLowerCase() === input.versionId.toLowerCase();
+    const current = landed ? decidedOn!.imageReferenceId : read.value.imageReferenceId;
     const currentVersion = versionOfImageReference(current);
     const now = { ...base, previousVersion: currentVersion, version: currentVersion ?? '' };
-    const onVersion = current?.toLowerCase() === input.versionId.toLowerCase();
+    const onVersion = !landed && current?.toLowerCase() === input.versionId.toLowerCase();
     if (!onVersion && input.restoreFrom && current?.toLowerCase() !== input.restoreFrom.toLowerCase()) {
       return result(input, {
         ...now,
@@ -275,7 +280,7 @@ function* begin(
     }
     // A model on a version kiln is still proving elsewhere (a rebuild's canary) is that run's: two
     // runs moving one scale set at once would undo each other (S5, S9). It is left until decided.
-    if (!onVersion && !input.restoreFrom && currentVersion) {
+    if (!onVersion && !landed && !input.restoreFrom && currentVersion) {
       const there = (yield* callActivity(context, Activities.resolveImageVersion, {
         definition: definitionOfImageReference(current) ?? input.definition,
         version: currentVersion,
@@ -289,7 +294,8 @@ function* begin(
           reason: `kiln is proving ${currentVersion} on it (${KILN_STATE_TAG}=${state}): left to that run`,
         });
     }
-    if (!onVersion) {
+    if (!onVersion && !landed) {
+      decidedOn = { imageReferenceId: current };
       const set = (yield* callActivity(context, Activities.setScaleSetImage, {
         scaleSetId: scaleSet.id,
         imageReferenceId: input.versionId,

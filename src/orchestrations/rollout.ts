@@ -188,14 +188,20 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     output.scaleSets[candidate.name] = leadResult;
     tried.push(candidate);
     healthyAfterMinutes ??= leadResult.healthyAfterMinutes;
+    // A lead that changed nothing (already on the version, newer, refused, another run's) hands the
+    // lead on; one that changed its scale set without proving the version stops the rollout.
+    const handsOn =
+      leadResult.state === 'untouched' || leadResult.state === 'refused' || leadResult.state === 'updated';
     const halted =
-      leadResult.state === 'rolledBack' || leadResult.state === 'failed'
-        ? leadResult.state === 'rolledBack'
-          ? 'was rolled back'
-          : 'failed'
-        : leadResult.unproven
-          ? 'proved nothing'
-          : undefined;
+      leadResult.state === 'rolledBack'
+        ? 'was rolled back'
+        : leadResult.state === 'failed'
+          ? 'failed'
+          : mustProve && leadResult.instancesUpdated === 0 && !handsOn
+            ? leadResult.state === 'superseded'
+              ? 'was superseded before it proved anything'
+              : 'proved nothing'
+            : undefined;
     if (halted) {
       for (const s of ordered) {
         if (!tried.includes(s))

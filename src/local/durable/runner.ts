@@ -107,6 +107,12 @@ export interface RunnerOptions {
   log?: (level: string, source: string, message: string) => void;
   /** Activities allowed to run at once (the Functions host's maxConcurrentActivityFunctions). */
   maxConcurrentActivities?: number;
+  /**
+   * Run the activities that are ready one after another, in the order they were scheduled, and
+   * deliver their completions together: the fake cloud then sees requests in the same order on every
+   * run, so a seed gives the same world and the same report (the simulator's deterministic mode).
+   */
+  serialActivities?: boolean;
 }
 
 const SHORT_TIMER_LIMIT = '6.00:00:00';
@@ -187,6 +193,11 @@ export class LocalDurableRunner {
           await this.runEpisode(instance);
           progressed = true;
         }
+      }
+      if (this.options.serialActivities && this.activityQueue.length > 0) {
+        // Every ready activity, in order, before any episode: a fan-out's completions still arrive together.
+        while (this.activityQueue.length > 0) await this.runActivity(this.activityQueue.shift()!);
+        continue;
       }
       this.pumpActivities();
       if (this.inFlight.size > 0) {
@@ -639,18 +650,22 @@ export class LocalDurableRunner {
     this.activityQueue.push(work);
   }
 
+  private runActivity(work: () => Promise<void>): Promise<void> {
+    return work().catch((error) =>
+      this.emitLog('error', 'runner', [`activity crashed: ${(error as Error).message}`]),
+    );
+  }
+
   private pumpActivities(): void {
     const limit = this.options.maxConcurrentActivities ?? 32;
     while (this.running < limit && this.activityQueue.length > 0) {
       const work = this.activityQueue.shift()!;
       this.running++;
-      const promise: Promise<void> = work()
-        .catch((error) => this.emitLog('error', 'runner', [`activity crashed: ${(error as Error).message}`]))
-        .finally(() => {
-          this.running--;
-          this.inFlight.delete(promise);
-          this.pumpActivities();
-        });
+      const promise: Promise<void> = this.runActivity(work).finally(() => {
+        this.running--;
+        this.inFlight.delete(promise);
+        this.pumpActivities();
+      });
       this.inFlight.add(promise);
     }
   }

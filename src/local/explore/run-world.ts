@@ -5,7 +5,6 @@
  * runSimulation changes process.env while it runs, so a process runs one world at a time: these
  * functions are called by the explore worker (worker.ts), one task after another.
  */
-import { ManagedIdentityApplication } from '@azure/msal-node';
 import fc from 'fast-check';
 import type { Violation } from '../fake-cloud/world.js';
 import type { Outcome, SimulationReport } from '../simulate/report.js';
@@ -32,23 +31,8 @@ export interface WorldRun {
   seconds: number;
 }
 
-/**
- * MSAL (inside @azure/identity) keeps one managed-identity token cache per process, in a static of
- * ManagedIdentityApplication, with expiry on the wall clock. Left alone, a world would reuse the
- * tokens of the worlds the same worker ran before it whose audience does not change from world to
- * world (the fake Key Vault's, https://vault.localhost), make fewer identity requests than in a
- * fresh process, and meet a `times` fault of the identity service at another request: the same
- * world would run differently in explore and in `kiln simulate`. Emptying the cache before each
- * world makes every world start as in a fresh process. (The proper place is the simulator: see
- * the explore report.)
- */
-export function forgetManagedIdentityTokens(): void {
-  (ManagedIdentityApplication as unknown as { nodeStorage?: { clear(): void } }).nodeStorage?.clear();
-}
-
 /** Runs one world as `kiln simulate --scenario` would run its file (with WORLD_SETTINGS). */
 export async function runWorld(raw: RawScenario): Promise<WorldRun> {
-  forgetManagedIdentityTokens();
   const started = performance.now();
   const env = { ...process.env };
   try {

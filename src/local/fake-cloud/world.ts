@@ -860,6 +860,9 @@ export class World {
     this.touchScaleSet(set, mode);
     const byKiln = this.kilnActs;
     const latency = this.scenario.latency;
+    // A manual upgrade takes the model as it is when the upgrade is requested: a model changed while
+    // the instance reimages is the next upgrade's.
+    const model = set.imageId;
     for (const id of ids) {
       const inst = set.instances.get(id)!;
       this.interruptJobOn(inst.name, mode === 'reimage' ? 'instance reimaged' : 'instance upgraded', 'arm');
@@ -882,8 +885,8 @@ export class World {
             return;
           }
           if (mode === 'upgrade') {
-            this.judgeInstanceMove(set, inst, set.imageId, byKiln ? 'kiln' : 'outside');
-            inst.imageId = set.imageId;
+            this.judgeInstanceMove(set, inst, model, byKiln ? 'kiln' : 'outside');
+            inst.imageId = model;
           }
           inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
           inst.provisioningState = 'Succeeded';

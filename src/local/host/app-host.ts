@@ -34,6 +34,8 @@ export interface AppHostOptions {
   functionKey?: string;
   /** Origin the app is reached at (for status URLs); defaults to http://localhost:7071. */
   origin?: string;
+  /** Activities one at a time in a fixed order (the simulator: the same seed, the same run). */
+  serialActivities?: boolean;
 }
 
 let appLoaded: Promise<Registration[]> | undefined;
@@ -77,6 +79,7 @@ export class LocalAppHost {
       orchestrators,
       activities,
       log: options.log,
+      serialActivities: options.serialActivities,
     });
     const rpc = await startDurableRpcServer(runner, process.env.KILN_TASK_HUB ?? 'kiln');
     return new LocalAppHost(

@@ -20,6 +20,8 @@ export interface ObservedRun {
   input: unknown;
   startedAt: number;
   endedAt?: number;
+  /** What it returned, once it ended. */
+  output?: unknown;
 }
 
 const versionOf = (imageId: string) => /\/versions\/([^/]+)$/i.exec(imageId)?.[1];
@@ -80,6 +82,8 @@ export function judgeOverlaps(world: World, runs: ObservedRun[]): Violation[] {
       dryRun?: boolean;
     } | null;
     if (input?.dryRun) return undefined;
+    // A run that looked and decided to do nothing (a version kiln is publishing itself) ran nothing.
+    if ((run.output as { state?: string } | undefined)?.state === 'skipped') return undefined;
     if (run.name === Orchestrations.rebuild && input?.image) return `rebuild of the ${input.image} image`;
     if (run.name === Orchestrations.rollout && input?.definition && input.version)
       return `rollout of ${input.definition} ${input.version}`;

@@ -4,6 +4,7 @@
  * reach the fakes only through settings (endpoints, managed identity endpoint) — the same ones that
  * serve sovereign clouds and GitHub Enterprise Server.
  */
+import { ManagedIdentityApplication } from '@azure/msal-node';
 import { VirtualClock } from '../clock.js';
 import { startFakeCloud, type FakeCloud, type FakeCloudSecrets } from '../fake-cloud/index.js';
 import { LocalAppHost } from '../host/app-host.js';
@@ -71,6 +72,7 @@ export async function runSimulation(
   const dryRun = options.dryRun ?? scenario.dryRun;
   checkTriggers(scenario, triggers);
 
+  forgetManagedIdentityTokens();
   const clock = new VirtualClock(scenario.start);
   const untilMs = Date.parse(scenario.until);
   const cloud = await startFakeCloud({ scenario, clock, secrets: options.secrets });
@@ -105,6 +107,8 @@ export async function runSimulation(
   const host = await LocalAppHost.start({
     clock,
     log: (level, source, message) => log(`  [${level}] ${source}: ${message}`),
+    // The same scenario, the same run: activities reach the fake cloud in one order every time.
+    serialActivities: true,
   });
   const http = (path: string, body: unknown) =>
     host.invokeHttp({
@@ -228,8 +232,10 @@ export async function runSimulation(
         startedAt: clock.nowMs(),
       };
       runs.set(key, run);
-      if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending')
+      if (status.runtimeStatus !== 'Running' && status.runtimeStatus !== 'Pending') {
         run.endedAt ??= clock.nowMs();
+        run.output = status.output;
+      }
       if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') {
         if (!seen.has(`${key}:started`)) {
           const input = status.input as { image?: ImageKind; definition?: string; source?: string } | null;
@@ -573,4 +579,16 @@ function describeChange(change: Exclude<Scenario['changes'][number], { action: '
   return `${action} ${Object.entries(fields)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ')}`;
+}
+
+/**
+ * MSAL (inside @azure/identity) keeps one managed-identity token cache per process, in a static of
+ * ManagedIdentityApplication, with expiry on the wall clock. A simulation run after another in the
+ * same process would reuse the earlier run's tokens for audiences that do not change from run to run
+ * (the fake Key Vault's), make fewer identity requests than in a fresh process, and meet a `times`
+ * fault of the identity service at another request: the same scenario would run differently.
+ * Emptying the cache first makes every run start as in a fresh process.
+ */
+function forgetManagedIdentityTokens(): void {
+  (ManagedIdentityApplication as unknown as { nodeStorage?: { clear(): void } }).nodeStorage?.clear();
 }
