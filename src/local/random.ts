@@ -1,7 +1,7 @@
 /**
- * Seeded randomness for the simulator: the fake cloud's ids (VM ids, operation ids, execution names,
- * event ids) and `kiln explore`'s worlds come from it, so the same seed gives the same world and the
- * same report. Not for anything secret.
+ * Seeded randomness for the fake cloud: its ids (VM ids, operation ids, execution names, event ids)
+ * come from a seed of the scenario, so the same scenario gives the same ids and the same report
+ * (`kiln explore` draws its worlds from fast-check's own seeded generator). Not for anything secret.
  */
 export type Random = () => number;
 
