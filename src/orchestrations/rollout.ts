@@ -191,7 +191,8 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     // A lead that changed nothing (already on the version, newer, refused, another run's) hands the
     // lead on; one that changed its scale set without proving the version stops the rollout.
     const handsOn =
-      leadResult.state === 'untouched' || leadResult.state === 'refused' || leadResult.state === 'updated';
+      !leadResult.unproven &&
+      (leadResult.state === 'untouched' || leadResult.state === 'refused' || leadResult.state === 'updated');
     const halted =
       leadResult.state === 'rolledBack'
         ? 'was rolled back'
