@@ -286,6 +286,13 @@ function* begin(
         version: currentVersion,
       })) as ResolveImageVersionOutput;
       if (!there.ok) return result(input, { ...now, state: 'failed', reason: there.error.message });
+      // A lead or canary may have to go back; with its version deleted, it could not (S9).
+      if (there.value === null && input.mustProve)
+        return result(input, {
+          ...now,
+          state: 'refused',
+          reason: `its model names ${currentVersion}, which no longer exists: a version proven here could not be undone`,
+        });
       const state = there.value?.tags[KILN_STATE_TAG];
       if (there.value?.excludeFromLatest && state && KILN_IN_PROGRESS.has(state))
         return result(input, {

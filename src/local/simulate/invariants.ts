@@ -157,6 +157,8 @@ export function judgeEnd(world: World, instances: InstanceStatus[]): Violation[]
   for (const set of world.scaleSets.values()) {
     const version = world.versionByImageId(set.imageId);
     if (!version || !version.excludeFromLatest || !version.tags['kiln-run']) continue;
+    // Someone else put the model there: not kiln's to have undone.
+    if (set.lastModelChange?.by === 'outside') continue;
     if (rollingScaleSet(set.name) || rebuilding(version.kind)) continue;
     found.push(
       violation(
