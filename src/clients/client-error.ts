@@ -64,9 +64,27 @@ export function describeFailure(err: unknown): {
   };
 }
 
+/**
+ * What @azure/identity throws when no token could be had. MSAL reports every failure of the managed
+ * identity endpoint alike (a 500, a 429 and a 400 all read "service_unavailable"), so a token that
+ * could not be had counts as transient: the orchestration retries a few times on its timers, and a
+ * misconfiguration still ends the run, a few minutes later, with the same message.
+ */
+const CREDENTIAL_ERRORS = new Set([
+  'AggregateAuthenticationError',
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
 /** Wraps `err` for `operation` (e.g. "arm listInstances vmss-gh-linux-weu"). */
 export function toClientError(operation: string, err: unknown): TransientError | PermanentError {
   if (err instanceof TransientError || err instanceof PermanentError) return err;
+  const name = (err as { name?: unknown } | null)?.name;
+  if (typeof name === 'string' && CREDENTIAL_ERRORS.has(name))
+    return new TransientError(
+      `${operation} failed (no token: the managed identity could not issue one): ${scrub(String((err as Error).message ?? ''))}`,
+    );
   const f = describeFailure(err);
   const what =
     f.status !== undefined
