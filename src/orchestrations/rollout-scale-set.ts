@@ -478,39 +478,37 @@ function* conclude(
         : `proved nothing: it has no instance that could boot ${input.version}`;
     return continueWith(context, input, progress);
   }
-  // An undo moves only what it undoes: instances on other versions stay, and say so.
-  const others = input.restoreFrom
-    ? look.instances.filter((i) => i.imageReferenceId?.toLowerCase() !== input.restoreFrom!.toLowerCase())
-    : [];
-  if (others.length > 0)
-    return finished(
-      input,
-      progress,
-      'pending',
-      `${others.length} instance(s) run neither ${input.version} nor the version being undone, and are left as they are (${others.map((i) => i.instanceId).join(', ')})`,
-    );
-  if (newer.length > 0) {
-    progress.pending.push(...newer.filter((id) => !progress.pending.includes(id)));
-    return finished(
-      input,
-      progress,
-      'pending',
-      `${newer.length} instance(s) run a newer version than ${input.version} and are not moved back (${newer.join(', ')}); an operator's rollback says allowOlder`,
-    );
+  // Instances the rollout leaves where they are, and why: each makes the scale set pending.
+  const left: { ids: string[]; why: string }[] = [];
+  if (input.restoreFrom) {
+    // An undo moves only what it undoes.
+    const undoing = input.restoreFrom.toLowerCase();
+    const others = look.instances.filter((i) => i.imageReferenceId?.toLowerCase() !== undoing);
+    if (others.length > 0)
+      left.push({
+        ids: others.map((i) => i.instanceId),
+        why: `run neither ${input.version} nor the version being undone, and are left as they are`,
+      });
   }
+  if (newer.length > 0)
+    left.push({
+      ids: newer,
+      why: `run a newer version than ${input.version} and are not moved back (an operator's rollback says allowOlder)`,
+    });
   const stuck = look.instances
     .filter((i) => progress.unhealthy.includes(i.instanceId))
     .map((i) => i.instanceId);
-  if (stuck.length > 0) {
-    progress.pending.push(...stuck.filter((id) => !progress.pending.includes(id)));
-    return finished(
-      input,
-      progress,
-      'pending',
-      `${stuck.length} instance(s) failed to move and remain on ${progress.previousVersion} (${stuck.join(', ')})`,
-    );
-  }
-  return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
+  if (stuck.length > 0)
+    left.push({ ids: stuck, why: `failed to move and remain on ${progress.previousVersion}` });
+  if (left.length === 0)
+    return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
+  for (const { ids } of left) progress.pending.push(...ids.filter((id) => !progress.pending.includes(id)));
+  return finished(
+    input,
+    progress,
+    'pending',
+    left.map(({ ids, why }) => `${ids.length} instance(s) ${why} (${ids.join(', ')})`).join('; '),
+  );
 }
 
 /**
