@@ -12,6 +12,7 @@ import {
   shrinkWorld,
   verdictOf,
   type FindingKind,
+  type ShrinkResult,
   type WorldVerdict,
 } from './run-world.js';
 
@@ -23,18 +24,7 @@ export type WorkerMessage =
   | { kind: 'ready' }
   | { kind: 'world'; seed: number; verdict: WorldVerdict; seconds: number }
   | { kind: 'smaller'; seed: number; finding: FindingKind; raw: RawScenario; verdict: WorldVerdict }
-  | {
-      kind: 'shrunk';
-      seed: number;
-      finding: FindingKind;
-      raw: RawScenario;
-      verdict: WorldVerdict;
-      reproduced: boolean;
-      shrinks: number;
-      runs: number;
-      interrupted: boolean;
-      seconds: number;
-    }
+  | ({ kind: 'shrunk'; seed: number; finding: FindingKind } & ShrinkResult)
   | { kind: 'error'; message: string };
 
 function send(message: WorkerMessage): Promise<void> {
