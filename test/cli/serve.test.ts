@@ -20,9 +20,7 @@ describe('kiln serve: arguments', () => {
   it('prints its help with examples', async () => {
     const { code, stdout } = await kiln(['serve', '--help']);
     expect(code).toBe(0);
-    expect(stdout).toContain(
-      'kiln serve --scenario scenarios/monthly-small.yaml --port 8080 --speed 60',
-    );
+    expect(stdout).toContain('kiln serve --scenario scenarios/monthly-small.yaml --port 8080 --speed 60');
     expect(stdout).toMatch(/Exit codes: 0 stopped/);
     expect((await kiln(['help', 'serve'])).stdout).toBe(stdout);
   });

@@ -10,7 +10,6 @@ import {
   builtInDemoScenario,
   loadScenarioFile,
   parseScenario,
-  ScenarioError,
 } from '../../../src/local/scenario/parse-scenario.js';
 import type { Scenario } from '../../../src/local/scenario/types.js';
 import { exampleScenarios } from './paths.js';
