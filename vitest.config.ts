@@ -11,7 +11,7 @@ process.env.NODE_EXTRA_CA_CERTS = ensureFakeCa().certPath;
 export default defineConfig({
   test: {
     include: [
-      'test/{unit,orchestrations,fakes,clients,activities,functions,cli,evidence,dashboard}/**/*.test.ts',
+      'test/{unit,rbac,contracts,orchestrations,fakes,clients,activities,functions,cli,evidence,dashboard}/**/*.test.ts',
     ],
     pool: 'forks',
     testTimeout: 60_000,
