@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles infra/main.bicep to dist/infra/main.json (the ARM template azd and the infra tests use)
+# Compiles infra/main.bicep to dist/infra/main.json (the ARM template azd and the infra tests use);
+# with --update-generated (npm run build:infra) also refreshes the committed infra/generated/main.json.
 # with the real Bicep CLI: a `bicep` on PATH, else the one .ci/setup-infra.sh put in .tools/bin.
 # Fails on any compiler or linter diagnostic, so a warning cannot slip into a deployment.
 set -euo pipefail
@@ -29,3 +30,11 @@ if [[ -n "$output" ]]; then
   exit 1
 fi
 echo "compiled infra/main.bicep -> dist/infra/main.json ($("$bicep" --version))"
+# The fake cloud enforces the role assignments of this template (kiln simulate): the repo keeps a
+# copy, so a clone without the Bicep CLI simulates with the real roles. The infra tests prove the
+# copy equal to a fresh build.
+if [[ "${1:-}" == "--update-generated" ]]; then
+  mkdir -p infra/generated
+  cp dist/infra/main.json infra/generated/main.json
+  echo "updated infra/generated/main.json"
+fi

@@ -247,12 +247,23 @@ module packerIdentity 'modules/identity.bicep' = {
   }
 }
 
+// Azure re-checks a scale set's linked resources on every model write: whoever points a scale set
+// at a new image must also be allowed to assign its identity and join its subnet (see network).
+var orchestratorAssignsIdentity = [
+  {
+    principalId: orchestratorIdentity.outputs.principalId
+    roleDefinitionId: roleIds.managedIdentityOperator
+    description: 'The orchestrator writes the models of the scale sets this identity is attached to (linked check: assign).'
+  }
+]
+
 module linuxRunnerIdentity 'modules/identity.bicep' = {
   scope: rg
   params: {
     name: 'id-${envSlug}-linux-runners'
     location: location
     tags: baseTags
+    roleAssignments: orchestratorAssignsIdentity
   }
 }
 
@@ -262,6 +273,21 @@ module windowsAgentIdentity 'modules/identity.bicep' = {
     name: 'id-${envSlug}-windows-agents'
     location: location
     tags: baseTags
+    roleAssignments: orchestratorAssignsIdentity
+  }
+}
+
+// Pruning deletes a gallery version only if no scale set of the subscription uses it (S3); a list
+// answers only what the caller may read, so the orchestrator reads the whole subscription.
+module subscriptionRoles 'modules/subscription-roles.bicep' = {
+  params: {
+    roleAssignments: [
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.reader
+        description: 'Pruning sees every scale set that may use a gallery version before deleting one.'
+      }
+    ]
   }
 }
 
@@ -382,11 +408,6 @@ module gallery 'modules/gallery.bicep' = {
         roleDefinitionId: roleIds.computeGalleryArtifactsPublisher
         description: 'The orchestrator publishes, promotes and prunes image versions.'
       }
-      {
-        principalId: packerIdentity.outputs.principalId
-        roleDefinitionId: roleIds.computeGalleryArtifactsPublisher
-        description: 'Packer reads and writes versions of this image definition.'
-      }
     ]
   }
 }
@@ -419,8 +440,8 @@ module imagesRgRoles 'modules/resource-group-roles.bicep' = {
       }
       {
         principalId: orchestratorIdentity.outputs.principalId
-        roleDefinitionId: roleIds.reader
-        description: 'The orchestrator reads the managed image it publishes to the gallery.'
+        roleDefinitionId: roleIds.computeGalleryArtifactsPublisher
+        description: 'The orchestrator publishes the managed image of each build to the gallery, then deletes it.'
       }
     ]
   }
@@ -560,6 +581,15 @@ module network 'modules/network.bicep' = {
     subnetPrefix: subnetAddressPrefix
     restrictEgress: restrictEgress
     createNatGateway: createNatGateway
+    // Virtual Machine Contributor on the subnet alone: the narrowest built-in role with the join
+    // action (on a subnet scope it grants join and read, nothing that changes the network).
+    subnetRoleAssignments: [
+      {
+        principalId: orchestratorIdentity.outputs.principalId
+        roleDefinitionId: roleIds.virtualMachineContributor
+        description: 'The orchestrator writes scale set models that use this subnet (linked check: join).'
+      }
+    ]
   }
 }
 

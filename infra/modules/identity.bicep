@@ -2,7 +2,7 @@
 // job, Linux runners, Windows agents) so each gets only its own role assignments.
 metadata description = 'User-assigned managed identity.'
 
-import { tagsType } from 'types.bicep'
+import { roleAssignmentType, tagsType } from 'types.bicep'
 
 @description('Required. Name of the identity.')
 param name string
@@ -13,11 +13,27 @@ param location string
 @description('Optional. Resource tags.')
 param tags tagsType = {}
 
+@description('Optional. Role assignments on this identity (e.g. Managed Identity Operator for whoever attaches it to a scale set).')
+param roleAssignments roleAssignmentType[] = []
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: name
   location: location
   tags: tags
 }
+
+resource roles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for ra in roleAssignments: {
+    name: guid(identity.id, ra.principalId, subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId))
+    scope: identity
+    properties: {
+      principalId: ra.principalId
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId)
+      principalType: ra.?principalType ?? 'ServicePrincipal'
+      description: ra.?description ?? ''
+    }
+  }
+]
 
 @description('Resource id of the identity.')
 output resourceId string = identity.id

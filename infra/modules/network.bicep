@@ -5,7 +5,7 @@
 // outbound address, since VNets no longer get default outbound access.
 metadata description = 'VNet, runner subnet, NSG (deny inbound, optional egress allow-list) and NAT gateway.'
 
-import { tagsType } from 'types.bicep'
+import { roleAssignmentType, tagsType } from 'types.bicep'
 
 @description('Required. Name prefix of the network resources.')
 param namePrefix string
@@ -27,6 +27,9 @@ param restrictEgress bool = false
 
 @description('Optional. Give the subnet outbound internet access through a NAT gateway.')
 param createNatGateway bool = true
+
+@description('Optional. Role assignments on the runners\' subnet (whoever writes a scale set model that uses it needs its join action).')
+param subnetRoleAssignments roleAssignmentType[] = []
 
 var inboundRules = [
   {
@@ -196,6 +199,24 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
     ]
   }
 }
+
+resource runnersSubnet 'Microsoft.Network/virtualNetworks/subnets@2024-05-01' existing = {
+  parent: vnet
+  name: 'runners'
+}
+
+resource subnetRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for ra in subnetRoleAssignments: {
+    name: guid(runnersSubnet.id, ra.principalId, subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId))
+    scope: runnersSubnet
+    properties: {
+      principalId: ra.principalId
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId)
+      principalType: ra.?principalType ?? 'ServicePrincipal'
+      description: ra.?description ?? ''
+    }
+  }
+]
 
 @description('Resource id of the virtual network.')
 output vnetResourceId string = vnet.id

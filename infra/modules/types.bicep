@@ -13,6 +13,7 @@ var builtInRoleIds = {
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  managedIdentityOperator: 'f1a07417-d97a-45cb-824c-7a7467783830'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'

@@ -39,8 +39,13 @@ const base = (env) => [
   `orchestrator | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/linux-agent`,
   `orchestrator | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/windows-agent`,
   `orchestrator | Container Apps Jobs Operator | /resourceGroups/rg-${env}/providers/Microsoft.App/jobs/job-${env}-packer`,
+  `orchestrator | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}-images`,
+  ...['linux-runners', 'windows-agents'].map(
+    (i) =>
+      `orchestrator | Managed Identity Operator | /resourceGroups/rg-${env}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${env}-${i}`,
+  ),
   `orchestrator | Monitoring Metrics Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Insights/components/appi-${env}-<token>`,
-  `orchestrator | Reader | /resourceGroups/rg-${env}-images`,
+  `orchestrator | Reader | `,
   `orchestrator | Storage Blob Data Owner | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>`,
   `orchestrator | Storage Queue Data Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>`,
   `orchestrator | Storage Table Data Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>`,
@@ -48,9 +53,8 @@ const base = (env) => [
     (s) =>
       `orchestrator | Virtual Machine Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-${env}-${s}`,
   ),
+  `orchestrator | Virtual Machine Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Network/virtualNetworks/vnet-${env}/subnets/runners`,
   `packer | AcrPull | /resourceGroups/rg-${env}/providers/Microsoft.ContainerRegistry/registries/cr<token>`,
-  `packer | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/linux-agent`,
-  `packer | Compute Gallery Artifacts Publisher | /resourceGroups/rg-${env}/providers/Microsoft.Compute/galleries/gal_kiln_${env}/images/windows-agent`,
   `packer | Contributor | /resourceGroups/rg-${env}-images`,
   `packer | Contributor | /resourceGroups/rg-${env}-packer-build`,
 ];
@@ -75,11 +79,12 @@ describe('role assignments', () => {
   });
 
   for (const name of Object.keys(scenarios)) {
-    it(`${name}: no Owner, nothing at subscription scope, Contributor only on Packer's resource groups`, () => {
+    it(`${name}: no Owner, at subscription scope only the orchestrator's Reader, Contributor only on Packer's resource groups`, () => {
       for (const g of roleAssignments(snaps[name])) {
         assert.notEqual(g.role, 'Owner');
         assert.ok(!g.role.startsWith('unknown'), g.role);
-        assert.notEqual(scopeKind(g.scope), 'subscription', `${g.actor} ${g.role} at ${g.scope}`);
+        if (scopeKind(g.scope) === 'subscription')
+          assert.equal(`${g.actor} ${g.role}`, 'orchestrator Reader', `${g.actor} ${g.role} at ${g.scope}`);
         assert.notEqual(scopeKind(g.scope), 'unknown', g.scope);
         if (g.role === 'Contributor') {
           assert.equal(scopeKind(g.scope), 'resourceGroup');

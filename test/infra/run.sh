@@ -60,6 +60,14 @@ else
   fail "infra/build.sh compiles dist/infra/main.json"
 fi
 
+# 3b. The compiled template the fake cloud draws its role assignments from is the one the Bicep
+# compiles to today (kiln simulate reads the committed copy).
+if cmp -s dist/infra/main.json infra/generated/main.json; then
+  pass "infra/generated/main.json equals a fresh build"
+else
+  fail "infra/generated/main.json differs from a fresh build: run npm run build:infra and commit it"
+fi
+
 # 4. The node:test suites (spec output for people, TAP to a file for the counts).
 tap="$tmp/node.tap"
 node --test \

@@ -484,6 +484,7 @@ const ROLE_NAMES: Record<string, string> = {
   '85a2d0d9-2eba-4c9c-b355-11c2cc0788ab': 'Compute Gallery Artifacts Publisher',
   'b9a307c4-5aa3-4b52-ba60-2b17c136cd7b': 'Container Apps Jobs Operator',
   'b24988ac-6180-42a0-ab88-20f7382dd24c': 'Contributor',
+  'f1a07417-d97a-45cb-824c-7a7467783830': 'Managed Identity Operator',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
   '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
@@ -524,7 +525,13 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
     `${orchestrator} | Monitoring Metrics Publisher | ${rg}/Microsoft.Insights/components/appi-kiln-${token}`,
     `${orchestrator} | Compute Gallery Artifacts Publisher | ${gallery}/linux-agent`,
     `${orchestrator} | Compute Gallery Artifacts Publisher | ${gallery}/windows-agent`,
-    `${orchestrator} | Reader | /resourceGroups/rg-kiln-images`,
+    `${orchestrator} | Compute Gallery Artifacts Publisher | /resourceGroups/rg-kiln-images`,
+    `${orchestrator} | Reader | `,
+    `${orchestrator} | Virtual Machine Contributor | ${rg}/Microsoft.Network/virtualNetworks/vnet-kiln/subnets/runners`,
+    ...['linux-runners', 'windows-agents'].map(
+      (i) =>
+        `${orchestrator} | Managed Identity Operator | ${rg}/Microsoft.ManagedIdentity/userAssignedIdentities/id-kiln-${i}`,
+    ),
     `${orchestrator} | Container Apps Jobs Operator | ${rg}/Microsoft.App/jobs/job-kiln-packer`,
     ...['linux', 'linux-canary', 'windows', 'windows-canary'].map(
       (s) =>
@@ -534,8 +541,6 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
     `${orchestrator} | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
     `${packer} | Contributor | /resourceGroups/rg-kiln-packer-build`,
     `${packer} | Contributor | /resourceGroups/rg-kiln-images`,
-    `${packer} | Compute Gallery Artifacts Publisher | ${gallery}/linux-agent`,
-    `${packer} | Compute Gallery Artifacts Publisher | ${gallery}/windows-agent`,
     `${packer} | AcrPull | ${registry}`,
     `id-kiln-linux-runners | Key Vault Secrets User | ${kv}/secrets/gh-pat`,
     `id-kiln-windows-agents | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
@@ -569,7 +574,9 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
 
   it("the scale sets' grants carry the scale sets' tags; the secret grants name the secret type", () => {
     const roles = readTemplateRoles(template, KILN_TEMPLATE_PARAMETERS, CONTEXT);
-    const vmc = roles.assignments.filter((a) => a.roleDefinitionId === VMC);
+    const vmc = roles.assignments.filter(
+      (a) => a.roleDefinitionId === VMC && a.scopeType === 'Microsoft.Compute/virtualMachineScaleSets',
+    );
     expect(vmc.map((a) => [a.source, a.scopeType, a.scopeTags])).toEqual([
       [
         'linuxRunners[0] > roles[0]',
@@ -613,7 +620,8 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
       CONTEXT,
     );
     expect(roles.assignments.filter((a) => a.scopeType === 'Microsoft.KeyVault/vaults/secrets')).toEqual([]);
-    expect(roles.assignments.filter((a) => a.roleDefinitionId === VMC)).toHaveLength(2);
+    // Two scale sets (Linux and its canary) and the subnet.
+    expect(roles.assignments.filter((a) => a.roleDefinitionId === VMC)).toHaveLength(3);
     expect(roles.identities).toHaveLength(4); // the identities exist whatever the fleets
   });
 });

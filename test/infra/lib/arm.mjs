@@ -9,6 +9,7 @@ export const ROLE_NAMES = {
   '85a2d0d9-2eba-4c9c-b355-11c2cc0788ab': 'Compute Gallery Artifacts Publisher',
   'b9a307c4-5aa3-4b52-ba60-2b17c136cd7b': 'Container Apps Jobs Operator',
   'b24988ac-6180-42a0-ab88-20f7382dd24c': 'Contributor',
+  'f1a07417-d97a-45cb-824c-7a7467783830': 'Managed Identity Operator',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
   '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
