@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of the project: the app (vitest), the Linux image (bats, packer, shellcheck),
-# the Windows image (Pester on real PowerShell), the infrastructure (bicep) and a fixed budget of
+# the Windows image (Pester on real PowerShell), the infrastructure (bicep), the least-privilege
+# matrix of the Bicep's role assignments (one simulation per assignment) and a fixed budget of
 # kiln explore's random worlds. Each suite runs even when an earlier one failed, so one run reports
 # every failure; the exit status is non-zero if any failed.
 set -uo pipefail
@@ -19,6 +20,7 @@ run app npm run --silent test:app
 run linux-image npm run --silent test:linux
 run windows-image npm run --silent test:windows
 run infra npm run --silent test:infra
+run roles npm run --silent test:roles
 # A fixed budget of kiln explore's random worlds (the same seeds every time): a world that breaks a
 # safety invariant fails the suite, and its finding (shrunk for at most a minute) is written to
 # test-results/explore-findings/ as a scenario file that kiln simulate runs as is.

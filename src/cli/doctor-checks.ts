@@ -1,7 +1,8 @@
 /**
  * The checks of `kiln doctor`, in the order an operator fixes things: settings, identity, Key Vault,
- * GitHub and Azure DevOps credentials, the gallery, the scale sets, the Packer job, and finally
- * whether each scale set's runners or agents are online. Every check only reads. A failing check
+ * GitHub and Azure DevOps credentials, the gallery, the scale sets, the Packer job, the Azure roles
+ * kiln's flows need (doctor-roles.ts), and finally whether each scale set's runners or agents are
+ * online. Every check only reads. A failing check
  * carries the fix, and where a row of the image README's troubleshooting table (packer/README.md,
  * "Troubleshooting") applies, its symptom is named so the two can be read side by side.
  *
@@ -23,6 +24,7 @@ import { createGitHubClient } from '../clients/github/index.js';
 import { createSecretReader } from '../clients/keyvault.js';
 import type { AdoAgent, GitHubRunner } from '../clients/types.js';
 import { loadSettings, SettingsError, type Env, type Settings } from '../config/load-settings.js';
+import { checkRoles } from './doctor-roles.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -345,7 +347,17 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
     }
   }
 
-  // 10. Runners and agents online, per scale set.
+  // 10. Azure roles: what kiln's flows need, and each scale set identity's registration secret.
+  results.push(
+    ...(await checkRoles({
+      settings,
+      credential,
+      scaleSets: managed,
+      secretNames: wanted.map((w) => w.name),
+    })),
+  );
+
+  // 11. Runners and agents online, per scale set.
   for (const s of managed) {
     const github = s.fleet === 'github';
     const what = github ? 'runner' : 'agent';

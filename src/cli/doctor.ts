@@ -22,6 +22,12 @@ Checks, in order (each only reads):
   gallery definition NAME   the Linux and Windows image definitions exist with the right OS type
   scale set NAME            each managed scale set is in scope, Uniform, upgrade policy Manual
   packer job                the Container Apps job in PACKER_JOB_ID exists
+  azure identity            the object id (oid) doctor's ARM token names: whose roles are checked
+  roles                     its role assignments grant every action kiln's flows need, on each scale
+                            set, subnet, scale set identity, image definition, PACKER_IMAGE_RG, the
+                            Packer job, the subscription and each Key Vault secret kiln reads; each
+                            ✗ names the role, the identity and the scope, with the az command
+  registration secret NAME  each scale set's identity may read its PAT (Key Vault Secrets User)
   runners|agents online     every running instance of each scale set has an online runner/agent
 A ✗ whose cause is a row of the image README's troubleshooting table names that row.
 

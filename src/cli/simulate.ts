@@ -6,13 +6,15 @@ import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/s
 import type { TriggerName } from '../local/scenario/types.js';
 import { exitCodeFor, renderText } from '../local/simulate/report.js';
 import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
+import { RolesSourceError, type RolesOption } from '../local/fake-cloud/role-source.js';
 import { runTrustingFakeCa } from './trust.js';
 import { parseCommandArguments } from './arguments.js';
 
 const HELP = `kiln simulate — run kiln's real orchestrations against the embedded fake cloud
 
 Usage:
-  kiln simulate [--scenario FILE] [--trigger NAME[,NAME…]] [--report text|json] [--dry-run] [--verbose]
+  kiln simulate [--scenario FILE] [--trigger NAME[,NAME…]] [--report text|json] [--roles FILE|all]
+                [--dry-run] [--verbose]
 
 Options:
   --scenario FILE   Scenario file, JSON or YAML (format: scenarios/README.md).
@@ -25,6 +27,10 @@ Options:
   --timers on|off   Whether the app's timers (monthly rebuild, cleanup, runner-release watch) fire
                     on the virtual clock. Default: the scenario's "timers", or off when --trigger
                     names the entry points to run.
+  --roles FILE|all  Role assignments the fake cloud enforces: those of a compiled ARM template
+                    (bicep build output). Default: kiln's own (infra/generated/main.json, what
+                    npm run build:infra compiles from infra/main.bicep). all: every identity may
+                    do everything (for experiments).
   --dry-run         Every flow plans and reports, nothing changes (same as "dryRun: true").
   --verbose         Also print the app's own log lines (to stderr).
 
@@ -33,9 +39,11 @@ Examples:
   kiln simulate --scenario scenarios/busy-and-ghosts.yaml --trigger cleanup --report json
   kiln simulate --scenario scenarios/monthly-small.yaml
   kiln simulate --scenario my-fleet.yaml --dry-run
+  kiln simulate --scenario scenarios/monthly-small.yaml --roles my-infra/main.json
 
-Exit codes: 0 finished and every safety invariant held · 1 an invariant broke or a run failed ·
-2 bad arguments or scenario file.
+Exit codes: 0 finished as expected, every safety invariant held and no request was refused for
+want of a role · 1 an invariant broke, a run did not end as expected or a request was refused ·
+2 bad arguments, scenario file or roles template.
 `;
 
 const TRIGGERS: TriggerName[] = ['http-rebuild', 'http-rollout', 'eventgrid', 'cleanup'];
@@ -50,6 +58,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       report: { type: 'string', default: 'text' },
       'dry-run': { type: 'boolean' },
       timers: { type: 'string' },
+      roles: { type: 'string' },
       verbose: { type: 'boolean' },
     },
     HELP,
@@ -63,6 +72,14 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   if (values.report !== 'text' && values.report !== 'json') {
     process.stderr.write(`kiln simulate: --report must be "text" or "json", not "${values.report}"\n`);
     return 2;
+  }
+  let roles: RolesOption = 'project';
+  if (values.roles !== undefined) {
+    if (values.roles === '') {
+      process.stderr.write('kiln simulate: --roles takes a compiled ARM template file or "all"\n');
+      return 2;
+    }
+    roles = values.roles === 'all' ? 'all' : { templateFile: values.roles };
   }
   let triggers: TriggerName[] | undefined;
   if (values.trigger !== undefined) {
@@ -104,6 +121,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       // Naming the entry points on the command line runs just those, unless the timers are asked for.
       timers: values.timers !== undefined ? values.timers === 'on' : triggers ? false : undefined,
       dryRun: values['dry-run'] ? true : undefined,
+      roles,
       log,
     });
     process.stdout.write(
@@ -113,7 +131,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     );
     return exitCodeFor(report);
   } catch (error) {
-    if (error instanceof SimulationError) {
+    if (error instanceof SimulationError || error instanceof RolesSourceError) {
       process.stderr.write(`kiln simulate: ${error.message}\n`);
       return 2;
     }

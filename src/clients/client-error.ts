@@ -4,6 +4,7 @@
  * other 4xx. The message names the operation and the status and never carries request headers,
  * tokens or secret values (service messages are cut short and scrubbed of anything token-like).
  */
+import { parseAuthorizationError } from '../rbac/permissions.js';
 import { PermanentError, TransientError } from './errors.js';
 
 const NETWORK_CODES = new Set([
@@ -93,10 +94,28 @@ export function toClientError(operation: string, err: unknown): TransientError |
         ? `network error${f.code ? ` ${f.code}` : ''}`
         : 'error';
   const codePart = f.code && f.status !== undefined ? ` ${f.code}` : '';
-  const detail = f.detail ? `: ${f.detail}` : '';
+  const refusal = f.status === 403 ? describeRefusal(err) : undefined;
+  const detail = refusal ? `: ${refusal}` : f.detail ? `: ${f.detail}` : '';
   const message = `${operation} failed (${what}${codePart})${detail}`;
   if (f.status === undefined ? f.network : isTransientStatus(f.status)) return new TransientError(message);
   return new PermanentError(message);
+}
+
+/**
+ * An Azure RBAC refusal said whole: which action on which scope (the service's message, cut short,
+ * would lose the scope), so an operator knows what to grant where. Ids and action names hold no secret.
+ */
+function describeRefusal(err: unknown): string | undefined {
+  const e = err as { message?: unknown; details?: { error?: { message?: unknown } } } | null;
+  const raw = [e?.details?.error?.message, e?.message].find((m): m is string => typeof m === 'string');
+  const parsed = raw ? parseAuthorizationError(raw) : undefined;
+  if (!parsed) return undefined;
+  const fix = 'grant the caller a role that allows it there (kiln doctor names one)';
+  if (parsed.code === 'LinkedAuthorizationFailed' && parsed.linked?.length)
+    return `allowed ${parsed.action} on ${parsed.scope}, but refused the linked ${parsed.linked
+      .map((l) => `${l.action} on ${l.scope}`)
+      .join(' and ')}; ${fix}`;
+  return `refused ${parsed.action} on ${parsed.scope}; ${fix}`;
 }
 
 /** Removes anything that looks like a credential and keeps messages short. */

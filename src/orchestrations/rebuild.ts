@@ -73,6 +73,8 @@ export interface RebuildOutput {
     scaleSets: Record<string, { state: string; instancesUpdated: number; instancesPending: number }>;
   };
   pruned: string[];
+  /** What the rebuild could not tidy up (e.g. the managed image it published from), with why. */
+  leftBehind?: string[];
   /** Dry run: what the rebuild would do now. */
   plan?: { canary?: string; rollOut: string[]; prune: string[] };
 }
@@ -300,7 +302,16 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
         : `publishing ${out.version} to ${missing.join(', ')} did not complete (${inFirstRegions?.reason ?? (publishWait && !publishWait.ok ? publishWait.message : missing.map((r) => `${r}: ${inFirstRegions?.regions[r]}`).join(', '))})`,
     );
   }
-  yield* callActivity(context, Activities.deleteManagedImage, { managedImageId: build.value.managedImageId });
+  // The managed image was only the way into the gallery; one left behind per build costs storage
+  // every month, so a refusal is said, not swallowed (the version itself is fine: the run goes on).
+  const imageGone = yield* callActivity(context, Activities.deleteManagedImage, {
+    managedImageId: build.value.managedImageId,
+  });
+  if (!imageGone.ok)
+    out.leftBehind = [
+      ...(out.leftBehind ?? []),
+      `managed image ${build.value.managedImageId}: ${imageGone.error.message}`,
+    ];
   out.timings.publishedAt = now();
   out.regions = firstRegions;
 

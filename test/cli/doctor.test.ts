@@ -70,6 +70,10 @@ describe('kiln doctor', () => {
       'scale set vmss-ado-win-weu',
       'scale set vmss-gh-linux-weu',
       'packer job',
+      'azure identity',
+      'roles',
+      'registration secret vmss-ado-win-weu',
+      'registration secret vmss-gh-linux-weu',
       'agents online vmss-ado-win-weu',
       'runners online vmss-gh-linux-weu',
     ]);

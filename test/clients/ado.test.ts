@@ -8,7 +8,7 @@ import { createCredential } from '../../src/clients/credential.js';
 import { createSecretReader } from '../../src/clients/keyvault.js';
 import { sendJson, serve } from '../../src/local/fake-cloud/http.js';
 import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
-import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
+import { makeScenario, readEverySecret, startTestCloud, type TestCloud } from '../fakes/helpers.js';
 
 let t: TestCloud;
 const ado = (
@@ -43,6 +43,8 @@ beforeAll(async () => {
       foreign: { github: 0, ado: 2 },
     }),
   );
+  // The client with a wrong PAT stored under another name: its handling, not the Bicep's grants.
+  readEverySecret(t);
 });
 afterAll(async () => t?.close());
 

@@ -118,11 +118,23 @@ describe('ARM client against the fake', () => {
     expect(t.cloud.ledger.events.some((e) => e.message.includes('reimaging vmss-ado-win-weu_1'))).toBe(true);
   });
 
-  it('reimage of an unmanaged scale set counts as a foreign touch', async () => {
+  it("reimage of an unmanaged scale set is refused with the Bicep's roles (403, nothing touched)", async () => {
     const before = t.cloud.ledger.foreignTouched;
-    await arm().startReimage(idOf('vmss-other-team'), ['0']);
-    expect(t.cloud.ledger.foreignTouched).toBe(before + 1);
-    t.advance(10);
+    const err = (await arm()
+      .startReimage(idOf('vmss-other-team'), ['0'])
+      .catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('PermanentError');
+    expect(err.message).toContain('HTTP 403 AuthorizationFailed');
+    expect(err.message).toContain(
+      `refused Microsoft.Compute/virtualMachineScaleSets/reimage/action on ${idOf('vmss-other-team')}`,
+    );
+    expect(t.cloud.ledger.foreignTouched).toBe(before);
+    expect(t.cloud.access.failures.at(-1)).toMatchObject({
+      identity: 'id-kiln-orchestrator',
+      action: 'Microsoft.Compute/virtualMachineScaleSets/reimage/action',
+      scope: idOf('vmss-other-team'),
+      code: 'AuthorizationFailed',
+    });
   });
 
   it('retries a 5xx (SDK retry policy) and honours Retry-After on 429', async () => {
@@ -154,7 +166,7 @@ describe('ARM client against the fake', () => {
     expect(err.name).toBe('TransientError');
     expect(err.message).toContain('arm listInstances vmss-ado-win-weu');
     expect(err.message).toContain('503');
-    expect(err.message).not.toMatch(/fake-entra\./);
+    expect(err.message).not.toMatch(/eyJ/);
     // The SDK tried four times (maxRetries 3), so the fault is used up.
     expect(t.cloud.faults.fired['arm:virtualMachineScaleSetVMs.list']).toBe(4);
   });

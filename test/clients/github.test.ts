@@ -11,7 +11,7 @@ import { createGitHubClient } from '../../src/clients/github/index.js';
 import { createSecretReader } from '../../src/clients/keyvault.js';
 import { sendJson, serve } from '../../src/local/fake-cloud/http.js';
 import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
-import { makeScenario, startTestCloud, type TestCloud } from '../fakes/helpers.js';
+import { makeScenario, readEverySecret, startTestCloud, type TestCloud } from '../fakes/helpers.js';
 
 let t: TestCloud;
 const github = (overrides: Partial<NonNullable<TestCloud['settings']['github']>> = {}) =>
@@ -40,6 +40,8 @@ beforeAll(async () => {
       foreign: { github: 3, ado: 0 },
     }),
   );
+  // The client is tried with the App key and with the PAT in one file.
+  readEverySecret(t);
   t.advance(0);
 });
 afterAll(async () => t?.close());
@@ -347,7 +349,10 @@ describe('the fake GitHub rejects what GitHub rejects', () => {
 
 describe('primary rate limit on the virtual clock', () => {
   it('answers 403 with remaining 0 past the limit (a TransientError for kiln) and resets with the virtual hour', async () => {
-    const tc = await startTestCloud(makeScenario(), { githubRateLimit: 3 });
+    const tc = await startTestCloud(makeScenario(), {
+      githubRateLimit: 3,
+      roles: { auth: { github: 'pat' } },
+    });
     try {
       const client = createGitHubClient(
         { ...tc.settings.github!, auth: 'pat' },
@@ -368,7 +373,7 @@ describe('primary rate limit on the virtual clock', () => {
 
 describe('secondary rate limits on the virtual clock', () => {
   it('refuses past 900 points a minute (a DELETE costs 5, a GET 1) with Retry-After, and counts anew each minute', async () => {
-    const tc = await startTestCloud(makeScenario());
+    const tc = await startTestCloud(makeScenario(), { roles: { auth: { github: 'pat' } } });
     try {
       const pat = await createSecretReader(tc.settings.keyVaultUrl, createCredential(tc.settings)).getSecret(
         'gh-pat',

@@ -55,6 +55,8 @@ beforeAll(async () => {
       ghosts: { github: 2, ado: 1 },
       foreign: { github: 1, ado: 1 },
     }),
+    // These requests authenticate to GitHub with the PAT: a deployment with GitHub auth "pat".
+    { roles: { auth: { github: 'pat' } } },
   );
   t.advance(0);
   const secrets = createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings));
@@ -316,7 +318,18 @@ describe('Compute Gallery examples', () => {
       parameters: { galleryImageVersion: { location: string; properties: Record<string, unknown> } };
       responses: { 201: { body: Json } };
     };
-    const body = { ...create.parameters.galleryImageVersion, location: 'westeurope' };
+    // The example's source names a placeholder image: publishing reads its source (a linked check),
+    // so it is the managed image of a build in the world's images resource group, which kiln may read.
+    const names = t.cloud.world.names;
+    const source = `/subscriptions/${names.subscriptionId}/resourceGroups/${names.imagesResourceGroup}/providers/Microsoft.Compute/images/kiln-linux-2026.12.1`;
+    const properties = create.parameters.galleryImageVersion.properties as {
+      storageProfile: { source: Record<string, unknown> };
+    };
+    const body = {
+      ...create.parameters.galleryImageVersion,
+      location: 'westeurope',
+      properties: { ...properties, storageProfile: { ...properties.storageProfile, source: { id: source } } },
+    };
     const put = await arm(`${galleryPath()}/versions/2026.12.1?api-version=2025-12-03`, {
       method: 'PUT',
       body: JSON.stringify(body),

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCredential } from '../../src/clients/credential.js';
 import { createSecretReader } from '../../src/clients/keyvault.js';
 import { FAULT_OPERATIONS, type FakeService } from '../../src/local/fake-cloud/faults.js';
-import { armFetch, makeScenario, startTestCloud, vmssPath, type TestCloud } from './helpers.js';
+import {
+  armFetch,
+  makeScenario,
+  readEverySecret,
+  startTestCloud,
+  vmssPath,
+  type TestCloud,
+} from './helpers.js';
 
 let t: TestCloud;
 let ghToken: string;
@@ -17,6 +24,8 @@ let execName: string;
 
 beforeAll(async () => {
   t = await startTestCloud(makeScenario());
+  // Both GitHub authentications are exercised here (the PAT directly, the App key by the client).
+  readEverySecret(t);
   const credential = createCredential(t.settings);
   const secrets = createSecretReader(t.settings.keyVaultUrl, credential);
   ghToken = await secrets.getSecret('gh-pat');

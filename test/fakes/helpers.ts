@@ -103,6 +103,19 @@ export async function startTestCloud(
   };
 }
 
+/**
+ * Lets kiln's identity read every secret of the fake vault, as Key Vault Secrets User on the vault
+ * would: for tests about a client's handling of secrets (wrong, missing, PAT or App key in one
+ * file), not about which secret the Bicep grants (test/roles and test/cli/simulate-roles do that).
+ */
+export function readEverySecret(t: TestCloud): void {
+  t.cloud.access.grant({
+    principalId: t.cloud.access.identity('orchestrator').principalId,
+    roleDefinitionId: '4633458b-17de-408a-b874-0445c86b69e6',
+    scope: t.cloud.world.keyVaultId(),
+  });
+}
+
 /** A raw request to the fake ARM with a valid managed-identity token (for rejection tests). */
 export async function armFetch(
   t: TestCloud,

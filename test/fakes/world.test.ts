@@ -220,6 +220,9 @@ describe('writes outside the scope', () => {
         ],
         foreign: { github: 2, ado: 2 },
       }),
+      // Counting needs the writes to reach the world: an identity that may do everything (with the
+      // Bicep's roles ARM refuses them first; test/clients/arm.test.ts shows that).
+      { roles: 'all' },
     );
     const { arm, github, ado } = clients(t);
     const w = t.cloud.world;
@@ -278,8 +281,7 @@ describe('rollout semantics', () => {
     // A version created in this run is unhealthy in this scenario.
     await arm.startCreateImageVersion('linux-agent', '2026.12.1', {
       location: 'westeurope',
-      sourceId:
-        '/subscriptions/x/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1',
+      sourceId: `/subscriptions/${t.cloud.world.names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1`,
       targetRegions: [{ name: 'westeurope', replicas: 1 }],
       excludeFromLatest: true,
     });
@@ -312,8 +314,7 @@ describe('rollout semantics', () => {
     const { arm } = clients(t);
     await arm.startCreateImageVersion('linux-agent', '2026.12.1', {
       location: 'westeurope',
-      sourceId:
-        '/subscriptions/x/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1',
+      sourceId: `/subscriptions/${t.cloud.world.names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/linux-2026.12.1`,
       targetRegions: [{ name: 'westeurope', replicas: 1 }],
       excludeFromLatest: true,
     });

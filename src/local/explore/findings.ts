@@ -86,6 +86,8 @@ export function renderFinding(input: {
 function describeKind(kind: FindingKind): string {
   if (kind === 'crash') return 'simulator crash';
   if (kind === 'hang') return 'world that did not finish';
+  if (kind === 'authorization') return 'request refused for want of a role';
+  if (kind === 'contract') return 'exchange that breaks an official API description';
   return `invariant ${kind} broken`;
 }
 

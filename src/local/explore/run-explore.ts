@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Outcome } from '../simulate/report.js';
 import { findingFileName, renderFinding, type FindingOrigin } from './findings.js';
 import { worldOfSeed, type RawScenario } from './generate-world.js';
-import type { FindingKind, WorldVerdict } from './run-world.js';
+import { kindsOfVerdict, type FindingKind, type WorldVerdict } from './run-world.js';
 import type { ExploreFinding, ExploreSummary } from './summary.js';
 import type { WorkerMessage, WorkerTask } from './worker.js';
 
@@ -390,20 +390,23 @@ function exploredOf(seed: number, result: TaskResult, timeoutMs: number): Explor
   }
 }
 
-function kindsOf(verdict: WorldVerdict): FindingKind[] {
-  if (verdict.crash !== undefined) return [verdict.crash.startsWith('hang:') ? 'hang' : 'crash'];
-  return [...new Set(verdict.violations.map((v) => v.invariant))].sort();
-}
+const kindsOf = kindsOfVerdict;
 
 /**
  * What a finding is about, without the names and numbers of its world: the invariant and what
  * happened ("S5 rollout-IMG-agent-N.N.N started while rebuild-IMG-N-N:canary was still running").
  */
 export function signatureOf(kind: FindingKind, verdict: WorldVerdict): string {
+  const refusal = verdict.authorizationFailures?.[0];
+  const contract = verdict.contractViolations?.[0];
   const text =
     kind === 'crash' || kind === 'hang'
       ? firstLine(verdict.crash ?? '')
-      : (verdict.violations.find((v) => v.invariant === kind)?.detail ?? '');
+      : kind === 'authorization'
+        ? `${refusal?.identity} ${refusal?.action} ${refusal?.code}`
+        : kind === 'contract'
+          ? `${contract?.service} ${contract?.operation} ${contract?.direction} ${contract?.field} ${contract?.rule}`
+          : (verdict.violations.find((v) => v.invariant === kind)?.detail ?? '');
   const general = text
     .replace(/\b(linux|windows)\b/g, 'IMG')
     .replace(/vmss-[a-z]+-[a-d][\w-]*/g, 'SS')

@@ -21,8 +21,12 @@ import {
 /** Settings every world runs with: the clients' own retries start at 1 ms, so faults cost no real seconds. */
 export const WORLD_SETTINGS: Record<string, string> = { CLIENT_RETRY_BASE_MS: '1' };
 
-/** What a finding is about: an invariant kiln broke, or the simulator itself failing on the world. */
-export type FindingKind = Violation['invariant'] | 'crash' | 'hang';
+/**
+ * What a finding is about: an invariant kiln broke, a request refused for want of a role (the
+ * Bicep's roles or a flow are short of something), an exchange that breaks an official API
+ * description, or the simulator itself failing on the world.
+ */
+export type FindingKind = Violation['invariant'] | 'authorization' | 'contract' | 'crash' | 'hang';
 
 export interface WorldRun {
   report?: SimulationReport;
@@ -47,23 +51,36 @@ export async function runWorld(raw: RawScenario): Promise<WorldRun> {
   }
 }
 
-/** The kinds of finding a run shows: each invariant it broke (once), or `crash`. */
+/** The kinds of finding a run shows: each invariant it broke (once), refusals, contracts, or `crash`. */
 export function findingKinds(run: Pick<WorldRun, 'report' | 'crash'>): FindingKind[] {
   if (run.crash !== undefined) return ['crash'];
-  return [...new Set(run.report?.violations.map((v) => v.invariant) ?? [])].sort();
+  return kindsOfVerdict(verdictOf({ ...run, seconds: 0 }));
+}
+
+export function kindsOfVerdict(verdict: WorldVerdict): FindingKind[] {
+  if (verdict.crash !== undefined) return [verdict.crash.startsWith('hang:') ? 'hang' : 'crash'];
+  const kinds: FindingKind[] = [...new Set(verdict.violations.map((v) => v.invariant))].sort();
+  if (verdict.authorizationFailures?.length) kinds.push('authorization');
+  if (verdict.contractViolations?.length) kinds.push('contract');
+  return kinds;
 }
 
 /** The outcome and violations of a run, the parts of a report explore prints and compares. */
 export interface WorldVerdict {
   outcome?: Outcome;
   violations: Violation[];
+  authorizationFailures?: SimulationReport['authorizationFailures'];
+  contractViolations?: SimulationReport['contractViolations'];
   crash?: string;
 }
 
 export function verdictOf(run: WorldRun): WorldVerdict {
+  const report = run.report;
   return {
-    ...(run.report ? { outcome: run.report.outcome } : {}),
-    violations: run.report?.violations ?? [],
+    ...(report ? { outcome: report.outcome } : {}),
+    violations: report?.violations ?? [],
+    ...(report?.authorizationFailures.length ? { authorizationFailures: report.authorizationFailures } : {}),
+    ...(report?.contractViolations.length ? { contractViolations: report.contractViolations } : {}),
     ...(run.crash !== undefined ? { crash: run.crash } : {}),
   };
 }

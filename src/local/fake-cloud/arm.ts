@@ -9,6 +9,7 @@
 import type { ImageKind } from '../scenario/types.js';
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, bearerToken, parseJsonBody, sendJson, type FakeRequest } from './http.js';
+import type { FakeIdentity, LinkedAction } from './access.js';
 import type { TokenIssuer } from './tokens.js';
 import {
   regionDisplay,
@@ -32,9 +33,64 @@ export const ARM_API_VERSIONS = {
   gallery: ['2023-07-03', '2024-03-03', '2025-03-03', '2025-12-03'],
   resources: ['2021-04-01', '2022-09-01', '2024-03-01', '2024-07-01', '2024-11-01', '2025-04-01'],
   app: ['2024-03-01', '2025-01-01', '2025-07-01'],
+  // @azure/arm-authorization 9 sends 2022-04-01 for role assignments.
+  authorization: ['2020-10-01', '2022-04-01'],
 } as const;
 
 type Family = keyof typeof ARM_API_VERSIONS;
+
+/**
+ * The action each operation demands of its caller, on the resource its path names (Microsoft's
+ * "Azure permissions" lists for Compute and Containers; reference: platform-facts §1). Operations
+ * not listed are not checked: reading the subscription, polling the operation one started, and the
+ * lists, which answer only what the caller may read instead of refusing.
+ */
+export const OPERATION_ACTIONS: Readonly<Record<string, string>> = {
+  'resourceGroups.get': 'Microsoft.Resources/subscriptions/resourceGroups/read',
+  'images.get': 'Microsoft.Compute/images/read',
+  'images.delete': 'Microsoft.Compute/images/delete',
+  'virtualMachineScaleSets.get': 'Microsoft.Compute/virtualMachineScaleSets/read',
+  'virtualMachineScaleSets.update': 'Microsoft.Compute/virtualMachineScaleSets/write',
+  'virtualMachineScaleSets.reimage': 'Microsoft.Compute/virtualMachineScaleSets/reimage/action',
+  'virtualMachineScaleSets.updateInstances': 'Microsoft.Compute/virtualMachineScaleSets/manualUpgrade/action',
+  'virtualMachineScaleSets.deleteInstances': 'Microsoft.Compute/virtualMachineScaleSets/delete/action',
+  'virtualMachineScaleSetVMs.list': 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read',
+  'virtualMachineScaleSetVMs.get': 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read',
+  'virtualMachineScaleSetVMs.getInstanceView':
+    'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/instanceView/read',
+  'galleryImages.get': 'Microsoft.Compute/galleries/images/read',
+  'galleryImageVersions.listByGalleryImage': 'Microsoft.Compute/galleries/images/versions/read',
+  'galleryImageVersions.get': 'Microsoft.Compute/galleries/images/versions/read',
+  'galleryImageVersions.createOrUpdate': 'Microsoft.Compute/galleries/images/versions/write',
+  'galleryImageVersions.update': 'Microsoft.Compute/galleries/images/versions/write',
+  'galleryImageVersions.delete': 'Microsoft.Compute/galleries/images/versions/delete',
+  'jobs.get': 'Microsoft.App/jobs/read',
+  'jobs.start': 'Microsoft.App/jobs/start/action',
+  'jobs.listExecutions': 'Microsoft.App/jobs/executions/read',
+  jobExecution: 'Microsoft.App/jobs/executions/read',
+  'jobs.stopExecution': 'Microsoft.App/jobs/stop/action',
+  'roleAssignments.listForScope': 'Microsoft.Authorization/roleAssignments/read',
+};
+
+/** Path segments that name an action or a child collection, not the resource the action is on. */
+const NOT_THE_RESOURCE = new Set([
+  'reimage',
+  'manualupgrade',
+  'delete',
+  'start',
+  'stop',
+  'instanceview',
+  'virtualmachines',
+  'versions',
+  'executions',
+]);
+
+/** The scope a request acts on: its path without the trailing action or collection segment. */
+export function scopeOfPath(segments: readonly string[]): string {
+  const seg = [...segments];
+  while (seg.length > 2 && NOT_THE_RESOURCE.has(seg[seg.length - 1]!.toLowerCase())) seg.pop();
+  return `/${seg.join('/')}`;
+}
 
 export interface ArmFakeOptions {
   world: World;
@@ -60,6 +116,8 @@ class ArmError extends Error {
 export function armHandler(o: ArmFakeOptions) {
   const { world, faults } = o;
   const names = world.names;
+  /** Who sent the request being handled (requests are handled one at a time, synchronously). */
+  let caller: FakeIdentity = world.access.identity('orchestrator');
 
   return (req: FakeRequest): void => {
     try {
@@ -80,9 +138,16 @@ export function armHandler(o: ArmFakeOptions) {
     }
   };
 
+  /** ARM's authorization: 403 AuthorizationFailed / LinkedAuthorizationFailed in Azure's words. */
+  function demand(action: string, scope: string, linked: LinkedAction[] = []): void {
+    const refusal = world.access.authorize(caller, action, scope, linked);
+    if (refusal) throw new ArmError(403, refusal.code, refusal.message);
+  }
+
   function handle(req: FakeRequest): void {
     // Authentication comes first, as ARM's front door does it.
-    const check = o.tokens.check(bearerToken(req), o.audiences());
+    const token = bearerToken(req);
+    const check = o.tokens.check(token, o.audiences());
     if (check !== 'ok') {
       const message =
         check === 'missing'
@@ -102,8 +167,26 @@ export function armHandler(o: ArmFakeOptions) {
         'www-authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${names.tenantId}", error="invalid_token", error_description="${message}"`,
       });
     }
+    caller = world.access.byClientId(o.tokens.clientIdOf(token)) ?? world.access.identity('orchestrator');
     const seg = req.url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const lower = seg.map((s) => s.toLowerCase());
+    const roleAssignmentsAt = lower.lastIndexOf('microsoft.authorization');
+    if (
+      roleAssignmentsAt >= 2 &&
+      lower[roleAssignmentsAt - 1] === 'providers' &&
+      lower[roleAssignmentsAt + 1] === 'roleassignments' &&
+      lower.length === roleAssignmentsAt + 2 &&
+      req.method === 'GET'
+    ) {
+      const scope = `/${seg.slice(0, roleAssignmentsAt - 1).join('/')}`;
+      return run(
+        req,
+        'authorization',
+        'roleAssignments.listForScope',
+        () => listRoleAssignments(req, scope),
+        scope,
+      );
+    }
     if (lower[0] !== 'subscriptions' || !seg[1])
       throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}`);
     if (seg[1].toLowerCase() !== names.subscriptionId)
@@ -203,7 +286,13 @@ export function armHandler(o: ArmFakeOptions) {
   }
 
   /** api-version check, fault injection, then the operation. */
-  function run(req: FakeRequest, family: Family | Family[], operation: string, fn: () => void): void {
+  function run(
+    req: FakeRequest,
+    family: Family | Family[],
+    operation: string,
+    fn: () => void,
+    scope: string = scopeOfPath(req.url.pathname.split('/').filter(Boolean).map(decodeURIComponent)),
+  ): void {
     const families = Array.isArray(family) ? family : [family];
     const v = req.url.searchParams.get('api-version');
     if (!v)
@@ -220,6 +309,8 @@ export function armHandler(o: ArmFakeOptions) {
         `The api-version '${v}' is invalid. The supported versions are '${supported.join(',')}'.`,
       );
     }
+    const action = OPERATION_ACTIONS[operation];
+    if (action) demand(action, scope);
     const fault = faults.takeHttp('arm', operation);
     if (
       applyHttpFault(req, fault, (status) => ({
@@ -317,16 +408,31 @@ export function armHandler(o: ArmFakeOptions) {
         );
       }
     }
+    // ARM lists only what the caller may read: no error, just fewer resources.
     const all = [...world.scaleSets.values()]
+      .filter((s) => world.access.allows(caller, 'Microsoft.Compute/virtualMachineScaleSets/read', s.id))
       .map((s) => ({
         id: s.id,
         name: s.name,
         type: 'Microsoft.Compute/virtualMachineScaleSets',
         location: s.location,
         tags: { ...s.tags },
-        sku: { name: s.vmSize, tier: 'Standard', capacity: s.instances.size },
+        sku: { name: s.vmSize, tier: 'Standard', capacity: s.instances.size } as object | undefined,
       }))
-      .filter(pred);
+      .concat(
+        [
+          {
+            id: world.keyVaultId(),
+            name: names.keyVaultName,
+            type: 'Microsoft.KeyVault/vaults',
+            location: world.scenario.gallery.regions[0] ?? 'westeurope',
+            tags: {},
+            sku: undefined,
+          },
+        ].filter((v) => world.access.allows(caller, 'Microsoft.KeyVault/vaults/read', v.id)),
+      )
+      .filter(pred)
+      .map(({ sku, ...r }) => (sku ? { ...r, sku } : r));
     page(req, all, o.pageSize.resources);
   }
 
@@ -338,13 +444,62 @@ export function armHandler(o: ArmFakeOptions) {
       names.packerResourceGroup,
       ...[...world.scaleSets.values()].map((s) => s.resourceGroup),
     ]);
-    return [...names2].map((name) => ({
-      id: `/subscriptions/${names.subscriptionId}/resourceGroups/${name}`,
-      name,
-      type: 'Microsoft.Resources/resourceGroups',
-      location,
-      properties: { provisioningState: 'Succeeded' },
-    }));
+    return [...names2]
+      .map((name) => ({
+        id: `/subscriptions/${names.subscriptionId}/resourceGroups/${name}`,
+        name,
+        type: 'Microsoft.Resources/resourceGroups',
+        location,
+        properties: { provisioningState: 'Succeeded' },
+      }))
+      .filter((g) =>
+        world.access.allows(caller, 'Microsoft.Resources/subscriptions/resourceGroups/read', g.id),
+      );
+  }
+
+  /**
+   * `GET {scope}/providers/Microsoft.Authorization/roleAssignments` (api 2022-04-01): the assignments
+   * at, above and below the scope; `atScope()` keeps those at or above; `principalId eq '<oid>'` (or
+   * `assignedTo('<oid>')`) those of one principal. Role definitions are named by full id.
+   */
+  function listRoleAssignments(req: FakeRequest, scope: string): void {
+    const filter = (req.url.searchParams.get('$filter') ?? '').trim();
+    const clauses = filter === '' ? [] : filter.split(/\s+and\s+/i);
+    let atScopeOnly = false;
+    let principal: string | undefined;
+    for (const c of clauses) {
+      const p = /^(?:principalId\s+eq\s+'([^']+)'|assignedTo\('([^']+)'\))$/i.exec(c.trim());
+      if (/^atScope\(\)$/i.test(c.trim())) atScopeOnly = true;
+      else if (p) principal = (p[1] ?? p[2])!.toLowerCase();
+      else
+        throw new ArmError(
+          400,
+          'InvalidFilterInQueryString',
+          `Invalid $filter '${filter}' specified in the query string.`,
+        );
+    }
+    const within = (outer: string, inner: string) => {
+      const o2 = outer.toLowerCase().replace(/\/+$/, '');
+      const i2 = inner.toLowerCase();
+      return i2 === o2 || i2.startsWith(`${o2}/`);
+    };
+    const items = world.access
+      .listedAssignments()
+      .filter((a) => within(a.scope, scope) || (!atScopeOnly && within(scope, a.scope)))
+      .filter((a) => !principal || a.principalId.toLowerCase() === principal)
+      .map((a) => ({
+        properties: {
+          roleDefinitionId: `/subscriptions/${names.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${a.roleGuid}`,
+          principalId: a.principalId,
+          principalType: 'ServicePrincipal',
+          scope: a.scope,
+          ...(a.description ? { description: a.description } : {}),
+        },
+        id: `${a.scope}/providers/Microsoft.Authorization/roleAssignments/${a.name}`,
+        type: 'Microsoft.Authorization/roleAssignments',
+        name: a.name,
+      }));
+    page(req, items, o.pageSize.resources);
   }
 
   /** `{ value, nextLink }` with a `$skiptoken` offset, as ARM lists page. */
@@ -436,8 +591,16 @@ export function armHandler(o: ArmFakeOptions) {
     return inst;
   }
 
+  /** The user-assigned identity of a scale set's instances: kiln's runner or agent identity, or the owner's. */
+  function identityOf(set: WorldScaleSet): string {
+    if (set.managed)
+      return world.access.identity(set.kind === 'linux' ? 'linuxRunners' : 'windowsAgents').resourceId;
+    return `/subscriptions/${names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${set.name}`;
+  }
+
   function scaleSetBody(set: WorldScaleSet) {
     const linux = set.kind === 'linux';
+    const identity = world.access.identities.find((i) => i.resourceId === identityOf(set));
     return {
       id: set.id,
       name: set.name,
@@ -445,6 +608,17 @@ export function armHandler(o: ArmFakeOptions) {
       location: set.location,
       tags: { ...set.tags },
       etag: etagOf(set),
+      identity: {
+        type: 'UserAssigned',
+        userAssignedIdentities: {
+          [identityOf(set)]: identity
+            ? { principalId: identity.principalId, clientId: identity.clientId }
+            : {
+                principalId: '44444444-4444-4444-8444-000000000001',
+                clientId: '44444444-4444-4444-8444-000000000002',
+              },
+        },
+      },
       sku: { name: set.vmSize, tier: 'Standard', capacity: set.instances.size },
       properties: {
         singlePlacementGroup: false,
@@ -485,7 +659,7 @@ export function armHandler(o: ArmFakeOptions) {
                       name: 'ipconfig1',
                       properties: {
                         subnet: {
-                          id: `/subscriptions/${names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.Network/virtualNetworks/vnet-kiln/subnets/runners`,
+                          id: world.subnetId(),
                         },
                       },
                     },
@@ -513,6 +687,23 @@ export function armHandler(o: ArmFakeOptions) {
     const vmp = (props.virtualMachineProfile ?? {}) as Record<string, unknown>;
     const sp = (vmp.storageProfile ?? {}) as Record<string, unknown>;
     const ir = sp.imageReference as Record<string, unknown> | undefined;
+    // Every model write re-validates what the model links to, even a tags-only PATCH: the subnet,
+    // the user-assigned identity and the gallery image the model will reference.
+    const modelImage = typeof ir?.id === 'string' && ir.id !== '' ? ir.id : set.imageId;
+    demand('Microsoft.Compute/virtualMachineScaleSets/write', set.id, [
+      { action: 'Microsoft.Network/virtualNetworks/subnets/join/action', scope: world.subnetId() },
+      { action: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action', scope: identityOf(set) },
+      ...(/\/galleries\//i.test(modelImage)
+        ? [
+            {
+              action: /\/versions\/[^/]+$/i.test(modelImage)
+                ? 'Microsoft.Compute/galleries/images/versions/read'
+                : 'Microsoft.Compute/galleries/images/read',
+              scope: modelImage,
+            },
+          ]
+        : []),
+    ]);
     let imageId: string | undefined;
     if (ir !== undefined) {
       if (typeof ir.id !== 'string' || ir.id === '')
@@ -839,7 +1030,7 @@ export function armHandler(o: ArmFakeOptions) {
   function sourceOf(v: WorldGalleryVersion): string {
     return (
       v.sourceId ??
-      `/subscriptions/${names.subscriptionId}/resourceGroups/rg-images/providers/Microsoft.Compute/images/${v.definition}-${v.name}`
+      `/subscriptions/${names.subscriptionId}/resourceGroups/${names.imagesResourceGroup}/providers/Microsoft.Compute/images/${v.definition}-${v.name}`
     );
   }
 
@@ -987,6 +1178,16 @@ export function armHandler(o: ArmFakeOptions) {
         'InvalidParameter',
         "Required parameter 'storageProfile.source' is missing: a gallery image version needs a source.",
       );
+    // Publishing from a managed image reads it: a linked check on the source.
+    if (sourceId)
+      demand('Microsoft.Compute/galleries/images/versions/write', world.versionId(kind, versionName), [
+        {
+          action: /\/virtualMachines\//i.test(sourceId)
+            ? 'Microsoft.Compute/virtualMachines/read'
+            : 'Microsoft.Compute/images/read',
+          scope: sourceId,
+        },
+      ]);
     // A version's source is fixed: a PUT naming another source is refused (publish a new version).
     if (existing && sourceId && sourceOf(existing).toLowerCase() !== sourceId.toLowerCase())
       throw new ArmError(

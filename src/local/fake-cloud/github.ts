@@ -103,8 +103,20 @@ export function githubHandler(o: GitHubFakeOptions) {
         return sendJson(req.res, 200, {
           id: Number(names.githubAppId),
           slug: 'kiln',
+          node_id: 'A_kwHOAAAmvw',
+          owner: orgAccount(),
           name: 'kiln',
-          owner: { login: names.githubOwner },
+          description: 'Keeps self-hosted CI runner fleets fresh',
+          external_url: 'https://github.com/apps/kiln',
+          html_url: 'https://github.com/apps/kiln',
+          created_at: '2026-01-05T10:00:00Z',
+          updated_at: '2026-01-05T10:00:00Z',
+          permissions: {
+            organization_self_hosted_runners: 'write',
+            administration: 'write',
+            metadata: 'read',
+          },
+          events: [],
         });
       }
       return error(req, 404, 'Not Found');
@@ -128,6 +140,13 @@ export function githubHandler(o: GitHubFakeOptions) {
         {
           resources: {
             core: { limit, used: u.used, remaining: limit - u.used, reset },
+            // Search has its own quota (30 a minute); required in GitHub's rate-limit-overview.
+            search: {
+              limit: 30,
+              used: 0,
+              remaining: 30,
+              reset: Math.ceil(world.clock.nowMs() / 60_000) * 60,
+            },
           },
           rate: { limit, used: u.used, remaining: limit - u.used, reset },
         },
@@ -247,7 +266,7 @@ export function githubHandler(o: GitHubFakeOptions) {
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(h);
     if (!m) return 'bad';
     const value = m[1]!;
-    if (value.split('.').length === 3 && !value.startsWith('ghs_') && !value.startsWith('fake-entra.'))
+    if (value.split('.').length === 3 && !value.startsWith('ghs_') && !o.tokens.issued(value))
       return verifyJwt(value);
     if (value === o.pat()) return { kind: 'token', key: 'pat' };
     const check = o.tokens.check(
@@ -465,16 +484,48 @@ export function githubHandler(o: GitHubFakeOptions) {
   function installationBody() {
     return {
       id: names.githubInstallationId,
-      account: { login: names.githubOwner, id: 9919, type: 'Organization' },
+      account: orgAccount(),
       app_id: Number(names.githubAppId),
       app_slug: 'kiln',
+      target_id: 9919,
       target_type: 'Organization',
+      single_file_name: null,
       repository_selection: 'all',
+      html_url: `https://github.com/organizations/${names.githubOwner}/settings/installations/${names.githubInstallationId}`,
+      repositories_url: `${o.origin()}/installation/repositories`,
+      suspended_by: null,
+      suspended_at: null,
       permissions: { organization_self_hosted_runners: 'write', administration: 'write', metadata: 'read' },
       events: [],
       created_at: '2026-01-05T10:00:00Z',
       updated_at: '2026-01-05T10:00:00Z',
       access_tokens_url: `${o.origin()}/app/installations/${names.githubInstallationId}/access_tokens`,
+    };
+  }
+
+  /** The org as GitHub's `simple-user` (an installation's `account`). */
+  function orgAccount() {
+    const api = o.origin();
+    const login = names.githubOwner;
+    return {
+      login,
+      id: 9919,
+      node_id: 'O_kgDOAAAmvw',
+      avatar_url: 'https://avatars.githubusercontent.com/u/9919?v=4',
+      gravatar_id: '',
+      url: `${api}/users/${login}`,
+      html_url: `https://github.com/${login}`,
+      followers_url: `${api}/users/${login}/followers`,
+      following_url: `${api}/users/${login}/following{/other_user}`,
+      gists_url: `${api}/users/${login}/gists{/gist_id}`,
+      starred_url: `${api}/users/${login}/starred{/owner}{/repo}`,
+      subscriptions_url: `${api}/users/${login}/subscriptions`,
+      organizations_url: `${api}/users/${login}/orgs`,
+      repos_url: `${api}/users/${login}/repos`,
+      events_url: `${api}/users/${login}/events{/privacy}`,
+      received_events_url: `${api}/users/${login}/received_events`,
+      type: 'Organization',
+      site_admin: false,
     };
   }
 

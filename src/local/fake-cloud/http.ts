@@ -6,11 +6,13 @@
 import {
   createServer as createHttpServer,
   type IncomingMessage,
+  type OutgoingHttpHeaders,
   type Server,
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Exchange } from '../contracts/types.js';
 import type { FakeFault, FakeService } from './faults.js';
 
 export interface FakeRequest {
@@ -40,6 +42,8 @@ export interface ServeOptions {
   /** Called once per request, before it is answered (counts per service and the request log). */
   onRequest: (service: FakeService, request: { method: string; path: string }) => void;
   handler: Handler;
+  /** Sees each answered exchange (request and response as sent) once it is finished: contract checks. */
+  observe?: (exchange: Exchange) => void;
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
@@ -60,6 +64,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         raw,
         res,
       };
+      if (options.observe) watchExchange(req, options.observe);
       Promise.resolve()
         .then(() => options.handler(req))
         .catch((err: unknown) => {
@@ -95,6 +100,48 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Records what the handler writes (status, headers, body) by wrapping the response's writeHead,
+ * write and end, and hands the whole exchange to `observe` when the response has finished. A reset
+ * or unanswered request never finishes and so is never observed: there is no answer to check.
+ */
+function watchExchange(req: FakeRequest, observe: (exchange: Exchange) => void): void {
+  const res = req.res;
+  const chunks: Buffer[] = [];
+  let headHeaders: OutgoingHttpHeaders = {};
+  const take = (chunk: unknown) => {
+    if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+    else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    const h = args.find((a) => typeof a === 'object' && a !== null && !Array.isArray(a));
+    if (h) headHeaders = { ...(h as OutgoingHttpHeaders) };
+    return writeHead(...args);
+  }) as typeof res.writeHead;
+  res.write = ((...args: unknown[]) => {
+    take(args[0]);
+    return write(...args);
+  }) as typeof res.write;
+  res.end = ((...args: unknown[]) => {
+    if (typeof args[0] !== 'function') take(args[0]);
+    return end(...args);
+  }) as typeof res.end;
+  res.once('finish', () =>
+    observe({
+      method: req.method,
+      url: req.url,
+      requestHeaders: req.headers,
+      requestBody: req.body,
+      status: res.statusCode,
+      responseHeaders: { ...res.getHeaders(), ...headHeaders },
+      responseBody: Buffer.concat(chunks).toString('utf8'),
+    }),
+  );
 }
 
 export function sendJson(

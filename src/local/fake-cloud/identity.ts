@@ -69,7 +69,7 @@ export function identityHandler(opts: {
         error_description: `Identity not found: no user-assigned identity with client id ${clientId}`,
       });
     }
-    const { token, expiresAtMs } = opts.tokens.issue(resource, 'entra', clientId);
+    const { token, expiresAtMs } = opts.tokens.issue(resource, 'entra', clientId ?? opts.clientId);
     const expiresOn = String(Math.floor(expiresAtMs / 1000));
     if (isAppService) {
       return sendJson(req.res, 200, {

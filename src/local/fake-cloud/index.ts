@@ -8,20 +8,25 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { VirtualClock } from '../clock.js';
 import type { Scenario } from '../scenario/types.js';
 import { ensureFakeCa } from '../tls/fake-ca.js';
+import { createContractChecker, type ContractViolation, type Exchange } from '../contracts/index.js';
 import { adoHandler } from './ado.js';
 import { armHandler } from './arm.js';
 import { FaultBook, type FakeFault, type FakeService } from './faults.js';
 import { githubHandler } from './github.js';
 import { serve, type RunningServer } from './http.js';
+import { ORCHESTRATOR_CLIENT_ID, deploymentIdentities, type AccessControl } from './access.js';
 import { APP_SERVICE_MSI_PATH, identityHandler } from './identity.js';
 import { keyVaultHandler, newSecret, type StoredSecret } from './keyvault.js';
 import { installLocalhostResolver } from './localhost-dns.js';
 import { issueLeaf } from './tls.js';
+import { createAccessControl, type RolesOption } from './role-source.js';
 import { TokenIssuer } from './tokens.js';
-import { World, type Ledger, type WorldNames } from './world.js';
+import { DEFAULT_NAMES, World, type Ledger, type WorldNames } from './world.js';
 
 export type { FakeFault, FakeService } from './faults.js';
 export type { Ledger, LedgerEvent } from './world.js';
+export type { AuthorizationFailure } from './access.js';
+export type { RolesOption } from './role-source.js';
 export { World } from './world.js';
 
 export interface FakeCloudSecrets {
@@ -40,6 +45,13 @@ export interface StartFakeCloudOptions {
   names?: Partial<WorldNames>;
   /** GitHub's primary rate limit per token per virtual hour (default 5,000). */
   githubRateLimit?: number;
+  /** Check every ARM, GitHub and ADO exchange against the official API descriptions (default true). */
+  contracts?: boolean;
+  /**
+   * Role assignments in force: kiln's compiled Bicep (default), another compiled template, or
+   * 'all' (every identity may do everything). See role-source.ts.
+   */
+  roles?: RolesOption;
 }
 
 export type RequestCounts = Record<FakeService, number>;
@@ -60,6 +72,10 @@ export interface FakeCloud {
   /** Every request in the order received (method and path only): e.g. to prove a run only read. */
   requestLog: RequestLogEntry[];
   ledger: Ledger;
+  /** Requests or answers that break the official API descriptions (src/local/contracts); empty when contracts are off. */
+  contractViolations: ContractViolation[];
+  /** The identities, the role assignments in force and every refusal (authorizationFailures). */
+  access: AccessControl;
   faults: FaultBook;
   urls: { arm: string; github: string; ado: string; keyVault: string; identity: string };
   /** Key Vault secret names kiln reads (the values stay inside the fake vault). */
@@ -75,7 +91,7 @@ export interface FakeCloud {
 const SECRET_NAMES = { githubAppKey: 'github-app-key', githubPat: 'gh-pat', adoPat: 'ado-pat' };
 const KEYVAULT_HOST = 'kiln.vault.localhost';
 const KEYVAULT_RESOURCE = 'https://vault.localhost';
-const FAKE_CLIENT_ID = '11111111-1111-4111-8111-11111111c0de';
+const FAKE_CLIENT_ID = ORCHESTRATOR_CLIENT_ID;
 
 /**
  * The managed identity endpoint is one per process: MSAL (inside @azure/identity) resolves the
@@ -95,7 +111,12 @@ let sharedIdentityPromise: Promise<SharedIdentity> | undefined;
 
 function sharedIdentity(): Promise<SharedIdentity> {
   sharedIdentityPromise ??= (async () => {
-    const tokens = new TokenIssuer();
+    // One endpoint serves every fake cloud of the process: the identities' ids are the same in all.
+    const identities = deploymentIdentities(DEFAULT_NAMES.subscriptionId, DEFAULT_NAMES.packerResourceGroup);
+    const tokens = new TokenIssuer(Date.now, (clientId) => ({
+      oid: identities.find((i) => i.clientId.toLowerCase() === clientId?.toLowerCase())?.principalId,
+      tid: DEFAULT_NAMES.tenantId,
+    }));
     const header = randomBytes(16).toString('hex');
     let active: { faults: FaultBook; onRequest: OnRequest } = {
       faults: new FaultBook(),
@@ -121,8 +142,12 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   installLocalhostResolver();
   const ca = ensureFakeCa();
   const world = new World(scenario, clock, options.names);
+  world.access = createAccessControl(world, options.roles ?? 'project').access;
   const names = world.names;
   const faults = new FaultBook(scenario.faults, () => clock.nowMs(), Date.parse(scenario.start));
+  const contracts = options.contracts === false ? undefined : await createContractChecker();
+  const observe = (service: FakeService) =>
+    contracts ? { observe: (ex: Exchange) => contracts.check(service, ex) } : {};
   faults.observe((service, operation) => world.beforeRequest(service, operation));
   const identity = await sharedIdentity();
   const tokens = identity.tokens;
@@ -165,6 +190,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
 
     const arm = await serve({
       service: 'arm',
+      ...observe('arm'),
       tls: tlsMain,
       onRequest,
       handler: armHandler({
@@ -181,6 +207,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
 
     const github = await serve({
       service: 'github',
+      ...observe('github'),
       tls: tlsMain,
       onRequest,
       handler: githubHandler({
@@ -198,6 +225,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
 
     const ado = await serve({
       service: 'ado',
+      ...observe('ado'),
       tls: tlsMain,
       onRequest,
       handler: adoHandler({
@@ -223,6 +251,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
         resource: KEYVAULT_RESOURCE,
         authority: `https://login.microsoftonline.com/${names.tenantId}`,
         vaultOrigin: () => origins.keyvault,
+        access: () => world.access,
+        vaultId: () => world.keyVaultId(),
       }),
     });
     servers.push(kv);
@@ -260,8 +290,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     TARGET_REGIONS: regions.map((r) => `${r}=1`).join(','),
     PACKER_JOB_ID: world.packerJobId(),
     PACKER_JOB_IMAGE: 'crkiln.azurecr.io/kiln-packer:1',
-    PACKER_IMAGE_RG: 'rg-images',
-    PACKER_TEMP_RG: 'rg-packer-temp',
+    PACKER_IMAGE_RG: names.imagesResourceGroup,
+    PACKER_TEMP_RG: names.buildResourceGroup,
     IDENTITY_ENDPOINT: `${origins.identity}${APP_SERVICE_MSI_PATH}`,
     IDENTITY_HEADER: identity.header,
     NODE_EXTRA_CA_CERTS: ca.certPath,
@@ -274,6 +304,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     requests,
     requestLog,
     ledger: world.ledger,
+    contractViolations: contracts?.violations ?? [],
+    access: world.access,
     faults,
     urls: {
       arm: origins.arm,

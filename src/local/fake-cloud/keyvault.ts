@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, bearerToken, sendJson, type FakeRequest } from './http.js';
+import type { AccessControl } from './access.js';
 import type { TokenIssuer } from './tokens.js';
 
 /** api-versions the fake accepts; @azure/keyvault-secrets 4.11 sends 2025-07-01 (LATEST_API_VERSION). */
@@ -28,11 +29,20 @@ export function keyVaultHandler(opts: {
   resource: string;
   authority: string;
   vaultOrigin: () => string;
+  /** Who may read which secret (the vault is in RBAC mode) and the vault's ARM id (the scope). */
+  access: () => AccessControl;
+  vaultId: () => string;
 }) {
   const challenge = `Bearer authorization="${opts.authority}", resource="${opts.resource}"`;
-  const kvError = (status: number, code: string, message: string, headers: Record<string, string> = {}) => ({
+  const kvError = (
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+    innererror?: { code: string },
+  ) => ({
     status,
-    body: { error: { code, message } },
+    body: { error: { code, message, ...(innererror ? { innererror } : {}) } },
     headers,
   });
   return (req: FakeRequest): void => {
@@ -75,6 +85,32 @@ export function keyVaultHandler(opts: {
     )
       return;
     const name = m[1]!;
+    // RBAC mode: reading a secret is a data action on the secret (a vault- or wider-scope role counts too).
+    const access = opts.access();
+    const caller = access.byClientId(opts.tokens.clientIdOf(token));
+    const action = 'Microsoft.KeyVault/vaults/secrets/getSecret/action';
+    const scope = `${opts.vaultId()}/secrets/${name}`;
+    if (!caller || !access.authorizeData(caller, action, scope)) {
+      return send(
+        kvError(
+          403,
+          'Forbidden',
+          [
+            'Caller is not authorized to perform action on resource.',
+            'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
+            `Caller: appid=${caller?.clientId ?? 'unknown'};oid=${caller?.principalId ?? 'unknown'}`,
+            `Action: '${action}'`,
+            `Resource: '${scope.toLowerCase()}'`,
+            'Assignment: (not found)',
+            'DenyAssignmentId: null',
+            'DecisionReason: null',
+            `Vault: ${opts.vaultId().split('/').pop()}`,
+          ].join('\r\n'),
+          {},
+          { code: 'ForbiddenByRbac' },
+        ),
+      );
+    }
     const secret = opts.secrets.get(name.toLowerCase());
     if (!secret || (m[2] && m[2] !== secret.version)) {
       return send(

@@ -14,6 +14,7 @@
  *   delete a busy runner);
  * - any write to a registration or scale set outside kiln's scope counts as a foreign touch.
  */
+import { AccessControl, deploymentIdentities } from './access.js';
 import { compareVersions } from '../../domain/versions.js';
 import type { VirtualClock } from '../clock.js';
 import { randomUuid, seedOf, seededRandom, type Random } from '../random.js';
@@ -215,6 +216,17 @@ export interface WorldNames {
   definitions: Record<ImageKind, string>;
   packerResourceGroup: string;
   packerJobName: string;
+  /** Where Packer writes the managed image of each build (PACKER_IMAGE_RG). */
+  imagesResourceGroup: string;
+  /** Packer's build VMs (PACKER_TEMP_RG). */
+  buildResourceGroup: string;
+  /** The container registry the Packer job's image comes from (PACKER_JOB_IMAGE's host). */
+  registryName: string;
+  /** The vault's ARM name (its data plane is the fake Key Vault's URL). */
+  keyVaultName: string;
+  /** The runners' virtual network and subnet, in the runners' resource group. */
+  virtualNetworkName: string;
+  subnetName: string;
   githubOwner: string;
   githubRepo: string;
   adoOrganization: string;
@@ -233,6 +245,13 @@ export const DEFAULT_NAMES: WorldNames = {
   definitions: { linux: 'linux-agent', windows: 'windows-agent' },
   packerResourceGroup: 'rg-kiln',
   packerJobName: 'job-kiln-packer',
+  imagesResourceGroup: 'rg-images',
+  buildResourceGroup: 'rg-packer-temp',
+  registryName: 'crkiln',
+  // The first label of the fake vault's host (kiln.vault.localhost), as a vault's name is in Azure.
+  keyVaultName: 'kiln',
+  virtualNetworkName: 'vnet-kiln',
+  subnetName: 'runners',
   githubOwner: 'acme',
   githubRepo: 'runners',
   adoOrganization: 'acme',
@@ -272,6 +291,9 @@ export function toBase36Id(instanceId: number): string {
 
 const MINUTE = 60_000;
 
+/** The Key Vault secret each kind of instance registers with (scale-set.bicep's runtime settings). */
+const REGISTRATION_SECRET: Record<ImageKind, string> = { linux: 'gh-pat', windows: 'ado-pat' };
+
 export class World {
   readonly names: WorldNames;
   readonly scaleSets = new Map<string, WorldScaleSet>();
@@ -290,6 +312,8 @@ export class World {
     events: [],
     violations: [],
   };
+  /** Who may do what (role-source.ts sets the deployment's roles; until then everyone may do everything). */
+  access: AccessControl;
   /** Newest versions kiln must keep (S3); the simulator sets it from the app's PRUNE_KEEP. */
   pruneKeep = 3;
   /** Which scale sets kiln pointed each bad version's model at (S4: at most one, its canary or lead). */
@@ -308,6 +332,11 @@ export class World {
     names: Partial<WorldNames> = {},
   ) {
     this.names = { ...DEFAULT_NAMES, ...names };
+    this.access = new AccessControl(
+      deploymentIdentities(this.names.subscriptionId, this.names.packerResourceGroup),
+      'all',
+      () => new Date(clock.nowMs()).toISOString(),
+    );
     this.random = seededRandom(seedOf(JSON.stringify(scenario)));
     this.runnerRelease.publishedAt = clock.nowMs() - 10 * 24 * 60 * MINUTE;
     this.build();
@@ -333,6 +362,18 @@ export class World {
 
   packerJobId(): string {
     return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.packerResourceGroup}/providers/Microsoft.App/jobs/${this.names.packerJobName}`;
+  }
+
+  subnetId(): string {
+    return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.runnersResourceGroup}/providers/Microsoft.Network/virtualNetworks/${this.names.virtualNetworkName}/subnets/${this.names.subnetName}`;
+  }
+
+  registryId(): string {
+    return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.packerResourceGroup}/providers/Microsoft.ContainerRegistry/registries/${this.names.registryName}`;
+  }
+
+  keyVaultId(): string {
+    return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.packerResourceGroup}/providers/Microsoft.KeyVault/vaults/${this.names.keyVaultName}`;
   }
 
   kindOfDefinition(definition: string): ImageKind | undefined {
@@ -942,11 +983,33 @@ export class World {
           inst.provisioningState !== 'Succeeded'
         )
           return;
+        if (!this.mayReadRegistrationSecret(set)) {
+          this.event(
+            set.kind === 'linux' ? 'github' : 'ado',
+            `${inst.computerName} cannot read its registration secret (Key Vault 403): it never registers`,
+          );
+          return;
+        }
         this.register(set, inst, this.clock.nowMs());
         this.event(set.kind === 'linux' ? 'github' : 'ado', `${inst.computerName} registered online`);
         this.wakePendingJobs(inst.name);
       },
       `register ${inst.computerName}`,
+    );
+  }
+
+  /**
+   * A booting kiln instance reads its registration secret from Key Vault with its scale set's
+   * identity (scale-set.bicep's runtime settings). Instances of scale sets outside kiln use their
+   * owners' identities and secrets, which the simulation does not model.
+   */
+  private mayReadRegistrationSecret(set: WorldScaleSet): boolean {
+    if (!set.managed) return true;
+    const who = this.access.identity(set.kind === 'linux' ? 'linuxRunners' : 'windowsAgents');
+    return this.access.authorizeData(
+      who,
+      'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+      `${this.keyVaultId()}/secrets/${REGISTRATION_SECRET[set.kind]}`,
     );
   }
 
@@ -1413,6 +1476,28 @@ export class World {
     };
     this.executions.set(name, exec);
     const cfg = this.scenario.images[kind];
+    // Packer runs as the job's identity: Container Apps pulls the job's image from the registry with
+    // it, then Packer creates its build VM in the build resource group.
+    const packer = this.access.identity('packer');
+    const rg = (name: string) => `/subscriptions/${this.names.subscriptionId}/resourceGroups/${name}`;
+    const buildVm = `${rg(this.names.buildResourceGroup)}/providers/Microsoft.Compute/virtualMachines/pkrvm${name.slice(-7)}`;
+    const refused =
+      this.access.authorize(packer, 'Microsoft.ContainerRegistry/registries/pull/read', this.registryId()) ??
+      this.access.authorize(packer, 'Microsoft.Compute/virtualMachines/write', buildVm);
+    if (refused) {
+      this.event('arm', `packer job execution ${name} started (${kind}): ${refused.code}`);
+      this.clock.after(
+        1,
+        () => {
+          if (exec.status !== 'Running') return;
+          exec.status = 'Failed';
+          exec.endTime = this.clock.nowMs();
+          this.event('arm', `packer job execution ${name} Failed (${refused.code})`);
+        },
+        `execution ${name}`,
+      );
+      return exec;
+    }
     this.event('arm', `packer job execution ${name} started (${kind}, ${cfg.buildMinutes} min)`);
     this.clock.after(
       cfg.buildMinutes,
@@ -1422,7 +1507,14 @@ export class World {
         exec.endTime = this.clock.nowMs();
         if (exec.status === 'Succeeded') {
           const env = templateEnv(template);
-          if (env.PKR_VAR_managed_image_name && env.PACKER_IMAGE_RG) {
+          const imageId = `${rg(env.PACKER_IMAGE_RG ?? this.names.imagesResourceGroup)}/providers/Microsoft.Compute/images/${env.PKR_VAR_managed_image_name ?? name}`;
+          if (this.access.authorize(packer, 'Microsoft.Compute/images/write', imageId)) {
+            exec.status = 'Failed';
+            this.event(
+              'arm',
+              `packer job execution ${name}: writing its managed image was refused (AuthorizationFailed)`,
+            );
+          } else if (env.PKR_VAR_managed_image_name && env.PACKER_IMAGE_RG) {
             this.managedImages.add(
               `/subscriptions/${this.names.subscriptionId}/resourceGroups/${env.PACKER_IMAGE_RG}/providers/Microsoft.Compute/images/${env.PKR_VAR_managed_image_name}`.toLowerCase(),
             );

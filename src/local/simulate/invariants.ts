@@ -154,6 +154,19 @@ export function judgeEnd(world: World, instances: InstanceStatus[]): Violation[]
         ),
       );
   }
+  // A managed image is only the way into the gallery: once its version is published it must go.
+  for (const image of world.managedImages) {
+    const published = [...world.versions.values()].find((v) => v.sourceId?.toLowerCase() === image);
+    if (published && !rebuilding(published.kind))
+      found.push(
+        violation(
+          world,
+          'S9',
+          image.split('/').pop() ?? image,
+          `the managed image is still there after version ${published.name} was published from it`,
+        ),
+      );
+  }
   for (const set of world.scaleSets.values()) {
     const version = world.versionByImageId(set.imageId);
     if (!version || !version.excludeFromLatest || !version.tags['kiln-run']) continue;

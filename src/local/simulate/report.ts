@@ -2,6 +2,8 @@
  * The simulation report (format version 1, scenarios/README.md): what `kiln simulate` prints as
  * JSON, and its readable text rendering.
  */
+import type { ContractViolation } from '../contracts/types.js';
+import type { AuthorizationFailure } from '../fake-cloud/access.js';
 import type { Violation } from '../fake-cloud/world.js';
 
 export type Outcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'planned';
@@ -22,8 +24,29 @@ export interface SimulationReport {
    * S1-S5, S8 (forward only), S9 (nothing half-done, an honest report).
    */
   violations: Violation[];
+  /**
+   * Every request the fake cloud refused for want of a role (ARM 403 AuthorizationFailed or
+   * LinkedAuthorizationFailed, Key Vault 403 ForbiddenByRbac, a guest or Packer refused), in order.
+   * kiln's Bicep grants what its flows need, so any entry is a defect in the roles or the flows.
+   */
+  authorizationFailures: AuthorizationFailure[];
+  /**
+   * Requests kiln sent or answers the fakes gave that break the official API descriptions (GitHub's
+   * OpenAPI, the Azure SDKs' operation specs, Azure DevOps' REST reference): src/local/contracts.
+   */
+  contractViolations: ContractViolation[];
   dryRun: boolean;
-  images: Record<string, { version: string; state: string; regions: string[]; reason?: string }>;
+  images: Record<
+    string,
+    {
+      version: string;
+      state: string;
+      regions: string[];
+      reason?: string;
+      /** What the rebuild could not tidy up (a managed image it published from), with why. */
+      leftBehind?: string[];
+    }
+  >;
   scaleSets: Record<
     string,
     {
@@ -70,9 +93,17 @@ export interface SimulationReport {
   events: ReportEvent[];
 }
 
-/** 0 when every run ended as the scenario expects and every invariant held; 1 otherwise. */
+/**
+ * 0 when every run ended as the scenario expects, every invariant held, no request was refused
+ * for want of a role and every exchange kept the API contracts; 1 otherwise.
+ */
 export function exitCodeFor(report: SimulationReport): 0 | 1 {
-  return report.violations.length === 0 && report.expected.includes(report.outcome) ? 0 : 1;
+  return report.violations.length === 0 &&
+    report.authorizationFailures.length === 0 &&
+    report.contractViolations.length === 0 &&
+    report.expected.includes(report.outcome)
+    ? 0
+    : 1;
 }
 
 export function renderText(report: SimulationReport, range: { start: string; until: string }): string {
@@ -146,6 +177,19 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   );
   for (const v of report.violations)
     lines.push(`    ${v.invariant} ${v.subject} at ${time(v.at)}: ${v.detail}`);
+  lines.push(
+    `  authorization         ${report.authorizationFailures.length === 0 ? 'no request refused' : `${report.authorizationFailures.length} refusal(s)`}`,
+  );
+  for (const f of report.authorizationFailures)
+    lines.push(`    ${f.code} at ${time(f.at)}: ${f.identity} may not ${f.action} on ${f.scope}`);
+  lines.push(
+    `  API contracts         ${report.contractViolations.length === 0 ? 'all kept' : `${report.contractViolations.length} violation(s)`}`,
+  );
+  // The same break repeats on every like exchange: each distinct one once.
+  for (const c of new Set(
+    report.contractViolations.map((v) => `${v.service} ${v.operation} ${v.direction} ${v.field}: ${v.rule}`),
+  ))
+    lines.push(`    ${c}`);
   lines.push(`  jobs interrupted      ${report.jobsInterrupted}`);
   lines.push(`  foreign touched       ${report.foreignTouched}`);
   lines.push(

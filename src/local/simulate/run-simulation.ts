@@ -6,7 +6,12 @@
  */
 import { ManagedIdentityApplication } from '@azure/msal-node';
 import { VirtualClock } from '../clock.js';
-import { startFakeCloud, type FakeCloud, type FakeCloudSecrets } from '../fake-cloud/index.js';
+import {
+  startFakeCloud,
+  type FakeCloud,
+  type FakeCloudSecrets,
+  type RolesOption,
+} from '../fake-cloud/index.js';
 import { LocalAppHost } from '../host/app-host.js';
 import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
@@ -46,6 +51,8 @@ export interface SimulationOptions {
   settings?: Record<string, string>;
   /** Secret values the fake vault holds (tests: sentinels for the secret-leak check); generated when absent. */
   secrets?: FakeCloudSecrets;
+  /** Role assignments in force: kiln's compiled Bicep (default), another compiled template, or 'all'. */
+  roles?: RolesOption;
 }
 
 export interface SimulationResult {
@@ -58,6 +65,19 @@ export interface SimulationResult {
 /** Trigger names whose flows exist today. */
 const AVAILABLE_TRIGGERS: TriggerName[] = ['cleanup', 'eventgrid', 'http-rollout', 'http-rebuild'];
 const EVENT_GRID_FUNCTION = 'galleryVersionEvents';
+
+/**
+ * The roles of a deployment made for these app settings: the Bicep grants the orchestrator the
+ * secrets of the GitHub and Azure DevOps authentication it is configured with.
+ */
+function deploymentRoles(roles: RolesOption, settings: Record<string, string>): RolesOption {
+  if (roles === 'all') return roles;
+  const github = settings.GITHUB_AUTH === 'pat' ? 'pat' : undefined;
+  const ado = settings.ADO_AUTH === 'entra' ? 'entra' : undefined;
+  if (!github && !ado) return roles;
+  const option = roles === 'project' ? {} : roles;
+  return { ...option, auth: { ...option.auth, ...(github ? { github } : {}), ...(ado ? { ado } : {}) } };
+}
 
 export class SimulationError extends Error {
   override readonly name = 'SimulationError';
@@ -75,7 +95,12 @@ export async function runSimulation(
   forgetManagedIdentityTokens();
   const clock = new VirtualClock(scenario.start);
   const untilMs = Date.parse(scenario.until);
-  const cloud = await startFakeCloud({ scenario, clock, secrets: options.secrets });
+  const cloud = await startFakeCloud({
+    scenario,
+    clock,
+    secrets: options.secrets,
+    roles: deploymentRoles(options.roles ?? 'project', options.settings ?? {}),
+  });
   options.onStart?.(cloud);
   const previousEnv = { ...process.env };
   // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes, or backing
@@ -505,6 +530,7 @@ function buildReport(input: {
       state: r.state,
       regions: r.regions,
       ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.leftBehind?.length ? { leftBehind: r.leftBehind } : {}),
     };
 
   const rolloutStates = rollouts.map((r) => r.state);
@@ -525,8 +551,11 @@ function buildReport(input: {
   return {
     scenario: scenario.name,
     outcome,
-    expected: [...scenario.expect.outcome],
+    // A dry run asked for on the command line plans what the file expects to happen.
+    expected: dryRun && !scenario.dryRun ? ['planned'] : [...scenario.expect.outcome],
     violations: input.violations,
+    authorizationFailures: [...cloud.access.failures],
+    contractViolations: [...cloud.contractViolations],
     dryRun,
     images,
     scaleSets,
