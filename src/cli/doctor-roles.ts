@@ -18,6 +18,7 @@ import { ComputeManagementClient, type VirtualMachineScaleSet } from '@azure/arm
 import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/identity';
 import type { ManagedScaleSet } from '../activities/inventory.js';
+import { armClientOptions } from '../clients/arm/index.js';
 import { describeFailure, scrub } from '../clients/client-error.js';
 import type { Settings } from '../config/load-settings.js';
 import {
@@ -299,27 +300,14 @@ export async function checkRoles(input: RoleCheckInput): Promise<CheckResult[]> 
         : ` (not AZURE_CLIENT_ID${settings.clientId ? ` ${settings.clientId}` : ''}: the roles below are this identity's; run doctor as kiln's identity to check kiln's)`),
   );
 
-  const endpoint = settings.arm.endpoint;
-  const scopes = [settings.arm.audience];
-  const retryOptions = { maxRetries: 1 };
-  // The older generated clients build URLs from `$host`; `endpoint` alone would not move them.
-  const authorization = new AuthorizationManagementClient(credential, settings.subscriptionId, {
-    endpoint,
-    $host: endpoint,
-    credentialScopes: scopes,
-    retryOptions,
-  });
-  const resources = new ResourceManagementClient(credential, settings.subscriptionId, {
-    endpoint,
-    $host: endpoint,
-    credentialScopes: scopes,
-    retryOptions,
-  });
-  const compute = new ComputeManagementClient(credential, settings.subscriptionId, {
-    endpoint,
-    credentials: { scopes },
-    retryOptions,
-  });
+  const clientOptions = armClientOptions(settings, { maxRetries: 1 });
+  const authorization = new AuthorizationManagementClient(
+    credential,
+    settings.subscriptionId,
+    clientOptions.classic,
+  );
+  const resources = new ResourceManagementClient(credential, settings.subscriptionId, clientOptions.classic);
+  const compute = new ComputeManagementClient(credential, settings.subscriptionId, clientOptions.modern);
   const reader = new AssignmentReader(authorization);
 
   // 2. What kiln needs, from settings and what ARM shows.

@@ -12,6 +12,7 @@ import {
   withCopyIndex,
   type EvalHost,
 } from '../../src/rbac/arm-expressions.js';
+import { roleName } from '../../src/rbac/built-in-roles.js';
 import {
   KILN_TEMPLATE_PARAMETERS,
   readTemplateRoles,
@@ -478,30 +479,13 @@ const MAIN = new URL('../../dist/infra/main.json', import.meta.url);
 const haveMain = existsSync(MAIN);
 if (!haveMain) console.warn('skipping the dist/infra/main.json tests: run npm run build:infra first');
 
-const ROLE_NAMES: Record<string, string> = {
-  '7f951dda-4ed3-4680-a7ca-43fe172d538d': 'AcrPull',
-  '8311e382-0749-4cb8-b61a-304f252e45ec': 'AcrPush',
-  '85a2d0d9-2eba-4c9c-b355-11c2cc0788ab': 'Compute Gallery Artifacts Publisher',
-  'b9a307c4-5aa3-4b52-ba60-2b17c136cd7b': 'Container Apps Jobs Operator',
-  'b24988ac-6180-42a0-ab88-20f7382dd24c': 'Contributor',
-  'f1a07417-d97a-45cb-824c-7a7467783830': 'Managed Identity Operator',
-  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
-  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
-  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-  'acdd72a7-3385-48ef-bd42-f606fba81ae7': 'Reader',
-  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
-  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
-  '9980e02c-c2be-4d73-94e8-173b1dc7cf3c': 'Virtual Machine Contributor',
-};
-
 /** "who | role | scope" rows with the subscription prefix dropped. */
 function table(assignments: TemplateRoleAssignment[]): string[] {
   return assignments
     .map((a) => {
       const who = a.principal.kind === 'identity' ? a.principal.name : `operator ${a.principal.value}`;
       const scope = a.scope.replace(`/subscriptions/${SUB}`, '');
-      return `${who} | ${ROLE_NAMES[a.roleDefinitionId] ?? a.roleDefinitionId} | ${scope}`;
+      return `${who} | ${roleName(a.roleDefinitionId)} | ${scope}`;
     })
     .sort();
 }

@@ -60,37 +60,34 @@ export interface ArmClientOptions {
 
 const SCALE_SET_TYPE = 'microsoft.compute/virtualmachinescalesets';
 
+/**
+ * What every generated ARM client needs to reach `settings.arm` (a sovereign cloud's endpoint and
+ * audience, or the fake's): `modern` for clients from the current generator (arm-compute 25),
+ * `classic` for the older ones, which build URLs from `$host` (`endpoint` alone would not move them).
+ */
+export function armClientOptions<R>(settings: Pick<Settings, 'arm'>, retryOptions: R) {
+  const endpoint = settings.arm.endpoint;
+  const scopes = [settings.arm.audience];
+  return {
+    modern: { endpoint, credentials: { scopes }, retryOptions },
+    classic: { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions },
+  };
+}
+
 export function createArmClient(
   settings: Pick<Settings, 'subscriptionId' | 'arm' | 'gallery'>,
   credential: TokenCredential,
   options: ArmClientOptions = {},
 ): FullArmClient {
-  const endpoint = settings.arm.endpoint;
-  const scopes = [settings.arm.audience];
   const timeoutMs = options.timeoutMs ?? ARM_REQUEST_DEADLINE_MS;
-  const retryOptions = {
+  const clientOptions = armClientOptions(settings, {
     maxRetries: ARM_MAX_RETRIES,
     retryDelayInMs: options.retryBaseMs ?? ARM_DEFAULT_RETRY_BASE_MS,
     maxRetryDelayInMs: ARM_MAX_RETRY_DELAY_MS,
-  };
-  const compute = new ComputeManagementClient(credential, settings.subscriptionId, {
-    endpoint,
-    credentials: { scopes },
-    retryOptions,
   });
-  // The older generated clients build URLs from `$host`; `endpoint` alone would not move them.
-  const resources = new ResourceManagementClient(credential, settings.subscriptionId, {
-    endpoint,
-    $host: endpoint,
-    credentialScopes: scopes,
-    retryOptions,
-  });
-  const apps = new ContainerAppsAPIClient(credential, settings.subscriptionId, {
-    endpoint,
-    $host: endpoint,
-    credentialScopes: scopes,
-    retryOptions,
-  });
+  const compute = new ComputeManagementClient(credential, settings.subscriptionId, clientOptions.modern);
+  const resources = new ResourceManagementClient(credential, settings.subscriptionId, clientOptions.classic);
+  const apps = new ContainerAppsAPIClient(credential, settings.subscriptionId, clientOptions.classic);
   const gallery = settings.gallery;
   const signal = () => AbortSignal.timeout(timeoutMs);
 
