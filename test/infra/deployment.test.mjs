@@ -319,17 +319,12 @@ describe('an existing gallery (createGallery false)', () => {
     );
   });
 
-  it('grants the publishers on the existing definitions, and the repo-scope PAT to the orchestrator and runners only', () => {
+  it('grants the orchestrator (not Packer) the publisher role on the existing definitions, and the repo-scope PAT to the orchestrator and runners only', () => {
     const g = grants(snaps.existing);
     for (const def of ['linux-agent', 'windows-agent']) {
-      for (const actor of ['orchestrator', 'packer']) {
-        assert.ok(
-          g.includes(
-            `${actor} | Compute Gallery Artifacts Publisher | /resourceGroups/rg-shared-images/providers/Microsoft.Compute/galleries/gal_shared/images/${def}`,
-          ),
-          `${actor} ${def}`,
-        );
-      }
+      const scope = `/resourceGroups/rg-shared-images/providers/Microsoft.Compute/galleries/gal_shared/images/${def}`;
+      assert.ok(g.includes(`orchestrator | Compute Gallery Artifacts Publisher | ${scope}`), `orchestrator ${def}`);
+      assert.ok(!g.some((x) => x.startsWith('packer |') && x.endsWith(scope)), `packer ${def}`);
     }
     const secrets = g.filter((x) => x.includes('Key Vault Secrets User'));
     assert.deepEqual(secrets, [

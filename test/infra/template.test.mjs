@@ -134,15 +134,15 @@ describe('compiled template', () => {
       assert.ok(!text.includes(id), `${name} (${id}) appears`);
   });
 
-  it('declares no role assignment at subscription scope', () => {
+  it('assigns roles at subscription scope only through subscriptionRoles (the orchestrator\'s Reader)', () => {
     for (const r of resourcesOf(template)) assert.notEqual(r.type, 'Microsoft.Authorization/roleAssignments');
     for (const [name, r] of Object.entries(template.resources)) {
       if (r.type !== 'Microsoft.Resources/deployments') continue;
       const nestedHasRoles = [...resourcesOf(r.properties.template)].some(
         (x) => x.type === 'Microsoft.Authorization/roleAssignments',
       );
-      if (nestedHasRoles)
-        assert.ok(r.resourceGroup, `${name} assigns roles but does not target a resource group`);
+      if (nestedHasRoles && !r.resourceGroup)
+        assert.equal(name, 'subscriptionRoles', `${name} assigns roles but does not target a resource group`);
     }
   });
 });
