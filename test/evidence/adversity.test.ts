@@ -11,6 +11,7 @@ import type { FakeCloud } from '../../src/local/fake-cloud/index.js';
 import { loadScenarioFile } from '../../src/local/scenario/parse-scenario.js';
 import type { LocalAppHost } from '../../src/local/host/app-host.js';
 import { runSimulation } from '../../src/local/simulate/run-simulation.js';
+import { formatViolation } from '../../src/local/contracts/index.js';
 import { exitCodeFor, type SimulationReport } from '../../src/local/simulate/report.js';
 import { Orchestrations } from '../../src/names.js';
 
@@ -33,9 +34,11 @@ async function run(name: string): Promise<Run> {
   return result;
 }
 
-/** No invariant broken, an expected outcome, exit 0. */
+/** No invariant broken, nothing refused for want of a role, every API contract kept, an expected outcome, exit 0. */
 function judgedClean(report: SimulationReport): void {
   expect(report.violations).toEqual([]);
+  expect(report.authorizationFailures).toEqual([]);
+  expect([...new Set(report.contractViolations.map(formatViolation))]).toEqual([]);
   expect(report.expected).toContain(report.outcome);
   expect(exitCodeFor(report)).toBe(0);
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FakeCloud } from '../../src/local/fake-cloud/index.js';
 import { loadScenarioFile } from '../../src/local/scenario/parse-scenario.js';
+import { formatViolation } from '../../src/local/contracts/index.js';
 import { exitCodeFor, type SimulationReport } from '../../src/local/simulate/report.js';
 import { runSimulation } from '../../src/local/simulate/run-simulation.js';
 
@@ -42,6 +43,9 @@ describe('worlds kiln explore found (scenarios/found)', () => {
       const result = await runSimulation(loadScenarioFile(resolve(DIR, file)), { keepRunning: true });
       await result.close();
       expect(result.report.violations).toEqual([]);
+      // With the Bicep's roles, and every exchange within the official API descriptions.
+      expect(result.report.authorizationFailures).toEqual([]);
+      expect([...new Set(result.report.contractViolations.map(formatViolation))]).toEqual([]);
       expect(exitCodeFor(result.report)).toBe(0);
       CHECKS[file.replace(/\.yaml$/, '')]?.(result.report, result.cloud);
     },
