@@ -6,7 +6,7 @@ import { kiln, startServe, type Served } from './serve-helper.js';
 // `kiln serve` as a user runs it: a child process serving the app over real HTTP on 127.0.0.1,
 // the Event Grid webhook with its handshake, and a clean stop by PID.
 const FIXTURE = resolve('test/cli/fixtures/serve-rollout.yaml');
-const EXAMPLES = resolve(process.cwd(), '..', 'shared', 'reference', 'examples', 'eventgrid');
+const EXAMPLES = resolve(import.meta.dirname, '..', '..', 'reference', 'api-examples', 'eventgrid');
 let served: Served;
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * The fake cloud answers in the shapes of the official examples (../shared/reference/examples):
+ * The fake cloud answers in the shapes of the official examples (reference/api-examples):
  * every key an example response carries is in the fake's answer (features kiln does not model,
  * such as disk encryption sets, are listed and skipped), and the example request bodies are
  * accepted by the fake as the real services accept them.

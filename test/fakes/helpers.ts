@@ -14,7 +14,8 @@ import {
 import { loadSettings, type Settings } from '../../src/config/load-settings.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const examplesDir = path.resolve(repoRoot, '..', 'shared', 'reference', 'examples');
+/** Official API payloads the fakes answer in the shapes of (sources: reference/api-examples/SOURCES.md). */
+export const examplesDir = path.resolve(repoRoot, 'reference', 'api-examples');
 
 export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
   return {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readGalleryEvent, type GalleryRef } from '../../../src/domain/gallery-event.js';
 
-const EXAMPLES = resolve(process.cwd(), '..', 'shared', 'reference', 'examples', 'eventgrid');
+const EXAMPLES = resolve(import.meta.dirname, '..', '..', '..', 'reference', 'api-examples', 'eventgrid');
 const gallery: GalleryRef = {
   subscriptionId: 'sub-1',
   resourceGroup: 'rg-kiln-images',
