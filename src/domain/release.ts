@@ -3,7 +3,7 @@
  * template, which old versions may be pruned, and when a new GitHub runner release calls for a Linux
  * rebuild. Everything takes `now` and observed state as arguments.
  */
-import { compareVersions, isGalleryVersion } from './versions.js';
+import { compareVersions, isGalleryVersion, newestVersion } from './versions.js';
 
 export type ImageKind = 'linux' | 'windows';
 
@@ -24,13 +24,18 @@ export function nextVersionName(existing: string[], now: string): string {
   const date = new Date(now);
   const year = date.getUTCFullYear();
   const month = date.getUTCMonth() + 1;
+  const names = existing.filter(isGalleryVersion);
+  // A version of a later month than now (clock skew, manual naming) must not sort above ours: ours
+  // then follows the newest version of all, a name no existing version can have.
+  const newest = newestVersion(names);
+  if (newest && compareVersions(newest, `${year}.${month + 1}.0`) >= 0) {
+    const [y, m, n] = newest.split('.').map(Number) as [number, number, number];
+    return `${y}.${m}.${n + 1}`;
+  }
   let highest = 0;
-  for (const name of existing) {
-    if (!isGalleryVersion(name)) continue;
+  for (const name of names) {
     const [y, m, n] = name.split('.').map(Number) as [number, number, number];
     if (y === year && m === month) highest = Math.max(highest, n);
-    // A version from a later month than now (clock skew, manual naming) still must not sort above ours.
-    if (y > year || (y === year && m > month)) return `${y}.${m}.${n + 1}`;
   }
   return `${year}.${month}.${highest + 1}`;
 }
