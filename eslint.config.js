@@ -1,5 +1,6 @@
-// Lint rules. The block for src/orchestrations enforces S7 (DESIGN.md): orchestrators are replayed,
-// so they must not read wall-clock time, randomness, timers, the network or the environment.
+// Lint rules. The block for src/orchestrations and src/domain enforces S7 (docs/design.md):
+// orchestrators are replayed, and the pure decisions of src/domain run inside them, so neither may
+// read wall-clock time, randomness, timers, the network or the environment.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -70,16 +71,18 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/orchestrations/**/*.ts'],
+    files: ['src/orchestrations/**/*.ts', 'src/domain/**/*.ts'],
     rules: {
       'no-restricted-syntax': ['error', ...nondeterministic],
-      'no-restricted-imports': [
+      // Types are no I/O: the domain shapes what the clients read.
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
             {
               group: ['node:*', 'http', 'https', 'fs', 'crypto', '*/clients/*', '@azure/*', '@octokit/*'],
               message: 'S7: orchestrators do no I/O; call an activity.',
+              allowTypeImports: true,
             },
           ],
         },
