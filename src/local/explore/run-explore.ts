@@ -230,7 +230,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     };
     for (const seed of seeds) {
       const { verdict } = explored.get(seed)!;
-      for (const kind of kindsOf(verdict)) {
+      for (const kind of kindsOfVerdict(verdict)) {
         const finding: ExploreFinding = {
           seed,
           kind,
@@ -389,8 +389,6 @@ function exploredOf(seed: number, result: TaskResult, timeoutMs: number): Explor
       return undefined;
   }
 }
-
-const kindsOf = kindsOfVerdict;
 
 /**
  * What a finding is about, without the names and numbers of its world: the invariant and what

@@ -8,9 +8,10 @@
  * The role assignments come from kiln's compiled Bicep (see role-placement.ts), or grant everything
  * (`'all'`, the fake's old behaviour, for experiments).
  */
-import { createHash } from 'node:crypto';
-import { authorizationFailed, isAllowed, linkedAuthorizationFailed } from '../../rbac/index.js';
+import { armGuid } from '../../rbac/arm-expressions.js';
+import { authorizationFailed, isAllowed, linkedAuthorizationFailed, roleGuid } from '../../rbac/index.js';
 import type { ActionKind, RoleAssignment } from '../../rbac/types.js';
+import type { ImageKind } from '../scenario/types.js';
 
 /** The four actors of a kiln deployment, each with its own user-assigned identity (infra/main.bicep). */
 export type IdentityRole = 'orchestrator' | 'packer' | 'linuxRunners' | 'windowsAgents';
@@ -47,17 +48,16 @@ export interface ListedAssignment {
   principalId: string;
   roleGuid: string;
   scope: string;
-  /** The assignment's name: a GUID, stable for (scope, principal, role) as Bicep's guid() makes it. */
+  /** The assignment's name: ARM's guid() of (scope, principal, role), stable as Bicep names them. */
   name: string;
   description?: string;
 }
 
 const OWNER_ROLE_ID = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 
-/** A GUID-shaped name derived from `key` (stable across runs, like the template's guid()). */
-function nameOf(key: string): string {
-  const h = createHash('sha256').update(key).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+/** The identity a kiln scale set's instances run with: its image kind's runner or agent identity. */
+export function runnerIdentityRole(kind: ImageKind): IdentityRole {
+  return kind === 'linux' ? 'linuxRunners' : 'windowsAgents';
 }
 
 /** The orchestrator's client id is what the shared managed identity endpoint issues tokens for. */
@@ -183,12 +183,12 @@ export class AccessControl {
           }))
         : [...this.assignments];
     return list.map((a) => {
-      const roleGuid = a.roleDefinitionId.split('/').pop()!.toLowerCase();
+      const guid = roleGuid(a.roleDefinitionId);
       return {
         principalId: a.principalId,
-        roleGuid,
+        roleGuid: guid,
         scope: a.scope,
-        name: nameOf(`${a.scope}|${a.principalId}|${roleGuid}`.toLowerCase()),
+        name: armGuid(a.scope.toLowerCase(), a.principalId.toLowerCase(), guid),
         ...(a.description ? { description: a.description } : {}),
       };
     });

@@ -9,7 +9,8 @@
 import type { ImageKind } from '../scenario/types.js';
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, bearerToken, parseJsonBody, sendJson, type FakeRequest } from './http.js';
-import type { FakeIdentity, LinkedAction } from './access.js';
+import { scopeContains } from '../../rbac/permissions.js';
+import { runnerIdentityRole, type FakeIdentity, type LinkedAction } from './access.js';
 import type { TokenIssuer } from './tokens.js';
 import {
   regionDisplay,
@@ -408,31 +409,25 @@ export function armHandler(o: ArmFakeOptions) {
         );
       }
     }
+    const scaleSets = [...world.scaleSets.values()].map((s) => ({
+      id: s.id,
+      name: s.name,
+      type: 'Microsoft.Compute/virtualMachineScaleSets',
+      location: s.location,
+      tags: { ...s.tags },
+      sku: { name: s.vmSize, tier: 'Standard', capacity: s.instances.size },
+    }));
+    const vault = {
+      id: world.keyVaultId(),
+      name: names.keyVaultName,
+      type: 'Microsoft.KeyVault/vaults',
+      location: world.scenario.gallery.regions[0] ?? 'westeurope',
+      tags: {},
+    };
     // ARM lists only what the caller may read: no error, just fewer resources.
-    const all = [...world.scaleSets.values()]
-      .filter((s) => world.access.allows(caller, 'Microsoft.Compute/virtualMachineScaleSets/read', s.id))
-      .map((s) => ({
-        id: s.id,
-        name: s.name,
-        type: 'Microsoft.Compute/virtualMachineScaleSets',
-        location: s.location,
-        tags: { ...s.tags },
-        sku: { name: s.vmSize, tier: 'Standard', capacity: s.instances.size } as object | undefined,
-      }))
-      .concat(
-        [
-          {
-            id: world.keyVaultId(),
-            name: names.keyVaultName,
-            type: 'Microsoft.KeyVault/vaults',
-            location: world.scenario.gallery.regions[0] ?? 'westeurope',
-            tags: {},
-            sku: undefined,
-          },
-        ].filter((v) => world.access.allows(caller, 'Microsoft.KeyVault/vaults/read', v.id)),
-      )
-      .filter(pred)
-      .map(({ sku, ...r }) => (sku ? { ...r, sku } : r));
+    const all = [...scaleSets, vault]
+      .filter((r) => world.access.allows(caller, `${r.type}/read`, r.id))
+      .filter(pred);
     page(req, all, o.pageSize.resources);
   }
 
@@ -478,14 +473,9 @@ export function armHandler(o: ArmFakeOptions) {
           `Invalid $filter '${filter}' specified in the query string.`,
         );
     }
-    const within = (outer: string, inner: string) => {
-      const o2 = outer.toLowerCase().replace(/\/+$/, '');
-      const i2 = inner.toLowerCase();
-      return i2 === o2 || i2.startsWith(`${o2}/`);
-    };
     const items = world.access
       .listedAssignments()
-      .filter((a) => within(a.scope, scope) || (!atScopeOnly && within(scope, a.scope)))
+      .filter((a) => scopeContains(a.scope, scope) || (!atScopeOnly && scopeContains(scope, a.scope)))
       .filter((a) => !principal || a.principalId.toLowerCase() === principal)
       .map((a) => ({
         properties: {
@@ -593,8 +583,7 @@ export function armHandler(o: ArmFakeOptions) {
 
   /** The user-assigned identity of a scale set's instances: kiln's runner or agent identity, or the owner's. */
   function identityOf(set: WorldScaleSet): string {
-    if (set.managed)
-      return world.access.identity(set.kind === 'linux' ? 'linuxRunners' : 'windowsAgents').resourceId;
+    if (set.managed) return world.access.identity(runnerIdentityRole(set.kind)).resourceId;
     return `/subscriptions/${names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${set.name}`;
   }
 

@@ -14,7 +14,7 @@
  *   delete a busy runner);
  * - any write to a registration or scale set outside kiln's scope counts as a foreign touch.
  */
-import { AccessControl, deploymentIdentities } from './access.js';
+import { AccessControl, deploymentIdentities, runnerIdentityRole } from './access.js';
 import { compareVersions } from '../../domain/versions.js';
 import type { VirtualClock } from '../clock.js';
 import { randomUuid, seedOf, seededRandom, type Random } from '../random.js';
@@ -1005,7 +1005,7 @@ export class World {
    */
   private mayReadRegistrationSecret(set: WorldScaleSet): boolean {
     if (!set.managed) return true;
-    const who = this.access.identity(set.kind === 'linux' ? 'linuxRunners' : 'windowsAgents');
+    const who = this.access.identity(runnerIdentityRole(set.kind));
     return this.access.authorizeData(
       who,
       'Microsoft.KeyVault/vaults/secrets/getSecret/action',
@@ -1515,9 +1515,7 @@ export class World {
               `packer job execution ${name}: writing its managed image was refused (AuthorizationFailed)`,
             );
           } else if (env.PKR_VAR_managed_image_name && env.PACKER_IMAGE_RG) {
-            this.managedImages.add(
-              `/subscriptions/${this.names.subscriptionId}/resourceGroups/${env.PACKER_IMAGE_RG}/providers/Microsoft.Compute/images/${env.PKR_VAR_managed_image_name}`.toLowerCase(),
-            );
+            this.managedImages.add(imageId.toLowerCase());
           }
         }
         this.event('arm', `packer job execution ${name} ${exec.status}`);
