@@ -24,6 +24,11 @@ const CHECKS: Record<string, (report: SimulationReport, cloud: FakeCloud) => voi
       /newer version than 2026\.8\.5 and are not moved back/,
     );
   },
+  'canary-undo-beside-outside-rollout': (report, cloud) => {
+    expect(report.images.linux).toMatchObject({ state: 'failed', version: '2026.12.2' });
+    expect(report.images.linux!.reason).toMatch(/the canary vmss-gh-a is back on 2026\.12\.1/);
+    expect(cloud.world.findScaleSet('vmss-gh-a')!.imageId.split('/').at(-1)).toBe('2026.12.1');
+  },
   'outside-publishes-kiln-name': (report, cloud) => {
     expect(report.images.linux).toMatchObject({ state: 'promoted', version: '2026.12.2' });
     expect(cloud.world.versions.get('linux/2026.12.1')?.tags).toEqual({ publishedBy: 'platform-team' });

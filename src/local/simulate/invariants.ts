@@ -80,11 +80,18 @@ export function judgeOverlaps(world: World, runs: ObservedRun[]): Violation[] {
       definition?: string;
       version?: string;
       dryRun?: boolean;
+      restoreFrom?: string;
+      scaleSets?: string[];
     } | null;
     if (input?.dryRun) return undefined;
     // A run that looked and decided to do nothing (a version kiln is publishing itself) ran nothing.
     if ((run.output as { state?: string } | undefined)?.state === 'skipped') return undefined;
     if (run.name === Orchestrations.rebuild && input?.image) return `rebuild of the ${input.image} image`;
+    // A rebuild putting its canary back is an undo, not a second rollout of the version it restores:
+    // it moves only instances on the version it undoes, which a rollout of the older version never
+    // moves (S8), so the two never touch the same instance. Two undos of one canary still may not overlap.
+    if (run.name === Orchestrations.rollout && input?.definition && input.restoreFrom)
+      return `undo of ${input.definition} ${input.restoreFrom} on ${(input.scaleSets ?? []).map((id) => id.split('/').at(-1)).join(', ')}`;
     if (run.name === Orchestrations.rollout && input?.definition && input.version)
       return `rollout of ${input.definition} ${input.version}`;
     return undefined;
