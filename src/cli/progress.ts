@@ -5,8 +5,8 @@
  */
 import type { RunChild, RunDetail } from '../functions/runs-view.js';
 import { CommandError, EXIT, errorText, type AppClient } from './app-client.js';
+import { isActiveStatus } from '../run-status.js';
 
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 const GOOD = new Set(['succeeded', 'promoted', 'planned', 'skipped']);
 
 type Obj = Record<string, unknown>;
@@ -14,7 +14,7 @@ const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 export function isActive(run: Pick<RunDetail, 'status'>): boolean {
-  return ACTIVE.has(run.status);
+  return isActiveStatus(run.status);
 }
 
 /** Whether a run that ended did what was asked (completed, and its outcome is not a failure). */
@@ -25,7 +25,7 @@ export function endedWell(run: Pick<RunDetail, 'status' | 'outcome'>): boolean {
 function describeChild(child: RunChild): string | undefined {
   const s = obj(child.customStatus);
   if (child.name === 'rolloutScaleSetOrchestrator') {
-    if (!ACTIVE.has(child.status)) return undefined;
+    if (!isActiveStatus(child.status)) return undefined;
     const parts = [`${String(s.scaleSet ?? child.id)} ${child.phase ?? child.status}`];
     if (num(s.wave) && !/\bwave\b/.test(child.phase ?? '')) parts.push(`wave ${num(s.wave)}`);
     parts.push(`${num(s.onNewVersion)} on ${String(s.version ?? 'new version')}`);
@@ -33,7 +33,7 @@ function describeChild(child: RunChild): string | undefined {
     if (num(s.unhealthy)) parts.push(`${num(s.unhealthy)} unhealthy`);
     return parts.join(', ');
   }
-  if (!ACTIVE.has(child.status)) return undefined;
+  if (!isActiveStatus(child.status)) return undefined;
   if (child.name === 'waitForBuildOrchestrator') return `build ${String(s.status ?? child.status)}`;
   if (child.name === 'waitForReplicationOrchestrator') {
     const regions = Array.isArray(s.regions) ? (s.regions as unknown[]) : [];
@@ -48,7 +48,7 @@ export function describeRun(run: RunDetail): string {
   const parts = [`${run.id}: ${run.status}`];
   if (run.phase) parts.push(run.phase);
   const sets = obj(custom.scaleSets);
-  const running = new Set((run.children ?? []).filter((c) => ACTIVE.has(c.status)).map((c) => c.id));
+  const running = new Set((run.children ?? []).filter((c) => isActiveStatus(c.status)).map((c) => c.id));
   // A queued scale set whose sub-orchestration runs is rolling.
   const states = Object.values(sets).map((v) =>
     typeof v === 'string' ? v : running.has(String(obj(v).child)) ? 'rolling' : String(obj(v).state ?? '?'),

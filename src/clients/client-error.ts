@@ -5,6 +5,7 @@
  * tokens or secret values (service messages are cut short and scrubbed of anything token-like).
  */
 import { parseAuthorizationError } from '../rbac/permissions.js';
+import { maskCredentials } from '../secret-patterns.js';
 import { PermanentError, TransientError } from './errors.js';
 
 const NETWORK_CODES = new Set([
@@ -120,11 +121,8 @@ function describeRefusal(err: unknown): string | undefined {
 
 /** Removes anything that looks like a credential and keeps messages short. */
 export function scrub(text: string): string {
-  return text
+  return maskCredentials(text)
     .replace(/(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***')
-    .replace(/\bgh[pousr]_[A-Za-z0-9_]{10,}/g, '***')
-    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/g, '***')
-    .replace(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g, '***')
     .replace(/\s+/g, ' ')
     .slice(0, 300);
 }

@@ -4,6 +4,7 @@
  * never reads process.env; trigger adapters call loadSettings() and pass the result down.
  */
 import { SETTINGS, type RawSettings, type SettingName } from './settings.js';
+import { looksLikeCredential } from '../secret-patterns.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -183,16 +184,13 @@ export function loadSettings(env: Env = process.env): Settings {
 
 const SECRET_NAME = /(TOKEN|PASSWORD|PRIVATE_KEY|CONNECTION_STRING|CLIENT_SECRET|_PAT|_KEY)$/i;
 
-/** Values that are credentials whatever setting they were put in (a PAT pasted into the wrong field). */
-const SECRET_VALUE =
-  /\bgh[pousr]_[A-Za-z0-9_]{10,}|\bgithub_pat_[A-Za-z0-9_]{10,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.|-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-
 /**
  * Masks a value whose setting name looks like it holds a secret, or that looks like a credential
  * itself; settings that name secrets are not secret.
  */
 export function mask(name: string, value: string): string {
-  if (SECRET_VALUE.test(value)) return `***(${value.length} chars)`;
+  // Values that are credentials whatever setting they were put in (a PAT pasted into the wrong field).
+  if (looksLikeCredential(value)) return `***(${value.length} chars)`;
   if (SETTINGS[name as SettingName]?.spec && !('secret' in SETTINGS[name as SettingName].spec)) return value;
   return SECRET_NAME.test(name) ? `***(${value.length} chars)` : value;
 }

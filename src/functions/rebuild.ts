@@ -37,12 +37,12 @@ import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-reques
 import { registerActivity } from './register-activity.js';
 import { getSettings, now } from './runtime.js';
 import { startSingleton, type StartOutcome } from './start-run.js';
+import { ACTIVE_RUNTIME_STATUSES } from '../run-status.js';
 
 const BASE_IMAGES: Record<ImageKind, string> = {
   linux: 'Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2',
   windows: 'MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition',
 };
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
 export function registerRebuild(): void {
   df.app.orchestration(Orchestrations.rebuild, rebuildOrchestrator);
@@ -184,7 +184,7 @@ export function registerRebuild(): void {
 async function runningRebuild(client: df.DurableClient, image: ImageKind): Promise<string | undefined> {
   const prefix = InstanceIds.rebuild(image, '');
   const active = (await client.getStatusBy({
-    runtimeStatus: [...ACTIVE] as df.OrchestrationRuntimeStatus[],
+    runtimeStatus: [...ACTIVE_RUNTIME_STATUSES] as df.OrchestrationRuntimeStatus[],
   })) as { instanceId: string; name: string }[];
   return active.find(
     (s) =>

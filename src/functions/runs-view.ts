@@ -5,6 +5,7 @@
  * Pure: the handlers read the statuses through the durable client and pass them here.
  */
 import { Orchestrations } from '../names.js';
+import { isActiveStatus } from '../run-status.js';
 
 export type RunKind = 'rebuild' | 'rollout' | 'cleanup' | 'runner-release-watch';
 
@@ -59,8 +60,6 @@ export interface RunDetail extends RunSummary {
   children: RunChild[];
 }
 
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
-
 function iso(value: Date | string | undefined): string {
   if (value === undefined) return '';
   const date = value instanceof Date ? value : new Date(value);
@@ -81,7 +80,7 @@ export function runKind(status: DurableStatusLike): RunKind | undefined {
 }
 
 export function isActive(status: string): boolean {
-  return ACTIVE.has(status);
+  return isActiveStatus(status);
 }
 
 function phaseOf(customStatus: unknown): string | undefined {

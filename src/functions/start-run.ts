@@ -4,12 +4,11 @@
  */
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { HttpResponse, type HttpRequest } from './azure-functions.js';
+import { isActiveStatus } from '../run-status.js';
 
 export type StartOutcome =
   | { started: true; instanceId: string }
   | { started: false; instanceId: string; status: DurableOrchestrationStatus };
-
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
 export async function previousStatus(
   client: DurableClient,
@@ -31,12 +30,12 @@ export async function startSingleton(
   previous?: DurableOrchestrationStatus,
 ): Promise<StartOutcome> {
   const status = previous ?? (await previousStatus(client, instanceId));
-  if (status && ACTIVE.has(String(status.runtimeStatus))) return { started: false, instanceId, status };
+  if (status && isActiveStatus(status.runtimeStatus)) return { started: false, instanceId, status };
   try {
     await client.startNew(orchestration, { instanceId, input });
   } catch (error) {
     const now = await previousStatus(client, instanceId);
-    if (now && ACTIVE.has(String(now.runtimeStatus))) return { started: false, instanceId, status: now };
+    if (now && isActiveStatus(now.runtimeStatus)) return { started: false, instanceId, status: now };
     throw error;
   }
   return { started: true, instanceId };

@@ -73,11 +73,20 @@ describe('kiln serve: the app over HTTP', () => {
     expect(links.statusQueryGetUri.startsWith(`${served.url}/runtime/webhooks/durabletask/instances/`)).toBe(
       true,
     );
-    let status: { runtimeStatus?: string } = {};
-    for (let i = 0; i < 100 && status.runtimeStatus !== 'Completed'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      status = (await (await fetch(links.statusQueryGetUri)).json()) as { runtimeStatus?: string };
-    }
+    // kiln status --follow returns when the run ends: the test waits on that, not on sleeps of its own.
+    const followed = await kiln([
+      'status',
+      links.id,
+      '--app',
+      served.url,
+      '--key',
+      served.key,
+      '--follow',
+      '--json',
+    ]);
+    expect(followed.code).toBe(0);
+    expect(JSON.parse(followed.stdout)).toMatchObject({ id: links.id, status: 'Completed' });
+    const status = (await (await fetch(links.statusQueryGetUri)).json()) as { runtimeStatus?: string };
     expect(status.runtimeStatus).toBe('Completed');
     expect((await fetch(links.statusQueryGetUri.replace(/code=[^&]+/, 'code=wrong'))).status).toBe(401);
   });

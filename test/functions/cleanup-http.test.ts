@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/local/clock.js';
 import { LocalAppHost } from '../../src/local/host/app-host.js';
 import { resetRuntime } from '../../src/functions/runtime.js';
@@ -6,9 +6,10 @@ import { InstanceIds, Orchestrations } from '../../src/names.js';
 
 // POST /api/cleanups through the local host: validation, auth, singleton start. The orchestration
 // is started but not run here (the fake-cloud tests run it end to end).
+// Each test has its own host, so none depends on what another started.
 let host: LocalAppHost;
 
-beforeAll(async () => {
+beforeAll(() => {
   Object.assign(process.env, {
     AZURE_SUBSCRIPTION_ID: '00000000-0000-4000-8000-000000000001',
     KEYVAULT_URL: 'https://127.0.0.1:1',
@@ -17,9 +18,12 @@ beforeAll(async () => {
     OFFLINE_GRACE_MINUTES: '45',
   });
   resetRuntime();
+});
+afterAll(() => resetRuntime());
+beforeEach(async () => {
   host = await LocalAppHost.start({ clock: new VirtualClock('2026-12-01T03:00:00Z') });
 });
-afterAll(() => host.close());
+afterEach(() => host.close());
 
 const post = (body: string | undefined, headers: Record<string, string> = {}) =>
   host.invokeHttp({
@@ -67,6 +71,7 @@ describe('POST /api/cleanups', () => {
   });
 
   it('answers 409 with the status URL while a cleanup is running (S5)', async () => {
+    expect((await post('{"dryRun": true}')).status).toBe(202);
     const response = await post('');
     expect(response.status).toBe(409);
     expect(JSON.parse(response.body)).toMatchObject({

@@ -123,6 +123,8 @@ describe('local durable runner (real durable-functions replay engine)', () => {
 
   it('delivers a retry failure alone so ids stay in step when user code resumes in the same batch', async () => {
     let flakyCalls = 0;
+    let quickCompleted!: () => void;
+    const quickDone = new Promise<void>((resolve) => (quickCompleted = resolve));
     const { runner } = makeRunner(
       {
         race: function* (ctx) {
@@ -135,11 +137,18 @@ describe('local durable runner (real durable-functions replay engine)', () => {
         },
       },
       {
-        echo: async (x) => x,
+        echo: async (x) => {
+          if (x === 'quick') quickCompleted();
+          return x;
+        },
         slowFlaky: async () => {
           flakyCalls++;
-          // Fails after the quick activity completed, in the same batch of completions.
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          // Fails after the quick activity completed, in the same batch of completions: it waits for
+          // the quick one's answer, then for the runner to record it (a macrotask after it).
+          if (flakyCalls === 1) {
+            await quickDone;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
           if (flakyCalls === 1) throw new Error('first attempt fails');
           return 'retried';
         },
