@@ -543,7 +543,7 @@ var kilnSettings = {
   PRUNE_KEEP: string(policy.?pruneKeep ?? 3)
   RUNNER_MAX_AGE_DAYS: string(policy.?runnerMaxAgeDays ?? 21)
   IMAGE_EOL_DAYS: string(policy.?imageEolDays ?? 180)
-  AGENT_VERSION: ado.?agentVersion ?? '4.269.0'
+  AGENT_VERSION: ado.?agentVersion ?? defaultAgentVersion
 }
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -612,14 +612,19 @@ module guestMonitoring 'modules/guest-monitoring.bicep' = if (monitorGuests) {
 var linuxImageDefinitionId = resourceId(subscription().subscriptionId, galleryRgName, 'Microsoft.Compute/galleries/images', effectiveGalleryName, linuxImageDefinitionName)
 var windowsImageDefinitionId = resourceId(subscription().subscriptionId, galleryRgName, 'Microsoft.Compute/galleries/images', effectiveGalleryName, windowsImageDefinitionName)
 
+// The marketplace images and the agent version are kept once, in the Packer toolsets.
+var linuxBaseImage = loadJsonContent('../packer/linux/toolset.json', '$.baseImage')
+var windowsBaseImage = loadJsonContent('../packer/windows/toolset.json', '$.baseImage')
+var defaultAgentVersion = loadJsonContent('../packer/windows/toolset.json', '$.adoAgent.version')
+
 var linuxImage = useGalleryImages
   ? {
       id: linuxImageVersion == 'latest' ? linuxImageDefinitionId : '${linuxImageDefinitionId}/versions/${linuxImageVersion}'
     }
   : {
-      publisher: 'Canonical'
-      offer: '0001-com-ubuntu-server-jammy'
-      sku: '22_04-lts-gen2'
+      publisher: linuxBaseImage.publisher
+      offer: linuxBaseImage.offer
+      sku: linuxBaseImage.sku
       version: 'latest'
     }
 
@@ -628,9 +633,9 @@ var windowsImage = useGalleryImages
       id: windowsImageVersion == 'latest' ? windowsImageDefinitionId : '${windowsImageDefinitionId}/versions/${windowsImageVersion}'
     }
   : {
-      publisher: 'MicrosoftWindowsServer'
-      offer: 'WindowsServer'
-      sku: '2022-datacenter-azure-edition'
+      publisher: windowsBaseImage.publisher
+      offer: windowsBaseImage.offer
+      sku: windowsBaseImage.sku
       version: 'latest'
     }
 

@@ -138,7 +138,7 @@ type adoSettingsType = {
   @description('Optional. Key Vault secret holding the agent PAT. Default ado-pat.')
   patSecretName: string?
 
-  @description('Optional. Azure Pipelines agent version baked into the Windows image (its SHA-256 must be in packer/windows/toolset.json). Default 4.269.0.')
+  @description('Optional. Azure Pipelines agent version baked into the Windows image (its SHA-256 must be in packer/windows/toolset.json). Default: adoAgent.version there.')
   agentVersion: string?
 }
 

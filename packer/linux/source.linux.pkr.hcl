@@ -6,9 +6,9 @@ source "azure-arm" "linux" {
   subscription_id    = var.subscription_id
 
   os_type         = "Linux"
-  image_publisher = "Canonical"
-  image_offer     = "0001-com-ubuntu-server-jammy"
-  image_sku       = "22_04-lts-gen2"
+  image_publisher = local.toolset.baseImage.publisher
+  image_offer     = local.toolset.baseImage.offer
+  image_sku       = local.toolset.baseImage.sku
 
   // Existing group (kiln: rg-<env>-packer-build, Contributor there only) or a group Packer creates.
   location                  = local.build_location

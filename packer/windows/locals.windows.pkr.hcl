@@ -17,7 +17,8 @@ locals {
   temp_resource_group_name  = local.build_in_existing_rg || var.temp_rg == "" ? null : var.temp_rg
   build_location            = local.build_in_existing_rg ? null : var.location
 
-  agent_sha256 = var.agent_sha256 != "" ? var.agent_sha256 : lookup(local.toolset.adoAgent.sha256, var.agent_version, "")
+  agent_version = var.agent_version != "" ? var.agent_version : local.toolset.adoAgent.version
+  agent_sha256  = var.agent_sha256 != "" ? var.agent_sha256 : lookup(local.toolset.adoAgent.sha256, local.agent_version, "")
 
   // Where the scripts and toolset.json are copied on the build VM.
   image_folder = "C:\\kiln\\image"
@@ -35,13 +36,13 @@ locals {
     org       = var.tag_org
     env       = var.tag_env
     image     = "windows-ado-agent"
-    agent     = var.agent_version
+    agent     = local.agent_version
     createdBy = "kiln-packer"
   }
 
   script_env = [
     "KILN_IMAGE_FOLDER=${local.image_folder}",
-    "AGENT_VERSION=${var.agent_version}",
+    "AGENT_VERSION=${local.agent_version}",
     "AGENT_SHA256=${local.agent_sha256}",
     "AGENT_ROOT=${var.agent_root}",
   ]

@@ -15,9 +15,9 @@ source "azure-arm" "windows" {
   azure_tags                = local.tags
 
   os_type         = "Windows"
-  image_publisher = "MicrosoftWindowsServer"
-  image_offer     = "WindowsServer"
-  image_sku       = "2022-datacenter-azure-edition"
+  image_publisher = local.toolset.baseImage.publisher
+  image_offer     = local.toolset.baseImage.offer
+  image_sku       = local.toolset.baseImage.sku
   image_version   = "latest"
   os_disk_size_gb = 256
 

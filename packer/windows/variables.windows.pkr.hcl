@@ -54,8 +54,8 @@ variable "vm_size" {
 
 variable "agent_version" {
   type        = string
-  description = "Azure DevOps agent version to download; its SHA-256 must be in toolset.json (adoAgent.sha256) or in agent_sha256."
-  default     = "4.269.0"
+  description = "Azure DevOps agent version to download; empty means toolset.json's adoAgent.version. Its SHA-256 must be in toolset.json (adoAgent.sha256) or in agent_sha256."
+  default     = ""
 }
 
 variable "agent_sha256" {

@@ -38,11 +38,17 @@ import { registerActivity } from './register-activity.js';
 import { getSettings, now } from './runtime.js';
 import { startSingleton, type StartOutcome } from './start-run.js';
 import { ACTIVE_RUNTIME_STATUSES } from '../run-status.js';
+import linuxToolset from '../../packer/linux/toolset.json' with { type: 'json' };
+import windowsToolset from '../../packer/windows/toolset.json' with { type: 'json' };
 
+/** The marketplace image each build starts from, as publisher:offer:sku (kept once, in the Packer toolsets). */
 const BASE_IMAGES: Record<ImageKind, string> = {
-  linux: 'Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2',
-  windows: 'MicrosoftWindowsServer:WindowsServer:2022-datacenter-azure-edition',
+  linux: urn(linuxToolset.baseImage),
+  windows: urn(windowsToolset.baseImage),
 };
+function urn(image: { publisher: string; offer: string; sku: string }): string {
+  return `${image.publisher}:${image.offer}:${image.sku}`;
+}
 
 export function registerRebuild(): void {
   df.app.orchestration(Orchestrations.rebuild, rebuildOrchestrator);

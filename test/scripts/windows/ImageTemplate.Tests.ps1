@@ -67,16 +67,22 @@ Describe 'Packer template' {
         Get-VariableBlock 'agent_version' | Should -Not -BeNullOrEmpty
     }
 
-    It 'knows the SHA-256 of the default agent version' {
-        $version = [regex]::Match((Get-VariableBlock 'agent_version'), 'default\s*=\s*"([^"]+)"').Groups[1].Value
+    It 'knows the SHA-256 of the default agent version (toolset.json adoAgent.version, one source)' {
+        Get-VariableBlock 'agent_version' | Should -Match 'default\s*=\s*""'
+        $script:Hcl | Should -Match 'agent_version\s*=\s*var\.agent_version != "" \? var\.agent_version : local\.toolset\.adoAgent\.version'
+        $version = $script:Toolset.adoAgent.version
         $version | Should -Match '^\d+\.\d+\.\d+$'
         $script:Toolset.adoAgent.sha256.$version | Should -Match '^[0-9a-f]{64}$'
     }
 
     It 'builds from Windows Server 2022 Azure Edition over WinRM' {
-        $script:Hcl | Should -Match 'image_publisher\s*=\s*"MicrosoftWindowsServer"'
-        $script:Hcl | Should -Match 'image_offer\s*=\s*"WindowsServer"'
-        $script:Hcl | Should -Match 'image_sku\s*=\s*"2022-datacenter-azure-edition"'
+        # The base image lives in toolset.json (the Bicep and the orchestrator read it there too).
+        $script:Hcl | Should -Match 'image_publisher\s*=\s*local\.toolset\.baseImage\.publisher'
+        $script:Hcl | Should -Match 'image_offer\s*=\s*local\.toolset\.baseImage\.offer'
+        $script:Hcl | Should -Match 'image_sku\s*=\s*local\.toolset\.baseImage\.sku'
+        $script:Toolset.baseImage.publisher | Should -Be 'MicrosoftWindowsServer'
+        $script:Toolset.baseImage.offer | Should -Be 'WindowsServer'
+        $script:Toolset.baseImage.sku | Should -Be '2022-datacenter-azure-edition'
         $script:Hcl | Should -Match 'communicator\s*=\s*"winrm"'
         $script:Hcl | Should -Match 'winrm_use_ssl\s*=\s*true'
     }
