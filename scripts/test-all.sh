@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test suite of the project: the app (vitest), the Linux image (bats, packer, shellcheck),
+# Runs every test suite of the project: the app (vitest: unit and flows, then evidence), the Linux image (bats, packer, shellcheck),
 # the Windows image (Pester on real PowerShell), the infrastructure (bicep), the least-privilege
 # matrix of the Bicep's role assignments (one simulation per assignment) and a fixed budget of
 # kiln explore's random worlds. Each suite runs even when an earlier one failed, so one run reports
@@ -16,7 +16,8 @@ run() {
 run app-typecheck npm run --silent typecheck
 run app-lint npm run --silent lint
 run app-format npm run --silent format:check
-run app npm run --silent test:app
+run app npm run --silent test
+run app-evidence npm run --silent test:evidence
 run linux-image npm run --silent test:linux
 run windows-image npm run --silent test:windows
 run infra npm run --silent test:infra
