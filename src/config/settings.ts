@@ -4,6 +4,7 @@
  * this list by `npm run docs:settings` and a test keeps the two equal.
  */
 import { z } from 'zod';
+import { CLIENT_TUNING, MAX_CLIENT_REQUEST_TIMEOUT_MS } from '../retry-policy.js';
 
 export interface SettingSpec {
   env: string;
@@ -64,6 +65,14 @@ const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+
+/** A whole number in [min, max], e.g. milliseconds or a count. */
+const wholeNumber = (min: number, max: number) =>
+  z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(min, `must be a whole number ≥ ${min}`)
+    .max(max, `must be at most ${max}`);
 
 /**
  * A setting with a default, stated once: the schema falls back to `value` and the README shows it,
@@ -180,14 +189,54 @@ export const SETTINGS = {
     {
       env: 'CLIENT_RETRY_BASE_MS',
       description:
-        "First backoff before a client retries a failed GitHub, Azure DevOps or ARM request; later backoffs grow from it, all within the client's fixed deadline per request. 0 retries at once.",
+        'First backoff before a client retries a failed GitHub, Azure DevOps or ARM request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS. 0 retries at once.',
     },
-    z.coerce
-      .number()
-      .int('must be a whole number')
-      .min(0, 'must be a whole number ≥ 0')
-      .max(60_000, 'must be at most 60000'),
-    1000,
+    wholeNumber(0, 60_000),
+    CLIENT_TUNING.clientRetryBaseMs,
+  ),
+  CLIENT_ATTEMPT_TIMEOUT_MS: withDefault(
+    {
+      env: 'CLIENT_ATTEMPT_TIMEOUT_MS',
+      description:
+        'Longest wait for the answer to one GitHub or Azure DevOps HTTP attempt; a request that times out is retried within CLIENT_REQUEST_TIMEOUT_MS.',
+    },
+    wholeNumber(1, MAX_CLIENT_REQUEST_TIMEOUT_MS),
+    CLIENT_TUNING.clientAttemptTimeoutMs,
+  ),
+  CLIENT_REQUEST_TIMEOUT_MS: withDefault(
+    {
+      env: 'CLIENT_REQUEST_TIMEOUT_MS',
+      description: `Longest one ARM, GitHub or Azure DevOps call takes, every retry and wait included (for ARM also the polls of an operation it awaits); then it fails as transient and the orchestration retries it on its timers. At most ${MAX_CLIENT_REQUEST_TIMEOUT_MS}, so that an activity ends within the 10-minute function timeout.`,
+    },
+    wholeNumber(1, MAX_CLIENT_REQUEST_TIMEOUT_MS),
+    CLIENT_TUNING.clientRequestTimeoutMs,
+  ),
+  ARM_MAX_RETRIES: withDefault(
+    {
+      env: 'ARM_MAX_RETRIES',
+      description:
+        'Retries of an ARM request that failed with 408, 429, 5xx or a dropped connection, after the first attempt.',
+    },
+    wholeNumber(0, 10),
+    CLIENT_TUNING.clientMaxRetries.arm,
+  ),
+  GITHUB_MAX_RETRIES: withDefault(
+    {
+      env: 'GITHUB_MAX_RETRIES',
+      description:
+        'Retries of a GitHub request that failed with 5xx or a dropped connection, after the first attempt (a rate limit is retried once, separately).',
+    },
+    wholeNumber(0, 10),
+    CLIENT_TUNING.clientMaxRetries.github,
+  ),
+  ADO_MAX_RETRIES: withDefault(
+    {
+      env: 'ADO_MAX_RETRIES',
+      description:
+        'Retries of an Azure DevOps request that failed with 408, 429, 5xx or a dropped connection, after the first attempt.',
+    },
+    wholeNumber(0, 10),
+    CLIENT_TUNING.clientMaxRetries.ado,
   ),
   GITHUB_API_URL: withDefault(
     {
