@@ -4,20 +4,21 @@
  * retries), so a failure deep down can cost the product of the layers above it; each layer therefore
  * has a deadline of its own, and the worst cases below follow from these numbers alone.
  *
- * | layer | what it retries | attempts | delays between attempts | worst case |
+ * | Layer | What it retries | Attempts | Delays between attempts | Bound |
  * |---|---|---|---|---|
- * | ARM SDK (clients/arm) | 408, 429, 5xx, dropped connections | 1 + 3 | base × 2ⁿ with jitter (1, 2, 4 s), capped at 16 s; Retry-After on 429/503 | 60 s a call, all attempts, waits and polls |
- * | GitHub, Octokit plugins (clients/github) | 5xx, dropped connections; a rate limit asking ≤ 20 s | 1 + 2; 1 more after a rate limit | base × n² (1, 4 s); the rate limit's wait | 30 s an attempt, 60 s a call |
- * | Azure DevOps (clients/ado) | 408, 429, 5xx, dropped connections | 1 + 2 | base × 2ⁿ (1, 2 s), or Retry-After ≤ 20 s | 30 s an attempt, 60 s a call |
- * | Key Vault SDK (clients/keyvault.ts) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's defaults | 30 s a read |
- * | activity over a list (activities/budget.ts) | nothing: stops starting items | 4 min, or 3 transient failures in a row | — | 4 min + 2 calls in flight |
- * | activity retry (orchestrations/call-activity.ts) | activities that failed transiently | 4 | durable timers 30, 60, 120 s (× 2, capped at 600 s) | 4 × the activity + 210 s |
- * | model write (orchestrations/rollout-scale-set.ts) | a write refused on a changed ETag (412) | 3 | none: a fresh read first | 3 × (read, look-up, write) |
- * | replication (orchestrations/rebuild.ts) | a region that failed | 2 | none | 2 × the replication wait |
+ * | ARM SDK (`src/clients/arm`) | 408, 429, 5xx, dropped connections | 1 + 3 | 1 s, 2 s, 4 s (base × 2ⁿ, capped at 16 s, jitter shortens them), or Retry-After on 429/503 | 1 min a call, polls of an awaited operation included |
+ * | GitHub, Octokit plugins (`src/clients/github`) | 5xx, dropped connections; a rate limit asking ≤ 20 s | 1 + 2, and 1 after a rate limit | 1 s, 4 s (base × n²), or the rate limit's wait | 30 s an attempt, 1 min a call |
+ * | Azure DevOps (`src/clients/ado`) | 408, 429, 5xx, dropped connections | 1 + 2 | 1 s, 2 s (base × 2ⁿ), or Retry-After ≤ 20 s | 30 s an attempt, 1 min a call |
+ * | Key Vault SDK (`src/clients/keyvault.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's | 30 s a read |
+ * | activity over a list (`src/activities/budget.ts`) | nothing: it stops starting items | — | — | no new item after 4 min or 3 transient failures in a row |
+ * | activity retry (`src/orchestrations/call-activity.ts`) | activities that failed transiently | 4 | durable timers of 30 s, 1 min, 2 min (× 2, capped at 10 min) | 4 × the activity + 3 min 30 s |
+ * | model write (`src/orchestrations/rollout-scale-set.ts`) | a write refused on a changed ETag (412) | 3 | none: a fresh read first | 3 × (read, look-up, write) |
+ * | replication (`src/orchestrations/rebuild.ts`) | a region that failed | 2 | none | 2 × the 24 h wait |
  *
- * base: CLIENT_RETRY_BASE_MS (1 s). The client numbers an operator may tune are settings (defaults
- * here, in CLIENT_TUNING); the README's "Retries and timeouts" table gives the worst case of each
- * operation, computed from these numbers (src/retry-table.ts), and a test keeps it current.
+ * base: CLIENT_RETRY_BASE_MS. The numbers are the defaults; the client ones an operator may tune
+ * are settings (CLIENT_TUNING). The table is rendered from the numbers below by src/retry-table.ts,
+ * which also sums up the worst case of each operation for the README's "Retries and timeouts"; a
+ * test keeps this copy and the README's equal to what it renders.
  */
 
 /** The client tuning an operator sets through settings (src/config/settings.ts); these are the defaults. */
@@ -43,7 +44,7 @@ export const CLIENT_TUNING: ClientTuning = {
  * Longest request deadline an operator may set: an activity's worst case (its time budget plus the
  * requests of the item in flight) must stay below host.json's functionTimeout of 10 minutes.
  */
-export const MAX_CLIENT_REQUEST_TIMEOUT_MS = 120_000;
+export const MAX_CLIENT_REQUEST_TIMEOUT_MS = 90_000;
 
 /** The ARM SDKs' retry policy, beyond the tuning. */
 export const ARM_RETRY = {
