@@ -5,13 +5,11 @@
  * say so and why, and the orchestrator retries them later on its durable timers
  * (callActivityInChunks), instead of the activity sleeping through an outage or outlasting its host.
  *
- * Worst case of one activity: the time budget (4 min) + the item in flight when it ran out. One
- * request takes at most 60 s, retries and waits included (the bounds at the top of
- * src/clients/{github,ado,arm}/index.ts), and an item makes at most two in remediation.ts (a read,
- * then a delete; or the last look-up, then the one reimage): 4 + 2 × 1 = 6 min, 7 min if an Azure
- * DevOps item must look its pool up again first (the pool id is cached per client, dropped after a
- * 404 on the agents list). That is below host.json's functionTimeout of 10 min. An activity that
- * uses this helper keeps its items to two requests or says what its own worst case is.
+ * Worst case of one activity: the time budget + the item in flight when it ran out, at most
+ * CALLS_PER_LIST_ITEM client calls (and an Azure DevOps pool look-up), each bounded by its deadline
+ * (src/retry-policy.ts has the numbers, the README's "Retries and timeouts" table the sum). A test
+ * keeps that below host.json's functionTimeout. An activity that uses this helper keeps its items to
+ * CALLS_PER_LIST_ITEM calls or says what its own worst case is.
  *
  * Use, one item at a time:
  *
@@ -33,14 +31,10 @@
  *     attempt(what, () => remove(item)),
  *   );
  */
+import { ACTIVITY_BUDGET } from '../retry-policy.js';
 import type { ActivityResult } from './result.js';
 
-export const ACTIVITY_BUDGET = {
-  /** Wall time after which an activity starts no new item. */
-  timeMs: 4 * 60_000,
-  /** Items in a row that failed transiently after which an activity starts no new item. */
-  consecutiveTransientFailures: 3,
-};
+export { ACTIVITY_BUDGET };
 
 export interface BudgetOptions {
   /** Default ACTIVITY_BUDGET.timeMs. */

@@ -5,14 +5,15 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { KEYVAULT_RETRY } from '../retry-policy.js';
 import { toClientError } from './client-error.js';
 import { PermanentError } from './errors.js';
 import type { SecretReader } from './types.js';
 
 export interface SecretReaderOptions {
-  /** How long a value is reused (default 5 minutes). */
+  /** How long a value is reused (default KEYVAULT_RETRY.cacheTtlMs). */
   cacheTtlMs?: number;
-  /** Per-request timeout (default 30 s). */
+  /** All of one read, the SDK's retries included (default KEYVAULT_RETRY.requestTimeoutMs). */
   timeoutMs?: number;
 }
 
@@ -21,9 +22,11 @@ export function createSecretReader(
   credential: TokenCredential,
   options: SecretReaderOptions = {},
 ): SecretReader {
-  const client = new SecretClient(keyVaultUrl, credential, { retryOptions: { maxRetries: 3 } });
-  const ttl = options.cacheTtlMs ?? 5 * 60_000;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const client = new SecretClient(keyVaultUrl, credential, {
+    retryOptions: { maxRetries: KEYVAULT_RETRY.maxRetries },
+  });
+  const ttl = options.cacheTtlMs ?? KEYVAULT_RETRY.cacheTtlMs;
+  const timeoutMs = options.timeoutMs ?? KEYVAULT_RETRY.requestTimeoutMs;
   const cache = new Map<string, { value: Promise<string>; expires: number }>();
 
   return {

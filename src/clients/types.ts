@@ -38,7 +38,8 @@ export interface ScaleSetInstance {
   imageReferenceId?: string;
 }
 
-export interface ArmClient {
+/** What kiln does in ARM: scale sets, gallery versions, the Packer job. */
+export interface FullArmClient {
   /** Scale sets carrying the managed tag, across the subscription's resource groups. */
   listScaleSetsByTag(tag: { name: string; value: string }): Promise<ScaleSet[]>;
   /** undefined when the scale set does not exist. */
@@ -46,6 +47,66 @@ export interface ArmClient {
   listInstances(scaleSetId: string): Promise<ScaleSetInstance[]>;
   /** Starts a reimage of the given instances and returns once ARM accepted it (does not wait for completion). */
   startReimage(scaleSetId: string, instanceIds: string[]): Promise<void>;
+
+  // Scale set writes of a rollout. Each returns once ARM accepted (setScaleSetImage: a short LRO awaited).
+  /**
+   * PATCH of the model's imageReference.id (a gallery version id, or a definition id for "latest"):
+   * points the model at an image. With `ifMatch` (an ETag from getScaleSet) the write happens only if
+   * nothing changed the model since that read: 'conflict' when ARM refused it (412).
+   */
+  setScaleSetImage(
+    scaleSetId: string,
+    imageReferenceId: string,
+    options?: { ifMatch?: string },
+  ): Promise<'changed' | 'conflict'>;
+  /** POST manualupgrade for the instances; returns once accepted. */
+  startManualUpgrade(scaleSetId: string, instanceIds: string[]): Promise<void>;
+  /** POST delete for the instances; returns once accepted. */
+  startDeleteInstances(scaleSetId: string, instanceIds: string[]): Promise<void>;
+
+  // Gallery image versions of the configured gallery; `definition` is the image definition name.
+  /** undefined on 404. */
+  getImageVersion(
+    definition: string,
+    version: string,
+    options?: { replicationStatus?: boolean },
+  ): Promise<GalleryImageVersionInfo | undefined>;
+  listImageVersions(definition: string): Promise<GalleryImageVersionInfo[]>;
+  /** PUT; returns once ARM accepted (201/200), replication continues in the background. */
+  startCreateImageVersion(
+    definition: string,
+    version: string,
+    request: CreateImageVersionRequest,
+  ): Promise<void>;
+  /** PATCH excludeFromLatest and/or target regions; returns once accepted. */
+  startUpdateImageVersion(
+    definition: string,
+    version: string,
+    change: { excludeFromLatest?: boolean; targetRegions?: GalleryTargetRegion[]; endOfLifeDate?: string },
+  ): Promise<void>;
+  /** Merges these tags into the version's tags (ARM's PATCH replaces the tag set, so the client merges); returns once accepted. */
+  setImageVersionTags(definition: string, version: string, tags: Record<string, string>): Promise<void>;
+  /** DELETE; returns once accepted; a version already gone is success. */
+  startDeleteImageVersion(definition: string, version: string): Promise<void>;
+
+  // Container Apps job executions (the Packer build job); `jobId` is the job's resource id.
+  /** POST start with the FULL template (the body replaces the job's template for this execution). */
+  startJobExecution(
+    jobId: string,
+    template: { containers: JobContainer[]; initContainers?: JobContainer[] },
+  ): Promise<{ name: string; id: string }>;
+  /** undefined on 404. */
+  getJobExecution(jobId: string, executionName: string): Promise<JobExecutionInfo | undefined>;
+  /** The newest execution whose first container carries every one of these environment values. */
+  findJobExecution(jobId: string, env: Record<string, string>): Promise<JobExecutionInfo | undefined>;
+  /** Returns once accepted. */
+  stopJobExecution(jobId: string, executionName: string): Promise<void>;
+
+  // What the rebuild needs beyond the rest.
+  /** Every scale set of the subscription, managed or not: a gallery version any of them uses is never pruned (S3). */
+  listAllScaleSets(): Promise<ScaleSet[]>;
+  /** Deletes the intermediate managed image Packer built; one already gone is success. Returns once accepted. */
+  startDeleteManagedImage(imageId: string): Promise<void>;
 }
 
 export interface GitHubRunner {
@@ -56,9 +117,9 @@ export interface GitHubRunner {
   labels: string[];
 }
 
-export type DeleteOutcome = 'deleted' | 'gone' | 'busy';
+type DeleteOutcome = 'deleted' | 'gone' | 'busy';
 
-export interface GitHubClient {
+export interface FullGitHubClient {
   /** All runners of the configured org or repo (follows pagination). */
   listRunners(): Promise<GitHubRunner[]>;
   /** undefined on 404. */
@@ -67,6 +128,10 @@ export interface GitHubClient {
   findRunnersByName(name: string): Promise<GitHubRunner[]>;
   /** 204 → deleted; 404 → gone (already removed, success); 422 → busy (GitHub refused: a job is running). */
   deleteRunner(id: number): Promise<DeleteOutcome>;
+  /** A registration token (secret: never put it in orchestration state or logs). */
+  createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;
+  /** Latest release of actions/runner. */
+  getLatestRunnerRelease(): Promise<RunnerRelease>;
 }
 
 export interface AdoAgent {
@@ -80,7 +145,7 @@ export interface AdoAgent {
   statusChangedOn?: string;
 }
 
-export interface AdoClient {
+export interface FullAdoClient {
   /** Agents of the configured pool, with their assigned requests. */
   listAgents(): Promise<AdoAgent[]>;
   getAgent(id: number): Promise<AdoAgent | undefined>;
@@ -88,39 +153,12 @@ export interface AdoClient {
   findAgentsByName(name: string): Promise<AdoAgent[]>;
   /** 2xx → deleted; 404 → gone. */
   deleteAgent(id: number): Promise<Exclude<DeleteOutcome, 'busy'>>;
+  /** PATCH enabled; undefined when the agent is gone. */
+  setAgentEnabled(id: number, enabled: boolean): Promise<AdoAgent | undefined>;
 }
 
 export interface SecretReader {
   getSecret(name: string): Promise<string>;
-}
-
-/** Everything an activity may need; each trigger adapter builds one from settings. */
-export interface Clients {
-  arm: ArmClient;
-  github?: GitHubClient;
-  ado?: AdoClient;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Added for the rollout and rebuild flows. The interfaces above stay as they are; a client built by
-// createArmClient / createGitHubClient / createAdoClient implements these as well.
-
-/** Scale set writes used by a rollout. Each returns once ARM accepted (except setScaleSetImage, a short LRO awaited). */
-export interface ScaleSetRolloutOperations {
-  /** PATCH of the model's imageReference.id (a gallery version id, or a definition id for "latest"). */
-  /**
-   * Points the model at an image. With `ifMatch` (an ETag from getScaleSet) the write happens only if
-   * nothing changed the model since that read: 'conflict' when ARM refused it (412).
-   */
-  setScaleSetImage(
-    scaleSetId: string,
-    imageReferenceId: string,
-    options?: { ifMatch?: string },
-  ): Promise<'changed' | 'conflict'>;
-  /** POST manualupgrade for the instances; returns once accepted. */
-  startManualUpgrade(scaleSetId: string, instanceIds: string[]): Promise<void>;
-  /** POST delete for the instances; returns once accepted. */
-  startDeleteInstances(scaleSetId: string, instanceIds: string[]): Promise<void>;
 }
 
 export interface GalleryTargetRegion {
@@ -131,7 +169,7 @@ export interface GalleryTargetRegion {
   storageAccountType?: string;
 }
 
-export interface GalleryRegionReplication {
+interface GalleryRegionReplication {
   region: string;
   /** Unknown | Replicating | Completed | Failed */
   state: string;
@@ -166,33 +204,6 @@ export interface CreateImageVersionRequest {
   tags?: Record<string, string>;
 }
 
-/** Gallery image versions of the configured gallery; `definition` is the image definition name. */
-export interface GalleryOperations {
-  /** undefined on 404. */
-  getImageVersion(
-    definition: string,
-    version: string,
-    options?: { replicationStatus?: boolean },
-  ): Promise<GalleryImageVersionInfo | undefined>;
-  listImageVersions(definition: string): Promise<GalleryImageVersionInfo[]>;
-  /** PUT; returns once ARM accepted (201/200), replication continues in the background. */
-  startCreateImageVersion(
-    definition: string,
-    version: string,
-    request: CreateImageVersionRequest,
-  ): Promise<void>;
-  /** PATCH excludeFromLatest and/or target regions; returns once accepted. */
-  startUpdateImageVersion(
-    definition: string,
-    version: string,
-    change: { excludeFromLatest?: boolean; targetRegions?: GalleryTargetRegion[]; endOfLifeDate?: string },
-  ): Promise<void>;
-  /** Merges these tags into the version's tags (ARM's PATCH replaces the tag set, so the client merges); returns once accepted. */
-  setImageVersionTags(definition: string, version: string, tags: Record<string, string>): Promise<void>;
-  /** DELETE; returns once accepted; a version already gone is success. */
-  startDeleteImageVersion(definition: string, version: string): Promise<void>;
-}
-
 export interface JobContainer {
   name: string;
   image: string;
@@ -210,37 +221,6 @@ export interface JobExecutionInfo {
   endTime?: string;
 }
 
-/** Container Apps job executions (the Packer build job). `jobId` is the job's resource id. */
-export interface ContainerJobOperations {
-  /** POST start with the FULL template (the body replaces the job's template for this execution). */
-  startJobExecution(
-    jobId: string,
-    template: { containers: JobContainer[]; initContainers?: JobContainer[] },
-  ): Promise<{ name: string; id: string }>;
-  /** undefined on 404. */
-  getJobExecution(jobId: string, executionName: string): Promise<JobExecutionInfo | undefined>;
-  /** The newest execution whose first container carries every one of these environment values. */
-  findJobExecution(jobId: string, env: Record<string, string>): Promise<JobExecutionInfo | undefined>;
-  /** Returns once accepted. */
-  stopJobExecution(jobId: string, executionName: string): Promise<void>;
-}
-
-/** What the rebuild needs beyond the other groups. */
-export interface ImagePipelineOperations {
-  /** Every scale set of the subscription, managed or not: a gallery version any of them uses is never pruned (S3). */
-  listAllScaleSets(): Promise<ScaleSet[]>;
-  /** Deletes the intermediate managed image Packer built; one already gone is success. Returns once accepted. */
-  startDeleteManagedImage(imageId: string): Promise<void>;
-}
-
-export interface FullArmClient
-  extends
-    ArmClient,
-    ScaleSetRolloutOperations,
-    GalleryOperations,
-    ContainerJobOperations,
-    ImagePipelineOperations {}
-
 export interface RunnerRelease {
   /** e.g. v2.330.0 */
   tag: string;
@@ -250,19 +230,3 @@ export interface RunnerRelease {
   /** SHA-256 of actions-runner-linux-x64-<version>.tar.gz from the release asset's digest, when GitHub gives it. */
   linuxX64Sha256?: string;
 }
-
-export interface GitHubAdminOperations {
-  /** A registration token (secret: never put it in orchestration state or logs). */
-  createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;
-  /** Latest release of actions/runner. */
-  getLatestRunnerRelease(): Promise<RunnerRelease>;
-}
-
-export interface FullGitHubClient extends GitHubClient, GitHubAdminOperations {}
-
-export interface AdoAgentOperations {
-  /** PATCH enabled; undefined when the agent is gone. */
-  setAgentEnabled(id: number, enabled: boolean): Promise<AdoAgent | undefined>;
-}
-
-export interface FullAdoClient extends AdoClient, AdoAgentOperations {}

@@ -3,6 +3,7 @@
  * problem at once (name, what is wrong, a valid example) and returns typed settings. Domain code
  * never reads process.env; trigger adapters call loadSettings() and pass the result down.
  */
+import type { ClientTuning } from '../retry-policy.js';
 import { SETTINGS, type RawSettings, type SettingName } from './settings.js';
 import { looksLikeCredential } from '../secret-patterns.js';
 
@@ -24,7 +25,8 @@ export class SettingsError extends Error {
   }
 }
 
-export interface Settings {
+/** Typed settings; the clients' timeouts and retries (ClientTuning, src/retry-policy.ts) among them. */
+export interface Settings extends ClientTuning {
   subscriptionId: string;
   clientId?: string;
   arm: { endpoint: string; audience: string };
@@ -35,8 +37,6 @@ export interface Settings {
   canaryTag: { name: string; value: string };
   scaleSetIds: string[];
   keyVaultUrl: string;
-  /** First backoff of the GitHub, Azure DevOps and ARM clients' own retries (ms). */
-  clientRetryBaseMs: number;
   github?: {
     apiUrl: string;
     scope: 'org' | 'repo';
@@ -127,6 +127,9 @@ export function loadSettings(env: Env = process.env): Settings {
     scaleSetIds: r.SCALE_SET_IDS,
     keyVaultUrl: r.KEYVAULT_URL,
     clientRetryBaseMs: r.CLIENT_RETRY_BASE_MS,
+    clientAttemptTimeoutMs: r.CLIENT_ATTEMPT_TIMEOUT_MS,
+    clientRequestTimeoutMs: r.CLIENT_REQUEST_TIMEOUT_MS,
+    clientMaxRetries: { arm: r.ARM_MAX_RETRIES, github: r.GITHUB_MAX_RETRIES, ado: r.ADO_MAX_RETRIES },
     github: githubEnabled
       ? {
           apiUrl: r.GITHUB_API_URL.replace(/\/+$/, ''),

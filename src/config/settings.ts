@@ -4,6 +4,7 @@
  * this list by `npm run docs:settings` and a test keeps the two equal.
  */
 import { z } from 'zod';
+import { CLIENT_TUNING, MAX_CLIENT_REQUEST_TIMEOUT_MS } from '../retry-policy.js';
 
 export interface SettingSpec {
   env: string;
@@ -65,6 +66,30 @@ const csv = z
       .filter(Boolean),
   );
 
+/** A whole number in [min, max], e.g. milliseconds or a count. */
+const wholeNumber = (min: number, max: number) =>
+  z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(min, `must be a whole number ≥ ${min}`)
+    .max(max, `must be at most ${max}`);
+
+/**
+ * A setting with a default, stated once: the schema falls back to `value` and the README shows it,
+ * as the example too unless the spec gives another.
+ */
+function withDefault<S extends z.ZodTypeAny>(
+  spec: Omit<SettingSpec, 'default' | 'example'> & { example?: string },
+  schema: S,
+  value: z.input<S> & (string | number),
+) {
+  const shown = String(value);
+  return {
+    spec: { ...spec, example: spec.example ?? shown, default: shown },
+    schema: schema.default(value),
+  };
+}
+
 /** Setting specs in README order. `schema` validates the raw string (or undefined when unset). */
 export const SETTINGS = {
   AZURE_SUBSCRIPTION_ID: {
@@ -75,25 +100,24 @@ export const SETTINGS = {
     },
     schema: z.string().trim().uuid('must be a subscription GUID'),
   },
-  AZURE_CLIENT_ID: {
-    spec: {
+  AZURE_CLIENT_ID: withDefault(
+    {
       env: 'AZURE_CLIENT_ID',
       description: 'Client id of the user-assigned identity kiln runs as (read by DefaultAzureCredential).',
       example: '11111111-1111-1111-1111-111111111111',
-      default: '',
     },
-    schema: z.string().trim().optional(),
-  },
-  ARM_ENDPOINT: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  ARM_ENDPOINT: withDefault(
+    {
       env: 'ARM_ENDPOINT',
       description:
         'Azure Resource Manager endpoint (sovereign clouds: e.g. https://management.chinacloudapi.cn).',
-      example: 'https://management.azure.com',
-      default: 'https://management.azure.com',
     },
-    schema: httpsUrl.default('https://management.azure.com'),
-  },
+    httpsUrl,
+    'https://management.azure.com',
+  ),
   ARM_AUDIENCE: {
     spec: {
       env: 'ARM_AUDIENCE',
@@ -103,62 +127,56 @@ export const SETTINGS = {
     },
     schema: z.string().trim().optional(),
   },
-  KILN_TASK_HUB: {
-    spec: {
+  KILN_TASK_HUB: withDefault(
+    {
       env: 'KILN_TASK_HUB',
       description: 'Durable Functions task hub name (host.json reads it).',
-      example: 'kiln',
-      default: 'kiln',
     },
-    schema: z
+    z
       .string()
       .trim()
-      .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3-45 letters/digits starting with a letter')
-      .default('kiln'),
-  },
-  DRY_RUN: {
-    spec: {
+      .regex(/^[A-Za-z][A-Za-z0-9]{2,44}$/, 'must be 3-45 letters/digits starting with a letter'),
+    'kiln',
+  ),
+  DRY_RUN: withDefault(
+    {
       env: 'DRY_RUN',
       description:
         'Plan-only mode: timers, Event Grid and HTTP requests start dry runs that report what they would do and change nothing.',
-      example: 'false',
-      default: 'false',
     },
-    schema: z
+    z
       .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0'], {
         errorMap: () => ({ message: 'must be true or false' }),
       })
-      .transform((v) => v.toLowerCase() === 'true' || v === '1')
-      .default('false'),
-  },
-  MANAGED_TAG: {
-    spec: {
+      .transform((v) => v.toLowerCase() === 'true' || v === '1'),
+    'false',
+  ),
+  MANAGED_TAG: withDefault(
+    {
       env: 'MANAGED_TAG',
       description: 'Tag that marks a scale set as managed by kiln (S2).',
-      example: 'kiln-managed=true',
-      default: 'kiln-managed=true',
     },
-    schema: tag.default('kiln-managed=true'),
-  },
-  CANARY_TAG: {
-    spec: {
+    tag,
+    'kiln-managed=true',
+  ),
+  CANARY_TAG: withDefault(
+    {
       env: 'CANARY_TAG',
       description: 'Tag that marks the canary scale set of an image.',
-      example: 'kiln-canary=true',
-      default: 'kiln-canary=true',
     },
-    schema: tag.default('kiln-canary=true'),
-  },
-  SCALE_SET_IDS: {
-    spec: {
+    tag,
+    'kiln-canary=true',
+  ),
+  SCALE_SET_IDS: withDefault(
+    {
       env: 'SCALE_SET_IDS',
       description:
         'Optional explicit list of managed scale set resource ids (comma-separated), used instead of the tag.',
       example: '/subscriptions/…/virtualMachineScaleSets/vmss-gh-linux',
-      default: '',
     },
-    schema: csv.default(''),
-  },
+    csv,
+    '',
+  ),
   KEYVAULT_URL: {
     spec: {
       env: 'KEYVAULT_URL',
@@ -167,377 +185,384 @@ export const SETTINGS = {
     },
     schema: httpsUrl,
   },
-  CLIENT_RETRY_BASE_MS: {
-    spec: {
+  CLIENT_RETRY_BASE_MS: withDefault(
+    {
       env: 'CLIENT_RETRY_BASE_MS',
       description:
-        "First backoff before a client retries a failed GitHub, Azure DevOps or ARM request; later backoffs grow from it, all within the client's fixed deadline per request. 0 retries at once.",
-      example: '1000',
-      default: '1000',
+        'First backoff before a client retries a failed GitHub, Azure DevOps or ARM request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS. 0 retries at once.',
     },
-    schema: z.coerce
-      .number()
-      .int('must be a whole number')
-      .min(0, 'must be a whole number ≥ 0')
-      .max(60_000, 'must be at most 60000')
-      .default(1000),
-  },
-  GITHUB_API_URL: {
-    spec: {
+    wholeNumber(0, 60_000),
+    CLIENT_TUNING.clientRetryBaseMs,
+  ),
+  CLIENT_ATTEMPT_TIMEOUT_MS: withDefault(
+    {
+      env: 'CLIENT_ATTEMPT_TIMEOUT_MS',
+      description:
+        'Longest wait for the answer to one GitHub or Azure DevOps HTTP attempt; a request that times out is retried within CLIENT_REQUEST_TIMEOUT_MS.',
+    },
+    wholeNumber(1, MAX_CLIENT_REQUEST_TIMEOUT_MS),
+    CLIENT_TUNING.clientAttemptTimeoutMs,
+  ),
+  CLIENT_REQUEST_TIMEOUT_MS: withDefault(
+    {
+      env: 'CLIENT_REQUEST_TIMEOUT_MS',
+      description: `Longest one ARM, GitHub or Azure DevOps call takes, every retry and wait included (for ARM also the polls of an operation it awaits); then it fails as transient and the orchestration retries it on its timers. At most ${MAX_CLIENT_REQUEST_TIMEOUT_MS}, so that an activity ends within the 10-minute function timeout.`,
+    },
+    wholeNumber(1, MAX_CLIENT_REQUEST_TIMEOUT_MS),
+    CLIENT_TUNING.clientRequestTimeoutMs,
+  ),
+  ARM_MAX_RETRIES: withDefault(
+    {
+      env: 'ARM_MAX_RETRIES',
+      description:
+        'Retries of an ARM request that failed with 408, 429, 5xx or a dropped connection, after the first attempt.',
+    },
+    wholeNumber(0, 10),
+    CLIENT_TUNING.clientMaxRetries.arm,
+  ),
+  GITHUB_MAX_RETRIES: withDefault(
+    {
+      env: 'GITHUB_MAX_RETRIES',
+      description:
+        'Retries of a GitHub request that failed with 5xx or a dropped connection, after the first attempt (a rate limit is retried once, separately).',
+    },
+    wholeNumber(0, 10),
+    CLIENT_TUNING.clientMaxRetries.github,
+  ),
+  ADO_MAX_RETRIES: withDefault(
+    {
+      env: 'ADO_MAX_RETRIES',
+      description:
+        'Retries of an Azure DevOps request that failed with 408, 429, 5xx or a dropped connection, after the first attempt.',
+    },
+    wholeNumber(0, 10),
+    CLIENT_TUNING.clientMaxRetries.ado,
+  ),
+  GITHUB_API_URL: withDefault(
+    {
       env: 'GITHUB_API_URL',
       description: 'GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3).',
-      example: 'https://api.github.com',
-      default: 'https://api.github.com',
     },
-    schema: httpsUrl.default('https://api.github.com'),
-  },
-  GITHUB_SCOPE: {
-    spec: {
+    httpsUrl,
+    'https://api.github.com',
+  ),
+  GITHUB_SCOPE: withDefault(
+    {
       env: 'GITHUB_SCOPE',
       description: 'Where runners are registered: org or repo.',
-      example: 'org',
-      default: 'org',
     },
-    schema: z.enum(['org', 'repo']).default('org'),
-  },
-  GITHUB_OWNER: {
-    spec: {
+    z.enum(['org', 'repo']),
+    'org',
+  ),
+  GITHUB_OWNER: withDefault(
+    {
       env: 'GITHUB_OWNER',
       description: 'Organisation (or repository owner) of the runners. Empty: kiln manages no GitHub fleet.',
       example: 'acme',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  GITHUB_REPO: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  GITHUB_REPO: withDefault(
+    {
       env: 'GITHUB_REPO',
       description: 'Repository of the runners when GITHUB_SCOPE=repo.',
       example: 'build',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  GITHUB_AUTH: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  GITHUB_AUTH: withDefault(
+    {
       env: 'GITHUB_AUTH',
       description: 'How kiln authenticates to GitHub: app (GitHub App, preferred) or pat.',
-      example: 'app',
-      default: 'app',
     },
-    schema: z.enum(['app', 'pat']).default('app'),
-  },
-  GITHUB_WRITE_INTERVAL_MS: {
-    spec: {
+    z.enum(['app', 'pat']),
+    'app',
+  ),
+  GITHUB_WRITE_INTERVAL_MS: withDefault(
+    {
       env: 'GITHUB_WRITE_INTERVAL_MS',
       description:
         "Minimum time between GitHub writes (GitHub's advice against secondary rate limits). 0 disables the spacing.",
-      example: '1000',
-      default: '1000',
     },
-    schema: z.coerce
-      .number()
-      .int()
-      .min(0, 'must be a whole number ≥ 0')
-      .max(60_000, 'must be at most 60000')
-      .default(1000),
-  },
-  GITHUB_APP_ID: {
-    spec: {
+    z.coerce.number().int().min(0, 'must be a whole number ≥ 0').max(60_000, 'must be at most 60000'),
+    1000,
+  ),
+  GITHUB_APP_ID: withDefault(
+    {
       env: 'GITHUB_APP_ID',
       description: 'GitHub App id (GITHUB_AUTH=app).',
       example: '123456',
-      default: '',
     },
-    schema: z.string().trim().regex(/^\d*$/, 'must be the numeric App id').default(''),
-  },
-  GITHUB_APP_INSTALLATION_ID: {
-    spec: {
+    z.string().trim().regex(/^\d*$/, 'must be the numeric App id'),
+    '',
+  ),
+  GITHUB_APP_INSTALLATION_ID: withDefault(
+    {
       env: 'GITHUB_APP_INSTALLATION_ID',
       description: 'Installation id of the App; looked up from the owner when empty.',
       example: '7654321',
-      default: '',
     },
-    schema: z.string().trim().regex(/^\d*$/, 'must be numeric').default(''),
-  },
-  GITHUB_APP_KEY_SECRET: {
-    spec: {
+    z.string().trim().regex(/^\d*$/, 'must be numeric'),
+    '',
+  ),
+  GITHUB_APP_KEY_SECRET: withDefault(
+    {
       env: 'GITHUB_APP_KEY_SECRET',
       description: 'Key Vault secret holding the GitHub App private key (PEM).',
-      example: 'github-app-key',
-      default: 'github-app-key',
     },
-    schema: z.string().trim().min(1).default('github-app-key'),
-  },
-  GITHUB_PAT_SECRET: {
-    spec: {
+    z.string().trim().min(1),
+    'github-app-key',
+  ),
+  GITHUB_PAT_SECRET: withDefault(
+    {
       env: 'GITHUB_PAT_SECRET',
       description: 'Key Vault secret holding a GitHub PAT (GITHUB_AUTH=pat).',
-      example: 'gh-pat',
-      default: 'gh-pat',
     },
-    schema: z.string().trim().min(1).default('gh-pat'),
-  },
-  ADO_ORG_URL: {
-    spec: {
+    z.string().trim().min(1),
+    'gh-pat',
+  ),
+  ADO_ORG_URL: withDefault(
+    {
       env: 'ADO_ORG_URL',
       description: 'Azure DevOps organisation URL. Empty disables the Azure DevOps fleet.',
       example: 'https://dev.azure.com/acme',
-      default: '',
     },
-    schema: z.union([z.literal(''), httpsUrl]).default(''),
-  },
-  ADO_POOL: {
-    spec: {
+    z.union([z.literal(''), httpsUrl]),
+    '',
+  ),
+  ADO_POOL: withDefault(
+    {
       env: 'ADO_POOL',
       description: 'Agent pool of the Windows agents.',
-      example: 'Default',
-      default: 'Default',
     },
-    schema: z.string().trim().min(1).default('Default'),
-  },
-  ADO_AUTH: {
-    spec: {
+    z.string().trim().min(1),
+    'Default',
+  ),
+  ADO_AUTH: withDefault(
+    {
       env: 'ADO_AUTH',
       description:
         'How kiln authenticates to Azure DevOps: pat (from Key Vault) or entra (managed identity token).',
-      example: 'pat',
-      default: 'pat',
     },
-    schema: z.enum(['pat', 'entra']).default('pat'),
-  },
-  ADO_PAT_SECRET: {
-    spec: {
+    z.enum(['pat', 'entra']),
+    'pat',
+  ),
+  ADO_PAT_SECRET: withDefault(
+    {
       env: 'ADO_PAT_SECRET',
       description: 'Key Vault secret holding the Azure DevOps PAT (Agent Pools read & manage).',
-      example: 'ado-pat',
-      default: 'ado-pat',
     },
-    schema: z.string().trim().min(1).default('ado-pat'),
-  },
-  CLEANUP_SCHEDULE: {
-    spec: {
+    z.string().trim().min(1),
+    'ado-pat',
+  ),
+  CLEANUP_SCHEDULE: withDefault(
+    {
       env: 'CLEANUP_SCHEDULE',
       description: 'When fleet hygiene runs (NCRONTAB, UTC).',
-      example: '0 */15 * * * *',
-      default: '0 */15 * * * *',
     },
-    schema: cronSchema.default('0 */15 * * * *'),
-  },
-  REBUILD_SCHEDULE: {
-    spec: {
+    cronSchema,
+    '0 */15 * * * *',
+  ),
+  REBUILD_SCHEDULE: withDefault(
+    {
       env: 'REBUILD_SCHEDULE',
       description: 'When the monthly image rebuild runs (NCRONTAB, UTC).',
-      example: '0 0 3 1 * *',
-      default: '0 0 3 1 * *',
     },
-    schema: cronSchema.default('0 0 3 1 * *'),
-  },
-  RUNNER_RELEASE_SCHEDULE: {
-    spec: {
+    cronSchema,
+    '0 0 3 1 * *',
+  ),
+  RUNNER_RELEASE_SCHEDULE: withDefault(
+    {
       env: 'RUNNER_RELEASE_SCHEDULE',
       description: 'When the GitHub runner release watch runs (NCRONTAB, UTC).',
-      example: '0 0 6 * * *',
-      default: '0 0 6 * * *',
     },
-    schema: cronSchema.default('0 0 6 * * *'),
-  },
-  OFFLINE_GRACE_MINUTES: {
-    spec: {
+    cronSchema,
+    '0 0 6 * * *',
+  ),
+  OFFLINE_GRACE_MINUTES: withDefault(
+    {
       env: 'OFFLINE_GRACE_MINUTES',
       description: 'An offline registration whose VM still exists is removed after this long.',
-      example: '30',
-      default: '30',
     },
-    schema: minutes('OFFLINE_GRACE_MINUTES').default(30),
-  },
-  BOOT_DEADLINE_MINUTES: {
-    spec: {
+    minutes('OFFLINE_GRACE_MINUTES'),
+    30,
+  ),
+  BOOT_DEADLINE_MINUTES: withDefault(
+    {
       env: 'BOOT_DEADLINE_MINUTES',
       description:
         'An instance whose runner/agent has not registered this long after provisioning is reimaged.',
-      example: '20',
-      default: '20',
     },
-    schema: minutes('BOOT_DEADLINE_MINUTES').default(20),
-  },
-  GALLERY_RESOURCE_GROUP: {
-    spec: {
+    minutes('BOOT_DEADLINE_MINUTES'),
+    20,
+  ),
+  GALLERY_RESOURCE_GROUP: withDefault(
+    {
       env: 'GALLERY_RESOURCE_GROUP',
       description: 'Resource group of the Compute Gallery.',
       example: 'rg-kiln-images',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  GALLERY_NAME: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  GALLERY_NAME: withDefault(
+    {
       env: 'GALLERY_NAME',
       description: 'Compute Gallery that holds the runner images.',
       example: 'galKiln',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  LINUX_IMAGE_DEFINITION: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  LINUX_IMAGE_DEFINITION: withDefault(
+    {
       env: 'LINUX_IMAGE_DEFINITION',
       description: 'Gallery image definition of the Linux GitHub runner image.',
-      example: 'linux-agent',
-      default: 'linux-agent',
     },
-    schema: z.string().trim().min(1).default('linux-agent'),
-  },
-  WINDOWS_IMAGE_DEFINITION: {
-    spec: {
+    z.string().trim().min(1),
+    'linux-agent',
+  ),
+  WINDOWS_IMAGE_DEFINITION: withDefault(
+    {
       env: 'WINDOWS_IMAGE_DEFINITION',
       description: 'Gallery image definition of the Windows Azure DevOps agent image.',
-      example: 'windows-agent',
-      default: 'windows-agent',
     },
-    schema: z.string().trim().min(1).default('windows-agent'),
-  },
-  TARGET_REGIONS: {
-    spec: {
+    z.string().trim().min(1),
+    'windows-agent',
+  ),
+  TARGET_REGIONS: withDefault(
+    {
       env: 'TARGET_REGIONS',
       description: 'Replication regions with replica counts; the first is the build region.',
       example: 'westeurope=1,northeurope=1',
-      default: '',
     },
-    schema: regionList.default(''),
-  },
-  PACKER_JOB_ID: {
-    spec: {
+    regionList,
+    '',
+  ),
+  PACKER_JOB_ID: withDefault(
+    {
       env: 'PACKER_JOB_ID',
       description: 'Resource id of the Container Apps job that runs Packer.',
       example: '/subscriptions/…/providers/Microsoft.App/jobs/job-kiln-packer',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  PACKER_JOB_CLIENT_ID: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  PACKER_JOB_CLIENT_ID: withDefault(
+    {
       env: 'PACKER_JOB_CLIENT_ID',
       description:
         "Client id of the Packer job's own identity, sent as AZURE_CLIENT_ID with every execution (a start request replaces the job's template).",
       example: '22222222-2222-2222-2222-222222222222',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  PACKER_JOB_IMAGE: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  PACKER_JOB_IMAGE: withDefault(
+    {
       env: 'PACKER_JOB_IMAGE',
       description: 'Container image of the Packer job.',
       example: 'crkiln.azurecr.io/kiln-packer:1',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  PACKER_IMAGE_RG: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  PACKER_IMAGE_RG: withDefault(
+    {
       env: 'PACKER_IMAGE_RG',
       description: 'Resource group for the intermediate managed images.',
       example: 'rg-images',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  PACKER_TEMP_RG: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  PACKER_TEMP_RG: withDefault(
+    {
       env: 'PACKER_TEMP_RG',
       description: 'Temporary resource group Packer builds in.',
       example: 'rg-packer-temp',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  PACKER_VM_SIZE: {
-    spec: {
-      env: 'PACKER_VM_SIZE',
-      description: 'Build VM size.',
-      example: 'Standard_D4s_v5',
-      default: 'Standard_D4s_v5',
-    },
-    schema: z.string().trim().default('Standard_D4s_v5'),
-  },
-  TAG_ORG: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  PACKER_VM_SIZE: withDefault(
+    { env: 'PACKER_VM_SIZE', description: 'Build VM size.' },
+    z.string().trim(),
+    'Standard_D4s_v5',
+  ),
+  TAG_ORG: withDefault(
+    {
       env: 'TAG_ORG',
       description: 'Organisation tag put on built images.',
       example: 'acme',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  TAG_ENV: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  TAG_ENV: withDefault(
+    {
       env: 'TAG_ENV',
       description: 'Environment tag put on built images.',
       example: 'prod',
-      default: '',
     },
-    schema: z.string().trim().default(''),
-  },
-  BUILD_TIMEOUT_HOURS: {
-    spec: {
+    z.string().trim(),
+    '',
+  ),
+  BUILD_TIMEOUT_HOURS: withDefault(
+    {
       env: 'BUILD_TIMEOUT_HOURS',
       description: 'A Packer build running longer is stopped and the image fails.',
-      example: '8',
-      default: '8',
     },
-    schema: minutes('BUILD_TIMEOUT_HOURS').default(8),
-  },
-  CANARY_SOAK_MINUTES: {
-    spec: {
+    minutes('BUILD_TIMEOUT_HOURS'),
+    8,
+  ),
+  CANARY_SOAK_MINUTES: withDefault(
+    {
       env: 'CANARY_SOAK_MINUTES',
       description: 'How long canary runners must stay healthy.',
-      example: '30',
-      default: '30',
     },
-    schema: minutes('CANARY_SOAK_MINUTES').default(30),
-  },
-  PRUNE_KEEP: {
-    spec: {
+    minutes('CANARY_SOAK_MINUTES'),
+    30,
+  ),
+  PRUNE_KEEP: withDefault(
+    {
       env: 'PRUNE_KEEP',
       description: 'Newest gallery versions always kept per image (S3).',
-      example: '3',
-      default: '3',
     },
-    schema: minutes('PRUNE_KEEP').default(3),
-  },
-  RUNNER_MAX_AGE_DAYS: {
-    spec: {
+    minutes('PRUNE_KEEP'),
+    3,
+  ),
+  RUNNER_MAX_AGE_DAYS: withDefault(
+    {
       env: 'RUNNER_MAX_AGE_DAYS',
       description:
         'Rebuild the Linux image when its baked runner is older than this (GitHub refuses runners 30 days behind).',
-      example: '21',
-      default: '21',
     },
-    schema: minutes('RUNNER_MAX_AGE_DAYS').default(21),
-  },
-  IMAGE_EOL_DAYS: {
-    spec: {
+    minutes('RUNNER_MAX_AGE_DAYS'),
+    21,
+  ),
+  IMAGE_EOL_DAYS: withDefault(
+    {
       env: 'IMAGE_EOL_DAYS',
       description: 'End-of-life date set on new gallery versions, in days after publishing.',
-      example: '180',
-      default: '180',
     },
-    schema: minutes('IMAGE_EOL_DAYS').default(180),
-  },
-  AGENT_VERSION: {
-    spec: {
+    minutes('IMAGE_EOL_DAYS'),
+    180,
+  ),
+  AGENT_VERSION: withDefault(
+    {
       env: 'AGENT_VERSION',
       description: 'Azure DevOps agent version baked into the Windows image.',
       example: '4.261.0',
-      default: '',
     },
-    schema: z
+    z
       .string()
       .trim()
-      .regex(/^(\d+\.\d+\.\d+)?$/, 'must be x.y.z')
-      .default(''),
-  },
+      .regex(/^(\d+\.\d+\.\d+)?$/, 'must be x.y.z'),
+    '',
+  ),
 } as const satisfies Record<string, { spec: SettingSpec; schema: z.ZodTypeAny }>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -33,19 +33,30 @@ export function getRuntime(): ActivityDeps {
     const settings = loadSettings(process.env);
     const credential = createCredential(settings);
     const secrets = createSecretReader(settings.keyVaultUrl, credential);
-    const retryBaseMs = settings.clientRetryBaseMs;
     const github = settings.github
       ? createGitHubClient(settings.github, secrets, {
           writeSpacingMs: settings.github.writeIntervalMs,
-          retryBaseMs,
+          retryBaseMs: settings.clientRetryBaseMs,
+          retries: settings.clientMaxRetries.github,
+          timeoutMs: settings.clientAttemptTimeoutMs,
+          deadlineMs: settings.clientRequestTimeoutMs,
         })
       : undefined;
     const ado = settings.ado
-      ? createAdoClient(settings.ado, secrets, credential, { backoffMs: retryBaseMs })
+      ? createAdoClient(settings.ado, secrets, credential, {
+          backoffMs: settings.clientRetryBaseMs,
+          maxAttempts: 1 + settings.clientMaxRetries.ado,
+          timeoutMs: settings.clientAttemptTimeoutMs,
+          deadlineMs: settings.clientRequestTimeoutMs,
+        })
       : undefined;
     runtime = {
       settings,
-      arm: createArmClient(settings, credential, { retryBaseMs }),
+      arm: createArmClient(settings, credential, {
+        retryBaseMs: settings.clientRetryBaseMs,
+        maxRetries: settings.clientMaxRetries.arm,
+        timeoutMs: settings.clientRequestTimeoutMs,
+      }),
       github,
       ado,
       registrations: createRegistrationReader({ github, ado, now }),

@@ -5,20 +5,7 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ActivityResult } from '../activities/result.js';
-
-export interface RetryPolicy {
-  attempts: number;
-  firstDelaySeconds: number;
-  backoff: number;
-  maxDelaySeconds: number;
-}
-
-export const ACTIVITY_RETRY: RetryPolicy = {
-  attempts: 4,
-  firstDelaySeconds: 30,
-  backoff: 2,
-  maxDelaySeconds: 600,
-};
+import { ACTIVITY_RETRY, type RetryPolicy } from '../retry-policy.js';
 
 export interface ActivityCall {
   name: string;

@@ -26,6 +26,7 @@ import { KILN_STATE_TAG, nextVersionName, planPrune, type ImageKind } from '../d
 import { versionOfImageReference, definitionOfImageReference } from '../domain/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities, Orchestrations } from '../names.js';
+import { REPLICATION_ATTEMPTS } from '../retry-policy.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
 import type {
@@ -337,7 +338,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   phase('replicating');
   yield* tag('replicating');
   let replicated: WaitForReplicationOutput | undefined;
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  for (let attempt = 1; attempt <= REPLICATION_ATTEMPTS; attempt++) {
     const update = yield* callActivity(context, Activities.updateVersion, {
       definition: input.definition,
       version: out.version,

@@ -45,6 +45,7 @@ import {
   type RolloutOptions,
 } from '../domain/rollout.js';
 import { Activities } from '../names.js';
+import { MODEL_WRITE_ATTEMPTS } from '../retry-policy.js';
 import { callActivities, callActivity, inPacedRounds, replaySafeLog } from './call-activity.js';
 
 export interface ScaleSetRolloutOptions extends RolloutOptions {
@@ -130,8 +131,6 @@ export interface ScaleSetRolloutInput {
 
 /** Drains per activity, and a minute (see drainPaced). */
 const DRAINS = { size: 50, perMinute: 100 };
-/** Fresh reads and conditional writes of the model before giving up on a model others keep changing. */
-const MODEL_WRITE_ATTEMPTS = 3;
 
 /** How often kiln looks again while it waits (minutes). */
 export const ROLLOUT_TIMING = {

@@ -107,7 +107,7 @@ describe('reimageUnregisteredInstances', () => {
       expect(out.error.transient).toBe(true);
       expect(out.error.message).toMatch(/8 of 8 instance\(s\) could not be checked, none reimaged/);
     }
-    // 3 look-ups × 3 attempts (ADO_MAX_ATTEMPTS); nothing was reimaged.
+    // 3 look-ups × 3 attempts (ADO_MAX_RETRIES 2, the first included); nothing was reimaged.
     expect(requestsSince(from, 'ado', 'GET').filter((r) => r.path.endsWith('/agents'))).toHaveLength(3 * 3);
     expect(requestsSince(from, 'arm', 'POST')).toEqual([]);
   });

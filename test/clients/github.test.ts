@@ -134,7 +134,7 @@ describe('GitHub client against the fake', () => {
   }, 30_000);
 
   it('a persistent 5xx ends as TransientError naming the operation and status', async () => {
-    // Three attempts (GITHUB_RETRIES 2): the fault is used up.
+    // Three attempts (GITHUB_MAX_RETRIES 2): the fault is used up.
     const fired = t.cloud.faults.fired['github:getRunner'] ?? 0;
     t.cloud.addFault({ service: 'github', operation: 'getRunner', status: 502, times: 3 });
     const quick = createGitHubClient(

@@ -3,7 +3,7 @@ import { printMatrix, runCell, type CellResult, type FlowName } from './fault-ma
 
 // A request that never gets an answer, with the clients' real timeouts (ARM 60 s per operation,
 // GitHub and Azure DevOps 30 s per request): one cell per service. The other hang cells of the
-// matrix scale these deadlines down (SCALED_TIMEOUT_MS).
+// matrix scale these deadlines down through settings (SCALED_TIMEOUTS).
 const cells: CellResult[] = [];
 afterAll(() => {
   console.error(printMatrix('fault matrix, hang with real client timeouts', cells));

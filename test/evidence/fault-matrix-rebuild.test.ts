@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cellsOf, printMatrix, runCell, SCALED_TIMEOUT_MS, type CellResult } from './fault-matrix.js';
+import { cellsOf, printMatrix, runCell, SCALED_TIMEOUTS, type CellResult } from './fault-matrix.js';
 
 // Fault-injection matrix, rebuild flow (see fault-matrix.ts for what each cell checks).
 const cells: CellResult[] = [];
@@ -13,7 +13,7 @@ describe('fault matrix: rebuild', () => {
       'rebuild',
       operation,
       kind,
-      kind === 'hang' ? { timeoutCapMs: SCALED_TIMEOUT_MS } : {},
+      kind === 'hang' ? { settings: SCALED_TIMEOUTS } : {},
     );
     cells.push(cell);
     expect(cell.problems).toEqual([]);

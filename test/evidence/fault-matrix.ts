@@ -21,15 +21,22 @@ export type FaultKind = '429' | '500' | '503' | 'reset' | 'hang' | 'lro-failed';
 export const HTTP_FAULTS: FaultKind[] = ['429', '500', '503', 'reset', 'hang'];
 
 /**
- * A request that never gets an answer ends only when the client's own timeout fires: 60 s per ARM
- * operation, 30 s per GitHub and Azure DevOps request (src/clients/*). The matrix scales those
- * deadlines down to this (AbortSignal.timeout is capped while a hang cell runs) so that every
- * operation gets a hang cell; fault-matrix-real-timeouts.test.ts runs one cell per service with the
- * clients' real timeouts.
+ * A request that never gets an answer ends only when the client's own timeout fires: 30 s an attempt
+ * of GitHub and Azure DevOps, 60 s a call of every client (CLIENT_ATTEMPT_TIMEOUT_MS and
+ * CLIENT_REQUEST_TIMEOUT_MS). The matrix's hang cells set both to this, as an operator would, so that
+ * every operation gets a hang cell; fault-matrix-real-timeouts.test.ts runs one cell per service with
+ * the defaults.
  */
-export const SCALED_TIMEOUT_MS = 1_500;
-/** Retry-After the injected 429s carry: the SDKs really wait this long (wall time). */
-export const RETRY_AFTER_SECONDS = 1;
+const SCALED_TIMEOUT_MS = 1_500;
+export const SCALED_TIMEOUTS: Record<string, string> = {
+  CLIENT_ATTEMPT_TIMEOUT_MS: String(SCALED_TIMEOUT_MS),
+  CLIENT_REQUEST_TIMEOUT_MS: String(SCALED_TIMEOUT_MS),
+};
+/**
+ * Retry-After the injected 429s carry. The SDKs would really wait it (wall time); the clients' own
+ * tests (test/clients) prove each one honours a Retry-After, so here it costs nothing.
+ */
+export const RETRY_AFTER_SECONDS = 0;
 
 /** Operations each flow uses, by service (checked against what a fault-free run sends: see coverage test). */
 export const FLOW_OPERATIONS: Record<FlowName, { http: string[]; lro: string[] }> = {
@@ -229,8 +236,8 @@ export interface CellResult {
 }
 
 export interface RunOptions {
-  /** Cap for AbortSignal.timeout while the cell runs (hang cells). */
-  timeoutCapMs?: number;
+  /** App settings on top of the flow's (hang cells: SCALED_TIMEOUTS). */
+  settings?: Record<string, string>;
   /** Records every service:operation the fakes were asked (coverage test). */
   record?: Set<string>;
 }
@@ -248,11 +255,6 @@ export async function runCell(
   const started = Date.now();
   const problems: string[] = [];
   const scenario = flowScenario(flow);
-  const realTimeout = AbortSignal.timeout.bind(AbortSignal);
-  if (options.timeoutCapMs !== undefined) {
-    const cap = options.timeoutCapMs;
-    AbortSignal.timeout = (ms: number) => realTimeout(Math.min(ms, cap));
-  }
   const referencedAtStart = new Set(scenario.scaleSets.map((s) => `${definitionOf(s.image)}/${s.version}`));
   let outcome = 'completed';
   const result = await runSimulation(scenario, {
@@ -260,7 +262,7 @@ export async function runCell(
     // The cleanup runs on its timer too: the runner offline past grace (30 min) is read and removed by
     // a later run, so its GET meets the fault during the run.
     ...(flow === 'cleanup' ? { timers: ['cleanupTimer'] } : {}),
-    settings: FLOW_SETTINGS,
+    settings: { ...FLOW_SETTINGS, ...options.settings },
     secrets: { githubAppKey: APP_KEY },
     onStart: (cloud) => {
       if (flow === 'cleanup') strandInstances(cloud, Date.parse(scenario.start));
@@ -305,7 +307,6 @@ export async function runCell(
     );
   } finally {
     await result.close();
-    AbortSignal.timeout = realTimeout;
   }
   return {
     flow,

@@ -109,6 +109,34 @@ describe('settings', () => {
     }
   });
 
+  it("the clients' timeouts and retries: today's values by default, whole numbers in range", () => {
+    const s = loadSettings(VALID);
+    expect(s.clientAttemptTimeoutMs).toBe(30_000);
+    expect(s.clientRequestTimeoutMs).toBe(60_000);
+    expect(s.clientMaxRetries).toEqual({ arm: 3, github: 2, ado: 2 });
+    const tuned = loadSettings({
+      ...VALID,
+      CLIENT_ATTEMPT_TIMEOUT_MS: '1500',
+      CLIENT_REQUEST_TIMEOUT_MS: '90000',
+      ARM_MAX_RETRIES: '0',
+      GITHUB_MAX_RETRIES: '10',
+      ADO_MAX_RETRIES: '1',
+    });
+    expect(tuned.clientAttemptTimeoutMs).toBe(1500);
+    expect(tuned.clientRequestTimeoutMs).toBe(90_000);
+    expect(tuned.clientMaxRetries).toEqual({ arm: 0, github: 10, ado: 1 });
+    for (const [name, value, problem] of [
+      ['CLIENT_ATTEMPT_TIMEOUT_MS', '0', /CLIENT_ATTEMPT_TIMEOUT_MS: must be a whole number ≥ 1 \(got "0"\)/],
+      ['CLIENT_REQUEST_TIMEOUT_MS', '90001', /CLIENT_REQUEST_TIMEOUT_MS: must be at most 90000/],
+      ['CLIENT_REQUEST_TIMEOUT_MS', '2.5', /CLIENT_REQUEST_TIMEOUT_MS: must be a whole number/],
+      ['ARM_MAX_RETRIES', '-1', /ARM_MAX_RETRIES: must be a whole number ≥ 0/],
+      ['GITHUB_MAX_RETRIES', '11', /GITHUB_MAX_RETRIES: must be at most 10/],
+      ['ADO_MAX_RETRIES', 'many', /ADO_MAX_RETRIES/],
+    ] as const) {
+      expect(() => loadSettings({ ...VALID, [name]: value })).toThrow(problem);
+    }
+  });
+
   it('masks values of secret-looking settings only', () => {
     expect(mask('GITHUB_PAT_SECRET', 'gh-pat')).toBe('gh-pat');
     expect(mask('SOME_TOKEN', 'ghp_abcdef')).toBe('***(10 chars)');

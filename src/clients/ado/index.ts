@@ -10,6 +10,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
+import { ADO_RETRY, CLIENT_TUNING } from '../../retry-policy.js';
 import { describeFailure, isTransientStatus, scrub, toClientError } from '../client-error.js';
 import { PermanentError, TransientError } from '../errors.js';
 import type { AdoAgent, FullAdoClient, SecretReader } from '../types.js';
@@ -20,32 +21,21 @@ const API_VERSION = '7.1';
 /*
  * Time bounds of one request (one client call; the pool lookup, once per client, is a request of
  * its own). Attempts and waits stop at the deadline: no attempt or backoff starts that would end
- * past it, and an attempt's timeout is cut to what is left. Worst case per request: 60 s
- * (ADO_REQUEST_DEADLINE_MS), the credential read (a cached Key Vault secret or Entra token) included.
- * A Retry-After longer than ADO_MAX_RETRY_AFTER_S, or than what is left, fails the request as
- * transient at once: the orchestrator waits on a durable timer instead of an activity sleeping.
+ * past it, and an attempt's timeout is cut to what is left; the credential read (a cached Key Vault
+ * secret or Entra token) is within it. A Retry-After longer than maxRetryAfterSeconds, or than what
+ * is left, fails the request as transient at once: the orchestrator waits on a durable timer instead
+ * of an activity sleeping. The numbers and the worst cases are in src/retry-policy.ts.
  */
-/** One HTTP attempt. */
-const ADO_ATTEMPT_TIMEOUT_MS = 30_000;
-/** Attempts per request, the first included. */
-const ADO_MAX_ATTEMPTS = 3;
-/** Longest Retry-After waited for inside a request. */
-const ADO_MAX_RETRY_AFTER_S = 20;
-/** All of one request: attempts, backoffs and Retry-After waits. */
-const ADO_REQUEST_DEADLINE_MS = 60_000;
-/** First backoff without a Retry-After, doubling (CLIENT_RETRY_BASE_MS sets it in the app). */
-const ADO_DEFAULT_BACKOFF_MS = 1_000;
-
 export interface AdoClientOptions {
-  /** Per-attempt timeout (default ADO_ATTEMPT_TIMEOUT_MS). */
+  /** Per-attempt timeout (CLIENT_ATTEMPT_TIMEOUT_MS in the app). */
   timeoutMs?: number;
-  /** Attempts per request, the first included (default ADO_MAX_ATTEMPTS). */
+  /** Attempts per request, the first included (ADO_MAX_RETRIES + 1 in the app). */
   maxAttempts?: number;
-  /** Longest Retry-After honoured before giving up as transient (default ADO_MAX_RETRY_AFTER_S). */
+  /** Longest Retry-After honoured before giving up as transient (default ADO_RETRY.maxRetryAfterSeconds). */
   maxRetryAfterSeconds?: number;
-  /** First backoff when no Retry-After came, doubling (default ADO_DEFAULT_BACKOFF_MS). */
+  /** First backoff when no Retry-After came, doubling (CLIENT_RETRY_BASE_MS in the app). */
   backoffMs?: number;
-  /** All of one request, retries included (default ADO_REQUEST_DEADLINE_MS). */
+  /** All of one request, retries included (CLIENT_REQUEST_TIMEOUT_MS in the app). */
   deadlineMs?: number;
 }
 
@@ -74,11 +64,11 @@ export function createAdoClient(
   credential: TokenCredential,
   options: AdoClientOptions = {},
 ): FullAdoClient {
-  const timeoutMs = options.timeoutMs ?? ADO_ATTEMPT_TIMEOUT_MS;
-  const maxAttempts = Math.max(1, options.maxAttempts ?? ADO_MAX_ATTEMPTS);
-  const maxRetryAfter = options.maxRetryAfterSeconds ?? ADO_MAX_RETRY_AFTER_S;
-  const backoffMs = options.backoffMs ?? ADO_DEFAULT_BACKOFF_MS;
-  const deadlineMs = options.deadlineMs ?? ADO_REQUEST_DEADLINE_MS;
+  const timeoutMs = options.timeoutMs ?? CLIENT_TUNING.clientAttemptTimeoutMs;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 1 + CLIENT_TUNING.clientMaxRetries.ado);
+  const maxRetryAfter = options.maxRetryAfterSeconds ?? ADO_RETRY.maxRetryAfterSeconds;
+  const backoffMs = options.backoffMs ?? CLIENT_TUNING.clientRetryBaseMs;
+  const deadlineMs = options.deadlineMs ?? CLIENT_TUNING.clientRequestTimeoutMs;
   const base = `${ado.orgUrl.replace(/\/+$/, '')}/_apis/distributedtask`;
   let poolIdPromise: Promise<number> | undefined;
 

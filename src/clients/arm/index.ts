@@ -19,6 +19,7 @@ import {
 import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
+import { ARM_RETRY, CLIENT_TUNING } from '../../retry-policy.js';
 import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
 import type {
@@ -34,28 +35,21 @@ import type {
 import { parseResourceId, resourceGroupOf } from './resource-id.js';
 
 /*
- * Time bounds of one SDK call. Each call gets one AbortSignal.timeout(ARM_REQUEST_DEADLINE_MS) that
- * the SDKs' retry policy honours across attempts, exponential backoffs (ARM_MAX_RETRIES, from
- * CLIENT_RETRY_BASE_MS doubling, capped at ARM_MAX_RETRY_DELAY_MS), Retry-After waits (429/503,
- * otherwise uncapped) and the polls of a long-running operation awaited to its end: when it fires,
- * the call fails as transient (an aborted request is a network error). Worst case per request: 60 s.
- * listScaleSetsByTag, listAllScaleSets and setImageVersionTags make two calls in a row (a list or
- * read, then reads in parallel or an update): 120 s.
+ * Time bounds of one SDK call. Each call gets one AbortSignal.timeout(timeoutMs) that the SDKs'
+ * retry policy honours across attempts, exponential backoffs (maxRetries, from retryBaseMs doubling,
+ * capped at ARM_RETRY.maxRetryDelayMs), Retry-After waits (429/503, otherwise uncapped) and the polls
+ * of a long-running operation awaited to its end: when it fires, the call fails as transient (an
+ * aborted request is a network error). listScaleSetsByTag, listAllScaleSets and setImageVersionTags
+ * make two calls in a row (a list or read, then reads in parallel or an update). The numbers and the
+ * worst cases are in src/retry-policy.ts.
  */
-/** All of one SDK call: attempts, backoffs, Retry-After waits, LRO polls. */
-const ARM_REQUEST_DEADLINE_MS = 60_000;
-/** Retries of a 408/429/5xx or network error, by the SDKs' retry policy. */
-const ARM_MAX_RETRIES = 3;
-/** Longest exponential backoff between two attempts (Retry-After is bounded only by the deadline). */
-const ARM_MAX_RETRY_DELAY_MS = 16_000;
-/** First backoff, doubling with jitter (CLIENT_RETRY_BASE_MS sets it in the app). */
-const ARM_DEFAULT_RETRY_BASE_MS = 1_000;
-
 export interface ArmClientOptions {
-  /** All of one SDK call, retries included (default ARM_REQUEST_DEADLINE_MS). */
+  /** All of one SDK call, retries included (CLIENT_REQUEST_TIMEOUT_MS in the app). */
   timeoutMs?: number;
-  /** First backoff of the SDKs' retries (default ARM_DEFAULT_RETRY_BASE_MS). */
+  /** First backoff of the SDKs' retries, doubling with jitter (CLIENT_RETRY_BASE_MS in the app). */
   retryBaseMs?: number;
+  /** Retries of a 408/429/5xx or network error (ARM_MAX_RETRIES in the app). */
+  maxRetries?: number;
 }
 
 const SCALE_SET_TYPE = 'microsoft.compute/virtualmachinescalesets';
@@ -79,11 +73,11 @@ export function createArmClient(
   credential: TokenCredential,
   options: ArmClientOptions = {},
 ): FullArmClient {
-  const timeoutMs = options.timeoutMs ?? ARM_REQUEST_DEADLINE_MS;
+  const timeoutMs = options.timeoutMs ?? CLIENT_TUNING.clientRequestTimeoutMs;
   const clientOptions = armClientOptions(settings, {
-    maxRetries: ARM_MAX_RETRIES,
-    retryDelayInMs: options.retryBaseMs ?? ARM_DEFAULT_RETRY_BASE_MS,
-    maxRetryDelayInMs: ARM_MAX_RETRY_DELAY_MS,
+    maxRetries: options.maxRetries ?? CLIENT_TUNING.clientMaxRetries.arm,
+    retryDelayInMs: options.retryBaseMs ?? CLIENT_TUNING.clientRetryBaseMs,
+    maxRetryDelayInMs: ARM_RETRY.maxRetryDelayMs,
   });
   const compute = new ComputeManagementClient(credential, settings.subscriptionId, clientOptions.modern);
   const resources = new ResourceManagementClient(credential, settings.subscriptionId, clientOptions.classic);

@@ -12,33 +12,22 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Settings } from '../../config/load-settings.js';
+import { CLIENT_TUNING, GITHUB_RETRY } from '../../retry-policy.js';
 import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
 import type { FullGitHubClient, GitHubRunner, RunnerRelease, SecretReader } from '../types.js';
 
 /*
  * Time bounds of one request (one client call: a runner read or delete, a list with all its pages).
- * The plugins retry inside the call: 5xx and network errors GITHUB_RETRIES times after
- * n² × base (1, 4 × CLIENT_RETRY_BASE_MS), a rate limit GITHUB_RATE_LIMIT_RETRIES time when GitHub
- * asks for at most GITHUB_MAX_RATE_LIMIT_WAIT_S; and writes queue for their spacing. All of that is
- * cut at GITHUB_REQUEST_DEADLINE_MS: the call then fails as transient, and its signal aborts the
- * request in flight and any later attempt or page. Worst case per request: 60 s (the first call of a
- * client also reads the App key and gets a token within it). A longer rate limit (GitHub's secondary
- * limit usually asks for 60 s, the primary one for up to an hour) fails the call as transient at
- * once: the orchestrator waits on a durable timer instead of an activity sleeping.
+ * The plugins retry inside the call: 5xx and network errors `retries` times after n² × retryBaseMs,
+ * a rate limit GITHUB_RETRY.rateLimitRetries time when GitHub asks for at most
+ * maxRateLimitWaitSeconds; and writes queue for their spacing. All of that is cut at `deadlineMs`: the
+ * call then fails as transient, and its signal aborts the request in flight and any later attempt or
+ * page (the first call of a client also reads the App key and gets a token within it). A longer rate
+ * limit (GitHub's secondary limit usually asks for 60 s, the primary one for up to an hour) fails the
+ * call as transient at once: the orchestrator waits on a durable timer instead of an activity
+ * sleeping. The numbers and the worst cases are in src/retry-policy.ts.
  */
-/** One HTTP attempt. */
-const GITHUB_ATTEMPT_TIMEOUT_MS = 30_000;
-/** Retries of a 5xx or network error (the retry plugin). */
-const GITHUB_RETRIES = 2;
-/** Retries after a rate limit (the throttling plugin), each only if GitHub asks for at most this wait. */
-const GITHUB_RATE_LIMIT_RETRIES = 1;
-const GITHUB_MAX_RATE_LIMIT_WAIT_S = 20;
-/** All of one call: attempts, backoffs, rate-limit waits, write spacing. */
-const GITHUB_REQUEST_DEADLINE_MS = 60_000;
-/** Base of the retry plugin's n² backoff (CLIENT_RETRY_BASE_MS sets it in the app). */
-const GITHUB_DEFAULT_RETRY_BASE_MS = 1_000;
-
 const KilnOctokit = Octokit.plugin(retry, throttling);
 type KilnOctokitInstance = InstanceType<typeof KilnOctokit>;
 
@@ -48,13 +37,15 @@ export interface GitHubClientOptions {
    * secondary rate limits).
    */
   writeSpacingMs?: number;
-  /** Longest wait kiln accepts for a rate limit before failing the call as transient (default GITHUB_MAX_RATE_LIMIT_WAIT_S). */
+  /** Longest wait kiln accepts for a rate limit before failing the call as transient (default GITHUB_RETRY.maxRateLimitWaitSeconds). */
   maxRateLimitWaitSeconds?: number;
-  /** Per-attempt timeout (default GITHUB_ATTEMPT_TIMEOUT_MS). */
+  /** Per-attempt timeout (CLIENT_ATTEMPT_TIMEOUT_MS in the app). */
   timeoutMs?: number;
-  /** Base of the retry plugin's backoff for 5xx and network errors: n² × base (default 1 s). */
+  /** Base of the retry plugin's backoff for 5xx and network errors: n² × base (CLIENT_RETRY_BASE_MS in the app). */
   retryBaseMs?: number;
-  /** All of one call, retries and waits included (default GITHUB_REQUEST_DEADLINE_MS). */
+  /** Retries of a 5xx or network error (GITHUB_MAX_RETRIES in the app). */
+  retries?: number;
+  /** All of one call, retries and waits included (CLIENT_REQUEST_TIMEOUT_MS in the app). */
   deadlineMs?: number;
   /** Where Octokit's warnings go (default: nowhere). Messages carry no tokens. */
   log?: { warn: (message: string) => void };
@@ -67,9 +58,9 @@ export function createGitHubClient(
   secrets: SecretReader,
   options: GitHubClientOptions = {},
 ): FullGitHubClient {
-  const maxWait = options.maxRateLimitWaitSeconds ?? GITHUB_MAX_RATE_LIMIT_WAIT_S;
-  const timeoutMs = options.timeoutMs ?? GITHUB_ATTEMPT_TIMEOUT_MS;
-  const deadlineMs = options.deadlineMs ?? GITHUB_REQUEST_DEADLINE_MS;
+  const maxWait = options.maxRateLimitWaitSeconds ?? GITHUB_RETRY.maxRateLimitWaitSeconds;
+  const timeoutMs = options.timeoutMs ?? CLIENT_TUNING.clientAttemptTimeoutMs;
+  const deadlineMs = options.deadlineMs ?? CLIENT_TUNING.clientRequestTimeoutMs;
   const warn = options.log?.warn ?? (() => {});
   const isOrg = github.scope === 'org';
   const owner = github.owner;
@@ -84,19 +75,19 @@ export function createGitHubClient(
     throttle: {
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) => {
         warn(`github primary rate limit hit; retry after ${retryAfter}s (attempt ${retryCount + 1})`);
-        return retryCount < GITHUB_RATE_LIMIT_RETRIES && retryAfter <= maxWait;
+        return retryCount < GITHUB_RETRY.rateLimitRetries && retryAfter <= maxWait;
       },
       onSecondaryRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) => {
         warn(`github secondary rate limit hit; retry after ${retryAfter}s (attempt ${retryCount + 1})`);
-        return retryCount < GITHUB_RATE_LIMIT_RETRIES && retryAfter <= maxWait;
+        return retryCount < GITHUB_RETRY.rateLimitRetries && retryAfter <= maxWait;
       },
       ...(options.writeSpacingMs !== undefined ? { write: spacedGate(options.writeSpacingMs) as never } : {}),
     },
     // 403/429 belong to the throttling plugin (Retry-After / reset); the retry plugin takes 5xx.
     retry: {
       doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
-      retries: GITHUB_RETRIES,
-      retryAfterBaseValue: options.retryBaseMs ?? GITHUB_DEFAULT_RETRY_BASE_MS,
+      retries: options.retries ?? CLIENT_TUNING.clientMaxRetries.github,
+      retryAfterBaseValue: options.retryBaseMs ?? CLIENT_TUNING.clientRetryBaseMs,
     },
   });
 
@@ -135,7 +126,7 @@ export function createGitHubClient(
   }
 
   /**
-   * One call within GITHUB_REQUEST_DEADLINE_MS: `fn` gets the client and the `request` option to pass
+   * One call within `deadlineMs`: `fn` gets the client and the `request` option to pass
    * to Octokit, whose signal aborts the call's request at the deadline (and any attempt a plugin
    * would still make); the call then fails as transient even if a plugin is still sleeping.
    */
