@@ -68,7 +68,7 @@ export abstract class WorldState {
       'all',
       () => new Date(clock.nowMs()).toISOString(),
     );
-    this.random = seededRandom(seedOf(JSON.stringify(scenario)));
+    this.random = seededRandom(scenario.seed);
     this.runnerRelease.publishedAt = clock.nowMs() - 10 * 24 * 60 * MINUTE;
   }
 
@@ -133,9 +133,17 @@ export abstract class WorldState {
     this.ledger.events.push({ at: this.isoNow(), service, message });
   }
 
-  /** A UUID from the world's seeded randomness: the same scenario gives the same ids. */
+  /** A UUID from the world's seeded randomness: the same scenario and seed give the same ids. */
   uuid(): string {
     return randomUuid(this.random);
+  }
+
+  /**
+   * A generator of its own for `purpose` (Key Vault secret versions, the app host's invocation ids),
+   * seeded from the scenario's seed: what is drawn from it never shifts the world's own ids.
+   */
+  randomStream(purpose: string): Random {
+    return seededRandom(seedOf(`${this.scenario.seed}/${purpose}`));
   }
 
   /** Runs `change` as someone other than kiln: it counts against no invariant of kiln's. */

@@ -22,6 +22,8 @@ import type {
 
 export const SCENARIO_DEFAULTS = {
   version: 1,
+  /** The seed of a file without one: every such file draws the same ids, run after run. */
+  seed: 1,
   start: '2026-12-01T02:55:00Z',
   /** `until` defaults to start + this many hours. */
   untilHours: 48,
@@ -103,6 +105,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
   const scenario: Scenario = {
     version: 1,
     name: fields.name!,
+    seed: fields.seed ?? SCENARIO_DEFAULTS.seed,
     start,
     until,
     timers: fields.timers ?? SCENARIO_DEFAULTS.timers,

@@ -56,6 +56,8 @@ const MAX_JOBS = 5000;
 const MAX_FAULTS = 200;
 const MAX_CHANGES = 1000;
 const MAX_EVENTGRID_DUPLICATES = 100;
+/** Seeds are 32-bit: the world's generator (src/local/random.ts) keeps 32 bits of state. */
+const MAX_SEED = 2 ** 32 - 1;
 /** A latency of more than a day is a typo (a day is 1440 minutes). */
 const MAX_LATENCY_MINUTES = 24 * 60;
 
@@ -315,6 +317,7 @@ export const FIELD_SCHEMAS = {
     ),
   ),
   name: z.string().refine((name) => name.trim() !== '', 'must not be empty'),
+  seed: optional(integer(0, MAX_SEED)),
   start: optional(timestamp),
   until: optional(timestamp),
   timers: optional(z.boolean()),
