@@ -1,7 +1,13 @@
 /**
- * Seeded randomness for the fake cloud: its ids (VM ids, operation ids, execution names, event ids)
- * come from a seed of the scenario, so the same scenario gives the same ids and the same report
- * (`kiln explore` draws its worlds from fast-check's own seeded generator). Not for anything secret.
+ * Seeded randomness for the fake cloud and the simulator: every id and random choice (VM ids,
+ * operation ids, Packer execution names, Event Grid event ids, Key Vault secret versions, the app
+ * host's invocation ids) comes from the scenario's `seed`, so the same scenario and seed give the same
+ * ids and the same report (`kiln explore` writes each world's seed into it).
+ *
+ * Not for anything secret: credentials stay random (node:crypto) — the TLS keys and serials, the
+ * GitHub App key, tokens and their signatures, PATs, registration tokens, the identity header, the
+ * host's function key — since the fakes serve them on loopback, where any local process could
+ * otherwise guess them. None of them reaches a report.
  */
 export type Random = () => number;
 

@@ -21,6 +21,7 @@ export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
   return {
     version: 1,
     name: 'test',
+    seed: 1,
     start: '2026-12-01T02:55:00Z',
     until: '2026-12-03T02:55:00Z',
     timers: false,

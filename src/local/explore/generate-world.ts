@@ -69,6 +69,8 @@ export type RawChange =
 export interface RawScenario {
   version: 1;
   name: string;
+  /** The explore seed the world was drawn with: the fake world draws its ids from it too. */
+  seed?: number;
   until: string;
   timers: boolean;
   trigger?: ('http-rebuild' | 'cleanup')[];
@@ -490,6 +492,7 @@ function orderKeys(raw: RawScenario): RawScenario {
   const order: (keyof RawScenario)[] = [
     'version',
     'name',
+    'seed',
     'until',
     'timers',
     'trigger',
@@ -520,11 +523,11 @@ export function worldOfSeed(seed: number): RawScenario {
 }
 
 /**
- * The same world named after its seed. The fake cloud seeds its ids from the whole scenario, name
- * included, so a world is always run (and written out) under this name.
+ * The same world named after its seed, with the seed as its scenario `seed:`, so the fake world draws
+ * the same ids whenever the world (or a smaller world shrunk from it) is run or written out.
  */
 export function nameWorld(raw: RawScenario, seed: number): RawScenario {
-  return { ...raw, name: `explore-seed-${seed}` };
+  return orderKeys({ ...raw, name: `explore-seed-${seed}`, seed });
 }
 
 /** The Scenario of a world, through the scenario parser (as `kiln simulate --scenario` reads the file). */

@@ -166,8 +166,9 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     }).privateKey;
   const secrets = new Map<string, StoredSecret>();
+  const secretVersions = world.randomStream('keyvault');
   const setSecret = (name: string, value: string) =>
-    secrets.set(name.toLowerCase(), newSecret(value, clock.nowMs()));
+    secrets.set(name.toLowerCase(), newSecret(value, clock.nowMs(), secretVersions));
   setSecret(SECRET_NAMES.githubAppKey, appKey);
   setSecret(
     SECRET_NAMES.githubPat,

@@ -6,7 +6,7 @@
  * challenge's resource host (kiln.vault.localhost ⊂ vault.localhost here, as
  * kv.vault.azure.net ⊂ vault.azure.net in Azure).
  */
-import { randomBytes } from 'node:crypto';
+import { randomUuid, type Random } from '../random.js';
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, bearerToken, sendJson, type FakeRequest } from './http.js';
 import type { AccessControl } from './access.js';
@@ -137,6 +137,7 @@ export function keyVaultHandler(opts: {
   };
 }
 
-export function newSecret(value: string, created: number): StoredSecret {
-  return { value, version: randomBytes(16).toString('hex'), created };
+/** A secret's version is 32 hex digits, as Key Vault's are. */
+export function newSecret(value: string, created: number, random: Random): StoredSecret {
+  return { value, version: randomUuid(random).replaceAll('-', ''), created };
 }

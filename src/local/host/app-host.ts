@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { HttpRequest, HttpResponse, InvocationContext } from '../../functions/azure-functions.js';
 import type { VirtualClock } from '../clock.js';
+import { randomUuid, seededRandom, type Random } from '../random.js';
 import { LocalDurableRunner } from '../durable/runner.js';
 import type { ActivityHandler, OrchestratorHandler } from '../durable/sdk-internals.js';
 import { useClock } from '../../functions/runtime.js';
@@ -36,6 +37,8 @@ export interface AppHostOptions {
   origin?: string;
   /** Activities one at a time in a fixed order (the simulator: the same seed, the same run). */
   serialActivities?: boolean;
+  /** Where invocation ids are drawn from (the simulator's is seeded from the scenario); default a fixed seed. */
+  random?: Random;
 }
 
 let appLoaded: Promise<Registration[]> | undefined;
@@ -52,6 +55,7 @@ export function loadApp(): Promise<Registration[]> {
 
 export class LocalAppHost {
   readonly functionKey: string;
+  private readonly invocationIds: Random;
 
   private constructor(
     readonly registrations: Registration[],
@@ -61,6 +65,7 @@ export class LocalAppHost {
     functionKey: string,
   ) {
     this.functionKey = functionKey;
+    this.invocationIds = options.random ?? seededRandom(0);
   }
 
   static async start(options: AppHostOptions): Promise<LocalAppHost> {
@@ -183,7 +188,7 @@ export class LocalAppHost {
       (b) => b.direction === 'in' && b !== registration.trigger,
     );
     const context = new InvocationContext({
-      invocationId: randomBytes(8).toString('hex'),
+      invocationId: randomUuid(this.invocationIds),
       functionName: registration.name,
       logHandler: (level, ...args) =>
         this.options.log?.(

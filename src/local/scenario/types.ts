@@ -97,6 +97,11 @@ export type ExpectedOutcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' 
 export interface Scenario {
   version: 1;
   name: string;
+  /**
+   * Where the fake world draws its ids and random choices from (VM ids, operation ids, Packer
+   * execution names, event ids): the same scenario and seed give the same run and the same report.
+   */
+  seed: number;
   /** Virtual clock origin, UTC as 2026-12-01T02:55:00Z (milliseconds only when there are some). */
   start: string;
   /** Where the clock stops, same form, after start (default start + 48h). */

@@ -134,6 +134,7 @@ export async function runSimulation(
     log: (level, source, message) => log(`  [${level}] ${source}: ${message}`),
     // The same scenario, the same run: activities reach the fake cloud in one order every time.
     serialActivities: true,
+    random: cloud.world.randomStream('host'),
   });
   const http = (path: string, body: unknown) =>
     host.invokeHttp({

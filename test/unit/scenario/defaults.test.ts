@@ -13,6 +13,19 @@ import { FAULT_OPERATIONS, LONG_RUNNING_FAULT_OPERATIONS } from '../../../src/lo
 
 const parse = (text: string) => parseScenario(text, 'test.yaml');
 
+describe('seed', () => {
+  it(`defaults to ${SCENARIO_DEFAULTS.seed}, the same for every file without one`, () => {
+    expect(parse('name: x').seed).toBe(SCENARIO_DEFAULTS.seed);
+    expect(parse('name: y\nscaleSets: [{ name: a, image: linux }]').seed).toBe(SCENARIO_DEFAULTS.seed);
+  });
+
+  it("keeps the file's seed, up to 32 bits", () => {
+    expect(parse('name: x\nseed: 73').seed).toBe(73);
+    expect(parse('name: x\nseed: 0').seed).toBe(0);
+    expect(parse('name: x\nseed: 4294967295').seed).toBe(4294967295);
+  });
+});
+
 describe('scale set version', () => {
   it('defaults to the newest existing version of its image, compared numerically', () => {
     const s = parse(`

@@ -24,6 +24,7 @@ describe('the minimal scenario', () => {
   const expected: Scenario = {
     version: 1,
     name: 'x',
+    seed: 1,
     start: '2026-12-01T02:55:00Z',
     until: '2026-12-03T02:55:00Z',
     timers: true,

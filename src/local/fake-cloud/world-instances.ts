@@ -1,0 +1,221 @@
+/**
+ * The fake cloud's scale set models and instances: a model update (S8 and S4 judged), a reimage or
+ * manual upgrade takes an instance down for `latency.reimage` minutes and it registers again
+ * `latency.register` later (never on an unhealthy version, nor without its registration secret),
+ * deleting instances, and new instances booting on the model. Long-running writes complete their
+ * operation on the virtual clock.
+ */
+import { runnerIdentityRole } from './access.js';
+import type { ImageKind } from '../scenario/types.js';
+import { judgeInstanceMove, judgeModelChange, touchScaleSet } from './world-judge.js';
+import { WorldJobs } from './world-jobs.js';
+import {
+  MINUTE,
+  imageLabel,
+  toBase36Id,
+  type AsyncOperation,
+  type WorldInstance,
+  type WorldScaleSet,
+} from './world-types.js';
+
+/** The Key Vault secret each kind of instance registers with (scale-set.bicep's runtime settings). */
+const REGISTRATION_SECRET: Record<ImageKind, string> = { linux: 'gh-pat', windows: 'ado-pat' };
+
+export abstract class WorldInstances extends WorldJobs {
+  protected addInstance(set: WorldScaleSet, provisionedAt: number): WorldInstance {
+    const n = set.nextInstanceId++;
+    const inst: WorldInstance = {
+      instanceId: String(n),
+      name: `${set.name}_${n}`,
+      computerName: `${set.computerNamePrefix}${toBase36Id(n)}`,
+      vmId: this.uuid(),
+      imageId: set.imageId,
+      latestModelApplied: true,
+      provisioningState: 'Succeeded',
+      powerState: 'running',
+      provisionedAt,
+      timeCreated: provisionedAt - 2 * MINUTE,
+      epoch: 0,
+    };
+    set.instances.set(inst.instanceId, inst);
+    return inst;
+  }
+
+  /** PATCH of the model: image and/or tags. */
+  updateModel(set: WorldScaleSet, change: { imageId?: string; tags?: Record<string, string> }): void {
+    touchScaleSet(this, set, 'model update');
+    set.etag++;
+    if (change.tags) set.tags = { ...change.tags };
+    if (change.imageId && change.imageId.toLowerCase() !== set.imageId.toLowerCase()) {
+      const previous = set.imageId;
+      judgeModelChange(this, set, previous, change.imageId);
+      set.imageId = change.imageId;
+      for (const inst of set.instances.values())
+        inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
+      this.event(
+        'arm',
+        `model of ${set.name} now ${imageLabel(change.imageId)} (was ${imageLabel(previous)})${this.kilnActs ? '' : ' — outside kiln'}`,
+      );
+    }
+  }
+
+  /**
+   * Reimage (keeps the instance's OS image) or manual upgrade (applies the model's image). Returns
+   * when ARM accepted; the instance comes back on the virtual clock. `fail` ends the operation Failed
+   * with the instance left Failed.
+   */
+  rebuildInstances(
+    set: WorldScaleSet,
+    ids: string[],
+    mode: 'reimage' | 'upgrade',
+    op: AsyncOperation,
+    fail: boolean,
+  ): void {
+    touchScaleSet(this, set, mode);
+    const byKiln = this.kilnActs;
+    const latency = this.scenario.latency;
+    // A manual upgrade takes the model as it is when the upgrade is requested: a model changed while
+    // the instance reimages is the next upgrade's.
+    const model = set.imageId;
+    for (const id of ids) {
+      const inst = set.instances.get(id)!;
+      this.interruptJobOn(inst.name, mode === 'reimage' ? 'instance reimaged' : 'instance upgraded', 'arm');
+      inst.epoch++;
+      const epoch = inst.epoch;
+      inst.provisioningState = 'Updating';
+      inst.powerState = 'starting';
+      const reg = this.registrationOf(set, inst);
+      this.setOffline(reg);
+      this.event('arm', `${mode === 'reimage' ? 'reimaging' : 'upgrading'} ${inst.name}`);
+      this.clock.after(
+        latency.reimage,
+        () => {
+          if (inst.epoch !== epoch || !set.instances.has(id)) return;
+          if (fail) {
+            inst.provisioningState = 'Failed';
+            inst.powerState = 'stopped';
+            // Azure's ProvisioningState/failed status carries the time the operation failed.
+            inst.provisionedAt = this.clock.nowMs();
+            return;
+          }
+          if (mode === 'upgrade') {
+            judgeInstanceMove(this, set, inst, model, byKiln ? 'kiln' : 'outside');
+            inst.imageId = model;
+          }
+          inst.latestModelApplied = inst.imageId.toLowerCase() === set.imageId.toLowerCase();
+          inst.provisioningState = 'Succeeded';
+          inst.powerState = 'running';
+          inst.provisionedAt = this.clock.nowMs();
+          this.event(
+            'arm',
+            `${inst.name} ${mode === 'reimage' ? 'reimaged' : 'upgraded'} on ${imageLabel(inst.imageId)}`,
+          );
+          this.scheduleRegistration(set, inst, epoch);
+        },
+        `${mode} ${inst.name}`,
+      );
+    }
+    this.completeOperationAfter(
+      op,
+      latency.reimage,
+      fail ? { code: 'VMProvisioningFailed', message: `${mode} failed` } : undefined,
+    );
+  }
+
+  protected scheduleRegistration(set: WorldScaleSet, inst: WorldInstance, epoch: number): void {
+    if (this.isUnhealthy(inst.imageId)) {
+      this.event(
+        set.kind === 'linux' ? 'github' : 'ado',
+        `${inst.computerName} booted on unhealthy ${imageLabel(inst.imageId)}: it never registers`,
+      );
+      return;
+    }
+    this.clock.after(
+      this.scenario.latency.register,
+      () => {
+        if (
+          inst.epoch !== epoch ||
+          !set.instances.has(inst.instanceId) ||
+          inst.provisioningState !== 'Succeeded'
+        )
+          return;
+        if (!this.mayReadRegistrationSecret(set)) {
+          this.event(
+            set.kind === 'linux' ? 'github' : 'ado',
+            `${inst.computerName} cannot read its registration secret (Key Vault 403): it never registers`,
+          );
+          return;
+        }
+        this.register(set, inst, this.clock.nowMs());
+        this.event(set.kind === 'linux' ? 'github' : 'ado', `${inst.computerName} registered online`);
+        this.wakePendingJobs(inst.name);
+      },
+      `register ${inst.computerName}`,
+    );
+  }
+
+  /**
+   * A booting kiln instance reads its registration secret from Key Vault with its scale set's
+   * identity (scale-set.bicep's runtime settings). Instances of scale sets outside kiln use their
+   * owners' identities and secrets, which the simulation does not model.
+   */
+  protected mayReadRegistrationSecret(set: WorldScaleSet): boolean {
+    if (!set.managed) return true;
+    const who = this.access.identity(runnerIdentityRole(set.kind));
+    return this.access.authorizeData(
+      who,
+      'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+      `${this.keyVaultId()}/secrets/${REGISTRATION_SECRET[set.kind]}`,
+    );
+  }
+
+  deleteInstances(set: WorldScaleSet, ids: string[], op: AsyncOperation, fail: boolean): void {
+    touchScaleSet(this, set, 'delete instances');
+    for (const id of ids) {
+      const inst = set.instances.get(id)!;
+      this.interruptJobOn(inst.name, 'instance deleted', 'arm');
+      inst.epoch++;
+      inst.provisioningState = 'Deleting';
+      inst.powerState = 'stopped';
+      this.setOffline(this.registrationOf(set, inst));
+      const epoch = inst.epoch;
+      this.clock.after(
+        1,
+        () => {
+          if (inst.epoch !== epoch || fail) {
+            if (fail) inst.provisioningState = 'Failed';
+            return;
+          }
+          set.instances.delete(id);
+          this.ledger.deleted.instances.push(inst.name);
+          this.event('arm', `deleted instance ${inst.name}`);
+        },
+        `delete ${inst.name}`,
+      );
+    }
+    this.completeOperationAfter(
+      op,
+      1,
+      fail ? { code: 'InternalExecutionError', message: 'delete failed' } : undefined,
+    );
+  }
+
+  /** A new instance on the scale set's model: it provisions, boots and registers (unless its image is bad). */
+  protected bootNewInstance(set: WorldScaleSet): void {
+    const inst = this.addInstance(set, this.clock.nowMs());
+    inst.provisioningState = 'Creating';
+    inst.powerState = 'starting';
+    const epoch = inst.epoch;
+    this.clock.after(
+      this.scenario.latency.reimage,
+      () => {
+        if (inst.epoch !== epoch || !set.instances.has(inst.instanceId)) return;
+        inst.provisioningState = 'Succeeded';
+        inst.powerState = 'running';
+        inst.provisionedAt = this.clock.nowMs();
+        this.scheduleRegistration(set, inst, epoch);
+      },
+      `create ${inst.name}`,
+    );
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The shapes of the fake cloud's state (world-state.ts holds it): scale sets and instances, runner
+ * and agent registrations, jobs, gallery versions, Packer executions, long-running operations and the
+ * ledger of what happened; the resource names of the world, and how regions and ids are written.
+ */
+import type { ImageKind } from '../scenario/types.js';
+
+export interface LedgerEvent {
+  at: string;
+  service: string;
+  message: string;
+}
+
+/** The safety invariants the simulator judges (DESIGN.md: S1-S5, S8 forward only, S9 nothing half-done). */
+export type Invariant = 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'S8' | 'S9';
+
+/** A broken invariant: which, about what (a scale set, instance, version, run), what happened, when. */
+export interface Violation {
+  invariant: Invariant;
+  subject: string;
+  detail: string;
+  at: string;
+}
+
+export interface Ledger {
+  jobsInterrupted: number;
+  foreignTouched: number;
+  deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
+  events: LedgerEvent[];
+  /** Invariants kiln broke, judged from the world's truth whatever kiln reports. */
+  violations: Violation[];
+}
+
+/** Who changed the world: kiln (through the HTTP fakes) or the scenario's outside changes. */
+export type Actor = 'kiln' | 'outside';
+
+export interface WorldInstance {
+  instanceId: string;
+  /** VM resource name `<scaleSet>_<instanceId>`. */
+  name: string;
+  computerName: string;
+  vmId: string;
+  imageId: string;
+  latestModelApplied: boolean;
+  provisioningState: 'Creating' | 'Updating' | 'Succeeded' | 'Deleting' | 'Failed';
+  powerState: 'running' | 'starting' | 'stopped' | 'deallocated';
+  /** Virtual ms when provisioning last finished. */
+  provisionedAt: number;
+  timeCreated: number;
+  /** Bumped by every reimage/upgrade/delete so that stale scheduled work does nothing. */
+  epoch: number;
+  /** The instance's last move between versions, and who made it (S8: kiln may undo its own move). */
+  lastMove?: { from: string; to: string; by: Actor };
+}
+
+export interface WorldScaleSet {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  location: string;
+  kind: ImageKind;
+  managed: boolean;
+  canary: boolean;
+  tags: Record<string, string>;
+  computerNamePrefix: string;
+  /** Model imageReference.id. */
+  imageId: string;
+  instances: Map<string, WorldInstance>;
+  nextInstanceId: number;
+  vmSize: string;
+  /** Scenario scale sets are Uniform with a Manual upgrade policy; tests change these to see kiln refuse. */
+  orchestrationMode: 'Uniform' | 'Flexible';
+  upgradeMode: 'Manual' | 'Automatic' | 'Rolling';
+  /** Bumped by every write of the model; ARM answers it as the scale set's ETag. */
+  etag: number;
+  /** Versions the model ran since the run began or since the last outside change of it (S8). */
+  ranSince: Set<string>;
+  /** The last change of the model: kiln may move back only the change it made itself, and only while it is the last (S8). */
+  lastModelChange?: { from: string; to: string; by: Actor };
+  /** Set while the model's last change was kiln's rollback to this version: instances may follow it back. */
+  rolledBackTo?: string;
+}
+
+export interface WorldRunner {
+  id: number;
+  name: string;
+  os: 'linux' | 'windows' | 'macos';
+  status: 'online' | 'offline';
+  busy: boolean;
+  labels: { id: number; name: string; type: 'read-only' | 'custom' }[];
+  foreign: boolean;
+  ephemeral: boolean;
+  version: string;
+}
+
+export interface AdoJobRequest {
+  requestId: number;
+  jobId: string;
+  planId: string;
+  planType: string;
+  queueTime: string;
+  assignTime: string;
+  receiveTime: string;
+  finishTime?: string;
+  result?: string;
+  definition?: { id: number; name: string };
+}
+
+export interface WorldAgent {
+  id: number;
+  name: string;
+  status: 'online' | 'offline';
+  enabled: boolean;
+  foreign: boolean;
+  version: string;
+  osDescription: string;
+  createdOn: string;
+  statusChangedOn: string;
+  assignedRequest?: AdoJobRequest;
+  lastCompletedRequest?: AdoJobRequest;
+  /** Disabled by kiln and not enabled since (S9: kiln gives back what it disabled). */
+  disabledByKiln?: boolean;
+}
+
+export interface WorldJob {
+  id: number;
+  /** `<scaleSet>_<instanceId>` */
+  instance: string;
+  minutes: number;
+  /** armed: a race job waiting for kiln's next request of its operation. */
+  state: 'scheduled' | 'armed' | 'pending' | 'running' | 'done' | 'interrupted';
+  startedAt?: number;
+  endsAt?: number;
+  /** Permanent busy registration of a foreign fleet (never ends). */
+  foreignRunner?: number;
+  race?: { service: string; operation: string };
+}
+
+export interface TargetRegion {
+  name: string;
+  regionalReplicaCount: number;
+  storageAccountType: string;
+  excludeFromLatest: boolean;
+}
+
+export interface RegionReplication {
+  region: string;
+  state: 'Replicating' | 'Completed' | 'Failed';
+  startedAt: number;
+  doneAt: number;
+  details: string;
+}
+
+export interface WorldGalleryVersion {
+  kind: ImageKind;
+  definition: string;
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  targetRegions: TargetRegion[];
+  replicaCount: number;
+  storageAccountType: string;
+  excludeFromLatest: boolean;
+  endOfLifeDate?: string;
+  sourceId?: string;
+  publishedDate: number;
+  provisioningState: 'Creating' | 'Updating' | 'Succeeded' | 'Failed' | 'Deleting';
+  replication: RegionReplication[];
+  /** Versions created during the run (not in the scenario's existing versions). */
+  createdInRun: boolean;
+  /** Instances booted on it never register (absent: the scenario's `images.<kind>.unhealthy` for versions created in the run). */
+  unhealthy?: boolean;
+  /** Was latest (not excluded) at some point: a version never latest and created in the run is its publisher's own work in progress. */
+  everLatest: boolean;
+}
+
+export interface WorldExecution {
+  name: string;
+  jobName: string;
+  kind: ImageKind;
+  status: 'Running' | 'Succeeded' | 'Failed' | 'Stopped';
+  startTime: number;
+  endTime?: number;
+  template: unknown;
+}
+
+export interface AsyncOperation {
+  id: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+  startTime: number;
+  endTime?: number;
+  error?: { code: string; message: string };
+}
+
+export interface WorldNames {
+  subscriptionId: string;
+  tenantId: string;
+  runnersResourceGroup: string;
+  galleryResourceGroup: string;
+  galleryName: string;
+  definitions: Record<ImageKind, string>;
+  packerResourceGroup: string;
+  packerJobName: string;
+  /** Where Packer writes the managed image of each build (PACKER_IMAGE_RG). */
+  imagesResourceGroup: string;
+  /** Packer's build VMs (PACKER_TEMP_RG). */
+  buildResourceGroup: string;
+  /** The container registry the Packer job's image comes from (PACKER_JOB_IMAGE's host). */
+  registryName: string;
+  /** The vault's ARM name (its data plane is the fake Key Vault's URL). */
+  keyVaultName: string;
+  /** The runners' virtual network and subnet, in the runners' resource group. */
+  virtualNetworkName: string;
+  subnetName: string;
+  githubOwner: string;
+  githubRepo: string;
+  adoOrganization: string;
+  adoPoolName: string;
+  adoPoolId: number;
+  githubAppId: string;
+  githubInstallationId: number;
+}
+
+export const DEFAULT_NAMES: WorldNames = {
+  subscriptionId: '00000000-0000-4000-8000-00000000c0de',
+  tenantId: '00000000-0000-4000-8000-0000000ten7',
+  runnersResourceGroup: 'rg-kiln-runners',
+  galleryResourceGroup: 'rg-kiln-images',
+  galleryName: 'galKiln',
+  definitions: { linux: 'linux-agent', windows: 'windows-agent' },
+  packerResourceGroup: 'rg-kiln',
+  packerJobName: 'job-kiln-packer',
+  imagesResourceGroup: 'rg-images',
+  buildResourceGroup: 'rg-packer-temp',
+  registryName: 'crkiln',
+  // The first label of the fake vault's host (kiln.vault.localhost), as a vault's name is in Azure.
+  keyVaultName: 'kiln',
+  virtualNetworkName: 'vnet-kiln',
+  subnetName: 'runners',
+  githubOwner: 'acme',
+  githubRepo: 'runners',
+  adoOrganization: 'acme',
+  adoPoolName: 'kiln-windows',
+  adoPoolId: 17,
+  githubAppId: '123456',
+  githubInstallationId: 4242,
+};
+
+/** Display names as the gallery answers them (requests may use either form). */
+const REGION_DISPLAY: Record<string, string> = {
+  westeurope: 'West Europe',
+  northeurope: 'North Europe',
+  eastus: 'East US',
+  eastus2: 'East US 2',
+  westus: 'West US',
+  westus2: 'West US 2',
+  westus3: 'West US 3',
+  centralus: 'Central US',
+  uksouth: 'UK South',
+  swedencentral: 'Sweden Central',
+  germanywestcentral: 'Germany West Central',
+  francecentral: 'France Central',
+};
+
+export function regionKey(region: string): string {
+  return region.toLowerCase().replace(/[\s-]+/g, '');
+}
+
+export function regionDisplay(region: string): string {
+  return REGION_DISPLAY[regionKey(region)] ?? region;
+}
+
+export function toBase36Id(instanceId: number): string {
+  return instanceId.toString(36).padStart(6, '0');
+}
+
+export const MINUTE = 60_000;
+
+/** The version an image reference names (undefined: a definition or marketplace image). */
+export function versionOf(imageId: string): string | undefined {
+  return /\/versions\/([^/]+)$/i.exec(imageId)?.[1];
+}
+
+/** `definition/version` (or `definition (latest)`) of an image reference, for event messages. */
+export function imageLabel(imageId: string): string {
+  const m = /\/images\/([^/]+)(?:\/versions\/([^/]+))?$/i.exec(imageId);
+  return m ? (m[2] ? `${m[1]}/${m[2]}` : `${m[1]} (latest)`) : imageId;
+}
