@@ -9,13 +9,14 @@ process.env.NODE_EXTRA_CA_CERTS = ensureFakeCa().certPath;
 
 /**
  * The evidence and end-to-end suites (`npm run test:evidence`): the fault and bad-input matrices,
- * adversity and found worlds, secret leaks, the clients' real timeouts and identity outages waited
+ * adversity and found worlds, reproducible simulations, secret leaks, the clients' real timeouts and identity outages waited
  * out in real time, the CLI as a user runs it (child processes) and the dashboard in Chromium.
  */
 export const EVIDENCE = [
   'test/evidence/**/*.test.ts',
   'test/dashboard/**/*.test.ts',
   'test/contracts/planted.test.ts',
+  'test/fakes/reproducible.test.ts',
   'test/clients/identity-outage.test.ts',
   'test/cli/{explore,run-control,serve,simulate,simulate-roles}.test.ts',
 ];
