@@ -9,8 +9,9 @@ process.env.NODE_EXTRA_CA_CERTS = ensureFakeCa().certPath;
 
 /**
  * The evidence and end-to-end suites (`npm run test:evidence`): the fault and bad-input matrices,
- * adversity and found worlds, reproducible simulations, secret leaks, the clients' real timeouts and identity outages waited
- * out in real time, the CLI as a user runs it (child processes) and the dashboard in Chromium.
+ * adversity and found worlds, reproducible simulations, secret leaks, the clients' real timeouts
+ * and identity outages waited out in real time, the CLI as a user runs it (child processes) and the
+ * dashboard in Chromium.
  */
 export const EVIDENCE = [
   'test/evidence/**/*.test.ts',
