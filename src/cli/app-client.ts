@@ -21,7 +21,7 @@ export interface AppClient {
 }
 
 /** Accepts https://app.azurewebsites.net, …/api or …/api/. */
-export function appBase(app: string | undefined): string {
+function appBase(app: string | undefined): string {
   if (!app)
     throw new CommandError(
       '--app URL is required (or set KILN_APP_URL), e.g. --app https://func-kiln.azurewebsites.net',

@@ -38,7 +38,7 @@ export interface CheckResult {
 }
 
 /** The rows of the troubleshooting table (packer/README.md §6), by symptom. */
-export const TROUBLESHOOTING = {
+const TROUBLESHOOTING = {
   runnerOffline: 'GitHub runner never shows online',
   agentUnconfigured: 'ADO agent stuck unconfigured',
   patRetrieval: 'PAT retrieval fails',

@@ -7,7 +7,7 @@ import { runChecks, type CheckResult } from './doctor-checks.js';
 import { applySettings, settingsFromArguments } from './plan-settings.js';
 import { parseCommandArguments } from './arguments.js';
 
-export const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
+const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
 
 Usage:
   kiln doctor [--settings FILE] [--json] [--ca FILE]
@@ -82,7 +82,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   return ok ? 0 : 1;
 }
 
-export function renderChecks(checks: CheckResult[], ok: boolean): string {
+function renderChecks(checks: CheckResult[], ok: boolean): string {
   const lines = checks.map(
     (c) => `${MARK[c.status]} ${c.check}: ${c.detail}${c.fix ? ` — fix: ${c.fix}` : ''}`,
   );

@@ -22,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
   explore: async (argv) => (await import('./explore.js')).exploreCommand(argv),
 };
 
-export const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
+const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
 
 Usage:
   kiln simulate [--scenario FILE] [--trigger cleanup,...] [--report text|json] [--dry-run]

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { VirtualClock } from '../local/clock.js';
 import { rerunWith, trustedCas } from './trust.js';
 
-export class SettingsFileError extends Error {
+class SettingsFileError extends Error {
   override readonly name = 'SettingsFileError';
 }
 
@@ -18,7 +18,7 @@ export class SettingsFileError extends Error {
  * Reads a settings file. Values must be strings, numbers or booleans (app settings are strings;
  * numbers and booleans are written as text); anything else names the key.
  */
-export function readSettingsFile(path: string): Record<string, string> {
+function readSettingsFile(path: string): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -126,7 +126,7 @@ export async function settingsFromArguments(
  * CAs already trusted and FILE. Returns undefined when this process already runs with the bundle, else
  * the re-run's exit code. Signals are passed on, so Ctrl+C stops the re-run too.
  */
-export function runTrustingCa(caFile: string): Promise<number> | undefined {
+function runTrustingCa(caFile: string): Promise<number> | undefined {
   if (process.env.KILN_CA_BUNDLE_DONE === '1') return undefined;
   let ca: string;
   try {

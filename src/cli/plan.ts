@@ -12,7 +12,7 @@ import { makePlan, type Plan } from './plan-run.js';
 import { applySettings, renderTable, settingsFromArguments } from './plan-settings.js';
 import { parseCommandArguments } from './arguments.js';
 
-export const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
+const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
 
 Usage:
   kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json] [--verbose] [--ca FILE]
@@ -125,7 +125,7 @@ const dash = (value: string | number | undefined) =>
   value === undefined || value === '' ? '–' : String(value);
 const list = (items: string[]) => (items.length > 0 ? items.join(', ') : '–');
 
-export function renderPlan(plan: Plan): string {
+function renderPlan(plan: Plan): string {
   const out: string[] = [`kiln plan — ${plan.at} (dry run: nothing was changed)`, ''];
 
   out.push('Rebuild (per image)');

@@ -20,7 +20,7 @@ const CONNECTION = `  --app URL         The function app, e.g. https://func-kiln
 const FOLLOW = `  --no-wait         Start and return; follow later with kiln status ID --follow.
   --interval SEC    Seconds between progress polls (default 2).`;
 
-export const STATUS_HELP = `kiln status — runs of a kiln deployment: the recent ones, or one in detail
+const STATUS_HELP = `kiln status — runs of a kiln deployment: the recent ones, or one in detail
 
 Usage:
   kiln status [RUN] --app URL [--key KEY] [--follow] [--json]

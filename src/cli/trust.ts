@@ -17,7 +17,7 @@ export function runTrustingFakeCa(): Promise<number> | undefined {
 }
 
 /** Re-runs this command trusting the user's extra CAs and the fake cloud's. */
-export function respawnTrusting(fakeCaPath: string): Promise<number> {
+function respawnTrusting(fakeCaPath: string): Promise<number> {
   const bundle = join(fakeCaPath, '..', 'kiln-trust.pem');
   writeFileSync(bundle, `${trustedCas()}\n${readFileSync(fakeCaPath, 'utf8')}`, { mode: 0o644 });
   return rerunWith({ NODE_EXTRA_CA_CERTS: bundle });

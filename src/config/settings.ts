@@ -17,7 +17,7 @@ export interface SettingSpec {
 const minutes = (label: string) => z.coerce.number().int().min(1, `${label} must be a whole number ≥ 1`);
 
 /** NCRONTAB with six fields (second minute hour day month weekday), as Azure Functions timers take. */
-export const cronSchema = z
+const cronSchema = z
   .string()
   .trim()
   .refine((v) => v.split(/\s+/).length === 6, 'must be an NCRONTAB expression with six fields');

@@ -39,7 +39,7 @@ async function read<T>(errors: string[], what: string, work: () => Promise<T>): 
 }
 
 /** Reads everything the fleet view needs, in parallel where the services allow it. */
-export async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
+async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
   const { arm, github, ado, settings } = deps;
   const errors: string[] = [];
   const listed = await createListManagedScaleSetsActivity(deps)();

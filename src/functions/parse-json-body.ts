@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export type ParsedRequest<T> = { ok: true; value: T } | { ok: false; status: 400 | 413; message: string };
 

@@ -72,7 +72,7 @@ function record(value: unknown): Record<string, unknown> {
     : {};
 }
 
-export function runKind(status: DurableStatusLike): RunKind | undefined {
+function runKind(status: DurableStatusLike): RunKind | undefined {
   const id = status.instanceId ?? '';
   // kiln names every sub-orchestration `<parent id>:<suffix>`; those belong to their parent's run.
   if (id.includes(':')) return undefined;
@@ -123,7 +123,7 @@ export function toChild(status: DurableStatusLike): RunChild {
   };
 }
 
-export function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
+function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
   return all
     .filter((s) => (s.instanceId ?? '').startsWith(`${id}:`))
     .sort(
@@ -134,7 +134,7 @@ export function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
     .map(toChild);
 }
 
-export function toRunSummary(status: DurableStatusLike, kind: RunKind): RunSummary {
+function toRunSummary(status: DurableStatusLike, kind: RunKind): RunSummary {
   const input = record(status.input);
   const custom = record(status.customStatus);
   const runtimeStatus = String(status.runtimeStatus ?? 'Unknown');

@@ -33,12 +33,12 @@ export type Expr =
   | { kind: 'access'; target: Expr; key: Expr; safe?: boolean };
 
 /** True when a template string is an expression: `[...]`, but not the `[[...` escape of a literal. */
-export function isExpression(text: string): boolean {
+function isExpression(text: string): boolean {
   return text.length >= 2 && text.startsWith('[') && text.endsWith(']') && !text.startsWith('[[');
 }
 
 /** Parses the inside of an expression string (without the enclosing brackets). */
-export function parseExpression(source: string): Expr {
+function parseExpression(source: string): Expr {
   let pos = 0;
   const fail = (what: string): never => {
     throw new ArmExpressionError(`syntax error at ${pos}: ${what}`, `[${source}]`);
@@ -166,7 +166,7 @@ function parseCached(inner: string): Expr {
 // ---------------------------------------------------------------------------------------------
 
 /** A lambda value: `lambda('x', body)`, applied by map/filter/reduce/toObject/sort. */
-export class ArmLambda {
+class ArmLambda {
   constructor(
     readonly params: string[],
     readonly body: Expr,

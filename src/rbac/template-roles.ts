@@ -64,8 +64,8 @@ export class TemplateRolesError extends Error {
 }
 
 /** Prefixes of the symbolic values reference() yields for user-assigned identities. */
-export const PRINCIPAL_PREFIX = 'principal:';
-export const CLIENT_PREFIX = 'client:';
+const PRINCIPAL_PREFIX = 'principal:';
+const CLIENT_PREFIX = 'client:';
 
 /**
  * The parameter values the simulator deploys kiln's own template (dist/infra/main.json) with: an
@@ -147,7 +147,7 @@ function typeAndNames(type: string, name: string): string {
 }
 
 /** 'subscription', 'resourceGroup', or the resource type an ARM id names. */
-export function scopeTypeOf(id: string): string {
+function scopeTypeOf(id: string): string {
   if (/^\/subscriptions\/[^/]+$/i.test(id)) return 'subscription';
   if (/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+$/i.test(id)) return 'resourceGroup';
   const at = id.toLowerCase().lastIndexOf('/providers/');

@@ -15,7 +15,7 @@ import { describeFailure, isTransientStatus, scrub, toClientError } from '../cli
 import { PermanentError, TransientError } from '../errors.js';
 import type { AdoAgent, FullAdoClient, SecretReader } from '../types.js';
 
-export const ADO_RESOURCE_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
+const ADO_RESOURCE_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
 const API_VERSION = '7.1';
 
 /*

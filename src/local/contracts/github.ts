@@ -310,9 +310,4 @@ function loadDescriptions(): Description[] {
   return descriptions;
 }
 
-/** Names of the descriptions checked (for the docs and the tests). */
-export function githubDescriptionLabels(): string[] {
-  return loadDescriptions().map((d) => d.label);
-}
-
 export const checkGithub: ExchangeChecker = (ex) => loadDescriptions().flatMap((d) => checkAgainst(d, ex));

@@ -47,7 +47,7 @@ export interface InstanceStats {
   executions: number;
 }
 
-export class NonDeterminismError extends Error {
+class NonDeterminismError extends Error {
   override readonly name = 'NonDeterminismError';
 }
 

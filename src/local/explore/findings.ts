@@ -26,7 +26,7 @@ const SETTINGS_PREFIX = Object.entries(WORLD_SETTINGS)
   .join(' ');
 
 /** The command that runs the finding's file again, as explore ran it. */
-export function reproduceCommand(path: string): string {
+function reproduceCommand(path: string): string {
   return `${SETTINGS_PREFIX} kiln simulate --scenario ${path}`;
 }
 

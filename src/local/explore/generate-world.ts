@@ -102,9 +102,9 @@ export const WORLD_PARAMETERS = { unbiased: true } as const;
 // ---------------------------------------------------------------------------------------------------
 // Vocabulary
 
-export const REGIONS = ['westeurope', 'northeurope'] as const;
+const REGIONS = ['westeurope', 'northeurope'] as const;
 /** Versions the gallery may hold before the run (1-3 of them per image, in this order). */
-export const EXISTING_VERSIONS = ['2026.7.1', '2026.8.1', '2026.9.1', '2026.10.1', '2026.11.1'] as const;
+const EXISTING_VERSIONS = ['2026.7.1', '2026.8.1', '2026.9.1', '2026.10.1', '2026.11.1'] as const;
 /** Versions published outside kiln during the run: newer than any existing one ... */
 const NEWER_VERSIONS = ['2026.12.1', '2026.12.3', '2026.12.5', '2026.12.7'] as const;
 /** ... or older than the newest existing one (a late or backdated publish). */

@@ -394,7 +394,7 @@ function exploredOf(seed: number, result: TaskResult, timeoutMs: number): Explor
  * What a finding is about, without the names and numbers of its world: the invariant and what
  * happened ("S5 rollout-IMG-agent-N.N.N started while rebuild-IMG-N-N:canary was still running").
  */
-export function signatureOf(kind: FindingKind, verdict: WorldVerdict): string {
+function signatureOf(kind: FindingKind, verdict: WorldVerdict): string {
   const refusal = verdict.authorizationFailures?.[0];
   const contract = verdict.contractViolations?.[0];
   const text =

@@ -9,8 +9,8 @@ import { applyHttpFault, bearerToken, sendJson, type FakeRequest } from './http.
 import type { TokenIssuer } from './tokens.js';
 import type { World, WorldAgent } from './world.js';
 
-export const ADO_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
-export const ADO_API_VERSIONS = new Set(['7.1', '7.1-preview.1', '7.1-preview']);
+const ADO_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
+const ADO_API_VERSIONS = new Set(['7.1', '7.1-preview.1', '7.1-preview']);
 
 export interface AdoFakeOptions {
   world: World;

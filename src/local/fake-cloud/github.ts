@@ -11,10 +11,10 @@ import { applyHttpFault, sendJson, type FakeRequest } from './http.js';
 import type { TokenIssuer } from './tokens.js';
 import type { World, WorldRunner } from './world.js';
 
-export const GITHUB_RATE_LIMIT = 5000;
+const GITHUB_RATE_LIMIT = 5000;
 /** Secondary limits (cloud-apis.md §5): points a minute per token, and requests in flight. */
-export const SECONDARY_POINTS_PER_MINUTE = 900;
-export const SECONDARY_CONCURRENCY = 100;
+const SECONDARY_POINTS_PER_MINUTE = 900;
+const SECONDARY_CONCURRENCY = 100;
 const DOCS = 'https://docs.github.com/rest';
 
 export interface GitHubFakeOptions {
@@ -598,7 +598,7 @@ export function githubHandler(o: GitHubFakeOptions) {
   }
 }
 
-export function runnerBody(r: WorldRunner) {
+function runnerBody(r: WorldRunner) {
   return {
     id: r.id,
     name: r.name,

@@ -13,7 +13,7 @@ import type { AccessControl } from './access.js';
 import type { TokenIssuer } from './tokens.js';
 
 /** api-versions the fake accepts; @azure/keyvault-secrets 4.11 sends 2025-07-01 (LATEST_API_VERSION). */
-export const KEYVAULT_API_VERSIONS = new Set(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '2025-07-01']);
+const KEYVAULT_API_VERSIONS = new Set(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '2025-07-01']);
 
 export interface StoredSecret {
   value: string;

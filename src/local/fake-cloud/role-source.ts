@@ -64,7 +64,7 @@ function readTemplate(file: string): unknown {
 }
 
 /** The template's role assignments evaluated for the world's subscription and build region. */
-export function templateRolesFor(option: Exclude<RolesOption, 'all'>, world: World): TemplateRoles {
+function templateRolesFor(option: Exclude<RolesOption, 'all'>, world: World): TemplateRoles {
   const o: TemplateRolesOption = option === 'project' ? {} : option;
   const file = o.templateFile ?? PROJECT_TEMPLATE;
   const omit = new Set(o.omit ?? []);

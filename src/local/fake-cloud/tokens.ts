@@ -90,7 +90,7 @@ export class TokenIssuer {
 }
 
 /** `https://host/`, `https://host/.default` and `https://host` name the same audience. */
-export function normalizeAudience(a: string): string {
+function normalizeAudience(a: string): string {
   return a
     .trim()
     .replace(/\/\.default$/i, '')

@@ -211,7 +211,7 @@ function isDurableClient(binding: Binding): boolean {
 }
 
 /** Matches an Azure Functions route template ("runs/{id}", "runs/{id?}") against a path. */
-export function matchRoute(template: string, path: string): Record<string, string> | undefined {
+function matchRoute(template: string, path: string): Record<string, string> | undefined {
   const t = template.replace(/^\/+|\/+$/g, '').split('/');
   const p = path
     .replace(/^\/+|\/+$/g, '')

@@ -33,7 +33,7 @@ const SERVICES = [
 const RACE_SERVICES = ['arm', 'github', 'ado'] as const satisfies readonly NonNullable<
   ScenarioJob['race']
 >['service'][];
-export const OUTCOMES = [
+const OUTCOMES = [
   'succeeded',
   'partial',
   'rolledBack',
