@@ -6,7 +6,7 @@ import { LocalDurableRunner } from '../../src/local/durable/runner.js';
 import { orchestratorHandler, type ActivityHandler } from '../../src/local/durable/sdk-internals.js';
 
 const START = '2026-12-01T00:00:00Z';
-type Gen = Generator<unknown, unknown, any>;
+type Gen = Generator<unknown, unknown, unknown>;
 
 function makeRunner(
   orchestrators: Record<string, (ctx: OrchestrationContext) => Gen>,
