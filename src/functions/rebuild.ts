@@ -35,6 +35,7 @@ import {
 } from './azure-functions.js';
 import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-request.js';
 import { registerActivity } from './register-activity.js';
+import { registerOrchestration } from './register-orchestration.js';
 import { getSettings, now } from './runtime.js';
 import { startSingleton, type StartOutcome } from './start-run.js';
 
@@ -45,10 +46,10 @@ const BASE_IMAGES: Record<ImageKind, string> = {
 const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
 export function registerRebuild(): void {
-  df.app.orchestration(Orchestrations.rebuild, rebuildOrchestrator);
-  df.app.orchestration(Orchestrations.waitForBuild, waitForBuildOrchestrator);
-  df.app.orchestration(Orchestrations.waitForReplication, waitForReplicationOrchestrator);
-  df.app.orchestration(Orchestrations.runnerReleaseWatch, runnerReleaseWatchOrchestrator);
+  registerOrchestration(Orchestrations.rebuild, rebuildOrchestrator);
+  registerOrchestration(Orchestrations.waitForBuild, waitForBuildOrchestrator);
+  registerOrchestration(Orchestrations.waitForReplication, waitForReplicationOrchestrator);
+  registerOrchestration(Orchestrations.runnerReleaseWatch, runnerReleaseWatchOrchestrator);
   registerActivity(Activities.readGallery, createReadGalleryActivity);
   registerActivity(Activities.startBuild, createStartBuildActivity);
   registerActivity(Activities.getBuildStatus, createGetBuildStatusActivity);

@@ -11,25 +11,7 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ManagedScaleSet } from '../activities/inventory.js';
-import type {
-  CheckHealthInput,
-  CheckHealthOutput,
-  DrainInput,
-  DrainResult,
-  ObserveScaleSetInput,
-  ObserveScaleSetOutput,
-  ReadRegistrationsInput,
-  ReadRegistrationsOutput,
-  ReadScaleSetInput,
-  ReadScaleSetOutput,
-  ReturnDrainedInput,
-  ScaleSetObservation,
-  ResolveImageVersionOutput,
-  SetScaleSetImageInput,
-  SetScaleSetImageOutput,
-  StartUpgradeInput,
-  StartUpgradeOutput,
-} from '../activities/rollout.js';
+import type { DrainInput, DrainResult, ScaleSetObservation } from '../activities/rollout.js';
 import { KILN_IN_PROGRESS, KILN_STATE_TAG } from '../domain/release.js';
 import { regionKey } from '../domain/regions.js';
 import { compareVersions } from '../domain/versions.js';
@@ -184,10 +166,10 @@ function* begin(
   const region = regionKey(scaleSet.location);
   const deadline = Date.parse(input.startedAt) + ROLLOUT_TIMING.replicationWaitHours * 3600_000;
   while (!input.replicatedTo?.includes(region)) {
-    const version = (yield* callActivity(context, Activities.resolveImageVersion, {
+    const version = yield* callActivity(context, Activities.resolveImageVersion, {
       definition: input.definition,
       version: input.version,
-    })) as ResolveImageVersionOutput;
+    });
     if (!version.ok) return result(input, { ...base, state: 'failed', reason: version.error.message });
     if (!version.value)
       return result(input, { ...base, state: 'failed', reason: `version ${input.version} no longer exists` });
@@ -217,10 +199,10 @@ function* begin(
   }
 
   if (input.dryRun) {
-    const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+    const observed = yield* callActivity(context, Activities.observeScaleSet, {
       scaleSetId: scaleSet.id,
       fleet: scaleSet.fleet,
-    } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+    });
     if (!observed.ok) return result(input, { ...base, state: 'failed', reason: observed.error.message });
     const stale = observed.value.instances.filter(
       (i) =>
@@ -246,9 +228,9 @@ function* begin(
   // changed ETag) and the next read finds the model on the version, that write is what moved it.
   let decidedOn: { imageReferenceId?: string } | undefined;
   for (let attempt = 1; ; attempt++) {
-    const read = (yield* callActivity(context, Activities.readScaleSet, {
+    const read = yield* callActivity(context, Activities.readScaleSet, {
       scaleSetId: scaleSet.id,
-    } satisfies ReadScaleSetInput)) as ReadScaleSetOutput;
+    });
     if (!read.ok) return result(input, { ...base, state: 'failed', reason: read.error.message });
     if (!read.value)
       return result(input, { ...base, state: 'untouched', reason: 'the scale set no longer exists' });
@@ -281,10 +263,10 @@ function* begin(
     // A model on a version kiln is still proving elsewhere (a rebuild's canary) is that run's: two
     // runs moving one scale set at once would undo each other (S5, S9). It is left until decided.
     if (!onVersion && !landed && !input.restoreFrom && currentVersion) {
-      const there = (yield* callActivity(context, Activities.resolveImageVersion, {
+      const there = yield* callActivity(context, Activities.resolveImageVersion, {
         definition: definitionOfImageReference(current) ?? input.definition,
         version: currentVersion,
-      })) as ResolveImageVersionOutput;
+      });
       if (!there.ok) return result(input, { ...now, state: 'failed', reason: there.error.message });
       // A lead or canary may have to go back; with its version deleted, it could not (S9).
       if (there.value === null && input.mustProve)
@@ -303,11 +285,11 @@ function* begin(
     }
     if (!onVersion && !landed) {
       decidedOn = { imageReferenceId: current };
-      const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+      const set = yield* callActivity(context, Activities.setScaleSetImage, {
         scaleSetId: scaleSet.id,
         imageReferenceId: input.versionId,
         ...(read.value.etag ? { ifMatch: read.value.etag } : {}),
-      } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
+      });
       if (!set.ok) return result(input, { ...now, state: 'failed', reason: set.error.message });
       if (set.value === 'conflict') {
         if (attempt < MODEL_WRITE_ATTEMPTS) continue;
@@ -350,10 +332,10 @@ function* nextWave(
   let look = progress.lastLook;
   progress.lastLook = undefined;
   if (!look) {
-    const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+    const observed = yield* callActivity(context, Activities.observeScaleSet, {
       scaleSetId: scaleSet.id,
       fleet: scaleSet.fleet,
-    } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+    });
     if (!observed.ok) return failOrUndo(context, input, progress, observed.error.message);
     look = staleOnly(observed.value);
   }
@@ -382,10 +364,10 @@ function* nextWave(
     // Waiting changes only the registrations: read those, not ARM. A job that ended makes the next
     // wave from this look (the drain re-checks busy; the upgrade leaves out instances scaled in since).
     const names = look.instances.filter((i) => plan.busy.includes(i.instanceId)).map((i) => i.computerName);
-    const fresh = (yield* callActivity(context, Activities.readRegistrations, {
+    const fresh = yield* callActivity(context, Activities.readRegistrations, {
       fleet: scaleSet.fleet,
       names,
-    } satisfies ReadRegistrationsInput)) as ReadRegistrationsOutput;
+    });
     if (fresh.ok)
       progress.lastLook = { instances: look.instances, registrations: withFresh(look, names, fresh.value) };
     return continueWith(context, input, progress);
@@ -402,11 +384,11 @@ function* nextWave(
     return continueWith(context, input, progress);
   }
 
-  const upgrade = (yield* callActivity(context, Activities.startUpgrade, {
+  const upgrade = yield* callActivity(context, Activities.startUpgrade, {
     scaleSetId: scaleSet.id,
     instanceIds: drain.value.drained,
     imageReferenceId: input.versionId,
-  } satisfies StartUpgradeInput)) as StartUpgradeOutput;
+  });
   if (!upgrade.ok || upgrade.value.modelNow !== undefined) {
     // Nothing moved: what the drain took is given back before the rollout ends (S9).
     yield* giveBack(context, scaleSet, drain.value.disabled, drain.value.drained);
@@ -457,9 +439,9 @@ function* conclude(
   look: Look,
   newer: string[],
 ): Generator<Task, ScaleSetRolloutResult, any> {
-  const read = (yield* callActivity(context, Activities.readScaleSet, {
+  const read = yield* callActivity(context, Activities.readScaleSet, {
     scaleSetId: input.scaleSet.id,
-  } satisfies ReadScaleSetInput)) as ReadScaleSetOutput;
+  });
   if (!read.ok) return failOrUndo(context, input, progress, read.error.message);
   const model = read.value?.imageReferenceId;
   if (model?.toLowerCase() !== input.versionId.toLowerCase())
@@ -548,7 +530,7 @@ function* giveBack(
     fleet: scaleSet.fleet,
     agentIds,
     reimage,
-  } satisfies ReturnDrainedInput);
+  });
   if (!back.ok)
     replaySafeLog(context, `${scaleSet.name}: giving back drained instances failed: ${back.error.message}`);
 }
@@ -583,11 +565,11 @@ function* awaitHealth(
   for (;;) {
     yield context.df.createTimer(onTick(context, wait, ROLLOUT_TIMING.healthPollMinutes));
     wait = ROLLOUT_TIMING.healthPollMinutes;
-    const check = (yield* callActivity(context, Activities.checkWaveHealth, {
+    const check = yield* callActivity(context, Activities.checkWaveHealth, {
       scaleSetId: scaleSet.id,
       fleet: scaleSet.fleet,
       instanceIds: waiting,
-    } satisfies CheckHealthInput)) as CheckHealthOutput;
+    });
     const assessment = check.ok
       ? assessWave({
           wave: waiting,
@@ -688,11 +670,11 @@ function* drainPaced(
   const merged: DrainResult = { drained: [], busy: [], disabled: [] };
   let failure: { message: string } | undefined;
   yield* inPacedRounds(context, instances, DRAINS, function* (chunks) {
-    const results = yield* callActivities<DrainResult>(
+    const results = yield* callActivities(
       context,
       chunks.map((chunk) => ({
         name: Activities.drainInstances,
-        input: { scaleSetId: scaleSet.id, fleet: scaleSet.fleet, instances: chunk } satisfies DrainInput,
+        input: { scaleSetId: scaleSet.id, fleet: scaleSet.fleet, instances: chunk },
       })),
     );
     for (const r of results) {
@@ -731,9 +713,9 @@ function* rollBack(
   // S8: a rollback undoes this rollout's own change of the model, and only while it is still the
   // last change: read afresh, write only if nothing changed the model since that read.
   for (let attempt = 1; !progress.restored; attempt++) {
-    const read = (yield* callActivity(context, Activities.readScaleSet, {
+    const read = yield* callActivity(context, Activities.readScaleSet, {
       scaleSetId: scaleSet.id,
-    } satisfies ReadScaleSetInput)) as ReadScaleSetOutput;
+    });
     if (!read.ok)
       return finished(input, progress, 'failed', `${reason}; rollback failed: ${read.error.message}`);
     const model = read.value?.imageReferenceId;
@@ -746,11 +728,11 @@ function* rollBack(
         `${reason}; not rolled back: the model was moved to ${versionOfImageReference(model) ?? model ?? 'nothing (the scale set is gone)'} since, not by this rollout`,
         versionOfImageReference(model),
       );
-    const set = (yield* callActivity(context, Activities.setScaleSetImage, {
+    const set = yield* callActivity(context, Activities.setScaleSetImage, {
       scaleSetId: scaleSet.id,
       imageReferenceId: progress.previousImageId,
       ...(read.value?.etag ? { ifMatch: read.value.etag } : {}),
-    } satisfies SetScaleSetImageInput)) as SetScaleSetImageOutput;
+    });
     if (!set.ok)
       return finished(input, progress, 'failed', `${reason}; rollback failed: ${set.error.message}`);
     if (set.value === 'changed') break;
@@ -759,10 +741,10 @@ function* rollBack(
   }
   progress.restored = true;
 
-  const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+  const observed = yield* callActivity(context, Activities.observeScaleSet, {
     scaleSetId: scaleSet.id,
     fleet: scaleSet.fleet,
-  } satisfies ObserveScaleSetInput)) as ObserveScaleSetOutput;
+  });
   if (!observed.ok)
     return finished(input, progress, 'failed', `${reason}; rollback failed: ${observed.error.message}`);
   // Instances moved to the new version are now the ones off the model; a busy one is never touched (S1).
@@ -784,11 +766,11 @@ function* rollBack(
       return finished(input, progress, 'failed', `${reason}; rollback failed: ${drain.error.message}`);
     }
     if (drain.value.drained.length > 0) {
-      const upgrade = (yield* callActivity(context, Activities.startUpgrade, {
+      const upgrade = yield* callActivity(context, Activities.startUpgrade, {
         scaleSetId: scaleSet.id,
         instanceIds: drain.value.drained,
         imageReferenceId: progress.previousImageId,
-      } satisfies StartUpgradeInput)) as StartUpgradeOutput;
+      });
       if (!upgrade.ok || upgrade.value.modelNow !== undefined) {
         yield* giveBack(context, scaleSet, drain.value.disabled, drain.value.drained);
         if (!upgrade.ok)

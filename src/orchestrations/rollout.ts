@@ -9,12 +9,12 @@
  * kiln) or by a rebuild; the instance id is derived from definition and version (S5).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
-import type { ResolveImageVersionOutput } from '../activities/rollout.js';
+import type { ManagedScaleSet } from '../activities/inventory.js';
 import { KILN_KEEPS_OUT, KILN_STATE_TAG } from '../domain/release.js';
 import { DEFAULT_ROLLOUT_OPTIONS, definitionOfImageReference } from '../domain/rollout.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
+import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
 import type {
   ScaleSetRolloutInput,
   ScaleSetRolloutOptions,
@@ -65,10 +65,10 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   const startedAt = context.df.currentUtcDateTime.toISOString();
   context.df.setCustomStatus({ phase: 'checking version', version: input.version });
 
-  const version = (yield* callActivity(context, Activities.resolveImageVersion, {
+  const version = yield* callActivity(context, Activities.resolveImageVersion, {
     definition: input.definition,
     version: input.version,
-  })) as ResolveImageVersionOutput;
+  });
   if (!version.ok) return end(context, output, 'failed', version.error.message);
   if (!version.value)
     return end(
@@ -94,11 +94,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       return end(context, output, 'skipped', 'the version failed to provision');
   }
 
-  const listed = (yield* callActivity(
-    context,
-    Activities.listManagedScaleSets,
-    null,
-  )) as ListManagedScaleSetsOutput;
+  const listed = yield* callActivity(context, Activities.listManagedScaleSets, null);
   if (!listed.ok) return end(context, output, 'failed', listed.error.message);
   const managed = listed.value;
   let targets: ManagedScaleSet[];
@@ -149,7 +145,8 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     source: input.source,
   });
   const child = (scaleSet: ManagedScaleSet, mustProve = false) =>
-    context.df.callSubOrchestrator(
+    callSubOrchestrator(
+      context,
       Orchestrations.rolloutScaleSet,
       childInput(scaleSet, mustProve),
       `${context.df.instanceId}:${scaleSet.name}`,
@@ -274,9 +271,12 @@ function groupByRegion(scaleSets: ManagedScaleSet[]): ManagedScaleSet[][] {
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */
-function* runChild(task: Task, scaleSet: ManagedScaleSet): Generator<Task, ScaleSetRolloutResult, any> {
+function* runChild(
+  task: SubOrchestrationTask<ScaleSetRolloutResult>,
+  scaleSet: ManagedScaleSet,
+): Generator<Task, ScaleSetRolloutResult, any> {
   try {
-    return (yield task) as ScaleSetRolloutResult;
+    return yield* outputOf(task);
   } catch (error) {
     return { ...untouched(scaleSet, `rollout crashed: ${(error as Error).message}`), state: 'failed' };
   }

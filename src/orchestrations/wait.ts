@@ -4,8 +4,6 @@
  * grows with the length of the wait (a 12-hour build polled every minute stays far under 300 events).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { BuildStatusOutput } from '../activities/rebuild.js';
-import type { ResolveImageVersionOutput } from '../activities/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities } from '../names.js';
 import { callActivity } from './call-activity.js';
@@ -50,9 +48,9 @@ export function* waitForBuildOrchestrator(
     yield context.df.createTimer(
       new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
     );
-    const read = (yield* callActivity(context, Activities.getBuildStatus, {
+    const read = yield* callActivity(context, Activities.getBuildStatus, {
       executionName: input.executionName,
-    })) as BuildStatusOutput;
+    });
     if (!read.ok) {
       input.unreadableSince ??= context.df.currentUtcDateTime.toISOString();
       input.lastReadError = read.error.message;
@@ -93,10 +91,10 @@ export function* waitForReplicationOrchestrator(
 ): Generator<Task, WaitForReplicationOutput, any> {
   const input = context.df.getInput() as WaitForReplicationInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
-    const read = (yield* callActivity(context, Activities.resolveImageVersion, {
+    const read = yield* callActivity(context, Activities.resolveImageVersion, {
       definition: input.definition,
       version: input.version,
-    })) as ResolveImageVersionOutput;
+    });
     if (!read.ok) return { regions: {}, reason: read.error.message };
     if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist` };
     const states = Object.fromEntries(
