@@ -12,7 +12,8 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ManagedScaleSet } from '../activities/inventory.js';
 import { KILN_STATE_TAG, nextVersionName, planPrune, type ImageKind } from '../domain/release.js';
-import { versionOfImageReference, definitionOfImageReference } from '../domain/rollout.js';
+import { judgeSoak, versionOfImageReference } from '../domain/rollout.js';
+import { pickLead, scaleSetsOfImage } from '../domain/rollout-targets.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
@@ -128,14 +129,8 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   const listed = yield* callActivity(context, Activities.listManagedScaleSets, null);
   if (!listed.ok) return fail(listed.error.message);
-  const scaleSets = listed.value.filter(
-    (s) =>
-      s.image === input.image ||
-      definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase(),
-  );
-  const canary =
-    scaleSets.find((s) => s.tags[input.policy.canaryTag.name] === input.policy.canaryTag.value) ??
-    scaleSets[0];
+  const scaleSets = scaleSetsOfImage(listed.value, input.image, input.definition);
+  const canary = pickLead(scaleSets, input.policy.canaryTag);
   out.canary = canary?.name;
   if (!canary) {
     // A version nothing could prove would be promoted on faith (S4), and nothing would run it.
@@ -467,14 +462,7 @@ function* proveOnCanary(
       previous,
     };
   }
-  const onVersion = observed.value.instances.filter(
-    (i) => versionOfImageReference(i.imageReferenceId) === version,
-  );
-  const sick = onVersion.filter(
-    (i) =>
-      observed.value.registrations[i.computerName.toLowerCase()]?.status !== 'online' ||
-      i.provisioningState.toLowerCase() !== 'succeeded',
-  );
+  const { onVersion, sick } = judgeSoak({ ...observed.value, version });
   if (sick.length > 0 || onVersion.length === 0) {
     // Healthy at the gate but not after the soak (or nothing left on it to show): put the canary back.
     const back = yield* restore('canary-rollback');

@@ -17,15 +17,16 @@ import { regionKey } from '../domain/regions.js';
 import { compareVersions } from '../domain/versions.js';
 import {
   assessWave,
-  batchSize,
   breachesThreshold,
   definitionOfImageReference,
+  planDryRun,
   planWave,
   versionOfImageReference,
   type RegistrationState,
   type RolloutInstance,
   type RolloutOptions,
 } from '../domain/rollout.js';
+import type { ScaleSetRolloutStateName } from '../domain/rollout-targets.js';
 import { Activities } from '../names.js';
 import { callActivities, callActivity, inPacedRounds, replaySafeLog } from './call-activity.js';
 
@@ -33,8 +34,7 @@ export interface ScaleSetRolloutOptions extends RolloutOptions {
   pauseMinutes: number;
 }
 
-export type ScaleSetRolloutStateName =
-  'updated' | 'rolledBack' | 'pending' | 'refused' | 'untouched' | 'planned' | 'failed' | 'superseded';
+export type { ScaleSetRolloutStateName };
 
 export interface ScaleSetRolloutResult {
   scaleSet: string;
@@ -204,20 +204,19 @@ function* begin(
       fleet: scaleSet.fleet,
     });
     if (!observed.ok) return result(input, { ...base, state: 'failed', reason: observed.error.message });
-    const stale = observed.value.instances.filter(
-      (i) =>
-        scaleSet.imageReferenceId?.toLowerCase() !== input.versionId.toLowerCase() || !i.latestModelApplied,
-    );
-    const busyNow = stale.filter(
-      (i) => observed.value.registrations[i.computerName.toLowerCase()]?.busy,
-    ).length;
-    const size = batchSize(scaleSet.capacity, input.options.batchPercent);
+    const plan = planDryRun({
+      capacity: scaleSet.capacity,
+      batchPercent: input.options.batchPercent,
+      modelImageId: scaleSet.imageReferenceId,
+      versionId: input.versionId,
+      ...observed.value,
+    });
     return result(input, {
       ...base,
       state: 'planned',
-      plannedWaves: Math.ceil(stale.length / size),
-      busyNow,
-      reason: `${stale.length} instance(s) would move to ${input.version}`,
+      plannedWaves: plan.plannedWaves,
+      busyNow: plan.busyNow,
+      reason: `${plan.moving} instance(s) would move to ${input.version}`,
     });
   }
 

@@ -11,7 +11,15 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ManagedScaleSet } from '../activities/inventory.js';
 import { KILN_KEEPS_OUT, KILN_STATE_TAG } from '../domain/release.js';
-import { DEFAULT_ROLLOUT_OPTIONS, definitionOfImageReference } from '../domain/rollout.js';
+import { DEFAULT_ROLLOUT_OPTIONS, versionOfImageReference } from '../domain/rollout.js';
+import {
+  groupByRegion,
+  orderByRegion,
+  overallState,
+  pickLead,
+  selectTargets,
+  type RolloutState,
+} from '../domain/rollout-targets.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
@@ -47,7 +55,7 @@ export interface RolloutOutput {
   version: string;
   source: RolloutSource;
   dryRun: boolean;
-  state: 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'skipped' | 'planned';
+  state: RolloutState;
   reason?: string;
   scaleSets: Record<string, ScaleSetRolloutResult>;
 }
@@ -96,32 +104,14 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
 
   const listed = yield* callActivity(context, Activities.listManagedScaleSets, null);
   if (!listed.ok) return end(context, output, 'failed', listed.error.message);
-  const managed = listed.value;
-  let targets: ManagedScaleSet[];
-  if (input.scaleSets && input.scaleSets.length > 0) {
-    targets = [];
-    for (const wanted of input.scaleSets) {
-      const match = managed.find(
-        (s) => s.id.toLowerCase() === wanted.toLowerCase() || s.name.toLowerCase() === wanted.toLowerCase(),
-      );
-      if (match) targets.push(match);
-      else output.scaleSets[wanted] = refusedOutOfScope(wanted);
-    }
-  } else {
-    targets = managed.filter(
-      (s) => definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase(),
-    );
-  }
+  const { targets, outOfScope } = selectTargets(listed.value, input.definition, input.scaleSets);
+  for (const name of outOfScope) output.scaleSets[name] = refusedOutOfScope(name);
   if (targets.length === 0 && Object.keys(output.scaleSets).length === 0)
     return end(context, output, 'skipped', `no managed scale set uses ${input.definition}`);
 
   const options: ScaleSetRolloutOptions = { ...DEFAULT_ROLLOUT_OPTIONS, pauseMinutes: 0, ...input.options };
-  const order = (s: ManagedScaleSet) => {
-    const index = input.regionOrder?.findIndex((r) => r.toLowerCase() === s.location.toLowerCase()) ?? -1;
-    return index < 0 ? Number.MAX_SAFE_INTEGER : index;
-  };
-  const ordered = [...targets].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
-  const lead = ordered.find((s) => s.tags[input.canaryTag.name] === input.canaryTag.value) ?? ordered[0];
+  const ordered = orderByRegion(targets, input.regionOrder);
+  const lead = pickLead(ordered, input.canaryTag);
   // The lead's first wave shows how long an upgraded instance takes to come back: the rest look then.
   let healthyAfterMinutes: number | undefined;
   const versionId = version.value.id;
@@ -256,18 +246,15 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       break;
     }
   }
-  return end(context, output, overallState(output), undefined);
-}
-
-/** Consecutive groups of scale sets that share a region, in the order given. */
-function groupByRegion(scaleSets: ManagedScaleSet[]): ManagedScaleSet[][] {
-  const groups: ManagedScaleSet[][] = [];
-  for (const s of scaleSets) {
-    const last = groups.at(-1);
-    if (last && last[0]!.location.toLowerCase() === s.location.toLowerCase()) last.push(s);
-    else groups.push([s]);
-  }
-  return groups;
+  return end(
+    context,
+    output,
+    overallState(
+      Object.values(output.scaleSets).map((s) => s.state),
+      output.dryRun,
+    ),
+    undefined,
+  );
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */
@@ -282,18 +269,8 @@ function* runChild(
   }
 }
 
-function overallState(output: RolloutOutput): RolloutOutput['state'] {
-  const states = Object.values(output.scaleSets).map((s) => s.state);
-  if (output.dryRun) return 'planned';
-  if (states.every((s) => s === 'untouched' || s === 'refused')) return 'skipped';
-  if (states.includes('rolledBack')) return 'rolledBack';
-  if (states.includes('failed')) return 'failed';
-  if (states.includes('pending') || states.includes('superseded')) return 'partial';
-  return 'succeeded';
-}
-
 function untouched(scaleSet: ManagedScaleSet, reason: string): ScaleSetRolloutResult {
-  const version = /\/versions\/([^/]+)$/i.exec(scaleSet.imageReferenceId ?? '')?.[1] ?? '';
+  const version = versionOfImageReference(scaleSet.imageReferenceId) ?? '';
   return {
     scaleSet: scaleSet.name,
     scaleSetId: scaleSet.id,
@@ -327,7 +304,7 @@ function refusedOutOfScope(name: string): ScaleSetRolloutResult {
 function end(
   context: OrchestrationContext,
   output: RolloutOutput,
-  state: RolloutOutput['state'],
+  state: RolloutState,
   reason: string | undefined,
 ): RolloutOutput {
   output.state = output.dryRun && (state === 'succeeded' || state === 'partial') ? 'planned' : state;
