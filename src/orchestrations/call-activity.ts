@@ -8,6 +8,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ActivityInput, ActivityName, ActivityOutput } from '../activity-contracts.js';
 import type { ActivityResult } from '../activities/result.js';
+import { after } from './durable-time.js';
 
 export interface RetryPolicy {
   attempts: number;
@@ -143,7 +144,7 @@ export function* inPacedRounds<I>(
 ): Generator<Task, void, any> {
   const perRound = Math.max(size, perMinute - (perMinute % size));
   for (let first = 0; first < items.length; first += perRound) {
-    const next = new Date(context.df.currentUtcDateTime.getTime() + 60_000);
+    const next = after(context, { minutes: 1 });
     const inRound = items.slice(first, first + perRound);
     const chunks: I[][] = [];
     for (let start = 0; start < inRound.length; start += size)
@@ -183,7 +184,7 @@ function* retryTransient<T>(
 /** The durable timer before retry attempt `attempt` (2, 3, …): exponential, capped. */
 function backoffTimer(context: OrchestrationContext, retry: RetryPolicy, attempt: number): Task {
   const delay = Math.min(retry.firstDelaySeconds * retry.backoff ** (attempt - 2), retry.maxDelaySeconds);
-  return context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay * 1000));
+  return context.df.createTimer(after(context, { seconds: delay }));
 }
 
 /** Logs only when the orchestrator is not replaying, so each line appears once. */

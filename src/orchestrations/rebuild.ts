@@ -17,6 +17,7 @@ import { pickLead, scaleSetsOfImage } from '../domain/rollout-targets.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
+import { after } from './durable-time.js';
 import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
 import type { WaitForBuildOutput, WaitForReplicationInput, WaitForReplicationOutput } from './wait.js';
@@ -193,9 +194,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   if (!build.ok) return fail(build.error.message);
   out.executionName = build.value.executionName;
   out.timings.buildStartedAt = now();
-  const deadline = new Date(
-    context.df.currentUtcDateTime.getTime() + input.policy.buildTimeoutHours * 3600_000,
-  ).toISOString();
+  const deadline = after(context, { hours: input.policy.buildTimeoutHours }).toISOString();
   const waited = yield* settle(
     callSubOrchestrator(
       context,
@@ -230,9 +229,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // Publish: build region only, excluded from latest until proven.
   phase('publishing');
-  const eol = new Date(
-    context.df.currentUtcDateTime.getTime() + input.policy.imageEolDays * 24 * 3600_000,
-  ).toISOString();
+  const eol = after(context, { days: input.policy.imageEolDays }).toISOString();
   const tags: Record<string, string> = {
     [KILN_STATE_TAG]: 'publishing',
     'kiln-run': id,
@@ -367,14 +364,14 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // Prune (S3): never the newest PRUNE_KEEP, never one in use, never this one.
   phase('pruning');
-  const after = yield* callActivity(context, Activities.readGallery, {
+  const galleryNow = yield* callActivity(context, Activities.readGallery, {
     definition: input.definition,
   });
-  if (after.ok) {
+  if (galleryNow.ok) {
     const prune = planPrune({
-      versions: after.value.versions.map((v) => v.name),
+      versions: galleryNow.value.versions.map((v) => v.name),
       keep: input.policy.pruneKeep,
-      referenced: after.value.referenced,
+      referenced: galleryNow.value.referenced,
       protected: [out.version],
     });
     if (prune.length > 0) {
@@ -445,9 +442,7 @@ function* proveOnCanary(
       previous,
     };
   }
-  yield context.df.createTimer(
-    new Date(context.df.currentUtcDateTime.getTime() + input.policy.canarySoakMinutes * 60_000),
-  );
+  yield context.df.createTimer(after(context, { minutes: input.policy.canarySoakMinutes }));
   const observed = yield* callActivity(context, Activities.observeScaleSet, {
     scaleSetId: canary.id,
     fleet: canary.fleet,
@@ -550,7 +545,7 @@ function waitInput(
   regions: string[],
   hours: number,
 ): WaitForReplicationInput {
-  const deadline = new Date(context.df.currentUtcDateTime.getTime() + hours * 3600_000).toISOString();
+  const deadline = after(context, { hours }).toISOString();
   return {
     definition: input.definition,
     version,

@@ -29,6 +29,7 @@ import {
 import type { ScaleSetRolloutStateName } from '../domain/rollout-targets.js';
 import { Activities } from '../names.js';
 import { callActivities, callActivity, inPacedRounds, replaySafeLog } from './call-activity.js';
+import { after, onTick } from './durable-time.js';
 
 export interface ScaleSetRolloutOptions extends RolloutOptions {
   pauseMinutes: number;
@@ -195,7 +196,7 @@ function* begin(
       });
     }
     status(context, 'waiting for replication', input);
-    yield context.df.createTimer(after(context, ROLLOUT_TIMING.replicationPollMinutes));
+    yield context.df.createTimer(after(context, { minutes: ROLLOUT_TIMING.replicationPollMinutes }));
   }
 
   if (input.dryRun) {
@@ -379,7 +380,7 @@ function* nextWave(
   }
   if (drain.value.drained.length === 0) {
     // Every candidate picked up a job between the look and the drain: look again shortly.
-    yield context.df.createTimer(after(context, ROLLOUT_TIMING.healthPollMinutes));
+    yield context.df.createTimer(after(context, { minutes: ROLLOUT_TIMING.healthPollMinutes }));
     return continueWith(context, input, progress);
   }
 
@@ -420,7 +421,8 @@ function* nextWave(
   }
   progress.updated.push(...health.healthy);
   progress.unhealthy.push(...health.unhealthy);
-  if (options.pauseMinutes > 0) yield context.df.createTimer(after(context, options.pauseMinutes));
+  if (options.pauseMinutes > 0)
+    yield context.df.createTimer(after(context, { minutes: options.pauseMinutes }));
   else progress.lastLook = health.lastLook;
   return continueWith(context, input, progress);
 }
@@ -794,7 +796,7 @@ function* rollBack(
     }
   }
   if (moved.busy.length > 0) {
-    yield context.df.createTimer(after(context, ROLLOUT_TIMING.busyRecheckMinutes));
+    yield context.df.createTimer(after(context, { minutes: ROLLOUT_TIMING.busyRecheckMinutes }));
     return continueWith(context, input, progress);
   }
   progress.pending.push(...moved.pending);
@@ -875,18 +877,4 @@ function status(
     pendingBusy: progress?.pending.length ?? 0,
     unhealthy: progress?.unhealthy.length ?? 0,
   });
-}
-
-function after(context: OrchestrationContext, minutes: number): Date {
-  return new Date(context.df.currentUtcDateTime.getTime() + minutes * 60_000);
-}
-
-/**
- * At least `minutes` from now, rounded up to a whole `tick` of UTC time (default: `minutes`), so that
- * every scale set waiting on the same clock looks at the same moment.
- */
-function onTick(context: OrchestrationContext, minutes: number, tick = minutes): Date {
-  const tickMs = tick * 60_000;
-  const earliest = context.df.currentUtcDateTime.getTime() + minutes * 60_000;
-  return new Date(Math.ceil(earliest / tickMs) * tickMs);
 }

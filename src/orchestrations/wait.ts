@@ -7,6 +7,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { regionKey } from '../domain/regions.js';
 import { Activities } from '../names.js';
 import { callActivity } from './call-activity.js';
+import { after } from './durable-time.js';
 
 /** Polls per execution before continuing as new. */
 const POLLS_PER_EXECUTION = 20;
@@ -45,9 +46,7 @@ export function* waitForBuildOrchestrator(
           ? { reason: `its status could not be read since ${input.unreadableSince}: ${input.lastReadError}` }
           : {}),
       };
-    yield context.df.createTimer(
-      new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
-    );
+    yield context.df.createTimer(after(context, { minutes: input.pollMinutes }));
     const read = yield* callActivity(context, Activities.getBuildStatus, {
       executionName: input.executionName,
     });
@@ -105,9 +104,7 @@ export function* waitForReplicationOrchestrator(
     if (settled || context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) {
       return { regions: states, provisioningState: read.value.provisioningState };
     }
-    yield context.df.createTimer(
-      new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
-    );
+    yield context.df.createTimer(after(context, { minutes: input.pollMinutes }));
   }
   context.df.continueAsNew(input);
   return undefined as never;
