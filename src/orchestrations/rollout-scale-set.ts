@@ -27,9 +27,11 @@ import {
   type RolloutOptions,
 } from '../domain/rollout.js';
 import type { ScaleSetRolloutStateName } from '../domain/rollout-targets.js';
-import { Activities } from '../names.js';
+import { Activities, Orchestrations } from '../names.js';
 import { callActivities, callActivity, inPacedRounds, replaySafeLog } from './call-activity.js';
+import { callSubOrchestrator, outputOf } from './call-sub-orchestrator.js';
 import { after, onTick } from './durable-time.js';
+import type { WaitForReplicationOutput } from './wait.js';
 
 export interface ScaleSetRolloutOptions extends RolloutOptions {
   pauseMinutes: number;
@@ -164,39 +166,10 @@ function* begin(
     });
   }
   // The version must be in this region before any instance can boot from it.
-  const region = regionKey(scaleSet.location);
-  const deadline = Date.parse(input.startedAt) + ROLLOUT_TIMING.replicationWaitHours * 3600_000;
-  while (!input.replicatedTo?.includes(region)) {
-    const version = yield* callActivity(context, Activities.resolveImageVersion, {
-      definition: input.definition,
-      version: input.version,
-    });
-    if (!version.ok) return result(input, { ...base, state: 'failed', reason: version.error.message });
-    if (!version.value)
-      return result(input, { ...base, state: 'failed', reason: `version ${input.version} no longer exists` });
-    const state = version.value.regions[region];
-    if (state === 'Completed') break;
-    if (state === undefined)
-      return result(input, {
-        ...base,
-        state: 'refused',
-        reason: `version ${input.version} is not replicated to ${scaleSet.location}`,
-      });
-    if (state === 'Failed')
-      return result(input, {
-        ...base,
-        state: 'failed',
-        reason: `replication of ${input.version} to ${scaleSet.location} failed`,
-      });
-    if (context.df.currentUtcDateTime.getTime() >= deadline) {
-      return result(input, {
-        ...base,
-        state: 'failed',
-        reason: `replication of ${input.version} to ${scaleSet.location} did not complete within ${ROLLOUT_TIMING.replicationWaitHours} h`,
-      });
-    }
+  if (!input.replicatedTo?.includes(regionKey(scaleSet.location))) {
     status(context, 'waiting for replication', input);
-    yield context.df.createTimer(after(context, { minutes: ROLLOUT_TIMING.replicationPollMinutes }));
+    const notThere = yield* awaitReplication(context, input);
+    if (notThere) return result(input, { ...base, ...notThere });
   }
 
   if (input.dryRun) {
@@ -320,6 +293,53 @@ function* begin(
     } satisfies ScaleSetRolloutInput);
     return undefined as never;
   }
+}
+
+/**
+ * Waits (on the replication sub-orchestration) until the version is in the scale set's region, or
+ * says why the rollout cannot go on: the version is gone or not published there (refused), its
+ * replication there failed, or did not complete within the wait that began with the rollout.
+ */
+function* awaitReplication(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+): Generator<Task, { state: 'failed' | 'refused'; reason: string } | undefined, any> {
+  const { location } = input.scaleSet;
+  let waited: WaitForReplicationOutput;
+  try {
+    waited = yield* outputOf(
+      callSubOrchestrator(
+        context,
+        Orchestrations.waitForReplication,
+        {
+          definition: input.definition,
+          version: input.version,
+          regions: [location],
+          deadline: new Date(
+            Date.parse(input.startedAt) + ROLLOUT_TIMING.replicationWaitHours * 3600_000,
+          ).toISOString(),
+          pollMinutes: ROLLOUT_TIMING.replicationPollMinutes,
+          missingIsFinal: true,
+        },
+        `${context.df.instanceId}:replication`,
+      ),
+    );
+  } catch (error) {
+    return { state: 'failed', reason: `waiting for replication failed: ${(error as Error).message}` };
+  }
+  const state = waited.regions[location];
+  if (state === 'Completed') return undefined;
+  if (waited.gone) return { state: 'failed', reason: `version ${input.version} no longer exists` };
+  if (state === undefined)
+    return { state: 'failed', reason: waited.reason ?? 'replication could not be read' };
+  if (state === 'Missing')
+    return { state: 'refused', reason: `version ${input.version} is not replicated to ${location}` };
+  if (state === 'Failed')
+    return { state: 'failed', reason: `replication of ${input.version} to ${location} failed` };
+  return {
+    state: 'failed',
+    reason: `replication of ${input.version} to ${location} did not complete within ${ROLLOUT_TIMING.replicationWaitHours} h`,
+  };
 }
 
 function* nextWave(

@@ -76,6 +76,11 @@ export interface WaitForReplicationInput {
   regions: string[];
   deadline: string;
   pollMinutes: number;
+  /**
+   * A wanted region the version is not published to ends the wait: a rollout cannot make it come.
+   * (A rebuild that has just added the regions waits for them to show.)
+   */
+  missingIsFinal?: boolean;
 }
 
 export interface WaitForReplicationOutput {
@@ -83,6 +88,8 @@ export interface WaitForReplicationOutput {
   regions: Record<string, string>;
   provisioningState?: string;
   reason?: string;
+  /** The version does not exist (any more). */
+  gone?: boolean;
 }
 
 export function* waitForReplicationOrchestrator(
@@ -95,12 +102,14 @@ export function* waitForReplicationOrchestrator(
       version: input.version,
     });
     if (!read.ok) return { regions: {}, reason: read.error.message };
-    if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist` };
+    if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist`, gone: true };
     const states = Object.fromEntries(
       input.regions.map((r) => [r, read.value!.regions[regionKey(r)] ?? 'Missing']),
     );
     context.df.setCustomStatus({ version: input.version, regions: states });
-    const settled = Object.values(states).every((s) => s === 'Completed' || s === 'Failed');
+    const settled = Object.values(states).every(
+      (s) => s === 'Completed' || s === 'Failed' || (input.missingIsFinal && s === 'Missing'),
+    );
     if (settled || context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) {
       return { regions: states, provisioningState: read.value.provisioningState };
     }
