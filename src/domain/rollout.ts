@@ -99,6 +99,53 @@ export function planWave(input: {
   return plan;
 }
 
+/**
+ * A look at a scale set kept to plan the next wave without looking again: the instances still on
+ * the old model (only what planning reads of them) and their registrations.
+ */
+export interface WaveLook {
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState>;
+}
+
+/** The part of an observation that plans waves: instances still on the old model and their registrations. */
+export function staleLook(observation: {
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState>;
+}): WaveLook {
+  const instances = observation.instances
+    .filter((i) => !i.latestModelApplied)
+    .map(({ instanceId, computerName, latestModelApplied, provisioningState, imageReferenceId }) => ({
+      instanceId,
+      computerName,
+      latestModelApplied,
+      provisioningState,
+      ...(imageReferenceId ? { imageReferenceId } : {}),
+    }));
+  const names = new Set(instances.map((i) => i.computerName.toLowerCase()));
+  return {
+    instances,
+    registrations: Object.fromEntries(
+      Object.entries(observation.registrations).filter(([name]) => names.has(name)),
+    ),
+  };
+}
+
+/** The look's registrations with these names' replaced by a newer read (absent there: none now). */
+export function withFreshRegistrations(
+  look: WaveLook,
+  names: string[],
+  fresh: Record<string, RegistrationState>,
+): WaveLook['registrations'] {
+  const registrations = { ...look.registrations };
+  for (const name of names) {
+    const key = name.toLowerCase();
+    if (fresh[key]) registrations[key] = fresh[key];
+    else delete registrations[key];
+  }
+  return registrations;
+}
+
 export interface WaveHealth {
   healthy: string[];
   unhealthy: string[];

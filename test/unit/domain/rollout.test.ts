@@ -8,7 +8,9 @@ import {
   judgeSoak,
   planDryRun,
   planWave,
+  staleLook,
   versionOfImageReference,
+  withFreshRegistrations,
   type RolloutInstance,
 } from '../../../src/domain/rollout.js';
 
@@ -248,5 +250,66 @@ describe('judgeSoak', () => {
   it('finds nothing on the version when no instance runs it (or runs no gallery version)', () => {
     const judged = judgeSoak({ instances: instances(2), registrations: {}, version: '2026.11.1' });
     expect(judged).toEqual({ onVersion: [], sick: [] });
+  });
+});
+
+describe('staleLook', () => {
+  it('keeps the instances not on the model, only the fields planning reads, and only their registrations', () => {
+    const observed = {
+      instances: [
+        {
+          ...instances(1)[0]!,
+          name: 'vmss_0',
+          powerState: 'running',
+          imageReferenceId: '/images/x/versions/1',
+        },
+        { ...instances(2, [1])[1]!, name: 'vmss_1' },
+        { ...instances(3)[2]!, name: 'vmss_2' },
+      ],
+      registrations: {
+        'ghr-000000': { status: 'online' as const, busy: true, ids: [7] },
+        'ghr-000001': { status: 'online' as const, busy: false },
+        'ghr-000099': { status: 'offline' as const, busy: false },
+      },
+    };
+    expect(staleLook(observed)).toEqual({
+      instances: [
+        {
+          instanceId: '0',
+          computerName: 'ghr-000000',
+          latestModelApplied: false,
+          provisioningState: 'Succeeded',
+          imageReferenceId: '/images/x/versions/1',
+        },
+        {
+          instanceId: '2',
+          computerName: 'ghr-000002',
+          latestModelApplied: false,
+          provisioningState: 'Succeeded',
+        },
+      ],
+      registrations: { 'ghr-000000': { status: 'online', busy: true, ids: [7] } },
+    });
+  });
+});
+
+describe('withFreshRegistrations', () => {
+  it('replaces the named registrations by the fresh read, drops those it no longer has, keeps the rest', () => {
+    const look = {
+      instances: instances(3),
+      registrations: {
+        'ghr-000000': { status: 'online' as const, busy: true },
+        'ghr-000001': { status: 'online' as const, busy: true },
+        'ghr-000002': { status: 'online' as const, busy: true },
+      },
+    };
+    const fresh = withFreshRegistrations(look, ['GHR-000000', 'ghr-000001'], {
+      'ghr-000000': { status: 'online', busy: false },
+    });
+    expect(fresh).toEqual({
+      'ghr-000000': { status: 'online', busy: false },
+      'ghr-000002': { status: 'online', busy: true },
+    });
+    expect(look.registrations['ghr-000001']).toEqual({ status: 'online', busy: true });
   });
 });
