@@ -96,6 +96,30 @@ export function groupByRegion<S extends TargetScaleSet>(scaleSets: S[]): S[][] {
 }
 
 /**
+ * What a lead's result means for the rest. It halts the rollout when it was rolled back or failed,
+ * or when it had to prove the version and changed its scale set without proving it (moved nothing
+ * healthy, or was superseded first); the others are then not started. A lead that changed nothing
+ * (already on the version, newer, refused, another run's) hands the lead to the next scale set.
+ * Otherwise the rest follow: the lead proved the version, or there was nothing to prove.
+ */
+export function judgeLead(
+  lead: { state: ScaleSetRolloutStateName; instancesUpdated: number; unproven?: boolean },
+  mustProve: boolean,
+): { verdict: 'halt'; what: string; state: RolloutState } | { verdict: 'restFollow' | 'nextLeads' } {
+  if (lead.state === 'rolledBack') return { verdict: 'halt', what: 'was rolled back', state: 'rolledBack' };
+  if (lead.state === 'failed') return { verdict: 'halt', what: 'failed', state: 'failed' };
+  if (!mustProve || lead.instancesUpdated > 0) return { verdict: 'restFollow' };
+  const changedNothing =
+    !lead.unproven && (lead.state === 'untouched' || lead.state === 'refused' || lead.state === 'updated');
+  if (changedNothing) return { verdict: 'nextLeads' };
+  return {
+    verdict: 'halt',
+    what: lead.state === 'superseded' ? 'was superseded before it proved anything' : 'proved nothing',
+    state: 'partial',
+  };
+}
+
+/**
  * How a rollout ended, from how its scale sets did: a dry run only plans; nothing moved is skipped;
  * a rollback or a failure anywhere marks the whole; instances left busy or a model moved by someone
  * else make it partial.

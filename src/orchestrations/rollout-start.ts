@@ -183,7 +183,7 @@ export function* begin(
 
 /**
  * Waits (on the replication sub-orchestration) until the version is in the scale set's region, or
- * says why the rollout cannot go on: the version is gone or not published there (refused), its
+ * says why the rollout cannot go on: the version is not published there (refused), is gone, its
  * replication there failed, or did not complete within the wait that began with the rollout.
  */
 function* awaitReplication(

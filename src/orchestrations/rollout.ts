@@ -14,6 +14,7 @@ import { KILN_KEEPS_OUT, KILN_STATE_TAG } from '../domain/release.js';
 import { DEFAULT_ROLLOUT_OPTIONS, versionOfImageReference } from '../domain/rollout.js';
 import {
   groupByRegion,
+  judgeLead,
   orderByRegion,
   overallState,
   pickLead,
@@ -175,46 +176,22 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     output.scaleSets[candidate.name] = leadResult;
     tried.push(candidate);
     healthyAfterMinutes ??= leadResult.healthyAfterMinutes;
-    // A lead that changed nothing (already on the version, newer, refused, another run's) hands the
-    // lead on; one that changed its scale set without proving the version stops the rollout.
-    const handsOn =
-      !leadResult.unproven &&
-      (leadResult.state === 'untouched' || leadResult.state === 'refused' || leadResult.state === 'updated');
-    const halted =
-      leadResult.state === 'rolledBack'
-        ? 'was rolled back'
-        : leadResult.state === 'failed'
-          ? 'failed'
-          : mustProve && leadResult.instancesUpdated === 0 && !handsOn
-            ? leadResult.state === 'superseded'
-              ? 'was superseded before it proved anything'
-              : 'proved nothing'
-            : undefined;
-    if (halted) {
+    const judged = judgeLead(leadResult, mustProve);
+    if (judged.verdict === 'halt') {
       for (const s of ordered) {
         if (!tried.includes(s))
           output.scaleSets[s.name] = untouched(
             s,
-            `not started: ${candidate.name} ${halted} (${leadResult.reason})`,
+            `not started: ${candidate.name} ${judged.what} (${leadResult.reason})`,
           );
       }
       replaySafeLog(
         context,
         `rollout of ${input.version} halted after ${candidate.name}: ${leadResult.reason}`,
       );
-      return end(
-        context,
-        output,
-        leadResult.state === 'rolledBack'
-          ? 'rolledBack'
-          : leadResult.state === 'failed'
-            ? 'failed'
-            : 'partial',
-        `${candidate.name}: ${leadResult.reason}`,
-      );
+      return end(context, output, judged.state, `${candidate.name}: ${leadResult.reason}`);
     }
-    // Proven by an instance that moved and came back healthy, or nothing to prove it with here.
-    if (!mustProve || leadResult.instancesUpdated > 0) break;
+    if (judged.verdict === 'restFollow') break;
   }
 
   // With a region order the rest go region by region (parallel within a region) and stop at a rollback;

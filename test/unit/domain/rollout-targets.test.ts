@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   groupByRegion,
+  judgeLead,
   orderByRegion,
   overallState,
   pickLead,
@@ -145,5 +146,65 @@ describe('overallState', () => {
 
   it('a dry run is planned whatever its scale sets say', () => {
     expect(overallState(['failed'], true)).toBe('planned');
+  });
+});
+
+describe('judgeLead', () => {
+  const lead = (
+    state: Parameters<typeof judgeLead>[0]['state'],
+    instancesUpdated = 0,
+    unproven?: boolean,
+  ) => ({
+    state,
+    instancesUpdated,
+    ...(unproven ? { unproven } : {}),
+  });
+
+  it('halts the rollout on a lead that was rolled back or failed, proof or not', () => {
+    for (const mustProve of [true, false]) {
+      expect(judgeLead(lead('rolledBack', 2), mustProve)).toEqual({
+        verdict: 'halt',
+        what: 'was rolled back',
+        state: 'rolledBack',
+      });
+      expect(judgeLead(lead('failed', 2), mustProve)).toEqual({
+        verdict: 'halt',
+        what: 'failed',
+        state: 'failed',
+      });
+    }
+  });
+
+  it('lets the rest follow a lead that proved the version by moving an instance', () => {
+    expect(judgeLead(lead('updated', 1), true)).toEqual({ verdict: 'restFollow' });
+    expect(judgeLead(lead('pending', 1), true)).toEqual({ verdict: 'restFollow' });
+  });
+
+  it('lets the rest follow any lead that ended well when nothing needed proof (an undo, a proven version)', () => {
+    expect(judgeLead(lead('untouched'), false)).toEqual({ verdict: 'restFollow' });
+    expect(judgeLead(lead('superseded'), false)).toEqual({ verdict: 'restFollow' });
+  });
+
+  it('hands the lead on from a lead that changed nothing', () => {
+    for (const state of ['untouched', 'refused', 'updated'] as const)
+      expect(judgeLead(lead(state), true)).toEqual({ verdict: 'nextLeads' });
+  });
+
+  it('halts, partial, on a lead that changed its scale set without proving the version', () => {
+    expect(judgeLead(lead('untouched', 0, true), true)).toEqual({
+      verdict: 'halt',
+      what: 'proved nothing',
+      state: 'partial',
+    });
+    expect(judgeLead(lead('pending'), true)).toEqual({
+      verdict: 'halt',
+      what: 'proved nothing',
+      state: 'partial',
+    });
+    expect(judgeLead(lead('superseded'), true)).toEqual({
+      verdict: 'halt',
+      what: 'was superseded before it proved anything',
+      state: 'partial',
+    });
   });
 });
