@@ -5,7 +5,7 @@
  */
 import { DEFAULT_ROLLOUT_OPTIONS } from './domain/rollout.js';
 import { REBUILD_TIMING } from './orchestrations/rebuild.js';
-import { ROLLOUT_TIMING } from './orchestrations/rollout-scale-set.js';
+import { ROLLOUT_TIMING } from './orchestrations/rollout-progress.js';
 import {
   ACTIVITY_BUDGET,
   ACTIVITY_RETRY,

@@ -99,6 +99,53 @@ export function planWave(input: {
   return plan;
 }
 
+/**
+ * A look at a scale set kept to plan the next wave without looking again: the instances still on
+ * the old model (only what planning reads of them) and their registrations.
+ */
+export interface WaveLook {
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState>;
+}
+
+/** The part of an observation that plans waves: instances still on the old model and their registrations. */
+export function staleLook(observation: {
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState>;
+}): WaveLook {
+  const instances = observation.instances
+    .filter((i) => !i.latestModelApplied)
+    .map(({ instanceId, computerName, latestModelApplied, provisioningState, imageReferenceId }) => ({
+      instanceId,
+      computerName,
+      latestModelApplied,
+      provisioningState,
+      ...(imageReferenceId ? { imageReferenceId } : {}),
+    }));
+  const names = new Set(instances.map((i) => i.computerName.toLowerCase()));
+  return {
+    instances,
+    registrations: Object.fromEntries(
+      Object.entries(observation.registrations).filter(([name]) => names.has(name)),
+    ),
+  };
+}
+
+/** The look's registrations with these names' replaced by a newer read (absent there: none now). */
+export function withFreshRegistrations(
+  look: WaveLook,
+  names: string[],
+  fresh: Record<string, RegistrationState>,
+): WaveLook['registrations'] {
+  const registrations = { ...look.registrations };
+  for (const name of names) {
+    const key = name.toLowerCase();
+    if (fresh[key]) registrations[key] = fresh[key];
+    else delete registrations[key];
+  }
+  return registrations;
+}
+
 export interface WaveHealth {
   healthy: string[];
   unhealthy: string[];
@@ -148,6 +195,52 @@ export function assessWave(input: {
 export function breachesThreshold(unhealthy: number, waveSize: number, maxUnhealthyPercent: number): boolean {
   if (waveSize === 0) return false;
   return (unhealthy * 100) / waveSize > maxUnhealthyPercent;
+}
+
+/**
+ * What a dry run says of one scale set: the instances that would move (every one while the model is
+ * on another image, else those not on the model yet), how many of those are busy now, and how many
+ * waves they would take at the batch size.
+ */
+export function planDryRun(input: {
+  capacity: number;
+  batchPercent: number;
+  /** The image the scale set's model points at. */
+  modelImageId: string | undefined;
+  /** The version the rollout moves to. */
+  versionId: string;
+  instances: RolloutInstance[];
+  registrations: Record<string, RegistrationState | undefined>;
+}): { moving: number; busyNow: number; plannedWaves: number } {
+  const modelMoves = input.modelImageId?.toLowerCase() !== input.versionId.toLowerCase();
+  const moving = input.instances.filter((i) => modelMoves || !i.latestModelApplied);
+  const busyNow = moving.filter((i) => input.registrations[i.computerName.toLowerCase()]?.busy).length;
+  return {
+    moving: moving.length,
+    busyNow,
+    plannedWaves: Math.ceil(moving.length / batchSize(input.capacity, input.batchPercent)),
+  };
+}
+
+/**
+ * A canary at the end of its soak: the instances that run the version, and those of them that are
+ * sick (not provisioned, or their runner/agent not online). It proved the version only with some on
+ * it and none sick (S4).
+ */
+export function judgeSoak<I extends RolloutInstance>(input: {
+  instances: I[];
+  registrations: Record<string, RegistrationState | undefined>;
+  version: string;
+}): { onVersion: I[]; sick: I[] } {
+  const onVersion = input.instances.filter(
+    (i) => versionOfImageReference(i.imageReferenceId) === input.version,
+  );
+  const sick = onVersion.filter(
+    (i) =>
+      input.registrations[i.computerName.toLowerCase()]?.status !== 'online' ||
+      i.provisioningState.toLowerCase() !== 'succeeded',
+  );
+  return { onVersion, sick };
 }
 
 /** Gallery version ids compare case-insensitively; the version is the last path segment. */

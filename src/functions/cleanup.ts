@@ -26,11 +26,12 @@ import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { cleanupOrchestrator, type CleanupInput, type CleanupOutput } from '../orchestrations/cleanup.js';
 import { parseCleanupRequest } from './parse-cleanup-request.js';
 import { registerActivity } from './register-activity.js';
+import { registerOrchestration } from './register-orchestration.js';
 import { getSettings } from './runtime.js';
 import { previousStatus, startResponse, startSingleton } from './start-run.js';
 
 export function registerCleanup(): void {
-  df.app.orchestration(Orchestrations.cleanup, cleanupOrchestrator);
+  registerOrchestration(Orchestrations.cleanup, cleanupOrchestrator);
 
   registerActivity(Activities.listManagedScaleSets, createListManagedScaleSetsActivity);
   registerActivity(Activities.listScaleSetInstances, createListScaleSetInstancesActivity);

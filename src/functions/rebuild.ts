@@ -35,6 +35,7 @@ import {
 } from './azure-functions.js';
 import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-request.js';
 import { registerActivity } from './register-activity.js';
+import { registerOrchestration } from './register-orchestration.js';
 import { getSettings, now } from './runtime.js';
 import { startSingleton, type StartOutcome } from './start-run.js';
 import { ACTIVE_RUNTIME_STATUSES } from '../run-status.js';
@@ -51,10 +52,10 @@ function urn(image: { publisher: string; offer: string; sku: string }): string {
 }
 
 export function registerRebuild(): void {
-  df.app.orchestration(Orchestrations.rebuild, rebuildOrchestrator);
-  df.app.orchestration(Orchestrations.waitForBuild, waitForBuildOrchestrator);
-  df.app.orchestration(Orchestrations.waitForReplication, waitForReplicationOrchestrator);
-  df.app.orchestration(Orchestrations.runnerReleaseWatch, runnerReleaseWatchOrchestrator);
+  registerOrchestration(Orchestrations.rebuild, rebuildOrchestrator);
+  registerOrchestration(Orchestrations.waitForBuild, waitForBuildOrchestrator);
+  registerOrchestration(Orchestrations.waitForReplication, waitForReplicationOrchestrator);
+  registerOrchestration(Orchestrations.runnerReleaseWatch, runnerReleaseWatchOrchestrator);
   registerActivity(Activities.readGallery, createReadGalleryActivity);
   registerActivity(Activities.startBuild, createStartBuildActivity);
   registerActivity(Activities.getBuildStatus, createGetBuildStatusActivity);

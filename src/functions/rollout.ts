@@ -27,13 +27,14 @@ import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { rolloutOrchestrator, type RolloutInput, type RolloutOutput } from '../orchestrations/rollout.js';
 import { rolloutScaleSetOrchestrator } from '../orchestrations/rollout-scale-set.js';
 import { registerActivity } from './register-activity.js';
+import { registerOrchestration } from './register-orchestration.js';
 import { parseRolloutRequest } from './parse-rollout-request.js';
 import { getSettings } from './runtime.js';
 import { previousStatus, startResponse, startSingleton } from './start-run.js';
 
 export function registerRollout(): void {
-  df.app.orchestration(Orchestrations.rollout, rolloutOrchestrator);
-  df.app.orchestration(Orchestrations.rolloutScaleSet, rolloutScaleSetOrchestrator);
+  registerOrchestration(Orchestrations.rollout, rolloutOrchestrator);
+  registerOrchestration(Orchestrations.rolloutScaleSet, rolloutScaleSetOrchestrator);
   registerActivity(Activities.resolveImageVersion, createResolveImageVersionActivity);
   registerActivity(Activities.observeScaleSet, createObserveScaleSetActivity);
   registerActivity(Activities.drainInstances, createDrainInstancesActivity);

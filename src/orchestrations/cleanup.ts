@@ -4,32 +4,24 @@
  * Deterministic: every read goes through an activity, time comes from the context (S7).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type {
-  ListAdoAgentsOutput,
-  ListGitHubRunnersOutput,
-  ListManagedScaleSetsOutput,
-  ListScaleSetInstancesOutput,
-  ManagedScaleSet,
-} from '../activities/inventory.js';
-import {
-  REMOVALS,
-  type RemovalOutcome,
-  type RemoveRegistrationsInput,
-  type ReimageUnregisteredInput,
-  type ReimageUnregisteredResult,
-} from '../activities/remediation.js';
-import type { ActivityResult } from '../activities/result.js';
+import type { ManagedScaleSet } from '../activities/inventory.js';
+import { REMOVALS, type RemovalOutcome, type ReimageUnregisteredInput } from '../activities/remediation.js';
 import {
   planHygiene,
   summarisePlan,
   type HygieneMemory,
-  type RegistrationDecision,
   type Kept,
   type Registration,
   type RemovalReason,
 } from '../domain/hygiene.js';
 import { Activities } from '../names.js';
-import { callActivities, callActivity, callActivityInChunks, replaySafeLog } from './call-activity.js';
+import {
+  callActivities,
+  callActivity,
+  callActivityGroups,
+  callActivityInChunks,
+  replaySafeLog,
+} from './call-activity.js';
 
 export interface CleanupInput {
   dryRun: boolean;
@@ -64,25 +56,18 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   const errors: string[] = [];
   context.df.setCustomStatus({ phase: 'observing', dryRun: input.dryRun });
 
-  const scaleSetsResult = (yield* callActivity(
-    context,
-    Activities.listManagedScaleSets,
-    null,
-  )) as ListManagedScaleSetsOutput;
+  const scaleSetsResult = yield* callActivity(context, Activities.listManagedScaleSets, null);
   if (!scaleSetsResult.ok) {
     // Without the scope nothing can be judged safely: stop here (S2).
     return finish(context, input, startedAt, [scaleSetsResult.error.message]);
   }
   const scaleSets = scaleSetsResult.value;
 
-  const observations = yield* callActivities<unknown>(context, [
-    ...scaleSets.map((s) => ({ name: Activities.listScaleSetInstances, input: { scaleSetId: s.id } })),
-    { name: Activities.listGitHubRunners, input: null },
-    { name: Activities.listAdoAgents, input: null },
+  const [instanceResults, [runners], [agents]] = yield* callActivityGroups(context, [
+    scaleSets.map((s) => ({ name: Activities.listScaleSetInstances, input: { scaleSetId: s.id } })),
+    [{ name: Activities.listGitHubRunners, input: null }],
+    [{ name: Activities.listAdoAgents, input: null }],
   ]);
-  const instanceResults = observations.slice(0, scaleSets.length) as ListScaleSetInstancesOutput[];
-  const runners = observations[scaleSets.length] as ListGitHubRunnersOutput;
-  const agents = observations[scaleSets.length + 1] as ListAdoAgentsOutput;
 
   const observed: ManagedScaleSet[] = [];
   const hygieneScaleSets = [];
@@ -144,15 +129,14 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   if (input.dryRun) return done(context, output);
 
   context.df.setCustomStatus({ phase: 'acting', remove: plan.remove.length, reimage: plan.reimage.length });
-  const removals = yield* callActivityInChunks<RegistrationDecision, RemovalOutcome>(
+  const removals = yield* callActivityInChunks(
     context,
     Activities.removeRegistrations,
     plan.remove,
     REMOVALS,
-    (chunk) =>
-      ({
-        registrations: chunk.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),
-      }) satisfies RemoveRegistrationsInput,
+    (chunk) => ({
+      registrations: chunk.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),
+    }),
   );
   const notAttempted = new Map<string, string[]>();
   removals.forEach((result, index) => {
@@ -185,12 +169,12 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     entry.instances.push({ instanceId: d.instanceId, computerName: d.computerName });
     byScaleSet.set(d.scaleSetId, entry);
   }
-  const reimages = yield* callActivities<ReimageUnregisteredResult>(
+  const reimages = yield* callActivities(
     context,
     [...byScaleSet.values()].map((input) => ({ name: Activities.reimageUnregisteredInstances, input })),
   );
   [...byScaleSet.values()].forEach((request, index) => {
-    const result = reimages[index] as ActivityResult<ReimageUnregisteredResult>;
+    const result = reimages[index]!;
     const name = observed.find((s) => s.id === request.scaleSetId)!.name;
     if (!result.ok) errors.push(result.error.message);
     else {

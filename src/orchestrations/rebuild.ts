@@ -10,31 +10,18 @@
  * authenticates with its own identity (S6).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
-import type {
-  BuildStarted,
-  DeleteVersionsInput,
-  PublishVersionInput,
-  PublishVersionOutput,
-  ReadGalleryOutput,
-  RunnerReleaseState,
-  StartBuildInput,
-} from '../activities/rebuild.js';
-import type { ActivityResult } from '../activities/result.js';
-import type { ObserveScaleSetOutput } from '../activities/rollout.js';
+import type { ManagedScaleSet } from '../activities/inventory.js';
 import { KILN_STATE_TAG, nextVersionName, planPrune, type ImageKind } from '../domain/release.js';
-import { versionOfImageReference, definitionOfImageReference } from '../domain/rollout.js';
+import { judgeSoak, versionOfImageReference } from '../domain/rollout.js';
+import { pickLead, scaleSetsOfImage } from '../domain/rollout-targets.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities, Orchestrations } from '../names.js';
 import { REPLICATION_ATTEMPTS } from '../retry-policy.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
+import { after } from './durable-time.js';
+import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
-import type {
-  WaitForBuildInput,
-  WaitForBuildOutput,
-  WaitForReplicationInput,
-  WaitForReplicationOutput,
-} from './wait.js';
+import type { WaitForBuildOutput, WaitForReplicationInput, WaitForReplicationOutput } from './wait.js';
 
 export interface RebuildInput {
   image: ImageKind;
@@ -133,29 +120,19 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
     });
   phase('reading gallery');
 
-  const gallery = (yield* callActivity(context, Activities.readGallery, {
+  const gallery = yield* callActivity(context, Activities.readGallery, {
     definition: input.definition,
-  })) as ReadGalleryOutput;
+  });
   if (!gallery.ok) return fail(gallery.error.message);
   out.version = nextVersionName(
     gallery.value.versions.map((v) => v.name),
     now(),
   );
 
-  const listed = (yield* callActivity(
-    context,
-    Activities.listManagedScaleSets,
-    null,
-  )) as ListManagedScaleSetsOutput;
+  const listed = yield* callActivity(context, Activities.listManagedScaleSets, null);
   if (!listed.ok) return fail(listed.error.message);
-  const scaleSets = listed.value.filter(
-    (s) =>
-      s.image === input.image ||
-      definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase(),
-  );
-  const canary =
-    scaleSets.find((s) => s.tags[input.policy.canaryTag.name] === input.policy.canaryTag.value) ??
-    scaleSets[0];
+  const scaleSets = scaleSetsOfImage(listed.value, input.image, input.definition);
+  const canary = pickLead(scaleSets, input.policy.canaryTag);
   out.canary = canary?.name;
   if (!canary) {
     // A version nothing could prove would be promoted on faith (S4), and nothing would run it.
@@ -176,11 +153,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   // template needs its SHA-256, which GitHub gives as the release asset's digest.
   let runner = { version: input.runnerVersion, sha256: input.runnerSha256 };
   if (input.image === 'linux' && !runner.sha256) {
-    const release = (yield* callActivity(
-      context,
-      Activities.readRunnerRelease,
-      null,
-    )) as ActivityResult<RunnerReleaseState | null>;
+    const release = yield* callActivity(context, Activities.readRunnerRelease, null);
     const latest = release.ok ? release.value : null;
     if (!runner.version && latest?.linuxX64Sha256)
       runner = { version: latest.latest, sha256: latest.linuxX64Sha256 };
@@ -211,28 +184,27 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // Build.
   phase('building');
-  const build = (yield* callActivity(context, Activities.startBuild, {
+  const build = yield* callActivity(context, Activities.startBuild, {
     image: input.image,
     version: out.version,
     runId: id,
     runnerVersion: runner.version,
     runnerSha256: runner.sha256,
     agentVersion: input.agentVersion,
-  } satisfies StartBuildInput)) as ActivityResult<BuildStarted>;
+  });
   if (!build.ok) return fail(build.error.message);
   out.executionName = build.value.executionName;
   out.timings.buildStartedAt = now();
-  const deadline = new Date(
-    context.df.currentUtcDateTime.getTime() + input.policy.buildTimeoutHours * 3600_000,
-  ).toISOString();
-  const waited = yield* settle<WaitForBuildOutput>(
-    context.df.callSubOrchestrator(
+  const deadline = after(context, { hours: input.policy.buildTimeoutHours }).toISOString();
+  const waited = yield* settle(
+    callSubOrchestrator(
+      context,
       Orchestrations.waitForBuild,
       {
         executionName: build.value.executionName,
         deadline,
         pollMinutes: REBUILD_TIMING.buildPollMinutes,
-      } satisfies WaitForBuildInput,
+      },
       `${id}:build`,
     ),
   );
@@ -258,9 +230,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // Publish: build region only, excluded from latest until proven.
   phase('publishing');
-  const eol = new Date(
-    context.df.currentUtcDateTime.getTime() + input.policy.imageEolDays * 24 * 3600_000,
-  ).toISOString();
+  const eol = after(context, { days: input.policy.imageEolDays }).toISOString();
   const tags: Record<string, string> = {
     [KILN_STATE_TAG]: 'publishing',
     'kiln-run': id,
@@ -268,19 +238,20 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   };
   if (input.image === 'linux') tags['kiln-runner-version'] = runner.version ?? 'template-default';
   else tags['kiln-agent-version'] = input.agentVersion ?? 'template-default';
-  const published = (yield* callActivity(context, Activities.publishVersion, {
+  const published = yield* callActivity(context, Activities.publishVersion, {
     definition: input.definition,
     version: out.version,
     managedImageId: build.value.managedImageId,
     tags,
     endOfLifeDate: eol,
     regions: firstRegions,
-  } satisfies PublishVersionInput)) as PublishVersionOutput;
+  });
   // Someone may have published under the name chosen at the start: the activity took the next free one.
   if (published.ok) out.version = published.value.version;
   const publishWait = published.ok
-    ? yield* settle<WaitForReplicationOutput>(
-        context.df.callSubOrchestrator(
+    ? yield* settle(
+        callSubOrchestrator(
+          context,
           Orchestrations.waitForReplication,
           waitInput(context, input, out.version, firstRegions, REBUILD_TIMING.publishWaitHours),
           `${id}:publish`,
@@ -296,7 +267,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
       definition: input.definition,
       versions: [out.version],
       ownRun: id,
-    } satisfies DeleteVersionsInput);
+    });
     return fail(
       !published.ok
         ? published.error.message
@@ -345,8 +316,9 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
       regions: allRegions,
     });
     if (!update.ok) return fail(yield* withCanaryBack(update.error.message));
-    const wait = yield* settle<WaitForReplicationOutput>(
-      context.df.callSubOrchestrator(
+    const wait = yield* settle(
+      callSubOrchestrator(
+        context,
         Orchestrations.waitForReplication,
         waitInput(context, input, out.version, allRegions, REBUILD_TIMING.replicationWaitHours),
         `${id}:replicate-${attempt}`,
@@ -378,8 +350,9 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
   const others = scaleSets.filter((s) => s !== canary);
   if (others.length > 0) {
     phase('rolling out');
-    const rollout = yield* settle<RolloutOutput>(
-      context.df.callSubOrchestrator(
+    const rollout = yield* settle(
+      callSubOrchestrator(
+        context,
         Orchestrations.rollout,
         { ...rolloutInput(input, out.version, others), proven: true },
         `${id}:rollout`,
@@ -392,22 +365,22 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // Prune (S3): never the newest PRUNE_KEEP, never one in use, never this one.
   phase('pruning');
-  const after = (yield* callActivity(context, Activities.readGallery, {
+  const galleryNow = yield* callActivity(context, Activities.readGallery, {
     definition: input.definition,
-  })) as ReadGalleryOutput;
-  if (after.ok) {
+  });
+  if (galleryNow.ok) {
     const prune = planPrune({
-      versions: after.value.versions.map((v) => v.name),
+      versions: galleryNow.value.versions.map((v) => v.name),
       keep: input.policy.pruneKeep,
-      referenced: after.value.referenced,
+      referenced: galleryNow.value.referenced,
       protected: [out.version],
     });
     if (prune.length > 0) {
-      const deleted = (yield* callActivity(context, Activities.deleteVersions, {
+      const deleted = yield* callActivity(context, Activities.deleteVersions, {
         definition: input.definition,
         versions: prune,
         unusedOnly: true,
-      })) as ActivityResult<string[]>;
+      });
       if (deleted.ok) out.pruned = deleted.value;
     }
   }
@@ -439,8 +412,9 @@ function* proveOnCanary(
   any
 > {
   const id = context.df.instanceId;
-  const rolled = yield* settle<RolloutOutput>(
-    context.df.callSubOrchestrator(
+  const rolled = yield* settle(
+    callSubOrchestrator(
+      context,
       Orchestrations.rollout,
       rolloutInput(input, version, [canary]),
       `${id}:canary`,
@@ -469,14 +443,12 @@ function* proveOnCanary(
       previous,
     };
   }
-  yield context.df.createTimer(
-    new Date(context.df.currentUtcDateTime.getTime() + input.policy.canarySoakMinutes * 60_000),
-  );
-  const observed = (yield* callActivity(context, Activities.observeScaleSet, {
+  yield context.df.createTimer(after(context, { minutes: input.policy.canarySoakMinutes }));
+  const observed = yield* callActivity(context, Activities.observeScaleSet, {
     scaleSetId: canary.id,
     fleet: canary.fleet,
     allInstances: true,
-  })) as ObserveScaleSetOutput;
+  });
   if (!observed.ok) {
     const back = yield* restore('canary-rollback');
     return {
@@ -486,14 +458,7 @@ function* proveOnCanary(
       previous,
     };
   }
-  const onVersion = observed.value.instances.filter(
-    (i) => versionOfImageReference(i.imageReferenceId) === version,
-  );
-  const sick = onVersion.filter(
-    (i) =>
-      observed.value.registrations[i.computerName.toLowerCase()]?.status !== 'online' ||
-      i.provisioningState.toLowerCase() !== 'succeeded',
-  );
+  const { onVersion, sick } = judgeSoak({ ...observed.value, version });
   if (sick.length > 0 || onVersion.length === 0) {
     // Healthy at the gate but not after the soak (or nothing left on it to show): put the canary back.
     const back = yield* restore('canary-rollback');
@@ -525,8 +490,9 @@ function* restoreCanary(
 ): Generator<Task, string, any> {
   if (!previous)
     return `the canary ${canary.name} ran no gallery version before, so it could not be put back`;
-  const back = yield* settle<RolloutOutput>(
-    context.df.callSubOrchestrator(
+  const back = yield* settle(
+    callSubOrchestrator(
+      context,
       Orchestrations.rollout,
       { ...rolloutInput(input, previous, [canary]), restoreFrom: version },
       `${context.df.instanceId}:${name}`,
@@ -552,11 +518,11 @@ function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedSc
 }
 
 /** A sub-orchestration's result, or why it crashed: a crash must not skip the undo of what the run started (S9). */
-function* settle<T>(
-  task: Task,
-): Generator<Task, { ok: true; value: T } | { ok: false; message: string }, any> {
+function* settle<O>(
+  task: SubOrchestrationTask<O>,
+): Generator<Task, { ok: true; value: O } | { ok: false; message: string }, any> {
   try {
-    return { ok: true, value: (yield task) as T };
+    return { ok: true, value: yield* outputOf(task) };
   } catch (error) {
     return { ok: false, message: (error as Error).message };
   }
@@ -580,7 +546,7 @@ function waitInput(
   regions: string[],
   hours: number,
 ): WaitForReplicationInput {
-  const deadline = new Date(context.df.currentUtcDateTime.getTime() + hours * 3600_000).toISOString();
+  const deadline = after(context, { hours }).toISOString();
   return {
     definition: input.definition,
     version,

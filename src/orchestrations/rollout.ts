@@ -9,12 +9,21 @@
  * kiln) or by a rebuild; the instance id is derived from definition and version (S5).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ListManagedScaleSetsOutput, ManagedScaleSet } from '../activities/inventory.js';
-import type { ResolveImageVersionOutput } from '../activities/rollout.js';
+import type { ManagedScaleSet } from '../activities/inventory.js';
 import { KILN_KEEPS_OUT, KILN_STATE_TAG } from '../domain/release.js';
-import { DEFAULT_ROLLOUT_OPTIONS, definitionOfImageReference } from '../domain/rollout.js';
+import { DEFAULT_ROLLOUT_OPTIONS, versionOfImageReference } from '../domain/rollout.js';
+import {
+  groupByRegion,
+  judgeLead,
+  orderByRegion,
+  overallState,
+  pickLead,
+  selectTargets,
+  type RolloutState,
+} from '../domain/rollout-targets.js';
 import { Activities, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
+import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
 import type {
   ScaleSetRolloutInput,
   ScaleSetRolloutOptions,
@@ -47,7 +56,7 @@ export interface RolloutOutput {
   version: string;
   source: RolloutSource;
   dryRun: boolean;
-  state: 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'skipped' | 'planned';
+  state: RolloutState;
   reason?: string;
   scaleSets: Record<string, ScaleSetRolloutResult>;
 }
@@ -65,10 +74,10 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   const startedAt = context.df.currentUtcDateTime.toISOString();
   context.df.setCustomStatus({ phase: 'checking version', version: input.version });
 
-  const version = (yield* callActivity(context, Activities.resolveImageVersion, {
+  const version = yield* callActivity(context, Activities.resolveImageVersion, {
     definition: input.definition,
     version: input.version,
-  })) as ResolveImageVersionOutput;
+  });
   if (!version.ok) return end(context, output, 'failed', version.error.message);
   if (!version.value)
     return end(
@@ -94,38 +103,16 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       return end(context, output, 'skipped', 'the version failed to provision');
   }
 
-  const listed = (yield* callActivity(
-    context,
-    Activities.listManagedScaleSets,
-    null,
-  )) as ListManagedScaleSetsOutput;
+  const listed = yield* callActivity(context, Activities.listManagedScaleSets, null);
   if (!listed.ok) return end(context, output, 'failed', listed.error.message);
-  const managed = listed.value;
-  let targets: ManagedScaleSet[];
-  if (input.scaleSets && input.scaleSets.length > 0) {
-    targets = [];
-    for (const wanted of input.scaleSets) {
-      const match = managed.find(
-        (s) => s.id.toLowerCase() === wanted.toLowerCase() || s.name.toLowerCase() === wanted.toLowerCase(),
-      );
-      if (match) targets.push(match);
-      else output.scaleSets[wanted] = refusedOutOfScope(wanted);
-    }
-  } else {
-    targets = managed.filter(
-      (s) => definitionOfImageReference(s.imageReferenceId)?.toLowerCase() === input.definition.toLowerCase(),
-    );
-  }
+  const { targets, outOfScope } = selectTargets(listed.value, input.definition, input.scaleSets);
+  for (const name of outOfScope) output.scaleSets[name] = refusedOutOfScope(name);
   if (targets.length === 0 && Object.keys(output.scaleSets).length === 0)
     return end(context, output, 'skipped', `no managed scale set uses ${input.definition}`);
 
   const options: ScaleSetRolloutOptions = { ...DEFAULT_ROLLOUT_OPTIONS, pauseMinutes: 0, ...input.options };
-  const order = (s: ManagedScaleSet) => {
-    const index = input.regionOrder?.findIndex((r) => r.toLowerCase() === s.location.toLowerCase()) ?? -1;
-    return index < 0 ? Number.MAX_SAFE_INTEGER : index;
-  };
-  const ordered = [...targets].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
-  const lead = ordered.find((s) => s.tags[input.canaryTag.name] === input.canaryTag.value) ?? ordered[0];
+  const ordered = orderByRegion(targets, input.regionOrder);
+  const lead = pickLead(ordered, input.canaryTag);
   // The lead's first wave shows how long an upgraded instance takes to come back: the rest look then.
   let healthyAfterMinutes: number | undefined;
   const versionId = version.value.id;
@@ -149,7 +136,8 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     source: input.source,
   });
   const child = (scaleSet: ManagedScaleSet, mustProve = false) =>
-    context.df.callSubOrchestrator(
+    callSubOrchestrator(
+      context,
       Orchestrations.rolloutScaleSet,
       childInput(scaleSet, mustProve),
       `${context.df.instanceId}:${scaleSet.name}`,
@@ -188,46 +176,22 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
     output.scaleSets[candidate.name] = leadResult;
     tried.push(candidate);
     healthyAfterMinutes ??= leadResult.healthyAfterMinutes;
-    // A lead that changed nothing (already on the version, newer, refused, another run's) hands the
-    // lead on; one that changed its scale set without proving the version stops the rollout.
-    const handsOn =
-      !leadResult.unproven &&
-      (leadResult.state === 'untouched' || leadResult.state === 'refused' || leadResult.state === 'updated');
-    const halted =
-      leadResult.state === 'rolledBack'
-        ? 'was rolled back'
-        : leadResult.state === 'failed'
-          ? 'failed'
-          : mustProve && leadResult.instancesUpdated === 0 && !handsOn
-            ? leadResult.state === 'superseded'
-              ? 'was superseded before it proved anything'
-              : 'proved nothing'
-            : undefined;
-    if (halted) {
+    const judged = judgeLead(leadResult, mustProve);
+    if (judged.verdict === 'halt') {
       for (const s of ordered) {
         if (!tried.includes(s))
           output.scaleSets[s.name] = untouched(
             s,
-            `not started: ${candidate.name} ${halted} (${leadResult.reason})`,
+            `not started: ${candidate.name} ${judged.what} (${leadResult.reason})`,
           );
       }
       replaySafeLog(
         context,
         `rollout of ${input.version} halted after ${candidate.name}: ${leadResult.reason}`,
       );
-      return end(
-        context,
-        output,
-        leadResult.state === 'rolledBack'
-          ? 'rolledBack'
-          : leadResult.state === 'failed'
-            ? 'failed'
-            : 'partial',
-        `${candidate.name}: ${leadResult.reason}`,
-      );
+      return end(context, output, judged.state, `${candidate.name}: ${leadResult.reason}`);
     }
-    // Proven by an instance that moved and came back healthy, or nothing to prove it with here.
-    if (!mustProve || leadResult.instancesUpdated > 0) break;
+    if (judged.verdict === 'restFollow') break;
   }
 
   // With a region order the rest go region by region (parallel within a region) and stop at a rollback;
@@ -259,41 +223,31 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       break;
     }
   }
-  return end(context, output, overallState(output), undefined);
-}
-
-/** Consecutive groups of scale sets that share a region, in the order given. */
-function groupByRegion(scaleSets: ManagedScaleSet[]): ManagedScaleSet[][] {
-  const groups: ManagedScaleSet[][] = [];
-  for (const s of scaleSets) {
-    const last = groups.at(-1);
-    if (last && last[0]!.location.toLowerCase() === s.location.toLowerCase()) last.push(s);
-    else groups.push([s]);
-  }
-  return groups;
+  return end(
+    context,
+    output,
+    overallState(
+      Object.values(output.scaleSets).map((s) => s.state),
+      output.dryRun,
+    ),
+    undefined,
+  );
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */
-function* runChild(task: Task, scaleSet: ManagedScaleSet): Generator<Task, ScaleSetRolloutResult, any> {
+function* runChild(
+  task: SubOrchestrationTask<ScaleSetRolloutResult>,
+  scaleSet: ManagedScaleSet,
+): Generator<Task, ScaleSetRolloutResult, any> {
   try {
-    return (yield task) as ScaleSetRolloutResult;
+    return yield* outputOf(task);
   } catch (error) {
     return { ...untouched(scaleSet, `rollout crashed: ${(error as Error).message}`), state: 'failed' };
   }
 }
 
-function overallState(output: RolloutOutput): RolloutOutput['state'] {
-  const states = Object.values(output.scaleSets).map((s) => s.state);
-  if (output.dryRun) return 'planned';
-  if (states.every((s) => s === 'untouched' || s === 'refused')) return 'skipped';
-  if (states.includes('rolledBack')) return 'rolledBack';
-  if (states.includes('failed')) return 'failed';
-  if (states.includes('pending') || states.includes('superseded')) return 'partial';
-  return 'succeeded';
-}
-
 function untouched(scaleSet: ManagedScaleSet, reason: string): ScaleSetRolloutResult {
-  const version = /\/versions\/([^/]+)$/i.exec(scaleSet.imageReferenceId ?? '')?.[1] ?? '';
+  const version = versionOfImageReference(scaleSet.imageReferenceId) ?? '';
   return {
     scaleSet: scaleSet.name,
     scaleSetId: scaleSet.id,
@@ -327,7 +281,7 @@ function refusedOutOfScope(name: string): ScaleSetRolloutResult {
 function end(
   context: OrchestrationContext,
   output: RolloutOutput,
-  state: RolloutOutput['state'],
+  state: RolloutState,
   reason: string | undefined,
 ): RolloutOutput {
   output.state = output.dryRun && (state === 'succeeded' || state === 'partial') ? 'planned' : state;

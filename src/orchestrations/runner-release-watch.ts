@@ -4,13 +4,12 @@
  * RUNNER_MAX_AGE_DAYS (GitHub refuses runners left un-updated for 30 days).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ReadGalleryOutput, RunnerReleaseState } from '../activities/rebuild.js';
-import type { ActivityResult } from '../activities/result.js';
 import { runnerRefreshDue } from '../domain/release.js';
 import { compareVersions, isGalleryVersion } from '../domain/versions.js';
 import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
-import type { RebuildInput, RebuildOutput } from './rebuild.js';
+import { callSubOrchestrator, outputOf } from './call-sub-orchestrator.js';
+import type { RebuildInput } from './rebuild.js';
 
 export interface RunnerReleaseWatchInput {
   maxAgeDays: number;
@@ -31,16 +30,12 @@ export function* runnerReleaseWatchOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, RunnerReleaseWatchOutput, any> {
   const input = context.df.getInput() as RunnerReleaseWatchInput;
-  const release = (yield* callActivity(
-    context,
-    Activities.readRunnerRelease,
-    null,
-  )) as ActivityResult<RunnerReleaseState | null>;
+  const release = yield* callActivity(context, Activities.readRunnerRelease, null);
   if (!release.ok) return { action: 'failed', reason: release.error.message };
   if (!release.value) return { action: 'none', reason: 'no GitHub fleet is configured' };
-  const gallery = (yield* callActivity(context, Activities.readGallery, {
+  const gallery = yield* callActivity(context, Activities.readGallery, {
     definition: input.rebuild.definition,
-  })) as ReadGalleryOutput;
+  });
   if (!gallery.ok) return { action: 'failed', reason: gallery.error.message };
 
   const promoted = gallery.value.versions
@@ -77,16 +72,19 @@ export function* runnerReleaseWatchOrchestrator(
   const instanceId = InstanceIds.rebuild('linux', input.period, latest);
   replaySafeLog(context, `runner ${latest} is due (baked: ${baked ?? 'unknown'}); starting ${instanceId}`);
   try {
-    const rebuilt = (yield context.df.callSubOrchestrator(
-      Orchestrations.rebuild,
-      {
-        ...input.rebuild,
-        trigger: 'runner-release',
-        runnerVersion: latest,
-        runnerSha256: linuxX64Sha256,
-      } satisfies RebuildInput,
-      instanceId,
-    )) as RebuildOutput;
+    const rebuilt = yield* outputOf(
+      callSubOrchestrator(
+        context,
+        Orchestrations.rebuild,
+        {
+          ...input.rebuild,
+          trigger: 'runner-release',
+          runnerVersion: latest,
+          runnerSha256: linuxX64Sha256,
+        },
+        instanceId,
+      ),
+    );
     return {
       action: 'rebuilt',
       baked,

@@ -4,11 +4,10 @@
  * grows with the length of the wait (a 12-hour build polled every minute stays far under 300 events).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { BuildStatusOutput } from '../activities/rebuild.js';
-import type { ResolveImageVersionOutput } from '../activities/rollout.js';
 import { regionKey } from '../domain/regions.js';
 import { Activities } from '../names.js';
 import { callActivity } from './call-activity.js';
+import { after } from './durable-time.js';
 
 /** Polls per execution before continuing as new. */
 const POLLS_PER_EXECUTION = 20;
@@ -47,12 +46,10 @@ export function* waitForBuildOrchestrator(
           ? { reason: `its status could not be read since ${input.unreadableSince}: ${input.lastReadError}` }
           : {}),
       };
-    yield context.df.createTimer(
-      new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
-    );
-    const read = (yield* callActivity(context, Activities.getBuildStatus, {
+    yield context.df.createTimer(after(context, { minutes: input.pollMinutes }));
+    const read = yield* callActivity(context, Activities.getBuildStatus, {
       executionName: input.executionName,
-    })) as BuildStatusOutput;
+    });
     if (!read.ok) {
       input.unreadableSince ??= context.df.currentUtcDateTime.toISOString();
       input.lastReadError = read.error.message;
@@ -79,6 +76,11 @@ export interface WaitForReplicationInput {
   regions: string[];
   deadline: string;
   pollMinutes: number;
+  /**
+   * A wanted region the version is not published to ends the wait: a rollout cannot make it come.
+   * (A rebuild that has just added the regions waits for them to show.)
+   */
+  missingIsFinal?: boolean;
 }
 
 export interface WaitForReplicationOutput {
@@ -86,6 +88,8 @@ export interface WaitForReplicationOutput {
   regions: Record<string, string>;
   provisioningState?: string;
   reason?: string;
+  /** The version does not exist (any more). */
+  gone?: boolean;
 }
 
 export function* waitForReplicationOrchestrator(
@@ -93,23 +97,23 @@ export function* waitForReplicationOrchestrator(
 ): Generator<Task, WaitForReplicationOutput, any> {
   const input = context.df.getInput() as WaitForReplicationInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
-    const read = (yield* callActivity(context, Activities.resolveImageVersion, {
+    const read = yield* callActivity(context, Activities.resolveImageVersion, {
       definition: input.definition,
       version: input.version,
-    })) as ResolveImageVersionOutput;
+    });
     if (!read.ok) return { regions: {}, reason: read.error.message };
-    if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist` };
+    if (!read.value) return { regions: {}, reason: `version ${input.version} does not exist`, gone: true };
     const states = Object.fromEntries(
       input.regions.map((r) => [r, read.value!.regions[regionKey(r)] ?? 'Missing']),
     );
     context.df.setCustomStatus({ version: input.version, regions: states });
-    const settled = Object.values(states).every((s) => s === 'Completed' || s === 'Failed');
+    const settled = Object.values(states).every(
+      (s) => s === 'Completed' || s === 'Failed' || (input.missingIsFinal && s === 'Missing'),
+    );
     if (settled || context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline)) {
       return { regions: states, provisioningState: read.value.provisioningState };
     }
-    yield context.df.createTimer(
-      new Date(context.df.currentUtcDateTime.getTime() + input.pollMinutes * 60_000),
-    );
+    yield context.df.createTimer(after(context, { minutes: input.pollMinutes }));
   }
   context.df.continueAsNew(input);
   return undefined as never;

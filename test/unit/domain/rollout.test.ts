@@ -5,8 +5,12 @@ import {
   breachesThreshold,
   definitionOfImageReference,
   DEFAULT_ROLLOUT_OPTIONS,
+  judgeSoak,
+  planDryRun,
   planWave,
+  staleLook,
   versionOfImageReference,
+  withFreshRegistrations,
   type RolloutInstance,
 } from '../../../src/domain/rollout.js';
 
@@ -139,5 +143,173 @@ describe('image references', () => {
     expect(definitionOfImageReference(id)).toBe('linux-agent');
     expect(definitionOfImageReference(id.replace(/\/versions\/.*$/, ''))).toBe('linux-agent');
     expect(versionOfImageReference(undefined)).toBeUndefined();
+  });
+});
+
+describe('planDryRun', () => {
+  const gallery =
+    '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/linux-agent';
+  const versionId = `${gallery}/versions/2026.11.1`;
+
+  it('with the model elsewhere, every instance would move, in waves of the batch size', () => {
+    const plan = planDryRun({
+      capacity: 10,
+      batchPercent: 20,
+      modelImageId: `${gallery}/versions/2026.10.1`,
+      versionId,
+      instances: instances(5, [0, 1, 2, 3, 4]),
+      registrations: {
+        'ghr-000001': { status: 'online', busy: true },
+        'ghr-000002': { status: 'online', busy: false },
+      },
+    });
+    expect(plan).toEqual({ moving: 5, busyNow: 1, plannedWaves: 3 });
+  });
+
+  it('with the model on the version (any case), only instances not on the model yet would move', () => {
+    const plan = planDryRun({
+      capacity: 4,
+      batchPercent: 50,
+      modelImageId: versionId.toUpperCase(),
+      versionId,
+      instances: instances(4, [0, 1]),
+      registrations: {
+        'ghr-000000': { status: 'online', busy: true },
+        'ghr-000003': { status: 'online', busy: true },
+      },
+    });
+    expect(plan).toEqual({ moving: 2, busyNow: 1, plannedWaves: 1 });
+  });
+
+  it('with nothing to move plans no wave; a scale set without a model image moves everything', () => {
+    expect(
+      planDryRun({
+        capacity: 2,
+        batchPercent: 20,
+        modelImageId: versionId,
+        versionId,
+        instances: instances(2, [0, 1]),
+        registrations: {},
+      }),
+    ).toEqual({ moving: 0, busyNow: 0, plannedWaves: 0 });
+    expect(
+      planDryRun({
+        capacity: 2,
+        batchPercent: 20,
+        modelImageId: undefined,
+        versionId,
+        instances: instances(2, [0, 1]),
+        registrations: {},
+      }),
+    ).toEqual({ moving: 2, busyNow: 0, plannedWaves: 2 });
+  });
+});
+
+describe('judgeSoak', () => {
+  const gallery =
+    '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/linux-agent';
+  const on =
+    (version: string, provisioningState = 'Succeeded') =>
+    (i: RolloutInstance) => ({
+      ...i,
+      provisioningState,
+      imageReferenceId: `${gallery}/versions/${version}`,
+    });
+  const online = { status: 'online' as const, busy: false };
+
+  it('counts the instances on the version and finds none sick when all are provisioned and online', () => {
+    const [a, b, c] = instances(3);
+    const judged = judgeSoak({
+      instances: [on('2026.11.1')(a!), on('2026.11.1', 'succeeded')(b!), on('2026.10.1')(c!)],
+      registrations: { 'ghr-000000': online, 'ghr-000001': { status: 'online', busy: true } },
+      version: '2026.11.1',
+    });
+    expect(judged.onVersion.map((i) => i.instanceId)).toEqual(['0', '1']);
+    expect(judged.sick).toEqual([]);
+  });
+
+  it('calls sick an instance on the version whose runner is offline or gone, or that is not provisioned', () => {
+    const [a, b, c, d] = instances(4);
+    const judged = judgeSoak({
+      instances: [
+        on('2026.11.1')(a!),
+        on('2026.11.1')(b!),
+        on('2026.11.1', 'Failed')(c!),
+        on('2026.10.1')(d!),
+      ],
+      registrations: {
+        'ghr-000000': { status: 'offline', busy: false },
+        'ghr-000002': online,
+        'ghr-000003': { status: 'offline', busy: false },
+      },
+      version: '2026.11.1',
+    });
+    expect(judged.sick.map((i) => i.instanceId)).toEqual(['0', '1', '2']);
+  });
+
+  it('finds nothing on the version when no instance runs it (or runs no gallery version)', () => {
+    const judged = judgeSoak({ instances: instances(2), registrations: {}, version: '2026.11.1' });
+    expect(judged).toEqual({ onVersion: [], sick: [] });
+  });
+});
+
+describe('staleLook', () => {
+  it('keeps the instances not on the model, only the fields planning reads, and only their registrations', () => {
+    const observed = {
+      instances: [
+        {
+          ...instances(1)[0]!,
+          name: 'vmss_0',
+          powerState: 'running',
+          imageReferenceId: '/images/x/versions/1',
+        },
+        { ...instances(2, [1])[1]!, name: 'vmss_1' },
+        { ...instances(3)[2]!, name: 'vmss_2' },
+      ],
+      registrations: {
+        'ghr-000000': { status: 'online' as const, busy: true, ids: [7] },
+        'ghr-000001': { status: 'online' as const, busy: false },
+        'ghr-000099': { status: 'offline' as const, busy: false },
+      },
+    };
+    expect(staleLook(observed)).toEqual({
+      instances: [
+        {
+          instanceId: '0',
+          computerName: 'ghr-000000',
+          latestModelApplied: false,
+          provisioningState: 'Succeeded',
+          imageReferenceId: '/images/x/versions/1',
+        },
+        {
+          instanceId: '2',
+          computerName: 'ghr-000002',
+          latestModelApplied: false,
+          provisioningState: 'Succeeded',
+        },
+      ],
+      registrations: { 'ghr-000000': { status: 'online', busy: true, ids: [7] } },
+    });
+  });
+});
+
+describe('withFreshRegistrations', () => {
+  it('replaces the named registrations by the fresh read, drops those it no longer has, keeps the rest', () => {
+    const look = {
+      instances: instances(3),
+      registrations: {
+        'ghr-000000': { status: 'online' as const, busy: true },
+        'ghr-000001': { status: 'online' as const, busy: true },
+        'ghr-000002': { status: 'online' as const, busy: true },
+      },
+    };
+    const fresh = withFreshRegistrations(look, ['GHR-000000', 'ghr-000001'], {
+      'ghr-000000': { status: 'online', busy: false },
+    });
+    expect(fresh).toEqual({
+      'ghr-000000': { status: 'online', busy: false },
+      'ghr-000002': { status: 'online', busy: true },
+    });
+    expect(look.registrations['ghr-000001']).toEqual({ status: 'online', busy: true });
   });
 });

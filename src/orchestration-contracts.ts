@@ -1,0 +1,35 @@
+/**
+ * What each orchestrator takes and gives back, by name. Parents start sub-orchestrations through
+ * callSubOrchestrator (src/orchestrations/call-sub-orchestrator.ts) and the app registers
+ * orchestrators through registerOrchestration (src/functions/register-orchestration.ts), both typed
+ * from this map: a child's input or output that does not match is a compile error, not a cast.
+ */
+import type { CleanupInput, CleanupOutput } from './orchestrations/cleanup.js';
+import type { RebuildInput, RebuildOutput } from './orchestrations/rebuild.js';
+import type { RolloutInput, RolloutOutput } from './orchestrations/rollout.js';
+import type { ScaleSetRolloutInput, ScaleSetRolloutResult } from './orchestrations/rollout-scale-set.js';
+import type {
+  RunnerReleaseWatchInput,
+  RunnerReleaseWatchOutput,
+} from './orchestrations/runner-release-watch.js';
+import type {
+  WaitForBuildInput,
+  WaitForBuildOutput,
+  WaitForReplicationInput,
+  WaitForReplicationOutput,
+} from './orchestrations/wait.js';
+import { Orchestrations } from './names.js';
+
+export interface OrchestrationContracts {
+  [Orchestrations.cleanup]: { input: CleanupInput; output: CleanupOutput };
+  [Orchestrations.rollout]: { input: RolloutInput; output: RolloutOutput };
+  [Orchestrations.rolloutScaleSet]: { input: ScaleSetRolloutInput; output: ScaleSetRolloutResult };
+  [Orchestrations.rebuild]: { input: RebuildInput; output: RebuildOutput };
+  [Orchestrations.waitForBuild]: { input: WaitForBuildInput; output: WaitForBuildOutput };
+  [Orchestrations.waitForReplication]: { input: WaitForReplicationInput; output: WaitForReplicationOutput };
+  [Orchestrations.runnerReleaseWatch]: { input: RunnerReleaseWatchInput; output: RunnerReleaseWatchOutput };
+}
+
+export type OrchestrationName = keyof OrchestrationContracts;
+export type OrchestrationInput<N extends OrchestrationName> = OrchestrationContracts[N]['input'];
+export type OrchestrationOutput<N extends OrchestrationName> = OrchestrationContracts[N]['output'];

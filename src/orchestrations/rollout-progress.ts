@@ -1,0 +1,157 @@
+/**
+ * What a scale set rollout carries from one execution to the next (its input, with the progress so
+ * far) and how it reports: the result it ends with, the custom status it shows while it runs.
+ */
+import type { OrchestrationContext } from 'durable-functions';
+import type { ManagedScaleSet } from '../activities/inventory.js';
+import type { RolloutOptions, WaveLook } from '../domain/rollout.js';
+import type { ScaleSetRolloutStateName } from '../domain/rollout-targets.js';
+
+export type { ScaleSetRolloutStateName };
+
+export interface ScaleSetRolloutOptions extends RolloutOptions {
+  pauseMinutes: number;
+}
+
+export interface ScaleSetRolloutResult {
+  scaleSet: string;
+  scaleSetId: string;
+  region: string;
+  state: ScaleSetRolloutStateName;
+  reason?: string;
+  /** The version the model points at when the rollout ends. */
+  version: string;
+  previousVersion?: string;
+  instancesUpdated: number;
+  instancesPending: number;
+  unhealthy: number;
+  waves: number;
+  /** Dry run: waves the rollout would take now and instances that are busy now. */
+  plannedWaves?: number;
+  busyNow?: number;
+  /** How long this scale set's first wave took to prove healthy (minutes). */
+  healthyAfterMinutes?: number;
+  /** A lead or canary that moved no instance to the version and saw it healthy: it proved nothing, and its model went back. */
+  unproven?: boolean;
+}
+
+export interface Progress {
+  phase: 'waves' | 'rollback';
+  previousImageId?: string;
+  previousVersion?: string;
+  /** This rollout pointed the model at the version (it was elsewhere when the rollout read it). */
+  movedModel: boolean;
+  /** Rollback: the model is back on previousImageId (by this rollout); what is left is moving instances back. */
+  restored?: boolean;
+  /** The rollback is of a lead or canary that proved nothing, not of a health breach. */
+  unproven?: boolean;
+  /** Why the rollout failed, when it puts an unproven model back before it ends failed. */
+  failure?: string;
+  updated: string[];
+  unhealthy: string[];
+  pending: string[];
+  waves: number;
+  rollbackReason?: string;
+  /** Plans the next wave without looking again (absent: look first). */
+  lastLook?: WaveLook;
+  /** When to look first at an upgraded wave, learned from a first wave (this scale set's or the lead's). */
+  healthyAfterMinutes?: number;
+}
+
+export interface ScaleSetRolloutInput {
+  scaleSet: ManagedScaleSet;
+  definition: string;
+  version: string;
+  versionId: string;
+  options: ScaleSetRolloutOptions;
+  dryRun: boolean;
+  startedAt: string;
+  /** Who asked: an Event Grid hint never moves a scale set to an older version. */
+  source: 'http' | 'eventgrid' | 'rebuild';
+  /** Regions the parent already saw the version completely replicated to (no need to read it again). */
+  replicatedTo?: string[];
+  /** The lead's first wave: how long an upgraded instance took to come back online (minutes). */
+  healthyAfterMinutes?: number;
+  /** A lead or canary: it must end with an instance moved and healthy, or its model goes back (S4). */
+  mustProve?: boolean;
+  /** An undo: move to the version only from this image (the change being undone), never from anything else (S8). */
+  restoreFrom?: string;
+  /** An operator's rollback: the version may be older than the one the scale set runs. */
+  allowOlder?: boolean;
+  progress?: Progress;
+}
+
+/** How often kiln looks again while it waits (minutes). */
+export const ROLLOUT_TIMING = {
+  replicationPollMinutes: 5,
+  replicationWaitHours: 12,
+  healthPollMinutes: 2,
+  busyRecheckMinutes: 10,
+};
+
+export function continueWith(
+  context: OrchestrationContext,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+): ScaleSetRolloutResult {
+  context.df.continueAsNew({ ...input, progress } satisfies ScaleSetRolloutInput);
+  return undefined as never;
+}
+
+export function finished(
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+  state: ScaleSetRolloutStateName,
+  reason?: string,
+  /** The version the model points at now, when it is neither the rollout's nor the previous one. */
+  versionNow?: string,
+): ScaleSetRolloutResult {
+  const back = state === 'rolledBack' || progress.unproven === true;
+  return result(input, {
+    state,
+    reason:
+      reason ??
+      (state === 'pending'
+        ? `${progress.pending.length} instance(s) stayed busy past ${input.options.busyWaitHours} h and remain on ${progress.previousVersion}`
+        : undefined),
+    version: versionNow ?? (back ? (progress.previousVersion ?? '') : input.version),
+    previousVersion: progress.previousVersion,
+    instancesUpdated: back ? 0 : progress.updated.length,
+    instancesPending: progress.pending.length,
+    unhealthy: progress.unhealthy.length,
+    waves: progress.waves,
+    ...(progress.healthyAfterMinutes !== undefined
+      ? { healthyAfterMinutes: progress.healthyAfterMinutes }
+      : {}),
+    ...(progress.unproven ? { unproven: true } : {}),
+  });
+}
+
+export function result(
+  input: ScaleSetRolloutInput,
+  fields: Omit<ScaleSetRolloutResult, 'scaleSet' | 'scaleSetId' | 'region'>,
+): ScaleSetRolloutResult {
+  return {
+    scaleSet: input.scaleSet.name,
+    scaleSetId: input.scaleSet.id,
+    region: input.scaleSet.location,
+    ...fields,
+  };
+}
+
+export function status(
+  context: OrchestrationContext,
+  phase: string,
+  input: ScaleSetRolloutInput,
+  progress?: Progress,
+): void {
+  context.df.setCustomStatus({
+    scaleSet: input.scaleSet.name,
+    version: input.version,
+    phase,
+    wave: progress ? progress.waves + 1 : 0,
+    onNewVersion: progress?.updated.length ?? 0,
+    pendingBusy: progress?.pending.length ?? 0,
+    unhealthy: progress?.unhealthy.length ?? 0,
+  });
+}
