@@ -8,7 +8,7 @@ import type { OrchestrationName, OrchestrationOutput } from '../orchestration-co
 
 export function registerOrchestration<N extends OrchestrationName>(
   name: N,
-  orchestrator: (context: OrchestrationContext) => Generator<Task, OrchestrationOutput<N>, any>,
+  orchestrator: (context: OrchestrationContext) => Generator<Task, OrchestrationOutput<N>, unknown>,
 ): void {
   df.app.orchestration(name, orchestrator);
 }

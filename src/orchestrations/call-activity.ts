@@ -29,7 +29,7 @@ export function* callActivity<N extends ActivityName>(
   name: N,
   input: ActivityInput<N>,
   retry: RetryPolicy = ACTIVITY_RETRY,
-): Generator<Task, ActivityResult<ActivityOutput<N>>, any> {
+): Generator<Task, ActivityResult<ActivityOutput<N>>, unknown> {
   const [answer] = yield* callBatch(context, [{ name, input }], retry);
   return answer as ActivityResult<ActivityOutput<N>>;
 }
@@ -38,7 +38,7 @@ export function* callActivities<const C extends readonly ActivityCall[]>(
   context: OrchestrationContext,
   calls: C,
   retry: RetryPolicy = ACTIVITY_RETRY,
-): Generator<Task, Answers<C>, any> {
+): Generator<Task, Answers<C>, unknown> {
   return (yield* callBatch(context, calls, retry)) as Answers<C>;
 }
 
@@ -50,7 +50,7 @@ export function* callActivityGroups<const G extends readonly (readonly ActivityC
   context: OrchestrationContext,
   groups: G,
   retry: RetryPolicy = ACTIVITY_RETRY,
-): Generator<Task, { -readonly [K in keyof G]: Answers<G[K]> }, any> {
+): Generator<Task, { -readonly [K in keyof G]: Answers<G[K]> }, unknown> {
   const answers = yield* callBatch(context, groups.flat(), retry);
   let start = 0;
   return groups.map((group) => answers.slice(start, (start += group.length))) as {
@@ -66,7 +66,7 @@ function* callBatch(
   context: OrchestrationContext,
   calls: readonly { name: string; input: unknown }[],
   retry: RetryPolicy,
-): Generator<Task, ActivityResult<unknown>[], any> {
+): Generator<Task, ActivityResult<unknown>[], unknown> {
   return yield* retryTransient<unknown>(context, calls.length, retry, function* (pending) {
     const tasks = pending.map((index) => context.df.callActivity(calls[index]!.name, calls[index]!.input));
     return (yield context.df.Task.all(tasks)) as ActivityResult<unknown>[];
@@ -99,7 +99,7 @@ export function* callActivityInChunks<N extends ListActivityName, I>(
   chunking: Chunking,
   chunkInput: (items: I[]) => ActivityInput<N>,
   retry: RetryPolicy = ACTIVITY_RETRY,
-): Generator<Task, ActivityResult<ItemOutput<N>>[], any> {
+): Generator<Task, ActivityResult<ItemOutput<N>>[], unknown> {
   type T = ItemOutput<N>;
   return yield* retryTransient<T>(context, items.length, retry, function* (pending) {
     const answered: ActivityResult<T>[] = [];
@@ -127,8 +127,8 @@ export function* inPacedRounds<I>(
   context: OrchestrationContext,
   items: I[],
   { size, perMinute }: Chunking,
-  round: (chunks: I[][]) => Generator<Task, boolean, any>,
-): Generator<Task, void, any> {
+  round: (chunks: I[][]) => Generator<Task, boolean, unknown>,
+): Generator<Task, void, unknown> {
   const perRound = Math.max(size, perMinute - (perMinute % size));
   for (let first = 0; first < items.length; first += perRound) {
     const next = after(context, { minutes: 1 });
@@ -150,8 +150,8 @@ function* retryTransient<T>(
   context: OrchestrationContext,
   count: number,
   retry: RetryPolicy,
-  attempt: (pending: number[]) => Generator<Task, ActivityResult<T>[], any>,
-): Generator<Task, ActivityResult<T>[], any> {
+  attempt: (pending: number[]) => Generator<Task, ActivityResult<T>[], unknown>,
+): Generator<Task, ActivityResult<T>[], unknown> {
   const results = new Array<ActivityResult<T>>(count);
   let pending = Array.from({ length: count }, (_, index) => index);
   for (let round = 1; pending.length > 0 && round <= retry.attempts; round++) {

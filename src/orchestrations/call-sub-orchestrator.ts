@@ -27,6 +27,7 @@ export function callSubOrchestrator<N extends OrchestrationName>(
 }
 
 /** A sub-orchestration's output, awaited (or read, once done); throws what the child threw. */
-export function* outputOf<O>(task: SubOrchestrationTask<O>): Generator<Task, O, any> {
-  return yield task;
+export function* outputOf<O>(task: SubOrchestrationTask<O>): Generator<Task, O, unknown> {
+  // The replay engine answers a yielded task with its result: this task's is the child's output.
+  return (yield task) as O;
 }

@@ -50,7 +50,7 @@ export interface CleanupOutput {
   memory: HygieneMemory;
 }
 
-export function* cleanupOrchestrator(context: OrchestrationContext): Generator<Task, CleanupOutput, any> {
+export function* cleanupOrchestrator(context: OrchestrationContext): Generator<Task, CleanupOutput, unknown> {
   const input = context.df.getInput() as CleanupInput;
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const errors: string[] = [];

@@ -74,7 +74,7 @@ export const REBUILD_TIMING = {
   replicationWaitHours: 24,
 };
 
-export function* rebuildOrchestrator(context: OrchestrationContext): Generator<Task, RebuildOutput, any> {
+export function* rebuildOrchestrator(context: OrchestrationContext): Generator<Task, RebuildOutput, unknown> {
   const input = context.df.getInput() as RebuildInput;
   const id = context.df.instanceId;
   const now = () => context.df.currentUtcDateTime.toISOString();
@@ -301,7 +301,7 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
   // From here on the canary runs a version that is not promoted: if the image fails, the canary
   // goes back to what it ran before, so no scale set stays on a version that never became latest (S4).
-  function* withCanaryBack(reason: string): Generator<Task, string, any> {
+  function* withCanaryBack(reason: string): Generator<Task, string, unknown> {
     return `${reason}; ${yield* restoreCanary(context, input, out.version, canaryBefore, canary!, 'canary-restore')}`;
   }
 
@@ -409,7 +409,7 @@ function* proveOnCanary(
 ): Generator<
   Task,
   ({ ok: true } | { ok: false; reason: string; rejected: boolean }) & { previous?: string },
-  any
+  unknown
 > {
   const id = context.df.instanceId;
   const rolled = yield* settle(
@@ -487,7 +487,7 @@ function* restoreCanary(
   previous: string | undefined,
   canary: ManagedScaleSet,
   name: string,
-): Generator<Task, string, any> {
+): Generator<Task, string, unknown> {
   if (!previous)
     return `the canary ${canary.name} ran no gallery version before, so it could not be put back`;
   const back = yield* settle(
@@ -520,7 +520,7 @@ function rolloutInput(input: RebuildInput, version: string, scaleSets: ManagedSc
 /** A sub-orchestration's result, or why it crashed: a crash must not skip the undo of what the run started (S9). */
 function* settle<O>(
   task: SubOrchestrationTask<O>,
-): Generator<Task, { ok: true; value: O } | { ok: false; message: string }, any> {
+): Generator<Task, { ok: true; value: O } | { ok: false; message: string }, unknown> {
   try {
     return { ok: true, value: yield* outputOf(task) };
   } catch (error) {

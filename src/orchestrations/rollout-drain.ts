@@ -25,7 +25,7 @@ export function* drainPaced(
 ): Generator<
   Task,
   { ok: true; value: DrainResult } | { ok: false; error: { message: string }; partial: DrainResult },
-  any
+  unknown
 > {
   const merged: DrainResult = { drained: [], busy: [], disabled: [] };
   let failure: { message: string } | undefined;
@@ -66,7 +66,7 @@ export function* giveBack(
   scaleSet: ScaleSetRolloutInput['scaleSet'],
   agentIds: number[],
   notUpgraded: string[],
-): Generator<Task, void, any> {
+): Generator<Task, void, unknown> {
   const reimage = scaleSet.fleet === 'github' ? notUpgraded : [];
   if (agentIds.length === 0 && reimage.length === 0) return;
   const back = yield* callActivity(context, Activities.returnDrained, {

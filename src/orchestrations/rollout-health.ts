@@ -24,7 +24,7 @@ export function* awaitHealth(
 ): Generator<
   Task,
   { healthy: string[]; unhealthy: string[]; failed: string[]; minutes: number; lastLook?: WaveLook },
-  any
+  unknown
 > {
   const { scaleSet, options } = input;
   const startedAt = context.df.currentUtcDateTime.toISOString();

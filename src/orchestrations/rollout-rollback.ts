@@ -25,7 +25,7 @@ export function* rollBack(
   context: OrchestrationContext,
   input: ScaleSetRolloutInput,
   progress: Progress,
-): Generator<Task, ScaleSetRolloutResult, any> {
+): Generator<Task, ScaleSetRolloutResult, unknown> {
   const { scaleSet } = input;
   const reason = progress.rollbackReason;
   status(context, 'rolling back', input, progress);

@@ -28,7 +28,7 @@ export type {
 
 export function* rolloutScaleSetOrchestrator(
   context: OrchestrationContext,
-): Generator<Task, ScaleSetRolloutResult, any> {
+): Generator<Task, ScaleSetRolloutResult, unknown> {
   const input = context.df.getInput() as ScaleSetRolloutInput;
   if (!input.progress) return yield* begin(context, input);
   if (input.progress.phase === 'waves') return yield* nextWave(context, input, input.progress);

@@ -24,7 +24,7 @@ import type { WaitForReplicationOutput } from './wait.js';
 export function* begin(
   context: OrchestrationContext,
   input: ScaleSetRolloutInput,
-): Generator<Task, ScaleSetRolloutResult, any> {
+): Generator<Task, ScaleSetRolloutResult, unknown> {
   const { scaleSet } = input;
   const previousVersion = versionOfImageReference(scaleSet.imageReferenceId);
   const base = {
@@ -189,7 +189,7 @@ export function* begin(
 function* awaitReplication(
   context: OrchestrationContext,
   input: ScaleSetRolloutInput,
-): Generator<Task, { state: 'failed' | 'refused'; reason: string } | undefined, any> {
+): Generator<Task, { state: 'failed' | 'refused'; reason: string } | undefined, unknown> {
   const { location } = input.scaleSet;
   let waited: WaitForReplicationOutput;
   try {

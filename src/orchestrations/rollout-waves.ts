@@ -31,7 +31,7 @@ export function* nextWave(
   context: OrchestrationContext,
   input: ScaleSetRolloutInput,
   progress: Progress,
-): Generator<Task, ScaleSetRolloutResult, any> {
+): Generator<Task, ScaleSetRolloutResult, unknown> {
   const { scaleSet, options } = input;
   status(context, `wave ${progress.waves + 1}`, input, progress);
   let look = progress.lastLook;
@@ -147,7 +147,7 @@ function* conclude(
   progress: Progress,
   look: WaveLook,
   newer: string[],
-): Generator<Task, ScaleSetRolloutResult, any> {
+): Generator<Task, ScaleSetRolloutResult, unknown> {
   const read = yield* callActivity(context, Activities.readScaleSet, {
     scaleSetId: input.scaleSet.id,
   });

@@ -61,7 +61,7 @@ export interface RolloutOutput {
   scaleSets: Record<string, ScaleSetRolloutResult>;
 }
 
-export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, any> {
+export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
   const input = context.df.getInput() as RolloutInput;
   const output: RolloutOutput = {
     definition: input.definition,
@@ -238,7 +238,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
 function* runChild(
   task: SubOrchestrationTask<ScaleSetRolloutResult>,
   scaleSet: ManagedScaleSet,
-): Generator<Task, ScaleSetRolloutResult, any> {
+): Generator<Task, ScaleSetRolloutResult, unknown> {
   try {
     return yield* outputOf(task);
   } catch (error) {

@@ -28,7 +28,7 @@ export interface RunnerReleaseWatchOutput {
 
 export function* runnerReleaseWatchOrchestrator(
   context: OrchestrationContext,
-): Generator<Task, RunnerReleaseWatchOutput, any> {
+): Generator<Task, RunnerReleaseWatchOutput, unknown> {
   const input = context.df.getInput() as RunnerReleaseWatchInput;
   const release = yield* callActivity(context, Activities.readRunnerRelease, null);
   if (!release.ok) return { action: 'failed', reason: release.error.message };

@@ -36,7 +36,7 @@ const TERMINAL_BUILD = new Set(['Succeeded', 'Failed', 'Stopped']);
  */
 export function* waitForBuildOrchestrator(
   context: OrchestrationContext,
-): Generator<Task, WaitForBuildOutput, any> {
+): Generator<Task, WaitForBuildOutput, unknown> {
   const input = context.df.getInput() as WaitForBuildInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
     if (context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline))
@@ -94,7 +94,7 @@ export interface WaitForReplicationOutput {
 
 export function* waitForReplicationOrchestrator(
   context: OrchestrationContext,
-): Generator<Task, WaitForReplicationOutput, any> {
+): Generator<Task, WaitForReplicationOutput, unknown> {
   const input = context.df.getInput() as WaitForReplicationInput;
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
     const read = yield* callActivity(context, Activities.resolveImageVersion, {

@@ -29,12 +29,13 @@ export interface FakeOrchestration {
   elapse(ms: number): void;
   now(): string;
   /** Runs `generator` to its end, answering each activity call with `answer`. */
-  drive<R>(generator: Generator<Task, R, any>): R;
+  drive<R>(generator: Generator<Task, R, unknown>): R;
 }
 
-export function fakeOrchestration(
+/** `I`: what the test's activities take (each test calls activities of one input shape). */
+export function fakeOrchestration<I = unknown>(
   start: string,
-  answer: (name: string, input: any, fake: FakeOrchestration) => unknown,
+  answer: (name: string, input: I, fake: FakeOrchestration) => unknown,
 ): FakeOrchestration {
   let now = new Date(start);
   const fake: FakeOrchestration = {
@@ -67,7 +68,7 @@ export function fakeOrchestration(
     switch (task.kind) {
       case 'activity':
         fake.calls.push({ name: task.name, input: task.input, at: now.toISOString() });
-        return answer(task.name, task.input, fake);
+        return answer(task.name, task.input as I, fake);
       case 'all':
         fake.batches.push(task.tasks.map((t) => (t.kind === 'activity' ? t.name : t.kind)));
         return task.tasks.map(settle);
