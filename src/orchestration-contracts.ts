@@ -18,6 +18,7 @@ import type {
   WaitForReplicationInput,
   WaitForReplicationOutput,
 } from './orchestrations/wait.js';
+import type { OrchestrationContext } from 'durable-functions';
 import { Orchestrations } from './names.js';
 
 export interface OrchestrationContracts {
@@ -33,3 +34,27 @@ export interface OrchestrationContracts {
 export type OrchestrationName = keyof OrchestrationContracts;
 export type OrchestrationInput<N extends OrchestrationName> = OrchestrationContracts[N]['input'];
 export type OrchestrationOutput<N extends OrchestrationName> = OrchestrationContracts[N]['output'];
+
+/**
+ * An orchestrator's own input, as its contract says: the replay engine hands it over untyped, and
+ * this is the one place it is taken to be what the parent or the starter sent (both typed above).
+ */
+export function inputOf<N extends OrchestrationName>(
+  context: OrchestrationContext,
+  _name: N,
+): OrchestrationInput<N> {
+  return context.df.getInput() as OrchestrationInput<N>;
+}
+
+/**
+ * The output a finished run of orchestrator `name` stored, as its contract says; undefined when the
+ * status is of another orchestrator or holds no output yet.
+ */
+export function storedOutput<N extends OrchestrationName>(
+  name: N,
+  status: { name?: string; output?: unknown } | undefined,
+): OrchestrationOutput<N> | undefined {
+  if (!status || status.output === undefined || status.output === null) return undefined;
+  if (status.name !== undefined && status.name !== name) return undefined;
+  return status.output as OrchestrationOutput<N>;
+}

@@ -16,12 +16,10 @@ import { getRuntime } from '../functions/runtime.js';
 import { EventType } from '../local/durable/history.js';
 import { LocalAppHost } from '../local/host/app-host.js';
 import { Orchestrations } from '../names.js';
-import type { CleanupOutput } from '../orchestrations/cleanup.js';
-import type { RebuildOutput } from '../orchestrations/rebuild.js';
-import type { RolloutOutput } from '../orchestrations/rollout.js';
 import { KILN_STATE_TAG, type ImageKind } from '../domain/release.js';
 import type { ScaleSetRolloutInput, ScaleSetRolloutResult } from '../orchestrations/rollout-scale-set.js';
 import { WallClock } from './plan-settings.js';
+import { storedOutput } from '../orchestration-contracts.js';
 
 export interface PlanRequest {
   settings: Settings;
@@ -187,7 +185,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
           reason,
         };
       }
-      const out = status.output as RebuildOutput;
+      const out = storedOutput(Orchestrations.rebuild, status)!;
       if (out.state !== 'planned' && out.reason) errors.push(`rebuild ${image}: ${out.reason}`);
       return {
         image,
@@ -214,7 +212,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
         };
       const status = runner.getStatus(r.id);
       if (status?.runtimeStatus === 'Completed') {
-        const out = status.output as RolloutOutput;
+        const out = storedOutput(Orchestrations.rollout, status)!;
         if (out.state === 'failed') errors.push(`rollout ${r.image} ${r.version}: ${out.reason ?? 'failed'}`);
         return {
           ...base,
@@ -247,7 +245,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
     };
     const cleanupStatus = cleanupStarted?.id ? runner.getStatus(cleanupStarted.id) : undefined;
     if (cleanupStatus?.runtimeStatus === 'Completed') {
-      const out = cleanupStatus.output as CleanupOutput;
+      const out = storedOutput(Orchestrations.cleanup, cleanupStatus)!;
       cleanup = {
         state: out.errors.length > 0 ? 'incomplete' : 'planned',
         remove: out.planned.remove,

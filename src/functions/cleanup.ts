@@ -21,14 +21,14 @@ import {
   createRemoveRegistrationsActivity,
 } from '../activities/remediation.js';
 import { scheduleSetting } from '../config/schedule-setting.js';
-import type { HygieneMemory } from '../domain/hygiene.js';
 import { Activities, InstanceIds, Orchestrations } from '../names.js';
-import { cleanupOrchestrator, type CleanupInput, type CleanupOutput } from '../orchestrations/cleanup.js';
+import { cleanupOrchestrator, type CleanupInput } from '../orchestrations/cleanup.js';
 import { parseCleanupRequest } from './parse-cleanup-request.js';
 import { registerActivity } from './register-activity.js';
 import { registerOrchestration } from './register-orchestration.js';
 import { getSettings } from './runtime.js';
 import { previousStatus, startResponse, startSingleton } from './start-run.js';
+import { storedOutput } from '../orchestration-contracts.js';
 
 export function registerCleanup(): void {
   registerOrchestration(Orchestrations.cleanup, cleanupOrchestrator);
@@ -74,7 +74,7 @@ async function startCleanup(client: df.DurableClient, dryRun: boolean) {
   const settings = getSettings();
   const previous = await previousStatus(client, InstanceIds.cleanup);
   // What the last run learnt (when registrations went offline) lives in its durable output.
-  const memory = (previous?.output as CleanupOutput | undefined)?.memory as HygieneMemory | undefined;
+  const memory = storedOutput(Orchestrations.cleanup, previous)?.memory;
   const input: CleanupInput = {
     dryRun,
     memory,

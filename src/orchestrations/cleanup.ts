@@ -14,7 +14,7 @@ import {
   type Registration,
   type RemovalReason,
 } from '../domain/hygiene.js';
-import { Activities } from '../names.js';
+import { Activities, Orchestrations } from '../names.js';
 import {
   callActivities,
   callActivity,
@@ -22,6 +22,7 @@ import {
   callActivityInChunks,
   replaySafeLog,
 } from './call-activity.js';
+import { inputOf } from '../orchestration-contracts.js';
 
 export interface CleanupInput {
   dryRun: boolean;
@@ -51,7 +52,7 @@ export interface CleanupOutput {
 }
 
 export function* cleanupOrchestrator(context: OrchestrationContext): Generator<Task, CleanupOutput, unknown> {
-  const input = context.df.getInput() as CleanupInput;
+  const input = inputOf(context, Orchestrations.cleanup);
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const errors: string[] = [];
   context.df.setCustomStatus({ phase: 'observing', dryRun: input.dryRun });

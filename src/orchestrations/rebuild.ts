@@ -22,6 +22,7 @@ import { after } from './durable-time.js';
 import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
 import type { WaitForBuildOutput, WaitForReplicationInput, WaitForReplicationOutput } from './wait.js';
+import { inputOf } from '../orchestration-contracts.js';
 
 export interface RebuildInput {
   image: ImageKind;
@@ -75,7 +76,7 @@ export const REBUILD_TIMING = {
 };
 
 export function* rebuildOrchestrator(context: OrchestrationContext): Generator<Task, RebuildOutput, unknown> {
-  const input = context.df.getInput() as RebuildInput;
+  const input = inputOf(context, Orchestrations.rebuild);
   const id = context.df.instanceId;
   const now = () => context.df.currentUtcDateTime.toISOString();
   const out: RebuildOutput = {

@@ -14,7 +14,9 @@
  * rollout-health.ts, their drains in rollout-drain.ts, and what carries over in rollout-progress.ts.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ScaleSetRolloutInput, ScaleSetRolloutResult } from './rollout-progress.js';
+import { Orchestrations } from '../names.js';
+import { inputOf } from '../orchestration-contracts.js';
+import type { ScaleSetRolloutResult } from './rollout-progress.js';
 import { rollBack } from './rollout-rollback.js';
 import { begin } from './rollout-start.js';
 import { nextWave } from './rollout-waves.js';
@@ -29,7 +31,7 @@ export type {
 export function* rolloutScaleSetOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, ScaleSetRolloutResult, unknown> {
-  const input = context.df.getInput() as ScaleSetRolloutInput;
+  const input = inputOf(context, Orchestrations.rolloutScaleSet);
   if (!input.progress) return yield* begin(context, input);
   if (input.progress.phase === 'waves') return yield* nextWave(context, input, input.progress);
   return yield* rollBack(context, input, input.progress);

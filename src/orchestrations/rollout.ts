@@ -29,6 +29,7 @@ import type {
   ScaleSetRolloutOptions,
   ScaleSetRolloutResult,
 } from './rollout-scale-set.js';
+import { inputOf } from '../orchestration-contracts.js';
 
 export type RolloutSource = 'http' | 'eventgrid' | 'rebuild';
 
@@ -62,7 +63,7 @@ export interface RolloutOutput {
 }
 
 export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
-  const input = context.df.getInput() as RolloutInput;
+  const input = inputOf(context, Orchestrations.rollout);
   const output: RolloutOutput = {
     definition: input.definition,
     version: input.version,

@@ -10,6 +10,7 @@ import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import { callSubOrchestrator, outputOf } from './call-sub-orchestrator.js';
 import type { RebuildInput } from './rebuild.js';
+import { inputOf } from '../orchestration-contracts.js';
 
 export interface RunnerReleaseWatchInput {
   maxAgeDays: number;
@@ -29,7 +30,7 @@ export interface RunnerReleaseWatchOutput {
 export function* runnerReleaseWatchOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, RunnerReleaseWatchOutput, unknown> {
-  const input = context.df.getInput() as RunnerReleaseWatchInput;
+  const input = inputOf(context, Orchestrations.runnerReleaseWatch);
   const release = yield* callActivity(context, Activities.readRunnerRelease, null);
   if (!release.ok) return { action: 'failed', reason: release.error.message };
   if (!release.value) return { action: 'none', reason: 'no GitHub fleet is configured' };

@@ -5,9 +5,10 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { regionKey } from '../domain/regions.js';
-import { Activities } from '../names.js';
+import { Activities, Orchestrations } from '../names.js';
 import { callActivity } from './call-activity.js';
 import { after } from './durable-time.js';
+import { inputOf } from '../orchestration-contracts.js';
 
 /** Polls per execution before continuing as new. */
 const POLLS_PER_EXECUTION = 20;
@@ -37,7 +38,7 @@ const TERMINAL_BUILD = new Set(['Succeeded', 'Failed', 'Stopped']);
 export function* waitForBuildOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, WaitForBuildOutput, unknown> {
-  const input = context.df.getInput() as WaitForBuildInput;
+  const input = inputOf(context, Orchestrations.waitForBuild);
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
     if (context.df.currentUtcDateTime.getTime() >= Date.parse(input.deadline))
       return {
@@ -95,7 +96,7 @@ export interface WaitForReplicationOutput {
 export function* waitForReplicationOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, WaitForReplicationOutput, unknown> {
-  const input = context.df.getInput() as WaitForReplicationInput;
+  const input = inputOf(context, Orchestrations.waitForReplication);
   for (let poll = 0; poll < POLLS_PER_EXECUTION; poll++) {
     const read = yield* callActivity(context, Activities.resolveImageVersion, {
       definition: input.definition,

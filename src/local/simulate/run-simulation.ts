@@ -21,7 +21,6 @@ import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../../orchestrations/rollout.js';
-import type { ScaleSetRolloutResult } from '../../orchestrations/rollout-scale-set.js';
 import type { Violation } from '../fake-cloud/world.js';
 import { criticalPathMinutes } from './critical-path.js';
 import { deliveryPlan, publishOutsideKiln, versionWrittenEvent } from './gallery-events.js';
@@ -33,6 +32,7 @@ import {
   type ObservedRun,
 } from './invariants.js';
 import type { ReportEvent, SimulationReport } from './report.js';
+import { storedOutput } from '../../orchestration-contracts.js';
 
 export interface SimulationOptions {
   /** Overrides the scenario's `trigger` list. */
@@ -286,8 +286,9 @@ export async function runSimulation(
         event(flowOf(status.name), `${status.instanceId} ${status.runtimeStatus}: ${String(status.output)}`);
         continue;
       }
-      if (status.name === Orchestrations.cleanup) {
-        const output = status.output as CleanupOutput;
+      const cleanupOutput = storedOutput(Orchestrations.cleanup, status);
+      if (cleanupOutput) {
+        const output = cleanupOutput;
         hygiene.runs++;
         mergeCleanup(hygiene, output);
         const acted =
@@ -298,15 +299,17 @@ export async function runSimulation(
         if (acted > 0 || output.errors.length > 0 || hygiene.runs === 1)
           event('cleanup', describeCleanup(output));
       }
-      if (status.name === Orchestrations.rolloutScaleSet)
-        judged(judgeScaleSetResult(cloud.world, status.output as ScaleSetRolloutResult));
-      if (status.name === Orchestrations.rollout) {
-        const output = status.output as RolloutOutput;
+      const scaleSetResult = storedOutput(Orchestrations.rolloutScaleSet, status);
+      if (scaleSetResult) judged(judgeScaleSetResult(cloud.world, scaleSetResult));
+      const rolloutOutput = storedOutput(Orchestrations.rollout, status);
+      if (rolloutOutput) {
+        const output = rolloutOutput;
         rollouts.set(status.instanceId, output);
         event('rollout', describeRollout(output));
       }
-      if (status.name === Orchestrations.rebuild) {
-        const output = status.output as RebuildOutput;
+      const rebuildOutput = storedOutput(Orchestrations.rebuild, status);
+      if (rebuildOutput) {
+        const output = rebuildOutput;
         rebuilds.set(status.instanceId, output);
         event('rebuild', describeRebuild(output));
         judged(judgeRebuildResult(cloud.world, output));
