@@ -12,7 +12,7 @@
  * | Key Vault SDK (`src/clients/keyvault.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's | 30 s a read |
  * | activity over a list (`src/activities/budget.ts`) | nothing: it stops starting items | — | — | no new item after 4 min or 3 transient failures in a row |
  * | activity retry (`src/orchestrations/call-activity.ts`) | activities that failed transiently | 4 | durable timers of 30 s, 1 min, 2 min (× 2, capped at 10 min) | 4 × the activity + 3 min 30 s |
- * | model write (`src/orchestrations/rollout-scale-set.ts`) | a write refused on a changed ETag (412) | 3 | none: a fresh read first | 3 × (read, look-up, write) |
+ * | model write (`src/orchestrations/rollout-start.ts`, `rollout-rollback.ts`) | a write refused on a changed ETag (412) | 3 | none: a fresh read first | 3 × (read, look-up, write) |
  * | replication (`src/orchestrations/rebuild.ts`) | a region that failed | 2 | none | 2 × the 24 h wait |
  *
  * base: CLIENT_RETRY_BASE_MS. The numbers are the defaults; the client ones an operator may tune

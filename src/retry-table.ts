@@ -189,7 +189,7 @@ export function renderLayerTable(t: ClientTuning = CLIENT_TUNING): string[] {
       `${ACTIVITY_RETRY.attempts} × the activity + ${formatDuration(retryDelays.reduce((a, b) => a + b, 0))}`,
     ],
     [
-      'model write (`src/orchestrations/rollout-scale-set.ts`)',
+      'model write (`src/orchestrations/rollout-start.ts`, `rollout-rollback.ts`)',
       'a write refused on a changed ETag (412)',
       String(MODEL_WRITE_ATTEMPTS),
       'none: a fresh read first',
