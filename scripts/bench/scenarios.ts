@@ -1,5 +1,5 @@
 /**
- * The benchmark's scenarios, generated in code (format: scenarios/README.md) so their size
+ * The benchmark's scenarios, generated in code (format: docs/scenarios.md) so their size
  * stays a parameter. `npm run bench -- --write-scenarios` also writes them as YAML next to this file
  * (scripts/bench/scenarios/) for `kiln simulate --scenario`.
  *

@@ -18,7 +18,7 @@ Usage:
   kiln serve [--scenario FILE] [--port N] [--speed X] [--json] [--verbose]
 
 Options:
-  --scenario FILE   Scenario file, JSON or YAML (format: scenarios/README.md); without it,
+  --scenario FILE   Scenario file, JSON or YAML (format: docs/scenarios.md); without it,
                     the built-in demo. The scenario's "trigger" and "until" are not used: start
                     runs with the API (kiln rollout|rebuild|cleanup --app URL). Its "timers"
                     decide whether the app's timers fire.

@@ -17,7 +17,7 @@ Usage:
                 [--dry-run] [--verbose]
 
 Options:
-  --scenario FILE   Scenario file, JSON or YAML (format: scenarios/README.md).
+  --scenario FILE   Scenario file, JSON or YAML (format: docs/scenarios.md).
                     Without it, a built-in demo scenario runs.
   --trigger NAMES   Entry points fired once at the start, replacing the scenario's "trigger" list.
                     cleanup (POST /api/cleanups), http-rebuild (POST /api/rebuilds),

@@ -1,7 +1,7 @@
 /**
  * Reproducible simulations: the fake world draws every id and random choice from the scenario's
  * `seed`, and everything else follows the virtual clock, so the same scenario gives a byte-identical
- * JSON report (scenarios/README.md, "Reproducible runs"); another seed draws other ids.
+ * JSON report (docs/scenarios.md, "Reproducible runs"); another seed draws other ids.
  *
  * The report has no wall-clock field (`virtualMinutes`, `criticalPathMinutes` and every `at` are
  * virtual time; the wall time of a run goes to the log only), so whole reports are compared.

@@ -1,5 +1,5 @@
 /**
- * The defaults of scenario format version 1 (scenarios/README.md), and the complete Scenario a valid
+ * The defaults of scenario format version 1 (docs/scenarios.md), and the complete Scenario a valid
  * file makes once every default is applied.
  */
 import { newestVersion } from '../../domain/versions.js';

@@ -1,5 +1,5 @@
 /**
- * Reads a simulation scenario (format version 1, scenarios/README.md) from JSON or YAML,
+ * Reads a simulation scenario (format version 1, docs/scenarios.md) from JSON or YAML,
  * validates it and applies every default, so the fake cloud and `kiln simulate` only ever see a
  * complete `Scenario`. Like the settings loader it collects every problem and throws them together
  * in one ScenarioError, each naming the field path (`scaleSets[1].capacity`), where it is in the file

@@ -1,5 +1,5 @@
 /**
- * A simulation scenario (format version 1, scenarios/README.md) after parsing: every
+ * A simulation scenario (format version 1, docs/scenarios.md) after parsing: every
  * default applied, every field present. The parser (parse-scenario.ts) produces it; the fake cloud
  * and `kiln simulate` consume it.
  */

@@ -1,5 +1,5 @@
 /**
- * The simulation report (format version 1, scenarios/README.md): what `kiln simulate` prints as
+ * The simulation report (format version 1, docs/scenarios.md): what `kiln simulate` prints as
  * JSON, and its readable text rendering.
  */
 import type { ContractViolation } from '../contracts/types.js';

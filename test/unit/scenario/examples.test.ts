@@ -1,6 +1,6 @@
 /**
- * The scenarios users actually run: the shared examples, the README's full example, the minimal
- * `{ "name": "x" }` and the built-in demo, each with the defaults the README promises.
+ * The scenarios users actually run: the shared examples, the format document's full example (docs/scenarios.md), the minimal
+ * `{ "name": "x" }` and the built-in demo, each with the defaults the format document promises.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -175,13 +175,13 @@ describe('the example scenarios', () => {
   });
 });
 
-describe("the format README's full example", () => {
-  const readme = readFileSync(join(exampleScenarios, 'README.md'), 'utf8');
+describe("the format document's full example", () => {
+  const readme = readFileSync(join(exampleScenarios, '..', 'docs', 'scenarios.md'), 'utf8');
   const block = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
 
-  it('parses as written, with every field as the README says', () => {
+  it('parses as written, with every field as the format document says', () => {
     expect(block).toBeDefined();
-    const s = parseScenario(block!, 'README.md');
+    const s = parseScenario(block!, 'scenarios.md');
     expect(s).toMatchObject({
       version: 1,
       name: 'monthly-rebuild-two-regions',
