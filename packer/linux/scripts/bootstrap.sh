@@ -364,6 +364,9 @@ if [[ $mode == broker ]]; then
 		log "removing the local registration left by a previous start"
 		rm -f .runner .credentials .credentials_rsaparams
 	fi
+	# The runner loads .env and .path into its own environment at start, and a job (same user)
+	# could have written them; config.sh would rewrite them, but in this mode nothing does.
+	rm -f .env .path
 	if [[ $work != /* && -d $work ]]; then
 		rm -rf -- "${runner_dir:?}/$work"
 	fi

@@ -55,14 +55,17 @@ run_broker() {
 	assert_no_secrets
 }
 
-@test "broker: a local registration and the last job's work folder are removed before run.sh" {
+@test "broker: a local registration, a planted .env/.path and the last job's work folder are removed before run.sh" {
 	start_fake
-	touch "$RUNNER/.runner" "$RUNNER/.credentials" "$RUNNER/.credentials_rsaparams"
+	touch "$RUNNER/.runner" "$RUNNER/.credentials" "$RUNNER/.credentials_rsaparams" "$RUNNER/.path"
+	echo LD_PRELOAD=/tmp/evil.so >"$RUNNER/.env"
 	mkdir -p "$RUNNER/_work/old-job"
 	run_broker
 	assert_success
 	[ ! -e "$RUNNER/.runner" ]
 	[ ! -e "$RUNNER/.credentials" ]
+	[ ! -e "$RUNNER/.env" ]
+	[ ! -e "$RUNNER/.path" ]
 	[ ! -e "$RUNNER/_work" ]
 }
 
