@@ -101,7 +101,12 @@ check_imds() {
 if [[ $mode == broker ]]; then
 	# The broker decides scope, owner, labels, group and work folder (they are in the JIT config);
 	# the VM only proves who it is. A PAT on the VM would defeat the point of this mode.
-	url_ok "$registration_url" || problem "KILN_REGISTRATION_URL '$registration_url' is not an http(s) URL"
+	if ! url_ok "$registration_url"; then
+		problem "KILN_REGISTRATION_URL '$registration_url' is not an http(s) URL"
+	elif [[ $registration_url != https://* && ! $registration_url =~ ^http://(127\.0\.0\.1|localhost)(:[0-9]+)?/ ]]; then
+		# The request carries the VM's identity token: plain http only to this machine (tests, a proxy).
+		problem "KILN_REGISTRATION_URL '$registration_url' must be https (it carries the VM's identity token)"
+	fi
 	[[ -n $audience ]] || problem "KILN_REGISTRATION_AUDIENCE is required with KILN_REGISTRATION_URL (the broker's app ID URI or client id)"
 	[[ $audience != *[[:space:]]* ]] || problem "KILN_REGISTRATION_AUDIENCE '$audience' must not contain spaces"
 	[[ -z $pat ]] || problem "GH_PAT is set but KILN_REGISTRATION_URL selects the registration broker: remove GH_PAT from the VM (no PAT may be reachable by jobs)"

@@ -201,6 +201,9 @@ function Get-BootstrapSettings {
         $settings.Mode = 'broker'
         if (-not (Test-AbsoluteHttpUrl $settings.RegistrationUrl)) {
             $problems.Add("KILN_REGISTRATION_URL '$($settings.RegistrationUrl)' is not an absolute http(s) URL")
+        } elseif (([Uri] $settings.RegistrationUrl).Scheme -ne 'https' -and -not ([Uri] $settings.RegistrationUrl).IsLoopback) {
+            # The request carries the VM's identity token: plain http only to this machine (tests).
+            $problems.Add("KILN_REGISTRATION_URL '$($settings.RegistrationUrl)' must be https (it carries the VM's identity token)")
         }
         if (-not $settings.RegistrationAudience) {
             $problems.Add('KILN_REGISTRATION_AUDIENCE is not set (required with KILN_REGISTRATION_URL: the audience of the broker''s token)')

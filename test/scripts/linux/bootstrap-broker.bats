@@ -149,6 +149,14 @@ run_broker() {
 	assert_no_secrets
 }
 
+@test "broker: the identity token never travels over plain http to another machine" {
+	start_fake
+	run_bootstrap KILN_REGISTRATION_URL=http://kiln.example.com/api/registrations KILN_REGISTRATION_AUDIENCE="$AUDIENCE"
+	assert_failure 2
+	assert_output --partial "KILN_REGISTRATION_URL 'http://kiln.example.com/api/registrations' must be https"
+	[ ! -e "$OUT/fake/requests.jsonl" ]
+}
+
 @test "the fake broker rejects what kiln's broker rejects (wrong token, wrong body, wrong method)" {
 	start_fake
 	local url="http://127.0.0.1:$HTTP_PORT/api/registrations"

@@ -438,6 +438,14 @@ Describe 'bootstrap-agent.ps1 with the registration broker' {
         (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
     }
 
+    It 'refuses a plain http broker URL on another machine: the token would travel in clear' {
+        $script:MachineEnv.KILN_REGISTRATION_URL = 'http://kiln.example.com/api/registrations'
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 2
+        $result.LogText | Should -Match "KILN_REGISTRATION_URL 'http://kiln.example.com/api/registrations' must be https"
+        (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+    }
+
     It 'never shows the secret or the IMDS token in a stream or a file but the stub record of its environment' {
         $all = @(Invoke-AdoBootstrap -AgentRoot $script:Root -LogPath $script:Log -Verbose -Debug *>&1)
         @($all | Where-Object { $_ -is [int] }) | Should -Be @(0)
