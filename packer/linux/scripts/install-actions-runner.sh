@@ -35,6 +35,10 @@ rm -rf "$work"
 # rename or delete root's files; _diag (its logs) and _work (the jobs' checkouts) are its own.
 # The runner cannot update itself over root's files: kiln rebuilds the image for a new runner
 # release (the daily runner-release watch) instead.
+# run.sh copies run-helper.sh.template over run-helper.sh before every start (cp -f). Made here,
+# root's, that copy fails harmlessly (run.sh goes on with this identical file); left to run.sh, it
+# would be created by the runner user in the sticky folder, and a job could rewrite it.
+cp "$runner_dir/run-helper.sh.template" "$runner_dir/run-helper.sh"
 chown -R root:root "$runner_dir"
 chmod -R go-w "$runner_dir"
 chown "root:$RUNNER_USER" "$runner_dir"

@@ -16,7 +16,7 @@ setup() {
 	mkdir -p "$BIN" "$T/helpers" "$T/release/bin" "$T/release/externals/node/bin" "$T/opt"
 	# A runner release as the tarball ships it, with group/world-writable files to prove the
 	# script takes write access away, not the tarball or the umask.
-	for f in config.sh run.sh run-helper.sh env.sh bin/Runner.Listener externals/node/bin/node; do
+	for f in config.sh run.sh run-helper.sh.template env.sh bin/Runner.Listener externals/node/bin/node; do
 		printf '#!/bin/sh\n' >"$T/release/$f"
 	done
 	printf '#!/bin/sh\necho installdependencies >>"%s"\n' "$LOG" >"$T/release/bin/installdependencies.sh"
@@ -66,6 +66,10 @@ chown root:runner $DIR"
 	for f in config.sh run.sh run-helper.sh bin bin/Runner.Listener externals/node/bin/node; do
 		assert [ -e "$DIR/$f" ]
 	done
+	# run.sh's own copy of run-helper.sh exists already, root's (chown -R), so the runner user
+	# never creates it.
+	cmp "$DIR/run-helper.sh.template" "$DIR/run-helper.sh"
+	assert_equal "$(stat -c %a "$DIR/run-helper.sh")" 755
 	assert_equal "$(stat -c %a "$DIR/run.sh" "$DIR/bin" "$DIR/_work" "$DIR/_diag" | paste -sd' ')" "755 755 755 755"
 }
 
