@@ -95,6 +95,12 @@ param github githubSettingsType
 @description('Optional. Azure DevOps settings.')
 param ado adoSettingsType = {}
 
+@description('Optional. Audience of the IMDS token runners and agents present to kiln\'s registration broker (github.registration jit, ado.registration broker): the application ID URI or client id of the Entra application the broker accepts tokens for. Default api://kiln-<environment>-registrations.')
+param registrationAudience string = ''
+
+@description('Optional. URL of kiln\'s registration broker the runners and agents call. Default https://<function app>.azurewebsites.net/api/registrations; set it for sovereign clouds (azurewebsites.us, chinacloudsites.cn) or a custom domain.')
+param registrationUrl string = ''
+
 @description('Optional. Timer schedules.')
 param schedules schedulesType = {}
 
@@ -190,6 +196,13 @@ var githubAppKeySecret = github.?appKeySecretName ?? 'github-app-key'
 var adoAuth = ado.?auth ?? 'pat'
 var adoPatSecret = ado.?patSecretName ?? 'ado-pat'
 var adoPool = ado.?pool ?? 'Default'
+// Default pat in this branch: the simulator's fake VMs still register through Key Vault until the
+// broker (app side) lands; the default flips to jit / broker once both sides are merged.
+var githubRegistration = github.?registration ?? 'pat'
+var adoRegistration = ado.?registration ?? 'pat'
+var effectiveRegistrationAudience = empty(registrationAudience)
+  ? 'api://kiln-${envSlug}-registrations'
+  : registrationAudience
 
 var linuxEnabled = linuxFleet.?enabled ?? true
 var windowsEnabled = windowsFleet.?enabled ?? true
@@ -349,7 +362,9 @@ var secretGrants = concat(
     principalId: orchestratorIdentity.outputs.principalId
     description: 'The orchestrator authenticates to GitHub / Azure DevOps.'
   }),
-  linuxEnabled
+  // In jit / broker mode the runner identities read no secret at all: a job on the VM can ask IMDS
+  // for that identity's token, so whatever the identity may read, the job may read.
+  linuxEnabled && githubRegistration == 'pat'
     ? [
         {
           secretName: githubPatSecret
@@ -358,7 +373,7 @@ var secretGrants = concat(
         }
       ]
     : [],
-  windowsEnabled
+  windowsEnabled && adoRegistration == 'pat'
     ? [
         {
           secretName: adoPatSecret
@@ -647,23 +662,41 @@ var orchestratorScaleSetRoles = [
   }
 ]
 
-var linuxRuntime = {
-  scope: github.scope
-  owner: github.owner
-  repo: github.?repo ?? ''
-  keyVaultName: keyVault.outputs.name
-  secretName: githubPatSecret
-  clientId: linuxRunnerIdentity.outputs.clientId
-  labels: linuxFleet.?runnerLabels ?? ''
-  group: linuxFleet.?runnerGroup ?? ''
-}
+// The broker is the app's POST /api/registrations; the VMs reach it with the other runtime settings.
+// Computed from the app's name rather than read from its hostName output, so the runtime script is
+// known before deployment (what-if, snapshots) like every other value in it.
+var effectiveRegistrationUrl = empty(registrationUrl)
+  ? 'https://${functionAppName}.azurewebsites.net/api/registrations'
+  : registrationUrl
 
-var windowsRuntime = {
-  orgUrl: ado.?orgUrl ?? ''
-  keyVaultName: keyVault.outputs.name
-  patSecretName: adoPatSecret
-  pool: adoPool
-}
+// jit: the broker URL and audience instead of a vault and secret name (bootstrap.sh takes the broker
+// path when KILN_REGISTRATION_URL is set). GITHUB_URL / GITHUB_API_URL reach the runners in both
+// modes (GitHub Enterprise Server); empty values are left out and bootstrap.sh defaults to github.com.
+var linuxRuntime = union(
+  {
+    scope: github.scope
+    owner: github.owner
+    repo: github.?repo ?? ''
+    clientId: linuxRunnerIdentity.outputs.clientId
+    labels: linuxFleet.?runnerLabels ?? ''
+    group: linuxFleet.?runnerGroup ?? ''
+    githubUrl: github.?url ?? ''
+    githubApiUrl: github.?apiUrl ?? ''
+  },
+  githubRegistration == 'jit'
+    ? { registrationUrl: effectiveRegistrationUrl, registrationAudience: effectiveRegistrationAudience }
+    : { keyVaultName: keyVault.outputs.name, secretName: githubPatSecret }
+)
+
+var windowsRuntime = union(
+  {
+    orgUrl: ado.?orgUrl ?? ''
+    pool: adoPool
+  },
+  adoRegistration == 'broker'
+    ? { registrationUrl: effectiveRegistrationUrl, registrationAudience: effectiveRegistrationAudience }
+    : { keyVaultName: keyVault.outputs.name, patSecretName: adoPatSecret }
+)
 
 var linuxScaleSets = linuxEnabled
   ? concat(

@@ -36,11 +36,23 @@ type linuxRuntimeType = {
   @description('Optional. GH_REPO (repo scope only).')
   repo: string?
 
-  @description('Required. KEYVAULT_NAME.')
-  keyVaultName: string
+  @description('Optional. KEYVAULT_NAME (PAT registration only; absent in jit mode, where the runners read no secret).')
+  keyVaultName: string?
 
-  @description('Required. SECRET_NAME: the PAT secret.')
-  secretName: string
+  @description('Optional. SECRET_NAME: the PAT secret (PAT registration only).')
+  secretName: string?
+
+  @description('Optional. KILN_REGISTRATION_URL: kiln\'s registration broker (jit mode: bootstrap.sh asks it for a JIT config instead of reading a PAT).')
+  registrationUrl: string?
+
+  @description('Optional. KILN_REGISTRATION_AUDIENCE: the audience of the IMDS token the broker accepts (with registrationUrl).')
+  registrationAudience: string?
+
+  @description('Optional. GITHUB_URL (GitHub Enterprise Server).')
+  githubUrl: string?
+
+  @description('Optional. GITHUB_API_URL (GitHub Enterprise Server).')
+  githubApiUrl: string?
 
   @description('Optional. AZURE_CLIENT_ID: the identity bootstrap.sh asks IMDS for (needed once a scale set has several identities).')
   clientId: string?
@@ -57,11 +69,17 @@ type windowsRuntimeType = {
   @description('Required. ADO_ORG_URL.')
   orgUrl: string
 
-  @description('Required. KEYVAULT_NAME.')
-  keyVaultName: string
+  @description('Optional. KEYVAULT_NAME (PAT registration only; cleared in broker mode).')
+  keyVaultName: string?
 
-  @description('Required. ADO_PAT_SECRET.')
-  patSecretName: string
+  @description('Optional. ADO_PAT_SECRET (PAT registration only; cleared in broker mode).')
+  patSecretName: string?
+
+  @description('Optional. KILN_REGISTRATION_URL: kiln\'s registration broker (broker mode).')
+  registrationUrl: string?
+
+  @description('Optional. KILN_REGISTRATION_AUDIENCE: the audience of the IMDS token the broker accepts.')
+  registrationAudience: string?
 
   @description('Required. ADO_POOL.')
   pool: string
@@ -143,8 +161,12 @@ var linuxEnv = isLinux
         { key: 'GH_SCOPE', value: linuxRuntime!.scope }
         { key: 'GH_OWNER', value: linuxRuntime!.owner }
         { key: 'GH_REPO', value: linuxRuntime!.scope == 'repo' ? (linuxRuntime!.?repo ?? '') : '' }
-        { key: 'KEYVAULT_NAME', value: linuxRuntime!.keyVaultName }
-        { key: 'SECRET_NAME', value: linuxRuntime!.secretName }
+        { key: 'KEYVAULT_NAME', value: linuxRuntime!.?keyVaultName ?? '' }
+        { key: 'SECRET_NAME', value: linuxRuntime!.?secretName ?? '' }
+        { key: 'KILN_REGISTRATION_URL', value: linuxRuntime!.?registrationUrl ?? '' }
+        { key: 'KILN_REGISTRATION_AUDIENCE', value: linuxRuntime!.?registrationAudience ?? '' }
+        { key: 'GITHUB_URL', value: linuxRuntime!.?githubUrl ?? '' }
+        { key: 'GITHUB_API_URL', value: linuxRuntime!.?githubApiUrl ?? '' }
         { key: 'AZURE_CLIENT_ID', value: linuxRuntime!.?clientId ?? '' }
         { key: 'GH_RUNNER_LABELS', value: linuxRuntime!.?labels ?? '' }
         { key: 'GH_RUNNER_GROUP', value: linuxRuntime!.?group ?? '' }
@@ -174,13 +196,17 @@ var linuxScript = join(
   '\n'
 )
 
+// Every variable is written, an empty value included: SetEnvironmentVariable with '' deletes a
+// machine variable, so a scale set moved from PAT to broker mode keeps no vault or secret name.
 var windowsEnv = isLinux
   ? []
   : [
       { key: 'ADO_ORG_URL', value: windowsRuntime!.orgUrl }
-      { key: 'KEYVAULT_NAME', value: windowsRuntime!.keyVaultName }
-      { key: 'ADO_PAT_SECRET', value: windowsRuntime!.patSecretName }
+      { key: 'KEYVAULT_NAME', value: windowsRuntime!.?keyVaultName ?? '' }
+      { key: 'ADO_PAT_SECRET', value: windowsRuntime!.?patSecretName ?? '' }
       { key: 'ADO_POOL', value: windowsRuntime!.pool }
+      { key: 'KILN_REGISTRATION_URL', value: windowsRuntime!.?registrationUrl ?? '' }
+      { key: 'KILN_REGISTRATION_AUDIENCE', value: windowsRuntime!.?registrationAudience ?? '' }
     ]
 
 // Seed README "Runtime Environment Variables": machine variables, then restart AdoBootstrap (a

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { SUBSCRIPTION_ID, loadCompiledTemplate, repoRoot } from './lib/bicep.mjs';
+import { SUBSCRIPTION_ID, loadCompiledTemplate, repoRoot, snapshot } from './lib/bicep.mjs';
 import { findResource, resourcesOf, roleAssignments, scopeKind } from './lib/arm.mjs';
 import { OPERATOR_ID, expectedScaleSets, scenarios } from './scenarios.mjs';
 
@@ -582,6 +582,123 @@ describe('app settings contract with src/config', () => {
     assert.equal(s.TAG_ENV, 'prod');
     assert.equal(s.PACKER_TEMP_RG, 'rg-prod-packer-build');
     assert.equal(s.PACKER_IMAGE_RG, 'rg-prod-images');
+  });
+});
+
+describe('registration modes (issue 16)', () => {
+  /**
+   * The runtime environment a scale set hands its VMs: name -> value (Windows: '' clears a variable).
+   * A value only known at deployment (a module output) reads as <module.output>, e.g. <keyVault.name>.
+   */
+  function vmEnv(snap, name) {
+    const vmss = findResource(snap, 'Microsoft.Compute/virtualMachineScaleSets', name);
+    const ext = vmss.properties.virtualMachineProfile.extensionProfile.extensions.find(
+      (e) => e.name === 'kiln-runtime-env',
+    );
+    const text = ext.properties.settings.commandToExecute ?? ext.properties.settings.script;
+    const out = (m) => `<${m[2]}.${m[3]}>`;
+    const ref = String.raw`coalesce\(reference\(resourceId\([^]*?format\('(\w+)-\{0\}'[^]*?\.outputs\.(\w+)\.value`;
+    const env = {};
+    if (ext.properties.settings.commandToExecute) {
+      // Fully evaluated (single quotes) or an expression (quotes doubled) when it holds an output.
+      for (const m of text.matchAll(/SetEnvironmentVariable\('(\w+)', '((?:[^']|'')*)', 'Machine'\)/g))
+        env[m[1]] = m[2].replaceAll("''", "'");
+      for (const m of text.matchAll(/SetEnvironmentVariable\(''(\w+)'', ''((?:[^']|'''')*)'', ''Machine''\)/g))
+        env[m[1]] = m[2].replaceAll("''''", "'");
+      for (const m of text.matchAll(new RegExp(String.raw`'(\w+)', format\('''\{0\}''', replace\(replace\(` + ref, 'g')))
+        env[m[1]] = out(m);
+      return env;
+    }
+    // The Linux script holds the runner identity's client id (an output), so it stays an expression;
+    // empty values are filtered out at deployment and left out here the same way.
+    for (const m of text.matchAll(/createObject\('key', '(\w+)', 'value', '((?:[^']|'')*)'\)/g))
+      if (m[2] !== '') env[m[1]] = m[2].replaceAll("''", "'");
+    for (const m of text.matchAll(new RegExp(String.raw`createObject\('key', '(\w+)', 'value', ` + ref, 'g')))
+      env[m[1]] = out(m);
+    return env;
+  }
+  const runnerGrants = (snap) => grants(snap).filter((g) => /^(linuxRunner|windowsAgent) /.test(g));
+
+  it('pat (the default in this branch): each runner identity reads its own secret and nothing else', () => {
+    const kv = `/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv-<token>`;
+    assert.deepEqual(runnerGrants(snaps.prod), [
+      `linuxRunner | Key Vault Secrets User | ${kv}/secrets/gh-pat`,
+      `windowsAgent | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
+    ]);
+  });
+
+  it('jit / broker: the runner and agent identities get no role at all, with the secrets in place', () => {
+    assert.deepEqual(runnerGrants(snaps.jit), []);
+    // The orchestrator (which runs the broker) still reads its own credentials.
+    const kv = `/resourceGroups/rg-jit/providers/Microsoft.KeyVault/vaults/kv-<token>`;
+    assert.deepEqual(
+      grants(snaps.jit).filter((g) => g.includes('Key Vault')),
+      [
+        `orchestrator | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
+        `orchestrator | Key Vault Secrets User | ${kv}/secrets/github-app-key`,
+      ],
+    );
+  });
+
+  it('pat: the runners get the vault and secret names, and no broker settings', () => {
+    const linux = vmEnv(snaps.defaults, 'vmss-min-env-linux');
+    assert.equal(linux.KEYVAULT_NAME, '<keyVault.name>');
+    assert.equal(linux.AZURE_CLIENT_ID, '<linuxRunnerIdentity.clientId>');
+    assert.equal(linux.SECRET_NAME, 'gh-pat');
+    assert.equal(linux.KILN_REGISTRATION_URL, undefined);
+    assert.equal(linux.KILN_REGISTRATION_AUDIENCE, undefined);
+    const windows = vmEnv(snaps.defaults, 'vmss-min-env-windows');
+    assert.equal(windows.KEYVAULT_NAME, '<keyVault.name>');
+    assert.equal(windows.ADO_PAT_SECRET, 'ado-pat');
+    assert.equal(windows.KILN_REGISTRATION_URL, '', 'cleared on the VM');
+    assert.equal(windows.KILN_REGISTRATION_AUDIENCE, '', 'cleared on the VM');
+  });
+
+  it("jit / broker: the broker's URL (the app's /api/registrations) and audience reach every VM, no vault or secret name", () => {
+    const t = token(snaps.jit);
+    const url = `https://func-jit-${t}.azurewebsites.net/api/registrations`;
+    const app = findResource(snaps.jit, 'Microsoft.Web/sites', `func-jit-${t}`);
+    assert.ok(app, 'the URL names the deployed function app');
+    for (const name of ['vmss-jit-linux', 'vmss-jit-linux-canary']) {
+      const env = vmEnv(snaps.jit, name);
+      assert.equal(env.KILN_REGISTRATION_URL, url, name);
+      assert.equal(env.KILN_REGISTRATION_AUDIENCE, 'api://kiln-jit-registrations', name);
+      assert.equal(env.KEYVAULT_NAME, undefined, name);
+      assert.equal(env.SECRET_NAME, undefined, name);
+      // GitHub Enterprise Server reaches the runners too.
+      assert.equal(env.GITHUB_URL, 'https://ghes.example.com', name);
+      assert.equal(env.GITHUB_API_URL, 'https://ghes.example.com/api/v3', name);
+    }
+    for (const name of ['vmss-jit-windows', 'vmss-jit-windows-canary']) {
+      const env = vmEnv(snaps.jit, name);
+      assert.equal(env.KILN_REGISTRATION_URL, url, name);
+      assert.equal(env.KILN_REGISTRATION_AUDIENCE, 'api://kiln-jit-registrations', name);
+      assert.equal(env.KEYVAULT_NAME, '', `${name}: a vault name left from PAT mode is deleted`);
+      assert.equal(env.ADO_PAT_SECRET, '', name);
+    }
+  });
+
+  it('registrationUrl and registrationAudience override the defaults; the modes are set per platform', () => {
+    const snap = snapshot('jit-custom', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'gov',
+        location: 'usgovvirginia',
+        github: { scope: 'org', owner: 'acme', registration: 'jit' },
+        ado: { orgUrl: 'https://dev.azure.com/acme' },
+        registrationUrl: 'https://kiln.example.us/api/registrations',
+        registrationAudience: 'api://kiln-registrations',
+        secretsReady: true,
+      },
+    });
+    const linux = vmEnv(snap, 'vmss-gov-linux');
+    assert.equal(linux.KILN_REGISTRATION_URL, 'https://kiln.example.us/api/registrations');
+    assert.equal(linux.KILN_REGISTRATION_AUDIENCE, 'api://kiln-registrations');
+    assert.equal(linux.GITHUB_URL, undefined, 'github.com: bootstrap.sh defaults');
+    // ADO stays on pat: its agents still read their secret, the Linux runners read none.
+    const kv = `/resourceGroups/rg-gov/providers/Microsoft.KeyVault/vaults/kv-<token>`;
+    assert.deepEqual(runnerGrants(snap), [`windowsAgent | Key Vault Secrets User | ${kv}/secrets/ado-pat`]);
+    assert.equal(vmEnv(snap, 'vmss-gov-windows').KILN_REGISTRATION_URL, '');
   });
 });
 

@@ -63,6 +63,10 @@ function runLinuxScript(script, { runnerInstalled }) {
     'GH_RUNNER_LABELS',
     'GH_RUNNER_GROUP',
     'AZURE_CLIENT_ID',
+    'KILN_REGISTRATION_URL',
+    'KILN_REGISTRATION_AUDIENCE',
+    'GITHUB_URL',
+    'GITHUB_API_URL',
   ];
   // Source the written file in a clean shell and report each variable: name, set or not, value.
   const reader = path.join(dir, 'read-env.sh');
@@ -142,8 +146,39 @@ describe('Linux runner scale set', () => {
       GH_RUNNER_LABELS: 'kiln,linux x64',
       GH_RUNNER_GROUP: undefined,
       AZURE_CLIENT_ID: '22222222-3333-4444-5555-666666666666',
+      KILN_REGISTRATION_URL: undefined,
+      KILN_REGISTRATION_AUDIENCE: undefined,
+      GITHUB_URL: undefined,
+      GITHUB_API_URL: undefined,
     });
     assert.match(calls, /^restart github-runner\.service$/m);
+  });
+
+  it('jit: writes the broker URL and audience and GitHub Enterprise Server URLs, and no vault or secret name', () => {
+    const { extension: ext } = scaleSet('vmss-linux-jit', {
+      name: 'vmss-t-linux-jit',
+      osType: 'Linux',
+      tags: {},
+      computerNamePrefix: 'kilnlnx',
+      imageReference: { publisher: 'Canonical', offer: 'o', sku: 's', version: 'latest' },
+      linuxSshPublicKey: 'ssh-ed25519 AAAA kiln@test',
+      linuxRuntime: {
+        scope: 'org',
+        owner: 'acme',
+        registrationUrl: 'https://func-t.azurewebsites.net/api/registrations',
+        registrationAudience: 'api://kiln-t-registrations',
+        githubUrl: 'https://ghes.example.com',
+        githubApiUrl: 'https://ghes.example.com/api/v3',
+      },
+    });
+    const jitScript = Buffer.from(ext('kiln-runtime-env').properties.settings.script, 'base64').toString('utf8');
+    const { values } = runLinuxScript(jitScript, { runnerInstalled: true });
+    assert.equal(values.KILN_REGISTRATION_URL, 'https://func-t.azurewebsites.net/api/registrations');
+    assert.equal(values.KILN_REGISTRATION_AUDIENCE, 'api://kiln-t-registrations');
+    assert.equal(values.GITHUB_URL, 'https://ghes.example.com');
+    assert.equal(values.GITHUB_API_URL, 'https://ghes.example.com/api/v3');
+    assert.equal(values.KEYVAULT_NAME, undefined);
+    assert.equal(values.SECRET_NAME, undefined);
   });
 
   it('passes shellcheck as a POSIX sh script (when shellcheck is installed)', (t) => {
@@ -268,6 +303,33 @@ describe('Windows agent scale set', () => {
     }
   });
 
+  it('broker: sets the broker URL and audience and clears the vault and secret names', () => {
+    const { extension: ext } = scaleSet('vmss-windows-broker', {
+      name: 'vmss-t-windows-b',
+      osType: 'Windows',
+      tags: {},
+      computerNamePrefix: 'kilnwin',
+      imageReference: { publisher: 'MicrosoftWindowsServer', offer: 'WindowsServer', sku: 's', version: 'latest' },
+      adminPassword: 'Not-A-Real-Password-1',
+      windowsRuntime: {
+        orgUrl: 'https://dev.azure.com/acme',
+        pool: 'Default',
+        registrationUrl: 'https://func-t.azurewebsites.net/api/registrations',
+        registrationAudience: 'api://kiln-t-registrations',
+      },
+      monitorGuests: false,
+    });
+    const cmd = ext('kiln-runtime-env').properties.settings.commandToExecute;
+    for (const [key, value] of [
+      ['KILN_REGISTRATION_URL', "'https://func-t.azurewebsites.net/api/registrations'"],
+      ['KILN_REGISTRATION_AUDIENCE', "'api://kiln-t-registrations'"],
+      ['KEYVAULT_NAME', "''"],
+      ['ADO_PAT_SECRET', "''"],
+    ]) {
+      assert.ok(cmd.includes(`[Environment]::SetEnvironmentVariable('${key}', ${value}, 'Machine')`), `${key} in ${cmd}`);
+    }
+  });
+
   it('restarts the AdoBootstrap service (or starts the task of that name)', () => {
     assert.match(command, /Restart-Service -Name AdoBootstrap -Force/);
     assert.match(command, /Start-ScheduledTask -TaskName AdoBootstrap/);
@@ -296,6 +358,8 @@ describe('Windows agent scale set', () => {
       'set|KEYVAULT_NAME|kv-t|Machine',
       'set|ADO_PAT_SECRET|ado-pat|Machine',
       "set|ADO_POOL|Pool 'A'|Machine",
+      'set|KILN_REGISTRATION_URL||Machine',
+      'set|KILN_REGISTRATION_AUDIENCE||Machine',
       'restart|AdoBootstrap|True',
     ]);
   });

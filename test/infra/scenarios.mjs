@@ -41,6 +41,25 @@ export const scenarios = {
         secretsReady: true,
       },
     }),
+  // Issue 16: the runners register through kiln's broker (no Key Vault role for their identities),
+  // against GitHub Enterprise Server; secrets in place so the PAT-mode grants would show if present.
+  jit: () =>
+    snapshot('jit', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'jit',
+        location: 'westeurope',
+        github: {
+          scope: 'org',
+          owner: 'acme',
+          registration: 'jit',
+          url: 'https://ghes.example.com',
+          apiUrl: 'https://ghes.example.com/api/v3',
+        },
+        ado: { orgUrl: 'https://dev.azure.com/acme', registration: 'broker' },
+        secretsReady: true,
+      },
+    }),
 };
 
 /** Scale sets each scenario deploys. */
@@ -54,4 +73,5 @@ export const expectedScaleSets = {
     'vmss-min-env-windows-canary',
   ],
   existing: ['vmss-ops-linux'],
+  jit: ['vmss-jit-linux', 'vmss-jit-linux-canary', 'vmss-jit-windows', 'vmss-jit-windows-canary'],
 };

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # bootstrap.sh: registers this VM as an ephemeral GitHub Actions runner, then becomes it (exec run.sh).
 # Started by github-runner.service; packer/README.md documents every variable it reads.
+# Two modes: with KILN_REGISTRATION_URL, kiln's registration broker hands out a just-in-time runner
+# configuration for this VM (no PAT, no registration token on the VM); without it, the PAT path
+# (GH_PAT or Key Vault) registers through config.sh.
 set -euo pipefail
 # Never trace, even under `bash -x`: this script holds a PAT and a registration token.
 set +x
@@ -75,6 +78,10 @@ imds=${IMDS_ENDPOINT:-http://169.254.169.254}
 client_id=${AZURE_CLIENT_ID:-}
 runner_dir=${RUNNER_DIR:-/opt/actions-runner}
 read -r -a imds_delays <<<"${IMDS_RETRY_DELAYS:-2 4 8 16 32}"
+registration_url=${KILN_REGISTRATION_URL:-}
+audience=${KILN_REGISTRATION_AUDIENCE:-}
+read -r -a broker_delays <<<"${KILN_REGISTRATION_RETRY_DELAYS:-2 4 8 16 32}"
+if [[ -n $registration_url ]]; then mode=broker; else mode=pat; fi
 # The runner and the jobs it starts inherit this environment: the PAT must not reach them.
 unset GH_PAT
 secrets+=("$pat")
@@ -84,89 +91,119 @@ problems=()
 problem() { problems+=("$*"); }
 url_ok() { [[ $1 =~ ^https?://[^/[:space:]]+(/[^[:space:]]*)?$ ]]; }
 
-case $scope in
-'') problem "GH_SCOPE is not set (org or repo)" ;;
-org | repo) ;;
-*) problem "GH_SCOPE must be org or repo, not '$scope'" ;;
-esac
-if [[ -z $owner ]]; then
-	problem "GH_OWNER is not set (the organization or user that owns the runner)"
-elif ! [[ $owner =~ ^[A-Za-z0-9][A-Za-z0-9-]*$ ]]; then
-	problem "GH_OWNER '$owner' is not a GitHub account name"
-fi
-if [[ $scope == repo && -z $repo ]]; then
-	problem "GH_REPO is required when GH_SCOPE=repo"
-elif [[ $scope == org && -n $repo ]]; then
-	problem "GH_REPO is set but GH_SCOPE=org: set GH_SCOPE=repo for a repository runner, or unset GH_REPO"
-fi
-if [[ -n $repo && ! $repo =~ ^[A-Za-z0-9._-]+$ ]]; then
-	problem "GH_REPO '$repo' is not a repository name (give the name only, without the owner)"
-fi
-if [[ -n $group && $scope == repo ]]; then
-	problem "GH_RUNNER_GROUP only applies to organization runners (GH_SCOPE=org)"
-fi
-if [[ -z $pat ]]; then
-	if [[ -z $vault && -z $secret_name ]]; then
-		problem "no PAT source: set GH_PAT, or KEYVAULT_NAME and SECRET_NAME"
-	elif [[ -z $vault ]]; then
-		problem "KEYVAULT_NAME is required with SECRET_NAME"
-	elif [[ -z $secret_name ]]; then
-		problem "SECRET_NAME is required with KEYVAULT_NAME"
-	fi
-	if [[ -n $vault && ! $vault =~ ^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$ ]]; then
-		problem "KEYVAULT_NAME '$vault' is not a vault name (3-24 letters, digits and hyphens)"
-	fi
-	if [[ -n $secret_name && ! $secret_name =~ ^[A-Za-z0-9-]{1,127}$ ]]; then
-		problem "SECRET_NAME '$secret_name' is not a secret name (letters, digits and hyphens)"
-	fi
-	if ! [[ $kv_suffix =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]]; then
-		problem "KEYVAULT_DNS_SUFFIX '$kv_suffix' is not a DNS suffix (e.g. vault.azure.net, vault.azure.cn)"
-	fi
+check_imds() {
 	url_ok "$imds" || problem "IMDS_ENDPOINT '$imds' is not an http(s) URL"
 	for delay in "${imds_delays[@]+"${imds_delays[@]}"}"; do
 		[[ $delay =~ ^[0-9]+$ ]] || problem "IMDS_RETRY_DELAYS must be whole seconds separated by spaces"
 	done
-fi
-if [[ -z $name || $name =~ [[:space:],] ]]; then
-	problem "GH_RUNNER_NAME '$name' must be non-empty, without spaces or commas"
-fi
-if [[ $labels =~ [[:space:]] ]]; then
-	problem "GH_RUNNER_LABELS '$labels' must be comma-separated without spaces"
-fi
-if [[ -z $work || $work == *..* ]]; then
-	problem "GH_RUNNER_WORKDIR '$work' must be a folder name or path without '..'"
-fi
+}
 
-# GitHub Enterprise Server: GITHUB_URL alone implies the API at /api/v3 (or api.<host> on ghe.com);
-# GITHUB_API_URL alone works when it ends in /api/v3.
-github_url=${github_url%/}
-api_url=${api_url%/}
-if [[ -z $github_url && -z $api_url ]]; then
-	github_url=https://github.com
-	api_url=https://api.github.com
-elif [[ -z $api_url ]]; then
-	if [[ $github_url == https://github.com ]]; then
-		api_url=https://api.github.com
-	elif [[ $github_url =~ ^https://([A-Za-z0-9-]+\.ghe\.com)$ ]]; then
-		api_url=https://api.${BASH_REMATCH[1]}
-	else
-		api_url=$github_url/api/v3
+if [[ $mode == broker ]]; then
+	# The broker decides scope, owner, labels, group and work folder (they are in the JIT config);
+	# the VM only proves who it is. A PAT on the VM would defeat the point of this mode.
+	if ! url_ok "$registration_url"; then
+		problem "KILN_REGISTRATION_URL '$registration_url' is not an http(s) URL"
+	elif [[ $registration_url != https://* && ! $registration_url =~ ^http://(127\.0\.0\.1|localhost)(:[0-9]+)?/ ]]; then
+		# The request carries the VM's identity token: plain http only to this machine (tests, a proxy).
+		problem "KILN_REGISTRATION_URL '$registration_url' must be https (it carries the VM's identity token)"
 	fi
-elif [[ -z $github_url ]]; then
-	if [[ $api_url == https://api.github.com ]]; then
+	[[ -n $audience ]] || problem "KILN_REGISTRATION_AUDIENCE is required with KILN_REGISTRATION_URL (the broker's app ID URI or client id)"
+	[[ $audience != *[[:space:]]* ]] || problem "KILN_REGISTRATION_AUDIENCE '$audience' must not contain spaces"
+	[[ -z $pat ]] || problem "GH_PAT is set but KILN_REGISTRATION_URL selects the registration broker: remove GH_PAT from the VM (no PAT may be reachable by jobs)"
+	for delay in "${broker_delays[@]+"${broker_delays[@]}"}"; do
+		[[ $delay =~ ^[0-9]+$ ]] || problem "KILN_REGISTRATION_RETRY_DELAYS must be whole seconds separated by spaces"
+	done
+	check_imds
+	if [[ -z $name || $name =~ [[:space:],] ]]; then
+		problem "GH_RUNNER_NAME '$name' must be non-empty, without spaces or commas"
+	fi
+	# Only the cleanup of the last job's work folder reads it in this mode.
+	if [[ -z $work || $work == *..* ]]; then
+		problem "GH_RUNNER_WORKDIR '$work' must be a folder name or path without '..'"
+	fi
+	[[ -x $runner_dir/run.sh ]] || problem "RUNNER_DIR '$runner_dir' has no executable run.sh (is the runner installed there?)"
+else
+	case $scope in
+	'') problem "GH_SCOPE is not set (org or repo)" ;;
+	org | repo) ;;
+	*) problem "GH_SCOPE must be org or repo, not '$scope'" ;;
+	esac
+	if [[ -z $owner ]]; then
+		problem "GH_OWNER is not set (the organization or user that owns the runner)"
+	elif ! [[ $owner =~ ^[A-Za-z0-9][A-Za-z0-9-]*$ ]]; then
+		problem "GH_OWNER '$owner' is not a GitHub account name"
+	fi
+	if [[ $scope == repo && -z $repo ]]; then
+		problem "GH_REPO is required when GH_SCOPE=repo"
+	elif [[ $scope == org && -n $repo ]]; then
+		problem "GH_REPO is set but GH_SCOPE=org: set GH_SCOPE=repo for a repository runner, or unset GH_REPO"
+	fi
+	if [[ -n $repo && ! $repo =~ ^[A-Za-z0-9._-]+$ ]]; then
+		problem "GH_REPO '$repo' is not a repository name (give the name only, without the owner)"
+	fi
+	if [[ -n $group && $scope == repo ]]; then
+		problem "GH_RUNNER_GROUP only applies to organization runners (GH_SCOPE=org)"
+	fi
+	if [[ -z $pat ]]; then
+		if [[ -z $vault && -z $secret_name ]]; then
+			problem "no PAT source: set GH_PAT, or KEYVAULT_NAME and SECRET_NAME"
+		elif [[ -z $vault ]]; then
+			problem "KEYVAULT_NAME is required with SECRET_NAME"
+		elif [[ -z $secret_name ]]; then
+			problem "SECRET_NAME is required with KEYVAULT_NAME"
+		fi
+		if [[ -n $vault && ! $vault =~ ^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$ ]]; then
+			problem "KEYVAULT_NAME '$vault' is not a vault name (3-24 letters, digits and hyphens)"
+		fi
+		if [[ -n $secret_name && ! $secret_name =~ ^[A-Za-z0-9-]{1,127}$ ]]; then
+			problem "SECRET_NAME '$secret_name' is not a secret name (letters, digits and hyphens)"
+		fi
+		if ! [[ $kv_suffix =~ ^[A-Za-z0-9.-]+(:[0-9]+)?$ ]]; then
+			problem "KEYVAULT_DNS_SUFFIX '$kv_suffix' is not a DNS suffix (e.g. vault.azure.net, vault.azure.cn)"
+		fi
+		check_imds
+	fi
+	if [[ -z $name || $name =~ [[:space:],] ]]; then
+		problem "GH_RUNNER_NAME '$name' must be non-empty, without spaces or commas"
+	fi
+	if [[ $labels =~ [[:space:]] ]]; then
+		problem "GH_RUNNER_LABELS '$labels' must be comma-separated without spaces"
+	fi
+	if [[ -z $work || $work == *..* ]]; then
+		problem "GH_RUNNER_WORKDIR '$work' must be a folder name or path without '..'"
+	fi
+
+	# GitHub Enterprise Server: GITHUB_URL alone implies the API at /api/v3 (or api.<host> on ghe.com);
+	# GITHUB_API_URL alone works when it ends in /api/v3.
+	github_url=${github_url%/}
+	api_url=${api_url%/}
+	if [[ -z $github_url && -z $api_url ]]; then
 		github_url=https://github.com
-	elif [[ $api_url == */api/v3 ]]; then
-		github_url=${api_url%/api/v3}
-	else
-		problem "GITHUB_URL is required when GITHUB_API_URL ('$api_url') does not end in /api/v3"
+		api_url=https://api.github.com
+	elif [[ -z $api_url ]]; then
+		if [[ $github_url == https://github.com ]]; then
+			api_url=https://api.github.com
+		elif [[ $github_url =~ ^https://([A-Za-z0-9-]+\.ghe\.com)$ ]]; then
+			api_url=https://api.${BASH_REMATCH[1]}
+		else
+			api_url=$github_url/api/v3
+		fi
+	elif [[ -z $github_url ]]; then
+		if [[ $api_url == https://api.github.com ]]; then
+			github_url=https://github.com
+		elif [[ $api_url == */api/v3 ]]; then
+			github_url=${api_url%/api/v3}
+		else
+			problem "GITHUB_URL is required when GITHUB_API_URL ('$api_url') does not end in /api/v3"
+		fi
 	fi
-fi
-[[ -z $github_url ]] || url_ok "$github_url" || problem "GITHUB_URL '$github_url' is not an http(s) URL"
-url_ok "$api_url" || problem "GITHUB_API_URL '$api_url' is not an http(s) URL"
+	[[ -z $github_url ]] || url_ok "$github_url" || problem "GITHUB_URL '$github_url' is not an http(s) URL"
+	url_ok "$api_url" || problem "GITHUB_API_URL '$api_url' is not an http(s) URL"
 
-if [[ ! -x $runner_dir/config.sh || ! -x $runner_dir/run.sh ]]; then
-	problem "RUNNER_DIR '$runner_dir' has no executable config.sh and run.sh (is the runner installed there?)"
-fi
+	if [[ ! -x $runner_dir/config.sh || ! -x $runner_dir/run.sh ]]; then
+		problem "RUNNER_DIR '$runner_dir' has no executable config.sh and run.sh (is the runner installed there?)"
+	fi
+fi # pat mode
 command -v curl >/dev/null || problem "curl is not installed"
 command -v jq >/dev/null || problem "jq is not installed"
 
@@ -215,10 +252,11 @@ fail_http() { # step, body, hint
 	die "$1 failed: HTTP $status${why:+ ($why)}. Fix: $3" 3
 }
 
-# --- PAT: GH_PAT, else IMDS token -> Key Vault secret --------------------------------------------
+# --- IMDS token (Key Vault in the PAT path, the broker's audience in the broker path) -------------
+# imds_token RESOURCE FOR: sets $access_token, masked from then on.
 imds_token() {
-	local url body=$tmp/imds.json attempt=1 hint why
-	url="${imds%/}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$(urlencode "https://$kv_suffix")"
+	local resource=$1 for=$2 url body=$tmp/imds.json attempt=1 hint why
+	url="${imds%/}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$(urlencode "$resource")"
 	[[ -z $client_id ]] || url+="&client_id=$(urlencode "$client_id")"
 	printf 'Metadata: true\n' >"$tmp/imds.headers"
 	while :; do
@@ -230,7 +268,7 @@ imds_token() {
 			# IMDS guidance: these are transient (updating, throttled, restarting); retry with backoff.
 			if ((attempt > ${#imds_delays[@]})); then
 				hint="IMDS at $imds kept failing after $attempt attempts; it is only reachable from inside an Azure VM and must not go through a proxy. The service retries with a growing delay; if it persists, check the VM agent"
-				fail_http "IMDS token for Key Vault" "$body" "$hint"
+				fail_http "IMDS token for $for" "$body" "$hint"
 			fi
 			if [[ $status == 000 ]]; then why="did not answer"; else why="answered $status"; fi
 			log "IMDS $why; retry $attempt of ${#imds_delays[@]} in ${imds_delays[attempt - 1]}s"
@@ -239,13 +277,14 @@ imds_token() {
 			;;
 		*)
 			hint="give the VM or scale set a managed identity (with several user-assigned identities, set AZURE_CLIENT_ID to the one allowed to read the vault)"
-			fail_http "IMDS token for Key Vault" "$body" "$hint"
+			[[ $for == 'Key Vault' ]] || hint="give the VM or scale set a managed identity (with several user-assigned identities, set AZURE_CLIENT_ID to kiln's runner identity) and check KILN_REGISTRATION_AUDIENCE ('$audience') names the broker's application"
+			fail_http "IMDS token for $for" "$body" "$hint"
 			;;
 		esac
 	done
 	access_token=$(jq -r '.access_token // empty' "$body" 2>/dev/null || true)
 	rm -f "$body" "$tmp/imds.headers"
-	[[ -n $access_token ]] || die "IMDS token for Key Vault failed: HTTP 200 without access_token. Fix: check IMDS_ENDPOINT" 3
+	[[ -n $access_token ]] || die "IMDS token for $for failed: HTTP 200 without access_token. Fix: check IMDS_ENDPOINT" 3
 	secrets+=("$access_token")
 }
 
@@ -268,13 +307,91 @@ keyvault_pat() {
 	secrets+=("$pat")
 }
 
+# --- broker path: IMDS token for the broker -> JIT config -> run.sh --jitconfig ---------------------
+# The broker sees who is asking (the token's managed identity) and which instance; it answers with a
+# just-in-time configuration for one ephemeral runner. Nothing on this VM can register another one.
+broker_registration() {
+	local body=$tmp/broker.json resp_headers=$tmp/broker.headers-in attempt=1 wait retry_after hint why
+	printf 'Authorization: Bearer %s\nContent-Type: application/json\nAccept: application/json\n' \
+		"$access_token" >"$tmp/broker.headers"
+	jq -n --arg instance "$name" '{instance: $instance}' >"$tmp/broker.request"
+	while :; do
+		rm -f "$resp_headers"
+		http POST "$registration_url" "$body" "$tmp/broker.headers" -D "$resp_headers" \
+			--data-binary "@$tmp/broker.request"
+		case $status in
+		200) break ;;
+		429 | 5?? | 000)
+			# Transient: the broker is throttling this instance (Retry-After), restarting or unreachable.
+			if ((attempt > ${#broker_delays[@]})); then
+				fail_http "registration broker $registration_url" "$body" "the broker kept failing after $attempt attempts; check the function app's health and outbound access to it. The service retries with a growing delay"
+			fi
+			wait=${broker_delays[attempt - 1]}
+			retry_after=$(sed -n 's/^[Rr][Ee][Tt][Rr][Yy]-[Aa][Ff][Tt][Ee][Rr]:[[:space:]]*\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$resp_headers" 2>/dev/null | head -n 1)
+			# Retry-After is the broker's word on when to come back; wait at least that (at most 5 min).
+			if [[ $status == 429 && -n $retry_after ]] && ((retry_after > wait)); then
+				wait=$((retry_after > 300 ? 300 : retry_after))
+			fi
+			if [[ $status == 000 ]]; then why="did not answer"; else why="answered $status"; fi
+			log "registration broker $why; retry $attempt of ${#broker_delays[@]} in ${wait}s"
+			sleep "$wait"
+			attempt=$((attempt + 1))
+			;;
+		*)
+			case $status in
+			401) hint="the broker did not accept this VM's identity token: KILN_REGISTRATION_AUDIENCE ('$audience') must be the broker's audience and the token from kiln's runner identity (AZURE_CLIENT_ID)" ;;
+			403) hint="the broker refused this VM: its identity or instance '$name' is not one of kiln's runner scale sets (the refusal above says which)" ;;
+			409) hint="the broker refused a second registration for instance '$name' while one exists; kiln removes or reimages it, or wait for the registration to go away" ;;
+			*) hint="check KILN_REGISTRATION_URL ('$registration_url') names kiln's /api/registrations" ;;
+			esac
+			why=$(reason "$body")
+			die "the registration broker refused instance '$name': HTTP $status${why:+ ($why)}. Fix: $hint" 3
+			;;
+		esac
+	done
+	rm -f "$tmp/broker.headers" "$tmp/broker.request" "$resp_headers"
+	jit_name=$(jq -r '.name // empty' "$body" 2>/dev/null || true)
+	jit_config=$(jq -r '.encoded_jit_config // empty' "$body" 2>/dev/null || true)
+	rm -f "$body"
+	[[ -n $jit_config ]] || die "registration broker failed: HTTP 200 without encoded_jit_config. Fix: check KILN_REGISTRATION_URL names kiln's /api/registrations" 3
+	secrets+=("$jit_config")
+}
+
+if [[ $mode == broker ]]; then
+	log "asking the registration broker at $registration_url for instance '$name' with the VM's managed identity"
+	imds_token "$audience" 'the registration broker'
+	broker_registration
+	unset access_token
+	cd "$runner_dir"
+	# Whatever a previous start left (a stopped ephemeral runner's local registration, the last
+	# job's work folder) goes; run.sh writes the JIT registration afresh.
+	if [[ -e .runner ]]; then
+		log "removing the local registration left by a previous start"
+		rm -f .runner .credentials .credentials_rsaparams
+	fi
+	# The runner loads .env and .path into its own environment at start, and a job (same user)
+	# could have written them; config.sh would rewrite them, but in this mode nothing does.
+	rm -f .env .path
+	if [[ $work != /* && -d $work ]]; then
+		rm -rf -- "${runner_dir:?}/$work"
+	fi
+	[[ -z $backoff_state ]] || rm -f "$backoff_state"
+	rm -rf "$tmp"
+	trap - EXIT
+	umask 022
+	log "registered as '${jit_name:-$name}'; starting the runner with its just-in-time configuration"
+	# The JIT config is a single-use credential for this ephemeral runner only; run.sh takes it on
+	# its command line (the runner has no other way in), never printed here.
+	exec ./run.sh --jitconfig "$jit_config"
+fi
+
 if [[ -n $pat ]]; then
 	pat_source=GH_PAT
 	log "using the PAT from GH_PAT"
 else
 	pat_source="the Key Vault secret '$secret_name' in '$vault'"
 	log "reading the PAT from Key Vault '$vault' (secret '$secret_name') with the VM's managed identity"
-	imds_token
+	imds_token "https://$kv_suffix" 'Key Vault'
 	keyvault_pat
 	unset access_token
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install-actions-runner.sh: GitHub Actions runner in /opt/actions-runner, checksum-verified, owned by the runner user.
+# install-actions-runner.sh: GitHub Actions runner in /opt/actions-runner, checksum-verified, its files owned by root.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=helpers/install-helpers.sh
 source "$HELPER_DIR/install-helpers.sh"
@@ -7,7 +7,8 @@ require_env RUNNER_USER RUNNER_VERSION
 [[ -n ${RUNNER_SHA256:-} ]] ||
 	die "runner_version $RUNNER_VERSION was given without runner_sha256: take the linux-x64 SHA-256 from the release notes"
 
-runner_dir=/opt/actions-runner
+# RUNNER_DIR only for the tests (they install into a temporary folder); the image uses the default.
+runner_dir=${RUNNER_DIR:-/opt/actions-runner}
 if ! id "$RUNNER_USER" >/dev/null 2>&1; then
 	log "creating user $RUNNER_USER"
 	# A home folder for the caches jobs fill (npm, pip, azd); no password, no sudo.
@@ -25,4 +26,21 @@ rm -rf "$work"
 
 # The runner's own script installs the libraries its .NET runtime needs (libicu, libssl, ...).
 "$runner_dir/bin/installdependencies.sh"
-chown -R "$RUNNER_USER:$RUNNER_USER" "$runner_dir"
+
+# Every registration runs these files (config.sh, run.sh, run-helper.sh, bin/, externals/) as the
+# runner user, and so does every job: if that user could write them, one job could plant code that
+# the next registration runs with the next job's credentials. So root owns all of it and nothing is
+# group- or world-writable. The folder itself is root:<runner user> 1775: the sticky bit lets the
+# runner create what it writes at run time (.runner, .credentials*, .env, .path) while it cannot
+# rename or delete root's files; _diag (its logs) and _work (the jobs' checkouts) are its own.
+# The runner cannot update itself over root's files: kiln rebuilds the image for a new runner
+# release (the daily runner-release watch) instead.
+# run.sh copies run-helper.sh.template over run-helper.sh before every start (cp -f). Made here,
+# root's, that copy fails harmlessly (run.sh goes on with this identical file); left to run.sh, it
+# would be created by the runner user in the sticky folder, and a job could rewrite it.
+cp "$runner_dir/run-helper.sh.template" "$runner_dir/run-helper.sh"
+chown -R root:root "$runner_dir"
+chmod -R go-w "$runner_dir"
+chown "root:$RUNNER_USER" "$runner_dir"
+chmod 1775 "$runner_dir"
+install -d -m 0755 -o "$RUNNER_USER" -g "$RUNNER_USER" "$runner_dir/_diag" "$runner_dir/_work"

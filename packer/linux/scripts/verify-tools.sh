@@ -46,7 +46,9 @@ check venv python3 -m venv --help
 check zip zip -v
 check unzip unzip -v
 check runner expect "$RUNNER_VERSION" runuser -u "$RUNNER_USER" -- /opt/actions-runner/bin/Runner.Listener --version
-check runner-owner expect "$RUNNER_USER" stat -c %U /opt/actions-runner /opt/actions-runner/config.sh
+# Root owns what a registration runs; the runner user owns only its logs and the work folder.
+check runner-owner expect "root:1775 root:755 root:755 $RUNNER_USER:755 " stat --printf '%U:%a ' /opt/actions-runner \
+	/opt/actions-runner/config.sh /opt/actions-runner/bin /opt/actions-runner/_work
 check bootstrap bash -n /usr/local/lib/github-runner/bootstrap.sh
 check service expect enabled systemctl is-enabled github-runner.service
 check ssh-no-pass expect "passwordauthentication no" sshd -T

@@ -1,13 +1,17 @@
 <#
 .SYNOPSIS
-    Registers this VM as an Azure DevOps agent at boot, with a PAT read from Key Vault through the
-    VM's managed identity. Run by the AdoBootstrap service; safe to run again at every boot.
+    Registers this VM as an Azure DevOps agent at boot, with a registration secret from kiln's
+    registration broker (KILN_REGISTRATION_URL set) or a PAT read from Key Vault, either way through
+    the VM's managed identity. Run by the AdoBootstrap service; safe to run again at every boot.
 
 .DESCRIPTION
     Settings come from the MACHINE environment (read at run time, so values injected after the
     service started are seen on the next run or after `Restart-Service AdoBootstrap`):
       ADO_ORG_URL          required, e.g. https://dev.azure.com/acme
-      KEYVAULT_NAME        required, the vault that holds the PAT
+      KILN_REGISTRATION_URL       broker mode: kiln's POST /api/registrations; the VM proves who it is
+                                  with an IMDS token and gets {"token": ...}; no vault, no PAT on the VM
+      KILN_REGISTRATION_AUDIENCE  required with KILN_REGISTRATION_URL: the audience of that token
+      KEYVAULT_NAME        required without KILN_REGISTRATION_URL, the vault that holds the PAT
       ADO_PAT_SECRET       optional, secret name (default ado-pat)
       ADO_POOL             optional, agent pool (default Default)
       ADO_WORK_DIR         optional, agent work folder (default <agent root>\_work)
@@ -23,8 +27,10 @@
     service present, is left alone (its service is started if stopped). A half-configured agent
     (marker files without a service, another name/org/pool) is removed and configured again.
 
-    The PAT is never written to any stream or log: every line that is logged passes through
-    Protect-BootstrapText, which masks the PAT and the IMDS access token.
+    The registration secret reaches config.cmd through the VSTS_AGENT_INPUT_TOKEN environment
+    variable of that one child process, never its command line (which any process on the machine can
+    read). It is never written to any stream or log: every line that is logged passes through
+    Protect-BootstrapText, which masks the secret and the IMDS access token.
 
     Exit codes: 0 configured (or already configured); 2 settings invalid; 1 any other failure.
     The AdoBootstrap service restarts the script after a non-zero exit.
@@ -46,6 +52,9 @@ param(
 # Retry policy (IMDS guidance: retry 404/410/429/5xx with backoff, about 0/2/6/14/30 s).
 $script:ImdsRetryDelaysSeconds = @(0, 2, 6, 14, 30)
 $script:KeyVaultRetryDelaysSeconds = @(0, 2, 6)
+# The broker: 5xx, 429 (at least its Retry-After, at most 5 minutes) and no answer are transient.
+$script:BrokerRetryDelaysSeconds = @(0, 2, 6, 14, 30)
+$script:BrokerMaxRetryAfterSeconds = 300
 $script:KeyVaultApiVersion = '7.4'
 $script:ImdsApiVersion = '2018-02-01'
 $script:AgentMarkerFiles = @('.agent', '.credentials', '.credentials_rsaparams', '.service')
@@ -168,6 +177,9 @@ function Get-BootstrapSettings {
     $settings = [ordered]@{
         OrgUrl           = Read-Setting 'ADO_ORG_URL' $null
         KeyVaultName     = Read-Setting 'KEYVAULT_NAME' $null
+        RegistrationUrl  = Read-Setting 'KILN_REGISTRATION_URL' $null
+        RegistrationAudience = Read-Setting 'KILN_REGISTRATION_AUDIENCE' $null
+        Mode             = 'pat'
         SecretName       = Read-Setting 'ADO_PAT_SECRET' 'ado-pat'
         Pool             = Read-Setting 'ADO_POOL' 'Default'
         ImdsEndpoint     = Read-Setting 'IMDS_ENDPOINT' 'http://169.254.169.254'
@@ -184,12 +196,24 @@ function Get-BootstrapSettings {
     } elseif (-not (Test-AbsoluteHttpUrl $settings.OrgUrl)) {
         $problems.Add("ADO_ORG_URL '$($settings.OrgUrl)' is not an absolute http(s) URL")
     }
-    if (-not $settings.KeyVaultName) {
+    if ($settings.RegistrationUrl) {
+        # Broker mode: the vault and secret settings are not read; the broker hands out the secret.
+        $settings.Mode = 'broker'
+        if (-not (Test-AbsoluteHttpUrl $settings.RegistrationUrl)) {
+            $problems.Add("KILN_REGISTRATION_URL '$($settings.RegistrationUrl)' is not an absolute http(s) URL")
+        } elseif (([Uri] $settings.RegistrationUrl).Scheme -ne 'https' -and -not ([Uri] $settings.RegistrationUrl).IsLoopback) {
+            # The request carries the VM's identity token: plain http only to this machine (tests).
+            $problems.Add("KILN_REGISTRATION_URL '$($settings.RegistrationUrl)' must be https (it carries the VM's identity token)")
+        }
+        if (-not $settings.RegistrationAudience) {
+            $problems.Add('KILN_REGISTRATION_AUDIENCE is not set (required with KILN_REGISTRATION_URL: the audience of the broker''s token)')
+        }
+    } elseif (-not $settings.KeyVaultName) {
         $problems.Add('KEYVAULT_NAME is not set')
     } elseif ($settings.KeyVaultName -notmatch '^[A-Za-z](?!.*--)[A-Za-z0-9-]{1,22}[A-Za-z0-9]$') {
         $problems.Add("KEYVAULT_NAME '$($settings.KeyVaultName)' is not a valid vault name (3-24 letters, digits, single hyphens)")
     }
-    if ($settings.SecretName -notmatch '^[A-Za-z0-9-]{1,127}$') {
+    if ($settings.Mode -eq 'pat' -and $settings.SecretName -notmatch '^[A-Za-z0-9-]{1,127}$') {
         $problems.Add("ADO_PAT_SECRET '$($settings.SecretName)' is not a valid secret name (1-127 letters, digits, hyphens)")
     }
     if (-not (Test-AbsoluteHttpUrl $settings.ImdsEndpoint)) {
@@ -228,27 +252,52 @@ function Get-BootstrapSettings {
 # --- HTTP: IMDS token and Key Vault secret ----------------------------------------------------
 
 function Invoke-BootstrapHttpGet {
-    # One GET that never throws on an HTTP status: returns StatusCode (0 = no answer) and Body.
     param([Parameter(Mandatory)] [string] $Uri, [hashtable] $Headers = @{})
+    Invoke-BootstrapHttpRequest -Uri $Uri -Headers $Headers
+}
+
+function Get-RetryAfterSeconds {
+    # Retry-After in whole seconds from a failed response (Windows PowerShell: HttpWebResponse;
+    # PowerShell 7: HttpResponseMessage), or $null when absent or not a number of seconds.
+    param($Response)
+    try {
+        $headers = $Response.Headers
+        if ($headers -and $headers.PSObject.Properties['RetryAfter']) {
+            if ($headers.RetryAfter -and $null -ne $headers.RetryAfter.Delta) { return [int] $headers.RetryAfter.Delta.TotalSeconds }
+            return $null
+        }
+        $value = [string] $headers['Retry-After']
+        if ($value -match '^\s*(\d+)\s*$') { return [int] $Matches[1] }
+    } catch {
+        Write-Debug 'no readable Retry-After'
+    }
+    $null
+}
+
+function Invoke-BootstrapHttpRequest {
+    # One request that never throws on an HTTP status: returns StatusCode (0 = no answer), Body and
+    # RetryAfter (seconds, or $null).
+    param([Parameter(Mandatory)] [string] $Uri, [hashtable] $Headers = @{}, [string] $Method = 'Get', [string] $Body)
     # Invoke-WebRequest writes whole responses (a Key Vault answer holds the PAT) to the debug and
     # verbose streams when those are on: keep them off for this call, whatever the caller asked for.
     $DebugPreference = 'SilentlyContinue'
     $VerbosePreference = 'SilentlyContinue'
-    $request = @{ Uri = $Uri; Method = 'Get'; Headers = $Headers; UseBasicParsing = $true; TimeoutSec = 30; ErrorAction = 'Stop'; Debug = $false; Verbose = $false }
+    $request = @{ Uri = $Uri; Method = $Method; Headers = $Headers; UseBasicParsing = $true; TimeoutSec = 30; ErrorAction = 'Stop'; Debug = $false; Verbose = $false }
+    if ($PSBoundParameters.ContainsKey('Body')) { $request.Body = $Body; $request.ContentType = 'application/json' }
     if ($PSVersionTable.PSVersion.Major -ge 7) { $request.NoProxy = $true }  # IMDS must not go through a proxy
     try {
         $response = Invoke-WebRequest @request
-        return [pscustomobject]@{ StatusCode = [int] $response.StatusCode; Body = [string] $response.Content }
+        return [pscustomobject]@{ StatusCode = [int] $response.StatusCode; Body = [string] $response.Content; RetryAfter = $null }
     } catch {
         $exception = $_.Exception
         $response = $null
         if ($exception.PSObject.Properties['Response']) { $response = $exception.Response }
         if ($null -eq $response) {
-            return [pscustomobject]@{ StatusCode = 0; Body = $exception.Message }
+            return [pscustomobject]@{ StatusCode = 0; Body = $exception.Message; RetryAfter = $null }
         }
         $body = $null
         if ($_.ErrorDetails) { $body = $_.ErrorDetails.Message }
-        return [pscustomobject]@{ StatusCode = [int] $response.StatusCode; Body = [string] $body }
+        return [pscustomobject]@{ StatusCode = [int] $response.StatusCode; Body = [string] $body; RetryAfter = (Get-RetryAfterSeconds $response) }
     }
 }
 
@@ -283,8 +332,9 @@ function Test-RetryableStatus {
 }
 
 function Get-ImdsAccessToken {
-    param([Parameter(Mandatory)] $Settings)
-    $resource = Get-KeyVaultResource -DnsSuffix $Settings.KeyVaultDnsSuffix
+    # A token for $Resource (default: Key Vault of the configured cloud; broker mode: its audience).
+    param([Parameter(Mandatory)] $Settings, [string] $Resource)
+    $resource = if ($Resource) { $Resource } else { Get-KeyVaultResource -DnsSuffix $Settings.KeyVaultDnsSuffix }
     $uri = '{0}/metadata/identity/oauth2/token?api-version={1}&resource={2}' -f $Settings.ImdsEndpoint.TrimEnd('/'), $script:ImdsApiVersion, [Uri]::EscapeDataString($resource)
     if ($Settings.IdentityClientId) { $uri += '&client_id=' + [Uri]::EscapeDataString($Settings.IdentityClientId) }
 
@@ -344,6 +394,59 @@ function Get-KeyVaultSecretValue {
     throw "reading $where failed after $attempt attempts"
 }
 
+function Get-BrokerErrorText {
+    # The broker's {"error": "..."} reason, or the HTTP status alone.
+    param([string] $Body)
+    try {
+        $errorValue = Get-JsonProperty ($Body | ConvertFrom-Json -ErrorAction Stop) 'error'
+        if ($errorValue -is [string] -and $errorValue) { return $errorValue }
+    } catch {
+        Write-Debug 'broker error body is not JSON'
+    }
+    'no reason given'
+}
+
+function Get-BrokerRegistrationSecret {
+    # POST {"instance": <computer name>} to kiln's broker with the IMDS token; returns {"token"}.
+    param([Parameter(Mandatory)] $Settings, [Parameter(Mandatory)] [string] $AccessToken)
+    $body = @{ instance = $Settings.AgentName } | ConvertTo-Json -Compress
+    $headers = @{ Authorization = "Bearer $AccessToken"; Accept = 'application/json' }
+    $where = "the registration broker ($($Settings.RegistrationUrl))"
+    $attempt = 0
+    $wait = 0
+    foreach ($delay in $script:BrokerRetryDelaysSeconds) {
+        $attempt++
+        Start-BootstrapDelay -Seconds ([Math]::Max($delay, $wait))
+        $response = Invoke-BootstrapHttpRequest -Uri $Settings.RegistrationUrl -Method Post -Headers $headers -Body $body
+        $wait = 0
+        if ($response.StatusCode -eq 200) {
+            $token = $null
+            # Never let a parse error echo the body: it holds the secret.
+            try { $token = Get-JsonProperty ($response.Body | ConvertFrom-Json -ErrorAction Stop) 'token' } catch { $token = $null }
+            if ([string]::IsNullOrEmpty($token)) { throw "$where answered 200 without a token" }
+            Add-BootstrapSecret $token
+            Write-BootstrapLog "got the registration secret for '$($Settings.AgentName)' from $where"
+            return $token
+        }
+        $reason = Get-BrokerErrorText $response.Body
+        switch ($response.StatusCode) {
+            401 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 401 ($reason). Check KILN_REGISTRATION_AUDIENCE ('$($Settings.RegistrationAudience)') is the broker's audience and the VM's identity is kiln's agent identity." }
+            403 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 403 ($reason). This VM's identity or instance is not one of kiln's agent scale sets." }
+            409 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 409 ($reason). An agent of this name is registered already; kiln removes it, or reimage the instance." }
+        }
+        $what = if ($response.StatusCode -eq 0) { "no answer ($($response.Body))" } else { "HTTP $($response.StatusCode) ($reason)" }
+        if (-not (Test-RetryableStatus -StatusCode $response.StatusCode)) {
+            throw "the registration broker refused instance '$($Settings.AgentName)': $what. Check KILN_REGISTRATION_URL names kiln's /api/registrations."
+        }
+        if ($response.StatusCode -eq 429 -and $null -ne $response.RetryAfter) {
+            # The broker's word on when to come back wins over the schedule, within reason.
+            $wait = [Math]::Min([int] $response.RetryAfter, $script:BrokerMaxRetryAfterSeconds)
+        }
+        Write-BootstrapLog -Level WARN "registration broker attempt $attempt of $($script:BrokerRetryDelaysSeconds.Count) failed: $what"
+    }
+    throw "$where failed after $attempt attempts"
+}
+
 # --- Agent state and configuration -----------------------------------------------------------
 
 function Get-AgentServiceName {
@@ -397,7 +500,9 @@ function Get-AgentState {
 
 function Invoke-AgentConfigCommand {
     # Runs config.cmd with the given arguments; logs its output masked; returns its exit code.
-    param([Parameter(Mandatory)] [string] $AgentRoot, [Parameter(Mandatory)] [string[]] $Arguments)
+    # -Secret reaches config.cmd as VSTS_AGENT_INPUT_TOKEN (the agent reads --token from it), set for
+    # this call only: a command line is readable by every process on the machine, and jobs run there.
+    param([Parameter(Mandatory)] [string] $AgentRoot, [Parameter(Mandatory)] [string[]] $Arguments, [string] $Secret)
     $configCmd = Join-Path $AgentRoot 'config.cmd'
     $shown = ($Arguments | ForEach-Object { Protect-BootstrapText $_ }) -join ' '
     Write-BootstrapLog "running config.cmd $shown"
@@ -405,10 +510,12 @@ function Invoke-AgentConfigCommand {
     $ErrorActionPreference = 'Continue'
     $global:LASTEXITCODE = $null
     Push-Location -LiteralPath $AgentRoot
+    if ($Secret) { $env:VSTS_AGENT_INPUT_TOKEN = $Secret }
     try {
         & $configCmd @Arguments 2>&1 | ForEach-Object { Write-BootstrapLog ('config.cmd: ' + [string] $_) }
         $code = $global:LASTEXITCODE
     } finally {
+        Remove-Item Env:VSTS_AGENT_INPUT_TOKEN -ErrorAction SilentlyContinue
         Pop-Location
     }
     if ($null -eq $code) { $code = -1 }  # config.cmd did not run at all
@@ -421,7 +528,7 @@ function Remove-AgentConfiguration {
     param([Parameter(Mandatory)] $Settings, [Parameter(Mandatory)] [string] $Pat)
     $root = $Settings.AgentRoot
     if (Test-Path -LiteralPath (Join-Path $root '.agent')) {
-        $code = Invoke-AgentConfigCommand -AgentRoot $root -Arguments @('remove', '--unattended', '--auth', 'pat', '--token', $Pat)
+        $code = Invoke-AgentConfigCommand -AgentRoot $root -Arguments @('remove', '--unattended', '--auth', 'pat') -Secret $Pat
         if ($code -ne 0) { Write-BootstrapLog -Level WARN "config.cmd remove failed ($code); removing the local configuration by hand" }
     }
     $serviceName = Get-AgentServiceName -AgentRoot $root
@@ -436,12 +543,12 @@ function Remove-AgentConfiguration {
 }
 
 function Get-AgentConfigArguments {
-    param([Parameter(Mandatory)] $Settings, [Parameter(Mandatory)] [string] $Pat)
+    # No --token: the secret goes to Invoke-AgentConfigCommand -Secret (VSTS_AGENT_INPUT_TOKEN).
+    param([Parameter(Mandatory)] $Settings)
     @(
         '--unattended',
         '--url', $Settings.OrgUrl,
         '--auth', 'pat',
-        '--token', $Pat,
         '--pool', $Settings.Pool,
         '--agent', $Settings.AgentName,
         '--runAsService',
@@ -473,7 +580,8 @@ function Invoke-AdoBootstrap {
     try {
         Write-BootstrapLog "agent bootstrap starting (agent folder $AgentRoot)"
         $settings = Get-BootstrapSettings -AgentRoot $AgentRoot
-        Write-BootstrapLog "agent '$($settings.AgentName)', pool '$($settings.Pool)', organisation $($settings.OrgUrl), secret '$($settings.SecretName)' in '$($settings.KeyVaultName)'"
+        $source = if ($settings.Mode -eq 'broker') { "registration broker $($settings.RegistrationUrl)" } else { "secret '$($settings.SecretName)' in '$($settings.KeyVaultName)'" }
+        Write-BootstrapLog "agent '$($settings.AgentName)', pool '$($settings.Pool)', organisation $($settings.OrgUrl), $source"
 
         $state = Get-AgentState -Settings $settings
         Write-BootstrapLog "agent state: $($state.State) ($($state.Reason))"
@@ -486,8 +594,13 @@ function Invoke-AdoBootstrap {
             return 0
         }
 
-        $token = Get-ImdsAccessToken -Settings $settings
-        $pat = Get-KeyVaultSecretValue -Settings $settings -AccessToken $token
+        if ($settings.Mode -eq 'broker') {
+            $token = Get-ImdsAccessToken -Settings $settings -Resource $settings.RegistrationAudience
+            $pat = Get-BrokerRegistrationSecret -Settings $settings -AccessToken $token
+        } else {
+            $token = Get-ImdsAccessToken -Settings $settings
+            $pat = Get-KeyVaultSecretValue -Settings $settings -AccessToken $token
+        }
         $token = $null
 
         if ($state.State -eq 'Partial') {
@@ -496,9 +609,9 @@ function Invoke-AdoBootstrap {
         }
 
         # One clean retry inside this run; after that the service's restart policy takes over.
-        $arguments = Get-AgentConfigArguments -Settings $settings -Pat $pat
+        $arguments = Get-AgentConfigArguments -Settings $settings
         for ($try = 1; $try -le 2; $try++) {
-            $code = Invoke-AgentConfigCommand -AgentRoot $settings.AgentRoot -Arguments $arguments
+            $code = Invoke-AgentConfigCommand -AgentRoot $settings.AgentRoot -Arguments $arguments -Secret $pat
             $after = Get-AgentState -Settings $settings
             if ($code -eq 0 -and $after.State -eq 'Configured') {
                 Write-BootstrapLog "agent configured: $($after.Reason)"

@@ -66,8 +66,9 @@ function Invoke-ConfigureRun {
         try {
             if ($state.State -eq 'Partial') { Remove-AgentConfiguration -Settings $settings -Pat $pat }
             # The seed README's manual command: no service, the agent runs in this console.
-            $arguments = @(Get-AgentConfigArguments -Settings $settings -Pat $pat | Where-Object { $_ -ne '--runAsService' })
-            $code = Invoke-AgentConfigCommand -AgentRoot $AgentRoot -Arguments $arguments
+            $arguments = @(Get-AgentConfigArguments -Settings $settings | Where-Object { $_ -ne '--runAsService' })
+            # The PAT travels as VSTS_AGENT_INPUT_TOKEN for config.cmd only, gone before run.cmd starts.
+            $code = Invoke-AgentConfigCommand -AgentRoot $AgentRoot -Arguments $arguments -Secret $pat
             if ($code -ne 0) { throw "config.cmd failed with exit code $code" }
         } finally {
             $pat = $null

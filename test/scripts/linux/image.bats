@@ -225,7 +225,7 @@ build_group() {
 	assert_equal "$(grep -c '^User=' "$unit")" 1
 	assert_equal "$(grep -c '^Group=' "$unit")" 1
 	grep -qx 'WorkingDirectory=/opt/actions-runner' "$unit"
-	grep -q 'runner_dir=/opt/actions-runner' "$SCRIPTS/install-actions-runner.sh"
+	grep -qF "runner_dir=\${RUNNER_DIR:-/opt/actions-runner}" "$SCRIPTS/install-actions-runner.sh"
 	# Rendered for another runner_user the way configure-runner-service.sh does, it still verifies.
 	sed -e "s/^User=.*/User=ci/" -e "s/^Group=.*/Group=ci/" "$unit" >"$BATS_TEST_TMPDIR/github-runner.service"
 	run systemd-analyze verify "$BATS_TEST_TMPDIR/github-runner.service"

@@ -17,7 +17,7 @@ setup() {
 	stub azd "azd version 1.35.1 (commit abc)"
 	stub python3 "Python 3.10.12"
 	stub runuser "2.338.0"
-	stub stat "runner"
+	stub stat "root:1775 root:755 root:755 runner:755 "
 	stub bash "" # bash -n on the installed bootstrap.sh
 	stub systemctl "enabled"
 	stub sshd "passwordauthentication no"
@@ -56,6 +56,13 @@ run_verify() {
 	assert_output --partial "FAIL  node"
 	assert_output --partial "FAIL  removed:snapd"
 	assert_output --regexp "ERROR: 5 tool\(s\) missing or broken: node azd unzip removed:snapd removed:apport"
+}
+
+@test "runner files writable by the runner user fail the build" {
+	stub stat "runner:755 runner:755 runner:755 runner:755 "
+	run_verify
+	assert_failure
+	assert_output --partial "FAIL  runner-owner"
 }
 
 @test "a runner of another version than the template asked for fails the build" {

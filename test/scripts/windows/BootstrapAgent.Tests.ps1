@@ -72,16 +72,19 @@ Describe 'bootstrap-agent.ps1' {
     }
 
     Context 'happy path' {
-        It 'registers the agent under the computer name with the PAT from Key Vault' {
+        It 'registers the agent under the computer name with the PAT from Key Vault, passed in VSTS_AGENT_INPUT_TOKEN' {
             $result = Invoke-Bootstrap
             $result.Code | Should -Be 0
 
             $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
             $calls.Count | Should -Be 1
+            # No --token on the command line (readable by every process on the VM, jobs included).
             $calls[0] | Should -Be @(
-                '--unattended', '--url', 'https://dev.azure.com/acme', '--auth', 'pat', '--token', $script:Pat,
+                '--unattended', '--url', 'https://dev.azure.com/acme', '--auth', 'pat',
                 '--pool', 'Default', '--agent', 'KILNWIN000001', '--runAsService', '--replace',
                 '--work', (Join-Path $script:Root '_work'))
+            @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR) | Should -Be @($script:Pat)
+            $env:VSTS_AGENT_INPUT_TOKEN | Should -BeNullOrEmpty -Because 'the variable lives only for config.cmd'
 
             $imds = Get-FakeRequests -Fake $script:Fake -Service imds
             $imds.Count | Should -Be 1
@@ -257,8 +260,9 @@ Describe 'bootstrap-agent.ps1' {
             $result.LogText | Should -Match 'cleaning a half-configured agent: .credentials is missing'
             $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
             $calls.Count | Should -Be 2
-            $calls[0][0..3] | Should -Be @('remove', '--unattended', '--auth', 'pat')
+            $calls[0] | Should -Be @('remove', '--unattended', '--auth', 'pat')
             $calls[1][0] | Should -Be '--unattended'
+            @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR) | Should -Be @($script:Pat, $script:Pat)
             Join-Path $script:Root '.credentials' | Should -Exist
         }
 
@@ -289,7 +293,7 @@ Describe 'bootstrap-agent.ps1' {
     }
 
     Context 'the PAT stays secret' {
-        It 'appears in no output stream and no file but the stub record of --token (<Case>)' -ForEach @(
+        It 'appears in no output stream, no command line and no file but the stub record of its environment (<Case>)' -ForEach @(
             @{ Case = 'success'; ConfigExit = $null },
             @{ Case = 'config.cmd fails'; ConfigExit = '1' }
         ) {
@@ -314,18 +318,142 @@ Describe 'bootstrap-agent.ps1' {
                 (($streams[$stream] | ForEach-Object { ($_ | Out-String) }) -join "`n") | Should -Not -Match $script:Pat -Because "the $stream stream must not carry the PAT"
             }
 
-            # The stub echoed its arguments (the PAT among them): the log shows them masked.
+            # The stub echoed its arguments: no token among them, masked or not.
             $log = Get-Content -Raw -LiteralPath $script:Log
-            $log | Should -Match 'stub config.cmd called with: .*--token \*\*\*'
-            $log | Should -Match 'running config.cmd .*--token \*\*\* '
+            $log | Should -Match 'stub config.cmd called with: --unattended'
+            $log | Should -Not -Match '--token'
 
-            # Only the stub's own record of its arguments may hold it (that is the delivery to config.cmd).
+            # Only the stub's record of its VSTS_AGENT_INPUT_TOKEN may hold it (that is the delivery to
+            # config.cmd); its argument records do not.
             $leaks = @(Get-ChildItem -LiteralPath $TestDrive -Recurse -File -Force |
-                    Where-Object { $_.FullName -notlike "$($env:STUB_RECORD_DIR)*" } |
+                    Where-Object { $_.FullName -notlike "$($env:STUB_RECORD_DIR)*.token" } |
                     Where-Object { (Get-Content -Raw -LiteralPath $_.FullName) -match $script:Pat })
             $leaks.FullName | Should -BeNullOrEmpty
-            (Get-Content -Raw -LiteralPath (Get-ChildItem -LiteralPath $env:STUB_RECORD_DIR | Sort-Object Name | Select-Object -First 1).FullName) | Should -Match $script:Pat
+            @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR)[0] | Should -Be $script:Pat
         }
+    }
+}
+
+Describe 'bootstrap-agent.ps1 with the registration broker' {
+    BeforeEach {
+        $id = [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Root = New-StubAgentRoot -Parent $TestDrive
+        $script:Log = Join-Path $TestDrive "logs-$id/bootstrap-agent.log"
+        $env:STUB_RECORD_DIR = Join-Path $TestDrive "calls-$id"
+        $env:STUB_SERVICES_DIR = Join-Path $TestDrive "services-$id"
+        Remove-Item Env:STUB_CONFIG_EXIT -ErrorAction SilentlyContinue
+        New-Item -ItemType Directory -Path $env:STUB_RECORD_DIR, $env:STUB_SERVICES_DIR | Out-Null
+
+        # A sentinel registration secret handed out by the fake broker.
+        $script:Secret = 'sentinelbroker' + [guid]::NewGuid().ToString('N')
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/reset'
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/broker' -Body @{ token = $script:Secret; retry_after = '7' }
+        # No vault, no secret name: broker mode needs neither.
+        $script:MachineEnv = @{
+            ADO_ORG_URL                = 'https://dev.azure.com/acme'
+            IMDS_ENDPOINT              = $script:Fake.Url
+            KILN_REGISTRATION_URL      = $script:Fake.Url + '/api/registrations'
+            KILN_REGISTRATION_AUDIENCE = 'api://kiln-registrations-test'
+        }
+        Mock Get-MachineEnvironmentVariable { $script:MachineEnv[$Name] }
+        Mock Get-ComputerName { 'KILNWIN000001' }
+        Mock Get-AgentServiceState {
+            $file = Join-Path $env:STUB_SERVICES_DIR $Name
+            if (Test-Path -LiteralPath $file) { (Get-Content -Raw -LiteralPath $file).Trim() } else { $null }
+        }
+        Mock Start-AgentService { }
+        Mock Remove-AgentService { }
+        Mock Start-BootstrapDelay { }
+    }
+
+    It 'asks IMDS for the audience, the broker for this instance, and hands config.cmd the secret in VSTS_AGENT_INPUT_TOKEN' {
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 0
+        $imds = Get-FakeRequests -Fake $script:Fake -Service imds
+        $imds.Count | Should -Be 1
+        $imds[0].resource | Should -Be 'api://kiln-registrations-test'
+        $broker = Get-FakeRequests -Fake $script:Fake -Service broker
+        $broker.Count | Should -Be 1
+        $broker[0].method | Should -Be 'POST'
+        $broker[0].bearer | Should -BeTrue
+        $broker[0].instance | Should -Be 'KILNWIN000001'
+        $broker[0].status | Should -Be 200
+        (Get-FakeRequests -Fake $script:Fake -Service keyvault).Count | Should -Be 0
+        $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+        $calls.Count | Should -Be 1
+        $calls[0] | Should -Not -Contain '--token'
+        $calls[0] | Should -Not -Contain $script:Secret
+        @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR) | Should -Be @($script:Secret)
+        $result.LogText | Should -Match 'registration broker'
+    }
+
+    It 'retries 503 and 429, waiting at least the Retry-After of a 429' {
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'broker'; statuses = @(503, 429) }
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 0
+        @(Get-FakeRequests -Fake $script:Fake -Service broker).status | Should -Be @(503, 429, 200)
+        Should -Invoke Start-BootstrapDelay -ParameterFilter { $Seconds -eq 7 } -Times 1 -Exactly
+        $result.LogText | Should -Match 'registration broker attempt 1 of 5 failed: HTTP 503 \(broker unavailable\)'
+        $result.LogText | Should -Match 'registration broker attempt 2 of 5 failed: HTTP 429'
+    }
+
+    It 'gives up after 5 attempts when the broker keeps failing, and when it does not answer at all' {
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'broker'; statuses = @(502, 502, 502, 502, 502) }
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 1
+        $result.LogText | Should -Match 'failed after 5 attempts'
+        (Get-FakeRequests -Fake $script:Fake -Service broker).Count | Should -Be 5
+
+        $script:MachineEnv.KILN_REGISTRATION_URL = 'http://127.0.0.1:9/api/registrations'
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 1
+        $result.LogText | Should -Match 'attempt 5 of 5 failed: no answer'
+        (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+    }
+
+    It 'fails at once on a refusal (HTTP <Status>), naming it, and never runs config.cmd' -ForEach @(
+        @{ Status = 403; Reason = 'identity may not register instance KILNWIN000001' },
+        @{ Status = 409; Reason = 'instance KILNWIN000001 already has a registration' }
+    ) {
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'broker'; statuses = @($Status) }
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 1
+        $result.LogText | Should -Match ([regex]::Escape("the registration broker refused instance 'KILNWIN000001': HTTP $Status ($Reason)"))
+        (Get-FakeRequests -Fake $script:Fake -Service broker).Count | Should -Be 1
+        (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+    }
+
+    It 'fails on 401 with the audience named when the token is for another audience' {
+        $script:MachineEnv.KILN_REGISTRATION_AUDIENCE = 'https://management.azure.com/'
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 1
+        $result.LogText | Should -Match "HTTP 401 \(no valid token for the registration audience\)\. Check KILN_REGISTRATION_AUDIENCE \('https://management.azure.com/'\)"
+    }
+
+    It 'requires KILN_REGISTRATION_AUDIENCE with the URL, and not KEYVAULT_NAME' {
+        $script:MachineEnv.Remove('KILN_REGISTRATION_AUDIENCE')
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 2
+        $result.LogText | Should -Match '1 problem: KILN_REGISTRATION_AUDIENCE is not set'
+        (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+    }
+
+    It 'refuses a plain http broker URL on another machine: the token would travel in clear' {
+        $script:MachineEnv.KILN_REGISTRATION_URL = 'http://kiln.example.com/api/registrations'
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 2
+        $result.LogText | Should -Match "KILN_REGISTRATION_URL 'http://kiln.example.com/api/registrations' must be https"
+        (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+    }
+
+    It 'never shows the secret or the IMDS token in a stream or a file but the stub record of its environment' {
+        $all = @(Invoke-AdoBootstrap -AgentRoot $script:Root -LogPath $script:Log -Verbose -Debug *>&1)
+        @($all | Where-Object { $_ -is [int] }) | Should -Be @(0)
+        ($all | Out-String) | Should -Not -Match $script:Secret
+        $leaks = @(Get-ChildItem -LiteralPath $TestDrive -Recurse -File -Force |
+                Where-Object { $_.FullName -notlike "$($env:STUB_RECORD_DIR)*.token" } |
+                Where-Object { (Get-Content -Raw -LiteralPath $_.FullName) -match $script:Secret })
+        $leaks.FullName | Should -BeNullOrEmpty
     }
 }
 

@@ -22,7 +22,9 @@ Describe 'configure-run.ps1' {
         Mock Get-ComputerName { 'KILNWIN000002' }
         Mock Read-PromptValue { if ($Prompt -like '*URL*') { 'https://dev.azure.com/acme' } else { $Default } }
         Mock Read-PromptSecret { $script:Pat }
-        Mock Invoke-AgentRun { }
+        # run.cmd must start without the PAT in its environment.
+        Mock Invoke-AgentRun { $script:RunEnvToken = $env:VSTS_AGENT_INPUT_TOKEN }
+        $script:RunEnvToken = 'not run'
     }
 
     It 'prompts for what is missing, configures without a service and runs the agent' {
@@ -33,10 +35,11 @@ Describe 'configure-run.ps1' {
         $call | Should -Not -Contain '--runAsService'
         $call[$call.IndexOf('--agent') + 1] | Should -Be 'KILNWIN000002'
         $call[$call.IndexOf('--pool') + 1] | Should -Be 'Default'
-        $call[$call.IndexOf('--token') + 1] | Should -Be $script:Pat
+        $call | Should -Not -Contain '--token'
+        @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR) | Should -Be @($script:Pat)
         Should -Invoke Invoke-AgentRun -Times 1 -Exactly
+        $script:RunEnvToken | Should -BeNullOrEmpty
         ($all | Out-String) | Should -Not -Match $script:Pat
-        ($all | Out-String) | Should -Match '--token \*\*\*'
     }
 
     It 'takes the organisation and pool from the machine environment without asking' {

@@ -65,3 +65,15 @@ function Get-StubCalls {
         })
     Write-Output -NoEnumerate $calls
 }
+
+function Get-StubTokens {
+    # The VSTS_AGENT_INPUT_TOKEN each recorded config.cmd call got, oldest first ($null: not set).
+    param([Parameter(Mandatory)] [string] $RecordDir)
+    # Enumerated (one string per call): callers wrap it in @().
+    if (-not (Test-Path -LiteralPath $RecordDir)) { return }
+    $tokens = @(Get-ChildItem -LiteralPath $RecordDir -Filter 'call-*.args' | Sort-Object Name | ForEach-Object {
+            $file = [IO.Path]::ChangeExtension($_.FullName, '.token')
+            if (Test-Path -LiteralPath $file) { (Get-Content -Raw -LiteralPath $file).TrimEnd("`n") } else { $null }
+        })
+    $tokens
+}

@@ -11,9 +11,14 @@ GetSecret example) and rejects what they reject:
          401 with a bearer challenge without a token or with a token IMDS did not issue for
          https://vault.azure.net, 400 BadParameter on a missing or unknown api-version,
          404 SecretNotFound for an unknown secret.
+  Broker POST /api/registrations  {"instance": "<computer name>"}, kiln's registration broker:
+         401 without a token IMDS issued for the broker audience (BROKER_AUDIENCE), 400 on a body
+         that is not {"instance": "..."}; 200 {"token": ...}; faults answer {"error": "..."}, 429
+         with Retry-After.
 Test control (not part of either real API, under /_fake/):
   POST /_fake/secrets   {"name": ..., "value": ...}           add or replace a secret
-  POST /_fake/faults    {"service": "imds"|"keyvault", "statuses": [500, 429]}
+  POST /_fake/broker    {"token": ..., "retry_after": "7"}   what the broker hands out / its Retry-After
+  POST /_fake/faults    {"service": "imds"|"keyvault"|"broker", "statuses": [500, 429]}
                         the next requests to that service answer these statuses, in order
   POST /_fake/reset     forget faults and the request log (secrets stay)
   GET  /_fake/requests  what was asked: service, path, query, status, whether auth headers were right
@@ -36,7 +41,9 @@ KNOWN_RESOURCES = {
     "https://vault.azure.net",
     "https://management.azure.com/",
     "499b84ac-1321-427f-aa17-267ca6975798",
+    "api://kiln-registrations-test",
 }
+BROKER_AUDIENCE = "api://kiln-registrations-test"
 KEYVAULT_RESOURCE = "https://vault.azure.net"
 KEYVAULT_API_VERSIONS = {"7.4", "7.5", "7.6", "2025-07-01"}
 
@@ -46,8 +53,9 @@ class State:
         self.lock = threading.Lock()
         self.secrets = {}  # name -> (version, value)
         self.tokens = {}  # access token -> resource
-        self.faults = {"imds": [], "keyvault": []}
+        self.faults = {"imds": [], "keyvault": [], "broker": []}
         self.requests = []
+        self.broker = {"token": "", "retry_after": "1"}
 
 
 STATE = State()
@@ -106,6 +114,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_json()
         except ValueError:
+            body = None
+        if self.parsed.path == "/api/registrations":
+            return self._broker(body)
+        if body is None:
             return self._send(400, {"error": "bad json"})
         with STATE.lock:
             if self.parsed.path == "/_fake/secrets":
@@ -114,8 +126,11 @@ class Handler(BaseHTTPRequestHandler):
             if self.parsed.path == "/_fake/faults":
                 STATE.faults[body["service"]].extend(int(s) for s in body["statuses"])
                 return self._send(204, None)
+            if self.parsed.path == "/_fake/broker":
+                STATE.broker.update(body)
+                return self._send(204, None)
             if self.parsed.path == "/_fake/reset":
-                STATE.faults = {"imds": [], "keyvault": []}
+                STATE.faults = {"imds": [], "keyvault": [], "broker": []}
                 STATE.requests = []
                 return self._send(204, None)
         return self._send(404, {"error": "no such control path"})
@@ -154,6 +169,31 @@ class Handler(BaseHTTPRequestHandler):
             "resource": resource,
             "token_type": "Bearer",
         })
+
+    # --- kiln's registration broker ---
+    def _broker(self, body):
+        auth = self.headers.get("Authorization") or ""
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        instance = body.get("instance") if isinstance(body, dict) else None
+        with STATE.lock:
+            token_ok = token is not None and STATE.tokens.get(token) == BROKER_AUDIENCE
+            handout, retry_after = STATE.broker["token"], STATE.broker["retry_after"]
+        if not token_ok:
+            self._record("broker", 401, bearer=False, instance=instance)
+            return self._send(401, {"error": "no valid token for the registration audience"})
+        if ctype != "application/json" or not isinstance(instance, str):
+            self._record("broker", 400, bearer=True, instance=instance)
+            return self._send(400, {"error": 'body must be JSON {"instance": "<computer name>"}'})
+        fault = self._next_fault("broker")
+        if fault is not None:
+            self._record("broker", fault, bearer=True, instance=instance, fault=True)
+            message = {403: "identity may not register instance %s" % instance,
+                       409: "instance %s already has a registration" % instance,
+                       429: "too many registrations for this instance"}.get(fault, "broker unavailable")
+            return self._send(fault, {"error": message}, {"Retry-After": retry_after} if fault == 429 else None)
+        self._record("broker", 200, bearer=True, instance=instance)
+        return self._send(200, {"token": handout})
 
     # --- Key Vault ---
     def _keyvault(self):

@@ -2,14 +2,20 @@
 """Fake IMDS, Key Vault and GitHub REST on loopback for the bootstrap.sh bats tests.
 
 One process, two listeners on 127.0.0.1 (random free ports, written to <state>/ports):
-  * plain HTTP: IMDS (/metadata/identity/oauth2/token) and GitHub (runner registration tokens)
+  * plain HTTP: IMDS (/metadata/identity/oauth2/token), GitHub (runner registration tokens) and
+    kiln's registration broker (POST /api/registrations)
   * HTTPS: Key Vault (/secrets/{name}), reached as https://{vault}.localhost:{port} (curl resolves
     *.localhost to loopback), with a certificate the tests make and hand to curl via CURL_CA_BUNDLE.
 
 It rejects what the real services reject (missing Metadata header, missing api-version, wrong or
 absent bearer token, wrong method or path) and injects faults from the JSON config:
   {"pat", "access_token", "registration_token", "vault", "secret_name", "kv_resource_host",
-   "api_prefix", "imds_statuses": [429, ...], "kv_status": 403, "gh_status": 401}
+   "api_prefix", "imds_statuses": [429, ...], "kv_status": 403, "gh_status": 401,
+   "registration_audience", "broker_token", "jit_config", "runner_name",
+   "broker_statuses": [503, 429, 409, ...], "retry_after": "1"}
+IMDS hands out access_token for the Key Vault resource and broker_token for registration_audience;
+the broker wants that token, a JSON {"instance": "<name>"} body, and answers like kiln's broker
+(200 {"name", "encoded_jit_config"}, else {"error": "..."}; 429 with Retry-After).
 Every request is appended to <state>/requests.jsonl with its Authorization value reduced to
 "ok" / "wrong" / "missing", so the recording never holds a secret.
 Shapes follow shared/reference/examples/{github,keyvault} and cloud-apis.md section 7.
@@ -37,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
     def cfg(self):
         return self.server.cfg
 
-    def record(self, kind, auth, status):
+    def record(self, kind, auth, status, **extra):
         entry = {
             "kind": kind,
             "tls": self.server.tls,
@@ -49,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
             "api_version_header": self.headers.get("X-GitHub-Api-Version"),
             "auth": auth,
             "status": status,
+            "content_type": self.headers.get("Content-Type"),
+            **extra,
         }
         with LOCK, open(os.path.join(self.server.state, "requests.jsonl"), "a") as f:
             f.write(json.dumps(entry) + "\n")
@@ -88,8 +96,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self):
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        self.body = self.rfile.read(length) if length else b""
         path = urlsplit(self.path).path
         if self.server.tls:
             if path.startswith("/secrets/"):
@@ -98,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.imds()
         elif path.endswith("/actions/runners/registration-token"):
             return self.github()
+        elif path == "/api/registrations":
+            return self.broker()
         self.record("unknown", "n/a", 404)
         self.reply(404, {"message": "Not Found"})
 
@@ -113,14 +122,19 @@ class Handler(BaseHTTPRequestHandler):
         if query.get("api-version") != ["2018-02-01"]:
             return self.imds_error(400, "invalid_request", "Missing or unsupported api-version")
         resource = query.get("resource", [""])[0]
-        if resource != self.server.expected_resource:
+        audience = self.cfg.get("registration_audience")
+        if audience and resource == audience:
+            token = self.cfg["broker_token"]
+        elif resource == self.server.expected_resource:
+            token = self.cfg["access_token"]
+        else:
             return self.imds_error(400, "invalid_resource", "AADSTS500011: resource not found")
         fault = self.next_fault("imds_statuses")
         if fault:
             return self.imds_error(fault, "throttled" if fault == 429 else "unavailable", "try later")
-        self.record("imds", "n/a", 200)
+        self.record("imds", "n/a", 200, resource=resource)
         self.reply(200, {
-            "access_token": self.cfg["access_token"],
+            "access_token": token,
             "refresh_token": "",
             "expires_in": "3599",
             "expires_on": "1506484173",
@@ -168,6 +182,35 @@ class Handler(BaseHTTPRequestHandler):
     def kv_error(self, status, auth, code, message):
         self.record("keyvault", auth, status)
         self.reply(status, {"error": {"code": code, "message": message}})
+
+    # --- kiln's registration broker ---------------------------------------------------------
+    def broker(self):
+        auth = self.bearer(self.cfg.get("broker_token", ""))
+        if self.command != "POST":
+            return self.broker_error(405, auth, "method not allowed")
+        if auth != "ok":
+            return self.broker_error(401, auth, "no valid bearer token for the registration audience")
+        try:
+            body = json.loads(self.body or b"null")
+        except ValueError:
+            body = None
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json" or not isinstance(body, dict) or not isinstance(body.get("instance"), str):
+            return self.broker_error(400, auth, 'body must be JSON {"instance": "<computer name>"}')
+        instance = body["instance"]
+        fault = self.next_fault("broker_statuses")
+        if fault:
+            message = {401: "token rejected", 403: f"identity may not register instance {instance}",
+                       409: f"instance {instance} already has a registration",
+                       429: "too many registrations for this instance"}.get(fault, "broker unavailable")
+            headers = {"Retry-After": str(self.cfg.get("retry_after", "1"))} if fault == 429 else None
+            return self.broker_error(fault, auth, message, headers, instance)
+        self.record("broker", auth, 200, instance=instance)
+        self.reply(200, {"name": self.cfg.get("runner_name", instance), "encoded_jit_config": self.cfg["jit_config"]})
+
+    def broker_error(self, status, auth, message, headers=None, instance=None):
+        self.record("broker", auth, status, instance=instance)
+        self.reply(status, {"error": message}, headers)
 
     # --- GitHub -----------------------------------------------------------------------------
     def github(self):

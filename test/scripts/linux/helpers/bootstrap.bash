@@ -7,11 +7,15 @@ BOOTSTRAP=$REPO_ROOT/packer/linux/scripts/bootstrap.sh
 FAKE=$BATS_TEST_DIRNAME/fake/fake_cloud.py
 
 # Sentinels: none of them may appear in any output or file, except the registration token in the
-# arguments config.sh records (config.sh takes it on its command line).
+# arguments config.sh records (config.sh takes it on its command line) and the JIT config in the
+# arguments run.sh records (run.sh --jitconfig).
 PAT=ghp_SENTINELpat4f1c9e0kiln
 WRONG_PAT=ghp_SENTINELwrong77a0kiln
 ACCESS_TOKEN=eyJSENTINELaccess.token.kiln
 REG_TOKEN=AREGSENTINEL5PMEXLND6TS6FCWO6
+BROKER_TOKEN=eyJSENTINELbroker.token.kiln
+JIT_CONFIG=eyJSENTINELjitconfig.kiln==
+AUDIENCE=api://kiln-registrations-test
 VAULT=kv-kiln-test
 SECRET=gh-pat
 
@@ -44,6 +48,7 @@ STUB
 #!/usr/bin/env bash
 # Stub of the runner's run.sh: records that it ran, where, and with which environment.
 pwd >"$RECORD_DIR/run.pwd"
+printf '%s\n' "$@" >"$RECORD_DIR/run.args"
 env | sort >"$RECORD_DIR/run.env"
 umask >"$RECORD_DIR/run.umask"
 echo "run.sh stub: job done"
@@ -58,7 +63,8 @@ start_fake() {
 	rm -f "$OUT/fake/ports" "$OUT/fake/requests.jsonl"
 	cat >"$IN/fake.json" <<JSON
 {"pat": "$PAT", "access_token": "$ACCESS_TOKEN", "registration_token": "$REG_TOKEN",
- "vault": "$VAULT", "secret_name": "$SECRET", "kv_resource_host": "localhost"${extra:+, $extra}}
+ "vault": "$VAULT", "secret_name": "$SECRET", "kv_resource_host": "localhost",
+ "registration_audience": "$AUDIENCE", "broker_token": "$BROKER_TOKEN", "jit_config": "$JIT_CONFIG"${extra:+, $extra}}
 JSON
 	python3 "$FAKE" --config "$IN/fake.json" --state "$OUT/fake" \
 		--cert "$BATS_FILE_TMPDIR/cert.pem" --key "$BATS_FILE_TMPDIR/key.pem" \
@@ -100,7 +106,13 @@ run_bootstrap() {
 	printf '%s\n' "$output" >"$OUT/bootstrap.output"
 }
 
-# requests KIND: the fake's recorded requests of one kind (imds, keyvault, github), one JSON a line.
+# broker_env: the variables that select the broker path against the fake.
+broker_env() {
+	printf '%s\n' "KILN_REGISTRATION_URL=http://127.0.0.1:$HTTP_PORT/api/registrations" \
+		"KILN_REGISTRATION_AUDIENCE=$AUDIENCE" KILN_REGISTRATION_RETRY_DELAYS="0 0 0"
+}
+
+# requests KIND: the fake's recorded requests of one kind (imds, keyvault, github, broker), one JSON a line.
 requests() {
 	[[ -f $OUT/fake/requests.jsonl ]] || return 0
 	jq -c --arg k "$1" 'select(.kind == $k)' "$OUT/fake/requests.jsonl"
@@ -111,7 +123,7 @@ requests() {
 # config.sh's recorded arguments.
 assert_no_secrets() {
 	local secret hits
-	for secret in "$PAT" "$WRONG_PAT" "$ACCESS_TOKEN" "$REG_TOKEN"; do
+	for secret in "$PAT" "$WRONG_PAT" "$ACCESS_TOKEN" "$REG_TOKEN" "$BROKER_TOKEN" "$JIT_CONFIG"; do
 		if [[ $output == *"$secret"* ]]; then
 			echo "secret ${secret:0:12}... appears in the output" >&2
 			return 1
@@ -119,6 +131,9 @@ assert_no_secrets() {
 		hits=$(grep -rlF -- "$secret" "$OUT" || true)
 		if [[ $secret == "$REG_TOKEN" ]]; then
 			hits=$(grep -vxF "$REC/config.args" <<<"$hits" || true)
+		fi
+		if [[ $secret == "$JIT_CONFIG" ]]; then
+			hits=$(grep -vxF "$REC/run.args" <<<"$hits" || true)
 		fi
 		if [[ -n $hits ]]; then
 			echo "secret ${secret:0:12}... found in: $hits" >&2

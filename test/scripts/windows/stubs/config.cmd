@@ -1,17 +1,20 @@
 #!/bin/sh
 # Stand-in for the Azure DevOps agent's config.cmd in the Pester tests (a POSIX shell script: the
 # tests run on Linux). It records its arguments, one per line, in $STUB_RECORD_DIR/call-<n>.args,
+# and the VSTS_AGENT_INPUT_TOKEN it was given (how the agent takes --token from the environment) in
+# call-<n>.token,
 # echoes them (so the tests can prove bootstrap-agent.ps1 masks whatever config.cmd prints), and
 # acts like the agent on disk: configure writes .agent/.credentials/.service and "installs" the
 # service as a file in $STUB_SERVICES_DIR; remove deletes them. STUB_CONFIG_EXIT forces an exit code
 # for configure (the files are then not written, like a failed registration).
 set -eu
 root=$(cd "$(dirname "$0")" && pwd)
-n=$(ls "$STUB_RECORD_DIR" 2>/dev/null | wc -l)
+n=$(ls "$STUB_RECORD_DIR" 2>/dev/null | grep -c '\.args$' || true)
 n=$((n + 1))
 record="$STUB_RECORD_DIR/call-$(printf '%03d' "$n").args"
 : > "$record"
 for arg in "$@"; do printf '%s\n' "$arg" >> "$record"; done
+if [ -n "${VSTS_AGENT_INPUT_TOKEN+x}" ]; then printf '%s\n' "$VSTS_AGENT_INPUT_TOKEN" > "${record%.args}.token"; fi
 echo "stub config.cmd called with: $*"
 
 if [ "${1:-}" = "remove" ]; then
