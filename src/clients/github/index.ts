@@ -232,6 +232,22 @@ export function createGitHubClient(
       });
     },
 
+    async generateJitConfig({ name, runnerGroupId, labels }) {
+      return call(`generateJitConfig ${name}`, async (o, request) => {
+        const body = { name, runner_group_id: runnerGroupId, labels, request };
+        try {
+          const { data } = isOrg
+            ? await o.rest.actions.generateRunnerJitconfigForOrg({ org: owner, ...body })
+            : await o.rest.actions.generateRunnerJitconfigForRepo({ owner, repo, ...body });
+          return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+        } catch (err) {
+          // GitHub refuses a second runner of the same name.
+          if (describeFailure(err).status === 409) return 'exists' as const;
+          throw err;
+        }
+      });
+    },
+
     async getLatestRunnerRelease() {
       return call('getLatestRunnerRelease', async (o, request) => {
         const { data } = await o.rest.repos.getLatestRelease({ owner: 'actions', repo: 'runner', request });
