@@ -209,6 +209,24 @@ describe('POST /api/registrations', () => {
     expect(response.body).toMatch(/extra|instance/);
   });
 
+  it('answers 429 with Retry-After when GitHub rate-limits kiln itself', async () => {
+    const [, , , inst] = instances('vmss-gh-linux-weu');
+    unregister(inst!.computerName);
+    sim.cloud.addFault({
+      service: 'github',
+      operation: 'generateJitConfig',
+      status: 403,
+      retryAfterSeconds: 120,
+      times: 1,
+    });
+    const answer = await register(await imdsToken(inst!.name), inst!.computerName);
+    expect(answer.status, answer.body).toBe(429);
+    expect(answer.headers['retry-after']).toBe('60');
+    expect(answer.json.error).toMatch(/GitHub is rate limiting kiln/);
+    // Nothing was registered: the VM asks again later and gets its config.
+    expect(world().findRunnerByName(inst!.computerName)).toBeUndefined();
+  });
+
   it('paces a flood with 429 and Retry-After instead of meeting GitHub rate limits', async () => {
     const all = instances('vmss-gh-linux-weu');
     const tokens = await Promise.all(all.map((i) => imdsToken(i.name)));

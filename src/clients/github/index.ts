@@ -85,7 +85,8 @@ export function createGitHubClient(
     },
     // 403/429 belong to the throttling plugin (Retry-After / reset); the retry plugin takes 5xx.
     retry: {
-      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+      // 409: a conflict (a JIT runner name taken) stays one however often it is asked.
+      doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
       retries: options.retries ?? CLIENT_TUNING.clientMaxRetries.github,
       retryAfterBaseValue: options.retryBaseMs ?? CLIENT_TUNING.clientRetryBaseMs,
     },
