@@ -199,6 +199,32 @@ describe('POST /api/registrations', () => {
     }
   });
 
+  it("accepts a scale set's system-assigned identity (xms_mirid names the scale set)", async () => {
+    const set = world().findScaleSet('vmss-gh-linux-weu')!;
+    const [, , inst] = instances('vmss-gh-linux-weu');
+    unregister(inst!.computerName);
+    const token = sim.cloud.tokens.issueFor(REGISTRATION_AUDIENCE, {
+      appid: '77777777-7777-4777-8777-000000000002',
+      oid: '77777777-7777-4777-8777-000000000001',
+      tid: TENANT,
+      // Entra writes the resource group segment in lower case.
+      xms_mirid: set.id.replace('/resourceGroups/', '/resourcegroups/'),
+    }).token;
+    issued.push(token);
+    const answer = await register(token, inst!.computerName);
+    expect(answer.status, answer.body).toBe(200);
+    issued.push(answer.json.encoded_jit_config!);
+  });
+
+  it('lets an instance register again once it was provisioned again (a reimage)', async () => {
+    const [inst] = instances('vmss-gh-linux-weu');
+    unregister(inst!.computerName);
+    inst!.provisionedAt = (inst!.provisionedAt ?? 0) + 60_000;
+    const answer = await register(await imdsToken(inst!.name), inst!.computerName);
+    expect(answer.status, answer.body).toBe(200);
+    issued.push(answer.json.encoded_jit_config!);
+  });
+
   it('answers 400 naming the field for a bad body', async () => {
     const response = await sim.host.invokeHttp({
       method: 'POST',
@@ -232,7 +258,7 @@ describe('POST /api/registrations', () => {
     const tokens = await Promise.all(all.map((i) => imdsToken(i.name)));
     const githubBefore = sim.cloud.requests.github;
     const answers = await Promise.all(
-      Array.from({ length: 120 }, (_, n) =>
+      Array.from({ length: 1000 }, (_, n) =>
         register(tokens[n % all.length], all[n % all.length]!.computerName),
       ),
     );
@@ -241,6 +267,8 @@ describe('POST /api/registrations', () => {
       [...statuses].every((s) => [200, 409, 429].includes(s)),
       [...statuses].join(),
     ).toBe(true);
+    // Unpaced, 1,000 look-ups in one virtual minute would pass GitHub's 900 points a minute.
+    expect(answers.filter((a) => /GitHub is rate limiting/.test(a.body))).toEqual([]);
     const paced = answers.filter((a) => a.status === 429);
     expect(paced.length).toBeGreaterThan(0);
     for (const a of paced) {
