@@ -91,18 +91,30 @@ describe('POST /api/registrations', () => {
     expect(runner).toMatchObject({ ephemeral: true, status: 'offline' });
     expect(runner.labels.map((l) => l.name)).toEqual(['self-hosted', 'linux', 'x64']);
 
+    // A job is queued for this instance; it starts once the runner is online.
+    world().jobs.push({ id: 9001, instance: inst!.name, minutes: 5, state: 'pending' });
     expect(world().startJitRunner(encoded)).toMatchObject({ ok: true });
-    expect(runner.status).toBe('online');
+    expect(runner).toMatchObject({ status: 'online', busy: true });
     // Replaying the config (a job that read it from the VM) is refused by GitHub.
     expect(world().startJitRunner(encoded)).toEqual({
       ok: false,
       reason: 'a runner already started with this config',
     });
 
-    // A job on that runner asks for another config: the instance already has a runner.
+    // The job asks the broker for another config with the VM's identity: the instance has a runner.
     const again = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(again.status).toBe(409);
     expect(again.json.error).toMatch(/already registered/);
+
+    // The job ends; GitHub removes the ephemeral runner, and its config stays useless.
+    const clock = world().clock;
+    clock.advanceTo(clock.nowMs() + 6 * 60_000);
+    clock.runDue();
+    expect(world().findRunnerByName(inst!.computerName)).toBeUndefined();
+    expect(world().startJitRunner(encoded)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not registered/),
+    });
   });
 
   it('refuses a second config for the same provisioning even after its ephemeral runner is gone (409)', async () => {
