@@ -6,7 +6,8 @@
  * 400 a body that is not `{ "instance": "<computer name>" }`;
  * 401 no token, or one that does not verify (signature, issuer, tenant, audience, expiry);
  * 403 the identity is no managed scale set's (a plain VM, an unmanaged scale set), its scale set
- *     is not a GitHub runner fleet, or the instance is not in its scale set(s);
+ *     is not a GitHub runner fleet, the instance is not in its scale set(s), or it was provisioned
+ *     longer ago than BOOT_DEADLINE_MINUTES;
  * 429 kiln paces GitHub (Retry-After), or GitHub itself asked kiln to wait;
  * 409 the instance already has a runner registered (a job on it cannot get a second config), or
  *     kiln already gave it a config since it was last provisioned;
@@ -131,7 +132,6 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       });
     }
     if (!found) return refuse(403, `no instance named ${request.instance} in the identity's scale set`);
-
     const name = request.instance;
     try {
       const existing = await github.findRunnersByName(name);
@@ -146,6 +146,17 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       return refuse(
         409,
         `kiln already gave ${name} a runner config since it was provisioned; reimage the instance to register again`,
+      );
+
+    // The token names a scale set (or an identity several share), not one instance: a job on one
+    // instance could ask in the name of another. Only an instance that was provisioned within the
+    // boot deadline may register, the window in which it registers itself (past it, cleanup
+    // reimages an instance that never registered, which opens a new window).
+    const deadlineMinutes = deps.settings.hygiene.bootDeadlineMinutes;
+    if (found.provisionedAt && nowMs - Date.parse(found.provisionedAt) > deadlineMinutes * 60_000)
+      return refuse(
+        403,
+        `${request.instance} was provisioned more than ${deadlineMinutes} minutes ago (BOOT_DEADLINE_MINUTES): its registration window is closed; reimage it to register again`,
       );
 
     let created: Awaited<ReturnType<typeof github.generateJitConfig>>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRATION_AUDIENCE } from '../../src/local/fake-cloud/index.js';
 import { entraClaims, SigningKey } from '../../src/local/fake-cloud/tokens.js';
-import { DEFAULT_NAMES } from '../../src/local/fake-cloud/world.js';
+import { DEFAULT_NAMES, type WorldInstance } from '../../src/local/fake-cloud/world.js';
 import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
 import { runSimulation, type SimulationResult } from '../../src/local/simulate/run-simulation.js';
 
@@ -61,10 +61,15 @@ async function register(token: string | undefined, instance: string) {
   return { ...response, json: JSON.parse(response.body || '{}') as Record<string, string> };
 }
 
-/** A VM that booted on the new image and has not registered yet. */
-function unregister(computerName: string) {
+function removeRunner(computerName: string) {
   const runner = world().findRunnerByName(computerName);
   if (runner) world().runners.delete(runner.id);
+}
+
+/** A VM that was provisioned just now (on the new image) and has not registered yet. */
+function freshBoot(inst: WorldInstance) {
+  removeRunner(inst.computerName);
+  inst.provisionedAt = world().clock.nowMs();
 }
 
 /** Claims as the fake IMDS gives the Linux runners' identity, for hand-made tokens. */
@@ -81,7 +86,7 @@ function runnerClaims(expiresAtMs = Date.now() + 3600_000) {
 describe('POST /api/registrations', () => {
   it('gives an unregistered instance of a managed scale set one ephemeral JIT config, which starts once', async () => {
     const [inst] = instances('vmss-gh-linux-weu');
-    unregister(inst!.computerName);
+    freshBoot(inst!);
     const answer = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(answer.status, answer.body).toBe(200);
     expect(answer.json.name).toBe(inst!.computerName);
@@ -119,7 +124,7 @@ describe('POST /api/registrations', () => {
 
   it('refuses a second config for the same provisioning even after its ephemeral runner is gone (409)', async () => {
     const [inst] = instances('vmss-gh-linux-weu');
-    unregister(inst!.computerName);
+    removeRunner(inst!.computerName);
     const answer = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(answer.status).toBe(409);
     expect(answer.json.error).toMatch(/since it was provisioned/);
@@ -132,9 +137,19 @@ describe('POST /api/registrations', () => {
     expect(answer.status).toBe(409);
   });
 
+  it('refuses an instance provisioned longer ago than the boot deadline (403): a job cannot register in the name of a long-lived instance', async () => {
+    const [, inst] = instances('vmss-gh-linux-weu');
+    removeRunner(inst!.computerName);
+    inst!.provisionedAt = world().clock.nowMs() - 21 * 60_000;
+    const answer = await register(await imdsToken(inst!.name), inst!.computerName);
+    expect(answer.status).toBe(403);
+    expect(answer.json.error).toMatch(/registration window is closed/);
+    expect(world().findRunnerByName(inst!.computerName)).toBeUndefined();
+  });
+
   it('refuses without a valid token (401), and says why without echoing it', async () => {
     const [, , inst] = instances('vmss-gh-linux-weu');
-    unregister(inst!.computerName);
+    freshBoot(inst!);
     const name = inst!.computerName;
     const forger = new SigningKey();
     const cases: [string, string | undefined, RegExp][] = [
@@ -214,7 +229,7 @@ describe('POST /api/registrations', () => {
   it("accepts a scale set's system-assigned identity (xms_mirid names the scale set)", async () => {
     const set = world().findScaleSet('vmss-gh-linux-weu')!;
     const [, , inst] = instances('vmss-gh-linux-weu');
-    unregister(inst!.computerName);
+    freshBoot(inst!);
     const token = sim.cloud.tokens.issueFor(REGISTRATION_AUDIENCE, {
       appid: '77777777-7777-4777-8777-000000000002',
       oid: '77777777-7777-4777-8777-000000000001',
@@ -230,8 +245,7 @@ describe('POST /api/registrations', () => {
 
   it('lets an instance register again once it was provisioned again (a reimage)', async () => {
     const [inst] = instances('vmss-gh-linux-weu');
-    unregister(inst!.computerName);
-    inst!.provisionedAt = (inst!.provisionedAt ?? 0) + 60_000;
+    freshBoot(inst!);
     const answer = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(answer.status, answer.body).toBe(200);
     issued.push(answer.json.encoded_jit_config!);
@@ -249,7 +263,7 @@ describe('POST /api/registrations', () => {
 
   it('answers 429 with Retry-After when GitHub rate-limits kiln itself', async () => {
     const [, , , inst] = instances('vmss-gh-linux-weu');
-    unregister(inst!.computerName);
+    freshBoot(inst!);
     sim.cloud.addFault({
       service: 'github',
       operation: 'generateJitConfig',
@@ -276,7 +290,7 @@ describe('POST /api/registrations', () => {
     );
     const statuses = new Set(answers.map((a) => a.status));
     expect(
-      [...statuses].every((s) => [200, 409, 429].includes(s)),
+      [...statuses].every((s) => [200, 403, 409, 429].includes(s)),
       [...statuses].join(),
     ).toBe(true);
     // Unpaced, 1,000 look-ups in one virtual minute would pass GitHub's 900 points a minute.

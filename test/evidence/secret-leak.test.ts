@@ -199,8 +199,10 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
           headers: { authorization: `Bearer ${await imdsToken(resource)}` },
         });
       expect((await registerVm('https://management.azure.com/')).status).toBe(401);
+      // The VM was just provisioned and has not registered yet.
       const registered = world.findRunnerByName(vm.computerName);
       if (registered) world.runners.delete(registered.id);
+      vm.provisionedAt = world.clock.nowMs();
       const given = await registerVm(REGISTRATION_AUDIENCE);
       expect(given.status, given.body).toBe(200);
       const jitConfig = (JSON.parse(given.body) as { encoded_jit_config: string }).encoded_jit_config;
