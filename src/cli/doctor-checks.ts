@@ -9,6 +9,7 @@
  * Secrets: values read from Key Vault are dropped at once; nothing here prints a value, and client
  * errors are already scrubbed of anything token-like (clients/client-error.ts).
  */
+import { createTokenVerifier } from '../registration/token-verifier.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { createRegistrationReader } from '../activities/registrations.js';
 import { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
@@ -208,6 +209,36 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
           ? `install the GitHub App (GITHUB_APP_ID ${settings.github!.appId}) on ${where} with the permission "Self-hosted runners: read and write" (org) or "Administration: read and write" (repo), and store its private key in ${settings.github!.appKeySecret}`
           : `give the PAT in ${settings.github!.patSecret} the scope admin:org (org runners) or repo (repo runners)`,
         TROUBLESHOOTING.runnerOffline,
+      );
+    }
+  }
+
+  // 5b. The registration broker: a token for its audience, got with kiln's own identity, verifies
+  // against the tenant's published keys as a runner VM's would (app registration, tenant, authority).
+  const registration = settings.registration;
+  if (!registration) skip('registration broker', 'off (KILN_REGISTRATION_AUDIENCE is empty)');
+  else {
+    const audience = registration.audiences[0]!;
+    try {
+      const token = await credential.getToken(`${audience.replace(/\/+$/, '')}/.default`);
+      if (!token) throw new Error(`no token for ${audience}`);
+      const verified = await createTokenVerifier(registration).verify(token.token);
+      if (verified.ok)
+        pass(
+          'registration broker',
+          `a token for ${audience} verifies against ${registration.authorityHost} (tenant ${registration.tenantId})`,
+        );
+      else
+        fail(
+          'registration broker',
+          `a token for ${audience} does not verify: ${verified.reason}`,
+          `check AZURE_TENANT_ID (the tenant kiln runs in), AZURE_AUTHORITY_HOST (sovereign clouds) and that KILN_REGISTRATION_AUDIENCE lists the audience the tokens carry (the App ID URI or the client id)`,
+        );
+    } catch (error) {
+      fail(
+        'registration broker',
+        oneLine(error),
+        `create kiln's app registration with the Application ID URI ${audience} (and its service principal) in tenant ${registration.tenantId}, or set KILN_REGISTRATION_AUDIENCE to the one that exists`,
       );
     }
   }

@@ -5,6 +5,7 @@
  * without Azure. Runs until interrupted (Ctrl+C or SIGTERM).
  */
 import { VirtualClock } from '../local/clock.js';
+import { REGISTRATION_AUDIENCE } from '../local/fake-cloud/index.js';
 import { startHttpFront, EVENT_GRID_WEBHOOK } from '../local/host/http-front.js';
 import { LiveClock } from '../local/host/live-clock.js';
 import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
@@ -31,6 +32,8 @@ Options:
 Serves:
   /api/...                              the app's HTTP functions (function key: x-functions-key or ?code=)
   /api/dashboard?code=KEY               the fleet dashboard
+  POST /api/registrations               the registration broker (a runner VM's IMDS token; the
+                                        fake IMDS of each VM is printed as "imds")
   POST ${EVENT_GRID_WEBHOOK}?functionName=galleryVersionEvents&code=KEY
                                         Event Grid deliveries (aeg-event-type SubscriptionValidation
                                         is answered with { validationResponse }; Notification → 202)
@@ -127,6 +130,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     key,
     dashboard: `${front.origin}/api/dashboard?code=${key}`,
     eventGrid: `${front.origin}${EVENT_GRID_WEBHOOK}?functionName=galleryVersionEvents&code=${key}`,
+    // What a runner VM's bootstrap needs to try the registration broker: its own IMDS (the VM's
+    // resource name in place of VM_NAME) and the audience to ask it for.
+    imds: sim.cloud.imdsTokenUrl('VM_NAME'),
+    registrationAudience: REGISTRATION_AUDIENCE,
     scenario: scenario.name,
     speed,
     start: scenario.start,
@@ -141,6 +148,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
         `  function key ${key}   (local only; send as x-functions-key or ?code=)`,
         `  dashboard    ${info.dashboard}`,
         `  event grid   POST ${info.eventGrid}`,
+        `  runner VMs   GET ${info.imds}?api-version=2018-02-01&resource=${REGISTRATION_AUDIENCE} (Metadata: true),`,
+        `               then POST ${front.origin}/api/registrations with the token and { "instance": "<computer name>" }`,
         `  try          kiln status --app ${front.origin} --key ${key}`,
         'Ctrl+C stops.',
         '',

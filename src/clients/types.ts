@@ -21,6 +21,15 @@ export interface ScaleSet {
   capacity: number;
   /** The model's ETag: a write with If-Match on it fails once anything else changed the model since it was read. */
   etag?: string;
+  /** The managed identities its instances run with (who a token's `xms_mirid`/`oid` names); absent when none. */
+  identity?: ScaleSetIdentity;
+}
+
+export interface ScaleSetIdentity {
+  /** Object id of the system-assigned identity, when it has one. */
+  principalId?: string;
+  /** User-assigned identities: resource id, object id (principalId) and client id. */
+  userAssigned: { resourceId: string; principalId?: string; clientId?: string }[];
 }
 
 export interface ScaleSetInstance {
@@ -130,6 +139,15 @@ export interface FullGitHubClient {
   deleteRunner(id: number): Promise<DeleteOutcome>;
   /** A registration token (secret: never put it in orchestration state or logs). */
   createRegistrationToken(): Promise<{ token: string; expiresAt: string }>;
+  /**
+   * POST …/actions/runners/generate-jitconfig: registers an ephemeral runner and answers its JIT
+   * config (secret: never log it). 'exists' when GitHub refused the name (409: a runner has it).
+   */
+  generateJitConfig(request: {
+    name: string;
+    runnerGroupId: number;
+    labels: string[];
+  }): Promise<{ runnerId: number; encodedJitConfig: string } | 'exists'>;
   /** Latest release of actions/runner. */
   getLatestRunnerRelease(): Promise<RunnerRelease>;
 }

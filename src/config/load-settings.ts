@@ -50,6 +50,15 @@ export interface Settings extends ClientTuning {
     writeIntervalMs: number;
   };
   ado?: { orgUrl: string; pool: string; auth: 'pat' | 'entra'; patSecret: string };
+  /** The registration broker (POST /api/registrations); undefined when KILN_REGISTRATION_AUDIENCE is empty. */
+  registration?: {
+    audiences: string[];
+    tenantId: string;
+    authorityHost: string;
+    ratePerMinute: number;
+    runnerGroupId: number;
+    labels: string[];
+  };
   schedules: { cleanup: string; rebuild: string; runnerRelease: string };
   hygiene: { offlineGraceMinutes: number; bootDeadlineMinutes: number };
   gallery: {
@@ -113,6 +122,8 @@ export function loadSettings(env: Env = process.env): Settings {
     if (r.GITHUB_SCOPE === 'repo') requireSetting('GITHUB_REPO', 'GITHUB_SCOPE=repo');
     if (r.GITHUB_AUTH === 'app') requireSetting('GITHUB_APP_ID', 'GITHUB_AUTH=app');
   }
+  const registrationEnabled = (r.KILN_REGISTRATION_AUDIENCE ?? []).length > 0;
+  if (registrationEnabled) requireSetting('AZURE_TENANT_ID', 'KILN_REGISTRATION_AUDIENCE is set');
   if (problems.length > 0) throw new SettingsError(problems);
 
   const armEndpoint = r.ARM_ENDPOINT.replace(/\/+$/, '');
@@ -150,6 +161,16 @@ export function loadSettings(env: Env = process.env): Settings {
           pool: r.ADO_POOL,
           auth: r.ADO_AUTH,
           patSecret: r.ADO_PAT_SECRET,
+        }
+      : undefined,
+    registration: registrationEnabled
+      ? {
+          audiences: r.KILN_REGISTRATION_AUDIENCE,
+          tenantId: r.AZURE_TENANT_ID.toLowerCase(),
+          authorityHost: r.AZURE_AUTHORITY_HOST.replace(/\/+$/, ''),
+          ratePerMinute: r.KILN_REGISTRATION_RATE_PER_MINUTE,
+          runnerGroupId: r.GITHUB_RUNNER_GROUP_ID,
+          labels: r.GITHUB_RUNNER_LABELS,
         }
       : undefined,
     schedules: {

@@ -551,6 +551,63 @@ export const SETTINGS = {
     minutes('IMAGE_EOL_DAYS'),
     180,
   ),
+  AZURE_TENANT_ID: withDefault(
+    {
+      env: 'AZURE_TENANT_ID',
+      description:
+        'Entra tenant of the deployment: the registration broker accepts only tokens this tenant issued (tid and issuer). Required when KILN_REGISTRATION_AUDIENCE is set.',
+      example: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+    },
+    z
+      .string()
+      .trim()
+      .regex(/^[0-9a-z-]*$/i, 'must be the tenant id (a GUID)'),
+    '',
+  ),
+  AZURE_AUTHORITY_HOST: withDefault(
+    {
+      env: 'AZURE_AUTHORITY_HOST',
+      description:
+        "Entra authority (sovereign clouds: e.g. https://login.chinacloudapi.cn). The registration broker reads the tenant's OpenID metadata and signing keys from it.",
+    },
+    httpsUrl,
+    'https://login.microsoftonline.com',
+  ),
+  KILN_REGISTRATION_AUDIENCE: withDefault(
+    {
+      env: 'KILN_REGISTRATION_AUDIENCE',
+      description:
+        "Audience (comma-separated: the App ID URI and/or the client id of kiln's app registration) of the managed identity tokens runner VMs send to POST /api/registrations. Empty: the registration broker is off (answers 404).",
+      example: 'api://kiln-registration',
+    },
+    csv,
+    '',
+  ),
+  KILN_REGISTRATION_RATE_PER_MINUTE: withDefault(
+    {
+      env: 'KILN_REGISTRATION_RATE_PER_MINUTE',
+      description:
+        "JIT configs the registration broker asks GitHub for per minute (per app instance, bursts up to the same number); beyond it the broker answers 429 with Retry-After rather than meet GitHub's secondary rate limits.",
+    },
+    wholeNumber(1, 150),
+    30,
+  ),
+  GITHUB_RUNNER_GROUP_ID: withDefault(
+    {
+      env: 'GITHUB_RUNNER_GROUP_ID',
+      description: 'Runner group the registration broker puts JIT runners in (1: the Default group).',
+    },
+    wholeNumber(1, 2_147_483_647),
+    1,
+  ),
+  GITHUB_RUNNER_LABELS: withDefault(
+    {
+      env: 'GITHUB_RUNNER_LABELS',
+      description: 'Labels (comma-separated) of the runners the registration broker registers.',
+    },
+    csv.refine((v) => v.length >= 1 && v.length <= 100, 'must name 1 to 100 labels'),
+    'self-hosted,linux,x64',
+  ),
   AGENT_VERSION: withDefault(
     {
       env: 'AGENT_VERSION',

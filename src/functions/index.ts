@@ -6,6 +6,7 @@ import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
 import { registerFleet } from './fleet.js';
 import { registerRebuild } from './rebuild.js';
+import { registerRegistrations } from './registrations.js';
 import { registerRollout } from './rollout.js';
 import { registerRuns } from './runs.js';
 
@@ -15,3 +16,4 @@ registerRebuild();
 registerFleet();
 registerRuns();
 registerDashboard();
+registerRegistrations();

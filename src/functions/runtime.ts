@@ -11,8 +11,10 @@ import { createSecretReader } from '../clients/keyvault.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import { createRegistrationReader } from '../activities/registrations.js';
 import { loadSettings, type Settings } from '../config/load-settings.js';
+import { createRegistrationBroker } from '../registration/broker.js';
 
 let runtime: ActivityDeps | undefined;
+let broker: ReturnType<typeof createRegistrationBroker> | undefined;
 let clock: () => Date = () => new Date();
 
 /** The time trigger adapters act at (run periods in instance ids). A local host sets its virtual clock here. */
@@ -66,6 +68,13 @@ export function getRuntime(): ActivityDeps {
   return runtime;
 }
 
+/** The registration broker, with its caches (signing keys, managed scale sets) and pacing, built once. */
+export function getRegistrationBroker(): ReturnType<typeof createRegistrationBroker> {
+  broker ??= createRegistrationBroker(getRuntime());
+  return broker;
+}
+
 export function resetRuntime(): void {
   runtime = undefined;
+  broker = undefined;
 }

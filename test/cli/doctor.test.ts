@@ -64,6 +64,7 @@ describe('kiln doctor', () => {
       'key vault secret github-app-key',
       'key vault secret ado-pat',
       'github',
+      'registration broker',
       'azure devops',
       'gallery definition linux-agent',
       'gallery definition windows-agent',
@@ -94,6 +95,19 @@ describe('kiln doctor', () => {
     expect(text.stdout).toMatch(
       /^✓ runners online vmss-gh-linux-weu: 3 of 3 instance\(s\) have an online runner/m,
     );
+  });
+
+  it("fails the registration broker check when the tenant's metadata cannot be read", async () => {
+    const { code, result } = await json([
+      '--settings',
+      settingsFile({ AZURE_TENANT_ID: '99999999-9999-4999-8999-999999999999' }),
+    ]);
+    expect(code).toBe(1);
+    expect(find(result.checks, 'registration broker')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/metadata could not be read.*HTTP 400/),
+      fix: expect.stringContaining('AZURE_TENANT_ID'),
+    });
   });
 
   it('reports every broken setting as ✗ with the fix, and exits 1', async () => {

@@ -9,6 +9,9 @@ export interface Served {
   key: string;
   dashboard: string;
   eventGrid: string;
+  /** The fake IMDS of a runner VM, VM_NAME standing for its resource name. */
+  imds: string;
+  registrationAudience: string;
   process: ChildProcess;
   stderr: () => string;
   /** Stops the server by PID (SIGTERM) and resolves with its exit code. */
@@ -34,7 +37,7 @@ export function startServe(args: string[], timeoutMs = 45_000): Promise<Served> 
       const line = stdout.split('\n')[0];
       if (!stdout.includes('\n') || !line) return;
       clearTimeout(timer);
-      const info = JSON.parse(line) as { url: string; key: string; dashboard: string; eventGrid: string };
+      const info = JSON.parse(line) as Omit<Served, 'process' | 'stderr' | 'stop'>;
       resolve({
         ...info,
         process: child,

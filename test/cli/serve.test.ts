@@ -46,6 +46,24 @@ describe('kiln serve: arguments', () => {
 });
 
 describe('kiln serve: the app over HTTP', () => {
+  it("serves the registration broker to a runner VM's token from the VM's own IMDS", async () => {
+    const imds = `${served.imds.replace('VM_NAME', 'vmss-gh-linux-weu_0')}?api-version=2018-02-01&resource=${encodeURIComponent(served.registrationAudience)}`;
+    const token = (
+      (await (await fetch(imds, { headers: { Metadata: 'true' } })).json()) as { access_token: string }
+    ).access_token;
+    const post = (authorization?: string) =>
+      fetch(`${served.url}/api/registrations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ instance: 'nosuch' }),
+      });
+    expect((await post()).status).toBe(401);
+    // The token verifies; the instance is not in the VM's scale set.
+    const refused = await post(`Bearer ${token}`);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/no instance named nosuch/);
+  });
+
   it('serves the routes as registered, behind the function key', async () => {
     expect((await fetch(`${served.url}/api/fleet`)).status).toBe(401);
     const fleet = await fetch(`${served.url}/api/fleet`, { headers: { 'x-functions-key': served.key } });

@@ -351,6 +351,20 @@ describe('the fake GitHub rejects what GitHub rejects', () => {
     );
     expect((await post({ name: 'jit-1', runner_group_id: 1, labels: ['self-hosted'] })).status).toBe(409);
   });
+
+  it('generateJitConfig registers an ephemeral runner at org and repo scope; a taken name is "exists"', async () => {
+    const request = { runnerGroupId: 1, labels: ['self-hosted', 'linux'] };
+    const org = await github().generateJitConfig({ name: 'jit-org-1', ...request });
+    expect(org).toMatchObject({ runnerId: expect.any(Number), encodedJitConfig: expect.any(String) });
+    expect(t.cloud.world.findRunnerByName('jit-org-1')).toMatchObject({ ephemeral: true, status: 'offline' });
+    expect(await github().generateJitConfig({ name: 'jit-org-1', ...request })).toBe('exists');
+
+    const repo = github({ scope: 'repo', repo: t.cloud.world.names.githubRepo });
+    expect(await repo.generateJitConfig({ name: 'jit-repo-1', ...request })).toMatchObject({
+      encodedJitConfig: expect.any(String),
+    });
+    expect(await repo.generateJitConfig({ name: 'jit-repo-1', ...request })).toBe('exists');
+  });
 });
 
 describe('primary rate limit on the virtual clock', () => {

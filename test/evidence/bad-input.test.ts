@@ -364,6 +364,11 @@ describe('settings: every problem at once, each naming its setting', () => {
     RUNNER_MAX_AGE_DAYS: '0',
     IMAGE_EOL_DAYS: 'never',
     AGENT_VERSION: 'v4',
+    AZURE_TENANT_ID: 'contoso tenant',
+    AZURE_AUTHORITY_HOST: 'http://login.microsoftonline.com',
+    KILN_REGISTRATION_RATE_PER_MINUTE: '0',
+    GITHUB_RUNNER_GROUP_ID: 'default',
+    GITHUB_RUNNER_LABELS: ',',
   };
   /** Free text (names, ids, secrets' names): nothing to validate beyond "not blank" where a default exists. */
   const FREE_TEXT: SettingName[] = [
@@ -388,6 +393,7 @@ describe('settings: every problem at once, each naming its setting', () => {
     'PACKER_VM_SIZE',
     'TAG_ORG',
     'TAG_ENV',
+    'KILN_REGISTRATION_AUDIENCE',
   ];
   const problemsOf = (env: Record<string, string>) => {
     try {

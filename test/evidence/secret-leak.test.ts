@@ -8,6 +8,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REGISTRATION_AUDIENCE } from '../../src/local/fake-cloud/index.js';
 import { TokenIssuer } from '../../src/local/fake-cloud/tokens.js';
 import { LocalDurableRunner } from '../../src/local/durable/runner.js';
 import { LocalAppHost, type HttpResult } from '../../src/local/host/app-host.js';
@@ -36,6 +37,7 @@ const STATIC_SENTINELS: Record<string, string> = {
 /** Tokens the fake identity endpoint and the fake GitHub App flow issued during the run. */
 const issued: string[] = [];
 const realIssue = TokenIssuer.prototype.issue;
+const realIssueFor = TokenIssuer.prototype.issueFor;
 
 /** Every text kiln produced, labelled by where it came from. */
 let texts: { where: string; text: string }[] = [];
@@ -49,6 +51,14 @@ beforeEach(() => {
   texts = [];
   TokenIssuer.prototype.issue = function (this: TokenIssuer, ...args: Parameters<TokenIssuer['issue']>) {
     const out = realIssue.apply(this, args);
+    issued.push(out.token);
+    return out;
+  };
+  TokenIssuer.prototype.issueFor = function (
+    this: TokenIssuer,
+    ...args: Parameters<TokenIssuer['issueFor']>
+  ) {
+    const out = realIssueFor.apply(this, args);
     issued.push(out.token);
     return out;
   };
@@ -75,6 +85,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   TokenIssuer.prototype.issue = realIssue;
+  TokenIssuer.prototype.issueFor = realIssueFor;
   (LocalDurableRunner.prototype as unknown as Record<string, unknown>).runEpisode = realRunEpisode;
   LocalAppHost.prototype.invokeHttp = realInvokeHttp;
 });
@@ -169,10 +180,39 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
           text: JSON.stringify([status, host.runner.getHistory(status.instanceId)]),
         });
       }
+      // The registration broker: a runner VM's tokens (one for another audience, refused) and the JIT
+      // config it is given, which may appear in that one answer and nowhere else.
+      const world = result.cloud.world;
+      const vm = [...world.findScaleSet('vmss-gh-neu')!.instances.values()][0]!;
+      const imdsToken = async (resource: string) => {
+        const url = `${result.cloud.imdsTokenUrl(vm.name)}?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`;
+        const body = (await (await fetch(url, { headers: { Metadata: 'true' } })).json()) as {
+          access_token: string;
+        };
+        return body.access_token;
+      };
+      const registerVm = async (resource: string) =>
+        host.invokeHttp({
+          method: 'POST',
+          path: '/api/registrations',
+          body: JSON.stringify({ instance: vm.computerName }),
+          headers: { authorization: `Bearer ${await imdsToken(resource)}` },
+        });
+      expect((await registerVm('https://management.azure.com/')).status).toBe(401);
+      // The VM was just provisioned and has not registered yet.
+      const registered = world.findRunnerByName(vm.computerName);
+      if (registered) world.runners.delete(registered.id);
+      vm.provisionedAt = world.clock.nowMs();
+      const given = await registerVm(REGISTRATION_AUDIENCE);
+      expect(given.status, given.body).toBe(200);
+      const jitConfig = (JSON.parse(given.body) as { encoded_jit_config: string }).encoded_jit_config;
+      texts = texts.filter((t) => !t.where.startsWith('HTTP POST /api/registrations → 200'));
+
       texts.push({ where: 'log', text: logs.join('\n') }, { where: 'report', text: JSON.stringify(report) });
 
       const sentinels: [string, string][] = [
         ...Object.entries(STATIC_SENTINELS),
+        ['JIT config', jitConfig],
         ...issued.map((t, i) => [`issued token #${i + 1} (${t.slice(0, 4)}…)`, t] as [string, string]),
       ];
       const hits = search(sentinels, texts);

@@ -64,6 +64,14 @@ describe('function registrations', () => {
         authLevel: 'function',
       });
 
+    // The registration broker is reached by runner VMs, which hold a managed identity, not a function key.
+    expect(byName.get('registerRunner')!.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'registrations',
+      methods: ['POST'],
+      authLevel: 'anonymous',
+    });
+
     const events = byName.get('galleryVersionEvents')!;
     expect(events.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
     expect(Object.values(events.bindings).some((b) => b.type === 'durableClient')).toBe(true);
@@ -85,6 +93,7 @@ describe('function registrations', () => {
         'listRuns',
         'getRun',
         'dashboard',
+        'registerRunner',
       ].sort(),
     );
   });

@@ -439,6 +439,17 @@ function toScaleSet(v: VirtualMachineScaleSet, requestedId: string): ScaleSet {
   const imageId = profile?.storageProfile?.imageReference?.id;
   if (imageId) out.imageReferenceId = imageId;
   if (v.etag) out.etag = v.etag;
+  const identity = v.identity;
+  if (identity && (identity.principalId || identity.userAssignedIdentities)) {
+    out.identity = {
+      ...(identity.principalId ? { principalId: identity.principalId } : {}),
+      userAssigned: Object.entries(identity.userAssignedIdentities ?? {}).map(([resourceId, u]) => ({
+        resourceId,
+        ...(u.principalId ? { principalId: u.principalId } : {}),
+        ...(u.clientId ? { clientId: u.clientId } : {}),
+      })),
+    };
+  }
   return out;
 }
 

@@ -85,7 +85,8 @@ export function createGitHubClient(
     },
     // 403/429 belong to the throttling plugin (Retry-After / reset); the retry plugin takes 5xx.
     retry: {
-      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+      // 409: a conflict (a JIT runner name taken) stays one however often it is asked.
+      doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
       retries: options.retries ?? CLIENT_TUNING.clientMaxRetries.github,
       retryAfterBaseValue: options.retryBaseMs ?? CLIENT_TUNING.clientRetryBaseMs,
     },
@@ -229,6 +230,22 @@ export function createGitHubClient(
           ? await o.rest.actions.createRegistrationTokenForOrg({ org: owner, request })
           : await o.rest.actions.createRegistrationTokenForRepo({ owner, repo, request });
         return { token: data.token, expiresAt: data.expires_at };
+      });
+    },
+
+    async generateJitConfig({ name, runnerGroupId, labels }) {
+      return call(`generateJitConfig ${name}`, async (o, request) => {
+        const body = { name, runner_group_id: runnerGroupId, labels, request };
+        try {
+          const { data } = isOrg
+            ? await o.rest.actions.generateRunnerJitconfigForOrg({ org: owner, ...body })
+            : await o.rest.actions.generateRunnerJitconfigForRepo({ owner, repo, ...body });
+          return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+        } catch (err) {
+          // GitHub refuses a second runner of the same name.
+          if (describeFailure(err).status === 409) return 'exists' as const;
+          throw err;
+        }
       });
     },
 

@@ -2,24 +2,22 @@
  * The fake ARM's answers about scale sets: the scale set model, its VMs and their instance views, in
  * the shapes the Azure SDK reads (@azure/arm-compute).
  */
-import { runnerIdentityRole } from './access.js';
 import type { ArmContext } from './arm-context.js';
 import type { WorldInstance, WorldScaleSet } from './world.js';
 
 /** Bodies of scale sets, their VMs and instance views. */
 export function scaleSetViews(ctx: ArmContext) {
-  const { world, names } = ctx;
+  const { world } = ctx;
   return { identityOf, scaleSetBody, vmBody, instanceView };
 
   /** The user-assigned identity of a scale set's instances: kiln's runner or agent identity, or the owner's. */
   function identityOf(set: WorldScaleSet): string {
-    if (set.managed) return world.access.identity(runnerIdentityRole(set.kind)).resourceId;
-    return `/subscriptions/${names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${set.name}`;
+    return world.scaleSetIdentity(set).resourceId;
   }
 
   function scaleSetBody(set: WorldScaleSet) {
     const linux = set.kind === 'linux';
-    const identity = world.access.identities.find((i) => i.resourceId === identityOf(set));
+    const identity = world.scaleSetIdentity(set);
     return {
       id: set.id,
       name: set.name,
@@ -30,12 +28,7 @@ export function scaleSetViews(ctx: ArmContext) {
       identity: {
         type: 'UserAssigned',
         userAssignedIdentities: {
-          [identityOf(set)]: identity
-            ? { principalId: identity.principalId, clientId: identity.clientId }
-            : {
-                principalId: '44444444-4444-4444-8444-000000000001',
-                clientId: '44444444-4444-4444-8444-000000000002',
-              },
+          [identity.resourceId]: { principalId: identity.principalId, clientId: identity.clientId },
         },
       },
       sku: { name: set.vmSize, tier: 'Standard', capacity: set.instances.size },

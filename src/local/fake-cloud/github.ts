@@ -470,12 +470,16 @@ export function githubHandler(o: GitHubFakeOptions) {
       return error(req, 422, 'Invalid request.\n\n"runner_group_id" wasn\'t supplied.', caller);
     if (!Array.isArray(b.labels) || b.labels.length < 1 || b.labels.length > 100)
       return error(req, 422, 'Invalid request.\n\n"labels" must have between 1 and 100 items.', caller);
-    const r = world.createJitRunner(b.name, b.labels as string[]);
+    // The config carries the runner's credentials (here a random secret): it registers that runner only, once.
+    const secret = randomBytes(24).toString('base64url');
+    const r = world.createJitRunner(b.name, b.labels as string[], secret);
     if (r === 'exists')
       return error(req, 409, `Already exists - A runner with the name ${b.name} already exists.`, caller);
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64');
     const encoded = Buffer.from(
       JSON.stringify({
-        '.runner': Buffer.from(JSON.stringify({ agentId: r.id, agentName: r.name })).toString('base64'),
+        '.runner': part({ agentId: r.id, agentName: r.name, poolId: 1, ephemeral: true }),
+        '.credentials': part({ scheme: 'OAuth', secret }),
       }),
     ).toString('base64');
     sendJson(req.res, 201, { runner: runnerBody(r), encoded_jit_config: encoded }, rateHeaders(caller));

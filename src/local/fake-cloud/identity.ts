@@ -3,11 +3,14 @@
  * - App Service / Functions form: `GET {IDENTITY_ENDPOINT}?resource=..&api-version=2019-08-01`
  *   with `X-IDENTITY-HEADER: {IDENTITY_HEADER}` (what @azure/identity → MSAL uses in Functions);
  * - IMDS form: `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=..` with
- *   `Metadata: true`; numbers come as JSON strings, as IMDS sends them.
+ *   `Metadata: true`; numbers come as JSON strings, as IMDS sends them;
+ * - a runner VM's own IMDS: `GET /vms/{vm name}/metadata/identity/oauth2/token` (the same query and
+ *   header), each VM behind its own path as each real VM reaches its own 169.254.169.254: the token
+ *   names the VM's managed identity (`xms_mirid`, `oid`, `appid`, `tid`), as Entra's do.
  */
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, sendJson, type FakeRequest } from './http.js';
-import { TOKEN_LIFETIME_SECONDS, type TokenIssuer } from './tokens.js';
+import { TOKEN_LIFETIME_SECONDS, type EntraCallerClaims, type TokenIssuer } from './tokens.js';
 
 export const APP_SERVICE_MSI_PATH = '/msi/token';
 
@@ -16,11 +19,14 @@ export function identityHandler(opts: {
   faults: FaultBook;
   identityHeader: string;
   clientId?: string;
+  /** The managed identity of a VM by its resource name (a scale set instance's `name`); undefined: no such VM. */
+  vmIdentity?: (vmName: string) => (EntraCallerClaims & { appid: string }) | undefined;
 }) {
   return (req: FakeRequest): void => {
     const { url } = req;
     const isAppService = url.pathname === APP_SERVICE_MSI_PATH;
-    const isImds = url.pathname === '/metadata/identity/oauth2/token';
+    const vm = /^\/vms\/([^/]+)\/metadata\/identity\/oauth2\/token$/.exec(url.pathname)?.[1];
+    const isImds = url.pathname === '/metadata/identity/oauth2/token' || vm !== undefined;
     if (!isAppService && !isImds)
       return sendJson(req.res, 404, {
         error: 'not_found',
@@ -63,6 +69,21 @@ export function identityHandler(opts: {
     if (!resource)
       return sendJson(req.res, 400, { error: 'invalid_resource', error_description: 'resource is required' });
     const clientId = url.searchParams.get('client_id') ?? undefined;
+    if (vm !== undefined) {
+      const caller = opts.vmIdentity?.(decodeURIComponent(vm));
+      if (!caller)
+        return sendJson(req.res, 400, {
+          error: 'invalid_request',
+          error_description: 'Identity not found: the VM has no managed identity',
+        });
+      if (clientId && clientId.toLowerCase() !== caller.appid.toLowerCase())
+        return sendJson(req.res, 400, {
+          error: 'invalid_request',
+          error_description: `Identity not found: no user-assigned identity with client id ${clientId}`,
+        });
+      const issued = opts.tokens.issueFor(resource, caller);
+      return sendJson(req.res, 200, imdsBody(issued.token, issued.expiresAtMs, resource, caller.appid));
+    }
     if (clientId && opts.clientId && clientId.toLowerCase() !== opts.clientId.toLowerCase()) {
       return sendJson(req.res, 400, {
         error: 'invalid_request',
@@ -80,14 +101,22 @@ export function identityHandler(opts: {
         client_id: clientId ?? opts.clientId ?? '',
       });
     }
-    return sendJson(req.res, 200, {
-      access_token: token,
-      refresh_token: '',
-      expires_in: String(TOKEN_LIFETIME_SECONDS),
-      expires_on: expiresOn,
-      not_before: String(Math.floor(expiresAtMs / 1000) - TOKEN_LIFETIME_SECONDS),
-      resource,
-      token_type: 'Bearer',
-    });
+    return sendJson(req.res, 200, imdsBody(token, expiresAtMs, resource, clientId ?? opts.clientId ?? ''));
+  };
+}
+
+/** IMDS's answer: numbers as JSON strings. */
+function imdsBody(token: string, expiresAtMs: number, resource: string, clientId: string) {
+  const expiresOn = Math.floor(expiresAtMs / 1000);
+  return {
+    access_token: token,
+    client_id: clientId,
+    expires_in: String(TOKEN_LIFETIME_SECONDS),
+    expires_on: String(expiresOn),
+    ext_expires_in: String(TOKEN_LIFETIME_SECONDS),
+    not_before: String(expiresOn - TOKEN_LIFETIME_SECONDS),
+    refresh_token: '',
+    resource,
+    token_type: 'Bearer',
   };
 }

@@ -15,6 +15,7 @@ import { FaultBook, type FakeFault, type FakeService } from './faults.js';
 import { githubHandler } from './github.js';
 import { serve, type RunningServer } from './http.js';
 import { ORCHESTRATOR_CLIENT_ID, deploymentIdentities, type AccessControl } from './access.js';
+import { entraAuthorityHandler } from './entra.js';
 import { APP_SERVICE_MSI_PATH, identityHandler } from './identity.js';
 import { keyVaultHandler, newSecret, type StoredSecret } from './keyvault.js';
 import { installLocalhostResolver } from './localhost-dns.js';
@@ -77,7 +78,11 @@ export interface FakeCloud {
   /** The identities, the role assignments in force and every refusal (authorizationFailures). */
   access: AccessControl;
   faults: FaultBook;
-  urls: { arm: string; github: string; ado: string; keyVault: string; identity: string };
+  urls: { arm: string; github: string; ado: string; keyVault: string; identity: string; authority: string };
+  /** The IMDS token endpoint a VM (its resource name, e.g. vmss-gh-linux-weu_0) reaches. */
+  imdsTokenUrl(vmName: string): string;
+  /** The token issuer: issueFor() signs a token for any caller's claims, as Entra would. */
+  tokens: TokenIssuer;
   /** Key Vault secret names kiln reads (the values stay inside the fake vault). */
   secretNames: { githubAppKey: string; githubPat: string; adoPat: string };
   addFault(fault: FakeFault): void;
@@ -92,6 +97,8 @@ const SECRET_NAMES = { githubAppKey: 'github-app-key', githubPat: 'gh-pat', adoP
 const KEYVAULT_HOST = 'kiln.vault.localhost';
 const KEYVAULT_RESOURCE = 'https://vault.localhost';
 const FAKE_CLIENT_ID = ORCHESTRATOR_CLIENT_ID;
+/** The App ID URI of kiln's app registration in the fake tenant: what runner VMs ask IMDS for. */
+export const REGISTRATION_AUDIENCE = 'api://kiln-registration';
 
 /**
  * The managed identity endpoint is one per process: MSAL (inside @azure/identity) resolves the
@@ -102,9 +109,17 @@ const FAKE_CLIENT_ID = ORCHESTRATOR_CLIENT_ID;
  */
 interface SharedIdentity {
   origin: string;
+  /** The fake Entra authority (HTTPS): OpenID metadata and the key set that verifies the tokens. */
+  authorityOrigin: string;
   header: string;
   tokens: TokenIssuer;
-  activate(target: { faults: FaultBook; onRequest: OnRequest }): void;
+  activate(target: ActiveCloud): void;
+}
+
+interface ActiveCloud {
+  faults: FaultBook;
+  onRequest: OnRequest;
+  world?: World;
 }
 
 let sharedIdentityPromise: Promise<SharedIdentity> | undefined;
@@ -113,26 +128,53 @@ function sharedIdentity(): Promise<SharedIdentity> {
   sharedIdentityPromise ??= (async () => {
     // One endpoint serves every fake cloud of the process: the identities' ids are the same in all.
     const identities = deploymentIdentities(DEFAULT_NAMES.subscriptionId, DEFAULT_NAMES.packerResourceGroup);
-    const tokens = new TokenIssuer(Date.now, (clientId) => ({
-      oid: identities.find((i) => i.clientId.toLowerCase() === clientId?.toLowerCase())?.principalId,
-      tid: DEFAULT_NAMES.tenantId,
-    }));
+    const tokens = new TokenIssuer(Date.now, (clientId) => {
+      const identity = identities.find((i) => i.clientId.toLowerCase() === clientId?.toLowerCase());
+      return { oid: identity?.principalId, tid: DEFAULT_NAMES.tenantId, xms_mirid: identity?.resourceId };
+    });
     const header = randomBytes(16).toString('hex');
-    let active: { faults: FaultBook; onRequest: OnRequest } = {
-      faults: new FaultBook(),
-      onRequest: () => {},
+    let active: ActiveCloud = { faults: new FaultBook(), onRequest: () => {} };
+    // A VM's token names the identity its scale set runs with, in the fake cloud started last.
+    const vmIdentity = (vmName: string) => {
+      const found = active.world?.instanceByVmName(vmName);
+      if (!found) return undefined;
+      const identity = active.world!.scaleSetIdentity(found.set);
+      return {
+        appid: identity.clientId,
+        oid: identity.principalId,
+        tid: DEFAULT_NAMES.tenantId,
+        xms_mirid: identity.resourceId,
+      };
     };
     const server = await serve({
       service: 'identity',
       onRequest: (s, r) => active.onRequest(s, r),
       handler: (req) =>
-        identityHandler({ tokens, faults: active.faults, identityHeader: header, clientId: FAKE_CLIENT_ID })(
-          req,
-        ),
+        identityHandler({
+          tokens,
+          faults: active.faults,
+          identityHeader: header,
+          clientId: FAKE_CLIENT_ID,
+          vmIdentity,
+        })(req),
     });
-    // Never keeps the process alive on its own.
+    const ca = ensureFakeCa();
+    let authorityOrigin = '';
+    const authority = await serve({
+      service: 'identity',
+      tls: { cert: ca.certPem, key: ca.keyPem },
+      onRequest: (s, r) => active.onRequest(s, r),
+      handler: entraAuthorityHandler({
+        origin: () => authorityOrigin,
+        tenantId: DEFAULT_NAMES.tenantId,
+        key: tokens.signingKey,
+      }),
+    });
+    authorityOrigin = authority.origin;
+    // Neither keeps the process alive on its own.
     server.server.unref();
-    return { origin: server.origin, header, tokens, activate: (t) => (active = t) };
+    authority.server.unref();
+    return { origin: server.origin, authorityOrigin, header, tokens, activate: (t) => (active = t) };
   })();
   return sharedIdentityPromise;
 }
@@ -186,7 +228,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const pageSize = { vms: 50, resources: 50, versions: 50, ...options.pageSize };
 
   try {
-    identity.activate({ faults, onRequest });
+    identity.activate({ faults, onRequest, world });
     origins.identity = identity.origin;
 
     const arm = await serve({
@@ -296,6 +338,10 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     IDENTITY_ENDPOINT: `${origins.identity}${APP_SERVICE_MSI_PATH}`,
     IDENTITY_HEADER: identity.header,
     NODE_EXTRA_CA_CERTS: ca.certPath,
+    // The registration broker verifies VM tokens against the fake authority, as against Entra.
+    AZURE_AUTHORITY_HOST: identity.authorityOrigin,
+    AZURE_TENANT_ID: DEFAULT_NAMES.tenantId,
+    KILN_REGISTRATION_AUDIENCE: REGISTRATION_AUDIENCE,
   };
 
   let closed = false;
@@ -314,7 +360,11 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       ado: `${origins.ado}/${names.adoOrganization}`,
       keyVault: origins.keyvault,
       identity: env.IDENTITY_ENDPOINT!,
+      authority: identity.authorityOrigin,
     },
+    imdsTokenUrl: (vmName) =>
+      `${origins.identity}/vms/${encodeURIComponent(vmName)}/metadata/identity/oauth2/token`,
+    tokens,
     secretNames: { ...SECRET_NAMES },
     addFault: (fault) => faults.add(fault),
     setSecret,

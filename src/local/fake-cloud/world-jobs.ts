@@ -156,8 +156,14 @@ export abstract class WorldJobs extends WorldState {
     job.state = 'done';
     const found = this.instanceByVmName(job.instance);
     const reg = found ? this.registrationOf(found.set, found.inst) : undefined;
-    if (reg && 'busy' in reg) reg.busy = false;
-    else if (reg) this.completeRequest(reg as WorldAgent, 'succeeded');
+    if (reg && 'busy' in reg) {
+      reg.busy = false;
+      // An ephemeral JIT runner takes one job; GitHub removes it when the job ends.
+      if (reg.jit) {
+        this.runners.delete(reg.id);
+        this.event('github', `ephemeral runner ${reg.name} removed after its job`);
+      }
+    } else if (reg) this.completeRequest(reg as WorldAgent, 'succeeded');
     this.event(found?.set.kind === 'windows' ? 'ado' : 'github', `job finished on ${job.instance}`);
   }
 
@@ -221,13 +227,49 @@ export abstract class WorldJobs extends WorldState {
     return 'deleted';
   }
 
-  createJitRunner(name: string, labels: string[]): WorldRunner | 'exists' {
+  /** generate-jitconfig: an ephemeral runner, offline until a runner starts with its config. */
+  createJitRunner(name: string, labels: string[], secret: string): WorldRunner | 'exists' {
     if (this.findRunnerByName(name)) return 'exists';
     const r = this.newRunner(name, 'linux', 'offline');
     r.ephemeral = true;
     r.labels = labels.map((l, i) => ({ id: 100 + i, name: l, type: 'custom' as const }));
+    r.jit = { secret, started: false };
     this.runners.set(r.id, r);
     return r;
+  }
+
+  /**
+   * A runner starts with an encoded JIT config (what `run.sh --jitconfig` does against the Actions
+   * service): the first start brings its runner online; GitHub refuses a config whose runner already
+   * started (a replay) or is gone (an ephemeral runner is removed after its one job).
+   */
+  startJitRunner(encoded: string): { ok: true; runner: WorldRunner } | { ok: false; reason: string } {
+    let agentId: unknown;
+    let secret: unknown;
+    try {
+      const config = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as Record<string, string>;
+      ({ agentId } = JSON.parse(Buffer.from(config['.runner'] ?? '', 'base64').toString('utf8')) as {
+        agentId?: unknown;
+      });
+      ({ secret } = JSON.parse(Buffer.from(config['.credentials'] ?? '', 'base64').toString('utf8')) as {
+        secret?: unknown;
+      });
+    } catch {
+      return { ok: false, reason: 'not a JIT config' };
+    }
+    const r = typeof agentId === 'number' ? this.runners.get(agentId) : undefined;
+    if (!r?.jit || r.jit.secret !== secret)
+      return {
+        ok: false,
+        reason: 'the runner of this config is not registered (an ephemeral runner is removed after its job)',
+      };
+    if (r.jit.started) return { ok: false, reason: 'a runner already started with this config' };
+    r.jit.started = true;
+    r.status = 'online';
+    this.event('github', `JIT runner ${r.name} started and is online`);
+    const found = this.instanceByComputerName(r.name);
+    if (found) this.wakePendingJobs(found.inst.name);
+    return { ok: true, runner: r };
   }
 
   // ---------------------------------------------------------------- Azure DevOps

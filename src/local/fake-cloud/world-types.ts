@@ -91,6 +91,8 @@ export interface WorldRunner {
   foreign: boolean;
   ephemeral: boolean;
   version: string;
+  /** A runner registered by generate-jitconfig: the secret its encoded config carries, and whether a runner started with it. */
+  jit?: { secret: string; started: boolean };
 }
 
 export interface AdoJobRequest {

@@ -16,6 +16,7 @@
  */
 import type { VirtualClock } from '../clock.js';
 import type { ImageKind, Scenario, ScenarioChange } from '../scenario/types.js';
+import { runnerIdentityRole } from './access.js';
 import { WorldGallery } from './world-gallery.js';
 import {
   MINUTE,
@@ -301,6 +302,25 @@ export class World extends WorldGallery {
         }
       }
     });
+  }
+
+  // ---------------------------------------------------------------- managed identities
+
+  /**
+   * The user-assigned identity a scale set's instances run with (the fake ARM shows it on the
+   * model, the fake IMDS issues its tokens): kiln's runner or agent identity for a managed scale
+   * set (infra/main.bicep), the owner's own for any other.
+   */
+  scaleSetIdentity(set: WorldScaleSet): { resourceId: string; principalId: string; clientId: string } {
+    if (set.managed) {
+      const { resourceId, principalId, clientId } = this.access.identity(runnerIdentityRole(set.kind));
+      return { resourceId, principalId, clientId };
+    }
+    return {
+      resourceId: `/subscriptions/${this.names.subscriptionId}/resourceGroups/${set.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${set.name}`,
+      principalId: '44444444-4444-4444-8444-000000000001',
+      clientId: '44444444-4444-4444-8444-000000000002',
+    };
   }
 }
 
