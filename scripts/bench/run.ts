@@ -10,9 +10,9 @@
  *   npm run bench [-- --rounds N] [-- --only cold-start,cleanup,large-rollout,large,large-12h-build]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { batchSize, DEFAULT_ROLLOUT_OPTIONS } from '../../src/domain/rollout.js';
@@ -107,9 +107,20 @@ async function compileUnbundled(dir: string): Promise<void> {
     bundle: false,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    // 20.10: the first Node 20 with import attributes, which a JSON import keeps only from there on.
+    target: 'node20.10',
     logLevel: 'warning',
   });
+  // Unbundled, a JSON import stays an import (src/functions/rebuild.ts reads the Packer toolsets):
+  // each file imported goes where the compiled file's relative path looks for it.
+  for (const file of files) {
+    for (const [, path] of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+\.json)'/g)) {
+      const source = resolve(dirname(file), path!);
+      const target = resolve(dirname(join(dir, relative('src', file))), path!);
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(source, target);
+    }
+  }
 }
 
 async function coldStart(rows: Row[], detail: Record<string, unknown>): Promise<void> {
