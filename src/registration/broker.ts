@@ -21,6 +21,7 @@ import type { ManagedScaleSet } from '../activities/inventory.js';
 import { ensureError } from '../clients/errors.js';
 import { scaleSetsOfIdentity } from '../domain/registration.js';
 import { maskCredentials } from '../secret-patterns.js';
+import { expiringPromise } from './expiring-promise.js';
 import { createPacer, type Pacer } from './pacer.js';
 import { createTokenVerifier } from './token-verifier.js';
 
@@ -49,22 +50,13 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       })
     : undefined;
   const pacer: Pacer | undefined = registration ? createPacer(registration.ratePerMinute) : undefined;
-  let scaleSets: { at: number; value: Promise<ManagedScaleSet[]> } | undefined;
   const issued = new Map<string, number>();
-
-  function managedScaleSets(nowMs: number): Promise<ManagedScaleSet[]> {
-    if (!scaleSets || nowMs - scaleSets.at > SCALE_SET_CACHE_MS || nowMs < scaleSets.at) {
-      const value = createListManagedScaleSetsActivity(deps)().then((r) => {
-        if (!r.ok) throw new Error(r.error.message);
-        return r.value;
-      });
-      scaleSets = { at: nowMs, value };
-      value.catch(() => {
-        if (scaleSets?.value === value) scaleSets = undefined;
-      });
-    }
-    return scaleSets.value;
-  }
+  const managedScaleSets = expiringPromise(SCALE_SET_CACHE_MS, () =>
+    createListManagedScaleSetsActivity(deps)().then((r) => {
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    }),
+  );
 
   return async function register(request: {
     authorization: string | null;

@@ -8,6 +8,7 @@
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { ensureError } from '../clients/errors.js';
+import { expiringPromise } from './expiring-promise.js';
 
 export interface TokenVerifierOptions {
   authorityHost: string;
@@ -43,7 +44,6 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
   const authority = options.authorityHost.replace(/\/+$/, '');
   const tenant = options.tenantId.toLowerCase();
   const timeoutMs = options.timeoutMs ?? 10_000;
-  let metadata: { at: number; value: Promise<Metadata> } | undefined;
 
   async function fetchJson(url: string): Promise<Record<string, unknown>> {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -70,23 +70,13 @@ export function createTokenVerifier(options: TokenVerifierOptions) {
     };
   }
 
-  function currentMetadata(): Promise<Metadata> {
-    if (!metadata || Date.now() - metadata.at > METADATA_TTL_MS) {
-      const value = loadMetadata();
-      metadata = { at: Date.now(), value };
-      // A failed read is not kept: the next request tries again.
-      value.catch(() => {
-        if (metadata?.value === value) metadata = undefined;
-      });
-    }
-    return metadata.value;
-  }
+  const currentMetadata = expiringPromise(METADATA_TTL_MS, loadMetadata);
 
   return {
     async verify(token: string): Promise<Verification> {
       let meta: Metadata;
       try {
-        meta = await currentMetadata();
+        meta = await currentMetadata(Date.now());
       } catch (thrown) {
         return {
           ok: false,
@@ -138,7 +128,6 @@ function refusal(thrown: unknown): Verification {
   if (thrown instanceof errors.JOSEAlgNotAllowed) return refused('the token is not signed with RS256');
   if (thrown instanceof errors.JWSInvalid || thrown instanceof errors.JWTInvalid)
     return refused('the token is not a well-formed JWT');
-  if (thrown instanceof errors.JWKSTimeout || thrown instanceof errors.JOSEError)
-    return { ok: false, kind: 'unavailable', reason: "the identity provider's keys could not be read" };
+  // Anything else (a key set that timed out or could not be read): the token was not judged.
   return { ok: false, kind: 'unavailable', reason: "the identity provider's keys could not be read" };
 }
