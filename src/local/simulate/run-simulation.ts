@@ -286,33 +286,30 @@ export async function runSimulation(
         event(flowOf(status.name), `${status.instanceId} ${status.runtimeStatus}: ${String(status.output)}`);
         continue;
       }
-      const cleanupOutput = storedOutput(Orchestrations.cleanup, status);
-      if (cleanupOutput) {
-        const output = cleanupOutput;
+      const cleanup = storedOutput(Orchestrations.cleanup, status);
+      if (cleanup) {
         hygiene.runs++;
-        mergeCleanup(hygiene, output);
+        mergeCleanup(hygiene, cleanup);
         const acted =
-          output.removed.length +
-          output.reimaged.length +
-          output.planned.remove.length +
-          output.planned.reimage.length;
-        if (acted > 0 || output.errors.length > 0 || hygiene.runs === 1)
-          event('cleanup', describeCleanup(output));
+          cleanup.removed.length +
+          cleanup.reimaged.length +
+          cleanup.planned.remove.length +
+          cleanup.planned.reimage.length;
+        if (acted > 0 || cleanup.errors.length > 0 || hygiene.runs === 1)
+          event('cleanup', describeCleanup(cleanup));
       }
       const scaleSetResult = storedOutput(Orchestrations.rolloutScaleSet, status);
       if (scaleSetResult) judged(judgeScaleSetResult(cloud.world, scaleSetResult));
-      const rolloutOutput = storedOutput(Orchestrations.rollout, status);
-      if (rolloutOutput) {
-        const output = rolloutOutput;
-        rollouts.set(status.instanceId, output);
-        event('rollout', describeRollout(output));
+      const rollout = storedOutput(Orchestrations.rollout, status);
+      if (rollout) {
+        rollouts.set(status.instanceId, rollout);
+        event('rollout', describeRollout(rollout));
       }
-      const rebuildOutput = storedOutput(Orchestrations.rebuild, status);
-      if (rebuildOutput) {
-        const output = rebuildOutput;
-        rebuilds.set(status.instanceId, output);
-        event('rebuild', describeRebuild(output));
-        judged(judgeRebuildResult(cloud.world, output));
+      const rebuild = storedOutput(Orchestrations.rebuild, status);
+      if (rebuild) {
+        rebuilds.set(status.instanceId, rebuild);
+        event('rebuild', describeRebuild(rebuild));
+        judged(judgeRebuildResult(cloud.world, rebuild));
       }
     }
   };
