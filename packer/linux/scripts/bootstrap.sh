@@ -91,6 +91,18 @@ problems=()
 problem() { problems+=("$*"); }
 url_ok() { [[ $1 =~ ^https?://[^/[:space:]]+(/[^[:space:]]*)?$ ]]; }
 
+check_runner_name() {
+	if [[ -z $name || $name =~ [[:space:],] ]]; then
+		problem "GH_RUNNER_NAME '$name' must be non-empty, without spaces or commas"
+	fi
+}
+
+check_workdir() {
+	if [[ -z $work || $work == *..* ]]; then
+		problem "GH_RUNNER_WORKDIR '$work' must be a folder name or path without '..'"
+	fi
+}
+
 check_imds() {
 	url_ok "$imds" || problem "IMDS_ENDPOINT '$imds' is not an http(s) URL"
 	for delay in "${imds_delays[@]+"${imds_delays[@]}"}"; do
@@ -114,13 +126,9 @@ if [[ $mode == broker ]]; then
 		[[ $delay =~ ^[0-9]+$ ]] || problem "KILN_REGISTRATION_RETRY_DELAYS must be whole seconds separated by spaces"
 	done
 	check_imds
-	if [[ -z $name || $name =~ [[:space:],] ]]; then
-		problem "GH_RUNNER_NAME '$name' must be non-empty, without spaces or commas"
-	fi
+	check_runner_name
 	# Only the cleanup of the last job's work folder reads it in this mode.
-	if [[ -z $work || $work == *..* ]]; then
-		problem "GH_RUNNER_WORKDIR '$work' must be a folder name or path without '..'"
-	fi
+	check_workdir
 	[[ -x $runner_dir/run.sh ]] || problem "RUNNER_DIR '$runner_dir' has no executable run.sh (is the runner installed there?)"
 else
 	case $scope in
@@ -163,15 +171,11 @@ else
 		fi
 		check_imds
 	fi
-	if [[ -z $name || $name =~ [[:space:],] ]]; then
-		problem "GH_RUNNER_NAME '$name' must be non-empty, without spaces or commas"
-	fi
+	check_runner_name
 	if [[ $labels =~ [[:space:]] ]]; then
 		problem "GH_RUNNER_LABELS '$labels' must be comma-separated without spaces"
 	fi
-	if [[ -z $work || $work == *..* ]]; then
-		problem "GH_RUNNER_WORKDIR '$work' must be a folder name or path without '..'"
-	fi
+	check_workdir
 
 	# GitHub Enterprise Server: GITHUB_URL alone implies the API at /api/v3 (or api.<host> on ghe.com);
 	# GITHUB_API_URL alone works when it ends in /api/v3.
