@@ -196,10 +196,9 @@ var githubAppKeySecret = github.?appKeySecretName ?? 'github-app-key'
 var adoAuth = ado.?auth ?? 'pat'
 var adoPatSecret = ado.?patSecretName ?? 'ado-pat'
 var adoPool = ado.?pool ?? 'Default'
-// Default pat in this branch: the simulator's fake VMs still register through Key Vault until the
-// broker (app side) lands; the default flips to jit / broker once both sides are merged.
-var githubRegistration = github.?registration ?? 'pat'
-var adoRegistration = ado.?registration ?? 'pat'
+// The broker is the default: no runner or agent identity holds a Key Vault role a job could use.
+var githubRegistration = github.?registration ?? 'jit'
+var adoRegistration = ado.?registration ?? 'broker'
 var effectiveRegistrationAudience = empty(registrationAudience)
   ? 'api://kiln-${envSlug}-registrations'
   : registrationAudience
@@ -752,7 +751,12 @@ module linuxRunners 'modules/scale-set.bicep' = [
       name: ss.name
       location: location
       osType: 'Linux'
-      tags: union(baseTags, managedTagObject, { 'kiln-image': 'linux' }, ss.canary ? canaryTagObject : {})
+      tags: union(
+        baseTags,
+        managedTagObject,
+        { 'kiln-image': 'linux', 'kiln-registration': githubRegistration },
+        ss.canary ? canaryTagObject : {}
+      )
       vmSize: linuxFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
       computerNamePrefix: ss.prefix
@@ -782,7 +786,12 @@ module windowsAgents 'modules/scale-set.bicep' = [
       name: ss.name
       location: location
       osType: 'Windows'
-      tags: union(baseTags, managedTagObject, { 'kiln-image': 'windows' }, ss.canary ? canaryTagObject : {})
+      tags: union(
+        baseTags,
+        managedTagObject,
+        { 'kiln-image': 'windows', 'kiln-registration': adoRegistration },
+        ss.canary ? canaryTagObject : {}
+      )
       vmSize: windowsFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
       computerNamePrefix: ss.prefix

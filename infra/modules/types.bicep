@@ -101,7 +101,7 @@ type githubSettingsType = {
   @description('Optional. GitHub web URL the runners register at (GitHub Enterprise Server: https://HOST; on *.ghe.com required with apiUrl). Default: derived by the runner from apiUrl, else https://github.com.')
   url: string?
 
-  @description('Optional. How the Linux runners register: jit (kiln\'s broker hands each VM a just-in-time config; the runners read no secret) or pat (each VM reads the PAT from Key Vault). Default pat until the broker ships.')
+  @description('Optional. How the Linux runners register: jit (kiln\'s broker hands each VM a just-in-time config; the runners read no secret) or pat (each VM reads the PAT from Key Vault). Default jit.')
   registration: ('jit' | 'pat')?
 
   @description('Required. Runner registration scope.')
@@ -141,7 +141,7 @@ type adoSettingsType = {
   @description('Optional. How the orchestrator authenticates to Azure DevOps. Default pat.')
   auth: ('pat' | 'entra')?
 
-  @description('Optional. How the Windows agents get their registration secret: broker (from kiln\'s broker; the agents read no secret) or pat (from Key Vault). Default pat until the broker ships.')
+  @description('Optional. How the Windows agents get their registration secret: broker (from kiln\'s broker; the agents read no secret) or pat (from Key Vault). Default broker.')
   registration: ('broker' | 'pat')?
 
   @description('Optional. Key Vault secret holding the agent PAT. Default ado-pat.')

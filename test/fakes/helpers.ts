@@ -59,6 +59,7 @@ export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
     ghosts: { github: 0, ado: 0 },
     foreign: { github: 0, ado: 0 },
     latency: { replication: 30, reimage: 6, register: 2 },
+    registration: { github: 'jit', ado: 'broker' },
     faults: [],
     changes: [],
     expect: { outcome: ['succeeded'] },

@@ -88,6 +88,8 @@ export interface FakeCloud {
   addFault(fault: FakeFault): void;
   /** Adds or replaces a Key Vault secret. */
   setSecret(name: string, value: string): void;
+  /** Whether Azure DevOps accepts an agent configured with this secret (the PAT the vault holds). */
+  acceptsAdoPat(secret: string): boolean;
   /** The gallery version the scale set's model points at now (undefined: unknown scale set or not a version id). */
   scaleSetVersion(name: string): string | undefined;
   close(): Promise<void>;
@@ -368,6 +370,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     secretNames: { ...SECRET_NAMES },
     addFault: (fault) => faults.add(fault),
     setSecret,
+    acceptsAdoPat: (secret) => secret !== '' && secret === secretValue(SECRET_NAMES.adoPat),
     scaleSetVersion: (name) => {
       const set = world.findScaleSet(name);
       return set ? /\/versions\/([^/]+)$/i.exec(set.imageId)?.[1] : undefined;
