@@ -560,6 +560,19 @@ var kilnSettings = {
   AGENT_VERSION: ado.?agentVersion ?? defaultAgentVersion
 }
 
+// The registration broker (POST /api/registrations) is on exactly when a non-empty audience is set,
+// so the app gets one only in jit / broker mode. It accepts tokens this tenant issued and reads the
+// tenant's signing keys from this cloud's Entra authority (sovereign clouds have their own). The
+// Entra application behind the audience is not Bicep's: infra/hooks/registration-app.sh creates it.
+var brokerEnabled = githubRegistration == 'jit' || adoRegistration == 'broker'
+var brokerSettings = brokerEnabled
+  ? {
+      KILN_REGISTRATION_AUDIENCE: effectiveRegistrationAudience
+      AZURE_TENANT_ID: tenant().tenantId
+      AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
+    }
+  : {}
+
 module functionApp 'modules/functionapp.bicep' = {
   scope: rg
   params: {
@@ -574,7 +587,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     appInsightsName: appInsightsName
     maximumInstanceCount: functionMaximumInstanceCount
-    appSettings: toObject(filter(items(kilnSettings), s => !empty(s.value)), s => s.key, s => s.value)
+    appSettings: toObject(filter(items(union(kilnSettings, brokerSettings)), s => !empty(s.value)), s => s.key, s => s.value)
   }
   dependsOn: [
     monitoring
