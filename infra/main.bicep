@@ -565,13 +565,26 @@ var kilnSettings = {
 // tenant's signing keys from this cloud's Entra authority (sovereign clouds have their own). The
 // Entra application behind the audience is not Bicep's: infra/hooks/registration-app.sh creates it.
 var brokerEnabled = githubRegistration == 'jit' || adoRegistration == 'broker'
-var brokerSettings = brokerEnabled
-  ? {
-      KILN_REGISTRATION_AUDIENCE: effectiveRegistrationAudience
-      AZURE_TENANT_ID: tenant().tenantId
-      AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
-    }
-  : {}
+// In jit mode the broker names the runners' labels and group (config.sh does in PAT mode): the labels
+// config.sh adds by itself, then linuxFleet.runnerLabels; the group by id (generate-jitconfig takes no name).
+var jitRunnerLabels = empty(linuxFleet.?runnerLabels ?? '')
+  ? 'self-hosted,linux,x64'
+  : 'self-hosted,linux,x64,${linuxFleet.?runnerLabels}'
+var brokerSettings = union(
+  brokerEnabled
+    ? {
+        KILN_REGISTRATION_AUDIENCE: effectiveRegistrationAudience
+        AZURE_TENANT_ID: tenant().tenantId
+        AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
+      }
+    : {},
+  githubRegistration == 'jit'
+    ? {
+        GITHUB_RUNNER_LABELS: jitRunnerLabels
+        GITHUB_RUNNER_GROUP_ID: string(linuxFleet.?runnerGroupId ?? 1)
+      }
+    : {}
+)
 
 module functionApp 'modules/functionapp.bicep' = {
   scope: rg

@@ -88,8 +88,12 @@ type fleetType = {
   @description('Optional. Extra GitHub runner labels, comma separated (Linux only, written as GH_RUNNER_LABELS).')
   runnerLabels: string?
 
-  @description('Optional. GitHub runner group (Linux only, written as GH_RUNNER_GROUP).')
+  @description('Optional. GitHub runner group by name, pat registration (Linux only, written as GH_RUNNER_GROUP).')
   runnerGroup: string?
+
+  @description('Optional. GitHub runner group by id, jit registration (the broker\'s GITHUB_RUNNER_GROUP_ID; generate-jitconfig takes no name). Default 1, the Default group.')
+  @minValue(1)
+  runnerGroupId: int?
 }
 
 @export()

@@ -575,7 +575,13 @@ describe('app settings contract with src/config', () => {
 
   // The broker (POST /api/registrations) is on exactly when KILN_REGISTRATION_AUDIENCE is set; it
   // accepts tokens of the deployment's tenant, with keys read from the cloud's Entra authority.
-  const BROKER_SETTINGS = ['KILN_REGISTRATION_AUDIENCE', 'AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST'];
+  const BROKER_SETTINGS = [
+    'KILN_REGISTRATION_AUDIENCE',
+    'AZURE_TENANT_ID',
+    'AZURE_AUTHORITY_HOST',
+    'GITHUB_RUNNER_LABELS',
+    'GITHUB_RUNNER_GROUP_ID',
+  ];
 
   it("jit / broker: the app's broker gets the runners' audience, the tenant and this cloud's Entra authority", () => {
     const s = literalSettings(snaps.jit);
@@ -587,6 +593,25 @@ describe('app settings contract with src/config', () => {
         "createObject('key', 'AZURE_AUTHORITY_HOST', 'value', environment().authentication.loginEndpoint)",
       ),
     );
+  });
+
+  it("jit: the broker registers runners with config.sh's own labels plus the fleet's, in the fleet's group by id", () => {
+    const s = literalSettings(snaps.jit);
+    assert.equal(s.GITHUB_RUNNER_LABELS, 'self-hosted,linux,x64');
+    assert.equal(s.GITHUB_RUNNER_GROUP_ID, '1');
+    const snap = snapshot('jit-labels', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'jitlabels',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'jit' },
+        ado: { orgUrl: 'https://dev.azure.com/acme' },
+        linuxFleet: { runnerLabels: 'gpu,big', runnerGroupId: 7 },
+      },
+    });
+    const labelled = literalSettings(snap);
+    assert.equal(labelled.GITHUB_RUNNER_LABELS, 'self-hosted,linux,x64,gpu,big');
+    assert.equal(labelled.GITHUB_RUNNER_GROUP_ID, '7');
   });
 
   it('pat on both platforms: the broker stays off (no audience, tenant or authority setting)', () => {
