@@ -3,8 +3,9 @@
     Why a service through NSSM: a PowerShell script is not a service (the SCM would kill it after 30 s
     for not answering). NSSM gives the seed README's promise literally: a service named AdoBootstrap
     that starts at boot as LocalSystem with nobody logged in, runs the script, is restarted by NSSM
-    when the script exits non-zero (after 60 s), stops cleanly when it
-    exits 0, and can be restarted by name after the environment is injected:
+    when the script exits non-zero (after 60 s), stops cleanly when it exits 0 or 3 (the agent
+    folder's permissions are not the image's: retrying cannot help, the VM must be reimaged), and
+    can be restarted by name after the environment is injected:
         Restart-Service AdoBootstrap
     The script is idempotent, so running it at every boot costs one file check once configured.
     It is registered but not started: the build VM must not try to register itself.
@@ -54,6 +55,7 @@ function Get-AdoBootstrapNssmSettings {
         , @('Start', 'SERVICE_AUTO_START')
         , @('AppExit', 'Default', 'Restart')
         , @('AppExit', '0', 'Exit')
+        , @('AppExit', '3', 'Exit')
         , @('AppRestartDelay', '60000')
         , @('AppThrottle', '5000')
         , @('AppStdout', $serviceLog)

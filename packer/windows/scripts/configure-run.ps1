@@ -66,7 +66,7 @@ function Invoke-ConfigureRun {
         try {
             if ($state.State -eq 'Partial') { Remove-AgentConfiguration -Settings $settings -Pat $pat }
             # The seed README's manual command: no service, the agent runs in this console.
-            $arguments = @(Get-AgentConfigArguments -Settings $settings | Where-Object { $_ -ne '--runAsService' })
+            $arguments = @(Get-AgentConfigArguments -Settings $settings | Where-Object { $_ -notin '--runAsService', '--preventServiceStart' })
             # The PAT travels as VSTS_AGENT_INPUT_TOKEN for config.cmd only, gone before run.cmd starts.
             $code = Invoke-AgentConfigCommand -AgentRoot $AgentRoot -Arguments $arguments -Secret $pat
             if ($code -ne 0) { throw "config.cmd failed with exit code $code" }

@@ -45,12 +45,13 @@ Describe 'configure-ado-bootstrap.ps1' {
         (Get-NssmSetting 'ObjectName')[0] | Should -Be @('LocalSystem')
     }
 
-    It 'restarts the bootstrap after a failure and stops the service after success' {
+    It 'restarts the bootstrap after a failure, and stops the service after success or a refusal over the folder''s permissions (exit 3)' {
         Register-AdoBootstrap -AgentRoot $script:AgentRoot -ScriptFolder $script:WindowsScripts -LogFolder $script:LogFolder
         $exits = Get-NssmSetting 'AppExit'
-        $exits | Should -HaveCount 2
+        $exits | Should -HaveCount 3
         $exits[0] | Should -Be @('Default', 'Restart')
         $exits[1] | Should -Be @('0', 'Exit')
+        $exits[2] | Should -Be @('3', 'Exit')
         [int] (Get-NssmSetting 'AppRestartDelay')[0][0] | Should -BeGreaterOrEqual 10000
         (Get-NssmSetting 'AppStdout')[0][0] | Should -BeLike "$($script:LogFolder)*"
     }
