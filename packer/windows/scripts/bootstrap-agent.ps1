@@ -15,6 +15,9 @@
       ADO_PAT_SECRET       optional, secret name (default ado-pat)
       ADO_POOL             optional, agent pool (default Default)
       ADO_WORK_DIR         optional, agent work folder (default <agent root>\_work)
+      KILN_RECYCLE         optional, true or false (unset: false). true: the agent runs one job
+                           (Agent.Listener.exe run --once, through the AdoAgentOnce service) and
+                           nothing starts it again; kiln reimages the VM afterwards
       IMDS_ENDPOINT        optional, default http://169.254.169.254 (tests point it at a fake)
       KEYVAULT_DNS_SUFFIX  optional, default vault.azure.net (vault.azure.cn, vault.usgovcloudapi.net, ...)
       KEYVAULT_URL         optional, full vault URL replacing https://<name>.<suffix> (private
@@ -26,6 +29,9 @@
     An agent that is already configured for this name, organisation and pool, with its Windows
     service present, is left alone (its service is started if stopped). A half-configured agent
     (marker files without a service, another name/org/pool) is removed and configured again.
+    With KILN_RECYCLE=true the agent is configured without a service and started once, by this
+    script, right after its registration; a registered agent found on a later run (a reboot, a
+    restart of AdoBootstrap) is not started again, since the VM has run its one job.
 
     Every job runs as the agent's account (NETWORK SERVICE), so that account must not be able to
     change what a registration runs: see "Agent folder permissions" below. Before it registers, the
@@ -71,7 +77,8 @@ $script:AgentMarkerFiles = @('.agent', '.credentials', '.credentials_rsaparams',
 $script:AdministratorsSid = 'S-1-5-32-544'
 $script:SystemSid = 'S-1-5-18'
 # The account the agent, and so every job, runs as: config.cmd --runAsService without
-# --windowsLogonAccount installs the agent's service as NETWORK SERVICE.
+# --windowsLogonAccount installs the agent's service as NETWORK SERVICE, and the AdoAgentOnce
+# service (KILN_RECYCLE=true) runs as NETWORK SERVICE too.
 $script:AgentAccountSid = 'S-1-5-20'
 $script:PrincipalNames = @{
     'S-1-5-32-544' = 'Administrators'; 'S-1-5-18' = 'SYSTEM'; 'S-1-5-20' = 'NETWORK SERVICE'
@@ -80,6 +87,9 @@ $script:PrincipalNames = @{
 # What a registration executes, in the agent folder: config.cmd and the bootstrap scripts run as
 # LocalSystem with the registration secret; run.cmd, bin\ and externals\ run the agent and its jobs.
 $script:AgentExecutedItems = @('config.cmd', 'run.cmd', 'bin', 'externals', 'bootstrap-agent.ps1', 'configure-run.ps1')
+# KILN_RECYCLE=true: registered by configure-ado-bootstrap.ps1 (NSSM, NETWORK SERVICE, demand start,
+# never restarted), it runs Agent.Listener.exe run --once.
+$script:AgentOnceServiceName = 'AdoAgentOnce'
 
 # Values that must never reach a stream or a log; filled as they are learned.
 $script:BootstrapSecrets = New-Object System.Collections.Generic.List[string]
@@ -219,6 +229,17 @@ function Test-AbsoluteHttpUrl {
     [Uri]::TryCreate($Value, [UriKind]::Absolute, [ref] $uri) -and ($uri.Scheme -eq 'https' -or $uri.Scheme -eq 'http')
 }
 
+function ConvertFrom-RecycleSetting {
+    # KILN_RECYCLE: $true for 'true', $false for 'false' or unset (any case), $null for anything else.
+    param([AllowNull()] [AllowEmptyString()] [string] $Value)
+    if ([string]::IsNullOrWhiteSpace($Value)) { return $false }
+    switch ($Value.Trim()) {
+        'true' { return $true }
+        'false' { return $false }
+    }
+    $null
+}
+
 function Get-BootstrapSettings {
     # Reads and validates every setting; throws one BootstrapConfigError listing every problem.
     param([string] $AgentRoot)
@@ -244,6 +265,7 @@ function Get-BootstrapSettings {
         IdentityClientId = Read-Setting 'MANAGED_IDENTITY_CLIENT_ID' $null
         AgentRoot        = $AgentRoot
         WorkDir          = Read-Setting 'ADO_WORK_DIR' $null
+        Recycle          = ConvertFrom-RecycleSetting (Read-Setting 'KILN_RECYCLE' $null)
         AgentName        = $null
     }
 
@@ -280,6 +302,10 @@ function Get-BootstrapSettings {
     }
     if ($settings.KeyVaultUrl -and -not (Test-AbsoluteHttpUrl $settings.KeyVaultUrl)) {
         $problems.Add("KEYVAULT_URL '$($settings.KeyVaultUrl)' is not an absolute http(s) URL")
+    }
+
+    if ($null -eq $settings.Recycle) {
+        $problems.Add("KILN_RECYCLE '$(Read-Setting 'KILN_RECYCLE' $null)' is neither true nor false (true: the agent runs one job and the VM is reimaged; unset means false)")
     }
 
     if ([string]::IsNullOrWhiteSpace($settings.AgentRoot)) {
@@ -663,7 +689,9 @@ function Get-AgentServiceName {
 function Get-AgentState {
     # State: None (never configured), Configured (for this name/org/pool, service present) or Partial.
     # -WithoutService: an agent configured to run in a console (configure-run.ps1) has no service.
-    param([Parameter(Mandatory)] $Settings, [switch] $WithoutService)
+    # -Recycle: nor has one configured for one job (KILN_RECYCLE); a recorded service means it was
+    # configured to run job after job, which recycle mode must not keep.
+    param([Parameter(Mandatory)] $Settings, [switch] $WithoutService, [switch] $Recycle)
     $root = $Settings.AgentRoot
     $present = @($script:AgentMarkerFiles | Where-Object { Test-Path -LiteralPath (Join-Path $root $_) })
     if ($present.Count -eq 0) { return [pscustomobject]@{ State = 'None'; Reason = 'no agent configuration found'; ServiceName = $null; ServiceState = $null } }
@@ -688,7 +716,10 @@ function Get-AgentState {
     if ($poolName -and $poolName -ne $Settings.Pool) {
         $result.Reason = "configured for pool '$poolName', not '$($Settings.Pool)'"; return $result
     }
-    if ($WithoutService) {
+    if ($Recycle -and $result.ServiceName) {
+        $result.Reason = "configured to run as service '$($result.ServiceName)', but KILN_RECYCLE is true (one job, no service)"; return $result
+    }
+    if ($WithoutService -or $Recycle) {
         $result.State = 'Configured'
         $result.Reason = "configured as '$($Settings.AgentName)'"
         return $result
@@ -747,28 +778,25 @@ function Remove-AgentConfiguration {
 
 function Get-AgentConfigArguments {
     # No --token: the secret goes to Invoke-AgentConfigCommand -Secret (VSTS_AGENT_INPUT_TOKEN).
-    # config.cmd installs the agent's own service but does not start it (--preventServiceStart):
-    # the folder's permissions are applied again first.
-    param([Parameter(Mandatory)] $Settings)
-    @(
-        '--unattended',
-        '--url', $Settings.OrgUrl,
-        '--auth', 'pat',
-        '--pool', $Settings.Pool,
-        '--agent', $Settings.AgentName,
-        '--runAsService',
-        '--preventServiceStart',
-        '--replace',
-        '--work', $Settings.WorkDir
-    )
+    # -AsService: config.cmd installs the agent's own service, but does not start it
+    # (--preventServiceStart): the folder's permissions are applied again first.
+    param([Parameter(Mandatory)] $Settings, [switch] $AsService)
+    $service = if ($AsService) { @('--runAsService', '--preventServiceStart') } else { @() }
+    @('--unattended', '--url', $Settings.OrgUrl, '--auth', 'pat', '--pool', $Settings.Pool, '--agent', $Settings.AgentName) +
+    $service + @('--replace', '--work', $Settings.WorkDir)
 }
 
 function Start-RegisteredAgent {
-    # After config.cmd: the folder's permissions again (config.cmd changes them), then the agent's service.
+    # After config.cmd: the folder's permissions again (config.cmd changes them), then the agent.
     param([Parameter(Mandatory)] $Settings, [Parameter(Mandatory)] $State, [Parameter(Mandatory)] [object[]] $AclPlan)
     Set-AgentFolderAcl -Plan $AclPlan
-    Write-BootstrapLog "starting agent service '$($State.ServiceName)'"
-    Start-AgentService -Name $State.ServiceName
+    if ($Settings.Recycle) {
+        Write-BootstrapLog "starting '$($script:AgentOnceServiceName)' for one job (Agent.Listener.exe run --once); nothing starts the agent again, kiln reimages this VM after the job"
+        Start-AgentService -Name $script:AgentOnceServiceName
+    } else {
+        Write-BootstrapLog "starting agent service '$($State.ServiceName)'"
+        Start-AgentService -Name $State.ServiceName
+    }
 }
 
 function Invoke-AdoBootstrap {
@@ -795,13 +823,19 @@ function Invoke-AdoBootstrap {
         Write-BootstrapLog "agent bootstrap starting (agent folder $AgentRoot)"
         $settings = Get-BootstrapSettings -AgentRoot $AgentRoot
         $source = if ($settings.Mode -eq 'broker') { "registration broker $($settings.RegistrationUrl)" } else { "secret '$($settings.SecretName)' in '$($settings.KeyVaultName)'" }
-        Write-BootstrapLog "agent '$($settings.AgentName)', pool '$($settings.Pool)', organisation $($settings.OrgUrl), $source"
+        $runs = if ($settings.Recycle) { 'one job, then the VM is reimaged (KILN_RECYCLE)' } else { 'job after job, as a service' }
+        Write-BootstrapLog "agent '$($settings.AgentName)', pool '$($settings.Pool)', organisation $($settings.OrgUrl), $source; runs $runs"
 
         $aclPlan = Get-AgentFolderAclPlan -AgentRoot $settings.AgentRoot -WorkDir $settings.WorkDir
         Assert-AgentFolderUntouched -Plan $aclPlan
 
-        $state = Get-AgentState -Settings $settings
+        $state = Get-AgentState -Settings $settings -Recycle:$settings.Recycle
         Write-BootstrapLog "agent state: $($state.State) ($($state.Reason))"
+        if ($state.State -eq 'Configured' -and $settings.Recycle) {
+            # It was started right after its registration, for its one job: this VM is used.
+            Write-BootstrapLog "the agent is registered and runs only once, started right after its registration; not starting it again: kiln reimages this VM"
+            return 0
+        }
         if ($state.State -eq 'Configured') {
             if ($state.ServiceState -ne 'Running') {
                 Write-BootstrapLog "starting agent service '$($state.ServiceName)'"
@@ -826,10 +860,10 @@ function Invoke-AdoBootstrap {
         }
 
         # One clean retry inside this run; after that the service's restart policy takes over.
-        $arguments = Get-AgentConfigArguments -Settings $settings
+        $arguments = Get-AgentConfigArguments -Settings $settings -AsService:(-not $settings.Recycle)
         for ($try = 1; $try -le 2; $try++) {
             $code = Invoke-AgentConfigCommand -AgentRoot $settings.AgentRoot -Arguments $arguments -Secret $pat
-            $after = Get-AgentState -Settings $settings
+            $after = Get-AgentState -Settings $settings -Recycle:$settings.Recycle
             if ($code -eq 0 -and $after.State -eq 'Configured') {
                 Write-BootstrapLog "agent configured: $($after.Reason)"
                 Start-RegisteredAgent -Settings $settings -State $after -AclPlan $aclPlan

@@ -383,6 +383,68 @@ Describe 'bootstrap-agent.ps1' {
         }
     }
 
+    Context 'recycle mode (KILN_RECYCLE)' {
+        It 'configures the agent without a service, applies the permissions, then starts AdoAgentOnce for one job' {
+            $script:MachineEnv.KILN_RECYCLE = 'true'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls.Count | Should -Be 1
+            $calls[0] | Should -Be @(
+                '--unattended', '--url', 'https://dev.azure.com/acme', '--auth', 'pat',
+                '--pool', 'Default', '--agent', 'KILNWIN000001', '--replace', '--work', (Join-Path $script:Root '_work'))
+            Join-Path $script:Root '.service' | Should -Not -Exist
+            Get-IcaclsEvents | Should -Be (Get-ExpectedIcaclsEvents)
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -Be @('start AdoAgentOnce')
+            $script:Events[$script:Events.Count - 1] | Should -Be 'start AdoAgentOnce'
+            $result.LogText | Should -Match 'runs one job, then the VM is reimaged'
+            $result.LogText | Should -Match 'Agent.Listener.exe run --once'
+        }
+
+        It 'never starts the registered agent again on a later run (a reboot, a restart of AdoBootstrap)' {
+            $script:MachineEnv.KILN_RECYCLE = 'True'
+            (Invoke-Bootstrap).Code | Should -Be 0
+            $script:Events.Clear()
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/reset'
+
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $result.LogText | Should -Match 'not starting it again: kiln reimages this VM'
+            $script:Events | Should -HaveCount 0
+            (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 1
+        }
+
+        It 'replaces an agent configured to run as a service, which would run job after job' {
+            Set-ConfiguredAgent | Out-Null
+            $script:MachineEnv.KILN_RECYCLE = 'true'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $result.LogText | Should -Match "cleaning a half-configured agent: configured to run as service 'vstsagent.stub.Default.KILNWIN000001', but KILN_RECYCLE is true"
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls[0] | Should -Be @('remove', '--unattended', '--auth', 'pat')
+            $calls[1] | Should -Not -Contain '--runAsService'
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -Be @('start AdoAgentOnce')
+        }
+
+        It 'runs the agent as a service when KILN_RECYCLE is <Value>' -ForEach @(@{ Value = 'false' }, @{ Value = 'FALSE' }, @{ Value = ' ' }) {
+            $script:MachineEnv.KILN_RECYCLE = $Value
+            (Invoke-Bootstrap).Code | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR)[0] | Should -Contain '--runAsService'
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -Be @('start vstsagent.stub.Default.KILNWIN000001')
+        }
+
+        It 'reports a KILN_RECYCLE that is neither true nor false (<Value>) with the other problems, exit 2' -ForEach @(@{ Value = 'yes' }, @{ Value = '1' }) {
+            $script:MachineEnv.KILN_RECYCLE = $Value
+            $script:MachineEnv.Remove('ADO_ORG_URL')
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 2
+            $result.LogText | Should -Match '2 problems'
+            $result.LogText | Should -Match "KILN_RECYCLE '$Value' is neither true nor false \(true: the agent runs one job and the VM is reimaged; unset means false\)"
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+        }
+    }
+
     Context 'the PAT stays secret' {
         It 'appears in no output stream, no command line and no file but the stub record of its environment (<Case>)' -ForEach @(
             @{ Case = 'success'; ConfigExit = $null },
