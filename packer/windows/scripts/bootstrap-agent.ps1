@@ -50,8 +50,8 @@
     Windows-only operations sit behind small functions (Get-MachineEnvironmentVariable,
     Get-ComputerName, Get-AgentServiceState, Start-AgentService, Remove-AgentService,
     Start-BootstrapDelay, Invoke-Icacls, Get-AgentPathSecurity) so the Pester tests can mock them
-    on Linux. The script stays compatible
-    with Windows PowerShell 5.1, which is what a fresh image runs it with.
+    on Linux. The script stays compatible with Windows PowerShell 5.1, which is what a fresh image
+    runs it with.
 #>
 [CmdletBinding()]
 param(
