@@ -138,6 +138,17 @@ Describe 'comparing the agent folder with the plan' {
             "${config}: has an unexpected entry: Allow Modify to NETWORK SERVICE (S-1-5-20) (inheritance None, propagation None)")
     }
 
+    It 'accepts more grants on a writable folder (config.cmd''s group on a work folder outside the agent folder) but not fewer' {
+        $work = Join-Path $script:Root '_work'
+        $security = Get-ImagePathSecurity -Path $work -AgentRoot $script:Root -Writable @($work)
+        $security.Explicit += New-AclRecord -Sid 'S-1-5-21-1-2-3-1004' -Mask 2032127
+        $script:Overrides[$work] = $security
+        @(Get-AgentFolderAclProblems -Plan $script:Plan) | Should -HaveCount 0
+
+        $script:Overrides[$work] = [pscustomobject]@{ Owner = 'S-1-5-32-544'; Protected = $false; Explicit = @(New-AclRecord -Sid 'S-1-5-21-1-2-3-1004' -Mask 2032127) }
+        @(Get-AgentFolderAclProblems -Plan $script:Plan) | Should -Be @("${work}: lacks Allow Modify to NETWORK SERVICE (S-1-5-20) (inheritance ContainerInherit, ObjectInherit, propagation None)")
+    }
+
     It 'reports a path whose permissions cannot be read' {
         $bin = Join-Path $script:Root 'bin'
         Mock Get-AgentPathSecurity { throw "Cannot find path '$Path' because it does not exist." } -ParameterFilter { $Path -eq $bin }
