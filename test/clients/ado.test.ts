@@ -144,7 +144,11 @@ describe('Azure DevOps client against the fake', () => {
 
   it("gives its own credential as the agents' registration secret: the PAT, or an Entra token for Azure DevOps", async () => {
     const pat = await ado().agentRegistrationSecret();
-    expect(pat).toBe(await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(t.settings.ado!.patSecret));
+    expect(pat).toBe(
+      await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(
+        t.settings.ado!.patSecret,
+      ),
+    );
     const token = await ado({ auth: 'entra' }).agentRegistrationSecret();
     expect(t.cloud.tokens.check(token, '499b84ac-1321-427f-aa17-267ca6975798')).toBe('ok');
     // Either is what config.cmd --auth pat sends: Basic with an empty user name.
