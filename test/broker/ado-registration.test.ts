@@ -217,3 +217,21 @@ describe('POST /api/registrations for Azure DevOps agents (ADO_AUTH=entra)', () 
     for (const secret of h.secrets) expect(text).not.toContain(secret);
   });
 });
+
+describe('POST /api/registrations without Azure DevOps settings', () => {
+  const h = simulated({ ADO_ORG_URL: '' });
+
+  it('refuses a Windows instance (403), saying which setting is missing, and still serves GitHub', async () => {
+    const [windows] = h.instances('vmss-ado-win-weu');
+    const [linux] = h.instances('vmss-gh-linux-weu');
+    h.freshBoot(windows!);
+    h.freshBoot(linux!);
+    const refused = await h.register(await h.imdsToken(windows!.name), windows!.computerName);
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toMatch(
+      /Azure DevOps agent fleet, and kiln has no Azure DevOps settings \(ADO_ORG_URL\)/,
+    );
+    const runner = await h.register(await h.imdsToken(linux!.name), linux!.computerName);
+    expect(runner.status, runner.body).toBe(200);
+  });
+});
