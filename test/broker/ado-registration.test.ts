@@ -63,6 +63,8 @@ describe('POST /api/registrations for Azure DevOps agents (ADO_AUTH=pat)', () =>
     // kiln's own PAT, read from Key Vault with kiln's identity: the VM's identity reads no secret.
     expect(answer.json.token).toBe(ADO_PAT);
     expect(await adoAccepts(h, answer.json.token!)).toBe(200);
+    // What the simulator's agent VMs configure with: the fake Azure DevOps takes it too.
+    expect(h.sim.cloud.acceptsAdoPat(answer.json.token!)).toBe(true);
     expect(answer.headers['cache-control']).toBe('no-store');
   });
 
@@ -209,6 +211,7 @@ describe('POST /api/registrations for Azure DevOps agents (ADO_AUTH=entra)', () 
     expect(h.sim.cloud.tokens.check(token, ADO_RESOURCE)).toBe('ok');
     expect(h.sim.cloud.tokens.clientIdOf(token)).toBe(h.sim.cloud.env.AZURE_CLIENT_ID);
     expect(await adoAccepts(h, token)).toBe(200);
+    expect(h.sim.cloud.acceptsAdoPat(token)).toBe(true);
 
     const again = await h.register(await h.imdsToken(inst!.name), inst!.computerName);
     expect(again.status).toBe(409);

@@ -20,6 +20,15 @@ export interface AdoFakeOptions {
   pat: () => string;
 }
 
+/**
+ * Whether Azure DevOps takes this as the password of Basic auth: the PAT or, as Azure DevOps also
+ * takes there, an Entra access token for it (what an agent's `config.cmd --auth pat` sends when
+ * given such a token).
+ */
+export function acceptsAsPassword(o: Pick<AdoFakeOptions, 'pat' | 'tokens'>, password: string): boolean {
+  return password !== '' && (password === o.pat() || o.tokens.check(password, ADO_RESOURCE) === 'ok');
+}
+
 export function adoHandler(o: AdoFakeOptions) {
   const { world, faults } = o;
   const names = world.names;
@@ -187,11 +196,7 @@ export function adoHandler(o: AdoFakeOptions) {
     const basic = /^Basic\s+(\S+)$/i.exec(h);
     if (basic) {
       const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-      if (!decoded.includes(':')) return false;
-      // The password is a PAT or, as Azure DevOps also takes there, an Entra access token for it
-      // (what the agent's `config.cmd --auth pat` sends when given such a token).
-      const password = decoded.slice(decoded.indexOf(':') + 1);
-      return password === o.pat() || o.tokens.check(password, ADO_RESOURCE) === 'ok';
+      return decoded.includes(':') && acceptsAsPassword(o, decoded.slice(decoded.indexOf(':') + 1));
     }
     return o.tokens.check(bearerToken(req), ADO_RESOURCE) === 'ok';
   }
