@@ -3,7 +3,8 @@
  * identity's token and gets what it registers with, for itself only, so no VM identity needs to read
  * a credential a job on it could steal: a GitHub runner gets one just-in-time runner config; an Azure
  * DevOps agent (ADO has no JIT registration) gets kiln's registration secret, only while no agent of
- * its name exists. The checks, in order, each with its own refusal, are the same for both fleets:
+ * its name is online or running a job. The checks, in order, each with its own refusal, are the same
+ * for both fleets:
  *
  * 400 a body that is not `{ "instance": "<computer name>" }`;
  * 401 no token, or one that does not verify (signature, issuer, tenant, audience, expiry);
@@ -11,8 +12,8 @@
  *     of a fleet kiln has no settings for, the instance is not in its scale set(s), or it was
  *     provisioned longer ago than BOOT_DEADLINE_MINUTES;
  * 429 kiln paces its registrations (Retry-After), or GitHub itself asked kiln to wait;
- * 409 the instance already has a runner or agent registered (a job on it cannot get a second
- *     one), or kiln already answered it since it was last provisioned;
+ * 409 the instance already has a runner registered, or an agent online or running a job (a job on
+ *     it cannot get a second one), or kiln already answered it since it was last provisioned;
  * 200 GitHub: `{ name, encoded_jit_config }`; Azure DevOps: `{ name, token }`.
  *
  * The instance's own scale set decides which: an identity several scale sets share (of both fleets)
@@ -148,7 +149,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     const name = request.instance;
     const alreadyRegistered = () => refuse(409, registrar.alreadyRegistered(name));
     try {
-      if (await registrar.isRegistered(name)) return alreadyRegistered();
+      if (await registrar.registrationInUse(name)) return alreadyRegistered();
     } catch (thrown) {
       return serviceFailed(registrar, thrown);
     }

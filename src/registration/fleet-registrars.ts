@@ -9,12 +9,12 @@ import type { Settings } from '../config/load-settings.js';
 import type { Fleet } from '../domain/hygiene.js';
 
 export interface FleetRegistrar {
-  /** The refusal when a registration of this name exists. */
+  /** The refusal when a registration of this name is in use. */
   alreadyRegistered(name: string): string;
   /** What the broker hands out, in refusals and logs. */
   handsOut: string;
-  /** Whether a registration with this name exists; a failed read throws (and counts as present). */
-  isRegistered(name: string): Promise<boolean>;
+  /** Whether a registration with this name is in use; a failed read throws (and counts as in use). */
+  registrationInUse(name: string): Promise<boolean>;
   /** The 200 body for the VM and what the log may say about it; 'exists' when the service says the name is taken. */
   issue(name: string): Promise<{ body: Record<string, unknown>; log: string } | 'exists'>;
   /** A call to the service that threw: the status the VM hears, and when it may try again. */
@@ -33,7 +33,7 @@ export function githubRegistrar(
   return {
     alreadyRegistered: (name) => `a runner named ${name} is already registered: one runner per instance`,
     handsOut: 'runner config',
-    isRegistered: async (name) => (await github.findRunnersByName(name)).length > 0,
+    registrationInUse: async (name) => (await github.findRunnersByName(name)).length > 0,
     async issue(name) {
       const created = await github.generateJitConfig({
         name,
@@ -63,14 +63,18 @@ export function githubRegistrar(
 
 /**
  * The agent registers itself with the secret (`config.cmd --auth pat`), so kiln cannot make it
- * single-use as a JIT config is: the broker's checks (no agent of that name, once per provisioning,
- * within the boot deadline) are what keep it from a job.
+ * single-use as a JIT config is: the broker's checks (no agent of that name in use, once per
+ * provisioning, within the boot deadline) are what keep it from a job.
  */
 export function adoRegistrar(ado: FullAdoClient, settings: NonNullable<Settings['ado']>): FleetRegistrar {
   return {
-    alreadyRegistered: (name) => `an agent named ${name} is already registered: one agent per instance`,
+    alreadyRegistered: (name) => `an agent named ${name} is online or running a job: one agent per instance`,
     handsOut: 'registration secret',
-    isRegistered: async (name) => (await ado.findAgentsByName(name)).length > 0,
+    // An offline agent of the name is what a reimage or an upgrade leaves behind (Azure DevOps keeps
+    // the registration); the new VM's `config.cmd --replace` takes it over. One that is online or
+    // has a job is in use: a job on it is what must not get the secret.
+    registrationInUse: async (name) =>
+      (await ado.findAgentsByName(name)).some((agent) => agent.status === 'online' || agent.busy),
     async issue(name) {
       const token = await ado.agentRegistrationSecret();
       const which =

@@ -25,10 +25,11 @@ gallery:
   existingVersions: { linux: [2026.10.1], windows: [2026.10.1] }
 scaleSets:
   - { name: vmss-gh-linux-weu, image: linux, region: westeurope, capacity: 2 }
-  - { name: vmss-ado-win-weu, image: windows, region: westeurope, capacity: 5 }
+  - { name: vmss-ado-win-weu, image: windows, region: westeurope, capacity: 6 }
   - { name: vmss-unmanaged-win, image: windows, region: westeurope, capacity: 1, managed: false }
 jobs:
   - { instance: vmss-ado-win-weu_1, minutes: 600 }
+registration: { ado: broker }
 `,
     'ado-registration.yaml',
   );
@@ -77,19 +78,35 @@ describe('POST /api/registrations for Azure DevOps agents (ADO_AUTH=pat)', () =>
     expect(again.body).not.toContain(ADO_PAT);
   });
 
-  it('refuses an instance whose agent is registered (409): a job on the agent cannot fetch the secret', async () => {
-    const [, inst] = h.instances('vmss-ado-win-weu');
-    // A job runs on the agent; it asks the broker with the VM's identity, in the agent's name
-    // and in the upper-case NetBIOS name Windows gives the machine.
-    expect(h.world().findAgentByName(inst!.computerName)?.assignedRequest).toBeDefined();
-    // Within the boot deadline, so only the agent check stands between the job and the secret.
-    inst!.provisionedAt = h.world().clock.nowMs();
-    for (const name of [inst!.computerName, inst!.computerName.toUpperCase()]) {
-      const answer = await h.register(await h.imdsToken(inst!.name), name);
-      expect(answer.status, name).toBe(409);
-      expect(answer.json.error).toMatch(/an agent named .* is already registered: one agent per instance/);
-      expect(answer.body).not.toContain(ADO_PAT);
+  it('refuses an instance whose agent is online (409): a job on the agent cannot fetch the secret', async () => {
+    const [, busy, idle] = h.instances('vmss-ado-win-weu');
+    // A job runs on one agent; the other is online and idle. A job asks the broker with the VM's
+    // identity, in the agent's name and in the upper-case NetBIOS name Windows gives the machine.
+    expect(h.world().findAgentByName(busy!.computerName)?.assignedRequest).toBeDefined();
+    expect(h.world().findAgentByName(idle!.computerName)).toMatchObject({ status: 'online' });
+    for (const inst of [busy!, idle!]) {
+      // Within the boot deadline, so only the agent check stands between the job and the secret.
+      inst.provisionedAt = h.world().clock.nowMs();
+      for (const name of [inst.computerName, inst.computerName.toUpperCase()]) {
+        const answer = await h.register(await h.imdsToken(inst.name), name);
+        expect(answer.status, name).toBe(409);
+        expect(answer.json.error).toMatch(
+          /an agent named .* is online or running a job: one agent per instance/,
+        );
+        expect(answer.body).not.toContain(ADO_PAT);
+      }
     }
+  });
+
+  it('answers an instance whose agent went offline with its reimage: config.cmd --replace takes the agent over', async () => {
+    const [, , , , , inst] = h.instances('vmss-ado-win-weu');
+    const agent = h.world().findAgentByName(inst!.computerName)!;
+    // What a reimage or an upgrade leaves: Azure DevOps keeps the agent, offline, and the VM boots anew.
+    agent.status = 'offline';
+    inst!.provisionedAt = h.world().clock.nowMs();
+    const answer = await h.register(await h.imdsToken(inst!.name), inst!.computerName);
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.json.token).toBe(ADO_PAT);
   });
 
   it('refuses an instance provisioned longer ago than the boot deadline (403)', async () => {
