@@ -54,6 +54,8 @@ export interface FullArmClient {
   /** undefined when the scale set does not exist. */
   getScaleSet(id: string): Promise<ScaleSet | undefined>;
   listInstances(scaleSetId: string): Promise<ScaleSetInstance[]>;
+  /** One instance with its instance view; undefined when it does not exist. */
+  getInstance(scaleSetId: string, instanceId: string): Promise<ScaleSetInstance | undefined>;
   /** Starts a reimage of the given instances and returns once ARM accepted it (does not wait for completion). */
   startReimage(scaleSetId: string, instanceIds: string[]): Promise<void>;
 

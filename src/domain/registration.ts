@@ -50,3 +50,19 @@ export function scaleSetsOfIdentity<S extends ScaleSet>(
     ? { ok: true, scaleSets }
     : { ok: false, reason: 'the identity belongs to no scale set kiln manages' };
 }
+
+/**
+ * The instance id a Uniform scale set's computer name carries: Azure names an instance's computer
+ * `<computerNamePrefix><instance id in base 36, 6 characters>`. undefined when the name does not
+ * have that form (a Flexible scale set's names do not), so the caller lists the instances instead.
+ */
+export function instanceIdOfComputerName(
+  computerNamePrefix: string,
+  computerName: string,
+): string | undefined {
+  const prefix = computerNamePrefix.toLowerCase();
+  const name = computerName.toLowerCase();
+  if (!name.startsWith(prefix)) return undefined;
+  const suffix = name.slice(prefix.length);
+  return /^[0-9a-z]{6}$/.test(suffix) ? String(parseInt(suffix, 36)) : undefined;
+}

@@ -25,7 +25,8 @@ import type { ActivityDeps } from '../activities/deps.js';
 import type { ManagedScaleSet } from '../activities/inventory.js';
 import { ensureError } from '../clients/errors.js';
 import type { Fleet } from '../domain/hygiene.js';
-import { scaleSetsOfIdentity } from '../domain/registration.js';
+import { instanceIdOfComputerName, scaleSetsOfIdentity } from '../domain/registration.js';
+import type { ScaleSetInstance } from '../clients/types.js';
 import { maskCredentials } from '../secret-patterns.js';
 import { expiringPromise } from './expiring-promise.js';
 import { fleetRegistrars, type FleetRegistrar } from './fleet-registrars.js';
@@ -132,9 +133,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     let found: { set: ManagedScaleSet; instanceId: string; provisionedAt?: string } | undefined;
     try {
       for (const set of served) {
-        const inst = (await deps.arm.listInstances(set.id)).find(
-          (i) => i.computerName.toLowerCase() === request.instance.toLowerCase(),
-        );
+        const inst = await findInstance(deps.arm, set, request.instance);
         if (inst) {
           found = { set, instanceId: inst.instanceId, provisionedAt: inst.provisionedAt };
           break;
@@ -186,6 +185,25 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       log: `${given.log} for ${found.set.name} instance ${found.instanceId}`,
     };
   };
+}
+
+/**
+ * The scale set's instance with this computer name, read fresh (its provisioning time decides the
+ * answer). A Uniform scale set's computer name carries the instance id, so one small read does; a
+ * name of another form falls back to listing the instances (a whole page per 50 instances).
+ */
+async function findInstance(
+  arm: ActivityDeps['arm'],
+  set: ManagedScaleSet,
+  computerName: string,
+): Promise<ScaleSetInstance | undefined> {
+  const named = (i: ScaleSetInstance) => i.computerName.toLowerCase() === computerName.toLowerCase();
+  const instanceId = instanceIdOfComputerName(set.computerNamePrefix, computerName);
+  if (instanceId !== undefined) {
+    const inst = await arm.getInstance(set.id, instanceId);
+    if (!inst || named(inst)) return inst;
+  }
+  return (await arm.listInstances(set.id)).find(named);
 }
 
 function safe(thrown: unknown): string {

@@ -33,8 +33,17 @@ export function githubRegistrar(
   return {
     alreadyRegistered: (name) => `a runner named ${name} is already registered: one runner per instance`,
     handsOut: 'runner config',
-    registrationInUse: async (name) => (await github.findRunnersByName(name)).length > 0,
+    // An offline runner of the name is what an instance reimaged or upgraded outside kiln leaves
+    // behind (kiln's own flows remove it first); generate-jitconfig refuses a taken name, so issue()
+    // removes it. One that is online or busy is in use: a job on it is what must not get a config.
+    registrationInUse: async (name) =>
+      (await github.findRunnersByName(name)).some((runner) => runner.status === 'online' || runner.busy),
     async issue(name) {
+      for (const stale of await github.findRunnersByName(name)) {
+        // Read again just now: a runner that came online since is in use; GitHub refuses to delete
+        // one with a job (422 → busy), which is in use as well.
+        if (stale.status === 'online' || (await github.deleteRunner(stale.id)) === 'busy') return 'exists';
+      }
       const created = await github.generateJitConfig({
         name,
         runnerGroupId: registration.runnerGroupId,

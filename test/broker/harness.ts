@@ -58,12 +58,15 @@ export function brokerHarness() {
     },
 
     /** A VM provisioned just now (on the new image) that has not registered yet. */
-    freshBoot(inst: WorldInstance) {
+    /** The instance was provisioned just now; its registration is gone unless `keepRegistration` (a reimage outside kiln). */
+    freshBoot(inst: WorldInstance, options: { keepRegistration?: boolean } = {}) {
       const world = h.world();
-      const runner = world.findRunnerByName(inst.computerName);
-      if (runner) world.runners.delete(runner.id);
-      const agent = world.findAgentByName(inst.computerName);
-      if (agent) world.agents.delete(agent.id);
+      if (!options.keepRegistration) {
+        const runner = world.findRunnerByName(inst.computerName);
+        if (runner) world.runners.delete(runner.id);
+        const agent = world.findAgentByName(inst.computerName);
+        if (agent) world.agents.delete(agent.id);
+      }
       inst.provisionedAt = world.clock.nowMs();
     },
   };

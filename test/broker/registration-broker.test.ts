@@ -105,6 +105,19 @@ describe('POST /api/registrations', () => {
     expect(answer.status).toBe(409);
   });
 
+  it("replaces an offline runner of the instance's name (left by a reimage outside kiln), never an online or busy one", async () => {
+    const [, , , inst] = instances('vmss-gh-linux-weu');
+    const left = world().findRunnerByName(inst!.computerName)!;
+    left.status = 'offline';
+    freshBoot(inst!, { keepRegistration: true });
+    const answer = await register(await imdsToken(inst!.name), inst!.computerName);
+    expect(answer.status, answer.body).toBe(200);
+    expect(world().ledger.deleted.githubRunners).toContain(inst!.computerName);
+    const now = world().findRunnerByName(inst!.computerName)!;
+    expect(now.id).not.toBe(left.id);
+    expect(now.ephemeral).toBe(true);
+  });
+
   it('refuses an instance provisioned longer ago than the boot deadline (403): a job cannot register in the name of a long-lived instance', async () => {
     const [, inst] = instances('vmss-gh-linux-weu');
     removeRunner(inst!.computerName);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ScaleSet } from '../../src/clients/types.js';
-import { scaleSetsOfIdentity } from '../../src/domain/registration.js';
+import { instanceIdOfComputerName, scaleSetsOfIdentity } from '../../src/domain/registration.js';
 import { createPacer } from '../../src/registration/pacer.js';
 import { loadSettings } from '../../src/config/load-settings.js';
 
@@ -72,12 +72,27 @@ describe('scaleSetsOfIdentity', () => {
 });
 
 describe('createPacer', () => {
+  it('spreads a waiting burst: 100 VMs refused at once come back one token apart, and each then finds one', () => {
+    const pacer = createPacer(30);
+    const t0 = Date.parse('2026-12-01T00:00:00Z');
+    for (let i = 0; i < 30; i++) pacer.take(t0);
+    const comeBack = Array.from({ length: 100 }, () => {
+      const answer = pacer.take(t0);
+      return answer.ok ? 0 : answer.retryAfterSeconds;
+    });
+    expect(comeBack.slice(0, 3)).toEqual([2, 4, 6]);
+    expect(comeBack.at(-1)).toBe(200);
+    // Each comes back when told (in order) and gets a token: no second refusal.
+    for (const seconds of comeBack) expect(pacer.take(t0 + seconds * 1000).ok).toBe(true);
+  });
+
   it('lets a burst of perMinute through, then asks to wait until the next token', () => {
     const pacer = createPacer(30);
     const t0 = Date.parse('2026-12-01T00:00:00Z');
     for (let i = 0; i < 30; i++) expect(pacer.take(t0)).toEqual({ ok: true });
     expect(pacer.take(t0)).toEqual({ ok: false, retryAfterSeconds: 2 });
-    expect(pacer.take(t0 + 1_000)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    // The next caller refused is told to come one token (2 s) later than the one before it.
+    expect(pacer.take(t0 + 1_000)).toEqual({ ok: false, retryAfterSeconds: 3 });
     expect(pacer.take(t0 + 2_000)).toEqual({ ok: true });
     // A quiet minute refills it, never beyond the burst.
     for (let i = 0; i < 30; i++) expect(pacer.take(t0 + 600_000)).toEqual({ ok: true });
@@ -111,5 +126,20 @@ describe('registration settings', () => {
       runnerGroupId: 1,
       labels: ['self-hosted', 'linux', 'x64'],
     });
+  });
+});
+
+describe('instanceIdOfComputerName', () => {
+  it("reads the base-36 instance id a Uniform scale set's computer name carries", () => {
+    expect(instanceIdOfComputerName('vmss-gh-linux-', 'vmss-gh-linux-000000')).toBe('0');
+    expect(instanceIdOfComputerName('vmss-gh-linux-', 'vmss-gh-linux-00002w')).toBe('104');
+    // Windows registers its agent under the upper-case NetBIOS name.
+    expect(instanceIdOfComputerName('adowinw2', 'ADOWINW200000Z')).toBe('35');
+  });
+
+  it('gives nothing for a name of another form, so the caller lists the instances', () => {
+    expect(instanceIdOfComputerName('vmss-gh-linux-', 'other-000001')).toBeUndefined();
+    expect(instanceIdOfComputerName('vmss-gh-linux-', 'vmss-gh-linux-0001')).toBeUndefined();
+    expect(instanceIdOfComputerName('vmss-gh-linux-', 'vmss-gh-linux-00_001')).toBeUndefined();
   });
 });

@@ -155,6 +155,17 @@ export function createArmClient(
       });
     },
 
+    async getInstance(scaleSetId, instanceId) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      const vm = await orUndefinedOn404(`getInstance ${name}/${instanceId}`, () =>
+        compute.virtualMachineScaleSetVMs.get(resourceGroup, name, instanceId, {
+          expand: 'instanceView',
+          abortSignal: signal(),
+        }),
+      );
+      return vm ? toInstance(vm) : undefined;
+    },
+
     async startReimage(scaleSetId, instanceIds) {
       const { resourceGroup, name } = scaleSetName(scaleSetId);
       await call(`reimage ${name} [${instanceIds.join(',')}]`, () =>

@@ -122,6 +122,8 @@ export class LocalDurableRunner {
   private readonly instances = new Map<string, Instance>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly activityQueue: (() => Promise<void>)[] = [];
+  /** Work of the world outside the app that awaits it (a simulated VM calling the app), in order. */
+  private readonly worldQueue: (() => Promise<void>)[] = [];
   private running = 0;
   private invocationSeq = 0;
   readonly failures: { instanceId: string; name: string; error: string }[] = [];
@@ -184,7 +186,16 @@ export class LocalDurableRunner {
     return [...this.instances.values()].map((i) => ({ ...i.stats }));
   }
 
-  /** Runs every episode and activity that can run without moving the clock. */
+  /**
+   * Queues work the world does at this virtual time that takes real async time (a simulated VM
+   * asking the app for its registration). It runs, one item after another, as part of getting
+   * quiet, so the clock never moves past it and every run sees the same order.
+   */
+  enqueueWorldWork(work: () => Promise<void>): void {
+    this.worldQueue.push(work);
+  }
+
+  /** Runs every episode, activity and queued world work that can run without moving the clock. */
   async runUntilQuiet(): Promise<void> {
     for (;;) {
       let progressed = false;
@@ -203,6 +214,10 @@ export class LocalDurableRunner {
       if (this.inFlight.size > 0) {
         // Completions that arrive together are delivered together: a fan-out costs few episodes.
         await Promise.all([...this.inFlight]);
+        continue;
+      }
+      if (this.worldQueue.length > 0) {
+        while (this.worldQueue.length > 0) await this.worldQueue.shift()!();
         continue;
       }
       if (this.clock.nextAt() !== undefined && this.clock.nextAt()! <= this.clock.nowMs()) {

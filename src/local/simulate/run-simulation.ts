@@ -151,7 +151,7 @@ export async function runSimulation(
     cloud,
     host,
     clock,
-    enqueue: (work) => pending.push(work),
+    enqueue: (work) => host.runner.enqueueWorldWork(work),
     event,
   });
   cloud.world.brokeredBoot = vmRegistrations.boot;

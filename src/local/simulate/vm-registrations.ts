@@ -41,7 +41,7 @@ export class SimulatedVmRegistrations {
       cloud: FakeCloud;
       host: LocalAppHost;
       clock: VirtualClock;
-      /** Queues async work for the simulation loop (the world's callbacks are synchronous). */
+      /** Queues async work for the durable runner's quiet loop (the world's callbacks are synchronous). */
       enqueue: (work: () => Promise<void>) => void;
       event: (flow: string, message: string) => void;
     },
