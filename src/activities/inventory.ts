@@ -10,6 +10,8 @@ import { attempt, type ActivityResult } from './result.js';
 export interface ManagedScaleSet extends ScaleSet {
   fleet: Fleet;
   image: 'linux' | 'windows';
+  /** Tagged `kiln-recycle=true`: each instance serves one job, then hygiene reimages it. */
+  recycle: boolean;
 }
 
 export type ListManagedScaleSetsOutput = ActivityResult<ManagedScaleSet[]>;
@@ -30,7 +32,12 @@ export function createListManagedScaleSetsActivity({ arm, settings }: ActivityDe
         .filter((s) => settings.scaleSetIds.length > 0 || s.tags[name] === value)
         .map((s) => {
           const image = imageOf(s);
-          return { ...s, image, fleet: image === 'linux' ? 'github' : 'ado' } satisfies ManagedScaleSet;
+          return {
+            ...s,
+            image,
+            fleet: image === 'linux' ? 'github' : 'ado',
+            recycle: s.tags['kiln-recycle']?.toLowerCase() === 'true',
+          } satisfies ManagedScaleSet;
         })
         .sort((a, b) => a.name.localeCompare(b.name));
     });
