@@ -85,6 +85,7 @@ export class World extends WorldGallery {
       const tags: Record<string, string> = { 'kiln-image': ss.image };
       if (ss.managed) tags['kiln-managed'] = 'true';
       if (ss.canary) tags['kiln-canary'] = 'true';
+      if (ss.recycle) tags['kiln-recycle'] = 'true';
       const imageId = this.versionId(ss.image, ss.version);
       const set: WorldScaleSet = {
         id,
