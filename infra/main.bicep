@@ -200,6 +200,10 @@ var adoPool = ado.?pool ?? 'Default'
 // broker (app side) lands; the default flips to jit / broker once both sides are merged.
 var githubRegistration = github.?registration ?? 'pat'
 var adoRegistration = ado.?registration ?? 'pat'
+// One job per machine (kiln-recycle): a JIT runner is ephemeral and the broker gives a provisioning
+// one config, so a machine in jit mode serves one job anyway; recycling reimages it right after.
+var githubRecycle = empty(github.?recycle ?? '') ? githubRegistration == 'jit' : github.?recycle == 'true'
+var adoRecycle = ado.?recycle == 'true'
 var effectiveRegistrationAudience = empty(registrationAudience)
   ? 'api://kiln-${envSlug}-registrations'
   : registrationAudience
@@ -755,6 +759,7 @@ module linuxRunners 'modules/scale-set.bicep' = [
       tags: union(baseTags, managedTagObject, { 'kiln-image': 'linux' }, ss.canary ? canaryTagObject : {})
       vmSize: linuxFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
+      recycle: githubRecycle
       computerNamePrefix: ss.prefix
       subnetResourceId: network.outputs.subnetResourceId
       identityResourceId: linuxRunnerIdentity.outputs.resourceId
@@ -785,6 +790,7 @@ module windowsAgents 'modules/scale-set.bicep' = [
       tags: union(baseTags, managedTagObject, { 'kiln-image': 'windows' }, ss.canary ? canaryTagObject : {})
       vmSize: windowsFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
+      recycle: adoRecycle
       computerNamePrefix: ss.prefix
       subnetResourceId: network.outputs.subnetResourceId
       identityResourceId: windowsAgentIdentity.outputs.resourceId
