@@ -565,22 +565,34 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
       [
         'linuxRunners[0] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'linux' },
+        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'linux', 'kiln-recycle': 'false' },
       ],
       [
         'linuxRunners[1] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'linux', 'kiln-canary': 'true' },
+        {
+          'azd-env-name': 'kiln',
+          'kiln-managed': 'true',
+          'kiln-image': 'linux',
+          'kiln-canary': 'true',
+          'kiln-recycle': 'false',
+        },
       ],
       [
         'windowsAgents[0] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'windows' },
+        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'windows', 'kiln-recycle': 'false' },
       ],
       [
         'windowsAgents[1] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'windows', 'kiln-canary': 'true' },
+        {
+          'azd-env-name': 'kiln',
+          'kiln-managed': 'true',
+          'kiln-image': 'windows',
+          'kiln-canary': 'true',
+          'kiln-recycle': 'false',
+        },
       ],
     ]);
     const secrets = roles.assignments.filter((a) => a.scopeType === 'Microsoft.KeyVault/vaults/secrets');
