@@ -196,10 +196,9 @@ var githubAppKeySecret = github.?appKeySecretName ?? 'github-app-key'
 var adoAuth = ado.?auth ?? 'pat'
 var adoPatSecret = ado.?patSecretName ?? 'ado-pat'
 var adoPool = ado.?pool ?? 'Default'
-// Default pat in this branch: the simulator's fake VMs still register through Key Vault until the
-// broker (app side) lands; the default flips to jit / broker once both sides are merged.
-var githubRegistration = github.?registration ?? 'pat'
-var adoRegistration = ado.?registration ?? 'pat'
+// The broker is the default: no runner or agent identity holds a Key Vault role a job could use.
+var githubRegistration = github.?registration ?? 'jit'
+var adoRegistration = ado.?registration ?? 'broker'
 // One job per machine (kiln-recycle): a JIT runner is ephemeral and the broker gives a provisioning
 // one config, so a machine in jit mode serves one job anyway; recycling reimages it right after.
 var githubRecycle = empty(github.?recycle ?? '') ? githubRegistration == 'jit' : github.?recycle == 'true'
@@ -565,6 +564,32 @@ var kilnSettings = {
   AGENT_VERSION: ado.?agentVersion ?? defaultAgentVersion
 }
 
+// The registration broker (POST /api/registrations) is on exactly when a non-empty audience is set,
+// so the app gets one only in jit / broker mode. It accepts tokens this tenant issued and reads the
+// tenant's signing keys from this cloud's Entra authority (sovereign clouds have their own). The
+// Entra application behind the audience is not Bicep's: infra/hooks/registration-app.sh creates it.
+var brokerEnabled = githubRegistration == 'jit' || adoRegistration == 'broker'
+// In jit mode the broker names the runners' labels and group (config.sh does in PAT mode): the labels
+// config.sh adds by itself, then linuxFleet.runnerLabels; the group by id (generate-jitconfig takes no name).
+var jitRunnerLabels = empty(linuxFleet.?runnerLabels ?? '')
+  ? 'self-hosted,linux,x64'
+  : 'self-hosted,linux,x64,${linuxFleet.?runnerLabels}'
+var brokerSettings = union(
+  brokerEnabled
+    ? {
+        KILN_REGISTRATION_AUDIENCE: effectiveRegistrationAudience
+        AZURE_TENANT_ID: tenant().tenantId
+        AZURE_AUTHORITY_HOST: environment().authentication.loginEndpoint
+      }
+    : {},
+  githubRegistration == 'jit'
+    ? {
+        GITHUB_RUNNER_LABELS: jitRunnerLabels
+        GITHUB_RUNNER_GROUP_ID: string(linuxFleet.?runnerGroupId ?? 1)
+      }
+    : {}
+)
+
 module functionApp 'modules/functionapp.bicep' = {
   scope: rg
   params: {
@@ -579,7 +604,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     appInsightsName: appInsightsName
     maximumInstanceCount: functionMaximumInstanceCount
-    appSettings: toObject(filter(items(kilnSettings), s => !empty(s.value)), s => s.key, s => s.value)
+    appSettings: toObject(filter(items(union(kilnSettings, brokerSettings)), s => !empty(s.value)), s => s.key, s => s.value)
   }
   dependsOn: [
     monitoring
@@ -756,7 +781,12 @@ module linuxRunners 'modules/scale-set.bicep' = [
       name: ss.name
       location: location
       osType: 'Linux'
-      tags: union(baseTags, managedTagObject, { 'kiln-image': 'linux' }, ss.canary ? canaryTagObject : {})
+      tags: union(
+        baseTags,
+        managedTagObject,
+        { 'kiln-image': 'linux', 'kiln-registration': githubRegistration },
+        ss.canary ? canaryTagObject : {}
+      )
       vmSize: linuxFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
       recycle: githubRecycle
@@ -787,7 +817,12 @@ module windowsAgents 'modules/scale-set.bicep' = [
       name: ss.name
       location: location
       osType: 'Windows'
-      tags: union(baseTags, managedTagObject, { 'kiln-image': 'windows' }, ss.canary ? canaryTagObject : {})
+      tags: union(
+        baseTags,
+        managedTagObject,
+        { 'kiln-image': 'windows', 'kiln-registration': adoRegistration },
+        ss.canary ? canaryTagObject : {}
+      )
       vmSize: windowsFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
       recycle: adoRecycle

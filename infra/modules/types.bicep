@@ -88,8 +88,12 @@ type fleetType = {
   @description('Optional. Extra GitHub runner labels, comma separated (Linux only, written as GH_RUNNER_LABELS).')
   runnerLabels: string?
 
-  @description('Optional. GitHub runner group (Linux only, written as GH_RUNNER_GROUP).')
+  @description('Optional. GitHub runner group by name, pat registration (Linux only, written as GH_RUNNER_GROUP).')
   runnerGroup: string?
+
+  @description('Optional. GitHub runner group by id, jit registration (the broker\'s GITHUB_RUNNER_GROUP_ID; generate-jitconfig takes no name). Default 1, the Default group.')
+  @minValue(1)
+  runnerGroupId: int?
 }
 
 @export()
@@ -101,7 +105,7 @@ type githubSettingsType = {
   @description('Optional. GitHub web URL the runners register at (GitHub Enterprise Server: https://HOST; on *.ghe.com required with apiUrl). Default: derived by the runner from apiUrl, else https://github.com.')
   url: string?
 
-  @description('Optional. How the Linux runners register: jit (kiln\'s broker hands each VM a just-in-time config; the runners read no secret) or pat (each VM reads the PAT from Key Vault). Default pat until the broker ships.')
+  @description('Optional. How the Linux runners register: jit (kiln\'s broker hands each VM a just-in-time config; the runners read no secret) or pat (each VM reads the PAT from Key Vault). Default jit.')
   registration: ('jit' | 'pat')?
 
   @description('Optional. One job per machine for the Linux runners (tag kiln-recycle): \'true\' or \'false\' (a string, so azd can pass it); empty or absent: true in jit registration mode, false in pat mode. After its job an instance is reimaged before it registers again.')
@@ -144,7 +148,7 @@ type adoSettingsType = {
   @description('Optional. How the orchestrator authenticates to Azure DevOps. Default pat.')
   auth: ('pat' | 'entra')?
 
-  @description('Optional. How the Windows agents get their registration secret: broker (from kiln\'s broker; the agents read no secret) or pat (from Key Vault). Default pat until the broker ships.')
+  @description('Optional. How the Windows agents get their registration secret: broker (from kiln\'s broker; the agents read no secret) or pat (from Key Vault). Default broker.')
   registration: ('broker' | 'pat')?
 
   @description('Optional. One job per machine for the Windows agents (tag kiln-recycle, KILN_RECYCLE: the agent runs with --once): \'true\' or \'false\' (a string, so azd can pass it); empty or absent: false. After its job an instance is reimaged before it registers again.')

@@ -49,6 +49,9 @@ build {
       "${path.root}/scripts/configure-package-caches.ps1",
       "${path.root}/scripts/install-ado-agent.ps1",
       "${path.root}/scripts/configure-ado-bootstrap.ps1",
+      // Last: once the agent and the bootstrap scripts are in the agent folder, it makes them
+      // unwritable by the account jobs run as.
+      "${path.root}/scripts/configure-agent-permissions.ps1",
     ]
   }
 

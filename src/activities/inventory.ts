@@ -36,7 +36,7 @@ export function createListManagedScaleSetsActivity({ arm, settings }: ActivityDe
             ...s,
             image,
             fleet: image === 'linux' ? 'github' : 'ado',
-            recycle: s.tags['kiln-recycle']?.toLowerCase() === 'true',
+            recycle: s.tags[RECYCLE_TAG]?.toLowerCase() === 'true',
           } satisfies ManagedScaleSet;
         })
         .sort((a, b) => a.name.localeCompare(b.name));
@@ -47,6 +47,32 @@ function imageOf(scaleSet: ScaleSet): 'linux' | 'windows' {
   const tagged = scaleSet.tags['kiln-image']?.toLowerCase();
   if (tagged === 'linux' || tagged === 'windows') return tagged;
   return scaleSet.osType === 'Windows' ? 'windows' : 'linux';
+}
+
+/** The tag infra/main.bicep puts on each scale set it deploys: `true` when each machine serves one job. */
+export const RECYCLE_TAG = 'kiln-recycle';
+
+/** The tag infra/main.bicep puts on each scale set it deploys: how the scale set's VMs register. */
+export const REGISTRATION_TAG = 'kiln-registration';
+
+/**
+ * How a managed scale set's VMs register, as its REGISTRATION_TAG says. `pat`: they read a PAT
+ * from Key Vault with the scale set's identity. `broker`: they ask kiln's registration broker
+ * (tagged `jit` on a GitHub runner fleet, `broker` on an Azure DevOps agent pool), so nothing on
+ * them needs a secret. `unknown`: any other value, with the values that would be valid.
+ */
+export type RegistrationMode =
+  { via: 'pat' } | { via: 'broker'; tag: string } | { via: 'unknown'; tag: string; valid: readonly string[] };
+
+export function registrationOf(scaleSet: Pick<ManagedScaleSet, 'fleet' | 'tags'>): RegistrationMode {
+  const tag = scaleSet.tags[REGISTRATION_TAG];
+  // Scale sets deployed before the tag existed registered with a PAT: the only way there was.
+  if (tag === undefined) return { via: 'pat' };
+  const brokerTag = scaleSet.fleet === 'github' ? 'jit' : 'broker';
+  const value = tag.trim().toLowerCase();
+  if (value === 'pat') return { via: 'pat' };
+  if (value === brokerTag) return { via: 'broker', tag: brokerTag };
+  return { via: 'unknown', tag, valid: [brokerTag, 'pat'] };
 }
 
 export interface ListScaleSetInstancesInput {

@@ -15,7 +15,12 @@ import { createRegistrationReader } from '../activities/registrations.js';
 import { ContainerAppsAPIClient } from '@azure/arm-appcontainers';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { createListManagedScaleSetsActivity, type ManagedScaleSet } from '../activities/inventory.js';
+import {
+  createListManagedScaleSetsActivity,
+  REGISTRATION_TAG,
+  registrationOf,
+  type ManagedScaleSet,
+} from '../activities/inventory.js';
 import { createAdoClient } from '../clients/ado/index.js';
 import { createArmClient } from '../clients/arm/index.js';
 import { parseResourceId } from '../clients/arm/resource-id.js';
@@ -44,6 +49,7 @@ const TROUBLESHOOTING = {
   agentUnconfigured: 'ADO agent stuck unconfigured',
   patRetrieval: 'PAT retrieval fails',
   buildFailsEarly: 'Image build fails early',
+  brokerRefused: "the registration broker refused instance '…'",
 } as const;
 
 const row = (symptom: string) => `troubleshooting: "${symptom}"`;
@@ -150,7 +156,7 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
         fail(
           check,
           `Key Vault refused kiln's identity (HTTP ${status})`,
-          `assign the "Key Vault Secrets User" role on ${hostOf(settings.keyVaultUrl)} to kiln's identity${settings.clientId ? ` (${settings.clientId})` : ''}, and to each scale set's identity, which reads the runners' PAT the same way`,
+          `assign the "Key Vault Secrets User" role on ${hostOf(settings.keyVaultUrl)} to kiln's identity${settings.clientId ? ` (${settings.clientId})` : ''}; a scale set's identity needs it only on its PAT, when its VMs read one (${REGISTRATION_TAG}=pat)`,
           TROUBLESHOOTING.patRetrieval,
         );
       else if (status === 404)
@@ -424,22 +430,42 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
         check,
         `${registered.length} of ${instances.length} instance(s) have an online ${what}${booting > 0 ? ` (${booting} still booting or stopped)` : ''}`,
       );
-    else if (github)
+    else {
+      const { fix, troubleshooting } = unregisteredHint(s);
       fail(
         check,
-        `${offline.length} of ${instances.length} instance(s) run without an online runner past the boot deadline: ${offline.map((i) => i.computerName).join(', ')}`,
-        "check the GH_SCOPE, GH_OWNER (GH_REPO), KEYVAULT_NAME and SECRET_NAME variables injected into the scale set and the Key Vault secret's spelling, then reimage the instance",
-        TROUBLESHOOTING.runnerOffline,
+        `${offline.length} of ${instances.length} instance(s) run without an online ${what} past the boot deadline: ${offline.map((i) => i.computerName).join(', ')}`,
+        fix,
+        troubleshooting,
       );
-    else
-      fail(
-        check,
-        `${offline.length} of ${instances.length} instance(s) run without an online agent past the boot deadline: ${offline.map((i) => i.computerName).join(', ')}`,
-        'inject ADO_ORG_URL, KEYVAULT_NAME, ADO_PAT_SECRET and ADO_POOL into the scale set, then restart the AdoBootstrap service (or reimage the instance)',
-        TROUBLESHOOTING.agentUnconfigured,
-      );
+    }
   }
   return results;
+}
+
+/** Where to look when a scale set's instances never registered: it depends on how its VMs register. */
+function unregisteredHint(s: ManagedScaleSet): { fix: string; troubleshooting?: string } {
+  const registration = registrationOf(s);
+  if (registration.via === 'unknown')
+    return {
+      fix: `give ${s.name} a ${REGISTRATION_TAG} tag kiln knows first (see "registration secret ${s.name}")`,
+    };
+  if (registration.via === 'broker')
+    return {
+      fix:
+        "check the KILN_REGISTRATION_URL and KILN_REGISTRATION_AUDIENCE variables injected into the scale set (this app's /api/registrations, and an audience the app's KILN_REGISTRATION_AUDIENCE lists) " +
+        `and the app's log lines "registration of <instance> refused (<status>): <why>", which say why the registration broker refused an instance; then reimage the instance`,
+      troubleshooting: TROUBLESHOOTING.brokerRefused,
+    };
+  return s.fleet === 'github'
+    ? {
+        fix: "check the GH_SCOPE, GH_OWNER (GH_REPO), KEYVAULT_NAME and SECRET_NAME variables injected into the scale set and the Key Vault secret's spelling, then reimage the instance",
+        troubleshooting: TROUBLESHOOTING.runnerOffline,
+      }
+    : {
+        fix: 'inject ADO_ORG_URL, KEYVAULT_NAME, ADO_PAT_SECRET and ADO_POOL into the scale set, then restart the AdoBootstrap service (or reimage the instance)',
+        troubleshooting: TROUBLESHOOTING.agentUnconfigured,
+      };
 }
 
 function hostOf(url: string): string {

@@ -5,7 +5,9 @@
  * reads the role assignments instead and names the role to assign before anything runs.
  *
  * Who is checked: the identity doctor's ARM token names (`oid`), and each managed scale set's own
- * identities for the registration secret their instances read at boot. Roles are evaluated with
+ * identities against the registration secrets: as its `kiln-registration` tag says, its instances
+ * either read their PAT at boot (pat) or register through kiln's broker, and then must be able to
+ * read no secret at all (jit, broker). Roles are evaluated with
  * src/rbac (built-in roles only: an assignment of a custom role grants nothing here, so such a
  * deployment may see a ✗ that ARM would allow; the detail says so).
  *
@@ -17,15 +19,22 @@ import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient, type VirtualMachineScaleSet } from '@azure/arm-compute';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/identity';
-import type { ManagedScaleSet } from '../activities/inventory.js';
+import {
+  REGISTRATION_TAG,
+  registrationOf,
+  type ManagedScaleSet,
+  type RegistrationMode,
+} from '../activities/inventory.js';
 import { armClientOptions } from '../clients/arm/index.js';
 import { describeFailure, scrub } from '../clients/client-error.js';
 import type { Settings } from '../config/load-settings.js';
 import {
   builtInRole,
+  grantingAssignments,
   isAllowed,
   roleAllows,
   roleGuid,
+  roleName,
   rolesGranting,
   scopeContains,
   type ActionKind,
@@ -50,6 +59,8 @@ export interface ScaleSetLinks {
   identities: { resourceId: string; principalId?: string; clientId?: string }[];
   /** The gallery image definitions its model runs or kiln will point it at. */
   definitions: string[];
+  /** How its VMs register (its kiln-registration tag): whether its identities must read a secret or none. */
+  registration: RegistrationMode;
 }
 
 /** What doctor found out about the deployment, from settings and ARM. */
@@ -194,7 +205,10 @@ interface Who {
   principalType: 'ServicePrincipal' | 'User';
 }
 
-type Listing = { ok: true; assignments: RoleAssignment[] } | { ok: false; why: string };
+/** A role assignment as ARM lists it, with its id (what `az role assignment delete --ids` takes). */
+type ListedAssignment = RoleAssignment & { id?: string };
+
+type Listing = { ok: true; assignments: ListedAssignment[] } | { ok: false; why: string };
 
 /**
  * The role assignments of one principal, listed per scope. A list at a scope (filtered by principal)
@@ -222,7 +236,7 @@ class AssignmentReader {
 
   private async list(principalId: string, scope: string): Promise<Listing> {
     try {
-      const assignments: RoleAssignment[] = [];
+      const assignments: ListedAssignment[] = [];
       // The generated client puts the `/` before the scope itself.
       for await (const a of this.client.roleAssignments.listForScope(scope.replace(/^\/+/, ''), {
         filter: `principalId eq '${principalId}'`,
@@ -233,6 +247,7 @@ class AssignmentReader {
             principalId: a.principalId,
             roleDefinitionId: a.roleDefinitionId,
             scope: a.scope,
+            ...(a.id ? { id: a.id } : {}),
           });
       }
       return { ok: true, assignments };
@@ -258,7 +273,7 @@ export interface RoleCheckInput {
   secretNames: string[];
 }
 
-/** The role checks, in order: who am I, kiln's own needs, each scale set identity's secret. */
+/** The role checks, in order: who am I, kiln's own needs, each scale set identity's registration secrets. */
 export async function checkRoles(input: RoleCheckInput): Promise<CheckResult[]> {
   const { settings, credential } = input;
   const results: CheckResult[] = [];
@@ -370,44 +385,97 @@ export async function checkRoles(input: RoleCheckInput): Promise<CheckResult[]> 
         (unchecked.length > 0 ? `; not checked, nothing found for: ${unchecked.join('; ')}` : ''),
     );
 
-  // 4. Each scale set's identities read its registration secret at boot.
+  // 4. Each scale set's identities against the registration secrets, as its kiln-registration tag
+  // says its VMs register: with a PAT they read it at boot, so they must be able to; through the
+  // broker nothing on them needs a secret, and whatever their identity may read a job may read too.
+  const registrationSecrets = unique([
+    ...(settings.github ? [settings.github.patSecret, settings.github.appKeySecret] : []),
+    ...(settings.ado ? [settings.ado.patSecret] : []),
+  ]);
   for (const s of scaleSets) {
     const check = `registration secret ${s.name}`;
-    const secret = s.image === 'linux' ? settings.github?.patSecret : settings.ado?.patSecret;
-    if (!secret) {
-      skip(check, `no ${s.image === 'linux' ? 'GitHub' : 'Azure DevOps'} fleet configured`);
+    const { registration } = s;
+    const fleet = s.image === 'linux' ? 'GitHub' : 'Azure DevOps';
+    const parameter = s.image === 'linux' ? 'github.registration' : 'ado.registration';
+    if (registration.via === 'unknown') {
+      fail(
+        check,
+        `its ${REGISTRATION_TAG} tag is "${registration.tag}", which kiln does not know (a ${fleet} scale set's is ${registration.valid.join(' or ')}), so doctor cannot tell whether its VMs may read a registration secret`,
+        `set ${s.name}'s tag ${REGISTRATION_TAG} to what its VMs do: ${registration.valid[0]} (they register through kiln's broker) or pat (they read a PAT from Key Vault); infra/main.bicep sets it from ${parameter}`,
+      );
+      continue;
+    }
+    const patSecret = s.image === 'linux' ? settings.github?.patSecret : settings.ado?.patSecret;
+    if (registration.via === 'pat' && !patSecret) {
+      skip(check, `no ${fleet} fleet configured`);
+      continue;
+    }
+    if (registration.via === 'broker' && registrationSecrets.length === 0) {
+      skip(check, 'no registration secret to keep from its VMs (no GitHub or Azure DevOps fleet configured)');
       continue;
     }
     if (!vault.id) {
       skip(check, 'needs the vault\'s resource id (see "key vault resource")');
       continue;
     }
-    const scope = `${vault.id}/secrets/${secret}`;
     const withPrincipal = s.identities.filter((i) => i.principalId);
     if (withPrincipal.length === 0) {
       fail(
         check,
-        `the scale set has no user-assigned identity with an object id, so its instances cannot read ${secret}`,
+        `the scale set has no user-assigned identity with an object id, so its instances cannot ${registration.via === 'pat' ? `read ${patSecret}` : "get a token for kiln's registration broker"}`,
         `give ${s.name} the user-assigned identity its instances use (infra/modules/scale-set.bicep)`,
       );
       continue;
     }
-    const secretNeed: Need = {
-      flow: `${s.name}'s instances to register at boot`,
-      action: GET_SECRET,
-      kind: 'data',
-      scopeFrom: `the secret ${secret} (${s.image === 'linux' ? 'GITHUB_PAT_SECRET' : 'ADO_PAT_SECRET'})`,
-      scopes: () => [scope],
-    };
     for (const identity of withPrincipal) {
       const who: Who = {
         label: `${s.name}'s identity ${lastSegment(identity.resourceId)} (${identity.clientId ? `client ${identity.clientId}, ` : ''}object ${identity.principalId})`,
         principalId: identity.principalId!,
         principalType: 'ServicePrincipal',
       };
-      const r = await evaluate(reader, who, me, subscription, needsAt([secretNeed], discovered), check);
-      if (r.results.length === 0) pass(check, `${who.label} may read the secret ${secret}`);
-      results.push(...r.results);
+      if (registration.via === 'pat') {
+        const secretNeed: Need = {
+          flow: `${s.name}'s instances to register at boot`,
+          action: GET_SECRET,
+          kind: 'data',
+          scopeFrom: `the secret ${patSecret} (${s.image === 'linux' ? 'GITHUB_PAT_SECRET' : 'ADO_PAT_SECRET'})`,
+          scopes: () => [`${vault.id}/secrets/${patSecret}`],
+        };
+        const r = await evaluate(reader, who, me, subscription, needsAt([secretNeed], discovered), check);
+        if (r.results.length === 0) pass(check, `${who.label} may read the secret ${patSecret}`);
+        results.push(...r.results);
+      } else {
+        const reads = await secretsReadBy(
+          reader,
+          who,
+          me,
+          subscription,
+          vault.id,
+          registrationSecrets,
+          check,
+        );
+        const through = `${s.name}'s VMs register through kiln's broker (${REGISTRATION_TAG}=${registration.tag})`;
+        if (!reads.ok) {
+          results.push(reads.result);
+          continue;
+        }
+        if (reads.grants.length === 0)
+          pass(
+            check,
+            `${who.label} may read none of the registration secrets ${registrationSecrets.join(', ')}: ${through}` +
+              (reads.custom
+                ? `; it holds a custom role doctor cannot evaluate on ${reads.custom}, which may grant a read`
+                : ''),
+          );
+        for (const { assignment, secrets } of reads.grants)
+          fail(
+            check,
+            `${who.label} may read the registration secret${secrets.length > 1 ? 's' : ''} ${secrets.join(', ')} through ` +
+              `"${roleName(assignment.roleDefinitionId)}" assigned at ${assignment.scope}, though ${through}: ` +
+              `a job on these VMs could read ${secrets.length > 1 ? 'them' : 'it'} through IMDS`,
+            `remove that role assignment: ${removeCommand(who, assignment)}; or, if ${s.name}'s VMs are meant to read a PAT, set its registration to pat on purpose (infra/main.bicep ${parameter}: 'pat', which tags it ${REGISTRATION_TAG}=pat)`,
+          );
+      }
     }
   }
   return results;
@@ -464,20 +532,11 @@ async function evaluate(
     const gap = gaps.get(key) ?? { scope, needs: [], custom: false };
     gap.needs.push(need);
     // An assignment of a role doctor does not know (a custom role) might grant it; say so.
-    gap.custom ||= listing.assignments.some(
-      (a) => !builtInRole(a.roleDefinitionId) && scopeContains(a.scope, scope),
-    );
+    gap.custom ||= holdsCustomRoleOn(listing.assignments, scope);
     gaps.set(key, gap);
   }
   for (const [scope, why] of refused)
-    results.push({
-      check: checkName ?? `roles at ${labelOf(scope)}`,
-      status: 'fail',
-      detail: `doctor cannot check the roles of ${who.label} at ${scope}: ${why}`,
-      fix:
-        `assign "Reader" on the subscription (kiln needs it anyway to see every scale set): ` +
-        assignCommand(asker, 'Reader', subscription),
-    });
+    results.push(cannotCheck(who, asker, subscription, scope, why, checkName));
   for (const gap of gaps.values())
     for (const { role, needs: covered } of rolesFor(gap.needs, held)) {
       const actions = covered.map((n) => n.action).join(', ');
@@ -498,6 +557,78 @@ async function evaluate(
     actions: new Set(needs.map((n) => n.need.action.toLowerCase())).size,
     scopes: new Set(needs.map((n) => n.scope.toLowerCase())).size,
   };
+}
+
+/**
+ * What a scale set identity may read of the registration secrets, assignment by assignment: one list
+ * at the vault holds the assignments at, above and below it, so it answers for every secret in it.
+ */
+async function secretsReadBy(
+  reader: AssignmentReader,
+  who: Who,
+  /** Who reads the assignments (doctor's identity): named in the fix when it may not. */
+  asker: Who,
+  subscription: string,
+  vaultId: string,
+  secrets: readonly string[],
+  checkName: string,
+): Promise<
+  | { ok: false; result: CheckResult }
+  | {
+      ok: true;
+      grants: { assignment: ListedAssignment; secrets: string[] }[];
+      /** A scope where it holds a custom role that may grant a read, when it holds one. */
+      custom?: string;
+    }
+> {
+  const listing = await reader.read(who.principalId, vaultId);
+  if (!listing.ok)
+    return { ok: false, result: cannotCheck(who, asker, subscription, vaultId, listing.why, checkName) };
+  const granted = new Map<ListedAssignment, string[]>();
+  let custom: string | undefined;
+  for (const secret of secrets) {
+    const scope = `${vaultId}/secrets/${secret}`;
+    const request = { principalId: who.principalId, action: GET_SECRET, scope, kind: 'data' as const };
+    for (const assignment of grantingAssignments(request, listing.assignments))
+      granted.set(assignment, [...(granted.get(assignment) ?? []), secret]);
+    if (!custom && holdsCustomRoleOn(listing.assignments, scope)) custom = scope;
+  }
+  return {
+    ok: true,
+    grants: [...granted].map(([assignment, names]) => ({ assignment, secrets: names })),
+    ...(custom ? { custom } : {}),
+  };
+}
+
+/** An assignment of a role doctor does not know (a custom role) on or above the scope. */
+function holdsCustomRoleOn(assignments: readonly RoleAssignment[], scope: string): boolean {
+  return assignments.some((a) => !builtInRole(a.roleDefinitionId) && scopeContains(a.scope, scope));
+}
+
+/** The ✗ for a scope where doctor's identity may not list the assignments of `who`. */
+function cannotCheck(
+  who: Who,
+  asker: Who,
+  subscription: string,
+  scope: string,
+  why: string,
+  checkName?: string,
+): CheckResult {
+  return {
+    check: checkName ?? `roles at ${labelOf(scope)}`,
+    status: 'fail',
+    detail: `doctor cannot check the roles of ${who.label} at ${scope}: ${why}`,
+    fix:
+      `assign "Reader" on the subscription (kiln needs it anyway to see every scale set): ` +
+      assignCommand(asker, 'Reader', subscription),
+  };
+}
+
+/** The command that removes one listed assignment: by its id, as ARM listed it. */
+function removeCommand(who: Who, assignment: ListedAssignment): string {
+  return assignment.id
+    ? `az role assignment delete --ids ${assignment.id}`
+    : `az role assignment delete --assignee ${who.principalId} --role "${roleName(assignment.roleDefinitionId)}" --scope ${assignment.scope}`;
 }
 
 function assignCommand(who: Who, role: string, scope: string): string {
@@ -576,6 +707,7 @@ function linksOf(
     subnets: unique(subnets),
     identities,
     definitions: unique(definitions),
+    registration: registrationOf(s),
   };
 }
 

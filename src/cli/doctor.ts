@@ -27,8 +27,14 @@ Checks, in order (each only reads):
                             set, subnet, scale set identity, image definition, PACKER_IMAGE_RG, the
                             Packer job, the subscription and each Key Vault secret kiln reads; each
                             ✗ names the role, the identity and the scope, with the az command
-  registration secret NAME  each scale set's identity may read its PAT (Key Vault Secrets User)
-  runners|agents online     every running instance of each scale set has an online runner/agent
+  registration secret NAME  as the scale set's kiln-registration tag says its VMs register:
+                            pat (or no tag): its identity may read its PAT (Key Vault Secrets User);
+                            jit or broker (kiln's registration broker): its identities may read none
+                            of the GitHub PAT, GitHub App key or Azure DevOps PAT secrets, since a
+                            job could too; a ✗ names the role assignment to remove
+  runners|agents online     every running instance of each scale set has an online runner/agent;
+                            the hint follows the registration mode (broker: its settings, the
+                            app's "registration of … refused" log lines)
 A ✗ whose cause is a row of the image README's troubleshooting table names that row.
 
 Options:

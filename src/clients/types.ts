@@ -175,6 +175,12 @@ export interface FullAdoClient {
   deleteAgent(id: number): Promise<Exclude<DeleteOutcome, 'busy'>>;
   /** PATCH enabled; undefined when the agent is gone. */
   setAgentEnabled(id: number, enabled: boolean): Promise<AdoAgent | undefined>;
+  /**
+   * The secret an agent's `config.cmd --auth pat` registers with (the registration broker hands it
+   * out): kiln's own credential, the PAT from Key Vault (ADO_AUTH=pat) or an Entra access token of
+   * kiln's identity for Azure DevOps (ADO_AUTH=entra), which Azure DevOps takes in a PAT's place.
+   */
+  agentRegistrationSecret(): Promise<string>;
 }
 
 export interface SecretReader {

@@ -587,7 +587,7 @@ export const SETTINGS = {
     {
       env: 'KILN_REGISTRATION_RATE_PER_MINUTE',
       description:
-        "JIT configs the registration broker asks GitHub for per minute (per app instance, bursts up to the same number); beyond it the broker answers 429 with Retry-After rather than meet GitHub's secondary rate limits.",
+        "Registrations the registration broker handles per minute, GitHub runners and Azure DevOps agents together (per app instance, bursts up to the same number); beyond it the broker answers 429 with Retry-After rather than meet GitHub's secondary rate limits or Azure DevOps' throttling.",
     },
     wholeNumber(1, 150),
     30,

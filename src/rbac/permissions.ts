@@ -85,11 +85,11 @@ function samePrincipal(a: string, b: string): boolean {
 }
 
 /** The assignments that grant the request (all of them, for reports); empty when access is refused. */
-export function grantingAssignments(
+export function grantingAssignments<A extends RoleAssignment>(
   request: AccessRequest,
-  assignments: readonly RoleAssignment[],
+  assignments: readonly A[],
   roles: RoleLookup = builtInRole,
-): RoleAssignment[] {
+): A[] {
   const kind = request.kind ?? 'control';
   return assignments.filter((a) => {
     if (!samePrincipal(a.principalId, request.principalId)) return false;

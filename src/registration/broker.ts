@@ -1,27 +1,34 @@
 /**
- * The registration broker (issue 16): a runner VM proves who it is with its managed identity's
- * token and gets one just-in-time runner config for itself, so no VM identity needs to read a
- * GitHub credential a job on it could steal. The checks, in order, each with its own refusal:
+ * The registration broker (issue 16): a runner or agent VM proves who it is with its managed
+ * identity's token and gets what it registers with, for itself only, so no VM identity needs to read
+ * a credential a job on it could steal: a GitHub runner gets one just-in-time runner config; an Azure
+ * DevOps agent (ADO has no JIT registration) gets kiln's registration secret, only while no agent of
+ * its name is online or running a job. The checks, in order, each with its own refusal, are the same
+ * for both fleets:
  *
  * 400 a body that is not `{ "instance": "<computer name>" }`;
  * 401 no token, or one that does not verify (signature, issuer, tenant, audience, expiry);
- * 403 the identity is no managed scale set's (a plain VM, an unmanaged scale set), its scale set
- *     is not a GitHub runner fleet, the instance is not in its scale set(s), or it was provisioned
- *     longer ago than BOOT_DEADLINE_MINUTES;
- * 429 kiln paces GitHub (Retry-After), or GitHub itself asked kiln to wait;
- * 409 the instance already has a runner registered (a job on it cannot get a second config), or
- *     kiln already gave it a config since it was last provisioned;
- * 200 `{ name, encoded_jit_config }`.
+ * 403 the identity is no managed scale set's (a plain VM, an unmanaged scale set), its scale set is
+ *     of a fleet kiln has no settings for, the instance is not in its scale set(s), or it was
+ *     provisioned longer ago than BOOT_DEADLINE_MINUTES;
+ * 429 kiln paces its registrations (Retry-After), or GitHub itself asked kiln to wait;
+ * 409 the instance already has a runner registered, or an agent online or running a job (a job on
+ *     it cannot get a second one), or kiln already answered it since it was last provisioned;
+ * 200 GitHub: `{ name, encoded_jit_config }`; Azure DevOps: `{ name, token }`.
  *
- * Neither the token nor the config ever reaches a log or another answer (S6).
+ * The instance's own scale set decides which: an identity several scale sets share (of both fleets)
+ * gets, for a Windows instance, never a GitHub config, and for a Linux one never the ADO secret.
+ * Neither the token nor what the VM is given ever reaches a log or another answer (S6).
  */
 import { createListManagedScaleSetsActivity } from '../activities/inventory.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import type { ManagedScaleSet } from '../activities/inventory.js';
 import { ensureError } from '../clients/errors.js';
+import type { Fleet } from '../domain/hygiene.js';
 import { scaleSetsOfIdentity } from '../domain/registration.js';
 import { maskCredentials } from '../secret-patterns.js';
 import { expiringPromise } from './expiring-promise.js';
+import { fleetRegistrars, type FleetRegistrar } from './fleet-registrars.js';
 import { createPacer, type Pacer } from './pacer.js';
 import { createTokenVerifier } from './token-verifier.js';
 
@@ -35,10 +42,16 @@ export interface BrokerAnswer {
 
 /** How long the list of managed scale sets is reused between calls (a fleet boots in bursts). */
 const SCALE_SET_CACHE_MS = 60_000;
-/** How long kiln remembers it gave an instance's provisioning a config. */
+/** How long kiln remembers it answered an instance's provisioning. */
 const ISSUED_MEMORY_MS = 24 * 3600_000;
-/** What kiln asks a VM to wait when GitHub rate-limited kiln itself. */
-const GITHUB_LIMITED_RETRY_SECONDS = 60;
+/** What kiln asks a VM to wait when ARM or the authority could not be read. */
+const UNAVAILABLE_RETRY_SECONDS = 30;
+
+/** Why a scale set of a fleet without settings gets nothing. */
+const UNSERVED_FLEET: Record<Fleet, string> = {
+  github: 'a GitHub runner fleet, and kiln has no GitHub settings (GITHUB_OWNER)',
+  ado: 'an Azure DevOps agent fleet, and kiln has no Azure DevOps settings (ADO_ORG_URL)',
+};
 
 export function createRegistrationBroker(deps: ActivityDeps) {
   const registration = deps.settings.registration;
@@ -50,6 +63,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       })
     : undefined;
   const pacer: Pacer | undefined = registration ? createPacer(registration.ratePerMinute) : undefined;
+  const registrars = fleetRegistrars(deps);
   const issued = new Map<string, number>();
   const managedScaleSets = expiringPromise(SCALE_SET_CACHE_MS, () =>
     createListManagedScaleSetsActivity(deps)().then((r) => {
@@ -62,15 +76,25 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     authorization: string | null;
     instance: string;
   }): Promise<BrokerAnswer> {
-    const { github } = deps;
     const refuse = (status: number, reason: string, headers?: Record<string, string>): BrokerAnswer => ({
       status,
       body: { error: reason },
       ...(headers ? { headers } : {}),
       log: `registration of ${request.instance} refused (${status}): ${reason}`,
     });
-    if (!registration || !verifier || !pacer || !github)
-      return refuse(404, 'the registration broker is not enabled (KILN_REGISTRATION_AUDIENCE, GITHUB_OWNER)');
+    const unavailable = (status: number, reason: string, retryAfterSeconds = UNAVAILABLE_RETRY_SECONDS) =>
+      refuse(status, reason, { 'Retry-After': String(retryAfterSeconds) });
+    const serviceFailed = (registrar: FleetRegistrar, thrown: unknown) => {
+      const failure = registrar.failure(safe(thrown));
+      return unavailable(failure.status, failure.reason, failure.retryAfterSeconds);
+    };
+    if (!registration || !verifier || !pacer)
+      return refuse(404, 'the registration broker is not enabled (KILN_REGISTRATION_AUDIENCE is empty)');
+    if (Object.keys(registrars).length === 0)
+      return refuse(
+        404,
+        'the registration broker has no fleet to register for (GITHUB_OWNER and ADO_ORG_URL are empty)',
+      );
 
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization ?? '')?.[1];
     if (!bearer)
@@ -79,7 +103,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       });
     const verified = await verifier.verify(bearer);
     if (!verified.ok) {
-      if (verified.kind === 'unavailable') return refuse(503, verified.reason, { 'Retry-After': '30' });
+      if (verified.kind === 'unavailable') return unavailable(503, verified.reason);
       return refuse(401, verified.reason, {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
@@ -90,26 +114,24 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     try {
       managed = await managedScaleSets(nowMs);
     } catch (thrown) {
-      return refuse(503, `the managed scale sets could not be read: ${safe(thrown)}`, {
-        'Retry-After': '30',
-      });
+      return unavailable(503, `the managed scale sets could not be read: ${safe(thrown)}`);
     }
     const match = scaleSetsOfIdentity(verified.identity, managed);
     if (!match.ok) return refuse(403, match.reason);
-    const runnerSets = match.scaleSets.filter((s) => s.fleet === 'github');
-    if (runnerSets.length === 0)
-      return refuse(403, "the identity's scale set is not a GitHub runner fleet kiln manages");
+    const served = match.scaleSets.filter((s) => registrars[s.fleet]);
+    if (served.length === 0)
+      return refuse(403, `the identity's scale set is ${UNSERVED_FLEET[match.scaleSets[0]!.fleet]}`);
 
-    // Paced from here on: every call past this point reads ARM and may write to GitHub.
+    // Paced from here on: every call past this point reads ARM and asks GitHub or Azure DevOps.
     const slot = pacer.take(nowMs);
     if (!slot.ok)
-      return refuse(429, 'kiln is pacing its GitHub registrations; try again later', {
+      return refuse(429, 'kiln is pacing its registrations; try again later', {
         'Retry-After': String(slot.retryAfterSeconds),
       });
 
     let found: { set: ManagedScaleSet; instanceId: string; provisionedAt?: string } | undefined;
     try {
-      for (const set of runnerSets) {
+      for (const set of served) {
         const inst = (await deps.arm.listInstances(set.id)).find(
           (i) => i.computerName.toLowerCase() === request.instance.toLowerCase(),
         );
@@ -119,25 +141,24 @@ export function createRegistrationBroker(deps: ActivityDeps) {
         }
       }
     } catch (thrown) {
-      return refuse(503, `the scale set's instances could not be read: ${safe(thrown)}`, {
-        'Retry-After': '30',
-      });
+      return unavailable(503, `the scale set's instances could not be read: ${safe(thrown)}`);
     }
     if (!found) return refuse(403, `no instance named ${request.instance} in the identity's scale set`);
+    // The instance's own scale set decides the fleet, whatever else the identity speaks for.
+    const registrar = registrars[found.set.fleet]!;
     const name = request.instance;
+    const alreadyRegistered = () => refuse(409, registrar.alreadyRegistered(name));
     try {
-      const existing = await github.findRunnersByName(name);
-      if (existing.length > 0)
-        return refuse(409, `a runner named ${name} is already registered: one runner per instance`);
+      if (await registrar.registrationInUse(name)) return alreadyRegistered();
     } catch (thrown) {
-      return githubRefusal(thrown, refuse);
+      return serviceFailed(registrar, thrown);
     }
     for (const [key, at] of issued) if (nowMs - at > ISSUED_MEMORY_MS) issued.delete(key);
     const provisioning = `${found.set.id}/${found.instanceId}@${found.provisionedAt ?? ''}`.toLowerCase();
     if (issued.has(provisioning))
       return refuse(
         409,
-        `kiln already gave ${name} a runner config since it was provisioned; reimage the instance to register again`,
+        `kiln already gave ${name} a ${registrar.handsOut} since it was provisioned; reimage the instance to register again`,
       );
 
     // The token names a scale set (or an identity several share), not one instance: a job on one
@@ -151,39 +172,22 @@ export function createRegistrationBroker(deps: ActivityDeps) {
         `${request.instance} was provisioned more than ${deadlineMinutes} minutes ago (BOOT_DEADLINE_MINUTES): its registration window is closed; reimage it to register again`,
       );
 
-    let created: Awaited<ReturnType<typeof github.generateJitConfig>>;
+    let given: Awaited<ReturnType<FleetRegistrar['issue']>>;
     try {
-      created = await github.generateJitConfig({
-        name,
-        runnerGroupId: registration.runnerGroupId,
-        labels: registration.labels,
-      });
+      given = await registrar.issue(name);
     } catch (thrown) {
-      return githubRefusal(thrown, refuse);
+      return serviceFailed(registrar, thrown);
     }
-    if (created === 'exists')
-      return refuse(409, `a runner named ${name} is already registered: one runner per instance`);
+    if (given === 'exists') return alreadyRegistered();
     issued.set(provisioning, nowMs);
     return {
       status: 200,
-      body: { name, encoded_jit_config: created.encodedJitConfig },
-      log: `registered runner ${name} (id ${created.runnerId}) for ${found.set.name} instance ${found.instanceId}`,
+      body: given.body,
+      log: `${given.log} for ${found.set.name} instance ${found.instanceId}`,
     };
   };
 }
 
 function safe(thrown: unknown): string {
   return maskCredentials(ensureError(thrown).message);
-}
-
-function githubRefusal(
-  thrown: unknown,
-  refuse: (status: number, reason: string, headers?: Record<string, string>) => BrokerAnswer,
-): BrokerAnswer {
-  const message = safe(thrown);
-  if (/rate limit/i.test(message))
-    return refuse(429, 'GitHub is rate limiting kiln; try again later', {
-      'Retry-After': String(GITHUB_LIMITED_RETRY_SECONDS),
-    });
-  return refuse(502, `GitHub could not be asked: ${message}`, { 'Retry-After': '30' });
 }

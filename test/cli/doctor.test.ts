@@ -146,33 +146,58 @@ describe('kiln doctor', () => {
     }
   });
 
-  it('reports instances whose runner or agent never came online, naming the troubleshooting rows', async () => {
-    // A fleet provisioned long ago (well past the boot deadline): one runner offline, one agent never registered.
-    const old = await startTestCloud(makeScenario({ start: '2026-01-01T00:00:00Z' }));
-    try {
-      const runners = [...old.cloud.world.runners.values()].filter((r) => !r.foreign);
-      const agents = [...old.cloud.world.agents.values()];
-      runners[0]!.status = 'offline';
-      old.cloud.world.agents.delete(agents[0]!.id);
-      const file = join(dir, 'old.json');
-      writeFileSync(file, JSON.stringify(old.cloud.env));
-      const { code, result } = await json(['--settings', file]);
-      expect(code).toBe(1);
-      expect(find(result.checks, 'runners online vmss-gh-linux-weu')).toMatchObject({
-        status: 'fail',
-        detail: expect.stringContaining(runners[0]!.name),
-        troubleshooting: 'GitHub runner never shows online',
-      });
-      expect(find(result.checks, 'agents online vmss-ado-win-weu')).toMatchObject({
-        status: 'fail',
-        detail: expect.stringContaining(agents[0]!.name),
-        troubleshooting: 'ADO agent stuck unconfigured',
-      });
-      expect(find(result.checks, 'agents online vmss-ado-win-weu')?.fix).toContain('AdoBootstrap');
-    } finally {
-      await old.close();
-    }
-  });
+  it.each([
+    {
+      // Bicep's default: the VMs ask kiln's registration broker; its refusals are in the app's log.
+      registration: { github: 'jit', ado: 'broker' },
+      runners: {
+        troubleshooting: "the registration broker refused instance '…'",
+        fix: ['KILN_REGISTRATION_URL', 'KILN_REGISTRATION_AUDIENCE', '"registration of <instance> refused ('],
+      },
+      agents: {
+        troubleshooting: "the registration broker refused instance '…'",
+        fix: ['KILN_REGISTRATION_URL', 'KILN_REGISTRATION_AUDIENCE', '"registration of <instance> refused ('],
+      },
+    },
+    {
+      // The VMs read a PAT from Key Vault.
+      registration: { github: 'pat', ado: 'pat' },
+      runners: { troubleshooting: 'GitHub runner never shows online', fix: ['KEYVAULT_NAME', 'SECRET_NAME'] },
+      agents: { troubleshooting: 'ADO agent stuck unconfigured', fix: ['ADO_PAT_SECRET', 'AdoBootstrap'] },
+    },
+  ] as const)(
+    'reports instances whose runner or agent never came online, with the hint for $registration.github/$registration.ado registration',
+    async ({ registration, runners: runnerHint, agents: agentHint }) => {
+      // A fleet provisioned long ago (well past the boot deadline): one runner offline, one agent never registered.
+      const old = await startTestCloud(makeScenario({ start: '2026-01-01T00:00:00Z', registration }));
+      try {
+        const runners = [...old.cloud.world.runners.values()].filter((r) => !r.foreign);
+        const agents = [...old.cloud.world.agents.values()];
+        runners[0]!.status = 'offline';
+        old.cloud.world.agents.delete(agents[0]!.id);
+        const file = join(dir, `old-${registration.github}.json`);
+        writeFileSync(file, JSON.stringify(old.cloud.env));
+        const { code, result } = await json(['--settings', file]);
+        expect(code).toBe(1);
+        const runnersOnline = find(result.checks, 'runners online vmss-gh-linux-weu');
+        expect(runnersOnline).toMatchObject({
+          status: 'fail',
+          detail: expect.stringContaining(runners[0]!.name),
+          troubleshooting: runnerHint.troubleshooting,
+        });
+        for (const part of runnerHint.fix) expect(runnersOnline?.fix).toContain(part);
+        const agentsOnline = find(result.checks, 'agents online vmss-ado-win-weu');
+        expect(agentsOnline).toMatchObject({
+          status: 'fail',
+          detail: expect.stringContaining(agents[0]!.name),
+          troubleshooting: agentHint.troubleshooting,
+        });
+        for (const part of agentHint.fix) expect(agentsOnline?.fix).toContain(part);
+      } finally {
+        await old.close();
+      }
+    },
+  );
 
   it('exits 2 for bad arguments, and has help with examples', async () => {
     expect((await run(['--bogus'])).code).toBe(2);

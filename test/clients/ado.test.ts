@@ -71,8 +71,12 @@ describe('Azure DevOps client against the fake', () => {
 
   it('findAgentsByName, enable/disable', async () => {
     const client = ado();
-    const [agent] = await client.findAgentsByName((await client.listAgents())[1]!.name);
+    const name = (await client.listAgents())[1]!.name;
+    const [agent] = await client.findAgentsByName(name);
     expect(agent).toBeDefined();
+    // The Windows agent's NetBIOS name is upper case; Azure DevOps matches names without case.
+    expect(await client.findAgentsByName(name.toUpperCase())).toEqual([agent]);
+    expect(await client.findAgentsByName(`${name}x`)).toEqual([]);
     expect((await client.setAgentEnabled(agent!.id, false))!.enabled).toBe(false);
     expect((await client.getAgent(agent!.id))!.enabled).toBe(false);
     expect((await client.setAgentEnabled(agent!.id, true))!.enabled).toBe(true);
@@ -141,6 +145,28 @@ describe('Azure DevOps client against the fake', () => {
   it('authenticates with an Entra token for the Azure DevOps resource', async () => {
     const agents = await ado({ auth: 'entra' }).listAgents();
     expect(agents.length).toBeGreaterThan(0);
+  });
+
+  it("gives its own credential as the agents' registration secret: the PAT, or an Entra token for Azure DevOps", async () => {
+    const pat = await ado().agentRegistrationSecret();
+    expect(pat).toBe(
+      await createSecretReader(t.settings.keyVaultUrl, createCredential(t.settings)).getSecret(
+        t.settings.ado!.patSecret,
+      ),
+    );
+    const token = await ado({ auth: 'entra' }).agentRegistrationSecret();
+    expect(t.cloud.tokens.check(token, '499b84ac-1321-427f-aa17-267ca6975798')).toBe('ok');
+    // Either is what config.cmd --auth pat sends: Basic with an empty user name.
+    for (const secret of [pat, token]) {
+      const response = await fetch(`${t.settings.ado!.orgUrl}/_apis/distributedtask/pools?api-version=7.1`, {
+        headers: { authorization: `Basic ${Buffer.from(`:${secret}`).toString('base64')}` },
+      });
+      expect(response.status).toBe(200);
+    }
+    const missing = (await ado({ patSecret: 'ado-pat-missing' })
+      .agentRegistrationSecret()
+      .catch((e: unknown) => e)) as Error;
+    expect(missing.message).toMatch(/^keyvault getSecret ado-pat-missing failed \(HTTP 404/);
   });
 
   it('a wrong PAT is a PermanentError without the PAT in it', async () => {

@@ -4,7 +4,9 @@
  * GitHub PAT, Azure DevOps PAT), and nothing kiln writes may contain them: the app's log lines,
  * every orchestration history (inputs, outputs, custom status, every execution including those
  * replaced by continue-as-new), the report, and the HTTP answers (starts, durable status with
- * history, the operator API). The bearer tokens the fake cloud issues are searched for too.
+ * history, the operator API). The bearer tokens the fake cloud issues are searched for too, and so
+ * are what the registration broker gives a runner VM (a JIT config) and an agent VM (kiln's Azure
+ * DevOps PAT or Entra token), outside the one answer that gives each.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -180,32 +182,41 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
           text: JSON.stringify([status, host.runner.getHistory(status.instanceId)]),
         });
       }
-      // The registration broker: a runner VM's tokens (one for another audience, refused) and the JIT
-      // config it is given, which may appear in that one answer and nowhere else.
+      // The registration broker: a runner VM's and an agent VM's tokens (one for another audience,
+      // refused; one asking again, refused), the JIT config and the Azure DevOps registration secret
+      // they are given, which may appear in those two answers and nowhere else.
       const world = result.cloud.world;
-      const vm = [...world.findScaleSet('vmss-gh-neu')!.instances.values()][0]!;
-      const imdsToken = async (resource: string) => {
-        const url = `${result.cloud.imdsTokenUrl(vm.name)}?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`;
-        const body = (await (await fetch(url, { headers: { Metadata: 'true' } })).json()) as {
-          access_token: string;
+      const askBroker = async (scaleSet: string) => {
+        const vm = [...world.findScaleSet(scaleSet)!.instances.values()][0]!;
+        const registerVm = async (resource: string) => {
+          const url = `${result.cloud.imdsTokenUrl(vm.name)}?api-version=2018-02-01&resource=${encodeURIComponent(resource)}`;
+          const token = (
+            (await (await fetch(url, { headers: { Metadata: 'true' } })).json()) as { access_token: string }
+          ).access_token;
+          return host.invokeHttp({
+            method: 'POST',
+            path: '/api/registrations',
+            body: JSON.stringify({ instance: vm.computerName }),
+            headers: { authorization: `Bearer ${token}` },
+          });
         };
-        return body.access_token;
+        expect((await registerVm('https://management.azure.com/')).status).toBe(401);
+        // The VM was just provisioned and has not registered yet.
+        const runner = world.findRunnerByName(vm.computerName);
+        if (runner) world.runners.delete(runner.id);
+        const agent = world.findAgentByName(vm.computerName);
+        if (agent) world.agents.delete(agent.id);
+        vm.provisionedAt = world.clock.nowMs();
+        const given = await registerVm(REGISTRATION_AUDIENCE);
+        expect(given.status, given.body).toBe(200);
+        expect((await registerVm(REGISTRATION_AUDIENCE)).status).toBe(409);
+        return JSON.parse(given.body) as { encoded_jit_config?: string; token?: string };
       };
-      const registerVm = async (resource: string) =>
-        host.invokeHttp({
-          method: 'POST',
-          path: '/api/registrations',
-          body: JSON.stringify({ instance: vm.computerName }),
-          headers: { authorization: `Bearer ${await imdsToken(resource)}` },
-        });
-      expect((await registerVm('https://management.azure.com/')).status).toBe(401);
-      // The VM was just provisioned and has not registered yet.
-      const registered = world.findRunnerByName(vm.computerName);
-      if (registered) world.runners.delete(registered.id);
-      vm.provisionedAt = world.clock.nowMs();
-      const given = await registerVm(REGISTRATION_AUDIENCE);
-      expect(given.status, given.body).toBe(200);
-      const jitConfig = (JSON.parse(given.body) as { encoded_jit_config: string }).encoded_jit_config;
+      const jitConfig = (await askBroker('vmss-gh-neu')).encoded_jit_config!;
+      const adoSecret = (await askBroker('vmss-ado')).token!;
+      // The agent's secret is kiln's own Azure DevOps credential: the PAT, or an Entra token for it.
+      if (label.includes('Entra')) expect(adoSecret).not.toBe(ADO_PAT);
+      else expect(adoSecret).toBe(ADO_PAT);
       texts = texts.filter((t) => !t.where.startsWith('HTTP POST /api/registrations → 200'));
 
       texts.push({ where: 'log', text: logs.join('\n') }, { where: 'report', text: JSON.stringify(report) });
@@ -213,6 +224,7 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
       const sentinels: [string, string][] = [
         ...Object.entries(STATIC_SENTINELS),
         ['JIT config', jitConfig],
+        ['Azure DevOps registration secret', adoSecret],
         ...issued.map((t, i) => [`issued token #${i + 1} (${t.slice(0, 4)}…)`, t] as [string, string]),
       ];
       const hits = search(sentinels, texts);

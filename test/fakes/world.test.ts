@@ -75,7 +75,12 @@ describe('initial fleet', () => {
     t = await startTestCloud(busyAndGhosts());
     const w = t.cloud.world;
     const linux = w.findScaleSet('vmss-gh-linux-weu')!;
-    expect(linux.tags).toEqual({ 'kiln-managed': 'true', 'kiln-image': 'linux', 'kiln-canary': 'true' });
+    expect(linux.tags).toEqual({
+      'kiln-managed': 'true',
+      'kiln-image': 'linux',
+      'kiln-canary': 'true',
+      'kiln-registration': 'pat',
+    });
     expect(w.findScaleSet('vmss-gh-linux-neu')!.tags['kiln-canary']).toBeUndefined();
     expect([...linux.instances.values()].map((i) => i.computerName)).toEqual([
       'vmss-gh-linux-weu-000000',

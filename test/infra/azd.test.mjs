@@ -1,8 +1,8 @@
 // azure.yaml checked against azd's documented schema (schemas/v1.0/azure.yaml.json): required keys,
-// the name pattern, service hosts and languages azd knows, the rules for function hosts, and that
-// the paths it names exist; plus the tag azd uses to find the Function App.
+// the name pattern, service hosts and languages azd knows, the rules for function hosts and hooks,
+// and that the paths it names exist; plus the tag azd uses to find the Function App.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -53,6 +53,9 @@ const SERVICE_KEYS = [
   'hooks',
 ];
 
+// A hook's own keys (definitions.hook); one with posix and windows variants has only those two.
+const HOOK_KEYS = ['shell', 'kind', 'dir', 'run', 'continueOnError', 'interactive', 'secrets', 'config'];
+
 const azureYaml = parse(readFileSync(path.join(repoRoot, 'azure.yaml'), 'utf8'));
 
 describe('azure.yaml', () => {
@@ -99,6 +102,24 @@ describe('azure.yaml', () => {
     const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8'));
     assert.ok(pkg.scripts?.build, 'npm run build exists');
     assert.match(pkg.main ?? '', /^dist\//);
+  });
+
+  it("creates the registration broker's Entra application before every provision: sh on POSIX, pwsh on Windows", () => {
+    const hook = azureYaml.hooks?.preprovision;
+    assert.ok(hook, 'hooks.preprovision');
+    assert.deepEqual(Object.keys(hook).sort(), ['posix', 'windows']);
+    assert.deepEqual(
+      [hook.posix.shell, hook.posix.run, hook.windows.shell, hook.windows.run],
+      ['sh', 'infra/hooks/registration-app.sh', 'pwsh', 'infra/hooks/registration-app.ps1'],
+    );
+    for (const variant of [hook.posix, hook.windows]) {
+      for (const key of Object.keys(variant)) assert.ok(HOOK_KEYS.includes(key), `unknown hook key ${key}`);
+      assert.ok(existsSync(path.join(repoRoot, variant.run)), variant.run);
+      assert.notEqual(variant.continueOnError, true, 'a failed hook stops the provision');
+    }
+    // On POSIX azd runs the file itself (its #! line), so it must be executable.
+    accessSync(path.join(repoRoot, hook.posix.run), constants.X_OK);
+    assert.match(readFileSync(path.join(repoRoot, hook.posix.run), 'utf8'), /^#!\/usr\/bin\/env bash\n/);
   });
 
   it('the Function App carries azd-service-name for that service', () => {

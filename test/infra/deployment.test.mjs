@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { SUBSCRIPTION_ID, loadCompiledTemplate, repoRoot, snapshot } from './lib/bicep.mjs';
+import { SUBSCRIPTION_ID, TENANT_ID, loadCompiledTemplate, repoRoot, snapshot } from './lib/bicep.mjs';
 import { findResource, resourcesOf, roleAssignments, scopeKind } from './lib/arm.mjs';
 import { OPERATOR_ID, expectedScaleSets, scenarios } from './scenarios.mjs';
 
@@ -571,6 +571,78 @@ describe('app settings contract with src/config', () => {
         AZURE_SUBSCRIPTION_ID: SUBSCRIPTION_ID,
       },
     );
+  });
+
+  // The broker (POST /api/registrations) is on exactly when KILN_REGISTRATION_AUDIENCE is set; it
+  // accepts tokens of the deployment's tenant, with keys read from the cloud's Entra authority.
+  const BROKER_SETTINGS = [
+    'KILN_REGISTRATION_AUDIENCE',
+    'AZURE_TENANT_ID',
+    'AZURE_AUTHORITY_HOST',
+    'GITHUB_RUNNER_LABELS',
+    'GITHUB_RUNNER_GROUP_ID',
+  ];
+
+  it("jit / broker: the app's broker gets the runners' audience, the tenant and this cloud's Entra authority", () => {
+    const s = literalSettings(snaps.jit);
+    assert.equal(s.KILN_REGISTRATION_AUDIENCE, 'api://kiln-jit-registrations');
+    assert.equal(s.AZURE_TENANT_ID, TENANT_ID);
+    // environment() is known only at deployment (sovereign clouds differ): the expression names it.
+    assert.ok(
+      settingsExpr(snaps.jit).includes(
+        "createObject('key', 'AZURE_AUTHORITY_HOST', 'value', environment().authentication.loginEndpoint)",
+      ),
+    );
+  });
+
+  it("jit: the broker registers runners with config.sh's own labels plus the fleet's, in the fleet's group by id", () => {
+    const s = literalSettings(snaps.jit);
+    assert.equal(s.GITHUB_RUNNER_LABELS, 'self-hosted,linux,x64');
+    assert.equal(s.GITHUB_RUNNER_GROUP_ID, '1');
+    const snap = snapshot('jit-labels', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'jitlabels',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'jit' },
+        ado: { orgUrl: 'https://dev.azure.com/acme' },
+        linuxFleet: { runnerLabels: 'gpu,big', runnerGroupId: 7 },
+      },
+    });
+    const labelled = literalSettings(snap);
+    assert.equal(labelled.GITHUB_RUNNER_LABELS, 'self-hosted,linux,x64,gpu,big');
+    assert.equal(labelled.GITHUB_RUNNER_GROUP_ID, '7');
+  });
+
+  it('pat on both platforms: the broker stays off (no audience, tenant or authority setting)', () => {
+    const snap = snapshot('pat-both', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'pat',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'pat' },
+        ado: { orgUrl: 'https://dev.azure.com/acme', registration: 'pat' },
+      },
+    });
+    const expr = settingsExpr(snap);
+    for (const key of BROKER_SETTINGS) assert.ok(!expr.includes(`'${key}'`), key);
+    assert.ok(expr.includes("'GITHUB_OWNER', 'value', 'acme'"), 'the settings were read');
+  });
+
+  it('broker for Azure DevOps alone, and a chosen audience: the app gets that audience', () => {
+    const snap = snapshot('ado-broker', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'ado',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'pat' },
+        ado: { orgUrl: 'https://dev.azure.com/acme', registration: 'broker' },
+        registrationAudience: 'api://kiln-registrations',
+      },
+    });
+    const s = literalSettings(snap);
+    assert.equal(s.KILN_REGISTRATION_AUDIENCE, 'api://kiln-registrations');
+    assert.equal(s.AZURE_TENANT_ID, TENANT_ID);
   });
 
   it("takes the parameters files' values (prod: GitHub App, two regions, its pool)", () => {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The infra test suite, one entry point (npm run test:infra): compiles main.bicep and every module
 # with the real Bicep CLI and lints each with the committed bicepconfig.json (any diagnostic fails:
-# bicep exits 0 on warnings, so its output is what is judged), builds dist/infra/main.json, then runs
-# the node:test suites over the compiled and evaluated templates, azure.yaml and the workflows.
+# bicep exits 0 on warnings, so its output is what is judged), builds dist/infra/main.json, runs
+# the node:test suites over the compiled and evaluated templates, azure.yaml and the workflows, then
+# the azd hooks' tests: shellcheck and shfmt, bats for infra/hooks/*.sh and Pester on real
+# PowerShell for infra/hooks/*.ps1 (tools from .ci/setup-linux-image.sh and setup-windows-image.sh).
 # Ends with "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -98,6 +100,62 @@ failed=$((failed + node_fail))
 if ((node_fail > 0)); then failures+=("node:test suites ($node_fail)"); fi
 if ((node_status != 0 && node_fail == 0)); then fail "node --test exited $node_status"; fi
 if ((node_pass == 0)); then fail "node:test ran no test"; fi
+
+# 5. The azd hooks (infra/hooks): the shell ones pass shellcheck and shfmt and their bats tests, the
+# PowerShell ones their Pester tests, both against the fake az and azd of test/infra/hooks/fake.
+hook_shell_files=(infra/hooks/*.sh test/infra/hooks/fake/* test/infra/hooks/*.bats)
+missing=()
+for tool in shellcheck shfmt bats; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  fail "hook tests: ${missing[*]} missing (install them with: bash .ci/setup-linux-image.sh)"
+else
+  if out=$(shellcheck -x "${hook_shell_files[@]}" 2>&1); then
+    pass "shellcheck infra/hooks and its tests (${#hook_shell_files[@]} files)"
+  else
+    echo "$out" | sed 's/^/#   /'
+    fail "shellcheck infra/hooks and its tests"
+  fi
+  if out=$(shfmt -d "${hook_shell_files[@]}" 2>&1); then
+    pass "shfmt infra/hooks and its tests"
+  else
+    echo "$out" | sed 's/^/#   /'
+    fail "shfmt infra/hooks and its tests"
+  fi
+  bats_out=$(bats --tap test/infra/hooks/*.bats 2>&1)
+  bats_status=$?
+  echo "$bats_out"
+  bats_pass=$(grep -cE '^ok ' <<<"$bats_out")
+  bats_fail=$(grep -cE '^not ok ' <<<"$bats_out")
+  passed=$((passed + bats_pass))
+  failed=$((failed + bats_fail))
+  if ((bats_fail > 0)); then failures+=("bats test/infra/hooks ($bats_fail)"); fi
+  if ((bats_status != 0 && bats_fail == 0)); then fail "bats test/infra/hooks exited $bats_status"; fi
+  if ((bats_pass == 0)); then fail "bats ran no hook test"; fi
+fi
+
+hosted_pwsh=.tools/pwsh-host/bin/Release/net10.0/linux-x64/pwsh-host
+pester_module="$PWD/.tools/windows-image/modules/Pester/5.7.1/Pester.psd1"
+if command -v pwsh >/dev/null 2>&1; then
+  pwsh=$(command -v pwsh)
+else
+  pwsh=$hosted_pwsh
+fi
+if [[ ! -x $pwsh || ! -f $pester_module ]]; then
+  fail "hook tests: no PowerShell or Pester (install them with: bash .ci/setup-windows-image.sh)"
+else
+  pester_out=$("$pwsh" -NoProfile -NonInteractive -File test/scripts/windows/Invoke-WindowsTests.ps1 \
+    -PesterModulePath "$pester_module" -TestPath test/infra/hooks 2>&1)
+  pester_status=$?
+  echo "$pester_out"
+  summary=$(grep -E '^pester: [0-9]+ passed, [0-9]+ failed' <<<"$pester_out" | tail -n1)
+  pester_pass=$(sed -nE 's/^pester: ([0-9]+) passed.*/\1/p' <<<"$summary")
+  pester_fail=$(sed -nE 's/^pester: [0-9]+ passed, ([0-9]+) failed.*/\1/p' <<<"$summary")
+  passed=$((passed + ${pester_pass:-0}))
+  failed=$((failed + ${pester_fail:-0}))
+  if ((${pester_fail:-0} > 0)); then failures+=("Pester test/infra/hooks ($pester_fail)"); fi
+  if ((pester_status != 0 && ${pester_fail:-0} == 0)); then fail "Pester test/infra/hooks exited $pester_status"; fi
+  if ((${pester_pass:-0} == 0)); then fail "Pester ran no hook test"; fi
+fi
 
 if ((failed > 0)); then printf '# failed: %s\n' "${failures[@]}"; fi
 echo "$passed passed, $failed failed"

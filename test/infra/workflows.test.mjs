@@ -98,5 +98,13 @@ describe('workflows', () => {
     assert.doesNotMatch(text, /client-secret|AZURE_CLIENT_SECRET|AZURE_CREDENTIALS|creds:/i);
     assert.match(text, /AZURE_CLIENT_ID: \$\{\{ vars\.AZURE_CLIENT_ID \}\}/);
     assert.ok(uses(doc).some((u) => u.startsWith('Azure/setup-azd@')));
+    // The preprovision hook creates the broker's Entra application with the Azure CLI, signed in by OIDC too.
+    const login = Object.values(doc.jobs)
+      .flatMap((j) => j.steps ?? [])
+      .find((s) => String(s.uses ?? '').startsWith('azure/login@'));
+    assert.ok(login, 'an azure/login step signs the Azure CLI in for the preprovision hook');
+    assert.deepEqual(Object.keys(login.with).sort(), ['client-id', 'subscription-id', 'tenant-id']);
+    for (const name of ['KILN_GITHUB_REGISTRATION', 'KILN_ADO_REGISTRATION', 'KILN_REGISTRATION_AUDIENCE'])
+      assert.match(text, new RegExp(`${name}: \\$\\{\\{ vars\\.${name} \\}\\}`));
   });
 });

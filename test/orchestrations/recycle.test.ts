@@ -52,12 +52,14 @@ describe('recycle: one job per machine', () => {
     const reimaged = report.events.find((e) => e.message === 'reimaging vmss-gh-once_1')!.at;
     expect(Date.parse(reimaged)).toBeGreaterThan(Date.parse(ended));
     expect(report.hygiene.decisions.keptBusy).toContain('vmss-gh-once-000001');
-    // A machine that served no job, and a scale set without the tag, are left alone.
+    // A machine that served no job is left alone.
     expect(lifeOf(report.events, 'vmss-gh-once_2')).toEqual([]);
-    expect(lifeOf(report.events, 'vmss-gh-pool_0')).toEqual(['job', 'job']);
-
     expect(report.hygiene.decisions.recycle).toEqual(['vmss-gh-once_0', 'vmss-ado-once_0', 'vmss-gh-once_1']);
-    expect(report.hygiene.decisions.reimage).toEqual([]);
+
+    // Without the tag a jit machine also serves one job, but comes back only by the boot-deadline
+    // rule (never-registered, 20 minutes after its provisioning), not right after its job.
+    expect(lifeOf(report.events, 'vmss-gh-pool_0')).toEqual(['job', 'reimage', 'job', 'reimage']);
+    expect(report.hygiene.decisions.reimage).toEqual(['vmss-gh-pool_0']);
     // The --once agents were removed before their reimage (then registered afresh); GitHub removed
     // its ephemeral runners itself.
     expect(report.deleted.adoAgents).toEqual(['adoonce1000000', 'adoonce1000000']);
@@ -75,6 +77,9 @@ describe('recycle: one job per machine', () => {
     const scenario = parseScenario(
       JSON.stringify({
         name: 'recycle-races',
+        // PAT mode: the runners register as bootstrap.sh's `config.sh --ephemeral` does, and the
+        // agents with their PAT (the scenario above covers jit / broker, the defaults).
+        registration: { github: 'pat', ado: 'pat' },
         start: '2026-12-02T08:00:00Z',
         until: '2026-12-02T10:30:00Z',
         gallery: {
@@ -153,6 +158,7 @@ describe('recycle: one job per machine', () => {
       const { report } = result;
       expect(raced.map((j) => `${j.instance}: ${j.state}`)).toEqual(['vmss-ado_0: done', 'vmss-gh_0: done']);
       expect(report.violations).toEqual([]);
+      expect(report.authorizationFailures).toEqual([]);
       expect(report.jobsInterrupted).toBe(0);
       // The cleanup that planned them kept both machines: the agent was not removed (busy at its read).
       expect(

@@ -526,9 +526,12 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
     `${packer} | Contributor | /resourceGroups/rg-kiln-packer-build`,
     `${packer} | Contributor | /resourceGroups/rg-kiln-images`,
     `${packer} | AcrPull | ${registry}`,
+  ].sort();
+  // In PAT registration mode each fleet's identity reads its PAT at boot (the broker modes are the default).
+  const patModeRunnerGrants = [
     `id-kiln-linux-runners | Key Vault Secrets User | ${kv}/secrets/gh-pat`,
     `id-kiln-windows-agents | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
-  ].sort();
+  ];
 
   it('with the simulator parameters: exactly the table of infra/README.md', () => {
     const roles = readTemplateRoles(template, KILN_TEMPLATE_PARAMETERS, CONTEXT);
@@ -542,6 +545,26 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
     expect(roles.identities.find((i) => i.name === orchestrator)?.resourceId).toBe(
       `/subscriptions/${SUB}/resourceGroups/rg-kiln/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${orchestrator}`,
     );
+  });
+
+  it("PAT registration mode adds each fleet identity's read of its PAT, and only that", () => {
+    const base = KILN_TEMPLATE_PARAMETERS as { github: object; ado: object };
+    const pat = (github: string, ado: string) =>
+      table(
+        readTemplateRoles(
+          template,
+          {
+            ...KILN_TEMPLATE_PARAMETERS,
+            github: { ...base.github, registration: github },
+            ado: { ...base.ado, registration: ado },
+          },
+          CONTEXT,
+        ).assignments,
+      );
+    expect(pat('pat', 'pat')).toEqual([...expected, ...patModeRunnerGrants].sort());
+    expect(pat('pat', 'broker')).toEqual([...expected, patModeRunnerGrants[0]!].sort());
+    expect(pat('jit', 'pat')).toEqual([...expected, patModeRunnerGrants[1]!].sort());
+    expect(pat('jit', 'broker')).toEqual(expected);
   });
 
   it('an operator principalId adds Key Vault Secrets Officer on the vault and AcrPush on the registry', () => {
@@ -565,7 +588,13 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
       [
         'linuxRunners[0] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'linux', 'kiln-recycle': 'false' },
+        {
+          'azd-env-name': 'kiln',
+          'kiln-managed': 'true',
+          'kiln-image': 'linux',
+          'kiln-registration': 'jit',
+          'kiln-recycle': 'true',
+        },
       ],
       [
         'linuxRunners[1] > roles[0]',
@@ -574,14 +603,21 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
           'azd-env-name': 'kiln',
           'kiln-managed': 'true',
           'kiln-image': 'linux',
+          'kiln-registration': 'jit',
           'kiln-canary': 'true',
-          'kiln-recycle': 'false',
+          'kiln-recycle': 'true',
         },
       ],
       [
         'windowsAgents[0] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'windows', 'kiln-recycle': 'false' },
+        {
+          'azd-env-name': 'kiln',
+          'kiln-managed': 'true',
+          'kiln-image': 'windows',
+          'kiln-registration': 'broker',
+          'kiln-recycle': 'false',
+        },
       ],
       [
         'windowsAgents[1] > roles[0]',
@@ -590,13 +626,14 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
           'azd-env-name': 'kiln',
           'kiln-managed': 'true',
           'kiln-image': 'windows',
+          'kiln-registration': 'broker',
           'kiln-canary': 'true',
           'kiln-recycle': 'false',
         },
       ],
     ]);
     const secrets = roles.assignments.filter((a) => a.scopeType === 'Microsoft.KeyVault/vaults/secrets');
-    expect(secrets).toHaveLength(4);
+    expect(secrets).toHaveLength(2); // the orchestrator's GitHub App key and Azure DevOps PAT
     // The secrets are `existing` in the template (the operator creates them): no tags to report.
     for (const s of secrets) expect(s.scopeTags).toBeUndefined();
     const rgGrant = roles.assignments.find((a) => a.scope.endsWith('/resourceGroups/rg-kiln-images'));

@@ -15,6 +15,9 @@
       ADO_PAT_SECRET       optional, secret name (default ado-pat)
       ADO_POOL             optional, agent pool (default Default)
       ADO_WORK_DIR         optional, agent work folder (default <agent root>\_work)
+      KILN_RECYCLE         optional, true or false (unset: false). true: the agent runs one job
+                           (Agent.Listener.exe run --once, through the AdoAgentOnce service) and
+                           nothing starts it again; kiln reimages the VM afterwards
       IMDS_ENDPOINT        optional, default http://169.254.169.254 (tests point it at a fake)
       KEYVAULT_DNS_SUFFIX  optional, default vault.azure.net (vault.azure.cn, vault.usgovcloudapi.net, ...)
       KEYVAULT_URL         optional, full vault URL replacing https://<name>.<suffix> (private
@@ -26,19 +29,29 @@
     An agent that is already configured for this name, organisation and pool, with its Windows
     service present, is left alone (its service is started if stopped). A half-configured agent
     (marker files without a service, another name/org/pool) is removed and configured again.
+    With KILN_RECYCLE=true the agent is configured without a service and started once, by this
+    script, right after its registration; a registered agent found on a later run (a reboot, a
+    restart of AdoBootstrap) is not started again, since the VM has run its one job.
+
+    Every job runs as the agent's account (NETWORK SERVICE), so that account must not be able to
+    change what a registration runs: see "Agent folder permissions" below. Before it registers, the
+    script checks the agent folder's permissions are the image's, and refuses (exit 3) if not;
+    after config.cmd it applies them again, since config.cmd changes them itself.
 
     The registration secret reaches config.cmd through the VSTS_AGENT_INPUT_TOKEN environment
     variable of that one child process, never its command line (which any process on the machine can
     read). It is never written to any stream or log: every line that is logged passes through
     Protect-BootstrapText, which masks the secret and the IMDS access token.
 
-    Exit codes: 0 configured (or already configured); 2 settings invalid; 1 any other failure.
-    The AdoBootstrap service restarts the script after a non-zero exit.
+    Exit codes: 0 configured (or already configured); 2 settings invalid; 3 the agent folder's
+    permissions are not the image's (the VM must be reimaged); 1 any other failure. The AdoBootstrap
+    service restarts the script after 1 and 2, not after 0 and 3.
 
     Windows-only operations sit behind small functions (Get-MachineEnvironmentVariable,
     Get-ComputerName, Get-AgentServiceState, Start-AgentService, Remove-AgentService,
-    Start-BootstrapDelay) so the Pester tests can mock them on Linux. The script stays compatible
-    with Windows PowerShell 5.1, which is what a fresh image runs it with.
+    Start-BootstrapDelay, Invoke-Icacls, Get-AgentPathSecurity) so the Pester tests can mock them
+    on Linux. The script stays compatible with Windows PowerShell 5.1, which is what a fresh image
+    runs it with.
 #>
 [CmdletBinding()]
 param(
@@ -59,12 +72,35 @@ $script:KeyVaultApiVersion = '7.4'
 $script:ImdsApiVersion = '2018-02-01'
 $script:AgentMarkerFiles = @('.agent', '.credentials', '.credentials_rsaparams', '.service')
 
+# Well-known SIDs, not account names: the names are localized (a German Windows has no
+# "Administrators"), the SIDs are not.
+$script:AdministratorsSid = 'S-1-5-32-544'
+$script:SystemSid = 'S-1-5-18'
+# The account the agent, and so every job, runs as: config.cmd --runAsService without
+# --windowsLogonAccount installs the agent's service as NETWORK SERVICE, and the AdoAgentOnce
+# service (KILN_RECYCLE=true) runs as NETWORK SERVICE too.
+$script:AgentAccountSid = 'S-1-5-20'
+$script:PrincipalNames = @{
+    'S-1-5-32-544' = 'Administrators'; 'S-1-5-18' = 'SYSTEM'; 'S-1-5-20' = 'NETWORK SERVICE'
+    'S-1-5-19' = 'LOCAL SERVICE'; 'S-1-5-11' = 'Authenticated Users'; 'S-1-5-32-545' = 'Users'; 'S-1-1-0' = 'Everyone'
+}
+# What a registration executes, in the agent folder: config.cmd and the bootstrap scripts run as
+# LocalSystem with the registration secret; run.cmd, bin\ and externals\ run the agent and its jobs.
+$script:AgentExecutedItems = @('config.cmd', 'run.cmd', 'bin', 'externals', 'bootstrap-agent.ps1', 'configure-run.ps1')
+# KILN_RECYCLE=true: registered by configure-ado-bootstrap.ps1 (NSSM, NETWORK SERVICE, demand start,
+# never restarted), it runs Agent.Listener.exe run --once.
+$script:AgentOnceServiceName = 'AdoAgentOnce'
+
 # Values that must never reach a stream or a log; filled as they are learned.
 $script:BootstrapSecrets = New-Object System.Collections.Generic.List[string]
 $script:BootstrapLogPath = $null
 
 class BootstrapConfigError : System.Exception {
     BootstrapConfigError([string] $message) : base($message) {}
+}
+
+class AgentFolderAclError : System.Exception {
+    AgentFolderAclError([string] $message) : base($message) {}
 }
 
 # --- Windows-only operations, isolated for the tests -----------------------------------------
@@ -102,6 +138,36 @@ function Remove-AgentService {
 function Start-BootstrapDelay {
     param([Parameter(Mandatory)] [int] $Seconds)
     if ($Seconds -gt 0) { Start-Sleep -Seconds $Seconds }
+}
+
+function Invoke-Icacls {
+    # One icacls.exe call; throws with its output when it fails.
+    param([Parameter(Mandatory)] [string[]] $Arguments)
+    # Native stderr must not become a terminating error (Windows PowerShell 5.1 with Stop).
+    $ErrorActionPreference = 'Continue'
+    $output = & icacls.exe @Arguments 2>&1 | ForEach-Object { [string] $_ }
+    if ($LASTEXITCODE -ne 0) { throw "icacls $($Arguments -join ' ') failed with exit code ${LASTEXITCODE}: $($output -join ' ')" }
+}
+
+function Get-AgentPathSecurity {
+    # The owner, whether inheritance is broken, and the explicit (not inherited) entries of a path's
+    # ACL, with SIDs rather than (localized) names.
+    param([Parameter(Mandatory)] [string] $Path)
+    $acl = Get-Acl -LiteralPath $Path -ErrorAction Stop
+    $sidType = [System.Security.Principal.SecurityIdentifier]
+    [pscustomobject]@{
+        Owner     = $acl.GetOwner($sidType).Value
+        Protected = $acl.AreAccessRulesProtected
+        Explicit  = @($acl.GetAccessRules($true, $false, $sidType) | ForEach-Object {
+                [pscustomobject]@{
+                    Type        = [string] $_.AccessControlType
+                    Sid         = $_.IdentityReference.Value
+                    Mask        = [int] $_.FileSystemRights
+                    Inheritance = [string] $_.InheritanceFlags
+                    Propagation = [string] $_.PropagationFlags
+                }
+            })
+    }
 }
 
 # --- Logging and masking ---------------------------------------------------------------------
@@ -163,6 +229,17 @@ function Test-AbsoluteHttpUrl {
     [Uri]::TryCreate($Value, [UriKind]::Absolute, [ref] $uri) -and ($uri.Scheme -eq 'https' -or $uri.Scheme -eq 'http')
 }
 
+function ConvertFrom-RecycleSetting {
+    # KILN_RECYCLE: $true for 'true', $false for 'false' or unset (any case), $null for anything else.
+    param([AllowNull()] [AllowEmptyString()] [string] $Value)
+    if ([string]::IsNullOrWhiteSpace($Value)) { return $false }
+    switch ($Value.Trim()) {
+        'true' { return $true }
+        'false' { return $false }
+    }
+    $null
+}
+
 function Get-BootstrapSettings {
     # Reads and validates every setting; throws one BootstrapConfigError listing every problem.
     param([string] $AgentRoot)
@@ -188,6 +265,7 @@ function Get-BootstrapSettings {
         IdentityClientId = Read-Setting 'MANAGED_IDENTITY_CLIENT_ID' $null
         AgentRoot        = $AgentRoot
         WorkDir          = Read-Setting 'ADO_WORK_DIR' $null
+        Recycle          = ConvertFrom-RecycleSetting (Read-Setting 'KILN_RECYCLE' $null)
         AgentName        = $null
     }
 
@@ -224,6 +302,10 @@ function Get-BootstrapSettings {
     }
     if ($settings.KeyVaultUrl -and -not (Test-AbsoluteHttpUrl $settings.KeyVaultUrl)) {
         $problems.Add("KEYVAULT_URL '$($settings.KeyVaultUrl)' is not an absolute http(s) URL")
+    }
+
+    if ($null -eq $settings.Recycle) {
+        $problems.Add("KILN_RECYCLE '$(Read-Setting 'KILN_RECYCLE' $null)' is neither true nor false (true: the agent runs one job and the VM is reimaged; unset means false)")
     }
 
     if ([string]::IsNullOrWhiteSpace($settings.AgentRoot)) {
@@ -447,6 +529,157 @@ function Get-BrokerRegistrationSecret {
     throw "$where failed after $attempt attempts"
 }
 
+# --- Agent folder permissions ----------------------------------------------------------------
+<#
+    Every job runs as the agent's account (NETWORK SERVICE), which by Windows' defaults may modify
+    a folder created under C:\ (Authenticated Users, which it belongs to, inherit Modify there). A
+    job could then rewrite config.cmd or a bootstrap script, which the next registration runs as
+    LocalSystem with the registration secret, or bin\, which runs every later job. So the agent
+    folder is owned by Administrators, does not inherit from C:\, and grants exactly: Administrators
+    and SYSTEM full control, the agent's account read & execute; every file and folder in it
+    inherits that, except the work folder and _diag, where the agent's account may also modify.
+
+    The plan is data (Get-AgentFolderAclPlan); ConvertTo-IcaclsArgumentList turns it into icacls
+    calls; only Invoke-Icacls and Get-AgentPathSecurity touch Windows. Limit: the tests run on
+    Linux, where NTFS ACLs do not exist; they check the plan, the icacls arguments, the comparison
+    and that the apply layer gets exactly the plan, with those two functions mocked. That icacls and
+    Get-Acl behave on Windows as assumed here is not proven by them.
+#>
+
+function New-AgentAclGrant {
+    # One Allow entry inherited by every subfolder and file: (OI)(CI) in icacls' terms.
+    param([Parameter(Mandatory)] [string] $Sid, [Parameter(Mandatory)] [ValidateSet('FullControl', 'Modify', 'ReadAndExecute')] [string] $Rights)
+    [pscustomobject]@{ Sid = $Sid; Rights = $Rights }
+}
+
+function Get-AgentFolderAclPlan {
+    # What each path must look like, in the order it is applied. Kind: 'agent-root' (owner
+    # Administrators, inheritance broken, exactly its grants), 'executed' (owned by Administrators,
+    # nothing but what it inherits from the root) or 'writable' (inherits, plus Modify for the
+    # agent's account).
+    param([Parameter(Mandatory)] [string] $AgentRoot, [string] $WorkDir)
+    if (-not $WorkDir) { $WorkDir = Join-Path $AgentRoot '_work' }
+    $plan = New-Object System.Collections.Generic.List[object]
+    $plan.Add([pscustomobject]@{
+            Path = $AgentRoot; Kind = 'agent-root'; Owner = $script:AdministratorsSid; Protected = $true
+            Access = @(
+                (New-AgentAclGrant -Sid $script:AdministratorsSid -Rights FullControl),
+                (New-AgentAclGrant -Sid $script:SystemSid -Rights FullControl),
+                (New-AgentAclGrant -Sid $script:AgentAccountSid -Rights ReadAndExecute))
+        })
+    foreach ($item in $script:AgentExecutedItems) {
+        $plan.Add([pscustomobject]@{ Path = (Join-Path $AgentRoot $item); Kind = 'executed'; Owner = $script:AdministratorsSid; Protected = $false; Access = @() })
+    }
+    foreach ($folder in $WorkDir, (Join-Path $AgentRoot '_diag')) {
+        $plan.Add([pscustomobject]@{ Path = $folder; Kind = 'writable'; Owner = $null; Protected = $false; Access = @(New-AgentAclGrant -Sid $script:AgentAccountSid -Rights Modify) })
+    }
+    $plan.ToArray()
+}
+
+function ConvertTo-IcaclsArgumentList {
+    # The icacls calls that make the folder match the plan, in order (one string array per call).
+    param([Parameter(Mandatory)] [object[]] $Plan)
+    $rightsCodes = @{ FullControl = 'F'; Modify = 'M'; ReadAndExecute = 'RX' }
+    $calls = New-Object System.Collections.Generic.List[object]
+    foreach ($entry in $Plan) {
+        $grants = @($entry.Access | ForEach-Object { '*{0}:(OI)(CI){1}' -f $_.Sid, $rightsCodes[$_.Rights] })
+        switch ($entry.Kind) {
+            'agent-root' {
+                # Everything back to plain inheritance first: that drops every explicit entry anyone
+                # added, on the root (config.cmd's grant to the agent service's group) and below.
+                # The root inherits C:\'s permissions for the moment until the next call; this runs
+                # at image build and right after config.cmd, when no agent and no job is running.
+                $calls.Add(@($entry.Path, '/reset', '/T', '/Q'))
+                $calls.Add(@(@($entry.Path, '/inheritance:r', '/grant:r') + $grants + '/Q'))
+                # An owner may rewrite the ACL whatever it says, so nothing below may be the job's.
+                $calls.Add(@($entry.Path, '/setowner', ('*' + $entry.Owner), '/T', '/Q'))
+            }
+            'writable' { $calls.Add(@(@($entry.Path, '/grant:r') + $grants + '/Q')) }
+            # The root's /reset /T and /setowner /T already left these Administrators' and
+            # inheriting only; they are in the plan to be checked.
+            'executed' { }
+            default { throw "unknown kind '$($entry.Kind)' in the agent folder plan for $($entry.Path)" }
+        }
+    }
+    $calls.ToArray()
+}
+
+function Get-FileSystemRightsName {
+    # 'FullControl', 'Modify', 'ReadAndExecute', ... for an access mask, ignoring Synchronize, which
+    # Windows adds to every grant icacls makes.
+    param([Parameter(Mandatory)] [int] $Mask)
+    $full = [int] [System.Security.AccessControl.FileSystemRights]::FullControl
+    if ($Mask -eq $full) { return 'FullControl' }
+    $synchronize = [int] [System.Security.AccessControl.FileSystemRights]::Synchronize
+    [string] [System.Enum]::ToObject([System.Security.AccessControl.FileSystemRights], ($Mask -band -bnot $synchronize))
+}
+
+function Get-PrincipalLabel {
+    param([Parameter(Mandatory)] [string] $Sid)
+    if ($script:PrincipalNames.ContainsKey($Sid)) { return '{0} ({1})' -f $script:PrincipalNames[$Sid], $Sid }
+    $Sid
+}
+
+function Format-AgentAclEntry {
+    param([string] $Type, [string] $Sid, [string] $Rights, [string] $Inheritance, [string] $Propagation)
+    '{0} {1} to {2} (inheritance {3}, propagation {4})' -f $Type, $Rights, (Get-PrincipalLabel $Sid), $Inheritance, $Propagation
+}
+
+function Get-AgentFolderAclProblems {
+    # Every difference between the plan and the paths' actual permissions, one line each.
+    param([Parameter(Mandatory)] [object[]] $Plan)
+    foreach ($entry in $Plan) {
+        $path = $entry.Path
+        try {
+            $actual = Get-AgentPathSecurity -Path $path
+        } catch {
+            "${path}: its permissions cannot be read ($($_.Exception.Message))"
+            continue
+        }
+        if ($entry.Owner -and $actual.Owner -ne $entry.Owner) {
+            "${path}: owned by $(Get-PrincipalLabel $actual.Owner), not $(Get-PrincipalLabel $entry.Owner)"
+        }
+        if ($entry.Protected -and -not $actual.Protected) { "${path}: inherits its parent's permissions (they must not reach it)" }
+        if ($actual.Protected -and -not $entry.Protected) { "${path}: does not inherit the agent folder's permissions" }
+        $expected = @($entry.Access | ForEach-Object { Format-AgentAclEntry -Type 'Allow' -Sid $_.Sid -Rights $_.Rights -Inheritance 'ContainerInherit, ObjectInherit' -Propagation 'None' })
+        $found = @($actual.Explicit | ForEach-Object { Format-AgentAclEntry -Type $_.Type -Sid $_.Sid -Rights (Get-FileSystemRightsName $_.Mask) -Inheritance $_.Inheritance -Propagation $_.Propagation })
+        foreach ($line in $expected) { if ($found -notcontains $line) { "${path}: lacks $line" } }
+        # More grants on a folder meant to be written do no harm, and one is expected: config.cmd
+        # --runAsService gives the agent service's group full control of a work folder outside the
+        # agent folder, which the root's reset does not reach.
+        if ($entry.Kind -eq 'writable') { continue }
+        foreach ($line in $found) { if ($expected -notcontains $line) { "${path}: has an unexpected entry: $line" } }
+    }
+}
+
+function Assert-AgentFolderUntouched {
+    # Before a registration: what it executes must still carry the image's permissions. A mismatch
+    # is an error, not something to reset: the job's account may already have rewritten those
+    # files, and a reset would then hand them LocalSystem and the registration secret. The work
+    # folder and _diag are not checked (a work folder on the temporary disk may not exist yet).
+    param([Parameter(Mandatory)] [object[]] $Plan)
+    $problems = @(Get-AgentFolderAclProblems -Plan @($Plan | Where-Object { $_.Kind -ne 'writable' }))
+    if ($problems.Count -eq 0) { return }
+    $message = ("the agent folder's permissions are not the image's, so this VM does not register: {0}. " +
+        'The account jobs run as, {1}, may have changed what a registration runs as LocalSystem, and resetting the permissions would not undo that. ' +
+        'Reimage the instance; do not repair the permissions by hand on a VM that has run jobs.') -f ($problems -join '; '), (Get-PrincipalLabel $script:AgentAccountSid)
+    throw [AgentFolderAclError]::new($message)
+}
+
+function Set-AgentFolderAcl {
+    # Applies the plan (creating the writable folders first) and checks the result.
+    param([Parameter(Mandatory)] [object[]] $Plan)
+    foreach ($entry in $Plan | Where-Object { $_.Kind -eq 'writable' }) {
+        if (-not (Test-Path -LiteralPath $entry.Path)) { New-Item -ItemType Directory -Path $entry.Path -Force | Out-Null }
+    }
+    foreach ($arguments in ConvertTo-IcaclsArgumentList -Plan $Plan) {
+        Invoke-Icacls -Arguments $arguments
+    }
+    $problems = @(Get-AgentFolderAclProblems -Plan $Plan)
+    if ($problems.Count -gt 0) { throw "icacls did not leave the agent folder as planned: $($problems -join '; ')" }
+    Write-BootstrapLog "agent folder permissions applied: $($Plan[0].Path) is Administrators', $(Get-PrincipalLabel $script:AgentAccountSid) may read and execute it and modify only $((@($Plan | Where-Object { $_.Kind -eq 'writable' }) | ForEach-Object { $_.Path }) -join ' and ')"
+}
+
 # --- Agent state and configuration -----------------------------------------------------------
 
 function Get-AgentServiceName {
@@ -460,7 +693,9 @@ function Get-AgentServiceName {
 function Get-AgentState {
     # State: None (never configured), Configured (for this name/org/pool, service present) or Partial.
     # -WithoutService: an agent configured to run in a console (configure-run.ps1) has no service.
-    param([Parameter(Mandatory)] $Settings, [switch] $WithoutService)
+    # -Recycle: nor has one configured for one job (KILN_RECYCLE); a recorded service means it was
+    # configured to run job after job, which recycle mode must not keep.
+    param([Parameter(Mandatory)] $Settings, [switch] $WithoutService, [switch] $Recycle)
     $root = $Settings.AgentRoot
     $present = @($script:AgentMarkerFiles | Where-Object { Test-Path -LiteralPath (Join-Path $root $_) })
     if ($present.Count -eq 0) { return [pscustomobject]@{ State = 'None'; Reason = 'no agent configuration found'; ServiceName = $null; ServiceState = $null } }
@@ -485,7 +720,10 @@ function Get-AgentState {
     if ($poolName -and $poolName -ne $Settings.Pool) {
         $result.Reason = "configured for pool '$poolName', not '$($Settings.Pool)'"; return $result
     }
-    if ($WithoutService) {
+    if ($Recycle -and $result.ServiceName) {
+        $result.Reason = "configured to run as service '$($result.ServiceName)', but KILN_RECYCLE is true (one job, no service)"; return $result
+    }
+    if ($WithoutService -or $Recycle) {
         $result.State = 'Configured'
         $result.Reason = "configured as '$($Settings.AgentName)'"
         return $result
@@ -544,23 +782,31 @@ function Remove-AgentConfiguration {
 
 function Get-AgentConfigArguments {
     # No --token: the secret goes to Invoke-AgentConfigCommand -Secret (VSTS_AGENT_INPUT_TOKEN).
-    param([Parameter(Mandatory)] $Settings)
-    @(
-        '--unattended',
-        '--url', $Settings.OrgUrl,
-        '--auth', 'pat',
-        '--pool', $Settings.Pool,
-        '--agent', $Settings.AgentName,
-        '--runAsService',
-        '--replace',
-        '--work', $Settings.WorkDir
-    )
+    # -AsService: config.cmd installs the agent's own service, but does not start it
+    # (--preventServiceStart): the folder's permissions are applied again first.
+    param([Parameter(Mandatory)] $Settings, [switch] $AsService)
+    $service = if ($AsService) { @('--runAsService', '--preventServiceStart') } else { @() }
+    @('--unattended', '--url', $Settings.OrgUrl, '--auth', 'pat', '--pool', $Settings.Pool, '--agent', $Settings.AgentName) +
+    $service + @('--replace', '--work', $Settings.WorkDir)
+}
+
+function Start-RegisteredAgent {
+    # After config.cmd: the folder's permissions again (config.cmd changes them), then the agent.
+    param([Parameter(Mandatory)] $Settings, [Parameter(Mandatory)] $State, [Parameter(Mandatory)] [object[]] $AclPlan)
+    Set-AgentFolderAcl -Plan $AclPlan
+    if ($Settings.Recycle) {
+        Write-BootstrapLog "starting '$($script:AgentOnceServiceName)' for one job (Agent.Listener.exe run --once); nothing starts the agent again, kiln reimages this VM after the job"
+        Start-AgentService -Name $script:AgentOnceServiceName
+    } else {
+        Write-BootstrapLog "starting agent service '$($State.ServiceName)'"
+        Start-AgentService -Name $State.ServiceName
+    }
 }
 
 function Invoke-AdoBootstrap {
     <#
     .SYNOPSIS
-        The whole bootstrap; returns the process exit code (0, 1 or 2) and nothing else.
+        The whole bootstrap; returns the process exit code (0, 1, 2 or 3) and nothing else.
     #>
     [CmdletBinding()]
     param([string] $AgentRoot, [string] $LogPath)
@@ -581,10 +827,19 @@ function Invoke-AdoBootstrap {
         Write-BootstrapLog "agent bootstrap starting (agent folder $AgentRoot)"
         $settings = Get-BootstrapSettings -AgentRoot $AgentRoot
         $source = if ($settings.Mode -eq 'broker') { "registration broker $($settings.RegistrationUrl)" } else { "secret '$($settings.SecretName)' in '$($settings.KeyVaultName)'" }
-        Write-BootstrapLog "agent '$($settings.AgentName)', pool '$($settings.Pool)', organisation $($settings.OrgUrl), $source"
+        $runs = if ($settings.Recycle) { 'one job, then the VM is reimaged (KILN_RECYCLE)' } else { 'job after job, as a service' }
+        Write-BootstrapLog "agent '$($settings.AgentName)', pool '$($settings.Pool)', organisation $($settings.OrgUrl), $source; runs $runs"
 
-        $state = Get-AgentState -Settings $settings
+        $aclPlan = Get-AgentFolderAclPlan -AgentRoot $settings.AgentRoot -WorkDir $settings.WorkDir
+        Assert-AgentFolderUntouched -Plan $aclPlan
+
+        $state = Get-AgentState -Settings $settings -Recycle:$settings.Recycle
         Write-BootstrapLog "agent state: $($state.State) ($($state.Reason))"
+        if ($state.State -eq 'Configured' -and $settings.Recycle) {
+            # It was started right after its registration, for its one job: this VM is used.
+            Write-BootstrapLog "the agent is registered and runs only once, started right after its registration; not starting it again: kiln reimages this VM"
+            return 0
+        }
         if ($state.State -eq 'Configured') {
             if ($state.ServiceState -ne 'Running') {
                 Write-BootstrapLog "starting agent service '$($state.ServiceName)'"
@@ -609,12 +864,13 @@ function Invoke-AdoBootstrap {
         }
 
         # One clean retry inside this run; after that the service's restart policy takes over.
-        $arguments = Get-AgentConfigArguments -Settings $settings
+        $arguments = Get-AgentConfigArguments -Settings $settings -AsService:(-not $settings.Recycle)
         for ($try = 1; $try -le 2; $try++) {
             $code = Invoke-AgentConfigCommand -AgentRoot $settings.AgentRoot -Arguments $arguments -Secret $pat
-            $after = Get-AgentState -Settings $settings
+            $after = Get-AgentState -Settings $settings -Recycle:$settings.Recycle
             if ($code -eq 0 -and $after.State -eq 'Configured') {
                 Write-BootstrapLog "agent configured: $($after.Reason)"
+                Start-RegisteredAgent -Settings $settings -State $after -AclPlan $aclPlan
                 return 0
             }
             Write-BootstrapLog -Level WARN "configuration attempt $try failed (exit code $code, state $($after.State): $($after.Reason))"
@@ -624,6 +880,9 @@ function Invoke-AdoBootstrap {
     } catch [BootstrapConfigError] {
         Write-BootstrapLog -Level ERROR $_.Exception.Message
         return 2
+    } catch [AgentFolderAclError] {
+        Write-BootstrapLog -Level ERROR $_.Exception.Message
+        return 3
     } catch {
         Write-BootstrapLog -Level ERROR ('agent bootstrap failed: ' + $_.Exception.Message)
         return 1

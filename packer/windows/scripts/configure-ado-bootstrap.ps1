@@ -1,13 +1,21 @@
-# Registers AdoBootstrap: a real Windows service (NSSM wrapping Windows PowerShell) that runs bootstrap-agent.ps1 at every boot.
+# Registers AdoBootstrap (NSSM wrapping Windows PowerShell, runs bootstrap-agent.ps1 at every boot) and AdoAgentOnce.
 <#
     Why a service through NSSM: a PowerShell script is not a service (the SCM would kill it after 30 s
     for not answering). NSSM gives the seed README's promise literally: a service named AdoBootstrap
     that starts at boot as LocalSystem with nobody logged in, runs the script, is restarted by NSSM
-    when the script exits non-zero (after 60 s), stops cleanly when it
-    exits 0, and can be restarted by name after the environment is injected:
+    when the script exits non-zero (after 60 s), stops cleanly when it exits 0 or 3 (the agent
+    folder's permissions are not the image's: retrying cannot help, the VM must be reimaged), and
+    can be restarted by name after the environment is injected:
         Restart-Service AdoBootstrap
     The script is idempotent, so running it at every boot costs one file check once configured.
-    It is registered but not started: the build VM must not try to register itself.
+
+    AdoAgentOnce runs the agent for one job (KILN_RECYCLE=true): Agent.Listener.exe run --once as
+    NETWORK SERVICE, started by the bootstrap right after the registration. The agent's own service
+    (AgentService.exe) cannot honour --once, and restarts the listener; this one starts on demand
+    only (not at boot) and NSSM does not restart the listener when it exits, so after its job
+    nothing runs it again until kiln reimages the VM.
+
+    Both are registered but not started: the build VM must not try to register itself.
 #>
 [CmdletBinding()]
 param(
@@ -54,6 +62,7 @@ function Get-AdoBootstrapNssmSettings {
         , @('Start', 'SERVICE_AUTO_START')
         , @('AppExit', 'Default', 'Restart')
         , @('AppExit', '0', 'Exit')
+        , @('AppExit', '3', 'Exit')
         , @('AppRestartDelay', '60000')
         , @('AppThrottle', '5000')
         , @('AppStdout', $serviceLog)
@@ -63,12 +72,46 @@ function Get-AdoBootstrapNssmSettings {
     )
 }
 
+function Get-AdoAgentOnceNssmSettings {
+    # Every `nssm set` of the one-job agent service, in order.
+    param([Parameter(Mandatory)] [string] $AgentRoot)
+    $serviceLog = Join-Path $AgentRoot '_diag\AdoAgentOnce.service.log'
+    @(
+        , @('AppParameters', 'run --once')
+        , @('AppDirectory', $AgentRoot)
+        , @('DisplayName', 'kiln Azure DevOps agent, one job')
+        , @('Description', 'Runs the registered agent for one job (KILN_RECYCLE=true); started by AdoBootstrap after the registration, never restarted: kiln reimages the VM.')
+        # The SCM's own name for NETWORK SERVICE, the same whatever the Windows language; no password.
+        , @('ObjectName', 'NT Authority\NetworkService')
+        , @('Start', 'SERVICE_DEMAND_START')
+        , @('AppExit', 'Default', 'Exit')
+        # _diag: NETWORK SERVICE may write there (configure-agent-permissions.ps1), and NSSM opens
+        # the file as the service's account.
+        , @('AppStdout', $serviceLog)
+        , @('AppStderr', $serviceLog)
+    )
+}
+
+function Install-NssmService {
+    # (Re)creates the service running $Application with the given `nssm set` settings.
+    param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Application, [Parameter(Mandatory)] [object[]] $Settings)
+    if ($null -ne (Get-ServiceStartType -Name $Name)) {
+        Invoke-Nssm -Arguments @('remove', $Name, 'confirm')
+    }
+    Invoke-Nssm -Arguments @('install', $Name, $Application)
+    foreach ($setting in $Settings) {
+        Invoke-Nssm -Arguments (@('set', $Name) + $setting)
+    }
+}
+
 function Register-AdoBootstrap {
     param(
         [Parameter(Mandatory)] [string] $AgentRoot,
         [Parameter(Mandatory)] [string] $ScriptFolder,
         [Parameter(Mandatory)] [string] $LogFolder,
-        [string] $ServiceName = 'AdoBootstrap'
+        [string] $ServiceName = 'AdoBootstrap',
+        # bootstrap-agent.ps1 starts it by this name ($script:AgentOnceServiceName there).
+        [string] $AgentOnceServiceName = 'AdoAgentOnce'
     )
     $ErrorActionPreference = 'Stop'
     if (-not (Test-Path -LiteralPath (Join-Path $AgentRoot 'config.cmd'))) { throw "no agent in ${AgentRoot}: run install-ado-agent.ps1 first" }
@@ -80,17 +123,15 @@ function Register-AdoBootstrap {
     # bootstrap-agent.ps1 finds its agent folder here (and next to itself).
     Set-MachineEnvironmentVariable -Name 'ADO_AGENT_ROOT' -Value $AgentRoot
 
-    if ($null -ne (Get-ServiceStartType -Name $ServiceName)) {
-        Invoke-Nssm -Arguments @('remove', $ServiceName, 'confirm')
-    }
-    Invoke-Nssm -Arguments @('install', $ServiceName, (Get-WindowsPowerShellPath))
-    foreach ($setting in Get-AdoBootstrapNssmSettings -AgentRoot $AgentRoot -LogFolder $LogFolder) {
-        Invoke-Nssm -Arguments (@('set', $ServiceName) + $setting)
-    }
+    Install-NssmService -Name $ServiceName -Application (Get-WindowsPowerShellPath) -Settings (Get-AdoBootstrapNssmSettings -AgentRoot $AgentRoot -LogFolder $LogFolder)
+    $listener = Join-Path $AgentRoot 'bin\Agent.Listener.exe'
+    Install-NssmService -Name $AgentOnceServiceName -Application $listener -Settings (Get-AdoAgentOnceNssmSettings -AgentRoot $AgentRoot)
 
     $startType = Get-ServiceStartType -Name $ServiceName
     if ($startType -ne 'Automatic') { throw "$ServiceName start type is '$startType', expected Automatic" }
-    Write-Host "verified: service $ServiceName registered (Automatic, LocalSystem) to run $(Join-Path $AgentRoot 'bootstrap-agent.ps1')"
+    $startType = Get-ServiceStartType -Name $AgentOnceServiceName
+    if ($startType -ne 'Manual') { throw "$AgentOnceServiceName start type is '$startType', expected Manual (started by the bootstrap only)" }
+    Write-Host "verified: service $ServiceName registered (Automatic, LocalSystem) to run $(Join-Path $AgentRoot 'bootstrap-agent.ps1'), and $AgentOnceServiceName (Manual, NETWORK SERVICE) to run $listener run --once"
 }
 
 if ($MyInvocation.InvocationName -ne '.') {

@@ -7,7 +7,10 @@
     come from the parameters, else from the machine environment (ADO_ORG_URL, ADO_POOL), else from a
     prompt. The PAT is always prompted for, read as a SecureString and never echoed or logged. The
     agent is named after the computer name, like the bootstrap, so kiln still recognises it. An
-    agent that is already configured is not configured again; it is just run.
+    agent that is already configured is not configured again; it is just run. After config.cmd the
+    agent folder gets the image's permissions again (config.cmd changes them, and the bootstrap
+    refuses to register on a folder that differs). With KILN_RECYCLE=true the agent runs one job
+    (run.cmd --once).
 .EXAMPLE
     C:\ado-agent\configure-run.ps1 -Pool kiln-windows
 #>
@@ -21,6 +24,9 @@ param(
     [switch] $NoRun
 )
 
+# bootstrap-agent.ps1 declares -AgentRoot too, and dot-sourcing it binds its parameters in this
+# scope, which would clear ours: keep what was asked for first.
+$requested = @{ OrgUrl = $OrgUrl; Pool = $Pool; WorkDir = $WorkDir; AgentRoot = $AgentRoot; NoRun = $NoRun }
 . (Join-Path $PSScriptRoot 'bootstrap-agent.ps1')
 
 function Read-PromptValue {
@@ -39,8 +45,10 @@ function Read-PromptSecret {
 }
 
 function Invoke-AgentRun {
-    param([Parameter(Mandatory)] [string] $AgentRoot)
-    & (Join-Path $AgentRoot 'run.cmd')
+    # -Once: one job, then run.cmd exits (KILN_RECYCLE=true).
+    param([Parameter(Mandatory)] [string] $AgentRoot, [switch] $Once)
+    $arguments = if ($Once) { @('--once') } else { @() }
+    & (Join-Path $AgentRoot 'run.cmd') @arguments
 }
 
 function Invoke-ConfigureRun {
@@ -55,6 +63,9 @@ function Invoke-ConfigureRun {
     if (-not $Pool) { $Pool = Read-PromptValue -Prompt 'Agent pool' -Default 'Default' }
     if (-not $WorkDir) { $WorkDir = Join-Path $AgentRoot '_work' }
     if (-not (Test-Path -LiteralPath (Join-Path $AgentRoot 'config.cmd'))) { throw "no config.cmd in $AgentRoot" }
+    $recycleValue = Get-MachineEnvironmentVariable -Name 'KILN_RECYCLE'
+    $recycle = ConvertFrom-RecycleSetting $recycleValue
+    if ($null -eq $recycle) { throw "KILN_RECYCLE '$recycleValue' is neither true nor false (true: the agent runs one job; unset means false)" }
 
     $settings = [pscustomobject]@{ OrgUrl = $OrgUrl; Pool = $Pool; WorkDir = $WorkDir; AgentRoot = $AgentRoot; AgentName = (Get-ComputerName) }
     $state = Get-AgentState -Settings $settings -WithoutService
@@ -66,18 +77,19 @@ function Invoke-ConfigureRun {
         try {
             if ($state.State -eq 'Partial') { Remove-AgentConfiguration -Settings $settings -Pat $pat }
             # The seed README's manual command: no service, the agent runs in this console.
-            $arguments = @(Get-AgentConfigArguments -Settings $settings | Where-Object { $_ -ne '--runAsService' })
+            $arguments = @(Get-AgentConfigArguments -Settings $settings)
             # The PAT travels as VSTS_AGENT_INPUT_TOKEN for config.cmd only, gone before run.cmd starts.
             $code = Invoke-AgentConfigCommand -AgentRoot $AgentRoot -Arguments $arguments -Secret $pat
             if ($code -ne 0) { throw "config.cmd failed with exit code $code" }
+            Set-AgentFolderAcl -Plan (Get-AgentFolderAclPlan -AgentRoot $AgentRoot -WorkDir $WorkDir)
         } finally {
             $pat = $null
             $script:BootstrapSecrets.Clear()
         }
     }
-    if (-not $NoRun) { Invoke-AgentRun -AgentRoot $AgentRoot }
+    if (-not $NoRun) { Invoke-AgentRun -AgentRoot $AgentRoot -Once:$recycle }
 }
 
 if ($MyInvocation.InvocationName -ne '.') {
-    Invoke-ConfigureRun -OrgUrl $OrgUrl -Pool $Pool -WorkDir $WorkDir -AgentRoot $AgentRoot -NoRun:$NoRun
+    Invoke-ConfigureRun @requested
 }

@@ -73,16 +73,19 @@ export function createAdoClient(
   const base = `${ado.orgUrl.replace(/\/+$/, '')}/_apis/distributedtask`;
   let poolIdPromise: Promise<number> | undefined;
 
-  async function authorization(): Promise<string> {
-    if (ado.auth === 'pat') {
-      const pat = await secrets.getSecret(ado.patSecret);
-      return `Basic ${Buffer.from(`:${pat}`).toString('base64')}`;
-    }
+  /** What kiln authenticates with: the PAT from Key Vault, or an Entra token of kiln's identity. */
+  async function credentialSecret(): Promise<string> {
+    if (ado.auth === 'pat') return secrets.getSecret(ado.patSecret);
     const token = await credential.getToken(ADO_RESOURCE_SCOPE, {
       abortSignal: AbortSignal.timeout(deadlineMs),
     });
     if (!token) throw new PermanentError('ado authenticate failed: no Entra token for Azure DevOps');
-    return `Bearer ${token.token}`;
+    return token.token;
+  }
+
+  async function authorization(): Promise<string> {
+    const secret = await credentialSecret();
+    return ado.auth === 'pat' ? `Basic ${Buffer.from(`:${secret}`).toString('base64')}` : `Bearer ${secret}`;
   }
 
   /**
@@ -220,8 +223,11 @@ export function createAdoClient(
       return listPoolAgents({});
     },
 
+    // Agent names are case-insensitive in Azure DevOps, and a Windows agent registers under its
+    // NetBIOS name (upper case) while ARM names the instance as the model wrote it.
     async findAgentsByName(name) {
-      return (await listPoolAgents({ agentName: name })).filter((a) => a.name === name);
+      const wanted = name.toLowerCase();
+      return (await listPoolAgents({ agentName: name })).filter((a) => a.name.toLowerCase() === wanted);
     },
 
     // One agent asked for: 404 is that agent gone.
@@ -243,6 +249,12 @@ export function createAdoClient(
         notFound: 'answer',
       });
       return status === 404 ? 'gone' : 'deleted';
+    },
+
+    async agentRegistrationSecret() {
+      return credentialSecret().catch((err: unknown) => {
+        throw toClientError('ado read the agent registration secret', err);
+      });
     },
 
     async setAgentEnabled(id, enabled) {

@@ -1,8 +1,8 @@
 /**
  * Fake Azure DevOps distributed-task API: agent pools by name, agents of a pool (with
  * `assignedRequest` when asked), get, PATCH (enable/disable) and DELETE. Requires api-version 7.1
- * (or 7.1-preview.1) and either Basic PAT auth (`base64(":" + PAT)`) or an Entra bearer token for the
- * Azure DevOps resource.
+ * (or 7.1-preview.1) and either Basic auth (`base64(":" + PAT)`, where Azure DevOps also takes an Entra
+ * access token for it in the PAT's place) or an Entra bearer token for the Azure DevOps resource.
  */
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, bearerToken, sendJson, type FakeRequest } from './http.js';
@@ -18,6 +18,15 @@ export interface AdoFakeOptions {
   faults: FaultBook;
   origin: () => string;
   pat: () => string;
+}
+
+/**
+ * Whether Azure DevOps takes this as the password of Basic auth: the PAT or, as Azure DevOps also
+ * takes there, an Entra access token for it (what an agent's `config.cmd --auth pat` sends when
+ * given such a token).
+ */
+export function acceptsAsPassword(o: Pick<AdoFakeOptions, 'pat' | 'tokens'>, password: string): boolean {
+  return password !== '' && (password === o.pat() || o.tokens.check(password, ADO_RESOURCE) === 'ok');
 }
 
 export function adoHandler(o: AdoFakeOptions) {
@@ -187,8 +196,7 @@ export function adoHandler(o: AdoFakeOptions) {
     const basic = /^Basic\s+(\S+)$/i.exec(h);
     if (basic) {
       const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-      const pat = decoded.slice(decoded.indexOf(':') + 1);
-      return decoded.includes(':') && pat === o.pat();
+      return decoded.includes(':') && acceptsAsPassword(o, decoded.slice(decoded.indexOf(':') + 1));
     }
     return o.tokens.check(bearerToken(req), ADO_RESOURCE) === 'ok';
   }

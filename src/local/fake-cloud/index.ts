@@ -9,7 +9,7 @@ import type { VirtualClock } from '../clock.js';
 import type { Scenario } from '../scenario/types.js';
 import { ensureFakeCa } from '../tls/fake-ca.js';
 import { createContractChecker, type ContractViolation, type Exchange } from '../contracts/index.js';
-import { adoHandler } from './ado.js';
+import { acceptsAsPassword, adoHandler } from './ado.js';
 import { armHandler } from './arm.js';
 import { FaultBook, type FakeFault, type FakeService } from './faults.js';
 import { githubHandler } from './github.js';
@@ -88,6 +88,11 @@ export interface FakeCloud {
   addFault(fault: FakeFault): void;
   /** Adds or replaces a Key Vault secret. */
   setSecret(name: string, value: string): void;
+  /**
+   * Whether Azure DevOps accepts an agent configured with this secret: the PAT the vault holds, or
+   * an Entra token for Azure DevOps (the broker's answer with ADO_AUTH=entra).
+   */
+  acceptsAdoPat(secret: string): boolean;
   /** The gallery version the scale set's model points at now (undefined: unknown scale set or not a version id). */
   scaleSetVersion(name: string): string | undefined;
   close(): Promise<void>;
@@ -221,6 +226,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     options.secrets?.adoPat ?? randomBytes(26).toString('base64url').toLowerCase(),
   );
   const secretValue = (name: string) => secrets.get(name)?.value ?? '';
+  const adoPat = () => secretValue(SECRET_NAMES.adoPat);
 
   const tlsMain = { cert: ca.certPem, key: ca.keyPem };
   const servers: RunningServer[] = [];
@@ -276,7 +282,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
         tokens,
         faults,
         origin: () => origins.ado,
-        pat: () => secretValue(SECRET_NAMES.adoPat),
+        pat: adoPat,
       }),
     });
     servers.push(ado);
@@ -368,6 +374,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     secretNames: { ...SECRET_NAMES },
     addFault: (fault) => faults.add(fault),
     setSecret,
+    acceptsAdoPat: (secret) => acceptsAsPassword({ tokens, pat: adoPat }, secret),
     scaleSetVersion: (name) => {
       const set = world.findScaleSet(name);
       return set ? /\/versions\/([^/]+)$/i.exec(set.imageId)?.[1] : undefined;

@@ -25,6 +25,8 @@ import type { World } from './world.js';
 export interface TemplateRolesOption {
   templateFile?: string;
   auth?: { github?: 'app' | 'pat'; ado?: 'pat' | 'entra' };
+  /** The deployment's registration modes (`github.registration`, `ado.registration`); the scenario's otherwise. */
+  registration?: { github?: 'jit' | 'pat'; ado?: 'broker' | 'pat' };
   omit?: readonly string[];
 }
 
@@ -69,10 +71,20 @@ function templateRolesFor(option: Exclude<RolesOption, 'all'>, world: World): Te
   const file = o.templateFile ?? PROJECT_TEMPLATE;
   const omit = new Set(o.omit ?? []);
   const base = KILN_TEMPLATE_PARAMETERS as { github: object; ado: object };
+  // The runner identities hold a Key Vault role only in PAT mode: the world's instances register as the scenario says.
+  const registration = { ...world.scenario.registration, ...o.registration };
   const parameters = {
     ...KILN_TEMPLATE_PARAMETERS,
-    github: { ...base.github, ...(o.auth?.github ? { auth: o.auth.github } : {}) },
-    ado: { ...base.ado, ...(o.auth?.ado ? { auth: o.auth.ado } : {}) },
+    github: {
+      ...base.github,
+      ...(o.auth?.github ? { auth: o.auth.github } : {}),
+      registration: registration.github,
+    },
+    ado: {
+      ...base.ado,
+      ...(o.auth?.ado ? { auth: o.auth.ado } : {}),
+      registration: registration.ado,
+    },
   };
   try {
     const roles = readTemplateRoles(readTemplate(file), parameters, {

@@ -1,7 +1,8 @@
 /**
  * The fake cloud's scale set models and instances: a model update (S8 and S4 judged), a reimage or
  * manual upgrade takes an instance down for `latency.reimage` minutes and it registers again
- * `latency.register` later (never on an unhealthy version, nor without its registration secret),
+ * `latency.register` later (never on an unhealthy version, nor without its registration secret or
+ * the broker's answer),
  * deleting instances, and new instances booting on the model. Long-running writes complete their
  * operation on the virtual clock.
  */
@@ -18,10 +19,27 @@ import {
   type WorldScaleSet,
 } from './world-types.js';
 
-/** The Key Vault secret each kind of instance registers with (scale-set.bicep's runtime settings). */
+/** The Key Vault secret each kind of instance registers with in PAT mode (scale-set.bicep's runtime settings). */
 const REGISTRATION_SECRET: Record<ImageKind, string> = { linux: 'gh-pat', windows: 'ado-pat' };
 
+/** Every secret that registers runners or agents: the GitHub App's key, the GitHub PAT, the Azure DevOps PAT. */
+const REGISTRATION_SECRETS = ['github-app-key', 'gh-pat', 'ado-pat'];
+
+/** A booting instance of a broker-mode scale set, ready to ask kiln's registration broker. */
+export interface BrokeredBoot {
+  set: WorldScaleSet;
+  inst: WorldInstance;
+  /** The instance's epoch at boot: a reimage or delete since makes this boot stale. */
+  epoch: number;
+}
+
 export abstract class WorldInstances extends WorldJobs {
+  /**
+   * Who answers a broker-mode boot: the simulation, which runs the app, sets it. Without one (a
+   * fake cloud with no app) such an instance has no broker to ask and never registers.
+   */
+  brokeredBoot?: (boot: BrokeredBoot) => void;
+
   protected addInstance(set: WorldScaleSet, provisionedAt: number): WorldInstance {
     const n = set.nextInstanceId++;
     const inst: WorldInstance = {
@@ -139,6 +157,15 @@ export abstract class WorldInstances extends WorldJobs {
           inst.provisioningState !== 'Succeeded'
         )
           return;
+        if (this.registersThroughBroker(set)) {
+          if (this.brokeredBoot) this.brokeredBoot({ set, inst, epoch });
+          else
+            this.event(
+              set.kind === 'linux' ? 'github' : 'ado',
+              `${inst.computerName} has no registration broker to ask: it never registers`,
+            );
+          return;
+        }
         if (!this.mayReadRegistrationSecret(set)) {
           this.event(
             set.kind === 'linux' ? 'github' : 'ado',
@@ -154,6 +181,28 @@ export abstract class WorldInstances extends WorldJobs {
     );
   }
 
+  /** kiln's instances in jit (GitHub) or broker (Azure DevOps) mode ask the broker; others read a PAT. */
+  registersThroughBroker(set: WorldScaleSet): boolean {
+    if (!set.managed) return false;
+    const mode = this.scenario.registration;
+    return set.kind === 'linux' ? mode.github === 'jit' : mode.ado === 'broker';
+  }
+
+  /** Whether a boot handed to the broker is still the instance's current one (not reimaged or deleted since). */
+  bootIsCurrent(boot: BrokeredBoot): boolean {
+    const { set, inst, epoch } = boot;
+    return (
+      inst.epoch === epoch && set.instances.has(inst.instanceId) && inst.provisioningState === 'Succeeded'
+    );
+  }
+
+  /** An Azure DevOps agent configured with the secret the broker handed its instance: online under its computer name. */
+  registerAgent(boot: BrokeredBoot): void {
+    this.register(boot.set, boot.inst, this.clock.nowMs());
+    this.event('ado', `${boot.inst.computerName} registered online`);
+    this.wakePendingJobs(boot.inst.name);
+  }
+
   /**
    * A booting kiln instance reads its registration secret from Key Vault with its scale set's
    * identity (scale-set.bicep's runtime settings). Instances of scale sets outside kiln use their
@@ -167,6 +216,28 @@ export abstract class WorldInstances extends WorldJobs {
       'Microsoft.KeyVault/vaults/secrets/getSecret/action',
       `${this.keyVaultId()}/secrets/${REGISTRATION_SECRET[set.kind]}`,
     );
+  }
+
+  /**
+   * How many registration secrets (the GitHub App key or PAT, the Azure DevOps PAT) a runner or
+   * agent identity may read: what a job on a VM could steal through IMDS. 0 in jit/broker mode.
+   */
+  registrationSecretsReachableFromVms(): number {
+    let reachable = 0;
+    for (const kind of ['linux', 'windows'] as const) {
+      const who = this.access.identity(runnerIdentityRole(kind));
+      for (const secret of REGISTRATION_SECRETS)
+        if (
+          this.access.allows(
+            who,
+            'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+            `${this.keyVaultId()}/secrets/${secret}`,
+            'data',
+          )
+        )
+          reachable++;
+    }
+    return reachable;
   }
 
   deleteInstances(set: WorldScaleSet, ids: string[], op: AsyncOperation, fail: boolean): void {

@@ -48,8 +48,8 @@ export abstract class WorldJobs extends WorldState {
         existing.busy = false;
       } else {
         const r = this.newRunner(inst.computerName, 'linux', 'online', set.name);
-        // Until the VMs of jit scale sets register through the broker (a JIT runner is ephemeral by
-        // itself), a recycle scale set's runner registers as `config.sh --ephemeral` does.
+        // A JIT runner (jit mode, through the broker) is ephemeral by itself; in PAT mode a recycle
+        // scale set's runner registers as bootstrap.sh's `config.sh --ephemeral` does.
         r.ephemeral = recycles(set);
         this.runners.set(r.id, r);
       }

@@ -86,6 +86,9 @@ export class World extends WorldGallery {
       if (ss.managed) tags['kiln-managed'] = 'true';
       if (ss.canary) tags['kiln-canary'] = 'true';
       if (ss.recycle) tags['kiln-recycle'] = 'true';
+      // As infra/main.bicep tags kiln's scale sets with the registration mode their VMs use.
+      if (ss.managed)
+        tags['kiln-registration'] = ss.image === 'linux' ? s.registration.github : s.registration.ado;
       const imageId = this.versionId(ss.image, ss.version);
       const set: WorldScaleSet = {
         id,
@@ -110,6 +113,13 @@ export class World extends WorldGallery {
       for (let i = 0; i < ss.capacity; i++) {
         const inst = this.addInstance(set, now - 24 * 60 * MINUTE);
         this.register(set, inst, now - 24 * 60 * MINUTE + 3 * MINUTE);
+        // A jit-mode fleet's runners came from the broker's JIT configs: ephemeral, one job each.
+        const runner =
+          set.kind === 'linux' && this.registersThroughBroker(set) && this.registrationOf(set, inst);
+        if (runner && 'busy' in runner) {
+          runner.ephemeral = true;
+          runner.jit = { secret: this.uuid(), started: true };
+        }
       }
     });
 

@@ -48,6 +48,8 @@ export const SCENARIO_DEFAULTS = {
   managed: true,
   startAfterMinutes: 0,
   latency: { replication: 30, reimage: 6, register: 2 },
+  /** How kiln's instances register: infra/main.bicep's defaults (`github.registration`, `ado.registration`). */
+  registration: { github: 'jit', ado: 'broker' },
   faultTimes: 1,
   faultPersistent: false,
   faultAfterMinutes: 0,
@@ -130,6 +132,10 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
       replication: fields.latency?.replication ?? SCENARIO_DEFAULTS.latency.replication,
       reimage: fields.latency?.reimage ?? SCENARIO_DEFAULTS.latency.reimage,
       register: fields.latency?.register ?? SCENARIO_DEFAULTS.latency.register,
+    },
+    registration: {
+      github: fields.registration?.github ?? SCENARIO_DEFAULTS.registration.github,
+      ado: fields.registration?.ado ?? SCENARIO_DEFAULTS.registration.ado,
     },
     faults: faults.map((f): ScenarioFault => {
       const fault: ScenarioFault = {

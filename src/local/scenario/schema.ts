@@ -346,6 +346,11 @@ export const FIELD_SCHEMAS = {
       .object({ replication: optional(latency), reimage: optional(latency), register: optional(latency) })
       .strict(),
   ),
+  registration: optional(
+    z
+      .object({ github: optional(z.enum(['jit', 'pat'])), ado: optional(z.enum(['broker', 'pat'])) })
+      .strict(),
+  ),
   faults: optional(list(MAX_FAULTS)),
   eventgrid: optional(
     z

@@ -126,6 +126,12 @@ export interface Scenario {
   ghosts: { github: number; ado: number };
   foreign: { github: number; ado: number };
   latency: { replication: number; reimage: number; register: number };
+  /**
+   * How kiln's instances get their registration (the deployment's `github.registration` and
+   * `ado.registration`): `jit`/`broker` ask kiln's registration broker with the VM's identity
+   * token, and the runner identities have no Key Vault role; `pat` reads the PAT from Key Vault.
+   */
+  registration: { github: 'jit' | 'pat'; ado: 'broker' | 'pat' };
   faults: ScenarioFault[];
   /** Present only when the file has an eventgrid block (required when trigger includes eventgrid). */
   eventgrid?: { version: { image: ImageKind; version: string }; duplicates: number };

@@ -63,6 +63,16 @@ export interface SimulationReport {
   jobsInterrupted: number;
   deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
   foreignTouched: number;
+  /**
+   * Instances of broker-mode scale sets that registered through kiln's registration broker, and the
+   * broker's refusals by `<status> <reason>` (a retried 429 counts each time).
+   */
+  registrations: { brokered: number; refused: Record<string, number> };
+  /**
+   * Registration secrets (GitHub App key or PAT, Azure DevOps PAT) that a runner or agent identity
+   * may read from Key Vault, so a job on the VM could too: 0 when every fleet registers through the broker.
+   */
+  secretsReachableFromVms: number;
   apiCalls: Record<string, number>;
   /** Injected faults that fired, by service:operation (kiln had to retry or fail over each one). */
   faultsInjected: Record<string, number>;
@@ -197,6 +207,11 @@ export function renderText(report: SimulationReport, range: { start: string; unt
     lines.push(`    ${c}`);
   lines.push(`  jobs interrupted      ${report.jobsInterrupted}`);
   lines.push(`  foreign touched       ${report.foreignTouched}`);
+  const refused = Object.entries(report.registrations.refused);
+  lines.push(
+    `  registrations         ${report.registrations.brokered} brokered${refused.length ? `, refused ${refused.map(([k, v]) => `${k} ×${v}`).join(', ')}` : ''}`,
+  );
+  lines.push(`  secrets VMs can read  ${report.secretsReachableFromVms}`);
   lines.push(
     `  deleted               ${report.deleted.githubRunners.length} GitHub runners, ${report.deleted.adoAgents.length} Azure DevOps agents, ` +
       `${report.deleted.galleryVersions.length} gallery versions, ${report.deleted.instances.length} instances`,

@@ -32,6 +32,7 @@ import {
   type ObservedRun,
 } from './invariants.js';
 import type { ReportEvent, SimulationReport } from './report.js';
+import { SimulatedVmRegistrations, type RegistrationCounts } from './vm-registrations.js';
 import { storedOutput } from '../../orchestration-contracts.js';
 
 export interface SimulationOptions {
@@ -145,6 +146,15 @@ export async function runSimulation(
     });
 
   const pending: (() => Promise<void>)[] = [];
+  // Instances of broker-mode scale sets ask the app for their registration as they boot.
+  const vmRegistrations = new SimulatedVmRegistrations({
+    cloud,
+    host,
+    clock,
+    enqueue: (work) => pending.push(work),
+    event,
+  });
+  cloud.world.brokeredBoot = vmRegistrations.boot;
   const deliver = async (image: ImageKind, version: string, note = '') => {
     event('eventgrid', `delivered ResourceWriteSuccess for ${image} ${version}${note}`);
     await host.deliverEvent(EVENT_GRID_FUNCTION, versionWrittenEvent(cloud, image, version, clock.now()));
@@ -348,6 +358,7 @@ export async function runSimulation(
     rebuilds: [...rebuilds.values()],
     violations: [...cloud.ledger.violations, ...violations].sort((a, b) => a.at.localeCompare(b.at)),
     events: timeline,
+    registrations: vmRegistrations.counts,
     virtualMinutes: Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
     criticalPathMinutes: criticalPathMinutes({
       scenario,
@@ -497,6 +508,7 @@ function buildReport(input: {
   rebuilds: RebuildOutput[];
   violations: Violation[];
   events: ReportEvent[];
+  registrations: RegistrationCounts;
   virtualMinutes: number;
   criticalPathMinutes: number;
 }): SimulationReport {
@@ -577,6 +589,11 @@ function buildReport(input: {
       instances: [...ledger.deleted.instances],
     },
     foreignTouched: ledger.foreignTouched,
+    registrations: {
+      brokered: input.registrations.brokered,
+      refused: Object.fromEntries(Object.entries(input.registrations.refused).sort()),
+    },
+    secretsReachableFromVms: cloud.world.registrationSecretsReachableFromVms(),
     apiCalls: { ...cloud.requests },
     faultsInjected: { ...cloud.faults.fired },
     virtualMinutes: input.virtualMinutes,

@@ -20,6 +20,31 @@ BeforeAll {
         }
     }
 
+    function Set-WindowsMocks {
+        # The permissions and the icacls calls (Windows-only) as the image leaves them; every
+        # icacls call and service start is recorded in $script:Events, in order. A path in
+        # $script:Tampered reads back as given there.
+        $script:Events = New-Object System.Collections.Generic.List[string]
+        $script:Tampered = @{}
+        Mock Get-AgentPathSecurity {
+            if ($script:Tampered.ContainsKey($Path)) { return $script:Tampered[$Path] }
+            $work = if ($script:MachineEnv.ContainsKey('ADO_WORK_DIR')) { $script:MachineEnv.ADO_WORK_DIR } else { Join-Path $script:Root '_work' }
+            Get-ImagePathSecurity -Path $Path -AgentRoot $script:Root -Writable @($work, (Join-Path $script:Root '_diag'))
+        }
+        Mock Invoke-Icacls {
+            # config.cmd must have run already: it changes the folder's permissions itself.
+            $configured = Test-Path -LiteralPath (Join-Path $script:Root '.agent')
+            $script:Events.Add("icacls $($Arguments -join ' ') (after config.cmd: $configured)")
+        }
+    }
+
+    function Get-IcaclsEvents { @($script:Events | Where-Object { $_ -like 'icacls *' }) }
+
+    function Get-ExpectedIcaclsEvents([string] $WorkDir) {
+        @(ConvertTo-IcaclsArgumentList -Plan (Get-AgentFolderAclPlan -AgentRoot $script:Root -WorkDir $WorkDir) |
+                ForEach-Object { "icacls $($_ -join ' ') (after config.cmd: True)" })
+    }
+
     function Set-ConfiguredAgent {
         # Lays out what a successful config.cmd leaves behind, for the idempotency tests.
         param([string] $AgentName = 'KILNWIN000001', [string] $ServiceState = 'Running', [string] $Pool = 'Default')
@@ -66,9 +91,13 @@ Describe 'bootstrap-agent.ps1' {
             $file = Join-Path $env:STUB_SERVICES_DIR $Name
             if (Test-Path -LiteralPath $file) { (Get-Content -Raw -LiteralPath $file).Trim() } else { $null }
         }
-        Mock Start-AgentService { Set-Content -LiteralPath (Join-Path $env:STUB_SERVICES_DIR $Name) -Value 'Running' }
+        Mock Start-AgentService {
+            $script:Events.Add("start $Name")
+            Set-Content -LiteralPath (Join-Path $env:STUB_SERVICES_DIR $Name) -Value 'Running'
+        }
         Mock Remove-AgentService { Remove-Item -LiteralPath (Join-Path $env:STUB_SERVICES_DIR $Name) -ErrorAction SilentlyContinue }
         Mock Start-BootstrapDelay { }
+        Set-WindowsMocks
     }
 
     Context 'happy path' {
@@ -81,7 +110,7 @@ Describe 'bootstrap-agent.ps1' {
             # No --token on the command line (readable by every process on the VM, jobs included).
             $calls[0] | Should -Be @(
                 '--unattended', '--url', 'https://dev.azure.com/acme', '--auth', 'pat',
-                '--pool', 'Default', '--agent', 'KILNWIN000001', '--runAsService', '--replace',
+                '--pool', 'Default', '--agent', 'KILNWIN000001', '--runAsService', '--preventServiceStart', '--replace',
                 '--work', (Join-Path $script:Root '_work'))
             @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR) | Should -Be @($script:Pat)
             $env:VSTS_AGENT_INPUT_TOKEN | Should -BeNullOrEmpty -Because 'the variable lives only for config.cmd'
@@ -104,14 +133,17 @@ Describe 'bootstrap-agent.ps1' {
         It 'uses ADO_PAT_SECRET, ADO_POOL and ADO_WORK_DIR when they are set' {
             $script:MachineEnv.ADO_PAT_SECRET = 'fleet-pat'
             $script:MachineEnv.ADO_POOL = 'kiln-windows'
-            $script:MachineEnv.ADO_WORK_DIR = 'D:\ado-work'
+            $script:MachineEnv.ADO_WORK_DIR = Join-Path $TestDrive 'ado-work'
             Invoke-FakeControl -Fake $script:Fake -Path '/_fake/secrets' -Body @{ name = 'fleet-pat'; value = $script:Pat }
 
             (Invoke-Bootstrap).Code | Should -Be 0
             $call = (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR)[0]
             $call[$call.IndexOf('--pool') + 1] | Should -Be 'kiln-windows'
-            $call[$call.IndexOf('--work') + 1] | Should -Be 'D:\ado-work'
+            $call[$call.IndexOf('--work') + 1] | Should -Be (Join-Path $TestDrive 'ado-work')
             (Get-FakeRequests -Fake $script:Fake -Service keyvault)[0].secret | Should -Be 'fleet-pat'
+            # The work folder outside the agent folder is the one NETWORK SERVICE may modify.
+            Get-IcaclsEvents | Should -Be (Get-ExpectedIcaclsEvents -WorkDir (Join-Path $TestDrive 'ado-work'))
+            Get-IcaclsEvents | Should -Contain "icacls $(Join-Path $TestDrive 'ado-work') /grant:r *S-1-5-20:(OI)(CI)M /Q (after config.cmd: True)"
         }
 
         It 'reads the agent folder from ADO_AGENT_ROOT when no -AgentRoot is given' {
@@ -292,6 +324,127 @@ Describe 'bootstrap-agent.ps1' {
         }
     }
 
+    Context 'agent folder permissions' {
+        It 'applies the image''s permissions again after config.cmd, then starts the agent''s service, which config.cmd left stopped' {
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            Get-IcaclsEvents | Should -Be (Get-ExpectedIcaclsEvents)
+            $script:Events[$script:Events.Count - 1] | Should -Be 'start vstsagent.stub.Default.KILNWIN000001'
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -HaveCount 1
+            $result.LogText | Should -Match 'agent folder permissions applied'
+        }
+
+        It 'refuses to register (exit 3, stopping AdoBootstrap) when <Case>, before asking for any secret' -ForEach @(
+            @{ Case = 'the agent service''s group may write the agent folder'; Item = ''; Owner = 'S-1-5-32-544'; Protected = $true; Extra = @{ Sid = 'S-1-5-21-1-2-3-1004'; Mask = 2032127 } },
+            @{ Case = 'the agent folder inherits C:\''s permissions'; Item = ''; Owner = 'S-1-5-32-544'; Protected = $false; Extra = $null },
+            @{ Case = 'NETWORK SERVICE owns config.cmd'; Item = 'config.cmd'; Owner = 'S-1-5-20'; Protected = $false; Extra = $null },
+            @{ Case = 'NETWORK SERVICE may modify bootstrap-agent.ps1'; Item = 'bootstrap-agent.ps1'; Owner = 'S-1-5-32-544'; Protected = $false; Extra = @{ Sid = 'S-1-5-20'; Mask = 1245631 } }
+        ) {
+            $path = if ($Item) { Join-Path $script:Root $Item } else { $script:Root }
+            $security = Get-ImagePathSecurity -Path $path -AgentRoot $script:Root
+            $security.Owner = $Owner
+            $security.Protected = $Protected
+            if ($Extra) { $security.Explicit += New-AclRecord -Sid $Extra.Sid -Mask $Extra.Mask }
+            $script:Tampered[$path] = $security
+
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 3
+            $errorLines = @($result.LogText -split "`n" | Where-Object { $_ -match '\[ERROR\]' })
+            $errorLines | Should -HaveCount 1
+            $errorLines[0] | Should -Match ([regex]::Escape("the agent folder's permissions are not the image's, so this VM does not register: ${path}: "))
+            $errorLines[0] | Should -Match 'Reimage the instance'
+            (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+            $script:Events | Should -HaveCount 0 -Because 'nothing is repaired and nothing is started'
+        }
+
+        It 'does not start a configured agent either when the folder was tampered with' {
+            Set-ConfiguredAgent -ServiceState 'Stopped' | Out-Null
+            $security = Get-ImagePathSecurity -Path $script:Root -AgentRoot $script:Root
+            $security.Explicit += New-AclRecord -Sid 'S-1-5-20' -Mask 1245631
+            $script:Tampered[$script:Root] = $security
+            (Invoke-Bootstrap).Code | Should -Be 3
+            Should -Invoke Start-AgentService -Times 0 -Exactly
+        }
+
+        It 'does not check a work folder that does not exist yet (ADO_WORK_DIR on the temporary disk)' {
+            $script:MachineEnv.ADO_WORK_DIR = Join-Path $TestDrive 'not-yet'
+            Mock Get-AgentPathSecurity { throw "Cannot find path '$Path' because it does not exist." } -ParameterFilter { $Path -eq $script:MachineEnv.ADO_WORK_DIR -and -not (Test-Path -LiteralPath $Path) }
+            (Invoke-Bootstrap).Code | Should -Be 0
+            Join-Path $TestDrive 'not-yet' | Should -Exist -Because 'applying the permissions creates it'
+        }
+
+        It 'fails (exit 1) without starting the agent when icacls fails' {
+            Mock Invoke-Icacls { throw "icacls $($Arguments -join ' ') failed with exit code 5: Access is denied." }
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 1
+            $result.LogText | Should -Match 'agent bootstrap failed: icacls .* /reset /T /Q failed with exit code 5'
+            Should -Invoke Start-AgentService -Times 0 -Exactly
+        }
+    }
+
+    Context 'recycle mode (KILN_RECYCLE)' {
+        It 'configures the agent without a service, applies the permissions, then starts AdoAgentOnce for one job' {
+            $script:MachineEnv.KILN_RECYCLE = 'true'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls.Count | Should -Be 1
+            $calls[0] | Should -Be @(
+                '--unattended', '--url', 'https://dev.azure.com/acme', '--auth', 'pat',
+                '--pool', 'Default', '--agent', 'KILNWIN000001', '--replace', '--work', (Join-Path $script:Root '_work'))
+            Join-Path $script:Root '.service' | Should -Not -Exist
+            Get-IcaclsEvents | Should -Be (Get-ExpectedIcaclsEvents)
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -Be @('start AdoAgentOnce')
+            $script:Events[$script:Events.Count - 1] | Should -Be 'start AdoAgentOnce'
+            $result.LogText | Should -Match 'runs one job, then the VM is reimaged'
+            $result.LogText | Should -Match 'Agent.Listener.exe run --once'
+        }
+
+        It 'never starts the registered agent again on a later run (a reboot, a restart of AdoBootstrap)' {
+            $script:MachineEnv.KILN_RECYCLE = 'True'
+            (Invoke-Bootstrap).Code | Should -Be 0
+            $script:Events.Clear()
+            Invoke-FakeControl -Fake $script:Fake -Path '/_fake/reset'
+
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $result.LogText | Should -Match 'not starting it again: kiln reimages this VM'
+            $script:Events | Should -HaveCount 0
+            (Get-FakeRequests -Fake $script:Fake).Count | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 1
+        }
+
+        It 'replaces an agent configured to run as a service, which would run job after job' {
+            Set-ConfiguredAgent | Out-Null
+            $script:MachineEnv.KILN_RECYCLE = 'true'
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 0
+            $result.LogText | Should -Match "cleaning a half-configured agent: configured to run as service 'vstsagent.stub.Default.KILNWIN000001', but KILN_RECYCLE is true"
+            $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
+            $calls[0] | Should -Be @('remove', '--unattended', '--auth', 'pat')
+            $calls[1] | Should -Not -Contain '--runAsService'
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -Be @('start AdoAgentOnce')
+        }
+
+        It 'runs the agent as a service when KILN_RECYCLE is <Value>' -ForEach @(@{ Value = 'false' }, @{ Value = 'FALSE' }, @{ Value = ' ' }) {
+            $script:MachineEnv.KILN_RECYCLE = $Value
+            (Invoke-Bootstrap).Code | Should -Be 0
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR)[0] | Should -Contain '--runAsService'
+            @($script:Events | Where-Object { $_ -like 'start *' }) | Should -Be @('start vstsagent.stub.Default.KILNWIN000001')
+        }
+
+        It 'reports a KILN_RECYCLE that is neither true nor false (<Value>) with the other problems, exit 2' -ForEach @(@{ Value = 'yes' }, @{ Value = '1' }) {
+            $script:MachineEnv.KILN_RECYCLE = $Value
+            $script:MachineEnv.Remove('ADO_ORG_URL')
+            $result = Invoke-Bootstrap
+            $result.Code | Should -Be 2
+            $result.LogText | Should -Match '2 problems'
+            $result.LogText | Should -Match "KILN_RECYCLE '$Value' is neither true nor false \(true: the agent runs one job and the VM is reimaged; unset means false\)"
+            (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
+        }
+    }
+
     Context 'the PAT stays secret' {
         It 'appears in no output stream, no command line and no file but the stub record of its environment (<Case>)' -ForEach @(
             @{ Case = 'success'; ConfigExit = $null },
@@ -361,9 +514,10 @@ Describe 'bootstrap-agent.ps1 with the registration broker' {
             $file = Join-Path $env:STUB_SERVICES_DIR $Name
             if (Test-Path -LiteralPath $file) { (Get-Content -Raw -LiteralPath $file).Trim() } else { $null }
         }
-        Mock Start-AgentService { }
+        Mock Start-AgentService { $script:Events.Add("start $Name") }
         Mock Remove-AgentService { }
         Mock Start-BootstrapDelay { }
+        Set-WindowsMocks
     }
 
     It 'asks IMDS for the audience, the broker for this instance, and hands config.cmd the secret in VSTS_AGENT_INPUT_TOKEN' {

@@ -1,7 +1,8 @@
 # Pester tests of packer/windows/scripts/configure-ado-bootstrap.ps1: the AdoBootstrap service the
 # template registers must start at boot without a logon, restart the bootstrap on failure, stop on
-# success and run the copy of bootstrap-agent.ps1 in the agent folder. nssm.exe and the service
-# manager are mocked (Windows-only).
+# success and run the copy of bootstrap-agent.ps1 in the agent folder; AdoAgentOnce must run the
+# agent once as NETWORK SERVICE, only when started, and never restart it. nssm.exe and the service
+# manager are mocked (Windows-only): the fake keeps each service's start type as NSSM sets it.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
@@ -13,20 +14,27 @@ Describe 'configure-ado-bootstrap.ps1' {
         $script:AgentRoot = New-StubAgentRoot -Parent $TestDrive
         $script:LogFolder = Join-Path $TestDrive 'logs'
         $script:NssmCalls = New-Object System.Collections.Generic.List[object]
-        $script:ServiceExists = $false
+        $script:StartTypes = @{}
         $script:MachineVars = @{}
         Mock Invoke-Nssm {
             $script:NssmCalls.Add($Arguments)
-            if ($Arguments[0] -eq 'install') { $script:ServiceExists = $true }
-            if ($Arguments[0] -eq 'remove') { $script:ServiceExists = $false }
+            switch ($Arguments[0]) {
+                'install' { $script:StartTypes[$Arguments[1]] = 'Automatic' }  # NSSM's default
+                'remove' { $script:StartTypes.Remove($Arguments[1]) }
+                'set' {
+                    if ($Arguments[2] -eq 'Start') {
+                        $script:StartTypes[$Arguments[1]] = @{ SERVICE_AUTO_START = 'Automatic'; SERVICE_DEMAND_START = 'Manual'; SERVICE_DISABLED = 'Disabled' }[$Arguments[3]]
+                    }
+                }
+            }
         }
-        Mock Get-ServiceStartType { if ($script:ServiceExists) { 'Automatic' } else { $null } }
+        Mock Get-ServiceStartType { $script:StartTypes[$Name] }
         Mock Set-MachineEnvironmentVariable { $script:MachineVars[$Name] = $Value }
         Mock Get-WindowsPowerShellPath { 'C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe' }
 
-        function Get-NssmSetting([string] $Name) {
-            # Always an array of argument arrays, one per `nssm set <service> $Name ...` call.
-            Write-Output -NoEnumerate @($script:NssmCalls | Where-Object { $_[0] -eq 'set' -and $_[2] -eq $Name } | ForEach-Object { , @($_[3..($_.Count - 1)]) })
+        function Get-NssmSetting([string] $Name, [string] $Service = 'AdoBootstrap') {
+            # Always an array of argument arrays, one per `nssm set $Service $Name ...` call.
+            Write-Output -NoEnumerate @($script:NssmCalls | Where-Object { $_[0] -eq 'set' -and $_[1] -eq $Service -and $_[2] -eq $Name } | ForEach-Object { , @($_[3..($_.Count - 1)]) })
         }
     }
 
@@ -45,12 +53,13 @@ Describe 'configure-ado-bootstrap.ps1' {
         (Get-NssmSetting 'ObjectName')[0] | Should -Be @('LocalSystem')
     }
 
-    It 'restarts the bootstrap after a failure and stops the service after success' {
+    It 'restarts the bootstrap after a failure, and stops the service after success or a refusal over the folder''s permissions (exit 3)' {
         Register-AdoBootstrap -AgentRoot $script:AgentRoot -ScriptFolder $script:WindowsScripts -LogFolder $script:LogFolder
         $exits = Get-NssmSetting 'AppExit'
-        $exits | Should -HaveCount 2
+        $exits | Should -HaveCount 3
         $exits[0] | Should -Be @('Default', 'Restart')
         $exits[1] | Should -Be @('0', 'Exit')
+        $exits[2] | Should -Be @('3', 'Exit')
         [int] (Get-NssmSetting 'AppRestartDelay')[0][0] | Should -BeGreaterOrEqual 10000
         (Get-NssmSetting 'AppStdout')[0][0] | Should -BeLike "$($script:LogFolder)*"
     }
@@ -77,9 +86,38 @@ Describe 'configure-ado-bootstrap.ps1' {
     }
 
     It 'fails when the service does not end up starting automatically' {
-        Mock Get-ServiceStartType { if ($script:ServiceExists) { 'Manual' } else { $null } }
+        Mock Get-ServiceStartType { if ($script:StartTypes.ContainsKey($Name)) { 'Manual' } else { $null } }
         { Register-AdoBootstrap -AgentRoot $script:AgentRoot -ScriptFolder $script:WindowsScripts -LogFolder $script:LogFolder } |
             Should -Throw '*expected Automatic*'
+    }
+
+    It 'registers AdoAgentOnce, the name bootstrap-agent.ps1 starts, to run the agent''s listener once as NETWORK SERVICE' {
+        Register-AdoBootstrap -AgentRoot $script:AgentRoot -ScriptFolder $script:WindowsScripts -LogFolder $script:LogFolder
+        $bootstrap = Get-Content -Raw -LiteralPath (Join-Path $script:WindowsScripts 'bootstrap-agent.ps1')
+        $bootstrap | Should -Match "\`$script:AgentOnceServiceName = 'AdoAgentOnce'"
+        @($script:NssmCalls | Where-Object { $_[0] -eq 'install' -and $_[1] -eq 'AdoAgentOnce' }) | Should -HaveCount 1
+        @($script:NssmCalls | Where-Object { $_[0] -eq 'install' -and $_[1] -eq 'AdoAgentOnce' })[0][2] | Should -Be (Join-Path $script:AgentRoot 'bin\Agent.Listener.exe')
+        (Get-NssmSetting 'AppParameters' 'AdoAgentOnce')[0] | Should -Be @('run --once')
+        (Get-NssmSetting 'AppDirectory' 'AdoAgentOnce')[0] | Should -Be @($script:AgentRoot)
+        # The SCM's locale-independent name, no password (NSSM knows it as a well-known account).
+        (Get-NssmSetting 'ObjectName' 'AdoAgentOnce')[0] | Should -Be @('NT Authority\NetworkService')
+        (Get-NssmSetting 'AppStdout' 'AdoAgentOnce')[0][0] | Should -BeLike "$(Join-Path $script:AgentRoot '_diag')*"
+    }
+
+    It 'never starts AdoAgentOnce at boot nor restarts its listener: only the bootstrap starts it, once' {
+        Register-AdoBootstrap -AgentRoot $script:AgentRoot -ScriptFolder $script:WindowsScripts -LogFolder $script:LogFolder
+        (Get-NssmSetting 'Start' 'AdoAgentOnce') | Should -HaveCount 1
+        (Get-NssmSetting 'Start' 'AdoAgentOnce')[0] | Should -Be @('SERVICE_DEMAND_START')
+        $exits = Get-NssmSetting 'AppExit' 'AdoAgentOnce'
+        $exits | Should -HaveCount 1
+        $exits[0] | Should -Be @('Default', 'Exit')
+        @($script:NssmCalls | Where-Object { $_[1] -eq 'AdoAgentOnce' -and $_[2] -in 'AppRestartDelay', 'AppThrottle' }) | Should -HaveCount 0
+    }
+
+    It 'fails when AdoAgentOnce would start at boot' {
+        Mock Get-ServiceStartType { if ($Name -eq 'AdoAgentOnce') { 'Automatic' } else { $script:StartTypes[$Name] } }
+        { Register-AdoBootstrap -AgentRoot $script:AgentRoot -ScriptFolder $script:WindowsScripts -LogFolder $script:LogFolder } |
+            Should -Throw "AdoAgentOnce start type is 'Automatic', expected Manual (started by the bootstrap only)"
     }
 
     It 'fails before registering anything when the agent is not unpacked' {

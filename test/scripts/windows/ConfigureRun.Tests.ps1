@@ -1,6 +1,7 @@
 # Pester tests of packer/windows/scripts/configure-run.ps1, the manual fallback: it asks for what
-# is missing, configures the agent to run in the console (no service) and starts run.cmd. Prompts,
-# the machine environment and run.cmd are mocked; config.cmd is the recording stub.
+# is missing, configures the agent to run in the console (no service), applies the agent folder's
+# permissions again and starts run.cmd (--once with KILN_RECYCLE=true). Prompts, the machine
+# environment, run.cmd and the Windows ACL calls are mocked; config.cmd is the recording stub.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
@@ -25,6 +26,9 @@ Describe 'configure-run.ps1' {
         # run.cmd must start without the PAT in its environment.
         Mock Invoke-AgentRun { $script:RunEnvToken = $env:VSTS_AGENT_INPUT_TOKEN }
         $script:RunEnvToken = 'not run'
+        $script:IcaclsCalls = New-Object System.Collections.Generic.List[object]
+        Mock Invoke-Icacls { $script:IcaclsCalls.Add($Arguments) }
+        Mock Get-AgentPathSecurity { Get-ImagePathSecurity -Path $Path -AgentRoot $script:Root -Writable @((Join-Path $script:Root '_work'), (Join-Path $script:Root '_diag')) }
     }
 
     It 'prompts for what is missing, configures without a service and runs the agent' {
@@ -37,9 +41,39 @@ Describe 'configure-run.ps1' {
         $call[$call.IndexOf('--pool') + 1] | Should -Be 'Default'
         $call | Should -Not -Contain '--token'
         @(Get-StubTokens -RecordDir $env:STUB_RECORD_DIR) | Should -Be @($script:Pat)
-        Should -Invoke Invoke-AgentRun -Times 1 -Exactly
+        Should -Invoke Invoke-AgentRun -ParameterFilter { -not $Once } -Times 1 -Exactly
         $script:RunEnvToken | Should -BeNullOrEmpty
         ($all | Out-String) | Should -Not -Match $script:Pat
+    }
+
+    It 'gives the agent folder the image''s permissions again after config.cmd, which changes them' {
+        Invoke-ConfigureRun -AgentRoot $script:Root -OrgUrl 'https://dev.azure.com/acme' -Pool 'Default' -NoRun *>&1 | Out-Null
+        $expected = @(ConvertTo-IcaclsArgumentList -Plan (Get-AgentFolderAclPlan -AgentRoot $script:Root))
+        $script:IcaclsCalls.Count | Should -Be $expected.Count
+        for ($i = 0; $i -lt $expected.Count; $i++) { $script:IcaclsCalls[$i] | Should -Be $expected[$i] }
+    }
+
+    It 'runs one job (run.cmd --once) when KILN_RECYCLE is true' {
+        $script:MachineEnv = @{ ADO_ORG_URL = 'https://dev.azure.com/acme'; KILN_RECYCLE = 'true' }
+        Invoke-ConfigureRun -AgentRoot $script:Root -Pool 'Default' *>&1 | Out-Null
+        Should -Invoke Invoke-AgentRun -ParameterFilter { $Once } -Times 1 -Exactly
+    }
+
+    It 'refuses a KILN_RECYCLE that is neither true nor false before asking for anything' {
+        $script:MachineEnv = @{ ADO_ORG_URL = 'https://dev.azure.com/acme'; KILN_RECYCLE = 'sometimes' }
+        { Invoke-ConfigureRun -AgentRoot $script:Root -Pool 'Default' } | Should -Throw "KILN_RECYCLE 'sometimes' is neither true nor false*"
+        Should -Invoke Read-PromptSecret -Times 0 -Exactly
+    }
+
+    It 'keeps its -AgentRoot when run as a script (bootstrap-agent.ps1, which it loads, declares one too)' {
+        # The real script in a child process, without config.cmd in the folder: it must name the
+        # folder it was given, not an empty one.
+        $empty = Join-Path $TestDrive 'no-agent-here'
+        New-Item -ItemType Directory -Path $empty | Out-Null
+        $hostExe = (Get-Process -Id $PID).Path
+        $output = & $hostExe -NoProfile -NonInteractive -File (Join-Path $script:WindowsScripts 'configure-run.ps1') -AgentRoot $empty -OrgUrl 'https://dev.azure.com/acme' -Pool 'Default' -NoRun 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        ($output -join "`n") | Should -Match ([regex]::Escape("no config.cmd in $empty"))
     }
 
     It 'takes the organisation and pool from the machine environment without asking' {

@@ -106,6 +106,16 @@ Describe 'Packer template' {
         $last.Value | Should -Be 'invoke-sysprep.ps1'
     }
 
+    It 'makes the agent folder unwritable by the jobs'' account once the agent and the bootstrap scripts are in it' {
+        $agent = $script:Build.IndexOf('install-ado-agent.ps1')
+        $bootstrap = $script:Build.IndexOf('configure-ado-bootstrap.ps1')
+        $permissions = $script:Build.IndexOf('configure-agent-permissions.ps1')
+        $agent | Should -BeGreaterThan 0
+        $bootstrap | Should -BeGreaterThan $agent
+        $permissions | Should -BeGreaterThan $bootstrap
+        $script:Build.IndexOf('invoke-sysprep.ps1') | Should -BeGreaterThan $permissions
+    }
+
     It 'waits for the generalised image state after Sysprep' {
         $sysprep = Get-Content -Raw -LiteralPath (Join-Path $script:TemplateDir 'scripts/invoke-sysprep.ps1')
         $sysprep | Should -Match '/generalize'

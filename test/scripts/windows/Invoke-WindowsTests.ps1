@@ -1,16 +1,17 @@
-# Runs the Windows image Pester suites with Pester 5.7.1 from .tools/ (put there by
-# .ci/setup-windows-image.sh) and prints one summary line. Exit code: 0 only if at least one test
-# ran and none failed.
+# Runs the Pester suites of a folder (default: this one, the Windows image's; test/infra/run.sh
+# passes test/infra/hooks) with Pester 5.7.1 from .tools/ (put there by .ci/setup-windows-image.sh)
+# and prints one summary line. Exit code: 0 only if at least one test ran and none failed.
 param(
     [Parameter(Mandatory)] [string] $PesterModulePath,
-    [string] $ResultPath
+    [string] $ResultPath,
+    [string] $TestPath = $PSScriptRoot
 )
 $ErrorActionPreference = 'Stop'
 $PSStyle.OutputRendering = 'PlainText'
 Import-Module $PesterModulePath -Force
 
 $config = New-PesterConfiguration
-$config.Run.Path = $PSScriptRoot
+$config.Run.Path = $TestPath
 $config.Run.PassThru = $true
 $config.Run.Exit = $false
 $config.Output.Verbosity = 'Detailed'

@@ -77,3 +77,26 @@ function Get-StubTokens {
         })
     $tokens
 }
+
+function New-AclRecord {
+    # One explicit ACL entry as Get-AgentPathSecurity returns it.
+    param([Parameter(Mandatory)] [string] $Sid, [Parameter(Mandatory)] [int] $Mask, [string] $Type = 'Allow', [string] $Inheritance = 'ContainerInherit, ObjectInherit', [string] $Propagation = 'None')
+    [pscustomobject]@{ Type = $Type; Sid = $Sid; Mask = $Mask; Inheritance = $Inheritance; Propagation = $Propagation }
+}
+
+function Get-ImagePathSecurity {
+    # What Get-AgentPathSecurity reads from a path of an agent folder left as the image build
+    # leaves it. Written out here, not derived from the plan, so a changed plan fails the tests. The
+    # masks are what Windows reports for icacls' F, RX and M grants (each with Synchronize).
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $AgentRoot, [string[]] $Writable = @())
+    if ($Path -eq $AgentRoot) {
+        return [pscustomobject]@{
+            Owner = 'S-1-5-32-544'; Protected = $true
+            Explicit = @((New-AclRecord -Sid 'S-1-5-32-544' -Mask 2032127), (New-AclRecord -Sid 'S-1-5-18' -Mask 2032127), (New-AclRecord -Sid 'S-1-5-20' -Mask 1179817))
+        }
+    }
+    if ($Writable -contains $Path) {
+        return [pscustomobject]@{ Owner = 'S-1-5-32-544'; Protected = $false; Explicit = @(New-AclRecord -Sid 'S-1-5-20' -Mask 1245631) }
+    }
+    [pscustomobject]@{ Owner = 'S-1-5-32-544'; Protected = $false; Explicit = @() }
+}

@@ -56,6 +56,7 @@ describe('the minimal scenario', () => {
     ghosts: { github: 0, ado: 0 },
     foreign: { github: 0, ado: 0 },
     latency: latencyDefault,
+    registration: { github: 'jit', ado: 'broker' },
     faults: [],
     changes: [],
     expect: { outcome: ['succeeded'] },

@@ -4,8 +4,9 @@
 # and the VSTS_AGENT_INPUT_TOKEN it was given (how the agent takes --token from the environment) in
 # call-<n>.token,
 # echoes them (so the tests can prove bootstrap-agent.ps1 masks whatever config.cmd prints), and
-# acts like the agent on disk: configure writes .agent/.credentials/.service and "installs" the
-# service as a file in $STUB_SERVICES_DIR; remove deletes them. STUB_CONFIG_EXIT forces an exit code
+# acts like the agent on disk: configure writes .agent/.credentials and, with --runAsService,
+# .service, "installing" the service as a file in $STUB_SERVICES_DIR holding its state (Running, or
+# Stopped with --preventServiceStart); remove deletes them. STUB_CONFIG_EXIT forces an exit code
 # for configure (the files are then not written, like a failed registration).
 set -eu
 root=$(cd "$(dirname "$0")" && pwd)
@@ -30,20 +31,24 @@ if [ "$code" != "0" ]; then
   exit "$code"
 fi
 
-url="" pool="" agent=""
+url="" pool="" agent="" as_service="" service_state=Running
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) url="$2"; shift ;;
     --pool) pool="$2"; shift ;;
     --agent) agent="$2"; shift ;;
+    --runAsService) as_service=1 ;;
+    --preventServiceStart) service_state=Stopped ;;
   esac
   shift
 done
-service="vstsagent.stub.$pool.$agent"
 printf '{"agentId": 7, "agentName": "%s", "poolId": 1, "poolName": "%s", "serverUrl": "%s", "workFolder": "_work"}\n' "$agent" "$pool" "$url" > "$root/.agent"
 printf '{"scheme": "OAuth"}\n' > "$root/.credentials"
-printf '%s' "$service" > "$root/.service"
-mkdir -p "$STUB_SERVICES_DIR"
-echo Running > "$STUB_SERVICES_DIR/$service"
 echo "Successfully added the agent"
-echo "Service $service successfully installed"
+if [ -n "$as_service" ]; then
+  service="vstsagent.stub.$pool.$agent"
+  printf '%s' "$service" > "$root/.service"
+  mkdir -p "$STUB_SERVICES_DIR"
+  echo "$service_state" > "$STUB_SERVICES_DIR/$service"
+  echo "Service $service successfully installed"
+fi

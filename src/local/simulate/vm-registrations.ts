@@ -1,0 +1,151 @@
+/**
+ * The simulated runner VMs of a broker-mode deployment (issue 16). At boot each one does what
+ * packer/linux/scripts/bootstrap.sh and packer/windows/scripts/bootstrap-agent.ps1 do: ask its
+ * IMDS for a token for kiln's audience (HTTPS to the fake cloud), POST /api/registrations to the
+ * app with it, then start the runner with the JIT config (the fake GitHub refuses a config that is
+ * not its own, or one already used) or configure the agent with the secret (the fake Azure DevOps
+ * accepts only the vault's PAT).
+ *
+ * Retries follow the bootstraps: 429 and 5xx wait 2, 4, 8, 16, 32 s (at least the broker's
+ * Retry-After, at most 5 min); then the service restarts the bootstrap after 5 s and the round
+ * begins again. A 401, 403 or 409 ends the boot (the bootstrap exits and is not restarted): the
+ * instance stays unregistered until kiln's hygiene reimages it. A simulated VM stops restarting
+ * after RESTART_LIMIT_MINUTES of trying (a real one keeps trying), so a broker that is down for a
+ * whole scenario costs the simulation bounded work.
+ */
+import type { FakeCloud } from '../fake-cloud/index.js';
+import { REGISTRATION_AUDIENCE } from '../fake-cloud/index.js';
+import type { BrokeredBoot } from '../fake-cloud/world-instances.js';
+import type { LocalAppHost } from '../host/app-host.js';
+import type { VirtualClock } from '../clock.js';
+
+/** bootstrap.sh's KILN_REGISTRATION_RETRY_DELAYS default, in seconds. */
+const RETRY_DELAYS_SECONDS = [2, 4, 8, 16, 32];
+const MAX_RETRY_AFTER_SECONDS = 300;
+/** github-runner.service's RestartSec. */
+const RESTART_SECONDS = 5;
+const RESTART_LIMIT_MINUTES = 120;
+
+export interface RegistrationCounts {
+  /** Boots the broker answered with a registration that the runner or agent then used. */
+  brokered: number;
+  /** Broker refusals by reason (`<status> <reason>`), retried ones included. */
+  refused: Record<string, number>;
+}
+
+export class SimulatedVmRegistrations {
+  readonly counts: RegistrationCounts = { brokered: 0, refused: {} };
+
+  constructor(
+    private readonly deps: {
+      cloud: FakeCloud;
+      host: LocalAppHost;
+      clock: VirtualClock;
+      /** Queues async work for the simulation loop (the world's callbacks are synchronous). */
+      enqueue: (work: () => Promise<void>) => void;
+      event: (flow: string, message: string) => void;
+    },
+  ) {}
+
+  /** The world's hook: a broker-mode instance finished booting. */
+  readonly boot = (boot: BrokeredBoot): void => {
+    const firstAskAt = this.deps.clock.nowMs();
+    this.deps.enqueue(() => this.ask(boot, 0, firstAskAt));
+  };
+
+  private async ask(boot: BrokeredBoot, retry: number, firstAskAt: number): Promise<void> {
+    const { cloud, clock } = this.deps;
+    if (!cloud.world.bootIsCurrent(boot)) return;
+    const flow = boot.set.kind === 'linux' ? 'github' : 'ado';
+    const name = boot.inst.computerName;
+    const token = await this.imdsToken(boot.inst.name);
+    const answer = await this.deps.host.invokeHttp({
+      method: 'POST',
+      path: '/api/registrations',
+      body: JSON.stringify({ instance: name }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    });
+    // The world may have moved on while the app answered (it cannot: the clock stands still), but a
+    // boot is only acted on while it is the instance's own.
+    if (!cloud.world.bootIsCurrent(boot)) return;
+    const body = parseBody(answer.body);
+    if (answer.status === 200) {
+      this.registerWith(boot, body, flow);
+      return;
+    }
+    const reason = `${answer.status} ${typeof body.reason === 'string' ? body.reason : 'refused'}`;
+    this.counts.refused[reason] = (this.counts.refused[reason] ?? 0) + 1;
+    const transient = answer.status === 429 || answer.status >= 500;
+    if (!transient) {
+      this.deps.event(
+        flow,
+        `${name}: the registration broker refused (${answer.status}): ${String(body.error)}`,
+      );
+      return;
+    }
+    let waitSeconds: number;
+    let nextRetry: number;
+    if (retry < RETRY_DELAYS_SECONDS.length) {
+      const retryAfter = Number(answer.headers['retry-after'] ?? 0);
+      waitSeconds = Math.max(
+        RETRY_DELAYS_SECONDS[retry]!,
+        Math.min(retryAfter || 0, MAX_RETRY_AFTER_SECONDS),
+      );
+      nextRetry = retry + 1;
+    } else {
+      // The bootstrap gave up; systemd (Restart=always) starts it again.
+      waitSeconds = RESTART_SECONDS;
+      nextRetry = 0;
+    }
+    const at = clock.nowMs() + waitSeconds * 1000;
+    if (at - firstAskAt > RESTART_LIMIT_MINUTES * 60_000) {
+      this.deps.event(
+        flow,
+        `${name}: the registration broker kept refusing for ${RESTART_LIMIT_MINUTES} min; the simulated VM stops asking`,
+      );
+      return;
+    }
+    clock.schedule(
+      at,
+      () => this.deps.enqueue(() => this.ask(boot, nextRetry, firstAskAt)),
+      `broker retry ${name}`,
+    );
+  }
+
+  private registerWith(boot: BrokeredBoot, body: Record<string, unknown>, flow: string): void {
+    const { world } = this.deps.cloud;
+    const name = boot.inst.computerName;
+    if (boot.set.kind === 'linux') {
+      const started = world.startJitRunner(String(body.encoded_jit_config ?? ''));
+      if (!started.ok) {
+        this.deps.event(flow, `${name}: run.sh --jitconfig failed: ${started.reason}`);
+        return;
+      }
+    } else {
+      if (!this.deps.cloud.acceptsAdoPat(String(body.token ?? ''))) {
+        this.deps.event(flow, `${name}: config.cmd failed: Azure DevOps refused the registration secret`);
+        return;
+      }
+      world.registerAgent(boot);
+    }
+    this.counts.brokered++;
+  }
+
+  private async imdsToken(vmName: string): Promise<string> {
+    const url = `${this.deps.cloud.imdsTokenUrl(vmName)}?api-version=2018-02-01&resource=${encodeURIComponent(REGISTRATION_AUDIENCE)}`;
+    const response = await fetch(url, { headers: { Metadata: 'true' } });
+    const body = (await response.json()) as { access_token?: string };
+    if (!response.ok || !body.access_token)
+      throw new Error(`the fake IMDS of ${vmName} gave no token (${response.status})`);
+    return body.access_token;
+  }
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
