@@ -199,6 +199,10 @@ var adoPool = ado.?pool ?? 'Default'
 // The broker is the default: no runner or agent identity holds a Key Vault role a job could use.
 var githubRegistration = github.?registration ?? 'jit'
 var adoRegistration = ado.?registration ?? 'broker'
+// One job per machine (kiln-recycle): a JIT runner is ephemeral and the broker gives a provisioning
+// one config, so a machine in jit mode serves one job anyway; recycling reimages it right after.
+var githubRecycle = empty(github.?recycle ?? '') ? githubRegistration == 'jit' : github.?recycle == 'true'
+var adoRecycle = ado.?recycle == 'true'
 var effectiveRegistrationAudience = empty(registrationAudience)
   ? 'api://kiln-${envSlug}-registrations'
   : registrationAudience
@@ -785,6 +789,7 @@ module linuxRunners 'modules/scale-set.bicep' = [
       )
       vmSize: linuxFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
+      recycle: githubRecycle
       computerNamePrefix: ss.prefix
       subnetResourceId: network.outputs.subnetResourceId
       identityResourceId: linuxRunnerIdentity.outputs.resourceId
@@ -820,6 +825,7 @@ module windowsAgents 'modules/scale-set.bicep' = [
       )
       vmSize: windowsFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
+      recycle: adoRecycle
       computerNamePrefix: ss.prefix
       subnetResourceId: network.outputs.subnetResourceId
       identityResourceId: windowsAgentIdentity.outputs.resourceId

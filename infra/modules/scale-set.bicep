@@ -2,7 +2,9 @@
 // applies new models instance by instance with manualupgrade, only to idle instances), no
 // overprovisioning (extra VMs would register runners that then vanish), an explicit computer name
 // prefix (kiln matches runners and agents to instances by computer name), kiln's tags, and the
-// runtime environment the image's bootstrap reads, injected the seed README's way.
+// runtime environment the image's bootstrap reads, injected the seed README's way. With recycle, each
+// machine serves one job: the kiln-recycle tag tells kiln's hygiene to reimage it after that job, and
+// the Windows agents get KILN_RECYCLE=true to run with --once.
 metadata description = 'Linux GitHub runner or Windows Azure DevOps agent scale set with runtime environment injection and guest monitoring.'
 
 import { roleAssignmentType, tagsType } from 'types.bicep'
@@ -94,8 +96,11 @@ param location string
 @description('Required. Operating system of the fleet.')
 param osType 'Linux' | 'Windows'
 
-@description('Required. Tags, including kiln-managed, kiln-image and (canary scale sets) kiln-canary.')
+@description('Required. Tags, including kiln-managed, kiln-image and (canary scale sets) kiln-canary; kiln-recycle comes from recycle.')
 param tags tagsType
+
+@description('Optional. One job per machine: tagged kiln-recycle=true (hygiene reimages an instance once its job is done) and, on Windows, KILN_RECYCLE=true (the agent runs with --once). Written either way, true or false.')
+param recycle bool = false
 
 @description('Optional. VM size.')
 param vmSize string = 'Standard_D4s_v5'
@@ -154,6 +159,8 @@ func shQuote(value string) string => '\'${replace(value, '\'', '\'"\'"\'')}\''
 func psQuote(value string) string => '\'${replace(replace(value, '"', ''), '\'', '\'\'')}\''
 
 var isLinux = osType == 'Linux'
+// string() of a bool is 'True'/'False' in ARM; the tag and KILN_RECYCLE are written lower case.
+var recycleText = recycle ? 'true' : 'false'
 
 var linuxEnv = isLinux
   ? filter(
@@ -207,6 +214,7 @@ var windowsEnv = isLinux
       { key: 'ADO_POOL', value: windowsRuntime!.pool }
       { key: 'KILN_REGISTRATION_URL', value: windowsRuntime!.?registrationUrl ?? '' }
       { key: 'KILN_REGISTRATION_AUDIENCE', value: windowsRuntime!.?registrationAudience ?? '' }
+      { key: 'KILN_RECYCLE', value: recycleText }
     ]
 
 // Seed README "Runtime Environment Variables": machine variables, then restart AdoBootstrap (a
@@ -286,7 +294,7 @@ var windowsConfiguration = {
 resource scaleSet 'Microsoft.Compute/virtualMachineScaleSets@2024-11-01' = {
   name: name
   location: location
-  tags: tags
+  tags: union(tags, { 'kiln-recycle': recycleText })
   sku: {
     name: vmSize
     tier: 'Standard'

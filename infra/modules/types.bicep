@@ -108,6 +108,9 @@ type githubSettingsType = {
   @description('Optional. How the Linux runners register: jit (kiln\'s broker hands each VM a just-in-time config; the runners read no secret) or pat (each VM reads the PAT from Key Vault). Default jit.')
   registration: ('jit' | 'pat')?
 
+  @description('Optional. One job per machine for the Linux runners (tag kiln-recycle): \'true\' or \'false\' (a string, so azd can pass it); empty or absent: true in jit registration mode, false in pat mode. After its job an instance is reimaged before it registers again.')
+  recycle: ('true' | 'false' | '')?
+
   @description('Required. Runner registration scope.')
   scope: 'org' | 'repo'
 
@@ -147,6 +150,9 @@ type adoSettingsType = {
 
   @description('Optional. How the Windows agents get their registration secret: broker (from kiln\'s broker; the agents read no secret) or pat (from Key Vault). Default broker.')
   registration: ('broker' | 'pat')?
+
+  @description('Optional. One job per machine for the Windows agents (tag kiln-recycle, KILN_RECYCLE: the agent runs with --once): \'true\' or \'false\' (a string, so azd can pass it); empty or absent: false. After its job an instance is reimaged before it registers again.')
+  recycle: ('true' | 'false' | '')?
 
   @description('Optional. Key Vault secret holding the agent PAT. Default ado-pat.')
   patSecretName: string?

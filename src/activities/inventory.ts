@@ -10,6 +10,8 @@ import { attempt, type ActivityResult } from './result.js';
 export interface ManagedScaleSet extends ScaleSet {
   fleet: Fleet;
   image: 'linux' | 'windows';
+  /** Tagged `kiln-recycle=true`: each instance serves one job, then hygiene reimages it. */
+  recycle: boolean;
 }
 
 export type ListManagedScaleSetsOutput = ActivityResult<ManagedScaleSet[]>;
@@ -30,7 +32,12 @@ export function createListManagedScaleSetsActivity({ arm, settings }: ActivityDe
         .filter((s) => settings.scaleSetIds.length > 0 || s.tags[name] === value)
         .map((s) => {
           const image = imageOf(s);
-          return { ...s, image, fleet: image === 'linux' ? 'github' : 'ado' } satisfies ManagedScaleSet;
+          return {
+            ...s,
+            image,
+            fleet: image === 'linux' ? 'github' : 'ado',
+            recycle: s.tags[RECYCLE_TAG]?.toLowerCase() === 'true',
+          } satisfies ManagedScaleSet;
         })
         .sort((a, b) => a.name.localeCompare(b.name));
     });
@@ -41,6 +48,9 @@ function imageOf(scaleSet: ScaleSet): 'linux' | 'windows' {
   if (tagged === 'linux' || tagged === 'windows') return tagged;
   return scaleSet.osType === 'Windows' ? 'windows' : 'linux';
 }
+
+/** The tag infra/main.bicep puts on each scale set it deploys: `true` when each machine serves one job. */
+export const RECYCLE_TAG = 'kiln-recycle';
 
 /** The tag infra/main.bicep puts on each scale set it deploys: how the scale set's VMs register. */
 export const REGISTRATION_TAG = 'kiln-registration';

@@ -20,7 +20,8 @@ export type RemovalOutcome = 'deleted' | 'gone' | 'busy' | 'online';
 export const REMOVALS = { size: 50, perMinute: 100 };
 
 export interface RemoveRegistrationsInput {
-  registrations: { fleet: Fleet; id: number; name: string; reason: RemovalReason }[];
+  /** `recycle`: the offline agent of an Azure DevOps instance whose one job is done, removed before its reimage. */
+  registrations: { fleet: Fleet; id: number; name: string; reason: RemovalReason | 'recycle' }[];
 }
 
 /** One result per registration, in order: a failure of one does not hide the others. */
@@ -32,7 +33,8 @@ export type RemoveRegistrationsOutput = ActivityResult<ActivityResult<RemovalOut
  *   GitHub refuses (422) while a job runs, which counts as busy.
  * - GitHub runner offline past grace (its instance exists and could reconnect): read it first, keep it
  *   if it is online or busy; the DELETE still refuses a job picked up since.
- * - Azure DevOps agent: read it first (Azure DevOps deletes a busy agent without refusing).
+ * - Azure DevOps agent (whatever the reason, a recycle too): read it first (Azure DevOps deletes a
+ *   busy agent without refusing).
  */
 export function createRemoveRegistrationsActivity({ github, ado }: ActivityDeps) {
   return (input: RemoveRegistrationsInput): Promise<RemoveRegistrationsOutput> =>
@@ -87,6 +89,8 @@ export type ReimageUnregisteredOutput = ActivityResult<ReimageUnregisteredResult
 /**
  * Starts a reimage (does not wait for it) of the instances that still have no registration: an
  * instance is reimaged only when its look-up answered that nothing is registered under its name.
+ * Hygiene brings back this way both instances that never registered and recycled ones (their
+ * one-job runner or agent gone): whatever registered since the plan keeps its instance (S1).
  * The look-ups run within a budget (budget.ts). If they leave nothing to reimage and some failed,
  * the activity fails (transient if any look-up may succeed later), and the orchestrator retries the
  * whole input, which is safe because nothing changed. Once a reimage started it answers ok and lists

@@ -67,6 +67,8 @@ export interface CleanupPlan {
   state: string;
   remove: { fleet: string; name: string; scaleSet: string; reason: string }[];
   reimage: { scaleSet: string; instanceId: string; computerName: string }[];
+  /** Instances of recycle scale sets whose one job is done. */
+  recycle: { fleet: string; scaleSet: string; instanceId: string; computerName: string }[];
   keptBusy: string[];
   kept: number;
   foreign: { fleet: string; name: string }[];
@@ -238,6 +240,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
       state: 'not started',
       remove: [],
       reimage: [],
+      recycle: [],
       keptBusy: [],
       kept: 0,
       foreign: [],
@@ -250,6 +253,7 @@ export async function makePlan(request: PlanRequest): Promise<Plan> {
         state: out.errors.length > 0 ? 'incomplete' : 'planned',
         remove: out.planned.remove,
         reimage: out.planned.reimage,
+        recycle: out.planned.recycle,
         keptBusy: out.kept.filter((k) => k.reason === 'busy').map((k) => k.name),
         kept: out.kept.length,
         foreign: out.foreign,

@@ -186,11 +186,19 @@ function renderPlan(plan: Plan): string {
       r.scaleSet,
       'never registered',
     ]),
+    ...c.recycle.map((r) => [
+      'recycle instance',
+      `${r.computerName} (#${r.instanceId})`,
+      r.scaleSet,
+      r.fleet === 'ado'
+        ? 'its one job is done (agent offline): remove the agent, reimage'
+        : 'its one job is done',
+    ]),
   ];
   out.push(
     actions.length > 0
       ? renderTable(['Action', 'Name', 'Scale set', 'Why'], actions)
-      : 'nothing to remove or reimage',
+      : 'nothing to remove, reimage or recycle',
   );
   out.push(
     `kept: ${c.kept} (busy now: ${list(c.keptBusy)}) · left alone, not kiln's: ${list(c.foreign.map((f) => f.name))}`,

@@ -59,7 +59,9 @@ export function describeRun(run: RunDetail): string {
     parts.push(`scale sets: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`);
   }
   if (run.kind === 'cleanup' && custom.phase === 'acting')
-    parts.push(`removing ${num(custom.remove)}, reimaging ${num(custom.reimage)}`);
+    parts.push(
+      `removing ${num(custom.remove)}, reimaging ${num(custom.reimage)}, recycling ${num(custom.recycle)}`,
+    );
   for (const child of run.children ?? []) {
     const line = describeChild(child);
     if (line) parts.push(line);

@@ -163,13 +163,15 @@ export interface AdoAgent {
   busy: boolean;
   poolId: number;
   statusChangedOn?: string;
+  /** finishTime of the agent's last completed request: when its last job ended. */
+  lastJobFinishedOn?: string;
 }
 
 export interface FullAdoClient {
-  /** Agents of the configured pool, with their assigned requests. */
+  /** Agents of the configured pool, with their assigned and last completed requests. */
   listAgents(): Promise<AdoAgent[]>;
   getAgent(id: number): Promise<AdoAgent | undefined>;
-  /** Agents of the pool with exactly this name (agentName=…), with their assigned requests. */
+  /** Agents of the pool with exactly this name (agentName=…), with their assigned and last completed requests. */
   findAgentsByName(name: string): Promise<AdoAgent[]>;
   /** 2xx → deleted; 404 → gone. */
   deleteAgent(id: number): Promise<Exclude<DeleteOutcome, 'busy'>>;

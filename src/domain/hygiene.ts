@@ -1,8 +1,10 @@
 /**
  * Fleet hygiene decisions, as a pure function of observed state and `now`: which GitHub runner and
- * Azure DevOps agent registrations to remove and which instances to reimage. Takes everything as
- * arguments so a decision can be replayed and tested; the orchestration re-checks busy state right
- * before acting (S1) and never acts outside the scope computed here (S2).
+ * Azure DevOps agent registrations to remove, which instances to reimage, and which instances of a
+ * recycle scale set (tagged `kiln-recycle=true`: one job per machine) have served their job and are
+ * recycled. Takes everything as arguments so a decision can be replayed and tested; the
+ * orchestration re-checks busy state right before acting (S1) and never acts outside the scope
+ * computed here (S2).
  */
 export type Fleet = 'github' | 'ado';
 
@@ -11,6 +13,8 @@ export interface HygieneScaleSet {
   name: string;
   computerNamePrefix: string;
   fleet: Fleet;
+  /** Tagged `kiln-recycle=true`: each instance serves one job, then is reimaged before it registers again. */
+  recycle?: boolean;
   instances: {
     instanceId: string;
     computerName: string;
@@ -26,11 +30,20 @@ export interface Registration {
   busy: boolean;
   /** When the service says the status last changed (Azure DevOps); GitHub does not say. */
   statusChangedOn?: string;
+  /** When the agent's last job finished (Azure DevOps' last completed request); GitHub does not say. */
+  lastJobFinishedOn?: string;
 }
 
 export interface HygieneMemory {
   /** `<fleet>:<registration id>` → first time kiln saw it offline (ISO 8601). */
   offlineSince: Record<string, string>;
+  /**
+   * Instances of GitHub recycle scale sets whose runner kiln saw online or busy: lower-case computer
+   * name → the instance's provisionedAt then. GitHub removes an ephemeral runner after its one job,
+   * so a runner gone since, on that same provisioning, has served its job. Absent in what runs
+   * before recycling existed remembered.
+   */
+  runnerSeen?: Record<string, string>;
 }
 
 export interface HygieneInput {
@@ -61,6 +74,22 @@ export interface ReimageDecision {
   reason: 'never-registered';
 }
 
+/**
+ * An instance of a recycle scale set whose one job is done: reimaged so that it registers afresh.
+ * GitHub: its ephemeral runner, seen since the instance was provisioned, is gone. Azure DevOps: its
+ * agent (run with `--once`) is offline and finished a job since the instance was provisioned; that
+ * agent is removed first, then the instance is reimaged.
+ */
+export interface RecycleDecision {
+  fleet: Fleet;
+  scaleSetId: string;
+  scaleSet: string;
+  instanceId: string;
+  computerName: string;
+  /** Azure DevOps: the offline agent to remove before the reimage. */
+  agent?: { id: number; name: string };
+}
+
 export interface Kept {
   fleet: Fleet;
   name: string;
@@ -70,6 +99,7 @@ export interface Kept {
 export interface HygienePlan {
   remove: RegistrationDecision[];
   reimage: ReimageDecision[];
+  recycle: RecycleDecision[];
   kept: Kept[];
   /** Registrations outside kiln's scope: reported, never changed (S2). */
   foreign: { fleet: Fleet; name: string }[];
@@ -80,7 +110,16 @@ const FLEETS: Fleet[] = ['github', 'ado'];
 
 export function planHygiene(input: HygieneInput): HygienePlan {
   const now = Date.parse(input.now);
-  const plan: HygienePlan = { remove: [], reimage: [], kept: [], foreign: [], memory: { offlineSince: {} } };
+  const seenNow: Record<string, string> = {};
+  const plan: HygienePlan = {
+    remove: [],
+    reimage: [],
+    recycle: [],
+    kept: [],
+    foreign: [],
+    memory: { offlineSince: {}, runnerSeen: seenNow },
+  };
+  const seenBefore = input.memory.runnerSeen ?? {};
 
   for (const fleet of FLEETS) {
     const registrations = input.registrations[fleet];
@@ -95,18 +134,32 @@ export function planHygiene(input: HygieneInput): HygienePlan {
         continue;
       }
       registered.add(reg.name.toLowerCase());
+      const instance = owner.instances.find((i) => i.computerName.toLowerCase() === reg.name.toLowerCase());
+      if (
+        fleet === 'github' &&
+        owner.recycle &&
+        instance?.provisionedAt &&
+        (reg.busy || reg.status === 'online')
+      )
+        seenNow[instance.computerName.toLowerCase()] = instance.provisionedAt;
       if (reg.busy) {
         plan.kept.push({ fleet, name: reg.name, reason: 'busy' });
         continue;
       }
       if (reg.status === 'online') continue;
 
-      const key = `${fleet}:${reg.id}`;
-      const instance = owner.instances.find((i) => i.computerName.toLowerCase() === reg.name.toLowerCase());
       if (!instance) {
         plan.remove.push({ fleet, id: reg.id, name: reg.name, scaleSet: owner.name, reason: 'ghost' });
         continue;
       }
+      if (fleet === 'ado' && owner.recycle && finishedJobSinceProvisioned(reg, instance)) {
+        plan.recycle.push({
+          ...recycled(owner, instance),
+          agent: { id: reg.id, name: reg.name },
+        });
+        continue;
+      }
+      const key = `${fleet}:${reg.id}`;
       const since = input.memory.offlineSince[key] ?? reg.statusChangedOn ?? input.now;
       plan.memory.offlineSince[key] = since;
       if (now - Date.parse(since) >= input.offlineGraceMinutes * 60_000) {
@@ -124,11 +177,24 @@ export function planHygiene(input: HygieneInput): HygienePlan {
 
     for (const scaleSet of scaleSets) {
       for (const instance of scaleSet.instances) {
-        if (registered.has(instance.computerName.toLowerCase())) continue;
+        const name = instance.computerName.toLowerCase();
+        if (registered.has(name)) continue;
         // Creating/updating instances are still on their way; a Failed one (a reimage or upgrade that
         // ended Failed) never registers on its own, and a reimage is how it comes back.
         const state = instance.provisioningState.toLowerCase();
         if ((state !== 'succeeded' && state !== 'failed') || !instance.provisionedAt) continue;
+        // Its runner was there on this provisioning and is gone: GitHub removed it after its one job.
+        // Remembered until the reimage gives the instance a new provisioning time.
+        if (
+          fleet === 'github' &&
+          scaleSet.recycle &&
+          state === 'succeeded' &&
+          seenBefore[name] === instance.provisionedAt
+        ) {
+          plan.recycle.push(recycled(scaleSet, instance));
+          seenNow[name] = instance.provisionedAt;
+          continue;
+        }
         if (now - Date.parse(instance.provisionedAt) < input.bootDeadlineMinutes * 60_000) continue;
         plan.reimage.push({
           scaleSetId: scaleSet.id,
@@ -141,6 +207,28 @@ export function planHygiene(input: HygieneInput): HygienePlan {
     }
   }
   return plan;
+}
+
+type HygieneInstance = HygieneScaleSet['instances'][number];
+
+function recycled(scaleSet: HygieneScaleSet, instance: HygieneInstance): RecycleDecision {
+  return {
+    fleet: scaleSet.fleet,
+    scaleSetId: scaleSet.id,
+    scaleSet: scaleSet.name,
+    instanceId: instance.instanceId,
+    computerName: instance.computerName,
+  };
+}
+
+/**
+ * An Azure DevOps agent run with `--once` exits after its job: offline, with a job that finished
+ * after its instance was last provisioned (a job of an earlier provisioning says nothing).
+ */
+function finishedJobSinceProvisioned(reg: Registration, instance: HygieneInstance): boolean {
+  if (instance.provisioningState.toLowerCase() !== 'succeeded' || !instance.provisionedAt) return false;
+  if (!reg.lastJobFinishedOn) return false;
+  return Date.parse(reg.lastJobFinishedOn) >= Date.parse(instance.provisionedAt);
 }
 
 /**
@@ -171,6 +259,7 @@ export function summarisePlan(plan: HygienePlan): Record<string, number> {
     offlineRunners: count((d) => d.fleet === 'github' && d.reason === 'offline-past-grace'),
     offlineAgents: count((d) => d.fleet === 'ado' && d.reason === 'offline-past-grace'),
     reimage: plan.reimage.length,
+    recycle: plan.recycle.length,
     keptBusy: plan.kept.filter((k) => k.reason === 'busy').length,
     keptWithinGrace: plan.kept.filter((k) => k.reason === 'within-grace').length,
     foreign: plan.foreign.length,

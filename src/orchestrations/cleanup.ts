@@ -1,11 +1,18 @@
 /**
  * Fleet hygiene: observe the managed scale sets and the runner/agent registrations, let the domain
  * decide (planHygiene, with the orchestration's own clock), then act — or, in a dry run, only report.
+ * Removals come first, then reimages: a recycled Azure DevOps instance loses its agent before its
+ * reimage, whose own look-up then finds nothing registered under its name.
  * Deterministic: every read goes through an activity, time comes from the context (S7).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ManagedScaleSet } from '../activities/inventory.js';
-import { REMOVALS, type RemovalOutcome, type ReimageUnregisteredInput } from '../activities/remediation.js';
+import {
+  REMOVALS,
+  type RemovalOutcome,
+  type ReimageUnregisteredInput,
+  type RemoveRegistrationsInput,
+} from '../activities/remediation.js';
 import {
   planHygiene,
   summarisePlan,
@@ -26,7 +33,7 @@ import { inputOf } from '../orchestration-contracts.js';
 
 export interface CleanupInput {
   dryRun: boolean;
-  /** What the previous run remembered (offline-since times); carried by the starter from its output. */
+  /** What the previous run remembered (offline-since times, runners seen); carried by the starter from its output. */
   memory?: HygieneMemory;
   offlineGraceMinutes: number;
   bootDeadlineMinutes: number;
@@ -41,10 +48,14 @@ export interface CleanupOutput {
   planned: {
     remove: { fleet: string; name: string; scaleSet: string; reason: RemovalReason }[];
     reimage: { scaleSet: string; instanceId: string; computerName: string }[];
+    /** Instances of recycle scale sets whose one job is done. */
+    recycle: { fleet: string; scaleSet: string; instanceId: string; computerName: string }[];
   };
-  /** What was done and how it ended (empty in a dry run). */
+  /** What was done and how it ended (empty in a dry run); a recycled instance's agent is among `removed`. */
   removed: { fleet: string; name: string; outcome: RemovalOutcome | 'failed' }[];
   reimaged: { scaleSet: string; instanceIds: string[] }[];
+  /** Recycle scale sets' instances reimaged after their one job. */
+  recycled: { scaleSet: string; instanceIds: string[] }[];
   kept: Kept[];
   foreign: { fleet: string; name: string }[];
   errors: string[];
@@ -85,6 +96,7 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
       name: scaleSet.name,
       computerNamePrefix: scaleSet.computerNamePrefix,
       fleet: scaleSet.fleet,
+      recycle: scaleSet.recycle,
       instances: result.value,
     });
   }
@@ -119,9 +131,16 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
         instanceId,
         computerName,
       })),
+      recycle: plan.recycle.map(({ fleet, scaleSet, instanceId, computerName }) => ({
+        fleet,
+        scaleSet,
+        instanceId,
+        computerName,
+      })),
     },
     removed: [],
     reimaged: [],
+    recycled: [],
     kept: plan.kept,
     foreign: plan.foreign,
     errors,
@@ -129,28 +148,40 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   };
   if (input.dryRun) return done(context, output);
 
-  context.df.setCustomStatus({ phase: 'acting', remove: plan.remove.length, reimage: plan.reimage.length });
-  const removals = yield* callActivityInChunks(
+  context.df.setCustomStatus({
+    phase: 'acting',
+    remove: plan.remove.length,
+    reimage: plan.reimage.length,
+    recycle: plan.recycle.length,
+  });
+  const removals: RemoveRegistrationsInput['registrations'] = [
+    ...plan.remove.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),
+    ...plan.recycle.flatMap(({ fleet, agent }) =>
+      agent ? [{ fleet, id: agent.id, name: agent.name, reason: 'recycle' as const }] : [],
+    ),
+  ];
+  const removalResults = yield* callActivityInChunks(
     context,
     Activities.removeRegistrations,
-    plan.remove,
+    removals,
     REMOVALS,
-    (chunk) => ({
-      registrations: chunk.map(({ fleet, id, name, reason }) => ({ fleet, id, name, reason })),
-    }),
+    (chunk) => ({ registrations: chunk }),
   );
   const notAttempted = new Map<string, string[]>();
-  removals.forEach((result, index) => {
-    const decision = plan.remove[index]!;
+  /** `<fleet>:<id>` of the registrations gone now: a recycled instance whose agent is among them may be reimaged. */
+  const gone = new Set<string>();
+  removalResults.forEach((result, index) => {
+    const removal = removals[index]!;
     if (!result.ok) {
       // Items an activity left for later (its budget ran out) are one line per reason, not one each.
       const left = /: not attempted: (.*)$/.exec(result.error.message);
-      if (left) notAttempted.set(left[1]!, [...(notAttempted.get(left[1]!) ?? []), decision.name]);
+      if (left) notAttempted.set(left[1]!, [...(notAttempted.get(left[1]!) ?? []), removal.name]);
       else errors.push(result.error.message);
-    }
+    } else if (result.value === 'deleted' || result.value === 'gone')
+      gone.add(`${removal.fleet}:${removal.id}`);
     output.removed.push({
-      fleet: decision.fleet,
-      name: decision.name,
+      fleet: removal.fleet,
+      name: removal.name,
       outcome: result.ok ? result.value : 'failed',
     });
   });
@@ -159,8 +190,12 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
       `${names.length} removal(s) not attempted (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}): ${reason}`,
     );
 
+  // A recycled Azure DevOps instance whose agent was kept (busy or online again at the re-check, S1)
+  // or could not be removed is left for the next run.
+  const recycling = plan.recycle.filter((d) => !d.agent || gone.has(`${d.fleet}:${d.agent.id}`));
+  const recycledIds = new Set(recycling.map((d) => `${d.scaleSetId}|${d.instanceId}`));
   const byScaleSet = new Map<string, ReimageUnregisteredInput>();
-  for (const d of plan.reimage) {
+  for (const d of [...plan.reimage, ...recycling]) {
     const scaleSet = observed.find((s) => s.id === d.scaleSetId)!;
     const entry = byScaleSet.get(d.scaleSetId) ?? {
       scaleSetId: d.scaleSetId,
@@ -179,8 +214,11 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     const name = observed.find((s) => s.id === request.scaleSetId)!.name;
     if (!result.ok) errors.push(result.error.message);
     else {
-      if (result.value.reimaged.length > 0)
-        output.reimaged.push({ scaleSet: name, instanceIds: result.value.reimaged });
+      const isRecycle = (id: string) => recycledIds.has(`${request.scaleSetId}|${id}`);
+      const reimaged = result.value.reimaged.filter((id) => !isRecycle(id));
+      const recycled = result.value.reimaged.filter(isRecycle);
+      if (reimaged.length > 0) output.reimaged.push({ scaleSet: name, instanceIds: reimaged });
+      if (recycled.length > 0) output.recycled.push({ scaleSet: name, instanceIds: recycled });
       // Not checked, so not reimaged: the next run plans them again; this one says why.
       for (const { error } of result.value.unchecked) errors.push(error.message);
     }
@@ -198,9 +236,13 @@ function done(context: OrchestrationContext, output: CleanupOutput): CleanupOutp
   });
   replaySafeLog(
     context,
-    `cleanup finished: removed ${output.removed.filter((r) => r.outcome === 'deleted').length}, reimaged ${output.reimaged.reduce((n, r) => n + r.instanceIds.length, 0)}, errors ${output.errors.length}`,
+    `cleanup finished: removed ${output.removed.filter((r) => r.outcome === 'deleted').length}, reimaged ${count(output.reimaged)}, recycled ${count(output.recycled)}, errors ${output.errors.length}`,
   );
   return output;
+}
+
+function count(instances: { instanceIds: string[] }[]): number {
+  return instances.reduce((n, r) => n + r.instanceIds.length, 0);
 }
 
 function finish(
@@ -214,9 +256,10 @@ function finish(
     startedAt,
     finishedAt: startedAt,
     summary: {},
-    planned: { remove: [], reimage: [] },
+    planned: { remove: [], reimage: [], recycle: [] },
     removed: [],
     reimaged: [],
+    recycled: [],
     kept: [],
     foreign: [],
     errors,

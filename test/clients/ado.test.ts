@@ -1,6 +1,6 @@
 /**
  * kiln's Azure DevOps client (fetch) against the fake Azure DevOps: pool lookup, agents with their
- * assigned requests, delete outcomes, Retry-After, timeouts, dropped connections, PAT and Entra auth.
+ * assigned and last completed requests, delete outcomes, Retry-After, timeouts, dropped connections, PAT and Entra auth.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdoClient } from '../../src/clients/ado/index.js';
@@ -57,11 +57,16 @@ describe('Azure DevOps client against the fake', () => {
     expect(agents.every((a) => a.poolId === 17)).toBe(true);
     const first = agents.find((a) => a.name.endsWith('000000'))!;
     expect(first).toMatchObject({ status: 'online', busy: false, enabled: true });
+    expect(first.lastJobFinishedOn).toBeUndefined();
     t.advance(10);
     expect((await client.getAgent(first.id))!.busy).toBe(true);
     expect(t.cloud.requests.ado - before).toBe(3); // pools once, agents, agent
     t.advance(60);
-    expect((await client.getAgent(first.id))!.busy).toBe(false);
+    const done = (await client.getAgent(first.id))!;
+    expect(done.busy).toBe(false);
+    // The last completed request says when its job ended (hygiene's sign that a --once agent is done).
+    expect(done.lastJobFinishedOn).toBe(t.cloud.world.isoNow());
+    expect((await client.findAgentsByName(first.name))[0]!.lastJobFinishedOn).toBe(done.lastJobFinishedOn);
   });
 
   it('findAgentsByName, enable/disable', async () => {

@@ -774,6 +774,80 @@ describe('registration modes (issue 16)', () => {
   });
 });
 
+describe('one job per machine (kiln-recycle)', () => {
+  /** name -> [its kiln-recycle tag, KILN_RECYCLE of its VMs (Windows)] */
+  function recycling(snap) {
+    return Object.fromEntries(
+      resourcesOf(snap, 'Microsoft.Compute/virtualMachineScaleSets').map((vmss) => {
+        const settings = vmss.properties.virtualMachineProfile.extensionProfile.extensions.find(
+          (e) => e.name === 'kiln-runtime-env',
+        ).properties.settings;
+        const env = /SetEnvironmentVariable\('+KILN_RECYCLE'+, '+(\w+)'+, /.exec(settings.commandToExecute ?? '');
+        return [vmss.name, [vmss.tags['kiln-recycle'], env?.[1]]];
+      }),
+    );
+  }
+
+  it('defaults to on for GitHub runners in jit mode, off in pat mode and for Azure DevOps agents', () => {
+    const pat = snapshot('recycle-pat-default', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'recpat',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'pat' },
+        ado: { orgUrl: 'https://dev.azure.com/acme', registration: 'pat' },
+        linuxFleet: { canaryInstanceCount: 0 },
+        windowsFleet: { canaryInstanceCount: 0 },
+      },
+    });
+    assert.deepEqual(recycling(pat), {
+      'vmss-recpat-linux': ['false', undefined],
+      'vmss-recpat-windows': ['false', 'false'],
+    });
+    assert.deepEqual(recycling(snaps.jit), {
+      'vmss-jit-linux': ['true', undefined],
+      'vmss-jit-linux-canary': ['true', undefined],
+      'vmss-jit-windows': ['false', 'false'],
+      'vmss-jit-windows-canary': ['false', 'false'],
+    });
+  });
+
+  it('github.recycle and ado.recycle override the defaults', () => {
+    const snap = snapshot('recycle-overrides', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'rec',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'jit', recycle: 'false' },
+        ado: { orgUrl: 'https://dev.azure.com/acme', recycle: 'true' },
+        linuxFleet: { canaryInstanceCount: 0 },
+        windowsFleet: { canaryInstanceCount: 0 },
+      },
+    });
+    assert.deepEqual(recycling(snap), {
+      'vmss-rec-linux': ['false', undefined],
+      'vmss-rec-windows': ['true', 'true'],
+    });
+    const pat = snapshot('recycle-pat', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'recpat1',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme', registration: 'pat', recycle: 'true' },
+        linuxFleet: { canaryInstanceCount: 0 },
+        windowsFleet: { enabled: false },
+      },
+    });
+    assert.deepEqual(recycling(pat), { 'vmss-recpat1-linux': ['true', undefined] });
+  });
+
+  it("azd maps KILN_GITHUB_RECYCLE and KILN_ADO_RECYCLE (empty: the mode's default)", () => {
+    const p = JSON.parse(readFileSync(path.join(repoRoot, 'infra/main.parameters.json'), 'utf8')).parameters;
+    assert.equal(p.github.value.recycle, '${KILN_GITHUB_RECYCLE}');
+    assert.equal(p.ado.value.recycle, '${KILN_ADO_RECYCLE}');
+  });
+});
+
 describe('outputs', () => {
   for (const name of Object.keys(scenarios)) {
     it(`${name}: azd's outputs carry names and ids, never a secret`, () => {

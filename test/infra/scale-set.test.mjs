@@ -128,6 +128,21 @@ describe('Linux runner scale set', () => {
     'utf8',
   );
 
+  it('is tagged kiln-recycle=false unless recycle is set (hygiene reads the tag)', () => {
+    assert.equal(vmss.tags['kiln-recycle'], 'false');
+    const { vmss: once } = scaleSet('vmss-linux-recycle', {
+      name: 'vmss-t-linux-r',
+      osType: 'Linux',
+      tags: { 'kiln-managed': 'true' },
+      recycle: true,
+      computerNamePrefix: 'kilnlnx',
+      imageReference: { publisher: 'Canonical', offer: 'o', sku: 's', version: 'latest' },
+      linuxSshPublicKey: 'ssh-ed25519 AAAA kiln@test',
+      linuxRuntime: { scope: 'org', owner: 'acme', keyVaultName: 'kv-t', secretName: 'gh-pat' },
+    });
+    assert.deepEqual(once.tags, { 'kiln-managed': 'true', 'kiln-recycle': 'true' });
+  });
+
   it('injects the runtime environment with a Custom Script extension, fully known before deployment', () => {
     const ext = extension('kiln-runtime-env').properties;
     assert.equal(ext.publisher, 'Microsoft.Azure.Extensions');
@@ -330,6 +345,26 @@ describe('Windows agent scale set', () => {
     }
   });
 
+  it('recycle: tagged kiln-recycle=true, and KILN_RECYCLE=true makes the agent run once; false by default', () => {
+    assert.equal(vmss.tags['kiln-recycle'], 'false');
+    assert.equal(vmss.tags['kiln-canary'], 'true', 'the given tags stay');
+    assert.ok(command.includes("[Environment]::SetEnvironmentVariable('KILN_RECYCLE', 'false', 'Machine')"), command);
+    const { vmss: once, extension: ext } = scaleSet('vmss-windows-recycle', {
+      name: 'vmss-t-windows-r',
+      osType: 'Windows',
+      tags: { 'kiln-managed': 'true' },
+      recycle: true,
+      computerNamePrefix: 'kilnwin',
+      imageReference: { publisher: 'MicrosoftWindowsServer', offer: 'WindowsServer', sku: 's', version: 'latest' },
+      adminPassword: 'Not-A-Real-Password-1',
+      windowsRuntime: { orgUrl: 'https://dev.azure.com/acme', pool: 'Default' },
+      monitorGuests: false,
+    });
+    assert.deepEqual(once.tags, { 'kiln-managed': 'true', 'kiln-recycle': 'true' });
+    const cmd = ext('kiln-runtime-env').properties.settings.commandToExecute;
+    assert.ok(cmd.includes("[Environment]::SetEnvironmentVariable('KILN_RECYCLE', 'true', 'Machine')"), cmd);
+  });
+
   it('restarts the AdoBootstrap service (or starts the task of that name)', () => {
     assert.match(command, /Restart-Service -Name AdoBootstrap -Force/);
     assert.match(command, /Start-ScheduledTask -TaskName AdoBootstrap/);
@@ -360,6 +395,7 @@ describe('Windows agent scale set', () => {
       "set|ADO_POOL|Pool 'A'|Machine",
       'set|KILN_REGISTRATION_URL||Machine',
       'set|KILN_REGISTRATION_AUDIENCE||Machine',
+      'set|KILN_RECYCLE|false|Machine',
       'restart|AdoBootstrap|True',
     ]);
   });

@@ -588,7 +588,13 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
       [
         'linuxRunners[0] > roles[0]',
         'Microsoft.Compute/virtualMachineScaleSets',
-        { 'azd-env-name': 'kiln', 'kiln-managed': 'true', 'kiln-image': 'linux', 'kiln-registration': 'jit' },
+        {
+          'azd-env-name': 'kiln',
+          'kiln-managed': 'true',
+          'kiln-image': 'linux',
+          'kiln-registration': 'jit',
+          'kiln-recycle': 'true',
+        },
       ],
       [
         'linuxRunners[1] > roles[0]',
@@ -599,6 +605,7 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
           'kiln-image': 'linux',
           'kiln-registration': 'jit',
           'kiln-canary': 'true',
+          'kiln-recycle': 'true',
         },
       ],
       [
@@ -609,6 +616,7 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
           'kiln-managed': 'true',
           'kiln-image': 'windows',
           'kiln-registration': 'broker',
+          'kiln-recycle': 'false',
         },
       ],
       [
@@ -620,6 +628,7 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
           'kiln-image': 'windows',
           'kiln-registration': 'broker',
           'kiln-canary': 'true',
+          'kiln-recycle': 'false',
         },
       ],
     ]);

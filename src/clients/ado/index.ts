@@ -46,6 +46,7 @@ interface TaskAgentJson {
   enabled?: boolean;
   statusChangedOn?: string;
   assignedRequest?: { finishTime?: string } | null;
+  lastCompletedRequest?: { finishTime?: string } | null;
 }
 
 class HttpStatusError extends Error {
@@ -189,7 +190,7 @@ export function createAdoClient(
     const { status, json } = await request(
       'GET',
       path,
-      { ...query, includeAssignedRequest: 'true' },
+      { ...query, includeAssignedRequest: 'true', includeLastCompletedRequest: 'true' },
       undefined,
       { notFound: 'answer' },
     );
@@ -213,6 +214,7 @@ export function createAdoClient(
       poolId: pool,
     };
     if (a.statusChangedOn) out.statusChangedOn = a.statusChangedOn;
+    if (a.lastCompletedRequest?.finishTime) out.lastJobFinishedOn = a.lastCompletedRequest.finishTime;
     return out;
   };
 
@@ -234,7 +236,7 @@ export function createAdoClient(
       const { status, json } = await request(
         'GET',
         `/pools/${pool}/agents/${id}`,
-        { includeAssignedRequest: 'true' },
+        { includeAssignedRequest: 'true', includeLastCompletedRequest: 'true' },
         undefined,
         { notFound: 'answer' },
       );

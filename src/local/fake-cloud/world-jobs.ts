@@ -3,7 +3,9 @@
  * instance registers under its computer name, a job makes its registration busy for its minutes (or
  * waits for it to come online), and taking a busy instance away interrupts the job (S1) unless
  * someone other than kiln did it. GitHub refuses to delete a busy runner; disabling a busy agent lets
- * its job finish (that is how Azure DevOps drains an agent).
+ * its job finish (that is how Azure DevOps drains an agent). On a recycle scale set (tagged
+ * `kiln-recycle=true`) a machine serves one job: its runner is ephemeral (GitHub removes it after the
+ * job) and its agent runs with `--once` (offline after the job); it registers again only once reimaged.
  */
 import { foreignTouch } from './world-judge.js';
 import { WorldState } from './world-state.js';
@@ -46,6 +48,9 @@ export abstract class WorldJobs extends WorldState {
         existing.busy = false;
       } else {
         const r = this.newRunner(inst.computerName, 'linux', 'online', set.name);
+        // A JIT runner (jit mode, through the broker) is ephemeral by itself; in PAT mode a recycle
+        // scale set's runner registers as bootstrap.sh's `config.sh --ephemeral` does.
+        r.ephemeral = recycles(set);
         this.runners.set(r.id, r);
       }
     } else {
@@ -158,12 +163,21 @@ export abstract class WorldJobs extends WorldState {
     const reg = found ? this.registrationOf(found.set, found.inst) : undefined;
     if (reg && 'busy' in reg) {
       reg.busy = false;
-      // An ephemeral JIT runner takes one job; GitHub removes it when the job ends.
-      if (reg.jit) {
+      // An ephemeral runner (a JIT runner is one) takes one job; GitHub removes it when the job ends.
+      if (reg.ephemeral) {
         this.runners.delete(reg.id);
         this.event('github', `ephemeral runner ${reg.name} removed after its job`);
       }
-    } else if (reg) this.completeRequest(reg as WorldAgent, 'succeeded');
+    } else if (reg) {
+      const agent = reg as WorldAgent;
+      this.completeRequest(agent, 'succeeded');
+      // `run.cmd --once`: the agent exits after its one job; the machine waits for its reimage.
+      if (found && recycles(found.set)) {
+        agent.status = 'offline';
+        agent.statusChangedOn = this.isoNow();
+        this.event('ado', `agent ${agent.name} ran once and is offline`);
+      }
+    }
     this.event(found?.set.kind === 'windows' ? 'ado' : 'github', `job finished on ${job.instance}`);
   }
 
@@ -314,4 +328,9 @@ export abstract class WorldJobs extends WorldState {
       if (found) this.wakePendingJobs(found.inst.name);
     }
   }
+}
+
+/** Tagged `kiln-recycle=true`: each machine serves one job (scale-set.bicep sets the tag). */
+function recycles(set: WorldScaleSet): boolean {
+  return set.tags['kiln-recycle'] === 'true';
 }

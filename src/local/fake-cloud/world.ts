@@ -85,6 +85,7 @@ export class World extends WorldGallery {
       const tags: Record<string, string> = { 'kiln-image': ss.image };
       if (ss.managed) tags['kiln-managed'] = 'true';
       if (ss.canary) tags['kiln-canary'] = 'true';
+      if (ss.recycle) tags['kiln-recycle'] = 'true';
       // As infra/main.bicep tags kiln's scale sets with the registration mode their VMs use.
       if (ss.managed)
         tags['kiln-registration'] = ss.image === 'linux' ? s.registration.github : s.registration.ado;

@@ -85,6 +85,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
     version: s.version ?? newestVersion(existing[s.image])!,
     canary: s.canary ?? false,
     managed: s.managed ?? SCENARIO_DEFAULTS.managed,
+    ...(s.recycle ? { recycle: true as const } : {}),
   }));
   // The canary defaults to the first managed scale set of each image, unless some scale set of that
   // image says canary: true or false itself (then the scenario chose, even if it chose none).

@@ -200,6 +200,7 @@ const scaleSetSchema = z
     version: optional(versionName),
     canary: optional(z.boolean()),
     managed: optional(z.boolean()),
+    recycle: optional(z.boolean()),
   })
   .strict();
 

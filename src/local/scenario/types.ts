@@ -20,6 +20,12 @@ export interface ScenarioScaleSet {
   canary: boolean;
   /** false: outside kiln's scope, must never be touched. */
   managed: boolean;
+  /**
+   * One job per machine (the `kiln-recycle=true` tag): runners are ephemeral, removed by GitHub after
+   * their job; agents run with `--once`, offline after theirs. Present only when true (a scale set
+   * built in code may leave it out).
+   */
+  recycle?: true;
 }
 
 export interface ScenarioJob {

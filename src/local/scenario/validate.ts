@@ -195,6 +195,12 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
         'an unmanaged scale set (managed: false) is never touched, so it cannot take the canary',
       );
     }
+    if (s.recycle === true && s.managed === false) {
+      c.add(
+        [...path, 'recycle'],
+        'an unmanaged scale set (managed: false) is never touched, so kiln cannot recycle its instances',
+      );
+    }
   });
 
   /** Checks that `<scaleSet>_<id>` names a scale set of the scenario and an id it has (or gets: `added`). */

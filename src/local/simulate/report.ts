@@ -86,6 +86,8 @@ export interface SimulationReport {
       removeRunners: string[];
       removeAgents: string[];
       reimage: string[];
+      /** Instances of recycle scale sets whose one job was done (`<scaleSet>_<instanceId>`). */
+      recycle: string[];
       keptBusy: string[];
       foreign: string[];
     };
@@ -170,6 +172,9 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   );
   lines.push(
     `  instances to reimage  ${d.reimage.length}${d.reimage.length ? `  (${abbreviate(d.reimage)})` : ''}`,
+  );
+  lines.push(
+    `  instances to recycle  ${d.recycle.length}${d.recycle.length ? `  (${abbreviate(d.recycle)})` : ''}`,
   );
   lines.push(
     `  kept busy             ${d.keptBusy.length}${d.keptBusy.length ? `  (${abbreviate(d.keptBusy)})` : ''}`,

@@ -244,7 +244,7 @@ export async function runSimulation(
   const started = Date.now();
   const hygiene: SimulationReport['hygiene'] = {
     runs: 0,
-    decisions: { removeRunners: [], removeAgents: [], reimage: [], keptBusy: [], foreign: [] },
+    decisions: { removeRunners: [], removeAgents: [], reimage: [], recycle: [], keptBusy: [], foreign: [] },
     errors: [],
   };
   const seen = new Set<string>();
@@ -303,8 +303,10 @@ export async function runSimulation(
         const acted =
           cleanup.removed.length +
           cleanup.reimaged.length +
+          cleanup.recycled.length +
           cleanup.planned.remove.length +
-          cleanup.planned.reimage.length;
+          cleanup.planned.reimage.length +
+          cleanup.planned.recycle.length;
         if (acted > 0 || cleanup.errors.length > 0 || hygiene.runs === 1)
           event('cleanup', describeCleanup(cleanup));
       }
@@ -446,6 +448,10 @@ function mergeCleanup(hygiene: SimulationReport['hygiene'], output: CleanupOutpu
     output.planned.reimage.map((r) => `${r.scaleSet}_${r.instanceId}`),
   );
   add(
+    d.recycle,
+    output.planned.recycle.map((r) => `${r.scaleSet}_${r.instanceId}`),
+  );
+  add(
     d.keptBusy,
     output.kept.filter((k) => k.reason === 'busy').map((k) => k.name),
   );
@@ -460,9 +466,12 @@ function describeCleanup(output: CleanupOutput): string {
   const deleted = output.removed.filter((r) => r.outcome === 'deleted').length;
   const skipped = output.removed.filter((r) => r.outcome === 'busy' || r.outcome === 'online').length;
   const reimaged = output.reimaged.reduce((n, r) => n + r.instanceIds.length, 0);
+  const recycled = output.recycled.reduce((n, r) => n + r.instanceIds.length, 0);
   const parts = output.dryRun
-    ? [`planned: remove ${output.planned.remove.length}, reimage ${output.planned.reimage.length}`]
-    : [`removed ${deleted}`, `reimaged ${reimaged}`];
+    ? [
+        `planned: remove ${output.planned.remove.length}, reimage ${output.planned.reimage.length}, recycle ${output.planned.recycle.length}`,
+      ]
+    : [`removed ${deleted}`, `reimaged ${reimaged}`, `recycled ${recycled}`];
   if (skipped) parts.push(`skipped ${skipped} that became busy or came back online`);
   parts.push(
     `kept busy ${output.kept.filter((k) => k.reason === 'busy').length}`,

@@ -195,3 +195,151 @@ describe('owningScaleSet', () => {
     expect(owningScaleSet([{ computerNamePrefix: '' }], '000000')).toBeUndefined();
   });
 });
+
+describe('planHygiene: one job per machine (kiln-recycle)', () => {
+  const PROVISIONED = minutesAgo(120);
+  /** One GitHub and one Azure DevOps recycle scale set, each with instance 0 provisioned 2 hours ago. */
+  function recycleInput(overrides: Partial<HygieneInput> = {}): HygieneInput {
+    const base = input();
+    return {
+      ...base,
+      scaleSets: base.scaleSets.map((s) => ({ ...s, recycle: true, instances: s.instances.slice(0, 1) })),
+      // Azure DevOps unlisted (nothing decided for it) unless a test lists it.
+      registrations: { github: [] },
+      ...overrides,
+    };
+  }
+  const seen = { 'ghr-000000': PROVISIONED };
+
+  it('remembers, per provisioning, the GitHub runners it saw online or busy', () => {
+    const plan = planHygiene(
+      recycleInput({
+        registrations: { github: [{ id: 1, name: 'ghr-000000', status: 'online', busy: false }] },
+      }),
+    );
+    expect(plan.recycle).toEqual([]);
+    expect(plan.memory.runnerSeen).toEqual(seen);
+    // An offline runner (a JIT registration never started, or a stale one) never took a job here.
+    const offline = planHygiene(
+      recycleInput({
+        registrations: { github: [{ id: 1, name: 'ghr-000000', status: 'offline', busy: false }] },
+      }),
+    );
+    expect(offline.memory.runnerSeen).toEqual({});
+  });
+
+  it('recycles a GitHub instance whose runner it saw and GitHub has since removed (its one job is done)', () => {
+    const plan = planHygiene(recycleInput({ memory: { offlineSince: {}, runnerSeen: seen } }));
+    expect(plan.recycle).toEqual([
+      {
+        fleet: 'github',
+        scaleSetId: '/subs/x/vmss/gh',
+        scaleSet: 'vmss-gh',
+        instanceId: '0',
+        computerName: 'ghr-000000',
+      },
+    ]);
+    // Not also a never-registered reimage; remembered until the reimage gives it a new provisioning.
+    expect(plan.reimage).toEqual([]);
+    expect(plan.memory.runnerSeen).toEqual(seen);
+    expect(summarisePlan(plan)).toMatchObject({ recycle: 1, reimage: 0 });
+  });
+
+  it('does not recycle an instance still booting, nor one whose runner it never saw on this provisioning', () => {
+    const booting = recycleInput({ memory: { offlineSince: {}, runnerSeen: seen } });
+    booting.scaleSets[0]!.instances[0]!.provisionedAt = minutesAgo(3);
+    const fresh = planHygiene(booting);
+    // A runner seen on an earlier provisioning says nothing about this one, which is still within
+    // the boot deadline: nothing at all is decided for it, and the old memory is forgotten.
+    expect(fresh.recycle).toEqual([]);
+    expect(fresh.reimage).toEqual([]);
+    expect(fresh.memory.runnerSeen).toEqual({});
+
+    // Never seen and past the boot deadline: the never-registered rule, not recycle.
+    const unseen = planHygiene(recycleInput());
+    expect(unseen.recycle).toEqual([]);
+    expect(unseen.reimage.map((r) => [r.computerName, r.reason])).toEqual([
+      ['ghr-000000', 'never-registered'],
+    ]);
+  });
+
+  it('never recycles while the runner is there, busy or idle (S1), and not an instance being reimaged', () => {
+    for (const runner of [
+      { id: 1, name: 'ghr-000000', status: 'online' as const, busy: true },
+      { id: 1, name: 'ghr-000000', status: 'offline' as const, busy: false },
+    ]) {
+      const plan = planHygiene(
+        recycleInput({
+          memory: { offlineSince: {}, runnerSeen: seen },
+          registrations: { github: [runner] },
+        }),
+      );
+      expect(plan.recycle).toEqual([]);
+    }
+    const updating = recycleInput({ memory: { offlineSince: {}, runnerSeen: seen } });
+    updating.scaleSets[0]!.instances[0]!.provisioningState = 'Updating';
+    expect(planHygiene(updating).recycle).toEqual([]);
+  });
+
+  it('does nothing new on a scale set that is not tagged for recycling', () => {
+    const base = recycleInput({ memory: { offlineSince: {}, runnerSeen: seen } });
+    const plan = planHygiene({ ...base, scaleSets: base.scaleSets.map((s) => ({ ...s, recycle: false })) });
+    expect(plan.recycle).toEqual([]);
+    expect(plan.reimage.map((r) => r.reason)).toEqual(['never-registered']);
+    expect(plan.memory.runnerSeen).toEqual({});
+  });
+
+  it('recycles an Azure DevOps instance whose --once agent is offline after a job of this provisioning, removing the agent first', () => {
+    const agent: Registration = {
+      id: 10,
+      name: 'adow000000',
+      status: 'offline',
+      busy: false,
+      statusChangedOn: minutesAgo(2),
+      lastJobFinishedOn: minutesAgo(2),
+    };
+    const plan = planHygiene(recycleInput({ registrations: { ado: [agent] } }));
+    expect(plan.recycle).toEqual([
+      {
+        fleet: 'ado',
+        scaleSetId: '/subs/x/vmss/ado',
+        scaleSet: 'vmss-ado',
+        instanceId: '0',
+        computerName: 'adow000000',
+        agent: { id: 10, name: 'adow000000' },
+      },
+    ]);
+    expect(plan.remove).toEqual([]);
+    expect(plan.kept).toEqual([]);
+  });
+
+  it('keeps an Azure DevOps agent that is busy, online, or whose last job was before this provisioning', () => {
+    const agent = (change: Partial<Registration>): Registration => ({
+      id: 10,
+      name: 'adow000000',
+      status: 'offline',
+      busy: false,
+      statusChangedOn: minutesAgo(2),
+      lastJobFinishedOn: minutesAgo(2),
+      ...change,
+    });
+    for (const change of [
+      { busy: true },
+      { status: 'online' as const },
+      { lastJobFinishedOn: minutesAgo(180) },
+      { lastJobFinishedOn: undefined },
+    ]) {
+      const plan = planHygiene(recycleInput({ registrations: { ado: [agent(change)] } }));
+      expect(plan.recycle, JSON.stringify(change)).toEqual([]);
+    }
+    // An agent offline for another reason is the grace-period rule's, as on any scale set.
+    const old = planHygiene(
+      recycleInput({
+        registrations: {
+          ado: [agent({ lastJobFinishedOn: undefined, statusChangedOn: minutesAgo(45) })],
+        },
+      }),
+    );
+    expect(old.remove.map((d) => d.reason)).toEqual(['offline-past-grace']);
+  });
+});

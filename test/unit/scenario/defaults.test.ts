@@ -106,6 +106,24 @@ scaleSets:
   });
 });
 
+describe('recycle', () => {
+  it('is set only on the scale sets that say recycle: true (the kiln-recycle tag)', () => {
+    const s = parse(`
+name: x
+scaleSets:
+  - { name: l1, image: linux, recycle: true }
+  - { name: l2, image: linux, recycle: false }
+  - { name: w1, image: windows }
+`);
+    expect(s.scaleSets.map((x) => [x.name, x.recycle])).toEqual([
+      ['l1', true],
+      ['l2', undefined],
+      ['w1', undefined],
+    ]);
+    expect('recycle' in s.scaleSets[1]!).toBe(false);
+  });
+});
+
 describe('regions, capacity and lists', () => {
   it('puts scale sets without a region in the build region (the first gallery region)', () => {
     const s = parse(`

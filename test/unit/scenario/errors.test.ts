@@ -253,6 +253,18 @@ describe('one wrong field → one problem naming its path', () => {
       /unmanaged/,
     ],
     [
+      'unmanaged recycle',
+      (s) => Object.assign(s.scaleSets[0], { recycle: true, managed: false }),
+      'scaleSets[0].recycle',
+      /unmanaged scale set .* cannot recycle its instances/,
+    ],
+    [
+      'recycle as text',
+      (s) => (s.scaleSets[0].recycle = 'yes'),
+      'scaleSets[0].recycle',
+      /true or false, got "yes"/,
+    ],
+    [
       'managed as text',
       (s) => (s.scaleSets[0].managed = 'false'),
       'scaleSets[0].managed',
@@ -847,7 +859,7 @@ describe('unknown keys', () => {
         line: 4,
         column: 30,
         message:
-          'unknown key (did you mean "capacity"?); known keys here: name, image, region, capacity, version, canary, managed',
+          'unknown key (did you mean "capacity"?); known keys here: name, image, region, capacity, version, canary, managed, recycle',
       },
     ]);
   });
