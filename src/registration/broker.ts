@@ -147,8 +147,10 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     const registrar = registrars[found.set.fleet]!;
     const name = request.instance;
     const alreadyRegistered = () => refuse(409, registrar.alreadyRegistered(name));
+    let registrations: Awaited<ReturnType<FleetRegistrar['lookup']>>;
     try {
-      if (await registrar.registrationInUse(name)) return alreadyRegistered();
+      registrations = await registrar.lookup(name);
+      if (registrations.inUse) return alreadyRegistered();
     } catch (thrown) {
       return serviceFailed(registrar, thrown);
     }
@@ -173,7 +175,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
 
     let given: Awaited<ReturnType<FleetRegistrar['issue']>>;
     try {
-      given = await registrar.issue(name);
+      given = await registrar.issue(name, registrations.stale);
     } catch (thrown) {
       return serviceFailed(registrar, thrown);
     }

@@ -13,10 +13,13 @@ export interface FleetRegistrar {
   alreadyRegistered(name: string): string;
   /** What the broker hands out, in refusals and logs. */
   handsOut: string;
-  /** Whether a registration with this name is in use; a failed read throws (and counts as in use). */
-  registrationInUse(name: string): Promise<boolean>;
+  /**
+   * The registrations with this name: whether one is in use, and the stale ones issue() replaces.
+   * A failed read throws (and counts as in use).
+   */
+  lookup(name: string): Promise<{ inUse: boolean; stale: number[] }>;
   /** The 200 body for the VM and what the log may say about it; 'exists' when the service says the name is taken. */
-  issue(name: string): Promise<{ body: Record<string, unknown>; log: string } | 'exists'>;
+  issue(name: string, stale: number[]): Promise<{ body: Record<string, unknown>; log: string } | 'exists'>;
   /** A call to the service that threw: the status the VM hears, and when it may try again. */
   failure(message: string): { status: number; reason: string; retryAfterSeconds: number };
 }
@@ -36,14 +39,17 @@ export function githubRegistrar(
     // An offline runner of the name is what an instance reimaged or upgraded outside kiln leaves
     // behind (kiln's own flows remove it first); generate-jitconfig refuses a taken name, so issue()
     // removes it. One that is online or busy is in use: a job on it is what must not get a config.
-    registrationInUse: async (name) =>
-      (await github.findRunnersByName(name)).some((runner) => runner.status === 'online' || runner.busy),
-    async issue(name) {
-      for (const stale of await github.findRunnersByName(name)) {
-        // Read again just now: a runner that came online since is in use; GitHub refuses to delete
-        // one with a job (422 → busy), which is in use as well.
-        if (stale.status === 'online' || (await github.deleteRunner(stale.id)) === 'busy') return 'exists';
-      }
+    async lookup(name) {
+      const runners = await github.findRunnersByName(name);
+      return {
+        inUse: runners.some((runner) => runner.status === 'online' || runner.busy),
+        stale: runners.map((runner) => runner.id),
+      };
+    },
+    async issue(name, stale) {
+      // GitHub refuses to delete a runner with a job (422 → busy): one that took a job since the
+      // lookup is in use after all.
+      for (const id of stale) if ((await github.deleteRunner(id)) === 'busy') return 'exists';
       const created = await github.generateJitConfig({
         name,
         runnerGroupId: registration.runnerGroupId,
@@ -82,8 +88,10 @@ export function adoRegistrar(ado: FullAdoClient, settings: NonNullable<Settings[
     // An offline agent of the name is what a reimage or an upgrade leaves behind (Azure DevOps keeps
     // the registration); the new VM's `config.cmd --replace` takes it over. One that is online or
     // has a job is in use: a job on it is what must not get the secret.
-    registrationInUse: async (name) =>
-      (await ado.findAgentsByName(name)).some((agent) => agent.status === 'online' || agent.busy),
+    async lookup(name) {
+      const agents = await ado.findAgentsByName(name);
+      return { inUse: agents.some((agent) => agent.status === 'online' || agent.busy), stale: [] };
+    },
     async issue(name) {
       const token = await ado.agentRegistrationSecret();
       const which =
