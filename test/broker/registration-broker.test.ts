@@ -23,7 +23,7 @@ gallery:
   regions: [westeurope]
   existingVersions: { linux: [2026.10.1], windows: [2026.10.1] }
 scaleSets:
-  - { name: vmss-gh-linux-weu, image: linux, region: westeurope, capacity: 4 }
+  - { name: vmss-gh-linux-weu, image: linux, region: westeurope, capacity: 5 }
   - { name: vmss-ado-win-weu, image: windows, region: westeurope, capacity: 1 }
   - { name: vmss-unmanaged, image: linux, region: westeurope, capacity: 1, managed: false }
 `,
@@ -106,7 +106,7 @@ describe('POST /api/registrations', () => {
   });
 
   it("replaces an offline runner of the instance's name (left by a reimage outside kiln), never an online or busy one", async () => {
-    const [, , , inst] = instances('vmss-gh-linux-weu');
+    const inst = instances('vmss-gh-linux-weu')[4];
     const left = world().findRunnerByName(inst!.computerName)!;
     left.status = 'offline';
     freshBoot(inst!, { keepRegistration: true });

@@ -111,7 +111,8 @@ class DoctorCloud {
 }
 
 describe('kiln doctor: Azure roles', () => {
-  const cloud = new DoctorCloud(makeScenario());
+  // The deployment's defaults: every fleet registers through the broker.
+  const cloud = new DoctorCloud(makeScenario({ registration: { github: 'jit', ado: 'broker' } }));
   let t: TestCloud;
   let settingsFile: string;
   const sub = () => `/subscriptions/${t.settings.subscriptionId}`;
