@@ -66,10 +66,9 @@ describe('role assignments', () => {
 
   it('prod (secrets in place, an operator): adds secret-scoped readers and the operator, nothing else', () => {
     const kv = `/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv-<token>`;
+    // The runner and agent identities read no secret: both fleets register through the broker (default).
     const expected = [
       ...base('prod'),
-      `linuxRunner | Key Vault Secrets User | ${kv}/secrets/gh-pat`,
-      `windowsAgent | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
       `orchestrator | Key Vault Secrets User | ${kv}/secrets/github-app-key`,
       `orchestrator | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
       `operator | Key Vault Secrets Officer | ${kv}`,
@@ -319,7 +318,7 @@ describe('an existing gallery (createGallery false)', () => {
     );
   });
 
-  it('grants the orchestrator (not Packer) the publisher role on the existing definitions, and the repo-scope PAT to the orchestrator and runners only', () => {
+  it('grants the orchestrator (not Packer) the publisher role on the existing definitions, and the repo-scope PAT to the orchestrator only', () => {
     const g = grants(snaps.existing);
     for (const def of ['linux-agent', 'windows-agent']) {
       const scope = `/resourceGroups/rg-shared-images/providers/Microsoft.Compute/galleries/gal_shared/images/${def}`;
@@ -327,8 +326,8 @@ describe('an existing gallery (createGallery false)', () => {
       assert.ok(!g.some((x) => x.startsWith('packer |') && x.endsWith(scope)), `packer ${def}`);
     }
     const secrets = g.filter((x) => x.includes('Key Vault Secrets User'));
+    // jit registration (the default): the runners read no secret.
     assert.deepEqual(secrets, [
-      'linuxRunner | Key Vault Secrets User | /resourceGroups/rg-ops/providers/Microsoft.KeyVault/vaults/kv-<token>/secrets/gh-pat',
       'orchestrator | Key Vault Secrets User | /resourceGroups/rg-ops/providers/Microsoft.KeyVault/vaults/kv-<token>/secrets/gh-pat',
     ]);
   });
@@ -691,9 +690,22 @@ describe('registration modes (issue 16)', () => {
   }
   const runnerGrants = (snap) => grants(snap).filter((g) => /^(linuxRunner|windowsAgent) /.test(g));
 
-  it('pat (the default in this branch): each runner identity reads its own secret and nothing else', () => {
+  /** Both fleets in PAT mode, the secrets in place. */
+  const patBoth = () =>
+    snapshot('pat-both-ready', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'prod',
+        location: 'westeurope',
+        secretsReady: true,
+        github: { scope: 'org', owner: 'acme', registration: 'pat' },
+        ado: { orgUrl: 'https://dev.azure.com/acme', registration: 'pat' },
+      },
+    });
+
+  it('pat: each runner identity reads its own secret and nothing else', () => {
     const kv = `/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv-<token>`;
-    assert.deepEqual(runnerGrants(snaps.prod), [
+    assert.deepEqual(runnerGrants(patBoth()), [
       `linuxRunner | Key Vault Secrets User | ${kv}/secrets/gh-pat`,
       `windowsAgent | Key Vault Secrets User | ${kv}/secrets/ado-pat`,
     ]);
@@ -713,13 +725,14 @@ describe('registration modes (issue 16)', () => {
   });
 
   it('pat: the runners get the vault and secret names, and no broker settings', () => {
-    const linux = vmEnv(snaps.defaults, 'vmss-min-env-linux');
+    const snap = patBoth();
+    const linux = vmEnv(snap, 'vmss-prod-linux');
     assert.equal(linux.KEYVAULT_NAME, '<keyVault.name>');
     assert.equal(linux.AZURE_CLIENT_ID, '<linuxRunnerIdentity.clientId>');
     assert.equal(linux.SECRET_NAME, 'gh-pat');
     assert.equal(linux.KILN_REGISTRATION_URL, undefined);
     assert.equal(linux.KILN_REGISTRATION_AUDIENCE, undefined);
-    const windows = vmEnv(snaps.defaults, 'vmss-min-env-windows');
+    const windows = vmEnv(snap, 'vmss-prod-windows');
     assert.equal(windows.KEYVAULT_NAME, '<keyVault.name>');
     assert.equal(windows.ADO_PAT_SECRET, 'ado-pat');
     assert.equal(windows.KILN_REGISTRATION_URL, '', 'cleared on the VM');
@@ -757,7 +770,7 @@ describe('registration modes (issue 16)', () => {
         environmentName: 'gov',
         location: 'usgovvirginia',
         github: { scope: 'org', owner: 'acme', registration: 'jit' },
-        ado: { orgUrl: 'https://dev.azure.com/acme' },
+        ado: { orgUrl: 'https://dev.azure.com/acme', registration: 'pat' },
         registrationUrl: 'https://kiln.example.us/api/registrations',
         registrationAudience: 'api://kiln-registrations',
         secretsReady: true,
