@@ -110,10 +110,15 @@ export function stateByName(found: Registration[], names: string[]): Record<stri
     const key = r.name.toLowerCase();
     if (!wanted.has(key)) continue;
     const previous = result[key];
+    const finished = [previous?.lastJobFinishedOn, 'lastJobFinishedOn' in r ? r.lastJobFinishedOn : undefined]
+      .filter((at): at is string => at !== undefined)
+      .sort()
+      .at(-1);
     result[key] = {
       status: previous?.status === 'online' || r.status === 'online' ? 'online' : 'offline',
       busy: (previous?.busy ?? false) || r.busy,
       ids: [...(previous?.ids ?? []), r.id],
+      ...(finished ? { lastJobFinishedOn: finished } : {}),
     };
   }
   return result;

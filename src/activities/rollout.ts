@@ -80,6 +80,8 @@ export interface ScaleSetObservation {
   instances: ScaleSetInstance[];
   /** By lower-case computer name; absent: no registration. */
   registrations: Record<string, RegistrationState>;
+  /** Lower-case computer names of one-job machines whose registration of this provisioning served its job (servedOneJob). */
+  served?: string[];
 }
 
 export type ObserveScaleSetOutput = ActivityResult<ScaleSetObservation>;

@@ -20,6 +20,8 @@ export interface RegistrationState {
   busy: boolean;
   /** The registrations seen with this name (a drain removes or disables exactly these first). */
   ids?: number[];
+  /** When its last job finished (Azure DevOps says; GitHub does not): a `--once` agent's one job. */
+  lastJobFinishedOn?: string;
 }
 
 export interface RolloutOptions {
@@ -164,6 +166,8 @@ export function assessWave(input: {
   wave: string[];
   instances: RolloutInstance[];
   registrations: Record<string, RegistrationState | undefined>;
+  /** Lower-case computer names whose one-job registration of this provisioning served its job (see servedOneJob). */
+  served?: string[];
   waveStartedAt: string;
   now: string;
   healthDeadlineMinutes: number;
@@ -177,12 +181,13 @@ export function assessWave(input: {
   const health: WaveHealth = { healthy: [], unhealthy: [], starting: [], failed: [] };
   const pastDeadline =
     Date.parse(input.now) - Date.parse(input.waveStartedAt) >= input.healthDeadlineMinutes * 60_000;
+  const served = new Set(input.served ?? []);
   for (const id of input.wave) {
     const instance = input.instances.find((i) => i.instanceId === id);
     const state = instance?.provisioningState.toLowerCase();
-    const registration = instance ? input.registrations[instance.computerName.toLowerCase()] : undefined;
-    if (instance && state === 'succeeded' && onImage(instance) && registration?.status === 'online')
-      health.healthy.push(id);
+    const name = instance?.computerName.toLowerCase() ?? '';
+    const registered = input.registrations[name]?.status === 'online' || served.has(name);
+    if (instance && state === 'succeeded' && onImage(instance) && registered) health.healthy.push(id);
     else if (!instance || state === 'failed') {
       health.unhealthy.push(id);
       health.failed.push(id);
@@ -231,16 +236,44 @@ export function judgeSoak<I extends RolloutInstance>(input: {
   instances: I[];
   registrations: Record<string, RegistrationState | undefined>;
   version: string;
+  /** Lower-case computer names whose one-job registration of this provisioning served its job. */
+  served?: string[];
+  /** The scale set recycles one-job machines (kiln-recycle): an instance being reimaged is between jobs. */
+  recycles?: boolean;
 }): { onVersion: I[]; sick: I[] } {
+  const served = new Set(input.served ?? []);
+  // A one-job machine that hygiene is reimaging after its job shows nothing either way: left out.
+  const recycling = (i: I) => input.recycles === true && i.provisioningState.toLowerCase() === 'updating';
   const onVersion = input.instances.filter(
-    (i) => versionOfImageReference(i.imageReferenceId) === input.version,
+    (i) => versionOfImageReference(i.imageReferenceId) === input.version && !recycling(i),
   );
-  const sick = onVersion.filter(
-    (i) =>
-      input.registrations[i.computerName.toLowerCase()]?.status !== 'online' ||
-      i.provisioningState.toLowerCase() !== 'succeeded',
-  );
+  const sick = onVersion.filter((i) => {
+    const name = i.computerName.toLowerCase();
+    const registered = input.registrations[name]?.status === 'online' || served.has(name);
+    return !registered || i.provisioningState.toLowerCase() !== 'succeeded';
+  });
   return { onVersion, sick };
+}
+
+/**
+ * Whether an instance's one-job registration of its current provisioning has served its job:
+ * GitHub removes an ephemeral (JIT) runner after its one job, so a runner that kiln's broker gave
+ * this provisioning and that is gone now ran it; an Azure DevOps agent run with `--once` goes offline
+ * after its job, so one offline whose last job finished after the instance was provisioned ran it.
+ * Such an instance registered on its image and worked: as healthy as one online.
+ */
+export function servedOneJob(input: {
+  fleet: 'github' | 'ado';
+  provisionedAt?: string;
+  registration: RegistrationState | undefined;
+  /** kiln's broker handed this provisioning its registration (its record of issued registrations). */
+  issuedByBroker: boolean;
+}): boolean {
+  const { registration } = input;
+  if (input.fleet === 'github') return input.issuedByBroker && registration === undefined;
+  if (!registration || registration.status !== 'offline' || registration.busy) return false;
+  if (!input.provisionedAt || !registration.lastJobFinishedOn) return false;
+  return Date.parse(registration.lastJobFinishedOn) >= Date.parse(input.provisionedAt);
 }
 
 /** Gallery version ids compare case-insensitively; the version is the last path segment. */

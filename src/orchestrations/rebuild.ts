@@ -459,7 +459,7 @@ function* proveOnCanary(
       previous,
     };
   }
-  const { onVersion, sick } = judgeSoak({ ...observed.value, version });
+  const { onVersion, sick } = judgeSoak({ ...observed.value, version, recycles: canary.recycle });
   if (sick.length > 0 || onVersion.length === 0) {
     // Healthy at the gate but not after the soak (or nothing left on it to show): put the canary back.
     const back = yield* restore('canary-rollback');

@@ -49,6 +49,7 @@ export function* awaitHealth(
           wave: waiting,
           instances: check.value.instances,
           registrations: check.value.registrations,
+          served: check.value.served,
           waveStartedAt: startedAt,
           now: context.df.currentUtcDateTime.toISOString(),
           healthDeadlineMinutes: options.healthDeadlineMinutes,
