@@ -132,8 +132,8 @@ export function createIssuedRegistrationsTable(
         .byPage({ maxPageSize: SWEEP_PAGE });
       page = (await pages.next()).value ?? [];
     } catch (err) {
-      if (errorCode(err) === 'TableNotFound') return;
-      throw fail('query', err);
+      if (errorCode(err) !== 'TableNotFound') throw fail('query', err);
+      page = []; // a new account: nothing recorded yet
     }
     await Promise.all(
       page.map(async (expired) => {
