@@ -4,8 +4,8 @@
  * @azure/data-tables — create a table, insert, read, replace and delete an entity, query a
  * partition — in the service's JSON shapes (odata=minimalmetadata), ETags, continuation headers and
  * error bodies (`{"odata.error": …}` with `x-ms-error-code`). The same test cases run against this
- * fake and against Azurite (test/registration/issued-registrations*.test.ts), so it answers as the
- * emulator does.
+ * fake (test/broker/issued-registrations.test.ts) and against Azurite, the real emulator
+ * (test/evidence/issued-registrations-azurite.test.ts), so it answers as the emulator does.
  *
  * Refused as the service refuses them:
  * - no `x-ms-version` (400 MissingRequiredHeader), or one the service does not know (400
@@ -339,7 +339,12 @@ interface Route {
 const ENTITY_PATH = /^\/([^/()]+)\(PartitionKey='((?:[^']|'')*)',RowKey='((?:[^']|'')*)'\)$/;
 
 function routeOf(req: FakeRequest): Route {
-  const path = decodeURIComponent(req.url.pathname);
+  let path: string;
+  try {
+    path = decodeURIComponent(req.url.pathname);
+  } catch {
+    throw invalidInput(); // a malformed %-escape
+  }
   const method = req.method;
   if (/^\/Tables$/i.test(path)) {
     if (method === 'POST') return { operation: 'createTable', table: '' };
