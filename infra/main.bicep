@@ -348,7 +348,7 @@ module storage 'modules/storage.bicep' = {
       {
         principalId: orchestratorIdentity.outputs.principalId
         roleDefinitionId: roleIds.storageTableDataContributor
-        description: 'Durable task hub history and instance tables.'
+        description: 'Durable task hub history and instance tables; the registration broker\'s record of issued registrations.'
       }
     ]
   }

@@ -27,6 +27,7 @@ import {
   listActivityWorstMs,
   MODEL_WRITE_ATTEMPTS,
   REPLICATION_ATTEMPTS,
+  TABLE_RETRY,
   type ClientTuning,
 } from './retry-policy.js';
 import { replaceGeneratedBlock } from './generated-block.js';
@@ -174,6 +175,13 @@ export function renderLayerTable(t: ClientTuning = CLIENT_TUNING): string[] {
       `1 + ${KEYVAULT_RETRY.maxRetries}`,
       "the SDK's",
       `${formatDuration(KEYVAULT_RETRY.requestTimeoutMs)} a read`,
+    ],
+    [
+      'Table storage SDK (`src/registration/issued-registrations.ts`)',
+      '408, 429, 5xx, dropped connections',
+      `1 + ${TABLE_RETRY.maxRetries}`,
+      "the SDK's, from base",
+      `${formatDuration(TABLE_RETRY.requestTimeoutMs)} a claim or release`,
     ],
     [
       'activity over a list (`src/activities/budget.ts`)',

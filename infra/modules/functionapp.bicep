@@ -141,10 +141,17 @@ var hostSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
+// kiln's own data in the same account, reached with the same identity (Storage Table Data
+// Contributor): the registration broker's record of the registrations it gave. The endpoint comes
+// from the account, so it is right in every cloud (sovereign clouds have their own suffix).
+var storageSettings = {
+  KILN_TABLE_ENDPOINT: storage.properties.primaryEndpoints.table
+}
+
 resource settings 'Microsoft.Web/sites/config@2024-11-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(hostSettings, appSettings)
+  properties: union(hostSettings, storageSettings, appSettings)
 }
 
 @description('Resource id of the Function App.')

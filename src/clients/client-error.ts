@@ -42,13 +42,20 @@ export function describeFailure(err: unknown): {
     code?: string;
     message?: string;
     cause?: { code?: string; name?: string };
-    details?: { error?: { code?: string; message?: string } };
+    details?: {
+      error?: { code?: string; message?: string };
+      /** Table storage (@azure/data-tables): the OData error body. */
+      odataError?: { code?: string; message?: { value?: string } };
+    };
     response?: { status?: number; data?: { message?: string } };
   };
   const statusRaw = e?.statusCode ?? e?.status ?? e?.response?.status;
   const status = statusRaw === undefined ? undefined : Number(statusRaw);
   const code =
-    e?.details?.error?.code ?? (typeof e?.code === 'string' ? e.code : undefined) ?? e?.cause?.code;
+    e?.details?.error?.code ??
+    e?.details?.odataError?.code ??
+    (typeof e?.code === 'string' ? e.code : undefined) ??
+    e?.cause?.code;
   const network =
     status === undefined &&
     (NETWORK_CODES.has(String(e?.code)) ||
@@ -57,7 +64,11 @@ export function describeFailure(err: unknown): {
       e?.name === 'TimeoutError' ||
       e?.cause?.name === 'TimeoutError' ||
       /socket hang up|fetch failed|network|timed? ?out|aborted/i.test(String(e?.message ?? '')));
-  const detail = e?.details?.error?.message ?? e?.response?.data?.message ?? e?.message;
+  const detail =
+    e?.details?.error?.message ??
+    e?.details?.odataError?.message?.value ??
+    e?.response?.data?.message ??
+    e?.message;
   return {
     status: Number.isNaN(status) ? undefined : status,
     code,

@@ -58,6 +58,8 @@ export interface Settings extends ClientTuning {
     ratePerMinute: number;
     runnerGroupId: number;
     labels: string[];
+    /** Where the broker records the provisionings it gave a registration (src/registration/issued-registrations.ts). */
+    issuedTable: { endpoint: string; name: string };
   };
   schedules: { cleanup: string; rebuild: string; runnerRelease: string };
   hygiene: { offlineGraceMinutes: number; bootDeadlineMinutes: number };
@@ -123,7 +125,12 @@ export function loadSettings(env: Env = process.env): Settings {
     if (r.GITHUB_AUTH === 'app') requireSetting('GITHUB_APP_ID', 'GITHUB_AUTH=app');
   }
   const registrationEnabled = (r.KILN_REGISTRATION_AUDIENCE ?? []).length > 0;
-  if (registrationEnabled) requireSetting('AZURE_TENANT_ID', 'KILN_REGISTRATION_AUDIENCE is set');
+  if (registrationEnabled) {
+    requireSetting('AZURE_TENANT_ID', 'KILN_REGISTRATION_AUDIENCE is set');
+    // Without a shared, durable record, app instances (and restarts) would each give an instance
+    // its registration again: refused here rather than run the broker with a memory of its own.
+    requireSetting('KILN_TABLE_ENDPOINT', 'KILN_REGISTRATION_AUDIENCE is set');
+  }
   if (problems.length > 0) throw new SettingsError(problems);
 
   const armEndpoint = r.ARM_ENDPOINT.replace(/\/+$/, '');
@@ -171,6 +178,10 @@ export function loadSettings(env: Env = process.env): Settings {
           ratePerMinute: r.KILN_REGISTRATION_RATE_PER_MINUTE,
           runnerGroupId: r.GITHUB_RUNNER_GROUP_ID,
           labels: r.GITHUB_RUNNER_LABELS,
+          issuedTable: {
+            endpoint: r.KILN_TABLE_ENDPOINT.replace(/\/+$/, ''),
+            name: r.KILN_REGISTRATION_TABLE,
+          },
         }
       : undefined,
     schedules: {

@@ -189,7 +189,7 @@ export const SETTINGS = {
     {
       env: 'CLIENT_RETRY_BASE_MS',
       description:
-        'First backoff before a client retries a failed GitHub, Azure DevOps or ARM request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS. 0 retries at once.',
+        'First backoff before a client retries a failed GitHub, Azure DevOps, ARM or Table storage request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS (Table storage: its own 30 s). 0 retries at once.',
     },
     wholeNumber(0, 60_000),
     CLIENT_TUNING.clientRetryBaseMs,
@@ -591,6 +591,31 @@ export const SETTINGS = {
     },
     wholeNumber(1, 150),
     30,
+  ),
+  KILN_TABLE_ENDPOINT: withDefault(
+    {
+      env: 'KILN_TABLE_ENDPOINT',
+      description:
+        "Table storage endpoint of the app's storage account (sovereign clouds differ, e.g. https://<account>.table.core.chinacloudapi.cn), reached with kiln's managed identity (Storage Table Data Contributor). The registration broker records there which instance provisionings it gave a registration, shared by every app instance. Required when KILN_REGISTRATION_AUDIENCE is set.",
+      example: 'https://stkilnprod.table.core.windows.net',
+    },
+    z.union([z.literal(''), httpsUrl]),
+    '',
+  ),
+  KILN_REGISTRATION_TABLE: withDefault(
+    {
+      env: 'KILN_REGISTRATION_TABLE',
+      description:
+        "Table (in KILN_TABLE_ENDPOINT) of the registration broker's record of issued registrations; created at first use.",
+    },
+    z
+      .string()
+      .trim()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+        'must be 3-63 letters/digits starting with a letter (an Azure table name)',
+      ),
+    'kilnregistrations',
   ),
   GITHUB_RUNNER_GROUP_ID: withDefault(
     {

@@ -367,6 +367,8 @@ describe('settings: every problem at once, each naming its setting', () => {
     AZURE_TENANT_ID: 'contoso tenant',
     AZURE_AUTHORITY_HOST: 'http://login.microsoftonline.com',
     KILN_REGISTRATION_RATE_PER_MINUTE: '0',
+    KILN_TABLE_ENDPOINT: 'http://stkiln.table.core.windows.net',
+    KILN_REGISTRATION_TABLE: 'kiln-registrations',
     GITHUB_RUNNER_GROUP_ID: 'default',
     GITHUB_RUNNER_LABELS: ',',
   };

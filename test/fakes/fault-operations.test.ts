@@ -20,6 +20,7 @@ let t: TestCloud;
 let ghToken: string;
 let adoBasic: string;
 let kvToken: string;
+let storageToken: string;
 let execName: string;
 
 beforeAll(async () => {
@@ -31,6 +32,7 @@ beforeAll(async () => {
   ghToken = await secrets.getSecret('gh-pat');
   adoBasic = Buffer.from(`:${await secrets.getSecret('ado-pat')}`).toString('base64');
   kvToken = (await credential.getToken('https://vault.localhost/.default'))!.token;
+  storageToken = (await credential.getToken('https://storage.azure.com/.default'))!.token;
   const started = await armFetch(t, `${t.settings.packer.jobId}/start?api-version=2025-07-01`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -159,6 +161,20 @@ const requests: Record<FakeService, Record<string, () => Promise<Response>>> = {
       gh('/orgs/acme/actions/runners/generate-jitconfig', { method: 'POST', body: '{}' }),
     getLatestRelease: () => gh('/repos/actions/runner/releases/latest'),
   },
+  tables: {
+    createTable: () => table('/Tables', { method: 'POST', body: '{"TableName":"faults"}' }),
+    createEntity: () => table('/faults', { method: 'POST', body: '{"PartitionKey":"p","RowKey":"r"}' }),
+    getEntity: () => table("/faults(PartitionKey='p',RowKey='r')"),
+    updateEntity: () =>
+      table("/faults(PartitionKey='p',RowKey='r')", {
+        method: 'PUT',
+        headers: { 'if-match': '*' },
+        body: '{}',
+      }),
+    deleteEntity: () =>
+      table("/faults(PartitionKey='p',RowKey='r')", { method: 'DELETE', headers: { 'if-match': '*' } }),
+    listEntities: () => table("/faults()?$filter=PartitionKey%20eq%20'p'"),
+  },
   ado: {
     getPools: () => ado('/pools?poolName=kiln-windows'),
     listAgents: () => ado('/pools/17/agents'),
@@ -176,6 +192,18 @@ function gh(p: string, init: RequestInit = {}) {
   });
 }
 
+function table(p: string, init: RequestInit = {}) {
+  return fetch(`${t.cloud.urls.tables}${p}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${storageToken}`,
+      'x-ms-version': '2019-02-02',
+      accept: 'application/json;odata=minimalmetadata',
+      'content-type': 'application/json',
+      ...(init.headers as object),
+    },
+  });
+}
 function ado(p: string, init: RequestInit = {}) {
   const sep = p.includes('?') ? '&' : '?';
   return fetch(`${t.settings.ado!.orgUrl}/_apis/distributedtask${p}${sep}api-version=7.1`, {

@@ -491,6 +491,26 @@ describe('app settings contract with src/config', () => {
     assert.ok(!/AccountKey=|SharedAccessSignature/i.test(expr), 'no key-based connection string');
   });
 
+  it("gives the broker's record of issued registrations the Table endpoint of the app's own storage account, read from it", () => {
+    for (const name of ['dev', 'prod', 'jit']) {
+      const snap = snaps[name];
+      const account = resourcesOf(snap, 'Microsoft.Storage/storageAccounts')[0].name;
+      // Read from the account at deployment (sovereign clouds have other suffixes), never spelled out.
+      const m = /createObject\('KILN_TABLE_ENDPOINT', reference\('([^']+)', '[^']+'\)\.primaryEndpoints\.table\)/.exec(
+        settingsExpr(snap),
+      );
+      assert.ok(m, `${name}: KILN_TABLE_ENDPOINT is the storage account's primaryEndpoints.table`);
+      assert.match(m[1], new RegExp(`/providers/Microsoft\\.Storage/storageAccounts/${account}$`), name);
+      // The app's identity may write its tables there (the Durable task hub's role, shared).
+      assert.ok(
+        grants(snap).includes(
+          `orchestrator | Storage Table Data Contributor | /resourceGroups/rg-${name}/providers/Microsoft.Storage/storageAccounts/st<token>`,
+        ),
+        name,
+      );
+    }
+  });
+
   it('sets every setting src/config requires (those without a default)', (t) => {
     const file = path.join(repoRoot, 'src/config/settings.ts');
     const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');

@@ -33,7 +33,8 @@ const SCENARIO = loadScenarioFile(resolve(ROOT, 'scenarios', 'least-privilege.ya
 const USED_OUTSIDE_THE_SIMULATION: Record<string, string> = {
   'storage > roles[0]': 'the Functions host and the Durable task hub (blobs) run on Azure Storage',
   'storage > roles[1]': 'the Durable task hub (queues) runs on Azure Storage',
-  'storage > roles[2]': 'the Durable task hub (history and instance tables) runs on Azure Storage',
+  'storage > roles[2]':
+    "the Durable task hub (history and instance tables) and the registration broker's record of issued registrations run on Azure Storage",
   'monitoring > appInsightsRoles[0]': "the Functions host sends the app's telemetry with its identity",
 };
 

@@ -106,10 +106,22 @@ describe('registration settings', () => {
     KEYVAULT_URL: 'https://kv.vault.azure.net',
   };
 
-  it('is off without an audience, and needs the tenant with one', () => {
+  it('is off without an audience, and needs the tenant and the record table with one', () => {
     expect(loadSettings(base).registration).toBeUndefined();
-    expect(() => loadSettings({ ...base, KILN_REGISTRATION_AUDIENCE: 'api://kiln' })).toThrow(
-      /AZURE_TENANT_ID: is required when KILN_REGISTRATION_AUDIENCE is set/,
+    const noTenant = () => loadSettings({ ...base, KILN_REGISTRATION_AUDIENCE: 'api://kiln' });
+    expect(noTenant).toThrow(/AZURE_TENANT_ID: is required when KILN_REGISTRATION_AUDIENCE is set/);
+    // Without a shared record each app instance would give a provisioning its own registration.
+    expect(noTenant).toThrow(/KILN_TABLE_ENDPOINT: is required when KILN_REGISTRATION_AUDIENCE is set/);
+    expect(() =>
+      loadSettings({
+        ...base,
+        KILN_REGISTRATION_AUDIENCE: 'api://kiln',
+        AZURE_TENANT_ID: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+        KILN_TABLE_ENDPOINT: 'http://stkiln.table.core.windows.net',
+        KILN_REGISTRATION_TABLE: 'kiln-registrations',
+      }),
+    ).toThrow(
+      /KILN_TABLE_ENDPOINT: must use https[\s\S]*KILN_REGISTRATION_TABLE: must be 3-63 letters\/digits/,
     );
     expect(
       loadSettings({
@@ -117,6 +129,7 @@ describe('registration settings', () => {
         KILN_REGISTRATION_AUDIENCE: 'api://kiln, 66666666-6666-4666-8666-666666666666',
         AZURE_TENANT_ID: 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE',
         AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn/',
+        KILN_TABLE_ENDPOINT: 'https://stkiln.table.core.chinacloudapi.cn/',
       }).registration,
     ).toEqual({
       audiences: ['api://kiln', '66666666-6666-4666-8666-666666666666'],
@@ -125,6 +138,7 @@ describe('registration settings', () => {
       ratePerMinute: 30,
       runnerGroupId: 1,
       labels: ['self-hosted', 'linux', 'x64'],
+      issuedTable: { endpoint: 'https://stkiln.table.core.chinacloudapi.cn', name: 'kilnregistrations' },
     });
   });
 });

@@ -134,6 +134,7 @@ const HTTP_OPERATIONS: Record<ScenarioFault['service'], readonly string[]> = {
   ado: FAULT_OPERATIONS.ado,
   identity: FAULT_OPERATIONS.identity,
   keyvault: FAULT_OPERATIONS.keyvault,
+  tables: FAULT_OPERATIONS.tables,
 };
 
 // ---------------------------------------------------------------------------------------------------

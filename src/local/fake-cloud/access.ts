@@ -29,7 +29,11 @@ export interface AuthorizationFailure {
   identity: string;
   action: string;
   scope: string;
-  code: 'AuthorizationFailed' | 'LinkedAuthorizationFailed' | 'ForbiddenByRbac';
+  code:
+    | 'AuthorizationFailed'
+    | 'LinkedAuthorizationFailed'
+    | 'ForbiddenByRbac'
+    | 'AuthorizationPermissionMismatch';
   /** Virtual time (ISO) of the refusal. */
   at: string;
 }
@@ -166,6 +170,17 @@ export class AccessControl {
   authorizeData(who: FakeIdentity, action: string, scope: string): boolean {
     if (this.allows(who, action, scope, 'data')) return true;
     this.record(who, action, scope, 'ForbiddenByRbac');
+    return false;
+  }
+
+  /**
+   * A Storage data-plane check (Table service): entity operations are data actions, creating a table
+   * is the control action `tables/write`, both checked by the service itself. True when allowed; a
+   * refusal is recorded.
+   */
+  authorizeStorage(who: FakeIdentity, action: string, scope: string, kind: ActionKind): boolean {
+    if (this.allows(who, action, scope, kind)) return true;
+    this.record(who, action, scope, 'AuthorizationPermissionMismatch');
     return false;
   }
 

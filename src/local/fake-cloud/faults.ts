@@ -20,6 +20,8 @@
  *             listRunners | listRunnerGroups | getRunner | deleteRunner | createRegistrationToken | generateJitConfig
  *             getLatestRelease
  *   ado       getPools | listAgents | getAgent | updateAgent | deleteAgent
+ *   tables    createTable | createEntity | getEntity | updateEntity | deleteEntity | listEntities
+ *             (Table storage: the registration broker's record of issued registrations)
  *   any       '*' matches every operation of the service.
  *
  * Shapes: `status` ≥ 400 answers that status with the service's error envelope (and `Retry-After`
@@ -76,6 +78,7 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
     'getLatestRelease',
   ],
   ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent'],
+  tables: ['createTable', 'createEntity', 'getEntity', 'updateEntity', 'deleteEntity', 'listEntities'],
 };
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The fake cloud: stateful HTTPS fakes of ARM, GitHub, Azure DevOps and Key Vault plus a managed
- * identity endpoint, all on 127.0.0.1 with random ports, built from a scenario and driven by the
+ * The fake cloud: stateful HTTPS fakes of ARM, GitHub, Azure DevOps, Key Vault and Table storage
+ * plus a managed identity endpoint, all on 127.0.0.1 with random ports, built from a scenario and driven by the
  * shared virtual clock. `env` holds the kiln settings (and IDENTITY_ENDPOINT/IDENTITY_HEADER) that
  * point kiln's real clients at the fakes; nothing else changes in the clients.
  */
@@ -21,6 +21,7 @@ import { keyVaultHandler, newSecret, type StoredSecret } from './keyvault.js';
 import { installLocalhostResolver } from './localhost-dns.js';
 import { issueLeaf } from './tls.js';
 import { createAccessControl, type RolesOption } from './role-source.js';
+import { tablesHandler } from './tables.js';
 import { TokenIssuer } from './tokens.js';
 import { DEFAULT_NAMES, World, type Ledger, type WorldNames } from './world.js';
 
@@ -78,7 +79,16 @@ export interface FakeCloud {
   /** The identities, the role assignments in force and every refusal (authorizationFailures). */
   access: AccessControl;
   faults: FaultBook;
-  urls: { arm: string; github: string; ado: string; keyVault: string; identity: string; authority: string };
+  urls: {
+    arm: string;
+    github: string;
+    ado: string;
+    keyVault: string;
+    /** The storage account's Table endpoint (KILN_TABLE_ENDPOINT). */
+    tables: string;
+    identity: string;
+    authority: string;
+  };
   /** The IMDS token endpoint a VM (its resource name, e.g. vmss-gh-linux-weu_0) reaches. */
   imdsTokenUrl(vmName: string): string;
   /** The token issuer: issueFor() signs a token for any caller's claims, as Entra would. */
@@ -198,7 +208,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   faults.observe((service, operation) => world.beforeRequest(service, operation));
   const identity = await sharedIdentity();
   const tokens = identity.tokens;
-  const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0 };
+  const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0, tables: 0 };
   const requestLog: RequestLogEntry[] = [];
   const onRequest: OnRequest = (s, r) => {
     requests[s]++;
@@ -230,7 +240,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
 
   const tlsMain = { cert: ca.certPem, key: ca.keyPem };
   const servers: RunningServer[] = [];
-  const origins = { arm: '', github: '', ado: '', keyvault: '', identity: '' };
+  const origins = { arm: '', github: '', ado: '', keyvault: '', identity: '', tables: '' };
   const pageSize = { vms: 50, resources: 50, versions: 50, ...options.pageSize };
 
   try {
@@ -306,6 +316,24 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     });
     servers.push(kv);
     origins.keyvault = kv.origin;
+
+    // The SDK sends a storage token to any HTTPS host it is given; 127.0.0.1 is read as a storage
+    // account's endpoint (a localhost one as Cosmos DB's), so the fake CA's own certificate serves.
+    const tables = await serve({
+      service: 'tables',
+      tls: tlsMain,
+      onRequest,
+      handler: tablesHandler({
+        tokens,
+        faults,
+        origin: () => origins.tables,
+        now: () => clock.nowMs(),
+        access: () => world.access,
+        accountId: () => world.storageAccountId(),
+      }),
+    });
+    servers.push(tables);
+    origins.tables = tables.origin;
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     throw err;
@@ -348,6 +376,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     AZURE_AUTHORITY_HOST: identity.authorityOrigin,
     AZURE_TENANT_ID: DEFAULT_NAMES.tenantId,
     KILN_REGISTRATION_AUDIENCE: REGISTRATION_AUDIENCE,
+    // Where the broker records the registrations it gave: the app's storage account's Table service.
+    KILN_TABLE_ENDPOINT: origins.tables,
   };
 
   let closed = false;
@@ -365,6 +395,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       github: origins.github,
       ado: `${origins.ado}/${names.adoOrganization}`,
       keyVault: origins.keyvault,
+      tables: origins.tables,
       identity: env.IDENTITY_ENDPOINT!,
       authority: identity.authorityOrigin,
     },

@@ -12,9 +12,9 @@
  * | kiln's own resource group | each resource group kiln's resources live in (job, gallery, runners) |
  * | a scale set tagged `kiln-image=<kind>` (and `kiln-canary`) | every managed scale set of that kind (canary or not) |
  * | the gallery, an image definition (by name) | the world's gallery, its definition of that kind |
- * | the Packer job, its registry, the vault and its secrets, the runners' subnet or network | their world counterparts |
+ * | the Packer job, its registry, the vault and its secrets, the storage account, the runners' subnet or network | their world counterparts |
  * | a user-assigned identity | that identity in the world |
- * | anything else (storage, monitoring, registry) | kept as is: no fake serves it |
+ * | anything else (monitoring) | kept as is: no fake serves it |
  *
  * Principals are the template's user-assigned identities, recognised by their role suffix
  * (`id-<env>-orchestrator`, `-packer`, `-linux-runners`, `-windows-agents`); an assignment to
@@ -90,6 +90,8 @@ export function placeTemplateRoles(
         return [world.keyVaultId()];
       case 'microsoft.keyvault/vaults/secrets':
         return [`${world.keyVaultId()}/secrets/${name}`];
+      case 'microsoft.storage/storageaccounts':
+        return [world.storageAccountId()];
       case 'microsoft.network/virtualnetworks':
         return [world.subnetId().replace(/\/subnets\/[^/]+$/i, '')];
       case 'microsoft.network/virtualnetworks/subnets':

@@ -106,6 +106,11 @@ export abstract class WorldState {
     return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.packerResourceGroup}/providers/Microsoft.KeyVault/vaults/${this.names.keyVaultName}`;
   }
 
+  /** The app's storage account (Functions host, task hub, the registration broker's record), beside the vault. */
+  storageAccountId(): string {
+    return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.packerResourceGroup}/providers/Microsoft.Storage/storageAccounts/${this.names.storageAccountName}`;
+  }
+
   kindOfDefinition(definition: string): ImageKind | undefined {
     const d = definition.toLowerCase();
     return (Object.keys(this.names.definitions) as ImageKind[]).find(

@@ -211,6 +211,8 @@ export interface WorldNames {
   registryName: string;
   /** The vault's ARM name (its data plane is the fake Key Vault's URL). */
   keyVaultName: string;
+  /** The app's storage account's ARM name (its Table service is the fake Table storage's URL). */
+  storageAccountName: string;
   /** The runners' virtual network and subnet, in the runners' resource group. */
   virtualNetworkName: string;
   subnetName: string;
@@ -237,6 +239,7 @@ export const DEFAULT_NAMES: WorldNames = {
   registryName: 'crkiln',
   // The first label of the fake vault's host (kiln.vault.localhost), as a vault's name is in Azure.
   keyVaultName: 'kiln',
+  storageAccountName: 'stkiln',
   virtualNetworkName: 'vnet-kiln',
   subnetName: 'runners',
   githubOwner: 'acme',

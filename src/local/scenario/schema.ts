@@ -29,6 +29,7 @@ const SERVICES = [
   'ado',
   'keyvault',
   'identity',
+  'tables',
 ] as const satisfies readonly ScenarioFault['service'][];
 const RACE_SERVICES = ['arm', 'github', 'ado'] as const satisfies readonly NonNullable<
   ScenarioJob['race']
@@ -347,9 +348,7 @@ export const FIELD_SCHEMAS = {
       .strict(),
   ),
   registration: optional(
-    z
-      .object({ github: optional(z.enum(['jit', 'pat'])), ado: optional(z.enum(['broker', 'pat'])) })
-      .strict(),
+    z.object({ github: optional(z.enum(['jit', 'pat'])), ado: optional(z.enum(['broker', 'pat'])) }).strict(),
   ),
   faults: optional(list(MAX_FAULTS)),
   eventgrid: optional(

@@ -315,7 +315,7 @@ describe('one wrong field → one problem naming its path', () => {
       'unknown fault service',
       (s) => (s.faults[0].service = 'aws'),
       'faults[0].service',
-      /expected one of arm, github, ado, keyvault, identity/,
+      /expected one of arm, github, ado, keyvault, identity, tables/,
     ],
     [
       'status beyond HTTP',

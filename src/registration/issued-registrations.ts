@@ -1,0 +1,240 @@
+/**
+ * The registration broker's record of what it handed out (issue 16): for each instance provisioning
+ * (`<scale set id>/<instance id>@<provisionedAt>`), that kiln already gave it a registration, so a
+ * job left on a machine whose one-job runner is gone cannot get a second one.
+ *
+ * The record lives in Azure Table storage, in the app's own storage account, so every app instance
+ * and every restart reads the same one (Flex Consumption runs several instances of the app). The
+ * insert is the check: Table storage refuses a second entity with the same keys (409
+ * EntityAlreadyExists), so of two requests for one provisioning, however concurrent and whichever
+ * instance they reach, exactly one claims it.
+ *
+ * A record stands for 24 hours. An older one no longer counts: a claim replaces it, conditionally on
+ * the ETag it read (one replacer wins), and claims delete expired records now and then (at most
+ * hourly per app instance, a page at a time) so the table does not grow for ever.
+ */
+import {
+  odata,
+  TableClient,
+  type NamedKeyCredential,
+  type TableEntity,
+  type TableEntityResult,
+} from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
+import { toClientError } from '../clients/client-error.js';
+import { TransientError } from '../clients/errors.js';
+import { TABLE_RETRY } from '../retry-policy.js';
+
+export type ClaimOutcome = 'claimed' | 'taken';
+
+export interface IssuedRegistrations {
+  /**
+   * Records that `provisioning` is being given its registration now, unless a record of the last
+   * 24 hours says it already was: 'claimed' (go on and issue it) or 'taken' (refuse). Atomic across
+   * processes: of concurrent claims of one provisioning, exactly one is 'claimed'. Throws a
+   * TransientError or PermanentError (src/clients/errors.ts) when the record cannot be read or
+   * written; nothing is claimed then.
+   */
+  claim(provisioning: string, nowIso: string): Promise<ClaimOutcome>;
+  /**
+   * Forgets a claim whose registration was never handed out (the fleet call after the claim
+   * failed), so that the instance's retry can claim again. Safe because only the caller that
+   * claimed calls it, seconds after its claim (so the record it deletes is its own), and only when
+   * the VM got nothing: nothing was given that a second claim could double. If the fleet created
+   * the registration but its answer was lost, the fleet itself still refuses a second one of the
+   * same name (GitHub: a runner named like the instance exists).
+   */
+  release(provisioning: string): Promise<void>;
+}
+
+/** How long a record counts. */
+export const ISSUED_RECORD_TTL_MS = 24 * 3600_000;
+/** How often one app instance deletes expired records (before a claim), and how many at most at once. */
+const SWEEP_INTERVAL_MS = 3600_000;
+const SWEEP_PAGE = 100;
+/**
+ * Every record is in one partition: the row key alone is unique, an insert's conflict is what
+ * makes a claim atomic, and the sweep reads one partition. kiln's pace (tens of claims a minute)
+ * is far below a partition's limit (2,000 entities a second).
+ */
+const PARTITION = 'issued';
+/** Table keys hold at most 1 KiB (512 UTF-16 characters). */
+const MAX_KEY_LENGTH = 512;
+/** Rounds of insert → read → replace when other claims and releases keep changing the record. */
+const CLAIM_ROUNDS = 3;
+
+interface IssuedRecord {
+  /** When the registration was claimed (ISO 8601, UTC, as toISOString() writes it). */
+  claimedAt: string;
+}
+
+export interface IssuedRegistrationsTableOptions {
+  /** The storage account's Table endpoint (KILN_TABLE_ENDPOINT), e.g. https://<account>.table.core.windows.net. */
+  endpoint: string;
+  /** KILN_REGISTRATION_TABLE; created at first use. */
+  tableName: string;
+  /**
+   * The app's managed identity in Azure (Storage Table Data Contributor on the account; kiln's
+   * account refuses shared keys), or an account key where an emulator has one.
+   */
+  credential: TokenCredential | NamedKeyCredential;
+  /** First backoff of the SDK's retries (CLIENT_RETRY_BASE_MS). */
+  retryBaseMs: number;
+}
+
+/** The record in Azure Table storage (KILN_TABLE_ENDPOINT, KILN_REGISTRATION_TABLE). */
+export function createIssuedRegistrationsTable(
+  options: IssuedRegistrationsTableOptions,
+): IssuedRegistrations {
+  const { tableName } = options;
+  // The SDK tells the two kinds of credential apart at run time; its overloads take one at a time.
+  const client = new TableClient(options.endpoint, tableName, options.credential as TokenCredential, {
+    retryOptions: { maxRetries: TABLE_RETRY.maxRetries, retryDelayInMs: options.retryBaseMs },
+  });
+  let nextSweepMs = Number.NEGATIVE_INFINITY;
+
+  const fail = (operation: string, err: unknown) => toClientError(`table ${tableName} ${operation}`, err);
+
+  /** Inserts the record; false when one exists already. */
+  async function insert(rowKey: string, record: IssuedRecord, abortSignal: AbortSignal): Promise<boolean> {
+    const entity: TableEntity<IssuedRecord> = { partitionKey: PARTITION, rowKey, ...record };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.createEntity(entity, { abortSignal });
+        return true;
+      } catch (err) {
+        if (errorCode(err) === 'EntityAlreadyExists') return false;
+        // The first claim in a new storage account finds no table: it is made once, then the insert again.
+        if (errorCode(err) !== 'TableNotFound' || attempt > 1) throw fail('insert', err);
+      }
+      try {
+        // createTable itself takes 409 TableAlreadyExists as done (another instance made it just now).
+        await client.createTable({ abortSignal });
+      } catch (err) {
+        throw fail('create', err);
+      }
+    }
+  }
+
+  /** Deletes one page of expired records, each only if unchanged since the query (never a fresh claim). */
+  async function sweepExpired(nowMs: number, abortSignal: AbortSignal): Promise<void> {
+    const cutoff = new Date(nowMs - ISSUED_RECORD_TTL_MS).toISOString();
+    let page: TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
+    try {
+      const pages = client
+        .listEntities({
+          queryOptions: {
+            filter: odata`PartitionKey eq ${PARTITION} and claimedAt lt ${cutoff}`,
+            select: ['RowKey'],
+          },
+          abortSignal,
+        })
+        .byPage({ maxPageSize: SWEEP_PAGE });
+      page = (await pages.next()).value ?? [];
+    } catch (err) {
+      if (errorCode(err) !== 'TableNotFound') throw fail('query', err);
+      page = []; // a new account: nothing recorded yet
+    }
+    await Promise.all(
+      page.map(async (expired) => {
+        try {
+          await client.deleteEntity(PARTITION, expired.rowKey!, { etag: expired.etag, abortSignal });
+        } catch (err) {
+          // Claimed again (412) or deleted by another instance's sweep (404) meanwhile: not ours to delete.
+          if (![404, 412].includes(statusOf(err) ?? 0)) throw fail('delete', err);
+        }
+      }),
+    );
+    // A full page may have more behind it: the next claim goes on.
+    nextSweepMs = page.continuationToken ? nowMs : nowMs + SWEEP_INTERVAL_MS;
+  }
+
+  return {
+    async claim(provisioning, nowIso) {
+      const nowMs = Date.parse(nowIso);
+      if (Number.isNaN(nowMs)) throw new TypeError(`claim: "${nowIso}" is not an ISO 8601 time`);
+      const rowKey = tableKey(provisioning);
+      const record: IssuedRecord = { claimedAt: new Date(nowMs).toISOString() };
+      const abortSignal = AbortSignal.timeout(TABLE_RETRY.requestTimeoutMs);
+      if (nowMs >= nextSweepMs) await sweepExpired(nowMs, abortSignal);
+
+      for (let round = 0; round < CLAIM_ROUNDS; round++) {
+        if (await insert(rowKey, record, abortSignal)) return 'claimed';
+        let existing: TableEntityResult<Partial<IssuedRecord>>;
+        try {
+          existing = await client.getEntity<Partial<IssuedRecord>>(PARTITION, rowKey, { abortSignal });
+        } catch (err) {
+          if (statusOf(err) === 404) continue; // released (or swept) since the insert: insert again
+          throw fail('read', err);
+        }
+        if (!isExpired(existing.claimedAt, nowMs)) return 'taken';
+        try {
+          // Only if unchanged since the read: of two claims replacing one expired record, one wins.
+          await client.updateEntity({ partitionKey: PARTITION, rowKey, ...record }, 'Replace', {
+            etag: existing.etag,
+            abortSignal,
+          });
+          return 'claimed';
+        } catch (err) {
+          if (statusOf(err) === 412) return 'taken'; // another claim replaced it first
+          if (statusOf(err) === 404) continue;
+          throw fail('replace', err);
+        }
+      }
+      throw new TransientError(
+        `table ${tableName} claim of ${provisioning} failed: the record changed under ${CLAIM_ROUNDS} attempts in a row (claims and releases racing); try again`,
+      );
+    },
+
+    async release(provisioning) {
+      try {
+        await client.deleteEntity(PARTITION, tableKey(provisioning), {
+          abortSignal: AbortSignal.timeout(TABLE_RETRY.requestTimeoutMs),
+        });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw fail('delete', err);
+      }
+    },
+  };
+}
+
+/**
+ * A record without a readable claim time counts as standing (refusing is the safe side: cleanup
+ * reimages an instance that cannot register, which gives it a new provisioning).
+ */
+function isExpired(claimedAt: unknown, nowMs: number): boolean {
+  const at = typeof claimedAt === 'string' ? Date.parse(claimedAt) : Number.NaN;
+  return !Number.isNaN(at) && nowMs - at > ISSUED_RECORD_TTL_MS;
+}
+
+/**
+ * A Table key for any string, one to one: Table keys may not hold `/`, `\`, `#`, `?` or control
+ * characters; `%` is allowed but a key with it cannot be read or deleted by its URL in Azure; `~`
+ * is the escape itself. Each becomes `~` and two hex digits (all are below U+00A0).
+ */
+export function tableKey(value: string): string {
+  const key = [...value]
+    .map((c) => (mustEscape(c) ? `~${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}` : c))
+    .join('');
+  if (key.length > MAX_KEY_LENGTH)
+    throw new RangeError(
+      `"${value.slice(0, 80)}…" is ${key.length} characters as a Table key; Table storage keys hold at most ${MAX_KEY_LENGTH}`,
+    );
+  return key;
+}
+
+function mustEscape(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return code < 0x20 || (code >= 0x7f && code < 0xa0) || '/\\#?%~'.includes(c);
+}
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The service's error code (x-ms-error-code), as the SDK's RestError carries it. */
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { details?: { errorCode?: unknown } } | null)?.details?.errorCode;
+  return typeof code === 'string' ? code : undefined;
+}
