@@ -3,6 +3,8 @@ import type { Settings } from '../config/load-settings.js';
 import type { FullAdoClient, FullArmClient, FullGitHubClient } from '../clients/types.js';
 import type { RegistrationReader } from './registrations.js';
 
+import type { IssuedRegistrations } from '../registration/issued-registrations.js';
+
 export interface ActivityDeps {
   settings: Settings;
   arm: FullArmClient;
@@ -12,4 +14,6 @@ export interface ActivityDeps {
   registrations: RegistrationReader;
   /** The app's clock (virtual in the simulator). */
   now: () => Date;
+  /** The registration broker's record of what it gave each instance provisioning (with the broker on). */
+  issuedRegistrations?: IssuedRegistrations;
 }

@@ -7,7 +7,8 @@
  */
 import type { AdoAgent, ScaleSet, ScaleSetInstance } from '../clients/types.js';
 import type { Fleet } from '../domain/hygiene.js';
-import type { RegistrationState } from '../domain/rollout.js';
+import { servedOneJob, type RegistrationState } from '../domain/rollout.js';
+import { provisioningKey } from '../domain/registration.js';
 import { regionKey } from '../domain/regions.js';
 import type { ActivityDeps } from './deps.js';
 import { ensureError } from '../clients/errors.js';
@@ -91,11 +92,50 @@ export function createObserveScaleSetActivity(deps: ActivityDeps) {
     attempt(`observe scale set ${input.scaleSetId}`, async () => {
       const instances = await deps.arm.listInstances(input.scaleSetId);
       const wanted = input.instanceIds ? new Set(input.instanceIds) : undefined;
-      const names = instances
-        .filter((i) => input.allInstances || (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied))
-        .map((i) => i.computerName);
-      return { instances, registrations: await deps.registrations.stateOf(input.fleet, names) };
+      const looked = instances.filter(
+        (i) => input.allInstances || (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied),
+      );
+      const registrations = await deps.registrations.stateOf(
+        input.fleet,
+        looked.map((i) => i.computerName),
+      );
+      // Whether a one-job machine served its job matters to the health looks (the soak looks at all).
+      const served = input.allInstances
+        ? await servedNames(deps, input.scaleSetId, input.fleet, looked, registrations)
+        : [];
+      return { instances, registrations, ...(served.length > 0 ? { served } : {}) };
     });
+}
+
+/**
+ * The lower-case computer names of the instances whose one-job registration of their current
+ * provisioning served its job (servedOneJob): GitHub asks the broker's record of what it gave
+ * (only for an instance with no runner now); Azure DevOps reads the agent's last job.
+ */
+async function servedNames(
+  deps: ActivityDeps,
+  scaleSetId: string,
+  fleet: Fleet,
+  instances: ScaleSetInstance[],
+  registrations: Record<string, RegistrationState>,
+): Promise<string[]> {
+  const nowIso = deps.now().toISOString();
+  const served: string[] = [];
+  for (const instance of instances) {
+    if (instance.provisioningState.toLowerCase() !== 'succeeded') continue;
+    const name = instance.computerName.toLowerCase();
+    const registration = registrations[name];
+    const issuedByBroker =
+      fleet === 'github' && registration === undefined && deps.issuedRegistrations !== undefined
+        ? await deps.issuedRegistrations.wasIssued(
+            provisioningKey(scaleSetId, instance.instanceId, instance.provisionedAt),
+            nowIso,
+          )
+        : false;
+    if (servedOneJob({ fleet, provisionedAt: instance.provisionedAt, registration, issuedByBroker }))
+      served.push(name);
+  }
+  return served;
 }
 
 export interface ReadRegistrationsInput {
@@ -372,6 +412,14 @@ export function createCheckWaveHealthActivity(deps: ActivityDeps) {
           wave.has(i.instanceId) ? i.provisioningState.toLowerCase() === 'succeeded' : !i.latestModelApplied,
         )
         .map((i) => i.computerName);
-      return { instances, registrations: await deps.registrations.stateOf(input.fleet, names) };
+      const registrations = await deps.registrations.stateOf(input.fleet, names);
+      const served = await servedNames(
+        deps,
+        input.scaleSetId,
+        input.fleet,
+        instances.filter((i) => wave.has(i.instanceId)),
+        registrations,
+      );
+      return { instances, registrations, ...(served.length > 0 ? { served } : {}) };
     });
 }

@@ -66,3 +66,15 @@ export function instanceIdOfComputerName(
   const suffix = name.slice(prefix.length);
   return /^[0-9a-z]{6}$/.test(suffix) ? String(parseInt(suffix, 36)) : undefined;
 }
+
+/**
+ * What one registration answer is for: one provisioning of one instance (a reimage provisions it
+ * again). The broker records it when it answers; the rollout's health looks read it.
+ */
+export function provisioningKey(
+  scaleSetId: string,
+  instanceId: string,
+  provisionedAt: string | undefined,
+): string {
+  return `${scaleSetId}/${instanceId}@${provisionedAt ?? ''}`.toLowerCase();
+}

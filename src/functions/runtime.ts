@@ -12,6 +12,7 @@ import type { ActivityDeps } from '../activities/deps.js';
 import { createRegistrationReader } from '../activities/registrations.js';
 import { loadSettings, type Settings } from '../config/load-settings.js';
 import { createRegistrationBroker } from '../registration/broker.js';
+import { createIssuedRegistrationsTable } from '../registration/issued-registrations.js';
 
 let runtime: ActivityDeps | undefined;
 let broker: ReturnType<typeof createRegistrationBroker> | undefined;
@@ -64,6 +65,14 @@ export function getRuntime(): ActivityDeps {
       registrations: createRegistrationReader({ github, ado, now }),
       now,
     };
+    const issuedTable = settings.registration?.issuedTable;
+    if (issuedTable)
+      runtime.issuedRegistrations = createIssuedRegistrationsTable({
+        endpoint: issuedTable.endpoint,
+        tableName: issuedTable.name,
+        credential,
+        retryBaseMs: settings.clientRetryBaseMs,
+      });
   }
   return runtime;
 }

@@ -25,7 +25,7 @@ import type { ActivityDeps } from '../activities/deps.js';
 import type { ManagedScaleSet } from '../activities/inventory.js';
 import { ensureError } from '../clients/errors.js';
 import type { Fleet } from '../domain/hygiene.js';
-import { instanceIdOfComputerName, scaleSetsOfIdentity } from '../domain/registration.js';
+import { instanceIdOfComputerName, provisioningKey, scaleSetsOfIdentity } from '../domain/registration.js';
 import type { ScaleSetInstance } from '../clients/types.js';
 import { maskCredentials } from '../secret-patterns.js';
 import { expiringPromise } from './expiring-promise.js';
@@ -43,8 +43,6 @@ export interface BrokerAnswer {
 
 /** How long the list of managed scale sets is reused between calls (a fleet boots in bursts). */
 const SCALE_SET_CACHE_MS = 60_000;
-/** How long kiln remembers it answered an instance's provisioning. */
-const ISSUED_MEMORY_MS = 24 * 3600_000;
 /** What kiln asks a VM to wait when ARM or the authority could not be read. */
 const UNAVAILABLE_RETRY_SECONDS = 30;
 
@@ -65,7 +63,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     : undefined;
   const pacer: Pacer | undefined = registration ? createPacer(registration.ratePerMinute) : undefined;
   const registrars = fleetRegistrars(deps);
-  const issued = new Map<string, number>();
+  const issued = deps.issuedRegistrations;
   const managedScaleSets = expiringPromise(SCALE_SET_CACHE_MS, () =>
     createListManagedScaleSetsActivity(deps)().then((r) => {
       if (!r.ok) throw new Error(r.error.message);
@@ -89,7 +87,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       const failure = registrar.failure(safe(thrown));
       return unavailable(failure.status, failure.reason, failure.retryAfterSeconds);
     };
-    if (!registration || !verifier || !pacer)
+    if (!registration || !verifier || !pacer || !issued)
       return refuse(404, 'the registration broker is not enabled (KILN_REGISTRATION_AUDIENCE is empty)');
     if (Object.keys(registrars).length === 0)
       return refuse(
@@ -154,13 +152,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     } catch (thrown) {
       return serviceFailed(registrar, thrown);
     }
-    for (const [key, at] of issued) if (nowMs - at > ISSUED_MEMORY_MS) issued.delete(key);
-    const provisioning = `${found.set.id}/${found.instanceId}@${found.provisionedAt ?? ''}`.toLowerCase();
-    if (issued.has(provisioning))
-      return refuse(
-        409,
-        `kiln already gave ${name} a ${registrar.handsOut} since it was provisioned; reimage the instance to register again`,
-      );
+    const provisioning = provisioningKey(found.set.id, found.instanceId, found.provisionedAt);
 
     // The token names a scale set (or an identity several share), not one instance: a job on one
     // instance could ask in the name of another. Only an instance that was provisioned within the
@@ -173,14 +165,34 @@ export function createRegistrationBroker(deps: ActivityDeps) {
         `${request.instance} was provisioned more than ${deadlineMinutes} minutes ago (BOOT_DEADLINE_MINUTES): its registration window is closed; reimage it to register again`,
       );
 
+    // Claimed last, so no refusal leaves a record: the claim is the atomic "once per provisioning"
+    // (of concurrent requests, on any app instance, exactly one gets past it).
+    let claim: Awaited<ReturnType<typeof issued.claim>>;
+    try {
+      claim = await issued.claim(provisioning, new Date(nowMs).toISOString());
+    } catch (thrown) {
+      return unavailable(503, `kiln's record of issued registrations could not be read: ${safe(thrown)}`);
+    }
+    if (claim === 'taken')
+      return refuse(
+        409,
+        `kiln already gave ${name} a ${registrar.handsOut} since it was provisioned; reimage the instance to register again`,
+      );
     let given: Awaited<ReturnType<FleetRegistrar['issue']>>;
     try {
       given = await registrar.issue(name, registrations.stale);
     } catch (thrown) {
-      return serviceFailed(registrar, thrown);
+      // Nothing was given: the VM's retry may claim again.
+      const answer = serviceFailed(registrar, thrown);
+      const released = await issued.release(provisioning).then(
+        () => '',
+        (failure: unknown) => `; the claim could not be released (${safe(failure)}): reimage the instance`,
+      );
+      return { ...answer, log: `${answer.log}${released}` };
     }
+    // A registration of that name exists (made between the lookup and now): the claim stands, so
+    // this provisioning cannot claim again once that registration's job is over.
     if (given === 'exists') return alreadyRegistered();
-    issued.set(provisioning, nowMs);
     return {
       status: 200,
       body: given.body,

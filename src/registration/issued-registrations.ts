@@ -45,6 +45,8 @@ export interface IssuedRegistrations {
    * same name (GitHub: a runner named like the instance exists).
    */
   release(provisioning: string): Promise<void>;
+  /** Whether a record of the last 24 hours says `provisioning` was given its registration. */
+  wasIssued(provisioning: string, nowIso: string): Promise<boolean>;
 }
 
 /** How long a record counts. */
@@ -184,6 +186,19 @@ export function createIssuedRegistrationsTable(
       throw new TransientError(
         `table ${tableName} claim of ${provisioning} failed: the record changed under ${CLAIM_ROUNDS} attempts in a row (claims and releases racing); try again`,
       );
+    },
+
+    async wasIssued(provisioning, nowIso) {
+      try {
+        const found = await client.getEntity<Partial<IssuedRecord>>(PARTITION, tableKey(provisioning), {
+          abortSignal: AbortSignal.timeout(TABLE_RETRY.requestTimeoutMs),
+        });
+        return !isExpired(found.claimedAt, Date.parse(nowIso));
+      } catch (err) {
+        // No record, or no table yet (nothing was ever issued).
+        if (statusOf(err) === 404) return false;
+        throw fail('read', err);
+      }
     },
 
     async release(provisioning) {

@@ -103,6 +103,26 @@ describe('monthly rebuild', () => {
     expect(report.outcome).toBe('rolledBack');
   });
 
+  it('promotes a version whose canary runners each took a job during the soak (one-job runners gone after it served)', async () => {
+    // The Linux canary (vmss-gh) is back on the new version about 110 minutes in and soaks 30 minutes; jobs run on
+    // both instances during the soak and their ephemeral JIT runners are removed after them.
+    const { report, cloud } = await simulate(
+      scenario({
+        images: { windows: { buildFails: true } },
+        jobs: [
+          { instance: 'vmss-gh_0', startAfterMinutes: 115, minutes: 4 },
+          { instance: 'vmss-gh_1', startAfterMinutes: 118, minutes: 3 },
+        ],
+      }),
+    );
+    const ended = report.events.filter((e) => /ephemeral runner .* removed after its job/.test(e.message));
+    expect(ended.length).toBeGreaterThanOrEqual(2);
+    expect(report.images.linux).toMatchObject({ state: 'promoted' });
+    expect(report.scaleSets['vmss-gh']).toMatchObject({ version: '2026.12.1' });
+    expect(cloud.requests.tables).toBeGreaterThan(0);
+    expect(report.jobsInterrupted).toBe(0);
+  });
+
   it('fails an image whose build fails, naming the execution, while the other image goes on', async () => {
     const { report } = await simulate(scenario({ images: { linux: { buildFails: true } } }));
     expect(report.images.linux).toMatchObject({ state: 'failed' });

@@ -7,6 +7,7 @@ import {
   DEFAULT_ROLLOUT_OPTIONS,
   judgeSoak,
   planDryRun,
+  servedOneJob,
   planWave,
   staleLook,
   versionOfImageReference,
@@ -109,6 +110,19 @@ describe('assessWave', () => {
       healthDeadlineMinutes: 15,
     });
     expect(health).toEqual({ healthy: ['0'], unhealthy: [], starting: ['1', '2'], failed: [] });
+  });
+
+  it('is healthy, too, when its one-job runner already served its job (gone after it)', () => {
+    const health = assessWave({
+      wave,
+      instances: instances(3, [0, 1, 2]),
+      registrations: {},
+      served: ['ghr-000001'],
+      waveStartedAt: T0,
+      now: at(5),
+      healthDeadlineMinutes: 15,
+    });
+    expect(health).toEqual({ healthy: ['1'], unhealthy: [], starting: ['0', '2'], failed: [] });
   });
 
   it('counts everything not healthy by the deadline, or failed, as unhealthy', () => {
@@ -247,6 +261,28 @@ describe('judgeSoak', () => {
     expect(judged.sick.map((i) => i.instanceId)).toEqual(['0', '1', '2']);
   });
 
+  it('counts a one-job machine whose runner served its job as healthy, and leaves out a recycle canary being reimaged', () => {
+    const [a, b, c] = instances(3);
+    const judged = judgeSoak({
+      instances: [on('2026.11.1')(a!), on('2026.11.1')(b!), on('2026.11.1', 'Updating')(c!)],
+      registrations: {},
+      served: ['ghr-000000'],
+      recycles: true,
+      version: '2026.11.1',
+    });
+    expect(judged.onVersion.map((i) => i.instanceId)).toEqual(['0', '1']);
+    // Gone without having served (no record of a registration, or not this provisioning's): sick.
+    expect(judged.sick.map((i) => i.instanceId)).toEqual(['1']);
+    // Without kiln-recycle, an instance being reimaged during the soak is sick as before.
+    expect(
+      judgeSoak({
+        instances: [on('2026.11.1', 'Updating')(c!)],
+        registrations: {},
+        version: '2026.11.1',
+      }).sick,
+    ).toHaveLength(1);
+  });
+
   it('finds nothing on the version when no instance runs it (or runs no gallery version)', () => {
     const judged = judgeSoak({ instances: instances(2), registrations: {}, version: '2026.11.1' });
     expect(judged).toEqual({ onVersion: [], sick: [] });
@@ -311,5 +347,30 @@ describe('withFreshRegistrations', () => {
       'ghr-000002': { status: 'online', busy: true },
     });
     expect(look.registrations['ghr-000001']).toEqual({ status: 'online', busy: true });
+  });
+});
+
+describe('servedOneJob', () => {
+  const provisionedAt = at(0);
+  it('GitHub: a runner kiln gave this provisioning that GitHub removed (after its one job)', () => {
+    const github = { fleet: 'github' as const, provisionedAt };
+    expect(servedOneJob({ ...github, registration: undefined, issuedByBroker: true })).toBe(true);
+    // Never registered through the broker (a bad image, or PAT mode): not served.
+    expect(servedOneJob({ ...github, registration: undefined, issuedByBroker: false })).toBe(false);
+    // Still registered (offline: a runner that crashed or never started): not served.
+    const offline = { status: 'offline' as const, busy: false };
+    expect(servedOneJob({ ...github, registration: offline, issuedByBroker: true })).toBe(false);
+  });
+
+  it('Azure DevOps: a --once agent offline after a job that finished since the instance was provisioned', () => {
+    const ado = { fleet: 'ado' as const, provisionedAt, issuedByBroker: false };
+    const offline = { status: 'offline' as const, busy: false };
+    expect(servedOneJob({ ...ado, registration: { ...offline, lastJobFinishedOn: at(20) } })).toBe(true);
+    // Its last job ended before this provisioning (a job of the instance's previous life): not served.
+    expect(servedOneJob({ ...ado, registration: { ...offline, lastJobFinishedOn: at(-5) } })).toBe(false);
+    expect(servedOneJob({ ...ado, registration: offline })).toBe(false);
+    expect(
+      servedOneJob({ ...ado, registration: { status: 'online', busy: false, lastJobFinishedOn: at(20) } }),
+    ).toBe(false);
   });
 });
