@@ -1,11 +1,12 @@
 /**
  * The real @azure/identity and @azure/keyvault-secrets against the fake managed identity endpoint
  * and the fake Key Vault: App Service MSI tokens, the Key Vault challenge flow, errors that carry
- * no secret.
+ * no secret; a runner VM's IMDS attested document, checked by kiln's verifier.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCredential } from '../../src/clients/credential.js';
 import { createSecretReader } from '../../src/clients/keyvault.js';
+import { verifyAttestedDocument } from '../../src/registration/attestation.js';
 import { makeScenario, readEverySecret, startTestCloud, type TestCloud } from '../fakes/helpers.js';
 
 const SENTINEL_PAT = 'SENTINEL-ado-pat-value-0123456789';
@@ -49,6 +50,52 @@ describe('managed identity (App Service form, as in Azure Functions)', () => {
     expect(typeof body.expires_on).toBe('string');
     expect(body.token_type).toBe('Bearer');
     expect(body.resource).toBe('https://vault.localhost');
+  });
+});
+
+describe("a runner VM's IMDS attested document", () => {
+  const vm = () => [...t.cloud.world.findScaleSet('vmss-gh-linux-weu')!.instances.values()][0]!;
+  const ask = (query: string, headers: Record<string, string> = { Metadata: 'true' }, vmName = vm().name) =>
+    fetch(`${t.cloud.imdsAttestedUrl(vmName)}?${query}`, { headers });
+
+  it('is signed as IMDS signs it, names the VM and the nonce, and verifies with the trust kiln runs with', async () => {
+    const response = await ask('api-version=2018-10-01&nonce=0123456789');
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { encoding: string; signature: string };
+    expect(body.encoding).toBe('pkcs7');
+    // NODE_EXTRA_CA_CERTS names the fake CA (vitest.shared.ts), as a private CA would be trusted.
+    expect(
+      await verifyAttestedDocument(body.signature, { now: new Date(), expectedNonce: '0123456789' }),
+    ).toEqual({
+      ok: true,
+      vmId: vm().vmId,
+      subscriptionId: t.cloud.world.names.subscriptionId,
+      nonce: '0123456789',
+    });
+  });
+
+  it('refuses what IMDS refuses: no Metadata header, no or an unknown api-version, a nonce not of 10 digits', async () => {
+    const cases: [string, Promise<Response>, RegExp][] = [
+      ['no Metadata header', ask('api-version=2018-10-01', {}), /Required metadata header not specified/],
+      ['no api-version', ask('nonce=0123456789'), /api-version is invalid or was not specified/],
+      ['a version before the attested category', ask('api-version=2018-02-01'), /api-version is invalid/],
+      ['an unknown version', ask('api-version=2018-10-02'), /api-version is invalid/],
+      ['a nonce of letters', ask('api-version=2018-10-01&nonce=abcdefghij'), /nonce/],
+    ];
+    for (const [what, pending, error] of cases) {
+      const response = await pending;
+      expect(response.status, what).toBe(400);
+      expect(((await response.json()) as { error: string }).error, what).toMatch(error);
+    }
+    expect((await ask('api-version=2018-10-01', { Metadata: 'true' }, 'vmss-nowhere_0')).status).toBe(404);
+  });
+
+  it('without a nonce names the time instead, as IMDS does', async () => {
+    const body = (await (await ask('api-version=2021-02-01')).json()) as { signature: string };
+    expect(await verifyAttestedDocument(body.signature, { now: new Date() })).toMatchObject({
+      ok: true,
+      nonce: expect.stringMatching(/^\d{8}-\d{6}$/),
+    });
   });
 });
 

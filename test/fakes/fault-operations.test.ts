@@ -54,6 +54,12 @@ const requests: Record<FakeService, Record<string, () => Promise<Response>>> = {
       fetch(`${t.cloud.urls.identity}?resource=https://vault.localhost&api-version=2019-08-01`, {
         headers: { 'x-identity-header': t.cloud.env.IDENTITY_HEADER! },
       }),
+    getAttestedDocument: () => {
+      const [vm] = t.cloud.world.findScaleSet('vmss-gh-linux-weu')!.instances.values();
+      return fetch(`${t.cloud.imdsAttestedUrl(vm!.name)}?api-version=2018-10-01&nonce=0123456789`, {
+        headers: { Metadata: 'true' },
+      });
+    },
   },
   keyvault: {
     getSecret: () =>

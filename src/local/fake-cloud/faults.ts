@@ -4,6 +4,7 @@
  *
  * Operation names, per service (named after the SDK operation that sends the request):
  *   identity  getToken                                   (App Service MSI and IMDS token requests)
+ *             getAttestedDocument                        (a VM's IMDS attested document)
  *   keyvault  getSecret
  *   arm       subscriptions.get | resourceGroups.list | resourceGroups.get | resources.list
  *             virtualMachineScaleSets.get | .update | .reimage | .updateInstances (manualupgrade)
@@ -36,7 +37,7 @@ export type FakeService = ScenarioFault['service'];
 
 /** Operation names each fake answers to (the list above), for validating scenarios. */
 export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
-  identity: ['getToken'],
+  identity: ['getToken', 'getAttestedDocument'],
   keyvault: ['getSecret'],
   arm: [
     'subscriptions.get',

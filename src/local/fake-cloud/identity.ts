@@ -6,8 +6,12 @@
  *   `Metadata: true`; numbers come as JSON strings, as IMDS sends them;
  * - a runner VM's own IMDS: `GET /vms/{vm name}/metadata/identity/oauth2/token` (the same query and
  *   header), each VM behind its own path as each real VM reaches its own 169.254.169.254: the token
- *   names the VM's managed identity (`xms_mirid`, `oid`, `appid`, `tid`), as Entra's do.
+ *   names the VM's managed identity (`xms_mirid`, `oid`, `appid`, `tid`), as Entra's do;
+ * - that VM's attested document: `GET /vms/{vm name}/metadata/attested/document?api-version=..&nonce=..`
+ *   with `Metadata: true`: `{"encoding": "pkcs7", "signature"}` naming the VM's `vmId`, signed as
+ *   IMDS signs (attested-document.ts).
  */
+import { attestedJson, signAttestedDocument, type AttestationSigner } from './attested-document.js';
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, sendJson, type FakeRequest } from './http.js';
 import { TOKEN_LIFETIME_SECONDS, type EntraCallerClaims, type TokenIssuer } from './tokens.js';
@@ -21,9 +25,15 @@ export function identityHandler(opts: {
   clientId?: string;
   /** The managed identity of a VM by its resource name (a scale set instance's `name`); undefined: no such VM. */
   vmIdentity?: (vmName: string) => (EntraCallerClaims & { appid: string }) | undefined;
+  /** What a VM's attested document names, by the VM's resource name; undefined: no such VM. */
+  vmAttestation?: (vmName: string) => { vmId: string; subscriptionId: string } | undefined;
+  /** The certificate (for metadata.azure.com) and key IMDS signs attested documents with. */
+  attestationSigner?: AttestationSigner;
 }) {
-  return (req: FakeRequest): void => {
+  return (req: FakeRequest): void | Promise<void> => {
     const { url } = req;
+    const attested = /^\/vms\/([^/]+)\/metadata\/attested\/document$/.exec(url.pathname)?.[1];
+    if (attested !== undefined) return attestedDocument(req, decodeURIComponent(attested), opts);
     const isAppService = url.pathname === APP_SERVICE_MSI_PATH;
     const vm = /^\/vms\/([^/]+)\/metadata\/identity\/oauth2\/token$/.exec(url.pathname)?.[1];
     const isImds = url.pathname === '/metadata/identity/oauth2/token' || vm !== undefined;
@@ -103,6 +113,80 @@ export function identityHandler(opts: {
     }
     return sendJson(req.res, 200, imdsBody(token, expiresAtMs, resource, clientId ?? opts.clientId ?? ''));
   };
+}
+
+/** The api-versions IMDS serves the attested category in (it came with 2018-10-01). */
+const ATTESTED_API_VERSIONS = [
+  '2018-10-01',
+  '2019-02-01',
+  '2019-03-11',
+  '2019-04-30',
+  '2019-06-01',
+  '2019-06-04',
+  '2019-08-01',
+  '2019-08-15',
+  '2019-11-01',
+  '2020-06-01',
+  '2020-07-15',
+  '2020-09-01',
+  '2020-10-01',
+  '2020-12-01',
+  '2021-01-01',
+  '2021-02-01',
+  '2021-03-01',
+  '2021-05-01',
+  '2021-08-01',
+  '2021-10-01',
+  '2021-11-01',
+  '2021-11-15',
+  '2021-12-13',
+  '2023-07-01',
+  '2023-11-15',
+  '2024-03-15',
+  '2024-07-17',
+  '2025-04-07',
+];
+
+/** A VM's attested document, refused as IMDS refuses (no Metadata header, no or unknown api-version). */
+async function attestedDocument(
+  req: FakeRequest,
+  vmName: string,
+  opts: Parameters<typeof identityHandler>[0],
+): Promise<void> {
+  const { url } = req;
+  if (req.method !== 'GET') return sendJson(req.res, 405, { error: 'Method not allowed' });
+  if (
+    applyHttpFault(req, opts.faults.takeHttp('identity', 'getAttestedDocument'), () => ({
+      body: { error: 'Internal server error' },
+    }))
+  )
+    return;
+  if (req.headers['metadata'] !== 'true')
+    return sendJson(req.res, 400, { error: 'Bad request. Required metadata header not specified' });
+  if (!ATTESTED_API_VERSIONS.includes(url.searchParams.get('api-version') ?? ''))
+    return sendJson(req.res, 400, {
+      error:
+        'Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds',
+      'newest-versions': ATTESTED_API_VERSIONS.slice(-3).reverse(),
+    });
+  const nonce = url.searchParams.get('nonce');
+  // IMDS documents the nonce as a 10-digit string; without one it uses the time (20201130-211924).
+  if (nonce !== null && !/^\d{10}$/.test(nonce))
+    return sendJson(req.res, 400, { error: 'Bad request. nonce must be a 10-digit string' });
+  const vm = opts.vmAttestation?.(vmName);
+  if (!vm || !opts.attestationSigner)
+    return sendJson(req.res, 404, { error: `Not found: no VM ${vmName} behind this IMDS` });
+  const now = Date.now();
+  const json = attestedJson({
+    nonce: nonce ?? new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15),
+    vmId: vm.vmId,
+    subscriptionId: vm.subscriptionId,
+    createdAtMs: now,
+  });
+  sendJson(req.res, 200, {
+    encoding: 'pkcs7',
+    signature: await signAttestedDocument(json, opts.attestationSigner),
+  });
 }
 
 /** IMDS's answer: numbers as JSON strings. */

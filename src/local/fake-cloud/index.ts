@@ -91,6 +91,8 @@ export interface FakeCloud {
   };
   /** The IMDS token endpoint a VM (its resource name, e.g. vmss-gh-linux-weu_0) reaches. */
   imdsTokenUrl(vmName: string): string;
+  /** The IMDS attested document endpoint that VM reaches (GET with api-version, nonce, Metadata: true). */
+  imdsAttestedUrl(vmName: string): string;
   /** The token issuer: issueFor() signs a token for any caller's claims, as Entra would. */
   tokens: TokenIssuer;
   /** Key Vault secret names kiln reads (the values stay inside the fake vault). */
@@ -161,6 +163,15 @@ function sharedIdentity(): Promise<SharedIdentity> {
         xms_mirid: identity.resourceId,
       };
     };
+    // A VM's attested document names its vmId; IMDS signs it with a metadata.azure.com certificate.
+    const vmAttestation = (vmName: string) => {
+      const found = active.world?.instanceByVmName(vmName);
+      return found
+        ? { vmId: found.inst.vmId, subscriptionId: active.world!.names.subscriptionId }
+        : undefined;
+    };
+    const ca = ensureFakeCa();
+    const imdsCertificate = issueLeaf(ca, ['westeurope.metadata.azure.com', 'metadata.azure.com']);
     const server = await serve({
       service: 'identity',
       onRequest: (s, r) => active.onRequest(s, r),
@@ -171,9 +182,10 @@ function sharedIdentity(): Promise<SharedIdentity> {
           identityHeader: header,
           clientId: FAKE_CLIENT_ID,
           vmIdentity,
+          vmAttestation,
+          attestationSigner: { certPem: imdsCertificate.cert, keyPem: imdsCertificate.key },
         })(req),
     });
-    const ca = ensureFakeCa();
     let authorityOrigin = '';
     const authority = await serve({
       service: 'identity',
@@ -401,6 +413,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     },
     imdsTokenUrl: (vmName) =>
       `${origins.identity}/vms/${encodeURIComponent(vmName)}/metadata/identity/oauth2/token`,
+    imdsAttestedUrl: (vmName) =>
+      `${origins.identity}/vms/${encodeURIComponent(vmName)}/metadata/attested/document`,
     tokens,
     secretNames: { ...SECRET_NAMES },
     addFault: (fault) => faults.add(fault),
