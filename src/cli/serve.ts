@@ -32,8 +32,9 @@ Options:
 Serves:
   /api/...                              the app's HTTP functions (function key: x-functions-key or ?code=)
   /api/dashboard?code=KEY               the fleet dashboard
-  POST /api/registrations               the registration broker (a runner VM's IMDS token; the
-                                        fake IMDS of each VM is printed as "imds")
+  POST /api/registrations               the registration broker (a runner VM's IMDS token and
+                                        attested document; the fake IMDS of each VM is printed as
+                                        "imds" and "imdsAttested")
   POST ${EVENT_GRID_WEBHOOK}?functionName=galleryVersionEvents&code=KEY
                                         Event Grid deliveries (aeg-event-type SubscriptionValidation
                                         is answered with { validationResponse }; Notification → 202)
@@ -133,6 +134,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     // What a runner VM's bootstrap needs to try the registration broker: its own IMDS (the VM's
     // resource name in place of VM_NAME) and the audience to ask it for.
     imds: sim.cloud.imdsTokenUrl('VM_NAME'),
+    imdsAttested: sim.cloud.imdsAttestedUrl('VM_NAME'),
     registrationAudience: REGISTRATION_AUDIENCE,
     scenario: scenario.name,
     speed,
@@ -149,7 +151,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
         `  dashboard    ${info.dashboard}`,
         `  event grid   POST ${info.eventGrid}`,
         `  runner VMs   GET ${info.imds}?api-version=2018-02-01&resource=${REGISTRATION_AUDIENCE} (Metadata: true),`,
-        `               then POST ${front.origin}/api/registrations with the token and { "instance": "<computer name>" }`,
+        `               and GET ${info.imdsAttested}?api-version=2018-10-01&nonce=<10 digits> (Metadata: true),`,
+        `               then POST ${front.origin}/api/registrations with the token and`,
+        `               { "instance": "<computer name>", "attestedDocument": "<the answer's signature>" }`,
         `  try          kiln status --app ${front.origin} --key ${key}`,
         'Ctrl+C stops.',
         '',

@@ -38,6 +38,8 @@ export interface ScaleSetInstance {
   name: string;
   /** Host name the runner/agent registers with. */
   computerName: string;
+  /** The VM's unique id (properties.vmId): what its IMDS attested document names. */
+  vmId?: string;
   latestModelApplied: boolean;
   /** e.g. Succeeded, Creating, Updating, Failed */
   provisioningState: string;

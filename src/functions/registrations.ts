@@ -24,6 +24,7 @@ export function registerRegistrations(): void {
       const answer = await getRegistrationBroker()({
         authorization: request.headers.get('authorization'),
         instance: parsed.value.instance,
+        attestedDocument: parsed.value.attestedDocument,
       });
       if (answer.status === 200) context.log(answer.log);
       else context.warn(answer.log);

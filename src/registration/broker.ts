@@ -6,11 +6,13 @@
  * its name is online or running a job. The checks, in order, each with its own refusal, are the same
  * for both fleets:
  *
- * 400 a body that is not `{ "instance": "<computer name>" }`;
+ * 400 a body that is not `{ "instance": "<computer name>", "attestedDocument": "<IMDS signature>" }`,
+ *     or a document that is not IMDS's PKCS#7;
  * 401 no token, or one that does not verify (signature, issuer, tenant, audience, expiry);
  * 403 the identity is no managed scale set's (a plain VM, an unmanaged scale set), its scale set is
  *     of a fleet kiln has no settings for, the instance is not in its scale set(s), or it was
- *     provisioned longer ago than BOOT_DEADLINE_MINUTES;
+ *     provisioned longer ago than BOOT_DEADLINE_MINUTES, or the attested document does not verify
+ *     or is another VM's (src/registration/attestation.ts);
  * 429 kiln paces its registrations (Retry-After), or GitHub itself asked kiln to wait;
  * 409 the instance already has a runner registered, or an agent online or running a job (a job on
  *     it cannot get a second one), or kiln already answered it since it was last provisioned;
@@ -28,6 +30,7 @@ import type { Fleet } from '../domain/hygiene.js';
 import { instanceIdOfComputerName, provisioningKey, scaleSetsOfIdentity } from '../domain/registration.js';
 import type { ScaleSetInstance } from '../clients/types.js';
 import { maskCredentials } from '../secret-patterns.js';
+import { attestationRefusal } from './attestation.js';
 import { expiringPromise } from './expiring-promise.js';
 import { fleetRegistrars, type FleetRegistrar } from './fleet-registrars.js';
 import { createPacer, type Pacer } from './pacer.js';
@@ -74,6 +77,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
   return async function register(request: {
     authorization: string | null;
     instance: string;
+    attestedDocument: string;
   }): Promise<BrokerAnswer> {
     const refuse = (status: number, reason: string, headers?: Record<string, string>): BrokerAnswer => ({
       status,
@@ -128,12 +132,13 @@ export function createRegistrationBroker(deps: ActivityDeps) {
         'Retry-After': String(slot.retryAfterSeconds),
       });
 
-    let found: { set: ManagedScaleSet; instanceId: string; provisionedAt?: string } | undefined;
+    let found:
+      { set: ManagedScaleSet; instanceId: string; provisionedAt?: string; vmId?: string } | undefined;
     try {
       for (const set of served) {
         const inst = await findInstance(deps.arm, set, request.instance);
         if (inst) {
-          found = { set, instanceId: inst.instanceId, provisionedAt: inst.provisionedAt };
+          found = { set, instanceId: inst.instanceId, provisionedAt: inst.provisionedAt, vmId: inst.vmId };
           break;
         }
       }
@@ -141,6 +146,15 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       return unavailable(503, `the scale set's instances could not be read: ${safe(thrown)}`);
     }
     if (!found) return refuse(403, `no instance named ${request.instance} in the identity's scale set`);
+    // The token names a scale set (or an identity several share), the body an instance: only the
+    // attested document, which only that VM's own IMDS can sign, proves the caller is that instance.
+    // The VM picks the document's nonce; a challenge from kiln would add nothing, since a replayed
+    // document still names its own VM and is refused for any other (its expiry bounds the rest).
+    const unattested = await attestationRefusal(request.attestedDocument, {
+      name: request.instance,
+      vmId: found.vmId,
+    });
+    if (unattested) return refuse(unattested.status, unattested.reason, unattested.headers);
     // The instance's own scale set decides the fleet, whatever else the identity speaks for.
     const registrar = registrars[found.set.fleet]!;
     const name = request.instance;
@@ -154,10 +168,9 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     }
     const provisioning = provisioningKey(found.set.id, found.instanceId, found.provisionedAt);
 
-    // The token names a scale set (or an identity several share), not one instance: a job on one
-    // instance could ask in the name of another. Only an instance that was provisioned within the
-    // boot deadline may register, the window in which it registers itself (past it, cleanup
-    // reimages an instance that never registered, which opens a new window).
+    // Only an instance that was provisioned within the boot deadline may register, the window in
+    // which it registers itself (past it, cleanup reimages an instance that never registered, which
+    // opens a new window): a document a job copied off an instance is of no use outside it.
     const deadlineMinutes = deps.settings.hygiene.bootDeadlineMinutes;
     if (found.provisionedAt && nowMs - Date.parse(found.provisionedAt) > deadlineMinutes * 60_000)
       return refuse(

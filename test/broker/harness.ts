@@ -1,8 +1,9 @@
 /**
- * Drives POST /api/registrations as a VM does, over one simulation: the VM's token from the fake
- * IMDS, the request through the local host. Every token and secret seen is kept, so a test can
- * check none reached the log.
+ * Drives POST /api/registrations as a VM does, over one simulation: the VM's token and attested
+ * document from the fake IMDS, the request through the local host. Every token and secret seen is
+ * kept, and every attested document sent, so a test can check none reached the log.
  */
+import { randomInt } from 'node:crypto';
 import { expect } from 'vitest';
 import { REGISTRATION_AUDIENCE } from '../../src/local/fake-cloud/index.js';
 import type { WorldInstance } from '../../src/local/fake-cloud/world.js';
@@ -19,6 +20,8 @@ export function brokerHarness() {
     logs: [] as string[],
     /** Every token and secret seen (asked for, sent or given). */
     secrets: [] as string[],
+    /** Every attested document sent: not secret, but never logged whole. */
+    documents: [] as string[],
     world: () => h.sim.cloud.world,
     instances: (set: string) => [...h.world().findScaleSet(set)!.instances.values()],
 
@@ -41,12 +44,32 @@ export function brokerHarness() {
       return token;
     },
 
-    async register(token: string | undefined, instance: string) {
+    /** What a VM's bootstrap asks its IMDS next: its attested document, for a fresh 10-digit nonce. */
+    async attested(vmName: string): Promise<string> {
+      const nonce = String(randomInt(1e9, 1e10));
+      const url = `${h.sim.cloud.imdsAttestedUrl(vmName)}?api-version=2018-10-01&nonce=${nonce}`;
+      const response = await fetch(url, { headers: { Metadata: 'true' } });
+      expect(response.status).toBe(200);
+      const document = ((await response.json()) as { signature: string }).signature;
+      h.documents.push(document);
+      return document;
+    },
+
+    /**
+     * POST as a VM does. The attested document is, unless given, that of the VM the instance names
+     * (a VM asking for itself); `null` sends none.
+     */
+    async register(token: string | undefined, instance: string, attestedDocument?: string | null) {
       if (token) h.secrets.push(token);
+      const own = h.world().instanceByComputerName(instance)?.inst;
+      const document =
+        attestedDocument === undefined
+          ? own && (await h.attested(own.name))
+          : (attestedDocument ?? undefined);
       const response = await h.sim.host.invokeHttp({
         method: 'POST',
         path: '/api/registrations',
-        body: JSON.stringify({ instance }),
+        body: JSON.stringify({ instance, attestedDocument: document }),
         headers: {
           'content-type': 'application/json',
           ...(token ? { authorization: `Bearer ${token}` } : {}),

@@ -1,13 +1,20 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attestedJson, signAttestedDocument } from '../../src/local/fake-cloud/attested-document.js';
 import { REGISTRATION_AUDIENCE } from '../../src/local/fake-cloud/index.js';
+import { issueLeaf } from '../../src/local/fake-cloud/tls.js';
 import { entraClaims, SigningKey } from '../../src/local/fake-cloud/tokens.js';
 import { DEFAULT_NAMES } from '../../src/local/fake-cloud/world.js';
 import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
+import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
 import { brokerHarness } from './harness.js';
 
-// POST /api/registrations through the local host, over the fake cloud: the VM's token comes from
-// the fake IMDS, is verified by `jose` against the fake authority's metadata and keys, and the JIT
-// config comes from the fake GitHub. Each refusal is one attack the broker must stop.
+// POST /api/registrations through the local host, over the fake cloud: the VM's token and attested
+// document come from the fake IMDS, the token is verified by `jose` against the fake authority's
+// metadata and keys, the document by pkijs against the fake CA (trusted through NODE_EXTRA_CA_CERTS),
+// and the JIT config comes from the fake GitHub. Each refusal is one attack the broker must stop.
 const h = brokerHarness();
 const TENANT = DEFAULT_NAMES.tenantId;
 
@@ -33,7 +40,7 @@ scaleSets:
 );
 afterAll(() => h.sim?.close());
 
-const { imdsToken, register, freshBoot, instances, world } = h;
+const { imdsToken, attested, register, freshBoot, instances, world } = h;
 const sim = () => h.sim;
 
 function removeRunner(computerName: string) {
@@ -220,6 +227,58 @@ describe('POST /api/registrations', () => {
     expect(answer.status, answer.body).toBe(200);
   });
 
+  it("binds a request to its VM: a job on one instance cannot take another's registration, even from the same scale set", async () => {
+    // A new provisioning of B a minute on (the tests above registered B's last one).
+    const clock = world().clock;
+    clock.advanceTo(clock.nowMs() + 60_000);
+    clock.runDue();
+    const [a, , b] = instances('vmss-gh-linux-weu');
+    expect(world().findRunnerByName(a!.computerName)).toBeDefined();
+    freshBoot(b!);
+    const githubBefore = sim().cloud.requests.github;
+
+    // A job on A has A's identity (the scale set's) and A's IMDS: it asks in B's name.
+    const tokenOfA = await imdsToken(a!.name);
+    const fromA = await register(tokenOfA, b!.computerName, await attested(a!.name));
+    expect(fromA.status, fromA.body).toBe(403);
+    expect(fromA.json.error).toBe(
+      `the attested document is from another VM (vmId ${a!.vmId}) than ${b!.computerName} (vmId ${b!.vmId}): a VM may only register itself`,
+    );
+    // It cannot make B's document either: one naming B's vmId, signed by a metadata.azure.com
+    // certificate of any CA but Azure's (here the job's own), is refused.
+    const jobCa = ensureFakeCa(mkdtempSync(join(tmpdir(), 'kiln-job-ca-')));
+    const jobCertificate = issueLeaf(jobCa, ['metadata.azure.com']);
+    const forged = await signAttestedDocument(
+      attestedJson({
+        nonce: '0123456789',
+        vmId: b!.vmId,
+        subscriptionId: DEFAULT_NAMES.subscriptionId,
+        createdAtMs: Date.now(),
+      }),
+      { certPem: jobCertificate.cert, keyPem: jobCertificate.key },
+    );
+    h.documents.push(forged);
+    const forgedAnswer = await register(tokenOfA, b!.computerName, forged);
+    expect(forgedAnswer.status).toBe(403);
+    expect(forgedAnswer.json.error).toMatch(/signer is not trusted/);
+    // Without a document, or with something else, it is told how to get one.
+    for (const [what, document] of [
+      ['no document', null],
+      ['not a document', 'not-a-document'],
+    ] as const) {
+      const answer = await register(tokenOfA, b!.computerName, document);
+      expect(answer.status, what).toBe(400);
+      expect(answer.json.error, what).toMatch(/attestedDocument|attested document/);
+      expect(answer.json.error, what).toContain('/metadata/attested/document?api-version=2018-10-01&nonce=');
+    }
+    // None of that reached GitHub, and B is still free to register itself.
+    expect(sim().cloud.requests.github).toBe(githubBefore);
+    expect(world().findRunnerByName(b!.computerName)).toBeUndefined();
+    const own = await register(await imdsToken(b!.name), b!.computerName);
+    expect(own.status, own.body).toBe(200);
+    expect(own.json.name).toBe(b!.computerName);
+  });
+
   it('answers 400 naming the field for a bad body', async () => {
     const response = await sim().host.invokeHttp({
       method: 'POST',
@@ -251,10 +310,11 @@ describe('POST /api/registrations', () => {
   it('paces a flood with 429 and Retry-After instead of meeting GitHub rate limits', async () => {
     const all = instances('vmss-gh-linux-weu');
     const tokens = await Promise.all(all.map((i) => imdsToken(i.name)));
+    const documents = await Promise.all(all.map((i) => attested(i.name)));
     const githubBefore = sim().cloud.requests.github;
     const answers = await Promise.all(
       Array.from({ length: 1000 }, (_, n) =>
-        register(tokens[n % all.length], all[n % all.length]!.computerName),
+        register(tokens[n % all.length], all[n % all.length]!.computerName, documents[n % all.length]),
       ),
     );
     const statuses = new Set(answers.map((a) => a.status));
@@ -274,10 +334,12 @@ describe('POST /api/registrations', () => {
     expect(sim().cloud.requests.github - githubBefore).toBeLessThanOrEqual(2 * 30 + 2);
   });
 
-  it('never logs a token or a JIT config', () => {
+  it('never logs a token or a JIT config, nor an attested document', () => {
     expect(h.secrets.length).toBeGreaterThan(5);
+    expect(h.documents.length).toBeGreaterThan(5);
     const text = h.logs.join('\n');
     expect(text).toMatch(/registration of .* refused/);
     for (const secret of h.secrets) expect(text).not.toContain(secret);
+    for (const document of h.documents) expect(text).not.toContain(document.slice(0, 64));
   });
 });

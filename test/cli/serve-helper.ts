@@ -11,6 +11,8 @@ export interface Served {
   eventGrid: string;
   /** The fake IMDS of a runner VM, VM_NAME standing for its resource name. */
   imds: string;
+  /** That VM's attested document endpoint, VM_NAME likewise. */
+  imdsAttested: string;
   registrationAudience: string;
   process: ChildProcess;
   stderr: () => string;

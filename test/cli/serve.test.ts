@@ -51,11 +51,15 @@ describe('kiln serve: the app over HTTP', () => {
     const token = (
       (await (await fetch(imds, { headers: { Metadata: 'true' } })).json()) as { access_token: string }
     ).access_token;
+    const attested = `${served.imdsAttested.replace('VM_NAME', 'vmss-gh-linux-weu_0')}?api-version=2018-10-01&nonce=0123456789`;
+    const attestedDocument = (
+      (await (await fetch(attested, { headers: { Metadata: 'true' } })).json()) as { signature: string }
+    ).signature;
     const post = (authorization?: string) =>
       fetch(`${served.url}/api/registrations`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify({ instance: 'nosuch' }),
+        body: JSON.stringify({ instance: 'nosuch', attestedDocument }),
       });
     expect((await post()).status).toBe(401);
     // The token verifies; the instance is not in the VM's scale set.

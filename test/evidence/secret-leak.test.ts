@@ -183,8 +183,9 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
         });
       }
       // The registration broker: a runner VM's and an agent VM's tokens (one for another audience,
-      // refused; one asking again, refused), the JIT config and the Azure DevOps registration secret
-      // they are given, which may appear in those two answers and nowhere else.
+      // refused; one asking again, refused) with their attested documents, the JIT config and the
+      // Azure DevOps registration secret they are given, which may appear in those two answers and
+      // nowhere else.
       const world = result.cloud.world;
       const askBroker = async (scaleSet: string) => {
         const vm = [...world.findScaleSet(scaleSet)!.instances.values()][0]!;
@@ -193,10 +194,14 @@ describe('no secret reaches logs, orchestration state, reports or HTTP answers (
           const token = (
             (await (await fetch(url, { headers: { Metadata: 'true' } })).json()) as { access_token: string }
           ).access_token;
+          const attested = `${result.cloud.imdsAttestedUrl(vm.name)}?api-version=2018-10-01&nonce=0123456789`;
+          const attestedDocument = (
+            (await (await fetch(attested, { headers: { Metadata: 'true' } })).json()) as { signature: string }
+          ).signature;
           return host.invokeHttp({
             method: 'POST',
             path: '/api/registrations',
-            body: JSON.stringify({ instance: vm.computerName }),
+            body: JSON.stringify({ instance: vm.computerName, attestedDocument }),
             headers: { authorization: `Bearer ${token}` },
           });
         };

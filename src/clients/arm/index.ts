@@ -475,6 +475,7 @@ function toInstance(vm: VirtualMachineScaleSetVM): ScaleSetInstance {
     latestModelApplied: vm.latestModelApplied ?? false,
     provisioningState: vm.provisioningState ?? 'Unknown',
   };
+  if (vm.vmId) out.vmId = vm.vmId;
   if (prov?.time) out.provisionedAt = new Date(prov.time).toISOString();
   if (power?.code) out.powerState = power.code.slice('PowerState/'.length);
   const imageId = vm.storageProfile?.imageReference?.id;

@@ -1,10 +1,10 @@
 /**
  * The simulated runner VMs of a broker-mode deployment (issue 16). At boot each one does what
  * packer/linux/scripts/bootstrap.sh and packer/windows/scripts/bootstrap-agent.ps1 do: ask its
- * IMDS for a token for kiln's audience (HTTPS to the fake cloud), POST /api/registrations to the
- * app with it, then start the runner with the JIT config (the fake GitHub refuses a config that is
- * not its own, or one already used) or configure the agent with the secret (the fake Azure DevOps
- * accepts only the vault's PAT).
+ * IMDS for a token for kiln's audience and for its attested document (a fresh nonce each time),
+ * POST /api/registrations to the app with both, then start the runner with the JIT config (the
+ * fake GitHub refuses a config that is not its own, or one already used) or configure the agent
+ * with the secret (the fake Azure DevOps accepts only the vault's PAT).
  *
  * Retries follow the bootstraps: 429 and 5xx wait 2, 4, 8, 16, 32 s (at least the broker's
  * Retry-After, at most 5 min); then the service restarts the bootstrap after 5 s and the round
@@ -13,6 +13,7 @@
  * after RESTART_LIMIT_MINUTES of trying (a real one keeps trying), so a broker that is down for a
  * whole scenario costs the simulation bounded work.
  */
+import { randomInt } from 'node:crypto';
 import type { FakeCloud } from '../fake-cloud/index.js';
 import { REGISTRATION_AUDIENCE } from '../fake-cloud/index.js';
 import type { BrokeredBoot } from '../fake-cloud/world-instances.js';
@@ -59,10 +60,11 @@ export class SimulatedVmRegistrations {
     const flow = boot.set.kind === 'linux' ? 'github' : 'ado';
     const name = boot.inst.computerName;
     const token = await this.imdsToken(boot.inst.name);
+    const attestedDocument = await this.imdsAttestedDocument(boot.inst.name);
     const answer = await this.deps.host.invokeHttp({
       method: 'POST',
       path: '/api/registrations',
-      body: JSON.stringify({ instance: name }),
+      body: JSON.stringify({ instance: name, attestedDocument }),
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     });
     // The world may have moved on while the app answered (it cannot: the clock stands still), but a
@@ -138,6 +140,17 @@ export class SimulatedVmRegistrations {
     if (!response.ok || !body.access_token)
       throw new Error(`the fake IMDS of ${vmName} gave no token (${response.status})`);
     return body.access_token;
+  }
+
+  /** The `signature` of the VM's attested document, for a nonce of 10 random digits as bootstrap.sh picks. */
+  private async imdsAttestedDocument(vmName: string): Promise<string> {
+    const nonce = String(randomInt(1e9, 1e10));
+    const url = `${this.deps.cloud.imdsAttestedUrl(vmName)}?api-version=2018-10-01&nonce=${nonce}`;
+    const response = await fetch(url, { headers: { Metadata: 'true' } });
+    const body = (await response.json()) as { signature?: string };
+    if (!response.ok || !body.signature)
+      throw new Error(`the fake IMDS of ${vmName} gave no attested document (${response.status})`);
+    return body.signature;
   }
 }
 
