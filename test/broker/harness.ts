@@ -61,7 +61,10 @@ export function brokerHarness() {
      */
     async register(token: string | undefined, instance: string, attestedDocument?: string | null) {
       if (token) h.secrets.push(token);
-      const own = h.world().instanceByComputerName(instance)?.inst;
+      // Computer names are case-insensitive (the broker matches them so).
+      const own = [...h.world().scaleSets.values()]
+        .flatMap((set) => [...set.instances.values()])
+        .find((i) => i.computerName.toLowerCase() === instance.toLowerCase());
       const document =
         attestedDocument === undefined
           ? own && (await h.attested(own.name))
