@@ -292,6 +292,39 @@ imds_token() {
 	secrets+=("$access_token")
 }
 
+# imds_attested_document: sets $attested_document, the signature of this VM's attested document.
+# The token names the scale set; this document (signed by Azure for this VM's vmId) proves to the
+# broker which instance is asking. Not a secret, but never printed whole.
+imds_attested_document() {
+	local url body=$tmp/attested.json attempt=1 why random nonce
+	# A nonce of 10 random digits (IMDS's documented form), fresh for every document.
+	read -r random < <(od -An -N4 -tu4 /dev/urandom)
+	printf -v nonce '%010d' "$random"
+	url="${imds%/}/metadata/attested/document?api-version=2018-10-01&nonce=$nonce"
+	printf 'Metadata: true\n' >"$tmp/imds.headers"
+	while :; do
+		http GET "$url" "$body" "$tmp/imds.headers" --noproxy '*'
+		case $status in
+		200) break ;;
+		404 | 410 | 429 | 5?? | 000)
+			if ((attempt > ${#imds_delays[@]})); then
+				fail_http "IMDS attested document" "$body" "IMDS at $imds kept failing after $attempt attempts; it is only reachable from inside an Azure VM and must not go through a proxy. The service retries with a growing delay; if it persists, check the VM agent"
+			fi
+			if [[ $status == 000 ]]; then why="did not answer"; else why="answered $status"; fi
+			log "IMDS attested document: IMDS $why; retry $attempt of ${#imds_delays[@]} in ${imds_delays[attempt - 1]}s"
+			sleep "${imds_delays[attempt - 1]}"
+			attempt=$((attempt + 1))
+			;;
+		*)
+			fail_http "IMDS attested document" "$body" "check IMDS_ENDPOINT ('$imds') names this VM's instance metadata service"
+			;;
+		esac
+	done
+	attested_document=$(jq -r '.signature // empty' "$body" 2>/dev/null || true)
+	rm -f "$body" "$tmp/imds.headers"
+	[[ -n $attested_document ]] || die "IMDS attested document failed: HTTP 200 without a signature. Fix: check IMDS_ENDPOINT ('$imds')" 3
+}
+
 keyvault_pat() {
 	local vault_url="https://$vault.$kv_suffix" body=$tmp/secret.json hint
 	printf 'Authorization: Bearer %s\n' "$access_token" >"$tmp/kv.headers"
@@ -311,14 +344,16 @@ keyvault_pat() {
 	secrets+=("$pat")
 }
 
-# --- broker path: IMDS token for the broker -> JIT config -> run.sh --jitconfig ---------------------
-# The broker sees who is asking (the token's managed identity) and which instance; it answers with a
-# just-in-time configuration for one ephemeral runner. Nothing on this VM can register another one.
+# --- broker path: IMDS token and attested document -> JIT config -> run.sh --jitconfig -------------
+# The broker sees who is asking (the token's managed identity) and which instance (the attested
+# document's vmId); it answers with a just-in-time configuration for one ephemeral runner of this
+# instance. Nothing on this VM can register another one.
 broker_registration() {
 	local body=$tmp/broker.json resp_headers=$tmp/broker.headers-in attempt=1 wait retry_after hint why
 	printf 'Authorization: Bearer %s\nContent-Type: application/json\nAccept: application/json\n' \
 		"$access_token" >"$tmp/broker.headers"
-	jq -n --arg instance "$name" '{instance: $instance}' >"$tmp/broker.request"
+	jq -n --arg instance "$name" --arg document "$attested_document" \
+		'{instance: $instance, attestedDocument: $document}' >"$tmp/broker.request"
 	while :; do
 		rm -f "$resp_headers"
 		http POST "$registration_url" "$body" "$tmp/broker.headers" -D "$resp_headers" \
@@ -344,7 +379,8 @@ broker_registration() {
 		*)
 			case $status in
 			401) hint="the broker did not accept this VM's identity token: KILN_REGISTRATION_AUDIENCE ('$audience') must be the broker's audience and the token from kiln's runner identity (AZURE_CLIENT_ID)" ;;
-			403) hint="the broker refused this VM: its identity or instance '$name' is not one of kiln's runner scale sets (the refusal above says which)" ;;
+			400) hint="the broker did not take the request: it names this VM's computer name and attested document, which IMDS gave (the refusal above says what is wrong)" ;;
+			403) hint="the broker refused this VM: its identity or instance '$name' is not one of kiln's runner scale sets, or the attested document is not that of instance '$name' (GH_RUNNER_NAME must be this VM's computer name; the refusal above says which)" ;;
 			409) hint="the broker refused a second registration for instance '$name' while one exists; kiln removes or reimages it, or wait for the registration to go away" ;;
 			*) hint="check KILN_REGISTRATION_URL ('$registration_url') names kiln's /api/registrations" ;;
 			esac
@@ -364,6 +400,7 @@ broker_registration() {
 if [[ $mode == broker ]]; then
 	log "asking the registration broker at $registration_url for instance '$name' with the VM's managed identity"
 	imds_token "$audience" 'the registration broker'
+	imds_attested_document
 	broker_registration
 	unset access_token
 	cd "$runner_dir"

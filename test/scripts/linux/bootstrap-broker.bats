@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# bootstrap.sh's broker path (KILN_REGISTRATION_URL): an IMDS token for the broker's audience, then
-# POST /api/registrations, then run.sh --jitconfig; against the fake IMDS + broker on loopback.
+# bootstrap.sh's broker path (KILN_REGISTRATION_URL): an IMDS token for the broker's audience and the
+# VM's attested document, then POST /api/registrations, then run.sh --jitconfig; against the fake
+# IMDS + broker on loopback.
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -25,7 +26,7 @@ run_broker() {
 	run_bootstrap "${benv[@]}" "$@"
 }
 
-@test "broker: IMDS token for the audience, the instance name to the broker, run.sh --jitconfig; no config.sh, no PAT" {
+@test "broker: IMDS token for the audience and the attested document, both to the broker, run.sh --jitconfig; no config.sh, no PAT" {
 	start_fake '"runner_name": "kilnlnx000001"'
 	run_broker
 	assert_success
@@ -36,8 +37,12 @@ run_broker() {
 	# The token asked for is the broker's audience, with the Metadata header, straight to IMDS.
 	assert_equal "$(requests imds | jq -r '[.method, .metadata, .resource, .status] | join(" ")')" \
 		"GET true $AUDIENCE 200"
-	assert_equal "$(requests broker | jq -r '[.method, .path, .auth, .content_type, .instance, .status] | join(" ")')" \
-		"POST /api/registrations ok application/json $(uname -n) 200"
+	# The attested document: the Metadata header, an api-version of the attested category, a nonce
+	# of 10 digits; what IMDS signed goes to the broker as it came.
+	assert_equal "$(requests attested | jq -r '[.method, .metadata, .api_version, (.nonce | test("^[0-9]{10}$")), .status] | join(" ")')" \
+		"GET true 2018-10-01 true 200"
+	assert_equal "$(requests broker | jq -r '[.method, .path, .auth, .content_type, .instance, .attested, .status] | join(" ")')" \
+		"POST /api/registrations ok application/json $(uname -n) issued 200"
 	# Neither Key Vault nor GitHub is contacted: no PAT, no registration token exists on the VM.
 	assert_equal "$(requests keyvault)" ""
 	assert_equal "$(requests github)" ""
@@ -79,6 +84,31 @@ run_broker() {
 	assert_output --partial "registration broker answered 503; retry 1 of 3 in 0s"
 	assert_output --partial "registration broker answered 429; retry 2 of 3 in 1s"
 	assert_equal "$(paste -sd' ' "$REC/run.args")" "--jitconfig $JIT_CONFIG"
+	assert_no_secrets
+}
+
+@test "broker: the attested document is retried as the token is (429, 5xx), with a fresh nonce at every start" {
+	start_fake '"attested_statuses": [429, 500]'
+	run_broker
+	assert_success
+	assert_equal "$(requests attested | jq -r .status | paste -sd' ')" "429 500 200"
+	assert_output --partial "IMDS attested document: IMDS answered 429; retry 1 of 3"
+	assert_output --partial "IMDS attested document: IMDS answered 500; retry 2 of 3"
+	assert_equal "$(requests broker | jq -r '[.attested, .status] | join(" ")')" "issued 200"
+	run_broker
+	assert_success
+	assert_equal "$(requests attested | jq -r 'select(.status == 200) | .nonce' | sort -u | wc -l)" 2
+	assert_no_secrets
+}
+
+@test "broker: an IMDS that keeps failing the attested document stops the start before the broker is asked" {
+	start_fake '"attested_statuses": [503, 503, 503, 503]'
+	run_broker
+	assert_failure 3
+	assert_output --partial "IMDS attested document failed: HTTP 503"
+	assert_output --partial "kept failing after 4 attempts"
+	assert_equal "$(requests broker)" ""
+	[ ! -e "$REC/run.args" ]
 	assert_no_secrets
 }
 
@@ -168,4 +198,22 @@ run_broker() {
 	assert_output 400
 	run curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BROKER_TOKEN" "$url"
 	assert_output 405
+	# Without an attested document, or with one IMDS did not give this VM.
+	run curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $BROKER_TOKEN" -H 'Content-Type: application/json' -d '{"instance":"a"}' "$url"
+	assert_output 400
+	run curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $BROKER_TOKEN" -H 'Content-Type: application/json' -d '{"instance":"a","attestedDocument":"b3RoZXIgVk0="}' "$url"
+	assert_output 403
+}
+
+@test "the fake IMDS refuses an attested document request as IMDS does" {
+	start_fake
+	local url="http://127.0.0.1:$HTTP_PORT/metadata/attested/document"
+	run curl -s -o /dev/null -w '%{http_code}' "$url?api-version=2018-10-01"
+	assert_output 400
+	run curl -s -o /dev/null -w '%{http_code}' -H 'Metadata: true' "$url?api-version=2018-02-01"
+	assert_output 400
+	run curl -s -o /dev/null -w '%{http_code}' -H 'Metadata: true' "$url?api-version=2018-10-01&nonce=12345"
+	assert_output 400
+	run curl -s -w '%{http_code}' -H 'Metadata: true' "$url?api-version=2018-10-01&nonce=0123456789"
+	assert_output --regexp '^\{"encoding": "pkcs7", "signature": "[A-Za-z0-9+/=]+"\}200$'
 }

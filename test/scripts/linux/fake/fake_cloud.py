@@ -2,8 +2,8 @@
 """Fake IMDS, Key Vault and GitHub REST on loopback for the bootstrap.sh bats tests.
 
 One process, two listeners on 127.0.0.1 (random free ports, written to <state>/ports):
-  * plain HTTP: IMDS (/metadata/identity/oauth2/token), GitHub (runner registration tokens) and
-    kiln's registration broker (POST /api/registrations)
+  * plain HTTP: IMDS (/metadata/identity/oauth2/token and /metadata/attested/document), GitHub
+    (runner registration tokens) and kiln's registration broker (POST /api/registrations)
   * HTTPS: Key Vault (/secrets/{name}), reached as https://{vault}.localhost:{port} (curl resolves
     *.localhost to loopback), with a certificate the tests make and hand to curl via CURL_CA_BUNDLE.
 
@@ -12,15 +12,19 @@ absent bearer token, wrong method or path) and injects faults from the JSON conf
   {"pat", "access_token", "registration_token", "vault", "secret_name", "kv_resource_host",
    "api_prefix", "imds_statuses": [429, ...], "kv_status": 403, "gh_status": 401,
    "registration_audience", "broker_token", "jit_config", "runner_name",
-   "broker_statuses": [503, 429, 409, ...], "retry_after": "1"}
-IMDS hands out access_token for the Key Vault resource and broker_token for registration_audience;
-the broker wants that token, a JSON {"instance": "<name>"} body, and answers like kiln's broker
-(200 {"name", "encoded_jit_config"}, else {"error": "..."}; 429 with Retry-After).
+   "broker_statuses": [503, 429, 409, ...], "retry_after": "1", "attested_statuses": [429, ...]}
+IMDS hands out access_token for the Key Vault resource and broker_token for registration_audience,
+and this VM's attested document: {"encoding": "pkcs7", "signature"}, where the signature (opaque to
+the VM; kiln's broker verifies the real PKCS#7) stands for this VM and the nonce. The broker wants
+that token and a JSON {"instance": "<name>", "attestedDocument": "<signature>"} body with a document
+IMDS gave this VM, and answers like kiln's broker (200 {"name", "encoded_jit_config"}, else
+{"error": "..."}: 400 without a document, 403 for one IMDS did not give; 429 with Retry-After).
 Every request is appended to <state>/requests.jsonl with its Authorization value reduced to
 "ok" / "wrong" / "missing", so the recording never holds a secret.
 Shapes follow shared/reference/examples/{github,keyvault} and cloud-apis.md section 7.
 """
 import argparse
+import base64
 import json
 import os
 import ssl
@@ -103,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.keyvault()
         elif path == "/metadata/identity/oauth2/token":
             return self.imds()
+        elif path == "/metadata/attested/document":
+            return self.attested()
         elif path.endswith("/actions/runners/registration-token"):
             return self.github()
         elif path == "/api/registrations":
@@ -146,6 +152,35 @@ class Handler(BaseHTTPRequestHandler):
     def imds_error(self, status, error, description):
         self.record("imds", "n/a", status)
         self.reply(status, {"error": error, "error_description": description})
+
+    # IMDS serves the attested category from api-version 2018-10-01 on (a few of the versions).
+    ATTESTED_API_VERSIONS = ("2018-10-01", "2019-08-15", "2020-09-01", "2021-02-01", "2023-07-01", "2025-04-07")
+
+    def attested(self):
+        query = parse_qs(urlsplit(self.path).query)
+        nonce = query.get("nonce", [None])[0]
+        if self.command != "GET":
+            return self.attested_error(405, "Method not allowed", nonce)
+        if self.headers.get("Metadata") != "true":
+            return self.attested_error(400, "Bad request. Required metadata header not specified", nonce)
+        if self.headers.get("X-Forwarded-For"):
+            return self.attested_error(400, "Bad request. Request was proxied", nonce)
+        if query.get("api-version", [""])[0] not in self.ATTESTED_API_VERSIONS:
+            return self.attested_error(400, "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds", nonce)
+        if nonce is not None and not (len(nonce) == 10 and nonce.isdigit()):
+            return self.attested_error(400, "Bad request. nonce must be a 10-digit string", nonce)
+        fault = self.next_fault("attested_statuses")
+        if fault:
+            return self.attested_error(fault, "Too many requests" if fault == 429 else "Internal server error", nonce)
+        signature = base64.b64encode(f"attested:{self.cfg.get('vm_id', 'vm-1')}:{nonce}".encode()).decode()
+        with LOCK:
+            self.server.attested.add(signature)
+        self.record("attested", "n/a", 200, nonce=nonce, api_version=query["api-version"][0])
+        self.reply(200, {"encoding": "pkcs7", "signature": signature})
+
+    def attested_error(self, status, message, nonce):
+        self.record("attested", "n/a", status, nonce=nonce)
+        self.reply(status, {"error": message})
 
     # --- Key Vault ----------------------------------------------------------------------------
     def keyvault(self):
@@ -196,8 +231,15 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json" or not isinstance(body, dict) or not isinstance(body.get("instance"), str):
-            return self.broker_error(400, auth, 'body must be JSON {"instance": "<computer name>"}')
+            return self.broker_error(400, auth, 'body must be JSON {"instance": "<computer name>", "attestedDocument": "..."}')
         instance = body["instance"]
+        document = body.get("attestedDocument")
+        if not isinstance(document, str) or document == "":
+            return self.broker_error(400, auth, 'field "attestedDocument": is required: the signature of IMDS\'s attested document', None, instance)
+        with LOCK:
+            attested = document in self.server.attested
+        if not attested:
+            return self.broker_error(403, auth, "the attested document is from another VM", None, instance, "foreign")
         fault = self.next_fault("broker_statuses")
         if fault:
             message = {401: "token rejected", 403: f"identity may not register instance {instance}",
@@ -205,11 +247,11 @@ class Handler(BaseHTTPRequestHandler):
                        429: "too many registrations for this instance"}.get(fault, "broker unavailable")
             headers = {"Retry-After": str(self.cfg.get("retry_after", "1"))} if fault == 429 else None
             return self.broker_error(fault, auth, message, headers, instance)
-        self.record("broker", auth, 200, instance=instance)
+        self.record("broker", auth, 200, instance=instance, attested="issued")
         self.reply(200, {"name": self.cfg.get("runner_name", instance), "encoded_jit_config": self.cfg["jit_config"]})
 
-    def broker_error(self, status, auth, message, headers=None, instance=None):
-        self.record("broker", auth, status, instance=instance)
+    def broker_error(self, status, auth, message, headers=None, instance=None, attested=None):
+        self.record("broker", auth, status, instance=instance, attested=attested)
         self.reply(status, {"error": message}, headers)
 
     # --- GitHub -----------------------------------------------------------------------------
@@ -253,6 +295,7 @@ def main():
     for tls in (False, True):
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.cfg, server.tls, server.state, server.faults = cfg, tls, args.state, {}
+        server.attested = set()
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(args.cert, args.key)

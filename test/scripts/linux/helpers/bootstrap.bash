@@ -112,7 +112,7 @@ broker_env() {
 		"KILN_REGISTRATION_AUDIENCE=$AUDIENCE" KILN_REGISTRATION_RETRY_DELAYS="0 0 0"
 }
 
-# requests KIND: the fake's recorded requests of one kind (imds, keyvault, github, broker), one JSON a line.
+# requests KIND: the fake's recorded requests of one kind (imds, attested, keyvault, github, broker), one JSON a line.
 requests() {
 	[[ -f $OUT/fake/requests.jsonl ]] || return 0
 	jq -c --arg k "$1" 'select(.kind == $k)' "$OUT/fake/requests.jsonl"
