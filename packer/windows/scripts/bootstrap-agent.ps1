@@ -9,7 +9,8 @@
     service started are seen on the next run or after `Restart-Service AdoBootstrap`):
       ADO_ORG_URL          required, e.g. https://dev.azure.com/acme
       KILN_REGISTRATION_URL       broker mode: kiln's POST /api/registrations; the VM proves who it is
-                                  with an IMDS token and gets {"token": ...}; no vault, no PAT on the VM
+                                  with an IMDS token and its IMDS attested document and gets
+                                  {"token": ...}; no vault, no PAT on the VM
       KILN_REGISTRATION_AUDIENCE  required with KILN_REGISTRATION_URL: the audience of that token
       KEYVAULT_NAME        required without KILN_REGISTRATION_URL, the vault that holds the PAT
       ADO_PAT_SECRET       optional, secret name (default ado-pat)
@@ -488,10 +489,44 @@ function Get-BrokerErrorText {
     'no reason given'
 }
 
+function Get-ImdsAttestedDocument {
+    # This VM's attested document (the signature IMDS answers with): the token names the scale set,
+    # the document, signed by Azure for this VM, tells the broker which instance asks. Not a secret,
+    # but never logged whole. Retried as the token is.
+    param([Parameter(Mandatory)] $Settings)
+    # A nonce of 10 random digits (IMDS's documented form), fresh for every document.
+    $bytes = New-Object byte[] 4
+    $random = [System.Security.Cryptography.RandomNumberGenerator]::Create()
+    try { $random.GetBytes($bytes) } finally { $random.Dispose() }
+    $nonce = '{0:D10}' -f [BitConverter]::ToUInt32($bytes, 0)
+    $uri = '{0}/metadata/attested/document?api-version=2018-10-01&nonce={1}' -f $Settings.ImdsEndpoint.TrimEnd('/'), $nonce
+    $attempt = 0
+    foreach ($delay in $script:ImdsRetryDelaysSeconds) {
+        $attempt++
+        Start-BootstrapDelay -Seconds $delay
+        $response = Invoke-BootstrapHttpGet -Uri $uri -Headers @{ Metadata = 'true' }
+        if ($response.StatusCode -eq 200) {
+            $signature = $null
+            try { $signature = Get-JsonProperty ($response.Body | ConvertFrom-Json -ErrorAction Stop) 'signature' } catch { $signature = $null }
+            if ([string]::IsNullOrEmpty($signature)) { throw 'IMDS answered the attested document request 200 without a signature; check IMDS_ENDPOINT' }
+            Write-BootstrapLog "got this VM's attested document (attempt $attempt)"
+            return $signature
+        }
+        $what = if ($response.StatusCode -eq 0) { "no answer ($($response.Body))" } else { "HTTP $($response.StatusCode) $(Get-BrokerErrorText $response.Body)" }
+        if (-not (Test-RetryableStatus -StatusCode $response.StatusCode -Imds)) {
+            throw "IMDS refused the attested document request: $what (check IMDS_ENDPOINT names this VM's instance metadata service)"
+        }
+        Write-BootstrapLog -Level WARN "IMDS attested document attempt $attempt of $($script:ImdsRetryDelaysSeconds.Count) failed: $what"
+    }
+    throw "IMDS attested document request failed after $attempt attempts"
+}
+
 function Get-BrokerRegistrationSecret {
-    # POST {"instance": <computer name>} to kiln's broker with the IMDS token; returns {"token"}.
+    # POST {"instance": <computer name>, "attestedDocument": <this VM's>} to kiln's broker with the
+    # IMDS token; returns {"token"}.
     param([Parameter(Mandatory)] $Settings, [Parameter(Mandatory)] [string] $AccessToken)
-    $body = @{ instance = $Settings.AgentName } | ConvertTo-Json -Compress
+    $document = Get-ImdsAttestedDocument -Settings $Settings
+    $body = @{ instance = $Settings.AgentName; attestedDocument = $document } | ConvertTo-Json -Compress
     $headers = @{ Authorization = "Bearer $AccessToken"; Accept = 'application/json' }
     $where = "the registration broker ($($Settings.RegistrationUrl))"
     $attempt = 0
@@ -513,7 +548,8 @@ function Get-BrokerRegistrationSecret {
         $reason = Get-BrokerErrorText $response.Body
         switch ($response.StatusCode) {
             401 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 401 ($reason). Check KILN_REGISTRATION_AUDIENCE ('$($Settings.RegistrationAudience)') is the broker's audience and the VM's identity is kiln's agent identity." }
-            403 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 403 ($reason). This VM's identity or instance is not one of kiln's agent scale sets." }
+            400 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 400 ($reason). The request names this VM's computer name and the attested document IMDS gave it; check IMDS_ENDPOINT." }
+            403 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 403 ($reason). This VM's identity or instance is not one of kiln's agent scale sets, or the attested document is not this instance's." }
             409 { throw "the registration broker refused instance '$($Settings.AgentName)': HTTP 409 ($reason). An agent of this name is registered already; kiln removes it, or reimage the instance." }
         }
         $what = if ($response.StatusCode -eq 0) { "no answer ($($response.Body))" } else { "HTTP $($response.StatusCode) ($reason)" }

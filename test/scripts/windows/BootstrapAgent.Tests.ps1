@@ -520,17 +520,25 @@ Describe 'bootstrap-agent.ps1 with the registration broker' {
         Set-WindowsMocks
     }
 
-    It 'asks IMDS for the audience, the broker for this instance, and hands config.cmd the secret in VSTS_AGENT_INPUT_TOKEN' {
+    It 'asks IMDS for the audience and the attested document, the broker for this instance, and hands config.cmd the secret in VSTS_AGENT_INPUT_TOKEN' {
         $result = Invoke-Bootstrap
         $result.Code | Should -Be 0
         $imds = Get-FakeRequests -Fake $script:Fake -Service imds
         $imds.Count | Should -Be 1
         $imds[0].resource | Should -Be 'api://kiln-registrations-test'
+        # The attested document: Metadata header, api-version 2018-10-01, a nonce of 10 digits;
+        # the broker gets what IMDS signed, as it came.
+        $attested = Get-FakeRequests -Fake $script:Fake -Service attested
+        $attested.Count | Should -Be 1
+        $attested[0].query.'api-version' | Should -Be '2018-10-01'
+        $attested[0].nonce | Should -Match '^\d{10}$'
+        $attested[0].status | Should -Be 200
         $broker = Get-FakeRequests -Fake $script:Fake -Service broker
         $broker.Count | Should -Be 1
         $broker[0].method | Should -Be 'POST'
         $broker[0].bearer | Should -BeTrue
         $broker[0].instance | Should -Be 'KILNWIN000001'
+        $broker[0].attested | Should -Be 'issued'
         $broker[0].status | Should -Be 200
         (Get-FakeRequests -Fake $script:Fake -Service keyvault).Count | Should -Be 0
         $calls = Get-StubCalls -RecordDir $env:STUB_RECORD_DIR
@@ -549,6 +557,33 @@ Describe 'bootstrap-agent.ps1 with the registration broker' {
         Should -Invoke Start-BootstrapDelay -ParameterFilter { $Seconds -eq 7 } -Times 1 -Exactly
         $result.LogText | Should -Match 'registration broker attempt 1 of 5 failed: HTTP 503 \(broker unavailable\)'
         $result.LogText | Should -Match 'registration broker attempt 2 of 5 failed: HTTP 429'
+    }
+
+    It 'retries the attested document as the token (429, 5xx), with a fresh nonce at every run' {
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'attested'; statuses = @(429, 500) }
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 0
+        @(Get-FakeRequests -Fake $script:Fake -Service attested).status | Should -Be @(429, 500, 200)
+        $result.LogText | Should -Match 'IMDS attested document attempt 1 of 5 failed: HTTP 429'
+        $result.LogText | Should -Match 'IMDS attested document attempt 2 of 5 failed: HTTP 500'
+        @(Get-FakeRequests -Fake $script:Fake -Service broker).attested | Should -Be @('issued')
+
+        # Every document is asked for with a nonce of its own.
+        $settings = [pscustomobject]@{ ImdsEndpoint = $script:Fake.Url }
+        Get-ImdsAttestedDocument -Settings $settings | Should -Not -Be (Get-ImdsAttestedDocument -Settings $settings)
+        $attested = Get-FakeRequests -Fake $script:Fake -Service attested
+        $nonces = @($attested | Where-Object { $_.status -eq 200 } | ForEach-Object { $_.nonce })
+        $nonces.Count | Should -Be 3
+        @($nonces | Sort-Object -Unique).Count | Should -Be 3
+    }
+
+    It 'stops before the broker when IMDS keeps failing the attested document' {
+        Invoke-FakeControl -Fake $script:Fake -Path '/_fake/faults' -Body @{ service = 'attested'; statuses = @(503, 503, 503, 503, 503) }
+        $result = Invoke-Bootstrap
+        $result.Code | Should -Be 1
+        $result.LogText | Should -Match 'IMDS attested document request failed after 5 attempts'
+        (Get-FakeRequests -Fake $script:Fake -Service broker).Count | Should -Be 0
+        (Get-StubCalls -RecordDir $env:STUB_RECORD_DIR).Count | Should -Be 0
     }
 
     It 'gives up after 5 attempts when the broker keeps failing, and when it does not answer at all' {

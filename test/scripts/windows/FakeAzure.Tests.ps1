@@ -61,6 +61,23 @@ Describe 'fake IMDS' {
     }
 }
 
+Describe 'fake IMDS attested document' {
+    It 'answers {encoding, signature} for a 10-digit nonce' {
+        $r = Invoke-Fake '/metadata/attested/document?api-version=2018-10-01&nonce=0123456789' @{ Metadata = 'true' }
+        $r.Status | Should -Be 200
+        $r.Body.encoding | Should -Be 'pkcs7'
+        $r.Body.signature | Should -Match '^[A-Za-z0-9+/]+=*$'
+    }
+
+    It 'rejects what IMDS rejects: no Metadata header, an api-version before the attested category, a nonce not of 10 digits, a proxied request' {
+        (Invoke-Fake '/metadata/attested/document?api-version=2018-10-01').Body.error | Should -Match 'Required metadata header not specified'
+        (Invoke-Fake '/metadata/attested/document?api-version=2018-02-01' @{ Metadata = 'true' }).Status | Should -Be 400
+        (Invoke-Fake '/metadata/attested/document' @{ Metadata = 'true' }).Status | Should -Be 400
+        (Invoke-Fake '/metadata/attested/document?api-version=2018-10-01&nonce=12345' @{ Metadata = 'true' }).Status | Should -Be 400
+        (Invoke-Fake '/metadata/attested/document?api-version=2018-10-01' @{ Metadata = 'true'; 'X-Forwarded-For' = '10.0.0.1' }).Status | Should -Be 400
+    }
+}
+
 Describe 'fake Key Vault' {
     It 'returns a secret in the shape of the GetSecret example' {
         $r = Invoke-Fake '/secrets/mysecretname?api-version=7.5' @{ Authorization = "Bearer $(Get-VaultToken)" }

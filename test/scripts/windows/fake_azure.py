@@ -7,18 +7,24 @@ GetSecret example) and rejects what they reject:
          400 bad_request_102 without the exact header `Metadata: true`, 400 on a request that carries
          X-Forwarded-For, 400 invalid_request on an unknown api-version, 400 invalid_resource on an
          unknown resource.
+  IMDS   GET /metadata/attested/document?api-version=2018-10-01&nonce=<10 digits>
+         this VM's attested document {"encoding": "pkcs7", "signature": ...} (the signature stands for
+         this VM and the nonce: opaque to the VM, kiln's broker verifies the real PKCS#7); 400 without
+         `Metadata: true`, with X-Forwarded-For, on an api-version before 2018-10-01 or unknown, or a
+         nonce that is not 10 digits.
   Key Vault GET /secrets/{name}[/{version}]?api-version=7.4|7.5|7.6|2025-07-01
          401 with a bearer challenge without a token or with a token IMDS did not issue for
          https://vault.azure.net, 400 BadParameter on a missing or unknown api-version,
          404 SecretNotFound for an unknown secret.
-  Broker POST /api/registrations  {"instance": "<computer name>"}, kiln's registration broker:
-         401 without a token IMDS issued for the broker audience (BROKER_AUDIENCE), 400 on a body
-         that is not {"instance": "..."}; 200 {"token": ...}; faults answer {"error": "..."}, 429
-         with Retry-After.
+  Broker POST /api/registrations  {"instance": "<computer name>", "attestedDocument": "..."}, kiln's
+         registration broker: 401 without a token IMDS issued for the broker audience
+         (BROKER_AUDIENCE), 400 on a body that is not {"instance": "..."} or has no attested
+         document, 403 for a document IMDS did not give; 200 {"token": ...}; faults answer
+         {"error": "..."}, 429 with Retry-After.
 Test control (not part of either real API, under /_fake/):
   POST /_fake/secrets   {"name": ..., "value": ...}           add or replace a secret
   POST /_fake/broker    {"token": ..., "retry_after": "7"}   what the broker hands out / its Retry-After
-  POST /_fake/faults    {"service": "imds"|"keyvault"|"broker", "statuses": [500, 429]}
+  POST /_fake/faults    {"service": "imds"|"attested"|"keyvault"|"broker", "statuses": [500, 429]}
                         the next requests to that service answer these statuses, in order
   POST /_fake/reset     forget faults and the request log (secrets stay)
   GET  /_fake/requests  what was asked: service, path, query, status, whether auth headers were right
@@ -26,6 +32,7 @@ Usage: fake_azure.py --port-file FILE [--max-seconds N]. Binds 127.0.0.1 on a fr
 port to FILE, and exits by itself after N seconds (default 900) in case nobody stops it.
 """
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -36,6 +43,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 IMDS_PATH = "/metadata/identity/oauth2/token"
 IMDS_API_VERSIONS = {"2018-02-01", "2019-08-01"}
+ATTESTED_PATH = "/metadata/attested/document"
+# IMDS serves the attested category from api-version 2018-10-01 on (a few of the versions).
+ATTESTED_API_VERSIONS = {"2018-10-01", "2019-08-15", "2020-09-01", "2021-02-01", "2023-07-01", "2025-04-07"}
 # App ID URIs IMDS accepts here; a token is only good for the resource it was issued for.
 KNOWN_RESOURCES = {
     "https://vault.azure.net",
@@ -53,8 +63,9 @@ class State:
         self.lock = threading.Lock()
         self.secrets = {}  # name -> (version, value)
         self.tokens = {}  # access token -> resource
-        self.faults = {"imds": [], "keyvault": [], "broker": []}
+        self.faults = {"imds": [], "attested": [], "keyvault": [], "broker": []}
         self.requests = []
+        self.attested = set()  # attested document signatures IMDS gave
         self.broker = {"token": "", "retry_after": "1"}
 
 
@@ -101,6 +112,8 @@ class Handler(BaseHTTPRequestHandler):
         self.query = {k: v[-1] for k, v in urllib.parse.parse_qs(self.parsed.query, keep_blank_values=True).items()}
         if self.parsed.path == IMDS_PATH:
             return self._imds()
+        if self.parsed.path == ATTESTED_PATH:
+            return self._attested()
         if self.parsed.path.startswith("/secrets/"):
             return self._keyvault()
         if self.parsed.path == "/_fake/requests":
@@ -130,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.broker.update(body)
                 return self._send(204, None)
             if self.parsed.path == "/_fake/reset":
-                STATE.faults = {"imds": [], "keyvault": [], "broker": []}
+                STATE.faults = {"imds": [], "attested": [], "keyvault": [], "broker": []}
                 STATE.requests = []
                 return self._send(204, None)
         return self._send(404, {"error": "no such control path"})
@@ -170,6 +183,30 @@ class Handler(BaseHTTPRequestHandler):
             "token_type": "Bearer",
         })
 
+    def _attested(self):
+        nonce = self.query.get("nonce")
+        if self.headers.get("X-Forwarded-For") is not None:
+            self._record("attested", 400, nonce=nonce)
+            return self._send(400, {"error": "Bad request. Request contains X-Forwarded-For header"})
+        if self.headers.get("Metadata") != "true":
+            self._record("attested", 400, nonce=nonce, metadata=False)
+            return self._send(400, {"error": "Bad request. Required metadata header not specified"})
+        if self.query.get("api-version") not in ATTESTED_API_VERSIONS:
+            self._record("attested", 400, nonce=nonce)
+            return self._send(400, {"error": "Bad request. api-version is invalid or was not specified in the request. For more information refer to aka.ms/azureimds"})
+        if nonce is not None and not (len(nonce) == 10 and nonce.isdigit()):
+            self._record("attested", 400, nonce=nonce)
+            return self._send(400, {"error": "Bad request. nonce must be a 10-digit string"})
+        fault = self._next_fault("attested")
+        if fault is not None:
+            self._record("attested", fault, nonce=nonce, fault=True)
+            return self._send(fault, {"error": "Too many requests" if fault == 429 else "Internal server error"})
+        signature = base64.b64encode(("attested:this-vm:%s" % nonce).encode()).decode()
+        with STATE.lock:
+            STATE.attested.add(signature)
+        self._record("attested", 200, nonce=nonce, metadata=True)
+        return self._send(200, {"encoding": "pkcs7", "signature": signature})
+
     # --- kiln's registration broker ---
     def _broker(self, body):
         auth = self.headers.get("Authorization") or ""
@@ -184,7 +221,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(401, {"error": "no valid token for the registration audience"})
         if ctype != "application/json" or not isinstance(instance, str):
             self._record("broker", 400, bearer=True, instance=instance)
-            return self._send(400, {"error": 'body must be JSON {"instance": "<computer name>"}'})
+            return self._send(400, {"error": 'body must be JSON {"instance": "<computer name>", "attestedDocument": "..."}'})
+        document = body.get("attestedDocument")
+        if not isinstance(document, str) or document == "":
+            self._record("broker", 400, bearer=True, instance=instance, attested="missing")
+            return self._send(400, {"error": 'field "attestedDocument": is required: the signature of IMDS\'s attested document'})
+        with STATE.lock:
+            attested = document in STATE.attested
+        if not attested:
+            self._record("broker", 403, bearer=True, instance=instance, attested="foreign")
+            return self._send(403, {"error": "the attested document is from another VM"})
         fault = self._next_fault("broker")
         if fault is not None:
             self._record("broker", fault, bearer=True, instance=instance, fault=True)
@@ -192,7 +238,7 @@ class Handler(BaseHTTPRequestHandler):
                        409: "instance %s already has a registration" % instance,
                        429: "too many registrations for this instance"}.get(fault, "broker unavailable")
             return self._send(fault, {"error": message}, {"Retry-After": retry_after} if fault == 429 else None)
-        self._record("broker", 200, bearer=True, instance=instance)
+        self._record("broker", 200, bearer=True, instance=instance, attested="issued")
         return self._send(200, {"token": handout})
 
     # --- Key Vault ---
