@@ -216,8 +216,10 @@ export function createRegistrationBroker(deps: ActivityDeps) {
 
 /**
  * The scale set's instance with this computer name, read fresh (its provisioning time decides the
- * answer). A Uniform scale set's computer name carries the instance id, so one small read does; a
- * name of another form falls back to listing the instances (a whole page per 50 instances).
+ * answer). Every computer name of a scale set begins with its prefix, so a name without it is not
+ * there (an identity shared by several scale sets asks each); a Uniform scale set's computer name
+ * carries the instance id, so one small read does; a name of another form falls back to listing
+ * the instances (a whole page per 50 instances).
  */
 async function findInstance(
   arm: ActivityDeps['arm'],
@@ -225,6 +227,7 @@ async function findInstance(
   computerName: string,
 ): Promise<ScaleSetInstance | undefined> {
   const named = (i: ScaleSetInstance) => i.computerName.toLowerCase() === computerName.toLowerCase();
+  if (!computerName.toLowerCase().startsWith(set.computerNamePrefix.toLowerCase())) return undefined;
   const instanceId = instanceIdOfComputerName(set.computerNamePrefix, computerName);
   if (instanceId !== undefined) {
     const inst = await arm.getInstance(set.id, instanceId);

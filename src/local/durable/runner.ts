@@ -188,8 +188,8 @@ export class LocalDurableRunner {
 
   /**
    * Queues work the world does at this virtual time that takes real async time (a simulated VM
-   * asking the app for its registration). It runs, one item after another, as part of getting
-   * quiet, so the clock never moves past it and every run sees the same order.
+   * asking the app for its registration). It runs, one item after another, first thing as part of
+   * getting quiet, so the clock never moves past it and every run sees the same order.
    */
   enqueueWorldWork(work: () => Promise<void>): void {
     this.worldQueue.push(work);
@@ -198,6 +198,8 @@ export class LocalDurableRunner {
   /** Runs every episode, activity and queued world work that can run without moving the clock. */
   async runUntilQuiet(): Promise<void> {
     for (;;) {
+      // The world first: what happened at this time (a VM that registered) is what kiln sees when it looks now.
+      while (this.worldQueue.length > 0) await this.worldQueue.shift()!();
       let progressed = false;
       for (const instance of [...this.instances.values()]) {
         if (instance.inbox.length > 0 && (instance.status === 'Running' || instance.status === 'Pending')) {
@@ -214,10 +216,6 @@ export class LocalDurableRunner {
       if (this.inFlight.size > 0) {
         // Completions that arrive together are delivered together: a fan-out costs few episodes.
         await Promise.all([...this.inFlight]);
-        continue;
-      }
-      if (this.worldQueue.length > 0) {
-        while (this.worldQueue.length > 0) await this.worldQueue.shift()!();
         continue;
       }
       if (this.clock.nextAt() !== undefined && this.clock.nextAt()! <= this.clock.nowMs()) {
