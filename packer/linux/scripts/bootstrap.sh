@@ -256,12 +256,11 @@ fail_http() { # step, body, hint
 	die "$1 failed: HTTP $status${why:+ ($why)}. Fix: $3" 3
 }
 
-# --- IMDS token (Key Vault in the PAT path, the broker's audience in the broker path) -------------
-# imds_token RESOURCE FOR: sets $access_token, masked from then on.
-imds_token() {
-	local resource=$1 for=$2 url body=$tmp/imds.json attempt=1 hint why
-	url="${imds%/}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$(urlencode "$resource")"
-	[[ -z $client_id ]] || url+="&client_id=$(urlencode "$client_id")"
+# --- IMDS (the token: Key Vault in the PAT path, the broker's audience in the broker path) ---------
+# imds_get URL BODY WHAT HINT: GETs URL from IMDS into BODY, retrying what IMDS calls transient;
+# anything else fails with HINT.
+imds_get() {
+	local url=$1 body=$2 what=$3 hint=$4 attempt=1 why
 	printf 'Metadata: true\n' >"$tmp/imds.headers"
 	while :; do
 		# IMDS must never go through a proxy.
@@ -271,23 +270,29 @@ imds_token() {
 		404 | 410 | 429 | 5?? | 000)
 			# IMDS guidance: these are transient (updating, throttled, restarting); retry with backoff.
 			if ((attempt > ${#imds_delays[@]})); then
-				hint="IMDS at $imds kept failing after $attempt attempts; it is only reachable from inside an Azure VM and must not go through a proxy. The service retries with a growing delay; if it persists, check the VM agent"
-				fail_http "IMDS token for $for" "$body" "$hint"
+				fail_http "$what" "$body" "IMDS at $imds kept failing after $attempt attempts; it is only reachable from inside an Azure VM and must not go through a proxy. The service retries with a growing delay; if it persists, check the VM agent"
 			fi
 			if [[ $status == 000 ]]; then why="did not answer"; else why="answered $status"; fi
-			log "IMDS $why; retry $attempt of ${#imds_delays[@]} in ${imds_delays[attempt - 1]}s"
+			log "$what: IMDS $why; retry $attempt of ${#imds_delays[@]} in ${imds_delays[attempt - 1]}s"
 			sleep "${imds_delays[attempt - 1]}"
 			attempt=$((attempt + 1))
 			;;
-		*)
-			hint="give the VM or scale set a managed identity (with several user-assigned identities, set AZURE_CLIENT_ID to the one allowed to read the vault)"
-			[[ $for == 'Key Vault' ]] || hint="give the VM or scale set a managed identity (with several user-assigned identities, set AZURE_CLIENT_ID to kiln's runner identity) and check KILN_REGISTRATION_AUDIENCE ('$audience') names the broker's application"
-			fail_http "IMDS token for $for" "$body" "$hint"
-			;;
+		*) fail_http "$what" "$body" "$hint" ;;
 		esac
 	done
+	rm -f "$tmp/imds.headers"
+}
+
+# imds_token RESOURCE FOR: sets $access_token, masked from then on.
+imds_token() {
+	local resource=$1 for=$2 url body=$tmp/imds.json hint
+	url="${imds%/}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=$(urlencode "$resource")"
+	[[ -z $client_id ]] || url+="&client_id=$(urlencode "$client_id")"
+	hint="give the VM or scale set a managed identity (with several user-assigned identities, set AZURE_CLIENT_ID to the one allowed to read the vault)"
+	[[ $for == 'Key Vault' ]] || hint="give the VM or scale set a managed identity (with several user-assigned identities, set AZURE_CLIENT_ID to kiln's runner identity) and check KILN_REGISTRATION_AUDIENCE ('$audience') names the broker's application"
+	imds_get "$url" "$body" "IMDS token for $for" "$hint"
 	access_token=$(jq -r '.access_token // empty' "$body" 2>/dev/null || true)
-	rm -f "$body" "$tmp/imds.headers"
+	rm -f "$body"
 	[[ -n $access_token ]] || die "IMDS token for $for failed: HTTP 200 without access_token. Fix: check IMDS_ENDPOINT" 3
 	secrets+=("$access_token")
 }
@@ -296,32 +301,14 @@ imds_token() {
 # The token names the scale set; this document (signed by Azure for this VM's vmId) proves to the
 # broker which instance is asking. Not a secret, but never printed whole.
 imds_attested_document() {
-	local url body=$tmp/attested.json attempt=1 why random nonce
+	local body=$tmp/attested.json random nonce
 	# A nonce of 10 random digits (IMDS's documented form), fresh for every document.
 	read -r random < <(od -An -N4 -tu4 /dev/urandom)
 	printf -v nonce '%010d' "$random"
-	url="${imds%/}/metadata/attested/document?api-version=2018-10-01&nonce=$nonce"
-	printf 'Metadata: true\n' >"$tmp/imds.headers"
-	while :; do
-		http GET "$url" "$body" "$tmp/imds.headers" --noproxy '*'
-		case $status in
-		200) break ;;
-		404 | 410 | 429 | 5?? | 000)
-			if ((attempt > ${#imds_delays[@]})); then
-				fail_http "IMDS attested document" "$body" "IMDS at $imds kept failing after $attempt attempts; it is only reachable from inside an Azure VM and must not go through a proxy. The service retries with a growing delay; if it persists, check the VM agent"
-			fi
-			if [[ $status == 000 ]]; then why="did not answer"; else why="answered $status"; fi
-			log "IMDS attested document: IMDS $why; retry $attempt of ${#imds_delays[@]} in ${imds_delays[attempt - 1]}s"
-			sleep "${imds_delays[attempt - 1]}"
-			attempt=$((attempt + 1))
-			;;
-		*)
-			fail_http "IMDS attested document" "$body" "check IMDS_ENDPOINT ('$imds') names this VM's instance metadata service"
-			;;
-		esac
-	done
+	imds_get "${imds%/}/metadata/attested/document?api-version=2018-10-01&nonce=$nonce" "$body" \
+		"IMDS attested document" "check IMDS_ENDPOINT ('$imds') names this VM's instance metadata service"
 	attested_document=$(jq -r '.signature // empty' "$body" 2>/dev/null || true)
-	rm -f "$body" "$tmp/imds.headers"
+	rm -f "$body"
 	[[ -n $attested_document ]] || die "IMDS attested document failed: HTTP 200 without a signature. Fix: check IMDS_ENDPOINT ('$imds')" 3
 }
 
