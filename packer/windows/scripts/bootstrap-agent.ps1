@@ -421,27 +421,41 @@ function Get-ImdsAccessToken {
     $uri = '{0}/metadata/identity/oauth2/token?api-version={1}&resource={2}' -f $Settings.ImdsEndpoint.TrimEnd('/'), $script:ImdsApiVersion, [Uri]::EscapeDataString($resource)
     if ($Settings.IdentityClientId) { $uri += '&client_id=' + [Uri]::EscapeDataString($Settings.IdentityClientId) }
 
+    $token = Get-ImdsJsonProperty -Uri $uri -Property 'access_token' -Label 'token' -Request "token request for $resource" `
+        -RefusalHint 'does the VM or scale set have a managed identity?'
+    Add-BootstrapSecret $token
+    Write-BootstrapLog "got a managed identity token for $resource"
+    return $token
+}
+
+function Get-ImdsJsonProperty {
+    # GETs $Uri from IMDS, retrying what IMDS calls transient (throttled, updating, restarting), and
+    # returns the answer's $Property. Anything else is refused with $RefusalHint.
+    param(
+        [Parameter(Mandatory)] [string] $Uri,
+        [Parameter(Mandatory)] [string] $Property,
+        [Parameter(Mandatory)] [string] $Label,
+        [Parameter(Mandatory)] [string] $Request,
+        [Parameter(Mandatory)] [string] $RefusalHint
+    )
     $attempt = 0
-    $last = $null
     foreach ($delay in $script:ImdsRetryDelaysSeconds) {
         $attempt++
         Start-BootstrapDelay -Seconds $delay
-        $last = Invoke-BootstrapHttpGet -Uri $uri -Headers @{ Metadata = 'true' }
-        if ($last.StatusCode -eq 200) {
-            $token = $null
-            try { $token = Get-JsonProperty ($last.Body | ConvertFrom-Json -ErrorAction Stop) 'access_token' } catch { $token = $null }
-            if ([string]::IsNullOrEmpty($token)) { throw 'IMDS answered 200 without an access_token' }
-            Add-BootstrapSecret $token
-            Write-BootstrapLog "got a managed identity token for $resource (attempt $attempt)"
-            return $token
+        $response = Invoke-BootstrapHttpGet -Uri $Uri -Headers @{ Metadata = 'true' }
+        if ($response.StatusCode -eq 200) {
+            $value = $null
+            try { $value = Get-JsonProperty ($response.Body | ConvertFrom-Json -ErrorAction Stop) $Property } catch { $value = $null }
+            if ([string]::IsNullOrEmpty($value)) { throw "IMDS answered the $Request 200 without $Property; check IMDS_ENDPOINT" }
+            return $value
         }
-        $what = if ($last.StatusCode -eq 0) { "no answer ($($last.Body))" } else { "HTTP $($last.StatusCode) $(Get-ErrorCode $last.Body)" }
-        if (-not (Test-RetryableStatus -StatusCode $last.StatusCode -Imds)) {
-            throw "IMDS refused the token request for ${resource}: $what (does the VM or scale set have a managed identity?)"
+        $what = if ($response.StatusCode -eq 0) { "no answer ($($response.Body))" } else { "HTTP $($response.StatusCode) $(Get-ErrorCode $response.Body)" }
+        if (-not (Test-RetryableStatus -StatusCode $response.StatusCode -Imds)) {
+            throw "IMDS refused the ${Request}: $what ($RefusalHint)"
         }
-        Write-BootstrapLog -Level WARN "IMDS token attempt $attempt of $($script:ImdsRetryDelaysSeconds.Count) failed: $what"
+        Write-BootstrapLog -Level WARN "IMDS $Label attempt $attempt of $($script:ImdsRetryDelaysSeconds.Count) failed: $what"
     }
-    throw "IMDS token request for $resource failed after $attempt attempts"
+    throw "IMDS $Request failed after $attempt attempts"
 }
 
 function Get-KeyVaultSecretValue {
@@ -500,25 +514,10 @@ function Get-ImdsAttestedDocument {
     try { $random.GetBytes($bytes) } finally { $random.Dispose() }
     $nonce = '{0:D10}' -f [BitConverter]::ToUInt32($bytes, 0)
     $uri = '{0}/metadata/attested/document?api-version=2018-10-01&nonce={1}' -f $Settings.ImdsEndpoint.TrimEnd('/'), $nonce
-    $attempt = 0
-    foreach ($delay in $script:ImdsRetryDelaysSeconds) {
-        $attempt++
-        Start-BootstrapDelay -Seconds $delay
-        $response = Invoke-BootstrapHttpGet -Uri $uri -Headers @{ Metadata = 'true' }
-        if ($response.StatusCode -eq 200) {
-            $signature = $null
-            try { $signature = Get-JsonProperty ($response.Body | ConvertFrom-Json -ErrorAction Stop) 'signature' } catch { $signature = $null }
-            if ([string]::IsNullOrEmpty($signature)) { throw 'IMDS answered the attested document request 200 without a signature; check IMDS_ENDPOINT' }
-            Write-BootstrapLog "got this VM's attested document (attempt $attempt)"
-            return $signature
-        }
-        $what = if ($response.StatusCode -eq 0) { "no answer ($($response.Body))" } else { "HTTP $($response.StatusCode) $(Get-BrokerErrorText $response.Body)" }
-        if (-not (Test-RetryableStatus -StatusCode $response.StatusCode -Imds)) {
-            throw "IMDS refused the attested document request: $what (check IMDS_ENDPOINT names this VM's instance metadata service)"
-        }
-        Write-BootstrapLog -Level WARN "IMDS attested document attempt $attempt of $($script:ImdsRetryDelaysSeconds.Count) failed: $what"
-    }
-    throw "IMDS attested document request failed after $attempt attempts"
+    $signature = Get-ImdsJsonProperty -Uri $uri -Property 'signature' -Label 'attested document' `
+        -Request 'attested document request' -RefusalHint "check IMDS_ENDPOINT names this VM's instance metadata service"
+    Write-BootstrapLog "got this VM's attested document"
+    return $signature
 }
 
 function Get-BrokerRegistrationSecret {
