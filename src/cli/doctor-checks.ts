@@ -454,7 +454,7 @@ function unregisteredHint(s: ManagedScaleSet): { fix: string; troubleshooting?: 
     return {
       fix:
         "check the KILN_REGISTRATION_URL and KILN_REGISTRATION_AUDIENCE variables injected into the scale set (this app's /api/registrations, and an audience the app's KILN_REGISTRATION_AUDIENCE lists) " +
-        `and the app's log lines "registration of <instance> refused (<status>): <why>", which say why the registration broker refused an instance; then reimage the instance`,
+        `and the app's log lines "registration of <instance> refused (<status> <reason code>): <why>", which say why the registration broker refused an instance; then reimage the instance`,
       troubleshooting: TROUBLESHOOTING.brokerRefused,
     };
   return s.fleet === 'github'

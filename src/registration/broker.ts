@@ -36,6 +36,26 @@ import { fleetRegistrars, type FleetRegistrar } from './fleet-registrars.js';
 import { createPacer, type Pacer } from './pacer.js';
 import { createTokenVerifier } from './token-verifier.js';
 
+/**
+ * Why the broker refused, for programs (the human reason is in `error`): what a VM's log, a
+ * dashboard or the simulator's report counts.
+ */
+export type RefusalCode =
+  | 'disabled'
+  | 'no-token'
+  | 'invalid-token'
+  | 'unavailable'
+  | 'not-managed'
+  | 'fleet-not-served'
+  | 'paced'
+  | 'unknown-instance'
+  | 'attestation'
+  | 'registered'
+  | 'already-issued'
+  | 'window-closed'
+  | 'service-rate-limited'
+  | 'service-failed';
+
 export interface BrokerAnswer {
   status: number;
   body: Record<string, unknown>;
@@ -79,35 +99,55 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     instance: string;
     attestedDocument: string;
   }): Promise<BrokerAnswer> {
-    const refuse = (status: number, reason: string, headers?: Record<string, string>): BrokerAnswer => ({
+    const refuse = (
+      status: number,
+      code: RefusalCode,
+      reason: string,
+      headers?: Record<string, string>,
+    ): BrokerAnswer => ({
       status,
-      body: { error: reason },
+      body: { error: reason, reason: code },
       ...(headers ? { headers } : {}),
-      log: `registration of ${request.instance} refused (${status}): ${reason}`,
+      log: `registration of ${request.instance} refused (${status} ${code}): ${reason}`,
     });
-    const unavailable = (status: number, reason: string, retryAfterSeconds = UNAVAILABLE_RETRY_SECONDS) =>
-      refuse(status, reason, { 'Retry-After': String(retryAfterSeconds) });
+    const unavailable = (
+      status: number,
+      code: RefusalCode,
+      reason: string,
+      retryAfterSeconds = UNAVAILABLE_RETRY_SECONDS,
+    ) => refuse(status, code, reason, { 'Retry-After': String(retryAfterSeconds) });
     const serviceFailed = (registrar: FleetRegistrar, thrown: unknown) => {
       const failure = registrar.failure(safe(thrown));
-      return unavailable(failure.status, failure.reason, failure.retryAfterSeconds);
+      const code = failure.status === 429 ? 'service-rate-limited' : 'service-failed';
+      return unavailable(failure.status, code, failure.reason, failure.retryAfterSeconds);
     };
     if (!registration || !verifier || !pacer || !issued)
-      return refuse(404, 'the registration broker is not enabled (KILN_REGISTRATION_AUDIENCE is empty)');
+      return refuse(
+        404,
+        'disabled',
+        'the registration broker is not enabled (KILN_REGISTRATION_AUDIENCE is empty)',
+      );
     if (Object.keys(registrars).length === 0)
       return refuse(
         404,
+        'disabled',
         'the registration broker has no fleet to register for (GITHUB_OWNER and ADO_ORG_URL are empty)',
       );
 
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization ?? '')?.[1];
     if (!bearer)
-      return refuse(401, 'an Authorization: Bearer header with a managed identity token is required', {
-        'WWW-Authenticate': 'Bearer',
-      });
+      return refuse(
+        401,
+        'no-token',
+        'an Authorization: Bearer header with a managed identity token is required',
+        {
+          'WWW-Authenticate': 'Bearer',
+        },
+      );
     const verified = await verifier.verify(bearer);
     if (!verified.ok) {
-      if (verified.kind === 'unavailable') return unavailable(503, verified.reason);
-      return refuse(401, verified.reason, {
+      if (verified.kind === 'unavailable') return unavailable(503, 'unavailable', verified.reason);
+      return refuse(401, 'invalid-token', verified.reason, {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
     }
@@ -117,18 +157,22 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     try {
       managed = await managedScaleSets(nowMs);
     } catch (thrown) {
-      return unavailable(503, `the managed scale sets could not be read: ${safe(thrown)}`);
+      return unavailable(503, 'unavailable', `the managed scale sets could not be read: ${safe(thrown)}`);
     }
     const match = scaleSetsOfIdentity(verified.identity, managed);
-    if (!match.ok) return refuse(403, match.reason);
+    if (!match.ok) return refuse(403, 'not-managed', match.reason);
     const served = match.scaleSets.filter((s) => registrars[s.fleet]);
     if (served.length === 0)
-      return refuse(403, `the identity's scale set is ${UNSERVED_FLEET[match.scaleSets[0]!.fleet]}`);
+      return refuse(
+        403,
+        'fleet-not-served',
+        `the identity's scale set is ${UNSERVED_FLEET[match.scaleSets[0]!.fleet]}`,
+      );
 
     // Paced from here on: every call past this point reads ARM and asks GitHub or Azure DevOps.
     const slot = pacer.take(nowMs);
     if (!slot.ok)
-      return refuse(429, 'kiln is pacing its registrations; try again later', {
+      return refuse(429, 'paced', 'kiln is pacing its registrations; try again later', {
         'Retry-After': String(slot.retryAfterSeconds),
       });
 
@@ -143,9 +187,14 @@ export function createRegistrationBroker(deps: ActivityDeps) {
         }
       }
     } catch (thrown) {
-      return unavailable(503, `the scale set's instances could not be read: ${safe(thrown)}`);
+      return unavailable(503, 'unavailable', `the scale set's instances could not be read: ${safe(thrown)}`);
     }
-    if (!found) return refuse(403, `no instance named ${request.instance} in the identity's scale set`);
+    if (!found)
+      return refuse(
+        403,
+        'unknown-instance',
+        `no instance named ${request.instance} in the identity's scale set`,
+      );
     // The token names a scale set (or an identity several share), the body an instance: only the
     // attested document, which only that VM's own IMDS can sign, proves the caller is that instance.
     // The VM picks the document's nonce; a challenge from kiln would add nothing, since a replayed
@@ -154,11 +203,11 @@ export function createRegistrationBroker(deps: ActivityDeps) {
       name: request.instance,
       vmId: found.vmId,
     });
-    if (unattested) return refuse(unattested.status, unattested.reason, unattested.headers);
+    if (unattested) return refuse(unattested.status, 'attestation', unattested.reason, unattested.headers);
     // The instance's own scale set decides the fleet, whatever else the identity speaks for.
     const registrar = registrars[found.set.fleet]!;
     const name = request.instance;
-    const alreadyRegistered = () => refuse(409, registrar.alreadyRegistered(name));
+    const alreadyRegistered = () => refuse(409, 'registered', registrar.alreadyRegistered(name));
     let registrations: Awaited<ReturnType<FleetRegistrar['lookup']>>;
     try {
       registrations = await registrar.lookup(name);
@@ -175,6 +224,7 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     if (found.provisionedAt && nowMs - Date.parse(found.provisionedAt) > deadlineMinutes * 60_000)
       return refuse(
         403,
+        'window-closed',
         `${request.instance} was provisioned more than ${deadlineMinutes} minutes ago (BOOT_DEADLINE_MINUTES): its registration window is closed; reimage it to register again`,
       );
 
@@ -184,11 +234,16 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     try {
       claim = await issued.claim(provisioning, new Date(nowMs).toISOString());
     } catch (thrown) {
-      return unavailable(503, `kiln's record of issued registrations could not be read: ${safe(thrown)}`);
+      return unavailable(
+        503,
+        'unavailable',
+        `kiln's record of issued registrations could not be read: ${safe(thrown)}`,
+      );
     }
     if (claim === 'taken')
       return refuse(
         409,
+        'already-issued',
         `kiln already gave ${name} a ${registrar.handsOut} since it was provisioned; reimage the instance to register again`,
       );
     let given: Awaited<ReturnType<FleetRegistrar['issue']>>;

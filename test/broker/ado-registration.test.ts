@@ -210,7 +210,7 @@ describe('POST /api/registrations for Azure DevOps agents (ADO_AUTH=pat)', () =>
     expect(h.secrets).toContain(ADO_PAT);
     const text = h.logs.join('\n');
     expect(text).toMatch(/gave .* the Azure DevOps registration secret \(the PAT in ado-pat\)/);
-    expect(text).toMatch(/registration of .* refused \(409\)/);
+    expect(text).toMatch(/registration of .* refused \(409 registered\)/);
     for (const secret of h.secrets) expect(text).not.toContain(secret);
   });
 });

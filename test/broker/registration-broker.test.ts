@@ -85,6 +85,7 @@ describe('POST /api/registrations', () => {
     const again = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(again.status).toBe(409);
     expect(again.json.error).toMatch(/already registered/);
+    expect(again.json.reason).toBe('registered');
 
     // The job ends; GitHub removes the ephemeral runner, and its config stays useless.
     const clock = world().clock;
@@ -103,6 +104,7 @@ describe('POST /api/registrations', () => {
     const answer = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(answer.status).toBe(409);
     expect(answer.json.error).toMatch(/since it was provisioned/);
+    expect(answer.json.reason).toBe('already-issued');
   });
 
   it('refuses an instance whose runner is registered (409), e.g. a job running on it', async () => {
@@ -132,6 +134,7 @@ describe('POST /api/registrations', () => {
     const answer = await register(await imdsToken(inst!.name), inst!.computerName);
     expect(answer.status).toBe(403);
     expect(answer.json.error).toMatch(/registration window is closed/);
+    expect(answer.json.reason).toBe('window-closed');
     expect(world().findRunnerByName(inst!.computerName)).toBeUndefined();
   });
 
@@ -303,6 +306,7 @@ describe('POST /api/registrations', () => {
     expect(answer.status, answer.body).toBe(429);
     expect(answer.headers['retry-after']).toBe('60');
     expect(answer.json.error).toMatch(/GitHub is rate limiting kiln/);
+    expect(answer.json.reason).toBe('service-rate-limited');
     // Nothing was registered: the VM asks again later and gets its config.
     expect(world().findRunnerByName(inst!.computerName)).toBeUndefined();
   });

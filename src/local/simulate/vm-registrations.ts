@@ -30,7 +30,7 @@ const RESTART_LIMIT_MINUTES = 120;
 export interface RegistrationCounts {
   /** Boots the broker answered with a registration that the runner or agent then used. */
   brokered: number;
-  /** Broker refusals by reason (`<status> <reason>`), retried ones included. */
+  /** Broker refusals by `<status> <reason code>` (e.g. `429 paced`), retried ones included. */
   refused: Record<string, number>;
 }
 
@@ -75,7 +75,8 @@ export class SimulatedVmRegistrations {
       this.registerWith(boot, body, flow);
       return;
     }
-    const reason = `${answer.status} ${typeof body.reason === 'string' ? body.reason : 'refused'}`;
+    // The broker's code for the refusal (`paced`, `registered`, …), with the status: what the report counts.
+    const reason = `${answer.status} ${typeof body.reason === 'string' ? body.reason : 'unknown'}`;
     this.counts.refused[reason] = (this.counts.refused[reason] ?? 0) + 1;
     const transient = answer.status === 429 || answer.status >= 500;
     if (!transient) {
