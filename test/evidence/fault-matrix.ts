@@ -71,6 +71,9 @@ export const FLOW_OPERATIONS: Record<FlowName, { http: string[]; lro: string[] }
       'github:createInstallationAccessToken',
       'github:listRunners',
       'github:deleteRunner',
+      // The registration broker, as the upgraded instances register again: the instance read, the JIT config.
+      'arm:virtualMachineScaleSetVMs.get',
+      'github:generateJitConfig',
     ],
     lro: ['arm:virtualMachineScaleSets.updateInstances'],
   },
@@ -115,6 +118,8 @@ const NAMED_AS: Record<string, RegExp> = {
   'arm:resources.list': /listScaleSetsByTag|listAllScaleSets/,
   'arm:virtualMachineScaleSets.get': /getScaleSet/,
   'arm:virtualMachineScaleSetVMs.list': /listInstances/,
+  'arm:virtualMachineScaleSetVMs.get': /getInstance/,
+  'github:generateJitConfig': /generateJitConfig/,
   'arm:virtualMachineScaleSets.reimage': /reimage/,
   'arm:virtualMachineScaleSets.update': /setScaleSetImage/,
   'arm:virtualMachineScaleSets.updateInstances': /manualUpgrade|upgrade/,
