@@ -261,6 +261,15 @@ function rolloutMinimum(s: Scenario, m: Measurement): Minimum {
     return n + full * Math.min(runnerPages, batch) + (upgrades - full) * Math.min(runnerPages, 1);
   }, 0);
   const modelReads = managed.length * 3 + waves(managed);
+  // Every moved instance registers again through the registration broker (the default modes): the
+  // broker reads the managed scale sets once (which identity speaks for which), then per instance
+  // its ARM instance and its registration by name, and for a runner makes its JIT config.
+  const brokered = {
+    github: s.registration.github === 'jit' ? instances(linux) : 0,
+    ado: s.registration.ado === 'broker' ? instances(windows) : 0,
+  };
+  const brokerArm =
+    brokered.github + brokered.ado > 0 ? ssPages + managed.length + brokered.github + brokered.ado : 0;
   return {
     arm:
       images +
@@ -270,13 +279,14 @@ function rolloutMinimum(s: Scenario, m: Measurement): Minimum {
       managed.length * 3 +
       waves(managed) +
       waveLooksArm +
-      modelReads,
-    github: runnerPages + instances(linux) + waveLooksGitHub,
-    ado: 2 + instances(windows) * 2 + waves(windows) * 2,
+      modelReads +
+      brokerArm,
+    github: runnerPages + instances(linux) + waveLooksGitHub + brokered.github * 2,
+    ado: 2 + instances(windows) * 2 + waves(windows) * 2 + brokered.ado,
     how: {
-      arm: `${images} version reads + ${ssPages} resource page(s) + ${managed.length} scale-set reads + ${vmPages} instance list pages + ${managed.length} model updates × 3 (PATCH, status, result) + ${waves(managed)} upgrade calls (waves) + ${waveLooksArm} instance list pages (one look per wave) + ${modelReads} reads right before a change (${managed.length} models and ${managed.length} versions they name before pointing, ${waves(managed)} models before each upgrade, ${managed.length} at the end)`,
-      github: `${runnerPages} list pages + ${instances(linux)} runner deregistrations + ${waveLooksGitHub} registration reads (one look per wave, ${waves(linux)} waves: the cheaper of ${runnerPages} pages and a lookup per instance of the wave)`,
-      ado: `1 pool lookup + 1 agent list + ${instances(windows)} agent disables + ${instances(windows)} agent enables (the wave's undo) + ${waves(windows)} waves × 2 agent lists (the look, the re-check after disabling)`,
+      arm: `${images} version reads + ${ssPages} resource page(s) + ${managed.length} scale-set reads + ${vmPages} instance list pages + ${managed.length} model updates × 3 (PATCH, status, result) + ${waves(managed)} upgrade calls (waves) + ${waveLooksArm} instance list pages (one look per wave) + ${modelReads} reads right before a change (${managed.length} models and ${managed.length} versions they name before pointing, ${waves(managed)} models before each upgrade, ${managed.length} at the end) + ${brokerArm} by the registration broker (the managed scale sets once, each registering instance once)`,
+      github: `${runnerPages} list pages + ${instances(linux)} runner deregistrations + ${waveLooksGitHub} registration reads (one look per wave, ${waves(linux)} waves: the cheaper of ${runnerPages} pages and a lookup per instance of the wave) + ${brokered.github} × 2 by the registration broker (a lookup by name and the JIT config of each registering runner)`,
+      ado: `1 pool lookup + 1 agent list + ${instances(windows)} agent disables + ${instances(windows)} agent enables (the wave's undo) + ${waves(windows)} waves × 2 agent lists (the look, the re-check after disabling) + ${brokered.ado} lookups by name by the registration broker`,
     },
   };
 }

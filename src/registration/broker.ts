@@ -64,8 +64,13 @@ export interface BrokerAnswer {
   log: string;
 }
 
-/** How long the list of managed scale sets is reused between calls (a fleet boots in bursts). */
-const SCALE_SET_CACHE_MS = 60_000;
+/**
+ * How long the list of managed scale sets (which identity speaks for which scale set) is reused: a
+ * fleet boots in bursts, and scale sets and their identities change rarely. An identity it does not
+ * know makes the broker read it again, at most once a minute, so a new scale set waits no longer.
+ */
+const SCALE_SET_CACHE_MS = 3600_000;
+const SCALE_SET_REREAD_MS = 60_000;
 /** What kiln asks a VM to wait when ARM or the authority could not be read. */
 const UNAVAILABLE_RETRY_SECONDS = 30;
 
@@ -153,13 +158,18 @@ export function createRegistrationBroker(deps: ActivityDeps) {
     }
 
     const nowMs = deps.now().getTime();
-    let managed: ManagedScaleSet[];
+    let match: ReturnType<typeof scaleSetsOfIdentity<ManagedScaleSet>>;
     try {
-      managed = await managedScaleSets(nowMs);
+      match = scaleSetsOfIdentity(verified.identity, await managedScaleSets(nowMs));
+      const servesNone = !match.ok || !match.scaleSets.some((s) => registrars[s.fleet]);
+      if (servesNone)
+        match = scaleSetsOfIdentity(
+          verified.identity,
+          await managedScaleSets(nowMs, nowMs - SCALE_SET_REREAD_MS),
+        );
     } catch (thrown) {
       return unavailable(503, 'unavailable', `the managed scale sets could not be read: ${safe(thrown)}`);
     }
-    const match = scaleSetsOfIdentity(verified.identity, managed);
     if (!match.ok) return refuse(403, 'not-managed', match.reason);
     const served = match.scaleSets.filter((s) => registrars[s.fleet]);
     if (served.length === 0)
