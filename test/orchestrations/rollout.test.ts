@@ -313,3 +313,47 @@ describe('rollout', () => {
     expect(instanceVersions(cloud, 'vmss-gh')).toEqual(['2026.10.1', '2026.10.1', '2026.10.1']);
   });
 });
+
+describe('rollout of named scale sets', () => {
+  it('fails, moving nothing, when a name is not a managed scale set, naming it and the managed ones', async () => {
+    const { cloud, host, close } = await runSimulation(
+      scenario({
+        trigger: [],
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.10.1', '2026.12.1'], windows: [] },
+        },
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.10.1' },
+          { name: 'vmss-team', image: 'linux', region: 'westeurope', capacity: 1, managed: false },
+        ],
+      }),
+      { keepRunning: true },
+    );
+    try {
+      const started = await host.invokeHttp({
+        method: 'POST',
+        path: '/api/rollouts',
+        body: JSON.stringify({
+          image: 'linux',
+          version: '2026.12.1',
+          scaleSets: ['vmss-gh', 'vmss-team', 'vmss-typo'],
+        }),
+        headers: { 'x-functions-key': host.functionKey },
+      });
+      expect(started.status).toBe(202);
+      const status = await host.runner.runToCompletion(JSON.parse(started.body).id);
+      expect(status.output).toMatchObject({
+        state: 'failed',
+        reason:
+          'not a managed scale set: vmss-team, vmss-typo (managed: vmss-gh); name managed scale sets only, ' +
+          'or tag the scale set with MANAGED_TAG to bring it into scope',
+        scaleSets: { 'vmss-team': { state: 'refused' }, 'vmss-typo': { state: 'refused' } },
+      });
+      expect(Object.keys((status.output as { scaleSets: object }).scaleSets)).not.toContain('vmss-gh');
+      expect(instanceVersions(cloud, 'vmss-gh')).toEqual(['2026.10.1', '2026.10.1']);
+    } finally {
+      await close();
+    }
+  });
+});
