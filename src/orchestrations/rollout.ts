@@ -237,15 +237,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       break;
     }
   }
-  return end(
-    context,
-    output,
-    overallState(
-      Object.values(output.scaleSets).map((s) => s.state),
-      output.dryRun,
-    ),
-    undefined,
-  );
+  return end(context, output, overallState(Object.values(output.scaleSets), output.dryRun), undefined);
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */

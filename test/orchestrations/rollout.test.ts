@@ -306,6 +306,41 @@ describe('rollout', () => {
     expect(report.jobsInterrupted).toBe(0);
   });
 
+  it('reports a scale set already on the version untouched (already on it), and the rollout succeeded', async () => {
+    const { report, cloud, host } = await simulate(
+      scenario({
+        trigger: ['http-rollout'],
+        eventgrid: undefined,
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.10.1', '2026.12.1'], windows: ['2026.10.1'] },
+        },
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.12.1' },
+          { name: 'vmss-gh-old', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.10.1' },
+        ],
+      }),
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.rollouts).toEqual([expect.objectContaining({ version: '2026.12.1', state: 'succeeded' })]);
+    expect(report.scaleSets['vmss-gh']).toMatchObject({
+      state: 'untouched',
+      reason: 'already on 2026.12.1',
+      version: '2026.12.1',
+      instancesUpdated: 0,
+    });
+    // The lead had nothing to prove the version with, so the next scale set led and moved.
+    expect(report.scaleSets['vmss-gh-old']).toMatchObject({ state: 'updated', instancesUpdated: 2 });
+    expect(instanceVersions(cloud, 'vmss-gh-old')).toEqual(['2026.12.1', '2026.12.1']);
+    const rollout = host.runner.listInstances().find((i) => i.name === Orchestrations.rollout)!;
+    expect(rollout.output).toMatchObject({
+      state: 'succeeded',
+      scaleSets: {
+        'vmss-gh': { state: 'untouched', alreadyOnVersion: true, reason: 'already on 2026.12.1' },
+      },
+    });
+  });
+
   it('reports a dry run without changing anything', async () => {
     const { report, cloud } = await simulate(scenario({ dryRun: true }));
     expect(report.outcome).toBe('planned');
