@@ -115,13 +115,13 @@ export async function runSimulation(
     DRY_RUN: String(dryRun),
   });
   resetRuntime();
-  const settings = settingsOrStop(async () => {
+  const settings = await settingsOrStop(async () => {
     await cloud.close();
     restoreEnvironment(previousEnv);
     resetRuntime();
   });
   // S3 is judged against the policy kiln runs with.
-  cloud.world.pruneKeep = (await settings).rebuild.pruneKeep;
+  cloud.world.pruneKeep = settings.rebuild.pruneKeep;
 
   // One timeline in the order things happened: the cloud's own events are merged in before each of ours.
   const timeline: ReportEvent[] = [];
