@@ -71,6 +71,7 @@ ${CONNECTION}
   --image IMAGE     linux, windows or an image definition name.
   --version X.Y.Z   The gallery version (rolling back is a rollout to the previous version).
   --scale-sets A,B  Only these scale sets (names or ids); default every managed one of the image.
+                    A name that is no managed scale set fails the run before anything moves.
   --batch-percent N, --max-unhealthy-percent N, --health-deadline-minutes N, --busy-wait-hours N,
   --pause-minutes N Wave size, health gate and waits (defaults 20, 20, 15, 6, 0).
   --region-order R1,R2  Regions in the order the lead scale set is chosen from.

@@ -45,7 +45,7 @@ Examples:
   kiln rollout --app http://127.0.0.1:7071 --key KEY --image linux --version 2026.10.1
 
 Exit codes: 0 stopped by Ctrl+C or SIGTERM · 1 could not start (e.g. the port is in use) ·
-2 bad arguments or scenario file.
+2 bad arguments, scenario file or settings (every bad setting listed).
 `;
 
 export async function serveCommand(argv: string[]): Promise<number> {

@@ -43,7 +43,7 @@ Examples:
 
 Exit codes: 0 finished as expected, every safety invariant held and no request was refused for
 want of a role · 1 an invariant broke, a run did not end as expected or a request was refused ·
-2 bad arguments, scenario file or roles template.
+2 bad arguments, scenario file, roles template or settings (every bad setting listed).
 `;
 
 const TRIGGERS: TriggerName[] = ['http-rebuild', 'http-rollout', 'eventgrid', 'cleanup'];

@@ -120,13 +120,20 @@ export function judgeLead(
 }
 
 /**
- * How a rollout ended, from how its scale sets did: a dry run only plans; nothing moved is skipped;
- * a rollback or a failure anywhere marks the whole; instances left busy or a model moved by someone
- * else make it partial.
+ * How a rollout ended, from how its scale sets did: a dry run only plans; nothing moved and nothing
+ * already on the version is skipped; a rollback or a failure anywhere marks the whole; instances
+ * left busy or a model moved by someone else make it partial. A scale set already on the version
+ * moved nothing, yet ends where the rollout asked: it succeeded.
  */
-export function overallState(scaleSetStates: ScaleSetRolloutStateName[], dryRun: boolean): RolloutState {
+export function overallState(
+  scaleSets: { state: ScaleSetRolloutStateName; alreadyOnVersion?: boolean }[],
+  dryRun: boolean,
+): RolloutState {
   if (dryRun) return 'planned';
-  if (scaleSetStates.every((s) => s === 'untouched' || s === 'refused')) return 'skipped';
+  const scaleSetStates = scaleSets.map((s) => s.state);
+  const leftAside = (s: (typeof scaleSets)[number]) =>
+    s.state === 'refused' || (s.state === 'untouched' && !s.alreadyOnVersion);
+  if (scaleSets.every(leftAside)) return 'skipped';
   if (scaleSetStates.includes('rolledBack')) return 'rolledBack';
   if (scaleSetStates.includes('failed')) return 'failed';
   if (scaleSetStates.includes('pending') || scaleSetStates.includes('superseded')) return 'partial';

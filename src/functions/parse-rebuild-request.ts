@@ -18,7 +18,25 @@ const rebuildRequest = z
       .optional(),
     agentVersion: z.string().refine(isGalleryVersion, 'must be an agent version such as 4.261.0').optional(),
   })
-  .strict();
+  .strict()
+  // A field no requested image uses would be dropped without a word while the rebuild promotes an
+  // image the operator did not ask for: refused instead.
+  .superRefine((request, ctx) => {
+    const refuse = (field: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [field], message });
+    if (request.runnerVersion !== undefined && !request.images.includes('linux'))
+      refuse(
+        'runnerVersion',
+        'applies to the linux image (GitHub runner) only: add "linux" to images or leave it out',
+      );
+    if (request.agentVersion !== undefined && !request.images.includes('windows'))
+      refuse(
+        'agentVersion',
+        'applies to the windows image (Azure DevOps agent) only: add "windows" to images or leave it out',
+      );
+    if (request.runnerSha256 !== undefined && request.runnerVersion === undefined)
+      refuse('runnerSha256', "is the checksum of runnerVersion's package: give runnerVersion with it");
+  });
 
 export type RebuildRequest = z.output<typeof rebuildRequest>;
 

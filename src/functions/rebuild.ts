@@ -37,7 +37,7 @@ import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-reques
 import { registerActivity } from './register-activity.js';
 import { registerOrchestration } from './register-orchestration.js';
 import { getSettings, now } from './runtime.js';
-import { startSingleton, type StartOutcome } from './start-run.js';
+import { startSingleton, statusLinks, type StartOutcome } from './start-run.js';
 import { ACTIVE_RUNTIME_STATUSES } from '../run-status.js';
 import linuxToolset from '../../packer/linux/toolset.json' with { type: 'json' };
 import windowsToolset from '../../packer/windows/toolset.json' with { type: 'json' };
@@ -149,7 +149,7 @@ export function registerRebuild(): void {
           running.push({
             image,
             id,
-            statusQueryGetUri: client.createHttpManagementPayload(id).statusQueryGetUri,
+            statusQueryGetUri: statusLinks(client, request, id).statusQueryGetUri,
           });
       }
       if (running.length > 0) {
@@ -168,7 +168,7 @@ export function registerRebuild(): void {
         runs.push({
           image,
           started: outcome.started,
-          ...client.createHttpManagementPayload(outcome.instanceId),
+          ...statusLinks(client, request, outcome.instanceId),
         });
         context.log(
           `started rebuild ${outcome.instanceId}${parsed.value.dryRun || settings.dryRun ? ' (dry run)' : ''}`,

@@ -2,7 +2,7 @@
  * Starting an orchestration as a singleton (S5): a run whose instance id is already running is not
  * started again; the caller gets the running instance's status instead.
  */
-import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import type { DurableClient, DurableOrchestrationStatus, HttpManagementPayload } from 'durable-functions';
 import { HttpResponse, type HttpRequest } from './azure-functions.js';
 import { isActiveStatus } from '../run-status.js';
 
@@ -41,6 +41,26 @@ export async function startSingleton(
   return { started: true, instanceId };
 }
 
+/**
+ * The durable status links of a run, at the host and port the request came to. The extension's own
+ * links name the host it believes it is (the app's default host name on Azure, the durable API's
+ * loopback port locally), which a caller behind a custom domain or `kiln serve` cannot reach; the
+ * SDK's createCheckStatusResponse moves its links to the request's origin the same way.
+ */
+export function statusLinks(
+  client: DurableClient,
+  request: HttpRequest,
+  instanceId: string,
+): HttpManagementPayload {
+  const requestOrigin = new URL(request.url).origin;
+  const { id, ...links } = client.createHttpManagementPayload(instanceId);
+  const moved = Object.entries(links).map(([name, link]) => {
+    const linkOrigin = new URL(link).origin;
+    return [name, `${requestOrigin}${link.slice(linkOrigin.length)}`];
+  });
+  return { id, ...Object.fromEntries(moved) } as HttpManagementPayload;
+}
+
 /** The answer to an HTTP start: 202 with the status URLs, or 409 pointing at the run already going. */
 export function startResponse(
   client: DurableClient,
@@ -49,7 +69,7 @@ export function startResponse(
   run: string,
 ): HttpResponse {
   if (outcome.started) return client.createCheckStatusResponse(request, outcome.instanceId);
-  const links = client.createHttpManagementPayload(outcome.instanceId);
+  const links = statusLinks(client, request, outcome.instanceId);
   return new HttpResponse({
     status: 409,
     headers: { Location: links.statusQueryGetUri },

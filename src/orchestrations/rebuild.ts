@@ -501,7 +501,8 @@ function* restoreCanary(
   );
   if (!back.ok) return `putting the canary ${canary.name} back on ${previous} failed (${back.message})`;
   const result = back.value.scaleSets[canary.name];
-  if (result?.state === 'updated') return `the canary ${canary.name} is back on ${previous}`;
+  if (result?.state === 'updated' || result?.alreadyOnVersion)
+    return `the canary ${canary.name} is back on ${previous}`;
   return `putting the canary ${canary.name} back on ${previous} ended ${result?.state ?? back.value.state}${(result?.reason ?? back.value.reason) ? ` (${result?.reason ?? back.value.reason})` : ''}`;
 }
 

@@ -33,6 +33,8 @@ export interface ScaleSetRolloutResult {
   healthyAfterMinutes?: number;
   /** A lead or canary that moved no instance to the version and saw it healthy: it proved nothing, and its model went back. */
   unproven?: boolean;
+  /** `untouched` because its model and every instance already ran the version: what the rollout asked for holds. */
+  alreadyOnVersion?: true;
 }
 
 export interface Progress {

@@ -191,6 +191,16 @@ function* conclude(
     .map((i) => i.instanceId);
   if (stuck.length > 0)
     left.push({ ids: stuck, why: `failed to move and remain on ${progress.previousVersion}` });
+  const changedNothing =
+    !progress.movedModel &&
+    progress.updated.length === 0 &&
+    progress.pending.length === 0 &&
+    progress.unhealthy.length === 0;
+  if (left.length === 0 && changedNothing)
+    return {
+      ...finished(input, progress, 'untouched', `already on ${input.version}`),
+      alreadyOnVersion: true,
+    };
   if (left.length === 0)
     return finished(input, progress, progress.pending.length > 0 ? 'pending' : 'updated');
   for (const { ids } of left) progress.pending.push(...ids.filter((id) => !progress.pending.includes(id)));

@@ -108,7 +108,20 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   if (!listed.ok) return end(context, output, 'failed', listed.error.message);
   const { targets, outOfScope } = selectTargets(listed.value, input.definition, input.scaleSets);
   for (const name of outOfScope) output.scaleSets[name] = refusedOutOfScope(name);
-  if (targets.length === 0 && Object.keys(output.scaleSets).length === 0)
+  if (outOfScope.length > 0 && input.source === 'http') {
+    // An operator's name that matches no managed scale set is a typo or a scale set outside kiln's
+    // scope (S2): the rollout moves nothing rather than part of what was asked. A rebuild names the
+    // scale sets it listed hours before; one untagged or deleted since is refused on its own.
+    const managed = listed.value.map((s) => s.name).sort();
+    return end(
+      context,
+      output,
+      'failed',
+      `not a managed scale set: ${outOfScope.join(', ')} (managed: ${managed.join(', ') || 'none'}); ` +
+        'name managed scale sets only, or tag the scale set with MANAGED_TAG to bring it into scope',
+    );
+  }
+  if (targets.length === 0 && outOfScope.length === 0)
     return end(context, output, 'skipped', `no managed scale set uses ${input.definition}`);
 
   const options: ScaleSetRolloutOptions = { ...DEFAULT_ROLLOUT_OPTIONS, pauseMinutes: 0, ...input.options };
@@ -224,15 +237,7 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
       break;
     }
   }
-  return end(
-    context,
-    output,
-    overallState(
-      Object.values(output.scaleSets).map((s) => s.state),
-      output.dryRun,
-    ),
-    undefined,
-  );
+  return end(context, output, overallState(Object.values(output.scaleSets), output.dryRun), undefined);
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */

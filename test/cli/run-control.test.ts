@@ -91,6 +91,31 @@ describe('kiln rollout|cleanup|rebuild', () => {
     expect(stdout).toContain('reason: gallery version linux-agent/2026.12.9 does not exist');
   });
 
+  it('exits 1 naming a scale set that is not managed, and the managed ones, moving nothing', async () => {
+    const { code, stdout, stderr } = await kiln(
+      [
+        'rollout',
+        '--app',
+        served.url,
+        '--image',
+        'windows',
+        '--version',
+        '2026.10.1',
+        '--scale-sets',
+        'vmss-ado-win-weu,vmss-ado-typo',
+        '--interval',
+        '0.2',
+      ],
+      env,
+    );
+    expect(code, stderr).toBe(1);
+    expect(stdout).toContain('Completed — failed');
+    expect(stdout).toContain(
+      'reason: not a managed scale set: vmss-ado-typo (managed: vmss-ado-win-weu, vmss-gh-linux-neu, vmss-gh-linux-weu)',
+    );
+    expect(stdout).not.toMatch(/vmss-ado-win-weu: updated/);
+  });
+
   it('exits 1 for a run that does not exist', async () => {
     const { code, stderr } = await kiln(['status', 'rollout-nope-1.2.3', '--app', served.url], env);
     expect(code).toBe(1);

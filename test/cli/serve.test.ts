@@ -37,6 +37,16 @@ describe('kiln serve: arguments', () => {
     expect(stderr).toMatch(message);
   });
 
+  it('exits 2 listing every bad setting instead of serving', async () => {
+    const env = { ...process.env, PRUNE_KEEP: '0', BUILD_TIMEOUT_HOURS: 'soon' };
+    const { code, stdout, stderr } = await kiln(['serve', '--scenario', FIXTURE, '--port', '0'], env);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^kiln serve: kiln settings are invalid \(2 problems\):\n/);
+    expect(stderr).toMatch(/ {2}- BUILD_TIMEOUT_HOURS: .*\(got "soon"\)/);
+    expect(stderr).toMatch(/ {2}- PRUNE_KEEP: .*\(got "0"\)/);
+  });
+
   it('exits 1 when the port is taken', async () => {
     const port = new URL(served.url).port;
     const { code, stderr } = await kiln(['serve', '--scenario', FIXTURE, '--port', port]);

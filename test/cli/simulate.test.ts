@@ -122,6 +122,17 @@ describe('kiln simulate', () => {
     expect(stderr).toMatch(/scaleSets\[0\]\.capacity/);
   });
 
+  it('exits 2 listing every bad setting, without a stack trace', async () => {
+    const env = { ...process.env, PRUNE_KEEP: 'banana', REBUILD_SCHEDULE: 'monthly' };
+    const { code, stdout, stderr } = await kiln(['simulate', '--trigger', 'cleanup'], env);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^kiln simulate: kiln settings are invalid \(2 problems\):\n/);
+    expect(stderr).toMatch(/ {2}- REBUILD_SCHEDULE: must be an NCRONTAB expression .*\(got "monthly"\)/);
+    expect(stderr).toMatch(/ {2}- PRUNE_KEEP: .*\(got "banana"\) \(example: 3\)/);
+    expect(stderr).not.toMatch(/\bat \w+ \(/);
+  });
+
   it.each([
     [['simulate', '--report', 'xml'], /--report must be "text" or "json"/],
     [['simulate', '--trigger', 'nonsense'], /unknown: nonsense/],

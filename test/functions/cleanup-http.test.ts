@@ -80,4 +80,24 @@ describe('POST /api/cleanups', () => {
     });
     expect(host.runner.listInstances()).toHaveLength(1);
   });
+
+  it('answers its status links at the host and port the request came to (202 and 409)', async () => {
+    const at = (origin: string) =>
+      host.invokeHttp({
+        method: 'POST',
+        path: `${origin}/api/cleanups`,
+        body: '{}',
+        headers: { 'x-functions-key': host.functionKey },
+      });
+    const started = await at('https://kiln.contoso.example');
+    expect(started.status).toBe(202);
+    const startedLinks = JSON.parse(started.body);
+    const running = await at('http://127.0.0.1:45123');
+    expect(running.status).toBe(409);
+    const runningLinks = JSON.parse(running.body);
+    const status = `/runtime/webhooks/durabletask/instances/${InstanceIds.cleanup}?`;
+    expect(startedLinks.statusQueryGetUri.startsWith(`https://kiln.contoso.example${status}`)).toBe(true);
+    expect(runningLinks.statusQueryGetUri.startsWith(`http://127.0.0.1:45123${status}`)).toBe(true);
+    expect(running.headers.location).toBe(runningLinks.statusQueryGetUri);
+  });
 });

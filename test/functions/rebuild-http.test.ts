@@ -21,10 +21,11 @@ beforeAll(async () => {
 });
 afterAll(() => host.close());
 
-const post = (body: unknown) =>
+/** `origin`: where the request came to (a custom domain, `kiln serve`'s port), as the host gives its URL. */
+const post = (body: unknown, origin = 'http://localhost:7071') =>
   host.invokeHttp({
     method: 'POST',
-    path: '/api/rebuilds',
+    path: `${origin}/api/rebuilds`,
     body: typeof body === 'string' ? body : JSON.stringify(body),
     headers: { 'x-functions-key': host.functionKey },
   });
@@ -56,6 +57,10 @@ describe('POST /api/rebuilds', () => {
     const body = JSON.parse(first.body);
     expect(body.runs).toHaveLength(1);
     expect(body.runs[0]).toMatchObject({ image: 'linux', id: 'rebuild-linux-2026-12', started: true });
+    expect(body.runs[0].statusQueryGetUri).toMatch(
+      /^http:\/\/localhost:7071\/runtime\/webhooks\/durabletask\/instances\/rebuild-linux-2026-12\?/,
+    );
+    expect(first.headers.location).toBe(body.runs[0].statusQueryGetUri);
     expect(host.runner.getStatus('rebuild-linux-2026-12')!.input).toMatchObject({
       image: 'linux',
       definition: 'linux-agent',
@@ -70,12 +75,17 @@ describe('POST /api/rebuilds', () => {
       },
     });
 
-    const second = await post({});
+    const second = await post({}, 'https://kiln.contoso.example:8443');
     expect(second.status).toBe(409);
     expect(JSON.parse(second.body)).toMatchObject({
       error: 'a rebuild of linux is already running',
       runs: [{ image: 'linux', id: 'rebuild-linux-2026-12' }],
     });
+    const running = JSON.parse(second.body).runs[0].statusQueryGetUri;
+    expect(running).toMatch(
+      /^https:\/\/kiln\.contoso\.example:8443\/runtime\/webhooks\/durabletask\/instances\/rebuild-linux-2026-12\?/,
+    );
+    expect(second.headers.location).toBe(running);
     expect(rebuilds()).toHaveLength(1);
   });
 

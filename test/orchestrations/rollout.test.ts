@@ -306,10 +306,89 @@ describe('rollout', () => {
     expect(report.jobsInterrupted).toBe(0);
   });
 
+  it('reports a scale set already on the version untouched (already on it), and the rollout succeeded', async () => {
+    const { report, cloud, host } = await simulate(
+      scenario({
+        trigger: ['http-rollout'],
+        eventgrid: undefined,
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.10.1', '2026.12.1'], windows: ['2026.10.1'] },
+        },
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.12.1' },
+          { name: 'vmss-gh-old', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.10.1' },
+        ],
+      }),
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.rollouts).toEqual([expect.objectContaining({ version: '2026.12.1', state: 'succeeded' })]);
+    expect(report.scaleSets['vmss-gh']).toMatchObject({
+      state: 'untouched',
+      reason: 'already on 2026.12.1',
+      version: '2026.12.1',
+      instancesUpdated: 0,
+    });
+    // The lead had nothing to prove the version with, so the next scale set led and moved.
+    expect(report.scaleSets['vmss-gh-old']).toMatchObject({ state: 'updated', instancesUpdated: 2 });
+    expect(instanceVersions(cloud, 'vmss-gh-old')).toEqual(['2026.12.1', '2026.12.1']);
+    const rollout = host.runner.listInstances().find((i) => i.name === Orchestrations.rollout)!;
+    expect(rollout.output).toMatchObject({
+      state: 'succeeded',
+      scaleSets: {
+        'vmss-gh': { state: 'untouched', alreadyOnVersion: true, reason: 'already on 2026.12.1' },
+      },
+    });
+  });
+
   it('reports a dry run without changing anything', async () => {
     const { report, cloud } = await simulate(scenario({ dryRun: true }));
     expect(report.outcome).toBe('planned');
     expect(report.scaleSets['vmss-gh']).toMatchObject({ state: 'planned', version: '2026.10.1' });
     expect(instanceVersions(cloud, 'vmss-gh')).toEqual(['2026.10.1', '2026.10.1', '2026.10.1']);
+  });
+});
+
+describe('rollout of named scale sets', () => {
+  it('fails, moving nothing, when a name is not a managed scale set, naming it and the managed ones', async () => {
+    const { cloud, host, close } = await runSimulation(
+      scenario({
+        trigger: [],
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.10.1', '2026.12.1'], windows: [] },
+        },
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2, version: '2026.10.1' },
+          { name: 'vmss-team', image: 'linux', region: 'westeurope', capacity: 1, managed: false },
+        ],
+      }),
+      { keepRunning: true },
+    );
+    try {
+      const started = await host.invokeHttp({
+        method: 'POST',
+        path: '/api/rollouts',
+        body: JSON.stringify({
+          image: 'linux',
+          version: '2026.12.1',
+          scaleSets: ['vmss-gh', 'vmss-team', 'vmss-typo'],
+        }),
+        headers: { 'x-functions-key': host.functionKey },
+      });
+      expect(started.status).toBe(202);
+      const status = await host.runner.runToCompletion(JSON.parse(started.body).id);
+      expect(status.output).toMatchObject({
+        state: 'failed',
+        reason:
+          'not a managed scale set: vmss-team, vmss-typo (managed: vmss-gh); name managed scale sets only, ' +
+          'or tag the scale set with MANAGED_TAG to bring it into scope',
+        scaleSets: { 'vmss-team': { state: 'refused' }, 'vmss-typo': { state: 'refused' } },
+      });
+      expect(Object.keys((status.output as { scaleSets: object }).scaleSets)).not.toContain('vmss-gh');
+      expect(instanceVersions(cloud, 'vmss-gh')).toEqual(['2026.10.1', '2026.10.1']);
+    } finally {
+      await close();
+    }
   });
 });

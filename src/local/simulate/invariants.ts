@@ -27,11 +27,11 @@ export interface ObservedRun {
 const versionOf = (imageId: string) => /\/versions\/([^/]+)$/i.exec(imageId)?.[1];
 
 /**
- * S9, a report says what happened: a scale set reported `updated` has every instance on the version
- * (moved, or there already), read at the moment the result was reported.
+ * S9, a report says what happened: a scale set reported `updated`, or untouched as already on the
+ * version, has every instance on the version, read at the moment the result was reported.
  */
 export function judgeScaleSetResult(world: World, result: ScaleSetRolloutResult): Violation[] {
-  if (result.state !== 'updated') return [];
+  if (result.state !== 'updated' && !result.alreadyOnVersion) return [];
   const set = world.findScaleSet(result.scaleSet);
   if (!set) return [];
   const behind = [...set.instances.values()].filter(
@@ -43,7 +43,7 @@ export function judgeScaleSetResult(world: World, result: ScaleSetRolloutResult)
       world,
       'S9',
       result.scaleSet,
-      `reported updated to ${result.version}, but ${behind.map((i) => `${i.name} runs ${versionOf(i.imageId) ?? i.imageId}`).join(', ')}`,
+      `reported ${result.alreadyOnVersion ? 'already on' : 'updated to'} ${result.version}, but ${behind.map((i) => `${i.name} runs ${versionOf(i.imageId) ?? i.imageId}`).join(', ')}`,
     ),
   ];
 }

@@ -16,6 +16,7 @@ import { LocalAppHost } from '../host/app-host.js';
 import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
 import { sortVersions } from '../../domain/versions.js';
+import { SettingsError, type Settings } from '../../config/load-settings.js';
 import { getSettings, resetRuntime } from '../../functions/runtime.js';
 import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
@@ -114,8 +115,13 @@ export async function runSimulation(
     DRY_RUN: String(dryRun),
   });
   resetRuntime();
+  const settings = await settingsOrStop(async () => {
+    await cloud.close();
+    restoreEnvironment(previousEnv);
+    resetRuntime();
+  });
   // S3 is judged against the policy kiln runs with.
-  cloud.world.pruneKeep = getSettings().rebuild.pruneKeep;
+  cloud.world.pruneKeep = settings.rebuild.pruneKeep;
 
   // One timeline in the order things happened: the cloud's own events are merged in before each of ours.
   const timeline: ReportEvent[] = [];
@@ -374,6 +380,24 @@ export async function runSimulation(
   };
   if (!options.keepRunning) await close();
   return { report, cloud, host, close };
+}
+
+/**
+ * The settings the app will run with, loaded before anything runs: bad ones stop the simulation with
+ * every problem named (the app would otherwise fail each call on its own), after `stop` undid the
+ * start.
+ */
+async function settingsOrStop(stop: () => Promise<void>): Promise<Settings> {
+  try {
+    return getSettings();
+  } catch (error) {
+    await stop();
+    if (!(error instanceof SettingsError)) throw error;
+    throw new SimulationError(
+      `${error.message}\nThe fake cloud sets the endpoints, identities and names; the rest come from ` +
+        'the environment kiln runs in: fix or unset these there.',
+    );
+  }
 }
 
 function checkTriggers(scenario: Scenario, triggers: TriggerName[]): void {

@@ -141,11 +141,23 @@ describe('overallState', () => {
     [['pending', 'failed'], 'failed'],
     [['failed', 'rolledBack'], 'rolledBack'],
   ] as const)('%j ends %s', (states, expected) => {
-    expect(overallState([...states], false)).toBe(expected);
+    expect(
+      overallState(
+        states.map((state) => ({ state })),
+        false,
+      ),
+    ).toBe(expected);
+  });
+
+  it('a scale set already on the version succeeded, though it moved nothing', () => {
+    const alreadyOn = { state: 'untouched', alreadyOnVersion: true } as const;
+    expect(overallState([alreadyOn], false)).toBe('succeeded');
+    expect(overallState([alreadyOn, { state: 'untouched' }, { state: 'refused' }], false)).toBe('succeeded');
+    expect(overallState([alreadyOn, { state: 'pending' }], false)).toBe('partial');
   });
 
   it('a dry run is planned whatever its scale sets say', () => {
-    expect(overallState(['failed'], true)).toBe('planned');
+    expect(overallState([{ state: 'failed' }], true)).toBe('planned');
   });
 });
 
