@@ -50,9 +50,13 @@ export const fastSuite: ViteUserConfig = {
   },
 };
 
-/** Evidence cells wait out real timeouts and Retry-After: twice the workers keeps the cores busy meanwhile. */
+/**
+ * Evidence cells wait out real timeouts and Retry-After: twice the workers keeps the cores busy
+ * meanwhile. Many run whole simulations in CLI subprocesses beside the other lane's tools, so a
+ * test's time limit is a guard against a hang, not a measure (that is `npm run bench`'s): 3 minutes.
+ */
 export const evidenceSuite: ViteUserConfig = {
-  test: { ...common, include: EVIDENCE, maxWorkers: 2 * cores },
+  test: { ...common, include: EVIDENCE, maxWorkers: 2 * cores, testTimeout: 180_000 },
 };
 
 /** The least-privilege matrix: one simulation per role assignment of the Bicep. */
