@@ -55,12 +55,20 @@ export class SimulatedVmRegistrations {
   };
 
   private async ask(boot: BrokeredBoot, retry: number, firstAskAt: number): Promise<void> {
-    const { cloud, clock } = this.deps;
+    const { cloud } = this.deps;
     if (!cloud.world.bootIsCurrent(boot)) return;
     const flow = boot.set.kind === 'linux' ? 'github' : 'ado';
     const name = boot.inst.computerName;
-    const token = await this.imdsToken(boot.inst.name);
-    const attestedDocument = await this.imdsAttestedDocument(boot.inst.name);
+    let token: string;
+    let attestedDocument: string;
+    try {
+      token = await this.imdsToken(boot.inst.name);
+      attestedDocument = await this.imdsAttestedDocument(boot.inst.name);
+    } catch {
+      // IMDS failed (a fault, a dropped connection): the bootstraps retry it as they retry the broker.
+      this.retryLater(boot, retry, firstAskAt, 0);
+      return;
+    }
     const answer = await this.deps.host.invokeHttp({
       method: 'POST',
       path: '/api/registrations',
@@ -86,13 +94,20 @@ export class SimulatedVmRegistrations {
       );
       return;
     }
+    this.retryLater(boot, retry, firstAskAt, Number(answer.headers['retry-after'] ?? 0) || 0);
+  }
+
+  /** The bootstrap's next try: after its next delay (at least `retryAfterSeconds`), or a restart once it gave up. */
+  private retryLater(boot: BrokeredBoot, retry: number, firstAskAt: number, retryAfterSeconds: number): void {
+    const { clock } = this.deps;
+    const flow = boot.set.kind === 'linux' ? 'github' : 'ado';
+    const name = boot.inst.computerName;
     let waitSeconds: number;
     let nextRetry: number;
     if (retry < RETRY_DELAYS_SECONDS.length) {
-      const retryAfter = Number(answer.headers['retry-after'] ?? 0);
       waitSeconds = Math.max(
         RETRY_DELAYS_SECONDS[retry]!,
-        Math.min(retryAfter || 0, MAX_RETRY_AFTER_SECONDS),
+        Math.min(retryAfterSeconds, MAX_RETRY_AFTER_SECONDS),
       );
       nextRetry = retry + 1;
     } else {
@@ -104,7 +119,7 @@ export class SimulatedVmRegistrations {
     if (at - firstAskAt > RESTART_LIMIT_MINUTES * 60_000) {
       this.deps.event(
         flow,
-        `${name}: the registration broker kept refusing for ${RESTART_LIMIT_MINUTES} min; the simulated VM stops asking`,
+        `${name}: no registration after ${RESTART_LIMIT_MINUTES} min of trying; the simulated VM stops asking`,
       );
       return;
     }
