@@ -173,9 +173,7 @@ export abstract class WorldInstances extends WorldJobs {
           );
           return;
         }
-        this.register(set, inst, this.clock.nowMs());
-        this.event(set.kind === 'linux' ? 'github' : 'ado', `${inst.computerName} registered online`);
-        this.wakePendingJobs(inst.name);
+        this.registerOnline(set, inst);
       },
       `register ${inst.computerName}`,
     );
@@ -198,9 +196,14 @@ export abstract class WorldInstances extends WorldJobs {
 
   /** An Azure DevOps agent configured with the secret the broker handed its instance: online under its computer name. */
   registerAgent(boot: BrokeredBoot): void {
-    this.register(boot.set, boot.inst, this.clock.nowMs());
-    this.event('ado', `${boot.inst.computerName} registered online`);
-    this.wakePendingJobs(boot.inst.name);
+    this.registerOnline(boot.set, boot.inst);
+  }
+
+  /** The instance's runner or agent comes online under its computer name, and jobs waiting for it start. */
+  private registerOnline(set: WorldScaleSet, inst: WorldInstance): void {
+    this.register(set, inst, this.clock.nowMs());
+    this.event(set.kind === 'linux' ? 'github' : 'ado', `${inst.computerName} registered online`);
+    this.wakePendingJobs(inst.name);
   }
 
   /**

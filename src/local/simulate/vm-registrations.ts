@@ -149,25 +149,27 @@ export class SimulatedVmRegistrations {
     this.counts.brokered++;
   }
 
-  private async imdsToken(vmName: string): Promise<string> {
+  private imdsToken(vmName: string): Promise<string> {
     const url = `${this.deps.cloud.imdsTokenUrl(vmName)}?api-version=2018-02-01&resource=${encodeURIComponent(REGISTRATION_AUDIENCE)}`;
-    const response = await fetch(url, { headers: { Metadata: 'true' } });
-    const body = (await response.json()) as { access_token?: string };
-    if (!response.ok || !body.access_token)
-      throw new Error(`the fake IMDS of ${vmName} gave no token (${response.status})`);
-    return body.access_token;
+    return imdsField(url, 'access_token', `the fake IMDS of ${vmName} gave no token`);
   }
 
   /** The `signature` of the VM's attested document, for a nonce of 10 random digits as bootstrap.sh picks. */
-  private async imdsAttestedDocument(vmName: string): Promise<string> {
+  private imdsAttestedDocument(vmName: string): Promise<string> {
     const nonce = String(randomInt(1e9, 1e10));
     const url = `${this.deps.cloud.imdsAttestedUrl(vmName)}?api-version=2018-10-01&nonce=${nonce}`;
-    const response = await fetch(url, { headers: { Metadata: 'true' } });
-    const body = (await response.json()) as { signature?: string };
-    if (!response.ok || !body.signature)
-      throw new Error(`the fake IMDS of ${vmName} gave no attested document (${response.status})`);
-    return body.signature;
+    return imdsField(url, 'signature', `the fake IMDS of ${vmName} gave no attested document`);
   }
+}
+
+/** One field of an IMDS answer, as the bootstraps read it (with the Metadata header); throws when there is none. */
+async function imdsField(url: string, field: string, failure: string): Promise<string> {
+  const response = await fetch(url, { headers: { Metadata: 'true' } });
+  const body = (await response.json()) as Record<string, unknown>;
+  const value = body[field];
+  if (!response.ok || typeof value !== 'string' || value === '')
+    throw new Error(`${failure} (${response.status})`);
+  return value;
 }
 
 function parseBody(text: string): Record<string, unknown> {
