@@ -58,16 +58,40 @@ export function imdsTimestamp(ms: number): string {
   return `${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}/${two(d.getUTCFullYear() % 100)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} -0000`;
 }
 
+/**
+ * The signer's certificate and key, parsed once per signer: a booting fleet asks for a document per
+ * VM, and parsing the PEMs each time was most of the fake IMDS's cost at a thousand instances.
+ */
+const parsedSigners = new WeakMap<
+  AttestationSigner,
+  Promise<{ certificate: pkijs.Certificate; key: webcrypto.CryptoKey }>
+>();
+
+function signingMaterial(
+  signer: AttestationSigner,
+): Promise<{ certificate: pkijs.Certificate; key: webcrypto.CryptoKey }> {
+  let parsed = parsedSigners.get(signer);
+  if (!parsed) {
+    parsed = webcrypto.subtle
+      .importKey(
+        'pkcs8',
+        createPrivateKey(signer.keyPem).export({ format: 'der', type: 'pkcs8' }),
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      )
+      .then((key) => ({
+        certificate: pkijs.Certificate.fromBER(new X509Certificate(signer.certPem).raw),
+        key,
+      }));
+    parsedSigners.set(signer, parsed);
+  }
+  return parsed;
+}
+
 /** The base64 `signature` of IMDS's answer for this JSON text. */
 export async function signAttestedDocument(json: string, signer: AttestationSigner): Promise<string> {
-  const certificate = pkijs.Certificate.fromBER(new X509Certificate(signer.certPem).raw);
-  const key = await webcrypto.subtle.importKey(
-    'pkcs8',
-    createPrivateKey(signer.keyPem).export({ format: 'der', type: 'pkcs8' }),
-    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  );
+  const { certificate, key } = await signingMaterial(signer);
   const signed = new pkijs.SignedData({
     version: 1,
     encapContentInfo: new pkijs.EncapsulatedContentInfo({

@@ -172,6 +172,8 @@ function sharedIdentity(): Promise<SharedIdentity> {
     };
     const ca = ensureFakeCa();
     const imdsCertificate = issueLeaf(ca, ['westeurope.metadata.azure.com', 'metadata.azure.com']);
+    // One signer object for the cloud's life: its parsed key is kept per object.
+    const attestationSigner = { certPem: imdsCertificate.cert, keyPem: imdsCertificate.key };
     const server = await serve({
       service: 'identity',
       onRequest: (s, r) => active.onRequest(s, r),
@@ -183,7 +185,7 @@ function sharedIdentity(): Promise<SharedIdentity> {
           clientId: FAKE_CLIENT_ID,
           vmIdentity,
           vmAttestation,
-          attestationSigner: { certPem: imdsCertificate.cert, keyPem: imdsCertificate.key },
+          attestationSigner,
         })(req),
     });
     let authorityOrigin = '';
