@@ -1,8 +1,9 @@
 /**
  * The `kiln` command: parses the command line and dispatches to one module per command. Each command
- * answers --help with examples and documents its exit codes; in general 0 success, 1 a run failed
- * or a safety invariant broke, 2 bad arguments or a bad scenario file, 3 the app cannot be reached.
+ * answers --help with examples and its exit codes, from the one table every command shares
+ * (exit-codes.ts).
  */
+import { EXIT, exitCodesSummary } from './exit-codes.js';
 import { startCommand, statusCommand } from './run-control.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
@@ -51,9 +52,7 @@ Commands:
 
 Run "kiln help COMMAND" for a command's options, examples and exit codes.
 
-Exit codes: 0 success · 1 a run failed or a safety invariant broke · 2 bad arguments or scenario ·
-3 the app cannot be reached or refused the key
-`;
+${exitCodesSummary()}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -66,12 +65,12 @@ export async function main(argv: string[]): Promise<number> {
       if (rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) return COMMANDS[rest[0]]!(['--help']);
       if (rest[0] !== undefined) {
         process.stderr.write(`kiln help: unknown command "${rest[0]}"\n\n${USAGE}`);
-        return 2;
+        return EXIT.usage;
       }
       process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
+      return command === undefined ? EXIT.usage : EXIT.ok;
     default:
       process.stderr.write(`kiln: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      return EXIT.usage;
   }
 }
