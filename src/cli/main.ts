@@ -30,8 +30,8 @@ Usage:
   kiln serve [--scenario FILE] [--port N] [--speed X]
   kiln status [RUN] --app URL [--key KEY] [--follow] [--json]
   kiln rebuild|rollout|cleanup --app URL [--key KEY] [options] [--no-wait] [--json]
-  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json]
-  kiln doctor [--settings FILE] [--json]
+  kiln plan [--settings FILE] [--scenario FILE] [--image linux|windows] [--version X.Y.Z] [--json]
+  kiln doctor [--settings FILE] [--scenario FILE] [--json]
   kiln explore [--seeds N] [--seed S] [--minutes M] [--workers W] [--out DIR] [--json]
   kiln help [COMMAND]
 
@@ -45,8 +45,10 @@ Commands:
   rollout    Roll an image version onto the scale sets and follow it live.
   cleanup    Run fleet hygiene now and follow it live.
   plan       What a rebuild, rollout and cleanup would do now, as dry runs against the real
-             Azure, GitHub and Azure DevOps of the current credentials (reads only).
-  doctor     Check a deployment: one line per check, ✓ or ✗ with the fix.
+             Azure, GitHub and Azure DevOps of the current credentials (reads only), or with
+             --scenario against the embedded fake cloud.
+  doctor     Check a deployment (or with --scenario the embedded fake cloud): one line per
+             check, ✓ or ✗ with the fix.
   explore    Run many small random worlds through the simulator, hunting for safety-invariant
              violations; shrink each one found to a small scenario file.
 
