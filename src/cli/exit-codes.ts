@@ -142,7 +142,7 @@ export const EXIT_CASES: ExitCase[] = [
     when: 'something could not be planned: no Azure credential, a failed read, a run that failed (the plan names it)',
     commands: ['plan'],
   },
-  { code: EXIT.failed, when: 'a check failed (✗, with its fix)', commands: ['doctor'] },
+  { code: EXIT.failed, when: 'a check failed (✗, with its fix; a bad setting is one)', commands: ['doctor'] },
   { code: EXIT.failed, when: 'could not start (e.g. the port is in use)', commands: ['serve'] },
   {
     code: EXIT.failed,
