@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The kiln command. Runs the TypeScript sources through tsx, so it works from a fresh clone
-// (`npm ci && npx kiln …`) with no build step.
+// (`npm ci && npx --no-install kiln …`) with no build step, and installed (`npm install -g <clone>`).
 import { register } from 'tsx/esm/api';
 
 register();

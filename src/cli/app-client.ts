@@ -3,13 +3,13 @@
  * the function key in the x-functions-key header (never in the URL, so it stays out of proxies'
  * logs), and one error type whose exit code the commands return.
  */
-export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
+import { EXIT, type ExitCode } from './exit-codes.js';
 
 export class CommandError extends Error {
   override readonly name = 'CommandError';
   constructor(
     message: string,
-    readonly exitCode: number,
+    readonly exitCode: ExitCode,
   ) {
     super(message);
   }

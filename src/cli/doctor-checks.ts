@@ -54,18 +54,43 @@ const TROUBLESHOOTING = {
 
 const row = (symptom: string) => `troubleshooting: "${symptom}"`;
 
-export async function runChecks(env: Env, now: Date = new Date()): Promise<CheckResult[]> {
+/** The ways a check ends, each adding its result to `results`. */
+function recorder(results: CheckResult[]) {
+  return {
+    pass: (check: string, detail: string) => results.push({ check, status: 'pass', detail }),
+    skip: (check: string, detail: string) => results.push({ check, status: 'skip', detail }),
+    fail: (check: string, detail: string, fix: string, troubleshooting?: string) =>
+      results.push({
+        check,
+        status: 'fail',
+        detail,
+        fix: troubleshooting ? `${fix} (${row(troubleshooting)})` : fix,
+        ...(troubleshooting ? { troubleshooting } : {}),
+      }),
+  };
+}
+
+/**
+ * What the image pipeline needs beyond the settings the loader requires: kiln runs without them,
+ * but cannot rebuild an image, so doctor fails its check while one is empty.
+ */
+export const IMAGE_PIPELINE_SETTINGS = {
+  GALLERY_RESOURCE_GROUP: (s: Settings) => s.gallery.resourceGroup,
+  GALLERY_NAME: (s: Settings) => s.gallery.name,
+  TARGET_REGIONS: (s: Settings) => s.gallery.targetRegions.map((r) => r.name).join(','),
+  PACKER_JOB_ID: (s: Settings) => s.packer.jobId,
+  PACKER_IMAGE_RG: (s: Settings) => s.packer.imageResourceGroup,
+  PACKER_TEMP_RG: (s: Settings) => s.packer.tempResourceGroup,
+  PACKER_VM_SIZE: (s: Settings) => s.packer.vmSize,
+};
+
+/**
+ * Doctor's first checks, on the settings alone: every setting present and valid, and what the
+ * image pipeline needs. Returns the settings when they load (the other checks need them).
+ */
+export function checkSettings(env: Env): { results: CheckResult[]; settings?: Settings } {
   const results: CheckResult[] = [];
-  const pass = (check: string, detail: string) => results.push({ check, status: 'pass', detail });
-  const skip = (check: string, detail: string) => results.push({ check, status: 'skip', detail });
-  const fail = (check: string, detail: string, fix: string, troubleshooting?: string) =>
-    results.push({
-      check,
-      status: 'fail',
-      detail,
-      fix: troubleshooting ? `${fix} (${row(troubleshooting)})` : fix,
-      ...(troubleshooting ? { troubleshooting } : {}),
-    });
+  const { pass, skip, fail } = recorder(results);
 
   // 1. Settings: every problem, each on its own line.
   let settings: Settings;
@@ -84,20 +109,13 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
         `set the app setting ${p.setting} (e.g. ${p.setting}=${p.example}); "kiln doctor" reads the same settings as the app`,
       );
     skip('everything else', 'needs valid settings first');
-    return results;
+    return { results };
   }
 
   // 2. What the image pipeline needs beyond the required settings.
-  const pipeline: [string, string][] = [
-    ['GALLERY_RESOURCE_GROUP', settings.gallery.resourceGroup],
-    ['GALLERY_NAME', settings.gallery.name],
-    ['TARGET_REGIONS', settings.gallery.targetRegions.map((r) => r.name).join(',')],
-    ['PACKER_JOB_ID', settings.packer.jobId],
-    ['PACKER_IMAGE_RG', settings.packer.imageResourceGroup],
-    ['PACKER_TEMP_RG', settings.packer.tempResourceGroup],
-    ['PACKER_VM_SIZE', settings.packer.vmSize],
-  ];
-  const missing = pipeline.filter(([, v]) => !v).map(([name]) => name);
+  const missing = Object.entries(IMAGE_PIPELINE_SETTINGS)
+    .filter(([, value]) => !value(settings))
+    .map(([name]) => name);
   if (missing.length === 0)
     pass('image pipeline settings', 'gallery, target regions and Packer job settings are set');
   else
@@ -107,6 +125,13 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
       `set ${missing.join(', ')}; kiln passes PACKER_IMAGE_RG, PACKER_TEMP_RG and PACKER_VM_SIZE to every Packer build as PACKER_* variables`,
       TROUBLESHOOTING.buildFailsEarly,
     );
+  return { results, settings };
+}
+
+export async function runChecks(env: Env, now: Date = new Date()): Promise<CheckResult[]> {
+  const { results, settings } = checkSettings(env);
+  if (!settings) return results;
+  const { pass, skip, fail } = recorder(results);
 
   // 3. The identity kiln runs as.
   const credential = createCredential(settings);

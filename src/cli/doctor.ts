@@ -1,16 +1,18 @@
 /**
  * `kiln doctor`: checks a deployment before it is trusted — one line per check, ✓ or ✗, and for
- * every ✗ the fix. Reads only; secret values are never printed. With `--json` standard output holds
- * only the results.
+ * every ✗ the fix; with `--scenario`, the embedded fake cloud built from a scenario. Reads only;
+ * secret values are never printed. With `--json` standard output holds only the results.
  */
 import { runChecks, type CheckResult } from './doctor-checks.js';
 import { applySettings, settingsFromArguments } from './plan-settings.js';
 import { parseCommandArguments } from './arguments.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
+import { startScenarioWorld } from './scenario-cloud.js';
 
 const DOCTOR_HELP = `kiln doctor — check a kiln deployment, one line per check, with the fix for each ✗
 
 Usage:
-  kiln doctor [--settings FILE] [--json] [--ca FILE]
+  kiln doctor [--settings FILE] [--scenario FILE] [--json] [--ca FILE]
 
 Checks, in order (each only reads):
   settings                  every app setting present and valid (each problem on its own line)
@@ -40,6 +42,9 @@ A ✗ whose cause is a row of the image README's troubleshooting table names tha
 Options:
   --settings FILE   App settings: a JSON object of settings, or a local.settings.json ("Values").
                     Without it, settings come from the environment; the file's values win.
+  --scenario FILE   Check the embedded fake cloud built from this scenario file (format:
+                    docs/scenarios.md), as it is at the scenario's start: try kiln without Azure.
+                    The fake cloud's endpoints, identities and names win over other settings.
   --json            Print the results as JSON on stdout (for scripts).
   --ca FILE         Also trust this PEM CA (GitHub Enterprise Server or a proxy with a private CA);
                     the command re-runs itself once with NODE_EXTRA_CA_CERTS naming a bundle.
@@ -48,11 +53,10 @@ Options:
 Examples:
   kiln doctor
   kiln doctor --settings local.settings.json
+  kiln doctor --scenario scenarios/monthly-small.yaml
   kiln doctor --json | jq '.checks[] | select(.status == "fail")'
 
-Exit codes: 0 every check passed (– marks one that does not apply) · 1 a check failed · 2 bad
-arguments or an unreadable settings file.
-`;
+${exitCodesHelp('doctor')}`;
 
 const MARK = { pass: '✓', fail: '✗', skip: '–' } as const;
 
@@ -64,6 +68,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
       settings: { type: 'string' },
       json: { type: 'boolean' },
       ca: { type: 'string' },
+      scenario: { type: 'string' },
     },
     DOCTOR_HELP,
   );
@@ -72,20 +77,25 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const fromFile = await settingsFromArguments('doctor', values);
   if (fromFile.exit !== undefined) return fromFile.exit;
   const { fileValues } = fromFile;
+  const fake =
+    values.scenario !== undefined ? await startScenarioWorld('doctor', values.scenario) : undefined;
+  if (fake?.exit !== undefined) return fake.exit;
 
   // The credential reads AZURE_* from process.env, so the file's settings go there for the run.
-  const restore = applySettings(fileValues);
+  const restore = applySettings({ ...fileValues, ...fake?.world.settings });
   let checks: CheckResult[];
-  const at = new Date();
+  // In a scenario's world, the checks are made at the world's time (boot deadlines).
+  const at = fake?.world.clock.now() ?? new Date();
   try {
     checks = await runChecks({ ...process.env }, at);
   } finally {
     restore();
+    await fake?.world.close();
   }
   const ok = checks.every((c) => c.status !== 'fail');
   if (values.json) process.stdout.write(`${JSON.stringify({ ok, at: at.toISOString(), checks }, null, 2)}\n`);
   else process.stdout.write(renderChecks(checks, ok));
-  return ok ? 0 : 1;
+  return ok ? EXIT.ok : EXIT.failed;
 }
 
 function renderChecks(checks: CheckResult[], ok: boolean): string {

@@ -10,6 +10,7 @@ import { EXPLORE_DEFAULTS, ExploreError, explore } from '../local/explore/run-ex
 import { renderSummary } from '../local/explore/summary.js';
 import { parseCommandArguments } from './arguments.js';
 import { runTrustingFakeCa } from './trust.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
 
 const HELP = `kiln explore — hunt for safety-invariant violations in random worlds
 
@@ -45,9 +46,7 @@ Examples:
   kiln explore --seeds 1 --seed 42 --workers 1      (one seed's world again)
   npm run explore -- --seeds 500
 
-Exit codes: 0 no violation in any world · 1 some world broke an invariant or crashed the
-simulator · 2 bad arguments · 130 stopped (Ctrl+C) before the end.
-`;
+${exitCodesHelp('explore')}`;
 
 export async function exploreCommand(argv: string[]): Promise<number> {
   const parsed = parseCommandArguments(
@@ -125,7 +124,7 @@ export async function exploreCommand(argv: string[]): Promise<number> {
     problems.push(`--seed ${firstSeed} with --seeds ${count} goes past the last seed, 2147483647`);
   if (problems.length > 0) {
     process.stderr.write(`${problems.map((p) => `kiln explore: ${p}`).join('\n')}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
   }
 
   // The fake cloud serves HTTPS with its own CA; Node trusts extra CAs only from start-up. The
@@ -146,12 +145,12 @@ export async function exploreCommand(argv: string[]): Promise<number> {
       progress: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
-    if (summary.interrupted) return 130;
-    return summary.findings.length === 0 ? 0 : 1;
+    if (summary.interrupted) return EXIT.interrupted;
+    return summary.findings.length === 0 ? EXIT.ok : EXIT.failed;
   } catch (error) {
     if (error instanceof ExploreError) {
       process.stderr.write(`kiln explore: ${error.message}\n`);
-      return 1;
+      return EXIT.failed;
     }
     throw error;
   }

@@ -1,8 +1,9 @@
 /**
  * The `kiln` command: parses the command line and dispatches to one module per command. Each command
- * answers --help with examples and documents its exit codes; in general 0 success, 1 a run failed
- * or a safety invariant broke, 2 bad arguments or a bad scenario file, 3 the app cannot be reached.
+ * answers --help with examples and its exit codes, from the one table every command shares
+ * (exit-codes.ts).
  */
+import { EXIT, exitCodesSummary } from './exit-codes.js';
 import { startCommand, statusCommand } from './run-control.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
@@ -29,8 +30,8 @@ Usage:
   kiln serve [--scenario FILE] [--port N] [--speed X]
   kiln status [RUN] --app URL [--key KEY] [--follow] [--json]
   kiln rebuild|rollout|cleanup --app URL [--key KEY] [options] [--no-wait] [--json]
-  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json]
-  kiln doctor [--settings FILE] [--json]
+  kiln plan [--settings FILE] [--scenario FILE] [--image linux|windows] [--version X.Y.Z] [--json]
+  kiln doctor [--settings FILE] [--scenario FILE] [--json]
   kiln explore [--seeds N] [--seed S] [--minutes M] [--workers W] [--out DIR] [--json]
   kiln help [COMMAND]
 
@@ -44,16 +45,16 @@ Commands:
   rollout    Roll an image version onto the scale sets and follow it live.
   cleanup    Run fleet hygiene now and follow it live.
   plan       What a rebuild, rollout and cleanup would do now, as dry runs against the real
-             Azure, GitHub and Azure DevOps of the current credentials (reads only).
-  doctor     Check a deployment: one line per check, ✓ or ✗ with the fix.
+             Azure, GitHub and Azure DevOps of the current credentials (reads only), or with
+             --scenario against the embedded fake cloud.
+  doctor     Check a deployment (or with --scenario the embedded fake cloud): one line per
+             check, ✓ or ✗ with the fix.
   explore    Run many small random worlds through the simulator, hunting for safety-invariant
              violations; shrink each one found to a small scenario file.
 
 Run "kiln help COMMAND" for a command's options, examples and exit codes.
 
-Exit codes: 0 success · 1 a run failed or a safety invariant broke · 2 bad arguments or scenario ·
-3 the app cannot be reached or refused the key
-`;
+${exitCodesSummary()}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -66,12 +67,12 @@ export async function main(argv: string[]): Promise<number> {
       if (rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) return COMMANDS[rest[0]]!(['--help']);
       if (rest[0] !== undefined) {
         process.stderr.write(`kiln help: unknown command "${rest[0]}"\n\n${USAGE}`);
-        return 2;
+        return EXIT.usage;
       }
       process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
+      return command === undefined ? EXIT.usage : EXIT.ok;
     default:
       process.stderr.write(`kiln: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      return EXIT.usage;
   }
 }

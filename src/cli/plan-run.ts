@@ -14,6 +14,7 @@ import type { Settings } from '../config/load-settings.js';
 import { compareVersions } from '../domain/versions.js';
 import { getRuntime } from '../functions/runtime.js';
 import { EventType } from '../local/durable/history.js';
+import type { VirtualClock } from '../local/clock.js';
 import { LocalAppHost } from '../local/host/app-host.js';
 import { Orchestrations } from '../names.js';
 import { KILN_STATE_TAG, type ImageKind } from '../domain/release.js';
@@ -26,6 +27,8 @@ export interface PlanRequest {
   images: ImageKind[];
   /** Roll this version (with exactly one image); default: each image's newest promoted version. */
   version?: string;
+  /** The time the plan is made at; default the wall clock. It is never advanced: nothing waits. */
+  clock?: VirtualClock;
   log?: (level: string, source: string, message: string) => void;
 }
 
@@ -87,7 +90,7 @@ export interface Plan {
 
 export async function makePlan(request: PlanRequest): Promise<Plan> {
   const { settings } = request;
-  const clock = new WallClock();
+  const clock = request.clock ?? new WallClock();
   const at = clock.now().toISOString();
   const errors: string[] = [];
   const host = await LocalAppHost.start({ clock, log: request.log });

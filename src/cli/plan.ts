@@ -1,7 +1,8 @@
 /**
  * `kiln plan`: what a rebuild, a rollout and a cleanup would do now, against the real Azure, GitHub
- * and Azure DevOps of the current credentials. Every flow runs as a dry run (DRY_RUN=true) in-process,
- * through the app as registered, and only reads. With `--json` standard output holds only the plan.
+ * and Azure DevOps of the current credentials, or with `--scenario` against the embedded fake cloud
+ * built from a scenario. Every flow runs as a dry run (DRY_RUN=true) in-process, through the app as
+ * registered, and only reads. With `--json` standard output holds only the plan.
  */
 import { scrub } from '../clients/client-error.js';
 import { createCredential } from '../clients/credential.js';
@@ -11,19 +12,26 @@ import { resetRuntime } from '../functions/runtime.js';
 import { makePlan, type Plan } from './plan-run.js';
 import { applySettings, renderTable, settingsFromArguments } from './plan-settings.js';
 import { parseCommandArguments } from './arguments.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
+import { startScenarioWorld } from './scenario-cloud.js';
 
 const PLAN_HELP = `kiln plan — what a rebuild, a rollout and a cleanup would do now (reads only)
 
 Usage:
-  kiln plan [--settings FILE] [--image linux|windows] [--version X.Y.Z] [--json] [--verbose] [--ca FILE]
+  kiln plan [--settings FILE] [--scenario FILE] [--image linux|windows] [--version X.Y.Z] [--json]
+            [--verbose] [--ca FILE]
 
 Runs every flow as a dry run, in this process, against the real Azure, GitHub and Azure DevOps of
-the current credentials (DefaultAzureCredential: az login, environment, or a managed identity).
-Nothing is changed: only reads are sent (plus the token requests authentication needs).
+the current credentials (DefaultAzureCredential: az login, environment, or a managed identity), or
+with --scenario against the embedded fake cloud. Nothing is changed: only reads are sent (plus the
+token requests authentication needs).
 
 Options:
   --settings FILE   App settings: a JSON object of settings, or a local.settings.json ("Values").
                     Without it, settings come from the environment; the file's values win.
+  --scenario FILE   Plan against the embedded fake cloud built from this scenario file (format:
+                    docs/scenarios.md), as it is at the scenario's start: try kiln without Azure.
+                    The fake cloud's endpoints, identities and names win over other settings.
   --image KIND      Plan only this image (linux or windows). Default: both.
   --version X.Y.Z   The version to plan a rollout of (needs --image). Default: each image's newest
                     promoted version (in latest, not kiln's work in progress).
@@ -41,12 +49,11 @@ or reimage. A rollout that would first wait for replication is shown as waiting:
 Examples:
   kiln plan
   kiln plan --settings local.settings.json
+  kiln plan --scenario scenarios/monthly-small.yaml
   kiln plan --image linux --version 2026.11.1
   kiln plan --json | jq '.cleanup.remove'
 
-Exit codes: 0 every flow was planned · 1 something could not be planned (invalid settings, a read
-failed, a run failed; the plan says what) · 2 bad arguments or an unreadable settings file.
-`;
+${exitCodesHelp('plan')}`;
 
 const VERSION = /^\d+\.\d+\.\d+$/;
 
@@ -61,6 +68,7 @@ export async function planCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
       ca: { type: 'string' },
+      scenario: { type: 'string' },
     },
     PLAN_HELP,
   );
@@ -68,7 +76,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const { values } = parsed;
   const bad = (message: string) => {
     process.stderr.write(`kiln plan: ${message}\n`);
-    return 2;
+    return EXIT.usage;
   };
   if (values.image !== undefined && values.image !== 'linux' && values.image !== 'windows')
     return bad(`--image must be "linux" or "windows", not "${values.image}"`);
@@ -80,9 +88,11 @@ export async function planCommand(argv: string[]): Promise<number> {
   const fromFile = await settingsFromArguments('plan', values);
   if (fromFile.exit !== undefined) return fromFile.exit;
   const { fileValues } = fromFile;
+  const fake = values.scenario !== undefined ? await startScenarioWorld('plan', values.scenario) : undefined;
+  if (fake?.exit !== undefined) return fake.exit;
 
   // Every flow the app starts is a dry run, whatever the settings say (the shadow-mode switch).
-  const restore = applySettings({ ...fileValues, DRY_RUN: 'true' });
+  const restore = applySettings({ ...fileValues, ...fake?.world.settings, DRY_RUN: 'true' });
   resetRuntime();
   try {
     let settings: Settings;
@@ -93,7 +103,7 @@ export async function planCommand(argv: string[]): Promise<number> {
       process.stderr.write(
         `kiln plan: ${error.message}\nRun "kiln doctor" for a full check of the deployment.\n`,
       );
-      return 1;
+      return EXIT.usage;
     }
     // Without a credential every read would fail the same way: say so once, before planning.
     try {
@@ -103,21 +113,24 @@ export async function planCommand(argv: string[]): Promise<number> {
       process.stderr.write(
         `kiln plan: no Azure credential: ${scrub((error as Error).message)}\nSign in (az login) or set AZURE_CLIENT_ID to kiln's identity; "kiln doctor" checks the rest.\n`,
       );
-      return 1;
+      return EXIT.failed;
     }
     const plan = await makePlan({
       settings,
       images: values.image ? [values.image as ImageKind] : ['linux', 'windows'],
       version: values.version,
+      // In a scenario's world, the plan is made at the world's time.
+      clock: fake?.world.clock,
       log: values.verbose
         ? (level, source, message) => process.stderr.write(`  [${level}] ${source}: ${message}\n`)
         : undefined,
     });
     process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
-    return plan.errors.length > 0 ? 1 : 0;
+    return plan.errors.length > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     restore();
     resetRuntime();
+    await fake?.world.close();
   }
 }
 

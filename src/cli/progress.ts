@@ -1,13 +1,11 @@
 /**
  * Following runs: polls GET /api/runs/{id} until every run ended, showing one live progress line
- * (phase, waves, counts) — rewritten in place on a terminal, printed on change otherwise — and
- * decides the exit code from how the runs ended.
+ * (phase, waves, counts) — rewritten in place on a terminal, printed on change otherwise.
  */
 import type { RunChild, RunDetail } from '../functions/runs-view.js';
-import { CommandError, EXIT, errorText, type AppClient } from './app-client.js';
+import { CommandError, errorText, type AppClient } from './app-client.js';
+import { EXIT } from './exit-codes.js';
 import { isActiveStatus } from '../run-status.js';
-
-const GOOD = new Set(['succeeded', 'promoted', 'planned', 'skipped']);
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -15,11 +13,6 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 export function isActive(run: Pick<RunDetail, 'status'>): boolean {
   return isActiveStatus(run.status);
-}
-
-/** Whether a run that ended did what was asked (completed, and its outcome is not a failure). */
-export function endedWell(run: Pick<RunDetail, 'status' | 'outcome'>): boolean {
-  return run.status === 'Completed' && (run.outcome === undefined || GOOD.has(run.outcome));
 }
 
 function describeChild(child: RunChild): string | undefined {
@@ -76,7 +69,7 @@ export function describeRun(run: RunDetail): string {
 export async function getRun(client: AppClient, id: string): Promise<RunDetail> {
   const response = await client.request('GET', `/runs/${encodeURIComponent(id)}`);
   if (response.status === 404)
-    throw new CommandError(`no run "${id}": ${errorText(response.body)}`, EXIT.runFailed);
+    throw new CommandError(`no run "${id}": ${errorText(response.body)}`, EXIT.usage);
   if (response.status !== 200)
     throw new CommandError(
       `GET /api/runs/${id} answered ${response.status}: ${errorText(response.body)}`,

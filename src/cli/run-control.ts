@@ -5,13 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { RunDetail, RunSummary } from '../functions/runs-view.js';
-import { CommandError, EXIT, createAppClient, errorText, type AppClient } from './app-client.js';
-import { endedWell, follow, getRun, isActive, summarise } from './progress.js';
-
-const EXIT_CODES = `Exit codes: 0 the run ended as asked (succeeded, promoted, planned), or started with --no-wait ·
-1 a run failed, was rolled back or rejected, ended partial, or is already running (409), or does not exist ·
-2 bad arguments (also when the app rejects the request with 400) · 3 the app cannot be reached or
-refused the key`;
+import { CommandError, createAppClient, errorText, type AppClient } from './app-client.js';
+import { EXIT, exitCodesHelp, exitForRuns } from './exit-codes.js';
+import { follow, getRun, isActive, summarise } from './progress.js';
 
 const CONNECTION = `  --app URL         The function app, e.g. https://func-kiln.azurewebsites.net (or KILN_APP_URL).
   --key KEY         Function key (or KILN_FUNCTION_KEY, which keeps it out of the shell history).
@@ -35,8 +31,7 @@ Examples:
   kiln status rollout-linux-agent-2026.12.1 --app http://127.0.0.1:7071 --follow
   KILN_FUNCTION_KEY=… kiln status --app https://func-kiln.azurewebsites.net --json | jq '.runs[0]'
 
-${EXIT_CODES}
-`;
+${exitCodesHelp('status')}`;
 
 const START_HELP = {
   rebuild: `kiln rebuild — start the image rebuild (POST /api/rebuilds) and follow it
@@ -57,8 +52,7 @@ Examples:
   kiln rebuild --app https://func-kiln.azurewebsites.net --image linux
   kiln rebuild --app http://127.0.0.1:7071 --key KEY --dry-run --json
 
-${EXIT_CODES}
-`,
+${exitCodesHelp('rebuild')}`,
   rollout: `kiln rollout — roll an image version onto the scale sets (POST /api/rollouts) and follow it
 
 Usage:
@@ -82,8 +76,7 @@ Examples:
   kiln rollout --app https://func-kiln.azurewebsites.net --image linux --version 2026.12.1
   kiln rollout --app http://127.0.0.1:7071 --key KEY --image windows --version 2026.11.1 --batch-percent 50 --no-wait
 
-${EXIT_CODES}
-`,
+${exitCodesHelp('rollout')}`,
   cleanup: `kiln cleanup — run fleet hygiene now (POST /api/cleanups) and follow it
 
 Usage:
@@ -98,8 +91,7 @@ Examples:
   kiln cleanup --app https://func-kiln.azurewebsites.net --dry-run
   kiln cleanup --app http://127.0.0.1:7071 --key KEY --json
 
-${EXIT_CODES}
-`,
+${exitCodesHelp('cleanup')}`,
 };
 
 export type StartKind = keyof typeof START_HELP;
@@ -136,10 +128,6 @@ function fail(command: string, error: unknown, help: string): number {
     return EXIT.usage;
   }
   throw error;
-}
-
-function exitFor(runs: RunDetail[]): number {
-  return runs.every((r) => endedWell(r)) ? EXIT.ok : EXIT.runFailed;
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -181,7 +169,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
       : await getRun(app, id);
     if (values.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
     else process.stdout.write(isActive(run) ? detail(run) : `${detail(run)}${summarise([run])}`);
-    return isActive(run) ? EXIT.ok : exitFor([run]);
+    return exitForRuns([run]);
   } catch (error) {
     return fail('status', error, STATUS_HELP);
   }
@@ -327,7 +315,7 @@ export async function startCommand(kind: StartKind, argv: string[]): Promise<num
       const running = answer.runs?.map((r) => r.id) ?? (answer.id ? [answer.id] : []);
       throw new CommandError(
         `${errorText(response.body)}; nothing started${running.length ? ` (follow it: kiln status ${running[0]} --follow)` : ''}`,
-        EXIT.runFailed,
+        EXIT.failed,
       );
     }
     if (response.status !== 202)
@@ -343,11 +331,11 @@ export async function startCommand(kind: StartKind, argv: string[]): Promise<num
     if (values['no-wait']) {
       if (values.json) process.stdout.write(`${JSON.stringify({ started: ids })}\n`);
       else process.stdout.write(`${ids.join('\n')}\n`);
-      return EXIT.ok;
+      return EXIT.running;
     }
     const runs = await follow(app, ids, { intervalMs: interval, out: process.stderr });
     process.stdout.write(values.json ? `${JSON.stringify({ runs }, null, 2)}\n` : summarise(runs));
-    return exitFor(runs);
+    return exitForRuns(runs);
   } catch (error) {
     return fail(kind, error, help);
   }

@@ -8,10 +8,11 @@ import { VirtualClock } from '../local/clock.js';
 import { REGISTRATION_AUDIENCE } from '../local/fake-cloud/index.js';
 import { startHttpFront, EVENT_GRID_WEBHOOK } from '../local/host/http-front.js';
 import { LiveClock } from '../local/host/live-clock.js';
-import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
 import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
 import { runTrustingFakeCa } from './trust.js';
 import { parseCommandArguments } from './arguments.js';
+import { scenarioArgument } from './scenario-cloud.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
 
 const HELP = `kiln serve — the app's HTTP routes on 127.0.0.1, over the embedded fake cloud
 
@@ -44,9 +45,7 @@ Examples:
   kiln serve --scenario scenarios/monthly-small.yaml --port 8080 --speed 60
   kiln rollout --app http://127.0.0.1:7071 --key KEY --image linux --version 2026.10.1
 
-Exit codes: 0 stopped by Ctrl+C or SIGTERM · 1 could not start (e.g. the port is in use) ·
-2 bad arguments, scenario file or settings (every bad setting listed).
-`;
+${exitCodesHelp('serve')}`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const parsed = parseCommandArguments(
@@ -66,25 +65,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port!) || port > 65535) {
     process.stderr.write(`kiln serve: --port must be a port number from 0 to 65535, not "${values.port}"\n`);
-    return 2;
+    return EXIT.usage;
   }
   const speed = Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0 || speed > 100_000) {
     process.stderr.write(
       `kiln serve: --speed must be a number above 0 and at most 100000, not "${values.speed}"\n`,
     );
-    return 2;
+    return EXIT.usage;
   }
-  let scenario;
-  try {
-    scenario = values.scenario ? loadScenarioFile(values.scenario) : builtInDemoScenario();
-  } catch (error) {
-    if (error instanceof ScenarioError) {
-      process.stderr.write(`kiln serve: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const loaded = scenarioArgument('serve', values.scenario);
+  if (loaded.exit !== undefined) return loaded.exit;
+  const { scenario } = loaded;
 
   const respawned = runTrustingFakeCa();
   if (respawned) return respawned;
@@ -102,7 +94,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof SimulationError) {
       err(`kiln serve: ${error.message}`);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }
@@ -113,7 +105,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   } catch (error) {
     await sim.close();
     err(`kiln serve: cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
-    return 1;
+    return EXIT.failed;
   }
   const clock = host.runner.clock as VirtualClock;
   const live = new LiveClock({
@@ -169,5 +161,5 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await front.close();
   await sim.close();
   err('kiln serve: stopped');
-  return 0;
+  return EXIT.ok;
 }

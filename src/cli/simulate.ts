@@ -2,13 +2,14 @@
  * `kiln simulate`: parse arguments, load the scenario, run it, print the report. With
  * `--report json` standard output holds only the JSON report; progress and logs go to standard error.
  */
-import { ScenarioError, builtInDemoScenario, loadScenarioFile } from '../local/scenario/parse-scenario.js';
 import type { TriggerName } from '../local/scenario/types.js';
 import { exitCodeFor, renderText } from '../local/simulate/report.js';
 import { SimulationError, runSimulation } from '../local/simulate/run-simulation.js';
 import { RolesSourceError, type RolesOption } from '../local/fake-cloud/role-source.js';
 import { runTrustingFakeCa } from './trust.js';
 import { parseCommandArguments } from './arguments.js';
+import { scenarioArgument } from './scenario-cloud.js';
+import { EXIT, exitCodesHelp } from './exit-codes.js';
 
 const HELP = `kiln simulate — run kiln's real orchestrations against the embedded fake cloud
 
@@ -41,10 +42,7 @@ Examples:
   kiln simulate --scenario my-fleet.yaml --dry-run
   kiln simulate --scenario scenarios/monthly-small.yaml --roles my-infra/main.json
 
-Exit codes: 0 finished as expected, every safety invariant held and no request was refused for
-want of a role · 1 an invariant broke, a run did not end as expected or a request was refused ·
-2 bad arguments, scenario file, roles template or settings (every bad setting listed).
-`;
+${exitCodesHelp('simulate')}`;
 
 const TRIGGERS: TriggerName[] = ['http-rebuild', 'http-rollout', 'eventgrid', 'cleanup'];
 
@@ -67,17 +65,17 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   const { values } = parsed;
   if (values.timers !== undefined && values.timers !== 'on' && values.timers !== 'off') {
     process.stderr.write(`kiln simulate: --timers must be "on" or "off", not "${values.timers}"\n`);
-    return 2;
+    return EXIT.usage;
   }
   if (values.report !== 'text' && values.report !== 'json') {
     process.stderr.write(`kiln simulate: --report must be "text" or "json", not "${values.report}"\n`);
-    return 2;
+    return EXIT.usage;
   }
   let roles: RolesOption = 'project';
   if (values.roles !== undefined) {
     if (values.roles === '') {
       process.stderr.write('kiln simulate: --roles takes a compiled ARM template file or "all"\n');
-      return 2;
+      return EXIT.usage;
     }
     roles = values.roles === 'all' ? 'all' : { templateFile: values.roles };
   }
@@ -92,21 +90,14 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       process.stderr.write(
         `kiln simulate: --trigger takes a comma-separated list of ${TRIGGERS.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}\n`,
       );
-      return 2;
+      return EXIT.usage;
     }
     triggers = names as TriggerName[];
   }
 
-  let scenario;
-  try {
-    scenario = values.scenario ? loadScenarioFile(values.scenario) : builtInDemoScenario();
-  } catch (error) {
-    if (error instanceof ScenarioError) {
-      process.stderr.write(`kiln simulate: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const loaded = scenarioArgument('simulate', values.scenario);
+  if (loaded.exit !== undefined) return loaded.exit;
+  const { scenario } = loaded;
 
   // The fake cloud serves HTTPS with its own CA; Node trusts extra CAs only from start-up.
   const respawned = runTrustingFakeCa();
@@ -133,7 +124,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof SimulationError || error instanceof RolesSourceError) {
       process.stderr.write(`kiln simulate: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }

@@ -107,8 +107,15 @@ function outcomeOf(kind: RunKind, output: unknown): { outcome?: string; reason?:
       ? { outcome: 'errors', reason: (out.errors as unknown[]).map(String).join('; ') }
       : { outcome: out.dryRun ? 'planned' : 'succeeded' };
   }
-  const state = typeof out.state === 'string' ? out.state : undefined;
   const reason = typeof out.reason === 'string' ? out.reason : undefined;
+  if (kind === 'runner-release-watch') {
+    // The watch's own result; a rebuild it started is a run of its own.
+    if (typeof out.action !== 'string') return {};
+    return out.action === 'failed'
+      ? { outcome: 'failed', ...(reason ? { reason } : {}) }
+      : { outcome: 'succeeded' };
+  }
+  const state = typeof out.state === 'string' ? out.state : undefined;
   return { ...(state ? { outcome: state } : {}), ...(reason ? { reason } : {}) };
 }
 

@@ -212,3 +212,54 @@ describe('kiln doctor', () => {
     expect(help.stdout).toContain('Exit codes:');
   });
 });
+
+// `--scenario`: the checks against the embedded fake cloud built from a scenario file, started as
+// simulate starts it. The fake serves every check the shapes of the real services and the roles of
+// kiln's compiled Bicep, so a world without faults passes them all; a fault fails its check.
+describe('kiln doctor --scenario', () => {
+  const scenarioFile = (yaml: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-doctor-scenario-')), 'world.yaml');
+    writeFileSync(file, yaml);
+    return file;
+  };
+
+  it("passes every check in the scenario's world, at its start (exit 0)", async () => {
+    const { code, stdout, stderr } = await run(['--scenario', 'scenarios/monthly-small.yaml', '--json']);
+    expect(stderr).toContain('the embedded fake cloud of scenario "monthly-small"');
+    const result = JSON.parse(stdout) as { ok: boolean; at: string; checks: CheckResult[] };
+    expect(result.checks.filter((c) => c.status !== 'pass')).toEqual([]);
+    expect(code).toBe(0);
+    expect(result.at).toBe('2026-12-01T02:55:00.000Z');
+    expect(result.checks.map((c) => c.check)).toEqual(
+      expect.arrayContaining([
+        'roles',
+        'registration broker',
+        'runners online vmss-gh-linux-weu',
+        'agents online vmss-ado-win-weu',
+      ]),
+    );
+  });
+
+  it("fails the check a scenario's fault breaks, with its fix (exit 1)", async () => {
+    const file = scenarioFile(
+      'version: 1\nname: ado-down\nfaults:\n  - { service: ado, operation: getPools, status: 401, persistent: true }\n',
+    );
+    const { code, stdout } = await run(['--scenario', file, '--json']);
+    expect(code).toBe(1);
+    const { checks } = JSON.parse(stdout) as { checks: CheckResult[] };
+    expect(checks.find((c) => c.check === 'azure devops')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('Agent Pools (Read & manage)'),
+    });
+    expect(checks.filter((c) => c.status === 'fail').map((c) => c.check)).toEqual(['azure devops']);
+  });
+
+  it('exits 2 naming the field of a bad scenario', async () => {
+    const { code, stderr } = await run([
+      '--scenario',
+      scenarioFile('version: 1\nname: bad\nghosts: { github: -3 }\n'),
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/ghosts\.github/);
+  });
+});

@@ -189,3 +189,60 @@ describe('kiln plan', () => {
     expect(help.stdout).toContain('Examples:');
   });
 });
+
+// `--scenario`: the same plan against the embedded fake cloud built from a scenario file, started as
+// simulate starts it; the plan is made at the world's time (the scenario's start).
+describe('kiln plan --scenario', () => {
+  const scenarioFile = (yaml: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-plan-scenario-')), 'world.yaml');
+    writeFileSync(file, yaml);
+    return file;
+  };
+
+  it("plans in the scenario's world, at its start, without Azure (exit 0)", async () => {
+    const { code, stdout, stderr } = await run(['--scenario', 'scenarios/busy-and-ghosts.yaml', '--json']);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('the embedded fake cloud of scenario "busy-and-ghosts"');
+    const plan = JSON.parse(stdout) as Plan;
+    expect(plan.errors).toEqual([]);
+    expect(plan.at).toBe('2026-12-01T02:55:00.000Z');
+    expect(plan.rebuild.map((r) => [r.image, r.state, r.nextVersion, r.canary])).toEqual([
+      ['linux', 'planned', '2026.12.1', 'vmss-gh-linux-weu'],
+      ['windows', 'planned', '2026.12.1', 'vmss-ado-win-weu'],
+    ]);
+    expect(plan.rebuild.find((r) => r.image === 'linux')!.rollOut).toEqual(['vmss-gh-linux-neu']);
+    // The scenario's ghosts (12 runners, 2 agents) are what a cleanup would remove; its foreign runners stay.
+    expect(plan.cleanup.remove.filter((r) => r.fleet === 'github')).toHaveLength(12);
+    expect(plan.cleanup.remove.filter((r) => r.fleet === 'ado')).toHaveLength(2);
+    expect(plan.cleanup.foreign).toHaveLength(3);
+    const linux = plan.rollout.find((r) => r.image === 'linux')!;
+    expect(linux).toMatchObject({ version: '2026.10.1', versionFrom: 'newest promoted' });
+    expect(linux.scaleSets.map((s) => s.scaleSet).sort()).toEqual(['vmss-gh-linux-neu', 'vmss-gh-linux-weu']);
+  });
+
+  it('names what could not be planned when the world fails a read (exit 1)', async () => {
+    const file = scenarioFile(
+      'version: 1\nname: ado-down\nfaults:\n  - { service: ado, operation: listAgents, status: 404, persistent: true }\n',
+    );
+    const { code, stdout } = await run(['--scenario', file, '--json']);
+    expect(code).toBe(1);
+    expect((JSON.parse(stdout) as Plan).errors.join('\n')).toMatch(/cleanup: .*Azure DevOps agents.*404/);
+  });
+
+  it('exits 2 naming the field of a bad scenario, or a bad setting', async () => {
+    const bad = await run([
+      '--scenario',
+      scenarioFile('version: 1\nname: bad\nscaleSets: [{ capacity: -1 }]\n'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/scaleSets\[0\]/);
+    // Settings from a file apply over the fake cloud, but for its endpoints, identities and names.
+    const settings = join(mkdtempSync(join(tmpdir(), 'kiln-plan-scenario-')), 'settings.json');
+    // (a Key Vault URL that is not https would be a problem of its own, were it not the fake's).
+    writeFileSync(settings, JSON.stringify({ PRUNE_KEEP: 'many', KEYVAULT_URL: 'http://kv.example' }));
+    const badSetting = await run(['--scenario', 'scenarios/monthly-small.yaml', '--settings', settings]);
+    expect(badSetting.code).toBe(2);
+    expect(badSetting.stderr).toContain('PRUNE_KEEP');
+    expect(badSetting.stderr).not.toContain('KEYVAULT_URL');
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRun, endedWell, summarise } from '../../src/cli/progress.js';
+import { describeRun, summarise } from '../../src/cli/progress.js';
 import type { RunDetail } from '../../src/functions/runs-view.js';
 
 // The progress line and the summary the run-control commands print, from GET /api/runs/{id} answers.
@@ -106,23 +106,6 @@ describe('describeRun', () => {
         }),
       ),
     ).toBe('rollout-linux-agent-2026.12.1: Completed · done · rolledBack · health gate: 3 of 4 unhealthy');
-  });
-});
-
-describe('endedWell', () => {
-  it.each([
-    ['Completed', 'succeeded', true],
-    ['Completed', 'promoted', true],
-    ['Completed', 'planned', true],
-    ['Completed', undefined, true],
-    ['Completed', 'partial', false],
-    ['Completed', 'rolledBack', false],
-    ['Completed', 'rejected', false],
-    ['Completed', 'errors', false],
-    ['Failed', undefined, false],
-    ['Terminated', undefined, false],
-  ] as const)('%s %s → %s', (status, outcome, expected) => {
-    expect(endedWell({ status, outcome })).toBe(expected);
   });
 });
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodesHelp } from '../../src/cli/exit-codes.js';
 import { kiln, startServe, type Served } from './serve-helper.js';
 
 // kiln status and kiln rebuild|rollout|cleanup against `kiln serve`, as an operator runs them:
@@ -55,9 +56,9 @@ describe('kiln rollout|cleanup|rebuild', () => {
     });
   });
 
-  it('--no-wait prints the id; status --follow follows it', async () => {
+  it('--no-wait prints the id and exits 4 (not ended); status --follow follows it', async () => {
     const started = await kiln(['cleanup', '--app', served.url, '--dry-run', '--no-wait', '--json'], env);
-    expect(started.code, started.stderr).toBe(0);
+    expect(started.code, started.stderr).toBe(4);
     expect(JSON.parse(started.stdout)).toEqual({ started: ['kiln-cleanup'] });
     const followed = await kiln(
       ['status', 'kiln-cleanup', '--app', served.url, '--follow', '--interval', '0.2'],
@@ -116,10 +117,88 @@ describe('kiln rollout|cleanup|rebuild', () => {
     expect(stdout).not.toMatch(/vmss-ado-win-weu: updated/);
   });
 
-  it('exits 1 for a run that does not exist', async () => {
-    const { code, stderr } = await kiln(['status', 'rollout-nope-1.2.3', '--app', served.url], env);
-    expect(code).toBe(1);
-    expect(stderr).toContain('no run "rollout-nope-1.2.3"');
+  it('status RUN exits as the run ended: 1 for the failed rollout, 2 for a run that does not exist', async () => {
+    const failed = await kiln(['status', 'rollout-linux-agent-2026.12.9', '--app', served.url], env);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stdout).toContain('Completed — failed');
+    const unknown = await kiln(['status', 'rollout-nope-1.2.3', '--app', served.url], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no run "rollout-nope-1.2.3"');
+  });
+
+  it('exits 0 for a rollout to the version the scale sets already run (untouched, succeeded)', async () => {
+    const { code, stdout, stderr } = await kiln(
+      ['rollout', '--app', served.url, '--image', 'windows', '--version', '2026.10.1', '--interval', '0.2'],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('Completed — succeeded');
+    expect(stdout).toMatch(/vmss-ado-win-weu: untouched, 0 updated/);
+  });
+
+  it('exits 0 for a cleanup dry run it followed to its end', async () => {
+    const { code, stdout, stderr } = await kiln(
+      ['cleanup', '--app', served.url, '--dry-run', '--interval', '0.2'],
+      env,
+    );
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('Completed — planned');
+  });
+});
+
+// Runs that end badly or have not ended, on a world of their own (test/cli/fixtures/serve-outcomes.yaml).
+describe('kiln rebuild|cleanup|status: runs that fail or go on', () => {
+  let world: Served;
+  let worldEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    world = await startServe([
+      '--scenario',
+      resolve('test/cli/fixtures/serve-outcomes.yaml'),
+      '--speed',
+      '600',
+    ]);
+    worldEnv = { ...process.env, KILN_FUNCTION_KEY: world.key };
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  it('a rebuild whose build fails exits 1, and so does status of it', async () => {
+    const rebuild = await kiln(
+      ['rebuild', '--app', world.url, '--image', 'linux', '--json', '--interval', '0.2'],
+      worldEnv,
+    );
+    expect(rebuild.code, rebuild.stderr).toBe(1);
+    const [run] = (JSON.parse(rebuild.stdout) as { runs: { id: string; status: string; outcome: string }[] })
+      .runs;
+    expect(run).toMatchObject({ status: 'Completed', outcome: 'failed' });
+    const status = await kiln(['status', run!.id, '--app', world.url], worldEnv);
+    expect(status.code, status.stderr).toBe(1);
+  });
+
+  it('a cleanup that cannot read the fleet exits 1', async () => {
+    const { code, stdout, stderr } = await kiln(
+      ['cleanup', '--app', world.url, '--interval', '0.2'],
+      worldEnv,
+    );
+    expect(code, stderr).toBe(1);
+    expect(stdout).toMatch(/kiln-cleanup \(cleanup fleet\): (Completed — errors|Failed)/);
+  });
+
+  it('a run that goes on: --no-wait and status exit 4, starting it again exits 1 (409, nothing started)', async () => {
+    const started = await kiln(
+      ['rebuild', '--app', world.url, '--image', 'windows', '--no-wait', '--json'],
+      worldEnv,
+    );
+    expect(started.code, started.stderr).toBe(4);
+    const [id] = (JSON.parse(started.stdout) as { started: string[] }).started;
+    // Its build takes a virtual day: 144 s at ×600, longer than these looks.
+    const status = await kiln(['status', id!, '--app', world.url], worldEnv);
+    expect(status.code, status.stderr).toBe(4);
+    expect(status.stdout).toMatch(/status +Running/);
+    const again = await kiln(['rebuild', '--app', world.url, '--image', 'windows'], worldEnv);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/nothing started \(follow it: kiln status rebuild-windows-/);
   });
 });
 
@@ -160,6 +239,9 @@ describe('run control: bad arguments and unreachable apps', () => {
     );
     expect(code).toBe(2);
     expect(stderr).toMatch(/the app rejected the request: field "version"/);
+    const rebuild = await kiln(['rebuild', '--app', served.url, '--runner-sha256', 'ab'.repeat(32)], env);
+    expect(rebuild.code).toBe(2);
+    expect(rebuild.stderr).toMatch(/the app rejected the request: .*runnerSha256/);
   });
 
   it('exits 3 when the key is wrong or the app cannot be reached', async () => {
@@ -171,13 +253,23 @@ describe('run control: bad arguments and unreachable apps', () => {
     expect(unreachable.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9\/api/);
   });
 
+  it.each([
+    ['rebuild', '--image', 'linux'],
+    ['rollout', '--image', 'linux', '--version', '2026.11.1'],
+    ['cleanup', '--dry-run'],
+  ])('%s exits 3 when the key is refused', async (command, ...args) => {
+    const { code, stderr } = await kiln([command, '--app', served.url, '--key', 'wrong', ...args]);
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/refused the request \(401\)/);
+  });
+
   it('prints help with examples and exit codes for every command', async () => {
     for (const command of ['status', 'rebuild', 'rollout', 'cleanup']) {
       const { code, stdout } = await kiln([command, '--help']);
       expect(code).toBe(0);
       expect(stdout).toContain(`kiln ${command} —`);
       expect(stdout).toContain('Examples:');
-      expect(stdout).toContain('Exit codes: 0');
+      expect(stdout).toContain(exitCodesHelp(command as 'status' | 'rebuild' | 'rollout' | 'cleanup'));
     }
     const usage = await kiln(['help']);
     expect(usage.stdout).toMatch(/serve\s+Serve the app's HTTP routes/);

@@ -21,7 +21,7 @@ describe('kiln serve: arguments', () => {
     const { code, stdout } = await kiln(['serve', '--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('kiln serve --scenario scenarios/monthly-small.yaml --port 8080 --speed 60');
-    expect(stdout).toMatch(/Exit codes: 0 stopped/);
+    expect(stdout).toMatch(/^ {2}0 {4}stopped by Ctrl\+C or SIGTERM$/m);
     expect((await kiln(['help', 'serve'])).stdout).toBe(stdout);
   });
 

@@ -138,4 +138,18 @@ describe('GET /api/runs and /api/runs/{id}', () => {
     });
     expect((await call('GET', '/api/runs?top=1')).body).not.toContain(ROLLOUT);
   });
+
+  it('gives a runner-release watch that could not read the release the outcome failed, with the reason', async () => {
+    sim.host.runner.clock.advanceTo(sim.host.runner.clock.nowMs() + 60_000);
+    sim.cloud.addFault({ service: 'github', operation: 'getLatestRelease', status: 500, persistent: true });
+    await sim.host.fireTimer('runnerReleaseTimer');
+    await sim.host.runner.runToCompletion('kiln-runner-release-watch');
+    const response = await call('GET', '/api/runs/kiln-runner-release-watch');
+    expect(JSON.parse(response.body)).toMatchObject({
+      kind: 'runner-release-watch',
+      status: 'Completed',
+      outcome: 'failed',
+      failureReason: expect.stringContaining('500'),
+    });
+  });
 });
