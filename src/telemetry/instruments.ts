@@ -65,10 +65,9 @@ export const METRICS = {
     name: 'kiln.ghosts.found',
     kind: 'gauge',
     unit: '{registration}',
-    description:
-      'Runners or agents whose instance is gone, as the latest cleanup found them (a dry run too).',
+    description: 'Runners or agents whose instance is gone, as the latest cleanup found them.',
     attributes: ['fleet'],
-    recordedIn: 'the end of every cleanup',
+    recordedIn: 'every cleanup once it has planned (a dry run too), for each fleet it could read whole',
   },
   ghostsRemoved: {
     name: 'kiln.ghosts.removed',
