@@ -7,7 +7,7 @@
 import type { Fleet } from '../domain/hygiene.js';
 import { runnerDaysLeft } from '../domain/release.js';
 import type { ActivityDeps } from './deps.js';
-import { ok, type ActivityResult } from './result.js';
+import { attempt, type ActivityResult } from './result.js';
 
 export type RecordMetricsInput =
   | {
@@ -44,41 +44,43 @@ export type RecordMetricsInput =
     };
 
 export function createRecordMetricsActivity({ metrics, now }: ActivityDeps) {
-  return async (input: RecordMetricsInput): Promise<ActivityResult<null>> => {
-    switch (input.kind) {
-      case 'cleanup':
-        for (const { fleet, count } of input.ghostsFound) metrics.ghostsFound(fleet, count);
-        break;
-      case 'rollout':
-        metrics.rolloutEnded({
-          image: input.definition,
-          version: input.version,
-          source: input.source,
-          state: input.state,
-          seconds: secondsBetween(input.startedAt, input.finishedAt),
-          scaleSets: input.scaleSets,
-        });
-        break;
-      case 'rebuild':
-        metrics.rebuildEnded({
-          image: input.definition,
-          outcome: input.outcome,
-          trigger: input.trigger,
-          seconds: secondsBetween(input.startedAt, input.finishedAt),
-          ...(input.build
-            ? { buildSeconds: secondsBetween(input.build.startedAt, input.build.finishedAt) }
-            : {}),
-        });
-        break;
-      case 'runnerRelease': {
-        const daysLeft = runnerDaysLeft({ ...input, now: now().toISOString() });
-        if (daysLeft !== undefined)
-          metrics.runner({ version: input.baked ?? 'unknown', latest: input.latest, daysLeft });
-        break;
+  // Whatever happens here comes back as a result, never as an exception that would fail the run.
+  return (input: RecordMetricsInput): Promise<ActivityResult<null>> =>
+    attempt(`record the metrics of a ${input.kind}`, async () => {
+      switch (input.kind) {
+        case 'cleanup':
+          for (const { fleet, count } of input.ghostsFound) metrics.ghostsFound(fleet, count);
+          break;
+        case 'rollout':
+          metrics.rolloutEnded({
+            image: input.definition,
+            version: input.version,
+            source: input.source,
+            state: input.state,
+            seconds: secondsBetween(input.startedAt, input.finishedAt),
+            scaleSets: input.scaleSets,
+          });
+          break;
+        case 'rebuild':
+          metrics.rebuildEnded({
+            image: input.definition,
+            outcome: input.outcome,
+            trigger: input.trigger,
+            seconds: secondsBetween(input.startedAt, input.finishedAt),
+            ...(input.build
+              ? { buildSeconds: secondsBetween(input.build.startedAt, input.build.finishedAt) }
+              : {}),
+          });
+          break;
+        case 'runnerRelease': {
+          const daysLeft = runnerDaysLeft({ ...input, now: now().toISOString() });
+          if (daysLeft !== undefined)
+            metrics.runner({ version: input.baked ?? 'unknown', latest: input.latest, daysLeft });
+          break;
+        }
       }
-    }
-    return ok(null);
-  };
+      return null;
+    });
 }
 
 function secondsBetween(from: string, to: string): number {

@@ -18,7 +18,7 @@ import { loadScenarioFile } from '../../src/local/scenario/parse-scenario.js';
 import type { ImageKind } from '../../src/local/scenario/types.js';
 import { runSimulation, type SimulationResult } from '../../src/local/simulate/run-simulation.js';
 import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
-import { METRICS } from '../../src/telemetry/instruments.js';
+import { METRICS, type MetricSpec } from '../../src/telemetry/instruments.js';
 import { NO_METRICS, rateLimitsOf, startMetrics } from '../../src/telemetry/metrics.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from './otlp-receiver.js';
 
@@ -164,6 +164,20 @@ describe('a cleanup, exported over OTLP', () => {
       true,
     );
     expect(receiver.resourceAttributes[0]).toMatchObject({ 'service.name': 'kiln' });
+  });
+
+  it('sends each metric under its catalogue name, kind, unit and attributes', () => {
+    const catalogue = new Map<string, MetricSpec>(Object.values(METRICS).map((m) => [m.name, m]));
+    const otlpKind = { gauge: 'gauge', counter: 'sum', histogram: 'histogram' } as const;
+    const received = receiver.points();
+    expect(received.length).toBeGreaterThan(0);
+    for (const point of received) {
+      const spec = catalogue.get(point.metric);
+      expect(spec, point.metric).toBeDefined();
+      expect(point.kind, point.metric).toBe(otlpKind[spec!.kind]);
+      expect(point.unit, point.metric).toBe(spec!.unit);
+      expect(Object.keys(point.attributes).sort(), point.metric).toEqual([...spec!.attributes].sort());
+    }
   });
 
   it('counts the ghosts the world holds as found, and those the cleanup deleted as removed', () => {
