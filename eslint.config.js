@@ -79,7 +79,19 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['node:*', 'http', 'https', 'fs', 'crypto', '*/clients/*', '@azure/*', '@octokit/*'],
+              // Metrics too: an orchestrator replays, and would count again (src/telemetry).
+              group: [
+                'node:*',
+                'http',
+                'https',
+                'fs',
+                'crypto',
+                '*/clients/*',
+                '*/telemetry/*',
+                '@azure/*',
+                '@octokit/*',
+                '@opentelemetry/*',
+              ],
               message: 'S7: orchestrators do no I/O; call an activity.',
               allowTypeImports: true,
             },

@@ -152,6 +152,18 @@ param subscribeGalleryEvents bool = false
 @description('Optional. Name of the app\'s Event Grid-triggered function.')
 param galleryEventFunctionName string = 'galleryVersionEvents'
 
+@description('Optional. Email addresses kiln\'s alerts notify (infra/modules/alerts.bicep). Empty, with no alertWebhookUrl: the alert rules fire in Azure Monitor and notify nobody.')
+param alertEmails string[] = []
+
+@description('Optional. Webhook URL kiln\'s alerts are posted to (common alert schema), e.g. a chat\'s incoming webhook. Empty: none.')
+@secure()
+param alertWebhookUrl string = ''
+
+@description('Optional. The rollouts\' busy wait in hours (POST /api/rollouts busyWaitHours, default 6): a scale set with instances off its model for longer is alerted as still pending.')
+@minValue(1)
+@maxValue(47)
+param busyWaitHours int = 6
+
 @description('Optional. Upper bound of the Function App\'s Flex Consumption instances.')
 @minValue(40)
 @maxValue(1000)
@@ -605,6 +617,24 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsName: appInsightsName
     maximumInstanceCount: functionMaximumInstanceCount
     appSettings: toObject(filter(items(union(kilnSettings, brokerSettings)), s => !empty(s.value)), s => s.key, s => s.value)
+  }
+  dependsOn: [
+    monitoring
+  ]
+}
+
+// What the app's metrics say needs a person: alert rules on its Application Insights and, with an
+// email or a webhook, the action group they notify.
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  params: {
+    namePrefix: envSlug
+    location: location
+    tags: baseTags
+    appInsightsName: appInsightsName
+    emailAddresses: alertEmails
+    webhookUrl: alertWebhookUrl
+    busyWaitHours: busyWaitHours
   }
   dependsOn: [
     monitoring

@@ -25,6 +25,7 @@ import type {
   ReimageUnregisteredInput,
   ReimageUnregisteredResult,
 } from './activities/remediation.js';
+import type { RecordMetricsInput } from './activities/metrics.js';
 import type { ActivityResult } from './activities/result.js';
 import type {
   CheckHealthInput,
@@ -92,6 +93,9 @@ export interface ActivityContracts {
   [Activities.deleteManagedImage]: { input: { managedImageId: string }; output: null };
   /** null: no GitHub fleet is configured. */
   [Activities.readRunnerRelease]: { input: null; output: RunnerReleaseState | null };
+
+  // Metrics of how a run ended (src/activities/metrics.ts): orchestrators never record one themselves.
+  [Activities.recordMetrics]: { input: RecordMetricsInput; output: null };
 }
 
 export type ActivityName = keyof ActivityContracts;

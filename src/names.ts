@@ -39,6 +39,7 @@ export const Activities = {
   deleteVersions: 'deleteVersions',
   deleteManagedImage: 'deleteManagedImage',
   readRunnerRelease: 'readRunnerRelease',
+  recordMetrics: 'recordMetrics',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */

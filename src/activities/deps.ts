@@ -4,6 +4,7 @@ import type { FullAdoClient, FullArmClient, FullGitHubClient } from '../clients/
 import type { RegistrationReader } from './registrations.js';
 
 import type { IssuedRegistrations } from '../registration/issued-registrations.js';
+import type { KilnMetrics } from '../telemetry/metrics.js';
 
 export interface ActivityDeps {
   settings: Settings;
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   now: () => Date;
   /** The registration broker's record of what it gave each instance provisioning (with the broker on). */
   issuedRegistrations?: IssuedRegistrations;
+  /** kiln's metrics (NO_METRICS when no exporter is set): recorded here, in activities, never in orchestrators. */
+  metrics: KilnMetrics;
 }

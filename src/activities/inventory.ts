@@ -80,9 +80,18 @@ export interface ListScaleSetInstancesInput {
 }
 export type ListScaleSetInstancesOutput = ActivityResult<ScaleSetInstance[]>;
 
-export function createListScaleSetInstancesActivity({ arm }: ActivityDeps) {
+export function createListScaleSetInstancesActivity({ arm, metrics }: ActivityDeps) {
   return (input: ListScaleSetInstancesInput): Promise<ListScaleSetInstancesOutput> =>
-    attempt(`list instances of ${input.scaleSetId}`, () => arm.listInstances(input.scaleSetId));
+    attempt(`list instances of ${input.scaleSetId}`, async () => {
+      const instances = await arm.listInstances(input.scaleSetId);
+      metrics.fleetInstances(scaleSetName(input.scaleSetId), instances);
+      return instances;
+    });
+}
+
+/** A scale set's name from its resource id, as metrics name it (never a failure: a metric must not fail a flow). */
+export function scaleSetName(scaleSetId: string): string {
+  return /\/virtualMachineScaleSets\/([^/]+)/i.exec(scaleSetId)?.[1] ?? scaleSetId;
 }
 
 export type ListGitHubRunnersOutput = ActivityResult<GitHubRunner[] | null>;

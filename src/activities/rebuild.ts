@@ -3,7 +3,13 @@
  * built image as a gallery version, change its regions, tags and latest flag, prune, and read the
  * latest GitHub runner release. Each starts slow work and returns; the orchestration polls.
  */
-import { buildJobTemplate, freeVersionName, type ImageKind } from '../domain/release.js';
+import {
+  buildJobTemplate,
+  daysBetween,
+  freeVersionName,
+  newestPromoted,
+  type ImageKind,
+} from '../domain/release.js';
 import { regionKey } from '../domain/regions.js';
 import { versionOfImageReference } from '../domain/rollout.js';
 import type { ActivityDeps } from './deps.js';
@@ -29,13 +35,16 @@ export interface GalleryState {
 
 export type ReadGalleryOutput = ActivityResult<GalleryState>;
 
-export function createReadGalleryActivity({ arm }: ActivityDeps) {
+export function createReadGalleryActivity({ arm, metrics, now }: ActivityDeps) {
   return (input: ReadGalleryInput): Promise<ReadGalleryOutput> =>
     attempt(`read gallery versions of ${input.definition}`, async () => {
       const [versions, referenced] = await Promise.all([
         arm.listImageVersions(input.definition),
         referencedVersions(arm, input.definition),
       ]);
+      const newest = newestPromoted(versions);
+      if (newest?.publishedDate)
+        metrics.imageAge(input.definition, daysBetween(newest.publishedDate, now().toISOString()));
       return {
         versions: versions.map((v) => ({
           name: v.name,

@@ -36,7 +36,7 @@ export type RemoveRegistrationsOutput = ActivityResult<ActivityResult<RemovalOut
  * - Azure DevOps agent (whatever the reason, a recycle too): read it first (Azure DevOps deletes a
  *   busy agent without refusing).
  */
-export function createRemoveRegistrationsActivity({ github, ado }: ActivityDeps) {
+export function createRemoveRegistrationsActivity({ github, ado, metrics }: ActivityDeps) {
   return (input: RemoveRegistrationsInput): Promise<RemoveRegistrationsOutput> =>
     attempt(`remove ${input.registrations.length} registration(s)`, () =>
       forEachWithinBudget(
@@ -53,17 +53,23 @@ export function createRemoveRegistrationsActivity({ github, ado }: ActivityDeps)
                 if (live.busy) return 'busy';
                 if (live.status === 'online') return 'online';
               }
-              return github.deleteRunner(registration.id);
+              return counted(registration, await github.deleteRunner(registration.id));
             }
             if (!ado) throw new Error('no Azure DevOps fleet is configured');
             const live = await ado.getAgent(registration.id);
             if (!live) return 'gone';
             if (live.busy) return 'busy';
             if (live.status === 'online') return 'online';
-            return ado.deleteAgent(registration.id);
+            return counted(registration, await ado.deleteAgent(registration.id));
           }),
       ),
     );
+
+  /** A ghost kiln deleted counts as removed (one already gone was not kiln's doing). */
+  function counted(registration: { fleet: Fleet; reason: string }, outcome: RemovalOutcome): RemovalOutcome {
+    if (registration.reason === 'ghost' && outcome === 'deleted') metrics.ghostRemoved(registration.fleet);
+    return outcome;
+  }
 }
 
 export interface ReimageUnregisteredInput {

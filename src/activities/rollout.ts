@@ -11,6 +11,7 @@ import { servedOneJob, type RegistrationState } from '../domain/rollout.js';
 import { provisioningKey } from '../domain/registration.js';
 import { regionKey } from '../domain/regions.js';
 import type { ActivityDeps } from './deps.js';
+import { scaleSetName } from './inventory.js';
 import { ensureError } from '../clients/errors.js';
 import { startBudget } from './budget.js';
 import { attempt, type ActivityError, type ActivityResult } from './result.js';
@@ -91,6 +92,7 @@ export function createObserveScaleSetActivity(deps: ActivityDeps) {
   return (input: ObserveScaleSetInput): Promise<ObserveScaleSetOutput> =>
     attempt(`observe scale set ${input.scaleSetId}`, async () => {
       const instances = await deps.arm.listInstances(input.scaleSetId);
+      deps.metrics.fleetInstances(scaleSetName(input.scaleSetId), instances);
       const wanted = input.instanceIds ? new Set(input.instanceIds) : undefined;
       const looked = instances.filter(
         (i) => input.allInstances || (wanted ? wanted.has(i.instanceId) : !i.latestModelApplied),

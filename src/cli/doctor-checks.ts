@@ -31,6 +31,7 @@ import { createSecretReader } from '../clients/keyvault.js';
 import type { AdoAgent, GitHubRunner } from '../clients/types.js';
 import { loadSettings, SettingsError, type Env, type Settings } from '../config/load-settings.js';
 import { checkRoles } from './doctor-roles.js';
+import { NO_METRICS } from '../telemetry/metrics.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -213,6 +214,8 @@ export async function runChecks(env: Env, now: Date = new Date()): Promise<Check
     ado,
     registrations: createRegistrationReader({ github, ado, now: clock }),
     now: clock,
+    // A check reports on the terminal, not to the deployment's metrics.
+    metrics: NO_METRICS,
   };
 
   // 5. GitHub: listing the runners proves the credential and its scope.

@@ -191,6 +191,16 @@ export interface SecretReader {
   getSecret(name: string): Promise<string>;
 }
 
+export type ApiService = 'arm' | 'github' | 'ado';
+
+/** Sees every HTTP attempt a client makes, retries included (kiln's metrics: src/telemetry). */
+export interface ApiObserver {
+  /** An answer: its status and headers (names in any case). */
+  response(service: ApiService, status: number, headers: Iterable<[string, string]>): void;
+  /** No answer: the connection failed, or the attempt timed out. */
+  failure(service: ApiService): void;
+}
+
 export interface GalleryTargetRegion {
   /** Region name as ARM answers it (may be a display name such as "West Europe"). */
   name: string;

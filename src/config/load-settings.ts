@@ -87,6 +87,13 @@ export interface Settings extends ClientTuning {
     runnerMaxAgeDays: number;
     imageEolDays: number;
   };
+  /** Where kiln's metrics are exported (src/telemetry/metrics.ts); neither set: nowhere. */
+  telemetry: {
+    appInsights?: { connectionString: string; entraAuth: boolean };
+    /** The OTLP/HTTP URL metrics are posted to. */
+    otlpMetricsUrl?: string;
+    exportIntervalMs: number;
+  };
 }
 
 export function loadSettings(env: Env = process.env): Settings {
@@ -213,6 +220,20 @@ export function loadSettings(env: Env = process.env): Settings {
       pruneKeep: r.PRUNE_KEEP,
       runnerMaxAgeDays: r.RUNNER_MAX_AGE_DAYS,
       imageEolDays: r.IMAGE_EOL_DAYS,
+    },
+    telemetry: {
+      appInsights: r.APPLICATIONINSIGHTS_CONNECTION_STRING
+        ? {
+            connectionString: r.APPLICATIONINSIGHTS_CONNECTION_STRING,
+            entraAuth: r.APPLICATIONINSIGHTS_AUTHENTICATION_STRING !== '',
+          }
+        : undefined,
+      otlpMetricsUrl:
+        r.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ||
+        (r.OTEL_EXPORTER_OTLP_ENDPOINT
+          ? `${r.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/metrics`
+          : undefined),
+      exportIntervalMs: r.OTEL_METRIC_EXPORT_INTERVAL,
     },
   };
 }

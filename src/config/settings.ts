@@ -645,6 +645,68 @@ export const SETTINGS = {
       .regex(/^(\d+\.\d+\.\d+)?$/, 'must be x.y.z'),
     '',
   ),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: withDefault(
+    {
+      env: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      description:
+        "Application Insights connection string (the Functions host's own setting; the Bicep sets it). kiln's metrics go there through the Azure Monitor exporter. Empty: no Azure Monitor export.",
+      example: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://…',
+      secret: true,
+    },
+    z.union([
+      z.literal(''),
+      z
+        .string()
+        .trim()
+        .regex(/(^|;)\s*InstrumentationKey=/i, 'must be a connection string with InstrumentationKey='),
+    ]),
+    '',
+  ),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: withDefault(
+    {
+      env: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+      description:
+        "How telemetry is sent to Application Insights (the Functions host's own setting; the Bicep sets it, since local auth is off). Authorization=AAD: kiln's metrics are sent with kiln's managed identity (AZURE_CLIENT_ID), which needs Monitoring Metrics Publisher on the component.",
+      example: 'ClientId=11111111-1111-1111-1111-111111111111;Authorization=AAD',
+    },
+    z.union([
+      z.literal(''),
+      z
+        .string()
+        .trim()
+        .regex(/(^|;)\s*Authorization=AAD\s*(;|$)/i, 'must say Authorization=AAD'),
+    ]),
+    '',
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: withDefault(
+    {
+      env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      description:
+        "OTLP/HTTP endpoint kiln's metrics are also exported to (JSON, to this URL + /v1/metrics). The exporter reads the other standard OTEL_EXPORTER_OTLP_* variables (headers, timeout) itself. Empty: no OTLP export.",
+      example: 'http://127.0.0.1:4318',
+    },
+    z.union([z.literal(''), z.string().trim().url('must be an absolute URL')]),
+    '',
+  ),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: withDefault(
+    {
+      env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+      description:
+        'Full OTLP/HTTP URL for metrics, used as is instead of OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics.',
+      example: 'http://127.0.0.1:4318/v1/metrics',
+    },
+    z.union([z.literal(''), z.string().trim().url('must be an absolute URL')]),
+    '',
+  ),
+  OTEL_METRIC_EXPORT_INTERVAL: withDefault(
+    {
+      env: 'OTEL_METRIC_EXPORT_INTERVAL',
+      description:
+        'Milliseconds between two exports of the metrics (both exporters); what is recorded since the last one is also exported when the app stops.',
+    },
+    wholeNumber(1_000, 3_600_000),
+    60_000,
+  ),
 } as const satisfies Record<string, { spec: SettingSpec; schema: z.ZodTypeAny }>;
 
 export type SettingName = keyof typeof SETTINGS;

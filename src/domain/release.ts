@@ -138,6 +138,45 @@ export function planPrune(input: {
   return sorted.filter((v) => !keep.has(v)).reverse();
 }
 
+/** The newest version that is promoted (not excluded from latest): what new instances of the image get. */
+export function newestPromoted<V extends { name: string; excludeFromLatest: boolean }>(
+  versions: readonly V[],
+): V | undefined {
+  return versions
+    .filter((v) => !v.excludeFromLatest && isGalleryVersion(v.name))
+    .sort((a, b) => compareVersions(b.name, a.name))[0];
+}
+
+/** GitHub refuses a runner not updated within this many days of a newer release. */
+export const GITHUB_RUNNER_UPDATE_DAYS = 30;
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * Days before GitHub refuses the baked runner: the full window while it is the latest release,
+ * otherwise what is left of the window since the latest release was published (an upper bound when
+ * several releases came out since the baked one: kiln reads the latest only); ≤ 0 once refused, and
+ * undefined when the latest release gives no date. An unknown baked runner counts as behind.
+ */
+export function runnerDaysLeft(input: {
+  baked?: string;
+  latest: string;
+  latestPublishedAt?: string;
+  now: string;
+}): number | undefined {
+  if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0)
+    return GITHUB_RUNNER_UPDATE_DAYS;
+  if (!input.latestPublishedAt) return undefined;
+  const days =
+    GITHUB_RUNNER_UPDATE_DAYS - (Date.parse(input.now) - Date.parse(input.latestPublishedAt)) / DAY_MS;
+  return Math.round(days * 100) / 100;
+}
+
+/** Whole and fractional days from `from` to `to` (ISO 8601), to two decimals. */
+export function daysBetween(from: string, to: string): number {
+  return Math.round(((Date.parse(to) - Date.parse(from)) / DAY_MS) * 100) / 100;
+}
+
 /**
  * GitHub refuses runners left un-updated for 30 days after a newer release; kiln rebuilds the Linux
  * image once a newer release than the one baked in has been out for `maxAgeDays`.
@@ -153,5 +192,5 @@ export function runnerRefreshDue(input: {
   if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0)
     return false;
   if (!input.latestPublishedAt) return true;
-  return Date.parse(input.now) - Date.parse(input.latestPublishedAt) >= input.maxAgeDays * 24 * 3600_000;
+  return Date.parse(input.now) - Date.parse(input.latestPublishedAt) >= input.maxAgeDays * DAY_MS;
 }

@@ -5,6 +5,7 @@
 import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
 import { registerFleet } from './fleet.js';
+import { registerMetrics } from './metrics.js';
 import { registerRebuild } from './rebuild.js';
 import { registerRegistrations } from './registrations.js';
 import { registerRollout } from './rollout.js';
@@ -17,3 +18,4 @@ registerFleet();
 registerRuns();
 registerDashboard();
 registerRegistrations();
+registerMetrics();

@@ -13,6 +13,7 @@ import { createRegistrationReader } from '../activities/registrations.js';
 import { loadSettings, type Settings } from '../config/load-settings.js';
 import { createRegistrationBroker } from '../registration/broker.js';
 import { createIssuedRegistrationsTable } from '../registration/issued-registrations.js';
+import { startMetrics } from '../telemetry/metrics.js';
 
 let runtime: ActivityDeps | undefined;
 let broker: ReturnType<typeof createRegistrationBroker> | undefined;
@@ -36,6 +37,7 @@ export function getRuntime(): ActivityDeps {
     const settings = loadSettings(process.env);
     const credential = createCredential(settings);
     const secrets = createSecretReader(settings.keyVaultUrl, credential);
+    const metrics = startMetrics(settings.telemetry, credential);
     const github = settings.github
       ? createGitHubClient(settings.github, secrets, {
           writeSpacingMs: settings.github.writeIntervalMs,
@@ -43,6 +45,7 @@ export function getRuntime(): ActivityDeps {
           retries: settings.clientMaxRetries.github,
           timeoutMs: settings.clientAttemptTimeoutMs,
           deadlineMs: settings.clientRequestTimeoutMs,
+          observer: metrics,
         })
       : undefined;
     const ado = settings.ado
@@ -51,6 +54,7 @@ export function getRuntime(): ActivityDeps {
           maxAttempts: 1 + settings.clientMaxRetries.ado,
           timeoutMs: settings.clientAttemptTimeoutMs,
           deadlineMs: settings.clientRequestTimeoutMs,
+          observer: metrics,
         })
       : undefined;
     runtime = {
@@ -59,11 +63,13 @@ export function getRuntime(): ActivityDeps {
         retryBaseMs: settings.clientRetryBaseMs,
         maxRetries: settings.clientMaxRetries.arm,
         timeoutMs: settings.clientRequestTimeoutMs,
+        observer: metrics,
       }),
       github,
       ado,
       registrations: createRegistrationReader({ github, ado, now }),
       now,
+      metrics,
     };
     const issuedTable = settings.registration?.issuedTable;
     if (issuedTable)
@@ -83,7 +89,18 @@ export function getRegistrationBroker(): ReturnType<typeof createRegistrationBro
   return broker;
 }
 
-export function resetRuntime(): void {
+/**
+ * Forgets the runtime (the next use builds it afresh from the environment) after exporting what its
+ * metrics hold: the app's last word when the host stops it, and the end of a local run.
+ */
+export async function shutdownRuntime(): Promise<void> {
+  const metrics = runtime?.metrics;
   runtime = undefined;
   broker = undefined;
+  await metrics?.shutdown();
+}
+
+/** shutdownRuntime, not waited for: the runtime is forgotten at once, its last export goes on. */
+export function resetRuntime(): void {
+  void shutdownRuntime();
 }

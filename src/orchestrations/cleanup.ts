@@ -118,6 +118,16 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
   });
   const summary = summarisePlan(plan);
   replaySafeLog(context, `cleanup plan${input.dryRun ? ' (dry run)' : ''}: ${JSON.stringify(summary)}`);
+  // Ghosts as found, for each fleet seen whole (a fleet left out was not looked at: no count at all).
+  const fleetsSeen = (['github', 'ado'] as const).filter((fleet) => registrations[fleet] !== undefined);
+  if (fleetsSeen.length > 0)
+    yield* callActivity(context, Activities.recordMetrics, {
+      kind: 'cleanup',
+      ghostsFound: fleetsSeen.map((fleet) => ({
+        fleet,
+        count: plan.remove.filter((r) => r.fleet === fleet && r.reason === 'ghost').length,
+      })),
+    });
 
   const output: CleanupOutput = {
     dryRun: input.dryRun,

@@ -76,6 +76,23 @@ export const REBUILD_TIMING = {
 };
 
 export function* rebuildOrchestrator(context: OrchestrationContext): Generator<Task, RebuildOutput, unknown> {
+  const { trigger } = inputOf(context, Orchestrations.rebuild);
+  const startedAt = context.df.currentUtcDateTime.toISOString();
+  const output = yield* rebuildImage(context);
+  const { buildStartedAt, builtAt } = output.timings;
+  yield* callActivity(context, Activities.recordMetrics, {
+    kind: 'rebuild',
+    definition: output.definition,
+    outcome: output.state,
+    trigger,
+    startedAt,
+    finishedAt: context.df.currentUtcDateTime.toISOString(),
+    ...(buildStartedAt && builtAt ? { build: { startedAt: buildStartedAt, finishedAt: builtAt } } : {}),
+  });
+  return output;
+}
+
+function* rebuildImage(context: OrchestrationContext): Generator<Task, RebuildOutput, unknown> {
   const input = inputOf(context, Orchestrations.rebuild);
   const id = context.df.instanceId;
   const now = () => context.df.currentUtcDateTime.toISOString();

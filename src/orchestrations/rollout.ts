@@ -63,6 +63,26 @@ export interface RolloutOutput {
 }
 
 export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
+  const startedAt = context.df.currentUtcDateTime.toISOString();
+  const output = yield* rollOut(context);
+  yield* callActivity(context, Activities.recordMetrics, {
+    kind: 'rollout',
+    definition: output.definition,
+    version: output.version,
+    source: output.source,
+    state: output.state,
+    startedAt,
+    finishedAt: context.df.currentUtcDateTime.toISOString(),
+    scaleSets: Object.values(output.scaleSets).map((s) => ({
+      name: s.scaleSet,
+      state: s.state,
+      waves: s.waves,
+    })),
+  });
+  return output;
+}
+
+function* rollOut(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
   const input = inputOf(context, Orchestrations.rollout);
   const output: RolloutOutput = {
     definition: input.definition,

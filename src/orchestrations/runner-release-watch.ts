@@ -4,7 +4,7 @@
  * RUNNER_MAX_AGE_DAYS (GitHub refuses runners left un-updated for 30 days).
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { runnerRefreshDue } from '../domain/release.js';
+import { newestPromoted, runnerRefreshDue } from '../domain/release.js';
 import { compareVersions, isGalleryVersion } from '../domain/versions.js';
 import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
@@ -39,12 +39,16 @@ export function* runnerReleaseWatchOrchestrator(
   });
   if (!gallery.ok) return { action: 'failed', reason: gallery.error.message };
 
-  const promoted = gallery.value.versions
-    .filter((v) => !v.excludeFromLatest && isGalleryVersion(v.name))
-    .sort((a, b) => compareVersions(b.name, a.name))[0];
+  const promoted = newestPromoted(gallery.value.versions);
   const bakedTag = promoted?.tags['kiln-runner-version'];
   const baked = bakedTag && isGalleryVersion(bakedTag) ? bakedTag : undefined;
   const { latest, publishedAt, linuxX64Sha256 } = release.value;
+  yield* callActivity(context, Activities.recordMetrics, {
+    kind: 'runnerRelease',
+    ...(baked ? { baked } : {}),
+    latest,
+    ...(publishedAt ? { latestPublishedAt: publishedAt } : {}),
+  });
   const due = runnerRefreshDue({
     baked,
     latest,

@@ -13,7 +13,7 @@ import type { Settings } from '../../config/load-settings.js';
 import { ADO_RETRY, CLIENT_TUNING } from '../../retry-policy.js';
 import { describeFailure, isTransientStatus, scrub, toClientError } from '../client-error.js';
 import { PermanentError, TransientError } from '../errors.js';
-import type { AdoAgent, FullAdoClient, SecretReader } from '../types.js';
+import type { AdoAgent, ApiObserver, FullAdoClient, SecretReader } from '../types.js';
 
 const ADO_RESOURCE_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
 const API_VERSION = '7.1';
@@ -37,6 +37,8 @@ export interface AdoClientOptions {
   backoffMs?: number;
   /** All of one request, retries included (CLIENT_REQUEST_TIMEOUT_MS in the app). */
   deadlineMs?: number;
+  /** Sees every attempt, retries included (kiln's metrics). */
+  observer?: ApiObserver;
 }
 
 interface TaskAgentJson {
@@ -72,6 +74,19 @@ export function createAdoClient(
   const deadlineMs = options.deadlineMs ?? CLIENT_TUNING.clientRequestTimeoutMs;
   const base = `${ado.orgUrl.replace(/\/+$/, '')}/_apis/distributedtask`;
   let poolIdPromise: Promise<number> | undefined;
+
+  /** One attempt, the observer told how it went. */
+  async function send(url: URL, init: RequestInit): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(url, init);
+    } catch (err) {
+      options.observer?.failure('ado');
+      throw err;
+    }
+    options.observer?.response('ado', res.status, res.headers);
+    return res;
+  }
 
   /** What kiln authenticates with: the PAT from Key Vault, or an Entra token of kiln's identity. */
   async function credentialSecret(): Promise<string> {
@@ -114,7 +129,7 @@ export function createAdoClient(
     for (let attempt = 1; attempt <= maxAttempts && left() > 0; attempt++) {
       let waitMs = backoffMs * 2 ** (attempt - 1);
       try {
-        const res = await fetch(url, {
+        const res = await send(url, {
           method,
           headers: {
             authorization: auth,

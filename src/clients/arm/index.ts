@@ -17,12 +17,14 @@ import {
   type VirtualMachineScaleSetVM,
 } from '@azure/arm-compute';
 import { ResourceManagementClient } from '@azure/arm-resources';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
 import { ARM_RETRY, CLIENT_TUNING } from '../../retry-policy.js';
 import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
 import type {
+  ApiObserver,
   CreateImageVersionRequest,
   FullArmClient,
   GalleryImageVersionInfo,
@@ -50,6 +52,8 @@ export interface ArmClientOptions {
   retryBaseMs?: number;
   /** Retries of a 408/429/5xx or network error (ARM_MAX_RETRIES in the app). */
   maxRetries?: number;
+  /** Sees every attempt, retries included (kiln's metrics). */
+  observer?: ApiObserver;
 }
 
 const SCALE_SET_TYPE = 'microsoft.compute/virtualmachinescalesets';
@@ -59,12 +63,38 @@ const SCALE_SET_TYPE = 'microsoft.compute/virtualmachinescalesets';
  * audience, or the fake's): `modern` for clients from the current generator (arm-compute 25),
  * `classic` for the older ones, which build URLs from `$host` (`endpoint` alone would not move them).
  */
-export function armClientOptions<R>(settings: Pick<Settings, 'arm'>, retryOptions: R) {
+export function armClientOptions<R>(
+  settings: Pick<Settings, 'arm'>,
+  retryOptions: R,
+  observer?: ApiObserver,
+) {
   const endpoint = settings.arm.endpoint;
   const scopes = [settings.arm.audience];
+  // After the retry policy: every attempt is a request ARM counts against its limits.
+  const additionalPolicies = observer
+    ? [{ policy: observingPolicy(observer), position: 'perRetry' as const }]
+    : [];
   return {
-    modern: { endpoint, credentials: { scopes }, retryOptions },
-    classic: { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions },
+    modern: { endpoint, credentials: { scopes }, retryOptions, additionalPolicies },
+    classic: { endpoint, $host: endpoint, credentialScopes: scopes, retryOptions, additionalPolicies },
+  };
+}
+
+/** Tells the observer how each attempt went: its answer (status, headers), or that none came. */
+function observingPolicy(observer: ApiObserver): PipelinePolicy {
+  return {
+    name: 'kilnApiObserver',
+    async sendRequest(request, next) {
+      let response;
+      try {
+        response = await next(request);
+      } catch (error) {
+        observer.failure('arm');
+        throw error;
+      }
+      observer.response('arm', response.status, response.headers);
+      return response;
+    },
   };
 }
 
@@ -74,11 +104,15 @@ export function createArmClient(
   options: ArmClientOptions = {},
 ): FullArmClient {
   const timeoutMs = options.timeoutMs ?? CLIENT_TUNING.clientRequestTimeoutMs;
-  const clientOptions = armClientOptions(settings, {
-    maxRetries: options.maxRetries ?? CLIENT_TUNING.clientMaxRetries.arm,
-    retryDelayInMs: options.retryBaseMs ?? CLIENT_TUNING.clientRetryBaseMs,
-    maxRetryDelayInMs: ARM_RETRY.maxRetryDelayMs,
-  });
+  const clientOptions = armClientOptions(
+    settings,
+    {
+      maxRetries: options.maxRetries ?? CLIENT_TUNING.clientMaxRetries.arm,
+      retryDelayInMs: options.retryBaseMs ?? CLIENT_TUNING.clientRetryBaseMs,
+      maxRetryDelayInMs: ARM_RETRY.maxRetryDelayMs,
+    },
+    options.observer,
+  );
   const compute = new ComputeManagementClient(credential, settings.subscriptionId, clientOptions.modern);
   const resources = new ResourceManagementClient(credential, settings.subscriptionId, clientOptions.classic);
   const apps = new ContainerAppsAPIClient(credential, settings.subscriptionId, clientOptions.classic);

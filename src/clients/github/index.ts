@@ -15,7 +15,7 @@ import type { Settings } from '../../config/load-settings.js';
 import { CLIENT_TUNING, GITHUB_RETRY } from '../../retry-policy.js';
 import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
-import type { FullGitHubClient, GitHubRunner, RunnerRelease, SecretReader } from '../types.js';
+import type { ApiObserver, FullGitHubClient, GitHubRunner, RunnerRelease, SecretReader } from '../types.js';
 
 /*
  * Time bounds of one request (one client call: a runner read or delete, a list with all its pages).
@@ -49,6 +49,8 @@ export interface GitHubClientOptions {
   deadlineMs?: number;
   /** Where Octokit's warnings go (default: nowhere). Messages carry no tokens. */
   log?: { warn: (message: string) => void };
+  /** Sees every attempt, retries and the App's token requests included (kiln's metrics). */
+  observer?: ApiObserver;
 }
 
 type RunnerData = { id: number; name: string; status: string; busy: boolean; labels: { name: string }[] };
@@ -70,7 +72,7 @@ export function createGitHubClient(
     baseUrl: github.apiUrl,
     userAgent: 'kiln',
     // Octokit 22 has no timeout option: every attempt gets its own deadline through fetch.
-    request: { fetch: fetchWithTimeout(timeoutMs) },
+    request: { fetch: fetchWithTimeout(timeoutMs, options.observer) },
     log: { debug: () => {}, info: () => {}, warn: (m: string) => warn(m), error: (m: string) => warn(m) },
     throttle: {
       onRateLimit: (retryAfter: number, _o: unknown, _k: unknown, retryCount: number) => {
@@ -307,18 +309,25 @@ function toRunner(r: RunnerData): GitHubRunner {
   };
 }
 
-function fetchWithTimeout(ms: number): typeof fetch {
+/** Every attempt through Octokit's fetch: its own timeout, and the observer told how it went. */
+function fetchWithTimeout(ms: number, observer?: ApiObserver): typeof fetch {
   return async (input, init) => {
     const attempt = AbortSignal.timeout(ms);
     const signal = init?.signal ? AbortSignal.any([init.signal, attempt]) : attempt;
+    let response: Response;
     try {
-      return await fetch(input, { ...init, signal });
+      response = await fetch(input, { ...init, signal });
+    } catch (error) {
+      observer?.failure('github');
+      throw error;
     } finally {
       // AbortSignal.any holds its sources weakly (Node 20): without this reference the attempt's
       // timeout could be garbage-collected before it fires, and a hung attempt would wait for the
       // call's deadline instead.
       keepAlive(attempt);
     }
+    observer?.response('github', response.status, response.headers);
+    return response;
   };
 }
 

@@ -17,7 +17,7 @@ import type { ImageKind, Scenario, TriggerName } from '../scenario/types.js';
 import { nextOccurrence, parseNcrontab } from '../../domain/ncrontab.js';
 import { sortVersions } from '../../domain/versions.js';
 import { SettingsError, type Settings } from '../../config/load-settings.js';
-import { getSettings, resetRuntime } from '../../functions/runtime.js';
+import { getSettings, resetRuntime, shutdownRuntime } from '../../functions/runtime.js';
 import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
@@ -376,7 +376,8 @@ export async function runSimulation(
     await host.close();
     await cloud.close();
     restoreEnvironment(previousEnv);
-    resetRuntime();
+    // The run's metrics are exported before the next run's settings take over.
+    await shutdownRuntime();
   };
   if (!options.keepRunning) await close();
   return { report, cloud, host, close };

@@ -23,6 +23,10 @@ describe('determinism lint rule (S7)', () => {
       'a client import',
       "import { createArmClient } from '../clients/arm/index.js';\nexport const f = createArmClient;",
     ],
+    [
+      'a metrics import',
+      "import { startMetrics } from '../telemetry/metrics.js';\nexport const f = startMetrics;",
+    ],
   ])('rejects %s in an orchestrator', async (_name, code) => {
     const found = await problems(`${code}\nexport {};\n`);
     expect(found.some((m) => m.includes('S7'))).toBe(true);
