@@ -173,6 +173,8 @@ export interface DrainResult {
   busy: string[];
   /** Azure DevOps agents kiln disabled for the drained instances: to be enabled again once the wave is over (S9). */
   disabled: number[];
+  /** GitHub runner registrations this drain deleted (an Azure DevOps drain disables, it deletes none). */
+  runnersRemoved: number;
 }
 
 export type DrainOutput = ActivityResult<DrainResult>;
@@ -192,7 +194,7 @@ export function createDrainInstancesActivity(deps: ActivityDeps) {
 
 async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const github = deps.github ?? missing('GitHub');
-  const result: DrainResult = { drained: [], busy: [], disabled: [] };
+  const result: DrainResult = { drained: [], busy: [], disabled: [], runnersRemoved: 0 };
   const budget = startBudget();
   const failures: ActivityError[] = [];
   for (const instance of instances) {
@@ -205,15 +207,21 @@ async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances
       const known = instance.registrationIds ?? [];
       let idle = true;
       let vanished = known.length === 0;
-      for (const id of known) {
+      // Counted as each DELETE succeeds, so a drain that fails part-way still says what it removed.
+      const remove = async (id: number) => {
         const outcome = await github.deleteRunner(id);
+        if (outcome === 'deleted') result.runnersRemoved++;
+        return outcome;
+      };
+      for (const id of known) {
+        const outcome = await remove(id);
         if (outcome === 'busy') idle = false;
         if (outcome === 'gone') vanished = true;
       }
       // Not seen by the look, or gone since: a new registration may have taken the name. Ask by name.
       if (idle && vanished) {
         for (const runner of await github.findRunnersByName(instance.computerName)) {
-          if (runner.busy || (await github.deleteRunner(runner.id)) === 'busy') idle = false;
+          if (runner.busy || (await remove(runner.id)) === 'busy') idle = false;
         }
       }
       return idle;
@@ -255,7 +263,7 @@ async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances'
     const key = agent.name.toLowerCase();
     byName.set(key, [...(byName.get(key) ?? []), agent]);
   }
-  const result: DrainResult = { drained: [], busy: [], disabled: [] };
+  const result: DrainResult = { drained: [], busy: [], disabled: [], runnersRemoved: 0 };
   for (const instance of instances) {
     const agents = byName.get(instance.computerName.toLowerCase()) ?? [];
     // An agent kiln could not disable (failed, or not attempted within the budget) still takes jobs.

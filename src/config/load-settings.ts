@@ -99,22 +99,10 @@ export interface Settings extends ClientTuning {
 export function loadSettings(env: Env = process.env): Settings {
   const problems: SettingProblem[] = [];
   const raw = {} as Record<SettingName, unknown>;
-  for (const [name, { spec, schema }] of Object.entries(SETTINGS) as [
-    SettingName,
-    (typeof SETTINGS)[SettingName],
-  ][]) {
-    const value = env[name];
-    const result = schema.safeParse(value === undefined || value.trim() === '' ? undefined : value);
-    if (result.success) {
-      raw[name] = result.data;
-    } else {
-      const issue = result.error.issues[0];
-      const problem =
-        value === undefined || value.trim() === ''
-          ? 'is required but not set'
-          : `${issue?.message ?? 'is invalid'} (got "${mask(name, value)}")`;
-      problems.push({ setting: name, problem, example: spec.example });
-    }
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const read = readSetting(name, env[name]);
+    if ('value' in read) raw[name] = read.value;
+    else problems.push({ setting: name, problem: read.problem, example: SETTINGS[name].spec.example });
   }
   const r = raw as RawSettings;
   const requireSetting = (name: SettingName, when: string) => {
@@ -236,6 +224,21 @@ export function loadSettings(env: Env = process.env): Settings {
       exportIntervalMs: r.OTEL_METRIC_EXPORT_INTERVAL,
     },
   };
+}
+
+/**
+ * One setting's value as the loader reads it (unset or blank: its default), or what is wrong with it,
+ * in the words every settings error uses (a value that could be a credential masked).
+ */
+export function readSetting(
+  name: SettingName,
+  value: string | undefined,
+): { value: unknown } | { problem: string } {
+  const unset = value === undefined || value.trim() === '';
+  const result = SETTINGS[name].schema.safeParse(unset ? undefined : value);
+  if (result.success) return { value: result.data };
+  if (unset) return { problem: 'is required but not set' };
+  return { problem: `${result.error.issues[0]?.message ?? 'is invalid'} (got "${mask(name, value)}")` };
 }
 
 const SECRET_NAME = /(TOKEN|PASSWORD|PRIVATE_KEY|CONNECTION_STRING|CLIENT_SECRET|_PAT|_KEY)$/i;

@@ -139,3 +139,17 @@ export function overallState(
   if (scaleSetStates.includes('pending') || scaleSetStates.includes('superseded')) return 'partial';
   return 'succeeded';
 }
+
+/**
+ * Why a rollout moved no scale set: each reason once, with the scale sets it held for (e.g. an event
+ * for a version older than the ones they run: "it already runs the newer version 2026.12.5 (vmss-a,
+ * vmss-b)").
+ */
+export function leftAsideReason(scaleSets: { scaleSet: string; reason?: string }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const s of scaleSets) {
+    const reason = s.reason ?? 'left as it is';
+    byReason.set(reason, [...(byReason.get(reason) ?? []), s.scaleSet]);
+  }
+  return [...byReason].map(([reason, names]) => `${reason} (${names.join(', ')})`).join('; ');
+}

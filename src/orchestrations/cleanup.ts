@@ -51,8 +51,16 @@ export interface CleanupOutput {
     /** Instances of recycle scale sets whose one job is done. */
     recycle: { fleet: string; scaleSet: string; instanceId: string; computerName: string }[];
   };
-  /** What was done and how it ended (empty in a dry run); a recycled instance's agent is among `removed`. */
-  removed: { fleet: string; name: string; outcome: RemovalOutcome | 'failed' }[];
+  /**
+   * What was done and how it ended (empty in a dry run), with why it was removed; a recycled
+   * instance's agent is among `removed` (reason `recycle`).
+   */
+  removed: {
+    fleet: string;
+    name: string;
+    reason: RemoveRegistrationsInput['registrations'][number]['reason'];
+    outcome: RemovalOutcome | 'failed';
+  }[];
   reimaged: { scaleSet: string; instanceIds: string[] }[];
   /** Recycle scale sets' instances reimaged after their one job. */
   recycled: { scaleSet: string; instanceIds: string[] }[];
@@ -192,6 +200,7 @@ export function* cleanupOrchestrator(context: OrchestrationContext): Generator<T
     output.removed.push({
       fleet: removal.fleet,
       name: removal.name,
+      reason: removal.reason,
       outcome: result.ok ? result.value : 'failed',
     });
   });

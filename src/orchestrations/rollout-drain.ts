@@ -27,7 +27,7 @@ export function* drainPaced(
   { ok: true; value: DrainResult } | { ok: false; error: { message: string }; partial: DrainResult },
   unknown
 > {
-  const merged: DrainResult = { drained: [], busy: [], disabled: [] };
+  const merged: DrainResult = { drained: [], busy: [], disabled: [], runnersRemoved: 0 };
   let failure: { message: string } | undefined;
   yield* inPacedRounds(context, instances, DRAINS, function* (chunks) {
     const results = yield* callActivities(
@@ -45,6 +45,7 @@ export function* drainPaced(
       merged.drained.push(...r.value.drained);
       merged.busy.push(...r.value.busy);
       merged.disabled.push(...r.value.disabled);
+      merged.runnersRemoved += r.value.runnersRemoved;
     }
     return !failure;
   });

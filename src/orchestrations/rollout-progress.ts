@@ -35,6 +35,8 @@ export interface ScaleSetRolloutResult {
   unproven?: boolean;
   /** `untouched` because its model and every instance already ran the version: what the rollout asked for holds. */
   alreadyOnVersion?: true;
+  /** GitHub runner registrations the rollout deleted to drain instances (absent: none). */
+  runnersRemoved?: number;
 }
 
 export interface Progress {
@@ -58,6 +60,8 @@ export interface Progress {
   lastLook?: WaveLook;
   /** When to look first at an upgraded wave, learned from a first wave (this scale set's or the lead's). */
   healthyAfterMinutes?: number;
+  /** GitHub runners deleted by this rollout's drains so far (absent in a progress carried from before it was counted). */
+  runnersRemoved?: number;
 }
 
 export interface ScaleSetRolloutInput {
@@ -126,6 +130,7 @@ export function finished(
       ? { healthyAfterMinutes: progress.healthyAfterMinutes }
       : {}),
     ...(progress.unproven ? { unproven: true } : {}),
+    ...(progress.runnersRemoved ? { runnersRemoved: progress.runnersRemoved } : {}),
   });
 }
 
@@ -155,5 +160,22 @@ export function status(
     onNewVersion: progress?.updated.length ?? 0,
     pendingBusy: progress?.pending.length ?? 0,
     unhealthy: progress?.unhealthy.length ?? 0,
+    runnersRemoved: progress?.runnersRemoved ?? 0,
   });
+}
+
+/**
+ * Counts the runners a drain deleted (one that failed part-way deleted some too) and shows the count
+ * at once, before the wave's long waits: whoever reads the rollout while it runs sees what it removed.
+ */
+export function countRemoved(
+  context: OrchestrationContext,
+  phase: string,
+  input: ScaleSetRolloutInput,
+  progress: Progress,
+  removed: number,
+): void {
+  if (removed === 0) return;
+  progress.runnersRemoved = (progress.runnersRemoved ?? 0) + removed;
+  status(context, phase, input, progress);
 }

@@ -14,6 +14,7 @@ import { awaitHealth } from './rollout-health.js';
 import {
   ROLLOUT_TIMING,
   continueWith,
+  countRemoved,
   finished,
   status,
   type Progress,
@@ -82,6 +83,8 @@ export function* rollBack(
   });
   if (moved.upgrade.length > 0) {
     const drain = yield* drainPaced(context, scaleSet, drainList(staleLook(observed.value), moved.upgrade));
+    const drained = drain.ok ? drain.value : drain.partial;
+    countRemoved(context, 'rolling back', input, progress, drained.runnersRemoved);
     if (!drain.ok) {
       yield* giveBack(context, scaleSet, drain.partial.disabled, drain.partial.drained);
       return finished(input, progress, 'failed', `${reason}; rollback failed: ${drain.error.message}`);

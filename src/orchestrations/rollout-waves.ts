@@ -20,6 +20,7 @@ import { awaitHealth, unhealthyReasons } from './rollout-health.js';
 import {
   ROLLOUT_TIMING,
   continueWith,
+  countRemoved,
   finished,
   status,
   type Progress,
@@ -82,6 +83,8 @@ export function* nextWave(
   }
 
   const drain = yield* drainPaced(context, scaleSet, drainList(look, plan.upgrade));
+  const drained = drain.ok ? drain.value : drain.partial;
+  countRemoved(context, `wave ${progress.waves + 1}`, input, progress, drained.runnersRemoved);
   if (!drain.ok) {
     yield* giveBack(context, scaleSet, drain.partial.disabled, drain.partial.drained);
     return failOrUndo(context, input, progress, drain.error.message);

@@ -15,6 +15,7 @@ import { DEFAULT_ROLLOUT_OPTIONS, versionOfImageReference } from '../domain/roll
 import {
   groupByRegion,
   judgeLead,
+  leftAsideReason,
   orderByRegion,
   overallState,
   pickLead,
@@ -32,6 +33,19 @@ import type {
 import { inputOf } from '../orchestration-contracts.js';
 
 export type RolloutSource = 'http' | 'eventgrid' | 'rebuild';
+
+/**
+ * What a rollout is, for whoever reads its output: an operator's (`http`), a version written outside
+ * kiln (`eventgrid`), or one of a rebuild's: proving the new version on the canary (`canary`),
+ * rolling it to the rest once promoted (`promotion`), or putting the canary back (`restore`).
+ */
+export type RolloutKind = 'http' | 'eventgrid' | 'canary' | 'promotion' | 'restore';
+
+export function rolloutKind(input: Pick<RolloutInput, 'source' | 'proven' | 'restoreFrom'>): RolloutKind {
+  if (input.source !== 'rebuild') return input.source;
+  if (input.restoreFrom) return 'restore';
+  return input.proven ? 'promotion' : 'canary';
+}
 
 export interface RolloutInput {
   definition: string;
@@ -56,6 +70,7 @@ export interface RolloutOutput {
   definition: string;
   version: string;
   source: RolloutSource;
+  kind: RolloutKind;
   dryRun: boolean;
   state: RolloutState;
   reason?: string;
@@ -88,6 +103,7 @@ function* rollOut(context: OrchestrationContext): Generator<Task, RolloutOutput,
     definition: input.definition,
     version: input.version,
     source: input.source,
+    kind: rolloutKind(input),
     dryRun: input.dryRun,
     state: 'succeeded',
     scaleSets: {},
@@ -257,7 +273,9 @@ function* rollOut(context: OrchestrationContext): Generator<Task, RolloutOutput,
       break;
     }
   }
-  return end(context, output, overallState(Object.values(output.scaleSets), output.dryRun), undefined);
+  const results = Object.values(output.scaleSets);
+  const state = overallState(results, output.dryRun);
+  return end(context, output, state, state === 'skipped' ? leftAsideReason(results) : undefined);
 }
 
 /** The result of a child task (already completed, or awaited here); a crashed child is a failure. */

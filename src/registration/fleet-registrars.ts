@@ -49,16 +49,23 @@ export function githubRegistrar(
     async issue(name, stale) {
       // GitHub refuses to delete a runner with a job (422 → busy): one that took a job since the
       // lookup is in use after all.
-      for (const id of stale) if ((await github.deleteRunner(id)) === 'busy') return 'exists';
+      let removed = 0;
+      for (const id of stale) {
+        const outcome = await github.deleteRunner(id);
+        if (outcome === 'busy') return 'exists';
+        if (outcome === 'deleted') removed++;
+      }
       const created = await github.generateJitConfig({
         name,
         runnerGroupId: registration.runnerGroupId,
         labels: registration.labels,
       });
       if (created === 'exists') return 'exists';
+      // The log says every runner kiln deleted, this one's offline predecessor too.
+      const replaced = removed > 0 ? `, replacing ${removed} offline runner(s) of that name` : '';
       return {
         body: { name, encoded_jit_config: created.encodedJitConfig },
-        log: `registered runner ${name} (id ${created.runnerId})`,
+        log: `registered runner ${name} (id ${created.runnerId})${replaced}`,
       };
     },
     failure: (message) =>

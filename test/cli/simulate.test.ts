@@ -122,6 +122,16 @@ describe('kiln simulate', () => {
     expect(stderr).toMatch(/scaleSets\[0\]\.capacity/);
   });
 
+  it("exits 2 naming a scenario's setting the app would refuse, as the settings loader words it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'version: 1\nname: bad\nsettings: { PRUNE_KEEP: banana }\n');
+    const { code, stdout, stderr } = await kiln(['simulate', '--scenario', file]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/settings\.PRUNE_KEEP \(line 3, column \d+\): .*\(got "banana"\) \(example: 3\)/);
+  });
+
   it('exits 2 listing every bad setting, without a stack trace', async () => {
     const env = { ...process.env, PRUNE_KEEP: 'banana', REBUILD_SCHEDULE: 'monthly' };
     const { code, stdout, stderr } = await kiln(['simulate', '--trigger', 'cleanup'], env);

@@ -63,6 +63,7 @@ export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
     registration: { github: 'pat', ado: 'pat' },
     faults: [],
     changes: [],
+    settings: {},
     expect: { outcome: ['succeeded'] },
     ...overrides,
   };

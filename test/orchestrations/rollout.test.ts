@@ -55,7 +55,11 @@ describe('rollout', () => {
       ...base,
       timers: false,
       trigger: ['eventgrid'],
-      eventgrid: { version: { image: 'linux', version: '2026.12.5' }, duplicates: 3 },
+      eventgrid: {
+        version: { image: 'linux', version: '2026.12.5' },
+        duplicates: 3,
+        lateOlderEvent: { version: '2026.9.1', afterMinutes: 2 },
+      },
     });
 
     expect(report.jobsInterrupted).toBe(0);
@@ -78,10 +82,20 @@ describe('rollout', () => {
     const rollouts = host.runner.listInstances().filter((i) => i.name === Orchestrations.rollout);
     expect(rollouts.filter((r) => r.instanceId.endsWith('2026.12.5'))).toHaveLength(1);
     expect(report.rollouts.filter((r) => r.version === '2026.12.5')).toEqual([
-      { definition: 'linux-agent', version: '2026.12.5', source: 'eventgrid', state: 'succeeded' },
+      {
+        definition: 'linux-agent',
+        version: '2026.12.5',
+        source: 'eventgrid',
+        kind: 'eventgrid',
+        state: 'succeeded',
+      },
     ]);
-    // The late event for an older version rolled nothing back.
-    expect(report.rollouts.find((r) => r.version === '2026.9.1')?.state).toBe('skipped');
+    // The late event for an older version rolled nothing back, and the report says why.
+    expect(report.rollouts.find((r) => r.version === '2026.9.1')).toMatchObject({
+      kind: 'eventgrid',
+      state: 'skipped',
+      reason: 'it already runs the newer version 2026.10.1 (vmss-gh-linux-weu, vmss-gh-linux-neu)',
+    });
     expect(report.outcome).toBe('succeeded');
   });
 

@@ -24,6 +24,7 @@ import { createAccessControl, type RolesOption } from './role-source.js';
 import { tablesHandler } from './tables.js';
 import { TokenIssuer } from './tokens.js';
 import { DEFAULT_NAMES, World, type Ledger, type WorldNames } from './world.js';
+import type { ChoosableFakeCloudSetting, FakeCloudSetting } from './app-settings.js';
 
 export type { FakeFault, FakeService } from './faults.js';
 export type { Ledger, LedgerEvent } from './world.js';
@@ -354,7 +355,16 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   }
 
   const regions = scenario.gallery.regions;
-  const env: Record<string, string> = {
+  // Exactly the settings app-settings.ts names (the compiler holds the two together), and how the
+  // managed identity endpoint is found and the fake's CA trusted.
+  const env: Record<
+    | FakeCloudSetting
+    | ChoosableFakeCloudSetting
+    | 'IDENTITY_ENDPOINT'
+    | 'IDENTITY_HEADER'
+    | 'NODE_EXTRA_CA_CERTS',
+    string
+  > = {
     AZURE_SUBSCRIPTION_ID: names.subscriptionId,
     AZURE_CLIENT_ID: FAKE_CLIENT_ID,
     ARM_ENDPOINT: origins.arm,

@@ -54,6 +54,8 @@ export const SCENARIO_DEFAULTS = {
   faultPersistent: false,
   faultAfterMinutes: 0,
   eventgridDuplicates: 1,
+  /** When the late Event Grid delivery for an older version comes: minutes after the new version is written. */
+  lateOlderEventMinutes: 2,
   upgradeInstances: false,
   excludeFromLatest: false,
   /** `expect.outcome` when the file has none: what a run of the scenario should end as. */
@@ -72,6 +74,10 @@ export interface ValidScenarioParts {
   faults: FaultInput[];
   /** In the order they happen. */
   changes: ChangeInput[];
+  /** App settings, each checked as the settings loader checks it. */
+  settings: Record<string, string>;
+  /** The late Event Grid delivery for an older version, resolved (validate.ts); absent: none. */
+  lateOlderEvent?: { version: string; afterMinutes: number };
 }
 
 /** The complete scenario: every default applied, every field present. */
@@ -153,6 +159,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
       return fault;
     }),
     changes: changes.map((change) => toChange(change, images)),
+    settings: { ...parts.settings },
     expect: {
       outcome: [
         ...(fields.expect?.outcome ??
@@ -164,6 +171,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
     scenario.eventgrid = {
       version: { ...fields.eventgrid.version },
       duplicates: fields.eventgrid.duplicates ?? SCENARIO_DEFAULTS.eventgridDuplicates,
+      ...(parts.lateOlderEvent ? { lateOlderEvent: { ...parts.lateOlderEvent } } : {}),
     };
   }
   return scenario;

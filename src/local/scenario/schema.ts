@@ -272,6 +272,41 @@ export interface ChangeInput {
   unhealthy?: boolean;
 }
 
+/**
+ * `eventgrid.lateOlderEvent`: true (an event for the version before the newest existing one, two
+ * minutes in), false (none), or which version and when.
+ */
+const lateOlderEventObject = z.object({ version: versionName, afterMinutes: optional(minutes) }).strict();
+const lateOlderEvent = z
+  .unknown()
+  .transform((value, ctx): boolean | z.output<typeof lateOlderEventObject> => {
+    if (typeof value === 'boolean') return value;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected true, false or { version: 2026.9.1, afterMinutes: 120 }, got ${describe(value)}`,
+      });
+      return z.NEVER;
+    }
+    const result = lateOlderEventObject.safeParse(value);
+    if (result.success) return result.data;
+    const known = Object.keys(lateOlderEventObject.shape);
+    for (const issue of result.error.issues) {
+      if (issue.code !== 'unrecognized_keys') ctx.addIssue(issue);
+      // The collector finds known keys through plain objects only: said here the way it says them.
+      else
+        for (const key of issue.keys) {
+          const suggestion = closest(key, known);
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `unknown key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known keys here: ${known.join(', ')}`,
+          });
+        }
+    }
+    return z.NEVER;
+  });
+
 /** `expect.outcome`: one outcome or a list of them, read as a list. */
 const expectedOutcomes = z.unknown().transform((value, ctx): ExpectedOutcome[] => {
   const expected = `one of ${OUTCOMES.join(', ')}, or a list of them`;
@@ -356,10 +391,13 @@ export const FIELD_SCHEMAS = {
       .object({
         version: z.object({ image: imageKind, version: versionName }).strict(),
         duplicates: optional(integer(1, MAX_EVENTGRID_DUPLICATES)),
+        lateOlderEvent: optional(lateOlderEvent),
       })
       .strict(),
   ),
   changes: optional(list(MAX_CHANGES)),
+  /** App settings by name; each value is checked as the settings loader checks it (settings.ts). */
+  settings: optional(z.record(z.unknown())),
   expect: optional(z.object({ outcome: expectedOutcomes }).strict()),
 };
 

@@ -133,10 +133,23 @@ export interface Scenario {
    */
   registration: { github: 'jit' | 'pat'; ado: 'broker' | 'pat' };
   faults: ScenarioFault[];
-  /** Present only when the file has an eventgrid block (required when trigger includes eventgrid). */
-  eventgrid?: { version: { image: ImageKind; version: string }; duplicates: number };
+  /**
+   * Present only when the file has an eventgrid block (required when trigger includes eventgrid).
+   * `lateOlderEvent`: one more delivery, for an older existing version of the image, `afterMinutes`
+   * after the new version is written (absent: none).
+   */
+  eventgrid?: {
+    version: { image: ImageKind; version: string };
+    duplicates: number;
+    lateOlderEvent?: { version: string; afterMinutes: number };
+  };
   /** Outside changes, in time order (stable: file order within a minute). Default: none. */
   changes: ScenarioChange[];
+  /**
+   * App settings the simulated app runs with (names as in src/config/settings.ts, values as app
+   * settings hold them), over the environment's. Default: none.
+   */
+  settings: Record<string, string>;
   /**
    * The outcomes the scenario expects (default: succeeded, or planned in a dry run). A run whose
    * outcome is not among them exits 1 even when every invariant held.

@@ -5,9 +5,10 @@
  * are valid. Every problem goes to the Collector; a valid file becomes the complete Scenario.
  */
 import { z } from 'zod';
-import { compareVersions } from '../../domain/versions.js';
+import { compareVersions, sortVersions } from '../../domain/versions.js';
 import { FAULT_OPERATIONS, LONG_RUNNING_FAULT_OPERATIONS } from '../fake-cloud/faults.js';
 import { completeScenario, SCENARIO_DEFAULTS } from './defaults.js';
+import { checkSettings } from './settings.js';
 import { closest, describe, isRecord, type Collector, type PathSegment } from './problems.js';
 import {
   CHANGE_ACTIONS,
@@ -385,8 +386,13 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
     );
   }
 
+  const lateOlderEvent = resolveLateOlderEvent(fields.eventgrid, existing, afterRun, c);
+  const settings = checkSettings(fields.settings ?? {}, c);
+
   if (c.problems.length > 0) return undefined;
   return completeScenario({
+    settings,
+    lateOlderEvent,
     fields,
     start,
     until,
@@ -397,6 +403,60 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
     faults: faultItems.map((f) => f.whole!),
     changes: changeOrder.map(({ item }) => item.whole!),
   });
+}
+
+/**
+ * When and for which version the late Event Grid delivery for an older version comes, if at all.
+ * Unsaid, it is for the version before the image's newest existing one, two minutes in, when there is
+ * one; `true` asks for that one and refuses a scenario without it; an explicit version must exist and
+ * be older than the event's.
+ */
+function resolveLateOlderEvent(
+  eventgrid: Fields['eventgrid'],
+  existing: Record<ImageKind, string[] | undefined>,
+  afterRun: (path: PathSegment[], at: number | undefined, what: string) => void,
+  c: Collector,
+): { version: string; afterMinutes: number } | undefined {
+  const asked = eventgrid?.lateOlderEvent;
+  const versions = eventgrid && existing[eventgrid.version.image];
+  if (!eventgrid || !versions || asked === false) return undefined;
+  const { image, version: newer } = eventgrid.version;
+  const path = ['eventgrid', 'lateOlderEvent'];
+  const beforeNewest = sortVersions(versions).reverse()[1];
+  if (asked === undefined)
+    return beforeNewest
+      ? { version: beforeNewest, afterMinutes: SCENARIO_DEFAULTS.lateOlderEventMinutes }
+      : undefined;
+  const version = asked === true ? beforeNewest : asked.version;
+  const afterMinutes =
+    asked === true
+      ? SCENARIO_DEFAULTS.lateOlderEventMinutes
+      : (asked.afterMinutes ?? SCENARIO_DEFAULTS.lateOlderEventMinutes);
+  if (version === undefined) {
+    c.add(
+      path,
+      `gallery.existingVersions.${image} (${versions.join(', ') || 'empty'}) has no version before its newest to send the late event for: add one, or give lateOlderEvent.version`,
+    );
+    return undefined;
+  }
+  const versionPath = asked === true ? path : [...path, 'version'];
+  if (!versions.some((v) => compareVersions(v, version) === 0)) {
+    c.add(
+      versionPath,
+      `version ${version} is not in gallery.existingVersions.${image} (${versions.join(', ') || 'empty'}): the late event is for a version in the gallery`,
+    );
+    return undefined;
+  }
+  if (compareVersions(version, newer) >= 0) {
+    c.add(versionPath, `version ${version} is not older than eventgrid.version.version (${newer})`);
+    return undefined;
+  }
+  afterRun(
+    asked === true ? path : [...path, 'afterMinutes'],
+    afterMinutes,
+    'the late event would never be delivered',
+  );
+  return { version, afterMinutes };
 }
 
 /** A list item: its valid fields (`part`, `ok`) and, when all of it is valid, the whole of it. */

@@ -71,18 +71,20 @@ export interface PlannedDelivery {
   image: ImageKind;
   version: string;
   duplicate: number;
+  /** The late delivery for an older version. */
+  late?: true;
 }
 
 /**
  * When each event reaches kiln: the first copy a minute after the write, the duplicates spread over
- * the next minutes in a shuffled (but reproducible) order, and — out of order — a late event for the
- * version the scale sets ran before.
+ * the next minutes in a shuffled (but reproducible) order, and — out of order — a late event for an
+ * older version (the scenario's `eventgrid.lateOlderEvent`).
  */
 export function deliveryPlan(
   image: ImageKind,
   version: string,
   duplicates: number,
-  olderVersion?: string,
+  lateOlder?: { version: string; afterMinutes: number },
 ): PlannedDelivery[] {
   const plan: PlannedDelivery[] = [];
   const offsets = Array.from({ length: duplicates }, (_, i) => 1 + i * 2);
@@ -90,6 +92,13 @@ export function deliveryPlan(
   for (let i = 0; i + 1 < offsets.length; i += 2)
     [offsets[i], offsets[i + 1]] = [offsets[i + 1]!, offsets[i]!];
   offsets.forEach((afterMinutes, duplicate) => plan.push({ afterMinutes, image, version, duplicate }));
-  if (olderVersion) plan.push({ afterMinutes: 2, image, version: olderVersion, duplicate: 0 });
+  if (lateOlder)
+    plan.push({
+      afterMinutes: lateOlder.afterMinutes,
+      image,
+      version: lateOlder.version,
+      duplicate: 0,
+      late: true,
+    });
   return plan.sort((a, b) => a.afterMinutes - b.afterMinutes);
 }

@@ -5,6 +5,9 @@
 import type { ContractViolation } from '../contracts/types.js';
 import type { AuthorizationFailure } from '../fake-cloud/access.js';
 import type { Violation } from '../fake-cloud/world.js';
+import type { RolloutKind } from '../../orchestrations/rollout.js';
+import type { RegistrationsRemoved } from './removals.js';
+import type { SettingUsed } from './settings-used.js';
 
 export type Outcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'planned';
 
@@ -36,6 +39,12 @@ export interface SimulationReport {
    */
   contractViolations: ContractViolation[];
   dryRun: boolean;
+  /**
+   * The settings the app ran with that differ from kiln's defaults (name, value, where it came from),
+   * besides the fake cloud's endpoints, identities and names and DRY_RUN; values that look like a
+   * credential are masked.
+   */
+  settings: SettingUsed[];
   images: Record<
     string,
     {
@@ -61,7 +70,15 @@ export interface SimulationReport {
     }
   >;
   jobsInterrupted: number;
+  /** What the fake cloud deleted, whoever asked: the world's own count. */
   deleted: { githubRunners: string[]; adoAgents: string[]; galleryVersions: string[]; instances: string[] };
+  /**
+   * The runners and agents kiln deleted, by why, from its runs' own outputs: hygiene's ghosts, offline
+   * registrations past the grace period and recycled agents, the runners rollouts removed while
+   * draining instances, and the offline runners the registration broker replaced. Each `total`
+   * equals the length of the matching `deleted` list when every deletion is accounted for.
+   */
+  registrationsRemoved: RegistrationsRemoved;
   foreignTouched: number;
   /**
    * Instances of broker-mode scale sets that registered through kiln's registration broker, and the
@@ -93,8 +110,19 @@ export interface SimulationReport {
     };
     errors: string[];
   };
-  /** Every rollout that ran (one per image version: S5). */
-  rollouts: { definition: string; version: string; source: string; state: string; reason?: string }[];
+  /**
+   * Every rollout that ran (one per image version: S5). `source` is who started it (http, eventgrid,
+   * rebuild); `kind` what it was: http, eventgrid, or a rebuild's canary, promotion or restore (the
+   * canary put back).
+   */
+  rollouts: {
+    definition: string;
+    version: string;
+    source: string;
+    kind: RolloutKind;
+    state: string;
+    reason?: string;
+  }[];
   /** Orchestration instances at the end of the run (a singleton re-run counts once; `hygiene.runs` counts runs). */
   orchestrations: {
     instances: number;
@@ -124,11 +152,20 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   lines.push(`kiln simulate — scenario "${report.scenario}"${report.dryRun ? ' (dry run)' : ''}`);
   lines.push(`virtual time ${time(range.start)} → ${time(range.until)}`);
   lines.push('');
+  lines.push("Settings (those that differ from kiln's defaults)");
+  const width = Math.max(0, ...report.settings.map((s) => s.name.length));
+  for (const s of report.settings) lines.push(`  ${s.name.padEnd(width)} = ${s.value}  (${s.from})`);
+  if (report.settings.length === 0) lines.push("  (kiln's defaults)");
+  lines.push('');
   lines.push('Timeline');
-  const shown = report.events.slice(0, 200);
-  for (const e of shown) lines.push(`  ${time(e.at)}  ${e.flow.padEnd(8)} ${e.message}`);
-  if (report.events.length > shown.length)
-    lines.push(`  … ${report.events.length - shown.length} more events (--report json has them all)`);
+  const runs = collapseRepeats(report.events);
+  const shown = runs.slice(0, 200);
+  for (const { first, last, count } of shown) {
+    const repeats = count > 1 ? `  ×${count}${last.at !== first.at ? ` (until ${time(last.at)})` : ''}` : '';
+    lines.push(`  ${time(first.at)}  ${first.flow.padEnd(8)} ${first.message}${repeats}`);
+  }
+  const hidden = runs.slice(shown.length).reduce((n, run) => n + run.count, 0);
+  if (hidden > 0) lines.push(`  … ${hidden} more events (--report json has them all)`);
   if (report.events.length === 0) lines.push('  (nothing happened)');
   if (Object.keys(report.images).length > 0) {
     lines.push('');
@@ -158,11 +195,11 @@ export function renderText(report: SimulationReport, range: { start: string; unt
     lines.push('Rollouts');
     for (const r of report.rollouts)
       lines.push(
-        `  ${r.definition} ${r.version} (${r.source}): ${r.state}${r.reason ? ` — ${r.reason}` : ''}`,
+        `  ${r.kind.padEnd(10)} ${r.definition} ${r.version}: ${r.state}${r.reason ? ` — ${r.reason}` : ''}`,
       );
   }
   lines.push('');
-  lines.push('Hygiene');
+  lines.push('Hygiene (what the cleanup runs decided, each registration or instance once)');
   lines.push(`  cleanup runs          ${report.hygiene.runs}`);
   lines.push(
     `  runners to remove     ${d.removeRunners.length}${d.removeRunners.length ? `  (${abbreviate(d.removeRunners)})` : ''}`,
@@ -181,6 +218,8 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   );
   lines.push(`  foreign (untouched)   ${d.foreign.length}`);
   for (const error of report.hygiene.errors) lines.push(`  error: ${error}`);
+  lines.push('');
+  lines.push(...renderRemovals(report));
   lines.push('');
   lines.push('Summary');
   const asExpected = report.expected.includes(report.outcome);
@@ -229,6 +268,54 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   lines.push(`  max history events    ${report.maxHistoryEvents}`);
   for (const f of report.orchestrations.failed) lines.push(`  FAILED ${f.instanceId}: ${f.error}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What kiln removed, by why, and whether that accounts for every deletion the fake cloud counted: a
+ * deletion kiln does not account for is named, not hidden in a total.
+ */
+function renderRemovals(report: SimulationReport): string[] {
+  const { githubRunners: runners, adoAgents: agents } = report.registrationsRemoved;
+  const runnerCount = (n: number) => `${n} GitHub runner${n === 1 ? '' : 's'}`;
+  const both = (r: number, a: number) => `${runnerCount(r)}, ${a} Azure DevOps agent${a === 1 ? '' : 's'}`;
+  const accounted = (what: string, total: number, deleted: number) =>
+    total === deleted ? [] : [`${what}: kiln's runs count ${total}, the fake cloud deleted ${deleted}`];
+  const gaps = [
+    ...accounted('GitHub runners', runners.total, report.deleted.githubRunners.length),
+    ...accounted('Azure DevOps agents', agents.total, report.deleted.adoAgents.length),
+  ];
+  const row = (label: string, value: string) => `  ${label.padEnd(24)}${value}`;
+  return [
+    'Registrations removed (by kiln, and why)',
+    row('ghosts removed', `${both(runners.ghosts, agents.ghosts)}  (their VM is gone)`),
+    row('offline removed', `${both(runners.offline, agents.offline)}  (offline past the grace period)`),
+    row('recycled agents removed', `${agents.recycled}  (before their one-job machine was reimaged)`),
+    row('removed while draining', `${runnerCount(runners.whileDraining)}  (by rollouts, before an upgrade)`),
+    row(
+      'replaced by the broker',
+      `${runnerCount(runners.replacedByBroker)}  (offline, of an instance that asked for a new one)`,
+    ),
+    row(
+      'total',
+      `${both(runners.total, agents.total)}${gaps.length ? `  (NOT ACCOUNTED FOR: ${gaps.join('; ')})` : '  (every deletion the fake cloud counted)'}`,
+    ),
+  ];
+}
+
+/**
+ * Consecutive events of one flow with the same message, as one run with its count: a dry run's
+ * cleanup plans the same every 15 minutes, which would otherwise fill the timeline.
+ */
+function collapseRepeats(events: ReportEvent[]): { first: ReportEvent; last: ReportEvent; count: number }[] {
+  const runs: { first: ReportEvent; last: ReportEvent; count: number }[] = [];
+  for (const event of events) {
+    const run = runs.at(-1);
+    if (run && run.first.flow === event.flow && run.first.message === event.message) {
+      run.last = event;
+      run.count++;
+    } else runs.push({ first: event, last: event, count: 1 });
+  }
+  return runs;
 }
 
 function abbreviate(names: string[]): string {

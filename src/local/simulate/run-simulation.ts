@@ -32,7 +32,15 @@ import {
   judgeScaleSetResult,
   type ObservedRun,
 } from './invariants.js';
+import {
+  addBrokerRemovals,
+  addCleanupRemovals,
+  addDrainRemovals,
+  noRemovals,
+  type RegistrationsRemoved,
+} from './removals.js';
 import type { ReportEvent, SimulationReport } from './report.js';
+import { settingsUsed, type SettingUsed } from './settings-used.js';
 import { SimulatedVmRegistrations, type RegistrationCounts } from './vm-registrations.js';
 import { storedOutput } from '../../orchestration-contracts.js';
 
@@ -49,7 +57,7 @@ export interface SimulationOptions {
   keepRunning?: boolean;
   /** Changes the fake world before the app starts (tests: a crashed runner service, a stopped VM). */
   onStart?: (cloud: FakeCloud) => void;
-  /** App settings on top of the fake cloud's (e.g. BUILD_TIMEOUT_HOURS). */
+  /** App settings on top of the fake cloud's and the scenario's (e.g. BUILD_TIMEOUT_HOURS). */
   settings?: Record<string, string>;
   /** Secret values the fake vault holds (tests: sentinels for the secret-leak check); generated when absent. */
   secrets?: FakeCloudSecrets;
@@ -63,6 +71,16 @@ export interface SimulationResult {
   host: LocalAppHost;
   close: () => Promise<void>;
 }
+
+/**
+ * Settings kiln simulate sets itself: GitHub's rate limits are enforced by the fake on the virtual
+ * clock, so spacing writes, or backing off between a client's own retries, in real time would only
+ * cost wall time. The environment's values give way; the scenario's win.
+ */
+const SIMULATOR_SETTINGS: Record<string, string> = {
+  GITHUB_WRITE_INTERVAL_MS: '0',
+  CLIENT_RETRY_BASE_MS: '0',
+};
 
 /** Trigger names whose flows exist today. */
 const AVAILABLE_TRIGGERS: TriggerName[] = ['cleanup', 'eventgrid', 'http-rollout', 'http-rebuild'];
@@ -101,16 +119,15 @@ export async function runSimulation(
     scenario,
     clock,
     secrets: options.secrets,
-    roles: deploymentRoles(options.roles ?? 'project', options.settings ?? {}),
+    roles: deploymentRoles(options.roles ?? 'project', { ...scenario.settings, ...options.settings }),
   });
   options.onStart?.(cloud);
   const previousEnv = { ...process.env };
-  // GitHub's rate limits are enforced by the fake on the virtual clock; spacing writes, or backing
-  // off between a client's own retries, in real time would only cost wall time there.
+  // The scenario's settings override the environment's; the caller's (options.settings) override both.
   applyEnvironment({
-    GITHUB_WRITE_INTERVAL_MS: '0',
-    CLIENT_RETRY_BASE_MS: '0',
+    ...SIMULATOR_SETTINGS,
     ...cloud.env,
+    ...scenario.settings,
     ...options.settings,
     DRY_RUN: String(dryRun),
   });
@@ -122,6 +139,11 @@ export async function runSimulation(
   });
   // S3 is judged against the policy kiln runs with.
   cloud.world.pruneKeep = settings.rebuild.pruneKeep;
+  const used = settingsUsed(process.env, [
+    ['simulator', options.settings ?? {}],
+    ['scenario', scenario.settings],
+    ['simulator', SIMULATOR_SETTINGS],
+  ]);
 
   // One timeline in the order things happened: the cloud's own events are merged in before each of ours.
   const timeline: ReportEvent[] = [];
@@ -136,9 +158,13 @@ export async function runSimulation(
     timeline.push({ at: clock.now().toISOString(), flow, message });
     log(`${clock.now().toISOString()} ${flow}: ${message}`);
   };
+  const removed = noRemovals();
   const host = await LocalAppHost.start({
     clock,
-    log: (level, source, message) => log(`  [${level}] ${source}: ${message}`),
+    log: (level, source, message) => {
+      addBrokerRemovals(removed, message);
+      log(`  [${level}] ${source}: ${message}`);
+    },
     // The same scenario, the same run: activities reach the fake cloud in one order every time.
     serialActivities: true,
     random: cloud.world.randomStream('host'),
@@ -227,20 +253,19 @@ export async function runSimulation(
       }
     }
     if (trigger === 'eventgrid') {
-      const { image, version } = scenario.eventgrid!.version;
-      const older = sortVersions(scenario.gallery.existingVersions[image]).reverse()[1];
+      const { version: written, duplicates, lateOlderEvent } = scenario.eventgrid!;
+      const { image, version } = written;
       pending.push(async () => {
         publishOutsideKiln(cloud, scenario, image, version);
         event('eventgrid', `${image} ${version} written to the gallery outside kiln`);
-        for (const delivery of deliveryPlan(image, version, scenario.eventgrid!.duplicates, older)) {
+        for (const delivery of deliveryPlan(image, version, duplicates, lateOlderEvent)) {
+          const note = delivery.late
+            ? ` (late, for a version older than ${version})`
+            : delivery.duplicate
+              ? ` (duplicate ${delivery.duplicate})`
+              : '';
           clock.schedule(clock.nowMs() + delivery.afterMinutes * 60_000, () =>
-            pending.push(() =>
-              deliver(
-                delivery.image,
-                delivery.version,
-                delivery.duplicate ? ` (duplicate ${delivery.duplicate})` : '',
-              ),
-            ),
+            pending.push(() => deliver(delivery.image, delivery.version, note)),
           );
         }
       });
@@ -298,6 +323,7 @@ export async function runSimulation(
       }
       if (seen.has(key)) continue;
       seen.add(key);
+      addDrainRemovals(removed, status);
       if (status.runtimeStatus !== 'Completed') {
         event(flowOf(status.name), `${status.instanceId} ${status.runtimeStatus}: ${String(status.output)}`);
         continue;
@@ -306,6 +332,7 @@ export async function runSimulation(
       if (cleanup) {
         hygiene.runs++;
         mergeCleanup(hygiene, cleanup);
+        addCleanupRemovals(removed, cleanup);
         const acted =
           cleanup.removed.length +
           cleanup.reimaged.length +
@@ -353,6 +380,10 @@ export async function runSimulation(
   log(`simulation finished in ${((Date.now() - started) / 1000).toFixed(1)} s of wall time`);
   judged([...judgeOverlaps(cloud.world, [...runs.values()]), ...judgeEnd(cloud.world, flows)]);
   syncLedger();
+  // Rollouts the clock stopped in the middle of say what they removed so far.
+  for (const status of flows)
+    if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending')
+      addDrainRemovals(removed, status);
 
   const report = buildReport({
     scenario,
@@ -360,6 +391,8 @@ export async function runSimulation(
     cloud,
     host,
     hygiene,
+    removed,
+    settings: used,
     rollouts: [...rollouts.values()],
     rebuilds: [...rebuilds.values()],
     violations: [...cloud.ledger.violations, ...violations].sort((a, b) => a.at.localeCompare(b.at)),
@@ -488,7 +521,17 @@ function mergeCleanup(hygiene: SimulationReport['hygiene'], output: CleanupOutpu
 }
 
 function describeCleanup(output: CleanupOutput): string {
-  const deleted = output.removed.filter((r) => r.outcome === 'deleted').length;
+  const removals = noRemovals();
+  addCleanupRemovals(removals, output);
+  const { githubRunners: runners, adoAgents: agents } = removals;
+  const why = [
+    [runners.ghosts + agents.ghosts, 'ghosts'],
+    [runners.offline + agents.offline, 'offline past grace'],
+    [agents.recycled, 'recycled agents'],
+  ]
+    .filter(([n]) => n)
+    .map(([n, what]) => `${n} ${what}`);
+  const deleted = `${runners.total + agents.total}${why.length ? ` (${why.join(', ')})` : ''}`;
   const skipped = output.removed.filter((r) => r.outcome === 'busy' || r.outcome === 'online').length;
   const reimaged = output.reimaged.reduce((n, r) => n + r.instanceIds.length, 0);
   const recycled = output.recycled.reduce((n, r) => n + r.instanceIds.length, 0);
@@ -520,7 +563,7 @@ function describeRollout(output: RolloutOutput): string {
   const sets = Object.values(output.scaleSets).map(
     (s) => `${s.scaleSet} ${s.state}${s.instancesPending ? ` (${s.instancesPending} pending)` : ''}`,
   );
-  return `${output.definition} ${output.version} (${output.source}): ${output.state}${output.reason ? ` — ${output.reason}` : ''}${sets.length ? `; ${sets.join(', ')}` : ''}`;
+  return `${output.kind} ${output.definition} ${output.version}: ${output.state}${output.reason ? ` — ${output.reason}` : ''}${sets.length ? `; ${sets.join(', ')}` : ''}`;
 }
 
 function buildReport(input: {
@@ -529,6 +572,8 @@ function buildReport(input: {
   cloud: FakeCloud;
   host: LocalAppHost;
   hygiene: SimulationReport['hygiene'];
+  removed: RegistrationsRemoved;
+  settings: SettingUsed[];
   rollouts: RolloutOutput[];
   rebuilds: RebuildOutput[];
   violations: Violation[];
@@ -604,6 +649,7 @@ function buildReport(input: {
     authorizationFailures: [...cloud.access.failures],
     contractViolations: [...cloud.contractViolations],
     dryRun,
+    settings: input.settings,
     images,
     scaleSets,
     jobsInterrupted: ledger.jobsInterrupted,
@@ -613,6 +659,7 @@ function buildReport(input: {
       galleryVersions: [...ledger.deleted.galleryVersions],
       instances: [...ledger.deleted.instances],
     },
+    registrationsRemoved: input.removed,
     foreignTouched: ledger.foreignTouched,
     registrations: {
       brokered: input.registrations.brokered,
@@ -629,6 +676,7 @@ function buildReport(input: {
       definition: r.definition,
       version: r.version,
       source: r.source,
+      kind: r.kind,
       state: r.state,
       reason: r.reason,
     })),

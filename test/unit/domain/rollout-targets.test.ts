@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   groupByRegion,
   judgeLead,
+  leftAsideReason,
   orderByRegion,
   overallState,
   pickLead,
@@ -218,5 +219,19 @@ describe('judgeLead', () => {
       what: 'was superseded before it proved anything',
       state: 'partial',
     });
+  });
+});
+
+describe('leftAsideReason', () => {
+  it('says each reason once, with the scale sets it held for, in order', () => {
+    expect(
+      leftAsideReason([
+        { scaleSet: 'a', reason: 'it already runs the newer version 2026.12.5' },
+        { scaleSet: 'b', reason: 'not a managed scale set: outside kiln scope (S2)' },
+        { scaleSet: 'c', reason: 'it already runs the newer version 2026.12.5' },
+      ]),
+    ).toBe(
+      'it already runs the newer version 2026.12.5 (a, c); not a managed scale set: outside kiln scope (S2) (b)',
+    );
   });
 });

@@ -403,3 +403,53 @@ scaleSets: [${names.join(', ')}]
     expect(s.scaleSets).toHaveLength(50);
   });
 });
+
+describe('eventgrid.lateOlderEvent', () => {
+  const withEvent = (late: string) =>
+    parse(`
+name: x
+gallery: { existingVersions: { linux: [2026.10.1, 2026.8.1, 2026.9.1] } }
+eventgrid: { version: { image: linux, version: 2026.12.5 }${late} }
+`).eventgrid;
+
+  it('unsaid, is for the version before the newest existing one, two minutes in', () => {
+    expect(withEvent('')).toEqual({
+      version: { image: 'linux', version: '2026.12.5' },
+      duplicates: 1,
+      lateOlderEvent: { version: '2026.9.1', afterMinutes: 2 },
+    });
+    // With a single version there is none before it: no late event.
+    expect(
+      parse('name: x\neventgrid: { version: { image: linux, version: 2026.12.5 } }').eventgrid,
+    ).not.toHaveProperty('lateOlderEvent');
+  });
+
+  it('true asks for that one, false for none, a version and a minute for that', () => {
+    expect(withEvent(', lateOlderEvent: true')!.lateOlderEvent).toEqual({
+      version: '2026.9.1',
+      afterMinutes: 2,
+    });
+    expect(withEvent(', lateOlderEvent: false')).not.toHaveProperty('lateOlderEvent');
+    expect(withEvent(', lateOlderEvent: { version: 2026.10.1 }')!.lateOlderEvent).toEqual({
+      version: '2026.10.1',
+      afterMinutes: 2,
+    });
+    expect(withEvent(', lateOlderEvent: { version: 2026.8.1, afterMinutes: 240 }')!.lateOlderEvent).toEqual({
+      version: '2026.8.1',
+      afterMinutes: 240,
+    });
+  });
+});
+
+describe('settings', () => {
+  it('default to none', () => {
+    expect(parse('name: x').settings).toEqual({});
+  });
+
+  it('hold each value as an app setting holds it (text), leaving out the ones given as null', () => {
+    expect(
+      parse('name: x\nsettings: { PRUNE_KEEP: 5, GITHUB_AUTH: pat, CANARY_SOAK_MINUTES: "10", TAG_ENV: }')
+        .settings,
+    ).toEqual({ PRUNE_KEEP: '5', GITHUB_AUTH: 'pat', CANARY_SOAK_MINUTES: '10' });
+  });
+});

@@ -755,6 +755,85 @@ describe('one wrong field → one problem naming its path', () => {
       'expect.outcome',
       /must list at least 1 outcome \(with none, no run could pass\)/,
     ],
+    [
+      'a late older event for a version not in the gallery',
+      (s) => (s.eventgrid.lateOlderEvent = { version: '2026.8.1' }),
+      'eventgrid.lateOlderEvent.version',
+      /^version 2026\.8\.1 is not in gallery\.existingVersions\.linux \(2026\.9\.1, 2026\.10\.1\)/,
+    ],
+    [
+      'a late "older" event for a newer version',
+      (s) => {
+        s.eventgrid.version.version = '2026.9.5';
+        s.eventgrid.lateOlderEvent = { version: '2026.10.1' };
+      },
+      'eventgrid.lateOlderEvent.version',
+      /^version 2026\.10\.1 is not older than eventgrid\.version\.version \(2026\.9\.5\)$/,
+    ],
+    [
+      'a late older event after the run',
+      (s) => (s.eventgrid.lateOlderEvent = { version: '2026.9.1', afterMinutes: 3000 }),
+      'eventgrid.lateOlderEvent.afterMinutes',
+      /^minute 3000 is after the run ends .* so the late event would never be delivered/,
+    ],
+    [
+      'a late older event asked for with no version before the newest',
+      (s) => {
+        s.gallery.existingVersions.linux = ['2026.10.1'];
+        s.eventgrid.lateOlderEvent = true;
+      },
+      'eventgrid.lateOlderEvent',
+      /^gallery\.existingVersions\.linux \(2026\.10\.1\) has no version before its newest/,
+    ],
+    [
+      'a late older event as text',
+      (s) => (s.eventgrid.lateOlderEvent = 'yes'),
+      'eventgrid.lateOlderEvent',
+      /^expected true, false or \{ version: 2026\.9\.1, afterMinutes: 120 \}, got "yes"$/,
+    ],
+    [
+      'a late older event with a misspelt key',
+      (s) => (s.eventgrid.lateOlderEvent = { version: '2026.9.1', afterMinute: 5 }),
+      'eventgrid.lateOlderEvent.afterMinute',
+      /^unknown key \(did you mean "afterMinutes"\?\); known keys here: version, afterMinutes$/,
+    ],
+    [
+      'a setting with a value the app refuses',
+      (s) => (s.settings = { PRUNE_KEEP: 'banana' }),
+      'settings.PRUNE_KEEP',
+      /^.* \(got "banana"\) \(example: 3\)$/,
+    ],
+    [
+      'a schedule setting that is no NCRONTAB',
+      (s) => (s.settings = { CLEANUP_SCHEDULE: 'hourly' }),
+      'settings.CLEANUP_SCHEDULE',
+      /^must be an NCRONTAB expression with six fields \(got "hourly"\)/,
+    ],
+    [
+      'a setting kiln does not have',
+      (s) => (s.settings = { PRUNE_KEPE: 3 }),
+      'settings.PRUNE_KEPE',
+      /^unknown key \(did you mean "PRUNE_KEEP"\?\); known keys among the app settings a scenario may set: /,
+    ],
+    [
+      'a setting the fake cloud sets',
+      (s) => (s.settings = { ARM_ENDPOINT: 'https://management.azure.com' }),
+      'settings.ARM_ENDPOINT',
+      /^is set by the fake cloud, which points kiln at its own endpoints/,
+    ],
+    [
+      'DRY_RUN as a setting',
+      (s) => (s.settings = { DRY_RUN: true }),
+      'settings.DRY_RUN',
+      /write dryRun: true instead/,
+    ],
+    [
+      'a setting that is a list',
+      (s) => (s.settings = { GITHUB_RUNNER_LABELS: ['a', 'b'] }),
+      'settings.GITHUB_RUNNER_LABELS',
+      /^expected a setting value \(text, a number or true\/false\) such as self-hosted,linux,x64, got /,
+    ],
+    ['settings not a mapping', (s) => (s.settings = ['PRUNE_KEEP=5']), 'settings', /^expected a mapping/],
     ['expect without outcome', (s) => (s.expect = {}), 'expect.outcome', /^is required: one of succeeded,/],
     [
       'expect not a mapping',

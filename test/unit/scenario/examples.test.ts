@@ -58,6 +58,7 @@ describe('the minimal scenario', () => {
     latency: latencyDefault,
     registration: { github: 'jit', ado: 'broker' },
     faults: [],
+    settings: {},
     changes: [],
     expect: { outcome: ['succeeded'] },
   };
@@ -199,7 +200,12 @@ describe("the format document's full example", () => {
       ghosts: { github: 40, ado: 3 },
       foreign: { github: 5, ado: 1 },
       latency: latencyDefault,
-      eventgrid: { version: { image: 'linux', version: '2026.12.5' }, duplicates: 3 },
+      eventgrid: {
+        version: { image: 'linux', version: '2026.12.5' },
+        duplicates: 3,
+        lateOlderEvent: { version: '2026.10.1', afterMinutes: 240 },
+      },
+      settings: { PRUNE_KEEP: '5', OFFLINE_GRACE_MINUTES: '45' },
       expect: { outcome: ['succeeded', 'partial'] },
     });
     expect(s.scaleSets[0]).toEqual({
