@@ -40,7 +40,9 @@ import type {
   SetScaleSetImageInput,
   StartUpgradeInput,
 } from './activities/rollout.js';
+import type { RecordRunEndInput, RecordRunStartOutput } from './activities/run-history.js';
 import type { RegistrationState } from './domain/rollout.js';
+import type { RunStart } from './history/run-record.js';
 import { Activities } from './names.js';
 
 export interface ActivityContracts {
@@ -92,6 +94,10 @@ export interface ActivityContracts {
   [Activities.deleteManagedImage]: { input: { managedImageId: string }; output: null };
   /** null: no GitHub fleet is configured. */
   [Activities.readRunnerRelease]: { input: null; output: RunnerReleaseState | null };
+
+  // The run history (src/activities/run-history.ts). null: no history is configured.
+  [Activities.recordRunStart]: { input: RunStart; output: RecordRunStartOutput | null };
+  [Activities.recordRunEnd]: { input: RecordRunEndInput; output: null };
 }
 
 export type ActivityName = keyof ActivityContracts;

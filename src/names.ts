@@ -39,6 +39,8 @@ export const Activities = {
   deleteVersions: 'deleteVersions',
   deleteManagedImage: 'deleteManagedImage',
   readRunnerRelease: 'readRunnerRelease',
+  recordRunStart: 'recordRunStart',
+  recordRunEnd: 'recordRunEnd',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */

@@ -3,6 +3,7 @@ import type { Settings } from '../config/load-settings.js';
 import type { FullAdoClient, FullArmClient, FullGitHubClient } from '../clients/types.js';
 import type { RegistrationReader } from './registrations.js';
 
+import type { RunHistory } from '../history/run-history.js';
 import type { IssuedRegistrations } from '../registration/issued-registrations.js';
 
 export interface ActivityDeps {
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   now: () => Date;
   /** The registration broker's record of what it gave each instance provisioning (with the broker on). */
   issuedRegistrations?: IssuedRegistrations;
+  /** Every run's record (with KILN_TABLE_ENDPOINT set). */
+  runHistory?: RunHistory;
 }

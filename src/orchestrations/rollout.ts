@@ -29,7 +29,9 @@ import type {
   ScaleSetRolloutOptions,
   ScaleSetRolloutResult,
 } from './rollout-scale-set.js';
-import { inputOf } from '../orchestration-contracts.js';
+import { inputOf, type StartedBy } from '../orchestration-contracts.js';
+import { CONCLUSIONS } from '../history/run-record.js';
+import { recordedRun } from './recorded-run.js';
 
 export type RolloutSource = 'http' | 'eventgrid' | 'rebuild';
 
@@ -37,6 +39,7 @@ export interface RolloutInput {
   definition: string;
   version: string;
   source: RolloutSource;
+  startedBy?: StartedBy;
   dryRun: boolean;
   /** Scale set resource ids or names; default: every managed scale set whose model uses the definition. */
   scaleSets?: string[];
@@ -64,6 +67,25 @@ export interface RolloutOutput {
 
 export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
   const input = inputOf(context, Orchestrations.rollout);
+  const { startedBy, ...asked } = input;
+  return yield* recordedRun(
+    context,
+    {
+      kind: 'rollout',
+      subject: `${input.definition} ${input.version}`,
+      dryRun: input.dryRun,
+      startedBy,
+      input: asked,
+    },
+    rollOut(context, input),
+    CONCLUSIONS.rollout,
+  );
+}
+
+function* rollOut(
+  context: OrchestrationContext,
+  input: RolloutInput,
+): Generator<Task, RolloutOutput, unknown> {
   const output: RolloutOutput = {
     definition: input.definition,
     version: input.version,

@@ -67,7 +67,12 @@ describe('POST /api/cleanups', () => {
     expect(response.headers.location).toBe(links.statusQueryGetUri);
     const status = host.runner.getStatus(InstanceIds.cleanup)!;
     expect(status.name).toBe(Orchestrations.cleanup);
-    expect(status.input).toEqual({ dryRun: true, offlineGraceMinutes: 45, bootDeadlineMinutes: 20 });
+    expect(status.input).toEqual({
+      dryRun: true,
+      startedBy: { by: 'http' },
+      offlineGraceMinutes: 45,
+      bootDeadlineMinutes: 20,
+    });
   });
 
   it('answers 409 with the status URL while a cleanup is running (S5)', async () => {
