@@ -1,8 +1,13 @@
 /**
  * How the run-control commands talk to a deployed kiln (or `kiln serve`): the app's HTTP API with
  * the function key in the x-functions-key header (never in the URL, so it stays out of proxies'
- * logs), and one error type whose exit code the commands return.
+ * logs), and one error type whose exit code the commands return. The User-Agent names the CLI, so
+ * the run history says a run was started with it.
  */
+import packageJson from '../../package.json' with { type: 'json' };
+
+const USER_AGENT = `kiln-cli/${packageJson.version}`;
+
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
 
 export class CommandError extends Error {
@@ -57,6 +62,7 @@ export function createAppClient(
           method,
           headers: {
             accept: 'application/json',
+            'user-agent': USER_AGENT,
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
             ...(key ? { 'x-functions-key': key } : {}),
           },
