@@ -136,7 +136,7 @@ export function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
 }
 
 /** Outcomes that need no reason shown: the run did what it was asked. */
-const WELL = ['succeeded', 'promoted', 'planned', 'skipped', 'none', 'rebuilt'];
+const WELL = ['succeeded', 'promoted', 'planned', 'skipped'];
 
 /** Why a run failed or did not do all it was asked, if it did not. */
 function failureReasonOf(status: string, outcome: string | undefined, reason: string | undefined) {

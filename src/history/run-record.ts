@@ -156,7 +156,8 @@ export const CONCLUSIONS: {
         ],
   }),
   'runner-release-watch': (out) => ({
-    outcome: out.action,
+    // The watch's own result (a rebuild it started is a run of its own): it failed, or it did its job.
+    outcome: out.action === 'failed' ? 'failed' : 'succeeded',
     reason: out.reason,
     versions: out.rebuild ? [out.rebuild.version] : [],
     scaleSets: [],
