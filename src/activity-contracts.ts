@@ -41,7 +41,9 @@ import type {
   SetScaleSetImageInput,
   StartUpgradeInput,
 } from './activities/rollout.js';
+import type { RecordRunEndInput, RecordRunStartOutput } from './activities/run-history.js';
 import type { RegistrationState } from './domain/rollout.js';
+import type { RunStart } from './history/run-record.js';
 import { Activities } from './names.js';
 
 export interface ActivityContracts {
@@ -96,6 +98,9 @@ export interface ActivityContracts {
 
   // Metrics of how a run ended (src/activities/metrics.ts): orchestrators never record one themselves.
   [Activities.recordMetrics]: { input: RecordMetricsInput; output: null };
+  // The run history (src/activities/run-history.ts). null: no history is configured.
+  [Activities.recordRunStart]: { input: RunStart; output: RecordRunStartOutput | null };
+  [Activities.recordRunEnd]: { input: RecordRunEndInput; output: null };
 }
 
 export type ActivityName = keyof ActivityContracts;

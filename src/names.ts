@@ -40,6 +40,8 @@ export const Activities = {
   deleteManagedImage: 'deleteManagedImage',
   readRunnerRelease: 'readRunnerRelease',
   recordMetrics: 'recordMetrics',
+  recordRunStart: 'recordRunStart',
+  recordRunEnd: 'recordRunEnd',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */

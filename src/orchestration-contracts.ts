@@ -31,6 +31,18 @@ export interface OrchestrationContracts {
   [Orchestrations.runnerReleaseWatch]: { input: RunnerReleaseWatchInput; output: RunnerReleaseWatchOutput };
 }
 
+/**
+ * Who or what started a run, as its starter knows it: a timer (the function's name), an HTTP request
+ * (the client its User-Agent names, e.g. kiln-cli/0.1.0 — informative, the function key names no
+ * one), an Event Grid event, or another run. The run history records it (src/history/run-record.ts);
+ * absent in the input of a run started before kiln recorded it.
+ */
+export type StartedBy =
+  | { by: 'timer'; timer: string }
+  | { by: 'http'; client?: string }
+  | { by: 'eventgrid'; eventId: string }
+  | { by: 'run'; instanceId: string };
+
 export type OrchestrationName = keyof OrchestrationContracts;
 export type OrchestrationInput<N extends OrchestrationName> = OrchestrationContracts[N]['input'];
 export type OrchestrationOutput<N extends OrchestrationName> = OrchestrationContracts[N]['output'];

@@ -10,7 +10,7 @@
  * | GitHub, Octokit plugins (`src/clients/github`) | 5xx, dropped connections; a rate limit asking ≤ 20 s | 1 + 2, and 1 after a rate limit | 1 s, 4 s (base × n²), or the rate limit's wait | 30 s an attempt, 1 min a call |
  * | Azure DevOps (`src/clients/ado`) | 408, 429, 5xx, dropped connections | 1 + 2 | 1 s, 2 s (base × 2ⁿ), or Retry-After ≤ 20 s | 30 s an attempt, 1 min a call |
  * | Key Vault SDK (`src/clients/keyvault.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's | 30 s a read |
- * | Table storage SDK (`src/registration/issued-registrations.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's, from base | 30 s a claim or release |
+ * | Table storage SDK (`src/clients/tables.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's, from base | 30 s a claim or release, a run record or a page of runs |
  * | activity over a list (`src/activities/budget.ts`) | nothing: it stops starting items | — | — | no new item after 4 min or 3 transient failures in a row |
  * | activity retry (`src/orchestrations/call-activity.ts`) | activities that failed transiently | 4 | durable timers of 30 s, 1 min, 2 min (× 2, capped at 10 min) | 4 × the activity + 3 min 30 s |
  * | model write (`src/orchestrations/rollout-start.ts`, `rollout-rollback.ts`) | a write refused on a changed ETag (412) | 3 | none: a fresh read first | 3 × (read, look-up, write) |
@@ -79,13 +79,14 @@ export const KEYVAULT_RETRY = {
 };
 
 /**
- * The registration broker's record of issued registrations in Table storage
- * (src/registration/issued-registrations.ts): its SDK retries, backed off from CLIENT_RETRY_BASE_MS,
- * all under one deadline per claim or release, inside the VM's registration request.
+ * kiln's own Table storage (src/clients/tables.ts): the registration broker's record of issued
+ * registrations and the run history. Its SDK retries, backed off from CLIENT_RETRY_BASE_MS, all under
+ * one deadline per operation of a store (a claim or release, inside the VM's registration request; a
+ * run's record; a page of runs).
  */
 export const TABLE_RETRY = {
   maxRetries: 3,
-  /** All of one claim or release, every request and retry included. */
+  /** All of one operation of a store, every request and retry included. */
   requestTimeoutMs: 30_000,
 };
 

@@ -177,11 +177,11 @@ export function renderLayerTable(t: ClientTuning = CLIENT_TUNING): string[] {
       `${formatDuration(KEYVAULT_RETRY.requestTimeoutMs)} a read`,
     ],
     [
-      'Table storage SDK (`src/registration/issued-registrations.ts`)',
+      'Table storage SDK (`src/clients/tables.ts`)',
       '408, 429, 5xx, dropped connections',
       `1 + ${TABLE_RETRY.maxRetries}`,
       "the SDK's, from base",
-      `${formatDuration(TABLE_RETRY.requestTimeoutMs)} a claim or release`,
+      `${formatDuration(TABLE_RETRY.requestTimeoutMs)} a claim or release, a run record or a page of runs`,
     ],
     [
       'activity over a list (`src/activities/budget.ts`)',

@@ -142,8 +142,9 @@ var hostSettings = {
 }
 
 // kiln's own data in the same account, reached with the same identity (Storage Table Data
-// Contributor): the registration broker's record of the registrations it gave. The endpoint comes
-// from the account, so it is right in every cloud (sovereign clouds have their own suffix).
+// Contributor): the run history and the registration broker's record of the registrations it gave,
+// each a table the app creates on its first write. The endpoint comes from the account, so it is
+// right in every cloud (sovereign clouds have their own suffix).
 var storageSettings = {
   KILN_TABLE_ENDPOINT: storage.properties.primaryEndpoints.table
 }

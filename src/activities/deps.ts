@@ -3,6 +3,7 @@ import type { Settings } from '../config/load-settings.js';
 import type { FullAdoClient, FullArmClient, FullGitHubClient } from '../clients/types.js';
 import type { RegistrationReader } from './registrations.js';
 
+import type { RunHistory } from '../history/run-history.js';
 import type { IssuedRegistrations } from '../registration/issued-registrations.js';
 import type { KilnMetrics } from '../telemetry/metrics.js';
 
@@ -19,4 +20,6 @@ export interface ActivityDeps {
   issuedRegistrations?: IssuedRegistrations;
   /** kiln's metrics (NO_METRICS when no exporter is set): recorded here, in activities, never in orchestrators. */
   metrics: KilnMetrics;
+  /** Every run's record (with KILN_TABLE_ENDPOINT set). */
+  runHistory?: RunHistory;
 }

@@ -1,9 +1,13 @@
 /**
  * How the run-control commands talk to a deployed kiln (or `kiln serve`): the app's HTTP API with
  * the function key in the x-functions-key header (never in the URL, so it stays out of proxies'
- * logs), and one error type whose exit code the commands return.
+ * logs), and one error type whose exit code the commands return. The User-Agent names the CLI, so
+ * the run history says a run was started with it.
  */
 import { EXIT, type ExitCode } from './exit-codes.js';
+import packageJson from '../../package.json' with { type: 'json' };
+
+const USER_AGENT = `kiln-cli/${packageJson.version}`;
 
 export class CommandError extends Error {
   override readonly name = 'CommandError';
@@ -57,6 +61,7 @@ export function createAppClient(
           method,
           headers: {
             accept: 'application/json',
+            'user-agent': USER_AGENT,
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
             ...(key ? { 'x-functions-key': key } : {}),
           },

@@ -91,8 +91,16 @@ export async function planCommand(argv: string[]): Promise<number> {
   const fake = values.scenario !== undefined ? await startScenarioWorld('plan', values.scenario) : undefined;
   if (fake?.exit !== undefined) return fake.exit;
 
-  // Every flow the app starts is a dry run, whatever the settings say (the shadow-mode switch).
-  const restore = applySettings({ ...fileValues, ...fake?.world.settings, DRY_RUN: 'true' });
+  // Every flow the app starts is a dry run, whatever the settings say (the shadow-mode switch). A
+  // plan is no run of the deployment's and writes nothing: not in its run history (so no table
+  // endpoint), and it serves no registrations (so no broker, which would need one).
+  const restore = applySettings({
+    ...fileValues,
+    ...fake?.world.settings,
+    DRY_RUN: 'true',
+    KILN_TABLE_ENDPOINT: '',
+    KILN_REGISTRATION_AUDIENCE: '',
+  });
   resetRuntime();
   try {
     let settings: Settings;

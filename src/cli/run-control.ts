@@ -16,18 +16,24 @@ const CONNECTION = `  --app URL         The function app, e.g. https://func-kiln
 const FOLLOW = `  --no-wait         Start and return; follow later with kiln status ID --follow.
   --interval SEC    Seconds between progress polls (default 2).`;
 
-const STATUS_HELP = `kiln status — runs of a kiln deployment: the recent ones, or one in detail
+const STATUS_HELP = `kiln status — runs of a kiln deployment: its run history, or one run in detail
 
 Usage:
-  kiln status [RUN] --app URL [--key KEY] [--follow] [--json]
+  kiln status [--days N] [--top N] [--next TOKEN | --all] --app URL [--key KEY] [--json]
+  kiln status RUN --app URL [--key KEY] [--follow] [--json]
 
 Options:
 ${CONNECTION}
+  --days N          Runs started in the last N days (default 7; at most RUN_HISTORY_DAYS).
+  --top N           Runs per page, newest first (1-500, default 50).
+  --next TOKEN      The page after the one that printed TOKEN.
+  --all             Every page.
   --follow          With RUN: follow it with a live progress line until it ends.
   --interval SEC    Seconds between progress polls (default 2).
 
 Examples:
   kiln status --app https://func-kiln.azurewebsites.net
+  kiln status --app https://func-kiln.azurewebsites.net --days 90 --all --json | jq '.runs[] | select(.status == "Failed")'
   kiln status rollout-linux-agent-2026.12.1 --app http://127.0.0.1:7071 --follow
   KILN_FUNCTION_KEY=… kiln status --app https://func-kiln.azurewebsites.net --json | jq '.runs[0]'
 
@@ -134,7 +140,14 @@ export async function statusCommand(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { ...COMMON, follow: { type: 'boolean' } },
+      options: {
+        ...COMMON,
+        follow: { type: 'boolean' },
+        days: { type: 'string' },
+        top: { type: 'string' },
+        next: { type: 'string' },
+        all: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: true,
     });
@@ -152,16 +165,22 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const interval = intervalMs(values.interval);
     const app = client(values);
     const id = positionals[0];
+    const listing = ['days', 'top', 'next', 'all'].filter(
+      (o) => values[o as keyof typeof values] !== undefined,
+    );
+    if (id !== undefined && listing.length > 0)
+      throw new CommandError(`--${listing[0]} lists the run history: it takes no run id`, EXIT.usage);
+    if (values.next !== undefined && values.all)
+      throw new CommandError('--next and --all exclude each other', EXIT.usage);
     if (id === undefined) {
-      const response = await app.request('GET', '/runs');
-      if (response.status !== 200)
-        throw new CommandError(
-          `GET /api/runs answered ${response.status}: ${errorText(response.body)}`,
-          EXIT.unreachable,
-        );
-      const body = response.body as { runs: RunSummary[]; days: number };
-      if (values.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-      else process.stdout.write(runTable(body.runs, body.days));
+      const page = await listRuns(app, {
+        days: whole('days', values.days, 1, 3650),
+        top: whole('top', values.top, 1, 500),
+        next: values.next,
+        all: values.all === true,
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+      else process.stdout.write(runTable(page.runs, page.days, page.next));
       return EXIT.ok;
     }
     const run = values.follow
@@ -175,21 +194,71 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
 }
 
-function runTable(runs: RunSummary[], days: number): string {
+interface RunsPage {
+  days: number;
+  runs: RunSummary[];
+  /** The next page's link (GET /api/runs), whose `next` parameter is the page's continuation. */
+  next?: string;
+}
+
+/** whole numbers a flag takes, or undefined when it is not given (the app's default). */
+function whole(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
+    throw new CommandError(
+      `--${name} must be a whole number from ${min} to ${max}, not "${value}"`,
+      EXIT.usage,
+    );
+  return Number(value);
+}
+
+/** A page of the run history (GET /api/runs), or with `all` every page, one after another. */
+async function listRuns(
+  app: AppClient,
+  options: { days?: number; top?: number; next?: string; all: boolean },
+): Promise<RunsPage> {
+  const query = new URLSearchParams();
+  if (options.days !== undefined) query.set('days', String(options.days));
+  if (options.top !== undefined) query.set('top', String(options.top));
+  let next = options.next;
+  const runs: RunSummary[] = [];
+  for (;;) {
+    if (next !== undefined) query.set('next', next);
+    const response = await app.request('GET', `/runs${query.size ? `?${query}` : ''}`);
+    if (response.status === 400)
+      throw new CommandError(`the app rejected the request: ${errorText(response.body)}`, EXIT.usage);
+    if (response.status !== 200)
+      throw new CommandError(
+        `GET /api/runs answered ${response.status}: ${errorText(response.body)}`,
+        EXIT.unreachable,
+      );
+    const page = response.body as RunsPage;
+    runs.push(...page.runs);
+    next = page.next ? (new URL(page.next).searchParams.get('next') ?? undefined) : undefined;
+    if (!options.all || next === undefined) return { ...page, runs };
+  }
+}
+
+function runTable(runs: RunSummary[], days: number, next: string | undefined): string {
   if (runs.length === 0) return `No runs in the last ${days} days.\n`;
   const rows = [
-    ['RUN', 'KIND', 'SUBJECT', 'STATUS', 'PHASE / OUTCOME', 'STARTED'],
+    ['RUN', 'KIND', 'SUBJECT', 'STARTED BY', 'STATUS', 'PHASE / OUTCOME', 'STARTED'],
     ...runs.map((r) => [
       r.id,
       r.kind,
       `${r.subject}${r.dryRun ? ' (dry run)' : ''}`,
+      r.startedBy,
       r.status,
       isActive(r) ? (r.phase ?? '') : [r.outcome, r.failureReason].filter(Boolean).join(': '),
       r.createdTime,
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return `${rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`;
+  const table = rows.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '),
+  );
+  const token = next && new URL(next).searchParams.get('next');
+  return `${table.join('\n')}\n${token ? `Older runs: kiln status --next ${token} (or --all)\n` : ''}`;
 }
 
 function detail(run: RunDetail): string {

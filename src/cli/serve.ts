@@ -2,8 +2,11 @@
  * `kiln serve`: the app on 127.0.0.1 over real HTTP — its HTTP routes exactly as registered, the
  * Event Grid webhook — against the embedded fake cloud built from a scenario, with the local durable
  * runner on a clock that runs in real time × --speed. For trying the dashboard and the run commands
- * without Azure. Runs until interrupted (Ctrl+C or SIGTERM).
+ * without Azure. The app's own tables (the run history, the broker's record) are in Azurite, the
+ * real Table storage emulator, when it is installed (started here and stopped by its PID), else in
+ * the fake cloud's Table storage. Runs until interrupted (Ctrl+C or SIGTERM).
  */
+import { azuriteTableMain, startAzurite, type Azurite } from '../local/azurite.js';
 import { VirtualClock } from '../local/clock.js';
 import { REGISTRATION_AUDIENCE } from '../local/fake-cloud/index.js';
 import { startHttpFront, EVENT_GRID_WEBHOOK } from '../local/host/http-front.js';
@@ -17,7 +20,7 @@ import { EXIT, exitCodesHelp } from './exit-codes.js';
 const HELP = `kiln serve — the app's HTTP routes on 127.0.0.1, over the embedded fake cloud
 
 Usage:
-  kiln serve [--scenario FILE] [--port N] [--speed X] [--json] [--verbose]
+  kiln serve [--scenario FILE] [--port N] [--speed X] [--table-storage azurite|fake] [--json] [--verbose]
 
 Options:
   --scenario FILE   Scenario file, JSON or YAML (format: docs/scenarios.md); without it,
@@ -27,6 +30,10 @@ Options:
   --port N          Port on 127.0.0.1 (default 7071; 0 picks a free one).
   --speed X         Clock speed: virtual seconds per real second (default 1; e.g. 60 makes a
                     15-minute health deadline pass in 15 s). The clock starts at the scenario's "start".
+  --table-storage S Where the app keeps its own tables (the run history, the registration
+                    broker's record): azurite (the real emulator, started on a free port in a
+                    temporary folder and stopped with kiln serve; the default when installed) or
+                    fake (the fake cloud's Table storage, with Azure's role checks).
   --json            Print the addresses and key as one JSON line on stdout (for scripts).
   --verbose         Also print the app's own log lines and each request (to stderr).
 
@@ -57,6 +64,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       speed: { type: 'string', default: '1' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
+      'table-storage': { type: 'string' },
     },
     HELP,
   );
@@ -74,6 +82,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
     return EXIT.usage;
   }
+  const tableStorage = values['table-storage'] ?? (azuriteTableMain() ? 'azurite' : 'fake');
+  if (tableStorage !== 'azurite' && tableStorage !== 'fake') {
+    process.stderr.write(`kiln serve: --table-storage must be azurite or fake, not "${tableStorage}"\n`);
+    return EXIT.usage;
+  }
+  if (tableStorage === 'azurite' && !azuriteTableMain()) {
+    process.stderr.write(
+      'kiln serve: --table-storage azurite: Azurite is not installed (npm ci installs it)\n',
+    );
+    return EXIT.usage;
+  }
   const loaded = scenarioArgument('serve', values.scenario);
   if (loaded.exit !== undefined) return loaded.exit;
   const { scenario } = loaded;
@@ -83,15 +102,32 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const err = (line: string) => process.stderr.write(`${line}\n`);
   const verbose = values.verbose ? err : undefined;
+  let azurite: Azurite | undefined;
+  if (tableStorage === 'azurite') {
+    try {
+      azurite = await startAzurite();
+    } catch (error) {
+      err(`kiln serve: Azurite did not start (try --table-storage fake): ${(error as Error).message}`);
+      return 1;
+    }
+  } else if (values['table-storage'] === undefined)
+    err("kiln serve: Azurite is not installed: the app's tables are in the fake cloud's Table storage");
   // The fake cloud and the host, set up as a simulation that has not started yet: nothing is
   // triggered and no time passes until the live clock runs.
   let sim;
   try {
     sim = await runSimulation(
       { ...scenario, until: scenario.start, timers: false },
-      { triggers: [], keepRunning: true, log: (line) => verbose?.(line) },
+      {
+        triggers: [],
+        keepRunning: true,
+        log: (line) => verbose?.(line),
+        // The app reaches Azurite with its managed identity token, as its storage account in Azure.
+        ...(azurite ? { settings: { KILN_TABLE_ENDPOINT: azurite.endpoint } } : {}),
+      },
     );
   } catch (error) {
+    await azurite?.stop();
     if (error instanceof SimulationError) {
       err(`kiln serve: ${error.message}`);
       return EXIT.usage;
@@ -104,6 +140,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     front = await startHttpFront(host, { port, log: verbose });
   } catch (error) {
     await sim.close();
+    await azurite?.stop();
     err(`kiln serve: cannot listen on 127.0.0.1:${port}: ${(error as Error).message}`);
     return EXIT.failed;
   }
@@ -128,6 +165,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     imds: sim.cloud.imdsTokenUrl('VM_NAME'),
     imdsAttested: sim.cloud.imdsAttestedUrl('VM_NAME'),
     registrationAudience: REGISTRATION_AUDIENCE,
+    tableStorage,
+    tableEndpoint: azurite?.endpoint ?? sim.cloud.urls.tables,
+    ...(azurite ? { azuritePid: azurite.pid } : {}),
     scenario: scenario.name,
     speed,
     start: scenario.start,
@@ -146,6 +186,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         `               and GET ${info.imdsAttested}?api-version=2018-10-01&nonce=<10 digits> (Metadata: true),`,
         `               then POST ${front.origin}/api/registrations with the token and`,
         `               { "instance": "<computer name>", "attestedDocument": "<the answer's signature>" }`,
+        `  tables       ${info.tableEndpoint} (${tableStorage === 'azurite' ? `Azurite, pid ${azurite!.pid}` : "the fake cloud's Table storage"}: the run history)`,
         `  try          kiln status --app ${front.origin} --key ${key}`,
         'Ctrl+C stops.',
         '',
@@ -160,6 +201,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await live.stop();
   await front.close();
   await sim.close();
+  await azurite?.stop();
   err('kiln serve: stopped');
   return EXIT.ok;
 }

@@ -61,6 +61,8 @@ export interface Settings extends ClientTuning {
     /** Where the broker records the provisionings it gave a registration (src/registration/issued-registrations.ts). */
     issuedTable: { endpoint: string; name: string };
   };
+  /** The run history (src/history/run-history.ts); `table` undefined when KILN_TABLE_ENDPOINT is empty. */
+  runHistory: { table?: { endpoint: string; name: string }; retentionDays: number };
   schedules: { cleanup: string; rebuild: string; runnerRelease: string };
   hygiene: { offlineGraceMinutes: number; bootDeadlineMinutes: number };
   gallery: {
@@ -179,6 +181,12 @@ export function loadSettings(env: Env = process.env): Settings {
           },
         }
       : undefined,
+    runHistory: {
+      table: r.KILN_TABLE_ENDPOINT
+        ? { endpoint: r.KILN_TABLE_ENDPOINT.replace(/\/+$/, ''), name: r.KILN_RUN_HISTORY_TABLE }
+        : undefined,
+      retentionDays: r.RUN_HISTORY_DAYS,
+    },
     schedules: {
       cleanup: r.CLEANUP_SCHEDULE,
       rebuild: r.REBUILD_SCHEDULE,

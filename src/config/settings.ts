@@ -66,6 +66,15 @@ const csv = z
       .filter(Boolean),
   );
 
+/** An Azure table name. */
+const tableName = z
+  .string()
+  .trim()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9]{2,62}$/,
+    'must be 3-63 letters/digits starting with a letter (an Azure table name)',
+  );
+
 /** A whole number in [min, max], e.g. milliseconds or a count. */
 const wholeNumber = (min: number, max: number) =>
   z.coerce
@@ -596,7 +605,7 @@ export const SETTINGS = {
     {
       env: 'KILN_TABLE_ENDPOINT',
       description:
-        "Table storage endpoint of the app's storage account (sovereign clouds differ, e.g. https://<account>.table.core.chinacloudapi.cn), reached with kiln's managed identity (Storage Table Data Contributor). The registration broker records there which instance provisionings it gave a registration, shared by every app instance. Required when KILN_REGISTRATION_AUDIENCE is set.",
+        "Table storage endpoint of the app's storage account (sovereign clouds differ, e.g. https://<account>.table.core.chinacloudapi.cn), reached with kiln's managed identity (Storage Table Data Contributor). kiln keeps its run history there, and the registration broker records which instance provisionings it gave a registration, shared by every app instance. Required when KILN_REGISTRATION_AUDIENCE is set. Empty: no run history (GET /api/runs answers the latest run of each instance id from the durable task hub).",
       example: 'https://stkilnprod.table.core.windows.net',
     },
     z.union([z.literal(''), httpsUrl]),
@@ -608,14 +617,26 @@ export const SETTINGS = {
       description:
         "Table (in KILN_TABLE_ENDPOINT) of the registration broker's record of issued registrations; created at first use.",
     },
-    z
-      .string()
-      .trim()
-      .regex(
-        /^[A-Za-z][A-Za-z0-9]{2,62}$/,
-        'must be 3-63 letters/digits starting with a letter (an Azure table name)',
-      ),
+    tableName,
     'kilnregistrations',
+  ),
+  KILN_RUN_HISTORY_TABLE: withDefault(
+    {
+      env: 'KILN_RUN_HISTORY_TABLE',
+      description:
+        'Table (in KILN_TABLE_ENDPOINT) of the run history: a row per run of a rebuild, rollout, cleanup or runner-release watch (who started it, input, outcome, versions and scale sets), never replaced by a later run of the same instance id; created at first use.',
+    },
+    tableName,
+    'kilnruns',
+  ),
+  RUN_HISTORY_DAYS: withDefault(
+    {
+      env: 'RUN_HISTORY_DAYS',
+      description:
+        'How many days the run history keeps a run after its start: older runs are never listed and are deleted. GET /api/runs?days= reaches back at most this far.',
+    },
+    wholeNumber(1, 3650),
+    400,
   ),
   GITHUB_RUNNER_GROUP_ID: withDefault(
     {

@@ -27,8 +27,8 @@ import { parseCleanupRequest } from './parse-cleanup-request.js';
 import { registerActivity } from './register-activity.js';
 import { registerOrchestration } from './register-orchestration.js';
 import { getSettings } from './runtime.js';
-import { previousStatus, startResponse, startSingleton } from './start-run.js';
-import { storedOutput } from '../orchestration-contracts.js';
+import { previousStatus, startResponse, startSingleton, startedOverHttp } from './start-run.js';
+import { storedOutput, type StartedBy } from '../orchestration-contracts.js';
 
 export function registerCleanup(): void {
   registerOrchestration(Orchestrations.cleanup, cleanupOrchestrator);
@@ -44,7 +44,10 @@ export function registerCleanup(): void {
     schedule: scheduleSetting('CLEANUP_SCHEDULE'),
     extraInputs: [df.input.durableClient()],
     handler: async (_timer: Timer, context: InvocationContext) => {
-      const outcome = await startCleanup(df.getClient(context), getSettings().dryRun);
+      const outcome = await startCleanup(df.getClient(context), getSettings().dryRun, {
+        by: 'timer',
+        timer: 'cleanupTimer',
+      });
       if (outcome.started) context.log(`started cleanup ${outcome.instanceId}`);
       else
         context.log(
@@ -63,20 +66,21 @@ export function registerCleanup(): void {
       if (!parsed.ok) return new HttpResponse({ status: parsed.status, jsonBody: { error: parsed.message } });
       const client = df.getClient(context);
       const dryRun = parsed.value.dryRun || getSettings().dryRun;
-      const outcome = await startCleanup(client, dryRun);
+      const outcome = await startCleanup(client, dryRun, startedOverHttp(request));
       if (outcome.started) context.log(`started cleanup ${outcome.instanceId}${dryRun ? ' (dry run)' : ''}`);
       return startResponse(client, request, outcome, 'a cleanup');
     },
   });
 }
 
-async function startCleanup(client: df.DurableClient, dryRun: boolean) {
+async function startCleanup(client: df.DurableClient, dryRun: boolean, startedBy: StartedBy) {
   const settings = getSettings();
   const previous = await previousStatus(client, InstanceIds.cleanup);
   // What the last run learnt (when registrations went offline) lives in its durable output.
   const memory = storedOutput(Orchestrations.cleanup, previous)?.memory;
   const input: CleanupInput = {
     dryRun,
+    startedBy,
     memory,
     offlineGraceMinutes: settings.hygiene.offlineGraceMinutes,
     bootDeadlineMinutes: settings.hygiene.bootDeadlineMinutes,

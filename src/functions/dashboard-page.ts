@@ -1,7 +1,8 @@
 /**
  * The dashboard page served by GET /api/dashboard: one self-contained HTML document (no external
  * scripts, fonts or CDNs) whose script fetches /api/fleet and /api/runs with the key the page was
- * opened with (`?code=`) and redraws itself every `?refresh=` seconds (default 10). Data is written
+ * opened with (`?code=`) and redraws itself every `?refresh=` seconds (default 10). The run history
+ * shows `?runs=` runs (default 50); "Show older runs" shows as many more, up to 500. Data is written
  * with textContent only, so nothing read from the cloud is ever parsed as HTML.
  */
 const STYLE = `
@@ -39,6 +40,8 @@ const SCRIPT = `
   var params = new URLSearchParams(location.search);
   var code = params.get('code') || '';
   var refresh = Math.max(1, Number(params.get('refresh')) || 10);
+  var pageOfRuns = Math.min(500, Math.max(1, Number(params.get('runs')) || 50));
+  var runsShown = pageOfRuns;
   var base = location.pathname.replace(/\\/dashboard\\/?$/, '');
   var colours = new Map();
 
@@ -149,14 +152,23 @@ const SCRIPT = `
         el('th', { scope: 'row' }, [el('code', { text: r.id })]),
         el('td', { text: r.kind }),
         el('td', { text: r.subject + (r.dryRun ? ' (dry run)' : '') }),
+        el('td', { text: r.startedBy }),
         el('td', { className: 'status-' + r.status, text: r.status }),
         el('td', { text: [r.outcome || r.phase || '', r.failureReason || ''].filter(Boolean).join(' — ') }),
         el('td', { text: r.createdTime }),
         el('td', { text: r.lastUpdatedTime }),
       ]);
     });
-    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '7', text: 'No runs in the last ' + runs.days + ' days.' })]));
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '8', text: 'No runs in the last ' + runs.days + ' days.' })]));
     replace('run-rows', rows);
+    document.getElementById('more-runs').hidden = !runs.next || runsShown >= 500;
+  }
+
+  function loadRuns() {
+    return get('/runs?top=' + runsShown).then(function (runs) {
+      drawRollouts(runs);
+      drawRuns(runs);
+    });
   }
 
   function setState(text, problem) {
@@ -166,7 +178,7 @@ const SCRIPT = `
   }
 
   function load() {
-    return Promise.all([get('/fleet'), get('/runs')]).then(function (res) {
+    return Promise.all([get('/fleet'), get('/runs?top=' + runsShown)]).then(function (res) {
       var fleet = res[0], runs = res[1];
       // Colours follow the gallery's order (newest first) so a version keeps its colour.
       fleet.images.forEach(function (image) { image.versions.forEach(function (v) { colour(v.version); }); });
@@ -181,6 +193,10 @@ const SCRIPT = `
       setState('Could not refresh: ' + error.message, true);
     }).then(function () { setTimeout(load, refresh * 1000); });
   }
+  document.getElementById('more-runs').addEventListener('click', function () {
+    runsShown = Math.min(500, runsShown + pageOfRuns);
+    loadRuns().catch(function (error) { setState('Could not refresh: ' + error.message, true); });
+  });
   if (!code) setState('Open this page with ?code=<function key> to load the fleet.', true);
   load();
 })();
@@ -219,11 +235,12 @@ export function dashboardPage(nonce: string): string {
     </table>
   </section>
   <section aria-labelledby="h-runs">
-    <h2 id="h-runs">Recent runs</h2>
+    <h2 id="h-runs">Run history</h2>
     <table aria-labelledby="h-runs">
-      <thead><tr><th scope="col">Run</th><th scope="col">Kind</th><th scope="col">Subject</th><th scope="col">Status</th><th scope="col">Phase or outcome</th><th scope="col">Started</th><th scope="col">Updated</th></tr></thead>
+      <thead><tr><th scope="col">Run</th><th scope="col">Kind</th><th scope="col">Subject</th><th scope="col">Started by</th><th scope="col">Status</th><th scope="col">Phase or outcome</th><th scope="col">Started</th><th scope="col">Updated</th></tr></thead>
       <tbody id="run-rows"></tbody>
     </table>
+    <p><button type="button" id="more-runs" hidden>Show older runs</button></p>
   </section>
 </main>
 <script nonce="${nonce}">${SCRIPT}</script>

@@ -37,7 +37,8 @@ import { parseRebuildRequest, type RebuildRequest } from './parse-rebuild-reques
 import { registerActivity } from './register-activity.js';
 import { registerOrchestration } from './register-orchestration.js';
 import { getSettings, now } from './runtime.js';
-import { startSingleton, statusLinks, type StartOutcome } from './start-run.js';
+import { startSingleton, startedOverHttp, statusLinks, type StartOutcome } from './start-run.js';
+import type { StartedBy } from '../orchestration-contracts.js';
 import { ACTIVE_RUNTIME_STATUSES } from '../run-status.js';
 import linuxToolset from '../../packer/linux/toolset.json' with { type: 'json' };
 import windowsToolset from '../../packer/windows/toolset.json' with { type: 'json' };
@@ -86,6 +87,7 @@ export function registerRebuild(): void {
           { images: [image], dryRun: settings.dryRun },
           'timer',
           now(),
+          { by: 'timer', timer: 'rebuildTimer' },
         );
         context.log(
           outcome.started
@@ -110,6 +112,7 @@ export function registerRebuild(): void {
         return;
       }
       const input: RunnerReleaseWatchInput = {
+        startedBy: { by: 'timer', timer: 'runnerReleaseTimer' },
         maxAgeDays: settings.rebuild.runnerMaxAgeDays,
         period: rebuildPeriod(at.toISOString()),
         rebuild: rebuildInput(settings, 'linux', { dryRun: settings.dryRun }, 'runner-release'),
@@ -164,7 +167,15 @@ export function registerRebuild(): void {
       }
       const runs = [];
       for (const image of parsed.value.images) {
-        const outcome = await startRebuild(client, settings, image, parsed.value, 'http', at);
+        const outcome = await startRebuild(
+          client,
+          settings,
+          image,
+          parsed.value,
+          'http',
+          at,
+          startedOverHttp(request),
+        );
         runs.push({
           image,
           started: outcome.started,
@@ -209,8 +220,9 @@ function startRebuild(
   request: RebuildRequest,
   trigger: RebuildInput['trigger'],
   at: Date,
+  startedBy: StartedBy,
 ): Promise<StartOutcome> {
-  const input = rebuildInput(settings, image, request, trigger);
+  const input = { ...rebuildInput(settings, image, request, trigger), startedBy };
   const id = InstanceIds.rebuild(image, rebuildPeriod(at.toISOString())) + (input.dryRun ? '-plan' : '');
   return startSingleton(client, Orchestrations.rebuild, id, input);
 }

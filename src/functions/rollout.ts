@@ -30,7 +30,7 @@ import { registerActivity } from './register-activity.js';
 import { registerOrchestration } from './register-orchestration.js';
 import { parseRolloutRequest } from './parse-rollout-request.js';
 import { getSettings } from './runtime.js';
-import { previousStatus, startResponse, startSingleton } from './start-run.js';
+import { previousStatus, startResponse, startSingleton, startedOverHttp } from './start-run.js';
 
 export function registerRollout(): void {
   registerOrchestration(Orchestrations.rollout, rolloutOrchestrator);
@@ -60,6 +60,7 @@ export function registerRollout(): void {
         definition,
         version,
         source: 'http',
+        startedBy: startedOverHttp(request),
         dryRun: dryRun || settings.dryRun,
         scaleSets,
         regionOrder,
@@ -111,6 +112,7 @@ export function registerRollout(): void {
         definition: reading.definition,
         version: reading.version,
         source: 'eventgrid',
+        startedBy: { by: 'eventgrid', eventId: reading.eventId },
         dryRun: settings.dryRun,
         canaryTag: settings.canaryTag,
       };

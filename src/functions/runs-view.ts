@@ -1,13 +1,16 @@
 /**
- * What GET /api/runs and GET /api/runs/{id} answer, shaped from durable instance statuses: which
- * instances are kiln's runs (rebuilds, rollouts, cleanups, the runner-release watch), their phase
- * from the custom status, and the children a run's sub-orchestrations are (`<run id>:<suffix>`).
- * Pure: the handlers read the statuses through the durable client and pass them here.
+ * What GET /api/runs and GET /api/runs/{id} answer: the run history's records (src/history/), a
+ * running one with how the durable task hub sees it now, and runs shaped from durable instance
+ * statuses — which instances are kiln's runs (rebuilds, rollouts, cleanups, the runner-release
+ * watch), their phase from the custom status, and the children a run's sub-orchestrations are
+ * (`<run id>:<suffix>`). Pure: the handlers read the history and the statuses and pass them here.
  */
+import { concludeStored, describeStartedBy, type RunKind, type RunRecord } from '../history/run-record.js';
 import { Orchestrations } from '../names.js';
+import type { StartedBy } from '../orchestration-contracts.js';
 import { isActiveStatus } from '../run-status.js';
 
-export type RunKind = 'rebuild' | 'rollout' | 'cleanup' | 'runner-release-watch';
+export type { RunKind };
 
 const KINDS: Record<string, RunKind> = {
   [Orchestrations.rebuild]: 'rebuild',
@@ -39,6 +42,8 @@ export interface RunChild {
 export interface RunSummary {
   id: string;
   kind: RunKind;
+  /** Who or what started it: "timer cleanupTimer", "http kiln-cli/0.1.0", "eventgrid <event id>", "run <parent run>", "unknown". */
+  startedBy: string;
   status: string;
   phase?: string;
   /** What the run is about: an image, an image version, or "fleet". */
@@ -52,6 +57,16 @@ export interface RunSummary {
   customStatus: unknown;
   /** Sub-orchestrations (rollout waves per scale set, build and replication waits); running runs only in a list. */
   children?: RunChild[];
+}
+
+/** A run of the history: its record, and for a running one how it goes now. */
+export interface HistoryRun extends RunSummary {
+  /** The input it was started with; the cut JSON text when `inputTruncated`. */
+  input: unknown;
+  inputTruncated?: true;
+  endedAt?: string;
+  versions: string[];
+  scaleSets: string[];
 }
 
 export interface RunDetail extends RunSummary {
@@ -98,27 +113,6 @@ function subjectOf(kind: RunKind, input: Record<string, unknown>, custom: Record
   return 'fleet';
 }
 
-function outcomeOf(kind: RunKind, output: unknown): { outcome?: string; reason?: string } {
-  const out = record(output);
-  if (kind === 'cleanup') {
-    const errors = Array.isArray(out.errors) ? out.errors.length : 0;
-    if (!('summary' in out)) return {};
-    return errors > 0
-      ? { outcome: 'errors', reason: (out.errors as unknown[]).map(String).join('; ') }
-      : { outcome: out.dryRun ? 'planned' : 'succeeded' };
-  }
-  const reason = typeof out.reason === 'string' ? out.reason : undefined;
-  if (kind === 'runner-release-watch') {
-    // The watch's own result; a rebuild it started is a run of its own.
-    if (typeof out.action !== 'string') return {};
-    return out.action === 'failed'
-      ? { outcome: 'failed', ...(reason ? { reason } : {}) }
-      : { outcome: 'succeeded' };
-  }
-  const state = typeof out.state === 'string' ? out.state : undefined;
-  return { ...(state ? { outcome: state } : {}), ...(reason ? { reason } : {}) };
-}
-
 export function toChild(status: DurableStatusLike): RunChild {
   const phase = phaseOf(status.customStatus);
   return {
@@ -130,7 +124,7 @@ export function toChild(status: DurableStatusLike): RunChild {
   };
 }
 
-function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
+export function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
   return all
     .filter((s) => (s.instanceId ?? '').startsWith(`${id}:`))
     .sort(
@@ -141,20 +135,30 @@ function childrenOf(id: string, all: DurableStatusLike[]): RunChild[] {
     .map(toChild);
 }
 
+/** Outcomes that need no reason shown: the run did what it was asked. */
+const WELL = ['succeeded', 'promoted', 'planned', 'skipped'];
+
+/** Why a run failed or did not do all it was asked, if it did not. */
+function failureReasonOf(status: string, outcome: string | undefined, reason: string | undefined) {
+  if (status === 'Failed' || status === 'Terminated') return reason ?? status;
+  return reason && outcome && !WELL.includes(outcome) ? reason : undefined;
+}
+
 function toRunSummary(status: DurableStatusLike, kind: RunKind): RunSummary {
   const input = record(status.input);
   const custom = record(status.customStatus);
   const runtimeStatus = String(status.runtimeStatus ?? 'Unknown');
   const phase = phaseOf(status.customStatus);
-  const { outcome, reason } = outcomeOf(kind, status.output);
-  let failureReason: string | undefined;
-  if (runtimeStatus === 'Failed' || runtimeStatus === 'Terminated')
-    failureReason = typeof status.output === 'string' ? status.output : (reason ?? runtimeStatus);
-  else if (reason && outcome && !['succeeded', 'promoted', 'planned', 'skipped'].includes(outcome))
-    failureReason = reason;
+  const { outcome, reason } = concludeStored(kind, status.output) ?? {};
+  const failureReason = failureReasonOf(
+    runtimeStatus,
+    outcome,
+    typeof status.output === 'string' ? status.output : reason,
+  );
   return {
     id: status.instanceId ?? '',
     kind,
+    startedBy: describeStartedBy(input.startedBy as StartedBy | undefined),
     status: runtimeStatus,
     ...(phase ? { phase } : {}),
     subject: subjectOf(kind, input, custom),
@@ -191,3 +195,61 @@ export function toRunDetail(status: DurableStatusLike, all: DurableStatusLike[])
     children: childrenOf(id, all),
   };
 }
+
+/**
+ * A run of the history as GET /api/runs answers it. A run recorded as running is shown as the
+ * durable task hub sees it now (status, phase, children), when the hub still holds this execution
+ * of its instance id: a run that ended without recording it (terminated from outside, or its end
+ * record failed) shows how it ended there; one the hub no longer holds shows status Unknown.
+ */
+export function toHistoryRun(
+  run: RunRecord,
+  live: DurableStatusLike | undefined,
+  all: DurableStatusLike[],
+): HistoryRun {
+  const recorded: HistoryRun = {
+    id: run.instanceId,
+    kind: run.kind,
+    startedBy: run.startedBy,
+    status: run.status,
+    subject: run.subject,
+    dryRun: run.dryRun,
+    createdTime: run.startedAt,
+    lastUpdatedTime: run.endedAt ?? run.startedAt,
+    ...(run.outcome ? { outcome: run.outcome } : {}),
+    ...withReason(failureReasonOf(run.status, run.outcome, run.reason)),
+    customStatus: null,
+    input: run.inputTruncated ? run.input : JSON.parse(run.input),
+    ...(run.inputTruncated ? { inputTruncated: true as const } : {}),
+    ...(run.endedAt ? { endedAt: run.endedAt } : {}),
+    versions: run.versions,
+    scaleSets: run.scaleSets,
+  };
+  if (run.status !== 'Running') return recorded;
+  // The hub holds the latest execution of an id, created before it started: this one, if created by then.
+  const created = live ? Date.parse(iso(live.createdTime)) : Number.NaN;
+  if (!live || !(created <= Date.parse(run.startedAt)))
+    return {
+      ...recorded,
+      status: 'Unknown',
+      failureReason:
+        'its end was not recorded, and the durable task hub no longer holds this run (a later run of the same id replaced it, or it was purged)',
+    };
+  const now = toRunSummary(live, run.kind);
+  const seen = {
+    status: now.status,
+    ...(now.phase ? { phase: now.phase } : {}),
+    customStatus: now.customStatus,
+    lastUpdatedTime: now.lastUpdatedTime,
+  };
+  if (isActive(now.status)) return { ...recorded, ...seen, children: childrenOf(run.instanceId, all) };
+  return {
+    ...recorded,
+    ...seen,
+    endedAt: now.lastUpdatedTime,
+    ...(now.outcome ? { outcome: now.outcome } : {}),
+    ...withReason(now.failureReason),
+  };
+}
+
+const withReason = (failureReason: string | undefined) => (failureReason ? { failureReason } : {});

@@ -1,16 +1,28 @@
 /**
- * GET /api/runs (recent rebuilds, rollouts, cleanups and runner-release watches with status and
- * phase) and GET /api/runs/{id} (status, custom status, input, output, failure reason, children).
- * Reads the durable client only; shaping is in runs-view.ts.
+ * GET /api/runs (the run history: every rebuild, rollout, cleanup and runner-release watch, newest
+ * first, a page at a time; a running one with its phase and children) and GET /api/runs/{id} (the
+ * latest run of an instance id: status, custom status, input, output, failure reason, children).
+ * Reads the run history and the durable client; shaping is in runs-view.ts. Also registers the run
+ * history's activities, which every run calls.
  */
 import * as df from 'durable-functions';
 import { app, HttpResponse, type HttpRequest, type InvocationContext } from './azure-functions.js';
-import { listRuns, toChild, toRunDetail, type DurableStatusLike } from './runs-view.js';
-import { now } from './runtime.js';
+import {
+  listRuns,
+  toChild,
+  toHistoryRun,
+  toRunDetail,
+  type DurableStatusLike,
+  type HistoryRun,
+} from './runs-view.js';
+import { getRuntime, getSettings, now } from './runtime.js';
 import { previousStatus } from './start-run.js';
+import { BadContinuationError, type RunHistory } from '../history/run-history.js';
+import { createRecordRunEndActivity, createRecordRunStartActivity } from '../activities/run-history.js';
+import { Activities } from '../names.js';
+import { registerActivity } from './register-activity.js';
 
 const DEFAULT_DAYS = 7;
-const MAX_DAYS = 90;
 const DEFAULT_TOP = 50;
 const MAX_TOP = 500;
 
@@ -22,24 +34,51 @@ function intParam(value: string | null, name: string, fallback: number, max: num
 }
 
 export function registerRuns(): void {
+  registerActivity(Activities.recordRunStart, createRecordRunStartActivity);
+  registerActivity(Activities.recordRunEnd, createRecordRunEndActivity);
+
   app.http('listRuns', {
     route: 'runs',
     methods: ['GET'],
     authLevel: 'function',
     extraInputs: [df.input.durableClient()],
     handler: async (request: HttpRequest, context: InvocationContext) => {
-      const days = intParam(request.query.get('days'), 'days', DEFAULT_DAYS, MAX_DAYS);
+      const retention = getSettings().runHistory.retentionDays;
+      const days = intParam(request.query.get('days'), 'days', Math.min(DEFAULT_DAYS, retention), retention);
       const top = intParam(request.query.get('top'), 'top', DEFAULT_TOP, MAX_TOP);
       if (typeof days === 'string') return new HttpResponse({ status: 400, jsonBody: { error: days } });
       if (typeof top === 'string') return new HttpResponse({ status: 400, jsonBody: { error: top } });
       const client = df.getClient(context);
-      const from = new Date(now().getTime() - days * 86_400_000);
-      const all = (await client.getStatusBy({ createdTimeFrom: from })) as DurableStatusLike[];
-      return new HttpResponse({
-        status: 200,
-        jsonBody: { generatedAt: now().toISOString(), days, runs: listRuns(all, top) },
-        headers: { 'Cache-Control': 'no-store' },
-      });
+      const since = new Date(now().getTime() - days * 86_400_000);
+      const history = getRuntime().runHistory;
+      const answer = (runs: unknown[], next?: string) =>
+        new HttpResponse({
+          status: 200,
+          jsonBody: { generatedAt: now().toISOString(), days, runs, ...(next ? { next } : {}) },
+          headers: { 'Cache-Control': 'no-store' },
+        });
+      if (!history) {
+        // No run history (KILN_TABLE_ENDPOINT empty): the task hub's latest run of each instance id.
+        const all = (await client.getStatusBy({ createdTimeFrom: since })) as DurableStatusLike[];
+        return answer(listRuns(all, top));
+      }
+      const continuation = request.query.get('next') ?? undefined;
+      try {
+        const page = await historyPage(history, client, { since, top, continuation });
+        return answer(page.runs, page.continuation && nextLink(request, days, top, page.continuation));
+      } catch (error) {
+        if (error instanceof BadContinuationError)
+          return new HttpResponse({
+            status: 400,
+            jsonBody: { error: `query parameter "next": ${error.message}` },
+          });
+        context.error(`GET /api/runs: ${(error as Error).message}`);
+        return new HttpResponse({
+          status: 503,
+          jsonBody: { error: `the run history cannot be read: ${(error as Error).message}` },
+          headers: { 'Retry-After': '30' },
+        });
+      }
     },
   });
 
@@ -66,4 +105,36 @@ export function registerRuns(): void {
       return new HttpResponse({ status: 200, jsonBody: body, headers: { 'Cache-Control': 'no-store' } });
     },
   });
+}
+
+/** A page of the history, running runs as the task hub sees them now (one status read each, and their children). */
+async function historyPage(
+  history: RunHistory,
+  client: df.DurableClient,
+  query: { since: Date; top: number; continuation?: string },
+): Promise<{ runs: HistoryRun[]; continuation?: string }> {
+  const page = await history.list({
+    sinceIso: query.since.toISOString(),
+    top: query.top,
+    continuation: query.continuation,
+  });
+  const running = page.runs.filter((r) => r.status === 'Running');
+  const live = new Map<string, DurableStatusLike | undefined>();
+  for (const run of running) live.set(run.instanceId, await previousStatus(client, run.instanceId));
+  // Children start after their run: those of every running run of the page were created since the first started.
+  const firstStart = Math.min(...running.map((r) => Date.parse(r.startedAt)));
+  const all = running.length
+    ? ((await client.getStatusBy({ createdTimeFrom: new Date(firstStart) })) as DurableStatusLike[])
+    : [];
+  return {
+    runs: page.runs.map((run) => toHistoryRun(run, live.get(run.instanceId), all)),
+    ...(page.continuation ? { continuation: page.continuation } : {}),
+  };
+}
+
+/** The next page's link, at the host and port the request came to (as start-run.ts's statusLinks), without the key. */
+function nextLink(request: HttpRequest, days: number, top: number, continuation: string): string {
+  const url = new URL(request.url);
+  const query = new URLSearchParams({ days: String(days), top: String(top), next: continuation });
+  return `${url.origin}${url.pathname}?${query}`;
 }

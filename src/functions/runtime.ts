@@ -14,6 +14,7 @@ import { loadSettings, type Settings } from '../config/load-settings.js';
 import { createRegistrationBroker } from '../registration/broker.js';
 import { createIssuedRegistrationsTable } from '../registration/issued-registrations.js';
 import { startMetrics } from '../telemetry/metrics.js';
+import { createRunHistoryTable } from '../history/run-history.js';
 
 let runtime: ActivityDeps | undefined;
 let broker: ReturnType<typeof createRegistrationBroker> | undefined;
@@ -76,6 +77,14 @@ export function getRuntime(): ActivityDeps {
       runtime.issuedRegistrations = createIssuedRegistrationsTable({
         endpoint: issuedTable.endpoint,
         tableName: issuedTable.name,
+        credential,
+        retryBaseMs: settings.clientRetryBaseMs,
+      });
+    const historyTable = settings.runHistory.table;
+    if (historyTable)
+      runtime.runHistory = createRunHistoryTable({
+        endpoint: historyTable.endpoint,
+        tableName: historyTable.name,
         credential,
         retryBaseMs: settings.clientRetryBaseMs,
       });

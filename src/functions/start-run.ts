@@ -4,7 +4,9 @@
  */
 import type { DurableClient, DurableOrchestrationStatus, HttpManagementPayload } from 'durable-functions';
 import { HttpResponse, type HttpRequest } from './azure-functions.js';
+import type { StartedBy } from '../orchestration-contracts.js';
 import { isActiveStatus } from '../run-status.js';
+import { looksLikeCredential } from '../secret-patterns.js';
 
 export type StartOutcome =
   | { started: true; instanceId: string }
@@ -39,6 +41,18 @@ export async function startSingleton(
     throw error;
   }
   return { started: true, instanceId };
+}
+
+/**
+ * Who started a run over HTTP, as far as the request says: the client its User-Agent names first
+ * (kiln-cli/0.1.0, curl/8.5.0), for the run history. Informative only: the function key names no one.
+ * Anything that looks like a credential is left out (the history is no place for one, S6).
+ */
+export function startedOverHttp(request: HttpRequest): StartedBy {
+  const client = /^[A-Za-z0-9][\w.-]*(?:\/[\w.+-]+)?/.exec(request.headers.get('user-agent') ?? '')?.[0];
+  return client && !looksLikeCredential(client)
+    ? { by: 'http', client: client.slice(0, 100) }
+    : { by: 'http' };
 }
 
 /**

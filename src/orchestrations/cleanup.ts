@@ -29,10 +29,13 @@ import {
   callActivityInChunks,
   replaySafeLog,
 } from './call-activity.js';
-import { inputOf } from '../orchestration-contracts.js';
+import { inputOf, type StartedBy } from '../orchestration-contracts.js';
+import { CONCLUSIONS } from '../history/run-record.js';
+import { recordedRun } from './recorded-run.js';
 
 export interface CleanupInput {
   dryRun: boolean;
+  startedBy?: StartedBy;
   /** What the previous run remembered (offline-since times, runners seen); carried by the starter from its output. */
   memory?: HygieneMemory;
   offlineGraceMinutes: number;
@@ -72,6 +75,20 @@ export interface CleanupOutput {
 
 export function* cleanupOrchestrator(context: OrchestrationContext): Generator<Task, CleanupOutput, unknown> {
   const input = inputOf(context, Orchestrations.cleanup);
+  // The memory is what the starter carries from run to run, not what was asked: not recorded.
+  const { memory: _memory, startedBy, ...asked } = input;
+  return yield* recordedRun(
+    context,
+    { kind: 'cleanup', subject: 'fleet', dryRun: input.dryRun, startedBy, input: asked },
+    cleanUp(context, input),
+    CONCLUSIONS.cleanup,
+  );
+}
+
+function* cleanUp(
+  context: OrchestrationContext,
+  input: CleanupInput,
+): Generator<Task, CleanupOutput, unknown> {
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const errors: string[] = [];
   context.df.setCustomStatus({ phase: 'observing', dryRun: input.dryRun });

@@ -22,13 +22,16 @@ import { after } from './durable-time.js';
 import { callSubOrchestrator, outputOf, type SubOrchestrationTask } from './call-sub-orchestrator.js';
 import type { RolloutInput, RolloutOutput } from './rollout.js';
 import type { WaitForBuildOutput, WaitForReplicationInput, WaitForReplicationOutput } from './wait.js';
-import { inputOf } from '../orchestration-contracts.js';
+import { inputOf, type StartedBy } from '../orchestration-contracts.js';
+import { CONCLUSIONS } from '../history/run-record.js';
+import { recordedRun } from './recorded-run.js';
 
 export interface RebuildInput {
   image: ImageKind;
   definition: string;
   dryRun: boolean;
   trigger: 'timer' | 'http' | 'runner-release';
+  startedBy?: StartedBy;
   runnerVersion?: string;
   runnerSha256?: string;
   agentVersion?: string;
@@ -94,6 +97,19 @@ export function* rebuildOrchestrator(context: OrchestrationContext): Generator<T
 
 function* rebuildImage(context: OrchestrationContext): Generator<Task, RebuildOutput, unknown> {
   const input = inputOf(context, Orchestrations.rebuild);
+  const { startedBy, ...asked } = input;
+  return yield* recordedRun(
+    context,
+    { kind: 'rebuild', subject: input.image, dryRun: input.dryRun, startedBy, input: asked },
+    rebuild(context, input),
+    CONCLUSIONS.rebuild,
+  );
+}
+
+function* rebuild(
+  context: OrchestrationContext,
+  input: RebuildInput,
+): Generator<Task, RebuildOutput, unknown> {
   const id = context.df.instanceId;
   const now = () => context.df.currentUtcDateTime.toISOString();
   const out: RebuildOutput = {

@@ -30,7 +30,9 @@ import type {
   ScaleSetRolloutOptions,
   ScaleSetRolloutResult,
 } from './rollout-scale-set.js';
-import { inputOf } from '../orchestration-contracts.js';
+import { inputOf, type StartedBy } from '../orchestration-contracts.js';
+import { CONCLUSIONS } from '../history/run-record.js';
+import { recordedRun } from './recorded-run.js';
 
 export type RolloutSource = 'http' | 'eventgrid' | 'rebuild';
 
@@ -51,6 +53,7 @@ export interface RolloutInput {
   definition: string;
   version: string;
   source: RolloutSource;
+  startedBy?: StartedBy;
   dryRun: boolean;
   /** Scale set resource ids or names; default: every managed scale set whose model uses the definition. */
   scaleSets?: string[];
@@ -79,7 +82,7 @@ export interface RolloutOutput {
 
 export function* rolloutOrchestrator(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
   const startedAt = context.df.currentUtcDateTime.toISOString();
-  const output = yield* rollOut(context);
+  const output = yield* recordedRollOut(context);
   yield* callActivity(context, Activities.recordMetrics, {
     kind: 'rollout',
     definition: output.definition,
@@ -97,8 +100,27 @@ export function* rolloutOrchestrator(context: OrchestrationContext): Generator<T
   return output;
 }
 
-function* rollOut(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
+function* recordedRollOut(context: OrchestrationContext): Generator<Task, RolloutOutput, unknown> {
   const input = inputOf(context, Orchestrations.rollout);
+  const { startedBy, ...asked } = input;
+  return yield* recordedRun(
+    context,
+    {
+      kind: 'rollout',
+      subject: `${input.definition} ${input.version}`,
+      dryRun: input.dryRun,
+      startedBy,
+      input: asked,
+    },
+    rollOut(context, input),
+    CONCLUSIONS.rollout,
+  );
+}
+
+function* rollOut(
+  context: OrchestrationContext,
+  input: RolloutInput,
+): Generator<Task, RolloutOutput, unknown> {
   const output: RolloutOutput = {
     definition: input.definition,
     version: input.version,

@@ -10,9 +10,12 @@ import { Activities, InstanceIds, Orchestrations } from '../names.js';
 import { callActivity, replaySafeLog } from './call-activity.js';
 import { callSubOrchestrator, outputOf } from './call-sub-orchestrator.js';
 import type { RebuildInput } from './rebuild.js';
-import { inputOf } from '../orchestration-contracts.js';
+import { inputOf, type StartedBy } from '../orchestration-contracts.js';
+import { CONCLUSIONS } from '../history/run-record.js';
+import { recordedRun } from './recorded-run.js';
 
 export interface RunnerReleaseWatchInput {
+  startedBy?: StartedBy;
   maxAgeDays: number;
   period: string;
   /** The Linux rebuild to start when the runner is due (runner version filled in here). */
@@ -31,6 +34,25 @@ export function* runnerReleaseWatchOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, RunnerReleaseWatchOutput, unknown> {
   const input = inputOf(context, Orchestrations.runnerReleaseWatch);
+  const { startedBy, ...asked } = input;
+  return yield* recordedRun(
+    context,
+    {
+      kind: 'runner-release-watch',
+      subject: 'actions/runner',
+      dryRun: input.rebuild.dryRun,
+      startedBy,
+      input: asked,
+    },
+    watch(context, input),
+    CONCLUSIONS['runner-release-watch'],
+  );
+}
+
+function* watch(
+  context: OrchestrationContext,
+  input: RunnerReleaseWatchInput,
+): Generator<Task, RunnerReleaseWatchOutput, unknown> {
   const release = yield* callActivity(context, Activities.readRunnerRelease, null);
   if (!release.ok) return { action: 'failed', reason: release.error.message };
   if (!release.value) return { action: 'none', reason: 'no GitHub fleet is configured' };
@@ -83,6 +105,7 @@ export function* runnerReleaseWatchOrchestrator(
         Orchestrations.rebuild,
         {
           ...input.rebuild,
+          startedBy: { by: 'run', instanceId: context.df.instanceId },
           trigger: 'runner-release',
           runnerVersion: latest,
           runnerSha256: linuxX64Sha256,

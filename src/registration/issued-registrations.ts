@@ -13,17 +13,18 @@
  * the ETag it read (one replacer wins), and claims delete expired records now and then (at most
  * hourly per app instance, a page at a time) so the table does not grow for ever.
  */
-import {
-  odata,
-  TableClient,
-  type NamedKeyCredential,
-  type TableEntity,
-  type TableEntityResult,
-} from '@azure/data-tables';
-import type { TokenCredential } from '@azure/identity';
-import { toClientError } from '../clients/client-error.js';
+import { odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import { TransientError } from '../clients/errors.js';
-import { TABLE_RETRY } from '../retry-policy.js';
+import {
+  createTableClient,
+  errorCode,
+  statusOf,
+  tableDeadline,
+  tableError,
+  tableKey,
+  writeMakingTable,
+  type TableOptions,
+} from '../clients/tables.js';
 
 export type ClaimOutcome = 'claimed' | 'taken';
 
@@ -60,8 +61,6 @@ const SWEEP_PAGE = 100;
  * is far below a partition's limit (2,000 entities a second).
  */
 const PARTITION = 'issued';
-/** Table keys hold at most 1 KiB (512 UTF-16 characters). */
-const MAX_KEY_LENGTH = 512;
 /** Rounds of insert → read → replace when other claims and releases keep changing the record. */
 const CLAIM_ROUNDS = 3;
 
@@ -70,52 +69,32 @@ interface IssuedRecord {
   claimedAt: string;
 }
 
-export interface IssuedRegistrationsTableOptions {
-  /** The storage account's Table endpoint (KILN_TABLE_ENDPOINT), e.g. https://<account>.table.core.windows.net. */
-  endpoint: string;
-  /** KILN_REGISTRATION_TABLE; created at first use. */
-  tableName: string;
-  /**
-   * The app's managed identity in Azure (Storage Table Data Contributor on the account; kiln's
-   * account refuses shared keys), or an account key where an emulator has one.
-   */
-  credential: TokenCredential | NamedKeyCredential;
-  /** First backoff of the SDK's retries (CLIENT_RETRY_BASE_MS). */
-  retryBaseMs: number;
-}
-
 /** The record in Azure Table storage (KILN_TABLE_ENDPOINT, KILN_REGISTRATION_TABLE). */
-export function createIssuedRegistrationsTable(
-  options: IssuedRegistrationsTableOptions,
-): IssuedRegistrations {
+export function createIssuedRegistrationsTable(options: TableOptions): IssuedRegistrations {
   const { tableName } = options;
-  // The SDK tells the two kinds of credential apart at run time; its overloads take one at a time.
-  const client = new TableClient(options.endpoint, tableName, options.credential as TokenCredential, {
-    retryOptions: { maxRetries: TABLE_RETRY.maxRetries, retryDelayInMs: options.retryBaseMs },
-  });
+  const client = createTableClient(options);
   let nextSweepMs = Number.NEGATIVE_INFINITY;
 
-  const fail = (operation: string, err: unknown) => toClientError(`table ${tableName} ${operation}`, err);
+  const fail = (operation: string, err: unknown) => tableError(client, operation, err);
 
   /** Inserts the record; false when one exists already. */
-  async function insert(rowKey: string, record: IssuedRecord, abortSignal: AbortSignal): Promise<boolean> {
+  function insert(rowKey: string, record: IssuedRecord, abortSignal: AbortSignal): Promise<boolean> {
     const entity: TableEntity<IssuedRecord> = { partitionKey: PARTITION, rowKey, ...record };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await client.createEntity(entity, { abortSignal });
-        return true;
-      } catch (err) {
-        if (errorCode(err) === 'EntityAlreadyExists') return false;
-        // The first claim in a new storage account finds no table: it is made once, then the insert again.
-        if (errorCode(err) !== 'TableNotFound' || attempt > 1) throw fail('insert', err);
-      }
-      try {
-        // createTable itself takes 409 TableAlreadyExists as done (another instance made it just now).
-        await client.createTable({ abortSignal });
-      } catch (err) {
-        throw fail('create', err);
-      }
-    }
+    // The first claim in a new storage account finds no table: it is made once, then the insert again.
+    return writeMakingTable(
+      client,
+      'insert',
+      async () => {
+        try {
+          await client.createEntity(entity, { abortSignal });
+          return true;
+        } catch (err) {
+          if (errorCode(err) === 'EntityAlreadyExists') return false;
+          throw err;
+        }
+      },
+      abortSignal,
+    );
   }
 
   /** Deletes one page of expired records, each only if unchanged since the query (never a fresh claim). */
@@ -157,7 +136,7 @@ export function createIssuedRegistrationsTable(
       if (Number.isNaN(nowMs)) throw new TypeError(`claim: "${nowIso}" is not an ISO 8601 time`);
       const rowKey = tableKey(provisioning);
       const record: IssuedRecord = { claimedAt: new Date(nowMs).toISOString() };
-      const abortSignal = AbortSignal.timeout(TABLE_RETRY.requestTimeoutMs);
+      const abortSignal = tableDeadline();
       if (nowMs >= nextSweepMs) await sweepExpired(nowMs, abortSignal);
 
       for (let round = 0; round < CLAIM_ROUNDS; round++) {
@@ -191,7 +170,7 @@ export function createIssuedRegistrationsTable(
     async wasIssued(provisioning, nowIso) {
       try {
         const found = await client.getEntity<Partial<IssuedRecord>>(PARTITION, tableKey(provisioning), {
-          abortSignal: AbortSignal.timeout(TABLE_RETRY.requestTimeoutMs),
+          abortSignal: tableDeadline(),
         });
         return !isExpired(found.claimedAt, Date.parse(nowIso));
       } catch (err) {
@@ -204,7 +183,7 @@ export function createIssuedRegistrationsTable(
     async release(provisioning) {
       try {
         await client.deleteEntity(PARTITION, tableKey(provisioning), {
-          abortSignal: AbortSignal.timeout(TABLE_RETRY.requestTimeoutMs),
+          abortSignal: tableDeadline(),
         });
       } catch (err) {
         if (statusOf(err) !== 404) throw fail('delete', err);
@@ -220,36 +199,4 @@ export function createIssuedRegistrationsTable(
 function isExpired(claimedAt: unknown, nowMs: number): boolean {
   const at = typeof claimedAt === 'string' ? Date.parse(claimedAt) : Number.NaN;
   return !Number.isNaN(at) && nowMs - at > ISSUED_RECORD_TTL_MS;
-}
-
-/**
- * A Table key for any string, one to one: Table keys may not hold `/`, `\`, `#`, `?` or control
- * characters; `%` is allowed but a key with it cannot be read or deleted by its URL in Azure; `~`
- * is the escape itself. Each becomes `~` and two hex digits (all are below U+00A0).
- */
-export function tableKey(value: string): string {
-  const key = [...value]
-    .map((c) => (mustEscape(c) ? `~${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}` : c))
-    .join('');
-  if (key.length > MAX_KEY_LENGTH)
-    throw new RangeError(
-      `"${value.slice(0, 80)}…" is ${key.length} characters as a Table key; Table storage keys hold at most ${MAX_KEY_LENGTH}`,
-    );
-  return key;
-}
-
-function mustEscape(c: string): boolean {
-  const code = c.charCodeAt(0);
-  return code < 0x20 || (code >= 0x7f && code < 0xa0) || '/\\#?%~'.includes(c);
-}
-
-function statusOf(err: unknown): number | undefined {
-  const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** The service's error code (x-ms-error-code), as the SDK's RestError carries it. */
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { details?: { errorCode?: unknown } } | null)?.details?.errorCode;
-  return typeof code === 'string' ? code : undefined;
 }

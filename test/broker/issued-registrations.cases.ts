@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { odata, TableClient } from '@azure/data-tables';
 import { expect, it } from 'vitest';
+import { tableKey } from '../../src/clients/tables.js';
 import {
   ISSUED_RECORD_TTL_MS,
-  tableKey,
   type IssuedRegistrations,
 } from '../../src/registration/issued-registrations.js';
 

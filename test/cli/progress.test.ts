@@ -7,6 +7,7 @@ function run(fields: Partial<RunDetail>): RunDetail {
   return {
     id: 'rollout-linux-agent-2026.12.1',
     kind: 'rollout',
+    startedBy: 'http kiln-cli/0.1.0',
     status: 'Running',
     subject: 'linux-agent 2026.12.1',
     dryRun: false,

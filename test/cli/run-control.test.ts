@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitCodesHelp } from '../../src/cli/exit-codes.js';
@@ -39,9 +40,9 @@ describe('kiln rollout|cleanup|rebuild', () => {
   it('lists the runs and shows one, as text and JSON', async () => {
     const list = await kiln(['status', '--app', served.url], env);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^RUN\s+KIND\s+SUBJECT\s+STATUS/);
+    expect(list.stdout).toMatch(/^RUN\s+KIND\s+SUBJECT\s+STARTED BY\s+STATUS/);
     expect(list.stdout).toMatch(
-      /rollout-linux-agent-2026\.11\.1\s+rollout\s+linux-agent 2026\.11\.1\s+Completed\s+succeeded/,
+      /rollout-linux-agent-2026\.11\.1\s+rollout\s+linux-agent 2026\.11\.1\s+http kiln-cli\/\S+\s+Completed\s+succeeded/,
     );
     const one = await kiln(['status', 'rollout-linux-agent-2026.11.1', '--app', served.url, '--json'], env);
     expect(one.code).toBe(0);
@@ -200,6 +201,41 @@ describe('kiln rebuild|cleanup|status: runs that fail or go on', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/nothing started \(follow it: kiln status rebuild-windows-/);
   });
+
+  it('lists the run history page by page, each run with who started it', async () => {
+    const ids = (stdout: string) =>
+      (JSON.parse(stdout) as { runs: { id: string; createdTime: string }[] }).runs.map(
+        (r) => `${r.id}@${r.createdTime}`,
+      );
+    // A real cleanup after the dry run: the same instance id, a run of its own in the history.
+    const cleanup = await kiln(['cleanup', '--app', served.url, '--interval', '0.2'], env);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    const everything = await kiln(['status', '--app', served.url, '--top', '500', '--json'], env);
+    const all = ids(everything.stdout);
+    // Every run so far, the two runs of kiln-cleanup (dry run, then real) among them; all started here.
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    expect(all.filter((id) => id.startsWith('kiln-cleanup@'))).toHaveLength(2);
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const run of (JSON.parse(everything.stdout) as { runs: { startedBy: string }[] }).runs)
+      expect(run.startedBy).toBe(`http kiln-cli/${version}`);
+
+    const first = await kiln(['status', '--app', served.url, '--top', '1'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(
+      /^RUN\s+KIND\s+SUBJECT\s+STARTED BY\s+STATUS\s+PHASE \/ OUTCOME\s+STARTED\n/,
+    );
+    expect(first.stdout).toContain(`http kiln-cli/${version}`);
+    const token = /^Older runs: kiln status --next (\S+) \(or --all\)$/m.exec(first.stdout)?.[1];
+    expect(token).toBeDefined();
+    const second = await kiln(['status', '--app', served.url, '--top', '1', '--next', token!, '--json'], env);
+    expect(ids(second.stdout)).toEqual([all[1]]);
+    const paged = await kiln(['status', '--app', served.url, '--top', '2', '--all', '--json'], env);
+    expect(ids(paged.stdout)).toEqual(all);
+    expect(JSON.parse(paged.stdout).next).toBeUndefined();
+    const bad = await kiln(['status', '--app', served.url, '--next', 'bm90LWEtdG9rZW4'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/the app rejected the request: query parameter "next"/);
+  });
 });
 
 describe('run control: bad arguments and unreachable apps', () => {
@@ -226,6 +262,13 @@ describe('run control: bad arguments and unreachable apps', () => {
     [['status', 'a', 'b', '--app', 'http://127.0.0.1:9'], /at most one run id/],
     [['status', '--follow', '--app', 'http://127.0.0.1:9'], /--follow needs a run id/],
     [['status', '--app', 'http://127.0.0.1:9', '--interval', '0'], /--interval must be/],
+    [['status', '--app', 'http://127.0.0.1:9', '--top', '0'], /--top must be a whole number from 1 to 500/],
+    [['status', '--app', 'http://127.0.0.1:9', '--days', 'week'], /--days must be a whole number/],
+    [
+      ['status', '--app', 'http://127.0.0.1:9', '--next', 'x', '--all'],
+      /--next and --all exclude each other/,
+    ],
+    [['status', 'kiln-cleanup', '--app', 'http://127.0.0.1:9', '--top', '5'], /--top lists the run history/],
   ])('exits 2 for %j', async (args, message) => {
     const { code, stderr } = await kiln(args);
     expect(code).toBe(2);

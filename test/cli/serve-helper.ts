@@ -14,6 +14,10 @@ export interface Served {
   /** That VM's attested document endpoint, VM_NAME likewise. */
   imdsAttested: string;
   registrationAudience: string;
+  /** Where the app's own tables are: Azurite (started by kiln serve) or the fake cloud's Table storage. */
+  tableStorage: 'azurite' | 'fake';
+  tableEndpoint: string;
+  azuritePid?: number;
   process: ChildProcess;
   stderr: () => string;
   /** Stops the server by PID (SIGTERM) and resolves with its exit code. */

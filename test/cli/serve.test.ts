@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
+import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../src/local/azurite.js';
 import { kiln, startServe, type Served } from './serve-helper.js';
 
 // `kiln serve` as a user runs it: a child process serving the app over real HTTP on 127.0.0.1,
@@ -31,6 +33,7 @@ describe('kiln serve: arguments', () => {
     [['--port', '70000'], /--port must be a port number/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--scenario', 'no-such-file.yaml'], /no-such-file\.yaml/],
+    [['--table-storage', 'disk'], /--table-storage must be azurite or fake, not "disk"/],
   ])('exits 2 for %j', async (args, message) => {
     const { code, stderr } = await kiln(['serve', ...args]);
     expect(code).toBe(2);
@@ -167,13 +170,73 @@ describe('kiln serve: the app over HTTP', () => {
     expect(options.headers.get('webhook-allowed-origin')).toBe('eventgrid.azure.net');
   });
 
-  it('stops on SIGTERM, exiting 0 and closing the port', async () => {
+  it('stops on SIGTERM, exiting 0, closing the port and stopping the Azurite it started', async () => {
     const other = await startServe(['--scenario', FIXTURE]);
     expect((await fetch(`${other.url}/api/runs`, { headers: { 'x-functions-key': other.key } })).status).toBe(
       200,
     );
+    expect(alive(other.azuritePid!)).toBe(true);
     expect(await other.stop()).toBe(0);
     expect(other.stderr()).toContain('kiln serve: stopped');
     await expect(fetch(`${other.url}/api/runs`)).rejects.toThrow();
+    expect(alive(other.azuritePid!)).toBe(false);
   });
 });
+
+describe("kiln serve: the app's tables", () => {
+  const key = (s: Served) => ({ 'x-functions-key': s.key });
+  /** Starts a dry-run cleanup, waits for it through kiln status --follow, and answers GET /api/runs. */
+  async function cleanUpAndList(s: Served) {
+    const start = await fetch(`${s.url}/api/cleanups`, {
+      method: 'POST',
+      headers: key(s),
+      body: '{"dryRun":true}',
+    });
+    expect(start.status).toBe(202);
+    const followed = await kiln(['status', 'kiln-cleanup', '--app', s.url, '--key', s.key, '--follow']);
+    expect(followed.code, followed.stderr).toBe(0);
+    return (await (await fetch(`${s.url}/api/runs`, { headers: key(s) })).json()) as {
+      runs: { id: string; startedBy: string; outcome: string }[];
+    };
+  }
+
+  it('keeps the run history in Azurite, started on loopback for the app, by default', async () => {
+    expect(served.tableStorage).toBe('azurite');
+    expect(served.tableEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
+    const { runs } = await cleanUpAndList(served);
+    expect(runs.find((r) => r.id === 'kiln-cleanup')).toMatchObject({ outcome: 'planned' });
+    // The rows are in Azurite itself (read here with its development account key).
+    const table = new TableClient(
+      served.tableEndpoint,
+      'kilnruns',
+      new AzureNamedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+    );
+    const ids: string[] = [];
+    for await (const row of table.listEntities<{ instanceId: string }>()) ids.push(row.instanceId);
+    expect(ids).toContain('kiln-cleanup');
+  });
+
+  it("--table-storage fake keeps them in the fake cloud's Table storage", async () => {
+    const fake = await startServe(['--scenario', FIXTURE, '--table-storage', 'fake']);
+    try {
+      expect(fake.tableStorage).toBe('fake');
+      expect(fake.azuritePid).toBeUndefined();
+      expect(fake.tableEndpoint).not.toContain('devstoreaccount1');
+      const { runs } = await cleanUpAndList(fake);
+      expect(runs.map((r) => [r.id, r.startedBy, r.outcome])).toEqual([
+        ['kiln-cleanup', 'http node', 'planned'],
+      ]);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -139,7 +139,7 @@ describe.skipIf(!haveChromium)('the dashboard in headless Chromium', () => {
     );
     await expect
       .poll(() => page.locator('#run-rows tr').first().textContent(), { timeout: 20_000 })
-      .toMatch(new RegExp(`${ROLLOUT}.*Completed.*succeeded`));
+      .toMatch(new RegExp(`${ROLLOUT}.*http node.*Completed.*succeeded`));
     await expect
       .poll(() => page.locator('#rollouts').textContent(), { timeout: 10_000 })
       .toBe('No rollout is running.');
@@ -147,6 +147,31 @@ describe.skipIf(!haveChromium)('the dashboard in headless Chromium', () => {
       'vmss-ado-win-weu: 2 instances on 2026.10.1',
     );
   }, 180_000);
+
+  it('shows the run history a page at a time: "Show older runs" shows the next', async () => {
+    const key = { 'x-functions-key': served.key };
+    expect(
+      (await fetch(`${served.url}/api/cleanups`, { method: 'POST', headers: key, body: '{"dryRun":true}' }))
+        .status,
+    ).toBe(202);
+    const ended = async () =>
+      (
+        (await (await fetch(`${served.url}/api/runs`, { headers: key })).json()) as {
+          runs: { status: string }[];
+        }
+      ).runs.map((r) => r.status);
+    await expect.poll(ended, { timeout: 30_000, interval: 250 }).toEqual(['Completed', 'Completed']);
+    await page.goto(`${served.dashboard}&refresh=60&runs=1`);
+    const rows = page.locator('#run-rows tr');
+    await expect
+      .poll(() => rows.allTextContents(), { timeout: 20_000 })
+      .toEqual([expect.stringMatching(/^kiln-cleanupcleanupfleet \(dry run\)http nodeCompletedplanned/)]);
+    const more = page.getByRole('button', { name: 'Show older runs' });
+    await more.click();
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
+    expect(await rows.nth(1).textContent()).toMatch(new RegExp(`^${ROLLOUT}`));
+    expect(await more.isHidden()).toBe(true);
+  });
 
   it('logged no console errors, and leaves a screenshot', async () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -369,6 +369,8 @@ describe('settings: every problem at once, each naming its setting', () => {
     KILN_REGISTRATION_RATE_PER_MINUTE: '0',
     KILN_TABLE_ENDPOINT: 'http://stkiln.table.core.windows.net',
     KILN_REGISTRATION_TABLE: 'kiln-registrations',
+    KILN_RUN_HISTORY_TABLE: 'kiln_runs',
+    RUN_HISTORY_DAYS: '0',
     GITHUB_RUNNER_GROUP_ID: 'default',
     GITHUB_RUNNER_LABELS: ',',
   };

@@ -180,6 +180,7 @@ const requests: Record<FakeService, Record<string, () => Promise<Response>>> = {
     deleteEntity: () =>
       table("/faults(PartitionKey='p',RowKey='r')", { method: 'DELETE', headers: { 'if-match': '*' } }),
     listEntities: () => table("/faults()?$filter=PartitionKey%20eq%20'p'"),
+    mergeEntity: () => table("/faults(PartitionKey='p',RowKey='r')", { method: 'PATCH', body: '{}' }),
   },
   ado: {
     getPools: () => ado('/pools?poolName=kiln-windows'),

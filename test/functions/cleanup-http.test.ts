@@ -67,7 +67,24 @@ describe('POST /api/cleanups', () => {
     expect(response.headers.location).toBe(links.statusQueryGetUri);
     const status = host.runner.getStatus(InstanceIds.cleanup)!;
     expect(status.name).toBe(Orchestrations.cleanup);
-    expect(status.input).toEqual({ dryRun: true, offlineGraceMinutes: 45, bootDeadlineMinutes: 20 });
+    expect(status.input).toEqual({
+      dryRun: true,
+      startedBy: { by: 'http' },
+      offlineGraceMinutes: 45,
+      bootDeadlineMinutes: 20,
+    });
+  });
+
+  it('records who started it: the client its User-Agent names, never a credential put there', async () => {
+    expect((await post('{"dryRun": true}', { 'user-agent': 'kiln-cli/0.1.0 node/20' })).status).toBe(202);
+    expect(host.runner.getStatus(InstanceIds.cleanup)!.input).toMatchObject({
+      startedBy: { by: 'http', client: 'kiln-cli/0.1.0' },
+    });
+    await host.runner.runToCompletion(InstanceIds.cleanup);
+    const pat = `ghp_${'a1B2'.repeat(9)}`;
+    expect((await post('{"dryRun": true}', { 'user-agent': pat })).status).toBe(202);
+    const input = host.runner.getStatus(InstanceIds.cleanup)!.input as { startedBy: unknown };
+    expect(input.startedBy).toEqual({ by: 'http' });
   });
 
   it('answers 409 with the status URL while a cleanup is running (S5)', async () => {

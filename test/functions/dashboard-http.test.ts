@@ -58,11 +58,11 @@ describe('GET /api/dashboard', () => {
       'Scale sets by image version',
       'Active rollouts',
       'Gallery versions',
-      'Recent runs',
+      'Run history',
     ])
       expect(body).toMatch(new RegExp(`<h2 id="[^"]+">${heading}</h2>`));
     expect(body).toContain('role="status" aria-live="polite"');
-    expect(body.match(/<th scope="col">/g)!.length).toBe(12);
+    expect(body.match(/<th scope="col">/g)!.length).toBe(13);
   });
 
   it('never embeds the key: the page reads it from its own address', async () => {

@@ -47,7 +47,8 @@ describe('GET /api/runs and /api/runs/{id}', () => {
   });
 
   it.each([
-    ['days=0', /"days" must be an integer from 1 to 90/],
+    ['days=0', /"days" must be an integer from 1 to 400/],
+    ['days=401', /"days" must be an integer from 1 to 400/],
     ['days=abc', /"days"/],
     ['top=501', /"top" must be an integer from 1 to 500/],
   ])('answers 400 for %s', async (query, message) => {
@@ -132,9 +133,9 @@ describe('GET /api/runs and /api/runs/{id}', () => {
       kind: 'cleanup',
       subject: 'fleet',
       dryRun: true,
+      startedBy: 'http',
       status: 'Completed',
       outcome: 'planned',
-      phase: 'done',
     });
     expect((await call('GET', '/api/runs?top=1')).body).not.toContain(ROLLOUT);
   });

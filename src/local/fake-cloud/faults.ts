@@ -22,7 +22,7 @@
  *             getLatestRelease
  *   ado       getPools | listAgents | getAgent | updateAgent | deleteAgent
  *   tables    createTable | createEntity | getEntity | updateEntity | deleteEntity | listEntities
- *             (Table storage: the registration broker's record of issued registrations)
+ *             | mergeEntity (Table storage: the broker's record of issued registrations, the run history)
  *   any       '*' matches every operation of the service.
  *
  * Shapes: `status` ≥ 400 answers that status with the service's error envelope (and `Retry-After`
@@ -79,7 +79,15 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
     'getLatestRelease',
   ],
   ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent'],
-  tables: ['createTable', 'createEntity', 'getEntity', 'updateEntity', 'deleteEntity', 'listEntities'],
+  tables: [
+    'createTable',
+    'createEntity',
+    'getEntity',
+    'updateEntity',
+    'deleteEntity',
+    'listEntities',
+    'mergeEntity',
+  ],
 };
 
 /**

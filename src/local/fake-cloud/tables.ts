@@ -1,11 +1,14 @@
 /**
- * Fake Azure Table storage: the table service of the app's storage account, as far as the
- * registration broker's record (src/registration/issued-registrations.ts) uses it through
- * @azure/data-tables — create a table, insert, read, replace and delete an entity, query a
- * partition — in the service's JSON shapes (odata=minimalmetadata), ETags, continuation headers and
- * error bodies (`{"odata.error": …}` with `x-ms-error-code`). The same test cases run against this
- * fake (test/broker/issued-registrations.test.ts) and against Azurite, the real emulator
- * (test/evidence/issued-registrations-azurite.test.ts), so it answers as the emulator does.
+ * Fake Azure Table storage: the table service of the app's storage account, as far as kiln's own
+ * tables use it through @azure/data-tables — the registration broker's record
+ * (src/registration/issued-registrations.ts) and the run history (src/history/run-history.ts):
+ * create a table; insert, read, replace, merge (PATCH; without If-Match insert-or-merge) and delete
+ * an entity; query a table with `$filter`, `$select` and `$top`, a page at a time, resumed from the
+ * x-ms-continuation-NextPartitionKey/NextRowKey headers — in the service's JSON shapes
+ * (odata=minimalmetadata), ETags and error bodies (`{"odata.error": …}` with `x-ms-error-code`). The
+ * same test cases run against this fake (test/broker/issued-registrations.test.ts,
+ * test/history/run-history.test.ts) and against Azurite, the real emulator (the Azurite tests in
+ * test/evidence), so it answers as the emulator does.
  *
  * Refused as the service refuses them:
  * - no `x-ms-version` (400 MissingRequiredHeader), or one the service does not know (400
@@ -14,12 +17,16 @@
  *   KeyBasedAuthenticationNotPermitted: kiln's account allows none); a token this cloud did not
  *   issue, an expired one or one for another audience (403 AuthenticationFailed, how the service
  *   answers the 2019-02-02 the SDK sends; later versions get a 401 challenge instead);
- * - a caller without a Table data role on the account (403 AuthorizationPermissionMismatch);
+ * - a caller without the Table data actions of the operation on the account (403
+ *   AuthorizationPermissionMismatch): an insert-or-replace or insert-or-merge needs both `add` and
+ *   `update`, as Azure's RBAC asks;
  * - a body that is not a JSON object, a key with a character Table forbids (`/ \ # ?`, control
  *   characters) or longer than 512 (400 InvalidInput), an entity without its keys (400
- *   PropertiesNeedValue), a bad table name (400 InvalidResourceName).
- * What kiln never sends (batches, MERGE, table lists and deletes, ACLs, `or`/`not` in a filter)
- * answers 501 NotImplemented, naming this fake.
+ *   PropertiesNeedValue), a string property over 32 K characters (400 PropertyValueTooLarge), a bad
+ *   table name (400 InvalidResourceName); a conditional write of an entity that does not exist (404)
+ *   or changed (412 UpdateConditionNotSatisfied).
+ * What kiln never sends (batches, table lists and deletes, ACLs, `or`/`not` in a filter) answers
+ * 501 NotImplemented, naming this fake.
  */
 import { randomUUID } from 'node:crypto';
 import type { AccessControl } from './access.js';
@@ -41,6 +48,8 @@ const TABLE_API_VERSIONS = new Set([
 export const STORAGE_AUDIENCE = 'https://storage.azure.com';
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
 const MAX_KEY_LENGTH = 512;
+/** A string property holds at most 64 KiB of UTF-16: 32 K characters. */
+const MAX_STRING_PROPERTY = 32 * 1024;
 const MAX_PAGE = 1000;
 const TABLE_ACTIONS = 'Microsoft.Storage/storageAccounts/tableServices/tables';
 
@@ -192,11 +201,15 @@ export function tablesHandler(opts: {
     const caller = access.byClientId(opts.tokens.clientIdOf(bearerToken(req)));
     const tablesScope = `${opts.accountId()}/tableServices/default/tables`;
     const scope = route.table ? `${tablesScope}/${route.table}` : tablesScope;
-    const [action, kind] =
+    const kind = route.operation === 'createTable' ? ('control' as const) : ('data' as const);
+    const actions =
       route.operation === 'createTable'
-        ? [`${TABLE_ACTIONS}/write`, 'control' as const]
-        : [`${TABLE_ACTIONS}/entities/${ENTITY_ACTIONS[route.operation]}`, 'data' as const];
-    if (!caller || !access.authorizeStorage(caller, action, scope, kind))
+        ? [`${TABLE_ACTIONS}/write`]
+        : // Without If-Match a PUT or PATCH inserts when there is nothing to replace or merge.
+          (isUpsert(req, route) ? ['add/action', 'update/action'] : [ENTITY_ACTIONS[route.operation]]).map(
+            (action) => `${TABLE_ACTIONS}/entities/${action}`,
+          );
+    if (!caller || !actions.every((action) => access.authorizeStorage(caller, action, scope, kind)))
       throw new TableError(
         403,
         'AuthorizationPermissionMismatch',
@@ -270,6 +283,20 @@ export function tablesHandler(opts: {
         const stored = store(table, route.partitionKey!, route.rowKey!, properties);
         return sendJson(req.res, 204, undefined, { ...common, etag: stored.etag });
       }
+      case 'mergeEntity': {
+        const table = tableOf(route.table);
+        const { properties } = entityOf({
+          ...objectBody(req),
+          PartitionKey: route.partitionKey,
+          RowKey: route.rowKey,
+        });
+        const existing = table.entities.get(entityKey(route.partitionKey!, route.rowKey!));
+        const ifMatch = req.headers['if-match'];
+        // Without If-Match a PATCH inserts or merges; with one, the entity must exist and match.
+        if (ifMatch !== undefined) matchEtag(existing, ifMatch);
+        const stored = store(table, route.partitionKey!, route.rowKey!, merged(existing, properties));
+        return sendJson(req.res, 204, undefined, { ...common, etag: stored.etag });
+      }
       case 'deleteEntity': {
         const table = tableOf(route.table);
         const ifMatch = req.headers['if-match'];
@@ -318,15 +345,30 @@ export function tablesHandler(opts: {
 }
 
 type Operation =
-  'createTable' | 'createEntity' | 'getEntity' | 'updateEntity' | 'deleteEntity' | 'listEntities';
+  | 'createTable'
+  | 'createEntity'
+  | 'getEntity'
+  | 'updateEntity'
+  | 'mergeEntity'
+  | 'deleteEntity'
+  | 'listEntities';
 
 const ENTITY_ACTIONS: Record<Exclude<Operation, 'createTable'>, string> = {
   createEntity: 'add/action',
   getEntity: 'read',
   listEntities: 'read',
   updateEntity: 'update/action',
+  mergeEntity: 'update/action',
   deleteEntity: 'delete',
 };
+
+/** A PUT or PATCH without If-Match: insert-or-replace, insert-or-merge. */
+function isUpsert(req: FakeRequest, route: Route): boolean {
+  return (
+    (route.operation === 'updateEntity' || route.operation === 'mergeEntity') &&
+    req.headers['if-match'] === undefined
+  );
+}
 
 interface Route {
   /** The SDK operation (a fault's operation name). */
@@ -356,8 +398,10 @@ function routeOf(req: FakeRequest): Route {
     const keys = { table: entity[1]!, partitionKey: unquote(entity[2]!), rowKey: unquote(entity[3]!) };
     if (method === 'GET') return { operation: 'getEntity', ...keys };
     if (method === 'PUT') return { operation: 'updateEntity', ...keys };
+    // The SDK merges with PATCH; the service also takes the older MERGE verb.
+    if (method === 'PATCH' || method === 'MERGE') return { operation: 'mergeEntity', ...keys };
     if (method === 'DELETE') return { operation: 'deleteEntity', ...keys };
-    throw notImplemented(`${method} of an entity (merge)`);
+    throw notImplemented(`${method} of an entity`);
   }
   const collection = /^\/([^/()]+)(\(\))?$/.exec(path);
   if (collection && method === 'POST' && !collection[2])
@@ -402,9 +446,22 @@ function entityOf(body: Record<string, unknown>): {
     // The service keeps its own Timestamp and ETag.
     if (name.startsWith('odata.') || name === 'Timestamp' || name.startsWith('Timestamp@')) continue;
     if (value !== null && typeof value === 'object') throw invalidInput();
+    if (typeof value === 'string' && value.length > MAX_STRING_PROPERTY)
+      throw new TableError(
+        400,
+        'PropertyValueTooLarge',
+        'The property value exceeds the maximum allowed size (64KB). If the property value is a string, it is UTF-16 encoded and the maximum number of characters should be 32K or less.',
+      );
     properties[name] = value;
   }
   return { partitionKey, rowKey, properties };
+}
+
+/** A merge: the sent properties (with their type annotations) over the stored ones. */
+function merged(existing: StoredEntity | undefined, sent: Record<string, unknown>): Record<string, unknown> {
+  const properties = { ...existing?.properties };
+  for (const name of Object.keys(sent)) if (!name.includes('@')) delete properties[`${name}@odata.type`];
+  return { ...properties, ...sent };
 }
 
 function isControl(c: string): boolean {
