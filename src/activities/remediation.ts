@@ -83,6 +83,12 @@ export interface ReimageUnregisteredResult {
   /** Instances whose runner/agent registered since the plan was made. */
   registeredSince: string[];
   /**
+   * Instances an operation started on since the plan was made (a rollout's upgrade, say), or that
+   * are gone: left to that operation, since a reimage would cut it short (Azure runs the newer of
+   * two operations on a VM). The next cleanup run looks at them again.
+   */
+  changedSince: string[];
+  /**
    * Instances whose registration could not be looked up (failed, or not attempted within the
    * budget), so not reimaged. Only alongside a started reimage: when nothing was due among the
    * instances checked, a failed look-up fails the activity instead.
@@ -93,8 +99,10 @@ export interface ReimageUnregisteredResult {
 export type ReimageUnregisteredOutput = ActivityResult<ReimageUnregisteredResult>;
 
 /**
- * Starts a reimage (does not wait for it) of the instances that still have no registration: an
- * instance is reimaged only when its look-up answered that nothing is registered under its name.
+ * Starts a reimage (does not wait for it) of the instances that still have no registration and no
+ * operation under way: an instance is reimaged only when its look-up answered that nothing is
+ * registered under its name and ARM shows it settled (Succeeded or Failed), not upgrading for a
+ * rollout that moved it since the plan.
  * Hygiene brings back this way both instances that never registered and recycled ones (their
  * one-job runner or agent gone): whatever registered since the plan keeps its instance (S1).
  * The look-ups run within a budget (budget.ts). If they leave nothing to reimage and some failed,
@@ -114,18 +122,28 @@ export function createReimageUnregisteredInstancesActivity({ arm, github, ado }:
       const message = `${operation}: no ${input.fleet} fleet is configured`;
       return { ok: false, error: { name: 'Error', message, transient: false } };
     }
-    const registered = await forEachWithinBudget(
+    // Right before acting, as the plan may be minutes old: still unregistered, and no operation on it.
+    const checked = await forEachWithinBudget(
       input.instances,
-      (instance) => `look up the registration of ${instance.computerName}`,
-      (instance, what) => attempt(what, async () => (await lookUp(instance.computerName)).length > 0),
+      (instance) => `look up the registration and state of ${instance.computerName}`,
+      (instance, what) =>
+        attempt(what, async (): Promise<'registered' | 'changed' | 'due'> => {
+          if ((await lookUp(instance.computerName)).length > 0) return 'registered';
+          const now = await arm.getInstance(input.scaleSetId, instance.instanceId);
+          const state = now?.provisioningState.toLowerCase();
+          return state === 'succeeded' || state === 'failed' ? 'due' : 'changed';
+        }),
     );
     const reimaged: string[] = [];
     const registeredSince: string[] = [];
+    const changedSince: string[] = [];
     const unchecked: ReimageUnregisteredResult['unchecked'] = [];
-    registered.forEach((result, k) => {
+    checked.forEach((result, k) => {
       const { instanceId } = input.instances[k]!;
       if (!result.ok) unchecked.push({ instanceId, error: result.error });
-      else (result.value ? registeredSince : reimaged).push(instanceId);
+      else if (result.value === 'registered') registeredSince.push(instanceId);
+      else if (result.value === 'changed') changedSince.push(instanceId);
+      else reimaged.push(instanceId);
     });
     if (reimaged.length === 0 && unchecked.length > 0) {
       const transient = unchecked.some((u) => u.error.transient);
@@ -141,7 +159,7 @@ export function createReimageUnregisteredInstancesActivity({ arm, github, ado }:
     }
     return attempt(operation, async () => {
       if (reimaged.length > 0) await arm.startReimage(input.scaleSetId, reimaged);
-      return { reimaged, registeredSince, unchecked };
+      return { reimaged, registeredSince, changedSince, unchecked };
     });
   };
 }

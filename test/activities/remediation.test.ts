@@ -112,6 +112,32 @@ describe('reimageUnregisteredInstances', () => {
     expect(requestsSince(from, 'arm', 'POST')).toEqual([]);
   });
 
+  it('leaves an instance alone that an operation started on since the plan (a rollout upgrading it), or that is gone', async () => {
+    // The plan saw instance 0 idle and unregistered; a rollout's upgrade started on it since. A
+    // reimage now would cut the upgrade short (Azure runs the newer of two operations on a VM).
+    const instance = t.cloud.world.scaleSets.get('vmss-gh-linux-weu')!.instances.get('0')!;
+    const was = instance.provisioningState;
+    instance.provisioningState = 'Updating';
+    const from = t.cloud.requestLog.length;
+    try {
+      const out = await createReimageUnregisteredInstancesActivity(deps)({
+        scaleSetId: vmssPath(t, 'vmss-gh-linux-weu'),
+        fleet: 'github',
+        instances: [
+          { instanceId: '0', computerName: 'never-registered-0' },
+          { instanceId: '99', computerName: 'never-registered-99' },
+        ],
+      });
+      expect(out).toEqual({
+        ok: true,
+        value: { reimaged: [], registeredSince: [], changedSince: ['0', '99'], unchecked: [] },
+      });
+      expect(requestsSince(from, 'arm', 'POST')).toEqual([]);
+    } finally {
+      instance.provisioningState = was;
+    }
+  });
+
   it('reimages the instances it checked, and lists the ones it could not under `unchecked`', async () => {
     const real = deps.github!;
     const github = {
@@ -141,7 +167,7 @@ describe('reimageUnregisteredInstances', () => {
     expect(out.value.unchecked.every((u) => u.error.transient)).toBe(true);
     expect(out.value.unchecked[0]!.error.message).toContain('HTTP 503');
     expect(out.value.unchecked[3]!.error.message).toMatch(
-      /^look up the registration of unreachable-5: not attempted: /,
+      /^look up the registration and state of unreachable-5: not attempted: /,
     );
     expect(requestsSince(from, 'arm', 'POST')).toHaveLength(1);
   });
