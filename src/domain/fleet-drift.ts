@@ -108,7 +108,7 @@ export interface ScaleSetDrift {
   notOnLatest: number;
   /** Per version it runs, newest first. */
   versions: VersionDrift[];
-  /** The running rollout that moves it, with its pace; absent when no rollout runs for it. */
+  /** The running rollout that moves it (or moved it: its part ended), with its pace; absent when none runs for it. */
   rollout?: ScaleSetRollout;
 }
 
@@ -151,7 +151,7 @@ function remainingIn(scaleSet: DriftScaleSet | undefined, version: string): numb
   return scaleSet.instancesByVersion.filter((v) => v.version !== version).reduce((n, v) => n + v.count, 0);
 }
 
-/** The rollout moving a scale set: the one where it rolls, else where it is queued (the first such). */
+/** The running rollout of a scale set: where it rolls, else where it is queued, else where its part ended. */
 function rolloutOf(
   name: string,
   rollouts: RunningRollout[],
@@ -159,9 +159,9 @@ function rolloutOf(
   const found = rollouts.flatMap((rollout) =>
     rollout.scaleSets.filter((s) => s.name === name).map((progress) => ({ rollout, progress })),
   );
-  return (
-    found.find((f) => f.progress.state === 'rolling') ?? found.find((f) => f.progress.state === 'queued')
-  );
+  return (['rolling', 'queued', 'ended'] as const)
+    .map((state) => found.find((f) => f.progress.state === state))
+    .find(Boolean);
 }
 
 export function scaleSetDrift(input: {
@@ -195,18 +195,17 @@ export function scaleSetDrift(input: {
   const moving = rolloutOf(scaleSet.name, input.rollouts);
   if (moving) {
     const { rollout, progress } = moving;
+    const remaining = remainingIn(scaleSet, rollout.version);
     drift.rollout = {
       run: rollout.run,
       version: rollout.version,
       state: progress.state,
       ...(progress.phase ? { phase: progress.phase } : {}),
       onNewVersion: progress.onNewVersion,
-      ...paceOf({
-        moved: progress.onNewVersion,
-        since: progress.firstWaveAt,
-        remaining: remainingIn(scaleSet, rollout.version),
-        now,
-      }),
+      // A scale set whose part of the rollout ended moves no more: it has no pace.
+      ...(progress.state === 'ended'
+        ? { remaining }
+        : paceOf({ moved: progress.onNewVersion, since: progress.firstWaveAt, remaining, now })),
     };
   }
   return drift;

@@ -194,10 +194,12 @@ const SCRIPT = `
           (v.behind === undefined ? '' : v.behind > 0 ? ', ' + v.behind + ' behind'
             : v.version === d.latestPromoted ? ', the latest promoted' : ', newer than the latest promoted');
       }).join('; ') || 'no instances';
-      var rollout = d.rollout
-        ? (d.rollout.state === 'queued' ? 'queued in ' : (d.rollout.phase ? d.rollout.phase + ' of ' : '')) + d.rollout.run + ': ' +
-          (d.rollout.state === 'queued' ? 'not started, no pace yet' : paceText(d.rollout))
-        : fleet.rollouts ? 'no rollout running' : 'unknown';
+      var r = d.rollout;
+      var rollout = !r ? (fleet.rollouts ? 'no rollout running' : 'unknown')
+        : r.state === 'queued' ? 'queued in ' + r.run + ': not started, no pace yet'
+        : r.state === 'ended' ? 'its part of ' + r.run + ' ended: ' +
+          (r.remaining ? r.remaining + ' not on ' + r.version : 'every instance is on ' + r.version)
+        : (r.phase ? r.phase + ' of ' : '') + r.run + ': ' + paceText(r);
       return el('tr', { 'data-drift': s.name }, [
         el('th', { scope: 'row', text: s.name }),
         el('td', { text: versions }),

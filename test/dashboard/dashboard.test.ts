@@ -207,6 +207,13 @@ describe.skipIf(!haveChromium)('the dashboard in headless Chromium', () => {
     expect(await page.locator('#waves-notes').textContent()).toMatch(
       new RegExp(`^Running: rollout linux-agent 2026\\.11\\.1 \\(${ROLLOUT}, Running\\)`),
     );
+    // Once the lead is done and the other scale set rolls, the lead moves no more: no pace of its own.
+    await expect
+      .poll(async () => (await cells('[data-drift="vmss-gh-linux-weu"]'))[3], {
+        timeout: 60_000,
+        interval: 250,
+      })
+      .toBe(`its part of ${ROLLOUT} ended: every instance is on 2026.11.1`);
     await page
       .screenshot({ path: SCREENSHOT.replace('.png', '-rollout.png'), fullPage: true })
       .catch(() => undefined);

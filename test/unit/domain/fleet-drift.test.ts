@@ -167,6 +167,34 @@ describe('scaleSetDrift', () => {
       scaleSetDrift({ scaleSet: linux('vmss-c', [['2026.10.1', 3]]), versions, rollouts, now: NOW }).rollout,
     ).toBeUndefined();
   });
+
+  it('says a scale set whose part of a running rollout ended moves no more: no pace, what is left', () => {
+    const drift = scaleSetDrift({
+      scaleSet: linux('lead', [
+        ['2026.11.1', 3],
+        ['2026.10.1', 1],
+      ]),
+      versions,
+      rollouts: [
+        {
+          run: 'rollout-linux-agent-2026.11.1',
+          version: '2026.11.1',
+          scaleSets: [
+            { name: 'lead', state: 'ended', onNewVersion: 3, firstWaveAt: '2026-12-01T03:00:00.000Z' },
+            { name: 'b', state: 'rolling', onNewVersion: 0 },
+          ],
+        },
+      ],
+      now: NOW,
+    });
+    expect(drift.rollout).toEqual({
+      run: 'rollout-linux-agent-2026.11.1',
+      version: '2026.11.1',
+      state: 'ended',
+      onNewVersion: 3,
+      remaining: 1,
+    });
+  });
 });
 
 describe('scaleSetCompliance', () => {
