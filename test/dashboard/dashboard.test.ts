@@ -30,7 +30,7 @@ const CONTRAST = `(() => {
     return (hi + 0.05) / (lo + 0.05);
   };
   const clear = 'rgba(0, 0, 0, 0)';
-  return [...document.querySelectorAll('.seg, .facts, h1, h2, h3, td, th, #state')].map((el) => {
+  return [...document.querySelectorAll('.seg, .facts, .note, h1, h2, h3, td, th, #state')].map((el) => {
     let bg = clear;
     for (let p = el; bg === clear && p; p = p.parentElement) bg = getComputedStyle(p).backgroundColor;
     if (bg === clear) bg = 'rgb(255, 255, 255)';
