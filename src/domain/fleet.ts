@@ -10,8 +10,19 @@ import type {
   ScaleSet,
   ScaleSetInstance,
 } from '../clients/types.js';
+import {
+  rolloutPaces,
+  scaleSetCompliance,
+  scaleSetDrift,
+  type DriftVersion,
+  type RolloutPace,
+  type RunningRollout,
+  type ScaleSetCompliance,
+  type ScaleSetDrift,
+} from './fleet-drift.js';
 import { owningScaleSet, type Fleet } from './hygiene.js';
 import { regionKey } from './regions.js';
+import type { RunnerReleaseInfo } from './runner-compliance.js';
 import { definitionOfImageReference, versionOfImageReference } from './rollout.js';
 import { compareVersions, isGalleryVersion } from './versions.js';
 
@@ -32,6 +43,12 @@ export interface FleetInput {
   agents?: AdoAgent[];
   gallery: { image: ImageKind; definition: string; versions?: GalleryImageVersionInfo[] }[];
   canaryTag: { name: string; value: string };
+  /** The latest GitHub Actions runner release; undefined: no GitHub fleet, or it could not be read. */
+  runnerRelease?: RunnerReleaseInfo;
+  /** AGENT_VERSION, the agent kiln bakes into the Windows image ('' or undefined: the template's default). */
+  agentVersion?: string;
+  /** The rollouts running now, with the progress of each scale set they move; undefined: not read. */
+  rollouts?: RunningRollout[];
   /** What could not be read, one sentence each (the view is partial then). */
   errors: string[];
 }
@@ -64,6 +81,10 @@ export interface FleetScaleSetView {
   /** Instance counts per version, newest first. */
   instancesByVersion: { version: VersionLabel; count: number }[];
   runners: RegistrationCounts;
+  /** Image age and versions behind per version it runs, and the pace of the rollout moving it (fleet-drift.ts). */
+  drift: ScaleSetDrift;
+  /** The runner or agent of each version it runs, and whether it is acceptable (runner-compliance.ts). */
+  compliance: ScaleSetCompliance;
 }
 
 export type GalleryVersionState = 'promoted' | 'excluded' | 'replicating' | 'rejected' | 'failed';
@@ -85,6 +106,12 @@ export interface FleetView {
   generatedAt: string;
   scaleSets: FleetScaleSetView[];
   images: { image: ImageKind; definition: string; versions: GalleryVersionView[] }[];
+  /** The latest GitHub Actions runner release, when known. */
+  runnerRelease?: RunnerReleaseInfo;
+  /** AGENT_VERSION ('' when unset: the template's default). */
+  agentVersion: string;
+  /** Each running rollout's pace and when its whole fleet is done at that pace; absent when they could not be read. */
+  rollouts?: RolloutPace[];
   errors: string[];
 }
 
@@ -144,6 +171,21 @@ export function shapeFleet(input: FleetInput): FleetView {
     input.agents,
   );
 
+  const galleryOf = (s: FleetScaleSetInput): DriftVersion[] => {
+    const definition = definitionOfImageReference(s.imageReferenceId)?.toLowerCase();
+    const image =
+      input.gallery.find((g) => g.definition.toLowerCase() === definition) ??
+      input.gallery.find((g) => g.image === s.image);
+    return (image?.versions ?? []).map((v) => ({
+      version: v.name,
+      state: galleryVersionState(v),
+      tags: v.tags,
+      ...(v.publishedDate ? { publishedDate: v.publishedDate } : {}),
+    }));
+  };
+  const rollouts = input.rollouts ?? [];
+  const agentVersion = input.agentVersion ?? '';
+
   const scaleSets = input.scaleSets
     .map((s): FleetScaleSetView => {
       const instances = input.instances[s.id] ?? [];
@@ -152,6 +194,11 @@ export function shapeFleet(input: FleetInput): FleetView {
         const label = versionLabel(i.imageReferenceId ?? s.imageReferenceId);
         byVersion.set(label, (byVersion.get(label) ?? 0) + 1);
       }
+      const instancesByVersion = [...byVersion.entries()]
+        .map(([version, count]) => ({ version, count }))
+        .sort((a, b) => compareLabels(a.version, b.version));
+      const versions = galleryOf(s);
+      const viewed = { name: s.name, image: s.image, instancesByVersion };
       return {
         name: s.name,
         id: s.id,
@@ -165,10 +212,16 @@ export function shapeFleet(input: FleetInput): FleetView {
         capacity: s.capacity,
         modelVersion: versionLabel(s.imageReferenceId),
         instances: instances.length,
-        instancesByVersion: [...byVersion.entries()]
-          .map(([version, count]) => ({ version, count }))
-          .sort((a, b) => compareLabels(a.version, b.version)),
+        instancesByVersion,
         runners: (s.fleet === 'github' ? github : ado).get(s.id)!,
+        drift: scaleSetDrift({ scaleSet: viewed, versions, rollouts, now: input.now }),
+        compliance: scaleSetCompliance({
+          scaleSet: viewed,
+          versions,
+          runnerRelease: input.runnerRelease,
+          agentVersion,
+          now: input.now,
+        }),
       };
     })
     .sort((a, b) => a.image.localeCompare(b.image) || a.name.localeCompare(b.name));
@@ -206,5 +259,13 @@ export function shapeFleet(input: FleetInput): FleetView {
       .sort((a, b) => compareLabels(a.version, b.version)),
   }));
 
-  return { generatedAt: input.now, scaleSets, images, errors: [...input.errors] };
+  return {
+    generatedAt: input.now,
+    scaleSets,
+    images,
+    ...(input.runnerRelease ? { runnerRelease: input.runnerRelease } : {}),
+    agentVersion,
+    ...(input.rollouts ? { rollouts: rolloutPaces({ rollouts, scaleSets, now: input.now }) } : {}),
+    errors: [...input.errors],
+  };
 }

@@ -32,6 +32,11 @@ th { background: var(--panel); }
 .rollout { border-left: 4px solid #0d47a1; background: var(--panel); padding: .6rem 1rem; margin-bottom: .75rem; }
 .rollout ul { margin: .3rem 0 0; padding-left: 1.2rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
+/* Drift, runner compliance and rollout waves (issue 17). */
+.ok { color: #1b5e20; font-weight: 600; }
+.warn { color: #7a4100; font-weight: 600; }
+.note { color: var(--muted); margin: .3rem 0 .6rem; }
+td.num { text-align: right; }
 `;
 
 const SCRIPT = `
@@ -171,6 +176,134 @@ const SCRIPT = `
     });
   }
 
+  // ---- Drift, runner compliance and rollout waves (issue 17) ----
+
+  function day(iso) { return iso ? iso.slice(0, 10) : '?'; }
+  function minute(iso) { return iso ? iso.slice(0, 16).replace('T', ' ') + ' UTC' : '?'; }
+  function hours(h) {
+    return h < 1 ? Math.max(1, Math.round(h * 60)) + ' min' : (Math.round(h * 10) / 10) + ' h';
+  }
+  function perHour(n) { return (Math.round(n * 10) / 10) + ' instances an hour'; }
+  function paceText(p) {
+    if (p.remaining === 0) return 'done: every instance is on ' + p.version;
+    if (p.perHour === undefined) return 'no pace yet: no instance moved to ' + p.version + ' so far';
+    return perHour(p.perHour) + '; the remaining ' + p.remaining + ' in about ' + hours(p.hoursLeft) + ', by ' + minute(p.doneBy);
+  }
+
+  function drawDrift(fleet) {
+    var notes;
+    if (!fleet.rollouts) notes = [el('p', { className: 'note', text: 'Running rollouts could not be read: no pace is known.' })];
+    else if (!fleet.rollouts.length) notes = [el('p', { className: 'note', text: 'No rollout running: no pace to estimate from.' })];
+    else notes = fleet.rollouts.map(function (r) {
+      return el('p', { className: 'note', 'data-fleet-pace': r.run, text: 'Rollout ' + r.run + ' to ' + r.version + ' (' + r.scaleSets.join(', ') + '): ' +
+        r.moved + ' of ' + r.instances + ' instances moved' + (r.since ? ' since ' + minute(r.since) : '') + '; fleet pace ' + paceText(r) });
+    });
+    replace('drift-notes', notes);
+    var rows = fleet.scaleSets.map(function (s) {
+      var d = s.drift;
+      var versions = d.versions.map(function (v) {
+        return v.version + ' × ' + v.count + ': ' + (v.ageDays === undefined ? 'age unknown' : plural(v.ageDays, 'day') + ' old') +
+          (v.behind === undefined ? '' : v.behind > 0 ? ', ' + v.behind + ' behind'
+            : v.version === d.latestPromoted ? ', the latest promoted' : ', newer than the latest promoted');
+      }).join('; ') || 'no instances';
+      var r = d.rollout;
+      var rollout = !r ? (fleet.rollouts ? 'no rollout running' : 'unknown')
+        : r.state === 'queued' ? 'queued in ' + r.run + ': not started, no pace yet'
+        : r.state === 'ended' ? 'its part of ' + r.run + ' ended: ' +
+          (r.remaining ? r.remaining + ' not on ' + r.version : 'every instance is on ' + r.version)
+        : (r.phase ? r.phase + ' of ' : '') + r.run + ': ' + paceText(r);
+      return el('tr', { 'data-drift': s.name }, [
+        el('th', { scope: 'row', text: s.name }),
+        el('td', { text: versions }),
+        el('td', { text: d.latestPromoted ? d.notOnLatest + ' of ' + s.instances + ' not on ' + d.latestPromoted : 'no promoted version' }),
+        el('td', { text: rollout }),
+      ]);
+    });
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '4', text: 'No managed scale sets.' })]));
+    replace('drift-rows', rows);
+  }
+
+  var COMPLIANCE = {
+    current: ['ok', 'the latest release'], configured: ['ok', 'as configured'], updateDue: ['warn', 'update due'],
+    refused: ['bad', 'refused by GitHub'], notConfigured: ['warn', 'not the configured version'], unknown: ['', 'unknown'],
+  };
+  function complianceText(c) {
+    if (c.state === 'updateDue' && c.daysLeft !== undefined)
+      return 'update due: ' + plural(c.daysLeft, 'day') + ' left (GitHub stops sending jobs by ' + minute(c.deadline) + ' at the latest)';
+    if (c.state === 'refused') return 'refused: GitHub sends it no jobs (since ' + minute(c.deadline) + ' at the latest)';
+    return COMPLIANCE[c.state][1] + (c.state === 'current' || c.state === 'configured' ? '' : ' — ' + c.reason);
+  }
+
+  function drawCompliance(fleet) {
+    var release = fleet.runnerRelease;
+    replace('compliance-notes', [
+      el('p', { className: 'note', text: 'Latest GitHub Actions runner: ' + (release ? release.version + ', released ' + day(release.publishedAt) : 'not known') +
+        '. GitHub stops sending jobs to a runner not updated within 30 days of a newer release.' }),
+      el('p', { className: 'note', text: 'Azure DevOps agent configured (AGENT_VERSION): ' + (fleet.agentVersion || "not set: the template's default, whose version kiln does not know") + '.' }),
+    ]);
+    var rows = [];
+    fleet.scaleSets.forEach(function (s) {
+      s.compliance.versions.forEach(function (c) {
+        rows.push(el('tr', { 'data-compliance': s.name, 'data-version': c.version }, [
+          el('th', { scope: 'row', text: s.name }),
+          el('td', { text: c.version + ' × ' + c.count }),
+          el('td', { text: (s.compliance.kind === 'runner' ? 'runner ' : 'agent ') + (c.installed || 'unknown') }),
+          el('td', { className: COMPLIANCE[c.state][0], text: complianceText(c) }),
+        ]));
+      });
+    });
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '4', text: 'No instances.' })]));
+    replace('compliance-rows', rows);
+  }
+
+  /** The rollout whose waves to show: the newest one running, else the newest one (a rebuild's rollout too). */
+  function waveRun(runs) {
+    var moving = function (r) { return (r.children || []).some(function (c) { return c.name === 'rolloutScaleSetOrchestrator'; }); };
+    var running = runs.runs.filter(function (r) { return (r.status === 'Running' || r.status === 'Pending') && moving(r); })[0];
+    return running || runs.runs.filter(function (r) { return (r.kind === 'rollout' || r.kind === 'rebuild') && !r.dryRun; })[0];
+  }
+
+  function drawWaves(run) {
+    if (!run) {
+      replace('waves-notes', [el('p', { className: 'note', text: 'No rollout among the recent runs.' })]);
+      return replace('wave-rows', [el('tr', {}, [el('td', { colspan: '7', text: 'No waves.' })])]);
+    }
+    var rows = [];
+    var notes = [el('p', { className: 'note', 'data-waves-run': run.id, text: (run.status === 'Running' || run.status === 'Pending' ? 'Running: ' : 'Latest: ') +
+      run.kind + ' ' + run.subject + ' (' + run.id + ', ' + run.status + ')' })];
+    var waves = [];
+    run.children.filter(function (c) { return c.name === 'rolloutScaleSetOrchestrator'; }).forEach(function (c) {
+      var cs = c.customStatus || {};
+      var log = cs.waves || [];
+      if (log.length && log[0].wave > 1)
+        notes.push(el('p', { className: 'note', text: (cs.scaleSet || c.id) + ': waves before wave ' + log[0].wave + ' are not kept.' }));
+      log.forEach(function (w) { waves.push({ scaleSet: cs.scaleSet || c.id, version: cs.version || '?', w: w }); });
+    });
+    waves.sort(function (a, b) { return a.w.startedAt.localeCompare(b.w.startedAt) || a.scaleSet.localeCompare(b.scaleSet); });
+    waves.forEach(function (x) {
+      var w = x.w;
+      var judged = w.healthy !== undefined;
+      rows.push(el('tr', { 'data-wave': x.scaleSet + ' ' + w.wave }, [
+        el('td', { text: minute(w.startedAt) }),
+        el('th', { scope: 'row', text: x.scaleSet }),
+        el('td', { className: 'num', text: String(w.wave) }),
+        el('td', { className: 'num', text: String(w.instances) }),
+        el('td', { className: judged && w.unhealthy ? 'bad' : '', text: judged ? w.healthy + ' healthy on ' + x.version + (w.unhealthy ? ', ' + w.unhealthy + ' unhealthy' : '') : 'health check running' }),
+        el('td', { className: 'num', text: judged ? String(w.onNewVersion) : '' }),
+        el('td', { text: judged ? minute(w.judgedAt) : '' }),
+      ]));
+    });
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '7', text: 'No wave started yet.' })]));
+    replace('waves-notes', notes);
+    replace('wave-rows', rows);
+  }
+
+  function loadWaves(runs) {
+    var run = waveRun(runs);
+    if (!run) return Promise.resolve(drawWaves(undefined));
+    return get('/runs/' + encodeURIComponent(run.id)).then(drawWaves);
+  }
+
   function setState(text, problem) {
     var state = document.getElementById('state');
     state.textContent = text;
@@ -186,6 +319,10 @@ const SCRIPT = `
       drawRollouts(runs);
       drawGallery(fleet);
       drawRuns(runs);
+      drawDrift(fleet);
+      drawCompliance(fleet);
+      return loadWaves(runs).then(function () { return fleet; });
+    }).then(function (fleet) {
       document.body.setAttribute('data-generated-at', fleet.generatedAt);
       setState('Fleet as of ' + fleet.generatedAt + (fleet.errors.length ? ' — partial: ' + fleet.errors.join('; ') : '') +
         ' · refreshes every ' + refresh + ' s', fleet.errors.length > 0);
@@ -241,6 +378,30 @@ export function dashboardPage(nonce: string): string {
       <tbody id="run-rows"></tbody>
     </table>
     <p><button type="button" id="more-runs" hidden>Show older runs</button></p>
+  </section>
+  <section aria-labelledby="h-drift">
+    <h2 id="h-drift">Drift per scale set</h2>
+    <div id="drift-notes"></div>
+    <table aria-labelledby="h-drift">
+      <thead><tr><th scope="col">Scale set</th><th scope="col">Versions: instances, image age, promoted versions newer</th><th scope="col">Behind the latest promoted</th><th scope="col">Rollout and time to update at its pace</th></tr></thead>
+      <tbody id="drift-rows"></tbody>
+    </table>
+  </section>
+  <section aria-labelledby="h-compliance">
+    <h2 id="h-compliance">Runner and agent versions</h2>
+    <div id="compliance-notes"></div>
+    <table aria-labelledby="h-compliance">
+      <thead><tr><th scope="col">Scale set</th><th scope="col">Image version</th><th scope="col">Runner or agent</th><th scope="col">Compliance</th></tr></thead>
+      <tbody id="compliance-rows"></tbody>
+    </table>
+  </section>
+  <section aria-labelledby="h-waves">
+    <h2 id="h-waves">Rollout waves</h2>
+    <div id="waves-notes"></div>
+    <table aria-labelledby="h-waves">
+      <thead><tr><th scope="col">Started</th><th scope="col">Scale set</th><th scope="col">Wave</th><th scope="col">Instances</th><th scope="col">Came back</th><th scope="col">On the version in its scale set</th><th scope="col">Judged</th></tr></thead>
+      <tbody id="wave-rows"></tbody>
+    </table>
   </section>
 </main>
 <script nonce="${nonce}">${SCRIPT}</script>

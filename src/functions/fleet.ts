@@ -1,15 +1,19 @@
 /**
  * GET /api/fleet: the fleet as it is now — managed scale sets (instances by image version,
- * runners/agents online, busy, offline) and the gallery's versions per image with their state.
+ * runners/agents online, busy, offline, drift and runner compliance, the pace of a rollout moving
+ * them) and the gallery's versions per image with their state.
  * Reads only, through the same client wrappers and scope rule (S2) the activities use; the shaping
  * is src/domain/fleet.ts. A part that cannot be read is named in `errors` and the rest is answered.
  */
+import * as df from 'durable-functions';
 import { createListManagedScaleSetsActivity } from '../activities/inventory.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import type { GalleryImageVersionInfo, ScaleSetInstance } from '../clients/types.js';
 import { ensureError } from '../clients/errors.js';
 import { shapeFleet, type FleetView, type ImageKind } from '../domain/fleet.js';
+import type { RunningRollout } from '../domain/fleet-drift.js';
 import { app, HttpResponse, type HttpRequest, type InvocationContext } from './azure-functions.js';
+import { readRunningRollouts } from './fleet-rollouts.js';
 import { getRuntime, now } from './runtime.js';
 
 export function registerFleet(): void {
@@ -17,8 +21,10 @@ export function registerFleet(): void {
     route: 'fleet',
     methods: ['GET'],
     authLevel: 'function',
+    extraInputs: [df.input.durableClient()],
     handler: async (_request: HttpRequest, context: InvocationContext) => {
-      const fleet = await readFleet(getRuntime(), now());
+      const client = df.getClient(context);
+      const fleet = await readFleet(getRuntime(), now(), () => readRunningRollouts(client));
       if (fleet.errors.length > 0) context.warn(`fleet read with ${fleet.errors.length} error(s)`);
       return new HttpResponse({
         status: 200,
@@ -39,7 +45,11 @@ async function read<T>(errors: string[], what: string, work: () => Promise<T>): 
 }
 
 /** Reads everything the fleet view needs, in parallel where the services allow it. */
-async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
+async function readFleet(
+  deps: ActivityDeps,
+  at: Date,
+  rollouts: () => Promise<RunningRollout[]>,
+): Promise<FleetView> {
   const { arm, github, ado, settings } = deps;
   const errors: string[] = [];
   const listed = await createListManagedScaleSetsActivity(deps)();
@@ -52,7 +62,7 @@ async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
   ];
   const galleryConfigured = Boolean(settings.gallery.name && settings.gallery.resourceGroup);
 
-  const [instances, runners, agents, gallery] = await Promise.all([
+  const [instances, runners, agents, gallery, runnerRelease, running] = await Promise.all([
     Promise.all(
       scaleSets.map(
         async (s) =>
@@ -73,6 +83,10 @@ async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
           : [],
       })),
     ),
+    github
+      ? read(errors, 'the latest GitHub Actions runner release', () => github.getLatestRunnerRelease())
+      : undefined,
+    read(errors, 'the running rollouts', rollouts),
   ]);
 
   return shapeFleet({
@@ -83,6 +97,16 @@ async function readFleet(deps: ActivityDeps, at: Date): Promise<FleetView> {
     agents,
     gallery,
     canaryTag: settings.canaryTag,
+    ...(runnerRelease
+      ? {
+          runnerRelease: {
+            version: runnerRelease.version,
+            ...(runnerRelease.publishedAt ? { publishedAt: runnerRelease.publishedAt } : {}),
+          },
+        }
+      : {}),
+    agentVersion: settings.packer.agentVersion,
+    ...(running ? { rollouts: running } : {}),
     errors,
   });
 }

@@ -62,6 +62,37 @@ export interface Progress {
   healthyAfterMinutes?: number;
   /** GitHub runners deleted by this rollout's drains so far (absent in a progress carried from before it was counted). */
   runnersRemoved?: number;
+  /** When this scale set's first wave started upgrading (the dashboard's pace counts from it). */
+  firstWaveAt?: string;
+  /** The last WAVE_LOG_LIMIT waves, oldest first (absent in a rollout started before it was kept). */
+  waveLog?: WaveRecord[];
+}
+
+/**
+ * One wave as the dashboard shows it. Counts and times only, and at most WAVE_LOG_LIMIT of them: the
+ * log rides in the input every execution continues with, which must stay small however many waves
+ * busy instances make (at 1,000 instances the ids in `updated` are already most of it).
+ */
+export interface WaveRecord {
+  wave: number;
+  /** When the wave's upgrade was started (its instances drained). */
+  startedAt: string;
+  /** Instances the wave upgraded. */
+  instances: number;
+  /** Set once the health gate judged the wave: instances back on the version and registered. */
+  healthy?: number;
+  unhealthy?: number;
+  judgedAt?: string;
+  /** Instances of the scale set this rollout had moved to the version once the wave was judged. */
+  onNewVersion?: number;
+}
+
+export const WAVE_LOG_LIMIT = 20;
+
+/** The log with `record` added, or replacing the record of the same wave; the oldest dropped past the limit. */
+export function withWave(log: WaveRecord[] | undefined, record: WaveRecord): WaveRecord[] {
+  const others = (log ?? []).filter((r) => r.wave !== record.wave);
+  return [...others, record].slice(-WAVE_LOG_LIMIT);
 }
 
 export interface ScaleSetRolloutInput {
@@ -146,6 +177,22 @@ export function result(
   };
 }
 
+/** What a scale set rollout shows while it runs (GET /api/runs, `kiln status`, the dashboard). */
+export interface ScaleSetRolloutStatus {
+  scaleSet: string;
+  version: string;
+  phase: string;
+  /** The wave running or next (0 before the waves). */
+  wave: number;
+  onNewVersion: number;
+  pendingBusy: number;
+  unhealthy: number;
+  /** GitHub runners this scale set's drains deleted so far. */
+  runnersRemoved: number;
+  firstWaveAt?: string;
+  waves: WaveRecord[];
+}
+
 export function status(
   context: OrchestrationContext,
   phase: string,
@@ -161,7 +208,9 @@ export function status(
     pendingBusy: progress?.pending.length ?? 0,
     unhealthy: progress?.unhealthy.length ?? 0,
     runnersRemoved: progress?.runnersRemoved ?? 0,
-  });
+    ...(progress?.firstWaveAt ? { firstWaveAt: progress.firstWaveAt } : {}),
+    waves: progress?.waveLog ?? [],
+  } satisfies ScaleSetRolloutStatus);
 }
 
 /**

@@ -23,9 +23,11 @@ import {
   countRemoved,
   finished,
   status,
+  withWave,
   type Progress,
   type ScaleSetRolloutInput,
   type ScaleSetRolloutResult,
+  type WaveRecord,
 } from './rollout-progress.js';
 
 export function* nextWave(
@@ -112,13 +114,30 @@ export function* nextWave(
     return continueWith(context, input, progress);
   }
   replaySafeLog(context, `${scaleSet.name}: wave ${progress.waves + 1} upgrading ${wave.join(', ')}`);
+  const started: WaveRecord = {
+    wave: progress.waves + 1,
+    startedAt: context.df.currentUtcDateTime.toISOString(),
+    instances: wave.length,
+  };
+  progress.firstWaveAt ??= started.startedAt;
+  progress.waveLog = withWave(progress.waveLog, started);
+  // Shown while the health gate waits: the wave has started.
+  status(context, `wave ${started.wave}`, input, progress);
 
   const health = yield* awaitHealth(context, input, wave, input.versionId, progress.healthyAfterMinutes);
   // The wave's instances are back (or past their deadline): their agents take jobs again.
   yield* giveBack(context, scaleSet, drain.value.disabled, []);
   progress.waves++;
   progress.healthyAfterMinutes ??= health.unhealthy.length === 0 ? health.minutes : undefined;
+  const judged = (): WaveRecord => ({
+    ...started,
+    healthy: health.healthy.length,
+    unhealthy: health.unhealthy.length,
+    judgedAt: context.df.currentUtcDateTime.toISOString(),
+    onNewVersion: progress.updated.length,
+  });
   if (breachesThreshold(health.unhealthy.length, wave.length, options.maxUnhealthyPercent)) {
+    progress.waveLog = withWave(progress.waveLog, judged());
     progress.phase = 'rollback';
     progress.unhealthy.push(...health.unhealthy);
     progress.rollbackReason =
@@ -132,6 +151,7 @@ export function* nextWave(
   }
   progress.updated.push(...health.healthy);
   progress.unhealthy.push(...health.unhealthy);
+  progress.waveLog = withWave(progress.waveLog, judged());
   if (options.pauseMinutes > 0)
     yield context.df.createTimer(after(context, { minutes: options.pauseMinutes }));
   else progress.lastLook = health.lastLook;

@@ -24,11 +24,16 @@ export interface Served {
   stop: () => Promise<number | null>;
 }
 
-export function startServe(args: string[], timeoutMs = 45_000): Promise<Served> {
+/** `env`: settings on top of this process's environment (as a user exports AGENT_VERSION, say). */
+export function startServe(
+  args: string[],
+  timeoutMs = 45_000,
+  env: Record<string, string> = {},
+): Promise<Served> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--json', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: process.env,
+      env: { ...process.env, ...env },
     });
     let stdout = '';
     let stderr = '';

@@ -135,6 +135,23 @@ describe('initial fleet', () => {
     const sets = await clients(t).arm.listScaleSetsByTag(t.settings.managedTag);
     expect(sets.map((s) => s.name)).toEqual(['vmss-mine']);
   });
+
+  it("gives existing versions the scenario's tags, published 30 days before the start", async () => {
+    t = await startTestCloud(
+      makeScenario({
+        gallery: {
+          regions: ['westeurope'],
+          existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] },
+          versionTags: { linux: { '2026.10.1': { 'kiln-runner-version': '2.329.0' } } },
+        },
+      }),
+    );
+    const versions = await clients(t).arm.listImageVersions(t.settings.gallery.definitions.linux);
+    expect(versions.map((v) => [v.name, v.tags, v.publishedDate])).toEqual([
+      ['2026.9.1', {}, '2026-11-01T02:55:00.000Z'],
+      ['2026.10.1', { 'kiln-runner-version': '2.329.0' }, '2026-11-01T02:55:00.000Z'],
+    ]);
+  });
 });
 
 describe('jobs on the virtual clock', () => {

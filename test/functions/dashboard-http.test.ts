@@ -59,10 +59,13 @@ describe('GET /api/dashboard', () => {
       'Active rollouts',
       'Gallery versions',
       'Run history',
+      'Drift per scale set',
+      'Runner and agent versions',
+      'Rollout waves',
     ])
       expect(body).toMatch(new RegExp(`<h2 id="[^"]+">${heading}</h2>`));
     expect(body).toContain('role="status" aria-live="polite"');
-    expect(body.match(/<th scope="col">/g)!.length).toBe(13);
+    expect(body.match(/<th scope="col">/g)!.length).toBe(28);
   });
 
   it('never embeds the key: the page reads it from its own address', async () => {

@@ -107,6 +107,48 @@ describe('GET /api/fleet', () => {
     );
   });
 
+  it("gives each scale set its images' age, versions behind and runner compliance, and no rollout's pace when none runs", async () => {
+    const tag = (version: string, tags: Record<string, string>) =>
+      Object.assign(sim.cloud.world.versions.get(sim.cloud.world.versionKey('linux', version))!.tags, tags);
+    tag('2026.9.1', { 'kiln-runner-version': '2.329.0' });
+    tag('2026.10.1', { 'kiln-runner-version': '2.330.0' });
+    const fleet = JSON.parse((await get('/api/fleet')).body) as FleetView;
+    expect(fleet.generatedAt).toBe('2026-12-01T02:55:00.000Z');
+    // The fake's latest runner release came out 10 days before the scenario's start.
+    expect(fleet.runnerRelease).toEqual({ version: '2.330.0', publishedAt: '2026-11-21T02:55:00Z' });
+    expect(fleet.rollouts).toEqual([]);
+    const weu = fleet.scaleSets.find((s) => s.name === 'vmss-gh-linux-weu')!;
+    // The scenario's versions were published 30 days before its start.
+    expect(weu.drift).toEqual({
+      latestPromoted: '2026.10.1',
+      notOnLatest: 3,
+      versions: [
+        { version: '2026.9.1', count: 3, publishedDate: '2026-11-01T02:55:00.000Z', ageDays: 30, behind: 1 },
+      ],
+    });
+    expect(weu.compliance).toMatchObject({
+      kind: 'runner',
+      state: 'updateDue',
+      versions: [
+        {
+          version: '2026.9.1',
+          installed: '2.329.0',
+          latest: '2.330.0',
+          deadline: '2026-12-21T02:55:00.000Z',
+          daysLeft: 20,
+        },
+      ],
+    });
+    const neu = fleet.scaleSets.find((s) => s.name === 'vmss-gh-linux-neu')!;
+    expect(neu.compliance.state).toBe('current');
+    expect(neu.drift.versions).toEqual([expect.objectContaining({ version: '2026.10.1', behind: 0 })]);
+    // Untagged, and AGENT_VERSION unset here: kiln cannot know.
+    expect(fleet.scaleSets.find((s) => s.fleet === 'ado')!.compliance).toMatchObject({
+      kind: 'agent',
+      state: 'unknown',
+    });
+  });
+
   it('shows a version being replicated as replicating, and one tagged rejected as rejected', async () => {
     publishOutsideKiln(sim.cloud, scenario, 'linux', '2026.11.1');
     sim.cloud.world.versions.get(sim.cloud.world.versionKey('linux', '2026.9.1'))!.tags['kiln-state'] =

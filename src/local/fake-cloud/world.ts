@@ -53,7 +53,7 @@ export class World extends WorldGallery {
           definition: this.names.definitions[kind],
           name: v,
           location: galleryLocation,
-          tags: {},
+          tags: { ...s.gallery.versionTags?.[kind]?.[v] },
           targetRegions: s.gallery.regions.map((r) => ({
             name: r,
             regionalReplicaCount: 1,

@@ -69,6 +69,7 @@ export interface ValidScenarioParts {
   until: string;
   regions: string[];
   existing: Record<ImageKind, string[]>;
+  versionTags?: Scenario['gallery']['versionTags'];
   scaleSets: ScaleSetInput[];
   jobs: JobInput[];
   faults: FaultInput[];
@@ -82,7 +83,18 @@ export interface ValidScenarioParts {
 
 /** The complete scenario: every default applied, every field present. */
 export function completeScenario(parts: ValidScenarioParts): Scenario {
-  const { fields, start, until, regions, existing, scaleSets: scaleSetValues, jobs, faults, changes } = parts;
+  const {
+    fields,
+    start,
+    until,
+    regions,
+    existing,
+    versionTags,
+    scaleSets: scaleSetValues,
+    jobs,
+    faults,
+    changes,
+  } = parts;
   const scaleSets = scaleSetValues.map((s): ScenarioScaleSet => ({
     name: s.name,
     image: s.image,
@@ -123,6 +135,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
     gallery: {
       regions: [...regions],
       existingVersions: { linux: [...existing.linux], windows: [...existing.windows] },
+      ...(versionTags ? { versionTags } : {}),
     },
     images,
     scaleSets,

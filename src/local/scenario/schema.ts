@@ -99,6 +99,21 @@ export const versionName = checked<string>((value) => {
   return problem ? { problem } : { value };
 });
 
+/**
+ * Tags of existing versions, by version name (each an existing version, checked with the rest): what
+ * kiln recorded when it published them (kiln-runner-version, kiln-agent-version), or anyone's.
+ * Azure's limits: names of 1 to 512 characters, values of at most 256.
+ */
+const tagsOfVersions = z.record(
+  z.string(),
+  z
+    .record(z.string().min(1).max(512), z.string().max(256))
+    .refine((tags) => Object.keys(tags).length <= 50, 'at most 50 tags'),
+);
+export const VERSION_TAGS = z
+  .object({ linux: optional(tagsOfVersions), windows: optional(tagsOfVersions) })
+  .strict();
+
 // RFC 3339 allows a lower-case t and z.
 const ISO_TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -369,6 +384,7 @@ export const FIELD_SCHEMAS = {
             .object({ linux: optional(z.array(versionName)), windows: optional(z.array(versionName)) })
             .strict(),
         ),
+        versionTags: optional(VERSION_TAGS),
       })
       .strict(),
   ),

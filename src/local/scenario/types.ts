@@ -117,9 +117,14 @@ export interface Scenario {
   dryRun: boolean;
   /**
    * regions: replication targets, the first is the build region. existingVersions: per image, in the
-   * file's order (not sorted); an image the file leaves out has one version, 2026.10.1.
+   * file's order (not sorted); an image the file leaves out has one version, 2026.10.1. versionTags:
+   * tags of existing versions, per image and version (present only when the file has some).
    */
-  gallery: { regions: string[]; existingVersions: Record<ImageKind, string[]> };
+  gallery: {
+    regions: string[];
+    existingVersions: Record<ImageKind, string[]>;
+    versionTags?: Partial<Record<ImageKind, Record<string, Record<string, string>>>>;
+  };
   images: Record<ImageKind, { buildMinutes: number; buildFails: boolean; unhealthy: boolean }>;
   scaleSets: ScenarioScaleSet[];
   jobs: ScenarioJob[];

@@ -25,6 +25,7 @@ import {
   optional,
   region,
   START_YEARS,
+  VERSION_TAGS,
   versionName,
   type ChangeInput,
   type Fields,
@@ -146,6 +147,17 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
         'is listed twice',
         compareVersions,
       );
+  }
+  const versionTags = isRecord(gallery) ? part(optional(VERSION_TAGS), gallery.versionTags) : undefined;
+  for (const image of IMAGE_KINDS) {
+    const versions = existing[image];
+    for (const version of Object.keys(versionTags?.[image] ?? {})) {
+      if (versions && !versions.some((v) => v === version))
+        c.add(
+          ['gallery', 'versionTags', image, version],
+          `version ${version} is not in gallery.existingVersions.${image} (${versions.join(', ') || 'empty'}): only an existing version has tags`,
+        );
+    }
   }
   const checkRegion = (path: PathSegment[], value: string | undefined) => {
     if (value !== undefined && regionsKnown && !regions.includes(value)) {
@@ -398,6 +410,7 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
     until,
     regions,
     existing: { linux: existing.linux!, windows: existing.windows! },
+    ...(versionTags ? { versionTags } : {}),
     scaleSets: scaleSetInputs.map((s) => s.whole!),
     jobs: jobItems.map((j) => j.whole!),
     faults: faultItems.map((f) => f.whole!),

@@ -213,13 +213,79 @@ describe('shapeFleet', () => {
     expect(view.images[1]).toEqual({ image: 'windows', definition: 'windows-agent', versions: [] });
   });
 
-  it('carries the read errors and the time', () => {
+  it('carries the read errors and the time; without the running rollouts read, it says nothing of them', () => {
     const view = shapeFleet(input({ errors: ['could not read the GitHub runners: 401'] }));
     expect(view).toEqual({
       generatedAt: '2026-12-01T03:00:00.000Z',
       scaleSets: [],
       images: [],
+      agentVersion: '',
       errors: ['could not read the GitHub runners: 401'],
     });
+  });
+
+  it("gives each scale set its drift, its runner's compliance and its rollout's pace, from its model's gallery image", () => {
+    const s = scaleSet('vmss-a', { imageReferenceId: vid('linux-agent', '2026.11.1'), capacity: 2 });
+    const published = '2026-11-01T03:00:00.000Z';
+    const view = shapeFleet(
+      input({
+        scaleSets: [s],
+        instances: {
+          [s.id]: [
+            instance('vmss-a', 0, vid('linux-agent', '2026.11.1')),
+            instance('vmss-a', 1, vid('linux-agent', '2026.10.1')),
+          ],
+        },
+        gallery: [
+          // Another definition of the same kind: the scale set's model names linux-agent.
+          { image: 'linux', definition: 'linux-other', versions: [version('2026.12.1')] },
+          {
+            image: 'linux',
+            definition: 'linux-agent',
+            versions: [
+              version('2026.10.1', { publishedDate: published, tags: { 'kiln-runner-version': '2.329.0' } }),
+              version('2026.11.1', { publishedDate: published, tags: { 'kiln-runner-version': '2.330.0' } }),
+            ],
+          },
+        ],
+        runnerRelease: { version: '2.330.0', publishedAt: '2026-11-21T03:00:00.000Z' },
+        agentVersion: '4.269.0',
+        rollouts: [
+          {
+            run: 'rollout-linux-agent-2026.11.1',
+            version: '2026.11.1',
+            scaleSets: [
+              { name: 'vmss-a', state: 'rolling', onNewVersion: 1, firstWaveAt: '2026-12-01T02:00:00.000Z' },
+            ],
+          },
+        ],
+      }),
+    );
+    const a = view.scaleSets[0]!;
+    expect(a.drift).toMatchObject({
+      latestPromoted: '2026.11.1',
+      notOnLatest: 1,
+      versions: [
+        { version: '2026.11.1', count: 1, ageDays: 30, behind: 0 },
+        { version: '2026.10.1', count: 1, ageDays: 30, behind: 1 },
+      ],
+      rollout: {
+        version: '2026.11.1',
+        remaining: 1,
+        perHour: 1,
+        hoursLeft: 1,
+        doneBy: '2026-12-01T04:00:00.000Z',
+      },
+    });
+    expect(a.compliance.state).toBe('updateDue');
+    expect(a.compliance.versions.map((v) => [v.version, v.state, v.installed])).toEqual([
+      ['2026.11.1', 'current', '2.330.0'],
+      ['2026.10.1', 'updateDue', '2.329.0'],
+    ]);
+    expect(view.runnerRelease).toEqual({ version: '2.330.0', publishedAt: '2026-11-21T03:00:00.000Z' });
+    expect(view.agentVersion).toBe('4.269.0');
+    expect(view.rollouts).toEqual([
+      expect.objectContaining({ run: 'rollout-linux-agent-2026.11.1', scaleSets: ['vmss-a'], remaining: 1 }),
+    ]);
   });
 });

@@ -137,6 +137,18 @@ describe('one wrong field → one problem naming its path', () => {
       /listed twice/,
     ],
     [
+      'tags of a version not in the gallery',
+      (s) => (s.gallery.versionTags = { linux: { '2026.11.1': { 'kiln-runner-version': '2.330.0' } } }),
+      'gallery.versionTags.linux["2026.11.1"]',
+      /version 2026\.11\.1 is not in gallery\.existingVersions\.linux \(2026\.9\.1, 2026\.10\.1\): only an existing version has tags/,
+    ],
+    [
+      'a tag value that is not text',
+      (s) => (s.gallery.versionTags = { windows: { '2026.10.1': { 'kiln-agent-version': 4.269 } } }),
+      'gallery.versionTags.windows["2026.10.1"].kiln-agent-version',
+      /expected text, got 4.269/,
+    ],
+    [
       'gallery not a mapping',
       (s) => (s.gallery = ['westeurope']),
       'gallery',

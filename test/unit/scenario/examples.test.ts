@@ -195,6 +195,10 @@ describe("the format document's full example", () => {
       gallery: {
         regions: ['westeurope', 'northeurope'],
         existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] },
+        versionTags: {
+          linux: { '2026.10.1': { 'kiln-runner-version': '2.329.0' } },
+          windows: { '2026.10.1': { 'kiln-agent-version': '4.269.0' } },
+        },
       },
       images: imagesDefault,
       ghosts: { github: 40, ado: 3 },
