@@ -5,7 +5,7 @@
  * run twice, never changes the fleet.
  */
 import type { Fleet } from '../domain/hygiene.js';
-import { runnerDaysLeft } from '../domain/release.js';
+import { runnerWindowDaysLeft } from '../domain/runner-compliance.js';
 import type { ActivityDeps } from './deps.js';
 import { attempt, type ActivityResult } from './result.js';
 
@@ -73,7 +73,7 @@ export function createRecordMetricsActivity({ metrics, now }: ActivityDeps) {
           });
           break;
         case 'runnerRelease': {
-          const daysLeft = runnerDaysLeft({ ...input, now: now().toISOString() });
+          const daysLeft = runnerWindowDaysLeft({ ...input, now: now().toISOString() });
           if (daysLeft !== undefined)
             metrics.runner({ version: input.baked ?? 'unknown', latest: input.latest, daysLeft });
           break;

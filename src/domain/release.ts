@@ -147,30 +147,13 @@ export function newestPromoted<V extends { name: string; excludeFromLatest: bool
     .sort((a, b) => compareVersions(b.name, a.name))[0];
 }
 
-/** GitHub refuses a runner not updated within this many days of a newer release. */
+/**
+ * GitHub stops sending jobs to a self-hosted runner that was not updated within 30 days of a newer
+ * release being made available (docs.github.com, "Controlling runner software updates").
+ */
 export const GITHUB_RUNNER_UPDATE_DAYS = 30;
 
 const DAY_MS = 24 * 3600_000;
-
-/**
- * Days before GitHub refuses the baked runner: the full window while it is the latest release,
- * otherwise what is left of the window since the latest release was published (an upper bound when
- * several releases came out since the baked one: kiln reads the latest only); ≤ 0 once refused, and
- * undefined when the latest release gives no date. An unknown baked runner counts as behind.
- */
-export function runnerDaysLeft(input: {
-  baked?: string;
-  latest: string;
-  latestPublishedAt?: string;
-  now: string;
-}): number | undefined {
-  if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0)
-    return GITHUB_RUNNER_UPDATE_DAYS;
-  if (!input.latestPublishedAt) return undefined;
-  const days =
-    GITHUB_RUNNER_UPDATE_DAYS - (Date.parse(input.now) - Date.parse(input.latestPublishedAt)) / DAY_MS;
-  return Math.round(days * 100) / 100;
-}
 
 /** Whole and fractional days from `from` to `to` (ISO 8601), to two decimals. */
 export function daysBetween(from: string, to: string): number {

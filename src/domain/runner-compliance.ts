@@ -5,18 +5,13 @@
  * versions it publishes (orchestrations/rebuild.ts); a version kiln cannot know is `unknown`, never
  * guessed. Shared by GET /api/fleet (the dashboard) and anything else that reports runner age.
  */
+import { GITHUB_RUNNER_UPDATE_DAYS } from './release.js';
 import { compareVersions, isGalleryVersion } from './versions.js';
 
 /** The runner a Linux version was built with (`template-default` when the template chose it). */
 export const RUNNER_VERSION_TAG = 'kiln-runner-version';
 /** The agent a Windows version was built with (`template-default` when the template chose it). */
 export const AGENT_VERSION_TAG = 'kiln-agent-version';
-/**
- * GitHub stops sending jobs to a self-hosted runner that was not updated within 30 days of a newer
- * release being made available (docs.github.com, "Controlling runner software updates").
- */
-export const GITHUB_RUNNER_UPDATE_DAYS = 30;
-
 const DAY_MS = 24 * 3600_000;
 
 export interface RunnerReleaseInfo {
@@ -52,6 +47,25 @@ export function runnerUpdateDeadline(publishedAt: string): string {
 /** Whole days from `now` until the runner update deadline of a release published at `publishedAt`. */
 export function runnerDaysLeft(publishedAt: string, now: string): number {
   return Math.floor((Date.parse(runnerUpdateDeadline(publishedAt)) - Date.parse(now)) / DAY_MS);
+}
+
+/**
+ * The metric's days left (kiln.runner.days_left): the full window while the baked runner is the
+ * latest release, otherwise the days (two decimals) until the latest release's deadline, ≤ 0 once
+ * GitHub refuses it; undefined when the latest release gives no date. An unknown baked runner
+ * counts as behind.
+ */
+export function runnerWindowDaysLeft(input: {
+  baked?: string;
+  latest: string;
+  latestPublishedAt?: string;
+  now: string;
+}): number | undefined {
+  if (input.baked && isGalleryVersion(input.baked) && compareVersions(input.baked, input.latest) >= 0)
+    return GITHUB_RUNNER_UPDATE_DAYS;
+  if (!input.latestPublishedAt) return undefined;
+  const days = (Date.parse(runnerUpdateDeadline(input.latestPublishedAt)) - Date.parse(input.now)) / DAY_MS;
+  return Math.round(days * 100) / 100;
 }
 
 /** A version a tag records, or why there is none (absent, or the template's default, which kiln does not record). */
