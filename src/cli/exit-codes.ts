@@ -86,7 +86,8 @@ const outcomes = (code: ExitCode) =>
 
 const STARTS: CommandName[] = ['rebuild', 'rollout', 'cleanup'];
 const RUNS: CommandName[] = [...STARTS, 'status'];
-const ALL: CommandName[] = [
+/** Every command of `kiln` (main.ts dispatches exactly these; a test holds the two equal). */
+export const COMMAND_NAMES: CommandName[] = [
   'simulate',
   'serve',
   'status',
@@ -121,7 +122,7 @@ export const EXIT_CASES: ExitCase[] = [
   { code: EXIT.ok, when: 'every check passed (– marks one that does not apply)', commands: ['doctor'] },
   { code: EXIT.ok, when: 'stopped by Ctrl+C or SIGTERM', commands: ['serve'] },
   { code: EXIT.ok, when: 'no world broke an invariant', commands: ['explore'] },
-  { code: EXIT.ok, when: '--help: the help was printed', commands: ALL },
+  { code: EXIT.ok, when: '--help: the help was printed', commands: COMMAND_NAMES },
   {
     code: EXIT.failed,
     when: `the run ended otherwise: ${outcomes(EXIT.failed)}, or its orchestration failed or was terminated`,
@@ -149,7 +150,7 @@ export const EXIT_CASES: ExitCase[] = [
     when: 'a world broke an invariant or crashed the simulator, or a worker could not start',
     commands: ['explore'],
   },
-  { code: EXIT.usage, when: 'bad arguments (the message names the option)', commands: ALL },
+  { code: EXIT.usage, when: 'bad arguments (the message names the option)', commands: COMMAND_NAMES },
   {
     code: EXIT.usage,
     when: 'the app rejected the request (400, 413; the message names the field)',
@@ -233,7 +234,9 @@ const TABLE_END = '<!-- exit-codes:end -->';
 export function renderExitCodeTable(): string {
   const rows = EXIT_CASES.map((c) => {
     const commands =
-      c.commands.length === ALL.length ? 'every command' : c.commands.map((n) => `\`${n}\``).join(' ');
+      c.commands.length === COMMAND_NAMES.length
+        ? 'every command'
+        : c.commands.map((n) => `\`${n}\``).join(' ');
     return `| \`${c.code}\` | ${c.when} | ${commands} |`;
   });
   return [TABLE_BEGIN, '| Code | When | Commands |', '|---|---|---|', ...rows, TABLE_END].join('\n');

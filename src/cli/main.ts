@@ -23,6 +23,9 @@ const COMMANDS: Record<string, Command> = {
   explore: async (argv) => (await import('./explore.js')).exploreCommand(argv),
 };
 
+/** The commands `kiln` dispatches, for the tests that go through each one's help. */
+export const DISPATCHED_COMMANDS = Object.keys(COMMANDS);
+
 const USAGE = `kiln — keeps self-hosted CI runner fleets on Azure fresh
 
 Usage:

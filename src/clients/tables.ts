@@ -4,7 +4,7 @@
  * and the run history (src/history/run-history.ts) — reach a table with the real @azure/data-tables
  * client, make it on first use, and read the service's answers.
  */
-import { TableClient, type NamedKeyCredential } from '@azure/data-tables';
+import { TableClient, type NamedKeyCredential, type TableEntity } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { toClientError } from './client-error.js';
 import { TABLE_RETRY } from '../retry-policy.js';
@@ -70,6 +70,31 @@ export async function writeMakingTable<T>(
 
 /** Table keys hold at most 1 KiB (512 UTF-16 characters). */
 const MAX_KEY_LENGTH = 512;
+
+/**
+ * Inserts the entity, making the table first when a new storage account has none; false when an
+ * entity with its keys exists already (the insert is the check: atomic across app instances).
+ */
+export function insertIfAbsent<T extends object>(
+  client: TableClient,
+  entity: TableEntity<T>,
+  abortSignal: AbortSignal,
+): Promise<boolean> {
+  return writeMakingTable(
+    client,
+    'insert',
+    async () => {
+      try {
+        await client.createEntity(entity, { abortSignal });
+        return true;
+      } catch (err) {
+        if (errorCode(err) === 'EntityAlreadyExists') return false;
+        throw err;
+      }
+    },
+    abortSignal,
+  );
+}
 
 /**
  * A Table key for any string, one to one: Table keys may not hold `/`, `\`, `#`, `?` or control

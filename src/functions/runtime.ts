@@ -72,22 +72,17 @@ export function getRuntime(): ActivityDeps {
       now,
       metrics,
     };
+    // kiln's tables in the app's storage account, each reached with the app's identity.
+    const tableOptions = (table: { endpoint: string; name: string }) => ({
+      endpoint: table.endpoint,
+      tableName: table.name,
+      credential,
+      retryBaseMs: settings.clientRetryBaseMs,
+    });
     const issuedTable = settings.registration?.issuedTable;
-    if (issuedTable)
-      runtime.issuedRegistrations = createIssuedRegistrationsTable({
-        endpoint: issuedTable.endpoint,
-        tableName: issuedTable.name,
-        credential,
-        retryBaseMs: settings.clientRetryBaseMs,
-      });
+    if (issuedTable) runtime.issuedRegistrations = createIssuedRegistrationsTable(tableOptions(issuedTable));
     const historyTable = settings.runHistory.table;
-    if (historyTable)
-      runtime.runHistory = createRunHistoryTable({
-        endpoint: historyTable.endpoint,
-        tableName: historyTable.name,
-        credential,
-        retryBaseMs: settings.clientRetryBaseMs,
-      });
+    if (historyTable) runtime.runHistory = createRunHistoryTable(tableOptions(historyTable));
   }
   return runtime;
 }

@@ -27,6 +27,7 @@ import {
   tableError,
   tableKey,
   writeMakingTable,
+  insertIfAbsent,
   type TableOptions,
 } from '../clients/tables.js';
 import type { RunEnd, RunKind, RunRecord, RunStart } from './run-record.js';
@@ -168,20 +169,7 @@ export function createRunHistoryTable(options: TableOptions): RunHistory {
 
   /** Inserts the row; false when one with its keys exists already. */
   function insert(entity: TableEntity<RunEntity>, abortSignal: AbortSignal): Promise<boolean> {
-    return writeMakingTable(
-      client,
-      'insert',
-      async () => {
-        try {
-          await client.createEntity(entity, { abortSignal });
-          return true;
-        } catch (err) {
-          if (errorCode(err) === 'EntityAlreadyExists') return false;
-          throw err;
-        }
-      },
-      abortSignal,
-    );
+    return insertIfAbsent(client, entity, abortSignal);
   }
 
   return {

@@ -13,7 +13,7 @@
  * the ETag it read (one replacer wins), and claims delete expired records now and then (at most
  * hourly per app instance, a page at a time) so the table does not grow for ever.
  */
-import { odata, type TableEntity, type TableEntityResult } from '@azure/data-tables';
+import { odata, type TableEntityResult } from '@azure/data-tables';
 import { TransientError } from '../clients/errors.js';
 import {
   createTableClient,
@@ -22,7 +22,7 @@ import {
   tableDeadline,
   tableError,
   tableKey,
-  writeMakingTable,
+  insertIfAbsent,
   type TableOptions,
 } from '../clients/tables.js';
 
@@ -79,22 +79,7 @@ export function createIssuedRegistrationsTable(options: TableOptions): IssuedReg
 
   /** Inserts the record; false when one exists already. */
   function insert(rowKey: string, record: IssuedRecord, abortSignal: AbortSignal): Promise<boolean> {
-    const entity: TableEntity<IssuedRecord> = { partitionKey: PARTITION, rowKey, ...record };
-    // The first claim in a new storage account finds no table: it is made once, then the insert again.
-    return writeMakingTable(
-      client,
-      'insert',
-      async () => {
-        try {
-          await client.createEntity(entity, { abortSignal });
-          return true;
-        } catch (err) {
-          if (errorCode(err) === 'EntityAlreadyExists') return false;
-          throw err;
-        }
-      },
-      abortSignal,
-    );
+    return insertIfAbsent(client, { partitionKey: PARTITION, rowKey, ...record }, abortSignal);
   }
 
   /** Deletes one page of expired records, each only if unchanged since the query (never a fresh claim). */

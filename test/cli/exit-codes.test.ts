@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import {
+  COMMAND_NAMES,
   EXIT_CASES,
   exitCodesHelp,
   exitCodesSummary,
   exitForRun,
   exitForRuns,
   renderExitCodeTable,
-  type CommandName,
 } from '../../src/cli/exit-codes.js';
-import { main } from '../../src/cli/main.js';
+import { DISPATCHED_COMMANDS, main } from '../../src/cli/main.js';
 
 // One exit code table for every command: the README shows it, every command's --help lists its
 // rows, and a followed run's code comes from its outcome.
@@ -27,24 +27,16 @@ async function help(argv: string[]): Promise<{ code: number; stdout: string }> {
   }
 }
 
-const COMMANDS: CommandName[] = [
-  'simulate',
-  'serve',
-  'status',
-  'rebuild',
-  'rollout',
-  'cleanup',
-  'plan',
-  'doctor',
-  'explore',
-];
-
 describe('exit codes', () => {
   it('keeps the README table equal to the module', () => {
     expect(readFileSync('README.md', 'utf8')).toContain(renderExitCodeTable());
   });
 
-  it.each(COMMANDS)("prints %s's rows of the table in its --help", async (command) => {
+  it('lists every command kiln dispatches', () => {
+    expect([...COMMAND_NAMES].sort()).toEqual([...DISPATCHED_COMMANDS].sort());
+  });
+
+  it.each(COMMAND_NAMES)("prints %s's rows of the table in its --help", async (command) => {
     const { code, stdout } = await help([command, '--help']);
     expect(code).toBe(0);
     expect(stdout).toContain(exitCodesHelp(command));

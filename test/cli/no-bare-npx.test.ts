@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { COMMAND_NAMES } from '../../src/cli/exit-codes.js';
 import { main } from '../../src/cli/main.js';
 
 // kiln is not on the npm registry under its name: outside a clone a bare `npx kiln` (or `npm exec
@@ -67,19 +68,8 @@ describe('no documented command runs a kiln from the npm registry', () => {
   });
 
   it("in kiln's help and every command's help", async () => {
-    const commands = [
-      'simulate',
-      'serve',
-      'status',
-      'rebuild',
-      'rollout',
-      'cleanup',
-      'plan',
-      'doctor',
-      'explore',
-    ];
     const texts = [await helpText(['help'])];
-    for (const command of commands) texts.push(await helpText([command, '--help']));
+    for (const command of COMMAND_NAMES) texts.push(await helpText([command, '--help']));
     expect(texts.every((t) => t.includes('Usage:'))).toBe(true);
     expect(texts.flatMap(bareRuns)).toEqual([]);
   });

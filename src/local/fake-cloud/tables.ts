@@ -269,20 +269,7 @@ export function tablesHandler(opts: {
           { ...common, etag: stored.etag, 'content-type': json },
         );
       }
-      case 'updateEntity': {
-        const table = tableOf(route.table);
-        const { properties } = entityOf({
-          ...objectBody(req),
-          PartitionKey: route.partitionKey,
-          RowKey: route.rowKey,
-        });
-        const existing = table.entities.get(entityKey(route.partitionKey!, route.rowKey!));
-        const ifMatch = req.headers['if-match'];
-        // Without If-Match a PUT inserts or replaces; with one, the entity must exist and match.
-        if (ifMatch !== undefined) matchEtag(existing, ifMatch);
-        const stored = store(table, route.partitionKey!, route.rowKey!, properties);
-        return sendJson(req.res, 204, undefined, { ...common, etag: stored.etag });
-      }
+      case 'updateEntity':
       case 'mergeEntity': {
         const table = tableOf(route.table);
         const { properties } = entityOf({
@@ -292,9 +279,11 @@ export function tablesHandler(opts: {
         });
         const existing = table.entities.get(entityKey(route.partitionKey!, route.rowKey!));
         const ifMatch = req.headers['if-match'];
-        // Without If-Match a PATCH inserts or merges; with one, the entity must exist and match.
+        // Without If-Match a PUT inserts or replaces and a PATCH inserts or merges; with one, the
+        // entity must exist and match.
         if (ifMatch !== undefined) matchEtag(existing, ifMatch);
-        const stored = store(table, route.partitionKey!, route.rowKey!, merged(existing, properties));
+        const written = route.operation === 'mergeEntity' ? merged(existing, properties) : properties;
+        const stored = store(table, route.partitionKey!, route.rowKey!, written);
         return sendJson(req.res, 204, undefined, { ...common, etag: stored.etag });
       }
       case 'deleteEntity': {
