@@ -67,6 +67,8 @@ export interface HistoryRun extends RunSummary {
   endedAt?: string;
   versions: string[];
   scaleSets: string[];
+  /** A cleanup's ghost registrations it deleted, per fleet. */
+  ghostsRemoved?: { github: number; ado: number };
 }
 
 export interface RunDetail extends RunSummary {
@@ -224,6 +226,7 @@ export function toHistoryRun(
     ...(run.endedAt ? { endedAt: run.endedAt } : {}),
     versions: run.versions,
     scaleSets: run.scaleSets,
+    ...(run.ghostsRemoved ? { ghostsRemoved: run.ghostsRemoved } : {}),
   };
   if (run.status !== 'Running') return recorded;
   // The hub holds the latest execution of an id, created before it started: this one, if created by then.

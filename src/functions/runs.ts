@@ -18,6 +18,7 @@ import {
 import { getRuntime, getSettings, now } from './runtime.js';
 import { previousStatus } from './start-run.js';
 import { BadContinuationError, type RunHistory } from '../history/run-history.js';
+import type { RunKind } from '../history/run-record.js';
 import { createRecordRunEndActivity, createRecordRunStartActivity } from '../activities/run-history.js';
 import { Activities } from '../names.js';
 import { registerActivity } from './register-activity.js';
@@ -25,6 +26,16 @@ import { registerActivity } from './register-activity.js';
 const DEFAULT_DAYS = 7;
 const DEFAULT_TOP = 50;
 const MAX_TOP = 500;
+
+const RUN_KINDS: RunKind[] = ['rebuild', 'rollout', 'cleanup', 'runner-release-watch'];
+
+/** The `kind` parameter: one kind of run, or every kind when absent; the error for another value. */
+function kindParam(value: string | null): { kind?: RunKind } | { error: string } {
+  if (value === null || value === '') return {};
+  return (RUN_KINDS as string[]).includes(value)
+    ? { kind: value as RunKind }
+    : { error: `query parameter "kind" must be one of ${RUN_KINDS.join(', ')}` };
+}
 
 function intParam(value: string | null, name: string, fallback: number, max: number): number | string {
   if (value === null || value === '') return fallback;
@@ -48,6 +59,10 @@ export function registerRuns(): void {
       const top = intParam(request.query.get('top'), 'top', DEFAULT_TOP, MAX_TOP);
       if (typeof days === 'string') return new HttpResponse({ status: 400, jsonBody: { error: days } });
       if (typeof top === 'string') return new HttpResponse({ status: 400, jsonBody: { error: top } });
+      const kindAsked = kindParam(request.query.get('kind'));
+      if ('error' in kindAsked)
+        return new HttpResponse({ status: 400, jsonBody: { error: kindAsked.error } });
+      const ofKind = kindAsked.kind;
       const client = df.getClient(context);
       const since = new Date(now().getTime() - days * 86_400_000);
       const history = getRuntime().runHistory;
@@ -60,12 +75,15 @@ export function registerRuns(): void {
       if (!history) {
         // No run history (KILN_TABLE_ENDPOINT empty): the task hub's latest run of each instance id.
         const all = (await client.getStatusBy({ createdTimeFrom: since })) as DurableStatusLike[];
-        return answer(listRuns(all, top));
+        return answer(listRuns(all, top).filter((run) => ofKind === undefined || run.kind === ofKind));
       }
       const continuation = request.query.get('next') ?? undefined;
       try {
-        const page = await historyPage(history, client, { since, top, continuation });
-        return answer(page.runs, page.continuation && nextLink(request, days, top, page.continuation));
+        const page = await historyPage(history, client, { since, top, continuation, kind: ofKind });
+        return answer(
+          page.runs,
+          page.continuation && nextLink(request, { days, top, kind: ofKind }, page.continuation),
+        );
       } catch (error) {
         if (error instanceof BadContinuationError)
           return new HttpResponse({
@@ -111,12 +129,13 @@ export function registerRuns(): void {
 async function historyPage(
   history: RunHistory,
   client: df.DurableClient,
-  query: { since: Date; top: number; continuation?: string },
+  query: { since: Date; top: number; continuation?: string; kind?: RunKind },
 ): Promise<{ runs: HistoryRun[]; continuation?: string }> {
   const page = await history.list({
     sinceIso: query.since.toISOString(),
     top: query.top,
     continuation: query.continuation,
+    ...(query.kind ? { kind: query.kind } : {}),
   });
   const running = page.runs.filter((r) => r.status === 'Running');
   const live = new Map<string, DurableStatusLike | undefined>();
@@ -133,8 +152,17 @@ async function historyPage(
 }
 
 /** The next page's link, at the host and port the request came to (as start-run.ts's statusLinks), without the key. */
-function nextLink(request: HttpRequest, days: number, top: number, continuation: string): string {
+function nextLink(
+  request: HttpRequest,
+  asked: { days: number; top: number; kind?: RunKind },
+  continuation: string,
+): string {
   const url = new URL(request.url);
-  const query = new URLSearchParams({ days: String(days), top: String(top), next: continuation });
+  const query = new URLSearchParams({
+    days: String(asked.days),
+    top: String(asked.top),
+    ...(asked.kind ? { kind: asked.kind } : {}),
+    next: continuation,
+  });
   return `${url.origin}${url.pathname}?${query}`;
 }

@@ -40,9 +40,10 @@ export interface RunHistory {
   /**
    * A page of the runs started at `sinceIso` or later, newest first, at most `top`, from where the
    * page that answered `continuation` left off; `continuation` of the next page when there is one.
-   * Throws BadContinuationError for a continuation this history did not give.
+   * Only runs of `kind` when given. Throws BadContinuationError for a continuation this history did
+   * not give.
    */
-  list(query: { sinceIso: string; top: number; continuation?: string }): Promise<RunPage>;
+  list(query: { sinceIso: string; top: number; continuation?: string; kind?: RunKind }): Promise<RunPage>;
   /**
    * Deletes runs that started before `beforeIso`, a page at a time and at most hourly (per app
    * instance, by `nowIso`): how many it deleted now.
@@ -100,6 +101,9 @@ interface RunEntity {
   reason?: string;
   versions: string;
   scaleSets: string;
+  /** A cleanup's ghosts deleted (Int32 properties: Table storage keeps no objects). */
+  ghostsRemovedGitHub?: number;
+  ghostsRemovedAdo?: number;
 }
 
 function toEntity(run: RunStart | RunEnd): RunEntity {
@@ -120,6 +124,10 @@ function toEntity(run: RunStart | RunEnd): RunEntity {
   if (ended) entity.endedAt = ended.endedAt;
   if (ended?.outcome !== undefined) entity.outcome = ended.outcome;
   if (ended?.reason !== undefined) entity.reason = ended.reason;
+  if (ended?.ghostsRemoved) {
+    entity.ghostsRemovedGitHub = ended.ghostsRemoved.github;
+    entity.ghostsRemovedAdo = ended.ghostsRemoved.ado;
+  }
   return entity;
 }
 
@@ -140,6 +148,9 @@ function toRecord(e: Partial<RunEntity>): RunRecord {
     ...(e.reason ? { reason: e.reason } : {}),
     versions: names(e.versions),
     scaleSets: names(e.scaleSets),
+    ...(typeof e.ghostsRemovedGitHub === 'number' || typeof e.ghostsRemovedAdo === 'number'
+      ? { ghostsRemoved: { github: e.ghostsRemovedGitHub ?? 0, ado: e.ghostsRemovedAdo ?? 0 } }
+      : {}),
   };
 }
 
@@ -211,10 +222,11 @@ export function createRunHistoryTable(options: TableOptions): RunHistory {
       );
     },
 
-    async list({ sinceIso, top, continuation }) {
+    async list({ sinceIso, top, continuation, kind }) {
       const after = continuation === undefined ? undefined : fromContinuation(continuation);
       const filter = [odata`PartitionKey eq ${PARTITION}`, startedSince(Date.parse(sinceIso))];
       if (after !== undefined) filter.push(odata`RowKey gt ${after}`);
+      if (kind !== undefined) filter.push(odata`kind eq ${kind}`);
       const rows: TableEntityResult<Partial<RunEntity>>[] = [];
       try {
         // One more than a page shows whether another follows; the service may answer in several pages.

@@ -44,6 +44,13 @@ export interface RunConclusion {
   versions: string[];
   /** Scale sets the run moved or reimaged (or, planning, would). */
   scaleSets: string[];
+  /** A cleanup's ghost registrations it deleted, per fleet (not in a dry run: nothing was deleted). */
+  ghostsRemoved?: GhostsRemoved;
+}
+
+export interface GhostsRemoved {
+  github: number;
+  ado: number;
 }
 
 /** A run as recorded when it ends: its whole record, so that it stands alone if the start was not recorded. */
@@ -54,6 +61,7 @@ export interface RunEnd extends RunStart {
   reason?: string;
   versions: string[];
   scaleSets: string[];
+  ghostsRemoved?: GhostsRemoved;
 }
 
 /** A run as the history holds it. */
@@ -64,6 +72,7 @@ export interface RunRecord extends RunStart {
   reason?: string;
   versions: string[];
   scaleSets: string[];
+  ghostsRemoved?: GhostsRemoved;
 }
 
 /** Below Table storage's 32 K characters a string property, with room for the JSON's last bracket. */
@@ -103,6 +112,7 @@ export function fitConclusion(conclusion: RunConclusion): RunConclusion {
     ...(conclusion.reason ? { reason: cut(conclusion.reason, REASON_LIMIT) } : {}),
     versions: unique(conclusion.versions).slice(0, LIST_LIMIT),
     scaleSets: unique(conclusion.scaleSets).slice(0, LIST_LIMIT),
+    ...(conclusion.ghostsRemoved ? { ghostsRemoved: conclusion.ghostsRemoved } : {}),
   };
 }
 
@@ -131,6 +141,7 @@ export const CONCLUSIONS: {
     scaleSets: out.dryRun
       ? [...out.planned.reimage, ...out.planned.recycle].map((d) => d.scaleSet)
       : [...out.reimaged, ...out.recycled].map((r) => r.scaleSet),
+    ...(out.dryRun ? {} : { ghostsRemoved: ghostsDeleted(out) }),
   }),
   rollout: (out) => ({
     outcome: out.state,
@@ -163,6 +174,13 @@ export const CONCLUSIONS: {
     scaleSets: [],
   }),
 };
+
+/** The ghosts a cleanup deleted, per fleet (one already gone, or kept busy, was not deleted by it). */
+function ghostsDeleted(out: CleanupOutput): GhostsRemoved {
+  const deleted = (fleet: string) =>
+    out.removed.filter((r) => r.fleet === fleet && r.reason === 'ghost' && r.outcome === 'deleted').length;
+  return { github: deleted('github'), ado: deleted('ado') };
+}
 
 /** The conclusion of a run of `kind` from an output of unknown shape (a durable status's); undefined when it is none. */
 export function concludeStored(kind: RunKind, output: unknown): RunConclusion | undefined {

@@ -30,6 +30,7 @@ gallery:
 scaleSets:
   - { name: vmss-gh-linux-weu, image: linux, region: westeurope, capacity: 2, canary: true, version: 2026.10.1 }
   - { name: vmss-ado-win-weu, image: windows, region: westeurope, capacity: 1 }
+ghosts: { github: 2 }
 `,
     'run-history.yaml',
   );
@@ -106,6 +107,27 @@ describe('the run history: every run of a fixed instance id, listed and paged', 
       outcome: 'succeeded',
       startedBy: 'http',
     });
+  });
+
+  it("lists one kind of run (?kind=cleanup), each real cleanup with the ghosts it deleted, for the dashboard's ghosts per day", async () => {
+    const cleanups = (await runs('?kind=cleanup')).runs;
+    expect(cleanups.map((r) => [r.kind, r.startedBy, r.dryRun])).toEqual([
+      ['cleanup', 'timer cleanupTimer', false],
+      ['cleanup', 'http kiln-cli/0.1.0', true],
+    ]);
+    // The timer's cleanup deleted the scenario's two ghost runners (the fake holds none now); the dry run deleted nothing.
+    const computerNames = new Set(
+      [...sim.cloud.world.scaleSets.values()].flatMap((set) =>
+        [...set.instances.values()].map((i) => i.computerName),
+      ),
+    );
+    const ghostsLeft = [...sim.cloud.world.runners.values()].filter((r) => !computerNames.has(r.name));
+    expect(ghostsLeft).toEqual([]);
+    expect(cleanups[0]!.ghostsRemoved).toEqual({ github: 2, ado: 0 });
+    expect(cleanups[1]!.ghostsRemoved).toBeUndefined();
+    const bad = await call('GET', '/api/runs?kind=cleanups');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatch(/"kind" must be one of rebuild, rollout, cleanup/);
   });
 
   it('pages through every run exactly once by following the next links (at the host asked, without the key)', async () => {

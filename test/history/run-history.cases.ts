@@ -227,6 +227,31 @@ export function runHistoryCases(target: () => HistoryTarget): void {
     expect(runs.map((r) => r.instanceId).sort()).toEqual([...ids].sort());
   });
 
+  it("keeps a cleanup's ghosts removed, and lists one kind of run a page at a time", async () => {
+    const table = freshTable();
+    const history = target().open(table);
+    const rollout = started('rollout-linux-agent-2026.12.1', 0, { kind: 'rollout' });
+    const cleanups = [1, 2, 3].map((k) => started('kiln-cleanup', k));
+    for (const run of [rollout, ...cleanups]) await history.start(run);
+    await history.end(ended(cleanups[0]!, 1, { ghostsRemoved: { github: 3, ado: 1 } }));
+    await history.end(ended(cleanups[1]!, 2, { ghostsRemoved: { github: 0, ado: 0 } }));
+    await history.end(ended(rollout, 9));
+
+    const pages: RunRecord[][] = [];
+    let continuation: string | undefined;
+    do {
+      const page = await history.list({ sinceIso: at(0), top: 2, continuation, kind: 'cleanup' });
+      pages.push(page.runs);
+      continuation = page.continuation;
+    } while (continuation);
+    expect(pages.map((p) => p.map((r) => r.startedAt))).toEqual([[at(3), at(2)], [at(1)]]);
+    const [third, second, first] = pages.flat();
+    expect(first!.ghostsRemoved).toEqual({ github: 3, ado: 1 });
+    expect(second!.ghostsRemoved).toEqual({ github: 0, ado: 0 });
+    expect(third!.ghostsRemoved).toBeUndefined(); // still running: nothing deleted yet
+    expect((await history.list({ sinceIso: at(0), top: 10, kind: 'rollout' })).runs).toHaveLength(1);
+  });
+
   it('refuses a continuation it did not give', async () => {
     const history = target().open(freshTable());
     for (const token of ['not base64!', Buffer.from('0001_x').toString('base64url'), ''])

@@ -96,8 +96,9 @@ describe('cleanup on busy-and-ghosts', () => {
       // 100 tried in the first minute (one refused as busy), the other 20 a minute later.
       expect([...perMinute.values()]).toEqual([99, 20]);
       // 120 removals in ceil(120 / 50) = 3 activities: the history does not grow with the ghosts.
+      // (Its bookkeeping, the run record's start and end and the metrics, is 3 activities more.)
       const cleanup = host.runner.stats().find((s) => s.instanceId === 'kiln-cleanup')!;
-      expect(cleanup.maxHistoryEvents).toBeLessThan(40);
+      expect(cleanup.maxHistoryEvents).toBeLessThan(46);
       expect(report.orchestrations.failed).toEqual([]);
     } finally {
       await result.close();
