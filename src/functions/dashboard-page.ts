@@ -304,6 +304,55 @@ const SCRIPT = `
     return get('/runs/' + encodeURIComponent(run.id)).then(drawWaves);
   }
 
+  // ---- Ghosts removed per day (issue 17): the real cleanups of the run history, summed by UTC day ----
+
+  var GHOST_DAYS = 14;
+  var ghostsLoadedAt = 0;
+
+  function drawGhosts(cleanups) {
+    var byDay = new Map();
+    cleanups.forEach(function (r) {
+      if (!r.ghostsRemoved) return;
+      var d = day(r.createdTime);
+      var sum = byDay.get(d) || { github: 0, ado: 0, runs: 0 };
+      sum.github += r.ghostsRemoved.github;
+      sum.ado += r.ghostsRemoved.ado;
+      sum.runs += 1;
+      byDay.set(d, sum);
+    });
+    var rows = Array.from(byDay.keys()).sort().reverse().map(function (d) {
+      var sum = byDay.get(d);
+      return el('tr', { 'data-day': d }, [
+        el('th', { scope: 'row', text: d }),
+        el('td', { text: String(sum.github) }),
+        el('td', { text: String(sum.ado) }),
+        el('td', { text: String(sum.runs) }),
+      ]);
+    });
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '4', text: 'No cleanup removed anything in the last ' + GHOST_DAYS + ' days.' })]));
+    replace('ghost-rows', rows);
+  }
+
+  // Every cleanup of the last GHOST_DAYS days, following the history's pages (at most 10 of 500);
+  // read at most once a minute, since a cleanup every 15 minutes makes about 1,400 rows in two weeks.
+  function loadGhosts() {
+    if (Date.now() - ghostsLoadedAt < 60000) return Promise.resolve();
+    var cleanups = [];
+    function page(path, left) {
+      return get(path).then(function (runs) {
+        cleanups = cleanups.concat(runs.runs);
+        if (!runs.next || left <= 1) return;
+        // The next link is absolute (at this page's host): its path from the API's base on.
+        var at = runs.next.indexOf(base + '/runs?');
+        return page(runs.next.slice(at + base.length), left - 1);
+      });
+    }
+    return page('/runs?kind=cleanup&top=500&days=' + GHOST_DAYS, 10).then(function () {
+      ghostsLoadedAt = Date.now();
+      drawGhosts(cleanups);
+    });
+  }
+
   function setState(text, problem) {
     var state = document.getElementById('state');
     state.textContent = text;
@@ -321,7 +370,7 @@ const SCRIPT = `
       drawRuns(runs);
       drawDrift(fleet);
       drawCompliance(fleet);
-      return loadWaves(runs).then(function () { return fleet; });
+      return Promise.all([loadWaves(runs), loadGhosts()]).then(function () { return fleet; });
     }).then(function (fleet) {
       document.body.setAttribute('data-generated-at', fleet.generatedAt);
       setState('Fleet as of ' + fleet.generatedAt + (fleet.errors.length ? ' — partial: ' + fleet.errors.join('; ') : '') +
@@ -378,6 +427,14 @@ export function dashboardPage(nonce: string): string {
       <tbody id="run-rows"></tbody>
     </table>
     <p><button type="button" id="more-runs" hidden>Show older runs</button></p>
+  </section>
+  <section aria-labelledby="h-ghosts">
+    <h2 id="h-ghosts">Ghosts removed per day</h2>
+    <table aria-labelledby="h-ghosts">
+      <caption>Registrations whose VM is gone, deleted by the real cleanups of the last 14 days (UTC days; dry runs delete nothing)</caption>
+      <thead><tr><th scope="col">Day</th><th scope="col">GitHub runners</th><th scope="col">Azure DevOps agents</th><th scope="col">Cleanups</th></tr></thead>
+      <tbody id="ghost-rows"></tbody>
+    </table>
   </section>
   <section aria-labelledby="h-drift">
     <h2 id="h-drift">Drift per scale set</h2>

@@ -149,7 +149,7 @@ describe.skipIf(!haveChromium)('the dashboard in headless Chromium', () => {
 
   it('is accessible: one h1, labelled sections, text labels on bars, contrast of at least 4.5:1', async () => {
     expect(await page.locator('h1').count()).toBe(1);
-    expect(await page.locator('section[aria-labelledby] > h2').count()).toBe(7);
+    expect(await page.locator('section[aria-labelledby] > h2').count()).toBe(8);
     expect(await page.locator('.bar:not([role="img"][aria-label])').count()).toBe(0);
     const ratios = (await page.evaluate(CONTRAST)) as { text: string; ratio: number }[];
     expect(ratios.length).toBeGreaterThan(10);
@@ -291,6 +291,30 @@ describe.skipIf(!haveChromium)('the dashboard in headless Chromium', () => {
     await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
     expect(await rows.nth(1).textContent()).toMatch(new RegExp(`^${ROLLOUT}`));
     expect(await more.isHidden()).toBe(true);
+  });
+
+  it("shows the ghosts removed per day: a real cleanup deletes the fixture's ghost runner", async () => {
+    const key = { 'x-functions-key': served.key };
+    const cleanups = async () =>
+      (
+        (await (await fetch(`${served.url}/api/runs?kind=cleanup`, { headers: key })).json()) as {
+          runs: { status: string; dryRun: boolean; createdTime: string }[];
+        }
+      ).runs;
+    const before = (await cleanups()).length;
+    expect(
+      (await fetch(`${served.url}/api/cleanups`, { method: 'POST', headers: key, body: '{}' })).status,
+    ).toBe(202);
+    await expect
+      .poll(async () => (await cleanups()).map((r) => r.status), { timeout: 30_000, interval: 250 })
+      .toEqual(Array(before + 1).fill('Completed'));
+    const real = (await cleanups()).find((r) => !r.dryRun)!;
+    await page.goto(`${served.dashboard}&refresh=60`);
+    // The fixture plants one ghost GitHub runner; the dry run before deleted nothing.
+    const row = page.locator(`#ghost-rows tr[data-day="${real.createdTime.slice(0, 10)}"]`);
+    await expect
+      .poll(() => row.textContent(), { timeout: 20_000 })
+      .toBe(`${real.createdTime.slice(0, 10)}101`);
   });
 
   it('logged no console errors, and leaves a screenshot', async () => {

@@ -59,13 +59,14 @@ describe('GET /api/dashboard', () => {
       'Active rollouts',
       'Gallery versions',
       'Run history',
+      'Ghosts removed per day',
       'Drift per scale set',
       'Runner and agent versions',
       'Rollout waves',
     ])
       expect(body).toMatch(new RegExp(`<h2 id="[^"]+">${heading}</h2>`));
     expect(body).toContain('role="status" aria-live="polite"');
-    expect(body.match(/<th scope="col">/g)!.length).toBe(28);
+    expect(body.match(/<th scope="col">/g)!.length).toBe(32);
   });
 
   it('never embeds the key: the page reads it from its own address', async () => {
