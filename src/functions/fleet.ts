@@ -8,13 +8,28 @@
 import * as df from 'durable-functions';
 import { createListManagedScaleSetsActivity } from '../activities/inventory.js';
 import type { ActivityDeps } from '../activities/deps.js';
-import type { GalleryImageVersionInfo, ScaleSetInstance } from '../clients/types.js';
+import type { FullGitHubClient, GalleryImageVersionInfo, ScaleSetInstance } from '../clients/types.js';
 import { ensureError } from '../clients/errors.js';
 import { shapeFleet, type FleetView, type ImageKind } from '../domain/fleet.js';
 import type { RunningRollout } from '../domain/fleet-drift.js';
 import { app, HttpResponse, type HttpRequest, type InvocationContext } from './azure-functions.js';
 import { readRunningRollouts } from './fleet-rollouts.js';
 import { getRuntime, now } from './runtime.js';
+import { expiringPromise } from '../registration/expiring-promise.js';
+
+type RunnerRelease = Awaited<ReturnType<FullGitHubClient['getLatestRunnerRelease']>>;
+/** The latest runner release, read once an hour per GitHub client: a dashboard open at its 10 s refresh would read it 360 times an hour. */
+const RELEASE_READ_MS = 3600_000;
+const releaseReads = new WeakMap<FullGitHubClient, (nowMs: number) => Promise<RunnerRelease>>();
+
+function latestRunnerRelease(github: FullGitHubClient, at: Date): Promise<RunnerRelease> {
+  let read = releaseReads.get(github);
+  if (!read) {
+    read = expiringPromise(RELEASE_READ_MS, () => github.getLatestRunnerRelease());
+    releaseReads.set(github, read);
+  }
+  return read(at.getTime());
+}
 
 export function registerFleet(): void {
   app.http('getFleet', {
@@ -84,7 +99,7 @@ async function readFleet(
       })),
     ),
     github
-      ? read(errors, 'the latest GitHub Actions runner release', () => github.getLatestRunnerRelease())
+      ? read(errors, 'the latest GitHub Actions runner release', () => latestRunnerRelease(github, at))
       : undefined,
     read(errors, 'the running rollouts', rollouts),
   ]);

@@ -163,6 +163,19 @@ describe('GET /api/fleet', () => {
     expect(linux.versions[0]!.regions.map((r) => r.state)).toEqual(['Replicating', 'Replicating']);
   });
 
+  it('reads the latest runner release once an hour, not on every refresh of an open dashboard', async () => {
+    const releaseReads = () =>
+      sim.cloud.requestLog.filter((r) => r.path.endsWith('/repos/actions/runner/releases/latest')).length;
+    const clock = sim.host.runner.clock;
+    clock.advanceTo(clock.nowMs() + 61 * 60_000); // past what earlier tests read
+    const before = releaseReads();
+    for (let k = 0; k < 3; k++) expect((await get('/api/fleet')).status).toBe(200);
+    expect(releaseReads()).toBe(before + 1);
+    clock.advanceTo(clock.nowMs() + 61 * 60_000);
+    expect((await get('/api/fleet')).status).toBe(200);
+    expect(releaseReads()).toBe(before + 2);
+  });
+
   it('names what it could not read and still answers the rest', async () => {
     sim.cloud.addFault({ service: 'ado', operation: 'listAgents', status: 401, times: 5 });
     const response = await get('/api/fleet');
