@@ -373,6 +373,12 @@ describe('settings: every problem at once, each naming its setting', () => {
     RUN_HISTORY_DAYS: '0',
     GITHUB_RUNNER_GROUP_ID: 'default',
     GITHUB_RUNNER_LABELS: ',',
+    APPLICATIONINSIGHTS_CONNECTION_STRING:
+      'IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=Key',
+    OTEL_EXPORTER_OTLP_ENDPOINT: '127.0.0.1:4318',
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'collector/v1/metrics',
+    OTEL_METRIC_EXPORT_INTERVAL: '500',
   };
   /** Free text (names, ids, secrets' names): nothing to validate beyond "not blank" where a default exists. */
   const FREE_TEXT: SettingName[] = [
