@@ -365,6 +365,9 @@ function Invoke-BootstrapHttpRequest {
     # verbose streams when those are on: keep them off for this call, whatever the caller asked for.
     $DebugPreference = 'SilentlyContinue'
     $VerbosePreference = 'SilentlyContinue'
+    # Windows PowerShell 5.1 (what a fresh image runs this with) offers TLS 1.0/1.1 only unless told;
+    # Key Vault, the broker and Entra refuse those. Added to what is enabled, as the image helpers do.
+    [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
     $request = @{ Uri = $Uri; Method = $Method; Headers = $Headers; UseBasicParsing = $true; TimeoutSec = 30; ErrorAction = 'Stop'; Debug = $false; Verbose = $false }
     if ($PSBoundParameters.ContainsKey('Body')) { $request.Body = $Body; $request.ContentType = 'application/json' }
     if ($PSVersionTable.PSVersion.Major -ge 7) { $request.NoProxy = $true }  # IMDS must not go through a proxy

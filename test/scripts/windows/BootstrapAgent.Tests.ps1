@@ -661,6 +661,20 @@ Describe 'bootstrap-agent.ps1 endpoints' {
         Get-KeyVaultResource -DnsSuffix 'vault.usgovcloudapi.net' | Should -Be 'https://vault.usgovcloudapi.net'
     }
 
+    It 'enables TLS 1.2 for its requests, which Windows PowerShell 5.1 leaves off' {
+        $saved = [Net.ServicePointManager]::SecurityProtocol
+        try {
+            # SystemDefault (0) has no TLS 1.2 bit: the request must add it, keeping what was set.
+            [Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::SystemDefault
+            $answer = Invoke-BootstrapHttpRequest -Uri 'http://127.0.0.1:9/nothing-listens-here'
+            $answer.StatusCode | Should -Be 0
+            ([Net.ServicePointManager]::SecurityProtocol -band [Net.SecurityProtocolType]::Tls12) |
+                Should -Be ([Net.SecurityProtocolType]::Tls12)
+        } finally {
+            [Net.ServicePointManager]::SecurityProtocol = $saved
+        }
+    }
+
     It 'masks every known secret' {
         $script:BootstrapSecrets.Clear()
         Add-BootstrapSecret 'abc123'
