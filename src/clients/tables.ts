@@ -4,7 +4,12 @@
  * and the run history (src/history/run-history.ts) — reach a table with the real @azure/data-tables
  * client, make it on first use, and read the service's answers.
  */
-import { TableClient, type NamedKeyCredential, type TableEntity } from '@azure/data-tables';
+import {
+  TableClient,
+  type NamedKeyCredential,
+  type TableEntity,
+  type TableEntityResult,
+} from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import { toClientError } from './client-error.js';
 import { TABLE_RETRY } from '../retry-policy.js';
@@ -94,6 +99,39 @@ export function insertIfAbsent<T extends object>(
     },
     abortSignal,
   );
+}
+
+/**
+ * Deletes one page (at most `pageSize`) of the partition's entities that `filter` matches, each only
+ * if unchanged since the query: one changed (412) or deleted by another app instance meanwhile
+ * (404) is not this call's to delete. Answers how many it found, and whether more may follow (a
+ * full page). A table not made yet holds nothing to delete.
+ */
+export async function deleteOnePage(
+  client: TableClient,
+  query: { partitionKey: string; filter: string; pageSize: number },
+  abortSignal: AbortSignal,
+): Promise<{ found: number; more: boolean }> {
+  let page: TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
+  try {
+    const pages = client
+      .listEntities({ queryOptions: { filter: query.filter, select: ['RowKey'] }, abortSignal })
+      .byPage({ maxPageSize: query.pageSize });
+    page = (await pages.next()).value ?? [];
+  } catch (err) {
+    if (errorCode(err) !== 'TableNotFound') throw tableError(client, 'query', err);
+    page = []; // a new account: nothing recorded yet
+  }
+  await Promise.all(
+    page.map(async (entity) => {
+      try {
+        await client.deleteEntity(query.partitionKey, entity.rowKey!, { etag: entity.etag, abortSignal });
+      } catch (err) {
+        if (![404, 412].includes(statusOf(err) ?? 0)) throw tableError(client, 'delete', err);
+      }
+    }),
+  );
+  return { found: page.length, more: Boolean(page.continuationToken) };
 }
 
 /**

@@ -22,12 +22,12 @@ import { PermanentError } from '../clients/errors.js';
 import {
   createTableClient,
   errorCode,
-  statusOf,
   tableDeadline,
   tableError,
   tableKey,
   writeMakingTable,
   insertIfAbsent,
+  deleteOnePage,
   type TableOptions,
 } from '../clients/tables.js';
 import type { RunEnd, RunKind, RunRecord, RunStart } from './run-record.js';
@@ -254,36 +254,18 @@ export function createRunHistoryTable(options: TableOptions): RunHistory {
     async prune(beforeIso, nowIso) {
       const nowMs = Date.parse(nowIso);
       if (nowMs < nextPruneMs) return 0;
-      const abortSignal = tableDeadline();
-      let page: TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
-      try {
-        const pages = client
-          .listEntities({
-            queryOptions: {
-              filter: `${odata`PartitionKey eq ${PARTITION}`} and ${startedBefore(Date.parse(beforeIso))}`,
-              select: ['RowKey'],
-            },
-            abortSignal,
-          })
-          .byPage({ maxPageSize: PRUNE_PAGE });
-        page = (await pages.next()).value ?? [];
-      } catch (err) {
-        if (errorCode(err) !== 'TableNotFound') throw tableError(client, 'query', err);
-        page = []; // a new account: nothing recorded yet
-      }
-      await Promise.all(
-        page.map(async (old) => {
-          try {
-            await client.deleteEntity(PARTITION, old.rowKey!, { etag: old.etag, abortSignal });
-          } catch (err) {
-            // Deleted by another app instance's prune meanwhile (404), or changed (412): not ours to delete.
-            if (![404, 412].includes(statusOf(err) ?? 0)) throw tableError(client, 'delete', err);
-          }
-        }),
+      const { found, more } = await deleteOnePage(
+        client,
+        {
+          partitionKey: PARTITION,
+          filter: `${odata`PartitionKey eq ${PARTITION}`} and ${startedBefore(Date.parse(beforeIso))}`,
+          pageSize: PRUNE_PAGE,
+        },
+        tableDeadline(),
       );
       // A full page may have more behind it: the next run's start goes on.
-      nextPruneMs = page.continuationToken ? nowMs : nowMs + PRUNE_INTERVAL_MS;
-      return page.length;
+      nextPruneMs = more ? nowMs : nowMs + PRUNE_INTERVAL_MS;
+      return found;
     },
   };
 }

@@ -17,12 +17,12 @@ import { odata, type TableEntityResult } from '@azure/data-tables';
 import { TransientError } from '../clients/errors.js';
 import {
   createTableClient,
-  errorCode,
   statusOf,
   tableDeadline,
   tableError,
   tableKey,
   insertIfAbsent,
+  deleteOnePage,
   type TableOptions,
 } from '../clients/tables.js';
 
@@ -85,34 +85,18 @@ export function createIssuedRegistrationsTable(options: TableOptions): IssuedReg
   /** Deletes one page of expired records, each only if unchanged since the query (never a fresh claim). */
   async function sweepExpired(nowMs: number, abortSignal: AbortSignal): Promise<void> {
     const cutoff = new Date(nowMs - ISSUED_RECORD_TTL_MS).toISOString();
-    let page: TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
-    try {
-      const pages = client
-        .listEntities({
-          queryOptions: {
-            filter: odata`PartitionKey eq ${PARTITION} and claimedAt lt ${cutoff}`,
-            select: ['RowKey'],
-          },
-          abortSignal,
-        })
-        .byPage({ maxPageSize: SWEEP_PAGE });
-      page = (await pages.next()).value ?? [];
-    } catch (err) {
-      if (errorCode(err) !== 'TableNotFound') throw fail('query', err);
-      page = []; // a new account: nothing recorded yet
-    }
-    await Promise.all(
-      page.map(async (expired) => {
-        try {
-          await client.deleteEntity(PARTITION, expired.rowKey!, { etag: expired.etag, abortSignal });
-        } catch (err) {
-          // Claimed again (412) or deleted by another instance's sweep (404) meanwhile: not ours to delete.
-          if (![404, 412].includes(statusOf(err) ?? 0)) throw fail('delete', err);
-        }
-      }),
+    // Only records unchanged since the query are deleted: one claimed again meanwhile is not expired.
+    const { more } = await deleteOnePage(
+      client,
+      {
+        partitionKey: PARTITION,
+        filter: odata`PartitionKey eq ${PARTITION} and claimedAt lt ${cutoff}`,
+        pageSize: SWEEP_PAGE,
+      },
+      abortSignal,
     );
     // A full page may have more behind it: the next claim goes on.
-    nextSweepMs = page.continuationToken ? nowMs : nowMs + SWEEP_INTERVAL_MS;
+    nextSweepMs = more ? nowMs : nowMs + SWEEP_INTERVAL_MS;
   }
 
   return {
