@@ -8,19 +8,10 @@ import type { DurableClient, OrchestrationRuntimeStatus } from 'durable-function
 import type { RolloutScaleSetProgress, RunningRollout } from '../domain/fleet-drift.js';
 import { Orchestrations } from '../names.js';
 import { ACTIVE_RUNTIME_STATUSES, isActiveStatus } from '../run-status.js';
-import type { DurableStatusLike } from './runs-view.js';
+import { parentOf, record, type DurableStatusLike } from './runs-view.js';
 
-type Obj = Record<string, unknown>;
-const record = (value: unknown): Obj =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Obj) : {};
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
 const count = (value: unknown): number => (typeof value === 'number' && value >= 0 ? value : 0);
-
-/** `<parent>:<suffix>` is a sub-orchestration of `<parent>` (kiln names every one so). */
-function parentOf(instanceId: string): string | undefined {
-  const at = instanceId.lastIndexOf(':');
-  return at > 0 ? instanceId.slice(0, at) : undefined;
-}
 
 function progressOf(child: DurableStatusLike): RolloutScaleSetProgress {
   const status = record(child.customStatus);

@@ -83,10 +83,17 @@ function iso(value: Date | string | undefined): string {
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString();
 }
 
-function record(value: unknown): Record<string, unknown> {
+/** A JSON object as a record; anything else (an array, a scalar, nothing) as an empty one. */
+export function record(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : {};
+}
+
+/** `<parent>:<suffix>` is a sub-orchestration of `<parent>` (kiln names every one so); undefined for a run. */
+export function parentOf(instanceId: string): string | undefined {
+  const at = instanceId.lastIndexOf(':');
+  return at > 0 ? instanceId.slice(0, at) : undefined;
 }
 
 function runKind(status: DurableStatusLike): RunKind | undefined {

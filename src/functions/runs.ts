@@ -9,6 +9,7 @@ import * as df from 'durable-functions';
 import { app, HttpResponse, type HttpRequest, type InvocationContext } from './azure-functions.js';
 import {
   listRuns,
+  parentOf,
   toChild,
   toHistoryRun,
   toRunDetail,
@@ -118,7 +119,7 @@ export function registerRuns(): void {
         ...toChild(status),
         input: status.input ?? null,
         output: status.output ?? null,
-        parent: id.slice(0, id.lastIndexOf(':')) || undefined,
+        parent: parentOf(id),
       };
       return new HttpResponse({ status: 200, jsonBody: body, headers: { 'Cache-Control': 'no-store' } });
     },
