@@ -5,6 +5,7 @@
  * output that does not match is a compile error on either side, not a cast that lies at run time.
  * `output` is the value inside the ActivityResult every activity answers (src/activities/result.ts).
  */
+import type { ReadSoftwareChangesInput, SoftwareChanges } from './activities/software.js';
 import type { AdoAgent, GitHubRunner, ScaleSet, ScaleSetInstance } from './clients/types.js';
 import type { ListScaleSetInstancesInput, ManagedScaleSet } from './activities/inventory.js';
 import type {
@@ -95,6 +96,8 @@ export interface ActivityContracts {
   [Activities.deleteManagedImage]: { input: { managedImageId: string }; output: null };
   /** null: no GitHub fleet is configured. */
   [Activities.readRunnerRelease]: { input: null; output: RunnerReleaseState | null };
+  // Software reports (src/activities/software.ts).
+  [Activities.readSoftwareChanges]: { input: ReadSoftwareChangesInput; output: SoftwareChanges };
 
   // Metrics of how a run ended (src/activities/metrics.ts): orchestrators never record one themselves.
   [Activities.recordMetrics]: { input: RecordMetricsInput; output: null };

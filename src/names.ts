@@ -39,6 +39,7 @@ export const Activities = {
   deleteVersions: 'deleteVersions',
   deleteManagedImage: 'deleteManagedImage',
   readRunnerRelease: 'readRunnerRelease',
+  readSoftwareChanges: 'readSoftwareChanges',
   recordMetrics: 'recordMetrics',
   recordRunStart: 'recordRunStart',
   recordRunEnd: 'recordRunEnd',

@@ -1,6 +1,11 @@
 /** What activity factories receive: the clients and the settings they act under. */
 import type { Settings } from '../config/load-settings.js';
-import type { FullAdoClient, FullArmClient, FullGitHubClient } from '../clients/types.js';
+import type {
+  FullAdoClient,
+  FullArmClient,
+  FullGitHubClient,
+  SoftwareReportStore,
+} from '../clients/types.js';
 import type { RegistrationReader } from './registrations.js';
 
 import type { RunHistory } from '../history/run-history.js';
@@ -22,4 +27,6 @@ export interface ActivityDeps {
   metrics: KilnMetrics;
   /** Every run's record (with KILN_TABLE_ENDPOINT set). */
   runHistory?: RunHistory;
+  /** Images' software reports (with KILN_BLOB_ENDPOINT set). */
+  softwareReports?: SoftwareReportStore;
 }

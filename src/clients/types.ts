@@ -191,6 +191,14 @@ export interface SecretReader {
   getSecret(name: string): Promise<string>;
 }
 
+/**
+ * Reads blobs of kiln's software reports container (KILN_BLOB_ENDPOINT, KILN_SOFTWARE_REPORTS_CONTAINER)
+ * with the app's identity: a blob's text, or undefined when there is no such blob.
+ */
+export interface SoftwareReportStore {
+  read(name: string): Promise<string | undefined>;
+}
+
 export type ApiService = 'arm' | 'github' | 'ado';
 
 /** Sees every HTTP attempt a client makes, retries included (kiln's metrics: src/telemetry). */

@@ -3,6 +3,7 @@
  * activities, the monthly timer (REBUILD_SCHEDULE), POST /api/rebuilds, and the daily runner-release
  * watch (RUNNER_RELEASE_SCHEDULE). Adapters only: parse, validate, start, respond.
  */
+import { createReadSoftwareChangesActivity } from '../activities/software.js';
 import * as df from 'durable-functions';
 import {
   createDeleteManagedImageActivity,
@@ -67,6 +68,7 @@ export function registerRebuild(): void {
   registerActivity(Activities.deleteVersions, createDeleteVersionsActivity);
   registerActivity(Activities.deleteManagedImage, createDeleteManagedImageActivity);
   registerActivity(Activities.readRunnerRelease, createReadRunnerReleaseActivity);
+  registerActivity(Activities.readSoftwareChanges, createReadSoftwareChangesActivity);
 
   app.timer('rebuildTimer', {
     schedule: scheduleSetting('REBUILD_SCHEDULE'),
