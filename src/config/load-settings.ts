@@ -3,6 +3,7 @@
  * problem at once (name, what is wrong, a valid example) and returns typed settings. Domain code
  * never reads process.env; trigger adapters call loadSettings() and pass the result down.
  */
+import type { GateKind } from '../domain/software-report.js';
 import type { ClientTuning } from '../retry-policy.js';
 import { SETTINGS, type RawSettings, type SettingName } from './settings.js';
 import { looksLikeCredential } from '../secret-patterns.js';
@@ -88,6 +89,9 @@ export interface Settings extends ClientTuning {
     pruneKeep: number;
     runnerMaxAgeDays: number;
     imageEolDays: number;
+    /** Change kinds that hold a rebuild for approval (PROMOTION_GATE); empty: none. */
+    promotionGate: GateKind[];
+    approvalTimeoutHours: number;
   };
   /** Where kiln's metrics are exported (src/telemetry/metrics.ts); neither set: nowhere. */
   telemetry: {
@@ -216,6 +220,8 @@ export function loadSettings(env: Env = process.env): Settings {
       pruneKeep: r.PRUNE_KEEP,
       runnerMaxAgeDays: r.RUNNER_MAX_AGE_DAYS,
       imageEolDays: r.IMAGE_EOL_DAYS,
+      promotionGate: r.PROMOTION_GATE,
+      approvalTimeoutHours: r.APPROVAL_TIMEOUT_HOURS,
     },
     telemetry: {
       appInsights: r.APPLICATIONINSIGHTS_CONNECTION_STRING

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CLIENT_TUNING, MAX_CLIENT_REQUEST_TIMEOUT_MS } from '../retry-policy.js';
+import { DEFAULT_PROMOTION_GATE, parsePromotionGate } from '../domain/software-report.js';
 
 export interface SettingSpec {
   env: string;
@@ -65,6 +66,17 @@ const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+
+/** PROMOTION_GATE: the change kinds that hold a rebuild for approval. */
+const promotionGate = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const gate = parsePromotionGate(v);
+    if (gate.ok) return gate.holds;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: gate.error });
+    return z.NEVER;
+  });
 
 /** An Azure table name. */
 const tableName = z
@@ -534,6 +546,24 @@ export const SETTINGS = {
     },
     minutes('CANARY_SOAK_MINUTES'),
     30,
+  ),
+  PROMOTION_GATE: withDefault(
+    {
+      env: 'PROMOTION_GATE',
+      description:
+        'Software changes (docs/software-report.md) that hold a rebuild after its canary passed, in state awaitingApproval, until someone approves or rejects it (POST /api/rebuilds/{id}/approve or /reject, kiln rebuild approve|reject ID) or APPROVAL_TIMEOUT_HOURS pass: a comma list of added, removed, major, minor, patch, and unreported (the new version has no software report). off: never hold.',
+    },
+    promotionGate,
+    DEFAULT_PROMOTION_GATE,
+  ),
+  APPROVAL_TIMEOUT_HOURS: withDefault(
+    {
+      env: 'APPROVAL_TIMEOUT_HOURS',
+      description:
+        'How long a rebuild held by PROMOTION_GATE waits for an approval; then it is rejected, nothing is promoted and the canary goes back to the version it ran.',
+    },
+    wholeNumber(1, 24 * 30),
+    72,
   ),
   PRUNE_KEEP: withDefault(
     {

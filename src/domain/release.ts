@@ -10,7 +10,14 @@ export type ImageKind = 'linux' | 'windows';
 /** The tag on versions kiln publishes that says where the pipeline stands with them. */
 export const KILN_STATE_TAG = 'kiln-state';
 /** Versions kiln is still building, publishing or proving: its own work in progress. */
-export const KILN_IN_PROGRESS = new Set(['building', 'publishing', 'canary', 'replicating', 'promoting']);
+export const KILN_IN_PROGRESS = new Set([
+  'building',
+  'publishing',
+  'canary',
+  'awaitingApproval',
+  'replicating',
+  'promoting',
+]);
 /** Versions no other rollout takes: kiln's work in progress, and the ones its canary rejected. */
 export const KILN_KEEPS_OUT = new Set([...KILN_IN_PROGRESS, 'rejected', 'unproven']);
 

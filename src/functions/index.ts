@@ -2,6 +2,7 @@
  * The app's one registration module: the Functions host loads the bundle built from this file and
  * every function is registered here, nowhere else.
  */
+import { registerApproval } from './approval.js';
 import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
 import { registerFleet } from './fleet.js';
@@ -14,6 +15,7 @@ import { registerRuns } from './runs.js';
 registerCleanup();
 registerRollout();
 registerRebuild();
+registerApproval();
 registerFleet();
 registerRuns();
 registerDashboard();

@@ -251,6 +251,8 @@ function rebuildInput(
       regions: settings.gallery.targetRegions.map((r) => r.name),
       canaryTag: settings.canaryTag,
       baseImage: BASE_IMAGES[image],
+      promotionGate: settings.rebuild.promotionGate,
+      approvalTimeoutHours: settings.rebuild.approvalTimeoutHours,
     },
   };
 }

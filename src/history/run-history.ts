@@ -30,7 +30,14 @@ import {
   deleteOnePage,
   type TableOptions,
 } from '../clients/tables.js';
-import type { RunEnd, RunKind, RunRecord, RunStart } from './run-record.js';
+import {
+  INPUT_LIMIT,
+  type RunDetails,
+  type RunEnd,
+  type RunKind,
+  type RunRecord,
+  type RunStart,
+} from './run-record.js';
 
 export interface RunHistory {
   /** Records that a run started; answers the key of its row (for `end`). */
@@ -104,6 +111,8 @@ interface RunEntity {
   /** A cleanup's ghosts deleted (Int32 properties: Table storage keeps no objects). */
   ghostsRemovedGitHub?: number;
   ghostsRemovedAdo?: number;
+  /** RunDetails as JSON, cut (then dropped) past INPUT_LIMIT: a string property holds 32 K characters. */
+  details?: string;
 }
 
 function toEntity(run: RunStart | RunEnd): RunEntity {
@@ -128,6 +137,10 @@ function toEntity(run: RunStart | RunEnd): RunEntity {
     entity.ghostsRemovedGitHub = ended.ghostsRemoved.github;
     entity.ghostsRemovedAdo = ended.ghostsRemoved.ado;
   }
+  if (ended?.details) {
+    const json = JSON.stringify(ended.details);
+    if (json.length <= INPUT_LIMIT) entity.details = json;
+  }
   return entity;
 }
 
@@ -151,7 +164,20 @@ function toRecord(e: Partial<RunEntity>): RunRecord {
     ...(typeof e.ghostsRemovedGitHub === 'number' || typeof e.ghostsRemovedAdo === 'number'
       ? { ghostsRemoved: { github: e.ghostsRemovedGitHub ?? 0, ado: e.ghostsRemovedAdo ?? 0 } }
       : {}),
+    ...(detailsOf(e.details) ? { details: detailsOf(e.details) } : {}),
   };
+}
+
+function detailsOf(json: string | undefined): RunDetails | undefined {
+  if (!json) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as RunDetails)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function names(json: string | undefined): string[] {

@@ -11,6 +11,7 @@
  * limits with an ellipsis; versions and scale sets are names, at most LIST_LIMIT of each.
  */
 import type { CleanupOutput } from '../orchestrations/cleanup.js';
+import type { SoftwareChange } from '../domain/software-report.js';
 import type { RebuildOutput } from '../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../orchestrations/rollout.js';
 import type { RunnerReleaseWatchOutput } from '../orchestrations/runner-release-watch.js';
@@ -46,6 +47,19 @@ export interface RunConclusion {
   scaleSets: string[];
   /** A cleanup's ghost registrations it deleted, per fleet (not in a dry run: nothing was deleted). */
   ghostsRemoved?: GhostsRemoved;
+  details?: RunDetails;
+}
+
+/**
+ * A rebuild's inputs and findings beyond its versions: the runner/agent versions it built with, what
+ * the new version holds next to the promoted one, and how an approval the gate asked for ended.
+ */
+export interface RunDetails {
+  resolved?: Record<string, string>;
+  changes?: SoftwareChange[];
+  /** The promoted version the changes are against. */
+  comparedWith?: string;
+  approval?: RebuildOutput['approval'];
 }
 
 export interface GhostsRemoved {
@@ -62,6 +76,7 @@ export interface RunEnd extends RunStart {
   versions: string[];
   scaleSets: string[];
   ghostsRemoved?: GhostsRemoved;
+  details?: RunDetails;
 }
 
 /** A run as the history holds it. */
@@ -73,6 +88,7 @@ export interface RunRecord extends RunStart {
   versions: string[];
   scaleSets: string[];
   ghostsRemoved?: GhostsRemoved;
+  details?: RunDetails;
 }
 
 /** Below Table storage's 32 K characters a string property, with room for the JSON's last bracket. */
@@ -165,6 +181,7 @@ export const CONCLUSIONS: {
             .filter(([, s]) => s.instancesUpdated > 0 || MOVED.has(s.state))
             .map(([name]) => name),
         ],
+    ...(rebuildDetails(out) ? { details: rebuildDetails(out) } : {}),
   }),
   'runner-release-watch': (out) => ({
     // The watch's own result (a rebuild it started is a run of its own): it failed, or it did its job.
@@ -190,4 +207,14 @@ export function concludeStored(kind: RunKind, output: unknown): RunConclusion | 
   } catch {
     return undefined; // an output of an older shape: nothing to say about it
   }
+}
+
+function rebuildDetails(out: RebuildOutput): RunDetails | undefined {
+  const details: RunDetails = {
+    ...(out.resolved ? { resolved: out.resolved } : {}),
+    ...(out.software?.changes ? { changes: out.software.changes } : {}),
+    ...(out.software?.against ? { comparedWith: out.software.against.version } : {}),
+    ...(out.approval ? { approval: out.approval } : {}),
+  };
+  return Object.keys(details).length > 0 ? details : undefined;
 }

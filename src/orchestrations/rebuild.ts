@@ -25,6 +25,8 @@ import type { WaitForBuildOutput, WaitForReplicationInput, WaitForReplicationOut
 import { inputOf, type StartedBy } from '../orchestration-contracts.js';
 import { CONCLUSIONS } from '../history/run-record.js';
 import { recordedRun } from './recorded-run.js';
+import type { SoftwareChanges } from '../activities/software.js';
+import { gateReasons, SOFTWARE_REPORT_TAG, type GateKind } from '../domain/software-report.js';
 
 export interface RebuildInput {
   image: ImageKind;
@@ -44,7 +46,23 @@ export interface RebuildInput {
     regions: string[];
     canaryTag: { name: string; value: string };
     baseImage: string;
+    /** PROMOTION_GATE: change kinds that hold the version for approval (absent in runs started before it existed: none). */
+    promotionGate?: GateKind[];
+    approvalTimeoutHours?: number;
   };
+}
+
+/** The report name of what runs jobs on each image (docs/software-report.md). */
+const AGENT_NAMES: Record<ImageKind, string> = { linux: 'actions-runner', windows: 'azure-pipelines-agent' };
+
+/** The external event an approval or rejection raises on a rebuild held by PROMOTION_GATE. */
+export const APPROVAL_EVENT = 'approval';
+
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  /** Who decided (the caller the endpoint saw). */
+  by: string;
+  reason?: string;
 }
 
 export type ImageState = 'promoted' | 'rejected' | 'failed' | 'skipped' | 'planned';
@@ -65,8 +83,21 @@ export interface RebuildOutput {
     scaleSets: Record<string, { state: string; instancesUpdated: number; instancesPending: number }>;
   };
   pruned: string[];
+  /** The runner/agent versions the build used, as resolved (by kiln or in the build), by name. */
+  resolved?: Record<string, string>;
   /** What the rebuild could not tidy up (e.g. the managed image it published from), with why. */
   leftBehind?: string[];
+  /** What the new version holds next to the promoted one (its software report's diff). */
+  software?: SoftwareChanges;
+  /** Set when PROMOTION_GATE held the version: why, until when, and how it ended. */
+  approval?: {
+    held: string[];
+    deadline: string;
+    decision?: 'approved' | 'rejected' | 'timedOut';
+    by?: string;
+    reason?: string;
+    at?: string;
+  };
   /** Dry run: what the rebuild would do now. */
   plan?: { canary?: string; rollOut: string[]; prune: string[] };
 }
@@ -122,13 +153,16 @@ function* rebuild(
     timings: { startedAt: now() },
     pruned: [],
   };
-  const phase = (name: string) => {
+  const phase = (name: string, state?: 'awaitingApproval') => {
     out.phase = name;
     context.df.setCustomStatus({
       image: input.image,
       version: out.version,
       phase: name,
+      ...(state ? { state } : {}),
       executionName: out.executionName,
+      ...(out.software?.changes ? { changes: out.software.changes } : {}),
+      ...(out.approval ? { approval: out.approval } : {}),
     });
   };
   const fail = (reason: string, state: ImageState = 'failed') => {
@@ -142,6 +176,8 @@ function* rebuild(
       state,
       reason,
       executionName: out.executionName,
+      ...(out.software?.changes ? { changes: out.software.changes } : {}),
+      ...(out.approval ? { approval: out.approval } : {}),
     });
     replaySafeLog(context, `rebuild of ${input.image} ${out.version}: ${state} (${reason})`);
     return out;
@@ -198,6 +234,9 @@ function* rebuild(
         `runner ${runner.version} is not the latest release: give its runnerSha256 (from its release notes) with the request`,
       );
   }
+
+  const asked = input.image === 'linux' ? runner.version : input.agentVersion;
+  if (asked) out.resolved = { [AGENT_NAMES[input.image]]: asked };
 
   if (input.dryRun) {
     out.state = 'planned';
@@ -262,6 +301,18 @@ function* rebuild(
   }
   out.timings.builtAt = now();
 
+  // What the new version holds next to the promoted one, read before publishing: the report is stored
+  // under the name chosen before the build, and the version links to it by tag.
+  const software = yield* callActivity(context, Activities.readSoftwareChanges, {
+    definition: input.definition,
+    builtAs: out.version,
+  });
+  out.software = software.ok
+    ? software.value
+    : { configured: true, report: null, note: software.error.message };
+  if (out.software.agent)
+    out.resolved = { ...out.resolved, [out.software.agent.name]: out.software.agent.version };
+
   // Publish: build region only, excluded from latest until proven.
   phase('publishing');
   const eol = after(context, { days: input.policy.imageEolDays }).toISOString();
@@ -272,6 +323,7 @@ function* rebuild(
   };
   if (input.image === 'linux') tags['kiln-runner-version'] = runner.version ?? 'template-default';
   else tags['kiln-agent-version'] = input.agentVersion ?? 'template-default';
+  if (out.software.report) tags[SOFTWARE_REPORT_TAG] = out.software.report;
   const published = yield* callActivity(context, Activities.publishVersion, {
     definition: input.definition,
     version: out.version,
@@ -337,6 +389,21 @@ function* rebuild(
   // goes back to what it ran before, so no scale set stays on a version that never became latest (S4).
   function* withCanaryBack(reason: string): Generator<Task, string, unknown> {
     return `${reason}; ${yield* restoreCanary(context, input, out.version, canaryBefore, canary!, 'canary-restore')}`;
+  }
+
+  // PROMOTION_GATE: a change a person must see (a tool removed, a major version) waits for approval,
+  // with the canary still on the version; a rejection, or no answer in time, rejects it for good.
+  const held = out.software.configured
+    ? gateReasons(out.software.changes, input.policy.promotionGate ?? [])
+    : [];
+  if (held.length > 0) {
+    const decided = yield* awaitApproval(context, input, out, held, () =>
+      phase('awaiting approval', 'awaitingApproval'),
+    );
+    if (!decided.approved) {
+      yield* tag('rejected');
+      return fail(yield* withCanaryBack(decided.reason), 'rejected');
+    }
   }
 
   // Replicate to every target region; a failed region gets one more try.
@@ -426,6 +493,60 @@ function* rebuild(
     `rebuild of ${input.image}: ${out.version} promoted${out.pruned.length ? `, pruned ${out.pruned.join(', ')}` : ''}`,
   );
   return out;
+}
+
+/**
+ * Holds the version until someone approves or rejects it (the APPROVAL_EVENT external event) or
+ * APPROVAL_TIMEOUT_HOURS pass. Tags it awaitingApproval meanwhile, so no other rollout takes it.
+ */
+function* awaitApproval(
+  context: OrchestrationContext,
+  input: RebuildInput,
+  out: RebuildOutput,
+  held: string[],
+  showHeld: () => void,
+): Generator<Task, { approved: boolean; reason: string }, unknown> {
+  const hours = input.policy.approvalTimeoutHours ?? 72;
+  const deadline = after(context, { hours });
+  out.approval = { held, deadline: deadline.toISOString() };
+  showHeld();
+  yield* callActivity(context, Activities.tagVersion, {
+    definition: input.definition,
+    version: out.version,
+    tags: { [KILN_STATE_TAG]: 'awaitingApproval' },
+  });
+  replaySafeLog(
+    context,
+    `rebuild of ${input.image} ${out.version}: awaiting approval until ${out.approval.deadline} (${held.join('; ')})`,
+  );
+  const event = context.df.waitForExternalEvent(APPROVAL_EVENT);
+  const timer = context.df.createTimer(deadline);
+  const first = yield context.df.Task.any([event, timer]);
+  const at = context.df.currentUtcDateTime.toISOString();
+  if (first !== event) {
+    out.approval = { ...out.approval, decision: 'timedOut', at };
+    return {
+      approved: false,
+      reason: `no one approved it within APPROVAL_TIMEOUT_HOURS (${hours} h), so it is rejected; held for: ${held.join('; ')}`,
+    };
+  }
+  timer.cancel();
+  const answer = (event.result ?? {}) as Partial<ApprovalDecision>;
+  const by = typeof answer.by === 'string' && answer.by ? answer.by : 'someone';
+  const why = typeof answer.reason === 'string' && answer.reason ? answer.reason : undefined;
+  const approved = answer.decision === 'approve';
+  out.approval = {
+    ...out.approval,
+    decision: approved ? 'approved' : 'rejected',
+    by,
+    ...(why ? { reason: why } : {}),
+    at,
+  };
+  replaySafeLog(context, `rebuild of ${input.image} ${out.version}: ${out.approval.decision} by ${by}`);
+  return {
+    approved,
+    reason: `rejected by ${by}${why ? ` (${why})` : ''}; held for: ${held.join('; ')}`,
+  };
 }
 
 /**

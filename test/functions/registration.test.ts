@@ -89,6 +89,8 @@ describe('function registrations', () => {
         'rebuildTimer',
         'runnerReleaseTimer',
         'startRebuild',
+        'approveRebuild',
+        'rejectRebuild',
         'getFleet',
         'listRuns',
         'getRun',
