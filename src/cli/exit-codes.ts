@@ -115,6 +115,11 @@ export const EXIT_CASES: ExitCase[] = [
   { code: EXIT.ok, when: 'without RUN: the recent runs were listed', commands: ['status'] },
   {
     code: EXIT.ok,
+    when: 'approve|reject ID: the answer reached the held rebuild (without --follow)',
+    commands: ['rebuild'],
+  },
+  {
+    code: EXIT.ok,
     when: 'every run ended as the scenario expects (expect.outcome, default succeeded), no invariant broke, no request was refused for want of a role and no API contract was broken',
     commands: ['simulate'],
   },
@@ -132,6 +137,11 @@ export const EXIT_CASES: ExitCase[] = [
     code: EXIT.failed,
     when: 'the same run is already going (409): nothing was started',
     commands: STARTS,
+  },
+  {
+    code: EXIT.failed,
+    when: 'approve|reject ID: the rebuild is not awaiting approval (409): nothing was changed',
+    commands: ['rebuild'],
   },
   {
     code: EXIT.failed,
@@ -157,6 +167,7 @@ export const EXIT_CASES: ExitCase[] = [
     commands: STARTS,
   },
   { code: EXIT.usage, when: 'no run has that id (404)', commands: ['status'] },
+  { code: EXIT.usage, when: 'approve|reject ID: no rebuild has that id (404)', commands: ['rebuild'] },
   {
     code: EXIT.usage,
     when: 'a bad --scenario file (the message names the field)',

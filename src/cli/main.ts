@@ -4,7 +4,7 @@
  * (exit-codes.ts).
  */
 import { EXIT, exitCodesSummary } from './exit-codes.js';
-import { startCommand, statusCommand } from './run-control.js';
+import { decideCommand, startCommand, statusCommand } from './run-control.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 
@@ -15,7 +15,10 @@ const COMMANDS: Record<string, Command> = {
   simulate: simulateCommand,
   serve: serveCommand,
   status: statusCommand,
-  rebuild: (argv) => startCommand('rebuild', argv),
+  rebuild: (argv) =>
+    argv[0] === 'approve' || argv[0] === 'reject'
+      ? decideCommand(argv[0], argv.slice(1))
+      : startCommand('rebuild', argv),
   rollout: (argv) => startCommand('rollout', argv),
   cleanup: (argv) => startCommand('cleanup', argv),
   plan: async (argv) => (await import('./plan.js')).planCommand(argv),
@@ -33,6 +36,7 @@ Usage:
   kiln serve [--scenario FILE] [--port N] [--speed X]
   kiln status [RUN] --app URL [--key KEY] [--follow] [--json]
   kiln rebuild|rollout|cleanup --app URL [--key KEY] [options] [--no-wait] [--json]
+  kiln rebuild approve|reject ID --app URL [--key KEY] [--reason TEXT] [--follow]
   kiln plan [--settings FILE] [--scenario FILE] [--image linux|windows] [--version X.Y.Z] [--json]
   kiln doctor [--settings FILE] [--scenario FILE] [--json]
   kiln explore [--seeds N] [--seed S] [--minutes M] [--workers W] [--out DIR] [--json]
@@ -44,7 +48,7 @@ Commands:
   serve      Serve the app's HTTP routes and the dashboard on 127.0.0.1 over the fake cloud, on a
              real or accelerated clock.
   status     Recent runs of a deployment (or of kiln serve), or one run in detail.
-  rebuild    Start the image rebuild and follow it live.
+  rebuild    Start the image rebuild and follow it live; approve or reject one held for approval.
   rollout    Roll an image version onto the scale sets and follow it live.
   cleanup    Run fleet hygiene now and follow it live.
   plan       What a rebuild, rollout and cleanup would do now, as dry runs against the real

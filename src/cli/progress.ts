@@ -51,6 +51,7 @@ export function describeRun(run: RunDetail): string {
     for (const s of states) counts.set(s, (counts.get(s) ?? 0) + 1);
     parts.push(`scale sets: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`);
   }
+  if (custom.state === 'awaitingApproval') parts.push(heldLine(run.id, custom));
   if (run.kind === 'cleanup' && custom.phase === 'acting')
     parts.push(
       `removing ${num(custom.remove)}, reimaging ${num(custom.reimage)}, recycling ${num(custom.recycle)}`,
@@ -123,6 +124,7 @@ export function summarise(runs: RunDetail[]): string {
       lines.push(
         `  version ${String(output.version)}${Array.isArray(output.regions) && output.regions.length ? ` in ${(output.regions as string[]).join(', ')}` : ''}`,
       );
+    if (run.kind === 'rebuild') lines.push(...softwareLines(output, obj(run.customStatus)));
     if (run.kind === 'cleanup' && output.summary)
       lines.push(
         `  ${Object.entries(obj(output.summary))
@@ -131,4 +133,47 @@ export function summarise(runs: RunDetail[]): string {
       );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What holds a rebuild for approval, until when, and the commands that answer it. */
+function heldLine(id: string, custom: Record<string, unknown>): string {
+  const approval = obj(custom.approval);
+  const held = Array.isArray(approval.held) ? approval.held.map(String) : [];
+  return `awaiting approval until ${String(approval.deadline ?? '?')} (${held.join('; ') || 'PROMOTION_GATE'}): kiln rebuild approve ${id} | kiln rebuild reject ${id}`;
+}
+
+/** A rebuild's software changes against the promoted version, and how its approval went. */
+export function softwareLines(
+  output: Record<string, unknown>,
+  custom: Record<string, unknown> = {},
+): string[] {
+  const software = obj(output.software);
+  const changes = Array.isArray(software.changes)
+    ? software.changes
+    : Array.isArray(custom.changes)
+      ? custom.changes
+      : undefined;
+  const against = obj(software.against);
+  const lines: string[] = [];
+  if (changes === undefined) {
+    if (software.note) lines.push(`  software: ${String(software.note)}`);
+  } else if (changes.length === 0) {
+    lines.push(
+      `  software: no changes${against.version ? ` against ${String(against.version)}` : ''}${software.note ? ` (${String(software.note)})` : ''}`,
+    );
+  } else {
+    lines.push(`  software changes${against.version ? ` against ${String(against.version)}` : ''}:`);
+    for (const change of changes) {
+      const c = obj(change);
+      lines.push(
+        `    ${String(c.kind).padEnd(7)} ${String(c.tool)} ${c.from === null ? '' : String(c.from)}${c.from !== null && c.to !== null ? ' → ' : ''}${c.to === null ? '' : String(c.to)}`,
+      );
+    }
+  }
+  const approval = obj(output.approval ?? custom.approval);
+  if (approval.decision)
+    lines.push(
+      `  approval: ${String(approval.decision)}${approval.by ? ` by ${String(approval.by)}` : ''}${approval.reason ? ` (${String(approval.reason)})` : ''}${approval.at ? ` at ${String(approval.at)}` : ''}`,
+    );
+  return lines;
 }

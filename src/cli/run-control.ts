@@ -3,6 +3,7 @@
  * `kiln serve`) through its HTTP API with the function key. Starting follows the run with a live
  * progress line until it ends, unless --no-wait.
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { RunDetail, RunSummary } from '../functions/runs-view.js';
 import { CommandError, createAppClient, errorText, type AppClient } from './app-client.js';
@@ -45,6 +46,7 @@ const START_HELP = {
 Usage:
   kiln rebuild --app URL [--key KEY] [--image linux|windows[,…]] [--runner-version V] [--runner-sha256 HEX]
                [--agent-version V] [--dry-run] [--no-wait] [--json]
+  kiln rebuild approve|reject ID --app URL [--key KEY] [--reason TEXT] [--by NAME] [--follow] [--json]
 
 Options:
 ${CONNECTION}
@@ -54,9 +56,19 @@ ${CONNECTION}
   --dry-run         Plan only: report what the rebuild would do, change nothing.
 ${FOLLOW}
 
+Approving: a rebuild whose new version changes software as PROMOTION_GATE lists (by default a tool
+removed or a major version change) waits after its canary in state awaitingApproval;
+kiln status ID shows the changes.
+  approve ID        Promote it: replicate, promote and roll out as usual.
+  reject ID         Reject it for good: nothing is promoted, the canary goes back.
+  --reason TEXT     Why (kept in the run record; up to 500 characters).
+  --by NAME         Who answers (default: your user name).
+  --follow          Follow the rebuild to its end after answering.
+
 Examples:
   kiln rebuild --app https://func-kiln.azurewebsites.net --image linux
   kiln rebuild --app http://127.0.0.1:7071 --key KEY --dry-run --json
+  kiln rebuild approve rebuild-windows-2026-12 --app https://func-kiln.azurewebsites.net --reason "git 3 checked"
 
 ${exitCodesHelp('rebuild')}`,
   rollout: `kiln rollout — roll an image version onto the scale sets (POST /api/rollouts) and follow it
@@ -407,5 +419,68 @@ export async function startCommand(kind: StartKind, argv: string[]): Promise<num
     return exitForRuns(runs);
   } catch (error) {
     return fail(kind, error, help);
+  }
+}
+
+/**
+ * `kiln rebuild approve|reject ID`: answers a rebuild PROMOTION_GATE holds
+ * (POST /api/rebuilds/{id}/approve|reject), then optionally follows it to its end.
+ */
+export async function decideCommand(decision: 'approve' | 'reject', argv: string[]): Promise<number> {
+  const help = START_HELP.rebuild;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...COMMON, reason: { type: 'string' }, by: { type: 'string' }, follow: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (values.help) {
+      process.stdout.write(help);
+      return EXIT.ok;
+    }
+    const [id, ...extra] = positionals;
+    if (!id || extra.length > 0)
+      throw new CommandError(
+        `kiln rebuild ${decision} takes one rebuild id, e.g. rebuild-linux-2026-12`,
+        EXIT.usage,
+      );
+    const interval = intervalMs(values.interval);
+    const app = client(values);
+    const by = values.by ?? userName();
+    const response = await app.request('POST', `/rebuilds/${encodeURIComponent(id)}/${decision}`, {
+      ...(by ? { by } : {}),
+      ...(values.reason ? { reason: values.reason } : {}),
+    });
+    if (response.status === 404) throw new CommandError(errorText(response.body), EXIT.usage);
+    if (response.status === 400 || response.status === 413)
+      throw new CommandError(`the app rejected the request: ${errorText(response.body)}`, EXIT.usage);
+    if (response.status === 409) throw new CommandError(errorText(response.body), EXIT.failed);
+    if (response.status !== 202)
+      throw new CommandError(
+        `POST /api/rebuilds/${id}/${decision} answered ${response.status}: ${errorText(response.body)}`,
+        EXIT.unreachable,
+      );
+    const answer = (response.body ?? {}) as { version?: string; by?: string };
+    process.stderr.write(
+      `${decision === 'approve' ? 'approved' : 'rejected'} ${id}${answer.version ? ` (${answer.version})` : ''} as ${answer.by ?? by ?? 'you'}\n`,
+    );
+    if (!values.follow) {
+      if (values.json) process.stdout.write(`${JSON.stringify({ id, decision, ...answer })}\n`);
+      return EXIT.ok;
+    }
+    const runs = await follow(app, [id], { intervalMs: interval, out: process.stderr });
+    process.stdout.write(values.json ? `${JSON.stringify({ runs }, null, 2)}\n` : summarise(runs));
+    return exitForRuns(runs);
+  } catch (error) {
+    return fail(`rebuild ${decision}`, error, help);
+  }
+}
+
+function userName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -120,6 +120,15 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
       buildMinutes: given?.buildMinutes ?? d.buildMinutes,
       buildFails: given?.buildFails ?? d.buildFails,
       unhealthy: given?.unhealthy ?? d.unhealthy,
+      ...(given?.approval
+        ? {
+            approval: {
+              decision: given.approval.decision,
+              afterMinutes: given.approval.afterMinutes ?? 30,
+              ...(given.approval.reason ? { reason: given.approval.reason } : {}),
+            },
+          }
+        : {}),
     };
   }
   const dryRun = fields.dryRun ?? SCENARIO_DEFAULTS.dryRun;

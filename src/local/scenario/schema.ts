@@ -200,6 +200,16 @@ const imageSchema = z
     buildMinutes: optional(integer(1)),
     buildFails: optional(z.boolean()),
     unhealthy: optional(z.boolean()),
+    /** How a person answers a rebuild PROMOTION_GATE holds: after how many minutes of the hold, and what. Left out: nobody answers. */
+    approval: optional(
+      z
+        .object({
+          decision: z.enum(['approve', 'reject']),
+          afterMinutes: optional(integer(0)),
+          reason: optional(z.string().max(500)),
+        })
+        .strict(),
+    ),
   })
   .strict();
 

@@ -125,7 +125,7 @@ export interface Scenario {
     existingVersions: Record<ImageKind, string[]>;
     versionTags?: Partial<Record<ImageKind, Record<string, Record<string, string>>>>;
   };
-  images: Record<ImageKind, { buildMinutes: number; buildFails: boolean; unhealthy: boolean }>;
+  images: Record<ImageKind, ScenarioImage>;
   scaleSets: ScenarioScaleSet[];
   jobs: ScenarioJob[];
   ghosts: { github: number; ado: number };
@@ -160,4 +160,13 @@ export interface Scenario {
    * outcome is not among them exits 1 even when every invariant held.
    */
   expect: { outcome: ExpectedOutcome[] };
+}
+
+/** How an image's builds go in the fake cloud, and how a person answers a rebuild held for approval. */
+export interface ScenarioImage {
+  buildMinutes: number;
+  buildFails: boolean;
+  unhealthy: boolean;
+  /** Absent: nobody answers, so a held rebuild waits until APPROVAL_TIMEOUT_HOURS. */
+  approval?: { decision: 'approve' | 'reject'; afterMinutes: number; reason?: string };
 }

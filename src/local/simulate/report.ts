@@ -2,6 +2,8 @@
  * The simulation report (format version 1, docs/scenarios.md): what `kiln simulate` prints as
  * JSON, and its readable text rendering.
  */
+import type { SoftwareChange } from '../../domain/software-report.js';
+import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { ContractViolation } from '../contracts/types.js';
 import type { AuthorizationFailure } from '../fake-cloud/access.js';
 import type { Violation } from '../fake-cloud/world.js';
@@ -52,6 +54,10 @@ export interface SimulationReport {
       state: string;
       regions: string[];
       reason?: string;
+      /** What the new version holds next to the promoted one (its software report's diff). */
+      changes?: SoftwareChange[];
+      /** How the approval PROMOTION_GATE asked for ended. */
+      approval?: RebuildOutput['approval'];
       /** What the rebuild could not tidy up (a managed image it published from), with why. */
       leftBehind?: string[];
     }
@@ -175,6 +181,14 @@ export function renderText(report: SimulationReport, range: { start: string; unt
         `  ${image.padEnd(24)} ${i.state.padEnd(10)} ${i.version}  regions: ${i.regions.join(', ') || '—'}`,
       );
       if (i.reason) lines.push(`  ${''.padEnd(24)} ${i.reason}`);
+      for (const c of i.changes ?? [])
+        lines.push(
+          `  ${''.padEnd(24)} ${c.kind.padEnd(8)} ${c.tool} ${[c.from, c.to].filter((v) => v !== null).join(' → ')}`,
+        );
+      if (i.approval?.decision)
+        lines.push(
+          `  ${''.padEnd(24)} approval: ${i.approval.decision}${i.approval.by ? ` by ${i.approval.by}` : ''}${i.approval.at ? ` at ${i.approval.at}` : ''}`,
+        );
     }
   }
   lines.push('');

@@ -20,6 +20,7 @@ import { SettingsError, type Settings } from '../../config/load-settings.js';
 import { getSettings, resetRuntime, shutdownRuntime } from '../../functions/runtime.js';
 import { Orchestrations } from '../../names.js';
 import type { CleanupOutput } from '../../orchestrations/cleanup.js';
+import type { SoftwareChange } from '../../domain/software-report.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../../orchestrations/rollout.js';
 import type { Violation } from '../fake-cloud/world.js';
@@ -272,6 +273,28 @@ export async function runSimulation(
     }
   }
 
+  // A rebuild PROMOTION_GATE holds is answered as the scenario says, through the app's own endpoint.
+  const answerHeldRebuild = (instanceId: string, held: HeldRebuild) => {
+    event(
+      'rebuild',
+      `${instanceId} ${held.version} awaiting approval until ${held.deadline}: ${held.reasons.join('; ')}`,
+    );
+    const answer = scenario.images[held.image].approval;
+    if (!answer) return;
+    clock.schedule(clock.nowMs() + answer.afterMinutes * 60_000, () =>
+      pending.push(async () => {
+        const response = await http(`/api/rebuilds/${instanceId}/${answer.decision}`, {
+          by: 'scenario',
+          ...(answer.reason ? { reason: answer.reason } : {}),
+        });
+        event(
+          'rebuild',
+          `POST /api/rebuilds/${instanceId}/${answer.decision}: ${response.status}${response.status >= 300 ? ` ${response.body}` : ''}`,
+        );
+      }),
+    );
+  };
+
   const started = Date.now();
   const hygiene: SimulationReport['hygiene'] = {
     runs: 0,
@@ -319,6 +342,13 @@ export async function runSimulation(
           }
         }
         seen.add(`${key}:started`);
+        if (status.name === Orchestrations.rebuild && !seen.has(`${key}:held`)) {
+          const held = heldForApproval(status);
+          if (held) {
+            seen.add(`${key}:held`);
+            answerHeldRebuild(status.instanceId, held);
+          }
+        }
         continue;
       }
       if (seen.has(key)) continue;
@@ -549,6 +579,34 @@ function describeCleanup(output: CleanupOutput): string {
   return `finished${output.dryRun ? ' (dry run)' : ''}: ${parts.join(', ')}`;
 }
 
+interface HeldRebuild {
+  image: ImageKind;
+  version: string;
+  deadline: string;
+  reasons: string[];
+  changes?: SoftwareChange[];
+}
+
+/** A running rebuild that waits for approval (its custom status says so), or undefined. */
+function heldForApproval(status: { runtimeStatus: string; customStatus: unknown }): HeldRebuild | undefined {
+  if (status.runtimeStatus !== 'Running') return undefined;
+  const custom = (status.customStatus ?? {}) as {
+    state?: string;
+    image?: ImageKind;
+    version?: string;
+    changes?: SoftwareChange[];
+    approval?: { held?: string[]; deadline?: string };
+  };
+  if (custom.state !== 'awaitingApproval' || !custom.image) return undefined;
+  return {
+    image: custom.image,
+    version: custom.version ?? '',
+    deadline: custom.approval?.deadline ?? '',
+    reasons: custom.approval?.held ?? [],
+    ...(custom.changes ? { changes: custom.changes } : {}),
+  };
+}
+
 function describeRebuild(output: RebuildOutput): string {
   const pruned = output.pruned.length ? `; pruned ${output.pruned.join(', ')}` : '';
   const rolled = output.rollout
@@ -622,8 +680,22 @@ function buildReport(input: {
       state: r.state,
       regions: r.regions,
       ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.software?.changes ? { changes: r.software.changes } : {}),
+      ...(r.approval ? { approval: r.approval } : {}),
       ...(r.leftBehind?.length ? { leftBehind: r.leftBehind } : {}),
     };
+  // A rebuild still held when the clock stopped is reported as held, with what holds it.
+  for (const status of instances) {
+    const held = status.name === Orchestrations.rebuild ? heldForApproval(status) : undefined;
+    if (held)
+      images[held.image] = {
+        version: held.version,
+        state: 'awaitingApproval',
+        regions: [],
+        reason: `awaiting approval until ${held.deadline}: ${held.reasons.join('; ')}`,
+        ...(held.changes ? { changes: held.changes } : {}),
+      };
+  }
 
   const rolloutStates = rollouts.map((r) => r.state);
   const imageStates = rebuilds.map((r) => r.state);
