@@ -570,6 +570,8 @@ var kilnSettings = {
   TAG_ENV: environmentName
   BUILD_TIMEOUT_HOURS: string(policy.?buildTimeoutHours ?? 8)
   CANARY_SOAK_MINUTES: string(policy.?canarySoakMinutes ?? 30)
+  PROMOTION_GATE: policy.?promotionGate ?? 'removed,major,unreported'
+  APPROVAL_TIMEOUT_HOURS: string(policy.?approvalTimeoutHours ?? 72)
   PRUNE_KEEP: string(policy.?pruneKeep ?? 3)
   RUNNER_MAX_AGE_DAYS: string(policy.?runnerMaxAgeDays ?? 21)
   IMAGE_EOL_DAYS: string(policy.?imageEolDays ?? 180)

@@ -194,6 +194,14 @@ type policyType = {
   @minValue(0)
   canarySoakMinutes: int?
 
+  @description('Optional. Software changes that hold a rebuild for approval after its canary (PROMOTION_GATE): comma list of added, removed, major, minor, patch, unreported; or off. Default removed,major,unreported.')
+  promotionGate: string?
+
+  @description('Optional. Hours a held rebuild waits for approval before it is rejected (APPROVAL_TIMEOUT_HOURS). Default 72.')
+  @minValue(1)
+  @maxValue(720)
+  approvalTimeoutHours: int?
+
   @description('Optional. Newest gallery versions never pruned. Default 3.')
   @minValue(1)
   pruneKeep: int?

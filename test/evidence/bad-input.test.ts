@@ -360,6 +360,8 @@ describe('settings: every problem at once, each naming its setting', () => {
     TARGET_REGIONS: 'west europe',
     BUILD_TIMEOUT_HOURS: '-2',
     CANARY_SOAK_MINUTES: '1.5',
+    PROMOTION_GATE: 'major,huge',
+    APPROVAL_TIMEOUT_HOURS: '0',
     PRUNE_KEEP: 'all',
     RUNNER_MAX_AGE_DAYS: '0',
     IMAGE_EOL_DAYS: 'never',

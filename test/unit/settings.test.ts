@@ -38,6 +38,8 @@ describe('settings', () => {
       pruneKeep: 3,
       runnerMaxAgeDays: 21,
       imageEolDays: 180,
+      promotionGate: ['removed', 'major', 'unreported'],
+      approvalTimeoutHours: 72,
     });
   });
 
