@@ -353,6 +353,42 @@ const SCRIPT = `
     });
   }
 
+  // ---- Rebuilds and what their versions change (issue 18): the newest rebuild of each image ----
+
+  function drawRebuilds(runs) {
+    var newest = new Map();
+    runs.runs.forEach(function (r) {
+      if (r.kind !== 'rebuild' || r.dryRun) return;
+      var image = String(r.subject).split(' ')[0];
+      if (!newest.has(image)) newest.set(image, r);
+    });
+    var rows = [];
+    Array.from(newest.keys()).sort().forEach(function (image) {
+      var r = newest.get(image);
+      var live = r.customStatus || {};
+      var details = r.details || {};
+      var held = live.state === 'awaitingApproval';
+      var changes = details.changes || live.changes;
+      var approval = details.approval || live.approval;
+      var state = held ? 'awaiting approval until ' + approval.deadline + ' (kiln rebuild approve|reject ' + r.id + ')'
+        : (r.outcome || r.status) + (approval && approval.decision ? ' · ' + approval.decision + (approval.by ? ' by ' + approval.by : '') : '');
+      var list = changes === undefined ? 'no software report compared'
+        : changes.length === 0 ? 'no changes' + (details.comparedWith ? ' against ' + details.comparedWith : '')
+        : changes.map(function (c) {
+            return c.kind + ' ' + c.tool + ' ' + [c.from, c.to].filter(function (v) { return v !== null; }).join(' → ');
+          }).join('; ');
+      rows.push(el('tr', { 'data-image': image, className: held ? 'held' : '' }, [
+        el('th', { scope: 'row', text: image }),
+        el('td', { text: String(r.subject).split(' ')[1] || '' }),
+        el('td', { className: held || r.outcome === 'rejected' ? 'bad' : '', text: state }),
+        el('td', { text: list }),
+        el('td', { text: Object.keys(details.resolved || {}).map(function (k) { return k + ' ' + details.resolved[k]; }).join(', ') }),
+      ]));
+    });
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '5', text: 'No rebuild among the runs shown.' })]));
+    replace('rebuild-rows', rows);
+  }
+
   function setState(text, problem) {
     var state = document.getElementById('state');
     state.textContent = text;
@@ -368,6 +404,7 @@ const SCRIPT = `
       drawRollouts(runs);
       drawGallery(fleet);
       drawRuns(runs);
+      drawRebuilds(runs);
       drawDrift(fleet);
       drawCompliance(fleet);
       return Promise.all([loadWaves(runs), loadGhosts()]).then(function () { return fleet; });
@@ -427,6 +464,14 @@ export function dashboardPage(nonce: string): string {
       <tbody id="run-rows"></tbody>
     </table>
     <p><button type="button" id="more-runs" hidden>Show older runs</button></p>
+  </section>
+  <section aria-labelledby="h-rebuilds">
+    <h2 id="h-rebuilds">Rebuilds and software changes</h2>
+    <table aria-labelledby="h-rebuilds">
+      <caption>The newest rebuild of each image among the runs shown: its state (one PROMOTION_GATE holds waits for approval), what its version changes against the promoted one, and the runner or agent it built with</caption>
+      <thead><tr><th scope="col">Image</th><th scope="col">Version</th><th scope="col">State</th><th scope="col">Software changes</th><th scope="col">Runner or agent</th></tr></thead>
+      <tbody id="rebuild-rows"></tbody>
+    </table>
   </section>
   <section aria-labelledby="h-ghosts">
     <h2 id="h-ghosts">Ghosts removed per day</h2>

@@ -5,7 +5,13 @@
  * watch), their phase from the custom status, and the children a run's sub-orchestrations are
  * (`<run id>:<suffix>`). Pure: the handlers read the history and the statuses and pass them here.
  */
-import { concludeStored, describeStartedBy, type RunKind, type RunRecord } from '../history/run-record.js';
+import {
+  concludeStored,
+  describeStartedBy,
+  type RunDetails,
+  type RunKind,
+  type RunRecord,
+} from '../history/run-record.js';
 import { Orchestrations } from '../names.js';
 import type { StartedBy } from '../orchestration-contracts.js';
 import { isActiveStatus } from '../run-status.js';
@@ -69,6 +75,8 @@ export interface HistoryRun extends RunSummary {
   scaleSets: string[];
   /** A cleanup's ghost registrations it deleted, per fleet. */
   ghostsRemoved?: { github: number; ado: number };
+  /** A rebuild's runner/agent versions, software changes and approval. */
+  details?: RunDetails;
 }
 
 export interface RunDetail extends RunSummary {
@@ -234,6 +242,7 @@ export function toHistoryRun(
     versions: run.versions,
     scaleSets: run.scaleSets,
     ...(run.ghostsRemoved ? { ghostsRemoved: run.ghostsRemoved } : {}),
+    ...(run.details ? { details: run.details } : {}),
   };
   if (run.status !== 'Running') return recorded;
   // The hub holds the latest execution of an id, created before it started: this one, if created by then.
