@@ -18,12 +18,13 @@ locals {
   build_location            = local.build_in_existing_rg ? null : var.location
 
   agent_version = var.agent_version != "" ? var.agent_version : local.toolset.adoAgent.version
-  agent_known   = var.agent_sha256 != "" ? var.agent_sha256 : lookup(local.toolset.adoAgent.sha256, local.agent_version, "")
+  agent_sha256  = var.agent_sha256 != "" ? var.agent_sha256 : lookup(local.toolset.adoAgent.sha256, local.agent_version, "")
   // An exact agent version without its SHA-256 fails here, at packer validate, before any VM
   // exists. packer 1.6.6 lets a validation block read only its own variable, so the check is this
   // local: file() of the message fails evaluation with the message in the error ("no file exists
-  // at ..."). latest takes its SHA-256 from the release notes inside the build.
-  agent_sha256 = local.agent_version == "latest" || local.agent_known != "" ? local.agent_known : file("ERROR: agent_version ${local.agent_version} has no known SHA-256: add it to toolset.json (adoAgent.sha256) or pass -var agent_sha256=<the SHA-256 of vsts-agent-win-x64-${local.agent_version}.zip from its release notes>, or use -var agent_version=latest")
+  // at ..."). Nothing refers to it, so no other local's error can hide it. latest takes its SHA-256
+  // from the release notes inside the build.
+  agent_sha256_check = local.agent_version == "latest" || local.agent_sha256 != "" ? "" : file("ERROR: agent_version ${local.agent_version} has no known SHA-256: add it to toolset.json (adoAgent.sha256) or pass -var agent_sha256=<the SHA-256 of vsts-agent-win-x64-${local.agent_version}.zip from its release notes>, or use -var agent_version=latest")
 
   // Where the scripts and toolset.json are copied on the build VM.
   image_folder = "C:\\kiln\\image"
