@@ -616,7 +616,8 @@ function Get-KilnNuGetFeedVersions {
         foreach ($key in $ns.Keys) { $manager.AddNamespace($key, $ns[$key]) }
         foreach ($entry in $doc.SelectNodes('/a:feed/a:entry', $manager)) {
             $text = { param($n) $node = $entry.SelectSingleNode("m:properties/d:$n", $manager); if ($node) { $node.InnerText } else { '' } }
-            if ((& $text 'IsPrerelease') -eq 'true') { continue }
+            # A prerelease by the feed's flag or by its SemVer label (1.0.0-preview).
+            if ((& $text 'IsPrerelease') -eq 'true' -or (& $text 'Version') -match '-') { continue }
             $content = $entry.SelectSingleNode('a:content', $manager)
             $hash = & $text 'PackageHash'
             $found.Add([pscustomobject]@{
