@@ -4,6 +4,14 @@ param()
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts/helpers/ImageHelpers.psm1')
 
+function Get-VsBuildToolsVersion {
+    # The installed Build Tools' version with RequiredComponent, as vswhere reports it ('' if none).
+    param([Parameter(Mandatory)] [string] $RequiredComponent)
+    $vswhere = Join-Path ${env:ProgramFiles(x86)} 'Microsoft Visual Studio\Installer\vswhere.exe'
+    if (-not (Test-Path -LiteralPath $vswhere)) { throw 'vswhere.exe is missing after the Build Tools install' }
+    [string] (& $vswhere -products 'Microsoft.VisualStudio.Product.BuildTools' -requires $RequiredComponent -property installationVersion)
+}
+
 function Install-KilnVsBuildTools {
     param([Parameter(Mandatory)] $Entry)
     # The channel URL always serves the newest 17.x bootstrapper, so there is no checksum to know in
@@ -19,9 +27,7 @@ function Install-KilnVsBuildTools {
     Invoke-KilnInstaller -FilePath $bootstrapper -ArgumentList $arguments -What 'Visual Studio Build Tools'
     Remove-Item -LiteralPath $bootstrapper -Force
 
-    $vswhere = Join-Path ${env:ProgramFiles(x86)} 'Microsoft Visual Studio\Installer\vswhere.exe'
-    if (-not (Test-Path -LiteralPath $vswhere)) { throw 'vswhere.exe is missing after the Build Tools install' }
-    $version = & $vswhere -products 'Microsoft.VisualStudio.Product.BuildTools' -requires $Entry.requiredComponent -property installationVersion
+    $version = Get-VsBuildToolsVersion -RequiredComponent $Entry.requiredComponent
     if (-not ($version -match ('^' + $Entry.majorVersion + '\.'))) { throw "Build Tools with $($Entry.requiredComponent) not found (vswhere: '$version')" }
     Write-Host "verified: Visual Studio Build Tools $version with $($Entry.requiredComponent)"
     $tool.Version = [string] $version
