@@ -7,7 +7,7 @@ Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts/helpers/ImageHelpers.ps
 function Expand-KilnAgent {
     param([Parameter(Mandatory)] [string] $Zip, [Parameter(Mandatory)] [string] $Root)
     New-Item -ItemType Directory -Path $Root -Force | Out-Null
-    Expand-Archive -LiteralPath $Zip -DestinationPath $Root -Force
+    Expand-KilnZip -Path $Zip -Destination $Root
 }
 
 function Install-KilnAdoAgent {

@@ -37,7 +37,7 @@ function Install-KilnChocolatey {
     $nupkg = Save-KilnVerifiedDownload -Tool $tool
     $folder = Join-Path (Get-KilnTempFolder) 'chocolatey-package'
     Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction SilentlyContinue
-    Expand-Archive -LiteralPath $nupkg -DestinationPath $folder -Force
+    Expand-KilnZip -Path $nupkg -Destination $folder
     Invoke-ChocolateyPackageInstall -PackageFolder $folder
     $chocolateyPath = [Environment]::GetEnvironmentVariable('ChocolateyInstall', 'Machine')
     if (-not $chocolateyPath) { $chocolateyPath = Join-Path $env:ProgramData 'chocolatey' }

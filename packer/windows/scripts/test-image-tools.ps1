@@ -4,22 +4,19 @@ param()
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts/helpers/ImageHelpers.psm1')
 
-# How each recorded tool shows its version; the version itself comes from its record, since the
-# toolset names lines and the install step resolved them.
-$script:ToolChecks = @{
-    'chocolatey' = @{ Command = 'choco'; Arguments = @('--version') }
-    'git' = @{ Command = 'git'; Arguments = @('--version') }
-    'node' = @{ Command = 'node'; Arguments = @('--version') }
-    'python' = @{ Command = 'python'; Arguments = @('--version') }
-    'pip' = @{ Command = 'python'; Arguments = @('-m', 'pip', '--version') }
-    'cmake' = @{ Command = 'cmake'; Arguments = @('--version') }
-    'azure-cli' = @{ Command = 'az'; Arguments = @('--version') }
-    'azd' = @{ Command = 'azd'; Arguments = @('version') }
-    'yarn' = @{ Command = 'yarn'; Arguments = @('--version') }
-    'pnpm' = @{ Command = 'pnpm'; Arguments = @('--version') }
+function Get-KilnToolCheck {
+    # How a recorded tool shows its version (the version itself comes from its record, since the
+    # toolset names lines and the install step resolved them), or $null for one checked otherwise.
+    param([Parameter(Mandatory)] [string] $Name)
+    $checks = @{
+        'chocolatey' = @('choco', '--version'); 'git' = @('git', '--version'); 'node' = @('node', '--version')
+        'python' = @('python', '--version'); 'pip' = @('python', '-m', 'pip', '--version'); 'cmake' = @('cmake', '--version')
+        'azure-cli' = @('az', '--version'); 'azd' = @('azd', 'version'); 'yarn' = @('yarn', '--version'); 'pnpm' = @('pnpm', '--version')
+    }
+    $check = $checks[$Name]
+    if (-not $check) { return $null }
+    [pscustomobject]@{ Command = $check[0]; Arguments = @($check | Select-Object -Skip 1) }
 }
-# Every tool the image promises (docs/software-report.md names): a missing record is a failure too.
-$script:ExpectedTools = @('azd', 'azure-cli', 'azure-pipelines-agent', 'az-powershell', 'chocolatey', 'cmake', 'git', 'node', 'nssm', 'pip', 'pnpm', 'python', 'vs-buildtools', 'yarn')
 
 function Test-KilnImageTools {
     param([Parameter(Mandatory)] [string] $AgentRoot)
@@ -29,14 +26,16 @@ function Test-KilnImageTools {
         try { & $Check } catch { $failures.Add("${Name}: $($_.Exception.Message)") }
     }
     $records = @(Get-KilnToolRecords)
-    foreach ($name in $script:ExpectedTools) {
+    # Every tool the image promises (docs/software-report.md names): a missing record is a failure too.
+    $expected = @('azd', 'azure-cli', 'azure-pipelines-agent', 'az-powershell', 'chocolatey', 'cmake', 'git', 'node', 'nssm', 'pip', 'pnpm', 'python', 'vs-buildtools', 'yarn')
+    foreach ($name in $expected) {
         if (-not ($records | Where-Object { $_.name -eq $name })) { $failures.Add("${name}: no tool record (its install step did not finish)") }
     }
     foreach ($record in $records) {
-        $check = $script:ToolChecks[$record.name]
-        if ($check) {
-            & $step $record.name { Assert-ToolOutput -Command $check.Command -Arguments $check.Arguments -Pattern (Get-KilnVersionPattern $record.version) }
-        }
+        $check = Get-KilnToolCheck -Name $record.name
+        if (-not $check) { continue }
+        try { Assert-ToolOutput -Command $check.Command -Arguments $check.Arguments -Pattern (Get-KilnVersionPattern $record.version) }
+        catch { $failures.Add("$($record.name): $($_.Exception.Message)") }
     }
     & $step 'vs-buildtools' {
         $vswhere = Join-Path ${env:ProgramFiles(x86)} 'Microsoft Visual Studio\Installer\vswhere.exe'

@@ -17,20 +17,14 @@ function New-KilnSbom {
     # syft at toolset.json's pinned version, checked against its release's checksums file before it
     # runs, unpacked in the build folder (removed before Sysprep, so it is not part of the image).
     param([Parameter(Mandatory)] $Entry, [Parameter(Mandatory)] [string] $ReportFolder)
-    $resolved = Resolve-KilnGitHubRelease -Name 'syft' -Repository $Entry.github.repository -Line $Entry.version -TagPattern $Entry.github.tagPattern
-    $asset = Get-KilnGitHubAsset -Name 'syft' -Release $resolved.Release -Pattern $Entry.github.asset
-    $list = Get-KilnGitHubAsset -Name 'syft' -Release $resolved.Release -Pattern $Entry.github.checksums
-    $sha256 = Get-KilnChecksumFromList -Text (Get-KilnWebText -Url $list.browser_download_url) -FileName $asset.name
-    if (-not $sha256) { throw "syft: $($list.name) lists no checksum for $($asset.name)" }
-    $tool = New-KilnTool -Name 'syft' -Version $resolved.Version -Requested $Entry.version -Url $asset.browser_download_url -FileName $asset.name `
-        -Hash $sha256 -HashSource $list.name -Source $resolved.Release.html_url
+    $tool = Resolve-KilnGitHubTool -Name 'syft' -Entry $Entry -PinVerifiedByChecksumsAsset
     $zip = Save-KilnVerifiedDownload -Tool $tool
     $folder = Join-Path (Get-ImageFolder) 'syft'
-    Expand-Archive -LiteralPath $zip -DestinationPath $folder -Force
+    Expand-KilnZip -Path $zip -Destination $folder
     Remove-Item -LiteralPath $zip -Force
     $file = 'sbom.spdx.json'
     Invoke-KilnSyft -Syft (Join-Path $folder 'syft.exe') -Output (Join-Path $ReportFolder $file)
-    [pscustomobject]@{ format = 'spdx-json'; file = $file; generator = "syft $($resolved.Version)" }
+    [pscustomobject]@{ format = 'spdx-json'; file = $file; generator = "syft $($tool.Version)" }
 }
 
 function Write-KilnImageReport {

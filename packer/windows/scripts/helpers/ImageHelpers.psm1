@@ -234,6 +234,12 @@ function Save-KilnVerifiedDownload {
     $path
 }
 
+function Expand-KilnZip {
+    # Unpacks a verified zip (a nupkg saved as .zip, syft's release zip).
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $Destination)
+    Expand-Archive -LiteralPath $Path -DestinationPath $Destination -Force
+}
+
 function Invoke-KilnInstaller {
     # Runs a verified installer and checks its exit code (an .msi goes through msiexec, quietly).
     param(
@@ -498,12 +504,19 @@ function Resolve-KilnGitHubTool {
     param(
         [Parameter(Mandatory)] [string] $Name,
         [Parameter(Mandatory)] $Entry,
-        [string] $ApiUrl = (Get-KilnGitHubApiUrl)
+        [string] $ApiUrl = (Get-KilnGitHubApiUrl),
+        # Accept a pin without a recorded checksum, checked against the release's checksums asset
+        # only (syft: pinned so reports stay comparable, as on the Linux image).
+        [switch] $PinVerifiedByChecksumsAsset
     )
     $github = $Entry.github
     $line = [string] $Entry.version
     $publisher = @(Get-KilnProperty $Entry 'publisher' @())
-    $pinned = Get-KilnPinnedHash -Name $Name -Entry $Entry -FileHint "the asset matching $($github.asset)"
+    if ($PinVerifiedByChecksumsAsset -and (Get-KilnProperty $github 'checksums') -and -not (Get-KilnProperty $Entry 'sha256')) {
+        $pinned = $null
+    } else {
+        $pinned = Get-KilnPinnedHash -Name $Name -Entry $Entry -FileHint "the asset matching $($github.asset)"
+    }
     $resolved = Resolve-KilnGitHubRelease -Name $Name -Repository $github.repository -Line $line -TagPattern $github.tagPattern -ApiUrl $ApiUrl
     $asset = Get-KilnGitHubAsset -Name $Name -Release $resolved.Release -Pattern $github.asset
     $checksums = [string] (Get-KilnProperty $github 'checksums' '')
@@ -771,7 +784,7 @@ function Add-KilnToolRecord {
     if ($PSCmdlet.ParameterSetName -eq 'Tool') {
         $Name = $Tool.Name; $Version = $Tool.Version; $Requested = $Tool.Requested; $Source = $Tool.Source; $VerifiedBy = $Tool.VerifiedBy
     }
-    if ($Name -notmatch '^[a-z0-9][a-z0-9.-]*$') { throw "tool record name '$Name' must be lowercase (the key reports are compared by)" }
+    if ($Name -cnotmatch '^[a-z0-9][a-z0-9.-]*$') { throw "tool record name '$Name' must be lowercase (the key reports are compared by)" }
     $folder = Get-KilnToolRecordFolder
     New-Item -ItemType Directory -Path $folder -Force | Out-Null
     $record = [ordered]@{ name = $Name; version = $Version; requested = $Requested; source = $Source; verifiedBy = $VerifiedBy }
@@ -880,7 +893,7 @@ function Write-KilnSoftwareReport {
 
 Export-ModuleMember -Function Get-ImageFolder, Get-Toolset, Update-SessionPath, Assert-ExitCode, Install-ChocoPackage, Assert-ToolOutput, `
     Get-KilnTempFolder, Get-KilnProperty, Get-KilnWebText, Save-KilnDownload, Get-KilnFileHash, ConvertFrom-KilnBase64Hash, Assert-KilnFileHash, `
-    Get-KilnAuthenticodeSignature, Get-KilnSignerName, Assert-KilnAuthenticode, Save-KilnVerifiedDownload, Invoke-KilnInstaller, `
+    Get-KilnAuthenticodeSignature, Get-KilnSignerName, Assert-KilnAuthenticode, Save-KilnVerifiedDownload, Expand-KilnZip, Invoke-KilnInstaller, `
     ConvertTo-KilnVersionKey, Compare-KilnVersion, Get-KilnSortedVersions, Get-KilnVersionLine, Format-KilnVersionList, Select-KilnVersion, `
     Get-KilnPinnedHash, Resolve-KilnExpectedHash, New-KilnTool, Get-KilnChecksumFromList, `
     Get-KilnGitHubApiUrl, Get-KilnGitHubJson, Get-KilnGitHubReleaseVersion, Resolve-KilnGitHubRelease, Get-KilnGitHubAsset, Get-KilnGitHubAssetDigest, Resolve-KilnGitHubTool, `
