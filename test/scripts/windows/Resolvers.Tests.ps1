@@ -25,6 +25,25 @@ AfterAll {
     foreach ($name in $script:SavedEnv.Keys) { [Environment]::SetEnvironmentVariable($name, $script:SavedEnv[$name]) }
 }
 
+Describe 'version lines and lists' {
+    It 'reads a JSON list item by item, whatever its length (Windows PowerShell writes a parsed array as one object)' {
+        @(ConvertFrom-KilnJsonList '[{"a":1},{"a":2}]').Count | Should -Be 2
+        @(ConvertFrom-KilnJsonList '[{"a":1}]')[0].a | Should -Be 1
+        @(ConvertFrom-KilnJsonList '[]').Count | Should -Be 0
+    }
+
+    It 'orders versions by their numbers, not as text' {
+        @(Get-KilnSortedVersions @('2.9.0', '2.47.1.windows.1', '2.10.0', '2.47.1.windows.2')) | Should -Be @('2.47.1.windows.2', '2.47.1.windows.1', '2.10.0', '2.9.0')
+    }
+
+    It 'parses <Line> as <Kind>' -ForEach @(
+        @{ Line = 'latest'; Kind = 'latest' }, @{ Line = '22.x'; Kind = 'line' }, @{ Line = '3.12.*'; Kind = 'line' }, @{ Line = 'active LTS'; Kind = 'lts' },
+        @{ Line = '2.47.1.windows.2'; Kind = 'pin' }, @{ Line = '1.22.22'; Kind = 'pin' }, @{ Line = 'stable'; Kind = 'unknown' }, @{ Line = '22'; Kind = 'unknown' }
+    ) {
+        (Get-KilnVersionLine $Line).Kind | Should -Be $Kind
+    }
+}
+
 Describe 'GitHub release resolver (Resolve-KilnGitHubTool)' {
     BeforeEach { Use-FixtureWeb }
 

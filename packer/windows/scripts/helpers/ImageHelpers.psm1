@@ -95,6 +95,15 @@ function Get-KilnProperty {
     $property.Value
 }
 
+function ConvertFrom-KilnJsonList {
+    # The items of a JSON array, one by one. Windows PowerShell's ConvertFrom-Json writes an array as
+    # ONE object (PowerShell 7 enumerates it), so @(ConvertFrom-Json ...) would wrap it there; the
+    # foreach over the assigned value enumerates on both.
+    param([Parameter(Mandatory)] [AllowEmptyString()] [string] $Json)
+    $parsed = ConvertFrom-Json -InputObject $Json
+    foreach ($item in $parsed) { $item }
+}
+
 # --- Web access: the only two functions that touch the network (the tests mock them) -------------
 
 function Get-KilnWebText {
@@ -427,10 +436,9 @@ function Get-KilnGitHubApiUrl {
     'https://api.github.com'
 }
 
-function Get-KilnGitHubJson {
+function Get-KilnGitHubText {
     param([Parameter(Mandatory)] [string] $Url)
-    $text = Get-KilnWebText -Url $Url -Headers @{ Accept = 'application/vnd.github+json'; 'X-GitHub-Api-Version' = '2022-11-28' }
-    ConvertFrom-Json -InputObject $text
+    Get-KilnWebText -Url $Url -Headers @{ Accept = 'application/vnd.github+json'; 'X-GitHub-Api-Version' = '2022-11-28' }
 }
 
 function Get-KilnGitHubReleaseVersion {
@@ -458,14 +466,14 @@ function Resolve-KilnGitHubRelease {
     )
     $parsed = Get-KilnVersionLine $Line
     if ($parsed.Kind -eq 'latest') {
-        $release = Get-KilnGitHubJson -Url "$ApiUrl/repos/$Repository/releases/latest"
+        $release = ConvertFrom-Json -InputObject (Get-KilnGitHubText -Url "$ApiUrl/repos/$Repository/releases/latest")
         $version = Get-KilnGitHubReleaseVersion -Release $release -TagPattern $TagPattern
         if (-not $version) { throw "$Name`: the latest release of $Repository is tagged '$($release.tag_name)', which does not match $TagPattern" }
         return [pscustomobject]@{ Version = $version; Release = $release }
     }
     $byVersion = @{}
     for ($page = 1; $page -le $MaxPages; $page++) {
-        $releases = @(Get-KilnGitHubJson -Url "$ApiUrl/repos/$Repository/releases?per_page=20&page=$page")
+        $releases = @(ConvertFrom-KilnJsonList (Get-KilnGitHubText -Url "$ApiUrl/repos/$Repository/releases?per_page=20&page=$page"))
         foreach ($release in $releases) {
             $version = Get-KilnGitHubReleaseVersion -Release $release -TagPattern $TagPattern
             if ($version -and -not $byVersion.ContainsKey($version)) { $byVersion[$version] = $release }
@@ -549,7 +557,7 @@ function Resolve-KilnNodeRelease {
     param([Parameter(Mandatory)] $Entry, [string] $DistUrl = (Get-KilnNodeDistUrl))
     $line = [string] $Entry.version
     $pinned = Get-KilnPinnedHash -Name 'node' -Entry $Entry -FileHint "node-v$line-x64.msi"
-    $index = @(ConvertFrom-Json -InputObject (Get-KilnWebText -Url "$DistUrl/index.json"))
+    $index = @(ConvertFrom-KilnJsonList (Get-KilnWebText -Url "$DistUrl/index.json"))
     $withMsi = @($index | Where-Object { @($_.files) -contains 'win-x64-msi' })
     $versions = @($withMsi | ForEach-Object { ([string] $_.version).TrimStart('v') })
     if ((Get-KilnVersionLine $line).Kind -eq 'lts') {
@@ -585,7 +593,7 @@ function Resolve-KilnPythonRelease {
     param([Parameter(Mandatory)] $Entry, [string] $ApiUrl = (Get-KilnPythonApiUrl))
     $line = [string] $Entry.version
     $pinned = Get-KilnPinnedHash -Name 'python' -Entry $Entry -FileHint "python-$line-amd64.exe"
-    $releases = @(ConvertFrom-Json -InputObject (Get-KilnWebText -Url "$ApiUrl/release/?is_published=true&pre_release=false&version=3"))
+    $releases = @(ConvertFrom-KilnJsonList (Get-KilnWebText -Url "$ApiUrl/release/?is_published=true&pre_release=false&version=3"))
     $byVersion = @{}
     foreach ($release in $releases) {
         if ($release.pre_release -or -not $release.is_published) { continue }
@@ -597,7 +605,7 @@ function Resolve-KilnPythonRelease {
         $version = Select-KilnVersion -Name 'python' -Line $line -Versions $candidates
         $release = $byVersion[$version]
         $id = ([string] $release.resource_uri).TrimEnd('/').Split('/')[-1]
-        $files = @(ConvertFrom-Json -InputObject (Get-KilnWebText -Url "$ApiUrl/release_file/?release=$id"))
+        $files = @(ConvertFrom-KilnJsonList (Get-KilnWebText -Url "$ApiUrl/release_file/?release=$id"))
         $installer = @($files | Where-Object { ([string] $_.url) -match "/python-$([regex]::Escape($version))-amd64\.exe$" }) | Select-Object -First 1
         if ($installer) { break }
         $skipped += $version
@@ -683,7 +691,7 @@ function Resolve-KilnNpmPackage {
     param([Parameter(Mandatory)] $Entry)
     $name = [string] $Entry.name
     $line = [string] $Entry.version
-    $all = @(ConvertFrom-Json -InputObject (Invoke-KilnNpmView -Package $name))
+    $all = @(ConvertFrom-KilnJsonList (Invoke-KilnNpmView -Package $name))
     $stable = @($all | ForEach-Object { [string] $_ } | Where-Object { $_ -match '^\d+\.\d+\.\d+$' })
     $version = Select-KilnVersion -Name $name -Line $line -Versions $stable
     New-KilnTool -Name $name -Version $version -Requested $line -Source "$(Get-KilnNpmRegistry)$name" -VerifiedBy 'npm-integrity'
@@ -896,7 +904,7 @@ Export-ModuleMember -Function Get-ImageFolder, Get-Toolset, Update-SessionPath, 
     Get-KilnAuthenticodeSignature, Get-KilnSignerName, Assert-KilnAuthenticode, Save-KilnVerifiedDownload, Expand-KilnZip, Invoke-KilnInstaller, `
     ConvertTo-KilnVersionKey, Compare-KilnVersion, Get-KilnSortedVersions, Get-KilnVersionLine, Format-KilnVersionList, Select-KilnVersion, `
     Get-KilnPinnedHash, Resolve-KilnExpectedHash, New-KilnTool, Get-KilnChecksumFromList, `
-    Get-KilnGitHubApiUrl, Get-KilnGitHubJson, Get-KilnGitHubReleaseVersion, Resolve-KilnGitHubRelease, Get-KilnGitHubAsset, Get-KilnGitHubAssetDigest, Resolve-KilnGitHubTool, `
+    Get-KilnGitHubApiUrl, Get-KilnGitHubText, ConvertFrom-KilnJsonList, Get-KilnGitHubReleaseVersion, Resolve-KilnGitHubRelease, Get-KilnGitHubAsset, Get-KilnGitHubAssetDigest, Resolve-KilnGitHubTool, `
     Get-KilnNodeDistUrl, Resolve-KilnNodeRelease, Get-KilnPythonApiUrl, Resolve-KilnPythonRelease, Get-KilnNuGetFeedVersions, Resolve-KilnNuGetPackage, `
     Invoke-KilnNpmView, Get-KilnNpmRegistry, Resolve-KilnNpmPackage, Get-KilnPyPISimpleUrl, Resolve-KilnPipWheel, Get-KilnAgentSha256FromNotes, Resolve-KilnAdoAgent, `
     Get-KilnToolRecordFolder, Write-KilnUtf8File, Add-KilnToolRecord, Get-KilnToolRecords, Get-KilnVersionPattern, Get-KilnOsInfo, Get-KilnImageReference, `
