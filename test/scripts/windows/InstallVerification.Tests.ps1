@@ -151,3 +151,20 @@ Describe 'Assert-KilnAuthenticode (the Authenticode check, its Windows call mock
         $script:File | Should -Not -Exist
     }
 }
+
+Describe 'Invoke-KilnInstaller' {
+    It 'runs an MSI quietly through msiexec with its properties, and an installer with or without arguments' {
+        Mock Start-Process -ModuleName ImageHelpers { [pscustomobject]@{ ExitCode = 0 } }
+        Invoke-KilnInstaller -FilePath 'C:\t\cmake.msi' -ArgumentList @('ADD_CMAKE_TO_PATH=System') -What 'CMake'
+        Should -Invoke Start-Process -ModuleName ImageHelpers -Times 1 -Exactly -ParameterFilter {
+            $FilePath -eq 'msiexec.exe' -and ($ArgumentList -join ' ') -eq '/i "C:\t\cmake.msi" /qn /norestart ADD_CMAKE_TO_PATH=System'
+        }
+        Invoke-KilnInstaller -FilePath 'C:\t\setup.exe' -What 'setup'
+        Should -Invoke Start-Process -ModuleName ImageHelpers -Times 1 -Exactly -ParameterFilter { $FilePath -eq 'C:\t\setup.exe' -and $null -eq $ArgumentList }
+    }
+
+    It 'fails on an installer exit code other than success or restart-needed' {
+        Mock Start-Process -ModuleName ImageHelpers { [pscustomobject]@{ ExitCode = 1603 } }
+        { Invoke-KilnInstaller -FilePath 'C:\t\node.msi' -What 'Node.js 22.12.0' } | Should -Throw '*Node.js 22.12.0 failed with exit code 1603*'
+    }
+}

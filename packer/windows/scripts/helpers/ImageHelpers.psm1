@@ -260,8 +260,11 @@ function Invoke-KilnInstaller {
     if ($FilePath -like '*.msi') {
         $arguments = @('/i', "`"$FilePath`"", '/qn', '/norestart') + $ArgumentList
         $process = Start-Process -FilePath 'msiexec.exe' -ArgumentList $arguments -Wait -PassThru
-    } else {
+    } elseif ($ArgumentList.Count -gt 0) {
         $process = Start-Process -FilePath $FilePath -ArgumentList $ArgumentList -Wait -PassThru
+    } else {
+        # Start-Process refuses an empty -ArgumentList.
+        $process = Start-Process -FilePath $FilePath -Wait -PassThru
     }
     Assert-ExitCode -ExitCode $process.ExitCode -What $What -Allowed $Allowed
 }
