@@ -1,6 +1,7 @@
 // Build steps of the Windows Azure DevOps agent image. Scripts are named verb-first and each one
-// ends by checking that what it installed works; versions come from toolset.json. Windows restarts
-// wherever an installer asks for one (the VS Build Tools) and once before the final checks.
+// ends by checking that what it installed works and recording it for the software report; each
+// tool's line comes from toolset.json and is resolved and verified inside the build. Windows
+// restarts wherever an installer asks for one (the VS Build Tools) and once before the final checks.
 
 build {
   name    = "windows-ado-agent"
@@ -61,7 +62,31 @@ build {
 
   provisioner "powershell" {
     environment_vars = local.script_env
-    scripts          = ["${path.root}/scripts/test-image-tools.ps1"]
+    scripts = [
+      "${path.root}/scripts/test-image-tools.ps1",
+      // What the image holds, from the records the install steps left (and the SBOM when enabled).
+      "${path.root}/scripts/write-software-report.ps1",
+    ]
+  }
+
+  // The report comes back to the Packer host (software_report_dir) before Sysprep; the copies in
+  // C:\kiln stay in the image.
+  provisioner "file" {
+    direction   = "download"
+    source      = "${local.report_folder}\\software-report.json"
+    destination = "${local.software_report_dir}/software-report.json"
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = "${local.report_folder}\\software-report.md"
+    destination = "${local.software_report_dir}/software-report.md"
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = local.sbom_download_source
+    destination = local.sbom_download_destination
   }
 
   provisioner "powershell" {

@@ -54,20 +54,42 @@ variable "vm_size" {
 
 variable "agent_version" {
   type        = string
-  description = "Azure DevOps agent version to download; empty means toolset.json's adoAgent.version. Its SHA-256 must be in toolset.json (adoAgent.sha256) or in agent_sha256."
+  description = "Azure DevOps agent version to download: an exact version, or latest (the newest microsoft/azure-pipelines-agent release, its SHA-256 read from the release notes at build time); empty means toolset.json's adoAgent.version. An exact version's SHA-256 must be in toolset.json (adoAgent.sha256) or in agent_sha256: packer validate refuses it otherwise."
   default     = ""
+  validation {
+    condition     = var.agent_version == "" || regex_replace(var.agent_version, "^(?:latest|[0-9]+\\.[0-9]+\\.[0-9]+)$", "=VALID=") == "=VALID="
+    error_message = "The agent_version must be an exact agent version such as 4.269.0, or latest."
+  }
 }
 
 variable "agent_sha256" {
   type        = string
-  description = "Optional SHA-256 of vsts-agent-win-x64-<agent_version>.zip, from the agent's release notes; overrides toolset.json."
+  description = "SHA-256 of vsts-agent-win-x64-<agent_version>.zip, from the agent's release notes; overrides toolset.json."
   default     = ""
+  validation {
+    condition     = var.agent_sha256 == "" || regex_replace(var.agent_sha256, "^(?:[0-9a-fA-F]{64})$", "=VALID=") == "=VALID="
+    error_message = "The agent_sha256 must be 64 hexadecimal digits (the SHA-256 in the agent's release notes)."
+  }
 }
 
 variable "agent_root" {
   type        = string
   description = "Folder the agent is unpacked into; bootstrap-agent.ps1 and configure-run.ps1 live there too."
   default     = "C:\\ado-agent"
+}
+
+// Where the software report (software-report.json, .md and, with sbom_enabled, sbom.spdx.json) is
+// downloaded to on the machine running Packer; kiln's Packer job stores it as blobs from there.
+variable "software_report_dir" {
+  type        = string
+  description = "Folder on the Packer host that receives the build VM's software report (KILN_SOFTWARE_REPORT_DIR); empty means software-report beside the template."
+  default     = env("KILN_SOFTWARE_REPORT_DIR")
+}
+
+variable "sbom_enabled" {
+  type        = bool
+  description = "Also make an SPDX JSON SBOM of the image with syft (toolset.json sbom: pinned, checked against its checksums file) and download it with the report."
+  default     = false
 }
 
 variable "tag_org" {

@@ -1,7 +1,17 @@
-# Installs CMake (version from toolset.json) on the system PATH and checks `cmake --version`.
+# Installs CMake (toolset.json cmake: a line or a pin) on the system PATH from Kitware's MSI, checked against its SHA-256 list before it runs, and checks `cmake --version`.
+[CmdletBinding()]
+param()
 $ErrorActionPreference = 'Stop'
-Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts\helpers\ImageHelpers.psm1') -Force
-$toolset = Get-Toolset
+Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts/helpers/ImageHelpers.psm1')
 
-Install-ChocoPackage -Name $toolset.cmake.package -Version $toolset.cmake.version -InstallArguments $toolset.cmake.installArguments
-Assert-ToolOutput -Command 'cmake' -Arguments @('--version') -Pattern $toolset.cmake.versionPattern
+function Install-KilnCMake {
+    param([Parameter(Mandatory)] $Entry)
+    $tool = Resolve-KilnGitHubTool -Name 'cmake' -Entry $Entry
+    $msi = Save-KilnVerifiedDownload -Tool $tool
+    Invoke-KilnInstaller -FilePath $msi -ArgumentList @($Entry.installArguments) -What "CMake $($tool.Version)"
+    Remove-Item -LiteralPath $msi -Force
+    Assert-ToolOutput -Command 'cmake' -Arguments @('--version') -Pattern ('^cmake version ' + [regex]::Escape($tool.Version) + '$')
+    Add-KilnToolRecord -Tool $tool
+}
+
+if ($MyInvocation.InvocationName -ne '.') { Install-KilnCMake -Entry (Get-Toolset).cmake }

@@ -1,44 +1,64 @@
-# Checks, after the last restart, that every tool of the image still answers at its toolset.json version and AdoBootstrap is registered.
+# Checks, after the last restart, that every recorded tool still answers at the version it was installed at, and that AdoBootstrap is registered.
+[CmdletBinding()]
+param()
 $ErrorActionPreference = 'Stop'
-Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts\helpers\ImageHelpers.psm1') -Force
-$toolset = Get-Toolset
+Import-Module (Join-Path $env:KILN_IMAGE_FOLDER 'scripts/helpers/ImageHelpers.psm1')
 
-$failures = New-Object System.Collections.Generic.List[string]
-function Test-Step([string] $Name, [scriptblock] $Check) {
-    try { & $Check } catch { $failures.Add("${Name}: $($_.Exception.Message)") }
-}
-
-Test-Step 'choco' { Assert-ToolOutput -Command 'choco' -Arguments @('--version') -Pattern ('^' + [regex]::Escape($toolset.chocolatey.version) + '$') }
-Test-Step 'git' { Assert-ToolOutput -Command 'git' -Arguments @('--version') -Pattern $toolset.git.versionPattern }
-Test-Step 'node' { Assert-ToolOutput -Command 'node' -Arguments @('--version') -Pattern $toolset.nodejs.versionPattern }
-Test-Step 'python' { Assert-ToolOutput -Command 'python' -Arguments @('--version') -Pattern $toolset.python.versionPattern }
-Test-Step 'pip' { Assert-ToolOutput -Command 'python' -Arguments @('-m', 'pip', '--version') -Pattern ('^pip ' + [regex]::Escape($toolset.pip.version) + ' ') }
-Test-Step 'cmake' { Assert-ToolOutput -Command 'cmake' -Arguments @('--version') -Pattern $toolset.cmake.versionPattern }
-Test-Step 'az' { Assert-ToolOutput -Command 'az' -Arguments @('--version') -Pattern $toolset.azureCli.versionPattern }
-Test-Step 'azd' { Assert-ToolOutput -Command 'azd' -Arguments @('version') -Pattern $toolset.azd.versionPattern }
-foreach ($package in $toolset.nodePackages) {
-    Test-Step $package.name { Assert-ToolOutput -Command $package.name -Arguments @('--version') -Pattern ('^' + [regex]::Escape($package.version) + '$') }
-}
-Test-Step 'Build Tools' {
-    $vswhere = Join-Path ${env:ProgramFiles(x86)} 'Microsoft Visual Studio\Installer\vswhere.exe'
-    $found = & $vswhere -products 'Microsoft.VisualStudio.Product.BuildTools' -requires $toolset.visualStudioBuildTools.requiredComponent -property installationVersion
-    if (-not $found) { throw 'no Build Tools with the C++ workload' }
-}
-Test-Step 'Az module' {
-    if (-not (Get-Module -ListAvailable -Name Az.Accounts)) { throw 'Az.Accounts is not installed' }
-}
-Test-Step 'agent' {
-    if (-not (Test-Path -LiteralPath (Join-Path $env:AGENT_ROOT 'config.cmd'))) { throw "no config.cmd in $env:AGENT_ROOT" }
-    foreach ($file in 'bootstrap-agent.ps1', 'configure-run.ps1') {
-        if (-not (Test-Path -LiteralPath (Join-Path $env:AGENT_ROOT $file))) { throw "$file is missing from $env:AGENT_ROOT" }
+function Get-KilnToolCheck {
+    # How a recorded tool shows its version (the version itself comes from its record, since the
+    # toolset names lines and the install step resolved them), or $null for one checked otherwise.
+    param([Parameter(Mandatory)] [string] $Name)
+    $checks = @{
+        'chocolatey' = @('choco', '--version'); 'git' = @('git', '--version'); 'node' = @('node', '--version')
+        'python' = @('python', '--version'); 'pip' = @('python', '-m', 'pip', '--version'); 'cmake' = @('cmake', '--version')
+        'azure-cli' = @('az', '--version'); 'azd' = @('azd', 'version'); 'yarn' = @('yarn', '--version'); 'pnpm' = @('pnpm', '--version')
     }
-    if (Test-Path -LiteralPath (Join-Path $env:AGENT_ROOT '.agent')) { throw 'the image holds a configured agent' }
-}
-Test-Step 'AdoBootstrap' {
-    $service = Get-Service -Name 'AdoBootstrap'
-    if ([string] $service.StartType -ne 'Automatic') { throw "start type is $($service.StartType)" }
-    if ([Environment]::GetEnvironmentVariable('ADO_AGENT_ROOT', 'Machine') -ne $env:AGENT_ROOT) { throw 'ADO_AGENT_ROOT is not set' }
+    $check = $checks[$Name]
+    if (-not $check) { return $null }
+    [pscustomobject]@{ Command = $check[0]; Arguments = @($check | Select-Object -Skip 1) }
 }
 
-if ($failures.Count -gt 0) { throw ("image checks failed:`n  " + ($failures -join "`n  ")) }
-Write-Host 'verified: every tool of the image'
+function Test-KilnImageTools {
+    param([Parameter(Mandatory)] [string] $AgentRoot)
+    $failures = New-Object System.Collections.Generic.List[string]
+    $step = {
+        param([string] $Name, [scriptblock] $Check)
+        try { & $Check } catch { $failures.Add("${Name}: $($_.Exception.Message)") }
+    }
+    $records = @(Get-KilnToolRecords)
+    # Every tool the image promises (docs/software-report.md names): a missing record is a failure too.
+    $expected = @('azd', 'azure-cli', 'azure-pipelines-agent', 'az-powershell', 'chocolatey', 'cmake', 'git', 'node', 'nssm', 'pip', 'pnpm', 'python', 'vs-buildtools', 'yarn')
+    foreach ($name in $expected) {
+        if (-not ($records | Where-Object { $_.name -eq $name })) { $failures.Add("${name}: no tool record (its install step did not finish)") }
+    }
+    foreach ($record in $records) {
+        $check = Get-KilnToolCheck -Name $record.name
+        if (-not $check) { continue }
+        try { Assert-ToolOutput -Command $check.Command -Arguments $check.Arguments -Pattern (Get-KilnVersionPattern $record.version) }
+        catch { $failures.Add("$($record.name): $($_.Exception.Message)") }
+    }
+    & $step 'vs-buildtools' {
+        $vswhere = Join-Path ${env:ProgramFiles(x86)} 'Microsoft Visual Studio\Installer\vswhere.exe'
+        $found = & $vswhere -products 'Microsoft.VisualStudio.Product.BuildTools' -requires (Get-Toolset).visualStudioBuildTools.requiredComponent -property installationVersion
+        if (-not $found) { throw 'no Build Tools with the C++ workload' }
+    }
+    & $step 'az-powershell' {
+        if (-not (Get-Module -ListAvailable -Name Az.Accounts)) { throw 'Az.Accounts is not installed' }
+    }
+    & $step 'azure-pipelines-agent' {
+        if (-not (Test-Path -LiteralPath (Join-Path $AgentRoot 'config.cmd'))) { throw "no config.cmd in $AgentRoot" }
+        foreach ($file in 'bootstrap-agent.ps1', 'configure-run.ps1') {
+            if (-not (Test-Path -LiteralPath (Join-Path $AgentRoot $file))) { throw "$file is missing from $AgentRoot" }
+        }
+        if (Test-Path -LiteralPath (Join-Path $AgentRoot '.agent')) { throw 'the image holds a configured agent' }
+    }
+    & $step 'AdoBootstrap' {
+        $service = Get-Service -Name 'AdoBootstrap'
+        if ([string] $service.StartType -ne 'Automatic') { throw "start type is $($service.StartType)" }
+        if ([Environment]::GetEnvironmentVariable('ADO_AGENT_ROOT', 'Machine') -ne $AgentRoot) { throw 'ADO_AGENT_ROOT is not set' }
+    }
+    if ($failures.Count -gt 0) { throw ("image checks failed:`n  " + ($failures -join "`n  ")) }
+    Write-Host "verified: every tool of the image ($($records.Count) recorded)"
+}
+
+if ($MyInvocation.InvocationName -ne '.') { Test-KilnImageTools -AgentRoot $env:AGENT_ROOT }

@@ -40,7 +40,8 @@ Describe 'Packer template' {
         @{ Name = 'build_in_existing_rg'; Env = 'PACKER_BUILD_IN_EXISTING_RG' },
         @{ Name = 'vm_size'; Env = 'PACKER_VM_SIZE' },
         @{ Name = 'tag_org'; Env = 'ORG' },
-        @{ Name = 'tag_env'; Env = 'ENV' }
+        @{ Name = 'tag_env'; Env = 'ENV' },
+        @{ Name = 'software_report_dir'; Env = 'KILN_SOFTWARE_REPORT_DIR' }
     ) {
         Get-VariableBlock $Name | Should -Match ('default\s*=\s*env\("' + $Env + '"\)')
     }
@@ -116,6 +117,31 @@ Describe 'Packer template' {
         $script:Build.IndexOf('invoke-sysprep.ps1') | Should -BeGreaterThan $permissions
     }
 
+    It 'writes the software report after the last checks and downloads it before Sysprep' {
+        $tests = $script:Build.IndexOf('test-image-tools.ps1')
+        $report = $script:Build.IndexOf('write-software-report.ps1')
+        $download = $script:Build.IndexOf('direction   = "download"')
+        $sysprep = $script:Build.IndexOf('invoke-sysprep.ps1')
+        $report | Should -BeGreaterThan $tests
+        $download | Should -BeGreaterThan $report
+        $sysprep | Should -BeGreaterThan $download
+        foreach ($file in 'software-report.json', 'software-report.md') {
+            $script:Build | Should -Match ('source\s*=\s*"\$\{local\.report_folder\}\\\\' + [regex]::Escape($file) + '"')
+            $script:Build | Should -Match ('destination\s*=\s*"\$\{local\.software_report_dir\}/' + [regex]::Escape($file) + '"')
+        }
+        $script:Hcl | Should -Match 'report_folder\s*=\s*"C:\\\\kiln"'
+        $script:Hcl | Should -Match 'software_report_dir\s*=\s*var\.software_report_dir != "" \? var\.software_report_dir : "\$\{local\.root\}/software-report"'
+    }
+
+    It 'makes an SBOM only when sbom_enabled (default false), with syft pinned' {
+        Get-VariableBlock 'sbom_enabled' | Should -Match 'type\s*=\s*bool'
+        Get-VariableBlock 'sbom_enabled' | Should -Match 'default\s*=\s*false'
+        $script:Hcl | Should -Match 'KILN_SBOM_ENABLED=\$\{var\.sbom_enabled\}'
+        $script:Toolset.sbom.tool | Should -Be 'syft'
+        $script:Toolset.sbom.version | Should -Match '^\d+\.\d+\.\d+$'
+        $script:Toolset.sbom.github.checksums | Should -Not -BeNullOrEmpty
+    }
+
     It 'waits for the generalised image state after Sysprep' {
         $sysprep = Get-Content -Raw -LiteralPath (Join-Path $script:TemplateDir 'scripts/invoke-sysprep.ps1')
         $sysprep | Should -Match '/generalize'
@@ -130,7 +156,7 @@ Describe 'build scripts' {
     }
 
     It '<Name> is named verb-first with a one-line header' -ForEach $script:BuildScripts {
-        $Name | Should -Match '^(install|configure|test|invoke)-[a-z0-9-]+\.ps1$'
+        $Name | Should -Match '^(install|configure|test|invoke|write)-[a-z0-9-]+\.ps1$'
         (Get-Content -LiteralPath $Path -TotalCount 1) | Should -Match '^# [A-Z].{20,}'
     }
 
@@ -144,13 +170,29 @@ Describe 'build scripts' {
         $code | Should -Not -Match '(?<![\w.])\d+\.\d+\.\d+(?![\w.])'
     }
 
-    It 'toolset.json pins every tool the seed README promises' {
+    It 'toolset.json names every tool the seed README promises' {
         foreach ($tool in 'chocolatey', 'git', 'nodejs', 'python', 'cmake', 'azureCli', 'azd', 'visualStudioBuildTools', 'azPowerShell', 'pip') {
             $script:Toolset.PSObject.Properties[$tool] | Should -Not -BeNullOrEmpty -Because "$tool is promised"
         }
         $script:Toolset.python.version | Should -Match '^3\.12\.'
         $script:Toolset.visualStudioBuildTools.workloads | Should -Contain 'Microsoft.VisualStudio.Workload.VCTools'
         @($script:Toolset.nodePackages.name) | Should -Be @('yarn', 'pnpm')
+    }
+
+    It 'toolset.json names a line for <Name>, or a pin with its checksum' -ForEach @(
+        @{ Name = 'chocolatey' }, @{ Name = 'git' }, @{ Name = 'nodejs' }, @{ Name = 'python' }, @{ Name = 'cmake' },
+        @{ Name = 'azureCli' }, @{ Name = 'azd' }, @{ Name = 'azPowerShell' }, @{ Name = 'pip' }
+    ) {
+        Import-Module (Join-Path $script:TemplateDir 'scripts/helpers/ImageHelpers.psm1') -Force -DisableNameChecking
+        $entry = $script:Toolset.$Name
+        $line = Get-KilnVersionLine $entry.version
+        $line.Kind | Should -BeIn @('latest', 'line', 'lts', 'pin')
+        if ($line.Kind -eq 'pin') { ($entry.sha256 + $entry.sha512) | Should -Match '^[0-9a-f]{64,128}$' }
+    }
+
+    It 'toolset.json lines the npm packages' {
+        Import-Module (Join-Path $script:TemplateDir 'scripts/helpers/ImageHelpers.psm1') -Force -DisableNameChecking
+        foreach ($package in $script:Toolset.nodePackages) { (Get-KilnVersionLine $package.version).Kind | Should -BeIn @('latest', 'line') }
     }
 }
 

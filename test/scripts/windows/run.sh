@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one entry point of the Windows image tests (`npm run test:windows`): packer fmt/validate on
 # packer/windows (from the repository root and from the folder, building in an existing resource
-# group and in one Packer creates), then every Pester suite in this folder on real PowerShell (pwsh
+# group and in one Packer creates; the agent pin rule and the software report's paths through packer validate
+# and packer console), then every Pester suite in this folder on real PowerShell (pwsh
 # from PATH, else the NuGet-hosted one built by .ci/setup-windows-image.sh). Prints "windows: N passed, N failed"
 # and exits non-zero on any failure or when no Pester test ran.
 set -uo pipefail
@@ -118,6 +119,40 @@ check "packer validate rejects a malformed temp_rg and a missing location, namin
   -u PACKER_LOCATION -- -var managed_image_rg=rg-images -var managed_image_name=w1 -var temp_rg=rg.
 check "packer validate rejects a missing managed_image_name" validate_fails managed_image_name -- \
   -var location=swedencentral -var managed_image_rg=rg-images -var temp_rg=rg-packer-temp -var subscription_id=00000000-0000-0000-0000-000000000000
+# The agent: an exact version needs its SHA-256 (toolset.json or agent_sha256) before any VM exists;
+# latest takes it from the release notes inside the build.
+check "packer validate refuses an agent_version without its SHA-256, saying how to give it" \
+  validate_fails 'ERROR: agent_version 4.1.0 has;adoAgent.sha256;vsts-agent-win-x64-4.1.0.zip;agent_version=latest' -- \
+  "${common_vars[@]}" "${existing_rg[@]}" -var agent_version=4.1.0
+check "packer validate refuses a malformed agent_version and agent_sha256" \
+  validate_fails 'The agent_version must be an exact agent version;The agent_sha256 must be 64 hexadecimal digits' -- \
+  "${common_vars[@]}" "${existing_rg[@]}" -var agent_version=4.1 -var agent_sha256=abc
+check "packer validate takes agent_version=latest, a toolset.json pin, and a version with agent_sha256" bash -c \
+  'packer validate "$@" -var agent_version=latest . && packer validate "$@" -var agent_version=3.236.0 . &&
+   packer validate "$@" -var agent_version=4.1.0 -var agent_sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef .' \
+  _ "${common_vars[@]}" "${existing_rg[@]}"
+# report_console [VAR=value...] -- [ARGS...]: where the software report is downloaded to, the SBOM
+# download and what the build scripts are told.
+report_console() {
+  local envs=()
+  while (($#)) && [[ $1 != -- ]]; do envs+=("$1"); shift; done
+  [[ ${1:-} != -- ]] || shift
+  env -i PATH="$PATH" HOME="${TMPDIR:-/tmp}" CHECKPOINT_DISABLE=1 "${envs[@]}" packer console "${common_vars[@]}" "${existing_rg[@]}" "$@" . \
+    <<<'jsonencode([local.software_report_dir, local.sbom_download_source, local.sbom_download_destination, local.script_env])'
+}
+expect_report() { # expect_report WANT [VAR=value...] -- [ARGS...]: report_console's answer contains WANT
+  local want=$1 got
+  shift
+  got=$(report_console "$@") || { echo "$got"; return 1; }
+  grep -qF -- "$want" <<<"$got" || { echo "expected $want in $got"; return 1; }
+}
+check "software report: downloaded to software-report beside the template by default" \
+  expect_report "[\"$repo/packer/windows/software-report\",\"C:\\\\kiln\\\\software-report.json\""
+check "software report: KILN_SOFTWARE_REPORT_DIR moves it; sbom_enabled downloads sbom.spdx.json there" \
+  expect_report '"/srv/reports/w1","C:\\kiln\\sbom.spdx.json","/srv/reports/w1/sbom.spdx.json",[' KILN_SOFTWARE_REPORT_DIR=/srv/reports/w1 -- -var sbom_enabled=true
+check "software report: sbom_enabled tells the build to make the SBOM" expect_report '"KILN_SBOM_ENABLED=true"' -- -var sbom_enabled=true
+check "software report: the build writes it to C:\\kiln, without an SBOM unless asked" \
+  expect_report '"KILN_REPORT_FOLDER=C:\\kiln","KILN_SBOM_ENABLED=false"'
 check "packer validate rejects an unknown variable" bash -c '! packer validate "$@" . >/dev/null 2>&1' _ "${common_vars[@]}" -var no_such_variable=1
 cd "$repo" || exit 1
 
