@@ -7,10 +7,11 @@ locals {
   root    = abspath(path.root)
   toolset = jsondecode(file("${local.root}/toolset.json"))
 
-  // runner_version/runner_sha256 override toolset.json together; install-actions-runner.sh refuses
-  // an overridden version without its checksum.
+  // A toolset entry's "version" is a line ("latest", "active LTS", "26.x") resolved at build time,
+  // or a pin ("2.338.0"), which needs its "sha256". runner_version/runner_sha256 override the
+  // runner entry together (kiln's orchestrator passes both).
   runner_version = var.runner_version != "" ? var.runner_version : local.toolset.runner.version
-  runner_sha256  = var.runner_version != "" ? var.runner_sha256 : local.toolset.runner.sha256
+  runner_sha256  = var.runner_version != "" ? var.runner_sha256 : lookup(local.toolset.runner, "sha256", "")
 
   vm_size = var.vm_size != "" ? var.vm_size : "Standard_D4s_v5"
 
@@ -44,11 +45,19 @@ locals {
     "RUNNER_USER=${var.runner_user}",
     "RUNNER_VERSION=${local.runner_version}",
     "RUNNER_SHA256=${local.runner_sha256}",
-    "NODE_MAJOR=${local.toolset.node.major}",
+    "NODE_VERSION=${local.toolset.node.version}",
+    "NODE_SHA256=${lookup(local.toolset.node, "sha256", "")}",
     "AZURE_CLI_VERSION=${local.toolset.azure_cli.version}",
+    "MICROSOFT_KEY_FINGERPRINTS=${join(",", local.toolset.azure_cli.keyFingerprints)}",
     "AZD_VERSION=${local.toolset.azd.version}",
-    "AZD_SHA256=${local.toolset.azd.sha256}",
+    "AZD_SHA256=${lookup(local.toolset.azd, "sha256", "")}",
+    "UBUNTU_KEY_FINGERPRINTS=${join(",", local.toolset.apt.keyFingerprints)}",
     "APT_INSTALL=${join(" ", local.toolset.apt.install)}",
     "APT_REMOVE=${join(" ", local.toolset.apt.remove)}",
+    // Vendor endpoints (real defaults in variables.linux.pkr.hcl).
+    "GITHUB_API_URL=${var.github_api_url}",
+    "GITHUB_URL=${var.github_url}",
+    "NODE_DIST_URL=${var.node_dist_url}",
+    "MICROSOFT_PACKAGES_URL=${var.microsoft_packages_url}",
   ]
 }

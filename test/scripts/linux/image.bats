@@ -204,14 +204,19 @@ build_group() {
 	assert_output --partial "could not download http://127.0.0.1:1/x after 5 attempts"
 }
 
-@test "toolset.json: pinned runner with checksum, an LTS Node.js past 20, azd with checksum" {
-	local t=$LINUX/toolset.json
-	[[ $(jq -r .runner.version "$t") =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]
-	[[ $(jq -r .runner.sha256 "$t") =~ ^[0-9a-f]{64}$ ]]
-	[[ $(jq -r .azd.sha256 "$t") =~ ^[0-9a-f]{64}$ ]]
-	local node
-	node=$(jq -r .node.major "$t")
-	((node > 20 && node % 2 == 0)) || fail "Node.js $node is not a supported LTS major"
+@test "toolset.json: every tool names a line or a pin with its checksum; keys pinned" {
+	local t=$LINUX/toolset.json name version
+	assert_equal "$(jq -r .runner.version "$t")" latest
+	assert_equal "$(jq -r .node.version "$t")" "active LTS"
+	assert_equal "$(jq -r .azd.version "$t")" latest
+	assert_equal "$(jq -r .azure_cli.version "$t")" latest
+	for name in runner node azd; do
+		version=$(jq -r ".$name.version" "$t")
+		if [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+			[[ $(jq -r ".$name.sha256" "$t") =~ ^[0-9a-f]{64}$ ]] || fail "$name pins $version without a sha256"
+		fi
+	done
+	jq -e '[.azure_cli.keyFingerprints[], .apt.keyFingerprints[]] | all(test("^[0-9A-F]{40}$"))' "$t" >/dev/null
 	for tool in git curl jq build-essential python3 zip unzip; do
 		jq -e --arg t "$tool" '.apt.install | index($t)' "$t" >/dev/null || fail "$tool missing from apt.install"
 	done

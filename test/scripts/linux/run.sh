@@ -23,7 +23,7 @@ step() { # step NAME COMMAND...: runs one check and records PASS/FAIL
 }
 
 missing=()
-for tool in packer shellcheck shfmt bats systemd-analyze jq python3 openssl curl; do
+for tool in packer shellcheck shfmt bats systemd-analyze jq python3 openssl curl gpg xz; do
 	command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
