@@ -13,6 +13,19 @@ locals {
   runner_version = var.runner_version != "" ? var.runner_version : local.toolset.runner.version
   runner_sha256  = var.runner_version != "" ? var.runner_sha256 : lookup(local.toolset.runner, "sha256", "")
 
+  // Checks that fail `packer validate`, before any VM exists. Packer 1.6.6 lets a variable's
+  // validation read only that variable, so these are locals that call file() on a path whose name
+  // is the message: evaluating the local fails with "no file exists at /kiln: <the message>" (Packer
+  // evaluates every local, used or not). A runner_version without its runner_sha256 used to fail
+  // an hour into the build.
+  runner_pin_error = var.runner_version != "" && var.runner_sha256 == "" ? file("/kiln: runner_version ${var.runner_version} was given without runner_sha256: add -var runner_sha256=<the SHA-256 of actions-runner-linux-x64-${var.runner_version}.tar.gz from its release notes>, or leave runner_version empty to build the toolset.json line (${local.toolset.runner.version})") : ""
+  runner_sha_error = var.runner_version == "" && var.runner_sha256 != "" ? file("/kiln: runner_sha256 was given without runner_version: give the version the checksum belongs to, or neither") : ""
+  pinned_without_sha = [
+    for name in ["runner", "node", "azd"] : name
+    if regex_replace(local.toolset[name].version, "^[0-9]+\\.[0-9]+\\.[0-9]+$", "=PIN=") == "=PIN=" && lookup(local.toolset[name], "sha256", "") == ""
+  ]
+  toolset_pin_error = length(local.pinned_without_sha) > 0 ? file("/kiln: toolset.json pins ${join(" and ", local.pinned_without_sha)} to a version without its sha256: add \"sha256\" beside \"version\", or name a line such as latest") : ""
+
   vm_size = var.vm_size != "" ? var.vm_size : "Standard_D4s_v5"
 
   // Where the build VM goes. The azure-arm builder takes either location (it creates a group:

@@ -32,6 +32,13 @@ validate() {
 
 GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme ENV=dev)
 
+# assert_said TEXT: the output holds TEXT once Packer's line wrapping is undone.
+assert_said() {
+	local said
+	said=$(tr -s '\n ' '  ' <<<"$output")
+	[[ $said == *"$1"* ]] || fail "expected \"$1\" in: $said"
+}
+
 # build_group [VAR=value...] -- [packer args...]: the resource group arguments the source gets, as JSON
 # {"build":build_resource_group_name,"temp":temp_resource_group_name,"location":location} (null: unset).
 build_group() {
@@ -220,6 +227,42 @@ build_group() {
 	for tool in git curl jq build-essential python3 zip unzip; do
 		jq -e --arg t "$tool" '.apt.install | index($t)' "$t" >/dev/null || fail "$tool missing from apt.install"
 	done
+}
+
+@test "packer validate: runner_version without runner_sha256 fails before any VM exists, saying why" {
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var runner_version=2.317.0
+	assert_failure
+	assert_said "runner_version 2.317.0 was given without runner_sha256: add -var runner_sha256=<the SHA-256 of actions-runner-linux-x64-2.317.0.tar.gz from its release notes>, or leave runner_version empty to build the toolset.json line (latest)"
+	# The checksum alone is refused too; both together validate.
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var runner_sha256="$(printf 'a%.0s' {1..64})"
+	assert_failure
+	assert_said "runner_sha256 was given without runner_version: give the version the checksum belongs to, or neither"
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var runner_version=2.317.0 \
+		-var runner_sha256="$(printf 'a%.0s' {1..64})"
+	assert_success
+	# kiln's orchestrator passes them as PKR_VAR_runner_version and PKR_VAR_runner_sha256.
+	validate "${GOOD_ENV[@]}" PKR_VAR_runner_version=2.317.0 -- -var managed_image_name=linux-gh-runner-1
+	assert_failure
+	assert_said "runner_version 2.317.0 was given without runner_sha256"
+	validate "${GOOD_ENV[@]}" PKR_VAR_runner_version=2.317.0 PKR_VAR_runner_sha256="$(printf 'b%.0s' {1..64})" -- \
+		-var managed_image_name=linux-gh-runner-1
+	assert_success
+}
+
+@test "packer validate: a toolset.json pin without its sha256 fails; with it, it validates" {
+	local copy=$BATS_TEST_TMPDIR/linux
+	cp -r "$LINUX" "$copy"
+	jq '.runner.version = "2.338.0" | .node.version = "24.21.0"' "$LINUX/toolset.json" >"$copy/toolset.json"
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${GOOD_ENV[@]}" packer validate \
+		-var managed_image_name=linux-gh-runner-1 "$copy"
+	assert_failure
+	assert_said 'toolset.json pins runner and node to a version without its sha256: add "sha256" beside "version", or name a line such as latest'
+
+	jq --arg s "$(printf 'c%.0s' {1..64})" '.runner += {version: "2.338.0", sha256: $s} | .node += {version: "24.21.0", sha256: $s}' \
+		"$LINUX/toolset.json" >"$copy/toolset.json"
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${GOOD_ENV[@]}" packer validate \
+		-var managed_image_name=linux-gh-runner-1 "$copy"
+	assert_success
 }
 
 @test "unit and install script agree on bootstrap.sh's path, the runner folder and the user lines" {
