@@ -26,6 +26,11 @@ locals {
   ]
   toolset_pin_error = length(local.pinned_without_sha) > 0 ? file("/kiln: toolset.json pins ${join(" and ", local.pinned_without_sha)} to a version without its sha256: add \"sha256\" beside \"version\", or name a line such as latest") : ""
 
+  sbom_enabled = var.sbom == "" ? local.toolset.sbom.enabled : var.sbom == "true"
+
+  // Where the software report (and the SBOM) land on the Packer host.
+  software_report_dir = var.software_report_dir != "" ? var.software_report_dir : "${local.root}/software-report"
+
   vm_size = var.vm_size != "" ? var.vm_size : "Standard_D4s_v5"
 
   // Where the build VM goes. The azure-arm builder takes either location (it creates a group:
@@ -67,6 +72,12 @@ locals {
     "UBUNTU_KEY_FINGERPRINTS=${join(",", local.toolset.apt.keyFingerprints)}",
     "APT_INSTALL=${join(" ", local.toolset.apt.install)}",
     "APT_REMOVE=${join(" ", local.toolset.apt.remove)}",
+    "SBOM_ENABLED=${local.sbom_enabled}",
+    "SYFT_VERSION=${local.toolset.sbom.version}",
+    "SYFT_SHA256=${lookup(local.toolset.sbom, "sha256", "")}",
+    "BASE_IMAGE_PUBLISHER=${local.toolset.baseImage.publisher}",
+    "BASE_IMAGE_OFFER=${local.toolset.baseImage.offer}",
+    "BASE_IMAGE_SKU=${local.toolset.baseImage.sku}",
     // Vendor endpoints (real defaults in variables.linux.pkr.hcl).
     "GITHUB_API_URL=${var.github_api_url}",
     "GITHUB_URL=${var.github_url}",

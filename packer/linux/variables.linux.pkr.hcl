@@ -216,3 +216,21 @@ variable "microsoft_packages_url" {
     error_message = "The microsoft_packages_url must be an http(s) URL, e.g. https://packages.microsoft.com."
   }
 }
+
+// The software report (and SBOM) the build downloads to the Packer host.
+
+variable "software_report_dir" {
+  type        = string
+  default     = env("KILN_SOFTWARE_REPORT_DIR")
+  description = "Folder on the Packer host that receives software-report.json, software-report.md and, when made, sbom.spdx.json (env KILN_SOFTWARE_REPORT_DIR). Empty: software-report/ beside the template."
+}
+
+variable "sbom" {
+  type        = string
+  default     = ""
+  description = "true: also write an SPDX JSON SBOM (syft, version in toolset.json sbom); false: none. Empty: toolset.json sbom.enabled (false)."
+  validation {
+    condition     = var.sbom == "" || var.sbom == "true" || var.sbom == "false"
+    error_message = "The sbom must be true, false or empty (toolset.json sbom.enabled)."
+  }
+}

@@ -255,3 +255,43 @@ npm 11.19.0 bundled with node 24.21.0 $NODE_DIST_URL/v24.21.0/ sha256"
 	assert_failure
 	assert_output --partial "azd version 'newest' is not a line kiln knows"
 }
+
+# --- syft (SBOM) ------------------------------------------------------------------------------
+
+@test "write-sbom.sh: syft checked against syft's published checksums, then an SPDX JSON SBOM" {
+	publish_syft
+	run env HELPER_DIR="$SCRIPTS/helpers" SBOM_ENABLED=true SYFT_VERSION=1.45.1 SBOM_SCAN_ROOT="$BATS_TEST_TMPDIR/root" \
+		bash "$SCRIPTS/write-sbom.sh"
+	assert_success
+	assert_output --partial "verified syft_1.45.1_linux_amd64.tar.gz"
+	assert_equal "$(jq -r .spdxVersion "$KILN_STATE_DIR/sbom.spdx.json")" SPDX-2.3
+	assert_equal "$(jq -c . "$KILN_STATE_DIR/sbom.json")" '{"format":"spdx-json","file":"sbom.spdx.json","generator":"syft 1.45.1"}'
+	run sed -n '1,2p' "$BATS_TEST_TMPDIR/syft.args"
+	assert_output "scan
+dir:$BATS_TEST_TMPDIR/root"
+	grep -qFx -- './var/lib/kiln/**' "$BATS_TEST_TMPDIR/syft.args"
+	grep -qFx -- "spdx-json=$KILN_STATE_DIR/sbom.spdx.json" "$BATS_TEST_TMPDIR/syft.args"
+}
+
+@test "write-sbom.sh: a syft archive that fails the checksum never runs; no SBOM unless asked for" {
+	publish_syft
+	echo tampered | gzip >"$WEB/gh/anchore/syft/releases/download/v1.45.1/syft_1.45.1_linux_amd64.tar.gz"
+	run env HELPER_DIR="$SCRIPTS/helpers" SBOM_ENABLED=true SYFT_VERSION=1.45.1 bash "$SCRIPTS/write-sbom.sh"
+	assert_failure
+	assert_output --partial "SHA-256 mismatch"
+	assert [ ! -e "$BATS_TEST_TMPDIR/syft.args" ]
+	assert [ ! -e "$KILN_STATE_DIR/sbom.spdx.json" ]
+
+	rm -f "$STATE/requests.jsonl"
+	run env HELPER_DIR="$SCRIPTS/helpers" SBOM_ENABLED=false bash "$SCRIPTS/write-sbom.sh"
+	assert_success
+	assert_output --partial "no SBOM requested"
+	run requests
+	assert_output ""
+}
+
+@test "syft: a line instead of a version is refused" {
+	resolve resolve_syft latest
+	assert_failure
+	assert_output --partial "syft version 'latest' must be pinned (X.Y.Z)"
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Shared setup for the resolver tests: a loopback server publishing the recorded release indexes of
-# fixtures/ (GitHub Releases API, nodejs.org/dist, Microsoft's key), and small artifacts the tests
-# make, with the published checksums rewritten to match them. No network: every vendor URL points
-# at the server.
+# Shared setup for the resolver, SBOM and software report tests: a loopback server publishing the
+# recorded release indexes of fixtures/ (GitHub Releases API, nodejs.org/dist, syft's checksums,
+# Microsoft's key, IMDS), and small artifacts the tests make, with the published checksums
+# rewritten to match them. No network: every vendor URL points at the server.
 
 # shellcheck disable=SC2034 # the variables are read by the .bats files that load this one
 REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
@@ -14,6 +14,7 @@ FIXTURES=$BATS_TEST_DIRNAME/fixtures
 FIXTURE_RUNNER_SHA=af4b794c1bc41d73d40535e3fe092a39f9679cd8d965954c2aca25a05ca41d32
 FIXTURE_AZD_SHA=a7c1e5b9d3f6a0c4e8b2d7f1a5c9e3b6d0f4a8c2e7b1d5f9a3c6e0b4d8f2a7c1
 FIXTURE_NODE_SHA=3d5f7e9a1c3b5d7f9e0a2c4b6d8f0e1a3c5b7d9f2e4a6c8b0d1f3e5a7c9b2d4f
+FIXTURE_SYFT_SHA=0b4d8a3e7c1f5b9d2a6e0c4f8b3d7a1e5c9f2b6d0a4e8c3f7b1d5a9e2c6f0b4d
 MICROSOFT_FPR=BC528686B50D79E339D3721CEB3E94ADBE1229CF
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -122,6 +123,27 @@ publish_azd() {
 	AZD_TARBALL_SHA=$(sha_of "$dir/azd-linux-amd64.tar.gz")
 	sed "s/$FIXTURE_AZD_SHA/$AZD_TARBALL_SHA/g" "$FIXTURES/github/azure-dev-releases.json" \
 		>"$WEB/api/repos/Azure/azure-dev/releases"
+}
+
+# publish_syft: syft 1.45.1 as a stub that records its arguments and writes a small SPDX document
+# to its --output spdx-json=FILE, with the recorded syft_1.45.1_checksums.txt listing it.
+publish_syft() {
+	local src=$BATS_TEST_TMPDIR/syft-src dir=$WEB/gh/anchore/syft/releases/download/v1.45.1
+	mkdir -p "$src" "$dir"
+	cat >"$src/syft" <<STUB
+#!/bin/sh
+printf '%s\n' "\$@" >"$BATS_TEST_TMPDIR/syft.args"
+for arg in "\$@"; do
+	case \$arg in spdx-json=*) out=\${arg#spdx-json=} ;; esac
+done
+printf '{"spdxVersion":"SPDX-2.3","name":"kiln-linux-image","packages":[{"name":"git"},{"name":"jq"}]}\n' >"\$out"
+STUB
+	chmod +x "$src/syft"
+	printf 'LICENSE\n' >"$src/LICENSE"
+	# As syft's releases pack it: the files at the top, no ./ prefix.
+	tar -czf "$dir/syft_1.45.1_linux_amd64.tar.gz" -C "$src" syft LICENSE
+	sed "s/$FIXTURE_SYFT_SHA/$(sha_of "$dir/syft_1.45.1_linux_amd64.tar.gz")/" \
+		"$FIXTURES/syft/syft_1.45.1_checksums.txt" >"$dir/syft_1.45.1_checksums.txt"
 }
 
 # stub NAME BODY: a bash script on $BIN (put $BIN first on PATH).
