@@ -2,7 +2,7 @@
 # setup-linux-image.sh: installs what the Linux image tests need on a fresh Debian 12 (idempotent; run as root after apt-get update).
 set -euo pipefail
 
-packages=(packer shellcheck shfmt bats bats-assert bats-support systemd jq curl openssl ca-certificates python3)
+packages=(packer shellcheck shfmt bats bats-assert bats-support systemd jq curl openssl ca-certificates python3 gnupg xz-utils)
 missing=()
 for package in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

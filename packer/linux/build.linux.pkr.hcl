@@ -1,5 +1,6 @@
 // Provisioning order: apt, tools, the runner, the service, hardening, a check that every promised
-// tool runs, cleanup, and the Azure agent's deprovision step last (it generalises the image).
+// tool runs, the SBOM (when asked for) and the software report, their download to the Packer host,
+// cleanup, and the Azure agent's deprovision step last (it generalises the image).
 
 build {
   sources = ["source.azure-arm.linux"]
@@ -34,6 +35,25 @@ build {
     environment_vars = local.script_env
     execute_command  = "{{ .Vars }} sudo -E bash '{{ .Path }}'"
     scripts          = ["${local.scripts}/verify-tools.sh"]
+  }
+
+  // What the image holds: /var/lib/kiln/software-report.json and .md (docs/software-report.md),
+  // and /var/lib/kiln/sbom.spdx.json when an SBOM is asked for; copies go to the staging folder.
+  provisioner "shell" {
+    environment_vars = local.script_env
+    execute_command  = "{{ .Vars }} sudo -E bash '{{ .Path }}'"
+    scripts = [
+      "${local.scripts}/write-sbom.sh",
+      "${local.scripts}/write-software-report.sh",
+    ]
+  }
+
+  // The report (and SBOM) to the Packer host, into software_report_dir. A glob source: the files
+  // land directly in the folder, and the SBOM is taken only when it was made.
+  provisioner "file" {
+    direction   = "download"
+    source      = "${local.staging}/software-report/*"
+    destination = "${local.software_report_dir}/"
   }
 
   provisioner "shell" {

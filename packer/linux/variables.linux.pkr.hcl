@@ -8,10 +8,10 @@
 variable "runner_version" {
   type        = string
   default     = ""
-  description = "GitHub Actions runner version, e.g. 2.338.0. Empty: the version in toolset.json. Setting it requires runner_sha256."
+  description = "GitHub Actions runner version, e.g. 2.338.0. Empty: the runner line in toolset.json (latest), resolved at build time. Setting it requires runner_sha256 (packer validate refuses it alone)."
   validation {
     condition     = var.runner_version == "" || regex_replace(var.runner_version, "^(?:[0-9]+\\.[0-9]+\\.[0-9]+)$", "=VALID=") == "=VALID="
-    error_message = "The runner_version must look like 2.338.0 (no leading v), or be empty to use toolset.json."
+    error_message = "The runner_version must look like 2.338.0 (no leading v), or be empty to use the toolset.json line."
   }
 }
 
@@ -172,4 +172,65 @@ variable "gallery_replication_regions" {
   type        = list(string)
   default     = []
   description = "Regions to replicate the gallery version to. Empty: the build location only."
+}
+
+// Where the build VM fetches its tools. Real defaults; change them for a mirror (or a test server).
+// Empty values are refused: the scripts would fall back to the same defaults anyway.
+
+variable "github_api_url" {
+  type        = string
+  default     = "https://api.github.com"
+  description = "GitHub REST API the build resolves actions/runner and azd releases from (unauthenticated)."
+  validation {
+    condition     = regex_replace(var.github_api_url, "^(?:https?://[^ ]+)$", "=VALID=") == "=VALID="
+    error_message = "The github_api_url must be an http(s) URL, e.g. https://api.github.com."
+  }
+}
+
+variable "github_url" {
+  type        = string
+  default     = "https://github.com"
+  description = "Where GitHub release assets are downloaded from (…/<owner>/<repo>/releases/download/<tag>/<file>)."
+  validation {
+    condition     = regex_replace(var.github_url, "^(?:https?://[^ ]+)$", "=VALID=") == "=VALID="
+    error_message = "The github_url must be an http(s) URL, e.g. https://github.com."
+  }
+}
+
+variable "node_dist_url" {
+  type        = string
+  default     = "https://nodejs.org/dist"
+  description = "Node.js release index (index.json), checksums (SHASUMS256.txt) and tarballs."
+  validation {
+    condition     = regex_replace(var.node_dist_url, "^(?:https?://[^ ]+)$", "=VALID=") == "=VALID="
+    error_message = "The node_dist_url must be an http(s) URL, e.g. https://nodejs.org/dist."
+  }
+}
+
+variable "microsoft_packages_url" {
+  type        = string
+  default     = "https://packages.microsoft.com"
+  description = "Microsoft's package server: keys/microsoft.asc and repos/azure-cli/."
+  validation {
+    condition     = regex_replace(var.microsoft_packages_url, "^(?:https?://[^ ]+)$", "=VALID=") == "=VALID="
+    error_message = "The microsoft_packages_url must be an http(s) URL, e.g. https://packages.microsoft.com."
+  }
+}
+
+// The software report (and SBOM) the build downloads to the Packer host.
+
+variable "software_report_dir" {
+  type        = string
+  default     = env("KILN_SOFTWARE_REPORT_DIR")
+  description = "Folder on the Packer host that receives software-report.json, software-report.md and, when made, sbom.spdx.json (env KILN_SOFTWARE_REPORT_DIR). Empty: software-report/ beside the template."
+}
+
+variable "sbom" {
+  type        = string
+  default     = ""
+  description = "true: also write an SPDX JSON SBOM (syft, version in toolset.json sbom); false: none. Empty: toolset.json sbom.enabled (false)."
+  validation {
+    condition     = var.sbom == "" || var.sbom == "true" || var.sbom == "false"
+    error_message = "The sbom must be true, false or empty (toolset.json sbom.enabled)."
+  }
 }

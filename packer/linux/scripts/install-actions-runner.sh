@@ -4,25 +4,28 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=helpers/install-helpers.sh
 source "$HELPER_DIR/install-helpers.sh"
 require_env RUNNER_USER RUNNER_VERSION
-[[ -n ${RUNNER_SHA256:-} ]] ||
-	die "runner_version $RUNNER_VERSION was given without runner_sha256: take the linux-x64 SHA-256 from the release notes"
+
+# RUNNER_VERSION is the toolset line ("latest") or a pin (X.Y.Z, with RUNNER_SHA256); the release,
+# its URL and its published SHA-256 are resolved here, and the archive is checked before anything
+# is unpacked.
+resolve_github_runner "$RUNNER_VERSION" "${RUNNER_SHA256:-}"
+version=$RESOLVED_VERSION
 
 # RUNNER_DIR only for the tests (they install into a temporary folder); the image uses the default.
 runner_dir=${RUNNER_DIR:-/opt/actions-runner}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+archive=$work/actions-runner-linux-x64-$version.tar.gz
+log "installing GitHub Actions runner $version (requested: $RUNNER_VERSION) into $runner_dir"
+fetch_verified "$RESOLVED_URL" "$archive" "$RESOLVED_SHA256"
+
 if ! id "$RUNNER_USER" >/dev/null 2>&1; then
 	log "creating user $RUNNER_USER"
 	# A home folder for the caches jobs fill (npm, pip, azd); no password, no sudo.
 	useradd --create-home --user-group --shell /bin/bash "$RUNNER_USER"
 fi
-
-work=$(mktemp -d)
-archive=$work/actions-runner-linux-x64-$RUNNER_VERSION.tar.gz
-log "installing GitHub Actions runner $RUNNER_VERSION into $runner_dir"
-download_with_retry "https://github.com/actions/runner/releases/download/v$RUNNER_VERSION/actions-runner-linux-x64-$RUNNER_VERSION.tar.gz" "$archive"
-verify_sha256 "$archive" "$RUNNER_SHA256"
 install -d -m 0755 "$runner_dir"
 tar -xzf "$archive" -C "$runner_dir"
-rm -rf "$work"
 
 # The runner's own script installs the libraries its .NET runtime needs (libicu, libssl, ...).
 "$runner_dir/bin/installdependencies.sh"
@@ -44,3 +47,5 @@ chmod -R go-w "$runner_dir"
 chown "root:$RUNNER_USER" "$runner_dir"
 chmod 1775 "$runner_dir"
 install -d -m 0755 -o "$RUNNER_USER" -g "$RUNNER_USER" "$runner_dir/_diag" "$runner_dir/_work"
+
+record_tool actions-runner "$version" "$RUNNER_VERSION" "$RESOLVED_SOURCE" sha256

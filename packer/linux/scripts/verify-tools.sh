@@ -3,7 +3,12 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=helpers/install-helpers.sh
 source "$HELPER_DIR/install-helpers.sh"
-require_env RUNNER_USER RUNNER_VERSION NODE_MAJOR AZD_VERSION
+require_env RUNNER_USER
+
+# The versions the install scripts resolved and recorded (record_tool): what runs must be them.
+node_version=$(recorded_version node)
+azd_version=$(recorded_version azd)
+runner_version=$(recorded_version actions-runner)
 
 failed=()
 # check NAME COMMAND...: runs COMMAND, shows its first line of output, remembers a failure.
@@ -33,10 +38,10 @@ not_installed() { # not_installed PACKAGE: succeeds when dpkg does not have PACK
 check git git --version
 check curl curl --version
 check jq jq --version
-check node expect "v$NODE_MAJOR." node --version
+check node expect "v${node_version:-(none recorded)}" node --version
 check npm npm --version
 check az az version --output tsv
-check azd expect "$AZD_VERSION" azd version
+check azd expect "${azd_version:-(none recorded)}" azd version
 check gcc gcc --version
 check g++ g++ --version
 check make make --version
@@ -45,7 +50,7 @@ check pip python3 -m pip --version
 check venv python3 -m venv --help
 check zip zip -v
 check unzip unzip -v
-check runner expect "$RUNNER_VERSION" runuser -u "$RUNNER_USER" -- /opt/actions-runner/bin/Runner.Listener --version
+check runner expect "${runner_version:-(none recorded)}" runuser -u "$RUNNER_USER" -- /opt/actions-runner/bin/Runner.Listener --version
 # Root owns what a registration runs; the runner user owns only its logs and the work folder.
 check runner-owner expect "root:1775 root:755 root:755 $RUNNER_USER:755 " stat --printf '%U:%a ' /opt/actions-runner \
 	/opt/actions-runner/config.sh /opt/actions-runner/bin /opt/actions-runner/_work

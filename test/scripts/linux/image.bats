@@ -32,6 +32,13 @@ validate() {
 
 GOOD_ENV=(PACKER_LOCATION=swedencentral PACKER_IMAGE_RG=rg-kiln-images ORG=acme ENV=dev)
 
+# assert_said TEXT: the output holds TEXT once Packer's line wrapping is undone.
+assert_said() {
+	local said
+	said=$(tr -s '\n ' '  ' <<<"$output")
+	[[ $said == *"$1"* ]] || fail "expected \"$1\" in: $said"
+}
+
 # build_group [VAR=value...] -- [packer args...]: the resource group arguments the source gets, as JSON
 # {"build":build_resource_group_name,"temp":temp_resource_group_name,"location":location} (null: unset).
 build_group() {
@@ -139,8 +146,8 @@ build_group() {
 	local script name count=0
 	for script in "$SCRIPTS"/*.sh; do
 		name=${script##*/}
-		[[ $name =~ ^(install|configure|verify|cleanup)-[a-z0-9-]+\.sh$ || $name == bootstrap.sh ]] ||
-			fail "$name is not verb-first (install-/configure-/verify-/cleanup-)"
+		[[ $name =~ ^(install|configure|verify|write|cleanup)-[a-z0-9-]+\.sh$ || $name == bootstrap.sh ]] ||
+			fail "$name is not verb-first (install-/configure-/verify-/write-/cleanup-)"
 		[[ $(sed -n 1p "$script") == '#!/usr/bin/env bash' ]] || fail "$name: no bash shebang"
 		[[ $(sed -n 2p "$script") == "# "* ]] || fail "$name: no one-line header on line 2"
 		grep -qx 'set -euo pipefail' "$script" || fail "$name: no set -euo pipefail"
@@ -164,8 +171,8 @@ build_group() {
 @test "build: scripts get toolset.json's values (execute_command passes {{ .Vars }} through sudo -E)" {
 	local build=$LINUX/build.linux.pkr.hcl
 	# Without {{ .Vars }} in a custom execute_command, Packer silently drops environment_vars.
-	assert_equal "$(grep -c 'environment_vars = local.script_env' "$build")" 3
-	assert_equal "$(grep -cF "execute_command  = \"{{ .Vars }} sudo -E bash '{{ .Path }}'\"" "$build")" 3
+	assert_equal "$(grep -c 'environment_vars = local.script_env' "$build")" 4
+	assert_equal "$(grep -cF "execute_command  = \"{{ .Vars }} sudo -E bash '{{ .Path }}'\"" "$build")" 4
 	# Every variable the scripts require is in local.script_env.
 	local required name
 	required=$(grep -ohE 'require_env [A-Z0-9_ ]+' "$SCRIPTS"/*.sh | cut -d' ' -f2- | tr ' ' '\n' | sort -u)
@@ -204,17 +211,121 @@ build_group() {
 	assert_output --partial "could not download http://127.0.0.1:1/x after 5 attempts"
 }
 
-@test "toolset.json: pinned runner with checksum, an LTS Node.js past 20, azd with checksum" {
-	local t=$LINUX/toolset.json
-	[[ $(jq -r .runner.version "$t") =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]
-	[[ $(jq -r .runner.sha256 "$t") =~ ^[0-9a-f]{64}$ ]]
-	[[ $(jq -r .azd.sha256 "$t") =~ ^[0-9a-f]{64}$ ]]
-	local node
-	node=$(jq -r .node.major "$t")
-	((node > 20 && node % 2 == 0)) || fail "Node.js $node is not a supported LTS major"
+@test "toolset.json: every tool names a line or a pin with its checksum; keys pinned; no SBOM by default" {
+	local t=$LINUX/toolset.json name version
+	assert_equal "$(jq -r .runner.version "$t")" latest
+	assert_equal "$(jq -r .node.version "$t")" "active LTS"
+	assert_equal "$(jq -r .azd.version "$t")" latest
+	assert_equal "$(jq -r .azure_cli.version "$t")" latest
+	for name in runner node azd; do
+		version=$(jq -r ".$name.version" "$t")
+		if [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+			[[ $(jq -r ".$name.sha256" "$t") =~ ^[0-9a-f]{64}$ ]] || fail "$name pins $version without a sha256"
+		fi
+	done
+	jq -e '[.azure_cli.keyFingerprints[], .apt.keyFingerprints[]] | all(test("^[0-9A-F]{40}$"))' "$t" >/dev/null
+	assert_equal "$(jq -c '[.sbom.enabled, .sbom.generator]' "$t")" '[false,"syft"]'
+	[[ $(jq -r .sbom.version "$t") =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "syft is not pinned"
 	for tool in git curl jq build-essential python3 zip unzip; do
 		jq -e --arg t "$tool" '.apt.install | index($t)' "$t" >/dev/null || fail "$tool missing from apt.install"
 	done
+}
+
+@test "packer validate: runner_version without runner_sha256 fails before any VM exists, saying why" {
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var runner_version=2.317.0
+	assert_failure
+	assert_said "runner_version 2.317.0 was given without runner_sha256: add -var runner_sha256=<the SHA-256 of actions-runner-linux-x64-2.317.0.tar.gz from its release notes>, or leave runner_version empty to build the toolset.json line (latest)"
+	# The checksum alone is refused too; both together validate.
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var runner_sha256="$(printf 'a%.0s' {1..64})"
+	assert_failure
+	assert_said "runner_sha256 was given without runner_version: give the version the checksum belongs to, or neither"
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var runner_version=2.317.0 \
+		-var runner_sha256="$(printf 'a%.0s' {1..64})"
+	assert_success
+	# kiln's orchestrator passes them as PKR_VAR_runner_version and PKR_VAR_runner_sha256.
+	validate "${GOOD_ENV[@]}" PKR_VAR_runner_version=2.317.0 -- -var managed_image_name=linux-gh-runner-1
+	assert_failure
+	assert_said "runner_version 2.317.0 was given without runner_sha256"
+	validate "${GOOD_ENV[@]}" PKR_VAR_runner_version=2.317.0 PKR_VAR_runner_sha256="$(printf 'b%.0s' {1..64})" -- \
+		-var managed_image_name=linux-gh-runner-1
+	assert_success
+}
+
+@test "packer validate: a toolset.json pin without its sha256 fails; with it, it validates" {
+	local copy=$BATS_TEST_TMPDIR/linux
+	cp -r "$LINUX" "$copy"
+	jq '.runner.version = "2.338.0" | .node.version = "24.21.0"' "$LINUX/toolset.json" >"$copy/toolset.json"
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${GOOD_ENV[@]}" packer validate \
+		-var managed_image_name=linux-gh-runner-1 "$copy"
+	assert_failure
+	assert_said 'toolset.json pins runner and node to a version without its sha256: add "sha256" beside "version", or name a line such as latest'
+
+	jq --arg s "$(printf 'c%.0s' {1..64})" '.runner += {version: "2.338.0", sha256: $s} | .node += {version: "24.21.0", sha256: $s}' \
+		"$LINUX/toolset.json" >"$copy/toolset.json"
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${GOOD_ENV[@]}" packer validate \
+		-var managed_image_name=linux-gh-runner-1 "$copy"
+	assert_success
+}
+
+# console EXPR [VAR=value...] -- [packer args...]: an expression of the template, evaluated.
+console() {
+	local expr=$1 envs=()
+	shift
+	while (($#)) && [[ $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ ${1:-} != -- ]] || shift
+	run env -i PATH="$PATH" HOME="$BATS_TEST_TMPDIR" CHECKPOINT_DISABLE=1 "${GOOD_ENV[@]}" "${envs[@]}" \
+		packer console -var managed_image_name=linux-gh-runner-1 "$@" "$LINUX" <<<"$expr"
+}
+
+@test "software report: downloaded to software_report_dir (env KILN_SOFTWARE_REPORT_DIR), else software-report/ beside the template" {
+	console local.software_report_dir
+	assert_success
+	assert_output "$LINUX/software-report"
+	console local.software_report_dir KILN_SOFTWARE_REPORT_DIR=/tmp/kiln-reports
+	assert_output /tmp/kiln-reports
+	console local.software_report_dir -- -var software_report_dir=/srv/reports
+	assert_output /srv/reports
+	# The download provisioner: the staging copies (glob: the files, the SBOM only when made).
+	run grep -A2 'direction   = "download"' "$LINUX/build.linux.pkr.hcl"
+	assert_output --partial 'direction   = "download"'
+	# shellcheck disable=SC2016 # Packer's own ${...}, literally
+	assert_output --partial 'source      = "${local.staging}/software-report/*"'
+	# shellcheck disable=SC2016 # Packer's own ${...}, literally
+	assert_output --partial 'destination = "${local.software_report_dir}/"'
+	grep -q '^software-report/$' "$LINUX/.gitignore"
+}
+
+@test "build order: verify-tools, then the SBOM and the report, their download, then cleanup" {
+	local order
+	order=$(grep -oE 'verify-tools\.sh|write-sbom\.sh|write-software-report\.sh|direction += "download"|cleanup-image\.sh|waagent' \
+		"$LINUX/build.linux.pkr.hcl" | sed -E 's/direction.*/download/' | paste -sd' ')
+	assert_equal "$order" "verify-tools.sh write-sbom.sh write-software-report.sh download cleanup-image.sh waagent"
+}
+
+@test "sbom: off by default (toolset.json), on with -var sbom=true; vendor URLs default to the real services" {
+	console local.sbom_enabled
+	assert_success
+	assert_output false
+	console 'jsonencode(local.script_env)'
+	assert_success
+	run jq -r '.[] | select(test("^(SBOM_ENABLED|SYFT_VERSION|GITHUB_API_URL|GITHUB_URL|NODE_DIST_URL|MICROSOFT_PACKAGES_URL)="))' <<<"$output"
+	assert_output "SBOM_ENABLED=false
+SYFT_VERSION=1.45.1
+GITHUB_API_URL=https://api.github.com
+GITHUB_URL=https://github.com
+NODE_DIST_URL=https://nodejs.org/dist
+MICROSOFT_PACKAGES_URL=https://packages.microsoft.com"
+	console local.sbom_enabled -- -var sbom=true
+	assert_output true
+	console local.sbom_enabled PKR_VAR_sbom=false
+	assert_output false
+	validate "${GOOD_ENV[@]}" -- -var managed_image_name=linux-gh-runner-1 -var sbom=yes -var node_dist_url=nodejs.org
+	assert_failure
+	assert_output --partial "The sbom must be true, false or empty"
+	assert_output --partial "The node_dist_url must be an http(s) URL"
 }
 
 @test "unit and install script agree on bootstrap.sh's path, the runner folder and the user lines" {

@@ -48,7 +48,8 @@ stub() { # stub NAME BODY: a bash script on PATH
 
 run_install() {
 	run bash -c 'umask 000; exec "$@"' _ env PATH="$BIN:$PATH" HELPER_DIR="$T/helpers" RUNNER_DIR="$DIR" \
-		RUNNER_USER=runner RUNNER_VERSION=2.338.0 RUNNER_SHA256="$SHA" bash "$SCRIPTS/install-actions-runner.sh"
+		KILN_STATE_DIR="$T/state" RUNNER_USER=runner RUNNER_VERSION=2.338.0 RUNNER_SHA256="$SHA" \
+		bash "$SCRIPTS/install-actions-runner.sh"
 }
 
 @test "runner files: root owns everything a registration runs; the runner user can write only _diag and _work" {
@@ -71,6 +72,9 @@ chown root:runner $DIR"
 	cmp "$DIR/run-helper.sh.template" "$DIR/run-helper.sh"
 	assert_equal "$(stat -c %a "$DIR/run-helper.sh")" 755
 	assert_equal "$(stat -c %a "$DIR/run.sh" "$DIR/bin" "$DIR/_work" "$DIR/_diag" | paste -sd' ')" "755 755 755 755"
+	# Recorded for the software report: the pin, requested as itself.
+	assert_equal "$(jq -r '[.name, .version, .requested, .verifiedBy] | join(" ")' "$T/state/tools.jsonl")" \
+		"actions-runner 2.338.0 2.338.0 sha256"
 }
 
 @test "runner files: the image check agrees with what the install script sets up" {

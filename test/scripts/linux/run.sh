@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Linux image's test suite (npm run test:linux): packer fmt and packer validate on the template
 # (from the repository root and from packer/linux, building in an existing resource group and in one
-# Packer creates), shellcheck and shfmt on every script, systemd-analyze verify on the unit, then every
-# bats file. Each step runs even when an earlier one failed; the summary lists them all and the exit
+# Packer creates; runner_version without runner_sha256 refused), shellcheck and shfmt on every
+# script, systemd-analyze verify on the unit, then every bats file. Each step runs even when an earlier one failed; the summary lists them all and the exit
 # status is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
@@ -23,7 +23,7 @@ step() { # step NAME COMMAND...: runs one check and records PASS/FAIL
 }
 
 missing=()
-for tool in packer shellcheck shfmt bats systemd-analyze jq python3 openssl curl; do
+for tool in packer shellcheck shfmt bats systemd-analyze jq python3 openssl curl gpg xz; do
 	command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -71,6 +71,23 @@ packer_validate() { # packer_validate DIR TEMPLATE: every resource group mode, f
 	return "$rc"
 }
 
+# The seed's "-var runner_version=2.317.0" failed an hour into the build, when the install script
+# found no checksum; packer validate refuses it now, saying why, and takes it with its checksum.
+runner_pin_checked() {
+	local out sha
+	sha=$(printf 'a%.0s' {1..64})
+	if out=$(pv . packer/linux PACKER_TEMP_RG=rg-kiln-packer-build -- -var runner_version=2.317.0 2>&1); then
+		echo "packer validate accepted runner_version without runner_sha256"
+		return 1
+	fi
+	if ! tr -s '\n ' '  ' <<<"$out" | grep -qF "runner_version 2.317.0 was given without runner_sha256: add -var runner_sha256="; then
+		echo "packer validate failed without the explanation:"
+		echo "$out"
+		return 1
+	fi
+	pv . packer/linux PACKER_TEMP_RG=rg-kiln-packer-build -- -var runner_version=2.317.0 -var runner_sha256="$sha"
+}
+
 unit_verify() {
 	# systemd-analyze can exit 0 while warning; any output on stderr counts as a failure.
 	local err
@@ -98,6 +115,7 @@ run_bats() {
 step "packer fmt -check packer/linux" packer fmt -check -diff packer/linux
 step "packer validate packer/linux (repo root; existing and created resource group)" packer_validate . packer/linux
 step "packer validate . (in packer/linux; existing and created resource group)" packer_validate packer/linux .
+step "packer validate refuses runner_version without runner_sha256" runner_pin_checked
 step "shellcheck (${#shell_files[@]} files)" shellcheck -x "${shell_files[@]}"
 step "shfmt -d (${#shell_files[@]} files)" shfmt -d "${shell_files[@]}"
 step "systemd-analyze verify github-runner.service" unit_verify

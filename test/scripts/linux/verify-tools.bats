@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # packer/linux/scripts/verify-tools.sh with stub tools on PATH: it passes only when every promised
-# tool runs (and the versions match toolset.json), and names every one that does not.
+# tool runs (and the versions are the ones the install scripts resolved and recorded), and names
+# every one that does not.
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -11,8 +12,8 @@ setup() {
 	BIN=$BATS_TEST_TMPDIR/bin
 	mkdir -p "$BIN"
 	# Only the stubs and the few real tools the script itself uses are on PATH.
-	for tool in head grep cat; do ln -s "$(command -v "$tool")" "$BIN/$tool"; done
-	for tool in git curl jq npm az gcc g++ make zip unzip; do stub "$tool" "$tool 1.0"; done
+	for tool in head grep cat jq; do ln -s "$(command -v "$tool")" "$BIN/$tool"; done
+	for tool in git curl npm az gcc g++ make zip unzip; do stub "$tool" "$tool 1.0"; done
 	stub node v26.3.0
 	stub azd "azd version 1.35.1 (commit abc)"
 	stub python3 "Python 3.10.12"
@@ -23,6 +24,12 @@ setup() {
 	stub sshd "passwordauthentication no"
 	printf '#!/bin/sh\nexit 1\n' >"$BIN/dpkg-query" # nothing of apt.remove is installed
 	chmod +x "$BIN/dpkg-query"
+	# What the install scripts recorded (record_tool): the versions that must run.
+	STATE=$BATS_TEST_TMPDIR/state
+	mkdir -p "$STATE"
+	for tool in "node 26.3.0" "azd 1.35.1" "actions-runner 2.338.0"; do
+		jq -cn --arg n "${tool% *}" --arg v "${tool#* }" '{name: $n, version: $v, requested: "latest", source: "x", verifiedBy: "sha256"}'
+	done >"$STATE/tools.jsonl"
 }
 
 stub() { # stub NAME OUTPUT: a tool that prints OUTPUT and succeeds
@@ -31,9 +38,8 @@ stub() { # stub NAME OUTPUT: a tool that prints OUTPUT and succeeds
 }
 
 run_verify() {
-	run env -i PATH="$BIN" HELPER_DIR="$SCRIPTS/helpers" RUNNER_USER=runner RUNNER_VERSION=2.338.0 \
-		NODE_MAJOR=26 AZD_VERSION=1.35.1 APT_REMOVE="snapd apport" \
-		"$(command -v bash)" "$SCRIPTS/verify-tools.sh"
+	run env -i PATH="$BIN" HELPER_DIR="$SCRIPTS/helpers" KILN_STATE_DIR="$STATE" RUNNER_USER=runner \
+		APT_REMOVE="snapd apport" "$(command -v bash)" "$SCRIPTS/verify-tools.sh"
 }
 
 @test "every tool present: the build goes on" {
@@ -45,7 +51,7 @@ run_verify() {
 	refute_output --partial FAIL
 }
 
-@test "missing tools, a wrong Node major and a leftover package fail the build, all named" {
+@test "missing tools, another Node.js than the recorded one and a leftover package fail the build, all named" {
 	rm "$BIN/azd" "$BIN/unzip"
 	stub node v20.19.0
 	printf '#!/bin/sh\necho "install ok installed"\n' >"$BIN/dpkg-query"
@@ -65,9 +71,16 @@ run_verify() {
 	assert_output --partial "FAIL  runner-owner"
 }
 
-@test "a runner of another version than the template asked for fails the build" {
+@test "a runner of another version than the one installed and recorded fails the build" {
 	stub runuser "2.337.0"
 	run_verify
 	assert_failure
 	assert_output --partial "FAIL  runner"
+}
+
+@test "nothing recorded for a tool (its install script did not run to the end) fails the build" {
+	grep -v '"azd"' "$STATE/tools.jsonl" >"$STATE/tools.new" && mv "$STATE/tools.new" "$STATE/tools.jsonl"
+	run_verify
+	assert_failure
+	assert_output --partial "FAIL  azd"
 }
