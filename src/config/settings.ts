@@ -75,6 +75,18 @@ const tableName = z
     'must be 3-63 letters/digits starting with a letter (an Azure table name)',
   );
 
+/**
+ * An Azure blob container name: 3-63 lower-case letters, digits and hyphens, starting and ending
+ * with a letter or digit, no two hyphens in a row.
+ */
+const containerName = z
+  .string()
+  .trim()
+  .regex(
+    /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/,
+    'must be 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit (an Azure blob container name)',
+  );
+
 /** A whole number in [min, max], e.g. milliseconds or a count. */
 const wholeNumber = (min: number, max: number) =>
   z.coerce
@@ -637,6 +649,25 @@ export const SETTINGS = {
     },
     wholeNumber(1, 3650),
     400,
+  ),
+  KILN_BLOB_ENDPOINT: withDefault(
+    {
+      env: 'KILN_BLOB_ENDPOINT',
+      description:
+        "Blob endpoint of the app's storage account (sovereign clouds differ, e.g. https://<account>.blob.core.chinacloudapi.cn). Each image build stores its software report there (docs/software-report.md), written by the Packer job's identity; kiln reads them with its managed identity to compare a new image with the promoted one and to answer GET /api/images/{image}/{version}/software. Empty: builds store no report and kiln reads none.",
+      example: 'https://stkilnprod.blob.core.windows.net',
+    },
+    z.union([z.literal(''), httpsUrl]),
+    '',
+  ),
+  KILN_SOFTWARE_REPORTS_CONTAINER: withDefault(
+    {
+      env: 'KILN_SOFTWARE_REPORTS_CONTAINER',
+      description:
+        "Blob container (in KILN_BLOB_ENDPOINT) of the images' software reports: <definition>/<version>/software.json, software.md and sbom.spdx.json. The Bicep creates it.",
+    },
+    containerName,
+    'software-reports',
   ),
   GITHUB_RUNNER_GROUP_ID: withDefault(
     {
