@@ -210,7 +210,7 @@ export const SETTINGS = {
     {
       env: 'CLIENT_RETRY_BASE_MS',
       description:
-        'First backoff before a client retries a failed GitHub, Azure DevOps, ARM or Table storage request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS (Table storage: its own 30 s). 0 retries at once.',
+        'First backoff before a client retries a failed GitHub, Azure DevOps, ARM, Table or Blob storage request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS (Table and Blob storage: their own 30 s). 0 retries at once.',
     },
     wholeNumber(0, 60_000),
     CLIENT_TUNING.clientRetryBaseMs,
