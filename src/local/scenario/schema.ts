@@ -30,6 +30,7 @@ const SERVICES = [
   'keyvault',
   'identity',
   'tables',
+  'blobs',
 ] as const satisfies readonly ScenarioFault['service'][];
 const RACE_SERVICES = ['arm', 'github', 'ado'] as const satisfies readonly NonNullable<
   ScenarioJob['race']

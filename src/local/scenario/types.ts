@@ -42,7 +42,7 @@ export interface ScenarioJob {
 }
 
 export interface ScenarioFault {
-  service: 'arm' | 'github' | 'ado' | 'keyvault' | 'identity' | 'tables';
+  service: 'arm' | 'github' | 'ado' | 'keyvault' | 'identity' | 'tables' | 'blobs';
   /** Operation name, e.g. deleteRunner, listRunners, galleryImageVersions.createOrUpdate, replication. */
   operation: string;
   /** HTTP status to answer with (absent with `fail: true`, which makes a long-running operation end Failed). */
