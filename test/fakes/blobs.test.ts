@@ -192,6 +192,21 @@ describe('the fake Blob service refuses what Azure refuses', () => {
     ).toMatchObject({ status: 404, code: 'ContainerNotFound' });
   });
 
+  it("with the Bicep's roles the Packer job writes the reports container and nowhere else", async () => {
+    t.cloud.world.blobs.createContainer('app-package');
+    const packer = { authorization: `Bearer ${tokenFor('packer')}`, 'x-ms-blob-type': 'BlockBlob' };
+    const write = (path: string) => send(path, { method: 'PUT', headers: packer, body: '{}' });
+    expect((await write(`${CONTAINER}/windows-agent/2026.12.1/software.json`)).status).toBe(201);
+    expect(await errorOf(await write('app-package/released-package.zip'))).toMatchObject({
+      status: 403,
+      code: 'AuthorizationPermissionMismatch',
+    });
+    // Storage Blob Data Contributor reads too, on its container only.
+    expect(
+      (await send(`${CONTAINER}/${BLOB}`, { headers: { authorization: packer.authorization } })).status,
+    ).toBe(200);
+  });
+
   it('what kiln never sends (lists, container operations) answers 501 naming the fake', async () => {
     const list = await errorOf(await send(`${CONTAINER}?restype=container&comp=list`));
     expect(list).toMatchObject({ status: 501, code: 'NotImplemented' });
