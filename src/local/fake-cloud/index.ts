@@ -224,6 +224,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const observe = (service: FakeService) =>
     contracts ? { observe: (ex: Exchange) => contracts.check(service, ex) } : {};
   faults.observe((service, operation) => world.beforeRequest(service, operation));
+  // The simulated Packer job's report uploads meet the Blob service's faults as a Put Blob does.
+  world.uploadFails = () => faults.takeHttp('blobs', 'putBlob') !== undefined;
   const identity = await sharedIdentity();
   const tokens = identity.tokens;
   const requests: RequestCounts = {

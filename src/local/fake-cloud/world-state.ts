@@ -52,6 +52,11 @@ export abstract class WorldState {
   };
   /** Who may do what (role-source.ts sets the deployment's roles; until then everyone may do everything). */
   access: AccessControl;
+  /**
+   * Whether one blob upload of the simulated Packer job fails (the fake cloud takes a `blobs putBlob`
+   * fault for it, as for a Put Blob the fake Blob service receives).
+   */
+  uploadFails: () => boolean = () => false;
   /** Newest versions kiln must keep (S3); the simulator sets it from the app's PRUNE_KEEP. */
   pruneKeep = 3;
   /** Which scale sets kiln pointed each bad version's model at (S4: at most one, its canary or lead). */

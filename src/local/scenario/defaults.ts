@@ -120,6 +120,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
       buildMinutes: given?.buildMinutes ?? d.buildMinutes,
       buildFails: given?.buildFails ?? d.buildFails,
       unhealthy: given?.unhealthy ?? d.unhealthy,
+      ...(given?.changes?.length ? { changes: given.changes.map((c) => ({ ...c })) } : {}),
     };
   }
   const dryRun = fields.dryRun ?? SCENARIO_DEFAULTS.dryRun;

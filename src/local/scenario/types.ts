@@ -28,6 +28,16 @@ export interface ScenarioScaleSet {
   recycle?: true;
 }
 
+/**
+ * A change in what a build of an image holds, next to its baseline (the tools its toolset installs):
+ * `to` a version (a baseline tool at another version, or a tool the baseline does not have, added),
+ * or null (the tool is removed).
+ */
+export interface SoftwareToolChange {
+  tool: string;
+  to: string | null;
+}
+
 export interface ScenarioJob {
   /** <scaleSet>_<instanceId> */
   instance: string;
@@ -125,7 +135,14 @@ export interface Scenario {
     existingVersions: Record<ImageKind, string[]>;
     versionTags?: Partial<Record<ImageKind, Record<string, Record<string, string>>>>;
   };
-  images: Record<ImageKind, { buildMinutes: number; buildFails: boolean; unhealthy: boolean }>;
+  /**
+   * `changes`: what the image's builds in the run hold next to the baseline, in their software
+   * reports (present only when the file has some).
+   */
+  images: Record<
+    ImageKind,
+    { buildMinutes: number; buildFails: boolean; unhealthy: boolean; changes?: SoftwareToolChange[] }
+  >;
   scaleSets: ScenarioScaleSet[];
   jobs: ScenarioJob[];
   ghosts: { github: number; ado: number };
