@@ -5,6 +5,7 @@
 import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
 import { registerFleet } from './fleet.js';
+import { registerImages } from './images.js';
 import { registerMetrics } from './metrics.js';
 import { registerRebuild } from './rebuild.js';
 import { registerRegistrations } from './registrations.js';
@@ -15,6 +16,7 @@ registerCleanup();
 registerRollout();
 registerRebuild();
 registerFleet();
+registerImages();
 registerRuns();
 registerDashboard();
 registerRegistrations();
