@@ -77,7 +77,7 @@ function blobError(where: string, options: BlobStoreOptions, err: unknown): Erro
   const code = errorCode(err);
   const fix =
     status === 403 && (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure')
-      ? `kiln's identity may not read blobs there: grant it Storage Blob Data Reader on the container ${options.container} of ${options.endpoint} (infra/main.bicep does)`
+      ? `kiln's identity may not read blobs there: grant it Storage Blob Data Reader on the container ${options.container} of ${options.endpoint} (infra/main.bicep gives it Storage Blob Data Owner on the whole account, which the Functions host needs)`
       : status === 403 && code === 'KeyBasedAuthenticationNotPermitted'
         ? 'the account takes no shared key: kiln signs in with its managed identity'
         : status === 401 || (status === 403 && code === 'AuthenticationFailed')
