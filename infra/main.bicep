@@ -363,6 +363,17 @@ module storage 'modules/storage.bicep' = {
         description: 'Durable task hub history and instance tables; the registration broker\'s record of issued registrations.'
       }
     ]
+    // The Packer job stores each build's software report; it may write there and nowhere else in the
+    // account. The orchestrator reads the reports with the Storage Blob Data Owner above, which the
+    // Functions host needs on the whole account anyway: a Storage Blob Data Reader on the container
+    // would grant it nothing more (and the least-privilege test refuses a grant nothing needs).
+    softwareReportsRoleAssignments: [
+      {
+        principalId: packerIdentity.outputs.principalId
+        roleDefinitionId: roleIds.storageBlobDataContributor
+        description: 'The Packer job stores each build\'s software report.'
+      }
+    ]
   }
 }
 
@@ -576,6 +587,7 @@ var kilnSettings = {
   RUNNER_MAX_AGE_DAYS: string(policy.?runnerMaxAgeDays ?? 21)
   IMAGE_EOL_DAYS: string(policy.?imageEolDays ?? 180)
   AGENT_VERSION: ado.?agentVersion ?? defaultAgentVersion
+  KILN_SOFTWARE_REPORTS_CONTAINER: storage.outputs.softwareReportsContainerName
 }
 
 // The registration broker (POST /api/registrations) is on exactly when a non-empty audience is set,

@@ -11,6 +11,7 @@
  * | Azure DevOps (`src/clients/ado`) | 408, 429, 5xx, dropped connections | 1 + 2 | 1 s, 2 s (base × 2ⁿ), or Retry-After ≤ 20 s | 30 s an attempt, 1 min a call |
  * | Key Vault SDK (`src/clients/keyvault.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's | 30 s a read |
  * | Table storage SDK (`src/clients/tables.ts`) | 408, 429, 5xx, dropped connections | 1 + 3 | the SDK's, from base | 30 s a claim or release, a run record or a page of runs |
+ * | Blob storage SDK (`src/clients/blobs.ts`) | 500, 503, dropped connections | 1 + 3 | 0 s, 1 s, 3 s (base × (2ⁿ⁻¹ − 1), capped at 16 s) | 30 s a report read |
  * | activity over a list (`src/activities/budget.ts`) | nothing: it stops starting items | — | — | no new item after 4 min or 3 transient failures in a row |
  * | activity retry (`src/orchestrations/call-activity.ts`) | activities that failed transiently | 4 | durable timers of 30 s, 1 min, 2 min (× 2, capped at 10 min) | 4 × the activity + 3 min 30 s |
  * | model write (`src/orchestrations/rollout-start.ts`, `rollout-rollback.ts`) | a write refused on a changed ETag (412) | 3 | none: a fresh read first | 3 × (read, look-up, write) |
@@ -90,6 +91,22 @@ export const TABLE_RETRY = {
   requestTimeoutMs: 30_000,
 };
 
+/**
+ * The images' software reports in kiln's Blob storage (src/clients/blobs.ts): a report read, by an
+ * activity comparing a new image with the promoted one or by GET /api/images/{image}/{version}/software.
+ * The SDK retries 500, 503 and dropped connections, backed off from CLIENT_RETRY_BASE_MS (its first
+ * retry at once, then base × (2ⁿ⁻¹ − 1)), all under one deadline per read.
+ */
+export const BLOB_RETRY = {
+  maxRetries: 3,
+  /** Longest backoff between two attempts. */
+  maxRetryDelayMs: 16_000,
+  /** All of one read, every request and retry included. */
+  requestTimeoutMs: 30_000,
+  /** A report is a few kilobytes: a blob larger than this is refused, not read into memory. */
+  maxBlobBytes: 8 * 1024 * 1024,
+};
+
 /** When an activity that works through a list stops starting new items (src/activities/budget.ts). */
 export const ACTIVITY_BUDGET = {
   /** Wall time after which an activity starts no new item. */
@@ -142,6 +159,16 @@ export function githubBackoffsMs(t: ClientTuning = CLIENT_TUNING): number[] {
 /** Delays (ms) the Azure DevOps client waits between attempts without a Retry-After: base × 2ⁿ. */
 export function adoBackoffsMs(t: ClientTuning = CLIENT_TUNING): number[] {
   return Array.from({ length: t.clientMaxRetries.ado }, (_, n) => t.clientRetryBaseMs * 2 ** n);
+}
+
+/**
+ * Delays (ms) the Blob storage SDK waits before each retry: its exponential policy waits
+ * (2ⁿ⁻¹ − 1) × base after the n-th attempt (so the first retry goes at once), capped.
+ */
+export function blobBackoffsMs(t: ClientTuning = CLIENT_TUNING): number[] {
+  return Array.from({ length: BLOB_RETRY.maxRetries }, (_, n) =>
+    Math.min((2 ** n - 1) * t.clientRetryBaseMs, BLOB_RETRY.maxRetryDelayMs),
+  );
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);

@@ -17,6 +17,8 @@ import {
   armBackoffsMs,
   armCallWorstMs,
   ARM_RETRY,
+  blobBackoffsMs,
+  BLOB_RETRY,
   CALLS_PER_LIST_ITEM,
   CLIENT_TUNING,
   clientCallWorstMs,
@@ -182,6 +184,13 @@ export function renderLayerTable(t: ClientTuning = CLIENT_TUNING): string[] {
       `1 + ${TABLE_RETRY.maxRetries}`,
       "the SDK's, from base",
       `${formatDuration(TABLE_RETRY.requestTimeoutMs)} a claim or release, a run record or a page of runs`,
+    ],
+    [
+      'Blob storage SDK (`src/clients/blobs.ts`)',
+      '500, 503, dropped connections',
+      `1 + ${BLOB_RETRY.maxRetries}`,
+      `${list(blobBackoffsMs(t))} (base × (2ⁿ⁻¹ − 1), capped at ${formatDuration(BLOB_RETRY.maxRetryDelayMs)})`,
+      `${formatDuration(BLOB_RETRY.requestTimeoutMs)} a report read`,
     ],
     [
       'activity over a list (`src/activities/budget.ts`)',

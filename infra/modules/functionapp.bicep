@@ -141,12 +141,14 @@ var hostSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-// kiln's own data in the same account, reached with the same identity (Storage Table Data
-// Contributor): the run history and the registration broker's record of the registrations it gave,
-// each a table the app creates on its first write. The endpoint comes from the account, so it is
-// right in every cloud (sovereign clouds have their own suffix).
+// kiln's own data in the same account, reached with the same identity: the run history and the
+// registration broker's record of the registrations it gave, each a table the app creates on its
+// first write (Storage Table Data Contributor), and the images' software reports the Packer job
+// stores as blobs (read with Storage Blob Data Owner). The endpoints come from the account, so they
+// are right in every cloud (sovereign clouds have their own suffix).
 var storageSettings = {
   KILN_TABLE_ENDPOINT: storage.properties.primaryEndpoints.table
+  KILN_BLOB_ENDPOINT: storage.properties.primaryEndpoints.blob
 }
 
 resource settings 'Microsoft.Web/sites/config@2024-11-01' = {

@@ -1,7 +1,7 @@
-// Storage for the Functions host, the durable task hub and the Flex Consumption deployment package.
-// Shared keys are disabled: the host and the orchestrator reach it only through managed identity,
-// so the role assignments below are the only way in.
-metadata description = 'Storage account (no shared keys) with the Flex Consumption deployment container and data-plane roles.'
+// Storage for the Functions host, the durable task hub, the Flex Consumption deployment package and
+// the images' software reports. Shared keys are disabled: the host, the orchestrator and the Packer
+// job reach it only through managed identity, so the role assignments below are the only way in.
+metadata description = 'Storage account (no shared keys) with the Flex Consumption deployment container, the software reports container and data-plane roles.'
 
 import { roleAssignmentType, tagsType } from 'types.bicep'
 
@@ -21,6 +21,14 @@ param deploymentContainerName string = 'app-package'
 
 @description('Optional. Role assignments on the storage account (data-plane roles of the app identity).')
 param roleAssignments roleAssignmentType[] = []
+
+@description('Optional. Blob container of the images\' software reports (KILN_SOFTWARE_REPORTS_CONTAINER; docs/software-report.md).')
+@minLength(3)
+@maxLength(63)
+param softwareReportsContainerName string = 'software-reports'
+
+@description('Optional. Role assignments on the software reports container alone (the Packer job writes the reports).')
+param softwareReportsRoleAssignments roleAssignmentType[] = []
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -59,6 +67,28 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+// Each build's software report: <definition>/<version>/software.json, software.md, sbom.spdx.json.
+resource softwareReportsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
+  parent: blobService
+  name: softwareReportsContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource softwareReportsRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for ra in softwareReportsRoleAssignments: {
+    name: guid(softwareReportsContainer.id, ra.principalId, subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId))
+    scope: softwareReportsContainer
+    properties: {
+      principalId: ra.principalId
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId)
+      principalType: ra.?principalType ?? 'ServicePrincipal'
+      description: ra.?description ?? ''
+    }
+  }
+]
+
 resource roles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for ra in roleAssignments: {
     name: guid(account.id, ra.principalId, subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ra.roleDefinitionId))
@@ -83,3 +113,6 @@ output blobEndpoint string = account.properties.primaryEndpoints.blob
 
 @description('Name of the deployment package container.')
 output deploymentContainerName string = deploymentContainer.name
+
+@description('Name of the software reports container (KILN_SOFTWARE_REPORTS_CONTAINER).')
+output softwareReportsContainerName string = softwareReportsContainer.name

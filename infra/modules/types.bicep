@@ -16,6 +16,7 @@ var builtInRoleIds = {
   managedIdentityOperator: 'f1a07417-d97a-45cb-824c-7a7467783830'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'

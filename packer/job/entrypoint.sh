@@ -9,9 +9,20 @@
 # unset, the templates build in that group and never create or delete a resource group.
 # AZURE_CLIENT_ID picks a user-assigned identity; ARM_SUBSCRIPTION_ID the subscription.
 # On success prints "KILN_MANAGED_IMAGE_ID=<id>"; exits with Packer's status.
+#
+# The build's software report (docs/software-report.md): the templates write software.json,
+# software.md and, when an SBOM was made, sbom.spdx.json into KILN_SOFTWARE_REPORT_DIR (exported
+# here; default software-report/ beside the template). After a successful build they are uploaded,
+# with the job's identity, to KILN_SOFTWARE_REPORT_URL (the version's folder in kiln's reports
+# container, <blob endpoint>/<container>/<definition>/<version>; kiln sets it), the JSON last, each
+# tried KILN_UPLOAD_ATTEMPTS times (default 3); then "KILN_SOFTWARE_REPORT=<blob name of the JSON>"
+# is printed. A missing report or a failed upload is logged loudly and does not fail the job: the
+# image is built, and kiln holds the version as unreported for a person to decide.
 set -euo pipefail
 
 log() { printf 'kiln-packer: %s\n' "$*" >&2; }
+# Loud: a line a person reading the job's log cannot miss.
+warn() { printf 'kiln-packer: WARNING: %s\n' "$*" >&2; }
 
 image=${1:-${KILN_IMAGE:-}}
 templates=${KILN_TEMPLATES_DIR:-/opt/kiln/packer}
@@ -31,6 +42,12 @@ if [[ ! -d $template_dir ]]; then
 	log "no template folder $template_dir (KILN_TEMPLATES_DIR=$templates)"
 	exit 2
 fi
+
+# Where the templates write the software report. Files an earlier build left there are not this one's.
+report_dir=${KILN_SOFTWARE_REPORT_DIR:-$template_dir/software-report}
+export KILN_SOFTWARE_REPORT_DIR=$report_dir
+report_files=(software.md sbom.spdx.json software.json) # the JSON last: it is what kiln reads first
+for file in "${report_files[@]}"; do rm -f "$report_dir/$file"; done
 
 # Container Apps managed identities are not reachable through IMDS, so the azure-arm builder's own
 # managed-identity login cannot work here; the Azure CLI can, so both templates build with CLI auth.
@@ -83,4 +100,53 @@ if [[ -n $image_id ]]; then
 else
 	log "packer succeeded but the managed image id could not be determined (set PKR_VAR_managed_image_rg and PKR_VAR_managed_image_name)"
 fi
+
+# upload FILE URL: one blob, tried KILN_UPLOAD_ATTEMPTS times with a growing pause.
+upload() {
+	local file=$1 url=$2 attempts=${KILN_UPLOAD_ATTEMPTS:-3} attempt content_type
+	case $file in
+	*.md) content_type=text/markdown ;;
+	*) content_type=application/json ;;
+	esac
+	for ((attempt = 1; attempt <= attempts; attempt++)); do
+		if az storage blob upload --auth-mode login --blob-url "$url" --file "$file" --overwrite \
+			--content-type "$content_type" --only-show-errors --output none; then
+			return 0
+		fi
+		if ((attempt < attempts)); then
+			log "upload of $url failed (attempt $attempt of $attempts); trying again"
+			sleep $((attempt * 5))
+		fi
+	done
+	return 1
+}
+
+# store_report: uploads the report files that exist; the status says whether the report was stored.
+store_report() {
+	local url=${KILN_SOFTWARE_REPORT_URL:-} file blob
+	url=${url%/}
+	if [[ -z $url ]]; then
+		log "KILN_SOFTWARE_REPORT_URL is not set: the software report is not stored (kiln reads no reports without KILN_BLOB_ENDPOINT)"
+		return 0
+	fi
+	if [[ ! -s $report_dir/software.json ]]; then
+		warn "no software report: $report_dir/software.json was not written by the build; kiln will hold this version as unreported until someone approves it"
+		return 1
+	fi
+	[[ -s $report_dir/software.md ]] || warn "$report_dir/software.md was not written: the report is stored without its Markdown"
+	for file in "${report_files[@]}"; do
+		[[ -s $report_dir/$file ]] || continue
+		if ! upload "$report_dir/$file" "$url/$file"; then
+			warn "the software report could not be stored: uploading $file to $url/$file failed ${KILN_UPLOAD_ATTEMPTS:-3} times (does the job's identity have Storage Blob Data Contributor on the container?); kiln will hold this version as unreported until someone approves it"
+			return 1
+		fi
+	done
+	# The blob's name within its container: the URL's path after the container.
+	blob=${url#*://*/}
+	blob=${blob#*/}
+	printf 'KILN_SOFTWARE_REPORT=%s/software.json\n' "$blob"
+}
+
+# The image is built whatever happens to its report.
+store_report || true
 exit "$rc"

@@ -11,6 +11,7 @@ import {
   type ImageKind,
 } from '../domain/release.js';
 import { regionKey } from '../domain/regions.js';
+import { softwareReportBlobs } from '../domain/software-report.js';
 import { versionOfImageReference } from '../domain/rollout.js';
 import type { ActivityDeps } from './deps.js';
 import { attempt, type ActivityResult } from './result.js';
@@ -78,6 +79,11 @@ async function referencedVersions(arm: ActivityDeps['arm'], definition: string):
 
 export interface StartBuildInput {
   image: ImageKind;
+  /**
+   * The gallery image definition the version is for: the build stores its software report under it
+   * (`<definition>/<version>/…`). Absent: the image's definition in the settings.
+   */
+  definition?: string;
   version: string;
   runId: string;
   runnerVersion?: string;
@@ -127,6 +133,11 @@ export function createStartBuildActivity({ arm, settings }: ActivityDeps) {
         runnerVersion: input.runnerVersion,
         runnerSha256: input.runnerSha256,
         agentVersion: input.agentVersion ?? (packer.agentVersion || undefined),
+        softwareReportUrl: softwareReportUrl(
+          settings,
+          input.definition ?? settings.gallery.definitions[input.image],
+          input.version,
+        ),
       });
       const earlier = await arm.findJobExecution(packer.jobId, {
         KILN_RUN_ID: input.runId,
@@ -141,6 +152,21 @@ export function createStartBuildActivity({ arm, settings }: ActivityDeps) {
         managedImageId: `/subscriptions/${settings.subscriptionId}/resourceGroups/${packer.imageResourceGroup}/providers/Microsoft.Compute/images/${managedImageName}`,
       };
     });
+}
+
+/**
+ * The blob URL of the folder the build's software report goes to (the JSON, the Markdown and the
+ * SBOM beside each other, softwareReportBlobs' names), or undefined when kiln has no reports store.
+ */
+function softwareReportUrl(
+  settings: ActivityDeps['settings'],
+  definition: string,
+  version: string,
+): string | undefined {
+  const reports = settings.softwareReports;
+  if (!reports) return undefined;
+  const folder = softwareReportBlobs(definition, version).json.replace(/\/[^/]+$/, '');
+  return `${reports.endpoint}/${reports.container}/${folder}`;
 }
 
 export interface BuildStatusInput {

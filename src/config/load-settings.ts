@@ -64,6 +64,11 @@ export interface Settings extends ClientTuning {
   };
   /** The run history (src/history/run-history.ts); `table` undefined when KILN_TABLE_ENDPOINT is empty. */
   runHistory: { table?: { endpoint: string; name: string }; retentionDays: number };
+  /**
+   * Where the images' software reports are (docs/software-report.md); undefined when
+   * KILN_BLOB_ENDPOINT is empty (builds store none, kiln reads none).
+   */
+  softwareReports?: { endpoint: string; container: string };
   schedules: { cleanup: string; rebuild: string; runnerRelease: string };
   hygiene: { offlineGraceMinutes: number; bootDeadlineMinutes: number };
   gallery: {
@@ -191,6 +196,9 @@ export function loadSettings(env: Env = process.env): Settings {
         : undefined,
       retentionDays: r.RUN_HISTORY_DAYS,
     },
+    softwareReports: r.KILN_BLOB_ENDPOINT
+      ? { endpoint: r.KILN_BLOB_ENDPOINT.replace(/\/+$/, ''), container: r.KILN_SOFTWARE_REPORTS_CONTAINER }
+      : undefined,
     schedules: {
       cleanup: r.CLEANUP_SCHEDULE,
       rebuild: r.REBUILD_SCHEDULE,

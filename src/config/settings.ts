@@ -87,6 +87,18 @@ const tableName = z
     'must be 3-63 letters/digits starting with a letter (an Azure table name)',
   );
 
+/**
+ * An Azure blob container name: 3-63 lower-case letters, digits and hyphens, starting and ending
+ * with a letter or digit, no two hyphens in a row.
+ */
+const containerName = z
+  .string()
+  .trim()
+  .regex(
+    /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/,
+    'must be 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit (an Azure blob container name)',
+  );
+
 /** A whole number in [min, max], e.g. milliseconds or a count. */
 const wholeNumber = (min: number, max: number) =>
   z.coerce
@@ -210,7 +222,7 @@ export const SETTINGS = {
     {
       env: 'CLIENT_RETRY_BASE_MS',
       description:
-        'First backoff before a client retries a failed GitHub, Azure DevOps, ARM or Table storage request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS (Table storage: its own 30 s). 0 retries at once.',
+        'First backoff before a client retries a failed GitHub, Azure DevOps, ARM, Table or Blob storage request; later backoffs grow from it, all within CLIENT_REQUEST_TIMEOUT_MS (Table and Blob storage: their own 30 s). 0 retries at once.',
     },
     wholeNumber(0, 60_000),
     CLIENT_TUNING.clientRetryBaseMs,
@@ -667,6 +679,25 @@ export const SETTINGS = {
     },
     wholeNumber(1, 3650),
     400,
+  ),
+  KILN_BLOB_ENDPOINT: withDefault(
+    {
+      env: 'KILN_BLOB_ENDPOINT',
+      description:
+        "Blob endpoint of the app's storage account (sovereign clouds differ, e.g. https://<account>.blob.core.chinacloudapi.cn). Each image build stores its software report there (docs/software-report.md), written by the Packer job's identity; kiln reads them with its managed identity to compare a new image with the promoted one and to answer GET /api/images/{image}/{version}/software. Empty: builds store no report and kiln reads none.",
+      example: 'https://stkilnprod.blob.core.windows.net',
+    },
+    z.union([z.literal(''), httpsUrl]),
+    '',
+  ),
+  KILN_SOFTWARE_REPORTS_CONTAINER: withDefault(
+    {
+      env: 'KILN_SOFTWARE_REPORTS_CONTAINER',
+      description:
+        "Blob container (in KILN_BLOB_ENDPOINT) of the images' software reports: <definition>/<version>/software.json, software.md and sbom.spdx.json. The Bicep creates it.",
+    },
+    containerName,
+    'software-reports',
   ),
   GITHUB_RUNNER_GROUP_ID: withDefault(
     {

@@ -85,6 +85,12 @@ export interface JobTemplateInput {
   runnerVersion?: string;
   runnerSha256?: string;
   agentVersion?: string;
+  /**
+   * Where the job stores the build's software report (docs/software-report.md): the blob URL of the
+   * version's folder, `<blob endpoint>/<container>/<definition>/<version>`. Absent: kiln reads no
+   * reports (KILN_BLOB_ENDPOINT is empty) and the job stores none.
+   */
+  softwareReportUrl?: string;
 }
 
 export interface JobTemplate {
@@ -119,6 +125,7 @@ export function buildJobTemplate(input: JobTemplateInput): JobTemplate {
     if (input.runnerSha256) env.PKR_VAR_runner_sha256 = input.runnerSha256;
   }
   if (input.image === 'windows' && input.agentVersion) env.PKR_VAR_agent_version = input.agentVersion;
+  if (input.softwareReportUrl) env.KILN_SOFTWARE_REPORT_URL = input.softwareReportUrl;
   return {
     containers: [
       {

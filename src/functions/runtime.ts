@@ -5,6 +5,7 @@
  */
 import { createArmClient } from '../clients/arm/index.js';
 import { createAdoClient } from '../clients/ado/index.js';
+import { createSoftwareReportStore } from '../clients/blobs.js';
 import { createCredential } from '../clients/credential.js';
 import { createGitHubClient } from '../clients/github/index.js';
 import { createSecretReader } from '../clients/keyvault.js';
@@ -83,6 +84,15 @@ export function getRuntime(): ActivityDeps {
     if (issuedTable) runtime.issuedRegistrations = createIssuedRegistrationsTable(tableOptions(issuedTable));
     const historyTable = settings.runHistory.table;
     if (historyTable) runtime.runHistory = createRunHistoryTable(tableOptions(historyTable));
+    // The images' software reports, in the same account's Blob service, read with the app's identity.
+    const reports = settings.softwareReports;
+    if (reports)
+      runtime.softwareReports = createSoftwareReportStore({
+        endpoint: reports.endpoint,
+        container: reports.container,
+        credential,
+        retryBaseMs: settings.clientRetryBaseMs,
+      });
   }
   return runtime;
 }

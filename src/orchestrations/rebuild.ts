@@ -259,6 +259,7 @@ function* rebuild(
   phase('building');
   const build = yield* callActivity(context, Activities.startBuild, {
     image: input.image,
+    definition: input.definition,
     version: out.version,
     runId: id,
     runnerVersion: runner.version,

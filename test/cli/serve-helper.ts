@@ -17,6 +17,8 @@ export interface Served {
   /** Where the app's own tables are: Azurite (started by kiln serve) or the fake cloud's Table storage. */
   tableStorage: 'azurite' | 'fake';
   tableEndpoint: string;
+  /** The fake cloud's Blob storage, where the images' software reports are. */
+  blobEndpoint: string;
   azuritePid?: number;
   process: ChildProcess;
   stderr: () => string;

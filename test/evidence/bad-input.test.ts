@@ -373,6 +373,8 @@ describe('settings: every problem at once, each naming its setting', () => {
     KILN_REGISTRATION_TABLE: 'kiln-registrations',
     KILN_RUN_HISTORY_TABLE: 'kiln_runs',
     RUN_HISTORY_DAYS: '0',
+    KILN_BLOB_ENDPOINT: 'http://stkiln.blob.core.windows.net',
+    KILN_SOFTWARE_REPORTS_CONTAINER: 'Software_Reports',
     GITHUB_RUNNER_GROUP_ID: 'default',
     GITHUB_RUNNER_LABELS: ',',
     APPLICATIONINSIGHTS_CONNECTION_STRING:

@@ -182,6 +182,17 @@ const requests: Record<FakeService, Record<string, () => Promise<Response>>> = {
     listEntities: () => table("/faults()?$filter=PartitionKey%20eq%20'p'"),
     mergeEntity: () => table("/faults(PartitionKey='p',RowKey='r')", { method: 'PATCH', body: '{}' }),
   },
+  blobs: {
+    getBlob: () => blob('/software-reports/linux-agent/2026.10.1/software.json'),
+    getBlobProperties: () =>
+      blob('/software-reports/linux-agent/2026.10.1/software.json', { method: 'HEAD' }),
+    putBlob: () =>
+      blob('/software-reports/faults/x.json', {
+        method: 'PUT',
+        headers: { 'x-ms-blob-type': 'BlockBlob' },
+        body: '{}',
+      }),
+  },
   ado: {
     getPools: () => ado('/pools?poolName=kiln-windows'),
     listAgents: () => ado('/pools/17/agents'),
@@ -207,6 +218,16 @@ function table(p: string, init: RequestInit = {}) {
       'x-ms-version': '2019-02-02',
       accept: 'application/json;odata=minimalmetadata',
       'content-type': 'application/json',
+      ...(init.headers as object),
+    },
+  });
+}
+function blob(p: string, init: RequestInit = {}) {
+  return fetch(`${t.cloud.urls.blobs}${p}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${storageToken}`,
+      'x-ms-version': '2026-04-06',
       ...(init.headers as object),
     },
   });

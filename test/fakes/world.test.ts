@@ -136,21 +136,41 @@ describe('initial fleet', () => {
     expect(sets.map((s) => s.name)).toEqual(['vmss-mine']);
   });
 
-  it("gives existing versions the scenario's tags, published 30 days before the start", async () => {
+  it("gives existing versions the scenario's tags and their software report's, published 30 days before the start", async () => {
     t = await startTestCloud(
       makeScenario({
         gallery: {
           regions: ['westeurope'],
           existingVersions: { linux: ['2026.9.1', '2026.10.1'], windows: ['2026.10.1'] },
-          versionTags: { linux: { '2026.10.1': { 'kiln-runner-version': '2.329.0' } } },
+          versionTags: {
+            linux: { '2026.10.1': { 'kiln-runner-version': '2.329.0' } },
+            // A scenario's own kiln-software-report tag wins: empty, the version has no report.
+            windows: { '2026.10.1': { 'kiln-software-report': '' } },
+          },
         },
       }),
     );
     const versions = await clients(t).arm.listImageVersions(t.settings.gallery.definitions.linux);
     expect(versions.map((v) => [v.name, v.tags, v.publishedDate])).toEqual([
-      ['2026.9.1', {}, '2026-11-01T02:55:00.000Z'],
-      ['2026.10.1', { 'kiln-runner-version': '2.329.0' }, '2026-11-01T02:55:00.000Z'],
+      [
+        '2026.9.1',
+        { 'kiln-software-report': 'linux-agent/2026.9.1/software.json' },
+        '2026-11-01T02:55:00.000Z',
+      ],
+      [
+        '2026.10.1',
+        { 'kiln-runner-version': '2.329.0', 'kiln-software-report': 'linux-agent/2026.10.1/software.json' },
+        '2026-11-01T02:55:00.000Z',
+      ],
     ]);
+    const windows = await clients(t).arm.listImageVersions(t.settings.gallery.definitions.windows);
+    expect(windows.map((v) => v.tags)).toEqual([{ 'kiln-software-report': '' }]);
+    expect(t.cloud.world.blobs.list('software-reports', 'windows-agent/')).toEqual([]);
+    // The report says which runner the version baked in, as its tag does.
+    const report = JSON.parse(
+      t.cloud.world.blobs.get('software-reports', 'linux-agent/2026.10.1/software.json')!.body.toString(),
+    ) as { agent: unknown };
+    expect(report.agent).toEqual({ name: 'actions-runner', version: '2.329.0' });
   });
 });
 

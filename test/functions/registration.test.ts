@@ -56,6 +56,7 @@ describe('function registrations', () => {
       ['listRuns', 'runs'],
       ['getRun', 'runs/{id}'],
       ['dashboard', 'dashboard'],
+      ['getImageSoftware', 'images/{image}/{version}/software'],
     ] as const)
       expect(byName.get(name)!.trigger, name).toMatchObject({
         type: 'httpTrigger',
@@ -95,6 +96,7 @@ describe('function registrations', () => {
         'listRuns',
         'getRun',
         'dashboard',
+        'getImageSoftware',
         'registerRunner',
       ].sort(),
     );

@@ -57,6 +57,7 @@ const base = (env) => [
   `packer | AcrPull | /resourceGroups/rg-${env}/providers/Microsoft.ContainerRegistry/registries/cr<token>`,
   `packer | Contributor | /resourceGroups/rg-${env}-images`,
   `packer | Contributor | /resourceGroups/rg-${env}-packer-build`,
+  `packer | Storage Blob Data Contributor | /resourceGroups/rg-${env}/providers/Microsoft.Storage/storageAccounts/st<token>/blobServices/default/containers/software-reports`,
 ];
 
 describe('role assignments', () => {
@@ -459,6 +460,7 @@ describe('app settings contract with src/config', () => {
     'RUNNER_MAX_AGE_DAYS',
     'IMAGE_EOL_DAYS',
     'AGENT_VERSION',
+    'KILN_SOFTWARE_REPORTS_CONTAINER',
   ];
   const HOST = [
     'AzureWebJobsStorage__accountName',
@@ -496,7 +498,7 @@ describe('app settings contract with src/config', () => {
       const snap = snaps[name];
       const account = resourcesOf(snap, 'Microsoft.Storage/storageAccounts')[0].name;
       // Read from the account at deployment (sovereign clouds have other suffixes), never spelled out.
-      const m = /createObject\('KILN_TABLE_ENDPOINT', reference\('([^']+)', '[^']+'\)\.primaryEndpoints\.table\)/.exec(
+      const m = /createObject\('KILN_TABLE_ENDPOINT', reference\('([^']+)', '[^']+'\)\.primaryEndpoints\.table[,)]/.exec(
         settingsExpr(snap),
       );
       assert.ok(m, `${name}: KILN_TABLE_ENDPOINT is the storage account's primaryEndpoints.table`);
@@ -506,6 +508,30 @@ describe('app settings contract with src/config', () => {
         grants(snap).includes(
           `orchestrator | Storage Table Data Contributor | /resourceGroups/rg-${name}/providers/Microsoft.Storage/storageAccounts/st<token>`,
         ),
+        name,
+      );
+    }
+  });
+
+  it("gives the software reports the Blob endpoint and container of the app's own storage account; only the Packer job writes there", () => {
+    for (const name of ['dev', 'prod', 'jit']) {
+      const snap = snaps[name];
+      const account = resourcesOf(snap, 'Microsoft.Storage/storageAccounts')[0].name;
+      const m = /'KILN_BLOB_ENDPOINT', reference\('([^']+)', '[^']+'\)\.primaryEndpoints\.blob[,)]/.exec(
+        settingsExpr(snap),
+      );
+      assert.ok(m, `${name}: KILN_BLOB_ENDPOINT is the storage account's primaryEndpoints.blob`);
+      assert.match(m[1], new RegExp(`/providers/Microsoft\\.Storage/storageAccounts/${account}$`), name);
+      const containers = resourcesOf(snap, 'Microsoft.Storage/storageAccounts/blobServices/containers');
+      assert.ok(
+        containers.some((c) => c.name === `${account}/default/software-reports` && c.properties.publicAccess === 'None'),
+        `${name}: the software-reports container, private`,
+      );
+      assert.match(settingsExpr(snap), /'key', 'KILN_SOFTWARE_REPORTS_CONTAINER'/, name);
+      const container = `/resourceGroups/rg-${name}/providers/Microsoft.Storage/storageAccounts/st<token>/blobServices/default/containers/software-reports`;
+      assert.deepEqual(
+        grants(snap).filter((g) => g.endsWith(container)),
+        [`packer | Storage Blob Data Contributor | ${container}`],
         name,
       );
     }

@@ -526,6 +526,7 @@ describe.skipIf(!haveMain)("kiln's template (dist/infra/main.json)", () => {
     `${packer} | Contributor | /resourceGroups/rg-kiln-packer-build`,
     `${packer} | Contributor | /resourceGroups/rg-kiln-images`,
     `${packer} | AcrPull | ${registry}`,
+    `${packer} | Storage Blob Data Contributor | ${rg}/Microsoft.Storage/storageAccounts/st${token}/blobServices/default/containers/software-reports`,
   ].sort();
   // In PAT registration mode each fleet's identity reads its PAT at boot (the broker modes are the default).
   const patModeRunnerGrants = [

@@ -135,6 +135,7 @@ const HTTP_OPERATIONS: Record<ScenarioFault['service'], readonly string[]> = {
   identity: FAULT_OPERATIONS.identity,
   keyvault: FAULT_OPERATIONS.keyvault,
   tables: FAULT_OPERATIONS.tables,
+  blobs: FAULT_OPERATIONS.blobs,
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ export const FAKE_CLOUD_SETTINGS = [
   'AZURE_TENANT_ID',
   'KILN_REGISTRATION_AUDIENCE',
   'KILN_TABLE_ENDPOINT',
+  'KILN_BLOB_ENDPOINT',
 ] as const satisfies readonly SettingName[];
 
 export type FakeCloudSetting = (typeof FAKE_CLOUD_SETTINGS)[number];

@@ -23,6 +23,7 @@
  *   ado       getPools | listAgents | getAgent | updateAgent | deleteAgent
  *   tables    createTable | createEntity | getEntity | updateEntity | deleteEntity | listEntities
  *             | mergeEntity (Table storage: the broker's record of issued registrations, the run history)
+ *   blobs     getBlob | getBlobProperties | putBlob   (Blob storage: the images' software reports)
  *   any       '*' matches every operation of the service.
  *
  * Shapes: `status` ≥ 400 answers that status with the service's error envelope (and `Retry-After`
@@ -88,6 +89,7 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
     'listEntities',
     'mergeEntity',
   ],
+  blobs: ['getBlob', 'getBlobProperties', 'putBlob'],
 };
 
 /**

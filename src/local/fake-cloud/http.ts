@@ -21,6 +21,8 @@ export interface FakeRequest {
   headers: IncomingMessage['headers'];
   /** Raw body text ('' when none). */
   body: string;
+  /** The body's bytes as sent (a blob's content). */
+  bytes: Buffer;
   raw: IncomingMessage;
   res: ServerResponse;
 }
@@ -56,11 +58,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     raw.on('data', (c: Buffer) => chunks.push(c));
     raw.on('end', () => {
       const host = raw.headers.host ?? '127.0.0.1';
+      const bytes = Buffer.concat(chunks);
       const req: FakeRequest = {
         method: (raw.method ?? 'GET').toUpperCase(),
         url: new URL(raw.url ?? '/', `${options.tls ? 'https' : 'http'}://${host}`),
         headers: raw.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body: bytes.toString('utf8'),
+        bytes,
         raw,
         res,
       };

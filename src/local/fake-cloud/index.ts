@@ -1,6 +1,6 @@
 /**
- * The fake cloud: stateful HTTPS fakes of ARM, GitHub, Azure DevOps, Key Vault and Table storage
- * plus a managed identity endpoint, all on 127.0.0.1 with random ports, built from a scenario and driven by the
+ * The fake cloud: stateful HTTPS fakes of ARM, GitHub, Azure DevOps, Key Vault, Table and Blob
+ * storage plus a managed identity endpoint, all on 127.0.0.1 with random ports, built from a scenario and driven by the
  * shared virtual clock. `env` holds the kiln settings (and IDENTITY_ENDPOINT/IDENTITY_HEADER) that
  * point kiln's real clients at the fakes; nothing else changes in the clients.
  */
@@ -21,6 +21,7 @@ import { keyVaultHandler, newSecret, type StoredSecret } from './keyvault.js';
 import { installLocalhostResolver } from './localhost-dns.js';
 import { issueLeaf } from './tls.js';
 import { createAccessControl, type RolesOption } from './role-source.js';
+import { blobsHandler } from './blobs.js';
 import { tablesHandler } from './tables.js';
 import { TokenIssuer } from './tokens.js';
 import { DEFAULT_NAMES, World, type Ledger, type WorldNames } from './world.js';
@@ -87,6 +88,8 @@ export interface FakeCloud {
     keyVault: string;
     /** The storage account's Table endpoint (KILN_TABLE_ENDPOINT). */
     tables: string;
+    /** The storage account's Blob endpoint (KILN_BLOB_ENDPOINT), host-style. */
+    blobs: string;
     identity: string;
     authority: string;
   };
@@ -221,9 +224,19 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
   const observe = (service: FakeService) =>
     contracts ? { observe: (ex: Exchange) => contracts.check(service, ex) } : {};
   faults.observe((service, operation) => world.beforeRequest(service, operation));
+  // The simulated Packer job's report uploads meet the Blob service's faults as a Put Blob does.
+  world.uploadFails = () => faults.takeHttp('blobs', 'putBlob') !== undefined;
   const identity = await sharedIdentity();
   const tokens = identity.tokens;
-  const requests: RequestCounts = { arm: 0, github: 0, ado: 0, keyvault: 0, identity: 0, tables: 0 };
+  const requests: RequestCounts = {
+    arm: 0,
+    github: 0,
+    ado: 0,
+    keyvault: 0,
+    identity: 0,
+    tables: 0,
+    blobs: 0,
+  };
   const requestLog: RequestLogEntry[] = [];
   const onRequest: OnRequest = (s, r) => {
     requests[s]++;
@@ -255,7 +268,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
 
   const tlsMain = { cert: ca.certPem, key: ca.keyPem };
   const servers: RunningServer[] = [];
-  const origins = { arm: '', github: '', ado: '', keyvault: '', identity: '', tables: '' };
+  const origins = { arm: '', github: '', ado: '', keyvault: '', identity: '', tables: '', blobs: '' };
   const pageSize = { vms: 50, resources: 50, versions: 50, ...options.pageSize };
 
   try {
@@ -349,6 +362,29 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     });
     servers.push(tables);
     origins.tables = tables.origin;
+
+    // The Blob service host-style, as https://<account>.blob.core.windows.net is: a *.localhost name
+    // (which startFakeCloud resolves to 127.0.0.1), since the SDK reads an IP address as the
+    // emulator's path-style URL with the account in the path.
+    const blobHost = `${names.storageAccountName}.blob.localhost`;
+    const blobs = await serve({
+      service: 'blobs',
+      tls: issueLeaf(ca, [blobHost, '*.blob.localhost']),
+      hostName: blobHost,
+      onRequest,
+      handler: blobsHandler({
+        tokens,
+        faults,
+        origin: () => origins.blobs,
+        now: () => clock.nowMs(),
+        access: () => world.access,
+        accountId: () => world.storageAccountId(),
+        tenantId: names.tenantId,
+        store: world.blobs,
+      }),
+    });
+    servers.push(blobs);
+    origins.blobs = blobs.origin;
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
     throw err;
@@ -402,6 +438,8 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     KILN_REGISTRATION_AUDIENCE: REGISTRATION_AUDIENCE,
     // Where the broker records the registrations it gave: the app's storage account's Table service.
     KILN_TABLE_ENDPOINT: origins.tables,
+    // Where the Packer job stores each build's software report: the same account's Blob service.
+    KILN_BLOB_ENDPOINT: origins.blobs,
   };
 
   let closed = false;
@@ -420,6 +458,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       ado: `${origins.ado}/${names.adoOrganization}`,
       keyVault: origins.keyvault,
       tables: origins.tables,
+      blobs: origins.blobs,
       identity: env.IDENTITY_ENDPOINT!,
       authority: identity.authorityOrigin,
     },

@@ -12,7 +12,7 @@
  * | kiln's own resource group | each resource group kiln's resources live in (job, gallery, runners) |
  * | a scale set tagged `kiln-image=<kind>` (and `kiln-canary`) | every managed scale set of that kind (canary or not) |
  * | the gallery, an image definition (by name) | the world's gallery, its definition of that kind |
- * | the Packer job, its registry, the vault and its secrets, the storage account, the runners' subnet or network | their world counterparts |
+ * | the Packer job, its registry, the vault and its secrets, the storage account and its blob containers, the runners' subnet or network | their world counterparts |
  * | a user-assigned identity | that identity in the world |
  * | anything else (monitoring) | kept as is: no fake serves it |
  *
@@ -92,6 +92,8 @@ export function placeTemplateRoles(
         return [`${world.keyVaultId()}/secrets/${name}`];
       case 'microsoft.storage/storageaccounts':
         return [world.storageAccountId()];
+      case 'microsoft.storage/storageaccounts/blobservices/containers':
+        return [world.containerId(name)];
       case 'microsoft.network/virtualnetworks':
         return [world.subnetId().replace(/\/subnets\/[^/]+$/i, '')];
       case 'microsoft.network/virtualnetworks/subnets':

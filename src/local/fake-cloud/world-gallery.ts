@@ -5,6 +5,8 @@
  * job's identity (S5 judged).
  */
 import type { ImageKind } from '../scenario/types.js';
+import type { FakeIdentity } from './access.js';
+import { fakeSoftwareReport, softwareReportMarkdown } from './software-reports.js';
 import { judgeMadeLatest, judgeSecondBuild, judgeVersionDelete } from './world-judge.js';
 import { WorldInstances } from './world-instances.js';
 import {
@@ -223,10 +225,58 @@ export abstract class WorldGallery extends WorldInstances {
           }
         }
         this.event('arm', `packer job execution ${name} ${exec.status}`);
+        if (exec.status === 'Succeeded') this.storeBuildReport(exec, templateEnv(template), packer);
       },
       `execution ${name}`,
     );
     return exec;
+  }
+
+  /**
+   * What packer/job/entrypoint.sh does after a successful build: stores the build's software report
+   * in the folder KILN_SOFTWARE_REPORT_URL names, as the Packer job's identity, the Markdown first and
+   * the JSON last, each tried three times (a `blobs putBlob` fault takes one try). A refusal, a
+   * missing container or three failed tries leave the version without a report; the build stands.
+   */
+  private storeBuildReport(exec: WorldExecution, env: Record<string, string>, packer: FakeIdentity): void {
+    const url = env.KILN_SOFTWARE_REPORT_URL;
+    if (!url) return;
+    const where = reportFolder(url);
+    const notStored = (why: string) =>
+      this.event(
+        'blobs',
+        `packer job execution ${exec.name}: WARNING: the software report was not stored: ${why}`,
+      );
+    if (!where || where.host.toLowerCase() !== `${this.names.storageAccountName}.blob`)
+      return notStored(`${url} is not a folder of this world's storage account`);
+    const report = fakeSoftwareReport(exec.kind, {
+      generatedAt: this.isoNow(),
+      agentVersion: exec.kind === 'linux' ? env.PKR_VAR_runner_version : env.PKR_VAR_agent_version,
+      changes: this.scenario.images[exec.kind].changes,
+    });
+    const files: [name: string, body: string, type: string][] = [
+      ['software.md', softwareReportMarkdown(report), 'text/markdown'],
+      ['software.json', JSON.stringify(report, null, 2), 'application/json'],
+    ];
+    const action = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write';
+    for (const [file, body, type] of files) {
+      const blob = `${where.folder}/${file}`;
+      let stored = false;
+      for (let attempt = 1; attempt <= 3 && !stored; attempt++) {
+        if (this.uploadFails()) continue;
+        if (!this.access.authorizeStorage(packer, action, this.containerId(where.container), 'data'))
+          return notStored(`uploading ${blob} was refused (AuthorizationPermissionMismatch)`);
+        if (!this.blobs.hasContainer(where.container))
+          return notStored(`the container ${where.container} does not exist (ContainerNotFound)`);
+        this.blobs.put(where.container, blob, Buffer.from(body), type);
+        stored = true;
+      }
+      if (!stored) return notStored(`uploading ${blob} failed 3 times`);
+    }
+    this.event(
+      'blobs',
+      `packer job execution ${exec.name} stored its software report ${where.folder}/software.json`,
+    );
   }
 
   stopExecution(exec: WorldExecution): void {
@@ -235,6 +285,23 @@ export abstract class WorldGallery extends WorldInstances {
     exec.endTime = this.clock.nowMs();
     this.event('arm', `packer job execution ${exec.name} stopped`);
   }
+}
+
+/**
+ * `https://<account>.blob.<suffix>[:port]/<container>/<folder>` as its parts: the account's blob
+ * host (`<account>.blob`, without the cloud's suffix), the container and the folder within it.
+ */
+function reportFolder(url: string): { host: string; container: string; folder: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const [container, ...folder] = parsed.pathname.split('/').filter(Boolean);
+  const host = /^([^.]+\.blob)\./i.exec(parsed.hostname)?.[1];
+  if (!host || !container || folder.length === 0) return undefined;
+  return { host, container, folder: folder.map(decodeURIComponent).join('/') };
 }
 
 /** The environment variables of an execution template's containers. */

@@ -9,6 +9,7 @@
  * scenario's outside changes). world-judge.ts judges kiln's writes against the safety invariants.
  */
 import { AccessControl, deploymentIdentities } from './access.js';
+import { FakeBlobStore } from './blob-store.js';
 import type { VirtualClock } from '../clock.js';
 import { randomUuid, seedOf, seededRandom, type Random } from '../random.js';
 import type { ImageKind, Scenario } from '../scenario/types.js';
@@ -40,6 +41,8 @@ export abstract class WorldState {
   readonly managedImages = new Set<string>();
   readonly executions = new Map<string, WorldExecution>();
   readonly operations = new Map<string, AsyncOperation>();
+  /** The storage account's blobs: the images' software reports (blobs.ts serves them). */
+  readonly blobs: FakeBlobStore;
   readonly ledger: Ledger = {
     jobsInterrupted: 0,
     foreignTouched: 0,
@@ -49,6 +52,11 @@ export abstract class WorldState {
   };
   /** Who may do what (role-source.ts sets the deployment's roles; until then everyone may do everything). */
   access: AccessControl;
+  /**
+   * Whether one blob upload of the simulated Packer job fails (the fake cloud takes a `blobs putBlob`
+   * fault for it, as for a Put Blob the fake Blob service receives).
+   */
+  uploadFails: () => boolean = () => false;
   /** Newest versions kiln must keep (S3); the simulator sets it from the app's PRUNE_KEEP. */
   pruneKeep = 3;
   /** Which scale sets kiln pointed each bad version's model at (S4: at most one, its canary or lead). */
@@ -63,6 +71,8 @@ export abstract class WorldState {
     names: Partial<WorldNames> = {},
   ) {
     this.names = { ...DEFAULT_NAMES, ...names };
+    this.blobs = new FakeBlobStore(() => clock.nowMs());
+    this.blobs.createContainer(this.names.softwareReportsContainer);
     this.access = new AccessControl(
       deploymentIdentities(this.names.subscriptionId, this.names.packerResourceGroup),
       'all',
@@ -109,6 +119,11 @@ export abstract class WorldState {
   /** The app's storage account (Functions host, task hub, the registration broker's record), beside the vault. */
   storageAccountId(): string {
     return `/subscriptions/${this.names.subscriptionId}/resourceGroups/${this.names.packerResourceGroup}/providers/Microsoft.Storage/storageAccounts/${this.names.storageAccountName}`;
+  }
+
+  /** A blob container of the app's storage account (the scope of a container-scoped role). */
+  containerId(container: string): string {
+    return `${this.storageAccountId()}/blobServices/default/containers/${container}`;
   }
 
   kindOfDefinition(definition: string): ImageKind | undefined {

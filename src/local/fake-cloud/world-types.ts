@@ -211,8 +211,10 @@ export interface WorldNames {
   registryName: string;
   /** The vault's ARM name (its data plane is the fake Key Vault's URL). */
   keyVaultName: string;
-  /** The app's storage account's ARM name (its Table service is the fake Table storage's URL). */
+  /** The app's storage account's ARM name (its Table and Blob services are the fake Table and Blob storage's URLs). */
   storageAccountName: string;
+  /** The blob container of the images' software reports (infra/modules/storage.bicep makes it). */
+  softwareReportsContainer: string;
   /** The runners' virtual network and subnet, in the runners' resource group. */
   virtualNetworkName: string;
   subnetName: string;
@@ -240,6 +242,7 @@ export const DEFAULT_NAMES: WorldNames = {
   // The first label of the fake vault's host (kiln.vault.localhost), as a vault's name is in Azure.
   keyVaultName: 'kiln',
   storageAccountName: 'stkiln',
+  softwareReportsContainer: 'software-reports',
   virtualNetworkName: 'vnet-kiln',
   subnetName: 'runners',
   githubOwner: 'acme',

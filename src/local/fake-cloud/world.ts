@@ -16,7 +16,9 @@
  */
 import type { VirtualClock } from '../clock.js';
 import type { ImageKind, Scenario, ScenarioChange } from '../scenario/types.js';
+import { SOFTWARE_REPORT_TAG, softwareReportBlobs } from '../../domain/software-report.js';
 import { runnerIdentityRole } from './access.js';
+import { fakeSoftwareReport, softwareReportMarkdown } from './software-reports.js';
 import { WorldGallery } from './world-gallery.js';
 import {
   MINUTE,
@@ -48,12 +50,16 @@ export class World extends WorldGallery {
     const galleryLocation = s.gallery.regions[0] ?? 'westeurope';
     for (const kind of ['linux', 'windows'] as ImageKind[]) {
       for (const v of s.gallery.existingVersions[kind] ?? []) {
+        const tags = { ...s.gallery.versionTags?.[kind]?.[v] };
+        // Each promoted version says what it holds; a scenario may set the tag itself (empty: none).
+        if (!(SOFTWARE_REPORT_TAG in tags))
+          tags[SOFTWARE_REPORT_TAG] = this.storeExistingReport(kind, v, tags, now - 30 * 24 * 60 * MINUTE);
         this.versions.set(this.versionKey(kind, v), {
           kind,
           definition: this.names.definitions[kind],
           name: v,
           location: galleryLocation,
-          tags: { ...s.gallery.versionTags?.[kind]?.[v] },
+          tags,
           targetRegions: s.gallery.regions.map((r) => ({
             name: r,
             regionalReplicaCount: 1,
@@ -148,6 +154,28 @@ export class World extends WorldGallery {
         `job ${j.instance} starts`,
       );
     });
+  }
+
+  /**
+   * The report an existing version's build stored (its runner or agent as its tags say, the toolset's
+   * tools): its JSON blob's name, for the version's kiln-software-report tag.
+   */
+  private storeExistingReport(
+    kind: ImageKind,
+    version: string,
+    tags: Record<string, string>,
+    builtAt: number,
+  ): string {
+    const baked = tags[kind === 'linux' ? 'kiln-runner-version' : 'kiln-agent-version'];
+    const report = fakeSoftwareReport(kind, {
+      generatedAt: new Date(builtAt).toISOString(),
+      agentVersion: baked && /^\d+\.\d+\.\d+$/.test(baked) ? baked : undefined,
+    });
+    const blobs = softwareReportBlobs(this.names.definitions[kind], version);
+    const container = this.names.softwareReportsContainer;
+    this.blobs.put(container, blobs.markdown, Buffer.from(softwareReportMarkdown(report)), 'text/markdown');
+    this.blobs.put(container, blobs.json, Buffer.from(JSON.stringify(report, null, 2)), 'application/json');
+    return blobs.json;
   }
 
   private addGhosts(): void {

@@ -129,6 +129,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
             },
           }
         : {}),
+      ...(given?.changes?.length ? { changes: given.changes.map((c) => ({ ...c })) } : {}),
     };
   }
   const dryRun = fields.dryRun ?? SCENARIO_DEFAULTS.dryRun;

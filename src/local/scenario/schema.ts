@@ -30,6 +30,7 @@ const SERVICES = [
   'keyvault',
   'identity',
   'tables',
+  'blobs',
 ] as const satisfies readonly ScenarioFault['service'][];
 const RACE_SERVICES = ['arm', 'github', 'ado'] as const satisfies readonly NonNullable<
   ScenarioJob['race']
@@ -195,11 +196,41 @@ const longMinutes = integer(1, MAX_RUN_MINUTES, `${MAX_RUN_DAYS} days`);
 const list = (max: number) => z.array(z.unknown()).max(max);
 const imageKind = z.enum(IMAGE_KINDS);
 
+/** At most this many tool changes per image: a report lists a few dozen tools. */
+const MAX_TOOL_CHANGES = 200;
+
+/** A tool's name as software reports write it (docs/software-report.md): lower case, e.g. azure-cli. */
+const toolName = checked<string>((value) =>
+  typeof value === 'string' && /^[a-z0-9][a-z0-9._+-]*$/.test(value)
+    ? { value }
+    : {
+        problem: `expected a tool name as software reports write it (lower case letters, digits, . _ + -), such as git, node or azure-cli; got ${describe(value)}`,
+      },
+);
+
+/** `to`: the version the build holds, or null: the tool is removed. Required (null is not "absent" here). */
+const toolVersionTo = z.unknown().transform((value, ctx): string | null => {
+  const expected = 'a version such as "3.0.1" (in quotes), or null (the tool is removed)';
+  if (value === null) return null;
+  if (typeof value === 'string' && value.trim() !== '') return value.trim();
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      value === undefined
+        ? `is required: ${expected}`
+        : `expected ${expected}, got ${describe(value)}${typeof value === 'number' ? GOT_NUMBER_HINT : ''}`,
+  });
+  return z.NEVER;
+});
+
+const toolChangeSchema = z.object({ tool: toolName, to: toolVersionTo }).strict();
+
 const imageSchema = z
   .object({
     buildMinutes: optional(integer(1)),
     buildFails: optional(z.boolean()),
     unhealthy: optional(z.boolean()),
+    changes: optional(z.array(toolChangeSchema).max(MAX_TOOL_CHANGES)),
     /** How a person answers a rebuild PROMOTION_GATE holds: after how many minutes of the hold, and what. Left out: nobody answers. */
     approval: optional(
       z

@@ -28,6 +28,16 @@ export interface ScenarioScaleSet {
   recycle?: true;
 }
 
+/**
+ * A change in what a build of an image holds, next to its baseline (the tools its toolset installs):
+ * `to` a version (a baseline tool at another version, or a tool the baseline does not have, added),
+ * or null (the tool is removed).
+ */
+export interface SoftwareToolChange {
+  tool: string;
+  to: string | null;
+}
+
 export interface ScenarioJob {
   /** <scaleSet>_<instanceId> */
   instance: string;
@@ -42,7 +52,7 @@ export interface ScenarioJob {
 }
 
 export interface ScenarioFault {
-  service: 'arm' | 'github' | 'ado' | 'keyvault' | 'identity' | 'tables';
+  service: 'arm' | 'github' | 'ado' | 'keyvault' | 'identity' | 'tables' | 'blobs';
   /** Operation name, e.g. deleteRunner, listRunners, galleryImageVersions.createOrUpdate, replication. */
   operation: string;
   /** HTTP status to answer with (absent with `fail: true`, which makes a long-running operation end Failed). */
@@ -125,6 +135,10 @@ export interface Scenario {
     existingVersions: Record<ImageKind, string[]>;
     versionTags?: Partial<Record<ImageKind, Record<string, Record<string, string>>>>;
   };
+  /**
+   * `changes`: what the image's builds in the run hold next to the baseline, in their software
+   * reports (present only when the file has some).
+   */
   images: Record<ImageKind, ScenarioImage>;
   scaleSets: ScenarioScaleSet[];
   jobs: ScenarioJob[];
@@ -167,6 +181,7 @@ export interface ScenarioImage {
   buildMinutes: number;
   buildFails: boolean;
   unhealthy: boolean;
+  changes?: SoftwareToolChange[];
   /** Absent: nobody answers, so a held rebuild waits until APPROVAL_TIMEOUT_HOURS. */
   approval?: { decision: 'approve' | 'reject'; afterMinutes: number; reason?: string };
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { compareVersions, sortVersions } from '../../domain/versions.js';
 import { FAULT_OPERATIONS, LONG_RUNNING_FAULT_OPERATIONS } from '../fake-cloud/faults.js';
+import { baselineOf } from '../fake-cloud/software-reports.js';
 import { completeScenario, SCENARIO_DEFAULTS } from './defaults.js';
 import { checkSettings } from './settings.js';
 import { closest, describe, isRecord, type Collector, type PathSegment } from './problems.js';
@@ -385,6 +386,39 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
       }
     }
   });
+
+  // What the builds hold: each change must change something of the image's baseline.
+  for (const image of IMAGE_KINDS) {
+    const changes = fields.images?.[image]?.changes ?? [];
+    const baseline = new Map(baselineOf(image).tools.map((t) => [t.name, t.version]));
+    const seen = new Map<string, number>();
+    changes.forEach((change, index) => {
+      const path = ['images', image, 'changes', index];
+      const first = seen.get(change.tool);
+      if (first !== undefined) {
+        c.add(
+          [...path, 'tool'],
+          `${change.tool} is listed twice (first at index ${first}): give one change per tool`,
+        );
+        return;
+      }
+      seen.set(change.tool, index);
+      const was = baseline.get(change.tool);
+      const known = [...baseline.keys()].sort();
+      if (change.to === null && was === undefined) {
+        const suggestion = closest(change.tool, known);
+        c.add(
+          [...path, 'tool'],
+          `${change.tool} is not in the ${image} image (its tools: ${known.join(', ')}), so it cannot be removed${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+        );
+      } else if (change.to !== null && change.to === was) {
+        c.add(
+          [...path, 'to'],
+          `${change.tool} is ${was} in the ${image} image already, so nothing would change: give another version, or null to remove it`,
+        );
+      }
+    });
+  }
 
   // Event Grid
   if (

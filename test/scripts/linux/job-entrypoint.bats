@@ -18,6 +18,12 @@ setup() {
 echo "packer $PWD $*" >>"$CALLS"
 if [[ $1 == build ]]; then
 	env | grep '^PKR_VAR_' | sort >"$CALLS.pkrvars"
+	echo "$KILN_SOFTWARE_REPORT_DIR" >"$CALLS.reportdir"
+	# As the templates' last step does: the report files named in STUB_REPORT.
+	if [[ -n ${STUB_REPORT:-} ]]; then
+		mkdir -p "$KILN_SOFTWARE_REPORT_DIR"
+		for f in $STUB_REPORT; do echo "{\"file\":\"$f\"}" >"$KILN_SOFTWARE_REPORT_DIR/$f"; done
+	fi
 	echo "==> Builds finished. The artifacts of successful builds are:"
 	if [[ -n ${STUB_IMAGE_ID:-} ]]; then
 		echo "ManagedImageResourceGroupName: rg-images"
@@ -32,9 +38,23 @@ STUB
 echo "az $*" >>"$CALLS"
 if [[ $1 == login ]]; then exit "${STUB_LOGIN_EXIT:-0}"; fi
 if [[ $1 == image ]]; then echo "/subscriptions/0000/resourceGroups/rg-images/providers/Microsoft.Compute/images/from-az"; fi
+# Uploads fail the first STUB_UPLOAD_FAILS times (counted across calls), then succeed.
+if [[ $1 == storage ]]; then
+	n=$(($(cat "$CALLS.uploads" 2>/dev/null || echo 0) + 1))
+	echo "$n" >"$CALLS.uploads"
+	if ((n <= ${STUB_UPLOAD_FAILS:-0})); then
+		echo "ERROR: This request is not authorized to perform this operation using this permission." >&2
+		exit 1
+	fi
+fi
 exit 0
 STUB
-	chmod +x "$STUBS/packer" "$STUBS/az"
+	# Pauses between upload attempts are recorded, not waited.
+	cat >"$STUBS/sleep" <<'STUB'
+#!/usr/bin/env bash
+echo "sleep $*" >>"$CALLS"
+STUB
+	chmod +x "$STUBS/packer" "$STUBS/az" "$STUBS/sleep"
 }
 
 run_entrypoint() {
@@ -163,4 +183,92 @@ STUB
 	run sed -nE 's/^COPY (--[a-z]+=[^ ]+ )*packer\/job\/entrypoint.sh ([^ ]+)$/\2/p' "$dockerfile"
 	assert_output "/usr/local/bin/kiln-packer-build"
 	grep -qx 'ENTRYPOINT \["/usr/local/bin/kiln-packer-build"\]' "$dockerfile"
+}
+
+REPORT_URL=https://stkiln.blob.core.windows.net/software-reports/linux-agent/2026.12.1
+upload_line() { # upload_line FILE TYPE: the az call that stores one report file
+	echo "az storage blob upload --auth-mode login --blob-url $REPORT_URL/$1 --file $TEMPLATES/linux/software-report/$1 --overwrite --content-type $2 --only-show-errors --output none"
+}
+
+@test "software report: the templates write it beside themselves; after the build it is stored with the job's identity, the JSON last" {
+	run_entrypoint KILN_IMAGE=linux STUB_IMAGE_ID="$IMAGE_ID" KILN_SOFTWARE_REPORT_URL="$REPORT_URL" \
+		STUB_REPORT="software.json software.md sbom.spdx.json"
+	assert_success
+	assert_line "KILN_MANAGED_IMAGE_ID=$IMAGE_ID"
+	assert_line "KILN_SOFTWARE_REPORT=linux-agent/2026.12.1/software.json"
+	run cat "$CALLS.reportdir"
+	assert_output "$TEMPLATES/linux/software-report"
+	run grep '^az storage' "$CALLS"
+	assert_line --index 0 "$(upload_line software.md text/markdown)"
+	assert_line --index 1 "$(upload_line sbom.spdx.json application/json)"
+	assert_line --index 2 "$(upload_line software.json application/json)"
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "software report: KILN_SOFTWARE_REPORT_DIR is the caller's when set; no SBOM, none uploaded; a trailing slash on the URL is fine" {
+	run_entrypoint KILN_IMAGE=windows KILN_SOFTWARE_REPORT_DIR="$BATS_TEST_TMPDIR/report" \
+		KILN_SOFTWARE_REPORT_URL="https://st.blob.core.usgovcloudapi.net/reports/windows-agent/2026.12.3/" \
+		STUB_REPORT="software.json software.md"
+	assert_success
+	assert_line "KILN_SOFTWARE_REPORT=windows-agent/2026.12.3/software.json"
+	run cat "$CALLS.reportdir"
+	assert_output "$BATS_TEST_TMPDIR/report"
+	run grep -c '^az storage blob upload' "$CALLS"
+	assert_output 2
+	run grep -c -- "--blob-url https://st.blob.core.usgovcloudapi.net/reports/windows-agent/2026.12.3/software.json --file $BATS_TEST_TMPDIR/report/software.json" "$CALLS"
+	assert_output 1
+}
+
+@test "software report missing: said loudly, nothing uploaded, the job still succeeds with its image" {
+	mkdir -p "$TEMPLATES/linux/software-report"
+	echo '{"stale":true}' >"$TEMPLATES/linux/software-report/software.json" # an earlier build's: not this one's
+	run_entrypoint KILN_IMAGE=linux STUB_IMAGE_ID="$IMAGE_ID" KILN_SOFTWARE_REPORT_URL="$REPORT_URL"
+	assert_success
+	assert_line "KILN_MANAGED_IMAGE_ID=$IMAGE_ID"
+	assert_output --partial "WARNING: no software report: $TEMPLATES/linux/software-report/software.json was not written by the build; kiln will hold this version as unreported"
+	refute_output --partial "KILN_SOFTWARE_REPORT="
+	refute grep -q '^az storage' "$CALLS"
+}
+
+@test "software report upload: retried after a failure, with a pause" {
+	run_entrypoint KILN_IMAGE=linux STUB_IMAGE_ID="$IMAGE_ID" KILN_SOFTWARE_REPORT_URL="$REPORT_URL" \
+		STUB_REPORT="software.json software.md" STUB_UPLOAD_FAILS=2
+	assert_success
+	assert_line "KILN_SOFTWARE_REPORT=linux-agent/2026.12.1/software.json"
+	assert_output --partial "upload of $REPORT_URL/software.md failed (attempt 1 of 3); trying again"
+	run grep -E '^(az storage|sleep)' "$CALLS"
+	assert_output "$(upload_line software.md text/markdown)
+sleep 5
+$(upload_line software.md text/markdown)
+sleep 10
+$(upload_line software.md text/markdown)
+$(upload_line software.json application/json)"
+}
+
+@test "software report upload failing every time: said loudly with the role it needs; the job still succeeds" {
+	run_entrypoint KILN_IMAGE=linux STUB_IMAGE_ID="$IMAGE_ID" KILN_SOFTWARE_REPORT_URL="$REPORT_URL" \
+		STUB_REPORT="software.json software.md" STUB_UPLOAD_FAILS=99
+	assert_success
+	assert_line "KILN_MANAGED_IMAGE_ID=$IMAGE_ID"
+	assert_output --partial "WARNING: the software report could not be stored: uploading software.md to $REPORT_URL/software.md failed 3 times (does the job's identity have Storage Blob Data Contributor on the container?); kiln will hold this version as unreported"
+	refute_output --partial "KILN_SOFTWARE_REPORT="
+	# The JSON, which kiln reads, is never stored without the rest.
+	run grep -c '^az storage' "$CALLS"
+	assert_output 3
+	refute grep -q 'software.json --file' "$CALLS"
+}
+
+@test "software report: without KILN_SOFTWARE_REPORT_URL (no KILN_BLOB_ENDPOINT) nothing is uploaded; a failed build uploads nothing" {
+	run_entrypoint KILN_IMAGE=linux STUB_IMAGE_ID="$IMAGE_ID" STUB_REPORT="software.json software.md"
+	assert_success
+	assert_output --partial "KILN_SOFTWARE_REPORT_URL is not set: the software report is not stored"
+	refute_output --partial "WARNING"
+	refute grep -q '^az storage' "$CALLS"
+	run_entrypoint KILN_IMAGE=linux STUB_BUILD_EXIT=3 KILN_SOFTWARE_REPORT_URL="$REPORT_URL" STUB_REPORT="software.json software.md"
+	assert_failure 3
+	refute grep -q '^az storage' "$CALLS"
+}
+
+@test "the job image has the Azure CLI that stores the report" {
+	grep -q 'apt-get install -y --no-install-recommends azure-cli' "$REPO_ROOT/packer/job/Dockerfile"
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { freeVersionName, nextVersionName, planPrune } from '../../../src/domain/release.js';
+import {
+  buildJobTemplate,
+  freeVersionName,
+  nextVersionName,
+  planPrune,
+} from '../../../src/domain/release.js';
 
 const DEC_2026 = '2026-12-01T03:00:00Z';
 
@@ -68,5 +73,30 @@ describe('planPrune (S3)', () => {
     expect(
       planPrune({ versions: ['2026.10.1', '2026.9.1'], keep: 3, referenced: [], protected: [] }),
     ).toEqual([]);
+  });
+});
+
+describe('buildJobTemplate', () => {
+  const input = {
+    image: 'linux' as const,
+    containerImage: 'crkiln.azurecr.io/kiln-packer:1',
+    subscriptionId: '00000000-0000-0000-0000-000000000000',
+    buildRegion: 'westeurope',
+    managedImageResourceGroup: 'rg-images',
+    managedImageName: 'kiln-linux-2026.12.1',
+    tempResourceGroup: 'rg-packer-temp',
+    vmSize: 'Standard_D4s_v5',
+    tagOrg: 'acme',
+    tagEnv: 'prod',
+    jobClientId: '22222222-2222-2222-2222-222222222222',
+    runId: 'rebuild-linux-2026-12',
+  };
+  const env = (template: ReturnType<typeof buildJobTemplate>) =>
+    Object.fromEntries(template.containers[0]!.env.map((e) => [e.name, e.value]));
+
+  it("tells the job where the build's software report goes, only when kiln has a reports store", () => {
+    const url = 'https://stkiln.blob.core.windows.net/software-reports/linux-agent/2026.12.1';
+    expect(env(buildJobTemplate({ ...input, softwareReportUrl: url })).KILN_SOFTWARE_REPORT_URL).toBe(url);
+    expect(env(buildJobTemplate(input))).not.toHaveProperty('KILN_SOFTWARE_REPORT_URL');
   });
 });

@@ -174,6 +174,52 @@ describe('one wrong field → one problem naming its path', () => {
     ],
     ['unknown image', (s) => (s.images.macos = {}), 'images.macos', /unknown key/],
     [
+      'a tool change without to',
+      (s) => (s.images.linux.changes = [{ tool: 'git' }]),
+      'images.linux.changes[0].to',
+      /^is required: a version such as "3\.0\.1" \(in quotes\), or null \(the tool is removed\)$/,
+    ],
+    [
+      'a tool version as a YAML number',
+      (s) => (s.images.linux.changes = [{ tool: 'git', to: 3.1 }]),
+      'images.linux.changes[0].to',
+      /got 3\.1 \(YAML reads an unquoted x\.y as a number: write the version in quotes\)/,
+    ],
+    [
+      'a tool name in capitals',
+      (s) => (s.images.windows.changes = [{ tool: 'Git', to: '3.0.0' }]),
+      'images.windows.changes[0].tool',
+      /expected a tool name as software reports write it .* such as git, node or azure-cli; got "Git"/,
+    ],
+    [
+      'a tool change with another key',
+      (s) => (s.images.linux.changes = [{ tool: 'git', version: '3.0.0', to: '3.0.0' }]),
+      'images.linux.changes[0].version',
+      /unknown key/,
+    ],
+    [
+      'removing a tool the image does not have',
+      (s) => (s.images.linux.changes = [{ tool: 'gitt', to: null }]),
+      'images.linux.changes[0].tool',
+      /^gitt is not in the linux image \(its tools: .*git.*\), so it cannot be removed \(did you mean "git"\?\)$/,
+    ],
+    [
+      'a change to the version the image holds already',
+      (s) => (s.images.windows.changes = [{ tool: 'git', to: '2.47.1' }]),
+      'images.windows.changes[0].to',
+      /^git is 2\.47\.1 in the windows image already, so nothing would change/,
+    ],
+    [
+      'a tool changed twice',
+      (s) =>
+        (s.images.linux.changes = [
+          { tool: 'git', to: '3.0.0' },
+          { tool: 'git', to: null },
+        ]),
+      'images.linux.changes[1].tool',
+      /^git is listed twice \(first at index 0\): give one change per tool$/,
+    ],
+    [
       'scaleSets not a list',
       (s) => (s.scaleSets = { name: 'lin' }),
       'scaleSets',
