@@ -4,7 +4,7 @@
  * that is not waiting for one is refused with what it is doing instead, so an answer never lands on
  * a later wait it was not meant for.
  */
-import { app, HttpResponse, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, HttpResponse, type HttpRequest, type InvocationContext } from './azure-functions.js';
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { describeStartedBy } from '../history/run-record.js';

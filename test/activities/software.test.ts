@@ -115,7 +115,10 @@ describe('software reports in the fake cloud, with the Bicep roles', () => {
       'test',
     );
     expect(windows.agent).toEqual({ name: 'azure-pipelines-agent', version: '4.269.0' });
-    expect(windows.tools.find((tool) => tool.name === 'git')).toMatchObject({ version: '2.47.1' });
+    expect(windows.tools.find((tool) => tool.name === 'git')).toMatchObject({
+      version: '2.52.0.windows.1',
+      requested: 'latest',
+    });
   });
 
   it("a build stores its report where startBuild said, and readSoftwareChanges answers only the diff against the promoted version's", async () => {

@@ -37,33 +37,56 @@ const APT_TOOLS: Record<string, { name: string; version: string } | null> = {
   unzip: { name: 'unzip', version: '6.0' },
 };
 
-/** The azure-cli a build installs when the Linux toolset leaves it open (the newest at build time). */
-const NEWEST_AZURE_CLI = '2.80.0';
+/**
+ * What a toolset line resolves to in the simulated world (December 2026 stand-ins), by report name: a
+ * real build resolves `latest`, `active LTS`, `3.12.*` from the vendor's release index at build time.
+ * A pinned version (digits and dots) is what it says.
+ */
+const SIMULATED_RELEASES: Record<string, string> = {
+  node: '26.3.0',
+  'azure-cli': '2.80.0',
+  azd: '1.21.3',
+  chocolatey: '2.5.1',
+  git: '2.52.0.windows.1',
+  python: '3.12.10',
+  cmake: '4.2.1',
+  'az-powershell': '14.6.0',
+  pip: '25.3',
+  yarn: '1.22.22',
+  pnpm: '9.15.9',
+};
 
 const str = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback);
 const field = (value: unknown, key: string): unknown =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 
+/** The tool a toolset entry installs, its line resolved as the simulated world's vendors answer. */
+function resolved(name: string, requested: string, verifiedBy: string): SoftwareTool {
+  const pinned = /^\d+(\.\d+)+$/.test(requested);
+  return {
+    name,
+    version: pinned ? requested : (SIMULATED_RELEASES[name] ?? requested),
+    requested: requested || 'latest',
+    verifiedBy,
+  };
+}
+
 function linuxBaseline(t: Toolset): { agent: string; tools: SoftwareTool[] } {
-  const agent = str(field(t.runner, 'version'));
-  const major = str(field(t.node, 'major'), '26');
-  const cli = str(field(t.azure_cli, 'version'));
+  // The runner is what kiln passes to the build (the fake GitHub's latest release); this stands in
+  // only for a report made without one.
+  const agent = '2.330.0';
+  const line = (key: string) => str(field(t[key], 'version'), 'latest');
   const tools: SoftwareTool[] = [
     {
       name: 'actions-runner',
       version: agent,
-      requested: agent,
+      requested: line('runner'),
       source: `https://github.com/actions/runner/releases/download/v${agent}/`,
       verifiedBy: 'sha256',
     },
-    { name: 'node', version: `${major}.0.0`, requested: 'active LTS', verifiedBy: 'sha256' },
-    {
-      name: 'azure-cli',
-      version: cli || NEWEST_AZURE_CLI,
-      requested: cli || 'latest',
-      verifiedBy: 'apt-signature',
-    },
-    { name: 'azd', version: str(field(t.azd, 'version')), verifiedBy: 'sha256' },
+    resolved('node', line('node'), 'sha256'),
+    resolved('azure-cli', line('azure_cli'), 'apt-signature'),
+    resolved('azd', line('azd'), 'sha256'),
   ];
   const apt = field(t.apt, 'install');
   for (const pkg of Array.isArray(apt) ? apt : []) {
@@ -75,35 +98,29 @@ function linuxBaseline(t: Toolset): { agent: string; tools: SoftwareTool[] } {
 
 function windowsBaseline(t: Toolset): { agent: string; tools: SoftwareTool[] } {
   const agent = str(field(t.adoAgent, 'version'));
-  const pinned = (name: string, version: string, verifiedBy: string): SoftwareTool => ({
-    name,
-    version,
-    requested: version,
-    verifiedBy,
-  });
-  const version = (key: string) => str(field(t[key], 'version'));
+  const line = (key: string) => str(field(t[key], 'version'), 'latest');
   const tools: SoftwareTool[] = [
-    pinned('azure-pipelines-agent', agent, 'sha256'),
-    pinned('chocolatey', version('chocolatey'), 'authenticode'),
-    pinned('git', version('git'), 'chocolatey-checksum'),
-    pinned('node', version('nodejs'), 'chocolatey-checksum'),
-    pinned('python', version('python'), 'chocolatey-checksum'),
-    pinned('pip', version('pip'), 'sha256'),
-    pinned('cmake', version('cmake'), 'chocolatey-checksum'),
-    pinned('azure-cli', version('azureCli'), 'chocolatey-checksum'),
-    pinned('azd', version('azd'), 'authenticode'),
-    pinned('nssm', version('nssm'), 'chocolatey-checksum'),
-    pinned('az-powershell', version('azPowerShell'), 'nuget-signature'),
+    resolved('azure-pipelines-agent', agent, 'sha256'),
+    resolved('chocolatey', line('chocolatey'), 'chocolatey-checksum'),
+    resolved('git', line('git'), 'sha256'),
+    resolved('node', line('nodejs'), 'sha256'),
+    resolved('python', line('python'), 'sha256'),
+    resolved('pip', line('pip'), 'sha256'),
+    resolved('cmake', line('cmake'), 'sha256'),
+    resolved('azure-cli', line('azureCli'), 'sha256'),
+    resolved('azd', line('azd'), 'sha256'),
+    resolved('nssm', line('nssm'), 'chocolatey-checksum'),
+    resolved('az-powershell', line('azPowerShell'), 'nuget-signature'),
     {
       name: 'vs-buildtools',
-      version: `${str(field(t.visualStudioBuildTools, 'majorVersion'), '17')}.0.0`,
+      version: `${str(field(t.visualStudioBuildTools, 'majorVersion'), '17')}.14.0`,
       requested: str(field(t.visualStudioBuildTools, 'majorVersion'), '17'),
       verifiedBy: 'authenticode',
     },
   ];
   const packages = t.nodePackages;
   for (const p of Array.isArray(packages) ? packages : [])
-    tools.push(pinned(str(field(p, 'name')), str(field(p, 'version')), 'npm-integrity'));
+    tools.push(resolved(str(field(p, 'name')), str(field(p, 'version'), 'latest'), 'npm-integrity'));
   return { agent, tools: tools.filter((tool) => tool.name && tool.version) };
 }
 

@@ -205,9 +205,9 @@ describe('one wrong field → one problem naming its path', () => {
     ],
     [
       'a change to the version the image holds already',
-      (s) => (s.images.windows.changes = [{ tool: 'git', to: '2.47.1' }]),
+      (s) => (s.images.windows.changes = [{ tool: 'git', to: '2.52.0.windows.1' }]),
       'images.windows.changes[0].to',
-      /^git is 2\.47\.1 in the windows image already, so nothing would change/,
+      /^git is 2\.52\.0\.windows\.1 in the windows image already, so nothing would change/,
     ],
     [
       'a tool changed twice',
