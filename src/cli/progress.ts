@@ -8,7 +8,7 @@ import { EXIT } from './exit-codes.js';
 import { isActiveStatus } from '../run-status.js';
 
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+export const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 export function isActive(run: Pick<RunDetail, 'status'>): boolean {
@@ -136,7 +136,7 @@ export function summarise(runs: RunDetail[]): string {
 }
 
 /** What holds a rebuild for approval, until when, and the commands that answer it. */
-function heldLine(id: string, custom: Record<string, unknown>): string {
+export function heldLine(id: string, custom: Record<string, unknown>): string {
   const approval = obj(custom.approval);
   const held = Array.isArray(approval.held) ? approval.held.map(String) : [];
   return `awaiting approval until ${String(approval.deadline ?? '?')} (${held.join('; ') || 'PROMOTION_GATE'}): kiln rebuild approve ${id} | kiln rebuild reject ${id}`;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { RunDetail, RunSummary } from '../functions/runs-view.js';
 import { CommandError, createAppClient, errorText, type AppClient } from './app-client.js';
 import { EXIT, exitCodesHelp, exitForRuns } from './exit-codes.js';
-import { follow, getRun, isActive, summarise } from './progress.js';
+import { follow, getRun, heldLine, isActive, obj, softwareLines, summarise } from './progress.js';
 
 const CONNECTION = `  --app URL         The function app, e.g. https://func-kiln.azurewebsites.net (or KILN_APP_URL).
   --key KEY         Function key (or KILN_FUNCTION_KEY, which keeps it out of the shell history).
@@ -281,6 +281,9 @@ function detail(run: RunDetail): string {
     `  started   ${run.createdTime}`,
     `  updated   ${run.lastUpdatedTime}`,
   ];
+  const custom = obj(run.customStatus);
+  if (custom.state === 'awaitingApproval') lines.push(`  held      ${heldLine(run.id, custom)}`);
+  if (run.kind === 'rebuild') lines.push(...softwareLines(obj(run.output), custom));
   for (const child of run.children)
     lines.push(`  child     ${child.id}: ${child.status}${child.phase ? ` — ${child.phase}` : ''}`);
   return `${lines.join('\n')}\n`;

@@ -12,7 +12,7 @@ import { Orchestrations } from '../names.js';
 import { APPROVAL_EVENT, type ApprovalDecision } from '../orchestrations/rebuild.js';
 import { looksLikeCredential } from '../secret-patterns.js';
 import { parseJsonBody } from './parse-json-body.js';
-import { startedOverHttp, statusLinks } from './start-run.js';
+import { previousStatus, startedOverHttp, statusLinks } from './start-run.js';
 
 const decisionBody = z
   .object({
@@ -43,7 +43,7 @@ async function decide(
   const body = parseJsonBody(await request.text(), decisionBody);
   if (!body.ok) return new HttpResponse({ status: body.status, jsonBody: { error: body.message } });
   const client = df.getClient(context);
-  const status = await client.getStatus(id, { showInput: false });
+  const status = await previousStatus(client, id);
   if (!status || status.name !== Orchestrations.rebuild || id.includes(':'))
     return new HttpResponse({ status: 404, jsonBody: { error: `no rebuild "${id}"` } });
   const custom = (status.customStatus ?? {}) as { state?: string; phase?: string; version?: string };

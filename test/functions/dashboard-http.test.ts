@@ -59,6 +59,7 @@ describe('GET /api/dashboard', () => {
       'Active rollouts',
       'Gallery versions',
       'Run history',
+      'Rebuilds and software changes',
       'Ghosts removed per day',
       'Drift per scale set',
       'Runner and agent versions',
@@ -66,7 +67,7 @@ describe('GET /api/dashboard', () => {
     ])
       expect(body).toMatch(new RegExp(`<h2 id="[^"]+">${heading}</h2>`));
     expect(body).toContain('role="status" aria-live="polite"');
-    expect(body.match(/<th scope="col">/g)!.length).toBe(32);
+    expect(body.match(/<th scope="col">/g)!.length).toBe(37);
   });
 
   it('never embeds the key: the page reads it from its own address', async () => {

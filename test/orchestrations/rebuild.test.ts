@@ -43,8 +43,9 @@ describe('monthly rebuild', () => {
     const { report, cloud } = await simulate(loadScenarioFile(resolve(SCENARIOS, 'monthly-small.yaml')));
     expect(report.outcome).toBe('succeeded');
     expect(report.images).toEqual({
-      linux: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'] },
-      windows: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'] },
+      // Each build holds what the promoted version holds: no software changes, nothing held.
+      linux: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'], changes: [] },
+      windows: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'], changes: [] },
     });
     expect(report.scaleSets['vmss-gh-linux-weu']).toMatchObject({
       state: 'updated',
