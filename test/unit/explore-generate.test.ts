@@ -71,6 +71,10 @@ describe('explore worlds', () => {
       see(`${s.gallery.regions.length} regions`);
       if (s.images.linux.buildFails || s.images.windows.buildFails) see('build fails');
       if (s.images.linux.unhealthy || s.images.windows.unhealthy) see('unhealthy image');
+      for (const image of [s.images.linux, s.images.windows]) {
+        if (image.changes?.length) see('tool removed');
+        if (image.approval) see(`approval ${image.approval.decision}`);
+      }
       for (const set of s.scaleSets) {
         see(`scale set ${set.image}`);
         see(`capacity ${set.capacity}`);
@@ -135,6 +139,9 @@ describe('explore worlds', () => {
       '2 regions',
       'build fails',
       'unhealthy image',
+      'tool removed',
+      'approval approve',
+      'approval reject',
       'scale set linux',
       'scale set windows',
       ...[0, 1, 2, 3, 4, 5].map((n) => `capacity ${n}`),

@@ -16,6 +16,7 @@
 import fc from 'fast-check';
 import { FAULT_OPERATIONS, LONG_RUNNING_FAULT_OPERATIONS } from '../fake-cloud/faults.js';
 import { parseScenario } from '../scenario/parse-scenario.js';
+import { baselineToolNames } from '../fake-cloud/software-reports.js';
 import type { ExpectedOutcome, ImageKind, Scenario, ScenarioFault } from '../scenario/types.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -76,7 +77,18 @@ export interface RawScenario {
   trigger?: ('http-rebuild' | 'cleanup')[];
   dryRun?: boolean;
   gallery: { regions: string[]; existingVersions: Record<ImageKind, string[]> };
-  images?: Partial<Record<ImageKind, { buildMinutes?: number; buildFails?: boolean; unhealthy?: boolean }>>;
+  images?: Partial<
+    Record<
+      ImageKind,
+      {
+        buildMinutes?: number;
+        buildFails?: boolean;
+        unhealthy?: boolean;
+        changes?: { tool: string; to: string | null }[];
+        approval?: { decision: 'approve' | 'reject'; afterMinutes: number };
+      }
+    >
+  >;
   scaleSets: RawScaleSet[];
   jobs?: RawJob[];
   ghosts?: { github?: number; ado?: number };
@@ -86,6 +98,9 @@ export interface RawScenario {
   changes?: RawChange[];
   expect: { outcome: ExpectedOutcome[] };
 }
+
+/** The runner and agent: what a build always holds (a scenario changes them through versions, not removal). */
+const AGENT_TOOLS = new Set(['actions-runner', 'azure-pipelines-agent']);
 
 /** Explore judges invariants only: any outcome of a run is acceptable. */
 export const ANY_OUTCOME: ExpectedOutcome[] = ['succeeded', 'partial', 'rolledBack', 'failed', 'planned'];
@@ -180,6 +195,14 @@ const imageTemplate = fc.record({
   buildMinutes: weighted<number | undefined>([60, fc.constant(undefined)], [40, between(20, 150)]),
   buildFails: chance(0.08),
   unhealthy: chance(0.15),
+  // A build that drops a tool (by index into the image's tools, the runner or agent aside): the
+  // promotion gate holds it, and a person approves, rejects, or never answers.
+  dropTool: weighted<number | undefined>([85, fc.constant(undefined)], [15, fc.nat(40)]),
+  approval: weighted<{ decision: 'approve' | 'reject'; afterMinutes: number } | undefined>(
+    [40, fc.constant(undefined)],
+    [40, fc.record({ decision: fc.constant('approve' as const), afterMinutes: between(0, 300) })],
+    [20, fc.record({ decision: fc.constant('reject' as const), afterMinutes: between(0, 300) })],
+  ),
 });
 
 const scaleSetTemplate = fc.record({
@@ -477,6 +500,11 @@ function resolve(t: WorldTemplate): RawScenario {
     if (i.buildMinutes !== undefined) given.buildMinutes = i.buildMinutes;
     if (i.buildFails) given.buildFails = true;
     if (i.unhealthy) given.unhealthy = true;
+    if (i.dropTool !== undefined) {
+      const tools = baselineToolNames(image).filter((name) => !AGENT_TOOLS.has(name));
+      given.changes = [{ tool: tools[i.dropTool % tools.length]!, to: null }];
+      if (i.approval) given.approval = { ...i.approval };
+    }
     if (Object.keys(given).length > 0) images[image] = given;
   }
   if (Object.keys(images).length > 0) raw.images = images;
