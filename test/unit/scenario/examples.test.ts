@@ -18,7 +18,7 @@ const imagesDefault: Scenario['images'] = {
   linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
   windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
 };
-const latencyDefault = { replication: 30, reimage: 6, register: 2 };
+const latencyDefault = { replication: 30, reimage: 6, register: 2, provision: 6 };
 
 describe('the minimal scenario', () => {
   const expected: Scenario = {
