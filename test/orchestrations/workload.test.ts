@@ -126,6 +126,25 @@ workload:
     expect(large.idleInstanceMinutes + large.busyInstanceMinutes).toBeCloseTo(6 * 240, 1);
   });
 
+  it('counts capacity changes seen in ARM and the minutes of instances while running: a new one from its provisioning on', async () => {
+    const { s, report, workload } = await run(`
+scaleSets: [{ name: lin, image: linux, capacity: 2 }, { name: win, image: windows, capacity: 1, managed: false }]
+changes:
+  - { at: 10, action: scaleOut, scaleSet: lin, count: 1 }
+  - { at: 100, action: scaleIn, scaleSet: lin, count: 1 }
+workload:
+  streams:${linux('[self-hosted, gpu]', 1)}
+`);
+    expect([workload.scaleOuts, workload.scaleIns]).toEqual([1, 1]);
+    // lin_0 and lin_1 all run long; lin_2 runs from minute 14 (provision 4) until its deletion at 100.
+    // The unmanaged Windows scale set is not kiln's: not counted.
+    expect(workload.idleInstanceMinutes + workload.busyInstanceMinutes).toBeCloseTo(2 * 240 + 86, 1);
+    const text = renderText(report, { start: s.start, until: s.until, latency: s.latency });
+    expect(text).toContain(
+      '1 scale-out, 1 scale-in  (kiln has no autoscaler yet: these were made outside kiln)',
+    );
+  });
+
   it('counts jobs no runner serves as never started, and leaves them out of the oracle', async () => {
     const { workload, jobs } = await run(`
 scaleSets: [{ name: lin, image: linux, capacity: 2 }, { name: win, image: windows, capacity: 1 }]
