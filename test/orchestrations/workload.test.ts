@@ -11,14 +11,17 @@ import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
 import { renderText } from '../../src/local/simulate/report.js';
 import { runSimulation } from '../../src/local/simulate/run-simulation.js';
 
+/** Timers off and PAT registration unless the body says otherwise. */
 function scenario(body: string) {
+  const own = (key: string, value: string) =>
+    new RegExp(`^${key}:`, 'm').test(body) ? '' : `${key}: ${value}`;
   return parseScenario(
     `
 name: workload
 start: 2026-12-02T08:00:00Z
 until: 2026-12-02T12:00:00Z
-timers: false
-registration: { github: pat, ado: pat }
+${own('timers', 'false')}
+${own('registration', '{ github: pat, ado: pat }')}
 latency: { provision: 4, register: 2 }
 ${body}
 `,
@@ -124,6 +127,43 @@ workload:
     expect(small.oracle.idleInstanceMinutes).toBeLessThanOrEqual(small.idleInstanceMinutes);
     // Every managed instance runs the whole run: idle + busy is their minutes (6 of 240).
     expect(large.idleInstanceMinutes + large.busyInstanceMinutes).toBeCloseTo(6 * 240, 1);
+  });
+
+  it('on a jit fleet an ephemeral runner takes one job; its machine takes another only once hygiene reimaged it', async () => {
+    const { report, workload, jobs } = await run(`
+registration: { github: jit, ado: broker }
+timers: true
+scaleSets: [{ name: lin, image: linux, capacity: 2 }, { name: win, image: windows, capacity: 1 }]
+workload:
+  seed: 3
+  streams:
+    - fleet: github
+      labels: [self-hosted, linux]
+      arrivals: [{ from: 2026-12-02T08:00:00Z, to: 2026-12-02T10:00:00Z, perHour: 6 }]
+      minutes: { min: 5, max: 10 }
+`);
+    const started = jobs.filter((j) => j.demand && j.startedAt !== undefined);
+    expect(started.length).toBeGreaterThan(4);
+    expect(report.violations).toEqual([]);
+    expect(report.jobsInterrupted).toBe(0);
+    // Each instance's life: a job, its runner removed, a reimage, and only then the next job.
+    for (const instance of ['lin_0', 'lin_1']) {
+      const computer = `lin-${instance === 'lin_0' ? '000000' : '000001'}`;
+      const life = report.events.flatMap((e) =>
+        e.message.startsWith(`job started on ${instance} `)
+          ? ['job']
+          : e.message === `ephemeral runner ${computer} removed after its job`
+            ? ['removed']
+            : e.message === `reimaging ${instance}`
+              ? ['reimage']
+              : [],
+      );
+      expect(life.join(' ')).toMatch(/^(job removed reimage ?)*(job( removed)?)?$/);
+      expect(life.filter((x) => x === 'job').length).toBeGreaterThan(0);
+    }
+    // Waiting for hygiene shows as queue time and as idle minutes of machines without a runner.
+    expect(workload.queueWaitSeconds.max).toBeGreaterThan(15 * 60);
+    expect(workload.idleInstanceMinutes).toBeGreaterThan(workload.oracle.idleInstanceMinutes);
   });
 
   it('counts capacity changes seen in ARM and the minutes of instances while running: a new one from its provisioning on', async () => {
