@@ -118,7 +118,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       values.report === 'json'
         ? `${JSON.stringify(report, null, 2)}\n`
-        : renderText(report, { start: scenario.start, until: scenario.until }),
+        : renderText(report, { start: scenario.start, until: scenario.until, latency: scenario.latency }),
     );
     return exitCodeFor(report);
   } catch (error) {

@@ -14,6 +14,7 @@ export class VirtualClock {
   private current: number;
   private queue: ScheduledWork[] = [];
   private seq = 0;
+  private readonly advanceListeners: ((from: number, to: number) => void)[] = [];
 
   constructor(start: Date | string | number) {
     this.current = new Date(start).getTime();
@@ -57,6 +58,14 @@ export class VirtualClock {
 
   /** Moves to `at` (never backwards) without running anything. */
   advanceTo(at: number): void {
-    if (at > this.current) this.current = at;
+    if (at <= this.current) return;
+    // Listeners see the world as it stood over [from, to): nothing changes between two instants.
+    for (const listener of this.advanceListeners) listener(this.current, at);
+    this.current = at;
+  }
+
+  /** Calls `listener` before each move forward, with where the clock is and where it goes (measurements over time). */
+  onAdvance(listener: (from: number, to: number) => void): void {
+    this.advanceListeners.push(listener);
   }
 }

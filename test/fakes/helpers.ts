@@ -58,7 +58,7 @@ export function makeScenario(overrides: Partial<Scenario> = {}): Scenario {
     jobs: [],
     ghosts: { github: 0, ado: 0 },
     foreign: { github: 0, ado: 0 },
-    latency: { replication: 30, reimage: 6, register: 2 },
+    latency: { replication: 30, reimage: 6, register: 2, provision: 6 },
     // A fake cloud without the app has no broker to ask: its instances register with a PAT.
     registration: { github: 'pat', ado: 'pat' },
     faults: [],

@@ -245,6 +245,8 @@ export abstract class WorldInstances extends WorldJobs {
 
   deleteInstances(set: WorldScaleSet, ids: string[], op: AsyncOperation, fail: boolean): void {
     touchScaleSet(this, set, 'delete instances');
+    // Deleting instances lowers the scale set's capacity (ARM answers sku.capacity as its instance count).
+    if (set.managed && ids.length > 0) this.meter.scaleIns++;
     for (const id of ids) {
       const inst = set.instances.get(id)!;
       this.interruptJobOn(inst.name, 'instance deleted', 'arm');
@@ -274,14 +276,17 @@ export abstract class WorldInstances extends WorldJobs {
     );
   }
 
-  /** A new instance on the scale set's model: it provisions, boots and registers (unless its image is bad). */
+  /**
+   * A new instance on the scale set's model: it provisions (`latency.provision`), boots and registers
+   * (unless its image is bad).
+   */
   protected bootNewInstance(set: WorldScaleSet): void {
     const inst = this.addInstance(set, this.clock.nowMs());
     inst.provisioningState = 'Creating';
     inst.powerState = 'starting';
     const epoch = inst.epoch;
     this.clock.after(
-      this.scenario.latency.reimage,
+      this.scenario.latency.provision,
       () => {
         if (inst.epoch !== epoch || !set.instances.has(inst.instanceId)) return;
         inst.provisioningState = 'Succeeded';

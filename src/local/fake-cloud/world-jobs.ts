@@ -7,11 +7,15 @@
  * `kiln-recycle=true`) a machine serves one job: its runner is ephemeral (GitHub removes it after the
  * job) and its agent runs with `--once` (offline after the job); it registers again only once reimaged.
  */
+import type { ScenarioWorkload } from '../scenario/types.js';
+import { drawArrivals, labelsServe, type Arrival } from './workload.js';
 import { foreignTouch } from './world-judge.js';
 import { WorldState } from './world-state.js';
 import {
   MINUTE,
   type AdoJobRequest,
+  type WorkloadDemand,
+  type WorkloadMeter,
   type WorldAgent,
   type WorldInstance,
   type WorldJob,
@@ -132,14 +136,8 @@ export abstract class WorldJobs extends WorldState {
   protected tryStartJob(job: WorldJob): void {
     if (job.state !== 'scheduled' && job.state !== 'pending') return;
     const found = this.instanceByVmName(job.instance);
-    const reg = found ? this.registrationOf(found.set, found.inst) : undefined;
-    const ready =
-      found &&
-      found.inst.provisioningState === 'Succeeded' &&
-      reg &&
-      reg.status === 'online' &&
-      ('busy' in reg ? !reg.busy : !(reg as WorldAgent).assignedRequest && (reg as WorldAgent).enabled);
-    if (!ready) {
+    const reg = found ? this.idleRegistration(found.set, found.inst) : undefined;
+    if (!found || !reg) {
       // The job waits in the queue for its runner/agent to come (back) online.
       job.state = 'pending';
       return;
@@ -154,6 +152,15 @@ export abstract class WorldJobs extends WorldState {
       `job started on ${job.instance} (${reg.name}) for ${job.minutes} min`,
     );
     this.clock.after(job.minutes, () => this.finishJob(job), `job ${job.instance} ends`);
+  }
+
+  /** The instance's runner or agent when it could take a job now: provisioned, online, not busy (an agent: enabled). */
+  protected idleRegistration(set: WorldScaleSet, inst: WorldInstance): WorldRunner | WorldAgent | undefined {
+    if (inst.provisioningState !== 'Succeeded') return undefined;
+    const reg = this.registrationOf(set, inst);
+    if (!reg || reg.status !== 'online') return undefined;
+    const idle = 'busy' in reg ? !reg.busy : !reg.assignedRequest && reg.enabled;
+    return idle ? reg : undefined;
   }
 
   protected finishJob(job: WorldJob): void {
@@ -179,6 +186,8 @@ export abstract class WorldJobs extends WorldState {
       }
     }
     this.event(found?.set.kind === 'windows' ? 'ado' : 'github', `job finished on ${job.instance}`);
+    // A runner or agent that stays online takes the next queued job that it serves.
+    this.dispatchQueued();
   }
 
   protected completeRequest(agent: WorldAgent, result: string): void {
@@ -210,6 +219,162 @@ export abstract class WorldJobs extends WorldState {
   protected wakePendingJobs(vmName: string): void {
     for (const job of this.jobs)
       if (job.instance === vmName && job.state === 'pending') this.tryStartJob(job);
+    // Then the workload's queue: a job pinned to this instance by the scenario goes first.
+    this.dispatchQueued();
+  }
+
+  // ---------------------------------------------------------------- workload (issue 19)
+
+  /** Workload jobs that arrived and wait for a runner or agent, oldest first. */
+  protected readonly queued: WorldJob[] = [];
+  private dispatching = false;
+  /** Managed instances' running minutes (idle or busy) and capacity changes, measured while a workload runs. */
+  readonly meter: WorkloadMeter = {
+    idleInstanceMinutes: 0,
+    busyInstanceMinutes: 0,
+    scaleOuts: 0,
+    scaleIns: 0,
+  };
+  private meteredTo = Number.NaN;
+  /** The workload's arrivals, in time order (empty without a workload). */
+  arrivals: Arrival[] = [];
+
+  /**
+   * Queues each of the workload's jobs at its arrival (one clock entry at a time, so a day of jobs
+   * does not crowd the clock's queue) and measures the managed instances from the start of the run.
+   */
+  protected startWorkload(workload: ScenarioWorkload): void {
+    this.arrivals = drawArrivals(workload);
+    this.meteredTo = this.clock.nowMs();
+    const untilMs = Date.parse(this.scenario.until);
+    this.clock.onAdvance((_from, to) => this.measureTo(Math.min(to, untilMs)));
+    let next = 0;
+    const arm = () => {
+      const first = this.arrivals[next];
+      if (!first) return;
+      this.clock.schedule(
+        first.at,
+        () => {
+          while (next < this.arrivals.length && this.arrivals[next]!.at <= this.clock.nowMs()) {
+            const arrival = this.arrivals[next++]!;
+            const stream = workload.streams[arrival.stream]!;
+            const job: WorldJob = {
+              id: this.jobs.length + 1,
+              instance: '',
+              minutes: arrival.minutes,
+              state: 'queued',
+              demand:
+                stream.fleet === 'github'
+                  ? { stream: arrival.stream, arrivedAt: arrival.at, fleet: 'github', labels: stream.labels }
+                  : { stream: arrival.stream, arrivedAt: arrival.at, fleet: 'ado', pool: stream.pool },
+            };
+            this.jobs.push(job);
+            this.queued.push(job);
+          }
+          this.dispatchQueued();
+          arm();
+        },
+        'workload arrival',
+      );
+    };
+    arm();
+  }
+
+  /**
+   * Assigns queued jobs, oldest first, each to the first idle, online, registered runner or agent of
+   * the scenario's scale sets (in scenario and instance order) that serves it, as GitHub and Azure
+   * DevOps do: a runner whose labels include all the job's labels, an agent of the job's pool. A job
+   * no idle registration serves stays queued, and a later one that another serves goes first. The job
+   * then runs as a scenario's `jobs:` entry does (tryStartJob, finishJob). Other fleets' runners and
+   * agents (`foreign`) take none: the simulation follows its own machines only.
+   */
+  protected dispatchQueued(): void {
+    if (this.queued.length === 0 || this.dispatching) return;
+    this.dispatching = true;
+    try {
+      const idle: { set: WorldScaleSet; inst: WorldInstance; reg: WorldRunner | WorldAgent }[] = [];
+      for (const set of this.scaleSets.values())
+        for (const inst of set.instances.values()) {
+          const reg = this.idleRegistration(set, inst);
+          if (reg) idle.push({ set, inst, reg });
+        }
+      for (let i = 0; i < this.queued.length && idle.length > 0;) {
+        const job = this.queued[i]!;
+        const k = idle.findIndex(({ set, reg }) => this.serves(set, reg, job.demand!));
+        if (k < 0) {
+          i++;
+          continue;
+        }
+        const [{ inst }] = idle.splice(k, 1) as [(typeof idle)[number]];
+        this.queued.splice(i, 1);
+        job.instance = inst.name;
+        job.state = 'scheduled';
+        this.tryStartJob(job);
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private serves(set: WorldScaleSet, reg: WorldRunner | WorldAgent, demand: WorkloadDemand): boolean {
+    if (demand.fleet === 'github')
+      return (
+        set.kind === 'linux' &&
+        'busy' in reg &&
+        labelsServe(
+          reg.labels.map((l) => l.name),
+          demand.labels,
+        )
+      );
+    return set.kind === 'windows' && demand.pool === this.names.adoPoolName;
+  }
+
+  /**
+   * The managed scale sets whose runners or agents serve a stream's jobs now: for GitHub, those
+   * with a registered runner whose labels include all the stream's labels; for Azure DevOps, those
+   * whose agents are in its pool (every Windows scale set's are).
+   */
+  servingScaleSets(stream: ScenarioWorkload['streams'][number]): string[] {
+    return [...this.scaleSets.values()]
+      .filter((set) => set.managed)
+      .filter((set) =>
+        stream.fleet === 'ado'
+          ? set.kind === 'windows' && stream.pool === this.names.adoPoolName
+          : set.kind === 'linux' &&
+            [...set.instances.values()].some((inst) => {
+              const reg = this.registrationOf(set, inst);
+              return (
+                reg !== undefined &&
+                'busy' in reg &&
+                labelsServe(
+                  reg.labels.map((l) => l.name),
+                  stream.labels,
+                )
+              );
+            }),
+      )
+      .map((set) => set.name);
+  }
+
+  /**
+   * Adds the time since the last measurement to the managed instances that are running (provisioned
+   * and powered on): busy while a job runs on one, idle otherwise (booting its runner, waiting for a
+   * job, or left without a registration after an ephemeral runner's job). The world stands still
+   * between two instants of the clock, so the sum is exact.
+   */
+  measureTo(ms: number): void {
+    if (Number.isNaN(this.meteredTo) || ms <= this.meteredTo) return;
+    const minutes = (ms - this.meteredTo) / MINUTE;
+    this.meteredTo = ms;
+    const busy = new Set(this.jobs.filter((j) => j.state === 'running').map((j) => j.instance));
+    for (const set of this.scaleSets.values()) {
+      if (!set.managed) continue;
+      for (const inst of set.instances.values()) {
+        if (inst.provisioningState !== 'Succeeded' || inst.powerState !== 'running') continue;
+        if (busy.has(inst.name)) this.meter.busyInstanceMinutes += minutes;
+        else this.meter.idleInstanceMinutes += minutes;
+      }
+    }
   }
 
   protected setOffline(reg: WorldRunner | WorldAgent | undefined): void {

@@ -3,8 +3,8 @@
  * gallery versions, executions and operations of a World, its resource ids, its seeded randomness,
  * and the ledger (events and broken invariants) that the simulator's report reads.
  *
- * What changes the state lives in the layers above, one family each: world-jobs.ts (registrations
- * and the jobs that keep them busy), world-instances.ts (scale set models and instances),
+ * What changes the state lives in the layers above, one family each: world-jobs.ts (registrations,
+ * the jobs that keep them busy and the workload's queue and meter), world-instances.ts (scale set models and instances),
  * world-gallery.ts (gallery versions and Packer executions) and world.ts (the initial fleet and the
  * scenario's outside changes). world-judge.ts judges kiln's writes against the safety invariants.
  */

@@ -126,16 +126,34 @@ export interface WorldAgent {
 
 export interface WorldJob {
   id: number;
-  /** `<scaleSet>_<instanceId>` */
+  /** `<scaleSet>_<instanceId>` (a workload job: empty until it is assigned). */
   instance: string;
   minutes: number;
-  /** armed: a race job waiting for kiln's next request of its operation. */
-  state: 'scheduled' | 'armed' | 'pending' | 'running' | 'done' | 'interrupted';
+  /**
+   * armed: a race job waiting for kiln's next request of its operation. queued: a workload job
+   * waiting for an idle runner or agent that serves it.
+   */
+  state: 'scheduled' | 'armed' | 'queued' | 'pending' | 'running' | 'done' | 'interrupted';
+  /** A job of the scenario's workload: its stream, what it asks for, when it arrived (virtual ms). */
+  demand?: WorkloadDemand;
   startedAt?: number;
   endsAt?: number;
   /** Permanent busy registration of a foreign fleet (never ends). */
   foreignRunner?: number;
   race?: { service: string; operation: string };
+}
+
+/** What a workload job asks for: GitHub labels (all of them) or an Azure DevOps pool. */
+export type WorkloadDemand = { stream: number; arrivedAt: number } & (
+  { fleet: 'github'; labels: string[] } | { fleet: 'ado'; pool: string }
+);
+
+/** The managed instances' running minutes over the run, idle or busy, and the capacity changes of managed scale sets. */
+export interface WorkloadMeter {
+  idleInstanceMinutes: number;
+  busyInstanceMinutes: number;
+  scaleOuts: number;
+  scaleIns: number;
 }
 
 export interface TargetRegion {

@@ -154,6 +154,7 @@ export class World extends WorldGallery {
         `job ${j.instance} starts`,
       );
     });
+    if (s.workload) this.startWorkload(s.workload);
   }
 
   /**
@@ -243,6 +244,7 @@ export class World extends WorldGallery {
         case 'scaleOut': {
           if (!set) return missing(change.scaleSet);
           for (let i = 0; i < change.count; i++) this.bootNewInstance(set);
+          if (set.managed) this.meter.scaleOuts++;
           this.event('sim', `${set.name} scaled out by ${change.count} outside kiln`);
           return;
         }

@@ -18,6 +18,7 @@ import type {
   ScenarioFault,
   ScenarioJob,
   ScenarioScaleSet,
+  ScenarioWorkload,
 } from './types.js';
 
 export const SCENARIO_DEFAULTS = {
@@ -47,6 +48,7 @@ export const SCENARIO_DEFAULTS = {
   capacity: 3,
   managed: true,
   startAfterMinutes: 0,
+  /** `provision` (a new instance to running) defaults to the scenario's `reimage`. */
   latency: { replication: 30, reimage: 6, register: 2 },
   /** How kiln's instances register: infra/main.bicep's defaults (`github.registration`, `ado.registration`). */
   registration: { github: 'jit', ado: 'broker' },
@@ -79,6 +81,8 @@ export interface ValidScenarioParts {
   settings: Record<string, string>;
   /** The late Event Grid delivery for an older version, resolved (validate.ts); absent: none. */
   lateOlderEvent?: { version: string; afterMinutes: number };
+  /** Job demand, each stream checked against the rest (validate.ts); absent: none. */
+  workload?: ScenarioWorkload;
 }
 
 /** The complete scenario: every default applied, every field present. */
@@ -161,6 +165,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
       replication: fields.latency?.replication ?? SCENARIO_DEFAULTS.latency.replication,
       reimage: fields.latency?.reimage ?? SCENARIO_DEFAULTS.latency.reimage,
       register: fields.latency?.register ?? SCENARIO_DEFAULTS.latency.register,
+      provision: fields.latency?.provision ?? fields.latency?.reimage ?? SCENARIO_DEFAULTS.latency.reimage,
     },
     registration: {
       github: fields.registration?.github ?? SCENARIO_DEFAULTS.registration.github,
@@ -190,6 +195,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
       ],
     },
   };
+  if (parts.workload) scenario.workload = parts.workload;
   if (fields.eventgrid) {
     scenario.eventgrid = {
       version: { ...fields.eventgrid.version },

@@ -62,6 +62,14 @@ const MAX_EVENTGRID_DUPLICATES = 100;
 const MAX_SEED = 2 ** 32 - 1;
 /** A latency of more than a day is a typo (a day is 1440 minutes). */
 const MAX_LATENCY_MINUTES = 24 * 60;
+/** Workload streams: a handful per fleet is plenty; each arrival window is one piece of a rate. */
+const MAX_WORKLOAD_STREAMS = 20;
+const MAX_ARRIVAL_WINDOWS = 200;
+const MAX_LABELS = 100;
+/** A rate beyond this many jobs an hour is a typo (the simulator would queue millions of jobs). */
+export const MAX_JOBS_PER_HOUR = 10_000;
+/** The most jobs a workload may expect over its windows: each arrival is work for the fake cloud. */
+export const MAX_WORKLOAD_JOBS = 50_000;
 
 // ---------------------------------------------------------------------------------------------------
 // Field schemas. Scalars with a format of their own are checked by hand so the message can say what
@@ -363,6 +371,36 @@ const lateOlderEvent = z
     return z.NEVER;
   });
 
+/**
+ * `workload`: job demand drawn from piecewise-constant Poisson rates (issue 19). The cross-field
+ * checks (windows inside the run, from < to, min <= max, labels or pool by fleet, the pool the
+ * scenario's Azure DevOps scale sets use) are validate.ts's.
+ */
+const arrivalWindowSchema = z
+  .object({
+    from: timestamp,
+    to: timestamp,
+    perHour: z.number().min(0).max(MAX_JOBS_PER_HOUR, `${LIMIT_NOTE}a typo would queue millions of jobs`),
+  })
+  .strict();
+const jobMinutes = integer(1, MAX_RUN_MINUTES, `${MAX_RUN_DAYS} days`);
+const workloadStreamSchema = z
+  .object({
+    fleet: z.enum(['github', 'ado']),
+    labels: optional(z.array(z.string().trim().min(1)).min(1).max(MAX_LABELS)),
+    pool: optional(z.string().trim().min(1)),
+    arrivals: z.array(arrivalWindowSchema).min(1).max(MAX_ARRIVAL_WINDOWS),
+    minutes: z.object({ min: jobMinutes, max: jobMinutes }).strict(),
+  })
+  .strict();
+const workloadSchema = z
+  .object({
+    seed: optional(integer(0, MAX_SEED)),
+    streams: z.array(workloadStreamSchema).min(1).max(MAX_WORKLOAD_STREAMS),
+  })
+  .strict();
+export type WorkloadInput = z.output<typeof workloadSchema>;
+
 /** `expect.outcome`: one outcome or a list of them, read as a list. */
 const expectedOutcomes = z.unknown().transform((value, ctx): ExpectedOutcome[] => {
   const expected = `one of ${OUTCOMES.join(', ')}, or a list of them`;
@@ -436,7 +474,12 @@ export const FIELD_SCHEMAS = {
   foreign: optional(countsSchema),
   latency: optional(
     z
-      .object({ replication: optional(latency), reimage: optional(latency), register: optional(latency) })
+      .object({
+        replication: optional(latency),
+        reimage: optional(latency),
+        register: optional(latency),
+        provision: optional(latency),
+      })
       .strict(),
   ),
   registration: optional(
@@ -453,6 +496,7 @@ export const FIELD_SCHEMAS = {
       .strict(),
   ),
   changes: optional(list(MAX_CHANGES)),
+  workload: optional(workloadSchema),
   /** App settings by name; each value is checked as the settings loader checks it (settings.ts). */
   settings: optional(z.record(z.unknown())),
   expect: optional(z.object({ outcome: expectedOutcomes }).strict()),

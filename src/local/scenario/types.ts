@@ -144,7 +144,12 @@ export interface Scenario {
   jobs: ScenarioJob[];
   ghosts: { github: number; ado: number };
   foreign: { github: number; ado: number };
-  latency: { replication: number; reimage: number; register: number };
+  /**
+   * Virtual minutes: `replication` of a gallery version to a region, `reimage` (and upgrade) of an
+   * instance, `register` from boot to runner or agent online, `provision` from a new instance to
+   * running (default: `reimage`).
+   */
+  latency: { replication: number; reimage: number; register: number; provision: number };
   /**
    * How kiln's instances get their registration (the deployment's `github.registration` and
    * `ado.registration`): `jit`/`broker` ask kiln's registration broker with the VM's identity
@@ -169,6 +174,8 @@ export interface Scenario {
    * settings hold them), over the environment's. Default: none.
    */
   settings: Record<string, string>;
+  /** Job demand (issue 19): present only when the file has a workload block. */
+  workload?: ScenarioWorkload;
   /**
    * The outcomes the scenario expects (default: succeeded, or planned in a dry run). A run whose
    * outcome is not among them exits 1 even when every invariant held.
@@ -184,4 +191,26 @@ export interface ScenarioImage {
   changes?: SoftwareToolChange[];
   /** Absent: nobody answers, so a held rebuild waits until APPROVAL_TIMEOUT_HOURS. */
   approval?: { decision: 'approve' | 'reject'; afterMinutes: number; reason?: string };
+}
+
+/** One piece of a stream's arrival rate: `perHour` jobs an hour on average (Poisson) from `from` to `to`. */
+export interface WorkloadWindow {
+  from: string;
+  to: string;
+  perHour: number;
+}
+
+/**
+ * A stream of jobs of one kind: GitHub jobs asking for `labels` (a runner serves one when its labels
+ * include all of them, ignoring case, as GitHub matches them), or Azure DevOps jobs queued to `pool`.
+ * Each job lasts a whole number of minutes drawn uniformly from `minutes.min` to `minutes.max`.
+ */
+export type WorkloadStream =
+  | { fleet: 'github'; labels: string[]; arrivals: WorkloadWindow[]; minutes: { min: number; max: number } }
+  | { fleet: 'ado'; pool: string; arrivals: WorkloadWindow[]; minutes: { min: number; max: number } };
+
+/** The scenario's job demand: its arrivals are drawn from `seed` (default: the scenario's seed). */
+export interface ScenarioWorkload {
+  seed: number;
+  streams: WorkloadStream[];
 }

@@ -31,8 +31,11 @@ import {
   type ChangeInput,
   type Fields,
   type ScaleSetInput,
+  type WorkloadInput,
+  MAX_WORKLOAD_JOBS,
 } from './schema.js';
-import type { ImageKind, Scenario, ScenarioChangeAction } from './types.js';
+import { DEFAULT_NAMES } from '../fake-cloud/world-types.js';
+import type { ImageKind, Scenario, ScenarioChangeAction, ScenarioWorkload, WorkloadStream } from './types.js';
 
 export function validate(raw: unknown, c: Collector): Scenario | undefined {
   if (raw === null || raw === undefined) {
@@ -433,12 +436,24 @@ export function validate(raw: unknown, c: Collector): Scenario | undefined {
   }
 
   const lateOlderEvent = resolveLateOlderEvent(fields.eventgrid, existing, afterRun, c);
+  const workload = checkWorkload(fields.workload, {
+    seed: fields.seed ?? SCENARIO_DEFAULTS.seed,
+    start: startKnown ? start : undefined,
+    until: runMinutes !== undefined ? until : undefined,
+    adoScaleSets: invalid.has('scaleSets')
+      ? undefined
+      : scaleSetInputs.every((s) => s.ok.has('image'))
+        ? scaleSetInputs.filter((s) => s.part.image === 'windows').length
+        : undefined,
+    c,
+  });
   const settings = checkSettings(fields.settings ?? {}, c);
 
   if (c.problems.length > 0) return undefined;
   return completeScenario({
     settings,
     lateOlderEvent,
+    ...(workload ? { workload } : {}),
     fields,
     start,
     until,
@@ -504,6 +519,108 @@ function resolveLateOlderEvent(
     'the late event would never be delivered',
   );
   return { version, afterMinutes };
+}
+
+/**
+ * The workload's cross-field checks: labels for a GitHub stream, a pool for an Azure DevOps one (the
+ * pool the scenario's Azure DevOps scale sets register their agents in), windows that lie inside the
+ * run, start before they end and do not overlap within a stream, durations with min <= max, and a
+ * bounded number of jobs. `start`/`until` undefined: invalid (and reported), so windows go unchecked.
+ */
+function checkWorkload(
+  workload: WorkloadInput | undefined,
+  ctx: {
+    seed: number;
+    start: string | undefined;
+    until: string | undefined;
+    /** How many scale sets run Azure DevOps agents (undefined: unknown, some are invalid). */
+    adoScaleSets: number | undefined;
+    c: Collector;
+  },
+): ScenarioWorkload | undefined {
+  if (!workload) return undefined;
+  const { c } = ctx;
+  const pool = DEFAULT_NAMES.adoPoolName;
+  let expectedJobs = 0;
+  const streams = workload.streams.map((stream, index): WorkloadStream => {
+    const path = ['workload', 'streams', index];
+    if (stream.fleet === 'github') {
+      if (stream.labels === undefined)
+        c.add(
+          [...path, 'labels'],
+          'is required for a github stream: the labels its jobs ask for, such as [self-hosted, linux]',
+        );
+      if (stream.pool !== undefined)
+        c.add(
+          [...path, 'pool'],
+          'only applies to an ado stream (the Azure DevOps pool its jobs are queued to); a github stream names labels',
+        );
+    } else {
+      if (stream.labels !== undefined)
+        c.add(
+          [...path, 'labels'],
+          `only applies to a github stream; an ado stream names its pool (pool: ${pool})`,
+        );
+      if (stream.pool === undefined)
+        c.add([...path, 'pool'], `is required for an ado stream: the pool its jobs are queued to (${pool})`);
+      else if (ctx.adoScaleSets === 0)
+        c.add(
+          [...path, 'pool'],
+          `no scale set of this scenario runs Azure DevOps agents (image: windows), so no pool serves pool "${stream.pool}"`,
+        );
+      else if (ctx.adoScaleSets !== undefined && stream.pool !== pool)
+        c.add(
+          [...path, 'pool'],
+          `"${stream.pool}" is not the pool of this scenario's Azure DevOps scale sets: their agents register in ${pool}`,
+        );
+    }
+    if (stream.minutes.min > stream.minutes.max)
+      c.add(
+        [...path, 'minutes', 'min'],
+        `must be at most minutes.max (${stream.minutes.max}), got ${stream.minutes.min}`,
+      );
+    const windows = stream.arrivals.map((w, i) => ({
+      ...w,
+      i,
+      fromMs: Date.parse(w.from),
+      toMs: Date.parse(w.to),
+    }));
+    for (const w of windows) {
+      const wpath = [...path, 'arrivals', w.i];
+      if (w.fromMs >= w.toMs) {
+        c.add([...wpath, 'to'], `must be after from (${w.from}), got ${w.to}`);
+        continue;
+      }
+      if (ctx.start !== undefined && w.fromMs < Date.parse(ctx.start))
+        c.add([...wpath, 'from'], `must not be before the run starts (start is ${ctx.start}), got ${w.from}`);
+      if (ctx.until !== undefined && w.toMs > Date.parse(ctx.until))
+        c.add(
+          [...wpath, 'to'],
+          `must not be after the run ends (until is ${ctx.until}), got ${w.to}: no job could arrive then`,
+        );
+      expectedJobs += (w.perHour * (w.toMs - w.fromMs)) / 3_600_000;
+    }
+    const ordered = windows.filter((w) => w.fromMs < w.toMs).sort((a, b) => a.fromMs - b.fromMs || a.i - b.i);
+    ordered.forEach((w, k) => {
+      const before = ordered[k - 1];
+      if (before && w.fromMs < before.toMs)
+        c.add(
+          [...path, 'arrivals', w.i, 'from'],
+          `overlaps arrivals[${before.i}] (${before.from} to ${before.to}): a stream's rate is one value at a time, so give windows that follow one another`,
+        );
+    });
+    const arrivals = stream.arrivals.map((w) => ({ from: w.from, to: w.to, perHour: w.perHour }));
+    const minutes = { min: stream.minutes.min, max: stream.minutes.max };
+    return stream.fleet === 'github'
+      ? { fleet: 'github', labels: [...(stream.labels ?? [])], arrivals, minutes }
+      : { fleet: 'ado', pool: stream.pool ?? pool, arrivals, minutes };
+  });
+  if (expectedJobs > MAX_WORKLOAD_JOBS)
+    c.add(
+      ['workload', 'streams'],
+      `expect about ${Math.round(expectedJobs)} jobs over their windows, more than the ${MAX_WORKLOAD_JOBS} the simulator takes: lower perHour or shorten the windows`,
+    );
+  return { seed: workload.seed ?? ctx.seed, streams };
 }
 
 /** A list item: its valid fields (`part`, `ok`) and, when all of it is valid, the whole of it. */

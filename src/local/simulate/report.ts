@@ -10,6 +10,7 @@ import type { Violation } from '../fake-cloud/world.js';
 import type { RolloutKind } from '../../orchestrations/rollout.js';
 import type { RegistrationsRemoved } from './removals.js';
 import type { SettingUsed } from './settings-used.js';
+import type { WorkloadReport } from './workload-report.js';
 
 export type Outcome = 'succeeded' | 'partial' | 'rolledBack' | 'failed' | 'planned';
 
@@ -101,6 +102,12 @@ export interface SimulationReport {
   faultsInjected: Record<string, number>;
   virtualMinutes: number;
   criticalPathMinutes: number;
+  /**
+   * What the scenario's job demand (its `workload`) met: jobs, their queue waits, the managed
+   * instances' idle and busy minutes, capacity changes, and the oracle's plan for the same arrivals.
+   * Present only when the scenario has a workload.
+   */
+  workload?: WorkloadReport;
   maxHistoryEvents: number;
   /** Fleet hygiene decisions over all cleanup runs (identical in a dry run and a real run). */
   hygiene: {
@@ -152,7 +159,10 @@ export function exitCodeFor(report: SimulationReport): 0 | 1 {
     : 1;
 }
 
-export function renderText(report: SimulationReport, range: { start: string; until: string }): string {
+export function renderText(
+  report: SimulationReport,
+  range: { start: string; until: string; latency?: { provision: number; register: number } },
+): string {
   const lines: string[] = [];
   const time = (iso: string) => iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z');
   lines.push(`kiln simulate — scenario "${report.scenario}"${report.dryRun ? ' (dry run)' : ''}`);
@@ -234,6 +244,10 @@ export function renderText(report: SimulationReport, range: { start: string; unt
   for (const error of report.hygiene.errors) lines.push(`  error: ${error}`);
   lines.push('');
   lines.push(...renderRemovals(report));
+  if (report.workload) {
+    lines.push('');
+    lines.push(...renderWorkload(report.workload, range.latency));
+  }
   lines.push('');
   lines.push('Summary');
   const asExpected = report.expected.includes(report.outcome);
@@ -312,6 +326,43 @@ function renderRemovals(report: SimulationReport): string[] {
     row(
       'total',
       `${both(runners.total, agents.total)}${gaps.length ? `  (NOT ACCOUNTED FOR: ${gaps.join('; ')})` : '  (every deletion the fake cloud counted)'}`,
+    ),
+  ];
+}
+
+/**
+ * The workload next to the oracle: the waits against what a new machine takes to serve (provisioning
+ * plus registration), the idle minutes as a multiple of the oracle's.
+ */
+function renderWorkload(
+  w: WorkloadReport,
+  latency: { provision: number; register: number } | undefined,
+): string[] {
+  const row = (label: string, value: string) => `  ${label.padEnd(22)}${value}`;
+  const waits = (q: WorkloadReport['queueWaitSeconds']) => `p50 ${q.p50} s, p95 ${q.p95} s, max ${q.max} s`;
+  const ratio =
+    w.oracle.idleInstanceMinutes > 0
+      ? `${(Math.round((w.idleInstanceMinutes / w.oracle.idleInstanceMinutes) * 10) / 10).toFixed(1)} × the oracle's ${w.oracle.idleInstanceMinutes}`
+      : `the oracle's: ${w.oracle.idleInstanceMinutes}`;
+  const changes = w.scaleOuts + w.scaleIns;
+  return [
+    'Workload (job demand on the managed scale sets, next to an oracle that knew every arrival)',
+    row(
+      'jobs',
+      `${w.jobs}${w.jobsNeverStarted ? `, ${w.jobsNeverStarted} NEVER STARTED` : ', every one started'}`,
+    ),
+    row(
+      'queue wait',
+      `${waits(w.queueWaitSeconds)}${latency ? `  (a new machine serves after ${(latency.provision + latency.register) * 60} s: provision ${latency.provision} + register ${latency.register} min)` : ''}`,
+    ),
+    row(
+      'oracle queue wait',
+      `${waits(w.oracle.queueWaitSeconds)}  (no min or max capacity holds it back yet)`,
+    ),
+    row('instance minutes', `idle ${w.idleInstanceMinutes} (${ratio}), busy ${w.busyInstanceMinutes}`),
+    row(
+      'capacity changes',
+      `${w.scaleOuts} scale-out${w.scaleOuts === 1 ? '' : 's'}, ${w.scaleIns} scale-in${w.scaleIns === 1 ? '' : 's'}  (kiln has no autoscaler yet${changes ? ': these were made outside kiln' : ': capacity stays as the scenario sets it'})`,
     ),
   ];
 }

@@ -43,6 +43,7 @@ import {
 import type { ReportEvent, SimulationReport } from './report.js';
 import { settingsUsed, type SettingUsed } from './settings-used.js';
 import { SimulatedVmRegistrations, type RegistrationCounts } from './vm-registrations.js';
+import { servingAtStart, workloadReport, type WorkloadReport } from './workload-report.js';
 import { storedOutput } from '../../orchestration-contracts.js';
 
 export interface SimulationOptions {
@@ -123,6 +124,8 @@ export async function runSimulation(
     roles: deploymentRoles(options.roles ?? 'project', { ...scenario.settings, ...options.settings }),
   });
   options.onStart?.(cloud);
+  // What serves each workload stream before anything runs: the oracle's plan scales those.
+  const serving = servingAtStart(scenario, cloud.world);
   const previousEnv = { ...process.env };
   // The scenario's settings override the environment's; the caller's (options.settings) override both.
   applyEnvironment({
@@ -434,6 +437,7 @@ export async function runSimulation(
       ...flowStarts,
       canarySoakMinutes: Number(cloud.env.CANARY_SOAK_MINUTES ?? 30),
     }),
+    workload: workloadReport(scenario, cloud.world, serving),
   });
   const close = async () => {
     await host.close();
@@ -639,6 +643,7 @@ function buildReport(input: {
   registrations: RegistrationCounts;
   virtualMinutes: number;
   criticalPathMinutes: number;
+  workload: WorkloadReport | undefined;
 }): SimulationReport {
   const { scenario, dryRun, cloud, host, hygiene, rollouts, rebuilds } = input;
   const instances = host.runner.listInstances();
@@ -742,6 +747,7 @@ function buildReport(input: {
     faultsInjected: { ...cloud.faults.fired },
     virtualMinutes: input.virtualMinutes,
     criticalPathMinutes: input.criticalPathMinutes,
+    ...(input.workload ? { workload: input.workload } : {}),
     maxHistoryEvents: Math.max(0, ...host.runner.stats().map((s) => s.maxHistoryEvents)),
     hygiene,
     rollouts: rollouts.map((r) => ({

@@ -183,7 +183,7 @@ latency: { reimage: 0 }
       { service: 'identity', operation: 'getToken', status: 0, times: 1, persistent: false, afterMinutes: 0 },
     ]);
     expect(s.eventgrid).toEqual({ version: { image: 'windows', version: '2026.12.5' }, duplicates: 1 });
-    expect(s.latency).toEqual({ replication: 30, reimage: 0, register: 2 });
+    expect(s.latency).toEqual({ replication: 30, reimage: 0, register: 2, provision: 0 });
   });
 });
 
@@ -399,7 +399,7 @@ latency: { replication: 1440, reimage: 1440, register: 1440 }
 scaleSets: [${names.join(', ')}]
 `);
     expect(s.eventgrid!.duplicates).toBe(100);
-    expect(s.latency).toEqual({ replication: 1440, reimage: 1440, register: 1440 });
+    expect(s.latency).toEqual({ replication: 1440, reimage: 1440, register: 1440, provision: 1440 });
     expect(s.scaleSets).toHaveLength(50);
   });
 });

@@ -18,7 +18,7 @@ const imagesDefault: Scenario['images'] = {
   linux: { buildMinutes: 60, buildFails: false, unhealthy: false },
   windows: { buildMinutes: 120, buildFails: false, unhealthy: false },
 };
-const latencyDefault = { replication: 30, reimage: 6, register: 2 };
+const latencyDefault = { replication: 30, reimage: 6, register: 2, provision: 6 };
 
 describe('the minimal scenario', () => {
   const expected: Scenario = {
@@ -203,13 +203,27 @@ describe("the format document's full example", () => {
       images: imagesDefault,
       ghosts: { github: 40, ado: 3 },
       foreign: { github: 5, ado: 1 },
-      latency: latencyDefault,
+      latency: { ...latencyDefault, provision: 4 },
       eventgrid: {
         version: { image: 'linux', version: '2026.12.5' },
         duplicates: 3,
         lateOlderEvent: { version: '2026.10.1', afterMinutes: 240 },
       },
       settings: { PRUNE_KEEP: '5', OFFLINE_GRACE_MINUTES: '45' },
+      workload: {
+        seed: 7,
+        streams: [
+          {
+            fleet: 'github',
+            labels: ['self-hosted', 'linux'],
+            arrivals: [
+              { from: '2026-12-01T07:00:00Z', to: '2026-12-01T19:00:00Z', perHour: 120 },
+              { from: '2026-12-01T19:00:00Z', to: '2026-12-02T00:00:00Z', perHour: 6 },
+            ],
+            minutes: { min: 3, max: 40 },
+          },
+        ],
+      },
       expect: { outcome: ['succeeded', 'partial'] },
     });
     expect(s.scaleSets[0]).toEqual({
