@@ -56,10 +56,18 @@ const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 export function parseCapacityTags(tags: Record<string, string>): CapacityTagsResult {
   const lower: Record<string, string> = {};
-  for (const [name, value] of Object.entries(tags)) lower[name.toLowerCase()] = value;
+  const clashes: string[] = [];
+  for (const [name, value] of Object.entries(tags)) {
+    const key = name.toLowerCase();
+    if (key.startsWith('kiln-') && lower[key] !== undefined && lower[key] !== value)
+      clashes.push(
+        `${key} is given twice with different values ("${lower[key]}", "${value}"): keep one, e.g. ${key}=${lower[key]}`,
+      );
+    lower[key] = value;
+  }
   if (!ENABLING.some((name) => lower[name] !== undefined)) return { ok: true };
 
-  const problems: string[] = [];
+  const problems: string[] = [...clashes];
   const whole = (name: string, fallback: number, limit: number, example: string): number | undefined => {
     const value = lower[name];
     if (value === undefined) return fallback;

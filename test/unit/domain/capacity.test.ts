@@ -63,6 +63,12 @@ describe('parseCapacityTags', () => {
     });
   });
 
+  it('rejects a tag given twice in different cases with different values', () => {
+    expect(problemsOf({ 'kiln-max': '5', 'KILN-MAX': '7' })).toEqual([
+      'kiln-max is given twice with different values ("5", "7"): keep one, e.g. kiln-max=5',
+    ]);
+  });
+
   it('accepts the bounds themselves: 0 ≤ min ≤ max ≤ 1000, warm ≤ max', () => {
     expect(policyOf({ 'kiln-min': '1000', 'kiln-max': '1000', 'kiln-warm': '1000' }).min).toBe(1000);
     expect(policyOf({ 'kiln-min': '0', 'kiln-max': '0' }).max).toBe(0);
