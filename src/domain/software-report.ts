@@ -94,9 +94,8 @@ export function diffSoftware(from: SoftwareReport, to: SoftwareReport): Software
     const was = before.get(name) ?? null;
     const now = after.get(name) ?? null;
     if (was === now) continue;
-    const kind: ChangeKind = was === null ? 'added' : now === null ? 'removed' : versionChangeKind(was, now);
-    if (was !== null && now !== null && kind === 'patch' && sameNumbers(was, now)) continue;
-    changes.push({ tool: name, from: was, to: now, kind });
+    const kind = was === null ? 'added' : now === null ? 'removed' : versionChangeKind(was, now);
+    if (kind) changes.push({ tool: name, from: was, to: now, kind });
   }
   return changes.sort((a, b) => a.tool.localeCompare(b.tool));
 }
@@ -105,20 +104,16 @@ function numbersOf(version: string): number[] {
   return (version.match(/\d+/g) ?? []).map(Number);
 }
 
-function sameNumbers(a: string, b: string): boolean {
-  const x = numbersOf(a);
-  const y = numbersOf(b);
-  return x.length > 0 && x.length === y.length && x.every((n, i) => n === y[i]);
-}
-
-function versionChangeKind(from: string, to: string): 'major' | 'minor' | 'patch' {
+/** undefined: the two spell the same numbers (e.g. `v1.2` and `1.2`), which is no change. */
+function versionChangeKind(from: string, to: string): 'major' | 'minor' | 'patch' | undefined {
   const a = numbersOf(from);
   const b = numbersOf(to);
   if (a.length === 0 || b.length === 0) return 'major';
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if ((a[i] ?? 0) !== (b[i] ?? 0)) return i === 0 ? 'major' : i === 1 ? 'minor' : 'patch';
   }
-  return 'patch';
+  // Equal once padded, but of different lengths (1.2 and 1.2.0): counted as a patch change.
+  return a.length === b.length ? undefined : 'patch';
 }
 
 /** What PROMOTION_GATE may list: change kinds, and `unreported` (the new version has no report). */

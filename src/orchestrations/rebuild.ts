@@ -153,32 +153,26 @@ function* rebuild(
     timings: { startedAt: now() },
     pruned: [],
   };
-  const phase = (name: string, state?: 'awaitingApproval') => {
-    out.phase = name;
+  /** The live status: where the run is, plus a state (and why) once one is known. */
+  const showStatus = (ended: { state?: ImageState | 'awaitingApproval'; reason?: string } = {}) =>
     context.df.setCustomStatus({
       image: input.image,
       version: out.version,
-      phase: name,
-      ...(state ? { state } : {}),
+      phase: out.phase,
+      ...ended,
       executionName: out.executionName,
       ...(out.software?.changes ? { changes: out.software.changes } : {}),
       ...(out.approval ? { approval: out.approval } : {}),
     });
+  const phase = (name: string, state?: 'awaitingApproval') => {
+    out.phase = name;
+    showStatus(state ? { state } : {});
   };
   const fail = (reason: string, state: ImageState = 'failed') => {
     out.state = state;
     out.reason = reason;
     out.timings.finishedAt = now();
-    context.df.setCustomStatus({
-      image: input.image,
-      version: out.version,
-      phase: out.phase,
-      state,
-      reason,
-      executionName: out.executionName,
-      ...(out.software?.changes ? { changes: out.software.changes } : {}),
-      ...(out.approval ? { approval: out.approval } : {}),
-    });
+    showStatus({ state, reason });
     replaySafeLog(context, `rebuild of ${input.image} ${out.version}: ${state} (${reason})`);
     return out;
   };
@@ -398,9 +392,10 @@ function* rebuild(
     ? gateReasons(out.software.changes, input.policy.promotionGate ?? [])
     : [];
   if (held.length > 0) {
-    const decided = yield* awaitApproval(context, input, out, held, () =>
-      phase('awaiting approval', 'awaitingApproval'),
-    );
+    const decided = yield* awaitApproval(context, input, out, held, {
+      show: () => phase('awaiting approval', 'awaitingApproval'),
+      tag,
+    });
     if (!decided.approved) {
       yield* tag('rejected');
       return fail(yield* withCanaryBack(decided.reason), 'rejected');
@@ -505,17 +500,13 @@ function* awaitApproval(
   input: RebuildInput,
   out: RebuildOutput,
   held: string[],
-  showHeld: () => void,
+  hold: { show: () => void; tag: (state: string) => Generator<Task, unknown, unknown> },
 ): Generator<Task, { approved: boolean; reason: string }, unknown> {
   const hours = input.policy.approvalTimeoutHours ?? 72;
   const deadline = after(context, { hours });
   out.approval = { held, deadline: deadline.toISOString() };
-  showHeld();
-  yield* callActivity(context, Activities.tagVersion, {
-    definition: input.definition,
-    version: out.version,
-    tags: { [KILN_STATE_TAG]: 'awaitingApproval' },
-  });
+  hold.show();
+  yield* hold.tag('awaitingApproval');
   replaySafeLog(
     context,
     `rebuild of ${input.image} ${out.version}: awaiting approval until ${out.approval.deadline} (${held.join('; ')})`,
