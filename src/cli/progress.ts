@@ -6,6 +6,7 @@ import type { RunChild, RunDetail } from '../functions/runs-view.js';
 import { CommandError, errorText, type AppClient } from './app-client.js';
 import { EXIT } from './exit-codes.js';
 import { isActiveStatus } from '../run-status.js';
+import { describeChange, type SoftwareChange } from '../domain/software-report.js';
 
 type Obj = Record<string, unknown>;
 export const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -164,10 +165,8 @@ export function softwareLines(
   } else {
     lines.push(`  software changes${against.version ? ` against ${String(against.version)}` : ''}:`);
     for (const change of changes) {
-      const c = obj(change);
-      lines.push(
-        `    ${String(c.kind).padEnd(7)} ${String(c.tool)} ${c.from === null ? '' : String(c.from)}${c.from !== null && c.to !== null ? ' → ' : ''}${c.to === null ? '' : String(c.to)}`,
-      );
+      const c = change as SoftwareChange;
+      lines.push(`    ${String(c.kind).padEnd(7)} ${describeChange(c)}`);
     }
   }
   const approval = obj(output.approval ?? custom.approval);

@@ -33,6 +33,11 @@ export interface SoftwareChange {
   kind: ChangeKind;
 }
 
+/** One change as people read it: `git 2.47.1 → 3.0.1`, `azure-cli 2.67.0` (removed), `azd 1.21.0` (added). */
+export function describeChange(change: Pick<SoftwareChange, 'tool' | 'from' | 'to'>): string {
+  return `${change.tool} ${[change.from, change.to].filter((v) => v !== null).join(' → ')}`;
+}
+
 /** The gallery version tag that names a version's report blob. */
 export const SOFTWARE_REPORT_TAG = 'kiln-software-report';
 

@@ -2,7 +2,7 @@
  * The simulation report (format version 1, docs/scenarios.md): what `kiln simulate` prints as
  * JSON, and its readable text rendering.
  */
-import type { SoftwareChange } from '../../domain/software-report.js';
+import { describeChange, type SoftwareChange } from '../../domain/software-report.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { ContractViolation } from '../contracts/types.js';
 import type { AuthorizationFailure } from '../fake-cloud/access.js';
@@ -192,9 +192,7 @@ export function renderText(
       );
       if (i.reason) lines.push(`  ${''.padEnd(24)} ${i.reason}`);
       for (const c of i.changes ?? [])
-        lines.push(
-          `  ${''.padEnd(24)} ${c.kind.padEnd(8)} ${c.tool} ${[c.from, c.to].filter((v) => v !== null).join(' → ')}`,
-        );
+        lines.push(`  ${''.padEnd(24)} ${c.kind.padEnd(8)} ${describeChange(c)}`);
       if (i.approval?.decision)
         lines.push(
           `  ${''.padEnd(24)} approval: ${i.approval.decision}${i.approval.by ? ` by ${i.approval.by}` : ''}${i.approval.at ? ` at ${i.approval.at}` : ''}`,
