@@ -45,6 +45,16 @@ import type {
 import type { RecordRunEndInput, RecordRunStartOutput } from './activities/run-history.js';
 import type { RegistrationState } from './domain/rollout.js';
 import type { RunStart } from './history/run-record.js';
+import type {
+  AcquireLeaseInput,
+  RaiseCapacityInput,
+  RaiseCapacityResult,
+  ReleaseLeaseInput,
+  ScaleInInput,
+  ScaleInResult,
+} from './activities/autoscale.js';
+import type { AdoDemand, GitHubDemand } from './demand/types.js';
+import type { AcquireOutcome } from './leases/scale-set-leases.js';
 import { Activities } from './names.js';
 
 export interface ActivityContracts {
@@ -104,6 +114,17 @@ export interface ActivityContracts {
   // The run history (src/activities/run-history.ts). null: no history is configured.
   [Activities.recordRunStart]: { input: RunStart; output: RecordRunStartOutput | null };
   [Activities.recordRunEnd]: { input: RecordRunEndInput; output: null };
+
+  // Capacity on demand (src/activities/autoscale.ts, src/activities/demand-*.ts).
+  /** null: no GitHub fleet, or no job demand table. */
+  [Activities.readGitHubDemand]: { input: { now: string }; output: GitHubDemand | null };
+  /** null: no Azure DevOps fleet is configured. */
+  [Activities.readAdoDemand]: { input: null; output: AdoDemand | null };
+  /** null: no lease table is configured. */
+  [Activities.acquireScaleSetLease]: { input: AcquireLeaseInput; output: AcquireOutcome | null };
+  [Activities.releaseScaleSetLease]: { input: ReleaseLeaseInput; output: null };
+  [Activities.raiseCapacity]: { input: RaiseCapacityInput; output: RaiseCapacityResult };
+  [Activities.scaleIn]: { input: ScaleInInput; output: ScaleInResult };
 }
 
 export type ActivityName = keyof ActivityContracts;

@@ -11,6 +11,7 @@ export const Orchestrations = {
   waitForBuild: 'waitForBuildOrchestrator',
   waitForReplication: 'waitForReplicationOrchestrator',
   runnerReleaseWatch: 'runnerReleaseWatchOrchestrator',
+  autoscale: 'autoscaleOrchestrator',
 } as const;
 
 export const Activities = {
@@ -43,6 +44,12 @@ export const Activities = {
   recordMetrics: 'recordMetrics',
   recordRunStart: 'recordRunStart',
   recordRunEnd: 'recordRunEnd',
+  readGitHubDemand: 'readGitHubDemand',
+  readAdoDemand: 'readAdoDemand',
+  acquireScaleSetLease: 'acquireScaleSetLease',
+  releaseScaleSetLease: 'releaseScaleSetLease',
+  raiseCapacity: 'raiseCapacity',
+  scaleIn: 'scaleIn',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */
@@ -55,6 +62,7 @@ export const InstanceIds = {
       '_',
     ),
   runnerReleaseWatch: 'kiln-runner-release-watch',
+  autoscale: 'kiln-autoscale',
   /**
    * One rollout per image definition and version, whoever asks (HTTP, Event Grid, a rebuild). A dry
    * run has its own id, so planning a version never stops it from being rolled later.

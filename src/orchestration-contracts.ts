@@ -4,6 +4,7 @@
  * orchestrators through registerOrchestration (src/functions/register-orchestration.ts), both typed
  * from this map: a child's input or output that does not match is a compile error, not a cast.
  */
+import type { AutoscaleInput, AutoscaleOutput } from './orchestrations/autoscale.js';
 import type { CleanupInput, CleanupOutput } from './orchestrations/cleanup.js';
 import type { RebuildInput, RebuildOutput } from './orchestrations/rebuild.js';
 import type { RolloutInput, RolloutOutput } from './orchestrations/rollout.js';
@@ -29,6 +30,7 @@ export interface OrchestrationContracts {
   [Orchestrations.waitForBuild]: { input: WaitForBuildInput; output: WaitForBuildOutput };
   [Orchestrations.waitForReplication]: { input: WaitForReplicationInput; output: WaitForReplicationOutput };
   [Orchestrations.runnerReleaseWatch]: { input: RunnerReleaseWatchInput; output: RunnerReleaseWatchOutput };
+  [Orchestrations.autoscale]: { input: AutoscaleInput; output: AutoscaleOutput };
 }
 
 /**

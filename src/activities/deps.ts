@@ -9,6 +9,7 @@ import type {
 import type { RegistrationReader } from './registrations.js';
 
 import type { RunHistory } from '../history/run-history.js';
+import type { ScaleSetLeases } from '../leases/scale-set-leases.js';
 import type { IssuedRegistrations } from '../registration/issued-registrations.js';
 import type { KilnMetrics } from '../telemetry/metrics.js';
 
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   metrics: KilnMetrics;
   /** Every run's record (with KILN_TABLE_ENDPOINT set). */
   runHistory?: RunHistory;
+  /** The scale sets' leases the autoscaler and rollouts share (with KILN_TABLE_ENDPOINT set). */
+  leases?: ScaleSetLeases;
   /** Images' software reports (with KILN_BLOB_ENDPOINT set). */
   softwareReports?: SoftwareReportStore;
 }

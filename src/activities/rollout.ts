@@ -192,7 +192,7 @@ export function createDrainInstancesActivity(deps: ActivityDeps) {
     );
 }
 
-async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
+export async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const github = deps.github ?? missing('GitHub');
   const result: DrainResult = { drained: [], busy: [], disabled: [], runnersRemoved: 0 };
   const budget = startBudget();
@@ -233,7 +233,7 @@ async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances
   return orFail(result, failures);
 }
 
-async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
+export async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
   const ado = deps.ado ?? missing('Azure DevOps');
   const disabled = new Set<number>();
   const budget = startBudget();
@@ -284,7 +284,7 @@ async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances'
 }
 
 /** Enables each agent, best effort: one that cannot be enabled now is left for the wave's give-back. */
-async function enableAll(ado: NonNullable<ActivityDeps['ado']>, ids: Iterable<number>): Promise<void> {
+export async function enableAll(ado: NonNullable<ActivityDeps['ado']>, ids: Iterable<number>): Promise<void> {
   for (const id of ids) await ado.setAgentEnabled(id, true).catch(() => undefined);
 }
 

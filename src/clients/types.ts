@@ -72,6 +72,12 @@ export interface FullArmClient {
     imageReferenceId: string,
     options?: { ifMatch?: string },
   ): Promise<'changed' | 'conflict'>;
+  /**
+   * PATCH of sku.capacity (the autoscaler only ever raises it: lowering it lets Azure pick which
+   * instances go, busy or not). With `ifMatch`, 'conflict' when the scale set changed since that read.
+   * Returns once ARM accepted; the new instances come up on the model in the background.
+   */
+  setCapacity(scaleSetId: string, capacity: number, options?: { ifMatch?: string }): Promise<'changed' | 'conflict'>;
   /** POST manualupgrade for the instances; returns once accepted. */
   startManualUpgrade(scaleSetId: string, instanceIds: string[]): Promise<void>;
   /** POST delete for the instances; returns once accepted. */

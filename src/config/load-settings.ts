@@ -69,7 +69,11 @@ export interface Settings extends ClientTuning {
    * KILN_BLOB_ENDPOINT is empty (builds store none, kiln reads none).
    */
   softwareReports?: { endpoint: string; container: string };
-  schedules: { cleanup: string; rebuild: string; runnerRelease: string };
+  schedules: { cleanup: string; rebuild: string; runnerRelease: string; autoscale: string };
+  /** Labels GitHub runners register with (GITHUB_RUNNER_LABELS): the autoscaler's default for scale sets without a kiln-labels tag. */
+  runnerLabels: string[];
+  /** The scale sets' lease table the autoscaler and rollouts share (src/leases); undefined when KILN_TABLE_ENDPOINT is empty (no autoscaling). */
+  leases?: { endpoint: string; name: string };
   hygiene: { offlineGraceMinutes: number; bootDeadlineMinutes: number };
   gallery: {
     resourceGroup: string;
@@ -203,7 +207,12 @@ export function loadSettings(env: Env = process.env): Settings {
       cleanup: r.CLEANUP_SCHEDULE,
       rebuild: r.REBUILD_SCHEDULE,
       runnerRelease: r.RUNNER_RELEASE_SCHEDULE,
+      autoscale: r.AUTOSCALE_SCHEDULE,
     },
+    runnerLabels: r.GITHUB_RUNNER_LABELS,
+    leases: r.KILN_TABLE_ENDPOINT
+      ? { endpoint: r.KILN_TABLE_ENDPOINT.replace(/\/+$/, ''), name: r.KILN_LEASE_TABLE }
+      : undefined,
     hygiene: { offlineGraceMinutes: r.OFFLINE_GRACE_MINUTES, bootDeadlineMinutes: r.BOOT_DEADLINE_MINUTES },
     gallery: {
       resourceGroup: r.GALLERY_RESOURCE_GROUP,

@@ -398,6 +398,15 @@ export const SETTINGS = {
     cronSchema,
     '0 */15 * * * *',
   ),
+  AUTOSCALE_SCHEDULE: withDefault(
+    {
+      env: 'AUTOSCALE_SCHEDULE',
+      description:
+        'When the autoscaler looks at job demand and sizes the scale sets tagged with capacity tags (kiln-min, kiln-max, kiln-warm, kiln-warm-schedule) (NCRONTAB, UTC). Each look reads the queued jobs (GitHub: the workflow_job webhooks kiln kept, corrected from the API; Azure DevOps: the pool\'s job requests) and every autoscaled scale set\'s instances and runners or agents.',
+    },
+    cronSchema,
+    '0 */1 * * * *',
+  ),
   REBUILD_SCHEDULE: withDefault(
     {
       env: 'REBUILD_SCHEDULE',
@@ -670,6 +679,15 @@ export const SETTINGS = {
     },
     tableName,
     'kilnruns',
+  ),
+  KILN_LEASE_TABLE: withDefault(
+    {
+      env: 'KILN_LEASE_TABLE',
+      description:
+        'Table (in KILN_TABLE_ENDPOINT) of the one lease per scale set that the autoscaler and rollouts share (a rollout holds it for a wave or a rollback, the autoscaler for a scale-in or capacity change); created at first use. Autoscaling needs KILN_TABLE_ENDPOINT.',
+    },
+    tableName,
+    'kilnleases',
   ),
   RUN_HISTORY_DAYS: withDefault(
     {

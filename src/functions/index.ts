@@ -3,6 +3,7 @@
  * every function is registered here, nowhere else.
  */
 import { registerApproval } from './approval.js';
+import { registerAutoscale } from './autoscale.js';
 import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
 import { registerFleet } from './fleet.js';
@@ -23,3 +24,4 @@ registerRuns();
 registerDashboard();
 registerRegistrations();
 registerMetrics();
+registerAutoscale();

@@ -16,6 +16,7 @@ import { createRegistrationBroker } from '../registration/broker.js';
 import { createIssuedRegistrationsTable } from '../registration/issued-registrations.js';
 import { startMetrics } from '../telemetry/metrics.js';
 import { createRunHistoryTable } from '../history/run-history.js';
+import { createScaleSetLeasesTable } from '../leases/scale-set-leases.js';
 
 let runtime: ActivityDeps | undefined;
 let broker: ReturnType<typeof createRegistrationBroker> | undefined;
@@ -84,6 +85,7 @@ export function getRuntime(): ActivityDeps {
     if (issuedTable) runtime.issuedRegistrations = createIssuedRegistrationsTable(tableOptions(issuedTable));
     const historyTable = settings.runHistory.table;
     if (historyTable) runtime.runHistory = createRunHistoryTable(tableOptions(historyTable));
+    if (settings.leases) runtime.leases = createScaleSetLeasesTable(tableOptions(settings.leases));
     // The images' software reports, in the same account's Blob service, read with the app's identity.
     const reports = settings.softwareReports;
     if (reports)

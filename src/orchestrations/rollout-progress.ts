@@ -66,6 +66,8 @@ export interface Progress {
   firstWaveAt?: string;
   /** The last WAVE_LOG_LIMIT waves, oldest first (absent in a rollout started before it was kept). */
   waveLog?: WaveRecord[];
+  /** This rollout took the scale set's lease for the wave it ran last: the next execution gives it back first. */
+  leaseHeld?: true;
 }
 
 /**

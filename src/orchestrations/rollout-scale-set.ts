@@ -16,7 +16,9 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { Orchestrations } from '../names.js';
 import { inputOf } from '../orchestration-contracts.js';
-import type { ScaleSetRolloutResult } from './rollout-progress.js';
+import { continueWith, type ScaleSetRolloutResult } from './rollout-progress.js';
+import { after } from './durable-time.js';
+import { giveLeaseBack, takeLease } from './rollout-lease.js';
 import { rollBack } from './rollout-rollback.js';
 import { begin } from './rollout-start.js';
 import { nextWave } from './rollout-waves.js';
@@ -32,7 +34,21 @@ export function* rolloutScaleSetOrchestrator(
   context: OrchestrationContext,
 ): Generator<Task, ScaleSetRolloutResult, unknown> {
   const input = inputOf(context, Orchestrations.rolloutScaleSet);
-  if (!input.progress) return yield* begin(context, input);
-  if (input.progress.phase === 'waves') return yield* nextWave(context, input, input.progress);
-  return yield* rollBack(context, input, input.progress);
+  const progress = input.progress;
+  if (!progress) return yield* begin(context, input);
+  // The lease the last wave took is given back first: between waves the autoscaler may act.
+  yield* giveLeaseBack(context, input, progress);
+  let ending: ScaleSetRolloutResult;
+  if (progress.phase === 'waves') ending = yield* nextWave(context, input, progress);
+  else {
+    // A rollback holds the lease for each of its rounds: no capacity change while it runs.
+    if ((yield* takeLease(context, input, progress, 'rollback')) === 'wait') {
+      yield context.df.createTimer(after(context, { minutes: 1 }));
+      return continueWith(context, input, progress);
+    }
+    ending = yield* rollBack(context, input, progress);
+  }
+  // undefined: the rollout continues as new (the next execution gives the lease back); a result ends it.
+  if (ending !== undefined) yield* giveLeaseBack(context, input, progress);
+  return ending;
 }

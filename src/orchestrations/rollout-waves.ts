@@ -17,6 +17,7 @@ import { callActivity, replaySafeLog } from './call-activity.js';
 import { after, onTick } from './durable-time.js';
 import { drainList, drainPaced, giveBack } from './rollout-drain.js';
 import { awaitHealth, unhealthyReasons } from './rollout-health.js';
+import { takeLease } from './rollout-lease.js';
 import {
   ROLLOUT_TIMING,
   continueWith,
@@ -84,6 +85,12 @@ export function* nextWave(
     return continueWith(context, input, progress);
   }
 
+  // The wave runs under the scale set's lease: the autoscaler deletes none of its instances meanwhile.
+  if ((yield* takeLease(context, input, progress, 'rollout')) === 'wait') {
+    status(context, 'waiting for the autoscaler', input, progress);
+    yield context.df.createTimer(after(context, { minutes: 1 }));
+    return continueWith(context, input, progress);
+  }
   const drain = yield* drainPaced(context, scaleSet, drainList(look, plan.upgrade));
   const drained = drain.ok ? drain.value : drain.partial;
   countRemoved(context, `wave ${progress.waves + 1}`, input, progress, drained.runnersRemoved);

@@ -230,6 +230,27 @@ export function createArmClient(
       }
     },
 
+    async setCapacity(scaleSetId, capacity, options = {}) {
+      const { resourceGroup, name } = scaleSetName(scaleSetId);
+      try {
+        // Accepted is enough: the new instances provision in the background, and the autoscaler
+        // counts them from the next look (a capacity PATCH is not waited for, as an upgrade is not).
+        await compute.virtualMachineScaleSets
+          .update(
+            resourceGroup,
+            name,
+            { sku: { capacity } },
+            { abortSignal: signal(), ...(options.ifMatch ? { ifMatch: options.ifMatch } : {}) },
+          )
+          .submitted();
+        return 'changed';
+      } catch (err) {
+        // The scale set changed since the caller read it: the caller decides again on a fresh read.
+        if (options.ifMatch && describeFailure(err).status === 412) return 'conflict';
+        throw toClientError(`arm setCapacity ${name} ${capacity}`, err);
+      }
+    },
+
     async startManualUpgrade(scaleSetId, instanceIds) {
       const { resourceGroup, name } = scaleSetName(scaleSetId);
       await call(`manualUpgrade ${name} [${instanceIds.join(',')}]`, () =>

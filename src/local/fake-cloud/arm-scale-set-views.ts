@@ -31,7 +31,12 @@ export function scaleSetViews(ctx: ArmContext) {
           [identity.resourceId]: { principalId: identity.principalId, clientId: identity.clientId },
         },
       },
-      sku: { name: set.vmSize, tier: 'Standard', capacity: set.instances.size },
+      // ARM lowers the capacity as it accepts an instance delete, not when the VM is finally gone.
+      sku: {
+        name: set.vmSize,
+        tier: 'Standard',
+        capacity: [...set.instances.values()].filter((i) => i.provisioningState !== 'Deleting').length,
+      },
       properties: {
         singlePlacementGroup: false,
         orchestrationMode: set.orchestrationMode,

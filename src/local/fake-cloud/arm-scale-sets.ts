@@ -155,7 +155,24 @@ export function scaleSetRoutes(ctx: ArmContext) {
         throw new ArmError(400, 'InvalidRequestContent', 'tags must be an object.');
       tags = b.tags as Record<string, string>;
     }
+    let capacity: number | undefined;
+    if (b.sku !== undefined) {
+      const sku = b.sku as Record<string, unknown> | null;
+      const value = sku?.capacity;
+      if (
+        typeof sku !== 'object' ||
+        sku === null ||
+        (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1000))
+      )
+        throw new ArmError(
+          400,
+          'InvalidParameter',
+          `The value ${JSON.stringify(value)} of parameter 'sku.capacity' is not valid: it must be a whole number from 0 to 1000.`,
+        );
+      capacity = value as number | undefined;
+    }
     world.updateModel(set, { imageId, tags });
+    if (capacity !== undefined) world.setCapacity(set, capacity);
     const op = world.newOperation();
     world.completeOperationAfter(op, 0);
     sendJson(req.res, 200, scaleSetBody(set), lroHeaders(op, set.location));

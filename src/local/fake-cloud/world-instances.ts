@@ -243,6 +243,32 @@ export abstract class WorldInstances extends WorldJobs {
     return reachable;
   }
 
+  /**
+   * A PATCH of sku.capacity: more instances boot on the model; fewer go as ARM's Default scale-in
+   * policy picks them (the highest instance ids, busy or not: why kiln never lowers capacity itself).
+   */
+  setCapacity(set: WorldScaleSet, capacity: number): void {
+    const live = [...set.instances.values()].filter((i) => i.provisioningState !== 'Deleting');
+    if (capacity === live.length) return;
+    touchScaleSet(this, set, 'capacity change');
+    set.etag++;
+    if (capacity > live.length) {
+      for (let i = live.length; i < capacity; i++) this.bootNewInstance(set);
+      if (set.managed) this.meter.scaleOuts++;
+      this.event(
+        'arm',
+        `${set.name} capacity ${live.length} → ${capacity}${this.kilnActs ? '' : ' — outside kiln'}`,
+      );
+      return;
+    }
+    const highest = live
+      .sort((a, b) => Number(b.instanceId) - Number(a.instanceId))
+      .slice(0, live.length - capacity)
+      .map((i) => i.instanceId);
+    this.event('arm', `${set.name} capacity ${live.length} → ${capacity}: ARM deletes ${highest.join(', ')}`);
+    this.deleteInstances(set, highest, this.newOperation(), false);
+  }
+
   deleteInstances(set: WorldScaleSet, ids: string[], op: AsyncOperation, fail: boolean): void {
     touchScaleSet(this, set, 'delete instances');
     // Deleting instances lowers the scale set's capacity (ARM answers sku.capacity as its instance count).

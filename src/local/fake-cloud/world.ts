@@ -15,7 +15,7 @@
  * - any write to a registration or scale set outside kiln's scope counts as a foreign touch.
  */
 import type { VirtualClock } from '../clock.js';
-import type { ImageKind, Scenario, ScenarioChange } from '../scenario/types.js';
+import type { ImageKind, Scenario, ScenarioChange, ScenarioScaleSet } from '../scenario/types.js';
 import { SOFTWARE_REPORT_TAG, softwareReportBlobs } from '../../domain/software-report.js';
 import { runnerIdentityRole } from './access.js';
 import { fakeSoftwareReport, softwareReportMarkdown } from './software-reports.js';
@@ -92,6 +92,7 @@ export class World extends WorldGallery {
       if (ss.managed) tags['kiln-managed'] = 'true';
       if (ss.canary) tags['kiln-canary'] = 'true';
       if (ss.recycle) tags['kiln-recycle'] = 'true';
+      Object.assign(tags, capacityTags(ss));
       // As infra/main.bicep tags kiln's scale sets with the registration mode their VMs use.
       if (ss.managed)
         tags['kiln-registration'] = ss.image === 'linux' ? s.registration.github : s.registration.ado;
@@ -377,4 +378,21 @@ function windowsPrefix(name: string, index: number, used: Set<string>): string {
   while (used.has(prefix)) prefix = `${base.slice(0, 6)}${(n++).toString(36)}`.slice(0, 9);
   used.add(prefix);
   return prefix;
+}
+
+/** A scenario scale set's `autoscale` as the capacity tags kiln reads (src/domain/capacity.ts). */
+function capacityTags(ss: ScenarioScaleSet): Record<string, string> {
+  const a = ss.autoscale;
+  if (!a) return {};
+  const tags: Record<string, string> = {};
+  if (a.min !== undefined) tags['kiln-min'] = String(a.min);
+  if (a.max !== undefined) tags['kiln-max'] = String(a.max);
+  if (a.warm !== undefined) tags['kiln-warm'] = String(a.warm);
+  if (a.warmSchedule !== undefined) tags['kiln-warm-schedule'] = a.warmSchedule;
+  if (a.idleMinutes !== undefined) tags['kiln-idle-minutes'] = String(a.idleMinutes);
+  if (a.labels !== undefined) tags['kiln-labels'] = a.labels.join(',');
+  // An autoscale block with none of the enabling tags still asks for autoscaling: min 0.
+  if (!('kiln-min' in tags || 'kiln-max' in tags || 'kiln-warm' in tags || 'kiln-warm-schedule' in tags))
+    tags['kiln-min'] = '0';
+  return tags;
 }

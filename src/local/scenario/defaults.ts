@@ -108,6 +108,7 @@ export function completeScenario(parts: ValidScenarioParts): Scenario {
     canary: s.canary ?? false,
     managed: s.managed ?? SCENARIO_DEFAULTS.managed,
     ...(s.recycle ? { recycle: true as const } : {}),
+    ...(s.autoscale ? { autoscale: s.autoscale } : {}),
   }));
   // The canary defaults to the first managed scale set of each image, unless some scale set of that
   // image says canary: true or false itself (then the scenario chose, even if it chose none).

@@ -266,6 +266,18 @@ const scaleSetSchema = z
     canary: optional(z.boolean()),
     managed: optional(z.boolean()),
     recycle: optional(z.boolean()),
+    autoscale: optional(
+      z
+        .object({
+          min: optional(integer(0, MAX_CAPACITY)),
+          max: optional(integer(0, MAX_CAPACITY)),
+          warm: optional(integer(0, MAX_CAPACITY)),
+          warmSchedule: optional(z.string().min(1)),
+          idleMinutes: optional(integer(0, 1440)),
+          labels: optional(z.array(z.string().min(1)).min(1).max(100)),
+        })
+        .strict(),
+    ),
   })
   .strict();
 

@@ -26,6 +26,22 @@ export interface ScenarioScaleSet {
    * built in code may leave it out).
    */
   recycle?: true;
+  /**
+   * Capacity on demand (issue 19): the scale set's capacity tags (kiln-min, kiln-max, kiln-warm,
+   * kiln-warm-schedule, kiln-idle-minutes, kiln-labels). Absent: not autoscaled.
+   */
+  autoscale?: ScenarioAutoscale;
+}
+
+export interface ScenarioAutoscale {
+  min?: number;
+  max?: number;
+  warm?: number;
+  /** e.g. `Mon-Fri 07:00-19:00 Europe/Berlin:4` */
+  warmSchedule?: string;
+  idleMinutes?: number;
+  /** GitHub: the labels its runners register with (kiln-labels). */
+  labels?: string[];
 }
 
 /**

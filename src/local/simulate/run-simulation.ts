@@ -226,7 +226,7 @@ export async function runSimulation(
       clock,
       untilMs,
       (name) => pending.push(() => host.fireTimer(name)),
-      Array.isArray(timers) ? timers : undefined,
+      Array.isArray(timers) ? timers : defaultTimers(host, scenario),
     );
   const flowStarts: {
     rebuilds: Partial<Record<ImageKind, number>>;
@@ -405,7 +405,11 @@ export async function runSimulation(
   // The scenario's work ends when its last rebuild or rollout does; the recurring cleanup and runner
   // watch count only in a run that has nothing else.
   const flows = host.runner.listInstances();
-  const recurring = new Set<string>([Orchestrations.cleanup, Orchestrations.runnerReleaseWatch]);
+  const recurring = new Set<string>([
+    Orchestrations.cleanup,
+    Orchestrations.runnerReleaseWatch,
+    Orchestrations.autoscale,
+  ]);
   const work = flows.some((s) => !recurring.has(s.name))
     ? flows.filter((s) => !recurring.has(s.name))
     : flows;
@@ -515,8 +519,21 @@ function scheduleTimers(
   }
 }
 
+/**
+ * The app's timers a scenario's `timers: true` fires: all of them, except the autoscaler's in a
+ * scenario with no autoscaled scale set (it would look every minute at nothing to scale).
+ */
+function defaultTimers(host: LocalAppHost, scenario: Scenario): string[] {
+  const autoscaled = scenario.scaleSets.some((s) => s.autoscale !== undefined);
+  return host
+    .timerFunctions()
+    .map((t) => t.name)
+    .filter((name) => autoscaled || name !== 'autoscaleTimer');
+}
+
 function flowOf(orchestration: string): string {
   if (orchestration === Orchestrations.cleanup) return 'cleanup';
+  if (orchestration === Orchestrations.autoscale) return 'autoscale';
   if (orchestration === Orchestrations.rollout || orchestration === Orchestrations.rolloutScaleSet)
     return 'rollout';
   return 'rebuild';
