@@ -118,7 +118,12 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       values.report === 'json'
         ? `${JSON.stringify(report, null, 2)}\n`
-        : renderText(report, { start: scenario.start, until: scenario.until, latency: scenario.latency }),
+        : renderText(report, {
+            start: scenario.start,
+            until: scenario.until,
+            latency: scenario.latency,
+            autoscaled: scenario.scaleSets.filter((s) => s.autoscale).map((s) => s.name),
+          }),
     );
     return exitCodeFor(report);
   } catch (error) {

@@ -20,6 +20,7 @@ import {
   type ScaleSetCompliance,
   type ScaleSetDrift,
 } from './fleet-drift.js';
+import { parseCapacityTags } from './capacity.js';
 import { owningScaleSet, type Fleet } from './hygiene.js';
 import { regionKey } from './regions.js';
 import type { RunnerReleaseInfo } from './runner-compliance.js';
@@ -49,6 +50,8 @@ export interface FleetInput {
   agentVersion?: string;
   /** The rollouts running now, with the progress of each scale set they move; undefined: not read. */
   rollouts?: RunningRollout[];
+  /** The autoscaler's last look, per scale set name; undefined: it has not looked (or could not be read). */
+  autoscale?: { at: string; scaleSets: AutoscaleLook[] };
   /** What could not be read, one sentence each (the view is partial then). */
   errors: string[];
 }
@@ -85,6 +88,32 @@ export interface FleetScaleSetView {
   drift: ScaleSetDrift;
   /** The runner or agent of each version it runs, and whether it is acceptable (runner-compliance.ts). */
   compliance: ScaleSetCompliance;
+  /**
+   * Capacity on demand: its capacity tags, and what the autoscaler's last look saw and did. Absent
+   * when the scale set carries no capacity tag (its capacity is left alone).
+   */
+  autoscale?: FleetAutoscaleView;
+}
+
+/** What the autoscaler's last look says of one scale set (the orchestration's output, trimmed). */
+export interface AutoscaleLook {
+  scaleSet: string;
+  desired: number;
+  reason: string;
+  queued?: number;
+  counts: { busy: number; idle: number; booting: number; vacant: number; unknown: number; total: number };
+  capacity?: { from: number; to: number };
+  removed: string[];
+  reimaged: string[];
+  skipped?: string;
+}
+
+export interface FleetAutoscaleView {
+  /** The capacity tags as parsed; `problems` instead when they are wrong (never scaled until fixed). */
+  policy?: { min: number; max: number; warm: number; idleMinutes: number; warmSchedule: string[] };
+  problems?: string[];
+  /** The last look: when, demand (busy + queued), what it wanted and did. Absent before the first. */
+  lastLook?: AutoscaleLook & { at: string };
 }
 
 export type GalleryVersionState = 'promoted' | 'excluded' | 'replicating' | 'rejected' | 'failed';
@@ -222,6 +251,7 @@ export function shapeFleet(input: FleetInput): FleetView {
           agentVersion,
           now: input.now,
         }),
+        ...autoscaleView(s, input.autoscale),
       };
     })
     .sort((a, b) => a.image.localeCompare(b.image) || a.name.localeCompare(b.name));
@@ -268,4 +298,26 @@ export function shapeFleet(input: FleetInput): FleetView {
     ...(input.rollouts ? { rollouts: rolloutPaces({ rollouts, scaleSets, now: input.now }) } : {}),
     errors: [...input.errors],
   };
+}
+
+function autoscaleView(
+  s: FleetScaleSetInput,
+  looks: FleetInput['autoscale'],
+): { autoscale?: FleetAutoscaleView } {
+  const parsed = parseCapacityTags(s.tags);
+  if (parsed.ok && !parsed.policy) return {};
+  const look = looks?.scaleSets.find((l) => l.scaleSet === s.name);
+  const view: FleetAutoscaleView = parsed.ok
+    ? {
+        policy: {
+          min: parsed.policy!.min,
+          max: parsed.policy!.max,
+          warm: parsed.policy!.warm,
+          idleMinutes: parsed.policy!.idleMinutes,
+          warmSchedule: parsed.policy!.warmSchedule.map((w) => w.text),
+        },
+      }
+    : { problems: parsed.problems };
+  if (look && looks) view.lastLook = { ...look, at: looks.at };
+  return { autoscale: view };
 }

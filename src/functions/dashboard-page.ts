@@ -234,6 +234,37 @@ const SCRIPT = `
     return COMPLIANCE[c.state][1] + (c.state === 'current' || c.state === 'configured' ? '' : ' — ' + c.reason);
   }
 
+  function drawCapacity(fleet) {
+    var rows = fleet.scaleSets.filter(function (s) { return s.autoscale; }).map(function (s) {
+      var a = s.autoscale;
+      var p = a.policy;
+      var bounds = p ? 'min ' + p.min + ', max ' + p.max + ', warm ' + p.warm +
+        (p.warmSchedule.length ? ' (' + p.warmSchedule.join('; ') + ')' : '') + ', idle ' + p.idleMinutes + ' min'
+        : 'wrong tags, not scaled: ' + a.problems.join('; ');
+      var l = a.lastLook;
+      var c = l && l.counts;
+      var demand = !l ? 'not looked at yet' : c.busy + ' busy + ' + (l.queued === undefined ? '? queued (unknown)' : l.queued + ' queued') +
+        (c.unknown ? ' (' + c.unknown + ' unknown, counted busy)' : '');
+      var capacity = !l ? s.instances + ' instances' : 'wants ' + l.desired + '; has ' + c.total + ': ' + c.idle + ' idle, ' + c.booting + ' booting' +
+        (c.vacant ? ', ' + c.vacant + ' vacant' : '');
+      var change = !l ? '' : [
+        l.capacity ? 'capacity ' + l.capacity.from + ' \u2192 ' + l.capacity.to : '',
+        l.removed.length ? 'scaled in ' + l.removed.length : '',
+        l.reimaged.length ? 'reimaged ' + l.reimaged.length : '',
+        l.skipped || '',
+      ].filter(Boolean).join('; ') || 'none (' + minute(l.at) + ')';
+      return el('tr', { 'data-capacity': s.name }, [
+        el('th', { scope: 'row', text: s.name }),
+        el('td', { text: bounds }),
+        el('td', { text: demand }),
+        el('td', { text: capacity }),
+        el('td', { text: change }),
+      ]);
+    });
+    if (!rows.length) rows.push(el('tr', {}, [el('td', { colspan: '5', text: 'No scale set carries capacity tags: capacities stay as they are.' })]));
+    replace('capacity-rows', rows);
+  }
+
   function drawCompliance(fleet) {
     var release = fleet.runnerRelease;
     replace('compliance-notes', [
@@ -407,6 +438,7 @@ const SCRIPT = `
       drawRebuilds(runs);
       drawDrift(fleet);
       drawCompliance(fleet);
+      drawCapacity(fleet);
       return Promise.all([loadWaves(runs), loadGhosts()]).then(function () { return fleet; });
     }).then(function (fleet) {
       document.body.setAttribute('data-generated-at', fleet.generatedAt);
@@ -479,6 +511,14 @@ export function dashboardPage(nonce: string): string {
       <caption>Registrations whose VM is gone, deleted by the real cleanups of the last 14 days (UTC days; dry runs delete nothing)</caption>
       <thead><tr><th scope="col">Day</th><th scope="col">GitHub runners</th><th scope="col">Azure DevOps agents</th><th scope="col">Cleanups</th></tr></thead>
       <tbody id="ghost-rows"></tbody>
+    </table>
+  </section>
+  <section aria-labelledby="h-capacity">
+    <h2 id="h-capacity">Capacity on demand</h2>
+    <table aria-labelledby="h-capacity">
+      <caption>Scale sets tagged with capacity tags (kiln-min, kiln-max, kiln-warm, kiln-warm-schedule): their bounds, the demand the autoscaler's last look saw, the capacity it wanted and what it did</caption>
+      <thead><tr><th scope="col">Scale set</th><th scope="col">Bounds</th><th scope="col">Demand</th><th scope="col">Capacity</th><th scope="col">Last change</th></tr></thead>
+      <tbody id="capacity-rows"></tbody>
     </table>
   </section>
   <section aria-labelledby="h-drift">

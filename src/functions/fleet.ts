@@ -16,6 +16,10 @@ import { app, HttpResponse, type HttpRequest, type InvocationContext } from './a
 import { readRunningRollouts } from './fleet-rollouts.js';
 import { getRuntime, now } from './runtime.js';
 import { expiringPromise } from '../registration/expiring-promise.js';
+import { InstanceIds, Orchestrations } from '../names.js';
+import { storedOutput } from '../orchestration-contracts.js';
+import type { AutoscaleOutput } from '../orchestrations/autoscale.js';
+import { previousStatus } from './start-run.js';
 
 type RunnerRelease = Awaited<ReturnType<FullGitHubClient['getLatestRunnerRelease']>>;
 /** The latest runner release, read once an hour per GitHub client: a dashboard open at its 10 s refresh would read it 360 times an hour. */
@@ -39,7 +43,12 @@ export function registerFleet(): void {
     extraInputs: [df.input.durableClient()],
     handler: async (_request: HttpRequest, context: InvocationContext) => {
       const client = df.getClient(context);
-      const fleet = await readFleet(getRuntime(), now(), () => readRunningRollouts(client));
+      const fleet = await readFleet(
+        getRuntime(),
+        now(),
+        () => readRunningRollouts(client),
+        async () => storedOutput(Orchestrations.autoscale, await previousStatus(client, InstanceIds.autoscale)),
+      );
       if (fleet.errors.length > 0) context.warn(`fleet read with ${fleet.errors.length} error(s)`);
       return new HttpResponse({
         status: 200,
@@ -64,6 +73,7 @@ async function readFleet(
   deps: ActivityDeps,
   at: Date,
   rollouts: () => Promise<RunningRollout[]>,
+  autoscale: () => Promise<AutoscaleOutput | undefined>,
 ): Promise<FleetView> {
   const { arm, github, ado, settings } = deps;
   const errors: string[] = [];
@@ -77,7 +87,7 @@ async function readFleet(
   ];
   const galleryConfigured = Boolean(settings.gallery.name && settings.gallery.resourceGroup);
 
-  const [instances, runners, agents, gallery, runnerRelease, running] = await Promise.all([
+  const [instances, runners, agents, gallery, runnerRelease, running, lastLook] = await Promise.all([
     Promise.all(
       scaleSets.map(
         async (s) =>
@@ -102,6 +112,7 @@ async function readFleet(
       ? read(errors, 'the latest GitHub Actions runner release', () => latestRunnerRelease(github, at))
       : undefined,
     read(errors, 'the running rollouts', rollouts),
+    read(errors, "the autoscaler's last look", autoscale),
   ]);
 
   return shapeFleet({
@@ -122,6 +133,7 @@ async function readFleet(
       : {}),
     agentVersion: settings.packer.agentVersion,
     ...(running ? { rollouts: running } : {}),
+    ...(lastLook ? { autoscale: { at: lastLook.at, scaleSets: lastLook.scaleSets } } : {}),
     errors,
   });
 }

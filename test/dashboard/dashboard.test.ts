@@ -149,9 +149,13 @@ describe.skipIf(!haveChromium)('the dashboard in headless Chromium', () => {
 
   it('is accessible: one h1, labelled sections, text labels on bars, contrast of at least 4.5:1', async () => {
     expect(await page.locator('h1').count()).toBe(1);
-    expect(await page.locator('section[aria-labelledby] > h2').count()).toBe(9);
+    expect(await page.locator('section[aria-labelledby] > h2').count()).toBe(10);
     // No rebuild has run in this world: the rebuilds section says so rather than standing empty.
     expect(await page.locator('#rebuild-rows').textContent()).toBe('No rebuild among the runs shown.');
+    // No scale set carries capacity tags: the capacity section says so.
+    expect(await page.locator('#capacity-rows').textContent()).toBe(
+      'No scale set carries capacity tags: capacities stay as they are.',
+    );
     expect(await page.locator('.bar:not([role="img"][aria-label])').count()).toBe(0);
     const ratios = (await page.evaluate(CONTRAST)) as { text: string; ratio: number }[];
     expect(ratios.length).toBeGreaterThan(10);

@@ -61,13 +61,14 @@ describe('GET /api/dashboard', () => {
       'Run history',
       'Rebuilds and software changes',
       'Ghosts removed per day',
+      'Capacity on demand',
       'Drift per scale set',
       'Runner and agent versions',
       'Rollout waves',
     ])
       expect(body).toMatch(new RegExp(`<h2 id="[^"]+">${heading}</h2>`));
     expect(body).toContain('role="status" aria-live="polite"');
-    expect(body.match(/<th scope="col">/g)!.length).toBe(37);
+    expect(body.match(/<th scope="col">/g)!.length).toBe(42);
   });
 
   it('never embeds the key: the page reads it from its own address', async () => {

@@ -95,7 +95,7 @@ workload:
     expect(workload.busyInstanceMinutes).toBeGreaterThan(0);
     expect(workload.oracle.queueWaitSeconds).toEqual({ p50: 0, p95: 0, max: 0 });
     const text = renderText(report, { start: s.start, until: s.until, latency: s.latency });
-    expect(text).toContain('kiln has no autoscaler yet: capacity stays as the scenario sets it');
+    expect(text).toContain('no scale set is autoscaled: capacity stays as the scenario sets it');
     expect(text).toMatch(/instance minutes {6}idle [\d.]+ \([\d.]+ × the oracle's [\d.]+\), busy [\d.]+/);
 
     // The same scenario, the same workload and timeline.
@@ -181,7 +181,7 @@ workload:
     expect(workload.idleInstanceMinutes + workload.busyInstanceMinutes).toBeCloseTo(2 * 240 + 86, 1);
     const text = renderText(report, { start: s.start, until: s.until, latency: s.latency });
     expect(text).toContain(
-      '1 scale-out, 1 scale-in  (kiln has no autoscaler yet: these were made outside kiln)',
+      '1 scale-out, 1 scale-in  (no scale set is autoscaled: these were made outside kiln)',
     );
   });
 

@@ -161,7 +161,13 @@ export function exitCodeFor(report: SimulationReport): 0 | 1 {
 
 export function renderText(
   report: SimulationReport,
-  range: { start: string; until: string; latency?: { provision: number; register: number } },
+  range: {
+    start: string;
+    until: string;
+    latency?: { provision: number; register: number };
+    /** The scenario's autoscaled scale sets (an `autoscale` block). */
+    autoscaled?: string[];
+  },
 ): string {
   const lines: string[] = [];
   const time = (iso: string) => iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z');
@@ -244,7 +250,7 @@ export function renderText(
   lines.push(...renderRemovals(report));
   if (report.workload) {
     lines.push('');
-    lines.push(...renderWorkload(report.workload, range.latency));
+    lines.push(...renderWorkload(report.workload, range.latency, range.autoscaled ?? []));
   }
   lines.push('');
   lines.push('Summary');
@@ -335,6 +341,7 @@ function renderRemovals(report: SimulationReport): string[] {
 function renderWorkload(
   w: WorkloadReport,
   latency: { provision: number; register: number } | undefined,
+  autoscaled: string[],
 ): string[] {
   const row = (label: string, value: string) => `  ${label.padEnd(22)}${value}`;
   const waits = (q: WorkloadReport['queueWaitSeconds']) => `p50 ${q.p50} s, p95 ${q.p95} s, max ${q.max} s`;
@@ -360,7 +367,11 @@ function renderWorkload(
     row('instance minutes', `idle ${w.idleInstanceMinutes} (${ratio}), busy ${w.busyInstanceMinutes}`),
     row(
       'capacity changes',
-      `${w.scaleOuts} scale-out${w.scaleOuts === 1 ? '' : 's'}, ${w.scaleIns} scale-in${w.scaleIns === 1 ? '' : 's'}  (kiln has no autoscaler yet${changes ? ': these were made outside kiln' : ': capacity stays as the scenario sets it'})`,
+      `${w.scaleOuts} scale-out${w.scaleOuts === 1 ? '' : 's'}, ${w.scaleIns} scale-in${w.scaleIns === 1 ? '' : 's'}  (${
+        autoscaled.length > 0
+          ? `kiln's autoscaler on ${autoscaled.join(', ')}, and any made outside kiln`
+          : `no scale set is autoscaled${changes ? ': these were made outside kiln' : ': capacity stays as the scenario sets it'}`
+      })`,
     ),
   ];
 }

@@ -15,7 +15,7 @@ export interface WorkloadReport {
   idleInstanceMinutes: number;
   /** Minutes managed instances were running a job (the workload's or the scenario's `jobs:`). */
   busyInstanceMinutes: number;
-  /** Capacity changes of managed scale sets the fake ARM saw (kiln has no autoscaler yet: only outside changes). */
+  /** Capacity changes of managed scale sets the fake ARM saw: kiln's autoscaler's and outside ones. */
   scaleOuts: number;
   scaleIns: number;
   /** Workload jobs still queued when the run ended. */
