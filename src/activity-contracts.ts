@@ -28,6 +28,7 @@ import type {
 } from './activities/remediation.js';
 import type { RecordMetricsInput } from './activities/metrics.js';
 import type { ActivityResult } from './activities/result.js';
+import type { AdoDemand } from './demand/types.js';
 import type {
   CheckHealthInput,
   DrainInput,
@@ -64,6 +65,10 @@ export interface ActivityContracts {
     input: ReimageUnregisteredInput;
     output: ReimageUnregisteredResult;
   };
+
+  // Job demand (issue 19, src/activities/demand-ado.ts).
+  /** The pool's queued requests and the agents running one; null: no Azure DevOps fleet is configured. */
+  [Activities.readAdoDemand]: { input: null; output: AdoDemand | null };
 
   // Rollout (src/activities/rollout.ts).
   /** null: the version does not exist. */

@@ -18,6 +18,7 @@ export const Activities = {
   listScaleSetInstances: 'listScaleSetInstances',
   listGitHubRunners: 'listGitHubRunners',
   listAdoAgents: 'listAdoAgents',
+  readAdoDemand: 'readAdoDemand',
   removeRegistrations: 'removeRegistrations',
   reimageUnregisteredInstances: 'reimageUnregisteredInstances',
   resolveImageVersion: 'resolveImageVersion',

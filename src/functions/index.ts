@@ -5,6 +5,7 @@
 import { registerApproval } from './approval.js';
 import { registerCleanup } from './cleanup.js';
 import { registerDashboard } from './dashboard.js';
+import { registerDemandActivities } from './demand.js';
 import { registerFleet } from './fleet.js';
 import { registerImages } from './images.js';
 import { registerMetrics } from './metrics.js';
@@ -23,3 +24,4 @@ registerRuns();
 registerDashboard();
 registerRegistrations();
 registerMetrics();
+registerDemandActivities();
