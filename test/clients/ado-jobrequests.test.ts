@@ -169,6 +169,42 @@ describe('listJobRequests against the fake Azure DevOps', () => {
   });
 });
 
+describe('the fake answers in the shape of the service', () => {
+  it('queued: result null, no reservedAgent, its matched agents; running: reservedAgent, assign and receive times', async () => {
+    const res = await fetch(jobRequestsUrl('completedRequestCount=0&api-version=7.1'), { headers: auth });
+    const body = (await res.json()) as { count: number; value: Record<string, unknown>[] };
+    expect(body.count).toBe(body.value.length);
+    const common = [
+      'requestId',
+      'queueTime',
+      'result',
+      'serviceOwner',
+      'hostId',
+      'scopeId',
+      'planType',
+      'planId',
+      'jobId',
+      'demands',
+      'definition',
+      'owner',
+      'data',
+      'poolId',
+      'orchestrationId',
+      'priority',
+    ];
+    const queued = body.value.find((r) => !r.reservedAgent)!;
+    expect(Object.keys(queued)).toEqual(expect.arrayContaining([...common, 'matchedAgents']));
+    expect(queued).toMatchObject({ result: null, poolId: 17 });
+    expect(queued.assignTime).toBeUndefined();
+    const running = body.value.find((r) => r.reservedAgent)!;
+    expect(Object.keys(running)).toEqual(
+      expect.arrayContaining([...common, 'assignTime', 'receiveTime', 'lockedUntil', 'reservedAgent']),
+    );
+    expect(running.reservedAgent).toMatchObject({ id: expect.any(Number), name: expect.any(String) });
+    expect(running.finishTime).toBeUndefined();
+  });
+});
+
 describe('the fake refuses what Azure DevOps refuses', () => {
   it('401 without credentials, 400 without or with a wrong api-version, 404 for another pool', async () => {
     expect((await fetch(jobRequestsUrl('completedRequestCount=0&api-version=7.1'))).status).toBe(401);
