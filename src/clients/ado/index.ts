@@ -5,8 +5,9 @@
  * per request, every attempt has a timeout, and the pool id is looked up once per client.
  *
  * A 404 means "gone" only where one thing was asked for (an agent to read, delete or change). On a
- * list (the pool lookup, the agents or job requests of the pool) it means the pool or the organisation URL is wrong,
- * and a failed list must never read as an empty pool: kiln would take busy agents for absent ones.
+ * list (the pool lookup, the agents or job requests of the pool) it means the pool or the
+ * organisation URL is wrong, and a failed list must never read as an empty pool: kiln would take busy
+ * agents for absent ones, or waiting jobs for none.
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
