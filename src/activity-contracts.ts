@@ -75,6 +75,10 @@ export interface ActivityContracts {
     output: ReimageUnregisteredResult;
   };
 
+  // Job demand (issue 19, src/activities/demand-ado.ts).
+  /** The pool's queued requests and the agents running one; null: no Azure DevOps fleet is configured. */
+  [Activities.readAdoDemand]: { input: null; output: AdoDemand | null };
+
   // Rollout (src/activities/rollout.ts).
   /** null: the version does not exist. */
   [Activities.resolveImageVersion]: { input: ResolveImageVersionInput; output: ImageVersionState | null };
@@ -118,8 +122,6 @@ export interface ActivityContracts {
   // Capacity on demand (src/activities/autoscale.ts, src/activities/demand-*.ts).
   /** null: no GitHub fleet, or no job demand table. */
   [Activities.readGitHubDemand]: { input: { now: string }; output: GitHubDemand | null };
-  /** null: no Azure DevOps fleet is configured. */
-  [Activities.readAdoDemand]: { input: null; output: AdoDemand | null };
   /** null: no lease table is configured. */
   [Activities.acquireScaleSetLease]: { input: AcquireLeaseInput; output: AcquireOutcome | null };
   [Activities.releaseScaleSetLease]: { input: ReleaseLeaseInput; output: null };

@@ -175,12 +175,36 @@ export interface AdoAgent {
   lastJobFinishedOn?: string;
 }
 
+/**
+ * One job request of the pool (`GET …/pools/{poolId}/jobrequests`, an unfinished one): queued while
+ * no agent is reserved for it, running on `reservedAgent` once one is, finished with a finishTime.
+ */
+export interface AdoJobRequest {
+  requestId: number;
+  /** When the job was queued. */
+  queueTime: string;
+  /** When an agent was assigned (absent while queued). */
+  assignTime?: string;
+  /** When the job ended (absent while queued or running). */
+  finishTime?: string;
+  /** The agent that runs (or ran) it; absent while queued. */
+  reservedAgent?: { id: number; name: string };
+  /** The TaskResult once finished (succeeded, failed, canceled, …); absent while unfinished. */
+  result?: string;
+}
+
 export interface FullAdoClient {
   /** Agents of the configured pool, with their assigned and last completed requests. */
   listAgents(): Promise<AdoAgent[]>;
   getAgent(id: number): Promise<AdoAgent | undefined>;
   /** Agents of the pool with exactly this name (agentName=…), with their assigned and last completed requests. */
   findAgentsByName(name: string): Promise<AdoAgent[]>;
+  /**
+   * The pool's unfinished job requests (`jobrequests?completedRequestCount=0`), as Azure DevOps
+   * answers them (queued and running; a finished one may still appear). A 404 (the pool is gone) or
+   * an answer without a list is a failed read, never an empty queue.
+   */
+  listJobRequests(): Promise<AdoJobRequest[]>;
   /** 2xx → deleted; 404 → gone. */
   deleteAgent(id: number): Promise<Exclude<DeleteOutcome, 'busy'>>;
   /** PATCH enabled; undefined when the agent is gone. */

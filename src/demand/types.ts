@@ -46,7 +46,10 @@ export interface QueuedAdoRequest {
 
 /** What the read of the pool's job requests answers (activity readAdoDemand). */
 export interface AdoDemand {
+  /** Requests no agent took yet (no reservedAgent, no finishTime), oldest first, at most ADO_DEMAND_READ_LIMIT. */
   queued: QueuedAdoRequest[];
   /** Requests an agent runs now (reservedAgent, no finishTime), by agent name. */
   runningOn: string[];
+  /** Present when more requests were queued than `queued` holds (the oldest are kept). */
+  truncated?: true;
 }

@@ -27,7 +27,6 @@ export function registerAutoscale(): void {
   registerActivity(Activities.scaleIn, createScaleInActivity);
   // TEMP-STUB
   registerActivity(Activities.readGitHubDemand, () => async () => ({ ok: true, value: { queued: [], corrected: 0, requests: 0 } }));
-  registerActivity(Activities.readAdoDemand, () => async () => ({ ok: true, value: { queued: [], runningOn: [] } }));
 
   app.timer('autoscaleTimer', {
     schedule: scheduleSetting('AUTOSCALE_SCHEDULE'),

@@ -121,8 +121,13 @@ describe('the fakes answer within the official descriptions', () => {
       await call(ado, 'DELETE', `${pool}/${id}/agents/${agent}${v}`, basic),
       await call(ado, 'GET', `${pool}/${id}/agents/${agent}${v}`, basic),
       await call(ado, 'GET', `${pool}/999${v}`, basic),
+      await call(ado, 'GET', `${pool}/${id}/jobrequests${v}&completedRequestCount=0`, basic),
+      await call(ado, 'GET', `${pool}/${id}/jobrequests${v}&$top=5`, basic),
+      await call(ado, 'GET', `${pool}/${id}/jobrequests${v}`, basic),
+      await call(ado, 'GET', `${pool}/999/jobrequests${v}&completedRequestCount=0`, basic),
+      await call(ado, 'GET', `${pool}/${id}/jobrequests${v}&completedRequestCount=none`, basic),
     ];
-    expect(statuses).toEqual([200, 200, 200, 200, 200, 204, 404, 404]);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 204, 404, 404, 200, 200, 200, 404, 400]);
     expect(violations()).toEqual([]);
   });
 });

@@ -157,6 +157,28 @@ describe('planted malformed answers are caught', () => {
     ]);
   });
 
+  it('ADO: a job request without its queue time, a demand that is no demand string, a result outside TaskResult', async () => {
+    const request = {
+      requestId: 5001,
+      result: 'pending',
+      demands: [{ name: 'Agent.OS', value: 'Windows_NT' }],
+      reservedAgent: { id: 3, name: 'win-1', status: 'online' },
+    };
+    const v = await exchange('ado', answer(200, { count: 1, value: [request] }), {
+      method: 'GET',
+      path: `${AGENTS.replace(/agents$/, 'jobrequests')}?completedRequestCount=0&api-version=7.1`,
+    });
+    expect(v).toEqual([
+      expect.objectContaining({
+        operation: 'Requests - List',
+        field: 'body/value/0/queueTime',
+        rule: 'required',
+      }),
+      expect.objectContaining({ field: 'body/value/0/result', rule: 'enum' }),
+      expect.objectContaining({ field: 'body/value/0/demands/0', rule: 'format' }),
+    ]);
+  });
+
   it('a well-formed answer passes', async () => {
     expect(
       await exchange('github', answer(200, RUNNER), { method: 'GET', path: '/orgs/acme/actions/runners/7' }),

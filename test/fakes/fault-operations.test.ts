@@ -200,6 +200,7 @@ const requests: Record<FakeService, Record<string, () => Promise<Response>>> = {
     updateAgent: () =>
       ado('/pools/17/agents/101', { method: 'PATCH', headers: json, body: '{"id":101,"enabled":true}' }),
     deleteAgent: () => ado('/pools/17/agents/999999', { method: 'DELETE' }),
+    listJobRequests: () => ado('/pools/17/jobrequests?completedRequestCount=0'),
   },
 };
 

@@ -5,15 +5,16 @@
  * per request, every attempt has a timeout, and the pool id is looked up once per client.
  *
  * A 404 means "gone" only where one thing was asked for (an agent to read, delete or change). On a
- * list (the pool lookup, the agents of the pool) it means the pool or the organisation URL is wrong,
- * and a failed list must never read as an empty pool: kiln would take busy agents for absent ones.
+ * list (the pool lookup, the agents or job requests of the pool) it means the pool or the
+ * organisation URL is wrong, and a failed list must never read as an empty pool: kiln would take busy
+ * agents for absent ones, or waiting jobs for none.
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Settings } from '../../config/load-settings.js';
 import { ADO_RETRY, CLIENT_TUNING } from '../../retry-policy.js';
 import { describeFailure, isTransientStatus, scrub, toClientError } from '../client-error.js';
 import { PermanentError, TransientError } from '../errors.js';
-import type { AdoAgent, ApiObserver, FullAdoClient, SecretReader } from '../types.js';
+import type { AdoAgent, AdoJobRequest, ApiObserver, FullAdoClient, SecretReader } from '../types.js';
 
 const ADO_RESOURCE_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
 const API_VERSION = '7.1';
@@ -49,6 +50,16 @@ interface TaskAgentJson {
   statusChangedOn?: string;
   assignedRequest?: { finishTime?: string } | null;
   lastCompletedRequest?: { finishTime?: string } | null;
+}
+
+/** TaskAgentJobRequest as `GET …/pools/{poolId}/jobrequests` answers it (only what kiln reads). */
+interface TaskAgentJobRequestJson {
+  requestId?: unknown;
+  queueTime?: unknown;
+  assignTime?: string | null;
+  finishTime?: string | null;
+  result?: string | null;
+  reservedAgent?: { id?: number; name?: string } | null;
 }
 
 class HttpStatusError extends Error {
@@ -196,19 +207,17 @@ export function createAdoClient(
   }
 
   /**
-   * The pool's agents. A 404 (the pool is gone, e.g. deleted and created again under a new id) fails
-   * the list and drops the cached pool id, so that the next call looks the pool up again.
+   * A list of the pool (its agents, its job requests). A 404 (the pool is gone, e.g. deleted and
+   * created again under a new id) fails the list and drops the cached pool id, so that the next call
+   * looks the pool up again.
    */
-  async function listPoolAgents(query: Record<string, string>): Promise<AdoAgent[]> {
+  async function poolList<T>(
+    resource: string,
+    query: Record<string, string>,
+  ): Promise<{ pool: number; items: T[] }> {
     const pool = await poolId();
-    const path = `/pools/${pool}/agents`;
-    const { status, json } = await request(
-      'GET',
-      path,
-      { ...query, includeAssignedRequest: 'true', includeLastCompletedRequest: 'true' },
-      undefined,
-      { notFound: 'answer' },
-    );
+    const path = `/pools/${pool}/${resource}`;
+    const { status, json } = await request('GET', path, query, undefined, { notFound: 'answer' });
     if (status === 404) {
       poolIdPromise = undefined;
       const detail = (json as { message?: unknown } | undefined)?.message;
@@ -216,7 +225,17 @@ export function createAdoClient(
         `ado GET ${path} failed (HTTP 404)${typeof detail === 'string' ? `: ${scrub(detail)}` : ''}`,
       );
     }
-    return listOf<TaskAgentJson>('GET', path, json).map((a) => toAgent(a, pool));
+    return { pool, items: listOf<T>('GET', path, json) };
+  }
+
+  /** The pool's agents, with their assigned and last completed requests. */
+  async function listPoolAgents(query: Record<string, string>): Promise<AdoAgent[]> {
+    const { pool, items } = await poolList<TaskAgentJson>('agents', {
+      ...query,
+      includeAssignedRequest: 'true',
+      includeLastCompletedRequest: 'true',
+    });
+    return items.map((a) => toAgent(a, pool));
   }
 
   const toAgent = (a: TaskAgentJson, pool: number): AdoAgent => {
@@ -258,6 +277,15 @@ export function createAdoClient(
       return status === 404 || !json ? undefined : toAgent(json as TaskAgentJson, pool);
     },
 
+    // Undocumented in the REST reference, but the official clients' getAgentRequestsForAgents:
+    // completedRequestCount=0 leaves out the finished ones (no $top: it changes the answer's shape).
+    async listJobRequests() {
+      const { pool, items } = await poolList<TaskAgentJobRequestJson>('jobrequests', {
+        completedRequestCount: '0',
+      });
+      return items.map((r) => toJobRequest(r, `/pools/${pool}/jobrequests`));
+    },
+
     async deleteAgent(id) {
       const pool = await poolId();
       const { status } = await request('DELETE', `/pools/${pool}/agents/${id}`, {}, undefined, {
@@ -284,6 +312,21 @@ export function createAdoClient(
       return status === 404 || !json ? undefined : toAgent(json as TaskAgentJson, pool);
     },
   };
+}
+
+/**
+ * A request without its id or queue time is a failed read: skipping it would count a job as absent.
+ */
+function toJobRequest(r: TaskAgentJobRequestJson, path: string): AdoJobRequest {
+  if (typeof r?.requestId !== 'number' || typeof r.queueTime !== 'string')
+    throw new PermanentError(`ado GET ${path} failed: a job request without requestId or queueTime`);
+  const out: AdoJobRequest = { requestId: r.requestId, queueTime: r.queueTime };
+  if (r.assignTime) out.assignTime = r.assignTime;
+  if (r.finishTime) out.finishTime = r.finishTime;
+  if (r.result) out.result = r.result;
+  if (r.reservedAgent && typeof r.reservedAgent.id === 'number' && typeof r.reservedAgent.name === 'string')
+    out.reservedAgent = { id: r.reservedAgent.id, name: r.reservedAgent.name };
+  return out;
 }
 
 function safeJson(text: string): unknown {

@@ -6,7 +6,10 @@
  * - the operations (method, route, api-version, query parameters, statuses) are the REST reference
  *   for Distributed Task 7.1 ("Pools - Get Agent Pools / Get Agent Pool", "Agents - List / Get /
  *   Update / Delete"),
- *   written down in `OPERATIONS` below;
+ *   written down in `OPERATIONS` below; the pool's job requests (`GET …/pools/{poolId}/jobrequests`)
+ *   are in no REST reference, so their route and query parameters are the official client's
+ *   (`TaskAgentApiBase`: getAgentRequests, getAgentRequestsForAgent(s), getAgentRequestsForPlan, all
+ *   one location, fc825784-c92a-4299-9221-998a02d1b54f), their answer its `TaskAgentJobRequest`;
  * - the body shapes are the client's typings and TypeInfo (`interfaces/TaskAgentInterfaces`): every
  *   field the typings declare is checked for its type (number, string, boolean, a date string, one
  *   of the enum's wire names, a nested interface, an array); fields they do not declare are
@@ -96,6 +99,17 @@ const OPERATIONS: Operation[] = [
     answer: 'TaskAgent',
   },
   {
+    // Not in the REST reference: the official client's route (see above). The service answers the
+    // list in the `{ count, value }` envelope, as every list of the reference.
+    name: 'Requests - List',
+    method: 'GET',
+    regex: /^\/pools\/([^/]+)\/jobrequests$/i,
+    pathNames: ['poolId'],
+    query: ['agentId', 'agentIds', 'completedRequestCount', '$top', 'continuationToken', 'planId', 'jobId'],
+    statuses: [200],
+    answer: 'list:TaskAgentJobRequest',
+  },
+  {
     // The reference lists 200; the service answers 204 No Content (no body) as well.
     name: 'Agents - Delete',
     method: 'DELETE',
@@ -107,7 +121,11 @@ const OPERATIONS: Operation[] = [
 ];
 
 /** Fields every answered instance carries (REST reference), beyond what the all-optional typings say. A request (Agents - Update) may send only what it changes. */
-const REQUIRED: Record<string, string[]> = { TaskAgent: ['id', 'name'], TaskAgentPool: ['id', 'name'] };
+const REQUIRED: Record<string, string[]> = {
+  TaskAgent: ['id', 'name'],
+  TaskAgentPool: ['id', 'name'],
+  TaskAgentJobRequest: ['requestId', 'queueTime'],
+};
 
 interface Typings {
   /** Interface → field → declared type text (`number`, `Date`, `TaskAgentStatus`, `TaskAgentJobRequest[]`, …). */
@@ -176,6 +194,12 @@ function checkValue(
   // The typings' `number[]` is .NET's byte[], which the service serializes as a base64 string.
   if (type === 'number[]' && typeof value === 'string') {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value)) out.push([field, 'format', 'must be base64 (byte[])']);
+    return;
+  }
+  // The typings' Demand is serialized as its text: `name`, or `name -equals value`, `-gtVersion`, ….
+  if (type === 'Demand') {
+    if (typeof value !== 'string' || !/^\S+( -\w+ .+)?$/.test(value))
+      out.push([field, 'format', 'must be a demand string ("name" or "name -operator value")']);
     return;
   }
   if (type.endsWith('[]')) {

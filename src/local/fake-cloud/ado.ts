@@ -1,13 +1,15 @@
 /**
  * Fake Azure DevOps distributed-task API: agent pools by name, agents of a pool (with
- * `assignedRequest` when asked), get, PATCH (enable/disable) and DELETE. Requires api-version 7.1
+ * `assignedRequest` when asked), get, PATCH (enable/disable) and DELETE, and the pool's job requests
+ * (`jobrequests`: the workload's jobs waiting for an agent, the agents' assigned requests, and with
+ * `completedRequestCount` other than 0 their last completed ones). Requires api-version 7.1
  * (or 7.1-preview.1) and either Basic auth (`base64(":" + PAT)`, where Azure DevOps also takes an Entra
  * access token for it in the PAT's place) or an Entra bearer token for the Azure DevOps resource.
  */
 import type { FaultBook } from './faults.js';
 import { applyHttpFault, bearerToken, sendJson, type FakeRequest } from './http.js';
 import type { TokenIssuer } from './tokens.js';
-import type { World, WorldAgent } from './world.js';
+import type { AdoJobRequest, World, WorldAgent } from './world.js';
 
 const ADO_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
 const ADO_API_VERSIONS = new Set(['7.1', '7.1-preview.1', '7.1-preview']);
@@ -111,7 +113,8 @@ export function adoHandler(o: AdoFakeOptions) {
           : vssError(req, 404, 'TaskAgentPoolNotFoundException', `Agent pool ${rest[1]} could not be found.`),
       );
     }
-    if (rest[2]?.toLowerCase() !== 'agents')
+    const resource = rest[2]?.toLowerCase();
+    if (resource !== 'agents' && resource !== 'jobrequests')
       return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
     if (poolId !== names.adoPoolId)
       return vssError(
@@ -120,6 +123,10 @@ export function adoHandler(o: AdoFakeOptions) {
         'TaskAgentPoolNotFoundException',
         `Agent pool ${rest[1]} could not be found.`,
       );
+    if (resource === 'jobrequests') {
+      if (rest.length === 3 && m === 'GET') return op(req, 'listJobRequests', () => jobRequests(req));
+      return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
+    }
     const include = req.url.searchParams.get('includeAssignedRequest') === 'true';
     const includeLast = req.url.searchParams.get('includeLastCompletedRequest') === 'true';
 
@@ -190,6 +197,109 @@ export function adoHandler(o: AdoFakeOptions) {
     }
     return vssError(req, 404, 'NotFoundException', `The resource ${req.url.pathname} was not found.`);
   };
+
+  /**
+   * `GET …/pools/{poolId}/jobrequests`: the requests waiting for an agent of the pool (no
+   * reservedAgent, no assignTime, result null), the ones agents run (reservedAgent, no finishTime),
+   * and the agents' last completed ones unless `completedRequestCount=0` (or only that many, newest
+   * first). `$top` keeps the first that many, as the service caps the list.
+   */
+  function jobRequests(req: FakeRequest): void {
+    const completedParam = req.url.searchParams.get('completedRequestCount');
+    const topParam = req.url.searchParams.get('$top');
+    for (const [name, value] of [
+      ['completedRequestCount', completedParam],
+      ['$top', topParam],
+    ] as const)
+      if (value !== null && !/^\d+$/.test(value))
+        return vssError(
+          req,
+          400,
+          'InvalidRequestParameterException',
+          `The value '${value}' is not valid for ${name}.`,
+        );
+    const agents = [...world.agents.values()].sort((a, b) => a.id - b.id);
+    const queued = world.queuedAdoRequests(names.adoPoolName).map((r) => requestBody(r, undefined));
+    const running = agents.flatMap((a) =>
+      a.assignedRequest && !a.assignedRequest.finishTime ? [requestBody(a.assignedRequest, a)] : [],
+    );
+    const completed = agents
+      .flatMap((a) => (a.lastCompletedRequest ? [requestBody(a.lastCompletedRequest, a)] : []))
+      .sort((x, y) => y.finishTime!.localeCompare(x.finishTime!))
+      .slice(0, completedParam === null ? undefined : Number(completedParam));
+    const all = [...queued, ...running, ...completed].sort((x, y) => x.requestId - y.requestId);
+    const value = topParam === null ? all : all.slice(0, Number(topParam));
+    sendJson(req.res, 200, { count: value.length, value });
+  }
+
+  /** A TaskAgentJobRequest as the service answers it; `agent`: the agent it runs or ran on. */
+  function requestBody(r: AdoJobRequest, agent: WorldAgent | undefined) {
+    const projectId = '00000000-0000-0000-0000-00000000c0c0';
+    const project = `${o.origin()}/${names.adoOrganization}/${projectId}`;
+    const owner = {
+      _links: {
+        web: { href: `${project}/_build/results?buildId=${r.requestId}` },
+        self: { href: `${project}/_apis/build/Builds/${r.requestId}` },
+      },
+      id: r.requestId,
+      name: `${r.definition?.name ?? 'ci'} ${r.requestId}`,
+    };
+    return {
+      requestId: r.requestId,
+      queueTime: r.queueTime,
+      ...(r.assignTime ? { assignTime: r.assignTime } : {}),
+      ...(r.receiveTime ? { receiveTime: r.receiveTime } : {}),
+      ...(r.finishTime ? { finishTime: r.finishTime } : {}),
+      ...(agent && !r.finishTime
+        ? { lockedUntil: new Date(Date.parse(r.receiveTime ?? r.queueTime) + 5 * 60_000).toISOString() }
+        : {}),
+      result: r.result ?? null,
+      serviceOwner: '00025394-6065-48ca-87d9-7f5672854ef7',
+      hostId: '00000000-0000-0000-0000-00000000b0b0',
+      scopeId: projectId,
+      planType: r.planType,
+      planId: r.planId,
+      jobId: r.jobId,
+      demands: ['Agent.Version -gtVersion 3.248.0'],
+      ...(agent ? { reservedAgent: agentReference(agent) } : {}),
+      ...(agent
+        ? {}
+        : {
+            matchedAgents: [...world.agents.values()]
+              .filter((a) => a.enabled)
+              .sort((a, b) => a.id - b.id)
+              .map(agentReference),
+          }),
+      definition: {
+        _links: {
+          web: { href: `${project}/_build/definition?definitionId=${r.definition?.id ?? 1}` },
+          self: { href: `${project}/_apis/build/Definitions/${r.definition?.id ?? 1}` },
+        },
+        id: r.definition?.id ?? 1,
+        name: r.definition?.name ?? 'ci',
+      },
+      owner,
+      data: { ParallelismTag: 'Private', IsScheduledKey: 'False' },
+      poolId: names.adoPoolId,
+      orchestrationId: `${r.jobId}.__default`,
+      priority: 0,
+    };
+  }
+
+  /** A TaskAgentReference: what a job request says of its agent. */
+  function agentReference(a: WorldAgent) {
+    return {
+      _links: agentBody(a, false, false)._links,
+      id: a.id,
+      name: a.name,
+      version: a.version,
+      osDescription: a.osDescription,
+      enabled: a.enabled,
+      status: a.status,
+      provisioningState: 'Provisioned',
+      accessPoint: 'CodexAccessMapping',
+    };
+  }
 
   function authenticated(req: FakeRequest): boolean {
     const h = req.headers.authorization ?? '';

@@ -79,7 +79,7 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
     'generateJitConfig',
     'getLatestRelease',
   ],
-  ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent'],
+  ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent', 'listJobRequests'],
   tables: [
     'createTable',
     'createEntity',

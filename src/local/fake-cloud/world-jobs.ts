@@ -7,6 +7,7 @@
  * `kiln-recycle=true`) a machine serves one job: its runner is ephemeral (GitHub removes it after the
  * job) and its agent runs with `--once` (offline after the job); it registers again only once reimaged.
  */
+import { randomUuid, type Random } from '../random.js';
 import type { ScenarioWorkload } from '../scenario/types.js';
 import { drawArrivals, labelsServe, type Arrival } from './workload.js';
 import { foreignTouch } from './world-judge.js';
@@ -28,6 +29,7 @@ export abstract class WorldJobs extends WorldState {
   protected nextAgentId = 101;
   protected nextRequestId = 5001;
   protected nextLabelId = 30;
+  private workloadRandom?: Random;
 
   /** A fake is about to handle one of kiln's requests: an armed race job is assigned now, between kiln's look and its act. */
   beforeRequest(service: string, operation: string): void {
@@ -117,16 +119,22 @@ export abstract class WorldJobs extends WorldState {
     };
   }
 
-  protected newRequest(at: number): AdoJobRequest {
+  /**
+   * A job request queued at `at`, assigned at once unless `queued` (a workload job waits for an
+   * agent; its ids come from a generator of their own, so that arrivals shift none of the world's).
+   */
+  protected newRequest(at: number, queued = false): AdoJobRequest {
     const iso = new Date(at).toISOString();
+    const uuid = queued
+      ? () => randomUuid((this.workloadRandom ??= this.randomStream('ado-job-requests')))
+      : () => this.uuid();
     return {
       requestId: this.nextRequestId++,
-      jobId: this.uuid(),
-      planId: this.uuid(),
+      jobId: uuid(),
+      planId: uuid(),
       planType: 'Build',
       queueTime: iso,
-      assignTime: iso,
-      receiveTime: iso,
+      ...(queued ? {} : { assignTime: iso, receiveTime: iso }),
       definition: { id: 1, name: 'ci' },
     };
   }
@@ -146,7 +154,12 @@ export abstract class WorldJobs extends WorldState {
     job.startedAt = this.clock.nowMs();
     job.endsAt = job.startedAt + job.minutes * MINUTE;
     if ('busy' in reg) reg.busy = true;
-    else reg.assignedRequest = this.newRequest(job.startedAt);
+    else if (job.request) {
+      // The workload job's own request, queued since its arrival, now runs on this agent.
+      const iso = new Date(job.startedAt).toISOString();
+      job.request = { ...job.request, assignTime: iso, receiveTime: iso };
+      reg.assignedRequest = job.request;
+    } else reg.assignedRequest = this.newRequest(job.startedAt);
     this.event(
       found.set.kind === 'linux' ? 'github' : 'ado',
       `job started on ${job.instance} (${reg.name}) for ${job.minutes} min`,
@@ -227,6 +240,15 @@ export abstract class WorldJobs extends WorldState {
 
   /** Workload jobs that arrived and wait for a runner or agent, oldest first. */
   protected readonly queued: WorldJob[] = [];
+
+  /** The job requests that wait for an agent of this pool (its workload jobs not assigned yet), oldest first. */
+  queuedAdoRequests(pool: string): AdoJobRequest[] {
+    return this.queued.flatMap((job) =>
+      job.request && job.demand?.fleet === 'ado' && job.demand.pool.toLowerCase() === pool.toLowerCase()
+        ? [job.request]
+        : [],
+    );
+  }
   private dispatching = false;
   /** Managed instances' running minutes (idle or busy) and capacity changes, measured while a workload runs. */
   readonly meter: WorkloadMeter = {
@@ -268,6 +290,8 @@ export abstract class WorldJobs extends WorldState {
                   ? { stream: arrival.stream, arrivedAt: arrival.at, fleet: 'github', labels: stream.labels }
                   : { stream: arrival.stream, arrivedAt: arrival.at, fleet: 'ado', pool: stream.pool },
             };
+            // Azure DevOps numbers the job's request when it is queued: the pool lists it from then on.
+            if (stream.fleet === 'ado') job.request = this.newRequest(arrival.at, true);
             this.jobs.push(job);
             this.queued.push(job);
           }

@@ -95,14 +95,15 @@ export interface WorldRunner {
   jit?: { secret: string; started: boolean };
 }
 
+/** An Azure DevOps job request: queued (no assignTime) until an agent takes it as its assignedRequest. */
 export interface AdoJobRequest {
   requestId: number;
   jobId: string;
   planId: string;
   planType: string;
   queueTime: string;
-  assignTime: string;
-  receiveTime: string;
+  assignTime?: string;
+  receiveTime?: string;
   finishTime?: string;
   result?: string;
   definition?: { id: number; name: string };
@@ -136,6 +137,8 @@ export interface WorldJob {
   state: 'scheduled' | 'armed' | 'queued' | 'pending' | 'running' | 'done' | 'interrupted';
   /** A job of the scenario's workload: its stream, what it asks for, when it arrived (virtual ms). */
   demand?: WorkloadDemand;
+  /** An Azure DevOps workload job's request, from its arrival: queued, then its agent's assignedRequest. */
+  request?: AdoJobRequest;
   startedAt?: number;
   endsAt?: number;
   /** Permanent busy registration of a foreign fleet (never ends). */

@@ -638,7 +638,7 @@ describe('one wrong field → one problem naming its path', () => {
       'race on an operation of another service',
       (s) => (s.jobs[0].race.service = 'ado'),
       'jobs[0].race.operation',
-      /unknown ado operation "listRunners"; one of: getPools, listAgents, getAgent, updateAgent, deleteAgent$/,
+      /unknown ado operation "listRunners"; one of: getPools, listAgents, getAgent, updateAgent, deleteAgent, listJobRequests$/,
     ],
     [
       'race on replication',
