@@ -37,6 +37,8 @@ export interface ScaleSetRolloutResult {
   alreadyOnVersion?: true;
   /** GitHub runner registrations the rollout deleted to drain instances (absent: none). */
   runnersRemoved?: number;
+  /** Of instancesUpdated, old instances the autoscaler replaced by new ones on the model (absent: none). */
+  instancesReplaced?: number;
 }
 
 export interface Progress {
@@ -68,6 +70,13 @@ export interface Progress {
   waveLog?: WaveRecord[];
   /** This rollout took the scale set's lease for the wave it ran last: the next execution gives it back first. */
   leaseHeld?: true;
+  /** Instances on an older version at the last look (to see which the autoscaler replaced since). */
+  stale?: string[];
+  /**
+   * Instances on an older version that went (the autoscaler scaled them in) without this rollout moving
+   * them: their place is taken by new instances on the model, so they count as updated (attrition).
+   */
+  replaced?: number;
 }
 
 /**
@@ -155,7 +164,7 @@ export function finished(
         : undefined),
     version: versionNow ?? (back ? (progress.previousVersion ?? '') : input.version),
     previousVersion: progress.previousVersion,
-    instancesUpdated: back ? 0 : progress.updated.length,
+    instancesUpdated: back ? 0 : progress.updated.length + (progress.replaced ?? 0),
     instancesPending: progress.pending.length,
     unhealthy: progress.unhealthy.length,
     waves: progress.waves,
@@ -164,6 +173,7 @@ export function finished(
       : {}),
     ...(progress.unproven ? { unproven: true } : {}),
     ...(progress.runnersRemoved ? { runnersRemoved: progress.runnersRemoved } : {}),
+    ...(progress.replaced && !back ? { instancesReplaced: progress.replaced } : {}),
   });
 }
 

@@ -51,6 +51,7 @@ export function* nextWave(
 
   // An undo moves back only what it undoes: instances on the version being undone.
   const restoreFrom = input.restoreFrom?.toLowerCase();
+  if (!restoreFrom) noteReplaced(progress, look);
   const plan = planWave({
     capacity: scaleSet.capacity,
     instances: restoreFrom
@@ -263,4 +264,19 @@ function failOrUndo(
 
 function supersededReason(input: ScaleSetRolloutInput, modelNow: string): string {
   return `the model was moved to ${versionOfImageReference(modelNow) ?? modelNow} while kiln rolled ${input.version}: the rollout stopped there`;
+}
+
+/**
+ * Old instances that left since the last look without this rollout moving them (the autoscaler
+ * scaled them in: new instances come up on the model instead) count as updated by attrition.
+ */
+function noteReplaced(progress: Progress, look: WaveLook): void {
+  const now = new Set(look.instances.map((i) => i.instanceId));
+  const moved = new Set([...progress.updated, ...progress.unhealthy]);
+  const gone = (progress.stale ?? []).filter((id) => !now.has(id) && !moved.has(id));
+  if (gone.length > 0) {
+    progress.replaced = (progress.replaced ?? 0) + gone.length;
+    progress.pending = progress.pending.filter((id) => !gone.includes(id));
+  }
+  progress.stale = [...now];
 }

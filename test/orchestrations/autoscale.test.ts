@@ -35,12 +35,16 @@ async function run(body: string, hours = 2) {
       .listInstances()
       .map((status) => storedOutput(Orchestrations.autoscale, status))
       .filter((o): o is AutoscaleOutput => o !== undefined);
+    const scaleSetRollouts = result.host.runner
+      .listInstances()
+      .map((status) => storedOutput(Orchestrations.rolloutScaleSet, status))
+      .filter((o) => o !== undefined);
     const capacities = (name: string) =>
       result.report.events
         .map((e) => new RegExp(`^${name} capacity (\\d+) → (\\d+)`).exec(e.message))
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m) => Number(m[2]));
-    return { ...result, looks, capacities, world: result.cloud.world };
+    return { ...result, looks, scaleSetRollouts, capacities, world: result.cloud.world };
   } finally {
     await result.close();
   }
@@ -143,5 +147,39 @@ scaleSets:
       },
     ]);
     expect(live(world, 'lin')).toBe(2);
+  });
+});
+
+describe('autoscaler and rollouts', () => {
+  it('scales in old instances while a rollout runs, never one of a wave it drains, and the rollout counts them as updated', async () => {
+    const { report, world, scaleSetRollouts } = await run(
+      `
+trigger: [http-rollout]
+gallery:
+  regions: [westeurope]
+  existingVersions: { linux: [2026.10.1], windows: [2026.10.1, 2026.11.1] }
+scaleSets:
+  - name: win
+    image: windows
+    capacity: 6
+    version: 2026.10.1
+    autoscale: { min: 0, max: 8, warm: 2, idleMinutes: 0 }
+jobs:
+  - { instance: win_0, minutes: 40 }
+  - { instance: win_1, minutes: 40 }
+`,
+      3,
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.jobsInterrupted).toBe(0);
+    expect(report.scaleSets.win!.state).toBe('updated');
+    const win = scaleSetRollouts.find((r) => r.scaleSet === 'win')!;
+    // Idle old instances went by attrition; the rollout counts them with the ones it moved.
+    expect(win.instancesReplaced).toBeGreaterThan(0);
+    expect(win.instancesUpdated).toBeGreaterThanOrEqual(win.instancesReplaced!);
+    const instances = [...[...world.scaleSets.values()][0]!.instances.values()].filter(
+      (i) => i.provisioningState !== 'Deleting',
+    );
+    expect(instances.every((i) => /2026\.11\.1$/.test(i.imageId))).toBe(true);
   });
 });
