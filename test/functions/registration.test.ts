@@ -17,6 +17,8 @@ describe('function registrations', () => {
     const timer = byName.get('cleanupTimer')!;
     expect(timer.trigger).toMatchObject({ type: 'timerTrigger', direction: 'in', schedule: '0 */5 * * * *' });
     expect(Object.values(timer.bindings).some((b) => b.type === 'durableClient')).toBe(true);
+    // The autoscaler looks every minute by default (AUTOSCALE_SCHEDULE).
+    expect(byName.get('autoscaleTimer')!.trigger).toMatchObject({ type: 'timerTrigger', schedule: '0 */1 * * * *' });
 
     const http = byName.get('startCleanup')!;
     expect(http.trigger).toMatchObject({
@@ -84,6 +86,7 @@ describe('function registrations', () => {
         ...Object.values(Activities),
         ...Object.values(Orchestrations),
         'cleanupTimer',
+        'autoscaleTimer',
         'startCleanup',
         'startRollout',
         'galleryVersionEvents',

@@ -23,6 +23,7 @@ describe('settings', () => {
       cleanup: '0 */15 * * * *',
       rebuild: '0 0 3 1 * *',
       runnerRelease: '0 0 6 * * *',
+      autoscale: '0 */1 * * * *',
     });
     expect(s.hygiene).toEqual({ offlineGraceMinutes: 30, bootDeadlineMinutes: 20 });
     expect(s.github).toMatchObject({
