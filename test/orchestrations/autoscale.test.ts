@@ -183,3 +183,31 @@ jobs:
     expect(instances.every((i) => /2026\.11\.1$/.test(i.imageId))).toBe(true);
   });
 });
+
+describe('autoscaler on Azure DevOps', () => {
+  it('gives an agent back when it took a job between being disabled and the re-check, and keeps its machine', async () => {
+    const { report, world } = await run(
+      `
+scaleSets:
+  - name: win
+    image: windows
+    capacity: 2
+    autoscale: { min: 0, max: 4, idleMinutes: 0 }
+jobs:
+  # A job is assigned to win_1's agent right before kiln's next agent update (its disable): the
+  # fresh list after the disable shows it busy, so kiln enables it again and keeps the instance.
+  - instance: win_1
+    minutes: 20
+    startAfterMinutes: 0
+    race: { service: ado, operation: updateAgent }
+`,
+      1,
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.jobsInterrupted).toBe(0);
+    const at = (pattern: RegExp) => report.events.find((e) => pattern.test(e.message))?.at;
+    expect(at(/enabled agent win0000001/)).toBe('2026-12-02T08:00:00.000Z');
+    expect(Date.parse(at(/deleted instance win_1$/)!)).toBeGreaterThan(Date.parse('2026-12-02T08:20:00Z'));
+    expect(live(world, 'win')).toBe(0);
+  });
+});
