@@ -996,7 +996,7 @@ describe('unknown keys', () => {
         line: 4,
         column: 30,
         message:
-          'unknown key (did you mean "capacity"?); known keys here: name, image, region, capacity, version, canary, managed, recycle',
+          'unknown key (did you mean "capacity"?); known keys here: name, image, region, capacity, version, canary, managed, recycle, autoscale',
       },
     ]);
   });

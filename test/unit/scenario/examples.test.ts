@@ -234,6 +234,7 @@ describe("the format document's full example", () => {
       version: '2026.10.1',
       canary: true,
       managed: true,
+      autoscale: { min: 0, max: 20, warm: 2, idleMinutes: 10 },
     });
     expect(s.jobs).toEqual([
       { instance: 'vmss-gh-linux-weu_2', minutes: 240, startAfterMinutes: 0 },
