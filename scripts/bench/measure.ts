@@ -6,6 +6,7 @@
  */
 import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
+import type { SimulationReport } from '../../src/local/simulate/report.js';
 import { runSimulation } from '../../src/local/simulate/run-simulation.js';
 import { SCENARIOS, scenarioYaml, type ScenarioName } from './scenarios.js';
 
@@ -33,6 +34,9 @@ export interface Measurement {
   scaleSets: Record<string, { state: string; instancesUpdated: number; instancesPending: number }>;
   /** Orchestrations that ran longest on the virtual clock. */
   slowest: { instanceId: string; name: string; startedMinute: number; minutes: number; status: string }[];
+  /** The scenario's workload (capacity on demand), when it has one. */
+  workload?: SimulationReport['workload'];
+  violations: number;
   history: {
     instanceId: string;
     name: string;
@@ -147,6 +151,8 @@ async function main(): Promise<void> {
       instances: report.deleted.instances.length,
     },
     jobsInterrupted: report.jobsInterrupted,
+    ...(report.workload ? { workload: report.workload } : {}),
+    violations: report.violations.length,
     world: { runners, agents },
     scaleSets: Object.fromEntries(
       Object.entries(report.scaleSets).map(([k, s]) => [

@@ -7,7 +7,7 @@
  * in code (scripts/bench/scenarios.ts); `--write-scenarios` also writes them to
  * scripts/bench/scenarios/*.yaml for `kiln simulate --scenario`.
  *
- *   npm run bench [-- --rounds N] [-- --only cold-start,cleanup,large-rollout,large,large-12h-build]
+ *   npm run bench [-- --rounds N] [-- --only cold-start,cleanup,large-rollout,large,large-12h-build,autoscale-day]
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -20,14 +20,23 @@ import { parseScenario } from '../../src/local/scenario/parse-scenario.js';
 import type { Scenario } from '../../src/local/scenario/types.js';
 import { ensureFakeCa } from '../../src/local/tls/fake-ca.js';
 import type { Measurement } from './measure.js';
-import { SCENARIOS, scenarioYaml, type ScenarioName } from './scenarios.js';
+import { AUTOSCALE_DAY, SCENARIOS, scenarioYaml, type ScenarioName } from './scenarios.js';
 
 /** Page sizes of the APIs (and of the fake cloud, which pages as they do). */
 const PAGE = { githubRunners: 100, armVms: 50, armResources: 50 };
 /** A 12-hour build needs a build timeout above 12 hours. */
 const LONG_BUILD_SETTINGS = ['BUILD_TIMEOUT_HOURS=14'];
 const MEASURE_TIMEOUT_MS = 5 * 60_000;
-const MEASUREMENTS = ['cold-start', 'cleanup', 'large-rollout', 'large', 'large-12h-build'] as const;
+const MEASUREMENTS = [
+  'cold-start',
+  'cleanup',
+  'large-rollout',
+  'large',
+  'large-12h-build',
+  'autoscale-day',
+] as const;
+/** A day of minute-by-minute autoscaling takes the simulator longer than the other measurements. */
+const AUTOSCALE_TIMEOUT_MS = 20 * 60_000;
 
 interface Row {
   metric: string;
@@ -318,11 +327,12 @@ async function main(): Promise<void> {
   const ca = ensureFakeCa();
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: ca.certPath };
   // tsx as a loader of a plain `node`, so the child's resource usage is its own.
-  const simulate = (name: ScenarioName, settings: string[] = []) => {
+  const simulate = (name: ScenarioName, settings: string[] = [], timeoutMs = MEASURE_TIMEOUT_MS) => {
     log(`simulating ${name}${settings.length ? ` (${settings.join(' ')})` : ''}`);
     return child(
       ['--import', 'tsx', 'scripts/bench/measure.ts', name, ...settings],
       env,
+      timeoutMs,
     ) as Promise<Measurement>;
   };
   const machine = {
@@ -479,6 +489,25 @@ async function main(): Promise<void> {
     }
   }
 
+  if (only.has('autoscale-day')) {
+    try {
+      const m = await simulate('autoscale-day', [], AUTOSCALE_TIMEOUT_MS);
+      detail.autoscaleDay = m;
+      rows.push(...autoscaleRows(m));
+    } catch (e) {
+      failed(
+        [
+          ['capacity: autoscale day, queue wait p95', `≤ ${autoscaleWaitTarget()} s`],
+          ['capacity: autoscale day, idle instance minutes / oracle', '≤ 1.50'],
+          ['capacity: autoscale day, jobs interrupted', '0'],
+          ['rate limits: autoscale day, requests the fake refused', '0'],
+          ['history bound: autoscale day, maxHistoryEvents', '≤ 300'],
+        ],
+        e,
+      );
+    }
+  }
+
   const result = {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     startedAt,
@@ -490,6 +519,53 @@ async function main(): Promise<void> {
   mkdirSync('dist', { recursive: true });
   writeFileSync('dist/bench.json', `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(renderTable(result));
+}
+
+/** Provisioning + registration + 2 minutes: a job should wait no longer than a machine started for it. */
+function autoscaleWaitTarget(): number {
+  const { provision, register } = AUTOSCALE_DAY.latency;
+  return (provision + register + 2) * 60;
+}
+
+function autoscaleRows(m: Measurement): Row[] {
+  const w = m.workload!;
+  const target = autoscaleWaitTarget();
+  const ratio = w.idleInstanceMinutes / w.oracle.idleInstanceMinutes;
+  const label = `autoscale day (${AUTOSCALE_DAY.linux + AUTOSCALE_DAY.windows} scale sets, ${w.jobs} jobs)`;
+  return [
+    {
+      metric: `capacity: ${label}, queue wait p95 (p50 ${w.queueWaitSeconds.p50} s, max ${w.queueWaitSeconds.max} s)`,
+      value: w.queueWaitSeconds.p95,
+      unit: 's',
+      target: `≤ ${target}`,
+      result: w.queueWaitSeconds.p95 <= target ? 'pass' : 'fail',
+      note: `provisioning ${AUTOSCALE_DAY.latency.provision} + registration ${AUTOSCALE_DAY.latency.register} + 2 minutes; ${w.jobsNeverStarted} never started`,
+    },
+    {
+      metric: `capacity: ${label}, idle instance minutes / oracle (${w.idleInstanceMinutes} / ${w.oracle.idleInstanceMinutes})`,
+      value: round(ratio),
+      unit: '×',
+      target: '≤ 1.50',
+      result: ratio <= 1.5 ? 'pass' : 'fail',
+      note: `busy ${w.busyInstanceMinutes} instance minutes; ${w.scaleOuts} scale-outs, ${w.scaleIns} scale-ins`,
+    },
+    {
+      metric: `capacity: ${label}, jobs interrupted (violations ${m.violations})`,
+      value: m.jobsInterrupted,
+      unit: '',
+      target: '0',
+      result: m.jobsInterrupted === 0 && m.violations === 0 ? 'pass' : 'fail',
+    },
+    rateRow('autoscale day', m),
+    {
+      metric: `history bound: autoscale day, maxHistoryEvents (${m.maxHistoryInstance})`,
+      value: m.maxHistoryEvents,
+      unit: 'events',
+      target: '≤ 300',
+      result: m.maxHistoryEvents <= 300 ? 'pass' : 'fail',
+      note: `outcome ${m.outcome}; simulator wall time ${round(m.wallMs / 1000, 1)} s`,
+    },
+  ];
 }
 
 function settled(r: PromiseSettledResult<Measurement | undefined>): Measurement {

@@ -10,6 +10,11 @@
  *   timers off.
  * - cleanup: 5,000 GitHub runner registrations: 4,700 of instances (5 Linux scale sets of 940), 300
  *   ghosts; one cleanup (POST /api/cleanups), timers off.
+ * - autoscale-day: capacity on demand (issue 19): a day of bursty job demand on 10 autoscaled scale
+ *   sets (6 Linux with GitHub JIT runners, 4 Windows with Azure DevOps agents) that start empty,
+ *   scale to zero and keep no warm machine (min 0, warm 0, idle 0 minutes): every machine is
+ *   started for a job, which is what the oracle measures against. Timers on (the autoscaler every
+ *   minute, hygiene every 15), 2026-12-02 (no monthly rebuild).
  */
 import { stringify } from 'yaml';
 
@@ -78,6 +83,76 @@ export function largeRollout(): Record<string, unknown> {
   };
 }
 
+export const AUTOSCALE_DAY = { linux: 6, windows: 4, max: 40, latency: { provision: 4, register: 2 } };
+
+export function autoscaleDay(): Record<string, unknown> {
+  const day = (hour: number) => `2026-12-02T${String(hour).padStart(2, '0')}:00:00Z`;
+  const windows = (rates: [from: number, to: number, perHour: number][]) =>
+    rates.map(([from, to, perHour]) => ({
+      from: day(from),
+      to: to === 24 ? '2026-12-03T00:00:00Z' : day(to),
+      perHour,
+    }));
+  const scaleSets = [
+    ...Array.from({ length: AUTOSCALE_DAY.linux }, (_, i) => ({
+      name: `vmss-gh-${i}`,
+      image: 'linux',
+      region: LARGE.regions[i % 2]!,
+      capacity: 0,
+      autoscale: { min: 0, max: AUTOSCALE_DAY.max, warm: 0, idleMinutes: 0 },
+    })),
+    ...Array.from({ length: AUTOSCALE_DAY.windows }, (_, i) => ({
+      name: `vmss-ado-${i}`,
+      image: 'windows',
+      region: LARGE.regions[i % 2]!,
+      capacity: 0,
+      autoscale: { min: 0, max: AUTOSCALE_DAY.max, warm: 0, idleMinutes: 0 },
+    })),
+  ];
+  return {
+    version: 1,
+    name: 'bench-autoscale-day',
+    start: '2026-12-02T00:00:00Z',
+    until: '2026-12-03T00:00:00Z',
+    timers: true,
+    gallery: {
+      regions: LARGE.regions.slice(0, 2),
+      existingVersions: { linux: ['2026.11.1'], windows: ['2026.11.1'] },
+    },
+    scaleSets,
+    latency: AUTOSCALE_DAY.latency,
+    workload: {
+      seed: 19,
+      streams: [
+        {
+          fleet: 'github',
+          labels: ['self-hosted', 'linux'],
+          // A trickle at night, the morning ramp, a burst after stand-up, the day, the evening push.
+          arrivals: windows([
+            [0, 7, 6],
+            [7, 9, 60],
+            [9, 10, 240],
+            [10, 17, 90],
+            [17, 18, 150],
+            [18, 24, 12],
+          ]),
+          minutes: { min: 3, max: 25 },
+        },
+        {
+          fleet: 'ado',
+          pool: 'kiln-windows',
+          arrivals: windows([
+            [7, 9, 20],
+            [9, 10, 80],
+            [10, 19, 30],
+          ]),
+          minutes: { min: 5, max: 30 },
+        },
+      ],
+    },
+  };
+}
+
 export const CLEANUP = { scaleSets: 5, capacity: 940, ghosts: 300 };
 
 export function cleanup(): Record<string, unknown> {
@@ -104,6 +179,7 @@ export const SCENARIOS = {
   'large-12h-build': () => largeRebuild({ buildMinutes: 12 * 60 }),
   'large-rollout': largeRollout,
   cleanup,
+  'autoscale-day': autoscaleDay,
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 

@@ -116,33 +116,38 @@ export interface ScaleInResult {
  */
 export function createScaleInActivity(deps: ActivityDeps) {
   return (input: ScaleInInput): Promise<ActivityResult<ScaleInResult>> =>
-    attempt(`scale in ${input.instances.length} instance(s) of ${scaleSetName(input.scaleSetId)}`, async () => {
-      // Only instances still there and settled: a retry after an accepted delete finds them Deleting.
-      const present = new Map(
-        (await deps.arm.listInstances(input.scaleSetId))
-          .filter((i) => i.provisioningState.toLowerCase() !== 'deleting')
-          .map((i) => [i.instanceId, i]),
-      );
-      const candidates = input.instances.filter((i) => present.has(i.instanceId));
-      const gone = input.instances.filter((i) => !present.has(i.instanceId)).map((i) => i.instanceId);
-      if (candidates.length === 0) return { deleted: [], busy: [], gone, registrationsRemoved: 0 };
-      const drained =
-        input.fleet === 'github' ? await drainRunners(deps, candidates) : await drainAgents(deps, candidates);
-      if (drained.drained.length === 0)
-        return { deleted: [], busy: drained.busy, gone, registrationsRemoved: 0 };
-      try {
-        await deps.arm.startDeleteInstances(input.scaleSetId, drained.drained);
-      } catch (error) {
-        if (deps.ado && drained.disabled.length > 0) await enableAll(deps.ado, drained.disabled);
-        throw error;
-      }
-      let removed = drained.runnersRemoved;
-      if (deps.ado)
-        for (const id of drained.disabled) {
-          // The instance is going: its agent would only linger offline until hygiene removed it.
-          const outcome = await deps.ado.deleteAgent(id).catch(() => 'failed' as const);
-          if (outcome === 'deleted') removed++;
+    attempt(
+      `scale in ${input.instances.length} instance(s) of ${scaleSetName(input.scaleSetId)}`,
+      async () => {
+        // Only instances still there and settled: a retry after an accepted delete finds them Deleting.
+        const present = new Map(
+          (await deps.arm.listInstances(input.scaleSetId))
+            .filter((i) => i.provisioningState.toLowerCase() !== 'deleting')
+            .map((i) => [i.instanceId, i]),
+        );
+        const candidates = input.instances.filter((i) => present.has(i.instanceId));
+        const gone = input.instances.filter((i) => !present.has(i.instanceId)).map((i) => i.instanceId);
+        if (candidates.length === 0) return { deleted: [], busy: [], gone, registrationsRemoved: 0 };
+        const drained =
+          input.fleet === 'github'
+            ? await drainRunners(deps, candidates)
+            : await drainAgents(deps, candidates);
+        if (drained.drained.length === 0)
+          return { deleted: [], busy: drained.busy, gone, registrationsRemoved: 0 };
+        try {
+          await deps.arm.startDeleteInstances(input.scaleSetId, drained.drained);
+        } catch (error) {
+          if (deps.ado && drained.disabled.length > 0) await enableAll(deps.ado, drained.disabled);
+          throw error;
         }
-      return { deleted: drained.drained, busy: drained.busy, gone, registrationsRemoved: removed };
-    });
+        let removed = drained.runnersRemoved;
+        if (deps.ado)
+          for (const id of drained.disabled) {
+            // The instance is going: its agent would only linger offline until hygiene removed it.
+            const outcome = await deps.ado.deleteAgent(id).catch(() => 'failed' as const);
+            if (outcome === 'deleted') removed++;
+          }
+        return { deleted: drained.drained, busy: drained.busy, gone, registrationsRemoved: removed };
+      },
+    );
 }

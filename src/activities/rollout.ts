@@ -192,7 +192,10 @@ export function createDrainInstancesActivity(deps: ActivityDeps) {
     );
 }
 
-export async function drainRunners(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
+export async function drainRunners(
+  deps: ActivityDeps,
+  instances: DrainInput['instances'],
+): Promise<DrainResult> {
   const github = deps.github ?? missing('GitHub');
   const result: DrainResult = { drained: [], busy: [], disabled: [], runnersRemoved: 0 };
   const budget = startBudget();
@@ -233,7 +236,10 @@ export async function drainRunners(deps: ActivityDeps, instances: DrainInput['in
   return orFail(result, failures);
 }
 
-export async function drainAgents(deps: ActivityDeps, instances: DrainInput['instances']): Promise<DrainResult> {
+export async function drainAgents(
+  deps: ActivityDeps,
+  instances: DrainInput['instances'],
+): Promise<DrainResult> {
   const ado = deps.ado ?? missing('Azure DevOps');
   const disabled = new Set<number>();
   const budget = startBudget();

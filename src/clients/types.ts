@@ -77,7 +77,11 @@ export interface FullArmClient {
    * instances go, busy or not). With `ifMatch`, 'conflict' when the scale set changed since that read.
    * Returns once ARM accepted; the new instances come up on the model in the background.
    */
-  setCapacity(scaleSetId: string, capacity: number, options?: { ifMatch?: string }): Promise<'changed' | 'conflict'>;
+  setCapacity(
+    scaleSetId: string,
+    capacity: number,
+    options?: { ifMatch?: string },
+  ): Promise<'changed' | 'conflict'>;
   /** POST manualupgrade for the instances; returns once accepted. */
   startManualUpgrade(scaleSetId: string, instanceIds: string[]): Promise<void>;
   /** POST delete for the instances; returns once accepted. */

@@ -5,7 +5,8 @@
 import { SETTINGS } from './settings.js';
 import { SettingsError, type Env } from './load-settings.js';
 
-type ScheduleName = 'CLEANUP_SCHEDULE' | 'REBUILD_SCHEDULE' | 'RUNNER_RELEASE_SCHEDULE' | 'AUTOSCALE_SCHEDULE';
+type ScheduleName =
+  'CLEANUP_SCHEDULE' | 'REBUILD_SCHEDULE' | 'RUNNER_RELEASE_SCHEDULE' | 'AUTOSCALE_SCHEDULE';
 
 export function scheduleSetting(name: ScheduleName, env: Env = process.env): string {
   const { spec, schema } = SETTINGS[name];

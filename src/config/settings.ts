@@ -402,7 +402,7 @@ export const SETTINGS = {
     {
       env: 'AUTOSCALE_SCHEDULE',
       description:
-        'When the autoscaler looks at job demand and sizes the scale sets tagged with capacity tags (kiln-min, kiln-max, kiln-warm, kiln-warm-schedule) (NCRONTAB, UTC). Each look reads the queued jobs (GitHub: the workflow_job webhooks kiln kept, corrected from the API; Azure DevOps: the pool\'s job requests) and every autoscaled scale set\'s instances and runners or agents.',
+        "When the autoscaler looks at job demand and sizes the scale sets tagged with capacity tags (kiln-min, kiln-max, kiln-warm, kiln-warm-schedule) (NCRONTAB, UTC). Each look reads the queued jobs (GitHub: the workflow_job webhooks kiln kept, corrected from the API; Azure DevOps: the pool's job requests) and every autoscaled scale set's instances and runners or agents.",
     },
     cronSchema,
     '0 */1 * * * *',

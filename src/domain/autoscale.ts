@@ -133,14 +133,23 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
       counts.total++;
       const name = instance.computerName;
       const regs = named.get(name.toLowerCase()) ?? [];
-      const state = stateOf(instance, regs, registrations === null, input.memory, nowMs, input.bootDeadlineMinutes);
+      const state = stateOf(
+        instance,
+        regs,
+        registrations === null,
+        input.memory,
+        nowMs,
+        input.bootDeadlineMinutes,
+      );
       counts[state]++;
       const provisionedAt = instance.provisionedAt ?? '';
       if (regs.some((r) => r.status === 'online')) memory.seen[name] = provisionedAt;
       else if (input.memory?.seen[name] === provisionedAt) memory.seen[name] = provisionedAt;
       if (state === 'idle') {
         const since =
-          input.memory?.idleSince[name] ?? regs.find((r) => r.lastJobFinishedOn)?.lastJobFinishedOn ?? input.now;
+          input.memory?.idleSince[name] ??
+          regs.find((r) => r.lastJobFinishedOn)?.lastJobFinishedOn ??
+          input.now;
         memory.idleSince[name] = since;
         idle.push({ instance, regs, since });
       } else if (state === 'vacant') vacant.push(instance);

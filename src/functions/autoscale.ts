@@ -26,7 +26,10 @@ export function registerAutoscale(): void {
   registerActivity(Activities.raiseCapacity, createRaiseCapacityActivity);
   registerActivity(Activities.scaleIn, createScaleInActivity);
   // TEMP-STUB
-  registerActivity(Activities.readGitHubDemand, () => async () => ({ ok: true, value: { queued: [], corrected: 0, requests: 0 } }));
+  registerActivity(Activities.readGitHubDemand, () => async () => ({
+    ok: true,
+    value: { queued: [], corrected: 0, requests: 0 },
+  }));
 
   app.timer('autoscaleTimer', {
     schedule: scheduleSetting('AUTOSCALE_SCHEDULE'),
@@ -38,7 +41,9 @@ export function registerAutoscale(): void {
       });
       // Every minute: only a look that could not start says so.
       if (!outcome.started)
-        context.log(`autoscale ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`);
+        context.log(
+          `autoscale ${outcome.instanceId} is still ${outcome.status.runtimeStatus}; not starting another`,
+        );
     },
   });
 }

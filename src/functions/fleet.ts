@@ -47,7 +47,8 @@ export function registerFleet(): void {
         getRuntime(),
         now(),
         () => readRunningRollouts(client),
-        async () => storedOutput(Orchestrations.autoscale, await previousStatus(client, InstanceIds.autoscale)),
+        async () =>
+          storedOutput(Orchestrations.autoscale, await previousStatus(client, InstanceIds.autoscale)),
       );
       if (fleet.errors.length > 0) context.warn(`fleet read with ${fleet.errors.length} error(s)`);
       return new HttpResponse({

@@ -75,7 +75,9 @@ export interface AutoscaleOutput {
   memory: AutoscaleMemory;
 }
 
-export function* autoscaleOrchestrator(context: OrchestrationContext): Generator<Task, AutoscaleOutput, unknown> {
+export function* autoscaleOrchestrator(
+  context: OrchestrationContext,
+): Generator<Task, AutoscaleOutput, unknown> {
   const input = inputOf(context, Orchestrations.autoscale);
   const at = context.df.currentUtcDateTime.toISOString();
   const output: AutoscaleOutput = {
@@ -134,9 +136,7 @@ export function* autoscaleOrchestrator(context: OrchestrationContext): Generator
     what: string,
   ): T[] | null => {
     const answer = answers[0] as
-      | { ok: true; value: T[] | null }
-      | { ok: false; error: { message: string } }
-      | undefined;
+      { ok: true; value: T[] | null } | { ok: false; error: { message: string } } | undefined;
     if (!answer) return [];
     if (!answer.ok) {
       output.errors.push(`${what}: ${answer.error.message}`);
@@ -197,7 +197,9 @@ export function* autoscaleOrchestrator(context: OrchestrationContext): Generator
   }
   if (input.dryRun) return output;
 
-  const acting = plan.plans.filter((p) => p.capacityTo !== undefined || p.reimage.length + p.remove.length > 0);
+  const acting = plan.plans.filter(
+    (p) => p.capacityTo !== undefined || p.reimage.length + p.remove.length > 0,
+  );
   if (acting.length === 0) return output;
   for (const p of acting) {
     const r = reports.get(p.scaleSet)!;
@@ -223,7 +225,8 @@ export function* autoscaleOrchestrator(context: OrchestrationContext): Generator
       r.skipped = `its lease could not be taken: ${lease.error.message}`;
       delete r.capacity;
     } else if (lease.value === null) {
-      r.skipped = 'no lease table (KILN_TABLE_ENDPOINT is empty): the autoscaler changes nothing without the lock it shares with rollouts';
+      r.skipped =
+        'no lease table (KILN_TABLE_ENDPOINT is empty): the autoscaler changes nothing without the lock it shares with rollouts';
       delete r.capacity;
     } else if (!lease.value.acquired) {
       const { purpose, owner: by } = lease.value.heldBy;

@@ -12,7 +12,8 @@ import type { AutoscaleOutput } from '../../src/orchestrations/autoscale.js';
 
 /** PAT registration (runners stay registered between jobs) unless the body says otherwise. */
 function scenario(body: string, hours = 2) {
-  const own = (key: string, value: string) => (new RegExp(`^${key}:`, 'm').test(body) ? '' : `${key}: ${value}`);
+  const own = (key: string, value: string) =>
+    new RegExp(`^${key}:`, 'm').test(body) ? '' : `${key}: ${value}`;
   return parseScenario(
     `
 name: autoscale
@@ -50,14 +51,18 @@ async function run(body: string, hours = 2) {
   }
 }
 
-const live = (world: { scaleSets: Map<string, { name: string; instances: Map<string, { provisioningState: string }> }> }, name: string) =>
+const live = (
+  world: { scaleSets: Map<string, { name: string; instances: Map<string, { provisioningState: string }> }> },
+  name: string,
+) =>
   [...[...world.scaleSets.values()].find((s) => s.name === name)!.instances.values()].filter(
     (i) => i.provisioningState !== 'Deleting',
   ).length;
 
 describe('autoscaler', () => {
   it('keeps warm machines, respects max, and comes down to what is wanted once the jobs are done', async () => {
-    const { report, capacities, world, looks } = await run(`
+    const { report, capacities, world, looks } = await run(
+      `
 scaleSets:
   - name: lin
     image: linux
@@ -70,7 +75,9 @@ workload:
       labels: [self-hosted, linux]
       arrivals: [{ from: 2026-12-02T08:00:00Z, to: 2026-12-02T09:00:00Z, perHour: 20 }]
       minutes: { min: 5, max: 15 }
-`, 3);
+`,
+      3,
+    );
     expect(report.violations).toEqual([]);
     expect(report.jobsInterrupted).toBe(0);
     // Demand above max: it went up to 4 and never beyond.

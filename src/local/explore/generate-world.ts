@@ -30,6 +30,7 @@ export interface RawScaleSet {
   version?: string;
   canary?: boolean;
   managed?: boolean;
+  autoscale?: { min: number; max: number; warm?: number; idleMinutes?: number };
 }
 
 export interface RawJob {
@@ -217,6 +218,20 @@ const scaleSetTemplate = fc.record({
   ),
   /** Runs an older existing version than the newest (index into the image's existing versions). */
   version: weighted<number | undefined>([85, fc.constant(undefined)], [15, fc.nat(2)]),
+  /** Capacity on demand (issue 19): only where the timers run, since the autoscaler is a timer. */
+  autoscale: weighted<{ min: number; span: number; warm: number; idleMinutes: number } | undefined>(
+    // Rare: an autoscaled world looks every minute, so it takes several times as long to run.
+    [85, fc.constant(undefined)],
+    [
+      15,
+      fc.record({
+        min: between(0, 2),
+        span: between(0, 4),
+        warm: between(0, 2),
+        idleMinutes: between(0, 15),
+      }),
+    ],
+  ),
 });
 
 const jobTemplate = fc.record({
@@ -370,6 +385,12 @@ function resolve(t: WorldTemplate): RawScenario {
     if (s.version !== undefined && versions.length > 1) set.version = versions[s.version % versions.length]!;
     if (!s.managed) set.managed = false;
     else if (s.canary !== undefined) set.canary = s.canary;
+    if (t.timers && s.autoscale) {
+      const max = s.autoscale.min + s.autoscale.span;
+      set.autoscale = { min: s.autoscale.min, max };
+      if (s.autoscale.warm > 0) set.autoscale.warm = Math.min(s.autoscale.warm, max);
+      if (s.autoscale.idleMinutes !== 10) set.autoscale.idleMinutes = s.autoscale.idleMinutes;
+    }
     return set;
   });
   const setAt = (index: number) => scaleSets[index % scaleSets.length]!;

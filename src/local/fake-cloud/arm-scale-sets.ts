@@ -162,7 +162,8 @@ export function scaleSetRoutes(ctx: ArmContext) {
       if (
         typeof sku !== 'object' ||
         sku === null ||
-        (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1000))
+        (value !== undefined &&
+          (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 1000))
       )
         throw new ArmError(
           400,
