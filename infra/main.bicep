@@ -9,6 +9,7 @@ metadata description = 'kiln: keeps self-hosted CI runner fleets on Azure fresh 
 
 import {
   adoSettingsType
+  autoscaleType
   builtInRoleIds
   fleetType
   githubSettingsType
@@ -771,6 +772,20 @@ var windowsRuntime = union(
     : { keyVaultName: keyVault.outputs.name, patSecretName: adoPatSecret }
 )
 
+// Capacity on demand: a fleet's autoscale settings as the capacity tags kiln's autoscaler reads, on
+// its main scale set only (the canary keeps its size: it proves versions, it does not serve demand).
+func capacityTags(autoscale autoscaleType?, labels string) tagsType =>
+  autoscale == null
+    ? {}
+    : union(
+        { 'kiln-min': string(autoscale.?min ?? 0) },
+        autoscale.?max == null ? {} : { 'kiln-max': string(autoscale.?max!) },
+        autoscale.?warm == null ? {} : { 'kiln-warm': string(autoscale.?warm!) },
+        empty(autoscale.?warmSchedule ?? '') ? {} : { 'kiln-warm-schedule': autoscale.?warmSchedule! },
+        autoscale.?idleMinutes == null ? {} : { 'kiln-idle-minutes': string(autoscale.?idleMinutes!) },
+        empty(labels) ? {} : { 'kiln-labels': labels }
+      )
+
 var linuxScaleSets = linuxEnabled
   ? concat(
       [
@@ -829,7 +844,7 @@ module linuxRunners 'modules/scale-set.bicep' = [
         baseTags,
         managedTagObject,
         { 'kiln-image': 'linux', 'kiln-registration': githubRegistration },
-        ss.canary ? canaryTagObject : {}
+        ss.canary ? canaryTagObject : capacityTags(linuxFleet.?autoscale, jitRunnerLabels)
       )
       vmSize: linuxFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count
@@ -865,7 +880,7 @@ module windowsAgents 'modules/scale-set.bicep' = [
         baseTags,
         managedTagObject,
         { 'kiln-image': 'windows', 'kiln-registration': adoRegistration },
-        ss.canary ? canaryTagObject : {}
+        ss.canary ? canaryTagObject : capacityTags(windowsFleet.?autoscale, '')
       )
       vmSize: windowsFleet.?vmSize ?? 'Standard_D4s_v5'
       instanceCount: ss.count

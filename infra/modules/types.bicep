@@ -95,6 +95,36 @@ type fleetType = {
   @description('Optional. GitHub runner group by id, jit registration (the broker\'s GITHUB_RUNNER_GROUP_ID; generate-jitconfig takes no name). Default 1, the Default group.')
   @minValue(1)
   runnerGroupId: int?
+
+  @description('Optional. Capacity on demand for the main scale set (never the canary): kiln\'s autoscaler sizes it with the queued jobs, written as its capacity tags (kiln-min, kiln-max, kiln-warm, kiln-warm-schedule, kiln-idle-minutes). A redeployment sets the capacity back to instanceCount, which the autoscaler corrects within a minute. Default: none, the capacity stays instanceCount.')
+  autoscale: autoscaleType?
+}
+
+@export()
+@description('Capacity tags of an autoscaled scale set (README, "Capacity on demand").')
+type autoscaleType = {
+  @description('Optional. Fewest instances. Default 0.')
+  @minValue(0)
+  @maxValue(1000)
+  min: int?
+
+  @description('Optional. Most instances. Default 1000.')
+  @minValue(0)
+  @maxValue(1000)
+  max: int?
+
+  @description('Optional. Idle machines kept ready. Default 0.')
+  @minValue(0)
+  @maxValue(1000)
+  warm: int?
+
+  @description('Optional. Warm machines by the wall clock, e.g. "Mon-Fri 07:00-19:00 Europe/Berlin:4" (; between entries). Default none.')
+  warmSchedule: string?
+
+  @description('Optional. Minutes a machine stays idle before it may go. Default 10.')
+  @minValue(0)
+  @maxValue(1440)
+  idleMinutes: int?
 }
 
 @export()

@@ -907,6 +907,54 @@ describe('one job per machine (kiln-recycle)', () => {
   });
 });
 
+describe('capacity on demand (autoscale)', () => {
+  const capacityTags = (snap) =>
+    Object.fromEntries(
+      resourcesOf(snap, 'Microsoft.Compute/virtualMachineScaleSets').map((vmss) => [
+        vmss.name,
+        Object.fromEntries(
+          Object.entries(vmss.tags).filter(([k]) =>
+            /^kiln-(min|max|warm|warm-schedule|idle-minutes|labels)$/.test(k),
+          ),
+        ),
+      ]),
+    );
+
+  it("writes a fleet's autoscale as the main scale set's capacity tags, never the canary's", () => {
+    const snap = snapshot('autoscale', {
+      template: 'infra/main.bicep',
+      params: {
+        environmentName: 'auto',
+        location: 'westeurope',
+        github: { scope: 'org', owner: 'acme' },
+        ado: { orgUrl: 'https://dev.azure.com/acme' },
+        linuxFleet: {
+          runnerLabels: 'gpu',
+          autoscale: { max: 40, warm: 2, warmSchedule: 'Mon-Fri 07:00-19:00 Europe/Berlin:4', idleMinutes: 5 },
+        },
+        windowsFleet: { autoscale: { min: 1, max: 10 } },
+      },
+    });
+    assert.deepEqual(capacityTags(snap), {
+      'vmss-auto-linux': {
+        'kiln-min': '0',
+        'kiln-max': '40',
+        'kiln-warm': '2',
+        'kiln-warm-schedule': 'Mon-Fri 07:00-19:00 Europe/Berlin:4',
+        'kiln-idle-minutes': '5',
+        'kiln-labels': 'self-hosted,linux,x64,gpu',
+      },
+      'vmss-auto-linux-canary': {},
+      'vmss-auto-windows': { 'kiln-min': '1', 'kiln-max': '10' },
+      'vmss-auto-windows-canary': {},
+    });
+  });
+
+  it('writes no capacity tag without autoscale: the capacity stays instanceCount', () => {
+    for (const tags of Object.values(capacityTags(snaps.jit))) assert.deepEqual(tags, {});
+  });
+});
+
 describe('outputs', () => {
   for (const name of Object.keys(scenarios)) {
     it(`${name}: azd's outputs carry names and ids, never a secret`, () => {
