@@ -122,6 +122,8 @@ export interface FullArmClient {
   startDeleteManagedImage(imageId: string): Promise<void>;
 }
 
+import type { WorkflowJob } from '../demand/types.js';
+
 export interface GitHubRunner {
   id: number;
   name: string;
@@ -154,6 +156,20 @@ export interface FullGitHubClient {
   }): Promise<{ runnerId: number; encodedJitConfig: string } | 'exists'>;
   /** Latest release of actions/runner. */
   getLatestRunnerRelease(): Promise<RunnerRelease>;
+  /**
+   * GET /repos/{owner}/{repo}/actions/jobs/{job_id}: one workflow job of `repository` (`owner/name`),
+   * undefined on 404 (no such job, or a repository kiln cannot see). One request.
+   */
+  getWorkflowJob(repository: string, jobId: number): Promise<WorkflowJob | undefined>;
+  /**
+   * The queued jobs of `repository`'s queued workflow runs (GET …/actions/runs?status=queued, then
+   * each run's jobs, filtered to queued and waiting): at most `maxRuns` runs (default 10), newest
+   * first. `requests.count` (when given) grows by each request made, so a caller keeps its budget.
+   */
+  listQueuedJobs(
+    repository: string,
+    options?: { maxRuns?: number; requests?: { count: number } },
+  ): Promise<WorkflowJob[]>;
 }
 
 export interface AdoAgent {

@@ -38,7 +38,8 @@ export function parseWorkflowJobEvent(body: unknown): ParsedWorkflowJobEvent {
     };
   const repository = (event.repository as { full_name?: unknown } | null | undefined)?.full_name;
   const job = toWorkflowJob(event.workflow_job, typeof repository === 'string' ? repository : undefined);
-  if (!job.ok) return { ok: false, problem: job.problem.replace(/^field "(?!repository\.)/, 'field "workflow_job.') };
+  if (!job.ok)
+    return { ok: false, problem: job.problem.replace(/^field "(?!repository\.)/, 'field "workflow_job.') };
   return { ok: true, action: event.action, job: job.job };
 }
 

@@ -14,6 +14,7 @@ import { WorldState } from './world-state.js';
 import {
   MINUTE,
   type AdoJobRequest,
+  type GitHubJobStatus,
   type WorkloadDemand,
   type WorkloadMeter,
   type WorldAgent,
@@ -28,6 +29,12 @@ export abstract class WorldJobs extends WorldState {
   protected nextAgentId = 101;
   protected nextRequestId = 5001;
   protected nextLabelId = 30;
+
+  /**
+   * Told each time a workload GitHub job changes at GitHub (queued, in_progress, completed): what
+   * the simulator's webhook deliveries (src/local/simulate/webhook-deliveries.ts) listen to.
+   */
+  onJobChange?: (job: WorldJob, status: GitHubJobStatus) => void;
 
   /** A fake is about to handle one of kiln's requests: an armed race job is assigned now, between kiln's look and its act. */
   beforeRequest(service: string, operation: string): void {
@@ -147,6 +154,12 @@ export abstract class WorldJobs extends WorldState {
     job.endsAt = job.startedAt + job.minutes * MINUTE;
     if ('busy' in reg) reg.busy = true;
     else reg.assignedRequest = this.newRequest(job.startedAt);
+    if (job.github && 'busy' in reg) {
+      job.github.runnerName = reg.name;
+      job.github.runnerId = reg.id;
+      job.github.startedAt = job.startedAt;
+      this.onJobChange?.(job, 'in_progress');
+    }
     this.event(
       found.set.kind === 'linux' ? 'github' : 'ado',
       `job started on ${job.instance} (${reg.name}) for ${job.minutes} min`,
@@ -166,6 +179,7 @@ export abstract class WorldJobs extends WorldState {
   protected finishJob(job: WorldJob): void {
     if (job.state !== 'running') return;
     job.state = 'done';
+    this.githubJobEnded(job, 'success');
     const found = this.instanceByVmName(job.instance);
     const reg = found ? this.registrationOf(found.set, found.inst) : undefined;
     if (reg && 'busy' in reg) {
@@ -190,6 +204,26 @@ export abstract class WorldJobs extends WorldState {
     this.dispatchQueued();
   }
 
+  /** A workload GitHub job ended (its runner finished it, or lost it): GitHub reports it completed. */
+  private githubJobEnded(job: WorldJob, conclusion: 'success' | 'cancelled'): void {
+    if (!job.github || job.github.completedAt !== undefined) return;
+    job.github.completedAt = this.clock.nowMs();
+    job.github.conclusion = conclusion;
+    this.onJobChange?.(job, 'completed');
+  }
+
+  /** The workload GitHub job with this GitHub job id. */
+  githubJob(id: number): WorldJob | undefined {
+    return this.jobs.find((j) => j.github?.id === id);
+  }
+
+  /** A workload GitHub job's status as GitHub reports it. */
+  githubJobStatus(job: WorldJob): GitHubJobStatus {
+    if (job.github?.completedAt !== undefined || job.state === 'done' || job.state === 'interrupted')
+      return 'completed';
+    return job.state === 'running' ? 'in_progress' : 'queued';
+  }
+
   protected completeRequest(agent: WorldAgent, result: string): void {
     if (!agent.assignedRequest) return;
     agent.lastCompletedRequest = { ...agent.assignedRequest, finishTime: this.isoNow(), result };
@@ -199,6 +233,7 @@ export abstract class WorldJobs extends WorldState {
   protected interruptJobOn(vmName: string, reason: string, service: string): void {
     const job = this.runningJobOn(vmName);
     if (!job) return;
+    this.githubJobEnded(job, 'cancelled');
     if (!this.kilnActs) {
       // Someone else took the instance away: the job ends with it, and it is not kiln's doing.
       job.state = 'done';
@@ -258,8 +293,9 @@ export abstract class WorldJobs extends WorldState {
           while (next < this.arrivals.length && this.arrivals[next]!.at <= this.clock.nowMs()) {
             const arrival = this.arrivals[next++]!;
             const stream = workload.streams[arrival.stream]!;
+            const id = this.jobs.length + 1;
             const job: WorldJob = {
-              id: this.jobs.length + 1,
+              id,
               instance: '',
               minutes: arrival.minutes,
               state: 'queued',
@@ -268,8 +304,16 @@ export abstract class WorldJobs extends WorldState {
                   ? { stream: arrival.stream, arrivedAt: arrival.at, fleet: 'github', labels: stream.labels }
                   : { stream: arrival.stream, arrivedAt: arrival.at, fleet: 'ado', pool: stream.pool },
             };
+            // GitHub's job and run ids pass 2^31; one workflow run per job, a repository per stream.
+            if (stream.fleet === 'github')
+              job.github = {
+                id: GITHUB_JOB_IDS + id,
+                runId: GITHUB_RUN_IDS + id,
+                repository: `${this.names.githubOwner}/app-${arrival.stream}`,
+              };
             this.jobs.push(job);
             this.queued.push(job);
+            if (job.github) this.onJobChange?.(job, 'queued');
           }
           this.dispatchQueued();
           arm();
@@ -494,6 +538,10 @@ export abstract class WorldJobs extends WorldState {
     }
   }
 }
+
+/** Where workload GitHub jobs' ids and their runs' ids start (above 2^31, as GitHub's are). */
+const GITHUB_JOB_IDS = 30_000_000_000;
+const GITHUB_RUN_IDS = 12_000_000_000;
 
 /** Tagged `kiln-recycle=true`: each machine serves one job (scale-set.bicep sets the tag). */
 function recycles(set: WorldScaleSet): boolean {
