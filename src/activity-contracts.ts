@@ -27,6 +27,8 @@ import type {
   ReimageUnregisteredResult,
 } from './activities/remediation.js';
 import type { RecordMetricsInput } from './activities/metrics.js';
+import type { ReadGitHubDemandInput } from './activities/demand-github.js';
+import type { GitHubDemand } from './demand/types.js';
 import type { ActivityResult } from './activities/result.js';
 import type {
   CheckHealthInput,
@@ -104,6 +106,8 @@ export interface ActivityContracts {
   // The run history (src/activities/run-history.ts). null: no history is configured.
   [Activities.recordRunStart]: { input: RunStart; output: RecordRunStartOutput | null };
   [Activities.recordRunEnd]: { input: RecordRunEndInput; output: null };
+  // Job demand (src/activities/demand-github.ts). null: no GitHub fleet or no job demand table.
+  [Activities.readGitHubDemand]: { input: ReadGitHubDemandInput; output: GitHubDemand | null };
 }
 
 export type ActivityName = keyof ActivityContracts;

@@ -43,6 +43,7 @@ export const Activities = {
   recordMetrics: 'recordMetrics',
   recordRunStart: 'recordRunStart',
   recordRunEnd: 'recordRunEnd',
+  readGitHubDemand: 'readGitHubDemand',
 } as const;
 
 /** Instance ids that make runs singletons (S5). */
