@@ -2,12 +2,14 @@
  * readGitHubDemand (issue 19): the jobs waiting for a GitHub runner, as the job demand table knows
  * them from workflow_job webhooks, corrected against GitHub's API, because webhooks get lost:
  *
- * - a `completed` (or `in_progress`) lost: each open job queued for more than CHECK_AFTER_MS is
- *   read again (GET …/actions/jobs/{id}), at most CHECKS_PER_READ a call, those checked longest ago
- *   first (lastCheckedAt); a job GitHub no longer knows (404) is forgotten as completed;
- * - a `queued` lost: the queued runs of the repositories jobs were seen in within a day are listed
- *   with their queued jobs (listQueuedJobs), at most LISTS_PER_READ repositories a call, those listed
- *   longest ago first (lastListedAt), so each comes round in turn.
+ * - first the queued runs of the repositories jobs were seen in within a day are listed (one
+ *   request each, at most LISTS_PER_READ repositories a call, those listed longest ago first, so
+ *   each comes round in turn): an open job of a run GitHub lists as queued is still queued;
+ * - a `completed` (or `in_progress`) lost: each other open job queued for more than CHECK_AFTER_MS
+ *   is read again (GET …/actions/jobs/{id}), at most CHECKS_PER_READ a call, those checked longest
+ *   ago first (lastCheckedAt); a job GitHub no longer knows (404) is forgotten as completed;
+ * - a `queued` lost: the jobs of the listed queued runs the table knows no job of are read (at most
+ *   RUNS_PER_LIST a repository, oldest first), and recorded.
  *
  * Whatever GitHub says is recorded through the table's own rule (a status never moves back), so a
  * read racing a delivery, or a retried activity, changes nothing twice: idempotent. The whole read
@@ -34,7 +36,7 @@ export const DEMAND_READ_LIMIT = 500;
 export const CHECK_AFTER_MS = 2 * 60_000;
 export const CHECKS_PER_READ = 20;
 export const LISTS_PER_READ = 5;
-/** Queued runs listed per repository (each costs one request for its jobs). */
+/** Queued runs the table knows no job of whose jobs are read per repository and read (one request each). */
 export const RUNS_PER_LIST = 5;
 /** GitHub requests one read makes at most. */
 export const MAX_REQUESTS = 30;
@@ -68,9 +70,30 @@ export function createReadGitHubDemandActivity(deps: ActivityDeps) {
         if ((await store.record(job, seenAt)) === 'recorded') corrected++;
       };
 
-      // Lost `in_progress`/`completed`: the open jobs queued longest without news, checked longest ago first.
       const open = await store.open(Number.MAX_SAFE_INTEGER);
+      const knownRuns = new Set(open.map((j) => j.runId));
+
+      // 1. The queued runs of the repositories seen today (one request each, listed longest ago first).
+      const repositories = await store.recentRepositories(new Date(nowMs - RECENT_MS).toISOString());
+      const listed: { repository: string; runs: number[] }[] = [];
+      for (const { repository } of repositories.slice(0, LISTS_PER_READ)) {
+        if (!canAsk(1)) break;
+        requests.count++;
+        try {
+          listed.push({ repository, runs: await github.listQueuedRuns(repository) });
+          failuresInARow = 0;
+          await store.markListed(repository, seenAt);
+        } catch (err) {
+          failed(`list of ${repository}'s queued runs`, err);
+        }
+      }
+      // A job of a run GitHub lists as queued is still queued: it needs no check of its own.
+      const stillQueued = new Set(listed.flatMap((l) => l.runs.map((run) => `${l.repository} ${run}`)));
+      const confirmed = open.filter((j) => stillQueued.has(`${j.repository} ${j.runId}`));
+
+      // 2. Lost `in_progress`/`completed`: the other open jobs queued a while, checked longest ago first.
       const due = open
+        .filter((j) => !stillQueued.has(`${j.repository} ${j.runId}`))
         .filter((j) => nowMs - Date.parse(j.createdAt) > CHECK_AFTER_MS)
         .sort(
           (a, b) =>
@@ -79,7 +102,7 @@ export function createReadGitHubDemandActivity(deps: ActivityDeps) {
             a.id - b.id,
         )
         .slice(0, CHECKS_PER_READ);
-      const checked: StoredJob[] = [];
+      const checked: StoredJob[] = [...confirmed];
       for (const job of due) {
         if (!canAsk(1)) break;
         requests.count++;
@@ -96,20 +119,24 @@ export function createReadGitHubDemandActivity(deps: ActivityDeps) {
       }
       if (checked.length > 0) await store.markChecked(checked, seenAt);
 
-      // Lost `queued`: the queued jobs of the repositories seen today, listed longest ago first.
-      const repositories = await store.recentRepositories(new Date(nowMs - RECENT_MS).toISOString());
-      for (const { repository } of repositories.slice(0, LISTS_PER_READ)) {
-        if (!canAsk(1)) break;
-        try {
-          const maxRuns = Math.min(RUNS_PER_LIST, MAX_REQUESTS - requests.count - 1);
-          const jobs = await github.listQueuedJobs(repository, { maxRuns, requests });
-          failuresInARow = 0;
-          for (const job of jobs) await record(job);
-          await store.markListed(repository, seenAt);
-        } catch (err) {
-          failed(`list of ${repository}'s queued jobs`, err);
+      // 3. Lost `queued`: the jobs of queued runs the table knows no job of, oldest first, round the repositories.
+      const unknown = listed.map((l) => ({
+        repository: l.repository,
+        runs: l.runs.filter((run) => !knownRuns.has(run)).slice(0, RUNS_PER_LIST),
+      }));
+      for (let k = 0; k < RUNS_PER_LIST; k++)
+        for (const { repository, runs } of unknown) {
+          const runId = runs[k];
+          if (runId === undefined || !canAsk(1)) continue;
+          requests.count++;
+          try {
+            const jobs = await github.listRunJobs(repository, runId);
+            failuresInARow = 0;
+            for (const job of jobs) await record(job);
+          } catch (err) {
+            failed(`jobs of run ${runId} of ${repository}`, err);
+          }
         }
-      }
 
       // A bounded batch of what nobody needs any more; a failure here costs nothing now.
       try {

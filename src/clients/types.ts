@@ -162,13 +162,18 @@ export interface FullGitHubClient {
    */
   getWorkflowJob(repository: string, jobId: number): Promise<WorkflowJob | undefined>;
   /**
-   * The queued jobs of `repository`'s queued workflow runs (GET …/actions/runs?status=queued, then
-   * each run's jobs, filtered to queued and waiting): at most `maxRuns` runs (default 10), newest
-   * first. `requests.count` (when given) grows by each request made, so a caller keeps its budget.
+   * The queued jobs of `repository`'s queued workflow runs (GET …/actions/runs?status=queued, one
+   * page of 100, then each run's jobs, filtered to queued and waiting): the jobs of at most `maxRuns`
+   * runs (default 10), those `known` says the caller knows nothing of first, each group oldest first.
+   * `requests.count` (when given) grows by each request made, so a caller keeps its budget.
    */
+  /** The ids of `repository`'s queued workflow runs (GET …/actions/runs?status=queued, one page of 100), oldest first. One request. */
+  listQueuedRuns(repository: string): Promise<number[]>;
+  /** The jobs of one run (GET …/actions/runs/{run_id}/jobs, latest attempt); a run gone (404) has none. One request. */
+  listRunJobs(repository: string, runId: number): Promise<WorkflowJob[]>;
   listQueuedJobs(
     repository: string,
-    options?: { maxRuns?: number; requests?: { count: number } },
+    options?: { maxRuns?: number; requests?: { count: number }; known?: (runId: number) => boolean },
   ): Promise<WorkflowJob[]>;
 }
 

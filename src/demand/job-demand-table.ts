@@ -255,9 +255,10 @@ export function createJobDemandTable(options: TableOptions): JobDemandStore {
     },
 
     async markChecked(jobs, at) {
-      const abortSignal = tableDeadline();
       await Promise.all(
         jobs.map(async (job) => {
+          // A deadline each: one signal shared by many requests in flight collects their listeners.
+          const abortSignal = tableDeadline();
           try {
             // Only an existing row (etag *): a merge never brings back a pruned job.
             await client.updateEntity(
@@ -285,7 +286,6 @@ export function createJobDemandTable(options: TableOptions): JobDemandStore {
     },
 
     async prune(completedBefore, openBefore) {
-      const abortSignal = tableDeadline();
       const pages = await Promise.all([
         deleteOnePage(
           client,
@@ -294,7 +294,7 @@ export function createJobDemandTable(options: TableOptions): JobDemandStore {
             filter: odata`PartitionKey eq ${JOBS} and rank eq ${2} and seenAt lt ${completedBefore}`,
             pageSize: PRUNE_PAGE,
           },
-          abortSignal,
+          tableDeadline(),
         ),
         deleteOnePage(
           client,
@@ -303,7 +303,7 @@ export function createJobDemandTable(options: TableOptions): JobDemandStore {
             filter: odata`PartitionKey eq ${JOBS} and rank lt ${2} and createdAt lt ${openBefore}`,
             pageSize: PRUNE_PAGE,
           },
-          abortSignal,
+          tableDeadline(),
         ),
         deleteOnePage(
           client,
@@ -312,7 +312,7 @@ export function createJobDemandTable(options: TableOptions): JobDemandStore {
             filter: odata`PartitionKey eq ${REPOS} and lastSeenAt lt ${openBefore}`,
             pageSize: PRUNE_PAGE,
           },
-          abortSignal,
+          tableDeadline(),
         ),
       ]);
       return pages.reduce((sum, p) => sum + p.found, 0);

@@ -286,49 +286,60 @@ export function createGitHubClient(
       });
     },
 
-    async listQueuedJobs(repository, { maxRuns = 10, requests } = {}) {
+    async listQueuedRuns(repository) {
       const [jobOwner, jobRepo] = splitRepository(repository);
-      const count = () => {
-        if (requests) requests.count++;
-      };
-      const runs = await call(`listQueuedRuns ${repository}`, async (o, request) => {
-        count();
+      return call(`listQueuedRuns ${repository}`, async (o, request) => {
         const { data } = await o.rest.actions.listWorkflowRunsForRepo({
           owner: jobOwner,
           repo: jobRepo,
           status: 'queued',
-          per_page: Math.min(100, Math.max(1, maxRuns)),
+          per_page: 100,
           request,
         });
         if (!Array.isArray(data.workflow_runs))
           throw new Error('the answer (HTTP 200) holds no list of runs');
-        return data.workflow_runs.slice(0, maxRuns).map((r) => r.id);
+        return data.workflow_runs.map((r) => r.id).sort((a, b) => a - b);
       });
+    },
+
+    async listRunJobs(repository, runId) {
+      const [jobOwner, jobRepo] = splitRepository(repository);
+      return call(`listRunJobs ${repository} ${runId}`, async (o, request) => {
+        try {
+          const { data } = await o.rest.actions.listJobsForWorkflowRun({
+            owner: jobOwner,
+            repo: jobRepo,
+            run_id: runId,
+            filter: 'latest',
+            per_page: 100,
+            request,
+          });
+          if (!Array.isArray(data.jobs)) throw new Error('the answer (HTTP 200) holds no list of jobs');
+          return data.jobs.map((job) => workflowJob(job, repository));
+        } catch (err) {
+          // The run was deleted since the list: it has no jobs to wait.
+          if (describeFailure(err).status === 404) return [];
+          throw err;
+        }
+      });
+    },
+
+    async listQueuedJobs(repository, { maxRuns = 10, requests, known } = {}) {
+      const count = () => {
+        if (requests) requests.count++;
+      };
+      count();
+      const ids = await this.listQueuedRuns(repository);
+      // Runs the caller knows nothing of first (a lost delivery hides there), then the rest; oldest first.
+      const runs = [...ids.filter((id) => !known?.(id)), ...ids.filter((id) => known?.(id))].slice(
+        0,
+        maxRuns,
+      );
       const jobs: WorkflowJob[] = [];
       for (const runId of runs) {
-        const page = await call(`listRunJobs ${repository} ${runId}`, async (o, request) => {
-          count();
-          try {
-            const { data } = await o.rest.actions.listJobsForWorkflowRun({
-              owner: jobOwner,
-              repo: jobRepo,
-              run_id: runId,
-              filter: 'latest',
-              per_page: 100,
-              request,
-            });
-            if (!Array.isArray(data.jobs)) throw new Error('the answer (HTTP 200) holds no list of jobs');
-            return data.jobs;
-          } catch (err) {
-            // The run was deleted since the list: it has no jobs to wait.
-            if (describeFailure(err).status === 404) return [];
-            throw err;
-          }
-        });
-        for (const data of page) {
-          const job = workflowJob(data, repository);
+        count();
+        for (const job of await this.listRunJobs(repository, runId))
           if (job.status === 'queued' || job.status === 'waiting') jobs.push(job);
-        }
       }
       return jobs;
     },
