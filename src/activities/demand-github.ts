@@ -87,9 +87,9 @@ export function createReadGitHubDemandActivity(deps: ActivityDeps) {
           failed(`list of ${repository}'s queued runs`, err);
         }
       }
-      // A job of a run GitHub lists as queued is still queued: it needs no check of its own.
+      // A job of a run GitHub lists as queued is still queued: it needs no check of its own (and no
+      // write saying so: a long queue would cost a write per job and minute).
       const stillQueued = new Set(listed.flatMap((l) => l.runs.map((run) => `${l.repository} ${run}`)));
-      const confirmed = open.filter((j) => stillQueued.has(`${j.repository} ${j.runId}`));
 
       // 2. Lost `in_progress`/`completed`: the other open jobs queued a while, checked longest ago first.
       const due = open
@@ -102,7 +102,7 @@ export function createReadGitHubDemandActivity(deps: ActivityDeps) {
             a.id - b.id,
         )
         .slice(0, CHECKS_PER_READ);
-      const checked: StoredJob[] = [...confirmed];
+      const checked: StoredJob[] = [];
       for (const job of due) {
         if (!canAsk(1)) break;
         requests.count++;

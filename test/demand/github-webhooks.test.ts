@@ -263,6 +263,37 @@ describe('readGitHubDemand', () => {
   });
 });
 
+describe('readGitHubDemand when GitHub fails', () => {
+  it('stops asking after three failures in a row, says why, and still answers what the table knows', async () => {
+    const s = store('demanddown');
+    const jobs = githubJobs().filter((j) => statusOf(j) === 'queued');
+    for (const j of jobs)
+      await s.record(
+        {
+          id: j.github.id,
+          runId: j.github.runId,
+          repository: j.github.repository,
+          status: 'queued',
+          labels: [],
+          createdAt: new Date(j.demand.arrivedAt).toISOString(),
+        },
+        new Date(world().clock.nowMs()).toISOString(),
+      );
+    // GitHub answers 502 to everything from here on (the last test of this simulation to ask it).
+    sim.cloud.addFault({ service: 'github', operation: '*', status: 502, times: 1000 });
+    const result = await createReadGitHubDemandActivity({ ...getRuntime(), jobDemand: s })({
+      now: new Date(world().clock.nowMs()).toISOString(),
+    });
+    if (!result.ok) throw new Error(result.error.message);
+    const demand = result.value!;
+    expect(demand.failures).toHaveLength(3);
+    expect(demand.failures![0]).toMatch(/queued runs: .*502/);
+    expect(demand.requests).toBe(3);
+    expect(demand.corrected).toBe(0);
+    expect(demand.queued.map((q) => q.id).sort()).toEqual(jobs.map((j) => j.github.id).sort());
+  });
+});
+
 describe('lost deliveries in a simulation', () => {
   it('with a share of deliveries lost the table drifts, and the reconcile reads bring it back', async () => {
     const lossy = await runSimulation(scenario(0.3), { triggers: [], keepRunning: true });
