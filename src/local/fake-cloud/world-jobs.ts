@@ -212,11 +212,6 @@ export abstract class WorldJobs extends WorldState {
     this.onJobChange?.(job, 'completed');
   }
 
-  /** The workload GitHub job with this GitHub job id. */
-  githubJob(id: number): WorldJob | undefined {
-    return this.jobs.find((j) => j.github?.id === id);
-  }
-
   /** A workload GitHub job's status as GitHub reports it. */
   githubJobStatus(job: WorldJob): GitHubJobStatus {
     if (job.github?.completedAt !== undefined || job.state === 'done' || job.state === 'interrupted')
