@@ -206,6 +206,7 @@ var canaryTagObject = { '${canaryTagParts[0]}': length(canaryTagParts) > 1 ? can
 var githubAuth = github.?auth ?? 'app'
 var githubPatSecret = github.?patSecretName ?? 'gh-pat'
 var githubAppKeySecret = github.?appKeySecretName ?? 'github-app-key'
+var githubWebhookSecret = github.?webhookSecretName ?? ''
 var adoAuth = ado.?auth ?? 'pat'
 var adoPatSecret = ado.?patSecretName ?? 'ado-pat'
 var adoPool = ado.?pool ?? 'Default'
@@ -381,7 +382,9 @@ module storage 'modules/storage.bicep' = {
 // Secret-scoped readers: each identity reads only the secrets it uses.
 var orchestratorSecrets = union(
   githubAuth == 'app' ? [githubAppKeySecret] : [githubPatSecret],
-  windowsEnabled && adoAuth == 'pat' ? [adoPatSecret] : []
+  windowsEnabled && adoAuth == 'pat' ? [adoPatSecret] : [],
+  // The workflow_job webhook's secret, once the operator named it (job demand, issue 19).
+  empty(githubWebhookSecret) ? [] : [githubWebhookSecret]
 )
 var secretGrants = concat(
   map(orchestratorSecrets, s => {
@@ -558,6 +561,7 @@ var kilnSettings = {
   GITHUB_APP_INSTALLATION_ID: github.?appInstallationId ?? ''
   GITHUB_APP_KEY_SECRET: githubAppKeySecret
   GITHUB_PAT_SECRET: githubPatSecret
+  GITHUB_WEBHOOK_SECRET_NAME: githubWebhookSecret
   ADO_ORG_URL: ado.?orgUrl ?? ''
   ADO_POOL: adoPool
   ADO_AUTH: adoAuth

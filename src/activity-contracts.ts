@@ -27,6 +27,7 @@ import type {
   ReimageUnregisteredResult,
 } from './activities/remediation.js';
 import type { RecordMetricsInput } from './activities/metrics.js';
+import type { ReadGitHubDemandInput } from './activities/demand-github.js';
 import type { ActivityResult } from './activities/result.js';
 import type {
   CheckHealthInput,
@@ -118,10 +119,10 @@ export interface ActivityContracts {
   // The run history (src/activities/run-history.ts). null: no history is configured.
   [Activities.recordRunStart]: { input: RunStart; output: RecordRunStartOutput | null };
   [Activities.recordRunEnd]: { input: RecordRunEndInput; output: null };
+  // Job demand (src/activities/demand-github.ts). null: no GitHub fleet or no job demand table.
+  [Activities.readGitHubDemand]: { input: ReadGitHubDemandInput; output: GitHubDemand | null };
 
   // Capacity on demand (src/activities/autoscale.ts, src/activities/demand-*.ts).
-  /** null: no GitHub fleet, or no job demand table. */
-  [Activities.readGitHubDemand]: { input: { now: string }; output: GitHubDemand | null };
   /** null: no lease table is configured. */
   [Activities.acquireScaleSetLease]: { input: AcquireLeaseInput; output: AcquireOutcome | null };
   [Activities.releaseScaleSetLease]: { input: ReleaseLeaseInput; output: null };

@@ -165,6 +165,9 @@ type githubSettingsType = {
 
   @description('Optional. Key Vault secret holding the runner registration PAT (read by the Linux runners, and by the orchestrator when auth = pat). Default gh-pat.')
   patSecretName: string?
+
+  @description('Optional. Key Vault secret holding the secret of the GitHub webhook that sends workflow_job events to POST /api/github/webhooks (job demand, issue 19). Set it once the secret exists: the orchestrator is granted it and verifies deliveries with it. Absent: no webhook (deliveries are refused).')
+  webhookSecretName: string?
 }
 
 @export()

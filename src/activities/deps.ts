@@ -4,10 +4,12 @@ import type {
   FullAdoClient,
   FullArmClient,
   FullGitHubClient,
+  SecretReader,
   SoftwareReportStore,
 } from '../clients/types.js';
 import type { RegistrationReader } from './registrations.js';
 
+import type { JobDemandStore } from '../demand/job-demand-table.js';
 import type { RunHistory } from '../history/run-history.js';
 import type { ScaleSetLeases } from '../leases/scale-set-leases.js';
 import type { IssuedRegistrations } from '../registration/issued-registrations.js';
@@ -32,4 +34,8 @@ export interface ActivityDeps {
   leases?: ScaleSetLeases;
   /** Images' software reports (with KILN_BLOB_ENDPOINT set). */
   softwareReports?: SoftwareReportStore;
+  /** GitHub's job demand: workflow_job webhooks and the reconcile's corrections (a GitHub fleet and KILN_TABLE_ENDPOINT set). */
+  jobDemand?: JobDemandStore;
+  /** Key Vault (KEYVAULT_URL), read with the app's identity: the webhook's secret. Secrets never leave the process. */
+  secrets?: SecretReader;
 }

@@ -132,6 +132,8 @@ export interface FullArmClient {
   startDeleteManagedImage(imageId: string): Promise<void>;
 }
 
+import type { WorkflowJob } from '../demand/types.js';
+
 export interface GitHubRunner {
   id: number;
   name: string;
@@ -164,6 +166,25 @@ export interface FullGitHubClient {
   }): Promise<{ runnerId: number; encodedJitConfig: string } | 'exists'>;
   /** Latest release of actions/runner. */
   getLatestRunnerRelease(): Promise<RunnerRelease>;
+  /**
+   * GET /repos/{owner}/{repo}/actions/jobs/{job_id}: one workflow job of `repository` (`owner/name`),
+   * undefined on 404 (no such job, or a repository kiln cannot see). One request.
+   */
+  getWorkflowJob(repository: string, jobId: number): Promise<WorkflowJob | undefined>;
+  /**
+   * The queued jobs of `repository`'s queued workflow runs (GET …/actions/runs?status=queued, one
+   * page of 100, then each run's jobs, filtered to queued and waiting): the jobs of at most `maxRuns`
+   * runs (default 10), those `known` says the caller knows nothing of first, each group oldest first.
+   * `requests.count` (when given) grows by each request made, so a caller keeps its budget.
+   */
+  /** The ids of `repository`'s queued workflow runs (GET …/actions/runs?status=queued, one page of 100), oldest first. One request. */
+  listQueuedRuns(repository: string): Promise<number[]>;
+  /** The jobs of one run (GET …/actions/runs/{run_id}/jobs, latest attempt); a run gone (404) has none. One request. */
+  listRunJobs(repository: string, runId: number): Promise<WorkflowJob[]>;
+  listQueuedJobs(
+    repository: string,
+    options?: { maxRuns?: number; requests?: { count: number }; known?: (runId: number) => boolean },
+  ): Promise<WorkflowJob[]>;
 }
 
 export interface AdoAgent {

@@ -48,6 +48,8 @@ export interface Settings extends ClientTuning {
     installationId: string;
     appKeySecret: string;
     patSecret: string;
+    /** Key Vault secret of the workflow_job webhook (GITHUB_WEBHOOK_SECRET_NAME). */
+    webhookSecret: string;
     writeIntervalMs: number;
   };
   ado?: { orgUrl: string; pool: string; auth: 'pat' | 'entra'; patSecret: string };
@@ -62,6 +64,11 @@ export interface Settings extends ClientTuning {
     /** Where the broker records the provisionings it gave a registration (src/registration/issued-registrations.ts). */
     issuedTable: { endpoint: string; name: string };
   };
+  /**
+   * GitHub's job demand (src/demand/job-demand-table.ts): undefined when KILN_TABLE_ENDPOINT is
+   * empty or there is no GitHub fleet.
+   */
+  jobDemand?: { table: { endpoint: string; name: string } };
   /** The run history (src/history/run-history.ts); `table` undefined when KILN_TABLE_ENDPOINT is empty. */
   runHistory: { table?: { endpoint: string; name: string }; retentionDays: number };
   /**
@@ -169,6 +176,7 @@ export function loadSettings(env: Env = process.env): Settings {
           installationId: r.GITHUB_APP_INSTALLATION_ID,
           appKeySecret: r.GITHUB_APP_KEY_SECRET,
           patSecret: r.GITHUB_PAT_SECRET,
+          webhookSecret: r.GITHUB_WEBHOOK_SECRET_NAME,
           writeIntervalMs: r.GITHUB_WRITE_INTERVAL_MS,
         }
       : undefined,
@@ -200,6 +208,10 @@ export function loadSettings(env: Env = process.env): Settings {
         : undefined,
       retentionDays: r.RUN_HISTORY_DAYS,
     },
+    jobDemand:
+      r.KILN_TABLE_ENDPOINT && githubEnabled
+        ? { table: { endpoint: r.KILN_TABLE_ENDPOINT.replace(/\/+$/, ''), name: r.KILN_JOB_DEMAND_TABLE } }
+        : undefined,
     softwareReports: r.KILN_BLOB_ENDPOINT
       ? { endpoint: r.KILN_BLOB_ENDPOINT.replace(/\/+$/, ''), container: r.KILN_SOFTWARE_REPORTS_CONTAINER }
       : undefined,

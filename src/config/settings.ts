@@ -356,6 +356,15 @@ export const SETTINGS = {
     z.string().trim().min(1),
     'gh-pat',
   ),
+  GITHUB_WEBHOOK_SECRET_NAME: withDefault(
+    {
+      env: 'GITHUB_WEBHOOK_SECRET_NAME',
+      description:
+        "Key Vault secret holding the secret of the GitHub webhook (the App's or the organisation's) that sends workflow_job events to POST /api/github/webhooks: kiln verifies each delivery's X-Hub-Signature-256 with it and refuses the rest (401).",
+    },
+    z.string().trim().min(1),
+    'github-webhook-secret',
+  ),
   ADO_ORG_URL: withDefault(
     {
       env: 'ADO_ORG_URL',
@@ -688,6 +697,15 @@ export const SETTINGS = {
     },
     tableName,
     'kilnleases',
+  ),
+  KILN_JOB_DEMAND_TABLE: withDefault(
+    {
+      env: 'KILN_JOB_DEMAND_TABLE',
+      description:
+        "Table (in KILN_TABLE_ENDPOINT) of GitHub's job demand: the last known status of each workflow job, from workflow_job webhooks corrected by the reconcile read of GitHub's API (issue 19); created at first use.",
+    },
+    tableName,
+    'kilnjobdemand',
   ),
   RUN_HISTORY_DAYS: withDefault(
     {

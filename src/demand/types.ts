@@ -36,6 +36,8 @@ export interface GitHubDemand {
   corrected: number;
   /** GitHub API requests this read made (the reconcile stays within its budget). */
   requests: number;
+  /** What this read could not ask or write (a check, a list, the prune), at most 10; absent when none. */
+  failures?: string[];
 }
 
 /** An Azure DevOps job request waiting for an agent of the pool (no reservedAgent, no finishTime). */

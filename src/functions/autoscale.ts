@@ -25,11 +25,6 @@ export function registerAutoscale(): void {
   registerActivity(Activities.releaseScaleSetLease, createReleaseScaleSetLeaseActivity);
   registerActivity(Activities.raiseCapacity, createRaiseCapacityActivity);
   registerActivity(Activities.scaleIn, createScaleInActivity);
-  // TEMP-STUB
-  registerActivity(Activities.readGitHubDemand, () => async () => ({
-    ok: true,
-    value: { queued: [], corrected: 0, requests: 0 },
-  }));
 
   app.timer('autoscaleTimer', {
     schedule: scheduleSetting('AUTOSCALE_SCHEDULE'),

@@ -17,9 +17,12 @@ import { createIssuedRegistrationsTable } from '../registration/issued-registrat
 import { startMetrics } from '../telemetry/metrics.js';
 import { createRunHistoryTable } from '../history/run-history.js';
 import { createScaleSetLeasesTable } from '../leases/scale-set-leases.js';
+import { createJobDemandTable } from '../demand/job-demand-table.js';
+import { createWebhookReceiver } from '../demand/webhook-receiver.js';
 
 let runtime: ActivityDeps | undefined;
 let broker: ReturnType<typeof createRegistrationBroker> | undefined;
+let webhookReceiver: ReturnType<typeof createWebhookReceiver> | undefined;
 let clock: () => Date = () => new Date();
 
 /** The time trigger adapters act at (run periods in instance ids). A local host sets its virtual clock here. */
@@ -73,6 +76,7 @@ export function getRuntime(): ActivityDeps {
       registrations: createRegistrationReader({ github, ado, now }),
       now,
       metrics,
+      secrets,
     };
     // kiln's tables in the app's storage account, each reached with the app's identity.
     const tableOptions = (table: { endpoint: string; name: string }) => ({
@@ -83,6 +87,8 @@ export function getRuntime(): ActivityDeps {
     });
     const issuedTable = settings.registration?.issuedTable;
     if (issuedTable) runtime.issuedRegistrations = createIssuedRegistrationsTable(tableOptions(issuedTable));
+    const demandTable = settings.jobDemand?.table;
+    if (demandTable) runtime.jobDemand = createJobDemandTable(tableOptions(demandTable));
     const historyTable = settings.runHistory.table;
     if (historyTable) runtime.runHistory = createRunHistoryTable(tableOptions(historyTable));
     if (settings.leases) runtime.leases = createScaleSetLeasesTable(tableOptions(settings.leases));
@@ -106,6 +112,23 @@ export function getRegistrationBroker(): ReturnType<typeof createRegistrationBro
 }
 
 /**
+ * The receiver of GitHub's workflow_job webhooks, with its cached webhook secret, built once;
+ * undefined without a GitHub fleet.
+ */
+export function getGitHubWebhookReceiver(): ReturnType<typeof createWebhookReceiver> | undefined {
+  const deps = getRuntime();
+  const github = deps.settings.github;
+  if (!github || !deps.secrets) return undefined;
+  webhookReceiver ??= createWebhookReceiver({
+    secrets: deps.secrets,
+    secretName: github.webhookSecret,
+    store: deps.jobDemand,
+    now: deps.now,
+  });
+  return webhookReceiver;
+}
+
+/**
  * Forgets the runtime (the next use builds it afresh from the environment) after exporting what its
  * metrics hold: the app's last word when the host stops it, and the end of a local run.
  */
@@ -113,6 +136,7 @@ export async function shutdownRuntime(): Promise<void> {
   const metrics = runtime?.metrics;
   runtime = undefined;
   broker = undefined;
+  webhookReceiver = undefined;
   await metrics?.shutdown();
 }
 

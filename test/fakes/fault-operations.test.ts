@@ -166,6 +166,9 @@ const requests: Record<FakeService, Record<string, () => Promise<Response>>> = {
     generateJitConfig: () =>
       gh('/orgs/acme/actions/runners/generate-jitconfig', { method: 'POST', body: '{}' }),
     getLatestRelease: () => gh('/repos/actions/runner/releases/latest'),
+    getJobForWorkflowRun: () => gh('/repos/acme/app-0/actions/jobs/30000000001'),
+    listWorkflowRunsForRepo: () => gh('/repos/acme/app-0/actions/runs?status=queued'),
+    listJobsForWorkflowRun: () => gh('/repos/acme/app-0/actions/runs/12000000001/jobs'),
   },
   tables: {
     createTable: () => table('/Tables', { method: 'POST', body: '{"TableName":"faults"}' }),

@@ -75,6 +75,14 @@ describe('function registrations', () => {
       authLevel: 'anonymous',
     });
 
+    // GitHub's webhooks carry no function key: each delivery is authenticated by its HMAC signature.
+    expect(byName.get('githubWebhooks')!.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'github/webhooks',
+      methods: ['POST'],
+      authLevel: 'anonymous',
+    });
+
     const events = byName.get('galleryVersionEvents')!;
     expect(events.trigger).toMatchObject({ type: 'eventGridTrigger', direction: 'in' });
     expect(Object.values(events.bindings).some((b) => b.type === 'durableClient')).toBe(true);
@@ -101,6 +109,7 @@ describe('function registrations', () => {
         'dashboard',
         'getImageSoftware',
         'registerRunner',
+        'githubWebhooks',
       ].sort(),
     );
   });

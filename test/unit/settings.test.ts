@@ -31,8 +31,11 @@ describe('settings', () => {
       scope: 'org',
       auth: 'app',
       appKeySecret: 'github-app-key',
+      webhookSecret: 'github-webhook-secret',
     });
     expect(s.ado).toBeUndefined();
+    // No table endpoint: no job demand table.
+    expect(s.jobDemand).toBeUndefined();
     expect(s.rebuild).toEqual({
       buildTimeoutHours: 8,
       canarySoakMinutes: 30,
@@ -42,6 +45,18 @@ describe('settings', () => {
       promotionGate: ['removed', 'major', 'unreported'],
       approvalTimeoutHours: 72,
     });
+  });
+
+  it('keeps GitHub job demand in KILN_JOB_DEMAND_TABLE of the table endpoint, only with a GitHub fleet', () => {
+    const table = { KILN_TABLE_ENDPOINT: 'https://stkiln.table.core.windows.net/' };
+    expect(loadSettings({ ...VALID, ...table }).jobDemand).toEqual({
+      table: { endpoint: 'https://stkiln.table.core.windows.net', name: 'kilnjobdemand' },
+    });
+    expect(loadSettings({ ...VALID, ...table, KILN_JOB_DEMAND_TABLE: 'demand' }).jobDemand?.table.name).toBe(
+      'demand',
+    );
+    expect(loadSettings({ ...VALID, ...table, GITHUB_OWNER: '' }).jobDemand).toBeUndefined();
+    expect(loadSettings({ ...VALID, GITHUB_WEBHOOK_SECRET_NAME: 'hook' }).github?.webhookSecret).toBe('hook');
   });
 
   it('derives the token audience from a sovereign ARM endpoint', () => {

@@ -15,6 +15,8 @@ import type { Settings } from '../../config/load-settings.js';
 import { CLIENT_TUNING, GITHUB_RETRY } from '../../retry-policy.js';
 import { describeFailure, toClientError } from '../client-error.js';
 import { TransientError } from '../errors.js';
+import { toWorkflowJob } from '../../demand/parse-workflow-job.js';
+import type { WorkflowJob } from '../../demand/types.js';
 import type { ApiObserver, FullGitHubClient, GitHubRunner, RunnerRelease, SecretReader } from '../types.js';
 
 /*
@@ -264,7 +266,104 @@ export function createGitHubClient(
         return out;
       });
     },
+
+    // One job asked for: 404 is no such job (or none kiln may see).
+    async getWorkflowJob(repository, jobId) {
+      const [jobOwner, jobRepo] = splitRepository(repository);
+      return call(`getWorkflowJob ${repository} ${jobId}`, async (o, request) => {
+        try {
+          const { data } = await o.rest.actions.getJobForWorkflowRun({
+            owner: jobOwner,
+            repo: jobRepo,
+            job_id: jobId,
+            request,
+          });
+          return workflowJob(data, repository);
+        } catch (err) {
+          if (describeFailure(err).status === 404) return undefined;
+          throw err;
+        }
+      });
+    },
+
+    async listQueuedRuns(repository) {
+      const [jobOwner, jobRepo] = splitRepository(repository);
+      return call(`listQueuedRuns ${repository}`, async (o, request) => {
+        const { data } = await o.rest.actions.listWorkflowRunsForRepo({
+          owner: jobOwner,
+          repo: jobRepo,
+          status: 'queued',
+          per_page: 100,
+          request,
+        });
+        if (!Array.isArray(data.workflow_runs))
+          throw new Error('the answer (HTTP 200) holds no list of runs');
+        return data.workflow_runs.map((r) => r.id).sort((a, b) => a - b);
+      });
+    },
+
+    async listRunJobs(repository, runId) {
+      const [jobOwner, jobRepo] = splitRepository(repository);
+      return call(`listRunJobs ${repository} ${runId}`, async (o, request) => {
+        try {
+          const { data } = await o.rest.actions.listJobsForWorkflowRun({
+            owner: jobOwner,
+            repo: jobRepo,
+            run_id: runId,
+            filter: 'latest',
+            per_page: 100,
+            request,
+          });
+          if (!Array.isArray(data.jobs)) throw new Error('the answer (HTTP 200) holds no list of jobs');
+          return data.jobs.map((job) => workflowJob(job, repository));
+        } catch (err) {
+          // The run was deleted since the list: it has no jobs to wait.
+          if (describeFailure(err).status === 404) return [];
+          throw err;
+        }
+      });
+    },
+
+    async listQueuedJobs(repository, { maxRuns = 10, requests, known } = {}) {
+      const count = () => {
+        if (requests) requests.count++;
+      };
+      count();
+      const ids = await this.listQueuedRuns(repository);
+      // Runs the caller knows nothing of first (a lost delivery hides there), then the rest; oldest first.
+      const runs = [...ids.filter((id) => !known?.(id)), ...ids.filter((id) => known?.(id))].slice(
+        0,
+        maxRuns,
+      );
+      const jobs: WorkflowJob[] = [];
+      for (const runId of runs) {
+        count();
+        for (const job of await this.listRunJobs(repository, runId))
+          if (job.status === 'queued' || job.status === 'waiting') jobs.push(job);
+      }
+      return jobs;
+    },
   };
+}
+
+/** `owner/name` as its two parts; anything else is a caller's mistake. */
+function splitRepository(repository: string): [string, string] {
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(repository);
+  if (!m) throw new TypeError(`"${repository}" is not a repository (owner/name)`);
+  return [m[1]!, m[2]!];
+}
+
+/**
+ * GitHub's `job` as kiln's WorkflowJob. GitHub's `requested` and `pending` come before `queued`:
+ * the job waits for a runner all the same. A job that is not one is a failed read.
+ */
+function workflowJob(data: unknown, repository: string): WorkflowJob {
+  const raw = data as { status?: unknown } | null;
+  const status = raw?.status === 'requested' || raw?.status === 'pending' ? 'queued' : raw?.status;
+  const parsed = toWorkflowJob({ ...(raw ?? {}), status }, repository);
+  // A plain Error: the caller's githubError names the operation and makes it a PermanentError.
+  if (!parsed.ok) throw new Error(`the answer (HTTP 200) is no workflow job: ${parsed.problem}`);
+  return parsed.job;
 }
 
 /** The runners of a list answer; anything else is a failed read, never an empty fleet. */

@@ -57,12 +57,17 @@ function pointerTo(...parts: string[]): string {
 
 /**
  * OpenAPI 3.0's `nullable: true` beside no `type` (on an `anyOf`, `allOf` or `$ref` schema) has no
- * JSON Schema meaning, and Ajv refuses it: it becomes `anyOf: [{ type: 'null' }, <the schema>]`.
+ * JSON Schema meaning, and Ajv refuses it: it becomes `anyOf: [{ type: 'null' }, <the schema>]`; and
+ * beside an `enum`, null joins the enum.
  */
 function nullableToJsonSchema(node: unknown): void {
   if (typeof node !== 'object' || node === null) return;
   for (const child of Object.values(node)) nullableToJsonSchema(child);
   const obj = node as Json;
+  // `nullable: true` beside an `enum` that does not list null (a job's `conclusion`, null until it
+  // ends): OpenAPI 3.0 allows null there, Ajv only when the enum lists it.
+  if (obj.nullable === true && Array.isArray(obj.enum) && !obj.enum.includes(null))
+    obj.enum = [...obj.enum, null];
   if (obj.nullable === true && !('type' in obj)) {
     const inner: Json = { ...obj };
     delete inner.nullable;
@@ -311,3 +316,30 @@ function loadDescriptions(): Description[] {
 }
 
 export const checkGithub: ExchangeChecker = (ex) => loadDescriptions().flatMap((d) => checkAgainst(d, ex));
+
+/**
+ * A webhook delivery's body against GitHub's schema of it (`x-webhooks` of the api.github.com
+ * description, e.g. `webhook-workflow-job-queued` for `workflow_job` with action `queued`): what the
+ * simulator's deliveries (src/local/simulate/webhook-deliveries.ts) are held to, as the fakes' answers
+ * are. `event` is the X-GitHub-Event header, the action is the body's.
+ */
+export function checkGithubWebhook(event: string, body: unknown): ContractViolation[] {
+  const d = loadDescriptions()[0]!;
+  const action = (body as { action?: unknown } | null)?.action;
+  const name = `webhook-${event.replace(/_/g, '-')}${typeof action === 'string' ? `-${action.replace(/_/g, '-')}` : ''}`;
+  const operation = `webhook ${event}${typeof action === 'string' ? `.${action}` : ''}`;
+  const schemas = (d.doc.components as { schemas: Record<string, unknown> }).schemas;
+  if (!(name in schemas))
+    return [
+      {
+        service: 'github',
+        operation,
+        direction: 'request',
+        field: 'body/action',
+        rule: 'known-operation',
+        detail: `${d.label} describes no webhook ${name}`,
+      },
+    ];
+  const v = validator(d, pointerTo('components', 'schemas', name));
+  return v(body) ? [] : ajvViolations(v.errors, { service: 'github', operation, direction: 'request' });
+}

@@ -20,6 +20,7 @@
  *   github    getOrgInstallation | getRepoInstallation | createInstallationAccessToken
  *             listRunners | listRunnerGroups | getRunner | deleteRunner | createRegistrationToken | generateJitConfig
  *             getLatestRelease
+ *             getJobForWorkflowRun | listWorkflowRunsForRepo | listJobsForWorkflowRun   (job demand)
  *   ado       getPools | listAgents | getAgent | updateAgent | deleteAgent
  *   tables    createTable | createEntity | getEntity | updateEntity | deleteEntity | listEntities
  *             | mergeEntity (Table storage: the broker's record of issued registrations, the run history)
@@ -78,6 +79,9 @@ export const FAULT_OPERATIONS: Record<FakeService, readonly string[]> = {
     'createRegistrationToken',
     'generateJitConfig',
     'getLatestRelease',
+    'getJobForWorkflowRun',
+    'listWorkflowRunsForRepo',
+    'listJobsForWorkflowRun',
   ],
   ado: ['getPools', 'listAgents', 'getAgent', 'updateAgent', 'deleteAgent', 'listJobRequests'],
   tables: [

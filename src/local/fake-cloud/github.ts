@@ -1,6 +1,7 @@
 /**
  * Fake GitHub REST API (the parts kiln uses): self-hosted runners of an organisation (and of one
- * repository), registration tokens, JIT configs, the latest actions/runner release, the GitHub App
+ * repository), registration tokens, JIT configs, the latest actions/runner release, the workflow
+ * jobs and queued runs of the org's repositories (the workload's GitHub jobs), the GitHub App
  * installation-token flow (RS256 JWT verified against the App's key) and rate-limit headers with a
  * primary limit of 5,000 requests per token per (virtual) hour and GitHub's secondary limits (900
  * points a virtual minute, 100 requests in flight).
@@ -10,6 +11,7 @@ import type { FaultBook } from './faults.js';
 import { applyHttpFault, sendJson, type FakeRequest } from './http.js';
 import type { TokenIssuer } from './tokens.js';
 import type { World, WorldRunner } from './world.js';
+import { isGitHubJob, jobBody, runBody } from './github-jobs.js';
 
 const GITHUB_RATE_LIMIT = 5000;
 /** Secondary limits (cloud-apis.md §5): points a minute per token, and requests in flight. */
@@ -194,6 +196,14 @@ export function githubHandler(o: GitHubFakeOptions) {
         ),
       );
     }
+    // Workflow jobs and runs of the org's repositories (issue 19: the reconcile read of job demand).
+    if (
+      m === 'GET' &&
+      parts[0] === 'repos' &&
+      parts[3] === 'actions' &&
+      (parts[4] === 'jobs' || parts[4] === 'runs')
+    )
+      return workflowJobs(req, caller, parts);
     // Runner scope: /orgs/{org}/actions/runners or /repos/{owner}/{repo}/actions/runners
     let scopeLen: number;
     if (parts[0] === 'orgs' && parts[2] === 'actions' && parts[3] === 'runners') {
@@ -455,6 +465,78 @@ export function githubHandler(o: GitHubFakeOptions) {
     if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
     if (links.length > 0) headers.link = links.join(', ');
     sendJson(req.res, 200, { total_count: all.length, runners: slice.map(runnerBody) }, headers);
+  }
+
+  /**
+   * GET …/actions/jobs/{job_id}, …/actions/runs (with `status`, paged) and …/actions/runs/{run_id}/jobs
+   * of a repository of the org: the world's workload GitHub jobs, one job per run. Any repository of
+   * the org answers (those without jobs with empty lists); another owner's is not found.
+   */
+  function workflowJobs(req: FakeRequest, caller: Caller & { kind: 'token' }, parts: string[]): void {
+    const [, owner = '', repo = '', , kind, id, tail] = parts;
+    const repository = `${owner}/${repo}`.toLowerCase();
+    const inRepo = () =>
+      world.jobs.filter(isGitHubJob).filter((j) => j.github.repository.toLowerCase() === repository);
+    const context = (job: Parameters<typeof world.githubJobStatus>[0]) => ({
+      api: o.origin(),
+      owner: names.githubOwner,
+      status: world.githubJobStatus(job),
+    });
+    const known = owner.toLowerCase() === names.githubOwner.toLowerCase();
+    if (kind === 'jobs' && id !== undefined && /^\d+$/.test(id) && tail === undefined && parts.length === 6)
+      return op(req, caller, 'getJobForWorkflowRun', () => {
+        const job = known ? inRepo().find((j) => j.github.id === Number(id)) : undefined;
+        if (!job) return error(req, 404, 'Not Found', caller);
+        sendJson(req.res, 200, jobBody(job, context(job)), rateHeaders(caller));
+      });
+    if (kind === 'runs' && parts.length === 5)
+      return op(req, caller, 'listWorkflowRunsForRepo', () => {
+        if (!known) return error(req, 404, 'Not Found', caller);
+        const status = req.url.searchParams.get('status');
+        const runs = inRepo()
+          .filter((j) => !status || world.githubJobStatus(j) === status)
+          .sort((a, b) => b.github.runId - a.github.runId);
+        const { slice, headers } = paged(req, caller, runs);
+        sendJson(
+          req.res,
+          200,
+          { total_count: runs.length, workflow_runs: slice.map((j) => runBody(j, context(j))) },
+          headers,
+        );
+      });
+    if (kind === 'runs' && id !== undefined && /^\d+$/.test(id) && tail === 'jobs' && parts.length === 7)
+      return op(req, caller, 'listJobsForWorkflowRun', () => {
+        const jobs = known ? inRepo().filter((j) => j.github.runId === Number(id)) : [];
+        if (jobs.length === 0) return error(req, 404, 'Not Found', caller);
+        const { slice, headers } = paged(req, caller, jobs);
+        sendJson(
+          req.res,
+          200,
+          { total_count: jobs.length, jobs: slice.map((j) => jobBody(j, context(j))) },
+          headers,
+        );
+      });
+    return error(req, 404, 'Not Found', caller);
+  }
+
+  /** One page of `items` as `per_page` and `page` ask (GitHub's default 30, at most 100), with GitHub's Link header. */
+  function paged<T>(req: FakeRequest, caller: Caller, items: T[]) {
+    const perPage = Math.min(100, Math.max(1, Number(req.url.searchParams.get('per_page') ?? '30') || 30));
+    const page = Math.max(1, Number(req.url.searchParams.get('page') ?? '1') || 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const headers = rateHeaders(caller);
+    const link = (p: number, rel: string) => {
+      const u = new URL(`${o.origin()}${req.url.pathname}`);
+      for (const [k, v] of req.url.searchParams) u.searchParams.set(k, v);
+      u.searchParams.set('per_page', String(perPage));
+      u.searchParams.set('page', String(p));
+      return `<${u.toString()}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
+    if (links.length > 0) headers.link = links.join(', ');
+    return { slice: items.slice((page - 1) * perPage, page * perPage), headers };
   }
 
   function jitConfig(req: FakeRequest, caller: Caller): void {

@@ -20,7 +20,7 @@ import { APP_SERVICE_MSI_PATH, identityHandler } from './identity.js';
 import { keyVaultHandler, newSecret, type StoredSecret } from './keyvault.js';
 import { installLocalhostResolver } from './localhost-dns.js';
 import { issueLeaf } from './tls.js';
-import { createAccessControl, type RolesOption } from './role-source.js';
+import { createAccessControl, WEBHOOK_SECRET_NAME, type RolesOption } from './role-source.js';
 import { blobsHandler } from './blobs.js';
 import { tablesHandler } from './tables.js';
 import { TokenIssuer } from './tokens.js';
@@ -38,6 +38,8 @@ export interface FakeCloudSecrets {
   githubAppKey?: string;
   adoPat?: string;
   githubPat?: string;
+  /** The secret GitHub signs workflow_job webhook deliveries with. Generated at start when absent. */
+  githubWebhook?: string;
 }
 
 export interface StartFakeCloudOptions {
@@ -100,7 +102,12 @@ export interface FakeCloud {
   /** The token issuer: issueFor() signs a token for any caller's claims, as Entra would. */
   tokens: TokenIssuer;
   /** Key Vault secret names kiln reads (the values stay inside the fake vault). */
-  secretNames: { githubAppKey: string; githubPat: string; adoPat: string };
+  secretNames: { githubAppKey: string; githubPat: string; adoPat: string; githubWebhook: string };
+  /**
+   * The secret GitHub signs its webhook deliveries with: the value the vault holds under
+   * secretNames.githubWebhook now (GitHub and kiln's vault share it, as an operator set them up).
+   */
+  githubWebhookSecret(): string;
   addFault(fault: FakeFault): void;
   /** Adds or replaces a Key Vault secret. */
   setSecret(name: string, value: string): void;
@@ -114,7 +121,12 @@ export interface FakeCloud {
   close(): Promise<void>;
 }
 
-const SECRET_NAMES = { githubAppKey: 'github-app-key', githubPat: 'gh-pat', adoPat: 'ado-pat' };
+const SECRET_NAMES = {
+  githubAppKey: 'github-app-key',
+  githubPat: 'gh-pat',
+  adoPat: 'ado-pat',
+  githubWebhook: WEBHOOK_SECRET_NAME,
+};
 const KEYVAULT_HOST = 'kiln.vault.localhost';
 const KEYVAULT_RESOURCE = 'https://vault.localhost';
 const FAKE_CLIENT_ID = ORCHESTRATOR_CLIENT_ID;
@@ -263,6 +275,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
     SECRET_NAMES.adoPat,
     options.secrets?.adoPat ?? randomBytes(26).toString('base64url').toLowerCase(),
   );
+  setSecret(SECRET_NAMES.githubWebhook, options.secrets?.githubWebhook ?? randomBytes(20).toString('hex'));
   const secretValue = (name: string) => secrets.get(name)?.value ?? '';
   const adoPat = () => secretValue(SECRET_NAMES.adoPat);
 
@@ -468,6 +481,7 @@ export async function startFakeCloud(options: StartFakeCloudOptions): Promise<Fa
       `${origins.identity}/vms/${encodeURIComponent(vmName)}/metadata/attested/document`,
     tokens,
     secretNames: { ...SECRET_NAMES },
+    githubWebhookSecret: () => secretValue(SECRET_NAMES.githubWebhook),
     addFault: (fault) => faults.add(fault),
     setSecret,
     acceptsAdoPat: (secret) => acceptsAsPassword({ tokens, pat: adoPat }, secret),

@@ -15,6 +15,7 @@ import { WorldState } from './world-state.js';
 import {
   MINUTE,
   type AdoJobRequest,
+  type GitHubJobStatus,
   type WorkloadDemand,
   type WorkloadMeter,
   type WorldAgent,
@@ -30,6 +31,12 @@ export abstract class WorldJobs extends WorldState {
   protected nextRequestId = 5001;
   protected nextLabelId = 30;
   private workloadRandom?: Random;
+
+  /**
+   * Told each time a workload GitHub job changes at GitHub (queued, in_progress, completed): what
+   * the simulator's webhook deliveries (src/local/simulate/webhook-deliveries.ts) listen to.
+   */
+  onJobChange?: (job: WorldJob, status: GitHubJobStatus) => void;
 
   /** A fake is about to handle one of kiln's requests: an armed race job is assigned now, between kiln's look and its act. */
   beforeRequest(service: string, operation: string): void {
@@ -160,6 +167,12 @@ export abstract class WorldJobs extends WorldState {
       job.request = { ...job.request, assignTime: iso, receiveTime: iso };
       reg.assignedRequest = job.request;
     } else reg.assignedRequest = this.newRequest(job.startedAt);
+    if (job.github && 'busy' in reg) {
+      job.github.runnerName = reg.name;
+      job.github.runnerId = reg.id;
+      job.github.startedAt = job.startedAt;
+      this.onJobChange?.(job, 'in_progress');
+    }
     this.event(
       found.set.kind === 'linux' ? 'github' : 'ado',
       `job started on ${job.instance} (${reg.name}) for ${job.minutes} min`,
@@ -179,6 +192,7 @@ export abstract class WorldJobs extends WorldState {
   protected finishJob(job: WorldJob): void {
     if (job.state !== 'running') return;
     job.state = 'done';
+    this.githubJobEnded(job, 'success');
     const found = this.instanceByVmName(job.instance);
     const reg = found ? this.registrationOf(found.set, found.inst) : undefined;
     if (reg && 'busy' in reg) {
@@ -203,6 +217,21 @@ export abstract class WorldJobs extends WorldState {
     this.dispatchQueued();
   }
 
+  /** A workload GitHub job ended (its runner finished it, or lost it): GitHub reports it completed. */
+  private githubJobEnded(job: WorldJob, conclusion: 'success' | 'cancelled'): void {
+    if (!job.github || job.github.completedAt !== undefined) return;
+    job.github.completedAt = this.clock.nowMs();
+    job.github.conclusion = conclusion;
+    this.onJobChange?.(job, 'completed');
+  }
+
+  /** A workload GitHub job's status as GitHub reports it. */
+  githubJobStatus(job: WorldJob): GitHubJobStatus {
+    if (job.github?.completedAt !== undefined || job.state === 'done' || job.state === 'interrupted')
+      return 'completed';
+    return job.state === 'running' ? 'in_progress' : 'queued';
+  }
+
   protected completeRequest(agent: WorldAgent, result: string): void {
     if (!agent.assignedRequest) return;
     agent.lastCompletedRequest = { ...agent.assignedRequest, finishTime: this.isoNow(), result };
@@ -212,6 +241,7 @@ export abstract class WorldJobs extends WorldState {
   protected interruptJobOn(vmName: string, reason: string, service: string): void {
     const job = this.runningJobOn(vmName);
     if (!job) return;
+    this.githubJobEnded(job, 'cancelled');
     if (!this.kilnActs) {
       // Someone else took the instance away: the job ends with it, and it is not kiln's doing.
       job.state = 'done';
@@ -280,8 +310,9 @@ export abstract class WorldJobs extends WorldState {
           while (next < this.arrivals.length && this.arrivals[next]!.at <= this.clock.nowMs()) {
             const arrival = this.arrivals[next++]!;
             const stream = workload.streams[arrival.stream]!;
+            const id = this.jobs.length + 1;
             const job: WorldJob = {
-              id: this.jobs.length + 1,
+              id,
               instance: '',
               minutes: arrival.minutes,
               state: 'queued',
@@ -292,8 +323,16 @@ export abstract class WorldJobs extends WorldState {
             };
             // Azure DevOps numbers the job's request when it is queued: the pool lists it from then on.
             if (stream.fleet === 'ado') job.request = this.newRequest(arrival.at, true);
+            // GitHub's job and run ids pass 2^31; one workflow run per job, a repository per stream.
+            if (stream.fleet === 'github')
+              job.github = {
+                id: GITHUB_JOB_IDS + id,
+                runId: GITHUB_RUN_IDS + id,
+                repository: `${this.names.githubOwner}/app-${arrival.stream}`,
+              };
             this.jobs.push(job);
             this.queued.push(job);
+            if (job.github) this.onJobChange?.(job, 'queued');
           }
           this.dispatchQueued();
           arm();
@@ -518,6 +557,10 @@ export abstract class WorldJobs extends WorldState {
     }
   }
 }
+
+/** Where workload GitHub jobs' ids and their runs' ids start (above 2^31, as GitHub's are). */
+const GITHUB_JOB_IDS = 30_000_000_000;
+const GITHUB_RUN_IDS = 12_000_000_000;
 
 /** Tagged `kiln-recycle=true`: each machine serves one job (scale-set.bicep sets the tag). */
 function recycles(set: WorldScaleSet): boolean {

@@ -141,10 +141,30 @@ export interface WorldJob {
   request?: AdoJobRequest;
   startedAt?: number;
   endsAt?: number;
+  /** A workload GitHub job as GitHub knows it (its ids, repository and runner): what its webhooks and job reads say. */
+  github?: GitHubJobIdentity;
   /** Permanent busy registration of a foreign fleet (never ends). */
   foreignRunner?: number;
   race?: { service: string; operation: string };
 }
+
+/** A workload GitHub job's identity at GitHub: one job per workflow run, in repository `<owner>/app-<stream>`. */
+export interface GitHubJobIdentity {
+  id: number;
+  runId: number;
+  /** `owner/name`. */
+  repository: string;
+  /** The runner that took it (set when it starts). */
+  runnerName?: string;
+  runnerId?: number;
+  /** Virtual ms when it started and when it ended. */
+  startedAt?: number;
+  completedAt?: number;
+  conclusion?: 'success' | 'cancelled';
+}
+
+/** A workload GitHub job's status as GitHub reports it (queued until a runner takes it). */
+export type GitHubJobStatus = 'queued' | 'in_progress' | 'completed';
 
 /** What a workload job asks for: GitHub labels (all of them) or an Azure DevOps pool. */
 export type WorkloadDemand = { stream: number; arrivedAt: number } & (

@@ -409,6 +409,7 @@ const workloadSchema = z
   .object({
     seed: optional(integer(0, MAX_SEED)),
     streams: z.array(workloadStreamSchema).min(1).max(MAX_WORKLOAD_STREAMS),
+    webhooks: optional(z.object({ lose: optional(z.number().min(0).max(1)) }).strict()),
   })
   .strict();
 export type WorkloadInput = z.output<typeof workloadSchema>;

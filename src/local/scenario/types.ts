@@ -229,4 +229,10 @@ export type WorkloadStream =
 export interface ScenarioWorkload {
   seed: number;
   streams: WorkloadStream[];
+  /**
+   * GitHub's workflow_job webhooks to the app (POST /api/github/webhooks), signed with the secret the
+   * fake vault holds: absent, none are sent. `lose` is the share of deliveries lost on the way, drawn
+   * from the scenario's seed (what the reconcile read of GitHub demand must make up for).
+   */
+  webhooks?: { lose: number };
 }

@@ -620,7 +620,11 @@ function checkWorkload(
       ['workload', 'streams'],
       `expect about ${Math.round(expectedJobs)} jobs over their windows, more than the ${MAX_WORKLOAD_JOBS} the simulator takes: lower perHour or shorten the windows`,
     );
-  return { seed: workload.seed ?? ctx.seed, streams };
+  return {
+    seed: workload.seed ?? ctx.seed,
+    streams,
+    ...(workload.webhooks ? { webhooks: { lose: workload.webhooks.lose ?? 0 } } : {}),
+  };
 }
 
 /** A list item: its valid fields (`part`, `ok`) and, when all of it is valid, the whole of it. */

@@ -43,6 +43,7 @@ import {
 import type { ReportEvent, SimulationReport } from './report.js';
 import { settingsUsed, type SettingUsed } from './settings-used.js';
 import { SimulatedVmRegistrations, type RegistrationCounts } from './vm-registrations.js';
+import { startWebhookDeliveries } from './webhook-deliveries.js';
 import { servingAtStart, workloadReport, type WorkloadReport } from './workload-report.js';
 import { storedOutput } from '../../orchestration-contracts.js';
 
@@ -191,6 +192,15 @@ export async function runSimulation(
     event,
   });
   cloud.world.brokeredBoot = vmRegistrations.boot;
+  // GitHub's workflow_job webhooks to the app, with a workload that asks for them (webhook-deliveries.ts).
+  if (scenario.workload?.webhooks)
+    startWebhookDeliveries({
+      cloud,
+      lose: scenario.workload.webhooks.lose,
+      deliver: (path, headers, body) => host.invokeHttp({ method: 'POST', path, headers, body }),
+      enqueue: (work) => host.runner.enqueueWorldWork(work),
+      event,
+    });
   const deliver = async (image: ImageKind, version: string, note = '') => {
     event('eventgrid', `delivered ResourceWriteSuccess for ${image} ${version}${note}`);
     await host.deliverEvent(EVENT_GRID_FUNCTION, versionWrittenEvent(cloud, image, version, clock.now()));

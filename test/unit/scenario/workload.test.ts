@@ -70,6 +70,12 @@ describe('workload defaults', () => {
     expect(parse((s) => delete s.workload).workload).toBeUndefined();
   });
 
+  it('webhooks: absent, none are delivered; given, lose defaults to none lost', () => {
+    expect(parse().workload!.webhooks).toBeUndefined();
+    expect(parse((s) => (s.workload.webhooks = {})).workload!.webhooks).toEqual({ lose: 0 });
+    expect(parse((s) => (s.workload.webhooks = { lose: 0.25 })).workload!.webhooks).toEqual({ lose: 0.25 });
+  });
+
   it('provision follows reimage unless given', () => {
     expect(parse((s) => (s.latency = { reimage: 9 })).latency.provision).toBe(9);
     expect(parse((s) => delete s.latency).latency.provision).toBe(6);
@@ -82,6 +88,18 @@ describe('one wrong workload field → one problem naming its path', () => {
     ['no streams', (s) => (s.workload.streams = []), 'workload.streams', /at least 1 item/],
     ['unknown key', (s) => (s.workload.rate = 5), 'workload.rate', /unknown key/],
     ['seed a fraction', (s) => (s.workload.seed = 1.5), 'workload.seed', /whole number/],
+    [
+      'webhooks lose above 1',
+      (s) => (s.workload.webhooks = { lose: 1.5 }),
+      'workload.webhooks.lose',
+      /at most 1, got 1.5/,
+    ],
+    [
+      'webhooks unknown key',
+      (s) => (s.workload.webhooks = { drop: 0.1 }),
+      'workload.webhooks.drop',
+      /unknown key/,
+    ],
     [
       'unknown fleet',
       (s) => (s.workload.streams[0].fleet = 'gitlab'),
