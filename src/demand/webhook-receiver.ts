@@ -33,6 +33,8 @@ export interface WebhookAnswer {
   log: string;
   /** warn: refused or failed. */
   level: 'info' | 'warn';
+  /** A job became queued with this delivery: the autoscaler may look at once rather than at its next minute. */
+  newlyQueued?: true;
 }
 
 export interface WebhookReceiverDeps {
@@ -132,6 +134,7 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
         body: { [outcome]: { job: job.id, repository: job.repository, status: job.status } },
         log: `github webhook ${id}: ${what}: ${outcome}`,
         level: 'info',
+        ...(outcome === 'recorded' && job.status === 'queued' ? { newlyQueued: true as const } : {}),
       };
     } catch (err) {
       const error = ensureError(err);

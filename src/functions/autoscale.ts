@@ -43,7 +43,8 @@ export function registerAutoscale(): void {
   });
 }
 
-async function startAutoscale(client: df.DurableClient, dryRun: boolean, startedBy: StartedBy) {
+/** Starts the autoscaler's look as a singleton (one running at a time), carrying what the last one learnt. */
+export async function startAutoscale(client: df.DurableClient, dryRun: boolean, startedBy: StartedBy) {
   const settings = getSettings();
   const previous = await previousStatus(client, InstanceIds.autoscale);
   // What the last look learnt (which instances had a runner, since when they are idle).
