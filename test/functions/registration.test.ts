@@ -18,7 +18,10 @@ describe('function registrations', () => {
     expect(timer.trigger).toMatchObject({ type: 'timerTrigger', direction: 'in', schedule: '0 */5 * * * *' });
     expect(Object.values(timer.bindings).some((b) => b.type === 'durableClient')).toBe(true);
     // The autoscaler looks every minute by default (AUTOSCALE_SCHEDULE).
-    expect(byName.get('autoscaleTimer')!.trigger).toMatchObject({ type: 'timerTrigger', schedule: '0 */1 * * * *' });
+    expect(byName.get('autoscaleTimer')!.trigger).toMatchObject({
+      type: 'timerTrigger',
+      schedule: '0 */1 * * * *',
+    });
 
     const http = byName.get('startCleanup')!;
     expect(http.trigger).toMatchObject({

@@ -9,7 +9,8 @@ import {
 } from '../../../src/domain/autoscale.js';
 
 const NOW = '2026-12-02T10:00:00.000Z';
-const MODEL = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/linux/versions/2026.12.1';
+const MODEL =
+  '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/linux/versions/2026.12.1';
 const OLD = MODEL.replace('2026.12.1', '2026.11.1');
 
 function policy(tags: Record<string, string>): CapacityPolicy {
@@ -37,7 +38,11 @@ function runner(id: number, fields: Partial<AutoscaleRegistration> = {}, set = '
   return { id: 1000 + id, name: `${set}-${id}`, status: 'online', busy: false, ...fields };
 }
 
-function scaleSet(instances: ScaleSetInstance[], tags: Record<string, string>, name = 'gh'): AutoscaleScaleSet {
+function scaleSet(
+  instances: ScaleSetInstance[],
+  tags: Record<string, string>,
+  name = 'gh',
+): AutoscaleScaleSet {
   return {
     id: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`,
     name,
