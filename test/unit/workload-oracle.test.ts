@@ -113,6 +113,30 @@ describe('the oracle', () => {
     expect(result.idleInstanceMinutes).toBe(4);
   });
 
+  it('never reuses a machine of a one-job scale set (an ephemeral runner), each job costs a registration', () => {
+    const arrivals: Arrival[] = [
+      { at: min(30), stream: 0, minutes: 10 },
+      { at: min(40.5), stream: 0, minutes: 10 },
+    ];
+    const oneJob = oracle({
+      startMs: start,
+      arrivals,
+      serving: [['a']],
+      latency: { provision: 4, register: 2 },
+      oneJob: new Set(['a']),
+    });
+    expect(oneJob.idleInstanceMinutes).toBe(2 + 2);
+    // With a reusable scale set beside it, the oracle starts its machines there and reuses them.
+    const mixed = oracle({
+      startMs: start,
+      arrivals,
+      serving: [['a', 'b']],
+      latency: { provision: 4, register: 2 },
+      oneJob: new Set(['a']),
+    });
+    expect(mixed.idleInstanceMinutes).toBe(2 + 0.5);
+  });
+
   it('takes percentiles by nearest rank', () => {
     expect(percentiles([])).toEqual({ p50: 0, p95: 0, max: 0 });
     expect(percentiles(Array.from({ length: 100 }, (_, i) => i + 1))).toEqual({ p50: 50, p95: 95, max: 100 });

@@ -400,23 +400,46 @@ export abstract class WorldJobs extends WorldState {
   servingScaleSets(stream: ScenarioWorkload['streams'][number]): string[] {
     return [...this.scaleSets.values()]
       .filter((set) => set.managed)
-      .filter((set) =>
-        stream.fleet === 'ado'
-          ? set.kind === 'windows' && stream.pool === this.names.adoPoolName
-          : set.kind === 'linux' &&
-            [...set.instances.values()].some((inst) => {
-              const reg = this.registrationOf(set, inst);
-              return (
-                reg !== undefined &&
-                'busy' in reg &&
-                labelsServe(
-                  reg.labels.map((l) => l.name),
-                  stream.labels,
-                )
-              );
-            }),
-      )
+      .filter((set) => {
+        if (stream.fleet === 'ado') return set.kind === 'windows' && stream.pool === this.names.adoPoolName;
+        if (set.kind !== 'linux') return false;
+        const registered = [...set.instances.values()].flatMap((inst) => {
+          const reg = this.registrationOf(set, inst);
+          return reg && 'busy' in reg ? [reg.labels.map((l) => l.name)] : [];
+        });
+        // A scale set with no runner yet (an autoscaled one may start empty): the labels its runners
+        // will register with.
+        const labels = registered.length > 0 ? registered : [this.labelsToRegister(set)];
+        return labels.some((have) => labelsServe(have, stream.labels));
+      })
       .map((set) => set.name);
+  }
+
+  /**
+   * The labels a new runner of this scale set registers with: its kiln-labels tag; else, through the
+   * broker (jit), GITHUB_RUNNER_LABELS' default; else config.sh's own and the scale set's name (pat).
+   */
+  private labelsToRegister(set: WorldScaleSet): string[] {
+    const tagged = set.tags['kiln-labels'];
+    if (tagged) return tagged.split(',').map((l) => l.trim());
+    if (set.tags['kiln-registration'] === 'jit') return ['self-hosted', 'linux', 'x64'];
+    return ['self-hosted', 'X64', 'Linux', set.name];
+  }
+
+  /**
+   * Managed scale sets whose machines serve one job each: a recycle scale set's, and GitHub's in jit
+   * mode (a just-in-time runner is ephemeral). The oracle cannot reuse their machines either.
+   */
+  oneJobScaleSets(): Set<string> {
+    return new Set(
+      [...this.scaleSets.values()]
+        .filter(
+          (set) =>
+            set.managed &&
+            (recycles(set) || (set.kind === 'linux' && set.tags['kiln-registration'] === 'jit')),
+        )
+        .map((set) => set.name),
+    );
   }
 
   /**

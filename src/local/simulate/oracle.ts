@@ -13,8 +13,10 @@
  * So a job costs idle minutes, the cheaper of:
  * - a fresh machine: `register` minutes (counted within the run only: `a - start` when smaller);
  * - reusing a machine of a serving scale set whose job ended at `e <= a`: `a - e` minutes (the latest
- *   such end, best fit). A reuse ignores the reimage and registration an ephemeral or recycle machine
- *   needs before its next job, so the oracle is optimistic there.
+ *   such end, best fit). A machine of a one-job scale set (`oneJob`: an ephemeral JIT runner's, a
+ *   recycle scale set's) is never reused: before another job it is reimaged and registers again,
+ *   which costs the `register` minutes of a fresh one. A new machine goes to a serving scale set
+ *   whose machines can be reused, when the stream has one.
  * `idleInstanceMinutes` is the sum; kiln's measured idle minutes over the oracle's is the waste.
  */
 import type { Arrival } from '../fake-cloud/workload.js';
@@ -25,6 +27,8 @@ export interface OracleInput {
   /** Per stream (by index), the managed scale sets that serve its jobs. */
   serving: readonly (readonly string[])[];
   latency: { provision: number; register: number };
+  /** Scale sets whose machines serve one job each (never reused). */
+  oneJob?: ReadonlySet<string>;
 }
 
 export interface WaitPercentiles {
@@ -43,6 +47,7 @@ const MINUTE = 60_000;
 export function oracle(input: OracleInput): OracleResult {
   const { startMs, latency } = input;
   const registerMs = latency.register * MINUTE;
+  const oneJob = input.oneJob ?? new Set<string>();
   /** Machines whose job ended or will end: the scale set and when its runner is free again. */
   let machines: { scaleSet: string; freeAt: number }[] = [];
   let idleMs = 0;
@@ -56,14 +61,20 @@ export function oracle(input: OracleInput): OracleResult {
     const fresh = Math.min(registerMs, a - startMs);
     let best: (typeof machines)[number] | undefined;
     for (const m of machines)
-      if (m.freeAt <= a && serving.includes(m.scaleSet) && (!best || m.freeAt > best.freeAt)) best = m;
+      if (
+        m.freeAt <= a &&
+        serving.includes(m.scaleSet) &&
+        !oneJob.has(m.scaleSet) &&
+        (!best || m.freeAt > best.freeAt)
+      )
+        best = m;
     const end = a + arrival.minutes * MINUTE;
     if (best && a - best.freeAt < fresh) {
       idleMs += a - best.freeAt;
       best.freeAt = end;
     } else {
       idleMs += fresh;
-      machines.push({ scaleSet: serving[0]!, freeAt: end });
+      machines.push({ scaleSet: serving.find((name) => !oneJob.has(name)) ?? serving[0]!, freeAt: end });
     }
     waits.push(0);
   }

@@ -44,7 +44,7 @@ import type { ReportEvent, SimulationReport } from './report.js';
 import { settingsUsed, type SettingUsed } from './settings-used.js';
 import { SimulatedVmRegistrations, type RegistrationCounts } from './vm-registrations.js';
 import { startWebhookDeliveries } from './webhook-deliveries.js';
-import { servingAtStart, workloadReport, type WorkloadReport } from './workload-report.js';
+import { oneJobAtStart, servingAtStart, workloadReport, type WorkloadReport } from './workload-report.js';
 import { storedOutput } from '../../orchestration-contracts.js';
 
 export interface SimulationOptions {
@@ -127,6 +127,7 @@ export async function runSimulation(
   options.onStart?.(cloud);
   // What serves each workload stream before anything runs: the oracle's plan scales those.
   const serving = servingAtStart(scenario, cloud.world);
+  const oneJob = oneJobAtStart(cloud.world);
   const previousEnv = { ...process.env };
   // The scenario's settings override the environment's; the caller's (options.settings) override both.
   applyEnvironment({
@@ -451,7 +452,7 @@ export async function runSimulation(
       ...flowStarts,
       canarySoakMinutes: Number(cloud.env.CANARY_SOAK_MINUTES ?? 30),
     }),
-    workload: workloadReport(scenario, cloud.world, serving),
+    workload: workloadReport(scenario, cloud.world, serving, oneJob),
   });
   const close = async () => {
     await host.close();

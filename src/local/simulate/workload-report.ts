@@ -31,10 +31,16 @@ export function servingAtStart(scenario: Scenario, world: World): string[][] {
   return (scenario.workload?.streams ?? []).map((stream) => world.servingScaleSets(stream));
 }
 
+/** The managed scale sets whose machines serve one job each, at the start: the oracle reuses none of theirs. */
+export function oneJobAtStart(world: World): Set<string> {
+  return world.oneJobScaleSets();
+}
+
 export function workloadReport(
   scenario: Scenario,
   world: World,
   serving: readonly (readonly string[])[],
+  oneJob: ReadonlySet<string> = new Set(),
 ): WorkloadReport | undefined {
   if (!scenario.workload) return undefined;
   const untilMs = Date.parse(scenario.until);
@@ -48,6 +54,7 @@ export function workloadReport(
     arrivals: world.arrivals,
     serving,
     latency: { provision: scenario.latency.provision, register: scenario.latency.register },
+    oneJob,
   });
   return {
     jobs: jobs.length,
