@@ -288,4 +288,35 @@ describe('shapeFleet', () => {
       expect.objectContaining({ run: 'rollout-linux-agent-2026.11.1', scaleSets: ['vmss-a'], remaining: 1 }),
     ]);
   });
+
+  it("shows an autoscaled scale set's tags and the autoscaler's last look; nothing for one without capacity tags", () => {
+    const look = {
+      scaleSet: 'vmss-auto',
+      desired: 4,
+      reason: 'demand: 4 wanted (busy 2 + queued 1 + warm 1 from kiln-warm); has 3 (0 idle)',
+      queued: 1,
+      counts: { busy: 2, idle: 0, booting: 1, vacant: 0, unknown: 0, total: 3 },
+      capacity: { from: 3, to: 4 },
+      removed: [],
+      reimaged: [],
+    };
+    const view = shapeFleet(
+      input({
+        scaleSets: [
+          scaleSet('vmss-auto', { tags: { 'kiln-managed': 'true', 'kiln-max': '10', 'kiln-warm': '1' } }),
+          scaleSet('vmss-bad', { tags: { 'kiln-managed': 'true', 'kiln-min': '5', 'kiln-max': '2' } }),
+          scaleSet('vmss-fixed'),
+        ],
+        autoscale: { at: '2026-12-02T10:00:00.000Z', scaleSets: [look] },
+      }),
+    );
+    const of = (name: string) => view.scaleSets.find((s) => s.name === name)!.autoscale;
+    expect(of('vmss-auto')).toEqual({
+      policy: { min: 0, max: 10, warm: 1, idleMinutes: 10, warmSchedule: [] },
+      lastLook: { ...look, at: '2026-12-02T10:00:00.000Z' },
+    });
+    expect(of('vmss-bad')!.problems![0]).toMatch(/kiln-min="5" is above kiln-max="2"/);
+    expect(of('vmss-bad')!.lastLook).toBeUndefined();
+    expect(of('vmss-fixed')).toBeUndefined();
+  });
 });
