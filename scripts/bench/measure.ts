@@ -89,6 +89,9 @@ function operationOf(method = '?', host = '?', url = '/'): string {
     .map((seg, i, all) => {
       const before = (all[i - 1] ?? '').toLowerCase();
       if (/^\d+$/.test(seg) || /^[0-9a-f-]{36}$/i.test(seg)) return '{id}';
+      // Table storage entities: one shape per table, whatever the keys.
+      if (/^[A-Za-z0-9]+\(PartitionKey=/.test(seg)) return seg.replace(/\(.*\)$/, '({keys})');
+      if (before === 'vms') return '{name}';
       if (
         /^(virtualmachinescalesets|virtualmachines|versions|images|resourcegroups|subscriptions|pools|agents|operations|locations|galleries)$/.test(
           before,
@@ -179,7 +182,8 @@ async function main(): Promise<void> {
       replayMs: Math.round(s.replayMs),
     })),
   };
-  process.stdout.write(`\n${JSON.stringify(m)}\n`);
+  // Exit only once the line is written: a large one to a pipe would be cut short by process.exit.
+  await new Promise<void>((done) => process.stdout.write(`\n${JSON.stringify(m)}\n`, () => done()));
 }
 
 main().then(

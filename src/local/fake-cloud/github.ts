@@ -442,28 +442,11 @@ export function githubHandler(o: GitHubFakeOptions) {
   // ---------------------------------------------------------------- bodies
 
   function listRunners(req: FakeRequest, caller: Caller): void {
-    const perPageRaw = req.url.searchParams.get('per_page');
-    const pageRaw = req.url.searchParams.get('page');
-    const perPage = Math.min(100, Math.max(1, Number(perPageRaw ?? '30') || 30));
-    const page = Math.max(1, Number(pageRaw ?? '1') || 1);
     const nameFilter = req.url.searchParams.get('name');
     const all = [...world.runners.values()]
       .filter((r) => !nameFilter || r.name === nameFilter)
       .sort((a, b) => a.id - b.id);
-    const slice = all.slice((page - 1) * perPage, page * perPage);
-    const last = Math.max(1, Math.ceil(all.length / perPage));
-    const headers = rateHeaders(caller);
-    const link = (p: number, rel: string) => {
-      const u = new URL(`${o.origin()}${req.url.pathname}`);
-      for (const [k, v] of req.url.searchParams) u.searchParams.set(k, v);
-      u.searchParams.set('per_page', String(perPage));
-      u.searchParams.set('page', String(p));
-      return `<${u.toString()}>; rel="${rel}"`;
-    };
-    const links: string[] = [];
-    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
-    if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
-    if (links.length > 0) headers.link = links.join(', ');
+    const { slice, headers } = paged(req, caller, all);
     sendJson(req.res, 200, { total_count: all.length, runners: slice.map(runnerBody) }, headers);
   }
 
