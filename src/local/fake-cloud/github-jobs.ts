@@ -21,11 +21,11 @@ export interface GitHubJobContext {
   status: GitHubJobStatus;
 }
 
-function userBody(api: string, login: string, id: number, type: 'User' | 'Organization') {
+export function userBody(api: string, login: string, id: number, type: 'User' | 'Organization') {
   return {
     login,
     id,
-    node_id: `U_${id}`,
+    node_id: `${type === 'Organization' ? 'O' : 'U'}_${id}`,
     avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
     gravatar_id: '',
     url: `${api}/users/${login}`,
@@ -265,7 +265,7 @@ export function workflowJobDelivery(
     organization: {
       login: c.owner,
       id: 9919,
-      node_id: 'O_kgDOAAAmvw',
+      node_id: 'O_9919',
       url: `${c.api}/orgs/${c.owner}`,
       repos_url: `${c.api}/orgs/${c.owner}/repos`,
       events_url: `${c.api}/orgs/${c.owner}/events`,

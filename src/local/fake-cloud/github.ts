@@ -11,7 +11,7 @@ import type { FaultBook } from './faults.js';
 import { applyHttpFault, sendJson, type FakeRequest } from './http.js';
 import type { TokenIssuer } from './tokens.js';
 import type { World, WorldRunner } from './world.js';
-import { isGitHubJob, jobBody, runBody } from './github-jobs.js';
+import { isGitHubJob, jobBody, runBody, userBody } from './github-jobs.js';
 
 const GITHUB_RATE_LIMIT = 5000;
 /** Secondary limits (cloud-apis.md §5): points a minute per token, and requests in flight. */
@@ -574,29 +574,9 @@ export function githubHandler(o: GitHubFakeOptions) {
 
   /** The org as GitHub's `simple-user` (an installation's `account`). */
   function orgAccount() {
-    const api = o.origin();
-    const login = names.githubOwner;
-    return {
-      login,
-      id: 9919,
-      node_id: 'O_kgDOAAAmvw',
-      avatar_url: 'https://avatars.githubusercontent.com/u/9919?v=4',
-      gravatar_id: '',
-      url: `${api}/users/${login}`,
-      html_url: `https://github.com/${login}`,
-      followers_url: `${api}/users/${login}/followers`,
-      following_url: `${api}/users/${login}/following{/other_user}`,
-      gists_url: `${api}/users/${login}/gists{/gist_id}`,
-      starred_url: `${api}/users/${login}/starred{/owner}{/repo}`,
-      subscriptions_url: `${api}/users/${login}/subscriptions`,
-      organizations_url: `${api}/users/${login}/orgs`,
-      repos_url: `${api}/users/${login}/repos`,
-      events_url: `${api}/users/${login}/events{/privacy}`,
-      received_events_url: `${api}/users/${login}/received_events`,
-      type: 'Organization',
-      site_admin: false,
-    };
+    return userBody(o.origin(), names.githubOwner, 9919, 'Organization');
   }
+
 
   function releaseBody() {
     const tag = world.runnerRelease.tag;
