@@ -222,20 +222,6 @@ const scaleSetTemplate = fc.record({
   ),
   /** Runs an older existing version than the newest (index into the image's existing versions). */
   version: weighted<number | undefined>([85, fc.constant(undefined)], [15, fc.nat(2)]),
-  /** Capacity on demand (issue 19): only where the timers run, since the autoscaler is a timer. */
-  autoscale: weighted<{ min: number; span: number; warm: number; idleMinutes: number } | undefined>(
-    // Rare: an autoscaled world looks every minute, so it takes several times as long to run.
-    [85, fc.constant(undefined)],
-    [
-      15,
-      fc.record({
-        min: between(0, 2),
-        span: between(0, 4),
-        warm: between(0, 2),
-        idleMinutes: between(0, 15),
-      }),
-    ],
-  ),
 });
 
 const jobTemplate = fc.record({
@@ -364,6 +350,26 @@ const worldTemplate = fc.record({
   faults: someOf(faultTemplate, 0.45, 3),
   sequences: someOf(sequenceTemplate, 0.3, 3),
   changes: someOf(changeTemplate, 0.4, 4),
+  /**
+   * Capacity on demand (issue 19), per scale set by index: only where the timers run, since the
+   * autoscaler is a timer, and rare: an autoscaled world looks every minute, so it takes several
+   * times as long to run. Drawn last, so that every world drawn before it was added stays the same.
+   */
+  autoscale: fc.array(
+    weighted<{ min: number; span: number; warm: number; idleMinutes: number } | undefined>(
+      [85, fc.constant(undefined)],
+      [
+        15,
+        fc.record({
+          min: between(0, 2),
+          span: between(0, 4),
+          warm: between(0, 2),
+          idleMinutes: between(0, 15),
+        }),
+      ],
+    ),
+    { minLength: 4, maxLength: 4 },
+  ),
 });
 
 type WorldTemplate = typeof worldTemplate extends fc.Arbitrary<infer T> ? T : never;
@@ -389,11 +395,12 @@ function resolve(t: WorldTemplate): RawScenario {
     if (s.version !== undefined && versions.length > 1) set.version = versions[s.version % versions.length]!;
     if (!s.managed) set.managed = false;
     else if (s.canary !== undefined) set.canary = s.canary;
-    if (t.timers && s.autoscale) {
-      const max = s.autoscale.min + s.autoscale.span;
-      set.autoscale = { min: s.autoscale.min, max };
-      if (s.autoscale.warm > 0) set.autoscale.warm = Math.min(s.autoscale.warm, max);
-      if (s.autoscale.idleMinutes !== 10) set.autoscale.idleMinutes = s.autoscale.idleMinutes;
+    const autoscale = t.autoscale[index];
+    if (t.timers && autoscale) {
+      const max = autoscale.min + autoscale.span;
+      set.autoscale = { min: autoscale.min, max };
+      if (autoscale.warm > 0) set.autoscale.warm = Math.min(autoscale.warm, max);
+      if (autoscale.idleMinutes !== 10) set.autoscale.idleMinutes = autoscale.idleMinutes;
     }
     return set;
   });
