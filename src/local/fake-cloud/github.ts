@@ -577,7 +577,6 @@ export function githubHandler(o: GitHubFakeOptions) {
     return userBody(o.origin(), names.githubOwner, 9919, 'Organization');
   }
 
-
   function releaseBody() {
     const tag = world.runnerRelease.tag;
     const v = tag.replace(/^v/, '');
