@@ -126,7 +126,8 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
     };
     const idle: { instance: ScaleSetInstance; regs: AutoscaleRegistration[]; since: string }[] = [];
     const vacant: ScaleSetInstance[] = [];
-    const others: ScaleSetInstance[] = [];
+    /** Live instances that may not go: busy, unknown (S1) or booting. Broken ones are no capacity. */
+    const staying: ScaleSetInstance[] = [];
     for (const instance of set.instances) {
       const provisioning = instance.provisioningState.toLowerCase();
       if (provisioning === 'deleting') continue;
@@ -153,7 +154,7 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
         memory.idleSince[name] = since;
         idle.push({ instance, regs, since });
       } else if (state === 'vacant') vacant.push(instance);
-      else others.push(instance);
+      else if (state !== 'broken') staying.push(instance);
     }
 
     const queued = queuedFor.get(set.name);
@@ -215,7 +216,7 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
               idleSince: since,
               model: isOld(instance, set.model) ? 'old' : 'current',
             })),
-            ...others.map((instance) => ({
+            ...staying.map((instance) => ({
               instanceId: instance.instanceId,
               computerName: instance.computerName,
               runner: 'busy' as const,

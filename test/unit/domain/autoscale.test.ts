@@ -113,6 +113,23 @@ describe('planAutoscale', () => {
     expect(p.note).toMatch(/1 idle for less than 10 min/);
   });
 
+  it('never scales in below desired because of a broken instance (it is no capacity)', () => {
+    const p = plan({
+      scaleSets: [
+        scaleSet([instance(0), instance(1), instance(2), instance(3, { provisioningState: 'Failed' })], {
+          'kiln-warm': '1',
+          'kiln-idle-minutes': '0',
+        }),
+      ],
+      runners: [runner(0, { busy: true }), runner(1), runner(2)],
+      memory: { seen: {}, idleSince: { 'gh-1': minutesAgo(30), 'gh-2': minutesAgo(30) } },
+    }).plans[0]!;
+    // busy 1 + warm 1: of the two idle ones, one goes; the broken one counts for nothing.
+    expect(p.counts.broken).toBe(1);
+    expect(p.desired.desired).toBe(2);
+    expect(p.remove.map((r) => r.instanceId)).toEqual(['1']);
+  });
+
   it('removes old-model idle instances first (attrition to the new image)', () => {
     const p = plan({
       scaleSets: [
