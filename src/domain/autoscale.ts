@@ -124,7 +124,7 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
       unknown: 0,
       total: 0,
     };
-    const idle: { instance: ScaleSetInstance; regs: AutoscaleRegistration[]; since: string }[] = [];
+    const idle: { instance: ScaleSetInstance; since: string }[] = [];
     const vacant: ScaleSetInstance[] = [];
     /** Live instances that may not go: busy, unknown (S1) or booting. Broken ones are no capacity. */
     const staying: ScaleSetInstance[] = [];
@@ -152,7 +152,7 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
           regs.find((r) => r.lastJobFinishedOn)?.lastJobFinishedOn ??
           input.now;
         memory.idleSince[name] = since;
-        idle.push({ instance, regs, since });
+        idle.push({ instance, since });
       } else if (state === 'vacant') vacant.push(instance);
       else if (state !== 'broken') staying.push(instance);
     }
@@ -214,19 +214,18 @@ export function planAutoscale(input: AutoscaleInput): AutoscalePlan {
               computerName: instance.computerName,
               runner: 'idle' as const,
               idleSince: since,
-              model: isOld(instance, set.model) ? 'old' : 'current',
+              oldModel: isOld(instance, set.model),
             })),
             ...staying.map((instance) => ({
               instanceId: instance.instanceId,
               computerName: instance.computerName,
               runner: 'busy' as const,
-              model: 'current',
+              oldModel: isOld(instance, set.model),
             })),
           ],
           desired: desired.desired,
           now: new Date(nowMs),
           policy: set.policy,
-          latestModel: 'current',
         });
         const chosen = new Set(choice.remove.map((r) => r.instanceId));
         for (const { instance } of idle)

@@ -310,8 +310,8 @@ export interface CapacityInstance {
   runner: 'idle' | 'busy' | 'offline' | 'unknown';
   /** When the runner was last seen starting to be idle (ISO 8601); absent: unknown, so idle too briefly. */
   idleSince?: string;
-  /** The model (image version) the instance runs. */
-  model: string;
+  /** It runs an older model than the scale set's (an older image, or the model changed since): it goes first. */
+  oldModel: boolean;
 }
 
 export interface ScaleInInput {
@@ -319,8 +319,6 @@ export interface ScaleInInput {
   desired: number;
   now: Date;
   policy: CapacityPolicy;
-  /** The scale set's current model: instances on another one are old and go first. */
-  latestModel: string;
 }
 
 export interface ScaleInPick {
@@ -362,7 +360,7 @@ export function chooseScaleIn(input: ScaleInInput): ScaleIn {
       const since = i.idleSince === undefined ? NaN : Date.parse(i.idleSince);
       const idleMinutes = Number.isNaN(since) ? -1 : (now - since) / 60_000;
       if (idleMinutes < policy.idleMinutes) kept.push({ ...id, reason: 'idle-too-briefly' });
-      else eligible.push({ ...id, oldModel: i.model !== input.latestModel, idleMinutes });
+      else eligible.push({ ...id, oldModel: i.oldModel, idleMinutes });
     }
   }
   eligible.sort(

@@ -286,13 +286,12 @@ describe('chooseScaleIn', () => {
   const now = at('2026-01-15T12:00:00Z');
   const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000).toISOString();
   const policy = policyOf({ 'kiln-max': '20', 'kiln-idle-minutes': '10' });
-  const latestModel = '1.2.0';
   const instance = (id: string, over: Partial<CapacityInstance> = {}): CapacityInstance => ({
     instanceId: id,
     computerName: `ghr-${id.padStart(6, '0')}`,
     runner: 'idle',
     idleSince: minutesAgo(30),
-    model: latestModel,
+    oldModel: false,
     ...over,
   });
   const ids = (r: { instanceId: string }[]) => r.map((i) => i.instanceId);
@@ -300,10 +299,10 @@ describe('chooseScaleIn', () => {
   it('never picks a busy or unknown-state instance, even far above desired (S1)', () => {
     const instances = [
       instance('0', { runner: 'busy' }),
-      instance('1', { runner: 'unknown', model: '1.0.0' }),
+      instance('1', { runner: 'unknown', oldModel: true }),
       instance('2', { runner: 'offline' }),
     ];
-    const result = chooseScaleIn({ instances, desired: 0, now, policy, latestModel });
+    const result = chooseScaleIn({ instances, desired: 0, now, policy });
     expect(result.remove).toEqual([]);
     expect(result.kept.map((k) => [k.instanceId, k.reason])).toEqual([
       ['0', 'busy'],
@@ -315,12 +314,12 @@ describe('chooseScaleIn', () => {
   it('picks old-model instances first, then the longest idle', () => {
     const instances = [
       instance('0', { idleSince: minutesAgo(300) }),
-      instance('1', { model: '1.1.0', idleSince: minutesAgo(15) }),
+      instance('1', { oldModel: true, idleSince: minutesAgo(15) }),
       instance('2', { idleSince: minutesAgo(60) }),
-      instance('3', { model: '1.0.0', idleSince: minutesAgo(20) }),
+      instance('3', { oldModel: true, idleSince: minutesAgo(20) }),
       instance('4', { idleSince: minutesAgo(20) }),
     ];
-    const result = chooseScaleIn({ instances, desired: 2, now, policy, latestModel });
+    const result = chooseScaleIn({ instances, desired: 2, now, policy });
     expect(ids(result.remove)).toEqual(['3', '1', '0']);
     expect(result.remove.map((r) => r.oldModel)).toEqual([true, true, false]);
     expect(result.kept.map((k) => [k.instanceId, k.reason])).toEqual([
@@ -335,7 +334,7 @@ describe('chooseScaleIn', () => {
       instance('1', { idleSince: undefined }),
       instance('2', { idleSince: minutesAgo(10) }),
     ];
-    const result = chooseScaleIn({ instances, desired: 0, now, policy, latestModel });
+    const result = chooseScaleIn({ instances, desired: 0, now, policy });
     expect(ids(result.remove)).toEqual(['2']);
     expect(result.kept.map((k) => [k.instanceId, k.reason])).toEqual([
       ['0', 'idle-too-briefly'],
@@ -351,24 +350,19 @@ describe('chooseScaleIn', () => {
       instance('3'),
       instance('4'),
     ];
-    expect(ids(chooseScaleIn({ instances, desired: 3, now, policy, latestModel }).remove)).toHaveLength(2);
-    expect(chooseScaleIn({ instances, desired: 5, now, policy, latestModel }).remove).toEqual([]);
-    expect(chooseScaleIn({ instances, desired: 9, now, policy, latestModel }).remove).toEqual([]);
+    expect(ids(chooseScaleIn({ instances, desired: 3, now, policy }).remove)).toHaveLength(2);
+    expect(chooseScaleIn({ instances, desired: 5, now, policy }).remove).toEqual([]);
+    expect(chooseScaleIn({ instances, desired: 9, now, policy }).remove).toEqual([]);
   });
 
   it('never goes below min even if asked for less', () => {
     const withMin = policyOf({ 'kiln-min': '2', 'kiln-max': '20' });
     const instances = [instance('0'), instance('1'), instance('2')];
-    expect(chooseScaleIn({ instances, desired: 0, now, policy: withMin, latestModel }).remove).toHaveLength(
-      1,
-    );
+    expect(chooseScaleIn({ instances, desired: 0, now, policy: withMin }).remove).toHaveLength(1);
   });
 
   it('is deterministic: equal instances go by instance id', () => {
     const instances = [instance('10'), instance('2'), instance('1')];
-    expect(ids(chooseScaleIn({ instances, desired: 1, now, policy, latestModel }).remove)).toEqual([
-      '1',
-      '2',
-    ]);
+    expect(ids(chooseScaleIn({ instances, desired: 1, now, policy }).remove)).toEqual(['1', '2']);
   });
 });
