@@ -18,12 +18,12 @@ import { parseCapacityTags, type CapacityPolicy } from '../domain/capacity.js';
 import {
   planAutoscale,
   type AutoscaleMemory,
-  type AutoscaleRegistration,
   type AutoscaleScaleSet,
   type ScaleSetPlan,
 } from '../domain/autoscale.js';
 import { Activities, Orchestrations } from '../names.js';
 import { inputOf, type StartedBy } from '../orchestration-contracts.js';
+import type { ActivityResult } from '../activities/result.js';
 import { callActivities, callActivityGroups, replaySafeLog } from './call-activity.js';
 
 /** The tag that names the labels a GitHub scale set's runners register with (comma-separated). */
@@ -131,41 +131,34 @@ export function* autoscaleOrchestrator(
       instances: result.value,
     });
   });
-  const registrations = <T extends AutoscaleRegistration>(
-    answers: readonly { ok: boolean }[],
-    what: string,
-  ): T[] | null => {
-    const answer = answers[0] as
-      { ok: true; value: T[] | null } | { ok: false; error: { message: string } } | undefined;
-    if (!answer) return [];
+  // Each read below is a group of one call, or none when no scale set needs it. A failed read is
+  // noted and answers undefined: the plan then treats it as unknown, never as empty.
+  const answerOf = <T>(answers: readonly ActivityResult<T>[], notAsked: T): T | undefined => {
+    const answer = answers[0];
+    if (!answer) return notAsked;
     if (!answer.ok) {
-      output.errors.push(`${what}: ${answer.error.message}`);
-      return null;
+      output.errors.push(answer.error.message);
+      return undefined;
     }
-    return answer.value ?? [];
+    return answer.value;
   };
-  const githubQueued = githubDemand[0]
-    ? githubDemand[0].ok
-      ? (githubDemand[0].value?.queued ?? [])
-      : (output.errors.push(githubDemand[0].error.message), null)
-    : [];
-  const adoQueued = adoDemand[0]
-    ? adoDemand[0].ok
-      ? (adoDemand[0].value?.queued.length ?? 0)
-      : (output.errors.push(adoDemand[0].error.message), null)
-    : 0;
-  if (githubDemand[0]?.ok && githubDemand[0].value) {
-    output.demand.githubQueued = githubDemand[0].value.queued.length;
-    output.demand.githubCorrected = githubDemand[0].value.corrected;
+  const runnerList = answerOf(runners, null);
+  const agentList = answerOf(agents, null);
+  const github = answerOf(githubDemand, null);
+  const ado = answerOf(adoDemand, null);
+  if (github) {
+    output.demand.githubQueued = github.queued.length;
+    output.demand.githubCorrected = github.corrected;
   }
-  if (adoQueued !== null && hasAdo) output.demand.adoQueued = adoQueued;
+  if (hasAdo && ado !== undefined) output.demand.adoQueued = ado?.queued.length ?? 0;
 
   const plan = planAutoscale({
     scaleSets: observed,
-    runners: registrations(runners, 'runners'),
-    agents: registrations(agents, 'agents'),
-    githubQueued,
-    adoQueued,
+    // null from a read that was made: no such fleet is configured, so nothing is registered.
+    runners: runnerList === undefined ? null : (runnerList ?? []),
+    agents: agentList === undefined ? null : (agentList ?? []),
+    githubQueued: github === undefined ? null : (github?.queued ?? []),
+    adoQueued: ado === undefined ? null : (ado?.queued.length ?? 0),
     memory: input.memory,
     now: at,
     bootDeadlineMinutes: input.bootDeadlineMinutes,
