@@ -218,3 +218,33 @@ jobs:
     expect(live(world, 'win')).toBe(0);
   });
 });
+
+describe('autoscaler when its reads fail', () => {
+  it('scales nothing in while the runner list or the job requests cannot be read, and catches up after', async () => {
+    const { report, world, capacities } = await run(
+      `
+scaleSets:
+  - { name: lin, image: linux, capacity: 3, autoscale: { min: 0, max: 5, idleMinutes: 0 } }
+  - { name: win, image: windows, capacity: 2, autoscale: { min: 0, max: 5, idleMinutes: 0 } }
+faults:
+  # The first 20 minutes GitHub's runner list and the pool's job requests answer 500: every runner's
+  # state and the Azure DevOps queue are unknown, so nothing idle may go (S1), whatever else is known.
+  - { service: github, operation: listRunners, status: 500, persistent: true, forMinutes: 20 }
+  - { service: ado, operation: listJobRequests, status: 500, persistent: true, forMinutes: 20 }
+`,
+      1,
+    );
+    expect(report.violations).toEqual([]);
+    const at = (pattern: RegExp) => report.events.find((e) => pattern.test(e.message))?.at;
+    // Nothing went while the reads failed; once they answer, the idle machines go.
+    expect(Date.parse(at(/deleted instance lin_0$/)!)).toBeGreaterThanOrEqual(
+      Date.parse('2026-12-02T08:20:00Z'),
+    );
+    expect(Date.parse(at(/deleted instance win_0$/)!)).toBeGreaterThanOrEqual(
+      Date.parse('2026-12-02T08:20:00Z'),
+    );
+    expect(capacities('lin')).toEqual([]);
+    expect(live(world, 'lin')).toBe(0);
+    expect(live(world, 'win')).toBe(0);
+  });
+});
