@@ -288,17 +288,15 @@ export function adoHandler(o: AdoFakeOptions) {
 
   /** A TaskAgentReference: what a job request says of its agent. */
   function agentReference(a: WorldAgent) {
-    return {
-      _links: agentBody(a, false, false)._links,
-      id: a.id,
-      name: a.name,
-      version: a.version,
-      osDescription: a.osDescription,
-      enabled: a.enabled,
-      status: a.status,
-      provisioningState: 'Provisioned',
-      accessPoint: 'CodexAccessMapping',
-    };
+    // The agent's own body without what only a TaskAgent carries.
+    const {
+      maxParallelism: _maxParallelism,
+      createdOn: _createdOn,
+      statusChangedOn: _statusChangedOn,
+      authorization: _authorization,
+      ...reference
+    } = agentBody(a, false, false);
+    return reference;
   }
 
   function authenticated(req: FakeRequest): boolean {
