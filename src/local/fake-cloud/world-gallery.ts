@@ -156,11 +156,15 @@ export abstract class WorldGallery extends WorldInstances {
     const key = this.versionKey(version.kind, version.name);
     const users = judgeVersionDelete(this, version);
     this.versions.delete(key);
+    // Its replicas go with it, finished or not: a replication still running stops here.
+    const stopped = version.replication.filter((r) => r.state === 'Replicating').map((r) => r.region);
+    version.replication = [];
+    version.provisioningState = 'Deleting';
     const subject = `${version.definition}/${version.name}`;
     this.ledger.deleted.galleryVersions.push(subject);
     this.event(
       'arm',
-      `deleted gallery version ${subject}${users.length > 0 ? ' (STILL REFERENCED by a scale set)' : ''}${this.kilnActs ? '' : ' — outside kiln'}`,
+      `deleted gallery version ${subject}${stopped.length > 0 ? ` (replication to ${stopped.join(', ')} stopped)` : ''}${users.length > 0 ? ' (STILL REFERENCED by a scale set)' : ''}${this.kilnActs ? '' : ' — outside kiln'}`,
     );
   }
 
