@@ -1,11 +1,11 @@
 /**
  * Rebuilds one runner image end to end: build with Packer in the Container Apps job, publish a
- * gallery version (excluded from latest, in the build region and the canary's), prove it on the
- * canary scale set, replicate it, promote it and roll every other scale set of the image, then prune
- * old versions. One instance per image and period (S5). A version that fails its canary is tagged
- * rejected and never becomes latest nor reaches another scale set; a canary that moved no instance
- * has proven nothing, and without a canary nothing is built (S4). Pruning never deletes a version in
- * use or among the newest PRUNE_KEEP (S3). Whatever ends the run, what it started is undone: the
+ * gallery version (excluded from latest, in the build region and the canary's), replicate it to every
+ * other target region while the canary proves it, promote it once both are done and roll every other
+ * scale set of the image, then prune old versions. One instance per image and period (S5). A version
+ * that fails its canary is rejected and deleted with its replicas, so it never becomes latest nor
+ * reaches another scale set; a canary that moved no instance has proven nothing, and without a canary
+ * nothing is built (S4). Pruning never deletes a version in use or among the newest PRUNE_KEEP (S3). Whatever ends the run, what it started is undone: the
  * Packer execution stopped, a partial version deleted, the canary put back (S9). The Packer job
  * authenticates with its own identity (S6).
  */
@@ -208,7 +208,8 @@ function* rebuild(
     return out;
   }
   // The version is published where it is built and where the canary runs (excluded from latest
-  // there), and replicated to every target region once the canary proved it.
+  // there), then replicated to every other target region while the canary proves it: replication
+  // does not depend on the canary, and waiting for one before the other is time the fleet waits.
   const buildRegion = input.policy.regions[0]!;
   const firstRegions = unique([buildRegion, canary.location]);
   const allRegions = unique([...input.policy.regions, canary.location]);
@@ -368,15 +369,37 @@ function* rebuild(
   out.timings.publishedAt = now();
   out.regions = firstRegions;
 
-  // Canary: the version must carry real jobs' runners before anything else sees it (S4).
+  // Canary: the version must carry real jobs' runners before anything else sees it (S4). It is
+  // tagged first, so that whoever reads the version meanwhile knows it is kiln's and not latest.
   phase(`canary on ${canary.name}`);
   yield* tag('canary');
+  // Replication to the other target regions starts now and runs while the canary proves the version
+  // (still excluded from latest: nothing but the canary can take it). A refusal here is retried
+  // once the canary has proven it.
+  const otherRegions = allRegions.filter((r) => !firstRegions.includes(r));
+  let replicationStarted = otherRegions.length === 0;
+  if (!replicationStarted) {
+    const widen = yield* callActivity(context, Activities.updateVersion, {
+      definition: input.definition,
+      version: out.version,
+      regions: allRegions,
+    });
+    replicationStarted = widen.ok;
+    if (widen.ok) out.timings.replicationStartedAt = now();
+    else
+      replaySafeLog(
+        context,
+        `rebuild of ${input.image} ${out.version}: replication to ${otherRegions.join(', ')} could not start (${widen.error.message}); it is tried again once the canary has proven the version`,
+      );
+  }
   const proven = yield* proveOnCanary(context, input, out.version, canary);
   const canaryBefore = proven.previous;
   if (!proven.ok) {
-    // A bad version is rejected for good; one the canary could not prove stays out, unjudged.
+    // A bad version is rejected for good; one the canary could not prove stays out, unjudged. Either
+    // way it goes, with the replicas made meanwhile: no other scale set ever ran it.
     yield* tag(proven.rejected ? 'rejected' : 'unproven');
-    return fail(`canary ${canary.name}: ${proven.reason}`, proven.rejected ? 'rejected' : 'failed');
+    const reason = `canary ${canary.name}: ${proven.reason}${yield* deleteUnpromoted(context, input, out)}`;
+    return fail(reason, proven.rejected ? 'rejected' : 'failed');
   }
   out.timings.canaryPassedAt = now();
 
@@ -398,21 +421,25 @@ function* rebuild(
     });
     if (!decided.approved) {
       yield* tag('rejected');
-      return fail(yield* withCanaryBack(decided.reason), 'rejected');
+      const back = yield* withCanaryBack(decided.reason);
+      return fail(`${back}${yield* deleteUnpromoted(context, input, out)}`, 'rejected');
     }
   }
 
-  // Replicate to every target region; a failed region gets one more try.
+  // Promotion waits for every target region too: by now replication has mostly run its course. A
+  // region that failed (or never started) gets one more try.
   phase('replicating');
   yield* tag('replicating');
   let replicated: WaitForReplicationOutput | undefined;
   for (let attempt = 1; attempt <= REPLICATION_ATTEMPTS; attempt++) {
-    const update = yield* callActivity(context, Activities.updateVersion, {
-      definition: input.definition,
-      version: out.version,
-      regions: allRegions,
-    });
-    if (!update.ok) return fail(yield* withCanaryBack(update.error.message));
+    if (attempt > 1 || !replicationStarted) {
+      const update = yield* callActivity(context, Activities.updateVersion, {
+        definition: input.definition,
+        version: out.version,
+        regions: allRegions,
+      });
+      if (!update.ok) return fail(yield* withCanaryBack(update.error.message));
+    }
     const wait = yield* settle(
       callSubOrchestrator(
         context,
@@ -451,7 +478,14 @@ function* rebuild(
       callSubOrchestrator(
         context,
         Orchestrations.rollout,
-        { ...rolloutInput(input, out.version, others), proven: true },
+        {
+          ...rolloutInput(input, out.version, others),
+          proven: true,
+          // How long the canary's instances took to come back: the scale sets look then, none leads.
+          ...(proven.healthyAfterMinutes !== undefined
+            ? { healthyAfterMinutes: proven.healthyAfterMinutes }
+            : {}),
+        },
         `${id}:rollout`,
       ),
     );
@@ -489,6 +523,34 @@ function* rebuild(
     `rebuild of ${input.image}: ${out.version} promoted${out.pruned.length ? `, pruned ${out.pruned.join(', ')}` : ''}`,
   );
   return out;
+}
+
+/**
+ * Deletes a version that will never be promoted (rejected or unproven) with the replicas it has by
+ * now: only while it is this run's and no scale set uses it (the canary was put back first). Says how
+ * that went, for the run's reason; a version that stays is named in `leftBehind`.
+ */
+function* deleteUnpromoted(
+  context: OrchestrationContext,
+  input: RebuildInput,
+  out: RebuildOutput,
+): Generator<Task, string, unknown> {
+  const deleted = yield* callActivity(context, Activities.deleteVersions, {
+    definition: input.definition,
+    versions: [out.version],
+    ownRun: context.df.instanceId,
+    unusedOnly: true,
+  });
+  if (deleted.ok && deleted.value.includes(out.version))
+    return `; version ${out.version} deleted with its replicas`;
+  const why = deleted.ok
+    ? "a scale set still uses it, or it is no longer tagged as this run's"
+    : deleted.error.message;
+  out.leftBehind = [
+    ...(out.leftBehind ?? []),
+    `gallery version ${out.version} (excluded from latest): ${why}`,
+  ];
+  return `; version ${out.version} stays, excluded from latest (${why})`;
 }
 
 /**
@@ -555,7 +617,9 @@ function* proveOnCanary(
   canary: ManagedScaleSet,
 ): Generator<
   Task,
-  ({ ok: true } | { ok: false; reason: string; rejected: boolean }) & { previous?: string },
+  ({ ok: true; healthyAfterMinutes?: number } | { ok: false; reason: string; rejected: boolean }) & {
+    previous?: string;
+  },
   unknown
 > {
   const id = context.df.instanceId;
@@ -619,7 +683,7 @@ function* proveOnCanary(
       previous,
     };
   }
-  return { ok: true, previous };
+  return { ok: true, previous, healthyAfterMinutes: result.healthyAfterMinutes };
 }
 
 /**

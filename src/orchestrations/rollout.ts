@@ -3,6 +3,7 @@
  * canary-tagged one, else the first) goes alone; only when it has proven the version — at least one
  * instance moved to it and came back healthy — do the others follow, in parallel, each in its own
  * sub-orchestration, so a bad version is rolled back on one scale set and never reaches another (S4).
+ * A rebuild's promotion, proven by its canary, needs no lead when it knows the canary's pace.
  * A lead that had nothing to move (already on the version, refused, gone) hands the lead to the next
  * scale set; a lead that could move nothing (every instance busy, none at all) has proven nothing,
  * goes back, and the rollout stops there. Started by HTTP, by Event Grid (a version written outside
@@ -63,6 +64,11 @@ export interface RolloutInput {
   canaryTag: { name: string; value: string };
   /** The version was proven already (a rebuild's canary): the lead need not prove it again. */
   proven?: boolean;
+  /**
+   * How long an upgraded instance took to come back on the version elsewhere (the canary's first
+   * wave). A proven rollout that knows it needs no lead to pace the rest: the first region starts at once.
+   */
+  healthyAfterMinutes?: number;
   /** An undo (a canary put back): move only scale sets whose model is still on this version. */
   restoreFrom?: string;
   /** An operator's rollback: scale sets may move to an older version than they run (S8 otherwise leaves them). */
@@ -186,7 +192,7 @@ function* rollOut(
   const ordered = orderByRegion(targets, input.regionOrder);
   const lead = pickLead(ordered, input.canaryTag);
   // The lead's first wave shows how long an upgraded instance takes to come back: the rest look then.
-  let healthyAfterMinutes: number | undefined;
+  let healthyAfterMinutes: number | undefined = input.healthyAfterMinutes;
   const versionId = version.value.id;
   const childInput = (scaleSet: ManagedScaleSet, mustProve: boolean): ScaleSetRolloutInput => ({
     ...(healthyAfterMinutes !== undefined ? { healthyAfterMinutes } : {}),
@@ -238,9 +244,11 @@ function* rollOut(
     });
 
   // Leads go one at a time until one proves the version (S4: health needs evidence). An undo, or a
-  // version a canary proved already, needs no proof: its first scale set leads only to pace the rest.
+  // version a canary proved already, needs no proof: its first scale set leads only to pace the rest,
+  // and not at all when the canary's pace is known.
   const mustProve = !input.proven && !input.restoreFrom;
-  const leads = lead ? [lead, ...ordered.filter((s) => s !== lead)] : [];
+  const paced = input.proven && input.healthyAfterMinutes !== undefined;
+  const leads = lead && !paced ? [lead, ...ordered.filter((s) => s !== lead)] : [];
   const tried: ManagedScaleSet[] = [];
   for (const candidate of leads) {
     report(`rolling ${candidate.name} first`);

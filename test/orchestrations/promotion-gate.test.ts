@@ -111,9 +111,9 @@ describe('the promotion gate', () => {
     expect(windows.state).toBe('rejected');
     expect(windows.reason).toMatch(/no one approved it within APPROVAL_TIMEOUT_HOURS \(2 h\)/);
     expect(windows.approval).toMatchObject({ decision: 'timedOut' });
-    const rejected = cloud.world.versions.get(cloud.world.versionKey('windows', '2026.12.1'))!;
-    expect(rejected.excludeFromLatest).toBe(true);
-    expect(rejected.tags['kiln-state']).toBe('rejected');
+    // Rejected for good: deleted, with its replicas, once the canary was back on what it ran.
+    expect(cloud.world.versions.has(cloud.world.versionKey('windows', '2026.12.1'))).toBe(false);
+    expect(windows.reason).toMatch(/version 2026\.12\.1 deleted with its replicas$/);
     expect(report.scaleSets['vmss-ado-win-weu']).toMatchObject({ version: '2026.10.1' });
     expect(report.scaleSets['vmss-ado-win-weu-2']).toMatchObject({
       state: 'untouched',

@@ -42,11 +42,24 @@ describe('monthly rebuild', () => {
   it('monthly-small: both images promoted, every managed scale set on its new version', async () => {
     const { report, cloud } = await simulate(loadScenarioFile(resolve(SCENARIOS, 'monthly-small.yaml')));
     expect(report.outcome).toBe('succeeded');
+    // Each build holds what the promoted version holds: no software changes, nothing held. Each fleet
+    // ran its new version as soon as it could (build, publish, canary waves and soak, the other scale set).
+    const promoted = { version: '2026.12.1', state: 'promoted', regions: ['westeurope'], changes: [] };
     expect(report.images).toEqual({
-      // Each build holds what the promoted version holds: no software changes, nothing held.
-      linux: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'], changes: [] },
-      windows: { version: '2026.12.1', state: 'promoted', regions: ['westeurope'], changes: [] },
+      linux: {
+        ...promoted,
+        fleetUpdatedAt: '2026-12-01T04:52:00.000Z',
+        minutesToFleetUpdated: 52,
+        lowerBound: { fleetUpdatedAt: '2026-12-01T04:52:00.000Z', minutesToFleetUpdated: 52 },
+      },
+      windows: {
+        ...promoted,
+        fleetUpdatedAt: '2026-12-01T05:44:00.000Z',
+        minutesToFleetUpdated: 44,
+        lowerBound: { fleetUpdatedAt: '2026-12-01T05:44:00.000Z', minutesToFleetUpdated: 44 },
+      },
     });
+    expect(report.virtualMinutes).toBeGreaterThanOrEqual(report.criticalPathMinutes);
     expect(report.scaleSets['vmss-gh-linux-weu']).toMatchObject({
       state: 'updated',
       version: '2026.12.1',
@@ -98,9 +111,10 @@ describe('monthly rebuild', () => {
       version: '2026.10.1',
     });
     expect(instanceVersions(cloud, 'vmss-gh-linux-weu-2')).toEqual(['2026.10.1', '2026.10.1', '2026.10.1']);
-    const rejected = cloud.world.versions.get(cloud.world.versionKey('linux', '2026.12.1'))!;
-    expect(rejected.excludeFromLatest).toBe(true);
-    expect(rejected.tags['kiln-state']).toBe('rejected');
+    // Rejected for good: deleted once the canary was back, so nothing can ever take it.
+    expect(cloud.world.versions.has(cloud.world.versionKey('linux', '2026.12.1'))).toBe(false);
+    expect(report.deleted.galleryVersions).toContain('linux-agent/2026.12.1');
+    expect(report.images.linux!.reason).toMatch(/version 2026\.12\.1 deleted with its replicas$/);
     expect(report.outcome).toBe('rolledBack');
   });
 
@@ -180,6 +194,78 @@ describe('monthly rebuild', () => {
     ).toBe(true);
     // The canary took the version; the other scale sets never saw it (none here) and nothing was promoted.
     expect(twice.report.outcome).toBe('failed');
+  });
+
+  it('replicates to the other regions while the canary proves the version, the canary region first', async () => {
+    // Three regions, the canary in the second: the version is published to the build region and the
+    // canary's, then to the third while the canary rolls and soaks; promotion waits for both.
+    const { report, cloud } = await simulate(
+      scenario({
+        images: { windows: { buildFails: true } },
+        gallery: {
+          regions: ['westeurope', 'northeurope', 'swedencentral'],
+          existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] },
+        },
+        latency: { replication: 40 },
+        scaleSets: [
+          { name: 'vmss-gh-weu', image: 'linux', region: 'westeurope', capacity: 2 },
+          { name: 'vmss-gh-neu', image: 'linux', region: 'northeurope', capacity: 2, canary: true },
+          { name: 'vmss-gh-sec', image: 'linux', region: 'swedencentral', capacity: 2 },
+        ],
+      }),
+    );
+    expect(report.images.linux).toMatchObject({
+      state: 'promoted',
+      regions: ['westeurope', 'northeurope', 'swedencentral'],
+    });
+    const at = (pattern: RegExp) => report.events.find((e) => pattern.test(e.message))?.at ?? '';
+    const canaryRegion = at(/replicated linux-agent\/2026\.12\.1 to northeurope/);
+    const canaryMoved = at(/model of vmss-gh-neu now linux-agent\/2026\.12\.1/);
+    const third = at(/replicated linux-agent\/2026\.12\.1 to swedencentral/);
+    const promoted = at(/linux-agent\/2026\.12\.1 excludeFromLatest=false/);
+    expect(canaryRegion).not.toBe('');
+    expect(canaryMoved >= canaryRegion).toBe(true);
+    // The third region replicated while the canary soaked (40 minutes, before its 30-minute soak ended).
+    expect(third > canaryMoved).toBe(true);
+    expect(Date.parse(third) - Date.parse(canaryMoved)).toBeLessThanOrEqual(40 * 60_000);
+    expect(promoted > third).toBe(true);
+    for (const name of ['vmss-gh-weu', 'vmss-gh-neu', 'vmss-gh-sec'])
+      expect(instanceVersions(cloud, name)).toEqual(['2026.12.1', '2026.12.1']);
+    expect(report.virtualMinutes).toBeGreaterThanOrEqual(report.criticalPathMinutes);
+    expect(report.violations).toEqual([]);
+  });
+
+  it('deletes a version its canary rejects while it still replicates: no replica and no version stay', async () => {
+    const { report, cloud } = await simulate(
+      scenario({
+        images: { linux: { unhealthy: true }, windows: { buildFails: true } },
+        gallery: {
+          regions: ['westeurope', 'northeurope'],
+          existingVersions: { linux: ['2026.10.1'], windows: ['2026.10.1'] },
+        },
+        // Replication to the second region takes far longer than the canary needs to reject the version.
+        latency: { replication: 120 },
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2, canary: true },
+          { name: 'vmss-gh-neu', image: 'linux', region: 'northeurope', capacity: 2 },
+        ],
+      }),
+    );
+    expect(report.images.linux).toMatchObject({ state: 'rejected' });
+    expect(report.images.linux!.reason).toMatch(/deleted with its replicas$/);
+    expect(cloud.world.versions.has(cloud.world.versionKey('linux', '2026.12.1'))).toBe(false);
+    const deleted = report.events.find((e) =>
+      /deleted gallery version linux-agent\/2026\.12\.1/.test(e.message),
+    );
+    expect(deleted?.message).toMatch(/replication to northeurope stopped/);
+    // No replica was finished after the delete, and the other scale set never saw the version.
+    expect(
+      report.events.filter(
+        (e) => e.at > deleted!.at && /replicated linux-agent\/2026\.12\.1/.test(e.message),
+      ),
+    ).toEqual([]);
+    expect(instanceVersions(cloud, 'vmss-gh-neu')).toEqual(['2026.10.1', '2026.10.1']);
+    expect(report.violations).toEqual([]);
   });
 
   it('prunes old versions but never a referenced one nor the newest PRUNE_KEEP (S3)', async () => {
