@@ -37,6 +37,8 @@ async function run(name: string): Promise<Run> {
 /** No invariant broken, nothing refused for want of a role, every API contract kept, an expected outcome, exit 0. */
 function judgedClean(report: SimulationReport): void {
   expect(report.violations).toEqual([]);
+  // The critical path is a lower bound of every run (issue 20).
+  expect(report.virtualMinutes).toBeGreaterThanOrEqual(report.criticalPathMinutes);
   expect(report.authorizationFailures).toEqual([]);
   expect([...new Set(report.contractViolations.map(formatViolation))]).toEqual([]);
   expect(report.expected).toContain(report.outcome);

@@ -52,6 +52,8 @@ describe('worlds kiln explore found (scenarios/found)', () => {
       expect(result.report.authorizationFailures).toEqual([]);
       expect([...new Set(result.report.contractViolations.map(formatViolation))]).toEqual([]);
       expect(exitCodeFor(result.report)).toBe(0);
+      // The critical path is a lower bound of every run (issue 20).
+      expect(result.report.virtualMinutes).toBeGreaterThanOrEqual(result.report.criticalPathMinutes);
       CHECKS[file.replace(/\.yaml$/, '')]?.(result.report, result.cloud);
     },
     120_000,

@@ -50,6 +50,10 @@ export function renderFinding(input: {
       `  ${oneLine((verdict.crash ?? '').split('\n')[0] ?? '')}`,
     );
   }
+  if (kind === 'bound' && verdict.bound)
+    header.push(
+      `The run took ${verdict.bound.virtualMinutes} virtual minutes, its critical path says at least ${verdict.bound.criticalPathMinutes}.`,
+    );
   if (verdict.violations.length > 0) {
     header.push('Violations in this world (invariant, subject, detail):');
     for (const v of verdict.violations)
@@ -88,6 +92,7 @@ function describeKind(kind: FindingKind): string {
   if (kind === 'hang') return 'world that did not finish';
   if (kind === 'authorization') return 'request refused for want of a role';
   if (kind === 'contract') return 'exchange that breaks an official API description';
+  if (kind === 'bound') return 'critical path longer than the run (no lower bound)';
   return `invariant ${kind} broken`;
 }
 

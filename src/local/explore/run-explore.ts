@@ -404,7 +404,9 @@ function signatureOf(kind: FindingKind, verdict: WorldVerdict): string {
         ? `${refusal?.identity} ${refusal?.action} ${refusal?.code}`
         : kind === 'contract'
           ? `${contract?.service} ${contract?.operation} ${contract?.direction} ${contract?.field} ${contract?.rule}`
-          : (verdict.violations.find((v) => v.invariant === kind)?.detail ?? '');
+          : kind === 'bound'
+            ? 'critical path longer than the run'
+            : (verdict.violations.find((v) => v.invariant === kind)?.detail ?? '');
   const general = text
     .replace(/\b(linux|windows)\b/g, 'IMG')
     .replace(/vmss-[a-z]+-[a-d][\w-]*/g, 'SS')

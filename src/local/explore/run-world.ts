@@ -24,9 +24,10 @@ export const WORLD_SETTINGS: Record<string, string> = { CLIENT_RETRY_BASE_MS: '1
 /**
  * What a finding is about: an invariant kiln broke, a request refused for want of a role (the
  * Bicep's roles or a flow are short of something), an exchange that breaks an official API
- * description, or the simulator itself failing on the world.
+ * description, a critical path longer than the run (the simulator's lower bound is wrong: `bound`),
+ * or the simulator itself failing on the world.
  */
-export type FindingKind = Violation['invariant'] | 'authorization' | 'contract' | 'crash' | 'hang';
+export type FindingKind = Violation['invariant'] | 'authorization' | 'contract' | 'bound' | 'crash' | 'hang';
 
 export interface WorldRun {
   report?: SimulationReport;
@@ -62,6 +63,7 @@ export function kindsOfVerdict(verdict: WorldVerdict): FindingKind[] {
   const kinds: FindingKind[] = [...new Set(verdict.violations.map((v) => v.invariant))].sort();
   if (verdict.authorizationFailures?.length) kinds.push('authorization');
   if (verdict.contractViolations?.length) kinds.push('contract');
+  if (verdict.bound) kinds.push('bound');
   return kinds;
 }
 
@@ -71,6 +73,8 @@ export interface WorldVerdict {
   violations: Violation[];
   authorizationFailures?: SimulationReport['authorizationFailures'];
   contractViolations?: SimulationReport['contractViolations'];
+  /** The critical path is longer than the run took: it is no lower bound there. */
+  bound?: { virtualMinutes: number; criticalPathMinutes: number };
   crash?: string;
 }
 
@@ -81,6 +85,9 @@ export function verdictOf(run: WorldRun): WorldVerdict {
     violations: report?.violations ?? [],
     ...(report?.authorizationFailures.length ? { authorizationFailures: report.authorizationFailures } : {}),
     ...(report?.contractViolations.length ? { contractViolations: report.contractViolations } : {}),
+    ...(report && report.virtualMinutes < report.criticalPathMinutes
+      ? { bound: { virtualMinutes: report.virtualMinutes, criticalPathMinutes: report.criticalPathMinutes } }
+      : {}),
     ...(run.crash !== undefined ? { crash: run.crash } : {}),
   };
 }

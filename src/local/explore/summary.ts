@@ -89,7 +89,9 @@ export function renderSummary(s: ExploreSummary): string {
       const what =
         f.kind === 'crash' || f.kind === 'hang'
           ? (f.crash ?? f.kind)
-          : f.violations.map((v) => `${v.subject}: ${v.detail}`).join(' | ');
+          : f.kind === 'bound'
+            ? 'critical path longer than the run'
+            : f.violations.map((v) => `${v.subject}: ${v.detail}`).join(' | ');
       lines.push(`    seed ${f.seed} ${f.kind}  ${what}`);
       const how =
         f.shrink.state === 'shrunk'

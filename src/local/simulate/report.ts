@@ -61,6 +61,12 @@ export interface SimulationReport {
       approval?: RebuildOutput['approval'];
       /** What the rebuild could not tidy up (a managed image it published from), with why. */
       leftBehind?: string[];
+      /** A promoted version: when the last managed instance of the image ran it (absent: never all of them). */
+      fleetUpdatedAt?: string;
+      /** From the end of the build until `fleetUpdatedAt`. */
+      minutesToFleetUpdated?: number;
+      /** The least each could have been (the critical path of the image's rebuild). */
+      lowerBound?: { fleetUpdatedAt: string; minutesToFleetUpdated: number };
     }
   >;
   scaleSets: Record<
@@ -197,6 +203,10 @@ export function renderText(
         `  ${image.padEnd(24)} ${i.state.padEnd(10)} ${i.version}  regions: ${i.regions.join(', ') || '—'}`,
       );
       if (i.reason) lines.push(`  ${''.padEnd(24)} ${i.reason}`);
+      if (i.fleetUpdatedAt)
+        lines.push(
+          `  ${''.padEnd(24)} fleet updated at ${i.fleetUpdatedAt}, ${i.minutesToFleetUpdated} min after the build${i.lowerBound ? ` (at best ${i.lowerBound.minutesToFleetUpdated} min)` : ''}`,
+        );
       for (const c of i.changes ?? [])
         lines.push(`  ${''.padEnd(24)} ${c.kind.padEnd(8)} ${describeChange(c)}`);
       if (i.approval?.decision)

@@ -24,7 +24,8 @@ import type { SoftwareChange } from '../../domain/software-report.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import type { RolloutOutput } from '../../orchestrations/rollout.js';
 import type { Violation } from '../fake-cloud/world.js';
-import { criticalPathMinutes } from './critical-path.js';
+import { criticalPath, type CriticalPath, type ImageBound } from './critical-path.js';
+import { FleetUpdateWatch } from './fleet-updated.js';
 import { deliveryPlan, publishOutsideKiln, versionWrittenEvent } from './gallery-events.js';
 import {
   judgeEnd,
@@ -239,11 +240,6 @@ export async function runSimulation(
       (name) => pending.push(() => host.fireTimer(name)),
       Array.isArray(timers) ? timers : defaultTimers(host, scenario),
     );
-  const flowStarts: {
-    rebuilds: Partial<Record<ImageKind, number>>;
-    rollouts: Partial<Record<ImageKind, number>>;
-  } = { rebuilds: {}, rollouts: {} };
-  const minutesIn = () => (clock.nowMs() - Date.parse(scenario.start)) / 60_000;
   for (const trigger of triggers) {
     if (trigger === 'cleanup') pending.push(() => startCleanup('http'));
     if (trigger === 'http-rebuild') {
@@ -343,17 +339,9 @@ export async function runSimulation(
       if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') {
         if (!seen.has(`${key}:started`)) {
           const input = status.input as { image?: ImageKind; definition?: string; source?: string } | null;
-          if (status.name === Orchestrations.rollout) {
-            event('rollout', `${status.instanceId} started`);
-            const image = input?.definition ? cloud.world.kindOfDefinition(input.definition) : undefined;
-            if (image && input?.source !== 'rebuild' && flowStarts.rollouts[image] === undefined)
-              flowStarts.rollouts[image] = minutesIn();
-          }
-          if (status.name === Orchestrations.rebuild && input?.image) {
+          if (status.name === Orchestrations.rollout) event('rollout', `${status.instanceId} started`);
+          if (status.name === Orchestrations.rebuild && input?.image)
             event('rebuild', `${status.instanceId} started`);
-            if (flowStarts.rebuilds[input.image] === undefined)
-              flowStarts.rebuilds[input.image] = minutesIn();
-          }
         }
         seen.add(`${key}:started`);
         if (status.name === Orchestrations.rebuild && !seen.has(`${key}:held`)) {
@@ -403,10 +391,12 @@ export async function runSimulation(
     }
   };
 
+  const fleetWatch = new FleetUpdateWatch(cloud.world);
   for (;;) {
     while (pending.length > 0) await pending.shift()!();
     await host.runner.runUntilQuiet();
     collect();
+    fleetWatch.look(clock.nowMs());
     if (pending.length > 0) continue;
     const next = clock.nextAt();
     if (next === undefined || next > untilMs) break;
@@ -447,11 +437,8 @@ export async function runSimulation(
     events: timeline,
     registrations: vmRegistrations.counts,
     virtualMinutes: Math.round((lastWorkAt - Date.parse(scenario.start)) / 60_000),
-    criticalPathMinutes: criticalPathMinutes({
-      scenario,
-      ...flowStarts,
-      canarySoakMinutes: Number(cloud.env.CANARY_SOAK_MINUTES ?? 30),
-    }),
+    criticalPath: boundOfRun(scenario, cloud, [...runs.values()], rebuilds, rollouts),
+    fleetUpdatedAt: (image, version) => fleetWatch.at(image, version),
     workload: workloadReport(scenario, cloud.world, serving, oneJob),
   });
   const close = async () => {
@@ -463,6 +450,79 @@ export async function runSimulation(
   };
   if (!options.keepRunning) await close();
   return { report, cloud, host, close };
+}
+
+/**
+ * How long a promoted version took to reach the whole fleet, and the least it could have taken: when
+ * the last managed instance of the image ran it, and the minutes from the end of its build.
+ */
+function timeToFleet(
+  scenario: Scenario,
+  rebuild: RebuildOutput,
+  fleetUpdatedAt: (image: ImageKind, version: string) => number | undefined,
+  bound: ImageBound | undefined,
+): Pick<SimulationReport['images'][string], 'fleetUpdatedAt' | 'minutesToFleetUpdated' | 'lowerBound'> {
+  if (rebuild.state !== 'promoted' || !rebuild.timings.builtAt) return {};
+  const at = fleetUpdatedAt(rebuild.image, rebuild.version);
+  const iso = (minutes: number) => new Date(Date.parse(scenario.start) + minutes * 60_000).toISOString();
+  return {
+    ...(at !== undefined
+      ? {
+          fleetUpdatedAt: new Date(at).toISOString(),
+          minutesToFleetUpdated: Math.round((at - Date.parse(rebuild.timings.builtAt)) / 60_000),
+        }
+      : {}),
+    ...(bound?.fleetUpdatedMinutes !== undefined && bound.minutesToFleetUpdated !== undefined
+      ? {
+          lowerBound: {
+            fleetUpdatedAt: iso(bound.fleetUpdatedMinutes),
+            minutesToFleetUpdated: Math.round(bound.minutesToFleetUpdated),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The critical path of what the run did (src/local/simulate/critical-path.ts): its rebuilds with their
+ * canaries, the other rollouts, and the jobs that ran to their end.
+ */
+function boundOfRun(
+  scenario: Scenario,
+  cloud: FakeCloud,
+  observed: ObservedRun[],
+  rebuilds: Map<string, RebuildOutput>,
+  rollouts: Map<string, RolloutOutput>,
+): CriticalPath {
+  const minutes = (ms: number) => (ms - Date.parse(scenario.start)) / 60_000;
+  return criticalPath({
+    scenario,
+    rebuilds: observed
+      .filter((r) => r.name === Orchestrations.rebuild)
+      .flatMap((r) => {
+        const image = (r.input as { image?: ImageKind } | null)?.image;
+        if (!image) return [];
+        const output = rebuilds.get(r.instanceId);
+        const canary = rollouts.get(`${r.instanceId}:canary`);
+        return [
+          { image, at: minutes(r.startedAt), ...(output ? { output } : {}), ...(canary ? { canary } : {}) },
+        ];
+      }),
+    rollouts: observed
+      .filter((r) => r.name === Orchestrations.rollout)
+      .filter((r) => (r.input as { source?: string } | null)?.source !== 'rebuild')
+      .map((r) => {
+        const output = rollouts.get(r.instanceId);
+        return { at: minutes(r.startedAt), ...(output ? { output } : {}) };
+      }),
+    jobs: cloud.world.jobs.flatMap((j) =>
+      j.state === 'done' && j.startedAt !== undefined && j.endsAt !== undefined
+        ? [{ instance: j.instance, startedAt: minutes(j.startedAt), endedAt: minutes(j.endsAt) }]
+        : [],
+    ),
+    canarySoakMinutes: Number(cloud.env.CANARY_SOAK_MINUTES ?? 30),
+    regionOrder: scenario.gallery.regions,
+  });
 }
 
 /**
@@ -670,7 +730,9 @@ function buildReport(input: {
   events: ReportEvent[];
   registrations: RegistrationCounts;
   virtualMinutes: number;
-  criticalPathMinutes: number;
+  criticalPath: CriticalPath;
+  /** When the image's fleet first ran the version entirely (virtual ms). */
+  fleetUpdatedAt: (image: ImageKind, version: string) => number | undefined;
   workload: WorkloadReport | undefined;
 }): SimulationReport {
   const { scenario, dryRun, cloud, host, hygiene, rollouts, rebuilds } = input;
@@ -716,6 +778,7 @@ function buildReport(input: {
       ...(r.software?.changes ? { changes: r.software.changes } : {}),
       ...(r.approval ? { approval: r.approval } : {}),
       ...(r.leftBehind?.length ? { leftBehind: r.leftBehind } : {}),
+      ...timeToFleet(scenario, r, input.fleetUpdatedAt, input.criticalPath.images[r.image]),
     };
   // A rebuild still held when the clock stopped is reported as held, with what holds it.
   for (const status of instances) {
@@ -774,7 +837,7 @@ function buildReport(input: {
     apiCalls: { ...cloud.requests },
     faultsInjected: { ...cloud.faults.fired },
     virtualMinutes: input.virtualMinutes,
-    criticalPathMinutes: input.criticalPathMinutes,
+    criticalPathMinutes: input.criticalPath.minutes,
     ...(input.workload ? { workload: input.workload } : {}),
     maxHistoryEvents: Math.max(0, ...host.runner.stats().map((s) => s.maxHistoryEvents)),
     hygiene,
