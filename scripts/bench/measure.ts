@@ -17,6 +17,8 @@ export interface Measurement {
   maxRssMb: number;
   virtualMinutes: number;
   criticalPathMinutes: number;
+  /** Each rebuilt image: its state, when its fleet ran it, how long after the build, and the least each could be. */
+  images: SimulationReport['images'];
   maxHistoryEvents: number;
   maxHistoryInstance: string;
   replayMs: number;
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     virtualMinutes: report.virtualMinutes,
     criticalPathMinutes: report.criticalPathMinutes,
+    images: report.images,
     maxHistoryEvents: report.maxHistoryEvents,
     maxHistoryInstance: top[0]?.instanceId ?? '',
     replayMs: stats.reduce((n, s) => n + s.replayMs, 0),

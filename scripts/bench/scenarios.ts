@@ -6,6 +6,9 @@
  * - large: 3 regions, 20 scale sets of 50 instances (10 Linux with GitHub runners, 10 Windows with
  *   ADO agents, spread over the regions), busy jobs on 10% of the instances (every 10th instance),
  *   monthly rebuild: timers on, start 2026-12-01T02:55Z (the rebuild timer fires at 03:00 on the 1st).
+ * - large-remote-canary: the same monthly rebuild, the canary of each image in the second region
+ *   (northeurope): the version is published to the build region and the canary's, and replicated to
+ *   the third while the canary proves it.
  * - large-rollout: the same fleet, each image rolled to a version that already exists (http-rollout),
  *   timers off.
  * - cleanup: 5,000 GitHub runner registrations: 4,700 of instances (5 Linux scale sets of 940), 300
@@ -23,16 +26,25 @@ export const LARGE = { regions: ['westeurope', 'northeurope', 'swedencentral'], 
 export interface BenchScenarioOptions {
   /** Linux and Windows build minutes (default 60 / 120). */
   buildMinutes?: number;
+  /** The region of each image's canary (default: none tagged, the first scale set of the image leads). */
+  canaryRegion?: string;
 }
 
-function fleet(prefix = 'vmss'): { scaleSets: object[]; jobs: object[] } {
+function fleet(prefix = 'vmss', canaryRegion?: string): { scaleSets: object[]; jobs: object[] } {
   const scaleSets: object[] = [];
   const jobs: object[] = [];
   for (let i = 0; i < LARGE.scaleSets; i++) {
     const image = i % 2 === 0 ? 'linux' : 'windows';
     const region = LARGE.regions[Math.floor(i / 2) % LARGE.regions.length]!;
     const name = `${prefix}-${image === 'linux' ? 'gh' : 'ado'}-${String(i).padStart(2, '0')}`;
-    scaleSets.push({ name, image, region, capacity: LARGE.capacity });
+    // The first scale set of each image in the canary's region takes the canary.
+    const canary =
+      canaryRegion !== undefined &&
+      region === canaryRegion &&
+      !scaleSets.some(
+        (s) => (s as { canary?: boolean; image: string }).canary && (s as { image: string }).image === image,
+      );
+    scaleSets.push({ name, image, region, capacity: LARGE.capacity, ...(canary ? { canary: true } : {}) });
     // Busy jobs on 10% of the instances: every 10th, of 30 to 300 minutes, some starting later.
     for (let id = i % 10; id < LARGE.capacity; id += 10) {
       const n = i * LARGE.capacity + id;
@@ -47,9 +59,14 @@ function fleet(prefix = 'vmss'): { scaleSets: object[]; jobs: object[] } {
 }
 
 export function largeRebuild(options: BenchScenarioOptions = {}): Record<string, unknown> {
+  const name = options.buildMinutes
+    ? `bench-large-build-${options.buildMinutes}m`
+    : options.canaryRegion
+      ? `bench-large-canary-${options.canaryRegion}`
+      : 'bench-large';
   return {
     version: 1,
-    name: options.buildMinutes ? `bench-large-build-${options.buildMinutes}m` : 'bench-large',
+    name,
     start: '2026-12-01T02:55:00Z',
     until: '2026-12-03T02:55:00Z',
     timers: true,
@@ -61,7 +78,7 @@ export function largeRebuild(options: BenchScenarioOptions = {}): Record<string,
       linux: { buildMinutes: options.buildMinutes ?? 60 },
       windows: { buildMinutes: options.buildMinutes ?? 120 },
     },
-    ...fleet(),
+    ...fleet('vmss', options.canaryRegion),
   };
 }
 
@@ -179,6 +196,7 @@ export function cleanup(): Record<string, unknown> {
 export const SCENARIOS = {
   large: () => largeRebuild(),
   'large-12h-build': () => largeRebuild({ buildMinutes: 12 * 60 }),
+  'large-remote-canary': () => largeRebuild({ canaryRegion: LARGE.regions[1] }),
   'large-rollout': largeRollout,
   cleanup,
   'autoscale-day': autoscaleDay,
