@@ -21,7 +21,8 @@ Usage:
 Each seed gives one small random world (scale sets, busy jobs, faults, versions published outside
 kiln and their Event Grid deliveries, outside changes, triggers) that runs through the simulator
 (as \`kiln simulate\` runs a scenario) and is judged on the safety invariants only: any outcome of a
-run is acceptable, a violation is not. The same seed always gives the same world.
+run is acceptable, a violation is not. A run shorter than its critical path (the simulator's lower
+bound, wrong there) is a finding too, of kind bound. The same seed always gives the same world.
 
 Options:
   --seeds N             How many seeds to explore (default ${EXPLORE_DEFAULTS.seeds}): S, S+1, … S+N-1.

@@ -428,7 +428,10 @@ function progressLine(entry: Explored, done: number, total: number | undefined):
       : verdict.violations.length === 0
         ? 'no violation'
         : verdict.violations.map((v) => `${v.invariant} ${v.subject}`).join(', ');
-  return `${count} seed ${entry.seed}  ${(verdict.outcome ?? '—').padEnd(10)} ${what}  (${entry.seconds.toFixed(1)} s)`;
+  const bound = verdict.bound
+    ? `, BOUND: ${verdict.bound.virtualMinutes} virtual min < critical path ${verdict.bound.criticalPathMinutes}`
+    : '';
+  return `${count} seed ${entry.seed}  ${(verdict.outcome ?? '—').padEnd(10)} ${what}${bound}  (${entry.seconds.toFixed(1)} s)`;
 }
 
 function describeShrink(finding: ExploreFinding): string {
