@@ -109,12 +109,13 @@ function rebuildBound(input: CriticalPathInput, image: ImageKind, run: RebuildRu
     const others = scenario.scaleSets
       .filter((s) => s !== canary && s.name in promoted)
       .map((s) => ({ ...s, id: s.name, location: s.region, tags: {} }));
+    const promotionStart = t;
     for (const group of groupByRegion(orderByRegion(others, input.regionOrder))) {
       const start = t;
       for (const set of group) {
         const result = promoted[set.name]!;
         if (result.state !== 'updated') continue;
-        const roll = rollEnd(input, set, start, start, result.instancesUpdated);
+        const roll = rollEnd(input, set, start, promotionStart, result.instancesUpdated);
         t = Math.max(t, roll.done);
         fleetUpdated = Math.max(fleetUpdated, roll.provisioned);
       }
