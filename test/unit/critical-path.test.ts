@@ -100,6 +100,26 @@ describe('criticalPath', () => {
     expect(bound(rebuild('promoted'), { jobs: [endless] }).minutes).toBe(165 + 6 * 60);
   });
 
+  it("rolls an operator's rollout lead alone, then the rest", () => {
+    const result = (name: string, state = 'updated', n = 5) => ({
+      scaleSet: name,
+      state,
+      instancesUpdated: n,
+      instancesPending: 0,
+    });
+    const rollout = (scaleSets: ReturnType<typeof result>[]) => ({
+      at: 10,
+      output: { scaleSets: Object.fromEntries(scaleSets.map((r) => [r.scaleSet, r])) } as never,
+    });
+    const none = { image: 'linux' as const, at: 0 };
+    // The lead (5 waves of 8) from minute 10, then neu (5 waves of 8).
+    const led = rollout([result('canary'), result('neu', 'updated', 10), result('weu')]);
+    expect(bound(none, { rollouts: [led] }).minutes).toBe(10 + 40 + 40);
+    // A lead that moved nothing holds nobody back.
+    const unled = rollout([result('canary', 'untouched', 0), result('neu', 'updated', 10)]);
+    expect(bound(none, { rollouts: [unled] }).minutes).toBe(10 + 40);
+  });
+
   it('bounds nothing for a scale set others change during the run, or one its rollout did not finish', () => {
     const changed = scenario({ changes: [{ at: 150, action: 'scaleIn', scaleSet: 'neu', count: 8 }] });
     expect(bound(rebuild('promoted'), {}, changed).minutes).toBe(205);

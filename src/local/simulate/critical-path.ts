@@ -11,7 +11,8 @@
  * scale set's rollout takes at least its waves (at most a batch of instances in flight, each reimaged
  * and registered) and at least until each job that was running when it started has ended and its
  * instance came back. Scale sets whose instances others change during the run (the scenario's
- * changes, capacity on demand) and scale sets a rollout did not finish bound nothing.
+ * changes, capacity on demand) and scale sets a rollout did not finish bound nothing. A rollout of a
+ * version a canary did not prove (an operator's, Event Grid's) rolls its lead alone first.
  */
 import { batchSize, DEFAULT_ROLLOUT_OPTIONS } from '../../domain/rollout.js';
 import { groupByRegion, orderByRegion } from '../../domain/rollout-targets.js';
@@ -74,11 +75,16 @@ export function criticalPath(input: CriticalPathInput): CriticalPath {
     longest = Math.max(longest, bound.endMinutes);
   }
   for (const rollout of input.rollouts) {
-    // Without knowing the order a rollout chose, each scale set it finished bounds it on its own.
-    for (const result of Object.values(rollout.output?.scaleSets ?? {})) {
+    // Its first scale set leads alone (it proves the version); every other one starts after it.
+    const results = Object.values(rollout.output?.scaleSets ?? {}).filter((r) => r.state !== 'refused');
+    let afterLead = rollout.at;
+    for (const [index, result] of results.entries()) {
       const set = input.scenario.scaleSets.find((s) => s.name === result.scaleSet);
       if (!set || result.state !== 'updated') continue;
-      longest = Math.max(longest, rollEnd(input, set, rollout.at, rollout.at, result.instancesUpdated).done);
+      const start = index === 0 ? rollout.at : afterLead;
+      const done = rollEnd(input, set, start, rollout.at, result.instancesUpdated).done;
+      if (index === 0) afterLead = done;
+      longest = Math.max(longest, done);
     }
   }
   return { minutes: Math.round(longest), images };
