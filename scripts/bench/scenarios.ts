@@ -33,17 +33,14 @@ export interface BenchScenarioOptions {
 function fleet(prefix = 'vmss', canaryRegion?: string): { scaleSets: object[]; jobs: object[] } {
   const scaleSets: object[] = [];
   const jobs: object[] = [];
+  const withCanary = new Set<string>();
   for (let i = 0; i < LARGE.scaleSets; i++) {
     const image = i % 2 === 0 ? 'linux' : 'windows';
     const region = LARGE.regions[Math.floor(i / 2) % LARGE.regions.length]!;
     const name = `${prefix}-${image === 'linux' ? 'gh' : 'ado'}-${String(i).padStart(2, '0')}`;
     // The first scale set of each image in the canary's region takes the canary.
-    const canary =
-      canaryRegion !== undefined &&
-      region === canaryRegion &&
-      !scaleSets.some(
-        (s) => (s as { canary?: boolean; image: string }).canary && (s as { image: string }).image === image,
-      );
+    const canary = region === canaryRegion && !withCanary.has(image);
+    if (canary) withCanary.add(image);
     scaleSets.push({ name, image, region, capacity: LARGE.capacity, ...(canary ? { canary: true } : {}) });
     // Busy jobs on 10% of the instances: every 10th, of 30 to 300 minutes, some starting later.
     for (let id = i % 10; id < LARGE.capacity; id += 10) {

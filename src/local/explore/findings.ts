@@ -5,7 +5,7 @@
  */
 import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { RawScenario } from './generate-world.js';
-import { WORLD_SETTINGS, type FindingKind, type WorldVerdict } from './run-world.js';
+import { BOUND_FINDING, WORLD_SETTINGS, type FindingKind, type WorldVerdict } from './run-world.js';
 
 /** `seed-<seed>-<kind>.yaml`, e.g. seed-7-S5.yaml. */
 export function findingFileName(seed: number, kind: FindingKind): string {
@@ -92,7 +92,7 @@ function describeKind(kind: FindingKind): string {
   if (kind === 'hang') return 'world that did not finish';
   if (kind === 'authorization') return 'request refused for want of a role';
   if (kind === 'contract') return 'exchange that breaks an official API description';
-  if (kind === 'bound') return 'critical path longer than the run (no lower bound)';
+  if (kind === 'bound') return `${BOUND_FINDING} (no lower bound)`;
   return `invariant ${kind} broken`;
 }
 

@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Outcome } from '../simulate/report.js';
 import { findingFileName, renderFinding, type FindingOrigin } from './findings.js';
 import { worldOfSeed, type RawScenario } from './generate-world.js';
-import { kindsOfVerdict, type FindingKind, type WorldVerdict } from './run-world.js';
+import { BOUND_FINDING, kindsOfVerdict, type FindingKind, type WorldVerdict } from './run-world.js';
 import type { ExploreFinding, ExploreSummary } from './summary.js';
 import type { WorkerMessage, WorkerTask } from './worker.js';
 
@@ -405,7 +405,7 @@ function signatureOf(kind: FindingKind, verdict: WorldVerdict): string {
         : kind === 'contract'
           ? `${contract?.service} ${contract?.operation} ${contract?.direction} ${contract?.field} ${contract?.rule}`
           : kind === 'bound'
-            ? 'critical path longer than the run'
+            ? BOUND_FINDING
             : (verdict.violations.find((v) => v.invariant === kind)?.detail ?? '');
   const general = text
     .replace(/\b(linux|windows)\b/g, 'IMG')

@@ -29,6 +29,9 @@ export const WORLD_SETTINGS: Record<string, string> = { CLIENT_RETRY_BASE_MS: '1
  */
 export type FindingKind = Violation['invariant'] | 'authorization' | 'contract' | 'bound' | 'crash' | 'hang';
 
+/** What a finding of kind `bound` is, in the summary and in how findings are grouped. */
+export const BOUND_FINDING = 'critical path longer than the run';
+
 export interface WorldRun {
   report?: SimulationReport;
   /** The simulator threw (or the world is no valid scenario): the error and its stack. */

@@ -4,7 +4,7 @@
  */
 import type { Violation } from '../fake-cloud/world.js';
 import type { Outcome } from '../simulate/report.js';
-import type { FindingKind } from './run-world.js';
+import { BOUND_FINDING, type FindingKind } from './run-world.js';
 
 export interface ExploreFinding {
   seed: number;
@@ -90,7 +90,7 @@ export function renderSummary(s: ExploreSummary): string {
         f.kind === 'crash' || f.kind === 'hang'
           ? (f.crash ?? f.kind)
           : f.kind === 'bound'
-            ? 'critical path longer than the run'
+            ? BOUND_FINDING
             : f.violations.map((v) => `${v.subject}: ${v.detail}`).join(' | ');
       lines.push(`    seed ${f.seed} ${f.kind}  ${what}`);
       const how =

@@ -69,7 +69,7 @@ export function criticalPath(input: CriticalPathInput): CriticalPath {
   const images: Partial<Record<ImageKind, ImageBound>> = {};
   let longest = 0;
   for (const run of input.rebuilds) {
-    const bound = rebuildBound(input, run.image, run);
+    const bound = rebuildBound(input, run);
     // An image rebuilt twice (a later runner release): the last one that ended, as the report's images.
     if (run.output || !images[run.image]) images[run.image] = bound;
     longest = Math.max(longest, bound.endMinutes);
@@ -90,9 +90,9 @@ export function criticalPath(input: CriticalPathInput): CriticalPath {
   return { minutes: Math.round(longest), images };
 }
 
-function rebuildBound(input: CriticalPathInput, image: ImageKind, run: RebuildRun): ImageBound {
+function rebuildBound(input: CriticalPathInput, run: RebuildRun): ImageBound {
   const { scenario } = input;
-  const { at: startedAt, output } = run;
+  const { image, at: startedAt, output } = run;
   const reached = output?.timings ?? {};
   if (!reached.builtAt) return { endMinutes: startedAt };
   const builtAt = startedAt + scenario.images[image].buildMinutes;
@@ -166,9 +166,12 @@ function rollEnd(
     if (!job.instance.startsWith(`${scaleSet.name}_`)) continue;
     if (!(job.startedAt < start && job.endedAt > start)) continue;
     // kiln never takes a busy instance (S1): it waits for the job, or gives up on the instance.
-    const free = Math.min(job.endedAt, giveUp);
-    done = Math.max(done, free + (free === giveUp ? 0 : reimage + register));
-    if (free !== giveUp) provisioned = Math.max(provisioned, free + reimage);
+    if (job.endedAt >= giveUp) {
+      done = Math.max(done, giveUp);
+      continue;
+    }
+    done = Math.max(done, job.endedAt + reimage + register);
+    provisioned = Math.max(provisioned, job.endedAt + reimage);
   }
   return { done, provisioned };
 }

@@ -4,6 +4,7 @@
  * simulator looks after each step of the virtual clock; the report's `fleetUpdatedAt` is the first
  * time this held for the version a rebuild promoted.
  */
+import { versionOfImageReference } from '../../domain/rollout.js';
 import type { ImageKind } from '../scenario/types.js';
 import type { WorldState } from '../fake-cloud/world-state.js';
 
@@ -34,7 +35,7 @@ export class FleetUpdateWatch {
       for (const inst of set.instances.values()) {
         if (inst.provisioningState === 'Deleting') continue;
         if (inst.provisioningState !== 'Succeeded') return undefined;
-        const version = /\/versions\/([^/]+)$/i.exec(inst.imageId)?.[1];
+        const version = versionOfImageReference(inst.imageId);
         if (!version || (shared !== undefined && version !== shared)) return undefined;
         shared = version;
       }

@@ -7,6 +7,7 @@
  * when it reports it, whether two runs of the same thing overlapped (S5), and what is left half-done
  * when the run ends (S9).
  */
+import { versionOfImageReference } from '../../domain/rollout.js';
 import type { ScaleSetRolloutResult } from '../../orchestrations/rollout-scale-set.js';
 import type { RebuildOutput } from '../../orchestrations/rebuild.js';
 import { Orchestrations } from '../../names.js';
@@ -24,8 +25,6 @@ export interface ObservedRun {
   output?: unknown;
 }
 
-const versionOf = (imageId: string) => /\/versions\/([^/]+)$/i.exec(imageId)?.[1];
-
 /**
  * S9, a report says what happened: a scale set reported `updated`, or untouched as already on the
  * version, has every instance on the version, read at the moment the result was reported.
@@ -35,7 +34,7 @@ export function judgeScaleSetResult(world: World, result: ScaleSetRolloutResult)
   const set = world.findScaleSet(result.scaleSet);
   if (!set) return [];
   const behind = [...set.instances.values()].filter(
-    (i) => i.provisioningState !== 'Deleting' && versionOf(i.imageId) !== result.version,
+    (i) => i.provisioningState !== 'Deleting' && versionOfImageReference(i.imageId) !== result.version,
   );
   if (behind.length === 0) return [];
   return [
@@ -43,7 +42,7 @@ export function judgeScaleSetResult(world: World, result: ScaleSetRolloutResult)
       world,
       'S9',
       result.scaleSet,
-      `reported ${result.alreadyOnVersion ? 'already on' : 'updated to'} ${result.version}, but ${behind.map((i) => `${i.name} runs ${versionOf(i.imageId) ?? i.imageId}`).join(', ')}`,
+      `reported ${result.alreadyOnVersion ? 'already on' : 'updated to'} ${result.version}, but ${behind.map((i) => `${i.name} runs ${versionOfImageReference(i.imageId) ?? i.imageId}`).join(', ')}`,
     ),
   ];
 }

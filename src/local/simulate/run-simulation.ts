@@ -338,7 +338,7 @@ export async function runSimulation(
       }
       if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') {
         if (!seen.has(`${key}:started`)) {
-          const input = status.input as { image?: ImageKind; definition?: string; source?: string } | null;
+          const input = status.input as { image?: ImageKind } | null;
           if (status.name === Orchestrations.rollout) event('rollout', `${status.instanceId} started`);
           if (status.name === Orchestrations.rebuild && input?.image)
             event('rebuild', `${status.instanceId} started`);
