@@ -268,6 +268,32 @@ describe('monthly rebuild', () => {
     expect(report.violations).toEqual([]);
   });
 
+  it('keeps a rejected version excluded from latest, and says so, when ARM refuses its delete', async () => {
+    const { report, cloud } = await simulate(
+      scenario({
+        images: { linux: { unhealthy: true }, windows: { buildFails: true } },
+        faults: [{ service: 'arm', operation: 'galleryImageVersions.delete', status: 500, persistent: true }],
+        scaleSets: [
+          { name: 'vmss-gh', image: 'linux', region: 'westeurope', capacity: 2, canary: true },
+          { name: 'vmss-gh-2', image: 'linux', region: 'westeurope', capacity: 2 },
+        ],
+      }),
+      { settings: { CLIENT_RETRY_BASE_MS: '1' } },
+    );
+    expect(report.images.linux).toMatchObject({ state: 'rejected' });
+    expect(report.images.linux!.reason).toMatch(/version 2026\.12\.1 stays, excluded from latest \(/);
+    expect(report.images.linux!.leftBehind).toEqual([
+      expect.stringMatching(/^gallery version 2026\.12\.1 \(excluded from latest\): /),
+    ]);
+    const kept = cloud.world.versions.get(cloud.world.versionKey('linux', '2026.12.1'))!;
+    expect(kept.excludeFromLatest).toBe(true);
+    expect(kept.everLatest).toBe(false);
+    expect(kept.tags['kiln-state']).toBe('rejected');
+    expect(instanceVersions(cloud, 'vmss-gh')).toEqual(['2026.10.1', '2026.10.1']);
+    expect(instanceVersions(cloud, 'vmss-gh-2')).toEqual(['2026.10.1', '2026.10.1']);
+    expect(report.violations).toEqual([]);
+  });
+
   it('prunes old versions but never a referenced one nor the newest PRUNE_KEEP (S3)', async () => {
     const { report } = await simulate(
       scenario({
